@@ -1,0 +1,77 @@
+namespace PowerService.Runtime;
+
+/// <summary>An in-memory grain timer. Each tick is queued as a turn of the grain, so it never runs beside a call;
+/// a tick that finds the previous one still queued or running is skipped rather than piling up.</summary>
+internal sealed class GrainTimer : IDisposable
+{
+    private readonly Activation _activation;
+    private readonly Func<CancellationToken, Task> _callback;
+    private readonly ITimer _timer;
+    private int _tickPending;
+    private volatile bool _disposed;
+
+    public GrainTimer(Activation activation, Func<CancellationToken, Task> callback, TimeSpan dueTime, TimeSpan period)
+    {
+        _activation = activation;
+        _callback = callback;
+        _timer = activation.Silo.TimeProvider.CreateTimer(
+            static state => ((GrainTimer)state!).Tick(),
+            this,
+            dueTime,
+            period <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : period);
+    }
+
+    private void Tick()
+    {
+        if (_disposed || Interlocked.CompareExchange(ref _tickPending, 1, 0) != 0)
+        {
+            return;
+        }
+        if (!_activation.Enqueue(new TimerTick(this)))
+        {
+            Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _timer.Dispose();
+        _activation.TimerDisposed(this);
+    }
+
+    private sealed class TimerTick : VoidInvocation
+    {
+        private readonly GrainTimer _timer;
+
+        public TimerTick(GrainTimer timer)
+        {
+            _timer = timer;
+            DeadlineTicks = long.MaxValue;
+        }
+
+        public override string InterfaceName => "timer";
+        public override string MethodName => "Tick";
+        public override int ArgumentCount => 0;
+        public override object? GetArgument(int index) => throw new ArgumentOutOfRangeException(nameof(index));
+
+        protected override async Task InvokeCore(object grain)
+        {
+            try
+            {
+                if (!_timer._disposed)
+                {
+                    await _timer._callback(_timer._activation.Silo.ShutdownToken);
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _timer._tickPending, 0);
+            }
+        }
+    }
+}

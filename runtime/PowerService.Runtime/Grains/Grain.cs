@@ -1,0 +1,61 @@
+namespace PowerService.Runtime;
+
+/// <summary>Base class of every grain. A grain class is small: its state, a few async methods, no infrastructure.
+/// The runtime calls it one turn at a time, so its fields need no locks.</summary>
+public abstract class Grain
+{
+    private Activation? _activation;
+
+    internal Activation Activation
+    {
+        get => _activation ?? throw new InvalidOperationException("The grain is not activated: grains are created by the runtime, not with 'new'.");
+        set => _activation = value;
+    }
+
+    /// <summary>This grain's identity (type name and key).</summary>
+    public GrainId GrainId => Activation.Id;
+
+    /// <summary>This grain's key.</summary>
+    public string GetPrimaryKeyString() => Activation.Id.Key;
+
+    protected IGrainFactory GrainFactory => Activation.Silo;
+
+    /// <summary>The silo's clock; tests replace it to move time without sleeping.</summary>
+    protected TimeProvider TimeProvider => Activation.Silo.TimeProvider;
+
+    /// <summary>Runs before the first call, after persistent state was read.</summary>
+    public virtual Task OnActivateAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Runs before the activation is dropped (idle, memory cap, request, shutdown). Write state here if needed.</summary>
+    public virtual Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Starts an in-memory timer whose ticks are turns of this grain (they do not interleave with calls).
+    /// Stopped on deactivation; dispose the result to stop it earlier.</summary>
+    protected IDisposable RegisterTimer(Func<CancellationToken, Task> callback, TimeSpan dueTime, TimeSpan period) =>
+        Activation.RegisterTimer(callback, dueTime, period);
+
+    /// <summary>Registers or replaces a durable reminder: it survives deactivation and restarts and activates the grain
+    /// when due. A zero <paramref name="period"/> makes it fire once. The grain must implement <see cref="IRemindable"/>.</summary>
+    protected Task RegisterOrUpdateReminder(string name, TimeSpan dueTime, TimeSpan period) =>
+        Activation.Silo.Reminders.RegisterAsync(this, name, dueTime, period);
+
+    protected Task UnregisterReminder(string name) => Activation.Silo.Reminders.UnregisterAsync(GrainId, name);
+
+    /// <summary>The names and due times of this grain's reminders.</summary>
+    protected Task<IReadOnlyList<ReminderInfo>> GetReminders() => Activation.Silo.Reminders.GetRemindersAsync(GrainId);
+
+    /// <summary>Deactivates this grain once the current turn is over; the next call activates it afresh.</summary>
+    protected void DeactivateOnIdle() => Activation.RequestDeactivation();
+}
+
+public enum DeactivationReason
+{
+    Idle,
+    MemoryPressure,
+    Requested,
+    Shutdown,
+    ActivationFailed,
+}
+
+/// <summary>A reminder as a grain sees it.</summary>
+public sealed record ReminderInfo(string Name, DateTimeOffset DueAt, TimeSpan Period);

@@ -1,0 +1,357 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+using PowerService.Runtime.Diagnostics;
+using PowerService.Runtime.Reminders;
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Runtime;
+
+/// <summary>A silo: hosts activations, routes calls to them, owns the group commit, reminders and the collector.
+/// It is the <see cref="IGrainFactory"/> grains and the API use.</summary>
+public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<GrainId, Activation> _activations = new();
+    private readonly Dictionary<Type, GrainClass> _classByInterface = [];
+    private readonly Dictionary<string, GrainClass> _classByTypeName = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Type, Func<GrainReferenceContext, GrainReference>> _referenceFactories = new();
+    private readonly SiloOptions _options;
+    private readonly IStorageProvider _storage;
+    private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _stateWrites;
+    private readonly StorageRetryPolicy _retry;
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly SemaphoreSlim _collectNow = new(0, 1);
+    private readonly long _callTimeoutMs;
+    private Task? _collector;
+    private int _queueDepth;
+    private volatile bool _stopped;
+    private volatile bool _started;
+
+    public Silo(SiloOptions options, IStorageProvider storage, IServiceProvider services, ILoggerFactory loggerFactory)
+    {
+        options.Validate();
+        _options = options;
+        _storage = storage;
+        Services = services;
+        Logger = loggerFactory.CreateLogger<Silo>();
+        TimeProvider = options.TimeProvider;
+        StateSerializer = options.StateSerializer;
+        _callTimeoutMs = (long)options.CallTimeout.TotalMilliseconds;
+        _retry = new StorageRetryPolicy(options.StorageRetryAttempts, options.StorageRetryDelay);
+        RegisterGrainClasses(options.GrainAssemblies);
+        Metrics = new RuntimeMetrics(ActivationsByType, () => Volatile.Read(ref _queueDepth), () => Reminders!.InMemoryCount);
+        _stateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
+            "state", (batch, ct) => storage.WriteStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
+        Reminders = new ReminderService(this, storage, options, _retry, loggerFactory.CreateLogger<ReminderService>());
+    }
+
+    public IServiceProvider Services { get; }
+    public TimeProvider TimeProvider { get; }
+    public int PartitionCount => _options.PartitionCount;
+    public IStorageProvider Storage => _storage;
+
+    internal ILogger Logger { get; }
+    internal RuntimeMetrics Metrics { get; }
+    internal IGrainStateSerializer StateSerializer { get; }
+    internal ReminderService Reminders { get; }
+    internal CancellationToken ShutdownToken => _shutdown.Token;
+
+    /// <summary>Live activations in this silo.</summary>
+    public int ActivationCount => _activations.Count;
+
+    public TGrain GetGrain<TGrain>(string key) where TGrain : IGrain
+    {
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            throw new ArgumentException($"A grain key must not be empty (asked for {typeof(TGrain).Name}).", nameof(key));
+        }
+        var grainClass = ClassFor(typeof(TGrain));
+        return (TGrain)(object)ReferenceFactory(typeof(TGrain))(new GrainReferenceContext(new GrainId(grainClass.TypeName, key), this, grainClass));
+    }
+
+    /// <summary>A reference to an existing grain identity through one of its interfaces (used for reminders).</summary>
+    internal TGrain GetGrain<TGrain>(GrainId id) where TGrain : IGrain =>
+        (TGrain)(object)ReferenceFactory(typeof(TGrain))(new GrainReferenceContext(id, this, ClassFor(id)));
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _storage.InitializeAsync(cancellationToken);
+        await Reminders.StartAsync(cancellationToken);
+        _collector = Task.Run(CollectLoop, CancellationToken.None);
+        _started = true;
+        LogStarted(Logger, _storage.Name, _options.PartitionCount, _classByTypeName.Count);
+    }
+
+    /// <summary>Stops reminders, deactivates every activation (running OnDeactivateAsync, which may write state) and
+    /// waits until every queued state write is committed: no acknowledged write is lost.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_started || _stopped)
+        {
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        await Reminders.StopAsync();
+        var deactivated = _activations.Count;
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (!_activations.IsEmpty && Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
+        {
+            foreach (var activation in _activations.Values)
+            {
+                activation.RequestDeactivation(DeactivationReason.Shutdown);
+            }
+            await Task.Delay(5, CancellationToken.None);
+        }
+        _stopped = true;
+        await _shutdown.CancelAsync();
+        if (_collector is not null)
+        {
+            await _collector;
+        }
+        await _stateWrites.DrainAsync();
+        await Reminders.DrainAsync();
+        LogStopped(Logger, deactivated, _activations.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Metrics.Dispose();
+        _shutdown.Dispose();
+        _collectNow.Dispose();
+    }
+
+    void IGrainCallSink.Send(GrainReference target, GrainReferenceContext context, Invocation invocation)
+    {
+        if (!Stamp(invocation, context.GrainId, context.Class))
+        {
+            return;
+        }
+        if (target.ActivationHint is Activation hinted && hinted.Enqueue(invocation))
+        {
+            return;
+        }
+        target.ActivationHint = Deliver(context.GrainId, context.Class, invocation);
+    }
+
+    /// <summary>Sends an invocation the runtime made itself (reminder ticks) to a grain identity.</summary>
+    internal void SendTo(GrainId id, Invocation invocation)
+    {
+        var grainClass = ClassFor(id);
+        if (Stamp(invocation, id, grainClass))
+        {
+            Deliver(id, grainClass, invocation);
+        }
+    }
+
+    /// <summary>Re-routes a call that reached an activation as it was deactivating.</summary>
+    internal void Forward(GrainId id, Invocation invocation)
+    {
+        if (!invocation.IsCompleted)
+        {
+            Deliver(id, ClassFor(id), invocation);
+        }
+    }
+
+    private bool Stamp(Invocation invocation, GrainId target, GrainClass grainClass)
+    {
+        if (invocation.DeadlineTicks == 0)
+        {
+            invocation.DeadlineTicks = Environment.TickCount64 + _callTimeoutMs;
+        }
+        if (Metrics.CallTimingEnabled)
+        {
+            invocation.StartTimestamp = Stopwatch.GetTimestamp();
+        }
+        if (Activation.Running is { } caller)
+        {
+            var chain = new CallChain(caller.Id, caller.CurrentRequest?.Chain);
+            invocation.Chain = chain;
+            if (!invocation.IsInterleaving && !grainClass.IsReentrant && chain.Contains(target))
+            {
+                invocation.Fail(new GrainCallCycleException(
+                    $"Call cycle detected: {chain.Describe(target)}. {target} is already waiting in this call chain and is not reentrant; " +
+                    $"mark {invocation.InterfaceName}.{invocation.MethodName} [AlwaysInterleave] or the grain class [Reentrant] if the cycle is intended."));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Activation? Deliver(GrainId id, GrainClass grainClass, Invocation invocation)
+    {
+        while (true)
+        {
+            if (!_activations.TryGetValue(id, out var activation))
+            {
+                if (_stopped)
+                {
+                    invocation.Fail(new SiloUnavailableException($"The silo has shut down; {invocation.InterfaceName}.{invocation.MethodName} to {id} was not delivered."));
+                    return null;
+                }
+                var created = new Activation(this, id, grainClass);
+                activation = _activations.GetOrAdd(id, created);
+                if (ReferenceEquals(activation, created) && _activations.Count > _options.MaxActivations && _collectNow.CurrentCount == 0)
+                {
+                    WakeCollector();
+                }
+            }
+            if (activation.Enqueue(invocation))
+            {
+                return activation;
+            }
+        }
+    }
+
+    private void WakeCollector()
+    {
+        try
+        {
+            _collectNow.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // already woken
+        }
+    }
+
+    internal void Remove(Activation activation) =>
+        _activations.TryRemove(new KeyValuePair<GrainId, Activation>(activation.Id, activation));
+
+    internal GrainCallTimeoutException TimeoutError(Invocation invocation, GrainId target, string state) =>
+        new($"{invocation.InterfaceName}.{invocation.MethodName} to {target} timed out after {_options.CallTimeout.TotalSeconds:0.###} s: {state}.");
+
+    internal async Task<StoredState?> ReadStateAsync(GrainId storageId)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _storage.ReadStateAsync(storageId, _shutdown.Token);
+            }
+            catch (StorageUnavailableException) when (attempt < _retry.Attempts)
+            {
+                Metrics.RecordStorageError("read");
+                await Task.Delay(_retry.DelayBefore(attempt), CancellationToken.None);
+            }
+        }
+    }
+
+    internal Task<StateWriteOutcome> WriteStateAsync(StateWrite write) => _stateWrites.Enqueue(write);
+
+    private async Task CollectLoop()
+    {
+        var token = _shutdown.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await _collectNow.WaitAsync(_options.CollectionInterval, token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            Collect();
+        }
+    }
+
+    /// <summary>One pass of the collector: expire overdue calls, sample queue depth, deactivate idle activations and,
+    /// above the cap, the least recently used ones.</summary>
+    internal void Collect()
+    {
+        var now = Environment.TickCount64;
+        var depth = 0;
+        foreach (var (_, activation) in _activations)
+        {
+            depth += activation.ExpireCalls(now);
+            if (activation.IsIdle(now))
+            {
+                activation.RequestDeactivation(DeactivationReason.Idle);
+            }
+        }
+        Volatile.Write(ref _queueDepth, depth);
+        var excess = _activations.Count - _options.MaxActivations;
+        if (excess > 0)
+        {
+            var oldest = _activations.Values.Where(a => a.IsValid).OrderBy(a => Volatile.Read(ref a.LastUsedTicks)).Take(excess);
+            foreach (var activation in oldest)
+            {
+                activation.RequestDeactivation(DeactivationReason.MemoryPressure);
+            }
+        }
+    }
+
+    public RuntimeStatistics GetStatistics() => new(
+        _activations.Count,
+        _classByTypeName.Values.Where(c => c.ActivationCount > 0).ToDictionary(c => c.TypeName, c => c.ActivationCount),
+        Volatile.Read(ref _queueDepth),
+        Reminders.InMemoryCount,
+        _storage.Name);
+
+    private IEnumerable<Measurement<int>> ActivationsByType()
+    {
+        foreach (var grainClass in _classByTypeName.Values)
+        {
+            yield return new Measurement<int>(grainClass.ActivationCount, new KeyValuePair<string, object?>("grain.type", grainClass.TypeName));
+        }
+    }
+
+    private GrainClass ClassFor(Type grainInterface) =>
+        _classByInterface.TryGetValue(grainInterface, out var grainClass)
+            ? grainClass
+            : throw new GrainTypeNotFoundException(
+                $"No grain class implements {grainInterface.FullName}. Grain classes derive from {nameof(Grain)}; " +
+                $"register the assembly that holds it with {nameof(SiloOptions)}.{nameof(SiloOptions.AddGrainsFrom)}.");
+
+    internal GrainClass ClassFor(GrainId id) =>
+        _classByTypeName.TryGetValue(id.Type, out var grainClass)
+            ? grainClass
+            : throw new GrainTypeNotFoundException($"No grain class has the grain type name '{id.Type}' (grain {id}).");
+
+    private Func<GrainReferenceContext, GrainReference> ReferenceFactory(Type grainInterface) =>
+        _referenceFactories.GetOrAdd(grainInterface, GrainReferenceRegistry.Get);
+
+    private void RegisterGrainClasses(IEnumerable<Assembly> assemblies)
+    {
+        foreach (var type in assemblies.SelectMany(a => a.GetTypes()))
+        {
+            if (type.IsAbstract || !typeof(Grain).IsAssignableFrom(type))
+            {
+                continue;
+            }
+            var grainClass = GrainClass.From(type, _options.DefaultIdleTimeout);
+            if (!_classByTypeName.TryAdd(grainClass.TypeName, grainClass))
+            {
+                throw new InvalidOperationException($"Grain type name '{grainClass.TypeName}' is used by both {_classByTypeName[grainClass.TypeName].Type.FullName} and {type.FullName}.");
+            }
+            foreach (var grainInterface in type.GetInterfaces().Where(IsGrainInterface))
+            {
+                if (_classByInterface.TryGetValue(grainInterface, out var other) && other.Type != type)
+                {
+                    throw new InvalidOperationException($"{grainInterface.FullName} is implemented by both {other.Type.FullName} and {type.FullName}; a grain interface has one grain class.");
+                }
+                _classByInterface[grainInterface] = grainClass;
+            }
+        }
+    }
+
+    private static bool IsGrainInterface(Type type) =>
+        typeof(IGrain).IsAssignableFrom(type) && type != typeof(IGrain) && type != typeof(IRemindable);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo started on {Store} storage: {Partitions} partitions, {GrainClasses} grain classes")]
+    private static partial void LogStarted(ILogger logger, string store, int partitions, int grainClasses);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo stopped: {Deactivated} activations deactivated ({Left} left), state flushed in {Elapsed:0} ms")]
+    private static partial void LogStopped(ILogger logger, int deactivated, int left, double elapsed);
+}
+
+/// <summary>A snapshot for the runtime stats endpoint and the monitor page.</summary>
+public sealed record RuntimeStatistics(
+    int Activations,
+    IReadOnlyDictionary<string, int> ActivationsByType,
+    int QueueDepth,
+    int RemindersInMemory,
+    string Store);

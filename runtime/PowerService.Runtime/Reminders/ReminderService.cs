@@ -1,0 +1,424 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Runtime.Reminders;
+
+/// <summary>Durable reminders that scale to millions: every reminder lives in the store; only those due before the
+/// watermark (now + horizon) are held in memory, in a priority queue. The watermark moves forward by loading the next
+/// window from the store, so a reminder months away costs no memory. On start the first load reaches back to the
+/// beginning of time, which fires every reminder that fell due while the silo was down, once.
+/// A tick is a turn of the grain that delivers <see cref="IRemindable.ReceiveReminder"/> and then, in the same turn,
+/// persists the next due time (or deletes a one-shot reminder); a reminder the grain changed during its own tick is
+/// left as the grain set it. So each due time fires once, across deactivation and restart.</summary>
+internal sealed partial class ReminderService
+{
+    // Ticks delivered but not yet finished; beyond this the firing loop waits (a catch-up after a long outage must not
+    // activate a million grains at once).
+    private const int MaxTicksInFlight = 20_000;
+
+    private readonly Silo _silo;
+    private readonly IStorageProvider _storage;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly StorageRetryPolicy _retry;
+    private readonly long _horizonMs;
+    private readonly int[] _partitions;
+    private readonly GroupCommitQueue<ReminderRecord, bool> _upserts;
+    private readonly GroupCommitQueue<ReminderKey, bool> _deletes;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<ReminderKey, ReminderRecord> _nearTerm = [];
+    private readonly PriorityQueue<ReminderRecord, long> _due = new();
+    private readonly Dictionary<ReminderKey, bool> _firing = [];
+    private readonly ConcurrentDictionary<ReminderTick, byte> _inFlight = new();
+    private readonly SemaphoreSlim _tickSlots = new(MaxTicksInFlight, MaxTicksInFlight);
+    private readonly CancellationTokenSource _stop = new();
+    private HashSet<ReminderKey>? _changedDuringLoad;
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _watermarkMs = long.MinValue;
+    private Task? _loop;
+
+    public ReminderService(Silo silo, IStorageProvider storage, SiloOptions options, StorageRetryPolicy retry, ILogger<ReminderService> logger)
+    {
+        _silo = silo;
+        _storage = storage;
+        _logger = logger;
+        _time = options.TimeProvider;
+        _retry = retry;
+        _horizonMs = (long)options.ReminderHorizon.TotalMilliseconds;
+        _partitions = Enumerable.Range(0, options.PartitionCount).ToArray();
+        _upserts = new GroupCommitQueue<ReminderRecord, bool>("reminders", UpsertBatch, 1024, 1, retry, silo.Metrics, logger);
+        _deletes = new GroupCommitQueue<ReminderKey, bool>("reminders", DeleteBatch, 1024, 1, retry, silo.Metrics, logger);
+    }
+
+    public int InMemoryCount => _nearTerm.Count;
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await LoadWindowAsync(NowMs + _horizonMs, cancellationToken);
+        _loop = Task.Run(() => FireLoop(_stop.Token), CancellationToken.None);
+    }
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+        await Task.WhenAll(_inFlight.Keys.Select(tick => tick.ResultTask.ContinueWith(static _ => { }, TaskScheduler.Default)));
+    }
+
+    public Task DrainAsync() => Task.WhenAll(_upserts.DrainAsync(), _deletes.DrainAsync());
+
+    public async Task RegisterAsync(Grain grain, string name, TimeSpan dueTime, TimeSpan period)
+    {
+        if (grain is not IRemindable)
+        {
+            throw new InvalidOperationException($"{grain.GetType().Name} registers reminder '{name}' but does not implement {nameof(IRemindable)}.");
+        }
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, TimeSpan.Zero);
+        if (period != TimeSpan.Zero && period < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(period), period, "A reminder period is zero (fire once) or at least one second.");
+        }
+        var id = grain.GrainId;
+        var record = new ReminderRecord(id, name, NowMs + (long)dueTime.TotalMilliseconds, (long)period.TotalMilliseconds, id.Partition(_silo.PartitionCount));
+        await _upserts.Enqueue(record);
+        lock (_lock)
+        {
+            Touch(record.Key);
+            if (record.DueAtMs < _watermarkMs)
+            {
+                _nearTerm[record.Key] = record;
+                _due.Enqueue(record, record.DueAtMs);
+            }
+            else
+            {
+                _nearTerm.Remove(record.Key);
+            }
+        }
+        _wake.TrySetResult();
+    }
+
+    public async Task UnregisterAsync(GrainId grain, string name)
+    {
+        var key = new ReminderKey(grain, name);
+        await _deletes.Enqueue(key);
+        lock (_lock)
+        {
+            Touch(key);
+            _nearTerm.Remove(key);
+        }
+    }
+
+    public async Task<IReadOnlyList<ReminderInfo>> GetRemindersAsync(GrainId grain)
+    {
+        var records = await _storage.ReadRemindersAsync(grain);
+        return records.Select(r => new ReminderInfo(r.Name, DateTimeOffset.FromUnixTimeMilliseconds(r.DueAtMs), TimeSpan.FromMilliseconds(r.PeriodMs))).ToList();
+    }
+
+    // Called under _lock by register/unregister: the grain's own change wins over a tick or a load in progress.
+    private void Touch(ReminderKey key)
+    {
+        if (_firing.ContainsKey(key))
+        {
+            _firing[key] = true;
+        }
+        _changedDuringLoad?.Add(key);
+    }
+
+    private async Task FireLoop(CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                var now = NowMs;
+                if (_watermarkMs - now < _horizonMs / 2)
+                {
+                    await LoadWindowAsync(now + _horizonMs, token);
+                }
+                await FireDue(now, token);
+                await WaitForNextAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error)
+            {
+                LogLoopFailed(_logger, error);
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, token).ContinueWith(static _ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task FireDue(long now, CancellationToken token)
+    {
+        while (true)
+        {
+            ReminderRecord? record;
+            lock (_lock)
+            {
+                if (!_due.TryPeek(out record, out var dueAt) || dueAt > now)
+                {
+                    return;
+                }
+                _due.Dequeue();
+                if (!_nearTerm.TryGetValue(record.Key, out var current) || !ReferenceEquals(current, record))
+                {
+                    continue; // replaced or removed since it was queued
+                }
+                _nearTerm.Remove(record.Key);
+                _firing[record.Key] = false;
+            }
+            await _tickSlots.WaitAsync(token);
+            Deliver(record);
+        }
+    }
+
+    private void Deliver(ReminderRecord record)
+    {
+        var tick = new ReminderTick(this, record);
+        _inFlight[tick] = 0;
+        try
+        {
+            _silo.SendTo(record.Grain, tick);
+        }
+        catch (GrainTypeNotFoundException error)
+        {
+            LogOrphan(_logger, record.Grain, record.Name, error.Message);
+            lock (_lock)
+            {
+                _firing.Remove(record.Key);
+            }
+            _ = _deletes.Enqueue(record.Key);
+            Finished(tick);
+            return;
+        }
+        _ = tick.ResultTask.ContinueWith(static (task, state) => ((ReminderTick)state!).Service.Completed((ReminderTick)state!), tick, TaskScheduler.Default);
+    }
+
+    private void Completed(ReminderTick tick)
+    {
+        if (tick.ResultTask.IsFaulted)
+        {
+            LogTickFailed(_logger, tick.Record.Grain, tick.Record.Name, tick.ResultTask.Exception!.GetBaseException());
+            if (!tick.Advanced)
+            {
+                Retry(tick.Record);
+            }
+        }
+        Finished(tick);
+    }
+
+    private void Finished(ReminderTick tick)
+    {
+        _inFlight.TryRemove(tick, out _);
+        _tickSlots.Release();
+    }
+
+    /// <summary>The tick never reached the grain or could not be persisted: keep it in memory and try again shortly.</summary>
+    private void Retry(ReminderRecord record)
+    {
+        var again = record with { DueAtMs = NowMs + 1000 };
+        lock (_lock)
+        {
+            if (_firing.Remove(record.Key, out var touched) && touched)
+            {
+                return;
+            }
+            if (!_nearTerm.ContainsKey(record.Key))
+            {
+                _nearTerm[record.Key] = again;
+                _due.Enqueue(again, again.DueAtMs);
+            }
+        }
+    }
+
+    /// <summary>Runs inside the grain's tick turn, after ReceiveReminder: persists the next due time or the deletion.</summary>
+    internal async Task AdvanceAsync(ReminderRecord record, long firedAtMs)
+    {
+        bool touched;
+        lock (_lock)
+        {
+            touched = _firing.TryGetValue(record.Key, out var t) && t;
+        }
+        if (!touched)
+        {
+            if (record.PeriodMs > 0)
+            {
+                var next = record.DueAtMs + (record.PeriodMs * (((firedAtMs - record.DueAtMs) / record.PeriodMs) + 1));
+                var advanced = record with { DueAtMs = next };
+                await _upserts.Enqueue(advanced);
+                lock (_lock)
+                {
+                    if (!_nearTerm.ContainsKey(record.Key) && next < _watermarkMs)
+                    {
+                        _nearTerm[record.Key] = advanced;
+                        _due.Enqueue(advanced, next);
+                    }
+                }
+            }
+            else
+            {
+                await _deletes.Enqueue(record.Key);
+            }
+        }
+        lock (_lock)
+        {
+            _firing.Remove(record.Key);
+        }
+    }
+
+    internal void RecordLateness(TimeSpan lateness) => _silo.Metrics.RecordReminderTick(lateness);
+
+    internal TickStatus StatusFor(ReminderRecord record, out long firedAtMs)
+    {
+        var firedAt = _time.GetUtcNow();
+        firedAtMs = firedAt.ToUnixTimeMilliseconds();
+        return new TickStatus(DateTimeOffset.FromUnixTimeMilliseconds(record.DueAtMs), TimeSpan.FromMilliseconds(record.PeriodMs), firedAt);
+    }
+
+    private async Task WaitForNextAsync(CancellationToken token)
+    {
+        long next;
+        Task wake;
+        lock (_lock)
+        {
+            next = _watermarkMs - (_horizonMs / 2);
+            if (_due.TryPeek(out _, out var dueAt))
+            {
+                next = Math.Min(next, dueAt);
+            }
+            if (_wake.Task.IsCompleted)
+            {
+                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            wake = _wake.Task;
+        }
+        var delay = next - NowMs;
+        if (delay <= 0)
+        {
+            return;
+        }
+        using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var sleeping = Task.Delay(TimeSpan.FromMilliseconds(delay), _time, cancelDelay.Token);
+        await Task.WhenAny(sleeping, wake);
+        await cancelDelay.CancelAsync();
+        token.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Moves the watermark to <paramref name="until"/> and loads the reminders falling in the new window.
+    /// The first load reaches back without limit, which is how due-while-down reminders fire after a restart.</summary>
+    private async Task LoadWindowAsync(long until, CancellationToken token)
+    {
+        long from;
+        lock (_lock)
+        {
+            from = _watermarkMs;
+            _watermarkMs = until;
+            _changedDuringLoad = [];
+        }
+        IReadOnlyList<ReminderRecord> records;
+        try
+        {
+            records = await ReadWithRetry(from, until, token);
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                _watermarkMs = from;
+                _changedDuringLoad = null;
+            }
+            throw;
+        }
+        lock (_lock)
+        {
+            foreach (var record in records)
+            {
+                if (!_nearTerm.ContainsKey(record.Key) && !_changedDuringLoad!.Contains(record.Key) && !_firing.ContainsKey(record.Key))
+                {
+                    _nearTerm[record.Key] = record;
+                    _due.Enqueue(record, record.DueAtMs);
+                }
+            }
+            _changedDuringLoad = null;
+        }
+    }
+
+    private async Task<IReadOnlyList<ReminderRecord>> ReadWithRetry(long from, long until, CancellationToken token)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _storage.ReadDueRemindersAsync(_partitions, from, until, token);
+            }
+            catch (StorageUnavailableException) when (attempt < _retry.Attempts)
+            {
+                await Task.Delay(_retry.DelayBefore(attempt), token);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<bool>> UpsertBatch(IReadOnlyList<ReminderRecord> batch, CancellationToken token)
+    {
+        await _storage.UpsertRemindersAsync(batch, token);
+        return new bool[batch.Count];
+    }
+
+    private async Task<IReadOnlyList<bool>> DeleteBatch(IReadOnlyList<ReminderKey> batch, CancellationToken token)
+    {
+        await _storage.DeleteRemindersAsync(batch, token);
+        return new bool[batch.Count];
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reminder loop failed; it resumes in a second")]
+    private static partial void LogLoopFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reminder {Name} of {Grain} failed")]
+    private static partial void LogTickFailed(ILogger logger, GrainId grain, string name, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reminder {Name} of {Grain} belongs to no registered grain class and is deleted: {Reason}")]
+    private static partial void LogOrphan(ILogger logger, GrainId grain, string name, string reason);
+}
+
+/// <summary>The turn that delivers one reminder tick and persists its advancement.</summary>
+internal sealed class ReminderTick(ReminderService service, ReminderRecord record) : VoidInvocation
+{
+    public ReminderService Service { get; } = service;
+    public ReminderRecord Record { get; } = record;
+    public bool Advanced { get; private set; }
+
+    public override string InterfaceName => "PowerService.Runtime.IRemindable";
+    public override string MethodName => nameof(IRemindable.ReceiveReminder);
+    public override int ArgumentCount => 2;
+
+    public override object? GetArgument(int index) => index switch
+    {
+        0 => Record.Name,
+        1 => Record.DueAtMs,
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
+
+    protected override async Task InvokeCore(object grain)
+    {
+        var status = Service.StatusFor(Record, out var firedAtMs);
+        Service.RecordLateness(status.FiredAt - status.DueAt);
+        try
+        {
+            await ((IRemindable)grain).ReceiveReminder(Record.Name, status);
+        }
+        finally
+        {
+            await Service.AdvanceAsync(Record, firedAtMs);
+            Advanced = true;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+namespace PowerService.Runtime.Storage;
+
+/// <summary>Durable storage for one silo: grain state, reminders, the domain event journal and the
+/// notification outbox. One contract, two providers (SQLite embedded, PostgreSQL production); the same
+/// contract test suite runs against both.
+/// Errors: a store that cannot be reached or answers with a transient failure throws
+/// <see cref="StorageUnavailableException"/>; every batch method is one transaction, so a failure writes nothing.</summary>
+public interface IStorageProvider : IAsyncDisposable
+{
+    /// <summary>Short name for logs and metrics: "sqlite" or "postgresql".</summary>
+    string Name { get; }
+
+    /// <summary>Creates or migrates the schema from the provider's versioned SQL files. Safe to call repeatedly
+    /// and from several processes at once.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    // ---- grain state ----
+
+    /// <summary>The stored state of a grain, or null when none is stored.</summary>
+    Task<StoredState?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies the writes in one transaction with optimistic concurrency per item: an item applies only
+    /// when the stored version equals <see cref="StateWrite.ExpectedVersion"/> (0 = no row may exist).
+    /// Returns one outcome per item, in order. Conflicting items change nothing; the others commit.</summary>
+    Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default);
+
+    // ---- reminders ----
+
+    /// <summary>Inserts or replaces reminders by (grain, name), in one transaction.</summary>
+    Task UpsertRemindersAsync(IReadOnlyList<ReminderRecord> reminders, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes reminders by (grain, name), in one transaction. Missing ones are ignored.</summary>
+    Task DeleteRemindersAsync(IReadOnlyList<ReminderKey> reminders, CancellationToken cancellationToken = default);
+
+    /// <summary>The reminders of one grain.</summary>
+    Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(GrainId grain, CancellationToken cancellationToken = default);
+
+    /// <summary>Reminders in the given partitions with <paramref name="fromInclusive"/> &lt;= due &lt; <paramref name="toExclusive"/>
+    /// (unix milliseconds).</summary>
+    Task<IReadOnlyList<ReminderRecord>> ReadDueRemindersAsync(IReadOnlyList<int> partitions, long fromInclusive, long toExclusive, CancellationToken cancellationToken = default);
+
+    /// <summary>How many reminders are stored in the given partitions.</summary>
+    Task<long> CountRemindersAsync(IReadOnlyList<int> partitions, CancellationToken cancellationToken = default);
+
+    // ---- domain event journal (append-only) ----
+
+    /// <summary>Appends events in one transaction and returns the sequence number given to each, in order.
+    /// Sequence numbers are increasing across the whole journal.</summary>
+    Task<IReadOnlyList<long>> AppendEventsAsync(IReadOnlyList<JournalEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>Events of one stream with sequence &gt; <paramref name="afterSequence"/>, oldest first.</summary>
+    Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, long afterSequence, int maxCount, CancellationToken cancellationToken = default);
+
+    /// <summary>Events of all streams with sequence &gt; <paramref name="afterSequence"/>, oldest first (live feeds, indicators).</summary>
+    Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default);
+
+    // ---- notification outbox ----
+
+    /// <summary>Adds notifications in one transaction. A message whose <see cref="OutboxMessage.DeduplicationKey"/>
+    /// is already stored is skipped. Returns how many were added.</summary>
+    Task<int> EnqueueNotificationsAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims up to <paramref name="maxCount"/> undelivered messages whose lease has run out, leasing them
+    /// until now + <paramref name="lease"/>, oldest first. A claimed message not marked delivered comes back after the lease.</summary>
+    Task<IReadOnlyList<StoredOutboxMessage>> ClaimNotificationsAsync(int maxCount, TimeSpan lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks messages delivered; they are never claimed again.</summary>
+    Task MarkNotificationsDeliveredAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A grain's stored state: its version (the etag) and its serialized payload.</summary>
+public sealed record StoredState(long Version, byte[] Payload);
+
+/// <summary>Write <paramref name="Payload"/> for <paramref name="Grain"/> if its stored version is
+/// <paramref name="ExpectedVersion"/>; a null payload deletes the row.</summary>
+public sealed record StateWrite(GrainId Grain, long ExpectedVersion, byte[]? Payload);
+
+/// <summary>The result of one write: applied with <paramref name="NewVersion"/> (0 after a delete), or a
+/// conflict with the <paramref name="CurrentVersion"/> found (0 = no row).</summary>
+public readonly record struct StateWriteOutcome(bool Applied, long NewVersion, long CurrentVersion)
+{
+    public static StateWriteOutcome Success(long newVersion) => new(true, newVersion, newVersion);
+    public static StateWriteOutcome Conflict(long currentVersion) => new(false, 0, currentVersion);
+}
+
+public readonly record struct ReminderKey(GrainId Grain, string Name);
+
+/// <summary>A durable reminder. Times are unix milliseconds; <paramref name="PeriodMs"/> 0 means it fires once.</summary>
+public sealed record ReminderRecord(GrainId Grain, string Name, long DueAtMs, long PeriodMs, int Partition)
+{
+    public ReminderKey Key => new(Grain, Name);
+}
+
+/// <summary>A domain event to append: who did what to which stream, when and where.</summary>
+public sealed record JournalEvent(string StreamId, string EventType, DateTimeOffset OccurredAt, string? Actor, string? Location, string PayloadJson);
+
+public sealed record StoredEvent(long Sequence, string StreamId, string EventType, DateTimeOffset OccurredAt, string? Actor, string? Location, string PayloadJson);
+
+/// <summary>A notification to deliver at least once through <paramref name="Channel"/> (sms, app, wechat…).</summary>
+public sealed record OutboxMessage(string DeduplicationKey, string Channel, string Recipient, string PayloadJson, DateTimeOffset CreatedAt);
+
+public sealed record StoredOutboxMessage(long Id, string DeduplicationKey, string Channel, string Recipient, string PayloadJson, DateTimeOffset CreatedAt, int Attempts);
