@@ -16,6 +16,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
 
     private readonly Lock _lock = new();
     private Queue<Invocation>? _inbox;
+    private Queue<Invocation>? _interleavingInbox;
     private Queue<(SendOrPostCallback Callback, object? State)>? _work;
     private Grain? _grain;
     private Invocation? _running;
@@ -66,9 +67,12 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             {
                 return false;
             }
-            (_inbox ??= new Queue<Invocation>()).Enqueue(invocation);
+            // Interleaving calls have their own queue: they must not wait behind a call that waits for the running turn.
+            var interleave = invocation.IsInterleaving || Class.IsReentrant;
+            var queue = interleave ? _interleavingInbox ??= new Queue<Invocation>() : _inbox ??= new Queue<Invocation>();
+            queue.Enqueue(invocation);
             LastUsedTicks = Environment.TickCount64;
-            schedule = !_scheduled && (_running is null || invocation.IsInterleaving || Class.IsReentrant);
+            schedule = !_scheduled && (_running is null || interleave);
             _scheduled |= schedule;
         }
         if (schedule)
@@ -162,38 +166,40 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
     private bool TryTakeRequest(out Invocation? request)
     {
         request = null;
-        if (_phase != Phase.Valid || _inbox is null)
+        if (_phase != Phase.Valid)
         {
             return false;
         }
-        while (_inbox.TryPeek(out var next))
+        if (TryDequeueLive(_interleavingInbox, out request))
         {
-            if (next.IsCompleted)
-            {
-                _inbox.Dequeue(); // timed out while waiting: the caller has its answer already
-                continue;
-            }
-            var interleave = next.IsInterleaving || Class.IsReentrant;
-            if (!interleave && (_running is not null || _interleaved > 0))
-            {
-                return false;
-            }
-            _inbox.Dequeue();
-            if (interleave)
-            {
-                _interleaved++;
-            }
-            else
-            {
-                _running = next;
-            }
-            if (_deactivation is DeactivationReason.Idle or DeactivationReason.MemoryPressure)
-            {
-                _deactivation = null; // used again before the collector got to it: keep it
-            }
-            request = next;
-            return true;
+            _interleaved++;
         }
+        else if (_running is null && _interleaved == 0 && TryDequeueLive(_inbox, out request))
+        {
+            _running = request;
+        }
+        else
+        {
+            return false;
+        }
+        if (_deactivation is DeactivationReason.Idle or DeactivationReason.MemoryPressure)
+        {
+            _deactivation = null; // used again before the collector got to it: keep it
+        }
+        return true;
+    }
+
+    private static bool TryDequeueLive(Queue<Invocation>? queue, out Invocation? request)
+    {
+        while (queue is not null && queue.TryDequeue(out request))
+        {
+            if (!request.IsCompleted)
+            {
+                return true;
+            }
+            // timed out while waiting: the caller has its answer already
+        }
+        request = null;
         return false;
     }
 
@@ -232,7 +238,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
                 _interleaved--;
             }
             LastUsedTicks = Environment.TickCount64;
-            schedule = !_scheduled && (_inbox is { Count: > 0 } || _deactivation is not null);
+            schedule = !_scheduled && (_inbox is { Count: > 0 } || _interleavingInbox is { Count: > 0 } || _deactivation is not null);
             _scheduled |= schedule;
         }
         Silo.Metrics.RecordCallIfEnabled(Class.TypeName, request);
@@ -335,8 +341,10 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         lock (_lock)
         {
             _phase = Phase.Dead;
-            var leftovers = _inbox is null ? [] : new List<Invocation>(_inbox);
-            _inbox = null;
+            var leftovers = new List<Invocation>();
+            leftovers.AddRange(_inbox ?? []);
+            leftovers.AddRange(_interleavingInbox ?? []);
+            _inbox = _interleavingInbox = null;
             return leftovers;
         }
     }
@@ -350,28 +358,33 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             {
                 running.Fail(Silo.TimeoutError(running, Id, "the grain is still running it"));
             }
-            if (_inbox is null)
-            {
-                return 0;
-            }
-            foreach (var waiting in _inbox)
-            {
-                if (waiting.DeadlineTicks >= nowTicks)
-                {
-                    break; // arrival order: the rest are younger
-                }
-                if (!waiting.IsCompleted)
-                {
-                    waiting.Fail(Silo.TimeoutError(waiting, Id, "it was still waiting behind an earlier call"));
-                }
-            }
-            return _inbox.Count;
+            return Expire(_inbox, nowTicks) + Expire(_interleavingInbox, nowTicks);
         }
+    }
+
+    private int Expire(Queue<Invocation>? queue, long nowTicks)
+    {
+        if (queue is null)
+        {
+            return 0;
+        }
+        foreach (var waiting in queue)
+        {
+            if (waiting.DeadlineTicks >= nowTicks)
+            {
+                break; // arrival order: the rest are younger
+            }
+            if (!waiting.IsCompleted)
+            {
+                waiting.Fail(Silo.TimeoutError(waiting, Id, "it was still waiting behind an earlier call"));
+            }
+        }
+        return queue.Count;
     }
 
     public bool IsIdle(long nowTicks) =>
         _phase == Phase.Valid && _running is null && _interleaved == 0 && _inbox is not { Count: > 0 }
-        && nowTicks - Volatile.Read(ref LastUsedTicks) > (long)Class.IdleTimeout.TotalMilliseconds;
+        && _interleavingInbox is not { Count: > 0 } && nowTicks - Volatile.Read(ref LastUsedTicks) > (long)Class.IdleTimeout.TotalMilliseconds;
 
     public IDisposable RegisterTimer(Func<CancellationToken, Task> callback, TimeSpan dueTime, TimeSpan period)
     {

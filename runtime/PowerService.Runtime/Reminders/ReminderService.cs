@@ -238,6 +238,7 @@ internal sealed partial class ReminderService
                 _due.Enqueue(again, again.DueAtMs);
             }
         }
+        _wake.TrySetResult();
     }
 
     /// <summary>Runs inside the grain's tick turn, after ReceiveReminder: persists the next due time or the deletion.</summary>
@@ -263,6 +264,7 @@ internal sealed partial class ReminderService
                         _due.Enqueue(advanced, next);
                     }
                 }
+                _wake.TrySetResult();
             }
             else
             {

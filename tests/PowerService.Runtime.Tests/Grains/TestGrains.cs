@@ -1,0 +1,307 @@
+using System.Collections.Concurrent;
+
+namespace PowerService.Runtime.Tests.Grains;
+
+// Grains that exercise one runtime guarantee each. They record what happened in an in-process journal
+// (TestJournal) so tests can see activations, turns and ticks from outside.
+
+public interface ICounterGrain : IGrain
+{
+    Task<int> Add(int amount);
+    Task<int> Get();
+    Task<string> ActivationId();
+    Task Deactivate();
+}
+
+public sealed record CounterState
+{
+    public int Value { get; init; }
+}
+
+public sealed class CounterGrain(IPersistentState<CounterState> state) : Grain, ICounterGrain
+{
+    private readonly string _activationId = Guid.NewGuid().ToString("N");
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        TestJournal.Record(GetPrimaryKeyString(), "activated");
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        TestJournal.Record(GetPrimaryKeyString(), $"deactivated:{reason}");
+        return Task.CompletedTask;
+    }
+
+    public async Task<int> Add(int amount)
+    {
+        var before = state.State;
+        state.State = before with { Value = before.Value + amount };
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = before; // the store refused it: memory must not run ahead of the store
+            throw;
+        }
+        return state.State.Value;
+    }
+
+    public Task<int> Get() => Task.FromResult(state.State.Value);
+
+    public Task<string> ActivationId() => Task.FromResult(_activationId);
+
+    public Task Deactivate()
+    {
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+}
+
+public interface ISequenceGrain : IGrain
+{
+    Task Append(int value);
+    Task<IReadOnlyList<int>> Values();
+}
+
+public sealed class SequenceGrain : Grain, ISequenceGrain
+{
+    private readonly List<int> _values = [];
+
+    public async Task Append(int value)
+    {
+        if (value % 7 == 0)
+        {
+            await Task.Yield(); // an await inside a turn must not let the next call in
+        }
+        _values.Add(value);
+    }
+
+    public Task<IReadOnlyList<int>> Values() => Task.FromResult<IReadOnlyList<int>>(_values.ToList());
+}
+
+public interface IGateGrain : IGrain
+{
+    /// <summary>Waits for the gate to open, counting how many calls are inside at once.</summary>
+    Task<int> PassWhenOpen();
+
+    [AlwaysInterleave]
+    Task Open();
+
+    [AlwaysInterleave]
+    Task<int> MostInsideAtOnce();
+
+    Task Close();
+}
+
+public sealed class GateGrain : Grain, IGateGrain
+{
+    private TaskCompletionSource _gate = new();
+    private int _inside;
+    private int _most;
+
+    public async Task<int> PassWhenOpen()
+    {
+        _inside++;
+        _most = Math.Max(_most, _inside);
+        await _gate.Task;
+        await Task.Delay(5);
+        _inside--;
+        return _most;
+    }
+
+    public Task Open()
+    {
+        _gate.TrySetResult();
+        return Task.CompletedTask;
+    }
+
+    public Task Close()
+    {
+        _gate = new TaskCompletionSource();
+        return Task.CompletedTask;
+    }
+
+    public Task<int> MostInsideAtOnce() => Task.FromResult(_most);
+}
+
+public interface ISlowGrain : IGrain
+{
+    Task Sleep(int milliseconds);
+    Task<string> Ping();
+    Task Fail(string message);
+}
+
+public sealed class SlowGrain : Grain, ISlowGrain
+{
+    public Task Sleep(int milliseconds) => Task.Delay(milliseconds);
+
+    public Task<string> Ping() => Task.FromResult("pong");
+
+    public Task Fail(string message) => throw new InvalidOperationException(message);
+}
+
+public interface IChainGrain : IGrain
+{
+    /// <summary>Calls the next grain in the path, which calls the next; returns the keys visited.</summary>
+    Task<string> Relay(string[] path, int index);
+
+    [AlwaysInterleave]
+    Task<string> RelayInterleaved(string[] path, int index);
+}
+
+public sealed class ChainGrain : Grain, IChainGrain
+{
+    public async Task<string> Relay(string[] path, int index)
+    {
+        if (index == path.Length)
+        {
+            return GetPrimaryKeyString();
+        }
+        var next = GrainFactory.GetGrain<IChainGrain>(path[index]);
+        return GetPrimaryKeyString() + ">" + await next.Relay(path, index + 1);
+    }
+
+    public async Task<string> RelayInterleaved(string[] path, int index)
+    {
+        if (index == path.Length)
+        {
+            return GetPrimaryKeyString();
+        }
+        var next = GrainFactory.GetGrain<IChainGrain>(path[index]);
+        return GetPrimaryKeyString() + ">" + await next.RelayInterleaved(path, index + 1);
+    }
+}
+
+public interface IReminderGrain : IGrain
+{
+    Task Schedule(string name, TimeSpan due, TimeSpan period);
+    Task Cancel(string name);
+    Task<IReadOnlyList<ReminderInfo>> List();
+}
+
+public sealed class ReminderGrain : Grain, IReminderGrain, IRemindable
+{
+    public Task Schedule(string name, TimeSpan due, TimeSpan period) => RegisterOrUpdateReminder(name, due, period);
+
+    public Task Cancel(string name) => UnregisterReminder(name);
+
+    public Task<IReadOnlyList<ReminderInfo>> List() => GetReminders();
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        TestJournal.Record(GetPrimaryKeyString(), $"tick:{reminderName}:{status.DueAt.ToUnixTimeMilliseconds()}");
+        return Task.CompletedTask;
+    }
+}
+
+public interface ITimerGrain : IGrain
+{
+    Task Start(TimeSpan period);
+    Task<int> Ticks();
+    Task<int> MostConcurrent();
+    Task Busy(int milliseconds);
+}
+
+public sealed class TimerGrain : Grain, ITimerGrain
+{
+    private int _ticks;
+    private int _inside;
+    private int _most;
+
+    public Task Start(TimeSpan period)
+    {
+        RegisterTimer(async _ =>
+        {
+            Enter();
+            _ticks++;
+            await Task.Yield();
+            _inside--;
+        }, period, period);
+        return Task.CompletedTask;
+    }
+
+    public Task<int> Ticks() => Task.FromResult(_ticks);
+
+    public Task<int> MostConcurrent() => Task.FromResult(_most);
+
+    public async Task Busy(int milliseconds)
+    {
+        Enter();
+        await Task.Delay(milliseconds);
+        _inside--;
+    }
+
+    private void Enter()
+    {
+        _inside++;
+        _most = Math.Max(_most, _inside);
+    }
+}
+
+public interface IWriteBehindGrain : IGrain
+{
+    Task Increment();
+    Task<int> Value();
+}
+
+/// <summary>Keeps its count in memory and writes it only when deactivated: shutdown must flush it.</summary>
+public sealed class WriteBehindGrain(IPersistentState<CounterState> state) : Grain, IWriteBehindGrain
+{
+    public Task Increment()
+    {
+        state.State = state.State with { Value = state.State.Value + 1 };
+        return Task.CompletedTask;
+    }
+
+    public Task<int> Value() => Task.FromResult(state.State.Value);
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => state.WriteStateAsync();
+}
+
+public interface IUnserializableGrain : IGrain
+{
+    Task SaveGood(string text);
+    Task SaveBad();
+}
+
+public sealed class UnserializableState
+{
+    public string Text { get; set; } = "";
+    public object? Attachment { get; set; }
+}
+
+public sealed class UnserializableGrain(IPersistentState<UnserializableState> state) : Grain, IUnserializableGrain
+{
+    public Task SaveGood(string text)
+    {
+        state.State.Text = text;
+        state.State.Attachment = null;
+        return state.WriteStateAsync();
+    }
+
+    public Task SaveBad()
+    {
+        state.State.Text = "must not be stored";
+        state.State.Attachment = new Action(() => { });
+        return state.WriteStateAsync();
+    }
+}
+
+/// <summary>An interface no grain class implements.</summary>
+public interface IOrphanGrain : IGrain
+{
+    Task Nothing();
+}
+
+public static class TestJournal
+{
+    private static readonly ConcurrentDictionary<string, ConcurrentQueue<string>> Entries = new();
+
+    public static void Record(string key, string entry) => Entries.GetOrAdd(key, _ => new()).Enqueue(entry);
+
+    public static IReadOnlyList<string> For(string key) => Entries.TryGetValue(key, out var q) ? q.ToList() : [];
+}

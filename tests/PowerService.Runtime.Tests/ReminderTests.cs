@@ -1,0 +1,134 @@
+using PowerService.Runtime.Tests.Grains;
+using PowerService.Runtime.Tests.Support;
+
+namespace PowerService.Runtime.Tests;
+
+/// <summary>Durable reminders on a manual clock: no test sleeps for the reminder's due time.</summary>
+public sealed class ReminderTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 9, 5, 12, 0, 0, TimeSpan.Zero);
+    private readonly TempSqlite _db = new();
+    private readonly ManualTimeProvider _clock = new(Start);
+
+    public void Dispose() => _db.Dispose();
+
+    private Task<TestSilo> StartSilo() => TestSilo.StartAsync(_db.NewProvider(), o =>
+    {
+        o.TimeProvider = _clock;
+        o.ReminderHorizon = TimeSpan.FromSeconds(30);
+    });
+
+    private static long Ms(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
+
+    private static IReadOnlyList<string> Ticks(string key) => TestJournal.For(key).Where(e => e.StartsWith("tick:", StringComparison.Ordinal)).ToList();
+
+    [Fact]
+    public async Task A_reminder_fires_when_due_and_a_one_shot_reminder_is_then_gone()
+    {
+        var key = $"r-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        var grain = silo.Grain<IReminderGrain>(key);
+        await grain.Schedule("arrival-sla", TimeSpan.FromSeconds(10), TimeSpan.Zero);
+
+        _clock.Advance(TimeSpan.FromSeconds(9));
+        await Task.Delay(100);
+        Assert.Empty(Ticks(key));
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.True(() => Ticks(key).Count == 1, "the reminder fired");
+        Assert.Equal($"tick:arrival-sla:{Ms(Start.AddSeconds(10))}", Ticks(key)[0]);
+        await Eventually.True(async () => (await grain.List()).Count == 0, "the one-shot reminder is deleted");
+    }
+
+    [Fact]
+    public async Task A_reminder_registered_before_a_restart_fires_after_it_exactly_once()
+    {
+        var key = $"r-{Guid.NewGuid():N}";
+        await using (var before = await StartSilo())
+        {
+            await before.Grain<IReminderGrain>(key).Schedule("breach", TimeSpan.FromSeconds(20), TimeSpan.Zero);
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(5)); // due while the silo was down
+
+        await using (var after = await StartSilo())
+        {
+            await Eventually.True(() => Ticks(key).Count == 1, "the overdue reminder fired on start");
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            await Task.Delay(200);
+        }
+        await using (var again = await StartSilo())
+        {
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            await Task.Delay(200);
+        }
+
+        Assert.Equal([$"tick:breach:{Ms(Start.AddSeconds(20))}"], Ticks(key));
+    }
+
+    [Fact]
+    public async Task A_periodic_reminder_missed_several_times_while_down_fires_once_then_keeps_its_period()
+    {
+        var key = $"r-{Guid.NewGuid():N}";
+        await using (var before = await StartSilo())
+        {
+            await before.Grain<IReminderGrain>(key).Schedule("poll", TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(35)); // due at +10, +20, +30 while down
+
+        await using var after = await StartSilo();
+        await Eventually.True(() => Ticks(key).Count == 1, "one catch-up tick");
+        _clock.Advance(TimeSpan.FromSeconds(5)); // now +40: the next period
+        await Eventually.True(() => Ticks(key).Count == 2, "the next period fires");
+
+        Assert.Equal([$"tick:poll:{Ms(Start.AddSeconds(10))}", $"tick:poll:{Ms(Start.AddSeconds(40))}"], Ticks(key));
+    }
+
+    [Fact]
+    public async Task A_reminder_beyond_the_horizon_holds_no_memory_until_its_window_comes()
+    {
+        var key = $"r-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        await silo.Grain<IReminderGrain>(key).Schedule("planned-outage-notice", TimeSpan.FromDays(7), TimeSpan.Zero);
+
+        Assert.Equal(0, silo.Silo.GetStatistics().RemindersInMemory);
+
+        for (var step = 0; step < 7 * 24 * 4; step++)
+        {
+            _clock.Advance(TimeSpan.FromMinutes(15));
+        }
+        await Eventually.True(() => Ticks(key).Count == 1, "the week-ahead reminder fired");
+        Assert.Equal($"tick:planned-outage-notice:{Ms(Start.AddDays(7))}", Ticks(key)[0]);
+    }
+
+    [Fact]
+    public async Task An_unregistered_reminder_does_not_fire()
+    {
+        var key = $"r-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        var grain = silo.Grain<IReminderGrain>(key);
+        await grain.Schedule("callback", TimeSpan.FromSeconds(5), TimeSpan.Zero);
+        await grain.Cancel("callback");
+
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await Task.Delay(200);
+
+        Assert.Empty(Ticks(key));
+        Assert.Empty(await grain.List());
+    }
+
+    [Fact]
+    public async Task Reminders_are_stored_in_the_partition_of_their_grain_key()
+    {
+        var key = $"r-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        await silo.Grain<IReminderGrain>(key).Schedule("x", TimeSpan.FromHours(1), TimeSpan.Zero);
+
+        var stored = await silo.Silo.Storage.ReadRemindersAsync(new GrainId("ReminderGrain", key));
+
+        var partition = Assert.Single(stored).Partition;
+        Assert.Equal(new GrainId("ReminderGrain", key).Partition(256), partition);
+        Assert.InRange(partition, 0, 255);
+    }
+}

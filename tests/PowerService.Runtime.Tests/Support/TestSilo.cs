@@ -1,0 +1,85 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PowerService.Runtime.Storage;
+using PowerService.Storage.Sqlite;
+
+namespace PowerService.Runtime.Tests.Support;
+
+/// <summary>Starts a real silo over a real store for one test; dispose stops it gracefully.</summary>
+public sealed class TestSilo : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private TestSilo(Silo silo, ServiceProvider services)
+    {
+        Silo = silo;
+        _services = services;
+    }
+
+    public Silo Silo { get; }
+
+    public TGrain Grain<TGrain>(string key) where TGrain : IGrain => Silo.GetGrain<TGrain>(key);
+
+    public static async Task<TestSilo> StartAsync(IStorageProvider storage, Action<SiloOptions>? configure = null)
+    {
+        var services = new ServiceCollection().AddLogging(b => b.SetMinimumLevel(LogLevel.Warning)).BuildServiceProvider();
+        var options = new SiloOptions { CollectionInterval = TimeSpan.FromMilliseconds(50), StorageRetryDelay = TimeSpan.FromMilliseconds(20) };
+        options.AddGrainsFrom(typeof(TestSilo).Assembly);
+        configure?.Invoke(options);
+        var silo = new Silo(options, storage, services, services.GetRequiredService<ILoggerFactory>());
+        await silo.StartAsync();
+        return new TestSilo(silo, services);
+    }
+
+    public Task StopAsync() => Silo.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await Silo.DisposeAsync();
+        await _services.DisposeAsync();
+    }
+}
+
+/// <summary>A SQLite database file in a temp folder, deleted with the test.</summary>
+public sealed class TempSqlite : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("powerservice-test-").FullName;
+
+    public string ConnectionString => $"Data Source={Path.Combine(_folder, "silo.db")}";
+
+    public SqliteStorageProvider NewProvider(TimeSpan? busyTimeout = null) =>
+        new(new SqliteStorageOptions { ConnectionString = ConnectionString, BusyTimeout = busyTimeout ?? TimeSpan.FromSeconds(5) });
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a pooled handle may linger a moment; the temp folder is cleaned by the OS
+        }
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls until the condition holds; fails with <paramref name="what"/> after the timeout.</summary>
+    public static async Task True(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!await condition())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+            await Task.Delay(10);
+        }
+    }
+
+    public static Task True(Func<bool> condition, string what, int timeoutMs = 10_000) =>
+        True(() => Task.FromResult(condition()), what, timeoutMs);
+}
