@@ -1,0 +1,33 @@
+using PowerService.Api;
+using PowerService.Grains;
+using PowerService.Runtime;
+using PowerService.Silo;
+
+// The silo host: the grain runtime with its store, the grains and the API, configured from appsettings.json beside
+// the program, environment variables (Storage__Provider=postgresql) and the command line (--Storage:Provider=postgresql).
+try
+{
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    builder.Logging.AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "HH:mm:ss.fff ";
+    });
+    builder.Services.AddConfiguredStorage(builder.Configuration.GetSection("Storage"));
+    builder.Services.AddSilo(options =>
+    {
+        builder.Configuration.GetSection("Silo").Bind(options);
+        options.AddGrainsFrom(GrainsAssembly.Value);
+    });
+
+    var app = builder.Build();
+    app.MapHealthEndpoints();
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception error) when (error is InvalidOperationException or ArgumentException or StorageUnavailableException)
+{
+    // A configuration or store problem: one clear line for the operator instead of a stack trace.
+    await Console.Error.WriteLineAsync($"PowerService silo could not start: {error.Message}");
+    return 1;
+}

@@ -1,0 +1,26 @@
+using PowerService.Runtime.Storage;
+using PowerService.Storage.PostgreSql;
+using PowerService.Storage.Sqlite;
+
+namespace PowerService.Silo;
+
+/// <summary>Chooses the store from the "Storage" section: Provider = sqlite (embedded default) or postgresql.</summary>
+internal static class StorageConfiguration
+{
+    public static IServiceCollection AddConfiguredStorage(this IServiceCollection services, IConfigurationSection section)
+    {
+        var provider = section["Provider"] ?? "sqlite";
+        var connectionString = section["ConnectionString"];
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException("Storage:ConnectionString is required (for example 'Data Source=data/powerservice.db' for SQLite).");
+        }
+        IStorageProvider store = provider.ToUpperInvariant() switch
+        {
+            "SQLITE" => new SqliteStorageProvider(new SqliteStorageOptions { ConnectionString = connectionString }),
+            "POSTGRESQL" => new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString }),
+            _ => throw new InvalidOperationException($"Storage:Provider must be 'sqlite' or 'postgresql', not '{provider}'."),
+        };
+        return services.AddSingleton(store);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using PowerService.TestSupport;
+
+namespace PowerService.Silo.Tests;
+
+public sealed class SiloHostTests
+{
+    private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task The_silo_starts_on_the_embedded_store_and_shuts_down_gracefully_on_sigterm()
+    {
+        var folder = Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName;
+        var database = Path.Combine(folder, "nested", "silo.db");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={database}"]);
+
+        using var ready = await silo.WaitUntilReadyAsync(Startup);
+        var body = await ready.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("sqlite", body.GetProperty("store").GetString());
+
+        Assert.Equal(0, await silo.TerminateAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Silo started on sqlite storage: 256 partitions", silo.Output);
+        Assert.Contains("Silo stopped:", silo.Output);
+        Assert.True(File.Exists(database), "the SQLite file (and its missing folder) is created");
+    }
+
+    [Fact]
+    public async Task The_store_and_silo_settings_come_from_the_environment()
+    {
+        await using var cluster = await PostgresCluster.StartAsync();
+        var connectionString = await cluster.CreateDatabaseAsync("silo_host");
+        await using var silo = SiloProcess.Start([], new Dictionary<string, string>
+        {
+            ["Storage__Provider"] = "postgresql",
+            ["Storage__ConnectionString"] = connectionString,
+            ["Silo__PartitionCount"] = "64",
+        });
+
+        using var ready = await silo.WaitUntilReadyAsync(Startup);
+        var body = await ready.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal("postgresql", body.GetProperty("store").GetString());
+        Assert.Contains("64 partitions", silo.Output);
+        Assert.Equal(0, await silo.TerminateAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task An_unknown_store_stops_the_silo_with_a_message_naming_the_setting()
+    {
+        await using var silo = SiloProcess.Start(["--Storage:Provider=oracle"]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Storage:Provider must be 'sqlite' or 'postgresql', not 'oracle'", silo.Output);
+    }
+
+    [Fact]
+    public async Task An_invalid_silo_option_stops_the_silo_with_a_message_naming_it()
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "silo.db");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={database}", "--Silo:PartitionCount=0"]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("PartitionCount must be between 1 and 65536", silo.Output);
+    }
+}
