@@ -1,5 +1,6 @@
 using PowerService.Runtime.Tests.Grains;
 using PowerService.Runtime.Tests.Support;
+using PowerService.TestSupport;
 
 namespace PowerService.Runtime.Tests;
 

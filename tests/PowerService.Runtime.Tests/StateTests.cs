@@ -1,6 +1,8 @@
 using PowerService.Runtime.Storage;
 using PowerService.Runtime.Tests.Grains;
 using PowerService.Runtime.Tests.Support;
+using PowerService.Storage.PostgreSql;
+using PowerService.TestSupport;
 
 namespace PowerService.Runtime.Tests;
 
@@ -153,5 +155,15 @@ public sealed class SqliteStateTests : StateTests, IDisposable
         Assert.Equal(3, await grain.Add(2));
         var stored = await silo.Silo.Storage.ReadStateAsync(new GrainId("CounterGrain", "down-1"));
         Assert.Equal(2, stored!.Version);
+    }
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgreSqlStateTests(PostgresFixture postgres) : StateTests
+{
+    protected override async Task<Func<IStorageProvider>> OpenStoreAsync()
+    {
+        var connectionString = await postgres.Cluster.CreateDatabaseAsync($"state_{Guid.NewGuid():N}");
+        return () => new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString });
     }
 }

@@ -28,6 +28,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private int _queueDepth;
     private volatile bool _stopped;
     private volatile bool _started;
+    private volatile bool _stopping;
 
     public Silo(SiloOptions options, IStorageProvider storage, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -57,6 +58,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     internal IGrainStateSerializer StateSerializer { get; }
     internal ReminderService Reminders { get; }
     internal CancellationToken ShutdownToken => _shutdown.Token;
+
+    /// <summary>True between a completed start and the beginning of shutdown.</summary>
+    public bool IsRunning => _started && !_stopping;
 
     /// <summary>Live activations in this silo.</summary>
     public int ActivationCount => _activations.Count;
@@ -92,6 +96,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         {
             return;
         }
+        _stopping = true;
         var started = Stopwatch.GetTimestamp();
         await Reminders.StopAsync();
         var deactivated = _activations.Count;

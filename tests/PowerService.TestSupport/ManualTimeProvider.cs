@@ -1,11 +1,11 @@
-namespace PowerService.Runtime.Tests.Support;
+namespace PowerService.TestSupport;
 
 /// <summary>A clock that moves only when a test says so; timers created from it fire on <see cref="Advance"/>.</summary>
 public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 {
     private readonly Lock _lock = new();
     private readonly List<ManualTimer> _timers = [];
-    private DateTimeOffset _now = start;
+    private DateTimeOffset _now = start.ToUniversalTime();
 
     public override DateTimeOffset GetUtcNow()
     {

@@ -1,0 +1,638 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Npgsql;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Storage.PostgreSql;
+
+/// <summary>The production store. Every batch is set-based: its rows travel as array parameters expanded with
+/// <c>unnest</c>, so a batch of hundreds of writes costs a couple of round trips, never one per row.</summary>
+public sealed class PostgreSqlStorageProvider : IStorageProvider
+{
+    // Keys for pg_advisory_xact_lock; every silo sharing the database must use the same ones.
+    private const long SchemaLockKey = 0x5053_5343_4845_4D41;
+    private const long JournalLockKey = 0x5053_4A4F_5552_4E4C;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _endpoint;
+    private readonly TimeProvider _clock;
+
+    public PostgreSqlStorageProvider(PostgreSqlStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        var connection = builder.ConnectionStringBuilder;
+        if (connection.MaxAutoPrepare == 0)
+        {
+            // The batch statements repeat constantly: prepare them once per connection instead of parsing each time.
+            connection.MaxAutoPrepare = 32;
+        }
+        _endpoint = $"{connection.Host}:{connection.Port}/{connection.Database}";
+        _dataSource = builder.Build();
+        _clock = options.TimeProvider;
+    }
+
+    public string Name => "postgresql";
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) =>
+        ExecuteAsync("migrate the schema", isWrite: true, async (connection, ct) =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            // Silos starting together queue here; each sees what the one before it applied.
+            await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction))
+            {
+                command.Parameters.AddWithValue("key", SchemaLockKey);
+                await command.ExecuteNonQueryAsync(ct);
+            }
+            await using (var command = new NpgsqlCommand(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                connection, transaction))
+            {
+                await command.ExecuteNonQueryAsync(ct);
+            }
+            var applied = new HashSet<int>();
+            await using (var command = new NpgsqlCommand("SELECT version FROM schema_migrations", connection, transaction))
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    applied.Add(reader.GetInt32(0));
+                }
+            }
+            foreach (var migration in SchemaMigration.LoadEmbedded(typeof(PostgreSqlStorageProvider).Assembly).Where(m => !applied.Contains(m.Version)))
+            {
+                await using (var apply = new NpgsqlCommand(migration.Sql, connection, transaction))
+                {
+                    await apply.ExecuteNonQueryAsync(ct);
+                }
+                await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version) VALUES (@version)", connection, transaction);
+                record.Parameters.AddWithValue("version", migration.Version);
+                await record.ExecuteNonQueryAsync(ct);
+            }
+            await transaction.CommitAsync(ct);
+            return true;
+        }, cancellationToken);
+
+    // ---- grain state ----
+
+    public Task<StoredState?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("read grain state", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT version, payload FROM grain_state WHERE grain_type = @grain_type AND grain_key = @grain_key", connection);
+            command.Parameters.AddWithValue("grain_type", grain.Type);
+            command.Parameters.AddWithValue("grain_key", grain.Key);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        if (writes.Any(w => w.ExpectedVersion < 0))
+        {
+            throw new ArgumentException("An expected version is never negative (0 means no row may exist).", nameof(writes));
+        }
+        if (writes.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<StateWriteOutcome>>([]);
+        }
+        return ExecuteAsync<IReadOnlyList<StateWriteOutcome>>("write grain state", isWrite: true, async (connection, ct) =>
+        {
+            var now = _clock.GetUtcNow().ToUniversalTime();
+            var outcomes = new StateWriteOutcome[writes.Count];
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            foreach (var round in SplitIntoRounds(writes))
+            {
+                await ApplyStateRoundAsync(connection, transaction, writes, round, now, outcomes, ct);
+            }
+            await transaction.CommitAsync(ct);
+            return outcomes;
+        }, cancellationToken);
+    }
+
+    /// <summary>Splits a batch so that no round holds the same grain twice: a set-based statement sees each row once,
+    /// and a second write to a grain must see the first. Nearly every batch is a single round.</summary>
+    private static List<List<int>> SplitIntoRounds(IReadOnlyList<StateWrite> writes)
+    {
+        var seen = new Dictionary<GrainId, int>(writes.Count);
+        var rounds = new List<List<int>>();
+        for (var i = 0; i < writes.Count; i++)
+        {
+            ref var occurrence = ref CollectionsMarshal.GetValueRefOrAddDefault(seen, writes[i].Grain, out _);
+            if (rounds.Count == occurrence)
+            {
+                rounds.Add([]);
+            }
+            rounds[occurrence++].Add(i);
+        }
+        return rounds;
+    }
+
+    /// <summary>Applies one round of distinct grains: updates, inserts and deletes in one batch (one round trip),
+    /// each returning (index, new version) for the items it applied; a second query reads the current version of
+    /// the items that conflicted, only when there are any.</summary>
+    private static async Task ApplyStateRoundAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<StateWrite> writes, List<int> round,
+        DateTimeOffset now, StateWriteOutcome[] outcomes, CancellationToken cancellationToken)
+    {
+        var updates = new StateColumns();
+        var inserts = new StateColumns();
+        var deletes = new StateColumns();
+        foreach (var i in round)
+        {
+            var write = writes[i];
+            var target = write.Payload is null ? (write.ExpectedVersion == 0 ? null : deletes) : (write.ExpectedVersion == 0 ? inserts : updates);
+            target?.Add(i, write);
+        }
+
+        var applied = new HashSet<int>();
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            if (updates.Count > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+                    UPDATE grain_state AS s SET version = s.version + 1, payload = w.payload, modified_at = @now
+                    FROM unnest(@idx, @grain_type, @grain_key, @expected, @payload) AS w(idx, grain_type, grain_key, expected, payload)
+                    WHERE s.grain_type = w.grain_type AND s.grain_key = w.grain_key AND s.version = w.expected
+                    RETURNING w.idx, s.version
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<DateTimeOffset>("now", now), new NpgsqlParameter<int[]>("idx", [.. updates.Index]),
+                        new NpgsqlParameter<string[]>("grain_type", [.. updates.Types]), new NpgsqlParameter<string[]>("grain_key", [.. updates.Keys]),
+                        new NpgsqlParameter<long[]>("expected", [.. updates.Expected]), new NpgsqlParameter<byte[][]>("payload", [.. updates.Payloads]),
+                    },
+                });
+            }
+            if (inserts.Count > 0)
+            {
+                // INSERT ... RETURNING sees only the new row, so the CTE joins it back to its batch index.
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+                    WITH w AS (SELECT * FROM unnest(@idx, @grain_type, @grain_key, @payload) AS w(idx, grain_type, grain_key, payload)),
+                    inserted AS (
+                        INSERT INTO grain_state (grain_type, grain_key, version, payload, modified_at)
+                        SELECT grain_type, grain_key, 1, payload, @now FROM w
+                        ON CONFLICT (grain_type, grain_key) DO NOTHING
+                        RETURNING grain_type, grain_key, version)
+                    SELECT w.idx, inserted.version FROM inserted JOIN w USING (grain_type, grain_key)
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<DateTimeOffset>("now", now), new NpgsqlParameter<int[]>("idx", [.. inserts.Index]),
+                        new NpgsqlParameter<string[]>("grain_type", [.. inserts.Types]), new NpgsqlParameter<string[]>("grain_key", [.. inserts.Keys]),
+                        new NpgsqlParameter<byte[][]>("payload", [.. inserts.Payloads]),
+                    },
+                });
+            }
+            if (deletes.Count > 0)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+                    DELETE FROM grain_state AS s
+                    USING unnest(@idx, @grain_type, @grain_key, @expected) AS w(idx, grain_type, grain_key, expected)
+                    WHERE s.grain_type = w.grain_type AND s.grain_key = w.grain_key AND s.version = w.expected
+                    RETURNING w.idx, 0::bigint
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<int[]>("idx", [.. deletes.Index]), new NpgsqlParameter<string[]>("grain_type", [.. deletes.Types]),
+                        new NpgsqlParameter<string[]>("grain_key", [.. deletes.Keys]), new NpgsqlParameter<long[]>("expected", [.. deletes.Expected]),
+                    },
+                });
+            }
+            if (batch.BatchCommands.Count > 0)
+            {
+                await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+                do
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        var index = reader.GetInt32(0);
+                        outcomes[index] = StateWriteOutcome.Success(reader.GetInt64(1));
+                        applied.Add(index);
+                    }
+                }
+                while (await reader.NextResultAsync(cancellationToken));
+            }
+        }
+
+        var unresolved = new StateColumns();
+        foreach (var i in round.Where(i => !applied.Contains(i)))
+        {
+            unresolved.Add(i, writes[i]);
+        }
+        if (unresolved.Count == 0)
+        {
+            return;
+        }
+        await using var lookup = new NpgsqlCommand("""
+            SELECT w.idx, coalesce(s.version, 0)
+            FROM unnest(@idx, @grain_type, @grain_key) AS w(idx, grain_type, grain_key)
+            LEFT JOIN grain_state AS s ON s.grain_type = w.grain_type AND s.grain_key = w.grain_key
+            """, connection, transaction)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<int[]>("idx", [.. unresolved.Index]), new NpgsqlParameter<string[]>("grain_type", [.. unresolved.Types]),
+                new NpgsqlParameter<string[]>("grain_key", [.. unresolved.Keys]),
+            },
+        };
+        await using var current = await lookup.ExecuteReaderAsync(cancellationToken);
+        while (await current.ReadAsync(cancellationToken))
+        {
+            var index = current.GetInt32(0);
+            var version = current.GetInt64(1);
+            // Deleting what must not exist succeeds when indeed nothing is there.
+            var deletedNothing = writes[index].Payload is null && writes[index].ExpectedVersion == 0 && version == 0;
+            outcomes[index] = deletedNothing ? StateWriteOutcome.Success(0) : StateWriteOutcome.Conflict(version);
+        }
+    }
+
+    // ---- reminders ----
+
+    public Task UpsertRemindersAsync(IReadOnlyList<ReminderRecord> reminders, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reminders);
+        if (reminders.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        // ON CONFLICT DO UPDATE may touch a row once per statement: the last record for a key wins, as if applied in order.
+        var latest = new Dictionary<ReminderKey, ReminderRecord>(reminders.Count);
+        foreach (var reminder in reminders)
+        {
+            latest[reminder.Key] = reminder;
+        }
+        var rows = latest.Values;
+        return ExecuteAsync("upsert reminders", isWrite: true, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                INSERT INTO reminders (grain_type, grain_key, name, due_at_ms, period_ms, partition)
+                SELECT * FROM unnest(@grain_type, @grain_key, @name, @due_at_ms, @period_ms, @partition)
+                ON CONFLICT (grain_type, grain_key, name)
+                DO UPDATE SET due_at_ms = excluded.due_at_ms, period_ms = excluded.period_ms, partition = excluded.partition
+                """, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string[]>("grain_type", [.. rows.Select(r => r.Grain.Type)]),
+                    new NpgsqlParameter<string[]>("grain_key", [.. rows.Select(r => r.Grain.Key)]),
+                    new NpgsqlParameter<string[]>("name", [.. rows.Select(r => r.Name)]),
+                    new NpgsqlParameter<long[]>("due_at_ms", [.. rows.Select(r => r.DueAtMs)]),
+                    new NpgsqlParameter<long[]>("period_ms", [.. rows.Select(r => r.PeriodMs)]),
+                    new NpgsqlParameter<int[]>("partition", [.. rows.Select(r => r.Partition)]),
+                },
+            };
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
+    public Task DeleteRemindersAsync(IReadOnlyList<ReminderKey> reminders, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reminders);
+        if (reminders.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        return ExecuteAsync("delete reminders", isWrite: true, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                DELETE FROM reminders AS r
+                USING unnest(@grain_type, @grain_key, @name) AS d(grain_type, grain_key, name)
+                WHERE r.grain_type = d.grain_type AND r.grain_key = d.grain_key AND r.name = d.name
+                """, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string[]>("grain_type", [.. reminders.Select(r => r.Grain.Type)]),
+                    new NpgsqlParameter<string[]>("grain_key", [.. reminders.Select(r => r.Grain.Key)]),
+                    new NpgsqlParameter<string[]>("name", [.. reminders.Select(r => r.Name)]),
+                },
+            };
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(GrainId grain, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("read reminders", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT grain_type, grain_key, name, due_at_ms, period_ms, partition FROM reminders
+                WHERE grain_type = @grain_type AND grain_key = @grain_key ORDER BY name
+                """, connection);
+            command.Parameters.AddWithValue("grain_type", grain.Type);
+            command.Parameters.AddWithValue("grain_key", grain.Key);
+            return await ReadRemindersAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ReminderRecord>> ReadDueRemindersAsync(IReadOnlyList<int> partitions, long fromInclusive, long toExclusive, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        if (partitions.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<ReminderRecord>>([]);
+        }
+        return ExecuteAsync("read due reminders", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT grain_type, grain_key, name, due_at_ms, period_ms, partition FROM reminders
+                WHERE partition = ANY(@partitions) AND due_at_ms >= @from AND due_at_ms < @to
+                ORDER BY due_at_ms, grain_type, grain_key, name
+                """, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<int[]>("partitions", [.. partitions]),
+                    new NpgsqlParameter<long>("from", fromInclusive),
+                    new NpgsqlParameter<long>("to", toExclusive),
+                },
+            };
+            return await ReadRemindersAsync(command, ct);
+        }, cancellationToken);
+    }
+
+    public Task<long> CountRemindersAsync(IReadOnlyList<int> partitions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        if (partitions.Count == 0)
+        {
+            return Task.FromResult(0L);
+        }
+        return ExecuteAsync("count reminders", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM reminders WHERE partition = ANY(@partitions)", connection)
+            {
+                Parameters = { new NpgsqlParameter<int[]>("partitions", [.. partitions]) },
+            };
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var reminders = new List<ReminderRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reminders.Add(new ReminderRecord(
+                new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
+                reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5)));
+        }
+        return reminders;
+    }
+
+    // ---- domain event journal ----
+
+    public Task<IReadOnlyList<long>> AppendEventsAsync(IReadOnlyList<JournalEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<long>>([]);
+        }
+        return ExecuteAsync<IReadOnlyList<long>>("append journal events", isWrite: true, async (connection, ct) =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await using var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    // Appenders take turns until commit, so sequences become visible in order and a reader paging
+                    // by "after sequence" never skips one that commits later.
+                    new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@key)") { Parameters = { new NpgsqlParameter<long>("key", JournalLockKey) } },
+                    // Identity values follow the ORDER BY, so sorting the returned sequences restores the input order.
+                    new NpgsqlBatchCommand("""
+                        WITH appended AS (
+                            INSERT INTO journal (stream_id, event_type, occurred_at, actor, location, payload)
+                            SELECT stream_id, event_type, occurred_at, actor, location, payload
+                            FROM unnest(@stream_id, @event_type, @occurred_at, @actor, @location, @payload)
+                                WITH ORDINALITY AS e(stream_id, event_type, occurred_at, actor, location, payload, ord)
+                            ORDER BY ord
+                            RETURNING sequence)
+                        SELECT sequence FROM appended ORDER BY sequence
+                        """)
+                    {
+                        Parameters =
+                        {
+                            new NpgsqlParameter<string[]>("stream_id", [.. events.Select(e => e.StreamId)]),
+                            new NpgsqlParameter<string[]>("event_type", [.. events.Select(e => e.EventType)]),
+                            new NpgsqlParameter<DateTimeOffset[]>("occurred_at", [.. events.Select(e => e.OccurredAt.ToUniversalTime())]),
+                            new NpgsqlParameter<string?[]>("actor", [.. events.Select(e => e.Actor)]),
+                            new NpgsqlParameter<string?[]>("location", [.. events.Select(e => e.Location)]),
+                            new NpgsqlParameter<string[]>("payload", [.. events.Select(e => e.PayloadJson)]),
+                        },
+                    },
+                },
+            };
+            var sequences = new List<long>(events.Count);
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            {
+                await reader.NextResultAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    sequences.Add(reader.GetInt64(0));
+                }
+            }
+            await transaction.CommitAsync(ct);
+            return sequences;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("read a journal stream", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT sequence, stream_id, event_type, occurred_at, actor, location, payload FROM journal
+                WHERE stream_id = @stream_id AND sequence > @after ORDER BY sequence LIMIT @max
+                """, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string>("stream_id", streamId),
+                    new NpgsqlParameter<long>("after", afterSequence),
+                    new NpgsqlParameter<int>("max", maxCount),
+                },
+            };
+            return await ReadEventsAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("read the journal", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT sequence, stream_id, event_type, occurred_at, actor, location, payload FROM journal
+                WHERE sequence > @after ORDER BY sequence LIMIT @max
+                """, connection)
+            {
+                Parameters = { new NpgsqlParameter<long>("after", afterSequence), new NpgsqlParameter<int>("max", maxCount) },
+            };
+            return await ReadEventsAsync(command, ct);
+        }, cancellationToken);
+
+    private static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var events = new List<StoredEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new StoredEvent(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6)));
+        }
+        return events;
+    }
+
+    // ---- notification outbox ----
+
+    public Task<int> EnqueueNotificationsAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return Task.FromResult(0);
+        }
+        return ExecuteAsync("enqueue notifications", isWrite: true, async (connection, ct) =>
+        {
+            // Ordered insert: ids, and so claim order, follow the order the messages were given in.
+            await using var command = new NpgsqlCommand("""
+                INSERT INTO outbox (dedup_key, channel, recipient, payload, created_at)
+                SELECT dedup_key, channel, recipient, payload, created_at
+                FROM unnest(@dedup_key, @channel, @recipient, @payload, @created_at)
+                    WITH ORDINALITY AS m(dedup_key, channel, recipient, payload, created_at, ord)
+                ORDER BY ord
+                ON CONFLICT (dedup_key) DO NOTHING
+                """, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string[]>("dedup_key", [.. messages.Select(m => m.DeduplicationKey)]),
+                    new NpgsqlParameter<string[]>("channel", [.. messages.Select(m => m.Channel)]),
+                    new NpgsqlParameter<string[]>("recipient", [.. messages.Select(m => m.Recipient)]),
+                    new NpgsqlParameter<string[]>("payload", [.. messages.Select(m => m.PayloadJson)]),
+                    new NpgsqlParameter<DateTimeOffset[]>("created_at", [.. messages.Select(m => m.CreatedAt.ToUniversalTime())]),
+                },
+            };
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StoredOutboxMessage>> ClaimNotificationsAsync(int maxCount, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        if (maxCount <= 0)
+        {
+            return Task.FromResult<IReadOnlyList<StoredOutboxMessage>>([]);
+        }
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        return ExecuteAsync<IReadOnlyList<StoredOutboxMessage>>("claim notifications", isWrite: true, async (connection, ct) =>
+        {
+            // SKIP LOCKED: silos claiming at once each take different messages instead of waiting on one another.
+            await using var command = new NpgsqlCommand("""
+                UPDATE outbox SET lease_until_ms = @lease_until, attempts = attempts + 1
+                WHERE id IN (
+                    SELECT id FROM outbox WHERE delivered_at IS NULL AND lease_until_ms <= @now
+                    ORDER BY id LIMIT @max FOR UPDATE SKIP LOCKED)
+                RETURNING id, dedup_key, channel, recipient, payload, created_at, attempts
+                """, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<long>("lease_until", now + (long)lease.TotalMilliseconds),
+                    new NpgsqlParameter<long>("now", now),
+                    new NpgsqlParameter<int>("max", maxCount),
+                },
+            };
+            var claimed = new List<StoredOutboxMessage>();
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    claimed.Add(new StoredOutboxMessage(
+                        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                        reader.GetFieldValue<DateTimeOffset>(5), reader.GetInt32(6)));
+                }
+            }
+            // RETURNING gives no order guarantee.
+            claimed.Sort((a, b) => a.Id.CompareTo(b.Id));
+            return claimed;
+        }, cancellationToken);
+    }
+
+    public Task MarkNotificationsDeliveredAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        var now = _clock.GetUtcNow().ToUniversalTime();
+        return ExecuteAsync("mark notifications delivered", isWrite: true, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "UPDATE outbox SET delivered_at = @now WHERE id = ANY(@ids) AND delivered_at IS NULL", connection)
+            {
+                Parameters = { new NpgsqlParameter<DateTimeOffset>("now", now), new NpgsqlParameter<long[]>("ids", [.. ids]) },
+            };
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    // ---- plumbing ----
+
+    private async Task<T> ExecuteAsync<T>(
+        string operation, bool isWrite, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            return await work(connection, cancellationToken);
+        }
+        catch (NpgsqlException ex) when (IsUnavailable(ex))
+        {
+            // Idle pooled connections to a server that went away are dead as well: drop them, so the first batch
+            // after the server returns does not fail on one of them.
+            _dataSource.Clear();
+            var reason = ex.InnerException is null ? ex.Message : $"{ex.Message} {ex.InnerException.Message}";
+            var outcome = isWrite ? " The transaction was rolled back; nothing was written." : "";
+            throw new StorageUnavailableException($"PostgreSQL at {_endpoint} is unavailable: could not {operation} ({reason}).{outcome}", ex);
+        }
+    }
+
+    private static bool IsUnavailable(NpgsqlException ex) => ex switch
+    {
+        // 08: connection exception, 53: insufficient resources, 57P01-03: shutting down, crashed, starting up.
+        PostgresException pg => pg.IsTransient
+            || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
+            || pg.SqlState is "57P01" or "57P02" or "57P03",
+        _ => ex.IsTransient || ex.InnerException is IOException or SocketException or TimeoutException,
+    };
+
+    /// <summary>One category of a round's writes, column by column, ready to bind as arrays.</summary>
+    private sealed class StateColumns
+    {
+        public List<int> Index { get; } = [];
+        public List<string> Types { get; } = [];
+        public List<string> Keys { get; } = [];
+        public List<long> Expected { get; } = [];
+        public List<byte[]> Payloads { get; } = [];
+        public int Count => Index.Count;
+
+        public void Add(int index, StateWrite write)
+        {
+            Index.Add(index);
+            Types.Add(write.Grain.Type);
+            Keys.Add(write.Grain.Key);
+            Expected.Add(write.ExpectedVersion);
+            if (write.Payload is not null)
+            {
+                Payloads.Add(write.Payload);
+            }
+        }
+    }
+}

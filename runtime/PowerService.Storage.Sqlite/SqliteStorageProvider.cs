@@ -1,0 +1,542 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+using SQLitePCL;
+
+namespace PowerService.Storage.Sqlite;
+
+/// <summary>The embedded store: one SQLite file in WAL mode. Every write goes through one connection, one batch
+/// at a time, in one transaction per batch with prepared commands; reads use their own pooled connections.</summary>
+public sealed class SqliteStorageProvider : IStorageProvider
+{
+    private readonly string _connectionString;
+    private readonly string _databaseFile;
+    private readonly TimeSpan _busyTimeout;
+    private readonly TimeProvider _clock;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteWriter? _writer;
+
+    public SqliteStorageProvider(SqliteStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString);
+        if (string.IsNullOrWhiteSpace(builder.DataSource))
+        {
+            throw new ArgumentException("The SQLite connection string must name a database file (Data Source=...).", nameof(options));
+        }
+        if (builder.Mode == SqliteOpenMode.Memory || builder.DataSource == ":memory:")
+        {
+            // Reads use their own connections, and each connection would see its own in-memory database.
+            throw new ArgumentException("The SQLite storage provider needs a database file, not an in-memory database.", nameof(options));
+        }
+        // Microsoft.Data.Sqlite retries a busy statement until the command timeout, which counts whole seconds.
+        builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds));
+        _connectionString = builder.ToString();
+        _databaseFile = Path.GetFullPath(builder.DataSource);
+        _busyTimeout = options.BusyTimeout;
+        _clock = options.TimeProvider;
+    }
+
+    public string Name => "sqlite";
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) =>
+        WriteAsync("migrate the schema", (writer, transaction) =>
+        {
+            using (var create = writer.Connection.CreateCommand())
+            {
+                create.Transaction = transaction;
+                create.CommandText = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
+                create.ExecuteNonQuery();
+            }
+            var applied = new HashSet<int>();
+            using (var select = writer.Connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = "SELECT version FROM schema_migrations";
+                using var reader = select.ExecuteReader();
+                while (reader.Read())
+                {
+                    applied.Add(reader.GetInt32(0));
+                }
+            }
+            foreach (var migration in SchemaMigration.LoadEmbedded(typeof(SqliteStorageProvider).Assembly).Where(m => !applied.Contains(m.Version)))
+            {
+                using var apply = writer.Connection.CreateCommand();
+                apply.Transaction = transaction;
+                apply.CommandText = migration.Sql;
+                apply.ExecuteNonQuery();
+                using var record = writer.Connection.CreateCommand();
+                record.Transaction = transaction;
+                record.CommandText = "INSERT INTO schema_migrations (version, applied_at) VALUES ($version, $now)";
+                record.Parameters.AddWithValue("$version", migration.Version);
+                record.Parameters.AddWithValue("$now", UnixMicroseconds(_clock.GetUtcNow()));
+                record.ExecuteNonQuery();
+            }
+            return true;
+        }, cancellationToken);
+
+    // ---- grain state ----
+
+    public Task<StoredState?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken = default) =>
+        ReadAsync("read grain state", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT version, payload FROM grain_state WHERE grain_type = $type AND grain_key = $key";
+            command.Parameters.AddWithValue("$type", grain.Type);
+            command.Parameters.AddWithValue("$key", grain.Key);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        if (writes.Any(w => w.ExpectedVersion < 0))
+        {
+            throw new ArgumentException("An expected version is never negative (0 means no row may exist).", nameof(writes));
+        }
+        if (writes.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<StateWriteOutcome>>([]);
+        }
+        return WriteAsync<IReadOnlyList<StateWriteOutcome>>("write grain state", (writer, transaction) =>
+        {
+            var now = UnixMicroseconds(_clock.GetUtcNow());
+            var outcomes = new StateWriteOutcome[writes.Count];
+            for (var i = 0; i < writes.Count; i++)
+            {
+                outcomes[i] = ApplyStateWrite(writer, transaction, writes[i], now);
+            }
+            return outcomes;
+        }, cancellationToken);
+    }
+
+    private static StateWriteOutcome ApplyStateWrite(SqliteWriter writer, SqliteTransaction transaction, StateWrite write, long now)
+    {
+        if (write.Payload is null && write.ExpectedVersion == 0)
+        {
+            // Deleting what must not exist: nothing to do unless a row is there after all.
+            var found = CurrentVersion(writer, transaction, write.Grain);
+            return found == 0 ? StateWriteOutcome.Success(0) : StateWriteOutcome.Conflict(found);
+        }
+
+        SqliteCommand command;
+        if (write.Payload is null)
+        {
+            command = writer.Command(
+                "DELETE FROM grain_state WHERE grain_type = $type AND grain_key = $key AND version = $expected",
+                transaction, "$type", "$key", "$expected");
+        }
+        else if (write.ExpectedVersion == 0)
+        {
+            command = writer.Command(
+                """
+                INSERT INTO grain_state (grain_type, grain_key, version, payload, modified_at) VALUES ($type, $key, 1, $payload, $now)
+                ON CONFLICT (grain_type, grain_key) DO NOTHING
+                """,
+                transaction, "$type", "$key", "$payload", "$now");
+            command.Parameters["$payload"].Value = write.Payload;
+            command.Parameters["$now"].Value = now;
+        }
+        else
+        {
+            command = writer.Command(
+                """
+                UPDATE grain_state SET version = version + 1, payload = $payload, modified_at = $now
+                WHERE grain_type = $type AND grain_key = $key AND version = $expected
+                """,
+                transaction, "$type", "$key", "$expected", "$payload", "$now");
+            command.Parameters["$payload"].Value = write.Payload;
+            command.Parameters["$now"].Value = now;
+        }
+        command.Parameters["$type"].Value = write.Grain.Type;
+        command.Parameters["$key"].Value = write.Grain.Key;
+        if (write.ExpectedVersion > 0)
+        {
+            command.Parameters["$expected"].Value = write.ExpectedVersion;
+        }
+
+        if (command.ExecuteNonQuery() == 1)
+        {
+            return StateWriteOutcome.Success(write.Payload is null ? 0 : write.ExpectedVersion + 1);
+        }
+        return StateWriteOutcome.Conflict(CurrentVersion(writer, transaction, write.Grain));
+    }
+
+    private static long CurrentVersion(SqliteWriter writer, SqliteTransaction transaction, GrainId grain)
+    {
+        var command = writer.Command(
+            "SELECT version FROM grain_state WHERE grain_type = $type AND grain_key = $key",
+            transaction, "$type", "$key");
+        command.Parameters["$type"].Value = grain.Type;
+        command.Parameters["$key"].Value = grain.Key;
+        return command.ExecuteScalar() is long version ? version : 0;
+    }
+
+    // ---- reminders ----
+
+    public Task UpsertRemindersAsync(IReadOnlyList<ReminderRecord> reminders, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reminders);
+        if (reminders.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        return WriteAsync("upsert reminders", (writer, transaction) =>
+        {
+            var command = writer.Command(
+                """
+                INSERT INTO reminders (grain_type, grain_key, name, due_at_ms, period_ms, partition)
+                VALUES ($type, $key, $name, $due, $period, $partition)
+                ON CONFLICT (grain_type, grain_key, name)
+                DO UPDATE SET due_at_ms = excluded.due_at_ms, period_ms = excluded.period_ms, partition = excluded.partition
+                """,
+                transaction, "$type", "$key", "$name", "$due", "$period", "$partition");
+            foreach (var reminder in reminders)
+            {
+                command.Parameters["$type"].Value = reminder.Grain.Type;
+                command.Parameters["$key"].Value = reminder.Grain.Key;
+                command.Parameters["$name"].Value = reminder.Name;
+                command.Parameters["$due"].Value = reminder.DueAtMs;
+                command.Parameters["$period"].Value = reminder.PeriodMs;
+                command.Parameters["$partition"].Value = reminder.Partition;
+                command.ExecuteNonQuery();
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task DeleteRemindersAsync(IReadOnlyList<ReminderKey> reminders, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reminders);
+        if (reminders.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        return WriteAsync("delete reminders", (writer, transaction) =>
+        {
+            var command = writer.Command(
+                "DELETE FROM reminders WHERE grain_type = $type AND grain_key = $key AND name = $name",
+                transaction, "$type", "$key", "$name");
+            foreach (var reminder in reminders)
+            {
+                command.Parameters["$type"].Value = reminder.Grain.Type;
+                command.Parameters["$key"].Value = reminder.Grain.Key;
+                command.Parameters["$name"].Value = reminder.Name;
+                command.ExecuteNonQuery();
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(GrainId grain, CancellationToken cancellationToken = default) =>
+        ReadAsync("read reminders", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT grain_type, grain_key, name, due_at_ms, period_ms, partition FROM reminders
+                WHERE grain_type = $type AND grain_key = $key ORDER BY name
+                """;
+            command.Parameters.AddWithValue("$type", grain.Type);
+            command.Parameters.AddWithValue("$key", grain.Key);
+            return await ReadRemindersAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ReminderRecord>> ReadDueRemindersAsync(IReadOnlyList<int> partitions, long fromInclusive, long toExclusive, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        if (partitions.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<ReminderRecord>>([]);
+        }
+        return ReadAsync("read due reminders", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            // json_each turns the partition list into one bound parameter, so the statement text never varies.
+            command.CommandText = """
+                SELECT grain_type, grain_key, name, due_at_ms, period_ms, partition FROM reminders
+                WHERE partition IN (SELECT value FROM json_each($partitions)) AND due_at_ms >= $from AND due_at_ms < $to
+                ORDER BY due_at_ms, grain_type, grain_key, name
+                """;
+            command.Parameters.AddWithValue("$partitions", JsonArray(partitions));
+            command.Parameters.AddWithValue("$from", fromInclusive);
+            command.Parameters.AddWithValue("$to", toExclusive);
+            return await ReadRemindersAsync(command, ct);
+        }, cancellationToken);
+    }
+
+    public Task<long> CountRemindersAsync(IReadOnlyList<int> partitions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        if (partitions.Count == 0)
+        {
+            return Task.FromResult(0L);
+        }
+        return ReadAsync("count reminders", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM reminders WHERE partition IN (SELECT value FROM json_each($partitions))";
+            command.Parameters.AddWithValue("$partitions", JsonArray(partitions));
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var reminders = new List<ReminderRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            reminders.Add(new ReminderRecord(
+                new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
+                reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5)));
+        }
+        return reminders;
+    }
+
+    // ---- domain event journal ----
+
+    public Task<IReadOnlyList<long>> AppendEventsAsync(IReadOnlyList<JournalEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<long>>([]);
+        }
+        return WriteAsync<IReadOnlyList<long>>("append journal events", (writer, transaction) =>
+        {
+            var command = writer.Command(
+                """
+                INSERT INTO journal (stream_id, event_type, occurred_at, actor, location, payload)
+                VALUES ($stream, $type, $at, $actor, $location, $payload) RETURNING sequence
+                """,
+                transaction, "$stream", "$type", "$at", "$actor", "$location", "$payload");
+            var sequences = new long[events.Count];
+            for (var i = 0; i < events.Count; i++)
+            {
+                var e = events[i];
+                command.Parameters["$stream"].Value = e.StreamId;
+                command.Parameters["$type"].Value = e.EventType;
+                command.Parameters["$at"].Value = UnixMicroseconds(e.OccurredAt);
+                command.Parameters["$actor"].Value = (object?)e.Actor ?? DBNull.Value;
+                command.Parameters["$location"].Value = (object?)e.Location ?? DBNull.Value;
+                command.Parameters["$payload"].Value = e.PayloadJson;
+                sequences[i] = (long)command.ExecuteScalar()!;
+            }
+            return sequences;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
+        ReadAsync("read a journal stream", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT sequence, stream_id, event_type, occurred_at, actor, location, payload FROM journal
+                WHERE stream_id = $stream AND sequence > $after ORDER BY sequence LIMIT $max
+                """;
+            command.Parameters.AddWithValue("$stream", streamId);
+            command.Parameters.AddWithValue("$after", afterSequence);
+            command.Parameters.AddWithValue("$max", maxCount);
+            return await ReadEventsAsync(command, ct);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
+        ReadAsync("read the journal", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT sequence, stream_id, event_type, occurred_at, actor, location, payload FROM journal
+                WHERE sequence > $after ORDER BY sequence LIMIT $max
+                """;
+            command.Parameters.AddWithValue("$after", afterSequence);
+            command.Parameters.AddWithValue("$max", maxCount);
+            return await ReadEventsAsync(command, ct);
+        }, cancellationToken);
+
+    private static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var events = new List<StoredEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(new StoredEvent(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), FromUnixMicroseconds(reader.GetInt64(3)),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6)));
+        }
+        return events;
+    }
+
+    // ---- notification outbox ----
+
+    public Task<int> EnqueueNotificationsAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return Task.FromResult(0);
+        }
+        return WriteAsync("enqueue notifications", (writer, transaction) =>
+        {
+            var command = writer.Command(
+                """
+                INSERT INTO outbox (dedup_key, channel, recipient, payload, created_at) VALUES ($dedup, $channel, $recipient, $payload, $created)
+                ON CONFLICT (dedup_key) DO NOTHING
+                """,
+                transaction, "$dedup", "$channel", "$recipient", "$payload", "$created");
+            var added = 0;
+            foreach (var message in messages)
+            {
+                command.Parameters["$dedup"].Value = message.DeduplicationKey;
+                command.Parameters["$channel"].Value = message.Channel;
+                command.Parameters["$recipient"].Value = message.Recipient;
+                command.Parameters["$payload"].Value = message.PayloadJson;
+                command.Parameters["$created"].Value = UnixMicroseconds(message.CreatedAt);
+                added += command.ExecuteNonQuery();
+            }
+            return added;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StoredOutboxMessage>> ClaimNotificationsAsync(int maxCount, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        if (maxCount <= 0)
+        {
+            return Task.FromResult<IReadOnlyList<StoredOutboxMessage>>([]);
+        }
+        return WriteAsync<IReadOnlyList<StoredOutboxMessage>>("claim notifications", (writer, transaction) =>
+        {
+            var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+            var command = writer.Command(
+                """
+                UPDATE outbox SET lease_until_ms = $until, attempts = attempts + 1
+                WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND lease_until_ms <= $now ORDER BY id LIMIT $max)
+                RETURNING id, dedup_key, channel, recipient, payload, created_at, attempts
+                """,
+                transaction, "$until", "$now", "$max");
+            command.Parameters["$until"].Value = now + (long)lease.TotalMilliseconds;
+            command.Parameters["$now"].Value = now;
+            command.Parameters["$max"].Value = maxCount;
+            var claimed = new List<StoredOutboxMessage>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    claimed.Add(new StoredOutboxMessage(
+                        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                        FromUnixMicroseconds(reader.GetInt64(5)), reader.GetInt32(6)));
+                }
+            }
+            // RETURNING gives no order guarantee.
+            claimed.Sort((a, b) => a.Id.CompareTo(b.Id));
+            return claimed;
+        }, cancellationToken);
+    }
+
+    public Task MarkNotificationsDeliveredAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        return WriteAsync("mark notifications delivered", (writer, transaction) =>
+        {
+            var command = writer.Command(
+                "UPDATE outbox SET delivered_at = $now WHERE id = $id AND delivered_at IS NULL",
+                transaction, "$now", "$id");
+            command.Parameters["$now"].Value = UnixMicroseconds(_clock.GetUtcNow());
+            foreach (var id in ids)
+            {
+                command.Parameters["$id"].Value = id;
+                command.ExecuteNonQuery();
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            _writer?.Dispose();
+            _writer = null;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        // Pooled read connections would otherwise keep the file open after the provider is gone.
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
+    // ---- plumbing ----
+
+    /// <summary>Runs <paramref name="work"/> on the writer connection in one IMMEDIATE transaction, so a locked
+    /// database fails before anything is written; any failure rolls the whole batch back.</summary>
+    private async Task<T> WriteAsync<T>(string operation, Func<SqliteWriter, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _writer ??= OpenWriter();
+            using var transaction = _writer.Connection.BeginTransaction(deferred: false);
+            var result = work(_writer, transaction);
+            transaction.Commit();
+            return result;
+        }
+        catch (SqliteException ex) when (IsUnavailable(ex))
+        {
+            // The connection may be the casualty (file moved, I/O error): the next batch opens a fresh one.
+            _writer?.Dispose();
+            _writer = null;
+            throw new StorageUnavailableException(
+                $"SQLite database '{_databaseFile}' is unavailable: could not {operation} ({ex.Message}). The transaction was rolled back; nothing was written.", ex);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task<T> ReadAsync<T>(string operation, Func<SqliteConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync(cancellationToken);
+            return await work(connection, cancellationToken);
+        }
+        catch (SqliteException ex) when (IsUnavailable(ex))
+        {
+            throw new StorageUnavailableException(
+                $"SQLite database '{_databaseFile}' is unavailable: could not {operation} ({ex.Message}).", ex);
+        }
+    }
+
+    private SqliteWriter OpenWriter()
+    {
+        var directory = Path.GetDirectoryName(_databaseFile);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+        return SqliteWriter.Open(_connectionString, _busyTimeout);
+    }
+
+    private static bool IsUnavailable(SqliteException ex) =>
+        (ex.SqliteErrorCode & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED or raw.SQLITE_IOERR or raw.SQLITE_CANTOPEN;
+
+    private static string JsonArray(IReadOnlyList<int> values) =>
+        "[" + string.Join(',', values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
+
+    private static long UnixMicroseconds(DateTimeOffset value) =>
+        (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
+
+    private static DateTimeOffset FromUnixMicroseconds(long value) =>
+        DateTimeOffset.UnixEpoch.AddTicks(value * TimeSpan.TicksPerMicrosecond);
+}

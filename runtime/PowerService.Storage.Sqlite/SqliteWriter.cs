@@ -1,0 +1,65 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace PowerService.Storage.Sqlite;
+
+/// <summary>The one connection every write goes through, with its prepared commands kept for reuse.
+/// Not thread-safe: the provider lets one batch at a time use it.</summary>
+internal sealed class SqliteWriter : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+    private SqliteWriter(SqliteConnection connection) => Connection = connection;
+
+    public SqliteConnection Connection { get; }
+
+    public static SqliteWriter Open(string connectionString, TimeSpan busyTimeout)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which WAL keeps crash-safe.
+            using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = string.Create(CultureInfo.InvariantCulture,
+                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+            pragmas.ExecuteNonQuery();
+            return new SqliteWriter(connection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The prepared command for <paramref name="sql"/>, enlisted in <paramref name="transaction"/>. Its
+    /// parameters are created once from <paramref name="parameterNames"/>; callers rebind their values per row.</summary>
+    public SqliteCommand Command(string sql, SqliteTransaction transaction, params ReadOnlySpan<string> parameterNames)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameterNames)
+            {
+                command.Parameters.Add(new SqliteParameter(name, DBNull.Value));
+            }
+            command.Transaction = transaction;
+            command.Prepare();
+            _commands.Add(sql, command);
+        }
+        command.Transaction = transaction;
+        return command;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+        _commands.Clear();
+        Connection.Dispose();
+    }
+}

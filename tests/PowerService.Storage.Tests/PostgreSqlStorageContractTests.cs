@@ -1,0 +1,61 @@
+using Npgsql;
+using PowerService.Runtime.Storage;
+using PowerService.Storage.PostgreSql;
+using PowerService.TestSupport;
+
+namespace PowerService.Storage.Tests;
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgreSqlStorageContractTests(PostgresFixture postgres) : StorageContractTests
+{
+    private readonly string _database = "contract_" + Guid.NewGuid().ToString("N");
+    private string _connectionString = "";
+    private PostgresCluster? _outageCluster;
+
+    public override async Task InitializeAsync() => _connectionString = await postgres.Cluster.CreateDatabaseAsync(_database);
+
+    protected override IStorageProvider CreateProvider() =>
+        new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = _connectionString, TimeProvider = Clock });
+
+    protected override async Task<IReadOnlyList<int>> ReadAppliedMigrationsAsync()
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT version FROM schema_migrations ORDER BY version", connection);
+        var versions = new List<int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            versions.Add(reader.GetInt32(0));
+        }
+        return versions;
+    }
+
+    // Stopping the shared cluster would break the other tests, so the outage gets a small cluster of its own.
+    protected override async Task<(IStorageProvider Storage, string Location)> OpenOutageStoreAsync()
+    {
+        _outageCluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Fsync = false, UseExternalServer = false });
+        var storage = new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = _outageCluster.ConnectionString, TimeProvider = Clock });
+        await storage.InitializeAsync();
+        var server = new NpgsqlConnectionStringBuilder(_outageCluster.ConnectionString);
+        return (storage, $"{server.Host}:{server.Port}");
+    }
+
+    protected override Task TakeStoreDownAsync() => _outageCluster!.StopAsync();
+
+    protected override Task BringStoreBackAsync() => _outageCluster!.StartAgainAsync();
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        // A throwaway cluster goes away whole; an external server keeps whatever a test leaves on it.
+        if (postgres.Cluster.IsExternal)
+        {
+            await postgres.Cluster.DropDatabaseAsync(_database);
+        }
+        if (_outageCluster is not null)
+        {
+            await _outageCluster.DisposeAsync();
+        }
+    }
+}

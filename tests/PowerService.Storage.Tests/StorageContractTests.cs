@@ -1,0 +1,557 @@
+using System.Diagnostics;
+using System.Text;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+using PowerService.TestSupport;
+
+namespace PowerService.Storage.Tests;
+
+/// <summary>The behaviour every storage provider must show. Each provider runs these tests through a small subclass
+/// that says how to open it on a fresh database and how to take its store down.</summary>
+public abstract class StorageContractTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+    private readonly List<IStorageProvider> _opened = [];
+
+    protected ManualTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 20, 8, 0, 0, TimeSpan.FromHours(8)));
+
+    /// <summary>A new provider instance on this test's database: every call opens the same database.</summary>
+    protected abstract IStorageProvider CreateProvider();
+
+    /// <summary>The versions recorded in schema_migrations, read straight from the database.</summary>
+    protected abstract Task<IReadOnlyList<int>> ReadAppliedMigrationsAsync();
+
+    /// <summary>An initialized provider on a store this test may take down, and how its errors must name that store.</summary>
+    protected abstract Task<(IStorageProvider Storage, string Location)> OpenOutageStoreAsync();
+
+    protected abstract Task TakeStoreDownAsync();
+
+    protected abstract Task BringStoreBackAsync();
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual async Task DisposeAsync()
+    {
+        foreach (var storage in _opened)
+        {
+            await storage.DisposeAsync();
+        }
+    }
+
+    // ---- schema ----
+
+    [Fact]
+    public async Task Initializing_twice_and_reopening_the_database_apply_each_migration_once_and_keep_the_data()
+    {
+        var storage = await OpenAsync();
+        await storage.InitializeAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("kept"), 0, Bytes("state"))]);
+        var applied = await ReadAppliedMigrationsAsync();
+        await storage.DisposeAsync();
+
+        var reopened = await OpenAsync();
+        await reopened.InitializeAsync();
+
+        Assert.NotEmpty(applied);
+        Assert.Equal(Enumerable.Range(1, applied.Count), applied);
+        Assert.Equal(applied, await ReadAppliedMigrationsAsync());
+        Assert.Equal(new StoredState(1, Bytes("state")), await reopened.ReadStateAsync(Grain("kept")), StoredStateComparer.Instance);
+    }
+
+    [Fact]
+    public async Task Several_providers_initializing_at_once_all_succeed()
+    {
+        var providers = Enumerable.Range(0, 4).Select(_ => Track(CreateProvider())).ToList();
+
+        await Task.WhenAll(providers.Select(p => p.InitializeAsync()));
+
+        var applied = await ReadAppliedMigrationsAsync();
+        Assert.Equal(Enumerable.Range(1, applied.Count), applied);
+        var outcomes = await providers[3].WriteStatesAsync([new StateWrite(Grain("after-init"), 0, Bytes("x"))]);
+        Assert.True(outcomes[0].Applied);
+    }
+
+    // ---- grain state ----
+
+    [Fact]
+    public async Task A_missing_grain_reads_as_null()
+    {
+        var storage = await OpenAsync();
+
+        Assert.Null(await storage.ReadStateAsync(Grain("never-written")));
+    }
+
+    [Fact]
+    public async Task A_first_write_stores_version_1_and_reads_back()
+    {
+        var storage = await OpenAsync();
+
+        var outcomes = await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 0, Bytes("""{"status":"Reported"}"""))]);
+
+        Assert.Equal([StateWriteOutcome.Success(1)], outcomes);
+        Assert.Equal(new StoredState(1, Bytes("""{"status":"Reported"}""")), await storage.ReadStateAsync(Grain("order-1")), StoredStateComparer.Instance);
+    }
+
+    [Fact]
+    public async Task Each_write_with_the_current_version_increments_it()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 0, Bytes("v1"))]);
+
+        var second = await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 1, Bytes("v2"))]);
+        var third = await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 2, Bytes("v3"))]);
+
+        Assert.Equal([StateWriteOutcome.Success(2)], second);
+        Assert.Equal([StateWriteOutcome.Success(3)], third);
+        Assert.Equal(new StoredState(3, Bytes("v3")), await storage.ReadStateAsync(Grain("order-1")), StoredStateComparer.Instance);
+    }
+
+    [Fact]
+    public async Task A_stale_version_conflicts_and_never_overwrites()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 0, Bytes("v1"))]);
+        await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 1, Bytes("v2"))]);
+
+        var stale = await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 1, Bytes("stale writer"))]);
+
+        Assert.Equal([StateWriteOutcome.Conflict(2)], stale);
+        Assert.Equal(new StoredState(2, Bytes("v2")), await storage.ReadStateAsync(Grain("order-1")), StoredStateComparer.Instance);
+    }
+
+    [Fact]
+    public async Task Inserting_when_a_row_exists_conflicts_with_its_current_version()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 0, Bytes("v1"))]);
+        await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 1, Bytes("v2"))]);
+
+        var insert = await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 0, Bytes("second activation"))]);
+
+        Assert.Equal([StateWriteOutcome.Conflict(2)], insert);
+        Assert.Equal(new StoredState(2, Bytes("v2")), await storage.ReadStateAsync(Grain("order-1")), StoredStateComparer.Instance);
+    }
+
+    [Fact]
+    public async Task Updating_a_missing_row_conflicts_with_version_0_and_creates_nothing()
+    {
+        var storage = await OpenAsync();
+
+        var update = await storage.WriteStatesAsync([new StateWrite(Grain("ghost"), 3, Bytes("x"))]);
+
+        Assert.Equal([StateWriteOutcome.Conflict(0)], update);
+        Assert.Null(await storage.ReadStateAsync(Grain("ghost")));
+    }
+
+    [Fact]
+    public async Task A_delete_with_the_current_version_removes_the_row_and_a_stale_delete_changes_nothing()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("closed"), 0, Bytes("v1")), new StateWrite(Grain("open"), 0, Bytes("v1"))]);
+        await storage.WriteStatesAsync([new StateWrite(Grain("open"), 1, Bytes("v2"))]);
+
+        var outcomes = await storage.WriteStatesAsync([new StateWrite(Grain("closed"), 1, null), new StateWrite(Grain("open"), 1, null)]);
+
+        Assert.Equal([StateWriteOutcome.Success(0), StateWriteOutcome.Conflict(2)], outcomes);
+        Assert.Null(await storage.ReadStateAsync(Grain("closed")));
+        Assert.Equal(new StoredState(2, Bytes("v2")), await storage.ReadStateAsync(Grain("open")), StoredStateComparer.Instance);
+        // A deleted grain starts over from version 0.
+        Assert.Equal([StateWriteOutcome.Success(1)], await storage.WriteStatesAsync([new StateWrite(Grain("closed"), 0, Bytes("again"))]));
+    }
+
+    [Fact]
+    public async Task Deleting_with_version_0_succeeds_only_when_no_row_exists()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("exists"), 0, Bytes("v1"))]);
+
+        var outcomes = await storage.WriteStatesAsync([new StateWrite(Grain("missing"), 0, null), new StateWrite(Grain("exists"), 0, null)]);
+
+        Assert.Equal([StateWriteOutcome.Success(0), StateWriteOutcome.Conflict(1)], outcomes);
+        Assert.Equal(new StoredState(1, Bytes("v1")), await storage.ReadStateAsync(Grain("exists")), StoredStateComparer.Instance);
+    }
+
+    [Fact]
+    public async Task A_mixed_batch_commits_only_the_items_that_apply()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync(
+        [
+            new StateWrite(Grain("stale"), 0, Bytes("stale v1")),
+            new StateWrite(Grain("taken"), 0, Bytes("taken v1")),
+            new StateWrite(Grain("current"), 0, Bytes("current v1")),
+            new StateWrite(Grain("doomed"), 0, Bytes("doomed v1")),
+        ]);
+        await storage.WriteStatesAsync([new StateWrite(Grain("stale"), 1, Bytes("stale v2"))]);
+
+        var outcomes = await storage.WriteStatesAsync(
+        [
+            new StateWrite(Grain("new"), 0, Bytes("new v1")),
+            new StateWrite(Grain("stale"), 1, Bytes("lost")),
+            new StateWrite(Grain("taken"), 0, Bytes("lost")),
+            new StateWrite(Grain("current"), 1, Bytes("current v2")),
+            new StateWrite(Grain("doomed"), 1, null),
+            new StateWrite(Grain("nowhere"), 5, Bytes("lost")),
+        ]);
+
+        Assert.Equal(
+            [
+                StateWriteOutcome.Success(1), StateWriteOutcome.Conflict(2), StateWriteOutcome.Conflict(1),
+                StateWriteOutcome.Success(2), StateWriteOutcome.Success(0), StateWriteOutcome.Conflict(0),
+            ],
+            outcomes);
+        Assert.Equal(new StoredState(1, Bytes("new v1")), await storage.ReadStateAsync(Grain("new")), StoredStateComparer.Instance);
+        Assert.Equal(new StoredState(2, Bytes("stale v2")), await storage.ReadStateAsync(Grain("stale")), StoredStateComparer.Instance);
+        Assert.Equal(new StoredState(1, Bytes("taken v1")), await storage.ReadStateAsync(Grain("taken")), StoredStateComparer.Instance);
+        Assert.Equal(new StoredState(2, Bytes("current v2")), await storage.ReadStateAsync(Grain("current")), StoredStateComparer.Instance);
+        Assert.Null(await storage.ReadStateAsync(Grain("doomed")));
+        Assert.Null(await storage.ReadStateAsync(Grain("nowhere")));
+    }
+
+    [Fact]
+    public async Task Writes_to_one_grain_within_a_batch_apply_in_order()
+    {
+        var storage = await OpenAsync();
+
+        var outcomes = await storage.WriteStatesAsync(
+        [
+            new StateWrite(Grain("twice"), 0, Bytes("v1")),
+            new StateWrite(Grain("other"), 0, Bytes("o1")),
+            new StateWrite(Grain("twice"), 1, Bytes("v2")),
+            new StateWrite(Grain("twice"), 1, Bytes("stale")),
+        ]);
+
+        Assert.Equal([StateWriteOutcome.Success(1), StateWriteOutcome.Success(1), StateWriteOutcome.Success(2), StateWriteOutcome.Conflict(2)], outcomes);
+        Assert.Equal(new StoredState(2, Bytes("v2")), await storage.ReadStateAsync(Grain("twice")), StoredStateComparer.Instance);
+    }
+
+    [Fact]
+    public async Task A_1_KB_payload_and_an_empty_payload_round_trip_byte_for_byte()
+    {
+        var storage = await OpenAsync();
+        var kilobyte = Enumerable.Range(0, 1024).Select(i => (byte)(i * 37 % 256)).ToArray();
+
+        await storage.WriteStatesAsync([new StateWrite(Grain("large"), 0, kilobyte), new StateWrite(Grain("empty"), 0, [])]);
+
+        Assert.Equal(kilobyte, (await storage.ReadStateAsync(Grain("large")))!.Payload);
+        var empty = await storage.ReadStateAsync(Grain("empty"));
+        Assert.NotNull(empty);
+        Assert.Equal(1, empty.Version);
+        Assert.Empty(empty.Payload);
+    }
+
+    [Fact]
+    public async Task State_survives_closing_the_provider_and_opening_a_new_one()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("durable"), 0, Bytes("v1"))]);
+        await storage.WriteStatesAsync([new StateWrite(Grain("durable"), 1, Bytes("v2"))]);
+        await storage.DisposeAsync();
+
+        var reopened = await OpenAsync();
+
+        Assert.Equal(new StoredState(2, Bytes("v2")), await reopened.ReadStateAsync(Grain("durable")), StoredStateComparer.Instance);
+        Assert.Equal([StateWriteOutcome.Success(3)], await reopened.WriteStatesAsync([new StateWrite(Grain("durable"), 2, Bytes("v3"))]));
+    }
+
+    [Fact]
+    public async Task A_batch_of_500_inserts_then_500_updates_applies_every_item()
+    {
+        var storage = await OpenAsync();
+        var grains = Enumerable.Range(0, 500).Select(i => Grain($"bulk-{i}")).ToList();
+
+        var inserted = await storage.WriteStatesAsync([.. grains.Select(g => new StateWrite(g, 0, Bytes($"{g.Key} v1")))]);
+        var updated = await storage.WriteStatesAsync([.. grains.Select(g => new StateWrite(g, 1, Bytes($"{g.Key} v2")))]);
+
+        Assert.All(inserted, o => Assert.Equal(StateWriteOutcome.Success(1), o));
+        Assert.All(updated, o => Assert.Equal(StateWriteOutcome.Success(2), o));
+        foreach (var grain in new[] { grains[0], grains[250], grains[499] })
+        {
+            Assert.Equal(new StoredState(2, Bytes($"{grain.Key} v2")), await storage.ReadStateAsync(grain), StoredStateComparer.Instance);
+        }
+    }
+
+    [Fact]
+    public async Task A_negative_expected_version_is_rejected()
+    {
+        var storage = await OpenAsync();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => storage.WriteStatesAsync([new StateWrite(Grain("bad"), -1, Bytes("x"))]));
+        Assert.Null(await storage.ReadStateAsync(Grain("bad")));
+    }
+
+    // ---- reminders ----
+
+    [Fact]
+    public async Task Reminders_are_upserted_replaced_and_read_per_grain()
+    {
+        var storage = await OpenAsync();
+        var order = Grain("order-1");
+        await storage.UpsertRemindersAsync(
+        [
+            new ReminderRecord(order, "sla-arrival", 1_000, 0, 7),
+            new ReminderRecord(order, "callback", 5_000, 60_000, 7),
+            new ReminderRecord(Grain("order-2"), "sla-arrival", 2_000, 0, 9),
+        ]);
+
+        await storage.UpsertRemindersAsync([new ReminderRecord(order, "sla-arrival", 1_500, 30_000, 8)]);
+
+        Assert.Equal(
+            [new ReminderRecord(order, "callback", 5_000, 60_000, 7), new ReminderRecord(order, "sla-arrival", 1_500, 30_000, 8)],
+            await storage.ReadRemindersAsync(order));
+        Assert.Equal([new ReminderRecord(Grain("order-2"), "sla-arrival", 2_000, 0, 9)], await storage.ReadRemindersAsync(Grain("order-2")));
+        Assert.Empty(await storage.ReadRemindersAsync(Grain("no-reminders")));
+    }
+
+    [Fact]
+    public async Task The_last_of_two_upserts_for_one_reminder_in_a_batch_wins()
+    {
+        var storage = await OpenAsync();
+
+        await storage.UpsertRemindersAsync(
+        [
+            new ReminderRecord(Grain("order-1"), "sla", 1_000, 0, 1),
+            new ReminderRecord(Grain("order-1"), "sla", 2_000, 500, 2),
+        ]);
+
+        Assert.Equal([new ReminderRecord(Grain("order-1"), "sla", 2_000, 500, 2)], await storage.ReadRemindersAsync(Grain("order-1")));
+    }
+
+    [Fact]
+    public async Task Deleting_reminders_removes_only_those_named_and_ignores_missing_ones()
+    {
+        var storage = await OpenAsync();
+        await storage.UpsertRemindersAsync(
+        [
+            new ReminderRecord(Grain("order-1"), "a", 1_000, 0, 1),
+            new ReminderRecord(Grain("order-1"), "b", 1_000, 0, 1),
+            new ReminderRecord(Grain("order-2"), "a", 1_000, 0, 2),
+        ]);
+
+        await storage.DeleteRemindersAsync([new ReminderKey(Grain("order-1"), "a"), new ReminderKey(Grain("order-3"), "missing")]);
+
+        Assert.Equal([new ReminderRecord(Grain("order-1"), "b", 1_000, 0, 1)], await storage.ReadRemindersAsync(Grain("order-1")));
+        Assert.Equal([new ReminderRecord(Grain("order-2"), "a", 1_000, 0, 2)], await storage.ReadRemindersAsync(Grain("order-2")));
+        Assert.Equal(2, await storage.CountRemindersAsync([1, 2]));
+    }
+
+    [Fact]
+    public async Task Due_reminders_are_read_by_partition_within_a_half_open_time_range_in_due_order()
+    {
+        var storage = await OpenAsync();
+        await storage.UpsertRemindersAsync(
+        [
+            new ReminderRecord(Grain("late"), "r", 2_000, 0, 1),
+            new ReminderRecord(Grain("at-start"), "r", 1_000, 0, 1),
+            new ReminderRecord(Grain("middle"), "r", 1_500, 0, 2),
+            new ReminderRecord(Grain("early"), "r", 999, 0, 1),
+            new ReminderRecord(Grain("other-partition"), "r", 1_200, 0, 3),
+        ]);
+
+        var due = await storage.ReadDueRemindersAsync([1, 2], 1_000, 2_000);
+
+        Assert.Equal([Grain("at-start"), Grain("middle")], due.Select(r => r.Grain));
+        Assert.Equal([new ReminderRecord(Grain("other-partition"), "r", 1_200, 0, 3)], await storage.ReadDueRemindersAsync([3], 0, 10_000));
+        Assert.Empty(await storage.ReadDueRemindersAsync([4], 0, 10_000));
+        Assert.Empty(await storage.ReadDueRemindersAsync([], 0, 10_000));
+    }
+
+    [Fact]
+    public async Task Reminders_are_counted_per_set_of_partitions()
+    {
+        var storage = await OpenAsync();
+        await storage.UpsertRemindersAsync(
+        [
+            .. Enumerable.Range(0, 5).Select(i => new ReminderRecord(Grain($"p1-{i}"), "r", 1_000, 0, 1)),
+            .. Enumerable.Range(0, 3).Select(i => new ReminderRecord(Grain($"p2-{i}"), "r", 1_000, 0, 2)),
+            new ReminderRecord(Grain("p3"), "r", 1_000, 0, 3),
+        ]);
+
+        Assert.Equal(5, await storage.CountRemindersAsync([1]));
+        Assert.Equal(4, await storage.CountRemindersAsync([2, 3]));
+        Assert.Equal(9, await storage.CountRemindersAsync([1, 2, 3, 4]));
+        Assert.Equal(0, await storage.CountRemindersAsync([4]));
+    }
+
+    // ---- domain event journal ----
+
+    [Fact]
+    public async Task Appended_events_get_increasing_sequences_in_order_and_round_trip()
+    {
+        var storage = await OpenAsync();
+        var at = new DateTimeOffset(2026, 11, 20, 9, 30, 15, 123, TimeSpan.FromHours(8));
+        var payload = """{"note":"变压器冒烟","crew":null,"eta":[1,2]}""";
+
+        var first = await storage.AppendEventsAsync(
+        [
+            new JournalEvent("order/1", "Reported", at, "hotline:95598", "Haidian/T-7", payload),
+            new JournalEvent("order/2", "Reported", at.AddSeconds(1), null, null, "{}"),
+            new JournalEvent("order/1", "Dispatched", at.AddSeconds(2), "dispatcher:li", null, """{"crew":"C-12"}"""),
+        ]);
+        var second = await storage.AppendEventsAsync([new JournalEvent("order/1", "Arrived", at.AddMinutes(30), "crew:C-12", "Haidian/T-7", "{}")]);
+
+        Assert.Equal(3, first.Count);
+        Assert.True(first[0] < first[1] && first[1] < first[2], $"sequences {string.Join(", ", first)} are not increasing");
+        Assert.True(second[0] > first[2]);
+        var stream = await storage.ReadStreamAsync("order/1", 0, 100);
+        Assert.Equal([first[0], first[2], second[0]], stream.Select(e => e.Sequence));
+        // DateTimeOffset equality compares instants, so the stored UTC time equals the +08:00 original.
+        Assert.Equal(new StoredEvent(first[0], "order/1", "Reported", at, "hotline:95598", "Haidian/T-7", payload), stream[0]);
+        Assert.Equal(new StoredEvent(first[1], "order/2", "Reported", at.AddSeconds(1), null, null, "{}"), Assert.Single(await storage.ReadStreamAsync("order/2", 0, 100)));
+    }
+
+    [Fact]
+    public async Task Streams_and_the_whole_journal_page_by_sequence()
+    {
+        var storage = await OpenAsync();
+        var at = new DateTimeOffset(2026, 11, 20, 1, 0, 0, TimeSpan.Zero);
+        var sequences = await storage.AppendEventsAsync(
+            [.. Enumerable.Range(0, 7).Select(i => new JournalEvent(i % 2 == 0 ? "even" : "odd", "Tick", at.AddSeconds(i), null, null, $$"""{"i":{{i}}}"""))]);
+
+        var evenFirstPage = await storage.ReadStreamAsync("even", 0, 2);
+        var evenSecondPage = await storage.ReadStreamAsync("even", evenFirstPage[^1].Sequence, 2);
+        var allFirstPage = await storage.ReadAllEventsAsync(0, 5);
+        var allSecondPage = await storage.ReadAllEventsAsync(allFirstPage[^1].Sequence, 5);
+
+        Assert.Equal([sequences[0], sequences[2]], evenFirstPage.Select(e => e.Sequence));
+        Assert.Equal([sequences[4], sequences[6]], evenSecondPage.Select(e => e.Sequence));
+        Assert.Empty(await storage.ReadStreamAsync("even", sequences[6], 10));
+        Assert.Equal(sequences, [.. allFirstPage.Concat(allSecondPage).Select(e => e.Sequence)]);
+        Assert.Equal(["""{"i":5}""", """{"i":6}"""], allSecondPage.Select(e => e.PayloadJson));
+        Assert.Empty(await storage.ReadAllEventsAsync(sequences[^1], 10));
+    }
+
+    // ---- notification outbox ----
+
+    [Fact]
+    public async Task Enqueue_skips_messages_whose_deduplication_key_is_already_stored()
+    {
+        var storage = await OpenAsync();
+
+        var firstAdded = await storage.EnqueueNotificationsAsync([Message("outage-1:13800000001"), Message("outage-1:13800000002", "first")]);
+        var secondAdded = await storage.EnqueueNotificationsAsync(
+            [Message("outage-1:13800000002", "duplicate"), Message("outage-1:13800000003"), Message("outage-1:13800000003")]);
+
+        Assert.Equal(2, firstAdded);
+        Assert.Equal(1, secondAdded);
+        var claimed = await storage.ClaimNotificationsAsync(10, Lease);
+        Assert.Equal(["outage-1:13800000001", "outage-1:13800000002", "outage-1:13800000003"], claimed.Select(m => m.DeduplicationKey));
+        Assert.Equal("""{"text":"first"}""", claimed[1].PayloadJson);
+    }
+
+    [Fact]
+    public async Task A_claim_leases_messages_oldest_first_until_the_lease_runs_out()
+    {
+        var storage = await OpenAsync();
+        var created = new DateTimeOffset(2026, 11, 20, 7, 59, 0, TimeSpan.FromHours(8));
+        await storage.EnqueueNotificationsAsync([Message("a", createdAt: created), Message("b"), Message("c")]);
+
+        var firstClaim = await storage.ClaimNotificationsAsync(2, Lease);
+        var secondClaim = await storage.ClaimNotificationsAsync(10, Lease);
+        var thirdClaim = await storage.ClaimNotificationsAsync(10, Lease);
+        Clock.Advance(Lease - TimeSpan.FromSeconds(1));
+        var withinLease = await storage.ClaimNotificationsAsync(10, Lease);
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        var afterLease = await storage.ClaimNotificationsAsync(10, Lease);
+
+        Assert.Equal(["a", "b"], firstClaim.Select(m => m.DeduplicationKey));
+        Assert.Equal(new StoredOutboxMessage(firstClaim[0].Id, "a", "sms", "13800000000", """{"text":"a"}""", created, 1), firstClaim[0]);
+        Assert.Equal(["c"], secondClaim.Select(m => m.DeduplicationKey));
+        Assert.Empty(thirdClaim);
+        Assert.Empty(withinLease);
+        Assert.Equal(["a", "b", "c"], afterLease.Select(m => m.DeduplicationKey));
+        Assert.All(afterLease, m => Assert.Equal(2, m.Attempts));
+    }
+
+    [Fact]
+    public async Task Delivered_messages_are_never_claimed_again()
+    {
+        var storage = await OpenAsync();
+        await storage.EnqueueNotificationsAsync([Message("a"), Message("b")]);
+        var claimed = await storage.ClaimNotificationsAsync(10, Lease);
+
+        await storage.MarkNotificationsDeliveredAsync([claimed[0].Id]);
+        Clock.Advance(Lease * 2);
+        var reclaimed = await storage.ClaimNotificationsAsync(10, Lease);
+        await storage.MarkNotificationsDeliveredAsync([reclaimed[0].Id, claimed[0].Id]);
+        Clock.Advance(Lease * 2);
+
+        Assert.Equal(["b"], reclaimed.Select(m => m.DeduplicationKey));
+        Assert.Empty(await storage.ClaimNotificationsAsync(10, Lease));
+        Assert.Equal(0, await storage.EnqueueNotificationsAsync([Message("a")]));
+    }
+
+    // ---- batches and failures ----
+
+    [Fact]
+    public async Task Empty_batches_are_accepted_and_change_nothing()
+    {
+        var storage = await OpenAsync();
+
+        Assert.Empty(await storage.WriteStatesAsync([]));
+        await storage.UpsertRemindersAsync([]);
+        await storage.DeleteRemindersAsync([]);
+        Assert.Empty(await storage.AppendEventsAsync([]));
+        Assert.Equal(0, await storage.EnqueueNotificationsAsync([]));
+        await storage.MarkNotificationsDeliveredAsync([]);
+
+        Assert.Empty(await storage.ReadAllEventsAsync(0, 10));
+        Assert.Empty(await storage.ClaimNotificationsAsync(10, Lease));
+        Assert.Equal(0, await storage.CountRemindersAsync([1, 2, 3]));
+    }
+
+    [Fact]
+    public async Task A_write_while_the_store_is_down_fails_as_unavailable_writes_nothing_and_the_same_provider_recovers()
+    {
+        var (storage, location) = await OpenOutageStoreAsync();
+        Track(storage);
+        await storage.WriteStatesAsync([new StateWrite(Grain("before"), 0, Bytes("v1"))]);
+
+        await TakeStoreDownAsync();
+        var clock = Stopwatch.StartNew();
+        var failure = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.WriteStatesAsync(
+            [new StateWrite(Grain("lost"), 0, Bytes("lost")), new StateWrite(Grain("before"), 1, Bytes("lost"))]));
+        var failedAfter = clock.Elapsed;
+        await BringStoreBackAsync();
+
+        Assert.True(failedAfter < TimeSpan.FromSeconds(5), $"the write took {failedAfter} to fail");
+        Assert.Contains(location, failure.Message, StringComparison.Ordinal);
+        Assert.Null(await storage.ReadStateAsync(Grain("lost")));
+        Assert.Equal(new StoredState(1, Bytes("v1")), await storage.ReadStateAsync(Grain("before")), StoredStateComparer.Instance);
+        var retry = await storage.WriteStatesAsync([new StateWrite(Grain("lost"), 0, Bytes("v1")), new StateWrite(Grain("before"), 1, Bytes("v2"))]);
+        Assert.Equal([StateWriteOutcome.Success(1), StateWriteOutcome.Success(2)], retry);
+    }
+
+    // ---- helpers ----
+
+    private async Task<IStorageProvider> OpenAsync()
+    {
+        var storage = Track(CreateProvider());
+        await storage.InitializeAsync();
+        return storage;
+    }
+
+    private IStorageProvider Track(IStorageProvider storage)
+    {
+        _opened.Add(storage);
+        return storage;
+    }
+
+    private OutboxMessage Message(string key, string? text = null, DateTimeOffset? createdAt = null) =>
+        new(key, "sms", "13800000000", $$"""{"text":"{{text ?? key}}"}""", createdAt ?? Clock.GetUtcNow());
+
+    private static GrainId Grain(string key) => new("WorkOrder", key);
+
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>Records compare arrays by reference; stored state is equal when version and bytes are.</summary>
+    private sealed class StoredStateComparer : IEqualityComparer<StoredState?>
+    {
+        public static readonly StoredStateComparer Instance = new();
+
+        public bool Equals(StoredState? x, StoredState? y) =>
+            x is null ? y is null : y is not null && x.Version == y.Version && x.Payload.AsSpan().SequenceEqual(y.Payload);
+
+        public int GetHashCode(StoredState? obj) => obj?.Version.GetHashCode() ?? 0;
+    }
+}
