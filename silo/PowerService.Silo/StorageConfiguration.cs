@@ -21,6 +21,7 @@ internal static class StorageConfiguration
             "POSTGRESQL" => new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString }),
             _ => throw new InvalidOperationException($"Storage:Provider must be 'sqlite' or 'postgresql', not '{provider}'."),
         };
-        return services.AddSingleton(store);
+        // Registered through a factory so the container disposes it (closing connections) when the host stops.
+        return services.AddSingleton(_ => store);
     }
 }
