@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Npgsql;
@@ -83,17 +84,12 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                 "SELECT version, payload FROM grain_state WHERE grain_type = @grain_type AND grain_key = @grain_key", connection);
             command.Parameters.AddWithValue("grain_type", grain.Type);
             command.Parameters.AddWithValue("grain_key", grain.Key);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            return await reader.ReadAsync(ct) ? new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+            return await StoredRows.ReadStateAsync(command, ct);
         }, cancellationToken);
 
     public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(writes);
-        if (writes.Any(w => w.ExpectedVersion < 0))
-        {
-            throw new ArgumentException("An expected version is never negative (0 means no row may exist).", nameof(writes));
-        }
+        StoredRows.ThrowIfInvalid(writes);
         if (writes.Count == 0)
         {
             return Task.FromResult<IReadOnlyList<StateWriteOutcome>>([]);
@@ -326,7 +322,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                 """, connection);
             command.Parameters.AddWithValue("grain_type", grain.Type);
             command.Parameters.AddWithValue("grain_key", grain.Key);
-            return await ReadRemindersAsync(command, ct);
+            return await StoredRows.ReadRemindersAsync(command, ct);
         }, cancellationToken);
 
     public Task<IReadOnlyList<ReminderRecord>> ReadDueRemindersAsync(IReadOnlyList<int> partitions, long fromInclusive, long toExclusive, CancellationToken cancellationToken = default)
@@ -351,7 +347,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                     new NpgsqlParameter<long>("to", toExclusive),
                 },
             };
-            return await ReadRemindersAsync(command, ct);
+            return await StoredRows.ReadRemindersAsync(command, ct);
         }, cancellationToken);
     }
 
@@ -370,19 +366,6 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             };
             return (long)(await command.ExecuteScalarAsync(ct))!;
         }, cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        var reminders = new List<ReminderRecord>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reminders.Add(new ReminderRecord(
-                new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
-                reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5)));
-        }
-        return reminders;
     }
 
     // ---- domain event journal ----
@@ -457,7 +440,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                     new NpgsqlParameter<int>("max", maxCount),
                 },
             };
-            return await ReadEventsAsync(command, ct);
+            return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
 
     public Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
@@ -470,21 +453,8 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             {
                 Parameters = { new NpgsqlParameter<long>("after", afterSequence), new NpgsqlParameter<int>("max", maxCount) },
             };
-            return await ReadEventsAsync(command, ct);
+            return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
-
-    private static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        var events = new List<StoredEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(new StoredEvent(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6)));
-        }
-        return events;
-    }
 
     // ---- notification outbox ----
 
@@ -545,19 +515,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                     new NpgsqlParameter<int>("max", maxCount),
                 },
             };
-            var claimed = new List<StoredOutboxMessage>();
-            await using (var reader = await command.ExecuteReaderAsync(ct))
-            {
-                while (await reader.ReadAsync(ct))
-                {
-                    claimed.Add(new StoredOutboxMessage(
-                        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                        reader.GetFieldValue<DateTimeOffset>(5), reader.GetInt32(6)));
-                }
-            }
-            // RETURNING gives no order guarantee.
-            claimed.Sort((a, b) => a.Id.CompareTo(b.Id));
-            return claimed;
+            return await StoredRows.ReadClaimedMessagesAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
     }
 
@@ -602,6 +560,9 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             throw new StorageUnavailableException($"PostgreSQL at {_endpoint} is unavailable: could not {operation} ({reason}).{outcome}", ex);
         }
     }
+
+    /// <summary>Timestamps are timestamptz columns, which Npgsql reads straight into a UTC <see cref="DateTimeOffset"/>.</summary>
+    private static DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 
     private static bool IsUnavailable(NpgsqlException ex) => ex switch
     {

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using PowerService.Runtime;
@@ -85,17 +86,12 @@ public sealed class SqliteStorageProvider : IStorageProvider
             command.CommandText = "SELECT version, payload FROM grain_state WHERE grain_type = $type AND grain_key = $key";
             command.Parameters.AddWithValue("$type", grain.Type);
             command.Parameters.AddWithValue("$key", grain.Key);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            return await reader.ReadAsync(ct) ? new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+            return await StoredRows.ReadStateAsync(command, ct);
         }, cancellationToken);
 
     public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(writes);
-        if (writes.Any(w => w.ExpectedVersion < 0))
-        {
-            throw new ArgumentException("An expected version is never negative (0 means no row may exist).", nameof(writes));
-        }
+        StoredRows.ThrowIfInvalid(writes);
         if (writes.Count == 0)
         {
             return Task.FromResult<IReadOnlyList<StateWriteOutcome>>([]);
@@ -240,7 +236,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
                 """;
             command.Parameters.AddWithValue("$type", grain.Type);
             command.Parameters.AddWithValue("$key", grain.Key);
-            return await ReadRemindersAsync(command, ct);
+            return await StoredRows.ReadRemindersAsync(command, ct);
         }, cancellationToken);
 
     public Task<IReadOnlyList<ReminderRecord>> ReadDueRemindersAsync(IReadOnlyList<int> partitions, long fromInclusive, long toExclusive, CancellationToken cancellationToken = default)
@@ -262,7 +258,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
             command.Parameters.AddWithValue("$partitions", JsonArray(partitions));
             command.Parameters.AddWithValue("$from", fromInclusive);
             command.Parameters.AddWithValue("$to", toExclusive);
-            return await ReadRemindersAsync(command, ct);
+            return await StoredRows.ReadRemindersAsync(command, ct);
         }, cancellationToken);
     }
 
@@ -280,19 +276,6 @@ public sealed class SqliteStorageProvider : IStorageProvider
             command.Parameters.AddWithValue("$partitions", JsonArray(partitions));
             return (long)(await command.ExecuteScalarAsync(ct))!;
         }, cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(SqliteCommand command, CancellationToken cancellationToken)
-    {
-        var reminders = new List<ReminderRecord>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            reminders.Add(new ReminderRecord(
-                new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
-                reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5)));
-        }
-        return reminders;
     }
 
     // ---- domain event journal ----
@@ -339,7 +322,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
             command.Parameters.AddWithValue("$stream", streamId);
             command.Parameters.AddWithValue("$after", afterSequence);
             command.Parameters.AddWithValue("$max", maxCount);
-            return await ReadEventsAsync(command, ct);
+            return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
 
     public Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
@@ -352,21 +335,8 @@ public sealed class SqliteStorageProvider : IStorageProvider
                 """;
             command.Parameters.AddWithValue("$after", afterSequence);
             command.Parameters.AddWithValue("$max", maxCount);
-            return await ReadEventsAsync(command, ct);
+            return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
-
-    private static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(SqliteCommand command, CancellationToken cancellationToken)
-    {
-        var events = new List<StoredEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(new StoredEvent(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), FromUnixMicroseconds(reader.GetInt64(3)),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6)));
-        }
-        return events;
-    }
 
     // ---- notification outbox ----
 
@@ -418,19 +388,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
             command.Parameters["$until"].Value = now + (long)lease.TotalMilliseconds;
             command.Parameters["$now"].Value = now;
             command.Parameters["$max"].Value = maxCount;
-            var claimed = new List<StoredOutboxMessage>();
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    claimed.Add(new StoredOutboxMessage(
-                        reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                        FromUnixMicroseconds(reader.GetInt64(5)), reader.GetInt32(6)));
-                }
-            }
-            // RETURNING gives no order guarantee.
-            claimed.Sort((a, b) => a.Id.CompareTo(b.Id));
-            return claimed;
+            return StoredRows.ReadClaimedMessages(command, ReadTimestamp);
         }, cancellationToken);
     }
 
@@ -537,6 +495,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private static long UnixMicroseconds(DateTimeOffset value) =>
         (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
 
-    private static DateTimeOffset FromUnixMicroseconds(long value) =>
-        DateTimeOffset.UnixEpoch.AddTicks(value * TimeSpan.TicksPerMicrosecond);
+    /// <summary>SQLite has no timestamp type: timestamps are stored as unix microseconds (see <see cref="UnixMicroseconds"/>).</summary>
+    private static DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
+        DateTimeOffset.UnixEpoch.AddTicks(reader.GetInt64(ordinal) * TimeSpan.TicksPerMicrosecond);
 }

@@ -1,0 +1,95 @@
+using System.Data.Common;
+
+namespace PowerService.Runtime.Storage;
+
+/// <summary>What every storage provider does alike with rows: checks a batch before writing it, and turns result rows
+/// into records. Npgsql and Microsoft.Data.Sqlite both derive from <see cref="DbCommand"/> and <see cref="DbDataReader"/>,
+/// so this is written once, and a record cannot come to be read one way from one store and another way from the other.
+/// The SQL stays with each provider; the column order named on each reader is the contract between that SQL and this code.
+/// Timestamps are the one column the stores keep differently (SQLite: unix microseconds, PostgreSQL: timestamptz), so
+/// the readers that meet one take the provider's way of reading it.</summary>
+public static class StoredRows
+{
+    /// <summary>The <see cref="IStorageProvider.WriteStatesAsync"/> argument checks, so both stores refuse the same batches.</summary>
+    public static void ThrowIfInvalid(IReadOnlyList<StateWrite> writes)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        if (writes.Any(w => w.ExpectedVersion < 0))
+        {
+            throw new ArgumentException("An expected version is never negative (0 means no row may exist).", nameof(writes));
+        }
+    }
+
+    /// <summary>Columns: version, payload. Null when no row comes back.</summary>
+    public static async Task<StoredState?> ReadStateAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new StoredState(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+    }
+
+    /// <summary>Columns: grain_type, grain_key, name, due_at_ms, period_ms, partition.</summary>
+    public static Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(DbCommand command, CancellationToken cancellationToken) =>
+        ReadAllAsync(command, static reader => new ReminderRecord(
+            new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
+            reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5)), cancellationToken);
+
+    /// <summary>Columns: sequence, stream_id, event_type, occurred_at, actor, location, payload; actor and location may be null.</summary>
+    public static Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(
+        DbCommand command, Func<DbDataReader, int, DateTimeOffset> readTimestamp, CancellationToken cancellationToken) =>
+        ReadAllAsync(command, reader => new StoredEvent(
+            reader.GetInt64(0), reader.GetString(1), reader.GetString(2), readTimestamp(reader, 3),
+            reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6)),
+            cancellationToken);
+
+    /// <summary>Columns: id, dedup_key, channel, recipient, payload, created_at, attempts (the claim's RETURNING list).
+    /// Sorted by id, oldest first as the contract promises, because RETURNING gives no order guarantee.</summary>
+    public static async Task<IReadOnlyList<StoredOutboxMessage>> ReadClaimedMessagesAsync(
+        DbCommand command, Func<DbDataReader, int, DateTimeOffset> readTimestamp, CancellationToken cancellationToken)
+    {
+        var claimed = new List<StoredOutboxMessage>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                claimed.Add(ClaimedMessage(reader, readTimestamp));
+            }
+        }
+        return InIdOrder(claimed);
+    }
+
+    /// <summary><see cref="ReadClaimedMessagesAsync"/> for a provider that claims inside a synchronous write
+    /// transaction (SQLite's single writer connection).</summary>
+    public static IReadOnlyList<StoredOutboxMessage> ReadClaimedMessages(DbCommand command, Func<DbDataReader, int, DateTimeOffset> readTimestamp)
+    {
+        var claimed = new List<StoredOutboxMessage>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                claimed.Add(ClaimedMessage(reader, readTimestamp));
+            }
+        }
+        return InIdOrder(claimed);
+    }
+
+    private static StoredOutboxMessage ClaimedMessage(DbDataReader reader, Func<DbDataReader, int, DateTimeOffset> readTimestamp) =>
+        new(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+            readTimestamp(reader, 5), reader.GetInt32(6));
+
+    private static List<StoredOutboxMessage> InIdOrder(List<StoredOutboxMessage> claimed)
+    {
+        claimed.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return claimed;
+    }
+
+    private static async Task<IReadOnlyList<T>> ReadAllAsync<T>(DbCommand command, Func<DbDataReader, T> map, CancellationToken cancellationToken)
+    {
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+        return rows;
+    }
+}
