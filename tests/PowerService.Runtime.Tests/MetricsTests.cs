@@ -30,15 +30,17 @@ public sealed class MetricsTests : IDisposable
         listener.SetMeasurementEventCallback<int>((i, v, t, _) => ints.Add((i.Name, v, Tags(t))));
         listener.Start();
 
-        await using var silo = await TestSilo.StartAsync(_db.NewProvider());
+        await using var silo = await TestSilo.StartAsync(_db.NewProvider(), o => o.CallLatencySampling = 1);
         var grain = silo.Grain<ICounterGrain>($"m-{Guid.NewGuid():N}");
         for (var i = 0; i < 5; i++)
         {
             await grain.Add(1);
         }
+        await Assert.ThrowsAsync<InvalidOperationException>(() => silo.Grain<ISlowGrain>("m-fail").Fail("no"));
         listener.RecordObservableInstruments();
 
-        Assert.True(longs.Count(m => m.Name == "powerservice.grain.calls" && Is(m.Tags, "CounterGrain", "Add")) >= 5);
+        Assert.Contains(longs, m => m.Name == "powerservice.grain.calls" && Is(m.Tags, "CounterGrain", "Add") && m.Value == 5);
+        Assert.Contains(longs, m => m.Name == "powerservice.grain.call.errors" && Is(m.Tags, "SlowGrain", "Fail") && m.Value == 1);
         Assert.Contains(doubles, m => m.Name == "powerservice.grain.call.duration" && Is(m.Tags, "CounterGrain", "Add") && m.Value > 0);
         Assert.Contains(ints, m => m.Name == "powerservice.activations" && Equals(m.Tags["grain.type"], "CounterGrain") && m.Value >= 1);
         Assert.Contains(ints, m => m.Name == "powerservice.storage.batch.size" && Equals(m.Tags["operation"], "state") && m.Value >= 1);

@@ -241,7 +241,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             schedule = !_scheduled && (_inbox is { Count: > 0 } || _interleavingInbox is { Count: > 0 } || _deactivation is not null);
             _scheduled |= schedule;
         }
-        Silo.Metrics.RecordCallIfEnabled(Class.TypeName, request);
+        Silo.Metrics.RecordCallIfEnabled(Class, request);
         if (schedule)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
@@ -349,8 +349,9 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
     }
 
-    /// <summary>Fails calls that waited or ran past their deadline and returns the queue length (for the depth gauge).</summary>
-    public int ExpireCalls(long nowTicks)
+    /// <summary>The collector's visit: fails calls that waited or ran past their deadline, releases the queues of an
+    /// activation that is not executing (an idle activation keeps only its fields), and returns the queue length.</summary>
+    public int Sweep(long nowTicks)
     {
         lock (_lock)
         {
@@ -358,7 +359,13 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             {
                 running.Fail(Silo.TimeoutError(running, Id, "the grain is still running it"));
             }
-            return Expire(_inbox, nowTicks) + Expire(_interleavingInbox, nowTicks);
+            var depth = Expire(_inbox, nowTicks) + Expire(_interleavingInbox, nowTicks);
+            if (!_scheduled && depth == 0 && _work is not { Count: > 0 })
+            {
+                _inbox = _interleavingInbox = null;
+                _work = null;
+            }
+            return depth;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Linq.Expressions;
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,6 +11,7 @@ internal sealed class GrainClass
 {
     private readonly Func<object?[], object> _construct;
     private readonly Func<Activation, object?>[] _arguments;
+    private readonly ConcurrentDictionary<string, MethodCalls> _calls = new(StringComparer.Ordinal);
     private int _activationCount;
 
     private GrainClass(string typeName, Type type, bool reentrant, TimeSpan idleTimeout, Func<object?[], object> construct, Func<Activation, object?>[] arguments)
@@ -29,6 +31,19 @@ internal sealed class GrainClass
     public bool IsRemindable { get; }
     public TimeSpan IdleTimeout { get; }
     public int ActivationCount => Volatile.Read(ref _activationCount);
+
+    /// <summary>Calls and errors per method, counted only while someone observes them.</summary>
+    public IEnumerable<MethodCalls> Calls => _calls.Values;
+
+    public void CountCall(Invocation invocation)
+    {
+        var counter = _calls.GetOrAdd(invocation.MethodName, static method => new MethodCalls(method));
+        Interlocked.Increment(ref counter.Completed);
+        if (invocation.ResultTask.IsFaulted)
+        {
+            Interlocked.Increment(ref counter.Failed);
+        }
+    }
 
     public void Activated() => Interlocked.Increment(ref _activationCount);
     public void Deactivated() => Interlocked.Decrement(ref _activationCount);
@@ -89,4 +104,11 @@ internal sealed class GrainClass
         }
         return activation => activation.Silo.Services.GetRequiredService(type);
     }
+}
+
+internal sealed class MethodCalls(string method)
+{
+    public string Method { get; } = method;
+    public long Completed;
+    public long Failed;
 }

@@ -38,6 +38,10 @@ public sealed class SiloOptions
     /// <summary>How long shutdown waits for activations to deactivate.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>One call in this many is timed for the call latency histogram (1 = every call). Call and error counts
+    /// are exact regardless.</summary>
+    public int CallLatencySampling { get; set; } = 16;
+
     /// <summary>Assemblies searched for grain classes.</summary>
     public IList<Assembly> GrainAssemblies { get; } = [];
 
@@ -65,6 +69,7 @@ public sealed class SiloOptions
         Require(StateWriteBatchSize > 0, nameof(StateWriteBatchSize), "must be positive");
         Require(StateWriters > 0, nameof(StateWriters), "must be positive");
         Require(StorageRetryAttempts > 0, nameof(StorageRetryAttempts), "must be positive");
+        Require(CallLatencySampling > 0, nameof(CallLatencySampling), "must be positive");
         Require(ReminderHorizon >= TimeSpan.FromSeconds(1), nameof(ReminderHorizon), "must be at least one second");
     }
 

@@ -37,6 +37,7 @@ internal sealed partial class ReminderService
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _watermarkMs = long.MinValue;
     private Task? _loop;
+    private Task _loading = Task.CompletedTask;
 
     public ReminderService(Silo silo, IStorageProvider storage, SiloOptions options, StorageRetryPolicy retry, ILogger<ReminderService> logger)
     {
@@ -68,6 +69,7 @@ internal sealed partial class ReminderService
         {
             await _loop;
         }
+        await _loading;
         await Task.WhenAll(_inFlight.Keys.Select(tick => tick.ResultTask.ContinueWith(static _ => { }, TaskScheduler.Default)));
     }
 
@@ -137,10 +139,12 @@ internal sealed partial class ReminderService
         {
             try
             {
+                ResetWake(); // a wake from now on ends the coming wait early
                 var now = NowMs;
-                if (_watermarkMs - now < _horizonMs / 2)
+                if (_loading.IsCompleted && _watermarkMs - now < _horizonMs / 2)
                 {
-                    await LoadWindowAsync(now + _horizonMs, token);
+                    // Firing goes on while the next window loads; the load wakes the loop when it has merged.
+                    _loading = LoadInBackground(now + _horizonMs, token);
                 }
                 await FireDue(now, token);
                 await WaitForNextAsync(token);
@@ -286,6 +290,17 @@ internal sealed partial class ReminderService
         return new TickStatus(DateTimeOffset.FromUnixTimeMilliseconds(record.DueAtMs), TimeSpan.FromMilliseconds(record.PeriodMs), firedAt);
     }
 
+    private void ResetWake()
+    {
+        lock (_lock)
+        {
+            if (_wake.Task.IsCompleted)
+            {
+                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
     private async Task WaitForNextAsync(CancellationToken token)
     {
         long next;
@@ -296,10 +311,6 @@ internal sealed partial class ReminderService
             if (_due.TryPeek(out _, out var dueAt))
             {
                 next = Math.Min(next, dueAt);
-            }
-            if (_wake.Task.IsCompleted)
-            {
-                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
             wake = _wake.Task;
         }
@@ -313,6 +324,26 @@ internal sealed partial class ReminderService
         await Task.WhenAny(sleeping, wake);
         await cancelDelay.CancelAsync();
         token.ThrowIfCancellationRequested();
+    }
+
+    private async Task LoadInBackground(long until, CancellationToken token)
+    {
+        try
+        {
+            await LoadWindowAsync(until, token);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // shutting down
+        }
+        catch (Exception error)
+        {
+            LogLoadFailed(_logger, error); // the watermark went back: the loop loads the window again
+        }
+        finally
+        {
+            _wake.TrySetResult();
+        }
     }
 
     /// <summary>Moves the watermark to <paramref name="until"/> and loads the reminders falling in the new window.
@@ -340,16 +371,26 @@ internal sealed partial class ReminderService
             }
             throw;
         }
-        lock (_lock)
+        // Merged in slices so registrations and firing are not held up behind a window of a hundred thousand reminders.
+        const int Slice = 5_000;
+        for (var start = 0; start < records.Count; start += Slice)
         {
-            foreach (var record in records)
+            lock (_lock)
             {
-                if (!_nearTerm.ContainsKey(record.Key) && !_changedDuringLoad!.Contains(record.Key) && !_firing.ContainsKey(record.Key))
+                for (var i = start; i < Math.Min(start + Slice, records.Count); i++)
                 {
-                    _nearTerm[record.Key] = record;
-                    _due.Enqueue(record, record.DueAtMs);
+                    var record = records[i];
+                    if (!_nearTerm.ContainsKey(record.Key) && !_changedDuringLoad!.Contains(record.Key) && !_firing.ContainsKey(record.Key))
+                    {
+                        _nearTerm[record.Key] = record;
+                        _due.Enqueue(record, record.DueAtMs);
+                    }
                 }
             }
+            _wake.TrySetResult();
+        }
+        lock (_lock)
+        {
             _changedDuringLoad = null;
         }
     }
@@ -383,6 +424,9 @@ internal sealed partial class ReminderService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reminder loop failed; it resumes in a second")]
     private static partial void LogLoopFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Loading the next reminder window failed; it is tried again")]
+    private static partial void LogLoadFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reminder {Name} of {Grain} failed")]
     private static partial void LogTickFailed(ILogger logger, GrainId grain, string name, Exception error);
