@@ -25,9 +25,9 @@ internal sealed class RuntimeMetrics : IDisposable
     public RuntimeMetrics(IReadOnlyList<GrainClass> classes, Func<int> queueDepth, Func<int> remindersInMemory)
     {
         _meter = new Meter(MeterName);
-        _calls = _meter.CreateObservableCounter("powerservice.grain.calls", () => Observe(classes, c => Interlocked.Read(ref c.Completed)), "{call}", "Grain calls completed, by grain type and method.");
+        _calls = _meter.CreateObservableCounter("powerservice.grain.calls", () => Observe(classes, c => c.Completed), "{call}", "Grain calls completed, by grain type and method.");
         _callDuration = _meter.CreateHistogram<double>("powerservice.grain.call.duration", "ms", "Grain call latency from send to completion, by grain type and method (a sample of calls).");
-        _callErrors = _meter.CreateObservableCounter("powerservice.grain.call.errors", () => Observe(classes, c => Interlocked.Read(ref c.Failed)), "{call}", "Grain calls that ended in an exception (timeouts included).");
+        _callErrors = _meter.CreateObservableCounter("powerservice.grain.call.errors", () => Observe(classes, c => c.Failed), "{call}", "Grain calls that ended in an exception (timeouts included).");
         _deactivations = _meter.CreateCounter<long>("powerservice.grain.deactivations", "{activation}", "Deactivations by reason.");
         _remindersFired = _meter.CreateCounter<long>("powerservice.reminders.fired", "{tick}", "Reminder ticks delivered.");
         _reminderLateness = _meter.CreateHistogram<double>("powerservice.reminders.lateness", "ms", "How late a reminder tick fired after its due time.");
