@@ -163,7 +163,8 @@ public sealed class PostgreSqlStateTests(PostgresFixture postgres) : StateTests
 {
     protected override async Task<Func<IStorageProvider>> OpenStoreAsync()
     {
-        var connectionString = await postgres.Cluster.CreateDatabaseAsync($"state_{Guid.NewGuid():N}");
+        // A small pool per silo: tests run side by side against one server with a bounded number of connections.
+        var connectionString = await postgres.Cluster.CreateDatabaseAsync($"state_{Guid.NewGuid():N}") + ";Maximum Pool Size=10";
         return () => new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString });
     }
 }

@@ -5,15 +5,17 @@ using PowerService.Storage.Sqlite;
 
 namespace PowerService.Runtime.Tests.Support;
 
-/// <summary>Starts a real silo over a real store for one test; dispose stops it gracefully.</summary>
+/// <summary>Starts a real silo over a real store for one test; dispose stops it gracefully and closes the store.</summary>
 public sealed class TestSilo : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly IStorageProvider _storage;
 
-    private TestSilo(Silo silo, ServiceProvider services)
+    private TestSilo(Silo silo, ServiceProvider services, IStorageProvider storage)
     {
         Silo = silo;
         _services = services;
+        _storage = storage;
     }
 
     public Silo Silo { get; }
@@ -28,7 +30,7 @@ public sealed class TestSilo : IAsyncDisposable
         configure?.Invoke(options);
         var silo = new Silo(options, storage, services, services.GetRequiredService<ILoggerFactory>());
         await silo.StartAsync();
-        return new TestSilo(silo, services);
+        return new TestSilo(silo, services, storage);
     }
 
     public Task StopAsync() => Silo.StopAsync();
@@ -36,6 +38,7 @@ public sealed class TestSilo : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Silo.DisposeAsync();
+        await _storage.DisposeAsync(); // the test's store: closing it returns its connections to the server
         await _services.DisposeAsync();
     }
 }
