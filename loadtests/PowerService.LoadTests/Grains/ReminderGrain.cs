@@ -7,9 +7,6 @@ public interface IReminderGrain : IGrain
     /// <summary>Does nothing: activates the grain without registering anything.</summary>
     Task Touch();
 
-    /// <summary>Awaits once, as registering a reminder does, without registering anything.</summary>
-    Task Yield();
-
     /// <summary>Registers (or moves) this grain's one-shot reminder to fire after <paramref name="due"/>.</summary>
     Task Schedule(TimeSpan due);
 }
@@ -19,8 +16,6 @@ internal sealed class ReminderGrain(TickRecorder recorder) : Grain, IReminderGra
     public const string ReminderName = "benchmark";
 
     public Task Touch() => Task.CompletedTask;
-
-    public async Task Yield() => await Task.Yield();
 
     public Task Schedule(TimeSpan due) => RegisterOrUpdateReminder(ReminderName, due, TimeSpan.Zero);
 
