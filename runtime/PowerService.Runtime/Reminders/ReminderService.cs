@@ -320,7 +320,8 @@ internal sealed partial class ReminderService
             }
             wake = _wake.Task;
         }
-        var delay = next - NowMs;
+        // Wakes at least once a minute; a wake or the next due time ends the wait earlier.
+        var delay = Math.Min(next - NowMs, 60_000);
         if (delay <= 0)
         {
             return;
