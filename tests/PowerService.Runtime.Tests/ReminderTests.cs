@@ -1,23 +1,29 @@
+using PowerService.Runtime.Storage;
 using PowerService.Runtime.Tests.Grains;
 using PowerService.Runtime.Tests.Support;
 using PowerService.TestSupport;
 
 namespace PowerService.Runtime.Tests;
 
-/// <summary>Durable reminders on a manual clock: no test sleeps for the reminder's due time.</summary>
-public sealed class ReminderTests : IDisposable
+/// <summary>Durable reminders on a manual clock, against each store: no test sleeps for the reminder's due time.</summary>
+public abstract class ReminderTests
 {
     private static readonly DateTimeOffset Start = new(2026, 9, 5, 12, 0, 0, TimeSpan.Zero);
-    private readonly TempSqlite _db = new();
     private readonly ManualTimeProvider _clock = new(Start);
+    private Func<IStorageProvider>? _store;
 
-    public void Dispose() => _db.Dispose();
+    /// <summary>A factory for providers over one fresh database; every silo of a test uses the same database.</summary>
+    protected abstract Task<Func<IStorageProvider>> OpenStoreAsync();
 
-    private Task<TestSilo> StartSilo() => TestSilo.StartAsync(_db.NewProvider(), o =>
+    private async Task<TestSilo> StartSilo()
     {
-        o.TimeProvider = _clock;
-        o.ReminderHorizon = TimeSpan.FromSeconds(30);
-    });
+        _store ??= await OpenStoreAsync();
+        return await TestSilo.StartAsync(_store(), o =>
+        {
+            o.TimeProvider = _clock;
+            o.ReminderHorizon = TimeSpan.FromSeconds(30);
+        });
+    }
 
     private static long Ms(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
 
@@ -132,4 +138,19 @@ public sealed class ReminderTests : IDisposable
         Assert.Equal(new GrainId("ReminderGrain", key).Partition(256), partition);
         Assert.InRange(partition, 0, 255);
     }
+}
+
+public sealed class SqliteReminderTests : ReminderTests, IDisposable
+{
+    private readonly TempSqlite _db = new();
+
+    protected override Task<Func<IStorageProvider>> OpenStoreAsync() => Task.FromResult<Func<IStorageProvider>>(() => _db.NewProvider());
+
+    public void Dispose() => _db.Dispose();
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgreSqlReminderTests(PostgresFixture postgres) : ReminderTests
+{
+    protected override Task<Func<IStorageProvider>> OpenStoreAsync() => TestStores.PostgreSqlAsync(postgres, "reminders");
 }

@@ -1,7 +1,6 @@
 using PowerService.Runtime.Storage;
 using PowerService.Runtime.Tests.Grains;
 using PowerService.Runtime.Tests.Support;
-using PowerService.Storage.PostgreSql;
 using PowerService.TestSupport;
 
 namespace PowerService.Runtime.Tests;
@@ -161,10 +160,5 @@ public sealed class SqliteStateTests : StateTests, IDisposable
 [Collection(PostgresCollection.Name)]
 public sealed class PostgreSqlStateTests(PostgresFixture postgres) : StateTests
 {
-    protected override async Task<Func<IStorageProvider>> OpenStoreAsync()
-    {
-        // A small pool per silo: tests run side by side against one server with a bounded number of connections.
-        var connectionString = await postgres.Cluster.CreateDatabaseAsync($"state_{Guid.NewGuid():N}") + ";Maximum Pool Size=10";
-        return () => new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString });
-    }
+    protected override Task<Func<IStorageProvider>> OpenStoreAsync() => TestStores.PostgreSqlAsync(postgres, "state");
 }
