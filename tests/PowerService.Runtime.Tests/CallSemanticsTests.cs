@@ -135,4 +135,13 @@ public sealed class CallSemanticsTests : IAsyncLifetime
         Assert.True(await grain.Ticks() > 0);
         Assert.Equal(1, await grain.MostConcurrent());
     }
+
+    [Fact]
+    public async Task A_timer_whose_callback_throws_keeps_ticking_and_the_grain_keeps_answering()
+    {
+        var grain = _silo.Grain<ITimerGrain>("timer-2");
+        await grain.StartFailing(TimeSpan.FromMilliseconds(10));
+
+        await Eventually.True(async () => await grain.Ticks() >= 3, "the failing timer ticked three times");
+    }
 }

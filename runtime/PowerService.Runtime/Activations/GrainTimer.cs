@@ -1,8 +1,10 @@
+using Microsoft.Extensions.Logging;
+
 namespace PowerService.Runtime;
 
 /// <summary>An in-memory grain timer. Each tick is queued as a turn of the grain, so it never runs beside a call;
 /// a tick that finds the previous one still queued or running is skipped rather than piling up.</summary>
-internal sealed class GrainTimer : IDisposable
+internal sealed partial class GrainTimer : IDisposable
 {
     private readonly Activation _activation;
     private readonly Func<CancellationToken, Task> _callback;
@@ -44,7 +46,7 @@ internal sealed class GrainTimer : IDisposable
         _activation.TimerDisposed(this);
     }
 
-    private sealed class TimerTick : VoidInvocation
+    private sealed partial class TimerTick : VoidInvocation
     {
         private readonly GrainTimer _timer;
 
@@ -68,10 +70,19 @@ internal sealed class GrainTimer : IDisposable
                     await _timer._callback(_timer._activation.Silo.ShutdownToken);
                 }
             }
+            catch (Exception error)
+            {
+                // Nobody awaits a tick: log it, count it (the tick's result still faults for the error metric), keep ticking.
+                LogTickFailed(_timer._activation.Silo.Logger, _timer._activation.Id, error);
+                throw;
+            }
             finally
             {
                 Volatile.Write(ref _timer._tickPending, 0);
             }
         }
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "A timer tick of {Grain} threw; the timer keeps running")]
+        private static partial void LogTickFailed(ILogger logger, GrainId grain, Exception error);
     }
 }

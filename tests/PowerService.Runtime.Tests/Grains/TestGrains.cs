@@ -201,6 +201,7 @@ public sealed class ReminderGrain : Grain, IReminderGrain, IRemindable
 public interface ITimerGrain : IGrain
 {
     Task Start(TimeSpan period);
+    Task StartFailing(TimeSpan period);
     Task<int> Ticks();
     Task<int> MostConcurrent();
     Task Busy(int milliseconds);
@@ -220,6 +221,17 @@ public sealed class TimerGrain : Grain, ITimerGrain
             _ticks++;
             await Task.Yield();
             _inside--;
+        }, period, period);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A timer whose callback throws on every tick after counting it.</summary>
+    public Task StartFailing(TimeSpan period)
+    {
+        RegisterTimer(_ =>
+        {
+            _ticks++;
+            throw new InvalidOperationException("meter read failed");
         }, period, period);
         return Task.CompletedTask;
     }
