@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Reflection;
 
 namespace PowerService.Runtime;
@@ -38,8 +39,8 @@ public sealed class SiloOptions
     /// <summary>How long shutdown waits for activations to deactivate.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>One call in this many is timed for the call latency histogram (1 = every call). Call and error counts
-    /// are exact regardless.</summary>
+    /// <summary>One call in this many is timed for the call latency histogram (1 = every call; a power of two, so the
+    /// choice is a mask, not a division). Call and error counts are exact regardless.</summary>
     public int CallLatencySampling { get; set; } = 16;
 
     /// <summary>Assemblies searched for grain classes.</summary>
@@ -69,7 +70,7 @@ public sealed class SiloOptions
         Require(StateWriteBatchSize > 0, nameof(StateWriteBatchSize), "must be positive");
         Require(StateWriters > 0, nameof(StateWriters), "must be positive");
         Require(StorageRetryAttempts > 0, nameof(StorageRetryAttempts), "must be positive");
-        Require(CallLatencySampling > 0, nameof(CallLatencySampling), "must be positive");
+        Require(CallLatencySampling > 0 && BitOperations.IsPow2(CallLatencySampling), nameof(CallLatencySampling), "must be a power of two (1, 2, 4 … 16)");
         Require(ReminderHorizon >= TimeSpan.FromSeconds(1), nameof(ReminderHorizon), "must be at least one second");
     }
 
