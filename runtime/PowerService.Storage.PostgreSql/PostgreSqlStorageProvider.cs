@@ -77,15 +77,35 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
 
     // ---- grain state ----
 
-    public Task<StoredState?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken = default) =>
-        ExecuteAsync("read grain state", isWrite: false, async (connection, ct) =>
+    public Task<IReadOnlyList<StoredState?>> ReadStatesAsync(IReadOnlyList<GrainId> grains, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        if (grains.Count == 0)
         {
+            return Task.FromResult<IReadOnlyList<StoredState?>>([]);
+        }
+        return ExecuteAsync<IReadOnlyList<StoredState?>>("read grain state", isWrite: false, async (connection, ct) =>
+        {
+            // One round trip for the batch; the ordinality maps each row back to the grain that asked for it.
             await using var command = new NpgsqlCommand(
-                "SELECT version, payload FROM grain_state WHERE grain_type = @grain_type AND grain_key = @grain_key", connection);
-            command.Parameters.AddWithValue("grain_type", grain.Type);
-            command.Parameters.AddWithValue("grain_key", grain.Key);
-            return await StoredRows.ReadStateAsync(command, ct);
+                "SELECT t.ord, s.version, s.payload FROM unnest(@grain_types, @grain_keys) WITH ORDINALITY AS t(grain_type, grain_key, ord) " +
+                "JOIN grain_state s ON s.grain_type = t.grain_type AND s.grain_key = t.grain_key", connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string[]>("grain_types", grains.Select(g => g.Type).ToArray()),
+                    new NpgsqlParameter<string[]>("grain_keys", grains.Select(g => g.Key).ToArray()),
+                },
+            };
+            var states = new StoredState?[grains.Count];
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                states[reader.GetInt64(0) - 1] = new StoredState(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
+            }
+            return states;
         }, cancellationToken);
+    }
 
     public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {

@@ -79,15 +79,31 @@ public sealed class SqliteStorageProvider : IStorageProvider
 
     // ---- grain state ----
 
-    public Task<StoredState?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken = default) =>
-        ReadAsync("read grain state", async (connection, ct) =>
+    public Task<IReadOnlyList<StoredState?>> ReadStatesAsync(IReadOnlyList<GrainId> grains, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        if (grains.Count == 0)
         {
+            return Task.FromResult<IReadOnlyList<StoredState?>>([]);
+        }
+        return ReadAsync<IReadOnlyList<StoredState?>>("read grain state", async (connection, ct) =>
+        {
+            // In-process: one prepared statement on one connection for the whole batch.
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT version, payload FROM grain_state WHERE grain_type = $type AND grain_key = $key";
-            command.Parameters.AddWithValue("$type", grain.Type);
-            command.Parameters.AddWithValue("$key", grain.Key);
-            return await StoredRows.ReadStateAsync(command, ct);
+            var type = command.Parameters.Add("$type", SqliteType.Text);
+            var key = command.Parameters.Add("$key", SqliteType.Text);
+            command.Prepare();
+            var states = new StoredState?[grains.Count];
+            for (var i = 0; i < grains.Count; i++)
+            {
+                type.Value = grains[i].Type;
+                key.Value = grains[i].Key;
+                states[i] = await StoredRows.ReadStateAsync(command, ct);
+            }
+            return states;
         }, cancellationToken);
+    }
 
     public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
     {

@@ -82,6 +82,24 @@ public abstract class StorageContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_read_answers_each_grain_in_order_with_null_for_the_missing()
+    {
+        var storage = await OpenAsync();
+        await storage.WriteStatesAsync([new StateWrite(Grain("a"), 0, Bytes("A")), new StateWrite(Grain("c"), 0, Bytes("C"))]);
+        await storage.WriteStatesAsync([new StateWrite(Grain("c"), 1, Bytes("C2"))]);
+
+        var states = await storage.ReadStatesAsync([Grain("c"), Grain("missing"), Grain("a"), Grain("c"), new GrainId("Meter", "a")]);
+
+        Assert.Equal(5, states.Count);
+        Assert.Equal(new StoredState(2, Bytes("C2")), states[0], StoredStateComparer.Instance);
+        Assert.Null(states[1]);
+        Assert.Equal(new StoredState(1, Bytes("A")), states[2], StoredStateComparer.Instance);
+        Assert.Equal(new StoredState(2, Bytes("C2")), states[3], StoredStateComparer.Instance);
+        Assert.Null(states[4]); // same key, other grain type
+        Assert.Empty(await storage.ReadStatesAsync([]));
+    }
+
+    [Fact]
     public async Task A_first_write_stores_version_1_and_reads_back()
     {
         var storage = await OpenAsync();

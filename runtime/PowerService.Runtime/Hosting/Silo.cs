@@ -19,6 +19,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private readonly SiloOptions _options;
     private readonly IStorageProvider _storage;
     private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _stateWrites;
+    private readonly GroupCommitQueue<GrainId, StoredState?> _stateReads;
     private readonly StorageRetryPolicy _retry;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly SemaphoreSlim _collectNow = new(0, 1);
@@ -50,6 +51,8 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         Metrics = new RuntimeMetrics(_classByTypeName.Values.ToArray(), () => Volatile.Read(ref _queueDepth), () => Reminders!.InMemoryCount);
         _stateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
             "state", (batch, ct) => storage.WriteStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
+        _stateReads = new GroupCommitQueue<GrainId, StoredState?>(
+            "read", (batch, ct) => storage.ReadStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         Reminders = new ReminderService(this, storage, options, _retry, loggerFactory.CreateLogger<ReminderService>());
     }
 
@@ -125,6 +128,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
             await _collector;
         }
         await _stateWrites.DrainAsync();
+        await _stateReads.DrainAsync();
         await Reminders.DrainAsync();
         LogStopped(Logger, deactivated, ActivationCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
@@ -246,21 +250,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     internal GrainCallTimeoutException TimeoutError(Invocation invocation, GrainId target, string state) =>
         new($"{invocation.InterfaceName}.{invocation.MethodName} to {target} timed out after {_options.CallTimeout.TotalSeconds:0.###} s: {state}.");
 
-    internal async Task<StoredState?> ReadStateAsync(GrainId storageId)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await _storage.ReadStateAsync(storageId, _shutdown.Token);
-            }
-            catch (StorageUnavailableException) when (attempt < _retry.Attempts)
-            {
-                Metrics.RecordStorageError("read");
-                await Task.Delay(_retry.DelayBefore(attempt), CancellationToken.None);
-            }
-        }
-    }
+    /// <summary>Reads go through a group read like writes through the group commit: activations that start together
+    /// share one round trip, and a store that is down is retried the same way.</summary>
+    internal Task<StoredState?> ReadStateAsync(GrainId storageId) => _stateReads.Enqueue(storageId);
 
     internal Task<StateWriteOutcome> WriteStateAsync(StateWrite write) => _stateWrites.Enqueue(write);
 

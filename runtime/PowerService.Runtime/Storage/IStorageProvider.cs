@@ -16,8 +16,13 @@ public interface IStorageProvider : IAsyncDisposable
 
     // ---- grain state ----
 
-    /// <summary>The stored state of a grain, or null when none is stored.</summary>
-    Task<StoredState?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken = default);
+    /// <summary>The stored state of each grain, in order, null where none is stored. The silo batches the reads of
+    /// activations that start together (a storm activates thousands at once) into one call.</summary>
+    Task<IReadOnlyList<StoredState?>> ReadStatesAsync(IReadOnlyList<GrainId> grains, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored state of one grain, or null when none is stored.</summary>
+    async Task<StoredState?> ReadStateAsync(GrainId grain, CancellationToken cancellationToken = default) =>
+        (await ReadStatesAsync([grain], cancellationToken))[0];
 
     /// <summary>Applies the writes in one transaction with optimistic concurrency per item: an item applies only
     /// when the stored version equals <see cref="StateWrite.ExpectedVersion"/> (0 = no row may exist).
