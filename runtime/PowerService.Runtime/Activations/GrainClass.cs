@@ -112,45 +112,85 @@ internal sealed class GrainClass
     }
 }
 
+/// <summary>Exact call and error counts of one grain method. Each thread counts into its own array, with a plain
+/// increment: a shared counter, even striped and atomic, cost 2–5% of call throughput on two cores.</summary>
 internal sealed class MethodCalls
 {
-    // Striped by thread, one cache line a stripe: cores incrementing one shared counter bounce its cache line on every
-    // call, which alone cost ~5% of call throughput.
-    private const int LongsPerLine = 8;
-    private readonly long[] _counts;
-    private readonly int _mask;
+    private static int s_lastSlot = -1;
+    private readonly int _completedSlot;
 
     public MethodCalls(GrainClass owner, string method)
     {
         Owner = owner;
         Method = method;
-        var stripes = (int)BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount * 2);
-        _mask = stripes - 1;
-        _counts = new long[stripes * LongsPerLine];
+        _completedSlot = Interlocked.Add(ref s_lastSlot, 2) - 1;
     }
 
     public GrainClass Owner { get; }
     public string Method { get; }
-    public long Completed => Sum(0);
-    public long Failed => Sum(1);
+    public long Completed => ThreadCounts.Sum(_completedSlot);
+    public long Failed => ThreadCounts.Sum(_completedSlot + 1);
 
     public void Count(bool failed)
     {
-        var line = (Environment.CurrentManagedThreadId & _mask) * LongsPerLine;
-        Interlocked.Increment(ref _counts[line]);
+        ThreadCounts.Increment(_completedSlot);
         if (failed)
         {
-            Interlocked.Increment(ref _counts[line + 1]);
+            ThreadCounts.Increment(_completedSlot + 1);
         }
     }
+}
 
-    private long Sum(int offset)
+/// <summary>Per-thread counter arrays, summed when observed. Only the owning thread writes its array; readers see
+/// each 64-bit slot whole (aligned longs are read atomically on 64-bit platforms).</summary>
+internal static class ThreadCounts
+{
+    private static readonly Lock AllLock = new();
+    private static readonly List<long[]> All = [];
+
+    [ThreadStatic]
+    private static long[]? t_counts;
+
+    public static void Increment(int slot)
+    {
+        var counts = t_counts;
+        if (counts is null || slot >= counts.Length)
+        {
+            counts = Grow(slot);
+        }
+        counts[slot]++;
+    }
+
+    public static long Sum(int slot)
     {
         long total = 0;
-        for (var line = 0; line < _counts.Length; line += LongsPerLine)
+        lock (AllLock)
         {
-            total += Interlocked.Read(ref _counts[line + offset]);
+            foreach (var counts in All)
+            {
+                if (slot < counts.Length)
+                {
+                    total += Volatile.Read(ref counts[slot]);
+                }
+            }
         }
         return total;
+    }
+
+    private static long[] Grow(int slot)
+    {
+        var old = t_counts;
+        var grown = new long[Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)slot + 1))];
+        lock (AllLock)
+        {
+            if (old is not null)
+            {
+                Array.Copy(old, grown, old.Length);
+                All.Remove(old);
+            }
+            All.Add(grown);
+        }
+        t_counts = grown;
+        return grown;
     }
 }
