@@ -30,6 +30,9 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
     private Phase _phase;
     private DeactivationReason? _deactivation;
     private List<GrainTimer>? _timers;
+    private MethodCalls? _counter;
+    private int _pendingCompleted;
+    private int _pendingFailed;
 
     public Activation(Silo silo, GrainId id, GrainClass grainClass)
     {
@@ -233,6 +236,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
     private void RequestDone(Invocation request)
     {
         bool schedule;
+        var count = Silo.Metrics.CallCountingEnabled;
         lock (_lock)
         {
             if (ReferenceEquals(request, _running))
@@ -243,14 +247,43 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             {
                 _interleaved--;
             }
+            if (count)
+            {
+                CountLocked(request);
+            }
             LastUsedTicks = Environment.TickCount64;
             schedule = !_scheduled && (_inbox is { Count: > 0 } || _interleavingInbox is { Count: > 0 } || _deactivation is not null);
             _scheduled |= schedule;
         }
-        Silo.Metrics.RecordCallIfEnabled(Class, request);
+        Silo.Metrics.RecordLatency(Class, request);
         if (schedule)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        }
+    }
+
+    // Calls are counted in plain fields under the lock RequestDone holds anyway; the collector's pass, a change of
+    // method and the end of the activation add them to the class's per-method counters.
+    private void CountLocked(Invocation request)
+    {
+        if (_counter is null || !ReferenceEquals(_counter.Method, request.MethodName))
+        {
+            FlushCountsLocked();
+            _counter = Class.CounterFor(request.MethodName);
+        }
+        _pendingCompleted++;
+        if (request.ResultTask.IsFaulted)
+        {
+            _pendingFailed++;
+        }
+    }
+
+    private void FlushCountsLocked()
+    {
+        if (_counter is not null && _pendingCompleted != 0)
+        {
+            _counter.Add(_pendingCompleted, _pendingFailed);
+            _pendingCompleted = _pendingFailed = 0;
         }
     }
 
@@ -346,6 +379,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
     {
         lock (_lock)
         {
+            FlushCountsLocked();
             _phase = Phase.Dead;
             var leftovers = new List<Invocation>();
             leftovers.AddRange(_inbox ?? []);
@@ -365,6 +399,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             {
                 running.Fail(Silo.TimeoutError(running, Id, "the grain is still running it"));
             }
+            FlushCountsLocked();
             var depth = Expire(_inbox, nowTicks) + Expire(_interleavingInbox, nowTicks);
             if (!_scheduled && depth == 0 && _work is not { Count: > 0 })
             {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Numerics;
 using System.Linq.Expressions;
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,20 +35,7 @@ internal sealed class GrainClass
     /// <summary>Calls and errors per method, counted only while someone observes them.</summary>
     public IEnumerable<MethodCalls> Calls => _calls.Values;
 
-    // The counter last used on this thread: calls come in runs of the same method, and a dictionary lookup per call
-    // costs more than the metrics budget allows. Method names are literals, so a reference comparison finds them.
-    [ThreadStatic]
-    private static MethodCalls? t_lastCounter;
-
-    public void CountCall(Invocation invocation)
-    {
-        var counter = t_lastCounter;
-        if (counter is null || !ReferenceEquals(counter.Owner, this) || !ReferenceEquals(counter.Method, invocation.MethodName))
-        {
-            counter = t_lastCounter = _calls.GetOrAdd(invocation.MethodName, static (method, owner) => new MethodCalls(owner, method), this);
-        }
-        counter.Count(invocation.ResultTask.IsFaulted);
-    }
+    public MethodCalls CounterFor(string method) => _calls.GetOrAdd(method, static (name, owner) => new MethodCalls(owner, name), this);
 
     public void Activated() => Interlocked.Increment(ref _activationCount);
     public void Deactivated() => Interlocked.Decrement(ref _activationCount);
@@ -112,85 +98,25 @@ internal sealed class GrainClass
     }
 }
 
-/// <summary>Exact call and error counts of one grain method. Each thread counts into its own array, with a plain
-/// increment: a shared counter, even striped and atomic, cost 2–5% of call throughput on two cores.</summary>
-internal sealed class MethodCalls
+/// <summary>Exact call and error counts of one grain method. Activations count their calls in plain fields under
+/// the lock they take anyway and add them here when the method changes and at every collector pass: a shared counter
+/// touched on every call cost 2–5% of call throughput on two cores.</summary>
+internal sealed class MethodCalls(GrainClass owner, string method)
 {
-    private static int s_lastSlot = -1;
-    private readonly int _completedSlot;
+    private long _completed;
+    private long _failed;
 
-    public MethodCalls(GrainClass owner, string method)
+    public GrainClass Owner { get; } = owner;
+    public string Method { get; } = method;
+    public long Completed => Interlocked.Read(ref _completed);
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public void Add(long completed, long failed)
     {
-        Owner = owner;
-        Method = method;
-        _completedSlot = Interlocked.Add(ref s_lastSlot, 2) - 1;
-    }
-
-    public GrainClass Owner { get; }
-    public string Method { get; }
-    public long Completed => ThreadCounts.Sum(_completedSlot);
-    public long Failed => ThreadCounts.Sum(_completedSlot + 1);
-
-    public void Count(bool failed)
-    {
-        ThreadCounts.Increment(_completedSlot);
-        if (failed)
+        Interlocked.Add(ref _completed, completed);
+        if (failed != 0)
         {
-            ThreadCounts.Increment(_completedSlot + 1);
+            Interlocked.Add(ref _failed, failed);
         }
-    }
-}
-
-/// <summary>Per-thread counter arrays, summed when observed. Only the owning thread writes its array; readers see
-/// each 64-bit slot whole (aligned longs are read atomically on 64-bit platforms).</summary>
-internal static class ThreadCounts
-{
-    private static readonly Lock AllLock = new();
-    private static readonly List<long[]> All = [];
-
-    [ThreadStatic]
-    private static long[]? t_counts;
-
-    public static void Increment(int slot)
-    {
-        var counts = t_counts;
-        if (counts is null || slot >= counts.Length)
-        {
-            counts = Grow(slot);
-        }
-        counts[slot]++;
-    }
-
-    public static long Sum(int slot)
-    {
-        long total = 0;
-        lock (AllLock)
-        {
-            foreach (var counts in All)
-            {
-                if (slot < counts.Length)
-                {
-                    total += Volatile.Read(ref counts[slot]);
-                }
-            }
-        }
-        return total;
-    }
-
-    private static long[] Grow(int slot)
-    {
-        var old = t_counts;
-        var grown = new long[Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)slot + 1))];
-        lock (AllLock)
-        {
-            if (old is not null)
-            {
-                Array.Copy(old, grown, old.Length);
-                All.Remove(old);
-            }
-            All.Add(grown);
-        }
-        t_counts = grown;
-        return grown;
     }
 }

@@ -6,7 +6,8 @@ namespace PowerService.Runtime.Diagnostics;
 /// <summary>The runtime's instruments on the "PowerService.Runtime" meter. Recording is guarded by
 /// <c>Enabled</c>, so with no listener a call costs a field read and no timestamp is taken. Call and error counts are
 /// kept per grain class and method and observed when collected, rather than sent as one measurement per call: a
-/// listener's per-measurement cost would otherwise dominate sub-microsecond calls.</summary>
+/// listener's per-measurement cost would otherwise dominate sub-microsecond calls. Counts reach the instruments at
+/// the collector's passes (every Silo:CollectionInterval).</summary>
 internal sealed class RuntimeMetrics : IDisposable
 {
     public const string MeterName = "PowerService.Runtime";
@@ -41,12 +42,11 @@ internal sealed class RuntimeMetrics : IDisposable
 
     public bool CallTimingEnabled => _callDuration.Enabled;
 
-    public void RecordCallIfEnabled(GrainClass grainClass, Invocation invocation)
+    /// <summary>True while someone observes call or error counts; activations count only then.</summary>
+    public bool CallCountingEnabled => _calls.Enabled || _callErrors.Enabled;
+
+    public void RecordLatency(GrainClass grainClass, Invocation invocation)
     {
-        if (_calls.Enabled || _callErrors.Enabled)
-        {
-            grainClass.CountCall(invocation);
-        }
         if (invocation.StartTimestamp != 0)
         {
             _callDuration.Record(
