@@ -21,10 +21,11 @@ public sealed class SiloOptions
     /// <summary>How often the collector looks for idle activations, expired calls and the activation cap.</summary>
     public TimeSpan CollectionInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Most state writes committed in one transaction.</summary>
+    /// <summary>Most state writes committed in one transaction; also the most activation state reads batched into one
+    /// read (the group read shares the group commit's mechanism and settings).</summary>
     public int StateWriteBatchSize { get; set; } = 512;
 
-    /// <summary>Group-commit writer loops; more than one overlaps round trips to a server store.</summary>
+    /// <summary>Loops of the group commit, and of the group read; more than one overlaps round trips to a server store.</summary>
     public int StateWriters { get; set; } = 2;
 
     /// <summary>Attempts (including the first) before a storage operation reports the store as unavailable.</summary>
