@@ -123,6 +123,11 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             {
                 await ApplyStateRoundAsync(connection, transaction, writes, round, now, outcomes, ct);
             }
+            var events = StoredRows.EventsOfAppliedWrites(writes, outcomes);
+            if (events.Count > 0)
+            {
+                await AppendEventsAsync(connection, transaction, events, ct);
+            }
             await transaction.CommitAsync(ct);
             return outcomes;
         }, cancellationToken);
@@ -400,49 +405,54 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         return ExecuteAsync<IReadOnlyList<long>>("append journal events", isWrite: true, async (connection, ct) =>
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            await using var batch = new NpgsqlBatch(connection, transaction)
-            {
-                BatchCommands =
-                {
-                    // Appenders take turns until commit, so sequences become visible in order and a reader paging
-                    // by "after sequence" never skips one that commits later.
-                    new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@key)") { Parameters = { new NpgsqlParameter<long>("key", JournalLockKey) } },
-                    // Identity values follow the ORDER BY, so sorting the returned sequences restores the input order.
-                    new NpgsqlBatchCommand("""
-                        WITH appended AS (
-                            INSERT INTO journal (stream_id, event_type, occurred_at, actor, location, payload)
-                            SELECT stream_id, event_type, occurred_at, actor, location, payload
-                            FROM unnest(@stream_id, @event_type, @occurred_at, @actor, @location, @payload)
-                                WITH ORDINALITY AS e(stream_id, event_type, occurred_at, actor, location, payload, ord)
-                            ORDER BY ord
-                            RETURNING sequence)
-                        SELECT sequence FROM appended ORDER BY sequence
-                        """)
-                    {
-                        Parameters =
-                        {
-                            new NpgsqlParameter<string[]>("stream_id", [.. events.Select(e => e.StreamId)]),
-                            new NpgsqlParameter<string[]>("event_type", [.. events.Select(e => e.EventType)]),
-                            new NpgsqlParameter<DateTimeOffset[]>("occurred_at", [.. events.Select(e => e.OccurredAt.ToUniversalTime())]),
-                            new NpgsqlParameter<string?[]>("actor", [.. events.Select(e => e.Actor)]),
-                            new NpgsqlParameter<string?[]>("location", [.. events.Select(e => e.Location)]),
-                            new NpgsqlParameter<string[]>("payload", [.. events.Select(e => e.PayloadJson)]),
-                        },
-                    },
-                },
-            };
-            var sequences = new List<long>(events.Count);
-            await using (var reader = await batch.ExecuteReaderAsync(ct))
-            {
-                await reader.NextResultAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    sequences.Add(reader.GetInt64(0));
-                }
-            }
+            var sequences = await AppendEventsAsync(connection, transaction, events, ct);
             await transaction.CommitAsync(ct);
             return sequences;
         }, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<long>> AppendEventsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<JournalEvent> events, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                // Appenders take turns until commit, so sequences become visible in order and a reader paging
+                // by "after sequence" never skips one that commits later.
+                new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(@key)") { Parameters = { new NpgsqlParameter<long>("key", JournalLockKey) } },
+                // Identity values follow the ORDER BY, so sorting the returned sequences restores the input order.
+                new NpgsqlBatchCommand("""
+                    WITH appended AS (
+                        INSERT INTO journal (stream_id, event_type, occurred_at, actor, location, payload)
+                        SELECT stream_id, event_type, occurred_at, actor, location, payload
+                        FROM unnest(@stream_id, @event_type, @occurred_at, @actor, @location, @payload)
+                            WITH ORDINALITY AS e(stream_id, event_type, occurred_at, actor, location, payload, ord)
+                        ORDER BY ord
+                        RETURNING sequence)
+                    SELECT sequence FROM appended ORDER BY sequence
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<string[]>("stream_id", [.. events.Select(e => e.StreamId)]),
+                        new NpgsqlParameter<string[]>("event_type", [.. events.Select(e => e.EventType)]),
+                        new NpgsqlParameter<DateTimeOffset[]>("occurred_at", [.. events.Select(e => e.OccurredAt.ToUniversalTime())]),
+                        new NpgsqlParameter<string?[]>("actor", [.. events.Select(e => e.Actor)]),
+                        new NpgsqlParameter<string?[]>("location", [.. events.Select(e => e.Location)]),
+                        new NpgsqlParameter<string[]>("payload", [.. events.Select(e => e.PayloadJson)]),
+                    },
+                },
+            },
+        };
+        var sequences = new List<long>(events.Count);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            sequences.Add(reader.GetInt64(0));
+        }
+        return sequences;
     }
 
     public Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>

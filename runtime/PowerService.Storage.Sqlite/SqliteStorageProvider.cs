@@ -120,6 +120,11 @@ public sealed class SqliteStorageProvider : IStorageProvider
             {
                 outcomes[i] = ApplyStateWrite(writer, transaction, writes[i], now);
             }
+            var events = StoredRows.EventsOfAppliedWrites(writes, outcomes);
+            if (events.Count > 0)
+            {
+                AppendEvents(writer, transaction, events);
+            }
             return outcomes;
         }, cancellationToken);
     }
@@ -303,28 +308,30 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             return Task.FromResult<IReadOnlyList<long>>([]);
         }
-        return WriteAsync<IReadOnlyList<long>>("append journal events", (writer, transaction) =>
+        return WriteAsync<IReadOnlyList<long>>("append journal events", (writer, transaction) => AppendEvents(writer, transaction, events), cancellationToken);
+    }
+
+    private static long[] AppendEvents(SqliteWriter writer, SqliteTransaction transaction, IReadOnlyList<JournalEvent> events)
+    {
+        var command = writer.Command(
+            """
+            INSERT INTO journal (stream_id, event_type, occurred_at, actor, location, payload)
+            VALUES ($stream, $type, $at, $actor, $location, $payload) RETURNING sequence
+            """,
+            transaction, "$stream", "$type", "$at", "$actor", "$location", "$payload");
+        var sequences = new long[events.Count];
+        for (var i = 0; i < events.Count; i++)
         {
-            var command = writer.Command(
-                """
-                INSERT INTO journal (stream_id, event_type, occurred_at, actor, location, payload)
-                VALUES ($stream, $type, $at, $actor, $location, $payload) RETURNING sequence
-                """,
-                transaction, "$stream", "$type", "$at", "$actor", "$location", "$payload");
-            var sequences = new long[events.Count];
-            for (var i = 0; i < events.Count; i++)
-            {
-                var e = events[i];
-                command.Parameters["$stream"].Value = e.StreamId;
-                command.Parameters["$type"].Value = e.EventType;
-                command.Parameters["$at"].Value = UnixMicroseconds(e.OccurredAt);
-                command.Parameters["$actor"].Value = (object?)e.Actor ?? DBNull.Value;
-                command.Parameters["$location"].Value = (object?)e.Location ?? DBNull.Value;
-                command.Parameters["$payload"].Value = e.PayloadJson;
-                sequences[i] = (long)command.ExecuteScalar()!;
-            }
-            return sequences;
-        }, cancellationToken);
+            var e = events[i];
+            command.Parameters["$stream"].Value = e.StreamId;
+            command.Parameters["$type"].Value = e.EventType;
+            command.Parameters["$at"].Value = UnixMicroseconds(e.OccurredAt);
+            command.Parameters["$actor"].Value = (object?)e.Actor ?? DBNull.Value;
+            command.Parameters["$location"].Value = (object?)e.Location ?? DBNull.Value;
+            command.Parameters["$payload"].Value = e.PayloadJson;
+            sequences[i] = (long)command.ExecuteScalar()!;
+        }
+        return sequences;
     }
 
     public Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(string streamId, long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>

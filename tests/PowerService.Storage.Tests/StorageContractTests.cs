@@ -419,6 +419,28 @@ public abstract class StorageContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Events_written_with_state_are_journaled_only_when_the_state_write_applies()
+    {
+        var storage = await OpenAsync();
+        var at = new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.FromHours(8));
+        var order = new GrainId("WorkOrder", "WO-1");
+        var other = new GrainId("WorkOrder", "WO-2");
+        await storage.WriteStatesAsync([new StateWrite(order, 0, [1], [new JournalEvent("WO-1", "Created", at, "hotline", null, "{}")])]);
+
+        var outcomes = await storage.WriteStatesAsync(
+        [
+            new StateWrite(order, 7, [2], [new JournalEvent("WO-1", "Dispatched", at, "dispatcher", null, "{}")]),
+            new StateWrite(other, 0, [3], [new JournalEvent("WO-2", "Created", at, "app", null, "{}"), new JournalEvent("WO-2", "Escalated", at, null, null, "{}")]),
+        ]);
+
+        Assert.False(outcomes[0].Applied);
+        Assert.True(outcomes[1].Applied);
+        Assert.Equal(["Created"], (await storage.ReadStreamAsync("WO-1", 0, 10)).Select(e => e.EventType));
+        Assert.Equal(["Created", "Escalated"], (await storage.ReadStreamAsync("WO-2", 0, 10)).Select(e => e.EventType));
+        Assert.Equal(1, (await storage.ReadStateAsync(order))!.Version);
+    }
+
+    [Fact]
     public async Task Streams_and_the_whole_journal_page_by_sequence()
     {
         var storage = await OpenAsync();

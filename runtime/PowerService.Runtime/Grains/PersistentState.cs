@@ -21,6 +21,10 @@ public interface IPersistentState<TState>
     /// <see cref="StorageUnavailableException"/> when the store stayed down through the retries.</summary>
     Task WriteStateAsync();
 
+    /// <summary>Writes the state and appends <paramref name="events"/> to the journal in one transaction: both are
+    /// stored or neither is. Same exceptions as <see cref="WriteStateAsync()"/>.</summary>
+    Task WriteStateAsync(IReadOnlyList<JournalEvent> events);
+
     Task ClearStateAsync();
 }
 
@@ -83,8 +87,11 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         _version = stored.Version;
     }
 
-    public async Task WriteStateAsync()
+    public Task WriteStateAsync() => WriteStateAsync([]);
+
+    public async Task WriteStateAsync(IReadOnlyList<JournalEvent> events)
     {
+        ArgumentNullException.ThrowIfNull(events);
         byte[] payload;
         try
         {
@@ -94,7 +101,7 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         {
             throw new StateSerializationException($"State of {storageId} ({typeof(TState).Name}) cannot be serialized; nothing was written: {error.Message}", error);
         }
-        _version = await Apply(new StateWrite(storageId, _version, payload));
+        _version = await Apply(new StateWrite(storageId, _version, payload, events.Count == 0 ? null : events));
     }
 
     public async Task ClearStateAsync()

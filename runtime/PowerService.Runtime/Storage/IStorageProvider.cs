@@ -26,7 +26,8 @@ public interface IStorageProvider : IAsyncDisposable
 
     /// <summary>Applies the writes in one transaction with optimistic concurrency per item: an item applies only
     /// when the stored version equals <see cref="StateWrite.ExpectedVersion"/> (0 = no row may exist).
-    /// Returns one outcome per item, in order. Conflicting items change nothing; the others commit.</summary>
+    /// Returns one outcome per item, in order. Conflicting items change nothing; the others commit, each with its
+    /// journal events (appended in batch order).</summary>
     Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default);
 
     // ---- reminders ----
@@ -77,8 +78,10 @@ public interface IStorageProvider : IAsyncDisposable
 public sealed record StoredState(long Version, byte[] Payload);
 
 /// <summary>Write <paramref name="Payload"/> for <paramref name="Grain"/> if its stored version is
-/// <paramref name="ExpectedVersion"/>; a null payload deletes the row.</summary>
-public sealed record StateWrite(GrainId Grain, long ExpectedVersion, byte[]? Payload);
+/// <paramref name="ExpectedVersion"/>; a null payload deletes the row. <paramref name="Events"/> are appended to the
+/// journal in the same transaction, only if the write applies: a state change and the events that explain it are
+/// stored together or not at all.</summary>
+public sealed record StateWrite(GrainId Grain, long ExpectedVersion, byte[]? Payload, IReadOnlyList<JournalEvent>? Events = null);
 
 /// <summary>The result of one write: applied with <paramref name="NewVersion"/> (0 after a delete), or a
 /// conflict with the <paramref name="CurrentVersion"/> found (0 = no row).</summary>

@@ -20,6 +20,20 @@ public static class StoredRows
         }
     }
 
+    /// <summary>The journal events of the writes that applied, in batch order.</summary>
+    public static IReadOnlyList<JournalEvent> EventsOfAppliedWrites(IReadOnlyList<StateWrite> writes, StateWriteOutcome[] outcomes)
+    {
+        List<JournalEvent>? events = null;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            if (writes[i].Events is { Count: > 0 } written && outcomes[i].Applied)
+            {
+                (events ??= []).AddRange(written);
+            }
+        }
+        return events ?? (IReadOnlyList<JournalEvent>)[];
+    }
+
     /// <summary>Columns: version, payload. Null when no row comes back.</summary>
     public static async Task<StoredState?> ReadStateAsync(DbCommand command, CancellationToken cancellationToken)
     {
