@@ -1,5 +1,6 @@
 using PowerService.Api;
 using PowerService.Grains;
+using PowerService.Grains.Hosting;
 using PowerService.Runtime;
 using PowerService.Silo;
 
@@ -14,6 +15,7 @@ try
         o.TimestampFormat = "HH:mm:ss.fff ";
     });
     builder.Services.AddConfiguredStorage(builder.Configuration.GetSection("Storage"));
+    builder.Services.AddWorkflow(builder.Configuration.GetSection("Workflow"));
     builder.Services.AddSilo(options =>
     {
         builder.Configuration.GetSection("Silo").Bind(options);

@@ -1,3 +1,4 @@
+using PowerService.TestSupport;
 using PowerService.Runtime.Tests.Grains;
 using PowerService.Runtime.Tests.Support;
 

@@ -1,3 +1,4 @@
+using PowerService.TestSupport;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using PowerService.Runtime.Tests.Grains;

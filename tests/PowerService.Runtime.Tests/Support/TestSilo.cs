@@ -66,23 +66,3 @@ public sealed class TempSqlite : IDisposable
         }
     }
 }
-
-public static class Eventually
-{
-    /// <summary>Polls until the condition holds; fails with <paramref name="what"/> after the timeout.</summary>
-    public static async Task True(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!await condition())
-        {
-            if (Environment.TickCount64 > deadline)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-            await Task.Delay(10);
-        }
-    }
-
-    public static Task True(Func<bool> condition, string what, int timeoutMs = 10_000) =>
-        True(() => Task.FromResult(condition()), what, timeoutMs);
-}

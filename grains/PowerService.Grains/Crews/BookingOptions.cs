@@ -1,0 +1,8 @@
+namespace PowerService.Grains.Crews;
+
+/// <summary>Booking settings (configuration section <c>Workflow:Booking</c>).</summary>
+public sealed class BookingOptions
+{
+    /// <summary>How long a hold keeps a slot before it is released unless confirmed.</summary>
+    public TimeSpan HoldDuration { get; set; } = TimeSpan.FromMinutes(10);
+}

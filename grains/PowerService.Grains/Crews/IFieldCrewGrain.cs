@@ -1,0 +1,75 @@
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
+
+namespace PowerService.Grains.Crews;
+
+/// <summary>A field crew (key: crew id): skills, shifts, last known location from its PDA, status, capacity, the
+/// orders it holds, and the time slots it publishes for bookings (预约).</summary>
+public interface IFieldCrewGrain : IGrain
+{
+    /// <summary>Creates or updates the crew's profile.</summary>
+    Task<CrewView> Register(CrewProfile profile, string actor);
+
+    /// <summary>The crew, or null when it was never registered.</summary>
+    Task<CrewView?> Get();
+
+    Task<CrewView> ReportLocation(GeoPoint location, string actor);
+
+    Task<CrewView> SetStatus(CrewStatus status, string actor);
+
+    /// <summary>An order assigned to this crew changed state; terminal or re-assigned orders leave the crew.</summary>
+    Task OrderChanged(string orderId, WorkOrderState state, string? crewId);
+
+    // ---- booking (预约) ----
+
+    /// <summary>Publishes capacity in time slots (replaces unbooked capacity of the same slots).</summary>
+    Task<IReadOnlyList<SlotView>> PublishSlots(IReadOnlyList<TimeSlot> slots, string actor);
+
+    Task<IReadOnlyList<SlotView>> GetSlots(DateTimeOffset from, DateTimeOffset to);
+
+    /// <summary>Holds one unit of a slot for an order; the hold expires unless confirmed in time.
+    /// Throws <see cref="DomainConflictException"/> when the slot is full.</summary>
+    Task<Booking> Hold(BookingRequest request);
+
+    Task<Booking> Confirm(string bookingId, string actor);
+
+    Task Release(string bookingId, string actor);
+}
+
+/// <summary>A published shift (on duty from Start to End).</summary>
+public sealed record Shift(DateTimeOffset Start, DateTimeOffset End);
+
+public sealed record CrewProfile(
+    string Name,
+    string Region,
+    IReadOnlyList<CrewSkill> Skills,
+    int Capacity,
+    GeoPoint Home,
+    IReadOnlyList<Shift> Shifts);
+
+public sealed record CrewView(
+    string Id,
+    CrewProfile Profile,
+    CrewStatus Status,
+    GeoPoint Location,
+    DateTimeOffset? LocationAt,
+    IReadOnlyList<string> CurrentOrders,
+    IReadOnlyList<string> QueuedOrders,
+    DateTimeOffset UpdatedAt);
+
+public sealed record TimeSlot(DateTimeOffset Start, DateTimeOffset End, int Capacity);
+
+public sealed record SlotView(DateTimeOffset Start, DateTimeOffset End, int Capacity, int Held, int Confirmed);
+
+public sealed record BookingRequest(string OrderId, DateTimeOffset SlotStart, string Actor);
+
+public enum BookingState
+{
+    Held,
+    Confirmed,
+    Released,
+    Expired,
+}
+
+public sealed record Booking(string Id, string CrewId, string OrderId, DateTimeOffset SlotStart, DateTimeOffset SlotEnd, BookingState State, DateTimeOffset? HoldExpiresAt);

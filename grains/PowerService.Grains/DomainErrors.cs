@@ -1,0 +1,19 @@
+namespace PowerService.Grains;
+
+/// <summary>A field of a request is missing or invalid; nothing was changed. The API answers 400 naming the field.</summary>
+public sealed class InvalidFieldException(string field, string message) : ArgumentException(message, field)
+{
+    public string Field => ParamName!;
+}
+
+/// <summary>The entity asked for does not exist. The API answers 404.</summary>
+public sealed class EntityNotFoundException(string entity, string id)
+    : Exception($"{entity} '{id}' does not exist.")
+{
+    public string Entity { get; } = entity;
+    public string Id { get; } = id;
+}
+
+/// <summary>The request conflicts with the entity's current state (an illegal transition, a slot already taken, an
+/// order that already exists); nothing was changed. The API answers 409.</summary>
+public sealed class DomainConflictException(string message) : InvalidOperationException(message);

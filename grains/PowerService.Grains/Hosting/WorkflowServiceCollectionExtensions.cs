@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using PowerService.Grains.Crews;
+using PowerService.Grains.Dispatch;
+using PowerService.Grains.Sla;
+using PowerService.Grains.WorkOrders;
+
+namespace PowerService.Grains.Hosting;
+
+public static class WorkflowServiceCollectionExtensions
+{
+    /// <summary>Registers the settings the workflow grains take in their constructors, bound from
+    /// <paramref name="configuration"/> (the <c>Workflow</c> section) when given.</summary>
+    public static IServiceCollection AddWorkflow(this IServiceCollection services, IConfiguration? configuration = null, Action<WorkflowOptions>? configure = null)
+    {
+        var options = new WorkflowOptions();
+        configuration?.Bind(options);
+        configure?.Invoke(options);
+        services.AddSingleton(options);
+        services.AddSingleton(options.Sla);
+        services.AddSingleton(options.Dispatch);
+        services.AddSingleton(options.Booking);
+        services.AddSingleton(options.Callback);
+        return services;
+    }
+}
+
+/// <summary>All workflow settings; each part is registered on its own so a grain asks only for what it uses.</summary>
+public sealed class WorkflowOptions
+{
+    public SlaOptions Sla { get; } = new();
+    public DispatchOptions Dispatch { get; } = new();
+    public BookingOptions Booking { get; } = new();
+    public CallbackOptions Callback { get; } = new();
+}

@@ -1,0 +1,23 @@
+namespace PowerService.Grains.Topology;
+
+/// <summary>A WGS-84 position in degrees.</summary>
+public readonly record struct GeoPoint(double Latitude, double Longitude)
+{
+    private const double EarthRadiusKm = 6371.0088;
+
+    public bool IsValid => Latitude is >= -90 and <= 90 && Longitude is >= -180 and <= 180 && double.IsFinite(Latitude) && double.IsFinite(Longitude);
+
+    /// <summary>Great-circle (haversine) distance in kilometres.</summary>
+    public double DistanceKm(GeoPoint other)
+    {
+        var dLat = DegreesToRadians(other.Latitude - Latitude);
+        var dLon = DegreesToRadians(other.Longitude - Longitude);
+        var a = Math.Sin(dLat / 2) * Math.Sin(dLat / 2)
+            + Math.Cos(DegreesToRadians(Latitude)) * Math.Cos(DegreesToRadians(other.Latitude)) * Math.Sin(dLon / 2) * Math.Sin(dLon / 2);
+        return 2 * EarthRadiusKm * Math.Asin(Math.Min(1, Math.Sqrt(a)));
+    }
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Latitude:0.######},{Longitude:0.######}");
+
+    private static double DegreesToRadians(double degrees) => degrees * Math.PI / 180;
+}

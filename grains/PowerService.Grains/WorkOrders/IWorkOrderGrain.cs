@@ -1,0 +1,64 @@
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>One customer request from intake to closure (key: the order id). Every change is a journaled event
+/// (stream = order id) with who, when and where; an illegal change throws <see cref="DomainConflictException"/>
+/// and changes nothing.</summary>
+public interface IWorkOrderGrain : IGrain
+{
+    /// <summary>Creates the order, starts its SLA clocks and asks dispatch for a crew when its kind needs one.
+    /// Throws <see cref="InvalidFieldException"/> for bad fields, <see cref="DomainConflictException"/> if it exists.</summary>
+    Task<WorkOrderView> Create(NewWorkOrder order);
+
+    /// <summary>The order, or null when it was never created.</summary>
+    Task<WorkOrderView?> Get();
+
+    /// <summary>Applies one lifecycle action (accept, reject, en route, arrive, resolve, cancel, merge…).</summary>
+    Task<WorkOrderView> Apply(WorkOrderCommand command);
+
+    /// <summary>Assigns the order to a crew: a dispatcher's override, or the dispatch grain's decision.</summary>
+    Task<WorkOrderView> Assign(string crewId, string actor, string? note = null);
+
+    /// <summary>Records one callback attempt (回访).</summary>
+    Task<WorkOrderView> RecordCallback(CallbackAttempt attempt);
+
+    /// <summary>The order's journaled events, oldest first.</summary>
+    Task<IReadOnlyList<WorkOrderEvent>> GetHistory();
+}
+
+public sealed record NewWorkOrder(
+    WorkOrderKind Kind,
+    IntakeChannel Channel,
+    string Actor,
+    string Description,
+    WorkOrderPriority Priority = WorkOrderPriority.Normal,
+    string? CustomerId = null,
+    string? TransformerAreaId = null,
+    string? Region = null,
+    GeoPoint? Location = null,
+    AreaClass? AreaClass = null,
+    ConnectionCategory? ConnectionCategory = null);
+
+/// <summary>One action on an order by <paramref name="Actor"/> (e.g. <c>crew:C-12</c>, <c>dispatcher:li</c>,
+/// <c>system</c>), optionally where it happened and a note. <paramref name="CrewId"/> names the acting crew for crew
+/// actions; <paramref name="TargetId"/> the order or outage a merge folds into.</summary>
+public sealed record WorkOrderCommand(
+    WorkOrderAction Action,
+    string Actor,
+    GeoPoint? Location = null,
+    string? Note = null,
+    string? CrewId = null,
+    string? TargetId = null);
+
+public enum CallbackOutcome
+{
+    Satisfied,
+    Dissatisfied,
+    Unreachable,
+}
+
+public sealed record CallbackAttempt(CallbackOutcome Outcome, string Actor, string? Note = null);
+
+public sealed record WorkOrderEvent(long Sequence, string Type, DateTimeOffset At, string? Actor, string? Location, string PayloadJson);

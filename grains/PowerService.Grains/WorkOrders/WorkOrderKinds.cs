@@ -1,0 +1,47 @@
+namespace PowerService.Grains.WorkOrders;
+
+public enum WorkOrderKind
+{
+    /// <summary>抢修</summary>
+    FaultRepair,
+    /// <summary>业扩报装: new connection or capacity change; its promised time depends on the <see cref="ConnectionCategory"/>.</summary>
+    NewConnection,
+    MeterInstallation,
+    /// <summary>校验</summary>
+    MeterVerification,
+    /// <summary>勘查</summary>
+    OnSiteSurvey,
+    Complaint,
+    Consultation,
+}
+
+/// <summary>Customer category of a new connection (业扩), which sets the utility's handling time.</summary>
+public enum ConnectionCategory
+{
+    Residential,
+    LowVoltageNonResidential,
+    HighVoltageSingleSupply,
+    HighVoltageDualSupply,
+}
+
+public enum IntakeChannel
+{
+    Hotline95598,
+    App,
+    WeChat,
+    Sms,
+    Web,
+    ServiceHall,
+    /// <summary>Raised by a crew on its PDA.</summary>
+    Field,
+    /// <summary>Raised automatically from smart-meter events.</summary>
+    Meter,
+}
+
+public enum WorkOrderPriority
+{
+    Low,
+    Normal,
+    High,
+    Emergency,
+}

@@ -1,0 +1,45 @@
+using PowerService.Grains.Topology;
+
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>What a dispatcher, crew or customer sees of an order.</summary>
+public sealed record WorkOrderView(
+    string Id,
+    WorkOrderKind Kind,
+    IntakeChannel Channel,
+    WorkOrderPriority Priority,
+    WorkOrderState State,
+    string Region,
+    string? CustomerId,
+    string? TransformerAreaId,
+    GeoPoint? Location,
+    AreaClass AreaClass,
+    ConnectionCategory? ConnectionCategory,
+    string Description,
+    string? CrewId,
+    string? MergedInto,
+    bool Escalated,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<SlaClockView> SlaClocks,
+    CallbackView? Callback,
+    int Version);
+
+/// <summary>One promised time limit on the order (e.g. arrival, restoration, callback).</summary>
+public sealed record SlaClockView(string Name, DateTimeOffset StartedAt, DateTimeOffset WarnAt, DateTimeOffset DueAt, SlaClockState State);
+
+public enum SlaClockState
+{
+    Running,
+    Paused,
+    Warned,
+    Breached,
+    /// <summary>Met: stopped before its due time.</summary>
+    Met,
+    /// <summary>Stopped after its due time (the breach stays on record).</summary>
+    MetLate,
+    /// <summary>No longer applies (the order was cancelled or merged).</summary>
+    Cancelled,
+}
+
+public sealed record CallbackView(DateTimeOffset DueAt, int Attempts, DateTimeOffset? NextAttemptAt, CallbackOutcome? LastOutcome);

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PowerService.Grains.Hosting;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+using PowerService.Storage.Sqlite;
+using PowerService.TestSupport;
+
+namespace PowerService.Grains.Tests.Support;
+
+/// <summary>A real silo with the workflow grains over a real SQLite file and a clock the test moves. Restart keeps
+/// the database (a silo restart loses nothing); dispose deletes it.</summary>
+public sealed class WorkflowSilo : IAsyncDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("powerservice-grains-").FullName;
+    private readonly Action<WorkflowOptions>? _configure;
+    private ServiceProvider? _services;
+    private IStorageProvider? _storage;
+    private Silo? _silo;
+
+    private WorkflowSilo(DateTimeOffset start, Action<WorkflowOptions>? configure)
+    {
+        Clock = new ManualTimeProvider(start);
+        _configure = configure;
+    }
+
+    /// <summary>Monday 2026-11-23 09:00 China time: a working day, office hours.</summary>
+    public static readonly DateTimeOffset MondayMorning = new(2026, 11, 23, 9, 0, 0, TimeSpan.FromHours(8));
+
+    public ManualTimeProvider Clock { get; }
+
+    public Silo Silo => _silo ?? throw new InvalidOperationException("The silo is stopped.");
+
+    public IStorageProvider Storage => _storage ?? throw new InvalidOperationException("The silo is stopped.");
+
+    public TGrain Grain<TGrain>(string key) where TGrain : IGrain => Silo.GetGrain<TGrain>(key);
+
+    public static async Task<WorkflowSilo> StartAsync(Action<WorkflowOptions>? configure = null, DateTimeOffset? start = null)
+    {
+        var silo = new WorkflowSilo(start ?? MondayMorning, configure);
+        await silo.StartSiloAsync();
+        return silo;
+    }
+
+    /// <summary>Stops the silo gracefully and starts a new one over the same database and clock.</summary>
+    public async Task RestartAsync()
+    {
+        await StopSiloAsync();
+        await StartSiloAsync();
+    }
+
+    /// <summary>Moves the clock in one step; reminders that fell due fire in due order (assert with
+    /// <see cref="Eventually"/>, they run in the background).</summary>
+    public void Advance(TimeSpan by) => Clock.Advance(by);
+
+    private async Task StartSiloAsync()
+    {
+        _services = new ServiceCollection()
+            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
+            .AddWorkflow(configure: _configure)
+            .BuildServiceProvider();
+        _storage = new SqliteStorageProvider(new SqliteStorageOptions
+        {
+            ConnectionString = $"Data Source={Path.Combine(_folder, "silo.db")}",
+            TimeProvider = Clock,
+        });
+        var options = new SiloOptions
+        {
+            CollectionInterval = TimeSpan.FromMilliseconds(50),
+            StorageRetryDelay = TimeSpan.FromMilliseconds(20),
+            TimeProvider = Clock,
+        };
+        options.AddGrainsFrom(GrainsAssembly.Value);
+        _silo = new Silo(options, _storage, _services, _services.GetRequiredService<ILoggerFactory>());
+        await _silo.StartAsync();
+    }
+
+    private async Task StopSiloAsync()
+    {
+        if (_silo is not null)
+        {
+            await _silo.DisposeAsync();
+            _silo = null;
+        }
+        if (_storage is not null)
+        {
+            await _storage.DisposeAsync();
+            _storage = null;
+        }
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+            _services = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopSiloAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held by a closing connection; the temp folder is cleaned by the OS.
+        }
+    }
+}
