@@ -94,6 +94,10 @@ internal sealed class GrainClass
         {
             return activation => activation.Silo;
         }
+        if (type == typeof(IJournal))
+        {
+            return activation => activation.Silo.Journal;
+        }
         return activation => activation.Silo.Services.GetRequiredService(type);
     }
 }

@@ -12,6 +12,7 @@ namespace PowerService.Runtime;
 /// It is the <see cref="IGrainFactory"/> grains and the API use.</summary>
 public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposable
 {
+    private IJournal? _journal;
     private readonly ConcurrentDictionary<GrainId, Activation> _activations = new();
     private readonly Dictionary<Type, GrainClass> _classByInterface = [];
     private readonly Dictionary<string, GrainClass> _classByTypeName = new(StringComparer.Ordinal);
@@ -60,6 +61,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     public TimeProvider TimeProvider { get; }
     public int PartitionCount => _options.PartitionCount;
     public IStorageProvider Storage => _storage;
+
+    /// <summary>The domain event journal, as grains read it.</summary>
+    internal IJournal Journal => _journal ??= new StorageJournal(_storage);
 
     internal ILogger Logger { get; }
     internal RuntimeMetrics Metrics { get; }
