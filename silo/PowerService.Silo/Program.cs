@@ -16,6 +16,7 @@ try
     });
     builder.Services.AddConfiguredStorage(builder.Configuration.GetSection("Storage"));
     builder.Services.AddWorkflow(builder.Configuration.GetSection("Workflow"));
+    builder.Services.AddPowerServiceApi(builder.Configuration);
     builder.Services.AddSilo(options =>
     {
         builder.Configuration.GetSection("Silo").Bind(options);
@@ -23,7 +24,7 @@ try
     });
 
     var app = builder.Build();
-    app.MapHealthEndpoints();
+    app.UsePowerServiceApi();
     await app.RunAsync();
     return 0;
 }

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Authentication.BearerToken;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using PowerService.Api.Errors;
+using PowerService.Api.Security;
+
+namespace PowerService.Api;
+
+public static class ApiServiceCollectionExtensions
+{
+    /// <summary>Registers the API: problem-details errors, bearer-token authentication with the configured local users,
+    /// role policies and rate limits.</summary>
+    public static IServiceCollection AddPowerServiceApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        var auth = new AuthOptions();
+        configuration.GetSection("Auth").Bind(auth);
+        auth.Validate();
+        var api = new ApiOptions();
+        configuration.GetSection("Api").Bind(api);
+        services.AddSingleton(auth);
+        services.AddSingleton(api);
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<DomainExceptionHandler>();
+        services.AddAuthentication(BearerTokenDefaults.AuthenticationScheme)
+            .AddBearerToken(options => options.BearerTokenExpiration = auth.TokenLifetime);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.Dispatcher, p => p.RequireRole(Roles.Dispatcher))
+            .AddPolicy(Roles.Operator, p => p.RequireRole(Roles.Operator, Roles.Dispatcher))
+            .AddPolicy(Roles.Crew, p => p.RequireRole(Roles.Crew).RequireClaim(Roles.CrewIdClaim))
+            .AddPolicy(Roles.Customer, p => p.RequireRole(Roles.Customer).RequireClaim(Roles.CustomerIdClaim));
+        services.AddRateLimiter(options => ApiRateLimits.Configure(options, api));
+        return services;
+    }
+
+    /// <summary>Adds the middleware the API needs, in order, and maps its endpoints.</summary>
+    public static WebApplication UsePowerServiceApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.MapHealthEndpoints();
+        app.MapTokenEndpoints();
+        app.MapRuntimeEndpoints();
+        return app;
+    }
+}

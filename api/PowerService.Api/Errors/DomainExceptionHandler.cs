@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using PowerService.Grains;
+using PowerService.Runtime;
+
+namespace PowerService.Api.Errors;
+
+/// <summary>Turns what grains throw into problem-details answers: a bad field is 400 naming it, an unknown entity 404,
+/// a rule that forbids the change 409 (nothing was changed in each case), an unreachable store 503. Anything else is
+/// a 500 without internals.</summary>
+internal sealed class DomainExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            InvalidFieldException invalid => Problem(StatusCodes.Status400BadRequest, "Invalid field", invalid.Message, invalid.Field),
+            EntityNotFoundException missing => Problem(StatusCodes.Status404NotFound, $"{missing.Entity} not found", missing.Message),
+            DomainConflictException conflict => Problem(StatusCodes.Status409Conflict, "Conflict", conflict.Message),
+            StorageUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The store did not answer; nothing was changed. Retry shortly."),
+            GrainCallTimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", "The request timed out inside the silo. Retry shortly."),
+            _ => null,
+        };
+        if (problem is null)
+        {
+            return false;
+        }
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+        }
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static ProblemDetails Problem(int status, string title, string detail, string? field = null)
+    {
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (field is not null)
+        {
+            problem.Extensions["field"] = field;
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
+        }
+        return problem;
+    }
+}

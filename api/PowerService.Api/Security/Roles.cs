@@ -1,0 +1,18 @@
+namespace PowerService.Api.Security;
+
+/// <summary>Who a token holder is (DESIGN.md §6). A crew token is bound to one crew, a customer token to one customer.</summary>
+public static class Roles
+{
+    public const string Dispatcher = "dispatcher";
+    public const string Crew = "crew";
+    public const string Customer = "customer";
+    public const string Operator = "operator";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Dispatcher, Crew, Customer, Operator };
+
+    /// <summary>Claim naming the crew a crew token acts for.</summary>
+    public const string CrewIdClaim = "crew_id";
+
+    /// <summary>Claim naming the customer a customer token acts for.</summary>
+    public const string CustomerIdClaim = "customer_id";
+}

@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PowerService.Api.Tests.Support;
+
+namespace PowerService.Api.Tests;
+
+public sealed class AuthTests : IAsyncLifetime
+{
+    private readonly ApiFactory _api = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task A_configured_user_gets_a_bearer_token_for_the_right_password()
+    {
+        var response = await _api.CreateClient().PostAsJsonAsync("/api/auth/token", new { username = "dispatcher-li", password = ApiFactory.Password });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Bearer", body.RootElement.GetProperty("tokenType").GetString());
+        Assert.False(string.IsNullOrEmpty(body.RootElement.GetProperty("accessToken").GetString()));
+    }
+
+    [Theory]
+    [InlineData("dispatcher-li", "wrong password")]
+    [InlineData("nobody", ApiFactory.Password)]
+    public async Task A_wrong_password_and_an_unknown_user_get_the_same_401(string username, string password)
+    {
+        var response = await _api.CreateClient().PostAsJsonAsync("/api/auth/token", new { username, password });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("user name or password is wrong", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"password":"x"}""", "username")]
+    [InlineData("""{"username":"dispatcher-li"}""", "password")]
+    public async Task A_missing_field_is_a_400_naming_it(string json, string field)
+    {
+        var response = await _api.CreateClient().PostAsync("/api/auth/token", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(field, body.RootElement.GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Guessing_passwords_from_one_address_is_cut_off_with_429_and_retry_after()
+    {
+        using var api = new ApiFactory().With("Api:PublicRateLimit", "3").With("Api:PublicRateWindow", "00:01:00");
+        var client = api.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await client.PostAsJsonAsync("/api/auth/token", new { username = "dispatcher-li", password = $"guess {i}" });
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.Equal("60", response.Headers.GetValues("Retry-After").Single());
+            }
+        }
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+    }
+}
+
+public sealed class RuntimeStatisticsTests : IAsyncLifetime
+{
+    private readonly ApiFactory _api = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task Without_a_token_the_statistics_answer_401()
+    {
+        var response = await _api.CreateClient().GetAsync("/api/runtime/stats");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("customer-wang")]
+    [InlineData("crew-c12")]
+    public async Task Customers_and_crews_are_refused_with_403(string user)
+    {
+        var client = await _api.ClientForAsync(user);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/runtime/stats")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_operator_reads_the_statistics_of_the_running_silo()
+    {
+        var client = await _api.ClientForAsync("operator-zhao");
+
+        using var body = JsonDocument.Parse(await client.GetStringAsync("/api/runtime/stats"));
+
+        Assert.Equal("sqlite", body.RootElement.GetProperty("store").GetString());
+        Assert.True(body.RootElement.GetProperty("activations").GetInt32() >= 0);
+    }
+}
