@@ -22,6 +22,7 @@ public static class ApiServiceCollectionExtensions
         services.AddSingleton(auth);
         services.AddSingleton(api);
 
+        services.AddOpenApi();
         services.AddProblemDetails();
         services.AddExceptionHandler<DomainExceptionHandler>();
         services.AddAuthentication(BearerTokenDefaults.AuthenticationScheme)
@@ -43,6 +44,7 @@ public static class ApiServiceCollectionExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapTokenEndpoints();
         app.MapRuntimeEndpoints();

@@ -105,3 +105,22 @@ public sealed class RuntimeStatisticsTests : IAsyncLifetime
         Assert.True(body.RootElement.GetProperty("activations").GetInt32() >= 0);
     }
 }
+
+public sealed class OpenApiTests : IAsyncLifetime
+{
+    private readonly ApiFactory _api = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task The_OpenAPI_document_lists_the_endpoints()
+    {
+        using var body = JsonDocument.Parse(await _api.CreateClient().GetStringAsync("/openapi/v1.json"));
+
+        var paths = body.RootElement.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/api/auth/token", out _));
+        Assert.True(paths.TryGetProperty("/api/runtime/stats", out _));
+    }
+}
