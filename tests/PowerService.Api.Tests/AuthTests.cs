@@ -49,6 +49,16 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_that_is_not_valid_JSON_is_a_400_naming_where_it_broke()
+    {
+        var response = await _api.CreateClient().PostAsync("/api/auth/token", new StringContent("""{"username": 5, "password": "x"}""", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("username", body.RootElement.GetProperty("field").GetString());
+    }
+
+    [Fact]
     public async Task Guessing_passwords_from_one_address_is_cut_off_with_429_and_retry_after()
     {
         using var api = new ApiFactory().With("Api:PublicRateLimit", "3").With("Api:PublicRateWindow", "00:01:00");

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -19,6 +20,12 @@ internal sealed class DomainExceptionHandler(IProblemDetailsService problems) : 
             EntityNotFoundException missing => Problem(StatusCodes.Status404NotFound, $"{missing.Entity} not found", missing.Message),
             DomainConflictException conflict => Problem(StatusCodes.Status409Conflict, "Conflict", conflict.Message),
             StorageUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The store did not answer; nothing was changed. Retry shortly."),
+            // Minimal APIs throw this for a body that is not valid JSON or too large (RouteHandlerOptions.ThrowOnBadRequest).
+            BadHttpRequestException bad => Problem(
+                bad.StatusCode,
+                bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Malformed request",
+                bad.InnerException is JsonException json ? $"The body is not valid JSON at {json.Path ?? "$"}: {json.Message}" : bad.Message,
+                bad.InnerException is JsonException { Path: { Length: > 2 } path } ? path.TrimStart('$', '.') : null),
             GrainCallTimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", "The request timed out inside the silo. Retry shortly."),
             _ => null,
         };
