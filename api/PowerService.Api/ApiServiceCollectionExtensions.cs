@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Errors;
+using PowerService.Api.Live;
 using PowerService.Api.Security;
 
 namespace PowerService.Api;
@@ -31,13 +32,28 @@ public static class ApiServiceCollectionExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddExceptionHandler<DomainExceptionHandler>();
         services.AddAuthentication(BearerTokenDefaults.AuthenticationScheme)
-            .AddBearerToken(options => options.BearerTokenExpiration = auth.TokenLifetime);
+            .AddBearerToken(options =>
+            {
+                options.BearerTokenExpiration = auth.TokenLifetime;
+                // Browsers cannot set headers on a WebSocket: SignalR sends the token in the query string, for hubs only.
+                options.Events.OnMessageReceived = context =>
+                {
+                    if (context.Request.Path.StartsWithSegments("/hubs") && context.Request.Query["access_token"] is [{ Length: > 0 } token])
+                    {
+                        context.Token = token;
+                    }
+                    return Task.CompletedTask;
+                };
+            });
         services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Dispatcher, p => p.RequireRole(Roles.Dispatcher))
             .AddPolicy(Roles.Operator, p => p.RequireRole(Roles.Operator, Roles.Dispatcher))
             .AddPolicy(Roles.Crew, p => p.RequireRole(Roles.Crew).RequireClaim(Roles.CrewIdClaim))
             .AddPolicy(Roles.Customer, p => p.RequireRole(Roles.Customer).RequireClaim(Roles.CustomerIdClaim));
         services.AddRateLimiter(options => ApiRateLimits.Configure(options, api));
+        services.AddSignalR().AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        services.AddSingleton<MonitorWatchers>();
+        services.AddHostedService<MonitorFeed>();
         return services;
     }
 
@@ -53,6 +69,10 @@ public static class ApiServiceCollectionExtensions
         app.MapHealthEndpoints();
         app.MapTokenEndpoints();
         app.MapRuntimeEndpoints();
+        app.MapHub<DispatchHub>("/hubs/dispatch");
+        app.MapHub<CrewHub>("/hubs/crew");
+        app.MapHub<CustomerHub>("/hubs/customer");
+        app.MapHub<MonitorHub>("/hubs/monitor");
         return app;
     }
 }

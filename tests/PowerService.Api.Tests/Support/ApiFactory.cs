@@ -1,6 +1,10 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Mvc.Testing;
 using PowerService.Api.Security;
 
@@ -50,11 +54,24 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     public async Task<HttpClient> ClientForAsync(string user)
     {
         var client = CreateClient();
-        var response = await client.PostAsJsonAsync("/api/auth/token", new { username = user, password = Password });
-        response.EnsureSuccessStatusCode();
-        var token = await response.Content.ReadFromJsonAsync<TokenResponse>();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token!.AccessToken);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await TokenForAsync(user));
         return client;
+    }
+
+    public async Task<string> TokenForAsync(string user)
+    {
+        var response = await CreateClient().PostAsJsonAsync("/api/auth/token", new { username = user, password = Password });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<TokenResponse>())!.AccessToken;
+    }
+
+    /// <summary>Serves over real Kestrel on a free loopback port (for WebSocket tests) and returns its address.</summary>
+    public Uri StartKestrel()
+    {
+        UseKestrel(0);
+        StartServer();
+        var addresses = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        return new Uri(addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal)));
     }
 
     public override async ValueTask DisposeAsync()

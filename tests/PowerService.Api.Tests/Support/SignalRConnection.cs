@@ -1,0 +1,168 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace PowerService.Api.Tests.Support;
+
+/// <summary>A minimal SignalR client (JSON hub protocol over a real WebSocket), because the .NET SignalR client package
+/// cannot be restored here. It connects the way the browser client does with skipNegotiation: WebSocket transport,
+/// the bearer token in the query string.</summary>
+public sealed class SignalRConnection : IAsyncDisposable
+{
+    private const char RecordSeparator = '\u001e';
+    private readonly ClientWebSocket _socket = new();
+    private readonly Channel<JsonElement> _messages = Channel.CreateUnbounded<JsonElement>();
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _receiving;
+    private int _invocationId;
+
+    /// <summary>Opens the hub at <paramref name="hubUrl"/> (http://…) with <paramref name="token"/>; throws a
+    /// <see cref="WebSocketException"/> carrying the HTTP status when the server refuses the upgrade.</summary>
+    public static async Task<SignalRConnection> ConnectAsync(Uri hubUrl, string? token)
+    {
+        var connection = new SignalRConnection();
+        var builder = new UriBuilder(hubUrl) { Scheme = hubUrl.Scheme == "https" ? "wss" : "ws" };
+        if (token is not null)
+        {
+            builder.Query = $"access_token={Uri.EscapeDataString(token)}";
+        }
+        connection._socket.Options.CollectHttpResponseDetails = true;
+        await connection._socket.ConnectAsync(builder.Uri, CancellationToken.None);
+        await connection.SendRawAsync("""{"protocol":"json","version":1}""");
+        connection._receiving = connection.ReceiveLoop();
+        var handshake = await connection.NextAsync(TimeSpan.FromSeconds(5));
+        if (handshake.TryGetProperty("error", out var error))
+        {
+            throw new InvalidOperationException($"Handshake refused: {error}");
+        }
+        return connection;
+    }
+
+    /// <summary>The HTTP status of a refused upgrade.</summary>
+    public static async Task<int> RefusedStatusAsync(Uri hubUrl, string? token)
+    {
+        try
+        {
+            await using var connection = await ConnectAsync(hubUrl, token);
+            return 101;
+        }
+        catch (WebSocketException)
+        {
+            using var probe = new ClientWebSocket();
+            probe.Options.CollectHttpResponseDetails = true;
+            var builder = new UriBuilder(hubUrl) { Scheme = "ws", Query = token is null ? "" : $"access_token={Uri.EscapeDataString(token)}" };
+            try
+            {
+                await probe.ConnectAsync(builder.Uri, CancellationToken.None);
+            }
+            catch (WebSocketException)
+            {
+                // The status code is what the test needs.
+            }
+            return (int)probe.HttpStatusCode;
+        }
+    }
+
+    /// <summary>Invokes a hub method and waits for its completion; a hub error is thrown.</summary>
+    public async Task InvokeAsync(string target, params object[] arguments)
+    {
+        var id = Interlocked.Increment(ref _invocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await SendRawAsync(JsonSerializer.Serialize(new { type = 1, invocationId = id, target, arguments }));
+        while (true)
+        {
+            var message = await NextAsync(TimeSpan.FromSeconds(10));
+            if (message.GetProperty("type").GetInt32() == 3 && message.GetProperty("invocationId").GetString() == id)
+            {
+                if (message.TryGetProperty("error", out var error))
+                {
+                    throw new InvalidOperationException(error.GetString());
+                }
+                return;
+            }
+        }
+    }
+
+    /// <summary>The arguments of the next invocation of <paramref name="target"/> the server sends.</summary>
+    public async Task<JsonElement> NextInvocationAsync(string target, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var message = await NextAsync(deadline - DateTime.UtcNow);
+            if (message.GetProperty("type").GetInt32() == 1 && message.GetProperty("target").GetString() == target)
+            {
+                return message.GetProperty("arguments");
+            }
+        }
+    }
+
+    private async Task<JsonElement> NextAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1));
+        try
+        {
+            return await _messages.Reader.ReadAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException("No message from the hub in time.");
+        }
+    }
+
+    private Task SendRawAsync(string json) =>
+        _socket.SendAsync(Encoding.UTF8.GetBytes(json + RecordSeparator), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+
+    private async Task ReceiveLoop()
+    {
+        var buffer = new byte[64 * 1024];
+        var pending = new StringBuilder();
+        try
+        {
+            while (_socket.State == WebSocketState.Open)
+            {
+                var result = await _socket.ReceiveAsync(buffer, _stop.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+                pending.Append(Encoding.UTF8.GetString(buffer, 0, result.Count));
+                var text = pending.ToString();
+                var end = text.LastIndexOf(RecordSeparator);
+                if (end < 0)
+                {
+                    continue;
+                }
+                foreach (var record in text[..end].Split(RecordSeparator))
+                {
+                    using var document = JsonDocument.Parse(record);
+                    await _messages.Writer.WriteAsync(document.RootElement.Clone());
+                }
+                pending.Clear().Append(text[(end + 1)..]);
+            }
+        }
+        catch (Exception error) when (error is OperationCanceledException or WebSocketException)
+        {
+            // Closed by the test or the server.
+        }
+        finally
+        {
+            _messages.Writer.TryComplete();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_socket.State == WebSocketState.Open)
+        {
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+        if (_receiving is not null)
+        {
+            await _receiving;
+        }
+        _socket.Dispose();
+        _stop.Dispose();
+    }
+}
