@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Npgsql;
+using NpgsqlTypes;
 using PowerService.Runtime;
 using PowerService.Runtime.Storage;
 
@@ -484,6 +485,174 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                 Parameters = { new NpgsqlParameter<long>("after", afterSequence), new NpgsqlParameter<int>("max", maxCount) },
             };
             return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
+        }, cancellationToken);
+
+    // ---- catalog ----
+
+    public Task<CatalogImportResult> ImportCatalogAsync(
+        string kind, string? parentKind, IAsyncEnumerable<CatalogEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(entries);
+        return ExecuteAsync("import catalog entries", isWrite: true, async (connection, ct) =>
+        {
+            var now = _clock.GetUtcNow().ToUniversalTime();
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            // A temp table is not WAL-logged and dies with the transaction: staging a million rows costs one binary COPY.
+            await using (var create = new NpgsqlCommand(
+                "CREATE TEMP TABLE catalog_import (ord bigint NOT NULL, key text NOT NULL, parent_key text, payload text NOT NULL) ON COMMIT DROP",
+                connection, transaction))
+            {
+                await create.ExecuteNonQueryAsync(ct);
+            }
+            var staged = await StageCatalogAsync(connection, entries, ct);
+            if (staged == 0)
+            {
+                return new CatalogImportResult(0, 0, 0, []);
+            }
+            // Without statistics the planner guesses a tiny table and joins it row by row.
+            await using (var analyze = new NpgsqlCommand("ANALYZE catalog_import", connection, transaction))
+            {
+                await analyze.ExecuteNonQueryAsync(ct);
+            }
+            if (parentKind is not null)
+            {
+                var orphans = await FindOrphansAsync(connection, transaction, parentKind, ct);
+                if (orphans.Count > 0)
+                {
+                    return new CatalogImportResult(0, 0, 0, orphans);
+                }
+            }
+            // Identical rows are not touched (the WHERE of DO UPDATE), so a re-import writes nothing; xmax = 0 marks
+            // a row this statement inserted rather than updated.
+            await using var upsert = new NpgsqlCommand("""
+                WITH upserted AS (
+                    INSERT INTO catalog (kind, key, parent_key, payload, modified_at)
+                    SELECT @kind, key, parent_key, payload, @now FROM catalog_import
+                    ON CONFLICT (kind, key) DO UPDATE
+                    SET parent_key = excluded.parent_key, payload = excluded.payload, modified_at = excluded.modified_at
+                    WHERE catalog.payload IS DISTINCT FROM excluded.payload OR catalog.parent_key IS DISTINCT FROM excluded.parent_key
+                    RETURNING xmax = 0 AS inserted)
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+                """, connection, transaction)
+            {
+                Parameters = { new NpgsqlParameter<string>("kind", kind), new NpgsqlParameter<DateTimeOffset>("now", now) },
+            };
+            long inserted, updated;
+            await using (var reader = await upsert.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                inserted = reader.GetInt64(0);
+                updated = reader.GetInt64(1);
+            }
+            await transaction.CommitAsync(ct);
+            return new CatalogImportResult(inserted, updated, staged - inserted - updated, []);
+        }, cancellationToken);
+    }
+
+    /// <summary>Streams the entries into catalog_import with binary COPY and returns how many there were. The fields
+    /// are written synchronously: they land in Npgsql's buffer, and an await per field costs more than the rare
+    /// blocking flush. An exception from the entries disposes the importer uncompleted, which cancels the COPY.</summary>
+    private static async Task<long> StageCatalogAsync(NpgsqlConnection connection, IAsyncEnumerable<CatalogEntry> entries, CancellationToken ct)
+    {
+        long ordinal = 0;
+        await using var copy = await connection.BeginBinaryImportAsync(
+            "COPY catalog_import (ord, key, parent_key, payload) FROM STDIN (FORMAT BINARY)", ct);
+        await foreach (var entry in entries.WithCancellation(ct))
+        {
+            copy.StartRow();
+            copy.Write(ordinal++, NpgsqlDbType.Bigint);
+            copy.Write(entry.Key, NpgsqlDbType.Text);
+            if (entry.ParentKey is null)
+            {
+                copy.WriteNull();
+            }
+            else
+            {
+                copy.Write(entry.ParentKey, NpgsqlDbType.Text);
+            }
+            copy.Write(entry.Payload, NpgsqlDbType.Text);
+        }
+        await copy.CompleteAsync(ct);
+        return ordinal;
+    }
+
+    private static async Task<IReadOnlyList<CatalogOrphan>> FindOrphansAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string parentKind, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT i.ord, i.parent_key FROM catalog_import AS i
+            WHERE i.parent_key IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM catalog AS c WHERE c.kind = @parent_kind AND c.key = i.parent_key)
+            ORDER BY i.ord
+            """, connection, transaction)
+        {
+            Parameters = { new NpgsqlParameter<string>("parent_kind", parentKind) },
+        };
+        var orphans = new List<CatalogOrphan>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            orphans.Add(new CatalogOrphan(reader.GetInt64(0), reader.GetString(1)));
+        }
+        return orphans;
+    }
+
+    public Task<IReadOnlyList<CatalogEntry?>> ReadCatalogAsync(string kind, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CatalogEntry?>>([]);
+        }
+        return ExecuteAsync<IReadOnlyList<CatalogEntry?>>("read catalog entries", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT k.ord, c.key, c.parent_key, c.payload FROM unnest(@keys) WITH ORDINALITY AS k(key, ord)
+                JOIN catalog AS c ON c.kind = @kind AND c.key = k.key
+                """, connection)
+            {
+                Parameters = { new NpgsqlParameter<string>("kind", kind), new NpgsqlParameter<string[]>("keys", [.. keys]) },
+            };
+            var entries = new CatalogEntry?[keys.Count];
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                entries[reader.GetInt64(0) - 1] = StoredRows.CatalogEntry(reader, 1);
+            }
+            return entries;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<CatalogEntry>> ReadCatalogChildrenAsync(string kind, IReadOnlyList<string> parentKeys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parentKeys);
+        if (parentKeys.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CatalogEntry>>([]);
+        }
+        return ExecuteAsync("read catalog children", isWrite: false, async (connection, ct) =>
+        {
+            // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation.
+            await using var command = new NpgsqlCommand("""
+                SELECT key, parent_key, payload FROM catalog WHERE kind = @kind AND parent_key = ANY(@parents)
+                ORDER BY parent_key COLLATE "C", key COLLATE "C"
+                """, connection)
+            {
+                Parameters = { new NpgsqlParameter<string>("kind", kind), new NpgsqlParameter<string[]>("parents", [.. parentKeys]) },
+            };
+            return await StoredRows.ReadCatalogEntriesAsync(command, ct);
+        }, cancellationToken);
+    }
+
+    public Task<long> CountCatalogAsync(string kind, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("count catalog entries", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM catalog WHERE kind = @kind", connection)
+            {
+                Parameters = { new NpgsqlParameter<string>("kind", kind) },
+            };
+            return (long)(await command.ExecuteScalarAsync(ct))!;
         }, cancellationToken);
 
     // ---- notification outbox ----

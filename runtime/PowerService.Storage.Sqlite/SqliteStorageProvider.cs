@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using PowerService.Runtime;
 using PowerService.Runtime.Storage;
@@ -361,6 +362,150 @@ public sealed class SqliteStorageProvider : IStorageProvider
             return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
 
+    // ---- catalog ----
+
+    public Task<CatalogImportResult> ImportCatalogAsync(
+        string kind, string? parentKind, IAsyncEnumerable<CatalogEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(entries);
+        // The whole import holds the single writer: one transaction, rows staged with a prepared INSERT, then
+        // checked and merged set-based. Grain state writes wait meanwhile (seconds for a million rows).
+        return WriteAsync("import catalog entries", async (writer, transaction, ct) =>
+        {
+            Execute(writer, transaction, "DROP TABLE IF EXISTS temp.catalog_import");
+            Execute(writer, transaction,
+                "CREATE TEMP TABLE catalog_import (ord INTEGER PRIMARY KEY, key TEXT NOT NULL, parent_key TEXT, payload TEXT NOT NULL)");
+            var stage = writer.Command(
+                "INSERT INTO temp.catalog_import (ord, key, parent_key, payload) VALUES ($ord, $key, $parent, $payload)",
+                transaction, "$ord", "$key", "$parent", "$payload");
+            long ordinal = 0;
+            await foreach (var entry in entries.WithCancellation(ct))
+            {
+                stage.Parameters["$ord"].Value = ordinal++;
+                stage.Parameters["$key"].Value = entry.Key;
+                stage.Parameters["$parent"].Value = (object?)entry.ParentKey ?? DBNull.Value;
+                stage.Parameters["$payload"].Value = entry.Payload;
+                stage.ExecuteNonQuery();
+            }
+            if (parentKind is not null)
+            {
+                var orphans = FindOrphans(writer, transaction, parentKind);
+                if (orphans.Count > 0)
+                {
+                    return (new CatalogImportResult(0, 0, 0, orphans), false);
+                }
+            }
+            var existing = Scalar(writer, transaction, kind,
+                "SELECT count(*) FROM temp.catalog_import AS i JOIN catalog AS c ON c.kind = $kind AND c.key = i.key");
+            var unchanged = Scalar(writer, transaction, kind, """
+                SELECT count(*) FROM temp.catalog_import AS i JOIN catalog AS c ON c.kind = $kind AND c.key = i.key
+                WHERE c.payload = i.payload AND c.parent_key IS i.parent_key
+                """);
+            // WHERE true: SQLite needs it to read ON CONFLICT after INSERT ... SELECT. Identical rows are not touched.
+            var upsert = writer.Command("""
+                INSERT INTO catalog (kind, key, parent_key, payload, modified_at)
+                SELECT $kind, key, parent_key, payload, $now FROM temp.catalog_import WHERE true
+                ON CONFLICT (kind, key) DO UPDATE
+                SET parent_key = excluded.parent_key, payload = excluded.payload, modified_at = excluded.modified_at
+                WHERE catalog.payload IS NOT excluded.payload OR catalog.parent_key IS NOT excluded.parent_key
+                """, transaction, "$kind", "$now");
+            upsert.Parameters["$kind"].Value = kind;
+            upsert.Parameters["$now"].Value = UnixMicroseconds(_clock.GetUtcNow());
+            upsert.ExecuteNonQuery();
+            Execute(writer, transaction, "DROP TABLE temp.catalog_import");
+            return (new CatalogImportResult(ordinal - existing, existing - unchanged, unchanged, []), true);
+        }, cancellationToken);
+    }
+
+    private static List<CatalogOrphan> FindOrphans(SqliteWriter writer, SqliteTransaction transaction, string parentKind)
+    {
+        var command = writer.Command("""
+            SELECT i.ord, i.parent_key FROM temp.catalog_import AS i
+            WHERE i.parent_key IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM catalog AS c WHERE c.kind = $parent_kind AND c.key = i.parent_key)
+            ORDER BY i.ord
+            """, transaction, "$parent_kind");
+        command.Parameters["$parent_kind"].Value = parentKind;
+        var orphans = new List<CatalogOrphan>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            orphans.Add(new CatalogOrphan(reader.GetInt64(0), reader.GetString(1)));
+        }
+        return orphans;
+    }
+
+    private static void Execute(SqliteWriter writer, SqliteTransaction transaction, string sql)
+    {
+        using var command = writer.Connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static long Scalar(SqliteWriter writer, SqliteTransaction transaction, string kind, string sql)
+    {
+        var command = writer.Command(sql, transaction, "$kind");
+        command.Parameters["$kind"].Value = kind;
+        return (long)command.ExecuteScalar()!;
+    }
+
+    public Task<IReadOnlyList<CatalogEntry?>> ReadCatalogAsync(string kind, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CatalogEntry?>>([]);
+        }
+        return ReadAsync<IReadOnlyList<CatalogEntry?>>("read catalog entries", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT key, parent_key, payload FROM catalog WHERE kind = $kind AND key = $key";
+            command.Parameters.AddWithValue("$kind", kind);
+            var key = command.Parameters.Add("$key", SqliteType.Text);
+            command.Prepare();
+            var entries = new CatalogEntry?[keys.Count];
+            for (var i = 0; i < keys.Count; i++)
+            {
+                key.Value = keys[i];
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                entries[i] = await reader.ReadAsync(ct) ? StoredRows.CatalogEntry(reader, 0) : null;
+            }
+            return entries;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<CatalogEntry>> ReadCatalogChildrenAsync(string kind, IReadOnlyList<string> parentKeys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parentKeys);
+        if (parentKeys.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CatalogEntry>>([]);
+        }
+        return ReadAsync("read catalog children", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT key, parent_key, payload FROM catalog
+                WHERE kind = $kind AND parent_key IN (SELECT value FROM json_each($parents))
+                ORDER BY parent_key, key
+                """;
+            command.Parameters.AddWithValue("$kind", kind);
+            command.Parameters.AddWithValue("$parents", JsonSerializer.Serialize(parentKeys));
+            return await StoredRows.ReadCatalogEntriesAsync(command, ct);
+        }, cancellationToken);
+    }
+
+    public Task<long> CountCatalogAsync(string kind, CancellationToken cancellationToken = default) =>
+        ReadAsync("count catalog entries", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM catalog WHERE kind = $kind";
+            command.Parameters.AddWithValue("$kind", kind);
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+
     // ---- notification outbox ----
 
     public Task<int> EnqueueNotificationsAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken = default)
@@ -458,7 +603,13 @@ public sealed class SqliteStorageProvider : IStorageProvider
 
     /// <summary>Runs <paramref name="work"/> on the writer connection in one IMMEDIATE transaction, so a locked
     /// database fails before anything is written; any failure rolls the whole batch back.</summary>
-    private async Task<T> WriteAsync<T>(string operation, Func<SqliteWriter, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    private Task<T> WriteAsync<T>(string operation, Func<SqliteWriter, SqliteTransaction, T> work, CancellationToken cancellationToken) =>
+        WriteAsync(operation, (writer, transaction, _) => Task.FromResult((work(writer, transaction), true)), cancellationToken);
+
+    /// <summary><see cref="WriteAsync{T}(string, Func{SqliteWriter, SqliteTransaction, T}, CancellationToken)"/> for work
+    /// that awaits its input (a streamed import) while it holds the writer, and may decide to commit nothing.</summary>
+    private async Task<T> WriteAsync<T>(
+        string operation, Func<SqliteWriter, SqliteTransaction, CancellationToken, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
@@ -466,10 +617,14 @@ public sealed class SqliteStorageProvider : IStorageProvider
             cancellationToken.ThrowIfCancellationRequested();
             _writer ??= OpenWriter();
             using var transaction = _writer.Connection.BeginTransaction(deferred: false);
-            var result = work(_writer, transaction);
-            transaction.Commit();
+            var (result, commit) = await work(_writer, transaction, cancellationToken);
+            if (commit)
+            {
+                transaction.Commit();
+            }
             return result;
         }
+
         catch (SqliteException ex) when (IsUnavailable(ex))
         {
             // The connection may be the casualty (file moved, I/O error): the next batch opens a fresh one.
@@ -522,3 +677,4 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private static DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
         DateTimeOffset.UnixEpoch.AddTicks(reader.GetInt64(ordinal) * TimeSpan.TicksPerMicrosecond);
 }
+

@@ -131,6 +131,11 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
                     {
                         _phase = lifecycle = Phase.Activating;
                     }
+                    else if (_deactivation is DeactivationReason.Invalidated && _phase == Phase.Valid && _running is null && _interleaved == 0)
+                    {
+                        // The data it loaded changed: calls already queued go to a fresh activation, not this one.
+                        _phase = lifecycle = Phase.Deactivating;
+                    }
                     else if (!TryTakeRequest(out request))
                     {
                         if (_deactivation is not null && _phase == Phase.Valid && _running is null && _interleaved == 0)

@@ -98,6 +98,10 @@ internal sealed class GrainClass
         {
             return activation => activation.Silo.Journal;
         }
+        if (type == typeof(ICatalog))
+        {
+            return activation => activation.Silo.Catalog;
+        }
         return activation => activation.Silo.Services.GetRequiredService(type);
     }
 }

@@ -55,6 +55,10 @@ public enum DeactivationReason
     Requested,
     Shutdown,
     ActivationFailed,
+
+    /// <summary>What the activation loaded changed underneath it (e.g. a catalog import): it goes before taking
+    /// another call, and the calls queued meanwhile reach a fresh activation.</summary>
+    Invalidated,
 }
 
 /// <summary>A reminder as a grain sees it.</summary>

@@ -21,6 +21,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private readonly IStorageProvider _storage;
     private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _stateWrites;
     private readonly GroupCommitQueue<GrainId, StoredState?> _stateReads;
+    private readonly GroupCommitQueue<CatalogKey, CatalogEntry?> _catalogReads;
     private readonly StorageRetryPolicy _retry;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly SemaphoreSlim _collectNow = new(0, 1);
@@ -54,6 +55,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
             "state", (batch, ct) => storage.WriteStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         _stateReads = new GroupCommitQueue<GrainId, StoredState?>(
             "read", (batch, ct) => storage.ReadStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
+        _catalogReads = new GroupCommitQueue<CatalogKey, CatalogEntry?>(
+            "catalog", (batch, ct) => StorageCatalog.ReadBatchAsync(storage, batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
+        Catalog = new StorageCatalog(storage, _catalogReads);
         Reminders = new ReminderService(this, storage, options, _retry, loggerFactory.CreateLogger<ReminderService>());
     }
 
@@ -64,6 +68,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
 
     /// <summary>The domain event journal, as grains read it.</summary>
     internal IJournal Journal => _journal ??= new StorageJournal(_storage);
+
+    /// <summary>Reference data, as grains read it.</summary>
+    internal ICatalog Catalog { get; }
 
     internal ILogger Logger { get; }
     internal RuntimeMetrics Metrics { get; }
@@ -133,6 +140,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         }
         await _stateWrites.DrainAsync();
         await _stateReads.DrainAsync();
+        await _catalogReads.DrainAsync();
         await Reminders.DrainAsync();
         LogStopped(Logger, deactivated, ActivationCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
@@ -249,6 +257,40 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         {
             Interlocked.Decrement(ref _activationCount);
         }
+    }
+
+    /// <summary>Makes the active ones among <paramref name="grains"/> deactivate before their next call, so that call
+    /// reaches a fresh activation that reads its state and catalog entries again (after an import changed them).
+    /// Costs one lookup per grain that is not active. Returns how many were active.</summary>
+    public int InvalidateActivations(IEnumerable<GrainId> grains)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        var invalidated = 0;
+        foreach (var grain in grains)
+        {
+            if (_activations.TryGetValue(grain, out var activation))
+            {
+                activation.RequestDeactivation(DeactivationReason.Invalidated);
+                invalidated++;
+            }
+        }
+        return invalidated;
+    }
+
+    /// <summary><see cref="InvalidateActivations(IEnumerable{GrainId})"/> for every activation of one grain type, for
+    /// grains that summarize many entries (an area and all its customers). Scans the activations once.</summary>
+    public int InvalidateActivations(string grainType)
+    {
+        var invalidated = 0;
+        foreach (var (id, activation) in _activations)
+        {
+            if (string.Equals(id.Type, grainType, StringComparison.Ordinal))
+            {
+                activation.RequestDeactivation(DeactivationReason.Invalidated);
+                invalidated++;
+            }
+        }
+        return invalidated;
     }
 
     internal GrainCallTimeoutException TimeoutError(Invocation invocation, GrainId target, string state) =>

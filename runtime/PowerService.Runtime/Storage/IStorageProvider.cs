@@ -60,6 +60,28 @@ public interface IStorageProvider : IAsyncDisposable
     /// <summary>Events of all streams with sequence &gt; <paramref name="afterSequence"/>, oldest first (live feeds, indicators).</summary>
     Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default);
 
+    // ---- catalog (reference data: grid topology and the like) ----
+
+    /// <summary>Imports the entries of one catalog kind in ONE transaction. Every entry with a parent key must find
+    /// that parent among the stored entries of <paramref name="parentKind"/> (null: parent keys are not checked);
+    /// when any does not, nothing is written and the result lists them. Otherwise new keys are inserted, changed
+    /// entries updated and identical ones left untouched, so importing the same entries twice changes nothing.
+    /// Keys must be distinct within one import (the caller checks; a store may refuse the batch otherwise).
+    /// The entries are streamed, never held all at once; an exception thrown while enumerating them rolls the
+    /// import back and reaches the caller.</summary>
+    Task<CatalogImportResult> ImportCatalogAsync(
+        string kind, string? parentKind, IAsyncEnumerable<CatalogEntry> entries, CancellationToken cancellationToken = default);
+
+    /// <summary>The entries of <paramref name="kind"/> with the given keys, in order, null where none is stored.</summary>
+    Task<IReadOnlyList<CatalogEntry?>> ReadCatalogAsync(string kind, IReadOnlyList<string> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>The entries of <paramref name="kind"/> whose parent key is one of <paramref name="parentKeys"/>,
+    /// ordered by parent key, then key.</summary>
+    Task<IReadOnlyList<CatalogEntry>> ReadCatalogChildrenAsync(string kind, IReadOnlyList<string> parentKeys, CancellationToken cancellationToken = default);
+
+    /// <summary>How many entries of <paramref name="kind"/> are stored.</summary>
+    Task<long> CountCatalogAsync(string kind, CancellationToken cancellationToken = default);
+
     // ---- notification outbox ----
 
     /// <summary>Adds notifications in one transaction. A message whose <see cref="OutboxMessage.DeduplicationKey"/>
@@ -108,3 +130,18 @@ public sealed record StoredEvent(long Sequence, string StreamId, string EventTyp
 public sealed record OutboxMessage(string DeduplicationKey, string Channel, string Recipient, string PayloadJson, DateTimeOffset CreatedAt);
 
 public sealed record StoredOutboxMessage(long Id, string DeduplicationKey, string Channel, string Recipient, string PayloadJson, DateTimeOffset CreatedAt, int Attempts);
+
+/// <summary>One catalog entry: its key, the key of its parent (in the parent kind named at import) and its payload,
+/// JSON text the store keeps byte for byte.</summary>
+public sealed record CatalogEntry(string Key, string? ParentKey, string Payload);
+
+/// <summary>What an import did: entries inserted, updated and found unchanged, or, when some entries name a parent
+/// that does not exist, those entries (and nothing was written).</summary>
+public sealed record CatalogImportResult(long Inserted, long Updated, long Unchanged, IReadOnlyList<CatalogOrphan> Orphans)
+{
+    public bool Applied => Orphans.Count == 0;
+}
+
+/// <summary>An imported entry whose parent does not exist: its 0-based position in the imported sequence and the
+/// parent key it named.</summary>
+public sealed record CatalogOrphan(long Ordinal, string ParentKey);

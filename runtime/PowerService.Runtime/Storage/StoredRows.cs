@@ -55,6 +55,14 @@ public static class StoredRows
             reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6)),
             cancellationToken);
 
+    /// <summary>Columns from <paramref name="first"/>: key, parent_key (may be null), payload.</summary>
+    public static CatalogEntry CatalogEntry(DbDataReader reader, int first) =>
+        new(reader.GetString(first), reader.IsDBNull(first + 1) ? null : reader.GetString(first + 1), reader.GetString(first + 2));
+
+    /// <summary>Columns: key, parent_key, payload.</summary>
+    public static Task<IReadOnlyList<CatalogEntry>> ReadCatalogEntriesAsync(DbCommand command, CancellationToken cancellationToken) =>
+        ReadAllAsync(command, static reader => CatalogEntry(reader, 0), cancellationToken);
+
     /// <summary>Columns: id, dedup_key, channel, recipient, payload, created_at, attempts (the claim's RETURNING list).
     /// Sorted by id, oldest first as the contract promises, because RETURNING gives no order guarantee.</summary>
     public static async Task<IReadOnlyList<StoredOutboxMessage>> ReadClaimedMessagesAsync(

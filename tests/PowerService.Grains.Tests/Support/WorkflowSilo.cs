@@ -14,14 +14,16 @@ public sealed class WorkflowSilo : IAsyncDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("powerservice-grains-").FullName;
     private readonly Action<WorkflowOptions>? _configure;
+    private readonly Func<ManualTimeProvider, IStorageProvider>? _openStore;
     private ServiceProvider? _services;
     private IStorageProvider? _storage;
     private Silo? _silo;
 
-    private WorkflowSilo(DateTimeOffset start, Action<WorkflowOptions>? configure)
+    private WorkflowSilo(DateTimeOffset start, Action<WorkflowOptions>? configure, Func<ManualTimeProvider, IStorageProvider>? openStore)
     {
         Clock = new ManualTimeProvider(start);
         _configure = configure;
+        _openStore = openStore;
     }
 
     /// <summary>Monday 2026-11-23 09:00 China time: a working day, office hours.</summary>
@@ -35,9 +37,12 @@ public sealed class WorkflowSilo : IAsyncDisposable
 
     public TGrain Grain<TGrain>(string key) where TGrain : IGrain => Silo.GetGrain<TGrain>(key);
 
-    public static async Task<WorkflowSilo> StartAsync(Action<WorkflowOptions>? configure = null, DateTimeOffset? start = null)
+    /// <param name="openStore">Opens the store on the silo's clock (every start opens the same database); SQLite in a
+    /// temp folder when null.</param>
+    public static async Task<WorkflowSilo> StartAsync(
+        Action<WorkflowOptions>? configure = null, DateTimeOffset? start = null, Func<ManualTimeProvider, IStorageProvider>? openStore = null)
     {
-        var silo = new WorkflowSilo(start ?? MondayMorning, configure);
+        var silo = new WorkflowSilo(start ?? MondayMorning, configure, openStore);
         await silo.StartSiloAsync();
         return silo;
     }
@@ -59,7 +64,7 @@ public sealed class WorkflowSilo : IAsyncDisposable
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
             .AddWorkflow(configure: _configure)
             .BuildServiceProvider();
-        _storage = new SqliteStorageProvider(new SqliteStorageOptions
+        _storage = _openStore?.Invoke(Clock) ?? new SqliteStorageProvider(new SqliteStorageOptions
         {
             ConnectionString = $"Data Source={Path.Combine(_folder, "silo.db")}",
             TimeProvider = Clock,

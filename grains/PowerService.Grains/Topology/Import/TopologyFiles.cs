@@ -1,0 +1,175 @@
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Grains.Topology.Import;
+
+/// <summary>One topology CSV file: its columns, the catalog kind its rows become, the parent each row must find,
+/// and the grains whose loaded data an import of it makes stale.</summary>
+internal abstract class TopologyFile
+{
+    public abstract ImportKind Kind { get; }
+    public abstract string CatalogKind { get; }
+    public abstract IReadOnlyList<CsvColumn> Columns { get; }
+    public abstract string KeyColumn { get; }
+
+    /// <summary>The kind of the parent each row names, and the column naming it; null for a file without parents.</summary>
+    public virtual (string Kind, string Column, string Noun)? Parent => null;
+
+    /// <summary>The grain type that loads one entry of this file (its activations of imported keys go stale).</summary>
+    public abstract string GrainType { get; }
+
+    /// <summary>Grain types that summarize many entries of this file (an area and its customers): all their activations
+    /// go stale on import.</summary>
+    public virtual IReadOnlyList<string> SummarizingGrainTypes => [];
+
+    /// <summary>The catalog entry of a row; only used when the row read without errors.</summary>
+    public abstract CatalogEntry Read(CsvRow row);
+
+    /// <summary>Checks references other than the parent once the whole file is read, adding errors with lines.</summary>
+    public virtual Task CheckReferencesAsync(IStorageProvider storage, ImportErrors errors, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public static TopologyFile For(ImportKind kind) => kind switch
+    {
+        ImportKind.Feeders => new FeedersFile(),
+        ImportKind.Grids => new GridsFile(),
+        ImportKind.TransformerAreas => new TransformerAreasFile(),
+        ImportKind.Meters => new MetersFile(),
+        ImportKind.Customers => new CustomersFile(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not a topology file."),
+    };
+}
+
+internal sealed class FeedersFile : TopologyFile
+{
+    public override ImportKind Kind => ImportKind.Feeders;
+    public override string CatalogKind => TopologyKinds.Feeder;
+    public override string GrainType => TopologyGrainTypes.Feeder;
+    public override string KeyColumn => "feeder_id";
+
+    public override IReadOnlyList<CsvColumn> Columns { get; } =
+        [new("feeder_id"), new("name"), new("substation_id"), new("substation_name"), new("region")];
+
+    public override CatalogEntry Read(CsvRow row)
+    {
+        var feeder = new FeederEntry(row.Id("feeder_id"), row.Text("name"), row.Id("substation_id"), row.Text("substation_name"), row.Text("region"));
+        return new CatalogEntry(feeder.Id, null, TopologyJson.Serialize(feeder));
+    }
+}
+
+/// <summary>Service grids (网格) are not in the list of files, but a transformer area names its grid and a
+/// customer's profile names its grid manager, so grids are imported like feeders, before the areas.</summary>
+internal sealed class GridsFile : TopologyFile
+{
+    public override ImportKind Kind => ImportKind.Grids;
+    public override string CatalogKind => TopologyKinds.ServiceGrid;
+    public override string GrainType => TopologyGrainTypes.ServiceGrid;
+    public override string KeyColumn => "grid_id";
+
+    public override IReadOnlyList<CsvColumn> Columns { get; } =
+        [new("grid_id"), new("name"), new("region"), new("manager_name"), new("manager_phone")];
+
+    public override CatalogEntry Read(CsvRow row)
+    {
+        var grid = new ServiceGridEntry(row.Id("grid_id"), row.Text("name"), row.Text("region"), row.Text("manager_name"), row.Phone("manager_phone"));
+        return new CatalogEntry(grid.Id, null, TopologyJson.Serialize(grid));
+    }
+}
+
+internal sealed class TransformerAreasFile : TopologyFile
+{
+    // Which lines name each grid: grids are few, so this stays small even for 20,000 areas.
+    private readonly Dictionary<string, List<int>> _linesByGrid = new(StringComparer.Ordinal);
+
+    public override ImportKind Kind => ImportKind.TransformerAreas;
+    public override string CatalogKind => TopologyKinds.TransformerArea;
+    public override string GrainType => TopologyGrainTypes.TransformerArea;
+    public override string KeyColumn => "area_id";
+    public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.Feeder, "feeder_id", "feeder");
+
+    // A feeder lists its areas; a customer's profile carries its area's feeder, grid and region.
+    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.Feeder, TopologyGrainTypes.Customer];
+
+    public override IReadOnlyList<CsvColumn> Columns { get; } =
+    [
+        new("area_id"), new("name"), new("feeder_id"), new("grid_id"), new("region"), new("area_class"),
+        new("latitude"), new("longitude"), new("capacity_kva"),
+    ];
+
+    public override CatalogEntry Read(CsvRow row)
+    {
+        var area = new TransformerAreaEntry(
+            row.Id("area_id"), row.Text("name"), row.Id("feeder_id"), row.Id("grid_id"), row.Text("region"), row.Enum<AreaClass>("area_class"),
+            row.Latitude("latitude"), row.Longitude("longitude"), row.Integer("capacity_kva", 1, 100_000));
+        if (row.IsValid)
+        {
+            if (!_linesByGrid.TryGetValue(area.GridId, out var lines))
+            {
+                _linesByGrid.Add(area.GridId, lines = []);
+            }
+            lines.Add(row.Line);
+        }
+        return new CatalogEntry(area.Id, area.FeederId, TopologyJson.Serialize(area));
+    }
+
+    public override async Task CheckReferencesAsync(IStorageProvider storage, ImportErrors errors, CancellationToken cancellationToken)
+    {
+        var grids = _linesByGrid.Keys.ToList();
+        var found = await storage.ReadCatalogAsync(TopologyKinds.ServiceGrid, grids, cancellationToken);
+        for (var i = 0; i < grids.Count; i++)
+        {
+            if (found[i] is null)
+            {
+                foreach (var line in _linesByGrid[grids[i]])
+                {
+                    errors.Add(line, "grid_id", $"grid '{grids[i]}' does not exist (import grids first)");
+                }
+            }
+        }
+    }
+}
+
+internal sealed class MetersFile : TopologyFile
+{
+    public override ImportKind Kind => ImportKind.Meters;
+    public override string CatalogKind => TopologyKinds.Meter;
+    public override string GrainType => TopologyGrainTypes.Meter;
+    public override string KeyColumn => "meter_id";
+    public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.TransformerArea, "area_id", "transformer area");
+
+    // An area counts its meters; a customer's profile follows its meter to the area.
+    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.Customer];
+
+    public override IReadOnlyList<CsvColumn> Columns { get; } = [new("meter_id"), new("area_id"), new("latitude"), new("longitude")];
+
+    public override CatalogEntry Read(CsvRow row)
+    {
+        var meter = new MeterEntry(row.Id("meter_id"), row.Id("area_id"), row.Latitude("latitude"), row.Longitude("longitude"));
+        return new CatalogEntry(meter.Id, meter.TransformerAreaId, TopologyJson.Serialize(meter));
+    }
+}
+
+internal sealed class CustomersFile : TopologyFile
+{
+    public override ImportKind Kind => ImportKind.Customers;
+    public override string CatalogKind => TopologyKinds.Customer;
+    public override string GrainType => TopologyGrainTypes.Customer;
+    public override string KeyColumn => "customer_id";
+    public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.Meter, "meter_id", "meter");
+
+    // An area counts its customers and lists the important ones.
+    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.TransformerArea];
+
+    public override IReadOnlyList<CsvColumn> Columns { get; } =
+    [
+        new("customer_id"), new("name"), new("phone", Required: false), new("meter_id"), new("importance", Required: false),
+        new("area_class", Required: false), new("latitude"), new("longitude"),
+    ];
+
+    public override CatalogEntry Read(CsvRow row)
+    {
+        var customer = new CustomerEntry(
+            row.Id("customer_id"), row.Text("name"), row.OptionalPhone("phone"), row.Id("meter_id"),
+            row.OptionalEnum<CustomerImportance>("importance") ?? CustomerImportance.Ordinary, row.OptionalEnum<AreaClass>("area_class"),
+            row.Latitude("latitude"), row.Longitude("longitude"));
+        return new CatalogEntry(customer.Id, customer.MeterId, TopologyJson.Serialize(customer));
+    }
+}

@@ -1,0 +1,57 @@
+using PowerService.Runtime;
+
+namespace PowerService.Grains.Topology;
+
+/// <summary>A smart meter (key: meter number) and the transformer area it hangs on.</summary>
+public interface IMeterGrain : IGrain
+{
+    /// <summary>The meter's imported profile, or null for an unknown meter.</summary>
+    Task<MeterProfile?> GetProfile();
+}
+
+public sealed record MeterProfile(string Id, string TransformerAreaId, GeoPoint Location);
+
+/// <summary>A transformer area (台区, key: area id): one distribution transformer and the customers behind it. Outage
+/// inference asks it how many meters and customers it has and which of them are important.</summary>
+public interface ITransformerAreaGrain : IGrain
+{
+    /// <summary>The area with its counts and important/critical customers, or null for an unknown area.</summary>
+    Task<TransformerAreaProfile?> GetProfile();
+}
+
+public sealed record TransformerAreaProfile(
+    string Id,
+    string Name,
+    string FeederId,
+    string GridId,
+    string Region,
+    AreaClass AreaClass,
+    GeoPoint Location,
+    int CapacityKva,
+    int MeterCount,
+    int CustomerCount,
+    IReadOnlyList<KeyCustomer> ImportantCustomers);
+
+/// <summary>An important or critical customer of an area: who to call first when it loses supply.</summary>
+public sealed record KeyCustomer(string Id, string Name, string? Phone, string MeterId, CustomerImportance Importance);
+
+/// <summary>A 10 kV feeder (key: feeder id) and the transformer areas it supplies.</summary>
+public interface IFeederGrain : IGrain
+{
+    /// <summary>The feeder with its substation and areas, or null for an unknown feeder.</summary>
+    Task<FeederProfile?> GetProfile();
+}
+
+public sealed record FeederProfile(
+    string Id, string Name, string SubstationId, string SubstationName, string Region, IReadOnlyList<string> TransformerAreaIds);
+
+/// <summary>A service grid (网格, key: grid id): the patch one grid manager answers for.</summary>
+public interface IServiceGridGrain : IGrain
+{
+    /// <summary>The grid and its manager, or null for an unknown grid.</summary>
+    Task<ServiceGridProfile?> GetProfile();
+}
+
+public sealed record ServiceGridProfile(string Id, string Name, string Region, GridManager Manager);
+
+public sealed record GridManager(string Name, string Phone);
