@@ -52,8 +52,10 @@ public static class ApiServiceCollectionExtensions
             .AddPolicy(Roles.Customer, p => p.RequireRole(Roles.Customer).RequireClaim(Roles.CustomerIdClaim));
         services.AddRateLimiter(options => ApiRateLimits.Configure(options, api));
         services.AddSignalR().AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
-        services.AddSingleton<MonitorWatchers>();
+        services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
+        services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Monitor);
         services.AddHostedService<MonitorFeed>();
+        services.AddHostedService<JournalFeed>();
         return services;
     }
 

@@ -474,6 +474,13 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
 
+    public Task<long> LastEventSequenceAsync(CancellationToken cancellationToken = default) =>
+        ExecuteAsync("read the last journal sequence", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("SELECT coalesce(max(sequence), 0) FROM journal", connection);
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
         ExecuteAsync("read the journal", isWrite: false, async (connection, ct) =>
         {

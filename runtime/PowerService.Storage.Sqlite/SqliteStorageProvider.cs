@@ -349,6 +349,14 @@ public sealed class SqliteStorageProvider : IStorageProvider
             return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
 
+    public Task<long> LastEventSequenceAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync("read the last journal sequence", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT coalesce(max(sequence), 0) FROM journal";
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
         ReadAsync("read the journal", async (connection, ct) =>
         {

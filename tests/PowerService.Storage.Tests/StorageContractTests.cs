@@ -459,6 +459,15 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal(sequences, [.. allFirstPage.Concat(allSecondPage).Select(e => e.Sequence)]);
         Assert.Equal(["""{"i":5}""", """{"i":6}"""], allSecondPage.Select(e => e.PayloadJson));
         Assert.Empty(await storage.ReadAllEventsAsync(sequences[^1], 10));
+        Assert.Equal(sequences[^1], await storage.LastEventSequenceAsync());
+    }
+
+    [Fact]
+    public async Task An_empty_journal_has_last_sequence_0()
+    {
+        var storage = await OpenAsync();
+
+        Assert.Equal(0, await storage.LastEventSequenceAsync());
     }
 
     // ---- notification outbox ----

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Security;
 
 namespace PowerService.Api.Live;
@@ -16,8 +17,39 @@ internal static class LiveGroups
 
 /// <summary><c>/hubs/dispatch</c>: the command center's live feed of orders, crews, outages and SLA events for the
 /// regions a dispatcher watches.</summary>
+/// <summary>A hub whose open connections are counted, so a feed can skip work nobody would receive.</summary>
+public abstract class CountedHub(ConnectionCount connections) : Hub
+{
+    public override Task OnConnectedAsync()
+    {
+        connections.Joined();
+        return base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        connections.Left();
+        return base.OnDisconnectedAsync(exception);
+    }
+}
+
+/// <summary>Open connections of one feed's hubs.</summary>
+public sealed class ConnectionCount
+{
+    public const string Live = "live";
+    public const string Monitor = "monitor";
+
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    internal void Joined() => Interlocked.Increment(ref _count);
+
+    internal void Left() => Interlocked.Decrement(ref _count);
+}
+
 [Authorize(Policy = Roles.Dispatcher)]
-public sealed class DispatchHub : Hub
+public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
 {
     /// <summary>Starts sending one region's changes to this connection; "*" watches every region.</summary>
     public Task Watch(string region)
@@ -35,7 +67,7 @@ public sealed class DispatchHub : Hub
 
 /// <summary><c>/hubs/crew</c>: orders pushed to one crew's PDA. A crew token joins its own crew's group only.</summary>
 [Authorize(Policy = Roles.Crew)]
-public sealed class CrewHub : Hub
+public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
 {
     public override async Task OnConnectedAsync()
     {
@@ -47,7 +79,7 @@ public sealed class CrewHub : Hub
 
 /// <summary><c>/hubs/customer</c>: progress of the customer's own orders and outage notices.</summary>
 [Authorize(Policy = Roles.Customer)]
-public sealed class CustomerHub : Hub
+public sealed class CustomerHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
 {
     public override async Task OnConnectedAsync()
     {
@@ -59,17 +91,4 @@ public sealed class CustomerHub : Hub
 
 /// <summary><c>/hubs/monitor</c>: runtime metrics, pushed once a second while at least one operator watches.</summary>
 [Authorize(Policy = Roles.Operator)]
-public sealed class MonitorHub(MonitorWatchers watchers) : Hub
-{
-    public override Task OnConnectedAsync()
-    {
-        watchers.Joined();
-        return base.OnConnectedAsync();
-    }
-
-    public override Task OnDisconnectedAsync(Exception? exception)
-    {
-        watchers.Left();
-        return base.OnDisconnectedAsync(exception);
-    }
-}
+public sealed class MonitorHub([FromKeyedServices(ConnectionCount.Monitor)] ConnectionCount connections) : CountedHub(connections);

@@ -60,6 +60,9 @@ public interface IStorageProvider : IAsyncDisposable
     /// <summary>Events of all streams with sequence &gt; <paramref name="afterSequence"/>, oldest first (live feeds, indicators).</summary>
     Task<IReadOnlyList<StoredEvent>> ReadAllEventsAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default);
 
+    /// <summary>The sequence of the newest journal event (0 for an empty journal): where a live feed starts reading.</summary>
+    Task<long> LastEventSequenceAsync(CancellationToken cancellationToken = default);
+
     // ---- catalog (reference data: grid topology and the like) ----
 
     /// <summary>Imports the entries of one catalog kind in ONE transaction. Every entry with a parent key must find

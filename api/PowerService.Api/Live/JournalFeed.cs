@@ -1,0 +1,126 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PowerService.Grains;
+using PowerService.Grains.Crews;
+using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
+
+namespace PowerService.Api.Live;
+
+/// <summary>The one path from grains to browsers: it tails the domain journal (every change of an order or crew is a
+/// journaled event), and per poll sends each group ONE message holding the latest view of every entity that changed,
+/// however many events it had. In a storm a client therefore gets at most one message per poll per feed, never one
+/// per event. Tailing the journal, not an in-process event bus, keeps the feed correct when grains run on other silos.</summary>
+internal sealed partial class JournalFeed(
+    Silo silo,
+    [FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections,
+    IHubContext<DispatchHub> dispatch,
+    IHubContext<CrewHub> crews,
+    IHubContext<CustomerHub> customers,
+    ILogger<JournalFeed> logger) : BackgroundService
+{
+    private const int PageSize = 2000;
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(50);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!silo.IsRunning)
+        {
+            await Task.Delay(IdlePoll, stoppingToken);
+        }
+        var after = await silo.Storage.LastEventSequenceAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var events = await silo.Storage.ReadAllEventsAsync(after, PageSize, stoppingToken);
+                if (events.Count == 0)
+                {
+                    await Task.Delay(IdlePoll, stoppingToken);
+                    continue;
+                }
+                after = events[^1].Sequence;
+                if (connections.Count > 0)
+                {
+                    await PublishAsync(events, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error)
+            {
+                // A store hiccup or a grain that could not answer: log, wait, read the same page again.
+                LogFeedFailed(logger, error);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+
+    private async Task PublishAsync(IReadOnlyList<Runtime.Storage.StoredEvent> events, CancellationToken cancellationToken)
+    {
+        var orderEvents = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var crewIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (JournalStreams.TryOrder(e.StreamId, out var orderId))
+            {
+                if (!orderEvents.TryGetValue(orderId, out var types))
+                {
+                    orderEvents[orderId] = types = [];
+                }
+                types.Add(e.EventType);
+            }
+            else if (JournalStreams.TryCrew(e.StreamId, out var crewId))
+            {
+                crewIds.Add(crewId);
+            }
+        }
+
+        var orderViews = await Task.WhenAll(orderEvents.Keys.Select(id => silo.GetGrain<IWorkOrderGrain>(id).Get()));
+        var crewViews = await Task.WhenAll(crewIds.Select(id => silo.GetGrain<IFieldCrewGrain>(id).Get()));
+
+        var updates = orderViews.OfType<WorkOrderView>().Select(view => new OrderUpdate(view, orderEvents[view.Id])).ToList();
+        var crewUpdates = crewViews.OfType<CrewView>().ToList();
+        var sends = new List<Task>();
+        foreach (var region in updates.GroupBy(u => u.Order.Region))
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("orders", region.ToList(), cancellationToken));
+        }
+        foreach (var region in crewUpdates.GroupBy(c => c.Profile.Region))
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("crews", region.ToList(), cancellationToken));
+        }
+        if (updates.Count > 0)
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("orders", updates, cancellationToken));
+        }
+        if (crewUpdates.Count > 0)
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("crews", crewUpdates, cancellationToken));
+        }
+        foreach (var crew in updates.Where(u => u.Order.CrewId is not null).GroupBy(u => u.Order.CrewId!))
+        {
+            sends.Add(crews.Clients.Group(LiveGroups.Crew(crew.Key)).SendAsync("orders", crew.ToList(), cancellationToken));
+        }
+        foreach (var crew in crewUpdates)
+        {
+            sends.Add(crews.Clients.Group(LiveGroups.Crew(crew.Id)).SendAsync("crew", crew, cancellationToken));
+        }
+        foreach (var customer in updates.Where(u => u.Order.CustomerId is not null).GroupBy(u => u.Order.CustomerId!))
+        {
+            // A customer sees the progress of their orders, not the journal's internal event names.
+            sends.Add(customers.Clients.Group(LiveGroups.Customer(customer.Key)).SendAsync("orders", customer.Select(u => u.Order).ToList(), cancellationToken));
+        }
+        await Task.WhenAll(sends);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The live feed could not publish a page of journal events; retrying")]
+    private static partial void LogFeedFailed(ILogger logger, Exception error);
+}
+
+/// <summary>One changed order with the types of the events that changed it since the last message.</summary>
+public sealed record OrderUpdate(WorkOrderView Order, IReadOnlyList<string> Events);

@@ -1,0 +1,23 @@
+namespace PowerService.Grains;
+
+/// <summary>Journal stream ids name the kind of entity they belong to (<c>order:{id}</c>, <c>crew:{id}</c>), so a
+/// reader of the whole journal (live feeds, indicators) knows what each event is about without parsing payloads.</summary>
+public static class JournalStreams
+{
+    private const string OrderPrefix = "order:";
+    private const string CrewPrefix = "crew:";
+
+    public static string Order(string orderId) => OrderPrefix + orderId;
+
+    public static string Crew(string crewId) => CrewPrefix + crewId;
+
+    public static bool TryOrder(string streamId, out string orderId) => TryKey(streamId, OrderPrefix, out orderId);
+
+    public static bool TryCrew(string streamId, out string crewId) => TryKey(streamId, CrewPrefix, out crewId);
+
+    private static bool TryKey(string streamId, string prefix, out string key)
+    {
+        key = streamId.StartsWith(prefix, StringComparison.Ordinal) ? streamId[prefix.Length..] : "";
+        return key.Length > 0;
+    }
+}
