@@ -12,6 +12,13 @@ internal static class Program
         ["reminders"] = RemindersBenchmark.RunAsync,
         ["storage"] = StorageBenchmark.RunAsync,
         ["metrics"] = MetricsBenchmark.RunAsync,
+        ["import"] = ImportBenchmark.RunAsync,
+    };
+
+    // Commands that are not benchmarks, so "all" leaves them out.
+    private static readonly Dictionary<string, Func<CommandLine, Task>> Tools = new(StringComparer.Ordinal)
+    {
+        ["generate-topology"] = GenerateTopology.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)
@@ -20,7 +27,7 @@ internal static class Program
         try
         {
             command = CommandLine.Parse(args);
-            if (command.Command != "all" && !Benchmarks.ContainsKey(command.Command))
+            if (command.Command != "all" && !Benchmarks.ContainsKey(command.Command) && !Tools.ContainsKey(command.Command))
             {
                 throw new ArgumentException($"'{command.Command}' is not a benchmark.");
             }
@@ -29,9 +36,15 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|all> " +
-                "[--callers n] [--grains n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n]");
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|all> " +
+                "[--callers n] [--grains n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n]\n" +
+                "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;
+        }
+        if (Tools.TryGetValue(command.Command, out var tool))
+        {
+            await tool(command);
+            return 0;
         }
         var chosen = command.Command == "all" ? Benchmarks.Values.ToList() : [Benchmarks[command.Command]];
         foreach (var benchmark in chosen)

@@ -530,6 +530,74 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal(0, await storage.EnqueueNotificationsAsync([Message("a")]));
     }
 
+    // ---- catalog ----
+
+    [Fact]
+    public async Task A_catalog_import_inserts_then_reimporting_changes_nothing_and_a_changed_entry_is_updated()
+    {
+        var storage = await OpenAsync();
+        await storage.ImportCatalogAsync("feeder", null, Stream(Entry("F1"), Entry("F2")));
+        CatalogEntry[] meters = [Entry("M1", "F1"), Entry("M2", "F1"), Entry("M3", "F2")];
+
+        var first = await storage.ImportCatalogAsync("meter", "feeder", Stream(meters));
+        var again = await storage.ImportCatalogAsync("meter", "feeder", Stream(meters));
+        var changed = await storage.ImportCatalogAsync("meter", "feeder", Stream(Entry("M1", "F1"), Entry("M2", "F2"), Entry("M3", "F2", "{\"v\":2}"), Entry("M4", "F2")));
+
+        Assert.Equal(new CatalogImportResult(3, 0, 0, []), first with { Orphans = [] });
+        Assert.True(first.Applied);
+        Assert.Equal((0L, 0L, 3L), (again.Inserted, again.Updated, again.Unchanged));
+        Assert.Equal((1L, 2L, 1L), (changed.Inserted, changed.Updated, changed.Unchanged));
+        Assert.Equal([Entry("M2", "F2"), Entry("M3", "F2", "{\"v\":2}"), Entry("M4", "F2")], await storage.ReadCatalogChildrenAsync("meter", ["F2"]));
+        Assert.Equal(4, await storage.CountCatalogAsync("meter"));
+    }
+
+    [Fact]
+    public async Task A_catalog_import_with_missing_parents_writes_nothing_and_names_each_orphan_by_position()
+    {
+        var storage = await OpenAsync();
+        await storage.ImportCatalogAsync("area", null, Stream(Entry("A1")));
+        await storage.ImportCatalogAsync("meter", "area", Stream(Entry("M1", "A1", "{\"v\":1}")));
+
+        var result = await storage.ImportCatalogAsync("meter", "area",
+            Stream(Entry("M1", "A1", "{\"v\":2}"), Entry("M2", "A9"), Entry("M3", "A1"), Entry("M4", "A8")));
+
+        Assert.False(result.Applied);
+        Assert.Equal([new CatalogOrphan(1, "A9"), new CatalogOrphan(3, "A8")], result.Orphans);
+        Assert.Equal(1, await storage.CountCatalogAsync("meter"));
+        Assert.Equal([Entry("M1", "A1", "{\"v\":1}")], await storage.ReadCatalogAsync("meter", ["M1"]));
+    }
+
+    [Fact]
+    public async Task An_exception_from_the_imported_entries_rolls_the_import_back_and_reaches_the_caller()
+    {
+        var storage = await OpenAsync();
+        await storage.ImportCatalogAsync("feeder", null, Stream(Entry("F1", null, "{\"v\":1}")));
+
+        await Assert.ThrowsAsync<FormatException>(() => storage.ImportCatalogAsync("feeder", null, Failing(Entry("F1", null, "{\"v\":2}"), Entry("F2"))));
+
+        Assert.Equal([Entry("F1", null, "{\"v\":1}"), null], await storage.ReadCatalogAsync("feeder", ["F1", "F2"]));
+        var afterwards = await storage.ImportCatalogAsync("feeder", null, Stream(Entry("F2")));
+        Assert.Equal(1, afterwards.Inserted);
+    }
+
+    [Fact]
+    public async Task Catalog_reads_answer_in_order_per_kind_and_children_come_sorted_by_parent_then_key()
+    {
+        var storage = await OpenAsync();
+        await storage.ImportCatalogAsync("area", null, Stream(Entry("A1"), Entry("A2")));
+        await storage.ImportCatalogAsync("meter", "area", Stream(Entry("M3", "A2"), Entry("M1", "A1"), Entry("M2", "A2"), Entry("A1", "A1")));
+
+        var read = await storage.ReadCatalogAsync("meter", ["M2", "missing", "M1", "A2"]);
+        var children = await storage.ReadCatalogChildrenAsync("meter", ["A2", "A1", "none"]);
+
+        Assert.Equal([Entry("M2", "A2"), null, Entry("M1", "A1"), null], read);
+        Assert.Equal(["A1", "M1", "M2", "M3"], children.Select(c => c.Key));
+        Assert.Empty(await storage.ReadCatalogAsync("meter", []));
+        Assert.Empty(await storage.ReadCatalogChildrenAsync("meter", []));
+        Assert.Equal(0, await storage.CountCatalogAsync("customer"));
+        Assert.Equal(new CatalogImportResult(0, 0, 0, []), (await storage.ImportCatalogAsync("customer", "meter", Stream())) with { Orphans = [] });
+    }
+
     // ---- batches and failures ----
 
     [Fact]
@@ -588,6 +656,20 @@ public abstract class StorageContractTests : IAsyncLifetime
 
     private OutboxMessage Message(string key, string? text = null, DateTimeOffset? createdAt = null) =>
         new(key, "sms", "13800000000", $$"""{"text":"{{text ?? key}}"}""", createdAt ?? Clock.GetUtcNow());
+
+    private static CatalogEntry Entry(string key, string? parent = null, string payload = "{}") => new(key, parent, payload);
+
+    private static IAsyncEnumerable<CatalogEntry> Stream(params CatalogEntry[] entries) => entries.ToAsyncEnumerable();
+
+    private static async IAsyncEnumerable<CatalogEntry> Failing(params CatalogEntry[] entries)
+    {
+        foreach (var entry in entries)
+        {
+            await Task.Yield();
+            yield return entry;
+        }
+        throw new FormatException("line 3 is not valid");
+    }
 
     private static GrainId Grain(string key) => new("WorkOrder", key);
 
