@@ -56,11 +56,9 @@ internal static class BatchAssignment
                     {
                         continue;
                     }
+                    // Another row's spare column is out of reach from this row, but may still be the nearest from an
+                    // earlier row of the path.
                     var c = Cost(i0 - 1, j - 1);
-                    if (double.IsPositiveInfinity(c))
-                    {
-                        continue;
-                    }
                     var reduced = c - u[i0] - v[j];
                     if (reduced < minv[j])
                     {
