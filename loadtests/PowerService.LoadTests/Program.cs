@@ -12,6 +12,8 @@ internal static class Program
         ["reminders"] = RemindersBenchmark.RunAsync,
         ["storage"] = StorageBenchmark.RunAsync,
         ["metrics"] = MetricsBenchmark.RunAsync,
+        ["dispatch"] = DispatchBenchmark.RunAsync,
+        ["storm"] = StormBenchmark.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)
@@ -29,8 +31,8 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|all> " +
-                "[--callers n] [--grains n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n]");
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|dispatch|storm|all> " +
+                "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n]");
             return 2;
         }
         var chosen = command.Command == "all" ? Benchmarks.Values.ToList() : [Benchmarks[command.Command]];
