@@ -19,17 +19,11 @@ internal static class BatchAssignment
     {
         ArgumentOutOfRangeException.ThrowIfNotEqual(cost.Length, rows * columns);
         // Each row gets its own "unassigned" column when some row might need one; otherwise the matrix stays as is.
+        // Each row gets its own "unassigned" column when some row might need one; otherwise the matrix stays as is.
+        // A forbidden pair costs more than leaving the row unassigned, so it is never chosen while staying finite.
         var needsSpare = rows > columns || Array.IndexOf(cost, Forbidden) >= 0;
         var width = needsSpare ? columns + rows : columns;
-        double Cost(int row, int column)
-        {
-            if (column >= columns)
-            {
-                return column - columns == row ? Unassigned : Forbidden;
-            }
-            var c = cost[(row * columns) + column];
-            return double.IsPositiveInfinity(c) ? Unassigned * 2 : c;
-        }
+        var finite = needsSpare ? Array.ConvertAll(cost, c => double.IsPositiveInfinity(c) ? Unassigned * 2 : c) : cost;
 
         // 1-based arrays as in the textbook formulation: index 0 is the virtual start column.
         var u = new double[rows + 1];
@@ -48,6 +42,8 @@ internal static class BatchAssignment
             {
                 used[j0] = true;
                 var i0 = owner[j0];
+                var ui = u[i0];
+                var rowStart = ((i0 - 1) * columns) - 1;
                 var delta = double.PositiveInfinity;
                 var j1 = 0;
                 for (var j = 1; j <= width; j++)
@@ -57,9 +53,9 @@ internal static class BatchAssignment
                         continue;
                     }
                     // Another row's spare column is out of reach from this row, but may still be the nearest from an
-                    // earlier row of the path.
-                    var c = Cost(i0 - 1, j - 1);
-                    var reduced = c - u[i0] - v[j];
+                    // earlier row of the path, so its minv is compared all the same.
+                    var c = j <= columns ? finite[rowStart + j] : (j - columns == i0 ? Unassigned : double.PositiveInfinity);
+                    var reduced = c - ui - v[j];
                     if (reduced < minv[j])
                     {
                         minv[j] = reduced;
@@ -78,7 +74,7 @@ internal static class BatchAssignment
                         u[owner[j]] += delta;
                         v[j] -= delta;
                     }
-                    else if (!double.IsPositiveInfinity(minv[j]))
+                    else
                     {
                         minv[j] -= delta;
                     }

@@ -13,9 +13,7 @@ internal sealed partial class DispatchGrain(
 {
     private const string Actor = "dispatch";
 
-    // A crew listed for an order in a storm batch only if it is among the order's nearest few: keeps the matrix to
-    // about this many columns per order without changing which crew a sensible plan picks.
-    private const int BatchCandidatesPerOrder = 10;
+    private const int AnySkill = ~0;
 
     // Assign calls in flight at once while draining the backlog.
     private const int AssignConcurrency = 32;
@@ -23,6 +21,7 @@ internal sealed partial class DispatchGrain(
     private static readonly TimeSpan FullRetryInterval = TimeSpan.FromMinutes(1);
 
     private readonly DispatchScoring _scoring = new(options);
+    private readonly StormPlanner _planner = new(new DispatchScoring(options));
     private readonly Dictionary<string, RosterEntry> _roster = new(StringComparer.Ordinal);
     private readonly List<RosterEntry> _rosterList = [];
 
@@ -191,63 +190,25 @@ internal sealed partial class DispatchGrain(
         return plan;
     }
 
-    /// <summary>Storm mode: the whole batch at once, minimising total travel plus SLA risk over orders × free crew slots
-    /// (the k-th slot of a crew carries the wait behind k orders). The solve runs off the activation so decisions and
-    /// crew reports are not held up by it.</summary>
+    /// <summary>Storm mode: the whole batch at once (<see cref="StormPlanner"/>). The solve runs off the activation
+    /// on copies, so decisions and crew reports are not held up by it.</summary>
     private async Task<List<(BacklogEntry Order, RosterEntry Crew)>> PlanBatchAsync(DateTimeOffset now)
     {
         var orders = S.Backlog.OrderBy(e => e.Request.ArrivalDueAt).Take(options.StormBatchSize).ToList();
-        var slots = new List<(RosterEntry Crew, int Queued)>();
-        var listed = new Dictionary<RosterEntry, int>();
-        foreach (var order in orders)
-        {
-            var skill = 1 << (int)DispatchScoring.SkillForKind(order.Request.Kind);
-            var excluded = order.Request.ExcludedCrews;
-            foreach (var crew in _rosterList
-                .Where(c => c.CanTake(skill, now) && !excluded.Contains(c.Snapshot.CrewId))
-                .OrderBy(c => _scoring.TravelMinutes(c.Snapshot.Location, order.Request.Location))
-                .Take(BatchCandidatesPerOrder))
-            {
-                listed[crew] = listed.GetValueOrDefault(crew) + 1;
-            }
-        }
-        foreach (var (crew, orderCount) in listed)
-        {
-            for (var k = 0; k < Math.Min(crew.Snapshot.Capacity - crew.Load, orderCount); k++)
-            {
-                slots.Add((crew, crew.Load + k));
-            }
-        }
-        if (orders.Count == 0 || slots.Count == 0)
-        {
-            return [];
-        }
-
-        var cost = new double[orders.Count * slots.Count];
-        for (var i = 0; i < orders.Count; i++)
-        {
-            var request = orders[i].Request;
-            var skill = 1 << (int)DispatchScoring.SkillForKind(request.Kind);
-            for (var j = 0; j < slots.Count; j++)
-            {
-                var (crew, queued) = slots[j];
-                cost[(i * slots.Count) + j] = (crew.SkillMask & skill) == 0 || request.ExcludedCrews.Contains(crew.Snapshot.CrewId)
-                    ? BatchAssignment.Forbidden
-                    : _scoring.Cost(_scoring.TravelMinutes(crew.Snapshot.Location, request.Location), queued, request, now);
-            }
-        }
-        var assignment = await Task.Run(() => BatchAssignment.Solve(cost, orders.Count, slots.Count));
+        var crews = _rosterList.Where(c => c.CanTake(AnySkill, now)).ToList();
+        var requests = orders.Select(o => o.Request).ToList();
+        var batchCrews = crews.Select(c => new BatchCrew(c.Snapshot.CrewId, c.Snapshot.Location, c.SkillMask, c.Load, c.Snapshot.Capacity)).ToList();
+        var chosen = await Task.Run(() => _planner.Plan(requests, batchCrews, now));
 
         // Orders withdrawn or re-requested while the solver ran are no longer the same backlog entries.
         var waiting = new HashSet<BacklogEntry>(S.Backlog, ReferenceEqualityComparer.Instance);
         var plan = new List<(BacklogEntry, RosterEntry)>();
         for (var i = 0; i < orders.Count; i++)
         {
-            if (assignment[i] >= 0 && waiting.Contains(orders[i]))
+            if (chosen[i] >= 0 && waiting.Contains(orders[i]))
             {
-                var crew = slots[assignment[i]].Crew;
-                Count(orders[i].Request.OrderId, crew, now);
-                plan.Add((orders[i], crew));
+                Count(orders[i].Request.OrderId, crews[chosen[i]], now);
+                plan.Add((orders[i], crews[chosen[i]]));
             }
         }
         return plan;
