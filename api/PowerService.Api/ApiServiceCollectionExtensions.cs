@@ -5,9 +5,12 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using PowerService.Api.Crews;
 using PowerService.Api.Errors;
+using PowerService.Api.Import;
 using PowerService.Api.Live;
 using PowerService.Api.Security;
+using PowerService.Api.WorkOrders;
 
 namespace PowerService.Api;
 
@@ -64,6 +67,7 @@ public static class ApiServiceCollectionExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestSizeLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -71,6 +75,9 @@ public static class ApiServiceCollectionExtensions
         app.MapHealthEndpoints();
         app.MapTokenEndpoints();
         app.MapRuntimeEndpoints();
+        app.MapWorkOrderEndpoints();
+        app.MapCrewEndpoints();
+        app.MapImportEndpoints();
         app.MapHub<DispatchHub>("/hubs/dispatch");
         app.MapHub<CrewHub>("/hubs/crew");
         app.MapHub<CustomerHub>("/hubs/customer");

@@ -47,8 +47,9 @@ internal sealed partial class JournalFeed(
                     await PublishAsync(events, stoppingToken);
                 }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested || !silo.IsRunning)
             {
+                // Shutting down: grains and the store stop answering; nothing left to publish.
                 return;
             }
             catch (Exception error)

@@ -1,0 +1,112 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Security;
+using PowerService.Grains;
+using PowerService.Grains.Crews;
+using PowerService.Runtime;
+
+namespace PowerService.Api.Crews;
+
+/// <summary>Field crews over HTTP. Dispatchers register crews and see them all; a crew token reads and updates only its
+/// own crew (location and status from the PDA); another crew answers 404.</summary>
+public static class CrewEndpoints
+{
+    public static IEndpointRouteBuilder MapCrewEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var crews = routes.MapGroup("/api/crews").RequireAuthorization().WithTags("Crews");
+
+        crews.MapPost("/", async (RegisterCrewBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var id = RequestFields.Required(body?.Id, "id", 64);
+            var profile = new CrewProfile(
+                RequestFields.Required(body!.Name, "name"),
+                RequestFields.Required(body.Region, "region", 64),
+                [.. (body.Skills ?? []).Select((skill, i) => RequestFields.Required<CrewSkill>(skill, $"skills[{i}]"))],
+                body.Capacity ?? throw new InvalidFieldException("capacity", "capacity is required."),
+                RequestFields.Location(body.Home, "home") ?? throw new InvalidFieldException("home", "home is required."),
+                [.. (body.Shifts ?? []).Select((shift, i) => new Shift(
+                    shift.Start ?? throw new InvalidFieldException($"shifts[{i}].start", "start is required."),
+                    shift.End ?? throw new InvalidFieldException($"shifts[{i}].end", "end is required.")))]);
+            var existed = await grains.GetGrain<IFieldCrewGrain>(id).Get() is not null;
+            var view = await grains.GetGrain<IFieldCrewGrain>(id).Register(profile, Caller.From(user).Actor);
+            return existed ? Results.Ok(view) : Results.Created($"/api/crews/{Uri.EscapeDataString(id)}", view);
+        }).RequireAuthorization(Roles.Dispatcher).WithName("RegisterCrew");
+
+        crews.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+            Results.Ok(await VisibleCrewAsync(grains, id, Caller.From(user)))).WithName("GetCrew");
+
+        crews.MapPost("/{id}/location", async (string id, LocationBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var location = RequestFields.Location(body, "location") ?? throw new InvalidFieldException("location", "latitude and longitude are required.");
+            await ChangeableCrewAsync(grains, id, caller);
+            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).ReportLocation(location, caller.Actor));
+        }).WithName("ReportCrewLocation");
+
+        crews.MapPost("/{id}/status", async (string id, CrewStatusBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var status = RequestFields.Required<CrewStatus>(body?.Status, "status");
+            await ChangeableCrewAsync(grains, id, caller);
+            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).SetStatus(status, caller.Actor));
+        }).WithName("SetCrewStatus");
+
+        crews.MapPost("/{id}/slots", async (string id, SlotsBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var slots = (body?.Slots ?? throw new InvalidFieldException("slots", "slots are required.")).Select((slot, i) => new TimeSlot(
+                slot.Start ?? throw new InvalidFieldException($"slots[{i}].start", "start is required."),
+                slot.End ?? throw new InvalidFieldException($"slots[{i}].end", "end is required."),
+                slot.Capacity ?? throw new InvalidFieldException($"slots[{i}].capacity", "capacity is required."))).ToList();
+            await ChangeableCrewAsync(grains, id, caller);
+            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).PublishSlots(slots, caller.Actor));
+        }).WithName("PublishCrewSlots");
+
+        crews.MapGet("/{id}/slots", async (string id, DateTimeOffset? from, DateTimeOffset? to, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
+        {
+            var caller = Caller.From(user);
+            // Customers see free capacity to book a visit; crews only their own.
+            if (caller.Role != Roles.Customer)
+            {
+                await VisibleCrewAsync(grains, id, caller);
+            }
+            else if (await grains.GetGrain<IFieldCrewGrain>(id).Get() is null)
+            {
+                throw new EntityNotFoundException("Crew", id);
+            }
+            var start = from ?? silo.TimeProvider.GetUtcNow();
+            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).GetSlots(start, to ?? start.AddDays(14)));
+        }).WithName("GetCrewSlots");
+
+        return routes;
+    }
+
+    private static async Task<CrewView> VisibleCrewAsync(IGrainFactory grains, string id, Caller caller)
+    {
+        var mayLook = caller.IsDispatcher || caller.IsOperator || (caller.Role == Roles.Crew && caller.CrewId == id);
+        var view = mayLook ? await grains.GetGrain<IFieldCrewGrain>(id).Get() : null;
+        return view ?? throw new EntityNotFoundException("Crew", id);
+    }
+
+    /// <summary>Only the crew itself or a dispatcher changes a crew.</summary>
+    private static async Task ChangeableCrewAsync(IGrainFactory grains, string id, Caller caller)
+    {
+        if (!caller.IsDispatcher && !(caller.Role == Roles.Crew && caller.CrewId == id))
+        {
+            throw new EntityNotFoundException("Crew", id);
+        }
+        await VisibleCrewAsync(grains, id, caller);
+    }
+}
+
+public sealed record RegisterCrewBody(string? Id, string? Name, string? Region, IReadOnlyList<string>? Skills, int? Capacity, LocationBody? Home, IReadOnlyList<PeriodBody>? Shifts);
+
+public sealed record PeriodBody(DateTimeOffset? Start, DateTimeOffset? End);
+
+public sealed record CrewStatusBody(string? Status);
+
+public sealed record SlotsBody(IReadOnlyList<SlotBody>? Slots);
+
+public sealed record SlotBody(DateTimeOffset? Start, DateTimeOffset? End, int? Capacity);

@@ -1,0 +1,167 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Security;
+using PowerService.Grains;
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
+
+namespace PowerService.Api.WorkOrders;
+
+/// <summary>Work orders over HTTP. Dispatchers see and change every order; a crew only the orders assigned to it; a
+/// customer only their own. Someone else's order answers 404, as if it did not exist, so ids cannot be probed.</summary>
+public static class WorkOrderEndpoints
+{
+    private static readonly Dictionary<string, WorkOrderAction> Actions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["reserve"] = WorkOrderAction.Reserve,
+        ["accept"] = WorkOrderAction.Accept,
+        ["reject"] = WorkOrderAction.Reject,
+        ["en-route"] = WorkOrderAction.StartTravel,
+        ["arrive"] = WorkOrderAction.Arrive,
+        ["resolve"] = WorkOrderAction.Resolve,
+        ["cancel"] = WorkOrderAction.Cancel,
+        ["merge"] = WorkOrderAction.Merge,
+        ["suspend"] = WorkOrderAction.Suspend,
+        ["resume"] = WorkOrderAction.Resume,
+    };
+
+    private static readonly HashSet<WorkOrderAction> CrewActions =
+        [WorkOrderAction.Accept, WorkOrderAction.Reject, WorkOrderAction.StartTravel, WorkOrderAction.Arrive, WorkOrderAction.Resolve];
+
+    public static IEndpointRouteBuilder MapWorkOrderEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var orders = routes.MapGroup("/api/work-orders").RequireAuthorization().WithTags("Work orders");
+
+        orders.MapPost("/", async (CreateWorkOrderBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            if (!caller.IsDispatcher && caller.Role != Roles.Customer)
+            {
+                return Results.Forbid();
+            }
+            if (body is null)
+            {
+                throw new InvalidFieldException("body", "A JSON body is required.");
+            }
+            var customerId = RequestFields.Optional(body.CustomerId, "customerId", 64);
+            if (caller.Role == Roles.Customer)
+            {
+                // A customer reports for themself; naming another customer is refused rather than silently replaced.
+                if (customerId is not null && customerId != caller.CustomerId)
+                {
+                    throw new InvalidFieldException("customerId", "A customer can only report for their own customer id.");
+                }
+                customerId = caller.CustomerId;
+            }
+            var id = RequestFields.Optional(body.Id, "id", 64) ?? NewOrderId();
+            if (!IsValidId(id))
+            {
+                throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
+            }
+            var order = new NewWorkOrder(
+                RequestFields.Required<WorkOrderKind>(body.Kind, "kind"),
+                RequestFields.Optional<IntakeChannel>(body.Channel, "channel") ?? (caller.Role == Roles.Customer ? IntakeChannel.App : IntakeChannel.Hotline95598),
+                caller.Actor,
+                RequestFields.Required(body.Description, "description", 2000),
+                RequestFields.Optional<WorkOrderPriority>(body.Priority, "priority") ?? WorkOrderPriority.Normal,
+                customerId,
+                RequestFields.Optional(body.TransformerAreaId, "transformerAreaId", 64),
+                RequestFields.Optional(body.Region, "region", 64),
+                RequestFields.Location(body.Location, "location"),
+                RequestFields.Optional<AreaClass>(body.AreaClass, "areaClass"),
+                RequestFields.Optional<ConnectionCategory>(body.ConnectionCategory, "connectionCategory"));
+            var view = await grains.GetGrain<IWorkOrderGrain>(id).Create(order);
+            return Results.Created($"/api/work-orders/{Uri.EscapeDataString(id)}", view);
+        }).WithName("CreateWorkOrder");
+
+        orders.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+            Results.Ok(await VisibleOrderAsync(grains, id, Caller.From(user)))).WithName("GetWorkOrder");
+
+        orders.MapGet("/{id}/history", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            await VisibleOrderAsync(grains, id, Caller.From(user));
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).GetHistory());
+        }).WithName("GetWorkOrderHistory");
+
+        orders.MapPost("/{id}/transitions", async (string id, TransitionBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var actionText = RequestFields.Required(body?.Action, "action", 32);
+            if (!Actions.TryGetValue(actionText, out var action))
+            {
+                throw new InvalidFieldException("action", $"action '{actionText}' is not one of {string.Join(", ", Actions.Keys)}.");
+            }
+            var order = await VisibleOrderAsync(grains, id, caller);
+            var allowed = caller.IsDispatcher
+                || (caller.Role == Roles.Crew && CrewActions.Contains(action))
+                || (caller.Role == Roles.Customer && action is WorkOrderAction.Cancel or WorkOrderAction.Suspend or WorkOrderAction.Resume);
+            if (!allowed)
+            {
+                return Results.Forbid();
+            }
+            var command = new WorkOrderCommand(
+                action,
+                caller.Actor,
+                RequestFields.Location(body!.Location, "location"),
+                RequestFields.Optional(body.Note, "note", 2000),
+                caller.Role == Roles.Crew ? caller.CrewId : order.CrewId,
+                RequestFields.Optional(body.TargetId, "targetId", 64));
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Apply(command));
+        }).WithName("TransitionWorkOrder");
+
+        orders.MapPost("/{id}/assign", async (string id, AssignBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
+        {
+            var caller = Caller.From(user);
+            var crewId = RequestFields.Required(body?.CrewId, "crewId", 64);
+            await VisibleOrderAsync(grains, id, caller);
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Assign(crewId, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000)));
+        }).RequireAuthorization(Roles.Dispatcher).WithName("AssignWorkOrder");
+
+        orders.MapPost("/{id}/callback", async (string id, CallbackBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
+        {
+            var caller = Caller.From(user);
+            var outcome = RequestFields.Required<CallbackOutcome>(body?.Outcome, "outcome");
+            await VisibleOrderAsync(grains, id, caller);
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000))));
+        }).RequireAuthorization(Roles.Dispatcher).WithName("RecordWorkOrderCallback");
+
+        return routes;
+    }
+
+    /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
+    private static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
+    {
+        var view = IsValidId(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;
+        var visible = view is not null && (caller.IsDispatcher || caller.IsOperator
+            || (caller.Role == Roles.Crew && view.CrewId is not null && view.CrewId == caller.CrewId)
+            || (caller.Role == Roles.Customer && view.CustomerId is not null && view.CustomerId == caller.CustomerId));
+        return visible ? view! : throw new EntityNotFoundException("WorkOrder", id);
+    }
+
+    private static bool IsValidId(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    private static string NewOrderId() => $"WO-{Guid.NewGuid():N}"[..19].ToUpperInvariant();
+}
+
+public sealed record CreateWorkOrderBody(
+    string? Id,
+    string? Kind,
+    string? Channel,
+    string? Priority,
+    string? Description,
+    string? CustomerId,
+    string? TransformerAreaId,
+    string? Region,
+    LocationBody? Location,
+    string? AreaClass,
+    string? ConnectionCategory);
+
+public sealed record TransitionBody(string? Action, string? Note, LocationBody? Location, string? TargetId);
+
+public sealed record AssignBody(string? CrewId, string? Note);
+
+public sealed record CallbackBody(string? Outcome, string? Note);

@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PowerService.Api.Tests.Support;
+
+namespace PowerService.Api.Tests;
+
+/// <summary>Work orders and crews over HTTP, as the dispatch console, the crew PDA and the customer app use them.</summary>
+public sealed class WorkOrderApiTests : IAsyncLifetime
+{
+    private static readonly string[] LowVoltage = ["LowVoltageRepair"];
+    private readonly ApiFactory _api = new();
+    private HttpClient _dispatcher = null!;
+    private HttpClient _crew = null!;
+    private HttpClient _customer = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dispatcher = await _api.ClientForAsync("dispatcher-li");
+        _crew = await _api.ClientForAsync("crew-c12");
+        _customer = await _api.ClientForAsync("customer-wang");
+    }
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task A_fault_is_dispatched_to_the_crew_which_works_it_on_its_PDA_until_the_callback_closes_it()
+    {
+        await RegisterCrewAsync("C-12");
+
+        var created = await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-1"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("/api/work-orders/WO-1", created.Headers.Location?.OriginalString);
+        Assert.Equal("Dispatched", (await Json(created)).GetProperty("state").GetString());
+
+        Assert.Equal("Dispatched", (await Json(await _crew.GetAsync("/api/work-orders/WO-1"))).GetProperty("state").GetString());
+        foreach (var (action, state) in new[] { ("accept", "Accepted"), ("en-route", "EnRoute"), ("arrive", "OnSite"), ("resolve", "CallbackPending") })
+        {
+            var response = await _crew.PostAsJsonAsync("/api/work-orders/WO-1/transitions", new { action, note = $"{action} from the PDA", location = new { latitude = 20.02, longitude = 110.35 } });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(state, (await Json(response)).GetProperty("state").GetString());
+        }
+        var closed = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-1/callback", new { outcome = "satisfied" });
+
+        Assert.Equal("Closed", (await Json(closed)).GetProperty("state").GetString());
+        var history = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-1/history"));
+        Assert.Equal(
+            ["Created", "Dispatched", "Accepted", "EnRoute", "Arrived", "Resolved", "CallbackScheduled", "CallbackAttempted", "Closed"],
+            history.EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal("crew:crew-c12", history[2].GetProperty("actor").GetString());
+    }
+
+    [Fact]
+    public async Task An_illegal_transition_is_a_409_and_changes_nothing()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-2"));
+
+        var response = await _crew.PostAsJsonAsync("/api/work-orders/WO-2/transitions", new { action = "resolve" });
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2"))).GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"Fault","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "kind")]
+    [InlineData("""{"kind":"FaultRepair","region":"R1","location":{"latitude":20,"longitude":110}}""", "description")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":200,"longitude":110}}""", "location")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","priority":"urgentest","location":{"latitude":20,"longitude":110}}""", "priority")]
+    [InlineData("""{"id":"WO 1","kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "id")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":"north","longitude":110}}""", "location.latitude")]
+    public async Task A_bad_field_is_a_400_naming_it(string json, string field)
+    {
+        var response = await _dispatcher.PostAsync("/api/work-orders", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_orders_and_other_peoples_orders_answer_404_and_missing_tokens_401()
+    {
+        await RegisterCrewAsync("C-77");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-3"));
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/work-orders/WO-none")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _crew.GetAsync("/api/work-orders/WO-3")).StatusCode); // dispatched to C-77
+        Assert.Equal(HttpStatusCode.NotFound, (await _crew.PostAsJsonAsync("/api/work-orders/WO-3/transitions", new { action = "accept" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _customer.GetAsync("/api/work-orders/WO-3")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().GetAsync("/api/work-orders/WO-3")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Only_dispatchers_assign_and_a_dispatcher_override_moves_the_order_to_another_crew()
+    {
+        await RegisterCrewAsync("C-77");
+        await RegisterCrewAsync("C-12", latitude: 20.5);
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-4"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await _crew.PostAsJsonAsync("/api/work-orders/WO-4/assign", new { crewId = "C-12" })).StatusCode);
+        var assigned = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4/assign", new { crewId = "C-12", note = "C-12 knows the site" });
+
+        Assert.Equal(HttpStatusCode.OK, assigned.StatusCode);
+        Assert.Equal("C-12", (await Json(assigned)).GetProperty("crewId").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _crew.GetAsync("/api/work-orders/WO-4")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_crew_reports_its_location_and_status_but_cannot_touch_another_crew()
+    {
+        await RegisterCrewAsync("C-12");
+        await RegisterCrewAsync("C-77");
+
+        var moved = await _crew.PostAsJsonAsync("/api/crews/C-12/location", new { latitude = 20.1, longitude = 110.4 });
+        var offShift = await _crew.PostAsJsonAsync("/api/crews/C-12/status", new { status = "OffShift" });
+
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        Assert.Equal(20.1, (await Json(moved)).GetProperty("location").GetProperty("latitude").GetDouble());
+        Assert.Equal("OffShift", (await Json(offShift)).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _crew.PostAsJsonAsync("/api/crews/C-77/location", new { latitude = 20.1, longitude = 110.4 })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _crew.GetAsync("/api/crews/C-77")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _crew.PostAsJsonAsync("/api/crews/C-12/status", new { status = "asleep" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_body_over_1_MB_is_refused_with_413()
+    {
+        var huge = new string('x', 2 << 20);
+
+        var response = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = huge, region = "R1" });
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_topology_file_imports_through_the_API_and_a_bad_file_is_a_400_listing_lines_and_columns()
+    {
+        await ImportAsync("feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
+        await ImportAsync("grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
+        await ImportAsync("transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\n");
+        await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\n");
+        var customers = await ImportAsync("customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
+
+        var bad = await _dispatcher.PostAsync("/api/import/meters", new StringContent("meter_id,area_id,latitude,longitude\nM-2,TA-1,20.0,110.3\nM-3,TA-404,20.0,110.3\n", System.Text.Encoding.UTF8, "text/csv"));
+        var unknownKind = await _dispatcher.PostAsync("/api/import/substations", new StringContent("x", System.Text.Encoding.UTF8, "text/csv"));
+        var asCrew = await _crew.PostAsync("/api/import/meters", new StringContent("x", System.Text.Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(1, customers.GetProperty("inserted").GetInt64());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var error = (await Json(bad)).GetProperty("errors")[0];
+        Assert.Equal(3, error.GetProperty("line").GetInt32());
+        Assert.Equal("area_id", error.GetProperty("column").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, unknownKind.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, asCrew.StatusCode);
+        // Nothing from the bad file: M-2 (a good row) was not imported either, so a repeat of the good file inserts it.
+        Assert.Equal(1, (await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\nM-2,TA-1,20.0,110.3\n")).GetProperty("inserted").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_customer_reports_a_fault_for_themself_and_follows_it_but_cannot_report_for_someone_else()
+    {
+        await ImportCustomerAsync();
+        await RegisterCrewAsync("C-12");
+        var own = await _customer.PostAsJsonAsync("/api/work-orders", Fault("WO-5"));
+        var forOther = await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "x", region = "R1", customerId = "CU-9999", location = new { latitude = 20.0, longitude = 110.3 } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, forOther.StatusCode);
+        Assert.Equal("customerId", (await Json(forOther)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.Created, own.StatusCode);
+        Assert.Equal("App", (await Json(await _customer.GetAsync("/api/work-orders/WO-5"))).GetProperty("channel").GetString());
+    }
+
+    private async Task<JsonElement> ImportAsync(string kind, string csv)
+    {
+        var response = await _dispatcher.PostAsync($"/api/import/{kind}", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await Json(response);
+    }
+
+    private async Task ImportCustomerAsync()
+    {
+        await ImportAsync("feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
+        await ImportAsync("grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
+        await ImportAsync("transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\n");
+        await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\n");
+        await ImportAsync("customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
+    }
+
+    private async Task RegisterCrewAsync(string id, double latitude = 20.01)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var response = await _dispatcher.PostAsJsonAsync("/api/crews", new
+        {
+            id,
+            name = $"Crew {id}",
+            region = "R1",
+            skills = LowVoltage,
+            capacity = 3,
+            home = new { latitude, longitude = 110.33 },
+            shifts = new[] { new { start = now.AddHours(-1), end = now.AddHours(8) } },
+        });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private static object Fault(string id) => new
+    {
+        id,
+        kind = "FaultRepair",
+        description = "No power since the storm",
+        region = "R1",
+        areaClass = "Urban",
+        location = new { latitude = 20.0, longitude = 110.3 },
+    };
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response)
+    {
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+}
