@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using PowerService.Api.Tests.Support;
 
 namespace PowerService.Api.Tests;
@@ -5,6 +8,7 @@ namespace PowerService.Api.Tests;
 /// <summary>The hubs over real Kestrel and a real WebSocket, the way the browser client connects.</summary>
 public sealed class HubTests : IAsyncLifetime
 {
+    private static readonly string[] LowVoltage = ["LowVoltageRepair"];
     private readonly ApiFactory _api = new();
     private Uri _server = null!;
 
@@ -29,6 +33,34 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_order_reaches_the_dispatcher_watching_its_region_and_the_PDA_of_the_crew_it_is_dispatched_to()
+    {
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await dispatcher.PostAsJsonAsync("/api/crews", new
+        {
+            id = "C-12", name = "Crew 12", region = "R1", skills = LowVoltage, capacity = 3,
+            home = new { latitude = 20.01, longitude = 110.33 },
+            shifts = new[] { new { start = DateTimeOffset.UtcNow.AddHours(-1), end = DateTimeOffset.UtcNow.AddHours(8) } },
+        });
+        await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
+        await console.InvokeAsync("Watch", "R1");
+        await using var pda = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/crew"), await _api.TokenForAsync("crew-c12"));
+
+        var created = await dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-LIVE-1", kind = "FaultRepair", description = "Line down on Binhai Road", region = "R1",
+            location = new { latitude = 20.0, longitude = 110.3 },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        var seen = await NextOrderAsync(console, "WO-LIVE-1", "Dispatched");
+        var pushed = await NextOrderAsync(pda, "WO-LIVE-1", "Dispatched");
+        Assert.Equal("C-12", seen.GetProperty("order").GetProperty("crewId").GetString());
+        Assert.Contains("Dispatched", seen.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("C-12", pushed.GetProperty("order").GetProperty("crewId").GetString());
+    }
+
+    [Fact]
     public async Task Hubs_refuse_connections_without_a_token_with_401_and_with_the_wrong_role_with_403()
     {
         var customerToken = await _api.TokenForAsync("customer-wang");
@@ -37,5 +69,23 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Equal(403, await SignalRConnection.RefusedStatusAsync(new Uri(_server, "/hubs/monitor"), customerToken));
         Assert.Equal(403, await SignalRConnection.RefusedStatusAsync(new Uri(_server, "/hubs/dispatch"), customerToken));
         Assert.Equal(403, await SignalRConnection.RefusedStatusAsync(new Uri(_server, "/hubs/crew"), customerToken));
+    }
+
+    /// <summary>Reads "orders" messages until one holds <paramref name="orderId"/> in <paramref name="state"/>.</summary>
+    private static async Task<JsonElement> NextOrderAsync(SignalRConnection connection, string orderId, string state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var updates = (await connection.NextInvocationAsync("orders", deadline - DateTime.UtcNow))[0];
+            foreach (var update in updates.EnumerateArray())
+            {
+                var order = update.GetProperty("order");
+                if (order.GetProperty("id").GetString() == orderId && order.GetProperty("state").GetString() == state)
+                {
+                    return update;
+                }
+            }
+        }
     }
 }

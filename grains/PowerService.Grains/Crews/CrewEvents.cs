@@ -5,7 +5,7 @@ namespace PowerService.Grains.Crews;
 /// <summary>Journal payloads of a crew's stream (<c>crew:{id}</c>); the event type is the record name.</summary>
 internal static class CrewEvents
 {
-    public static string StreamOf(string crewId) => "crew:" + crewId;
+    public static string StreamOf(string crewId) => JournalStreams.Crew(crewId);
 }
 
 internal sealed record CrewRegistered(CrewProfile Profile);

@@ -202,7 +202,7 @@ internal sealed partial class WorkOrderGrain(
     public async Task<IReadOnlyList<WorkOrderEvent>> GetHistory()
     {
         RequireOrder();
-        var events = await journal.ReadStreamAsync(Id, 0, MaxHistory);
+        var events = await journal.ReadStreamAsync(JournalStreams.Order(Id), 0, MaxHistory);
         return [.. events.Select(e => new WorkOrderEvent(e.Sequence, e.EventType, e.OccurredAt, e.Actor, e.Location, e.PayloadJson))];
     }
 
@@ -606,7 +606,7 @@ internal sealed partial class WorkOrderGrain(
     private static OrderCountKey CountKey(WorkOrderRecord order) => new(order.Kind, order.State, order.IsBreached, order.Escalated);
 
     private void Record(Change change, string type, string? actor, GeoPoint? where, object payload, DateTimeOffset? at = null) =>
-        change.Events.Add(new JournalEvent(Id, type, at ?? change.Now, actor, (where ?? change.Next.Location).ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
+        change.Events.Add(new JournalEvent(JournalStreams.Order(Id), type, at ?? change.Now, actor, (where ?? change.Next.Location).ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
 
     // ---- checks ----
 

@@ -69,7 +69,7 @@ public sealed class BookingTests
         silo.Advance(TimeSpan.FromMinutes(10));
 
         await Eventually.True(
-            async () => (await silo.Storage.ReadStreamAsync("crew:C-1", 0, 50)).Any(e => e.EventType == "BookingExpired"),
+            async () => (await silo.Storage.ReadStreamAsync(JournalStreams.Crew("C-1"), 0, 50)).Any(e => e.EventType == "BookingExpired"),
             "the hold expiry reminder journals the expiry");
         Assert.Equal(0, (await crew.GetSlots(Afternoon, Afternoon.AddHours(1)))[0].Held);
         await Assert.ThrowsAsync<DomainConflictException>(() => crew.Confirm(held.Id, "customer"));
@@ -156,7 +156,7 @@ public sealed class BookingTests
         silo.Advance(TimeSpan.FromMinutes(10));
 
         await Eventually.True(
-            async () => (await silo.Storage.ReadStreamAsync("crew:C-1", 0, 50)).Any(e => e.EventType == "BookingExpired"),
+            async () => (await silo.Storage.ReadStreamAsync(JournalStreams.Crew("C-1"), 0, 50)).Any(e => e.EventType == "BookingExpired"),
             "the durable reminder expires the hold after a restart");
     }
 }

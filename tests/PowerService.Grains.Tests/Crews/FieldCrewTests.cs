@@ -66,7 +66,7 @@ public sealed class FieldCrewTests
         Assert.Equal(At(10.5), view.Location);
         Assert.Equal(silo.Clock.GetUtcNow(), view.LocationAt);
         Assert.Equal("roaming", (await silo.Grain<IDispatchGrain>("north").RequestCrew(Order("o-1", At(10))))?.CrewId);
-        var journal = await silo.Storage.ReadStreamAsync("crew:roaming", 0, 10);
+        var journal = await silo.Storage.ReadStreamAsync(JournalStreams.Crew("roaming"), 0, 10);
         var reported = Assert.Single(journal, e => e.EventType == "CrewLocationReported");
         Assert.Equal("crew:roaming", reported.Actor);
         Assert.Equal(At(10.5).ToString(), reported.Location);
