@@ -21,27 +21,40 @@ public sealed class HubTests : IAsyncLifetime
     public async Task DisposeAsync() => await _api.DisposeAsync();
 
     [Fact]
-    public async Task An_operator_on_the_monitor_hub_receives_runtime_statistics_every_second()
+    public async Task An_operator_on_the_monitor_hub_sees_the_grain_calls_the_silo_makes()
     {
         await using var monitor = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/monitor"), await _api.TokenForAsync("operator-zhao"));
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await RegisterCrewAsync(dispatcher); // an activation that stays
+        using var load = new CancellationTokenSource();
+        var traffic = Task.Run(async () =>
+        {
+            while (!load.IsCancellationRequested)
+            {
+                await dispatcher.GetAsync("/api/work-orders/WO-nothing-here");
+            }
+        });
 
-        var first = await monitor.NextInvocationAsync("stats", TimeSpan.FromSeconds(5));
-        var second = await monitor.NextInvocationAsync("stats", TimeSpan.FromSeconds(5));
+        JsonElement snapshot;
+        do
+        {
+            snapshot = (await monitor.NextInvocationAsync("stats", TimeSpan.FromSeconds(10)))[0];
+        }
+        while (snapshot.GetProperty("callsPerSecond").GetDouble() == 0);
+        await load.CancelAsync();
+        await traffic;
 
-        Assert.Equal("sqlite", first[0].GetProperty("store").GetString());
-        Assert.True(second[0].GetProperty("activations").GetInt32() >= 0);
+        var methods = snapshot.GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("method").GetString()).ToList();
+        Assert.Contains("WorkOrderGrain.Get", methods);
+        Assert.True(snapshot.GetProperty("activations").GetInt32() > 0);
+        Assert.True(snapshot.GetProperty("workingSetBytes").GetInt64() > 0);
     }
 
     [Fact]
     public async Task A_new_order_reaches_the_dispatcher_watching_its_region_and_the_PDA_of_the_crew_it_is_dispatched_to()
     {
         var dispatcher = await _api.ClientForAsync("dispatcher-li");
-        await dispatcher.PostAsJsonAsync("/api/crews", new
-        {
-            id = "C-12", name = "Crew 12", region = "R1", skills = LowVoltage, capacity = 3,
-            home = new { latitude = 20.01, longitude = 110.33 },
-            shifts = new[] { new { start = DateTimeOffset.UtcNow.AddHours(-1), end = DateTimeOffset.UtcNow.AddHours(8) } },
-        });
+        await RegisterCrewAsync(dispatcher);
         await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
         await console.InvokeAsync("Watch", "R1");
         await using var pda = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/crew"), await _api.TokenForAsync("crew-c12"));
@@ -69,6 +82,17 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Equal(403, await SignalRConnection.RefusedStatusAsync(new Uri(_server, "/hubs/monitor"), customerToken));
         Assert.Equal(403, await SignalRConnection.RefusedStatusAsync(new Uri(_server, "/hubs/dispatch"), customerToken));
         Assert.Equal(403, await SignalRConnection.RefusedStatusAsync(new Uri(_server, "/hubs/crew"), customerToken));
+    }
+
+    private static async Task RegisterCrewAsync(HttpClient dispatcher)
+    {
+        var response = await dispatcher.PostAsJsonAsync("/api/crews", new
+        {
+            id = "C-12", name = "Crew 12", region = "R1", skills = LowVoltage, capacity = 3,
+            home = new { latitude = 20.01, longitude = 110.33 },
+            shifts = new[] { new { start = DateTimeOffset.UtcNow.AddHours(-1), end = DateTimeOffset.UtcNow.AddHours(8) } },
+        });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
 
     /// <summary>Reads "orders" messages until one holds <paramref name="orderId"/> in <paramref name="state"/>.</summary>

@@ -1,22 +1,43 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using PowerService.Runtime;
 
 namespace PowerService.Api.Live;
 
-/// <summary>Sends the silo's statistics to <c>/hubs/monitor</c> once a second while anyone watches.</summary>
-internal sealed class MonitorFeed(Silo silo, [FromKeyedServices(ConnectionCount.Monitor)] ConnectionCount watchers, IHubContext<MonitorHub> hub) : BackgroundService
+/// <summary>Sends a <see cref="RuntimeSnapshot"/> to <c>/hubs/monitor</c> once a second while anyone watches. The meter
+/// listener is created when the first operator connects and disposed when the last one leaves.</summary>
+internal sealed class MonitorFeed([FromKeyedServices(ConnectionCount.Monitor)] ConnectionCount watchers, IHubContext<MonitorHub> hub) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        RuntimeSampler? sampler = null;
+        try
         {
-            if (watchers.Count > 0 && silo.IsRunning)
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await hub.Clients.All.SendAsync("stats", silo.GetStatistics(), stoppingToken);
+                if (watchers.Count == 0)
+                {
+                    sampler?.Dispose();
+                    sampler = null;
+                    continue;
+                }
+                if (sampler is null)
+                {
+                    sampler = new RuntimeSampler();
+                    sampler.Take(); // the baseline: rates start from now
+                    continue;
+                }
+                await hub.Clients.All.SendAsync("stats", sampler.Take(), stoppingToken);
             }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            sampler?.Dispose();
         }
     }
 }

@@ -13,6 +13,8 @@ namespace PowerService.Runtime;
 public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposable
 {
     private IJournal? _journal;
+    private readonly Lock _stopLock = new();
+    private Task? _stop;
     private readonly ConcurrentDictionary<GrainId, Activation> _activations = new();
     private readonly Dictionary<Type, GrainClass> _classByInterface = [];
     private readonly Dictionary<string, GrainClass> _classByTypeName = new(StringComparer.Ordinal);
@@ -109,12 +111,21 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
 
     /// <summary>Stops reminders, deactivates every activation (running OnDeactivateAsync, which may write state) and
     /// waits until every queued state write is committed: no acknowledged write is lost.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    public Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (!_started || _stopped)
+        if (!_started)
         {
-            return;
+            return Task.CompletedTask;
         }
+        // The host's stop and the container's dispose may both stop the silo, at the same time: both await one stop.
+        lock (_stopLock)
+        {
+            return _stop ??= StopOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
+    {
         _stopping = true;
         var started = Stopwatch.GetTimestamp();
         await Reminders.StopAsync();

@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace PowerService.Api.Live;
+
+/// <summary>Listens to the runtime's meter (<c>PowerService.Runtime</c>) and turns it into one snapshot a second for
+/// the monitor page. It exists only while someone watches: with no listener the runtime records nothing
+/// (docs/runtime.md, Metrics), so an unwatched monitor costs the silo nothing.</summary>
+internal sealed class RuntimeSampler : IDisposable
+{
+    private const string MeterName = "PowerService.Runtime";
+    private readonly MeterListener _listener = new();
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, long> _calls = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _activations = new(StringComparer.Ordinal);
+    private Dictionary<string, long> _previousCalls = new(StringComparer.Ordinal);
+    private Dictionary<string, long> _previousErrors = new(StringComparer.Ordinal);
+    private List<double> _latencies = [];
+    private List<double> _lateness = [];
+    private long _storageBatches;
+    private long _storageItems;
+    private double _storageMs;
+    private long _storageErrors;
+    private long _remindersFired;
+    private long _queueDepth;
+    private long _remindersInMemory;
+    private long _lastTimestamp = Stopwatch.GetTimestamp();
+    private TimeSpan _lastCpu = Process.GetCurrentProcess().TotalProcessorTime;
+
+    public RuntimeSampler()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>(OnLong);
+        _listener.SetMeasurementEventCallback<int>(OnInt);
+        _listener.SetMeasurementEventCallback<double>(OnDouble);
+        _listener.Start();
+    }
+
+    /// <summary>Reads the observable instruments and returns what happened since the previous snapshot.</summary>
+    public RuntimeSnapshot Take()
+    {
+        lock (_lock)
+        {
+            _calls.Clear();
+            _errors.Clear();
+            _activations.Clear();
+        }
+        _listener.RecordObservableInstruments();
+        var now = Stopwatch.GetTimestamp();
+        var seconds = Math.Max(Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds, 0.001);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        lock (_lock)
+        {
+            var methods = _calls.Keys.Union(_previousCalls.Keys, StringComparer.Ordinal)
+                .Select(method => new MethodRate(
+                    method,
+                    Math.Max(0, _calls.GetValueOrDefault(method) - _previousCalls.GetValueOrDefault(method)) / seconds,
+                    Math.Max(0, _errors.GetValueOrDefault(method) - _previousErrors.GetValueOrDefault(method)) / seconds))
+                .Where(m => m.CallsPerSecond > 0 || m.ErrorsPerSecond > 0)
+                .OrderByDescending(m => m.CallsPerSecond)
+                .ToList();
+            var snapshot = new RuntimeSnapshot(
+                DateTimeOffset.UtcNow,
+                methods.Sum(m => m.CallsPerSecond),
+                methods.Sum(m => m.ErrorsPerSecond),
+                methods,
+                Percentile(_latencies, 0.5),
+                Percentile(_latencies, 0.99),
+                new Dictionary<string, int>(_activations),
+                _activations.Values.Sum(),
+                _queueDepth,
+                _remindersInMemory,
+                _remindersFired / seconds,
+                Percentile(_lateness, 0.99),
+                _storageBatches / seconds,
+                _storageBatches == 0 ? 0 : (double)_storageItems / _storageBatches,
+                _storageBatches == 0 ? 0 : _storageMs / _storageBatches,
+                _storageErrors,
+                (cpu - _lastCpu).TotalSeconds / seconds / Environment.ProcessorCount * 100,
+                Environment.WorkingSet,
+                GC.GetTotalMemory(false));
+            _previousCalls = new Dictionary<string, long>(_calls, StringComparer.Ordinal);
+            _previousErrors = new Dictionary<string, long>(_errors, StringComparer.Ordinal);
+            _latencies = [];
+            _lateness = [];
+            _storageBatches = _storageItems = _storageErrors = _remindersFired = 0;
+            _storageMs = 0;
+            _lastTimestamp = now;
+            _lastCpu = cpu;
+            return snapshot;
+        }
+    }
+
+    private void OnLong(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        lock (_lock)
+        {
+            switch (instrument.Name)
+            {
+                case "powerservice.grain.calls":
+                    _calls[Method(tags)] = _calls.GetValueOrDefault(Method(tags)) + value;
+                    break;
+                case "powerservice.grain.call.errors":
+                    _errors[Method(tags)] = _errors.GetValueOrDefault(Method(tags)) + value;
+                    break;
+                case "powerservice.reminders.fired":
+                    _remindersFired += value;
+                    break;
+                case "powerservice.storage.errors":
+                    _storageErrors += value;
+                    break;
+            }
+        }
+    }
+
+    private void OnInt(Instrument instrument, int value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        lock (_lock)
+        {
+            switch (instrument.Name)
+            {
+                case "powerservice.activations":
+                    _activations[Tag(tags, "grain.type")] = value;
+                    break;
+                case "powerservice.activation.queue_depth":
+                    _queueDepth = value;
+                    break;
+                case "powerservice.reminders.in_memory":
+                    _remindersInMemory = value;
+                    break;
+                case "powerservice.storage.batch.size":
+                    _storageBatches++;
+                    _storageItems += value;
+                    break;
+            }
+        }
+    }
+
+    private void OnDouble(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        lock (_lock)
+        {
+            switch (instrument.Name)
+            {
+                case "powerservice.grain.call.duration":
+                    _latencies.Add(value);
+                    break;
+                case "powerservice.reminders.lateness":
+                    _lateness.Add(value);
+                    break;
+                case "powerservice.storage.batch.duration":
+                    _storageMs += value;
+                    break;
+            }
+        }
+    }
+
+    private static string Method(ReadOnlySpan<KeyValuePair<string, object?>> tags) => $"{Tag(tags, "grain.type")}.{Tag(tags, "grain.method")}";
+
+    private static string Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == name)
+            {
+                return tag.Value?.ToString() ?? "";
+            }
+        }
+        return "";
+    }
+
+    private static double Percentile(List<double> values, double share)
+    {
+        if (values.Count == 0)
+        {
+            return 0;
+        }
+        values.Sort();
+        return values[Math.Min(values.Count - 1, (int)(share * values.Count))];
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
+
+/// <summary>One second of the silo, as the monitor page charts it.</summary>
+public sealed record RuntimeSnapshot(
+    DateTimeOffset At,
+    double CallsPerSecond,
+    double ErrorsPerSecond,
+    IReadOnlyList<MethodRate> Methods,
+    double CallLatencyP50Ms,
+    double CallLatencyP99Ms,
+    IReadOnlyDictionary<string, int> ActivationsByType,
+    int Activations,
+    long QueueDepth,
+    long RemindersInMemory,
+    double RemindersFiredPerSecond,
+    double ReminderLatenessP99Ms,
+    double StorageBatchesPerSecond,
+    double StorageItemsPerBatch,
+    double StorageBatchMs,
+    long StorageErrors,
+    double CpuPercent,
+    long WorkingSetBytes,
+    long ManagedHeapBytes);
+
+public sealed record MethodRate(string Method, double CallsPerSecond, double ErrorsPerSecond);
