@@ -55,7 +55,7 @@ internal static class DispatchBenchmark
             table.Add("max", Ms(sequential.Latencies[^1]), Ms(concurrent.Latencies[^1]), Ms(direct.Latencies[^1]), "");
             table.Add("decisions/s", Report.Rate(count / sequential.Elapsed.TotalSeconds), Report.Rate(count / concurrent.Elapsed.TotalSeconds), Report.Rate(count / direct.Elapsed.TotalSeconds), "");
             table.Print();
-            Report.Line($"orders given a crew: {sequential.Decided:N0} of {count:N0} (the rest had no eligible crew and were queued, then withdrawn)");
+            Report.Line($"orders given a crew: {sequential.Decided:N0} of {count:N0} (any others had no eligible crew: queued, then withdrawn)");
             Report.Target($"decision p99 <= {TargetP99Ms} ms with {crews:N0} crews", Statistics.Percentile(sequential.Latencies, 0.99) <= TargetP99Ms);
         }
     }
