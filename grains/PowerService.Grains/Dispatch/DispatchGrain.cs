@@ -8,6 +8,9 @@ namespace PowerService.Grains.Dispatch;
 /// <summary>Dispatch for one region. Decisions are made from the roster in memory without awaiting, so they interleave
 /// with the timer turn that assigns the backlog (the only place this grain calls work orders: a decision or a crew's
 /// report never calls anyone back, so no call cycle can form).</summary>
+// One per region, holding decisions in flight and draining its backlog on a timer: kept active for a day of quiet
+// rather than the default 15 minutes, so a backlog is not left waiting for the next crew report to wake it.
+[IdleTimeout(24 * 60 * 60)]
 internal sealed partial class DispatchGrain(
     IPersistentState<DispatchState> state, DispatchOptions options, ILogger<DispatchGrain> logger) : Grain, IDispatchGrain
 {
