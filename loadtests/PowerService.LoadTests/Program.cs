@@ -12,6 +12,7 @@ internal static class Program
         ["reminders"] = RemindersBenchmark.RunAsync,
         ["storage"] = StorageBenchmark.RunAsync,
         ["metrics"] = MetricsBenchmark.RunAsync,
+        ["lifecycle"] = LifecycleBenchmark.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)
@@ -29,7 +30,7 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|all> " +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|lifecycle|all> " +
                 "[--callers n] [--grains n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n]");
             return 2;
         }
