@@ -31,7 +31,7 @@ internal static class Program
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
                 "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|lifecycle|all> " +
-                "[--callers n] [--grains n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n]");
+                "[--callers n] [--grains n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--crews n]");
             return 2;
         }
         var chosen = command.Command == "all" ? Benchmarks.Values.ToList() : [Benchmarks[command.Command]];

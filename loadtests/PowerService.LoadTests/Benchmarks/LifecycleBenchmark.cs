@@ -20,7 +20,6 @@ internal static class LifecycleBenchmark
     public const double Target = 5_000;
 
     private const int Regions = 8;
-    private const int CrewsPerRegion = 32;
     private const int WarmupOrders = 2_000;
     private static readonly GeoPoint City = new(30.25, 120.15);
 
@@ -29,9 +28,10 @@ internal static class LifecycleBenchmark
         var count = args.Int("count", 50_000);
         var concurrency = args.Int("concurrency", 1_000);
         var rounds = args.Int("rounds", 1);
+        var crewsPerRegion = args.Int("crews", 128);
         string[] kinds = args.Text("store") is { } only ? [only] : ["sqlite", "postgres"];
         Report.Title("lifecycle", $"{count:N0} fault orders through create → dispatch → accept → en route → on site → resolve → callback → closed, " +
-            $"{concurrency:N0} in flight, {Regions} regions × {CrewsPerRegion} crews, {rounds} round(s)");
+            $"{concurrency:N0} in flight, {Regions} regions × {crewsPerRegion} crews, {rounds} round(s)");
         foreach (var kind in kinds)
         {
             BenchmarkStore store;
@@ -47,12 +47,12 @@ internal static class LifecycleBenchmark
             }
             await using (store)
             {
-                await RunOnStoreAsync(store, count, concurrency, rounds);
+                await RunOnStoreAsync(store, count, concurrency, rounds, crewsPerRegion);
             }
         }
     }
 
-    private static async Task RunOnStoreAsync(BenchmarkStore store, int count, int concurrency, int rounds)
+    private static async Task RunOnStoreAsync(BenchmarkStore store, int count, int concurrency, int rounds, int crewsPerRegion)
     {
         Report.Line("");
         Report.Line($"{store.Kind}: {store.Settings}");
@@ -63,7 +63,7 @@ internal static class LifecycleBenchmark
         {
             var database = await store.CreateDatabaseAsync($"lifecycle{round}");
             await using var silo = await BenchmarkSilo.StartAsync(database.Provider, o => o.AddGrainsFrom(GrainsAssembly.Value), s => s.AddWorkflow());
-            await RegisterCrewsAsync(silo);
+            await RegisterCrewsAsync(silo, crewsPerRegion);
             await BoundedLoad.RunAsync(WarmupOrders, concurrency, i => RunOrderAsync(silo, $"warm-{round}-{i}", i), TimeSpan.FromMinutes(5));
 
             GC.Collect();
@@ -112,14 +112,14 @@ internal static class LifecycleBenchmark
         await order.RecordCallback(new CallbackAttempt(CallbackOutcome.Satisfied, "agent:bench"));
     }
 
-    private static async Task RegisterCrewsAsync(BenchmarkSilo silo)
+    private static async Task RegisterCrewsAsync(BenchmarkSilo silo, int crewsPerRegion)
     {
         var now = silo.Silo.TimeProvider.GetUtcNow();
         var shifts = new[] { new Shift(now.AddHours(-1), now.AddDays(1)) };
         var registrations = new List<Task>();
         for (var region = 0; region < Regions; region++)
         {
-            for (var crew = 0; crew < CrewsPerRegion; crew++)
+            for (var crew = 0; crew < crewsPerRegion; crew++)
             {
                 var profile = new CrewProfile($"crew {region}-{crew}", RegionName(region), [CrewSkill.LowVoltageRepair], 50, Near(crew * 7919), shifts);
                 registrations.Add(silo.Grain<IFieldCrewGrain>($"crew-{region}-{crew}").Register(profile, "ops:bench"));
