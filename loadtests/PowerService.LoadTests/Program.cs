@@ -14,6 +14,7 @@ internal static class Program
         ["metrics"] = MetricsBenchmark.RunAsync,
         ["dispatch"] = DispatchBenchmark.RunAsync,
         ["storm"] = StormBenchmark.RunAsync,
+        ["lifecycle"] = LifecycleBenchmark.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)
@@ -31,7 +32,7 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|dispatch|storm|all> " +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|lifecycle|dispatch|storm|all> " +
                 "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n]");
             return 2;
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
@@ -31,7 +32,12 @@ internal sealed partial class WorkOrderGrain(
     private const int MaxDescriptionLength = 2000;
     private const int MaxHistory = 100_000;
 
-    private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web);
+    // camelCase names and enum names, not numbers: the journal is read by people and by the indicators.
+    private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
 
     private WorkOrderRecord Order => state.State;
 
@@ -59,7 +65,7 @@ internal sealed partial class WorkOrderGrain(
             created.AreaClass,
             created.ConnectionCategory,
             created.Description,
-            Clocks = created.Clocks.Select(c => new { c.Name, c.DueAt }),
+            Clocks = change.Next.Clocks.Select(c => new { c.Name, c.DueAt }),
         });
         await AskDispatch(change);
         await Commit(change);
