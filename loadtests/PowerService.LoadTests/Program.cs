@@ -15,6 +15,7 @@ internal static class Program
         ["import"] = ImportBenchmark.RunAsync,
         ["dispatch"] = DispatchBenchmark.RunAsync,
         ["storm"] = StormBenchmark.RunAsync,
+        ["lifecycle"] = LifecycleBenchmark.RunAsync,
     };
 
     // Commands that are not benchmarks, so "all" leaves them out.
@@ -38,8 +39,9 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|dispatch|storm|all> " +
-                "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n]\n" +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|all> " +
+                "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n]
+" +
                 "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;
         }

@@ -7,7 +7,10 @@ namespace PowerService.Grains.Dispatch;
 
 /// <summary>Dispatch for one region. Decisions are made from the roster in memory without awaiting, so they interleave
 /// with the timer turn that assigns the backlog (the only place this grain calls work orders: a decision or a crew's
-/// report never calls anyone back, so no call cycle can form).</summary>
+/// report never calls anyone back, so no call cycle can form). There is one per region and it drains its backlog on a
+/// timer, so it stays active through a day of quiet rather than the default 15 minutes: a backlog is not left waiting
+/// for the next crew report to wake it.</summary>
+[IdleTimeout(24 * 60 * 60)]
 internal sealed partial class DispatchGrain(
     IPersistentState<DispatchState> state, DispatchOptions options, ILogger<DispatchGrain> logger) : Grain, IDispatchGrain
 {
@@ -19,6 +22,10 @@ internal sealed partial class DispatchGrain(
     private const int AssignConcurrency = 32;
 
     private static readonly TimeSpan FullRetryInterval = TimeSpan.FromMinutes(1);
+
+    // The roster is saved at most this often: serialising 2,000 snapshots takes milliseconds of the grain's time, and a
+    // crew that changed since reports again anyway. Backlog changes are saved at the next tick.
+    private static readonly TimeSpan RosterSaveInterval = TimeSpan.FromSeconds(30);
 
     private readonly DispatchScoring _scoring = new(options);
     private readonly StormPlanner _planner = new(new DispatchScoring(options));
@@ -32,7 +39,9 @@ internal sealed partial class DispatchGrain(
     // Backlog orders taken out for assignment and not yet answered; a Withdraw meanwhile keeps them out.
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
 
-    private bool _dirty;
+    private bool _backlogChanged;
+    private bool _rosterChanged;
+    private DateTimeOffset _nextRosterSaveAt;
     private bool _drainDue;
     private DateTimeOffset _nextFullRetryAt;
     private DateTimeOffset _nextBatchAt;
@@ -55,7 +64,7 @@ internal sealed partial class DispatchGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty)
+        if (_backlogChanged || _rosterChanged)
         {
             await SaveAsync();
         }
@@ -66,7 +75,7 @@ internal sealed partial class DispatchGrain(
         ArgumentNullException.ThrowIfNull(crew);
         var entry = Upsert(crew);
         S.Crews[crew.CrewId] = crew;
-        _dirty = true;
+        _rosterChanged = true;
         if (crew.Status != CrewStatus.OffShift && entry.Load < crew.Capacity)
         {
             _drainDue = true;
@@ -113,21 +122,25 @@ internal sealed partial class DispatchGrain(
     // ---- deciding ----
 
     /// <summary>The eligible crew with the lowest score: on shift now, not off shift, with the skill, below capacity,
-    /// not excluded. A linear scan: 2,000 crews score in well under a millisecond.</summary>
+    /// not excluded. A linear scan (2,000 crews in 0.01–0.02 ms); a crew whose cheap lower bound cannot beat the best so
+    /// far is skipped before the great-circle distance is computed.</summary>
     private (RosterEntry Crew, double Travel, double Score)? ChooseCrew(DispatchRequest request, DateTimeOffset now)
     {
         var skill = 1 << (int)DispatchScoring.SkillForKind(request.Kind);
         var excluded = request.ExcludedCrews.Count == 0 ? null : request.ExcludedCrews.ToHashSet(StringComparer.Ordinal);
+        var urgency = DispatchScoring.UrgencyOf(request, now);
         RosterEntry? best = null;
         double bestScore = double.PositiveInfinity, bestTravel = 0;
         foreach (var crew in _rosterList)
         {
-            if (!crew.CanTake(skill, now) || (excluded?.Contains(crew.Snapshot.CrewId) ?? false))
+            if (!crew.CanTake(skill, now)
+                || _scoring.Cost(_scoring.TravelMinutesAtLeast(crew.Snapshot.Location, request.Location), crew.Load, urgency) >= bestScore
+                || (excluded?.Contains(crew.Snapshot.CrewId) ?? false))
             {
                 continue;
             }
             var travel = _scoring.TravelMinutes(crew.Snapshot.Location, request.Location);
-            var score = _scoring.Cost(travel, crew.Load, request, now);
+            var score = _scoring.Cost(travel, crew.Load, urgency);
             if (score < bestScore)
             {
                 (best, bestScore, bestTravel) = (crew, score, travel);
@@ -141,7 +154,6 @@ internal sealed partial class DispatchGrain(
         _pending[orderId] = (crew, now);
         crew.Pending.Add(orderId);
         S.Decisions++;
-        _dirty = true;
     }
 
     // ---- the backlog ----
@@ -159,7 +171,7 @@ internal sealed partial class DispatchGrain(
                 if (S.Backlog.Count < options.StormBacklogThreshold / 2)
                 {
                     S.StormMode = false;
-                    _dirty = true;
+                    _backlogChanged = true;
                 }
             }
         }
@@ -169,7 +181,7 @@ internal sealed partial class DispatchGrain(
             _nextFullRetryAt = now + FullRetryInterval;
             await AssignAsync(PlanInTurn(now));
         }
-        if (_dirty)
+        if (_backlogChanged || (_rosterChanged && now >= _nextRosterSaveAt))
         {
             await SaveAsync();
         }
@@ -223,7 +235,7 @@ internal sealed partial class DispatchGrain(
             S.Backlog.Remove(order);
             _inFlight.Add(order.Request.OrderId);
         }
-        _dirty |= plan.Count > 0;
+        _backlogChanged |= plan.Count > 0;
         foreach (var chunk in plan.Chunk(AssignConcurrency))
         {
             await Task.WhenAll(chunk.Select(p => AssignOneAsync(p.Order, p.Crew.Snapshot.CrewId)));
@@ -260,7 +272,7 @@ internal sealed partial class DispatchGrain(
     private void Enqueue(DispatchRequest request)
     {
         S.Backlog.Add(new BacklogEntry(request, Now));
-        _dirty = true;
+        _backlogChanged = true;
         if (!S.StormMode && S.Backlog.Count >= options.StormBacklogThreshold)
         {
             S.StormMode = true;
@@ -269,7 +281,7 @@ internal sealed partial class DispatchGrain(
         }
     }
 
-    private void RemoveFromBacklog(string orderId) => _dirty |= S.Backlog.RemoveAll(e => e.Request.OrderId == orderId) > 0;
+    private void RemoveFromBacklog(string orderId) => _backlogChanged |= S.Backlog.RemoveAll(e => e.Request.OrderId == orderId) > 0;
 
     // ---- roster ----
 
@@ -320,7 +332,8 @@ internal sealed partial class DispatchGrain(
 
     private async Task SaveAsync()
     {
-        _dirty = false;
+        _backlogChanged = _rosterChanged = false;
+        _nextRosterSaveAt = Now + RosterSaveInterval;
         await state.WriteStateAsync();
     }
 

@@ -52,11 +52,29 @@ internal sealed class DispatchScoring(DispatchOptions options)
 
     public double TravelMinutes(GeoPoint from, GeoPoint to) => from.DistanceKm(to) * _minutesPerKm;
 
+    /// <summary>Never more than <see cref="TravelMinutes"/>: a great circle is at least as long as the meridian arc
+    /// between the two latitudes (the radius is rounded down to keep it a bound). Costs no trigonometry, so a scan can
+    /// skip crews that cannot beat the best so far.</summary>
+    public double TravelMinutesAtLeast(GeoPoint from, GeoPoint to) =>
+        Math.Abs(from.Latitude - to.Latitude) * (Math.PI / 180 * 6371) * _minutesPerKm;
+
     /// <summary>The cost of the order as the crew's next order after <paramref name="queued"/> others.</summary>
-    public double Cost(double travelMinutes, int queued, DispatchRequest order, DateTimeOffset now)
+    public double Cost(double travelMinutes, int queued, DispatchRequest order, DateTimeOffset now) =>
+        Cost(travelMinutes, queued, UrgencyOf(order, now));
+
+    /// <summary>The order's part of the cost, computed once per decision rather than once per crew.</summary>
+    public static Urgency UrgencyOf(DispatchRequest order, DateTimeOffset now) =>
+        new((now - order.ArrivalDueAt).TotalMinutes, LatenessWeight[order.Priority]);
+
+    /// <summary>Grows with travel and with the queue, so a lower bound on travel gives a lower bound on cost.</summary>
+    public double Cost(double travelMinutes, int queued, Urgency urgency)
     {
         var wait = queued * _loadPenalty;
-        var lateMinutes = (now - order.ArrivalDueAt).TotalMinutes + travelMinutes + wait;
-        return travelMinutes + wait + (lateMinutes > 0 ? lateMinutes * LatenessWeight[order.Priority] : 0);
+        var lateMinutes = urgency.OverdueMinutes + travelMinutes + wait;
+        return travelMinutes + wait + (lateMinutes > 0 ? lateMinutes * urgency.Weight : 0);
     }
 }
+
+/// <summary>How far past its promised arrival an order already is (negative: slack left) and how much a late minute
+/// weighs for its priority.</summary>
+internal readonly record struct Urgency(double OverdueMinutes, double Weight);

@@ -10,6 +10,7 @@ internal sealed class DispatchState
 
     public bool StormMode { get; set; }
 
+    /// <summary>Decisions made so far; saved along with the next roster or backlog change.</summary>
     public long Decisions { get; set; }
 }
 

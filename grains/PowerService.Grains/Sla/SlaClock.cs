@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using PowerService.Grains.WorkOrders;
 
 namespace PowerService.Grains.Sla;
@@ -20,9 +21,11 @@ internal sealed record SlaClock(
     DateTimeOffset? StoppedAt = null,
     SlaClockState? Outcome = null)
 {
+    [JsonIgnore]
     public bool IsFinished => Outcome is not null;
 
     /// <summary>The next moment this clock must act, or null when finished, paused or past all of them.</summary>
+    [JsonIgnore]
     public SlaMoment? Next =>
         IsFinished || PausedAt is not null ? null
         : !Warned ? new SlaMoment(SlaMomentKind.Warn, WarnAt)

@@ -33,7 +33,11 @@ internal sealed partial class WorkOrderGrain(
     private const int MaxHistory = 100_000;
 
     // camelCase names and enum names, not numbers: the journal is read by people and by the indicators.
-    private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
 
     private WorkOrderRecord Order => state.State;
 
@@ -61,7 +65,7 @@ internal sealed partial class WorkOrderGrain(
             created.AreaClass,
             created.ConnectionCategory,
             created.Description,
-            Clocks = created.Clocks.Select(c => new { c.Name, c.DueAt }),
+            Clocks = change.Next.Clocks.Select(c => new { c.Name, c.DueAt }),
         });
         await AskDispatch(change);
         await Commit(change);

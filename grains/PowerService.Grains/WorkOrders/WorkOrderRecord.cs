@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using PowerService.Grains.Sla;
 using PowerService.Grains.Topology;
 
@@ -55,6 +56,7 @@ internal sealed record WorkOrderRecord
     public DateTimeOffset UpdatedAt { get; init; }
     public int Version { get; init; }
 
+    [JsonIgnore]
     public bool IsBreached => Breaches > 0;
 
     public WorkOrderView ToView() => new(

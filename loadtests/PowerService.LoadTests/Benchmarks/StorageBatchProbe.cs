@@ -26,6 +26,18 @@ internal sealed class StorageBatchProbe : IDisposable
         _listener.Start();
     }
 
+    /// <summary>State writes committed since the probe started.</summary>
+    public long Writes
+    {
+        get
+        {
+            lock (_listener)
+            {
+                return _items;
+            }
+        }
+    }
+
     public string Describe()
     {
         lock (_listener)

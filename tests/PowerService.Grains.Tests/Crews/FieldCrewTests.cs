@@ -1,5 +1,6 @@
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Regions;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
@@ -133,6 +134,20 @@ public sealed class FieldCrewTests
     }
 
     [Fact]
+    public async Task A_crew_moved_to_another_region_is_dispatched_only_there()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+
+        await crew.Register(Crews.Profile(region: "south"), "dispatcher:li");
+
+        Assert.Null(await silo.Grain<IDispatchGrain>("north").RequestCrew(Order("o-1", At(1))));
+        Assert.Equal("C-1", (await silo.Grain<IDispatchGrain>("south").RequestCrew(Order("o-2", At(1))))?.CrewId);
+        var north = await silo.Grain<IServiceCountsGrain>("region:north").GetCounts();
+        Assert.Equal(0, north.CrewsByStatus.Values.Sum());
+    }
+
+    [Fact]
     public async Task Status_changes_reach_the_region_counts()
     {
         await using var silo = await WorkflowSilo.StartAsync();
@@ -141,7 +156,7 @@ public sealed class FieldCrewTests
 
         await crew.OrderChanged("o-1", WorkOrderState.OnSite, "C-1");
 
-        var counts = await silo.Grain<Regions.IServiceCountsGrain>("region:north").GetCounts();
+        var counts = await silo.Grain<IServiceCountsGrain>("region:north").GetCounts();
         Assert.Equal(1, counts.CrewsByStatus.GetValueOrDefault(CrewStatus.OnSite));
         Assert.Equal(1, counts.CrewsByStatus.GetValueOrDefault(CrewStatus.Available));
     }

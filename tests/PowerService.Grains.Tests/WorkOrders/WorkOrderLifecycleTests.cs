@@ -55,6 +55,9 @@ public sealed class WorkOrderLifecycleTests
         Assert.True(history.Zip(history.Skip(1)).All(p => p.First.Sequence < p.Second.Sequence));
         using var resolvedPayload = JsonDocument.Parse(history[5].PayloadJson);
         Assert.Equal("fuse replaced", resolvedPayload.RootElement.GetProperty("note").GetString());
+        using var createdPayload = JsonDocument.Parse(history[0].PayloadJson);
+        Assert.Equal("FaultRepair", createdPayload.RootElement.GetProperty("kind").GetString());
+        Assert.Equal("Arrival", createdPayload.RootElement.GetProperty("clocks")[0].GetProperty("name").GetString());
         using var callbackPayload = JsonDocument.Parse(history[7].PayloadJson);
         Assert.True(callbackPayload.RootElement.GetProperty("satisfied").GetBoolean());
     }
