@@ -12,6 +12,8 @@ internal static class Program
         ["reminders"] = RemindersBenchmark.RunAsync,
         ["storage"] = StorageBenchmark.RunAsync,
         ["metrics"] = MetricsBenchmark.RunAsync,
+        ["dispatch"] = DispatchBenchmark.RunAsync,
+        ["storm"] = StormBenchmark.RunAsync,
         ["import"] = ImportBenchmark.RunAsync,
     };
 
@@ -36,8 +38,8 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|all> " +
-                "[--callers n] [--grains n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n]\n" +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|dispatch|storm|import|all> " +
+                "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n]\n" +
                 "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;
         }

@@ -17,4 +17,14 @@ public sealed class DispatchOptions
 
     /// <summary>How often storm mode assigns the backlog.</summary>
     public TimeSpan StormBatchInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Most orders one storm batch assigns (the most urgent first); the rest wait for the next batch.</summary>
+    public int StormBatchSize { get; set; } = 1_000;
+
+    /// <summary>Minutes added to a crew's score per order it already holds: the time a queued order waits behind it.</summary>
+    public double LoadPenaltyMinutes { get; set; } = 20;
+
+    /// <summary>How often dispatch saves its roster and, outside storm mode, retries the backlog when a crew has
+    /// reported since (a crew whose shift starts reports nothing, so the backlog is also retried every minute).</summary>
+    public TimeSpan BacklogInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -17,13 +17,17 @@ public interface IDispatchGrain : IGrain
     Task UpdateCrew(CrewSnapshot crew);
 
     /// <summary>Chooses a crew for the order now, or queues it (storm mode, or nobody eligible right now) and returns
-    /// null; a queued order is assigned later through <see cref="IWorkOrderGrain.Assign"/>.</summary>
+    /// null; a queued order is assigned later through <see cref="IWorkOrderGrain.Assign"/>. Interleaves: the decision
+    /// is made without awaiting, so it may run while a backlog drain awaits the orders it assigns (which may themselves
+    /// be waiting for a decision).</summary>
+    [AlwaysInterleave]
     Task<DispatchDecision?> RequestCrew(DispatchRequest request);
 
     /// <summary>The order no longer needs a crew from dispatch (assigned elsewhere, cancelled, merged).</summary>
     [AlwaysInterleave]
     Task Withdraw(string orderId);
 
+    [AlwaysInterleave]
     Task<DispatchStatus> GetStatus();
 }
 
@@ -39,6 +43,8 @@ public sealed record DispatchRequest(
 
 public sealed record DispatchDecision(string OrderId, string CrewId, double TravelMinutes, double Score);
 
+/// <summary>A crew's facts as dispatch sees them. <paramref name="Orders"/> are the orders counted in
+/// <paramref name="Load"/>; dispatch uses them to stop counting its own not-yet-reported decisions for the crew.</summary>
 public sealed record CrewSnapshot(
     string CrewId,
     IReadOnlyList<CrewSkill> Skills,
@@ -46,6 +52,7 @@ public sealed record CrewSnapshot(
     CrewStatus Status,
     GeoPoint Location,
     int Capacity,
-    int Load);
+    int Load,
+    IReadOnlyList<string>? Orders = null);
 
 public sealed record DispatchStatus(string Region, int Crews, int Backlog, bool StormMode, long Decisions);

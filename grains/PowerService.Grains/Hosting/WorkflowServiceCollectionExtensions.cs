@@ -21,6 +21,7 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Dispatch);
         services.AddSingleton(options.Booking);
         services.AddSingleton(options.Callback);
+        services.AddSingleton(new SlaPolicy(options.Sla));
         return services;
     }
 }

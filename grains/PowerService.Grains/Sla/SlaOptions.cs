@@ -1,6 +1,10 @@
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+
 namespace PowerService.Grains.Sla;
 
-/// <summary>Promised service times (configuration section <c>Workflow:Sla</c>); defaults are DESIGN.md §5.</summary>
+/// <summary>Promised service times (configuration section <c>Workflow:Sla</c>); defaults are DESIGN.md §5 and the
+/// assumptions listed in docs/workflow.md.</summary>
 public sealed class SlaOptions
 {
     /// <summary>Offset of the utility's local time (China: +08:00), used by the working-day calendar.</summary>
@@ -8,4 +12,50 @@ public sealed class SlaOptions
 
     /// <summary>Share of a limit at which a warning fires.</summary>
     public double WarnAtShare { get; set; } = 0.8;
+
+    /// <summary>Share of a limit at which a clock still running after its breach escalates a second time, to the
+    /// region supervisor (the breach itself escalates to the grid manager).</summary>
+    public double SecondEscalationAtShare { get; set; } = 1.5;
+
+    /// <summary>Public holidays (local dates) on which working-day clocks do not run, even on a weekday.</summary>
+    public IList<DateOnly> Holidays { get; } = [];
+
+    /// <summary>Make-up working days (调休): weekend dates on which working-day clocks run.</summary>
+    public IList<DateOnly> MakeUpWorkingDays { get; } = [];
+
+    /// <summary>The limits, one row per clock, kind and (where it matters) area class or connection category.</summary>
+    public IList<SlaRule> Rules { get; } = SlaPolicy.DefaultRules();
 }
+
+/// <summary>How a clock's time runs: all the time, or only on working days of the <see cref="WorkingCalendar"/>.</summary>
+public enum SlaBasis
+{
+    Elapsed,
+    WorkingTime,
+}
+
+/// <summary>Moments in an order's life that start and stop clocks.</summary>
+public enum SlaMilestone
+{
+    /// <summary>The order was received (created), or reopened after a dissatisfied callback.</summary>
+    Receipt,
+    /// <summary>The crew accepted the order: for complaints, the handler has taken it and contacts the customer.</summary>
+    Accept,
+    Arrival,
+    Resolution,
+    /// <summary>The first callback attempt, whatever its outcome.</summary>
+    CallbackMade,
+}
+
+/// <summary>One promised limit: clock <paramref name="Clock"/> of orders of <paramref name="Kind"/> (in
+/// <paramref name="Area"/> or of <paramref name="Category"/> when given) runs from <paramref name="StartsAt"/> to
+/// <paramref name="StopsAt"/> and must stop within <paramref name="Limit"/> (working time: 1 day = one working day).</summary>
+public sealed record SlaRule(
+    string Clock,
+    WorkOrderKind Kind,
+    SlaMilestone StartsAt,
+    SlaMilestone StopsAt,
+    TimeSpan Limit,
+    SlaBasis Basis,
+    AreaClass? Area = null,
+    ConnectionCategory? Category = null);

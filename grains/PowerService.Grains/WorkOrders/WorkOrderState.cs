@@ -40,4 +40,9 @@ public enum WorkOrderAction
     Cancel,
     Merge,
     Reopen,
+    /// <summary>A customer-caused hold (the customer asked to postpone, or is not at home): the order keeps its
+    /// state and its running SLA clocks pause.</summary>
+    Suspend,
+    /// <summary>Ends the hold: paused clocks run again, their due times moved by the time the hold took.</summary>
+    Resume,
 }

@@ -47,10 +47,12 @@ public sealed class WorkflowSilo : IAsyncDisposable
         return silo;
     }
 
-    /// <summary>Stops the silo gracefully and starts a new one over the same database and clock.</summary>
-    public async Task RestartAsync()
+    /// <summary>Stops the silo gracefully and starts a new one over the same database and clock; the clock moves by
+    /// <paramref name="downFor"/> while no silo runs (what fell due meanwhile fires on start).</summary>
+    public async Task RestartAsync(TimeSpan downFor = default)
     {
         await StopSiloAsync();
+        Clock.Advance(downFor);
         await StartSiloAsync();
     }
 

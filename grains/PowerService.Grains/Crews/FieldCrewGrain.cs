@@ -1,0 +1,469 @@
+using System.Text.Json;
+using PowerService.Grains.Dispatch;
+using PowerService.Grains.Regions;
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Grains.Crews;
+
+/// <summary>A field crew. It is the single place its slots are booked, so turn-based execution alone rules out double
+/// booking. Facts that matter to dispatch are pushed to the region's dispatch grain after each durable change; the crew
+/// never calls a work order (orders call crews, so a call back would be a cycle).</summary>
+internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, BookingOptions booking)
+    : Grain, IFieldCrewGrain, IRemindable
+{
+    private const string HoldExpiryReminder = "hold-expiry";
+    private const int MaxCapacity = 50;
+
+    // How the crew holds an order in each state; any other state means the order has left the crew.
+    private static readonly Dictionary<WorkOrderState, OrderHolding> Holdings = new()
+    {
+        [WorkOrderState.Reserved] = OrderHolding.Queued,
+        [WorkOrderState.Dispatched] = OrderHolding.Queued,
+        [WorkOrderState.Accepted] = OrderHolding.Current,
+        [WorkOrderState.EnRoute] = OrderHolding.Current,
+        [WorkOrderState.OnSite] = OrderHolding.Current,
+    };
+
+    // Bookings and slots this long past their end are dropped from state (the journal keeps them).
+    private static readonly TimeSpan KeepPastSlots = TimeSpan.FromDays(1);
+
+    private DateTimeOffset? _holdReminderDueAt;
+
+    private FieldCrewState S => state.State;
+
+    private string Id => GetPrimaryKeyString();
+
+    private DateTimeOffset Now => TimeProvider.GetUtcNow();
+
+    public async Task<CrewView> Register(CrewProfile profile, string actor)
+    {
+        Validate(Id, profile, actor);
+        var previous = S.Profile;
+        var previousStatus = previous is null ? (CrewStatus?)null : EffectiveStatus();
+        S.Profile = profile with { Skills = [.. profile.Skills.Distinct()], Shifts = [.. profile.Shifts.OrderBy(s => s.Start)] };
+        if (previous is null)
+        {
+            S.Location = profile.Home;
+        }
+        await CommitAsync([Event(new CrewRegistered(S.Profile), actor)]);
+
+        var current = EffectiveStatus();
+        if (previous is not null && previous.Region != profile.Region)
+        {
+            // The old region must stop offering this crew: an off-shift snapshot is never chosen.
+            await GrainFactory.GetGrain<IDispatchGrain>(previous.Region).UpdateCrew(Snapshot() with { Status = CrewStatus.OffShift, Capacity = 0 });
+            await Counts(previous.Region).CrewChanged(new CrewCountChange(Id, previousStatus, null));
+            previousStatus = null;
+        }
+        await PublishAsync(previousStatus, current);
+        return View();
+    }
+
+    public Task<CrewView?> Get() => Task.FromResult(S.Profile is null ? null : View());
+
+    public async Task<CrewView> ReportLocation(GeoPoint location, string actor)
+    {
+        RequireActor(actor);
+        if (!location.IsValid)
+        {
+            throw new InvalidFieldException("location", "The location must be a valid latitude and longitude.");
+        }
+        RequireRegistered();
+        var status = EffectiveStatus();
+        S.Location = location;
+        S.LocationAt = Now;
+        await CommitAsync([Event(new CrewLocationReported(location.Latitude, location.Longitude), actor)]);
+        await PublishAsync(status, EffectiveStatus());
+        return View();
+    }
+
+    public async Task<CrewView> SetStatus(CrewStatus status, string actor)
+    {
+        RequireActor(actor);
+        if (!Enum.IsDefined(status))
+        {
+            throw new InvalidFieldException("status", "Unknown crew status.");
+        }
+        RequireRegistered();
+        var previous = EffectiveStatus();
+        S.DeclaredStatus = status;
+        await CommitAsync([Event(new CrewStatusChanged(previous, EffectiveStatus()), actor)]);
+        await PublishAsync(previous, EffectiveStatus());
+        return View();
+    }
+
+    public async Task OrderChanged(string orderId, WorkOrderState orderState, string? crewId)
+    {
+        if (string.IsNullOrWhiteSpace(orderId))
+        {
+            throw new InvalidFieldException("orderId", "The order id is required.");
+        }
+        RequireRegistered();
+        var holds = crewId == Id && Holdings.ContainsKey(orderState);
+        var known = S.Orders.TryGetValue(orderId, out var knownState);
+        if (holds ? known && knownState == orderState : !known)
+        {
+            return;
+        }
+        var previous = EffectiveStatus();
+        if (holds)
+        {
+            S.Orders[orderId] = orderState;
+        }
+        else
+        {
+            S.Orders.Remove(orderId);
+        }
+        await CommitAsync([Event(new CrewOrderChanged(orderId, orderState, holds), "order:" + orderId)]);
+        await PublishAsync(previous, EffectiveStatus());
+    }
+
+    // ---- booking (预约) ----
+
+    public async Task<IReadOnlyList<SlotView>> PublishSlots(IReadOnlyList<TimeSlot> slots, string actor)
+    {
+        RequireActor(actor);
+        ValidateSlots(slots);
+        RequireRegistered();
+        var now = Now;
+        var events = ExpireDueHolds(now);
+        foreach (var slot in slots)
+        {
+            var existing = S.Slots.FindIndex(s => s.Start == slot.Start);
+            var booked = LiveBookings(slot.Start, now).Count();
+            if (existing >= 0 && booked > 0 && S.Slots[existing].End != slot.End)
+            {
+                throw new DomainConflictException($"The slot at {slot.Start:O} has bookings; its end cannot move.");
+            }
+            if (booked > slot.Capacity)
+            {
+                throw new DomainConflictException($"The slot at {slot.Start:O} has {booked} bookings; its capacity cannot drop to {slot.Capacity}.");
+            }
+            if (S.Slots.Any(s => s.Start != slot.Start && s.Start < slot.End && slot.Start < s.End))
+            {
+                throw new InvalidFieldException("slots", $"The slot at {slot.Start:O} overlaps another published slot.");
+            }
+        }
+        foreach (var slot in slots)
+        {
+            S.Slots.RemoveAll(s => s.Start == slot.Start);
+            S.Slots.Add(new SlotRecord(slot.Start, slot.End, slot.Capacity));
+        }
+        S.Slots.Sort((a, b) => a.Start.CompareTo(b.Start));
+        ForgetPast(now);
+        events.Add(Event(new SlotsPublished(slots), actor));
+        await CommitAsync(events);
+        await SyncHoldReminderAsync();
+        return [.. slots.Select(s => SlotViewOf(S.Slots.First(r => r.Start == s.Start), now))];
+    }
+
+    public Task<IReadOnlyList<SlotView>> GetSlots(DateTimeOffset from, DateTimeOffset to)
+    {
+        var now = Now;
+        IReadOnlyList<SlotView> slots = [.. S.Slots.Where(s => s.Start < to && s.End > from).Select(s => SlotViewOf(s, now))];
+        return Task.FromResult(slots);
+    }
+
+    public async Task<Booking> Hold(BookingRequest request)
+    {
+        if (request is null || string.IsNullOrWhiteSpace(request.OrderId))
+        {
+            throw new InvalidFieldException("orderId", "The order id is required.");
+        }
+        RequireActor(request.Actor);
+        RequireRegistered();
+        var now = Now;
+        var events = ExpireDueHolds(now);
+        var existing = LiveBookings(request.SlotStart, now).FirstOrDefault(b => b.OrderId == request.OrderId);
+        if (existing is not null)
+        {
+            await CommitIfAnyAsync(events);
+            return BookingOf(existing);
+        }
+        var slot = S.Slots.Find(s => s.Start == request.SlotStart);
+        if (slot is null || slot.End <= now)
+        {
+            await CommitIfAnyAsync(events);
+            throw new DomainConflictException($"Crew '{Id}' has no open slot starting at {request.SlotStart:O}.");
+        }
+        if (LiveBookings(slot.Start, now).Count() >= slot.Capacity)
+        {
+            await CommitIfAnyAsync(events);
+            throw new DomainConflictException($"The slot of crew '{Id}' at {slot.Start:O} is full.");
+        }
+        S.LastBookingNumber++;
+        var held = new BookingRecord(
+            BookingId.Create(Id, S.LastBookingNumber), request.OrderId, slot.Start, slot.End, BookingState.Held, now + booking.HoldDuration, request.Actor);
+        S.Bookings[held.Id] = held;
+        events.Add(BookingEvent(held, request.Actor));
+        await CommitAsync(events);
+        await SyncHoldReminderAsync();
+        return BookingOf(held);
+    }
+
+    public async Task<Booking> Confirm(string bookingId, string actor)
+    {
+        RequireActor(actor);
+        var found = FindBooking(bookingId);
+        var events = ExpireDueHolds(Now);
+        found = S.Bookings[found.Id];
+        if (found.State == BookingState.Confirmed)
+        {
+            await CommitIfAnyAsync(events);
+            return BookingOf(found);
+        }
+        if (found.State != BookingState.Held)
+        {
+            await CommitIfAnyAsync(events);
+            await SyncHoldReminderAsync();
+            throw new DomainConflictException($"Booking '{bookingId}' is {found.State} and can no longer be confirmed.");
+        }
+        var confirmed = found with { State = BookingState.Confirmed, HoldExpiresAt = null };
+        S.Bookings[confirmed.Id] = confirmed;
+        events.Add(BookingEvent(confirmed, actor));
+        await CommitAsync(events);
+        await SyncHoldReminderAsync();
+        return BookingOf(confirmed);
+    }
+
+    public async Task Release(string bookingId, string actor)
+    {
+        RequireActor(actor);
+        var found = FindBooking(bookingId);
+        var events = ExpireDueHolds(Now);
+        found = S.Bookings[found.Id];
+        if (found.State is BookingState.Held or BookingState.Confirmed)
+        {
+            var released = found with { State = BookingState.Released, HoldExpiresAt = null };
+            S.Bookings[released.Id] = released;
+            events.Add(BookingEvent(released, actor));
+        }
+        await CommitIfAnyAsync(events);
+        await SyncHoldReminderAsync();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != HoldExpiryReminder)
+        {
+            return;
+        }
+        _holdReminderDueAt = null;
+        await CommitIfAnyAsync(ExpireDueHolds(Now));
+        await SyncHoldReminderAsync();
+    }
+
+    // ---- status and what others are told ----
+
+    /// <summary>Off shift wins; otherwise an order on site or en route says where the crew is; otherwise what was declared.</summary>
+    private CrewStatus EffectiveStatus()
+    {
+        if (S.DeclaredStatus == CrewStatus.OffShift)
+        {
+            return CrewStatus.OffShift;
+        }
+        if (S.Orders.ContainsValue(WorkOrderState.OnSite))
+        {
+            return CrewStatus.OnSite;
+        }
+        return S.Orders.ContainsValue(WorkOrderState.EnRoute) ? CrewStatus.Travelling : S.DeclaredStatus;
+    }
+
+    private async Task PublishAsync(CrewStatus? previous, CrewStatus current)
+    {
+        var region = S.Profile!.Region;
+        await GrainFactory.GetGrain<IDispatchGrain>(region).UpdateCrew(Snapshot());
+        if (previous != current)
+        {
+            await Counts(region).CrewChanged(new CrewCountChange(Id, previous, current));
+        }
+    }
+
+    private IServiceCountsGrain Counts(string region) => GrainFactory.GetGrain<IServiceCountsGrain>("region:" + region);
+
+    private CrewSnapshot Snapshot() => new(
+        Id, S.Profile!.Skills, S.Profile.Shifts, EffectiveStatus(), S.Location, S.Profile.Capacity, S.Orders.Count, [.. S.Orders.Keys]);
+
+    private CrewView View() => new(
+        Id,
+        S.Profile!,
+        EffectiveStatus(),
+        S.Location,
+        S.LocationAt,
+        [.. S.Orders.Where(o => Holdings[o.Value] == OrderHolding.Current).Select(o => o.Key).Order(StringComparer.Ordinal)],
+        [.. S.Orders.Where(o => Holdings[o.Value] == OrderHolding.Queued).Select(o => o.Key).Order(StringComparer.Ordinal)],
+        S.UpdatedAt);
+
+    // ---- booking internals ----
+
+    private IEnumerable<BookingRecord> LiveBookings(DateTimeOffset slotStart, DateTimeOffset now) =>
+        S.Bookings.Values.Where(b => b.SlotStart == slotStart && IsLive(b, now));
+
+    private static bool IsLive(BookingRecord b, DateTimeOffset now) =>
+        b.State == BookingState.Confirmed || (b.State == BookingState.Held && b.HoldExpiresAt > now);
+
+    private SlotView SlotViewOf(SlotRecord slot, DateTimeOffset now)
+    {
+        var live = LiveBookings(slot.Start, now).ToList();
+        var confirmed = live.Count(b => b.State == BookingState.Confirmed);
+        return new SlotView(slot.Start, slot.End, slot.Capacity, live.Count - confirmed, confirmed);
+    }
+
+    /// <summary>Expires every hold that is due: a hold past its time is gone whether or not the reminder has fired.</summary>
+    private List<JournalEvent> ExpireDueHolds(DateTimeOffset now)
+    {
+        var events = new List<JournalEvent>();
+        foreach (var due in S.Bookings.Values.Where(b => b.State == BookingState.Held && b.HoldExpiresAt <= now).ToList())
+        {
+            var expired = due with { State = BookingState.Expired };
+            S.Bookings[expired.Id] = expired;
+            events.Add(BookingEvent(expired, "system"));
+        }
+        return events;
+    }
+
+    private async Task SyncHoldReminderAsync()
+    {
+        var earliest = S.Bookings.Values.Where(b => b.State == BookingState.Held).Min(b => b.HoldExpiresAt);
+        if (earliest == _holdReminderDueAt)
+        {
+            return;
+        }
+        if (earliest is null)
+        {
+            await UnregisterReminder(HoldExpiryReminder);
+        }
+        else
+        {
+            var due = earliest.Value - Now;
+            await RegisterOrUpdateReminder(HoldExpiryReminder, due > TimeSpan.Zero ? due : TimeSpan.Zero, TimeSpan.Zero);
+        }
+        _holdReminderDueAt = earliest;
+    }
+
+    private BookingRecord FindBooking(string bookingId)
+    {
+        if (string.IsNullOrWhiteSpace(bookingId))
+        {
+            throw new InvalidFieldException("bookingId", "The booking id is required.");
+        }
+        return S.Bookings.TryGetValue(bookingId, out var found) ? found : throw new EntityNotFoundException("booking", bookingId);
+    }
+
+    private Booking BookingOf(BookingRecord b) => new(b.Id, Id, b.OrderId, b.SlotStart, b.SlotEnd, b.State, b.HoldExpiresAt);
+
+    private void ForgetPast(DateTimeOffset now)
+    {
+        var horizon = now - KeepPastSlots;
+        S.Slots.RemoveAll(s => s.End < horizon);
+        foreach (var old in S.Bookings.Values.Where(b => b.SlotEnd < horizon && b.State != BookingState.Held).ToList())
+        {
+            S.Bookings.Remove(old.Id);
+        }
+    }
+
+    // ---- state and journal ----
+
+    private async Task CommitAsync(IReadOnlyList<JournalEvent> events)
+    {
+        S.UpdatedAt = Now;
+        await state.WriteStateAsync(events);
+    }
+
+    private Task CommitIfAnyAsync(List<JournalEvent> events) => events.Count == 0 ? Task.CompletedTask : CommitAsync(events);
+
+    private JournalEvent Event<T>(T payload, string actor) =>
+        new(CrewEvents.StreamOf(Id), typeof(T).Name, Now, actor, S.Location.ToString(), JsonSerializer.Serialize(payload));
+
+    private JournalEvent BookingEvent(BookingRecord b, string actor) =>
+        new(CrewEvents.StreamOf(Id), "Booking" + b.State, Now, actor, S.Location.ToString(),
+            JsonSerializer.Serialize(new BookingChanged(b.Id, b.OrderId, b.SlotStart, b.State, b.HoldExpiresAt)));
+
+    // ---- validation ----
+
+    private void RequireRegistered()
+    {
+        if (S.Profile is null)
+        {
+            throw new EntityNotFoundException("crew", Id);
+        }
+    }
+
+    private static void RequireActor(string actor)
+    {
+        if (string.IsNullOrWhiteSpace(actor))
+        {
+            throw new InvalidFieldException("actor", "The actor is required.");
+        }
+    }
+
+    private static void Validate(string id, CrewProfile profile, string actor)
+    {
+        if (!BookingId.IsValidCrewId(id))
+        {
+            throw new InvalidFieldException("id", "A crew id is required and may not contain '~'.");
+        }
+        RequireActor(actor);
+        if (profile is null)
+        {
+            throw new InvalidFieldException("profile", "The crew profile is required.");
+        }
+        if (string.IsNullOrWhiteSpace(profile.Name))
+        {
+            throw new InvalidFieldException("name", "The crew name is required.");
+        }
+        if (string.IsNullOrWhiteSpace(profile.Region))
+        {
+            throw new InvalidFieldException("region", "The region is required.");
+        }
+        if (profile.Skills is null || profile.Skills.Count == 0 || !profile.Skills.All(Enum.IsDefined))
+        {
+            throw new InvalidFieldException("skills", "At least one known skill is required.");
+        }
+        if (profile.Capacity is < 1 or > MaxCapacity)
+        {
+            throw new InvalidFieldException("capacity", $"Capacity must be between 1 and {MaxCapacity} orders.");
+        }
+        if (!profile.Home.IsValid)
+        {
+            throw new InvalidFieldException("home", "The home location must be a valid latitude and longitude.");
+        }
+        if (profile.Shifts is null || profile.Shifts.Any(s => s is null || s.Start >= s.End))
+        {
+            throw new InvalidFieldException("shifts", "Every shift must start before it ends.");
+        }
+    }
+
+    private static void ValidateSlots(IReadOnlyList<TimeSlot> slots)
+    {
+        if (slots is null || slots.Count == 0)
+        {
+            throw new InvalidFieldException("slots", "At least one slot is required.");
+        }
+        if (slots.Any(s => s is null || s.Start >= s.End))
+        {
+            throw new InvalidFieldException("slots", "Every slot must start before it ends.");
+        }
+        if (slots.Any(s => s.Capacity is < 0 or > MaxCapacity))
+        {
+            throw new InvalidFieldException("slots", $"Slot capacity must be between 0 and {MaxCapacity}.");
+        }
+        var ordered = slots.OrderBy(s => s.Start).ToList();
+        for (var i = 1; i < ordered.Count; i++)
+        {
+            if (ordered[i].Start < ordered[i - 1].End)
+            {
+                throw new InvalidFieldException("slots", $"The slots at {ordered[i - 1].Start:O} and {ordered[i].Start:O} overlap.");
+            }
+        }
+    }
+
+    private enum OrderHolding
+    {
+        Current,
+        Queued,
+    }
+}

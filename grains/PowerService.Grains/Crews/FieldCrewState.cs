@@ -1,0 +1,40 @@
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+
+namespace PowerService.Grains.Crews;
+
+/// <summary>What a crew grain stores. Changed only by <see cref="FieldCrewGrain"/>.</summary>
+internal sealed class FieldCrewState
+{
+    public CrewProfile? Profile { get; set; }
+
+    /// <summary>What the crew or a dispatcher last declared; orders on site or en route override it (see
+    /// <see cref="FieldCrewGrain"/>).</summary>
+    public CrewStatus DeclaredStatus { get; set; } = CrewStatus.Available;
+
+    public GeoPoint Location { get; set; }
+
+    public DateTimeOffset? LocationAt { get; set; }
+
+    /// <summary>Orders this crew holds, by id, with the state the order last reported.</summary>
+    public Dictionary<string, WorkOrderState> Orders { get; set; } = new(StringComparer.Ordinal);
+
+    public List<SlotRecord> Slots { get; set; } = [];
+
+    public Dictionary<string, BookingRecord> Bookings { get; set; } = new(StringComparer.Ordinal);
+
+    public long LastBookingNumber { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+internal sealed record SlotRecord(DateTimeOffset Start, DateTimeOffset End, int Capacity);
+
+internal sealed record BookingRecord(
+    string Id,
+    string OrderId,
+    DateTimeOffset SlotStart,
+    DateTimeOffset SlotEnd,
+    BookingState State,
+    DateTimeOffset? HoldExpiresAt,
+    string Actor);

@@ -1,0 +1,36 @@
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>Journal event types of a work order (stream id = order id).</summary>
+internal static class WorkOrderEvents
+{
+    public const string Created = nameof(Created);
+    public const string Reserved = nameof(Reserved);
+    public const string Dispatched = nameof(Dispatched);
+    public const string Accepted = nameof(Accepted);
+    public const string Rejected = nameof(Rejected);
+    public const string OfferExpired = nameof(OfferExpired);
+    public const string EnRoute = nameof(EnRoute);
+    public const string Arrived = nameof(Arrived);
+    public const string Resolved = nameof(Resolved);
+    public const string CallbackScheduled = nameof(CallbackScheduled);
+    public const string CallbackAttempted = nameof(CallbackAttempted);
+    /// <summary>A retry of an unreachable customer is due: agents see it in their callback queue.</summary>
+    public const string CallbackDue = nameof(CallbackDue);
+    public const string Closed = nameof(Closed);
+    public const string Cancelled = nameof(Cancelled);
+    public const string Merged = nameof(Merged);
+    public const string Reopened = nameof(Reopened);
+    public const string Suspended = nameof(Suspended);
+    public const string Resumed = nameof(Resumed);
+    public const string SlaWarned = nameof(SlaWarned);
+    public const string SlaBreached = nameof(SlaBreached);
+    public const string Escalated = nameof(Escalated);
+}
+
+/// <summary>Who hears of an SLA breach: the breach goes to the grid manager; a clock still running at
+/// <see cref="Sla.SlaOptions.SecondEscalationAtShare"/> of its limit goes on to the region supervisor.</summary>
+public enum EscalationLevel
+{
+    GridManager,
+    RegionSupervisor,
+}

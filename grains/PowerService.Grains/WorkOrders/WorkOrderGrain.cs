@@ -1,0 +1,745 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using PowerService.Grains.Crews;
+using PowerService.Grains.Dispatch;
+using PowerService.Grains.Regions;
+using PowerService.Grains.Sla;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+using static PowerService.Grains.WorkOrders.WorkOrderAction;
+
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>One work order. Each call checks the move against <see cref="WorkOrderTransitions"/>, builds the next
+/// record and the events that explain it, asks dispatch for a crew when the order goes back to it, and stores record
+/// and events in one write; crews and live counts hear of it after the write. One durable reminder wakes the order
+/// for its next timed moment (SLA warning/breach/escalation, offer lapse, booked dispatch, callback retry).</summary>
+internal sealed partial class WorkOrderGrain(
+    IPersistentState<WorkOrderRecord> state,
+    IJournal journal,
+    SlaPolicy sla,
+    DispatchOptions dispatchOptions,
+    BookingOptions bookingOptions,
+    CallbackOptions callbackOptions,
+    ILogger<WorkOrderGrain> logger) : Grain, IWorkOrderGrain, IRemindable
+{
+    private const string ReminderName = "next";
+    private const string SystemActor = "system";
+    /// <summary>The actor the dispatch grain assigns as; its own assignments need no withdrawal.</summary>
+    private const string DispatchActor = "dispatch";
+    private const int MaxDescriptionLength = 2000;
+    private const int MaxHistory = 100_000;
+
+    private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web);
+
+    private WorkOrderRecord Order => state.State;
+
+    private string Id => GetPrimaryKeyString();
+
+    public async Task<WorkOrderView> Create(NewWorkOrder order)
+    {
+        if (Order.Exists)
+        {
+            throw new DomainConflictException($"Work order '{Id}' already exists.");
+        }
+        var now = TimeProvider.GetUtcNow();
+        var created = await Validate(order, now);
+        var change = new Change(Order, now);
+        change.Next = ReachMilestone(change, created, SlaMilestone.Receipt);
+        Record(change, WorkOrderEvents.Created, order.Actor, null, new
+        {
+            created.Kind,
+            created.Channel,
+            created.Priority,
+            created.Region,
+            created.GridId,
+            created.CustomerId,
+            created.TransformerAreaId,
+            created.AreaClass,
+            created.ConnectionCategory,
+            created.Description,
+            Clocks = created.Clocks.Select(c => new { c.Name, c.DueAt }),
+        });
+        await AskDispatch(change);
+        await Commit(change);
+        return Order.ToView();
+    }
+
+    public Task<WorkOrderView?> Get() => Task.FromResult(Order.Exists ? Order.ToView() : null);
+
+    public async Task<WorkOrderView> Apply(WorkOrderCommand command)
+    {
+        var order = RequireOrder();
+        RequireActor(command.Actor);
+        if (command.Location is { IsValid: false })
+        {
+            throw new InvalidFieldException("location", "The location is not a valid latitude/longitude.");
+        }
+        if (command.Action == WorkOrderAction.Dispatch)
+        {
+            return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location);
+        }
+        var to = Move(order, command.Action);
+        if (WorkOrderTransitions.CrewActions.Contains(command.Action))
+        {
+            RequireAssignedCrew(order, command);
+        }
+        var change = new Change(order, TimeProvider.GetUtcNow());
+        switch (command.Action)
+        {
+            case Reserve:
+                await ReserveSlot(change, command);
+                break;
+            case Accept:
+                change.Next = ReachMilestone(change, order with { State = to, OfferExpiresAt = null }, SlaMilestone.Accept);
+                Record(change, WorkOrderEvents.Accepted, command.Actor, command.Location, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
+                change.TellCrew(order.CrewId!, to, order.CrewId);
+                break;
+            case Reject:
+            case ExpireOffer:
+                await GiveUpOffer(change, command.Action == Reject ? WorkOrderEvents.Rejected : WorkOrderEvents.OfferExpired, command.Actor, command.Location, command.Note, change.Now);
+                break;
+            case StartTravel:
+                change.Next = order with { State = to };
+                Record(change, WorkOrderEvents.EnRoute, command.Actor, command.Location, new { order.CrewId, command.Note });
+                change.TellCrew(order.CrewId!, to, order.CrewId);
+                break;
+            case Arrive:
+                change.Next = ReachMilestone(change, order with { State = to }, SlaMilestone.Arrival);
+                Record(change, WorkOrderEvents.Arrived, command.Actor, command.Location, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
+                change.TellCrew(order.CrewId!, to, order.CrewId);
+                break;
+            case Resolve:
+                Resolved(change, command);
+                break;
+            case Close:
+                change.Next = order with { State = to, Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Stop(change.Now))] };
+                Record(change, WorkOrderEvents.Closed, command.Actor, command.Location, new { Reason = "closed by dispatcher", command.Note });
+                break;
+            case Reopen:
+                await Reopened(change, command.Actor, command.Location, command.Note);
+                break;
+            case Cancel:
+            case Merge:
+                Withdrawn(change, command, to);
+                break;
+            case Suspend:
+                if (order.SuspendedAt is not null)
+                {
+                    throw new DomainConflictException($"Work order '{Id}' is already suspended.");
+                }
+                change.Next = order with { SuspendedAt = change.Now, Clocks = [.. order.Clocks.Select(c => c.Pause(change.Now))] };
+                Record(change, WorkOrderEvents.Suspended, command.Actor, command.Location, new { command.Note });
+                break;
+            case Resume:
+                if (order.SuspendedAt is not { } suspendedAt)
+                {
+                    throw new DomainConflictException($"Work order '{Id}' is not suspended.");
+                }
+                change.Next = order with { SuspendedAt = null, Clocks = [.. order.Clocks.Select(c => c.Resume(change.Now, sla))] };
+                Record(change, WorkOrderEvents.Resumed, command.Actor, command.Location, new { command.Note, SuspendedFor = change.Now - suspendedAt });
+                break;
+            default:
+                // ScheduleCallback is taken by Resolve in the same turn; Resolved is never a stored state.
+                throw Illegal(order, command.Action);
+        }
+        await Commit(change);
+        return Order.ToView();
+    }
+
+    public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null);
+
+    public async Task<WorkOrderView> RecordCallback(CallbackAttempt attempt)
+    {
+        var order = RequireOrder();
+        RequireActor(attempt.Actor);
+        if (!Enum.IsDefined(attempt.Outcome))
+        {
+            throw new InvalidFieldException("outcome", "The outcome is Satisfied, Dissatisfied or Unreachable.");
+        }
+        if (order.State != WorkOrderState.CallbackPending || order.Callback is not { } callback)
+        {
+            throw new DomainConflictException($"Work order '{Id}' is {order.State}: a callback is recorded only while it is CallbackPending.");
+        }
+        var change = new Change(order, TimeProvider.GetUtcNow());
+        callback = callback with { Attempts = callback.Attempts + 1, LastOutcome = attempt.Outcome, NextAttemptAt = null, RetryAnnounced = false };
+        var retry = attempt.Outcome == CallbackOutcome.Unreachable && callback.RetriesUsed < callbackOptions.RetryDelays.Count
+            ? change.Now + callbackOptions.RetryDelays[callback.RetriesUsed]
+            : (DateTimeOffset?)null;
+        if (retry is not null)
+        {
+            callback = callback with { RetriesUsed = callback.RetriesUsed + 1, NextAttemptAt = retry };
+        }
+        change.Next = ReachMilestone(change, order with { Callback = callback }, SlaMilestone.CallbackMade);
+        Record(change, WorkOrderEvents.CallbackAttempted, attempt.Actor, null, new
+        {
+            attempt.Outcome,
+            Satisfied = attempt.Outcome switch { CallbackOutcome.Satisfied => true, CallbackOutcome.Dissatisfied => false, _ => (bool?)null },
+            Attempt = callback.Attempts,
+            NextAttemptAt = retry,
+            attempt.Note,
+            Clocks = StoppedClocks(change),
+        });
+        switch (attempt.Outcome)
+        {
+            case CallbackOutcome.Satisfied:
+                Closing(change, attempt.Actor, "satisfied");
+                break;
+            case CallbackOutcome.Dissatisfied:
+                await Reopened(change, attempt.Actor, null, attempt.Note);
+                break;
+            case CallbackOutcome.Unreachable when retry is null:
+                Closing(change, attempt.Actor, "unreachable");
+                break;
+        }
+        await Commit(change);
+        return Order.ToView();
+    }
+
+    public async Task<IReadOnlyList<WorkOrderEvent>> GetHistory()
+    {
+        RequireOrder();
+        var events = await journal.ReadStreamAsync(Id, 0, MaxHistory);
+        return [.. events.Select(e => new WorkOrderEvent(e.Sequence, e.EventType, e.OccurredAt, e.Actor, e.Location, e.PayloadJson))];
+    }
+
+    /// <summary>Acts on every moment that fell due, in time order (after a restart several may have), then plans the
+    /// next wake-up. SLA events carry the moment they were due, not the moment the reminder fired.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (!Order.Exists || reminderName != ReminderName)
+        {
+            return;
+        }
+        var change = new Change(Order, TimeProvider.GetUtcNow());
+        change.Next = Order with { ReminderDueAt = null };
+        while (NextMoment(change.Next) is { } moment && moment.At <= change.Now)
+        {
+            await Handle(change, moment);
+        }
+        await Commit(change);
+    }
+
+    // ---- the moves ----
+
+    private async Task<WorkOrderView> Assign(string crewId, string actor, string? note, GeoPoint? location)
+    {
+        var order = RequireOrder();
+        RequireActor(actor);
+        if (string.IsNullOrWhiteSpace(crewId) || !BookingId.IsValidCrewId(crewId))
+        {
+            throw new InvalidFieldException("crewId", "The crew id is required and may not contain '~'.");
+        }
+        Move(order, WorkOrderAction.Dispatch);
+        if (order.CrewId == crewId && order.State is WorkOrderState.Dispatched or WorkOrderState.Accepted or WorkOrderState.EnRoute)
+        {
+            throw new DomainConflictException($"Work order '{Id}' is already {order.State} with crew '{crewId}'.");
+        }
+        var byDispatch = actor == DispatchActor;
+        if (!byDispatch && await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Get() is null)
+        {
+            throw new EntityNotFoundException("FieldCrew", crewId);
+        }
+        var change = new Change(order, TimeProvider.GetUtcNow());
+        if (order.BookingId is { } booking && BookingId.CrewOf(booking) != crewId)
+        {
+            change.ReleaseBooking = booking;
+            change.Next = order with { BookingId = null, SlotStart = null, DispatchBookedAt = null };
+        }
+        // Dispatch's own assignment already left its backlog; anyone else's override must take it out.
+        change.WithdrawFromDispatch = !byDispatch;
+        Offer(change, crewId, actor, location, note, null);
+        await Commit(change);
+        return Order.ToView();
+    }
+
+    private void Offer(Change change, string crewId, string actor, GeoPoint? location, string? note, DispatchDecision? decision)
+    {
+        var order = change.Next;
+        var to = Move(order, WorkOrderAction.Dispatch);
+        if (order.CrewId is { } previous && previous != crewId)
+        {
+            change.TellCrew(previous, to, crewId);
+        }
+        change.TellCrew(crewId, to, crewId);
+        var expiresAt = change.Now + dispatchOptions.AcceptTimeout;
+        change.Next = order with { State = to, CrewId = crewId, OfferExpiresAt = expiresAt, QueuedInDispatch = false, DispatchBookedAt = null };
+        Record(change, WorkOrderEvents.Dispatched, actor, location, new
+        {
+            CrewId = crewId,
+            PreviousCrew = order.CrewId,
+            OfferExpiresAt = expiresAt,
+            decision?.TravelMinutes,
+            decision?.Score,
+            order.BookingId,
+            Note = note,
+        });
+    }
+
+    /// <summary>Rejected by the crew or lapsed: the crew is excluded and the order goes back to dispatch.</summary>
+    private async Task GiveUpOffer(Change change, string eventType, string actor, GeoPoint? location, string? note, DateTimeOffset at)
+    {
+        var order = change.Next;
+        var to = Move(order, eventType == WorkOrderEvents.Rejected ? Reject : ExpireOffer);
+        var crew = order.CrewId!;
+        change.TellCrew(crew, to, null);
+        if (order.BookingId is { } booking)
+        {
+            change.ReleaseBooking = booking;
+        }
+        change.Next = order with
+        {
+            State = to,
+            CrewId = null,
+            OfferExpiresAt = null,
+            BookingId = null,
+            SlotStart = null,
+            ExcludedCrews = [.. order.ExcludedCrews, crew],
+        };
+        Record(change, eventType, actor, location, new { CrewId = crew, Note = note }, at);
+        await AskDispatch(change);
+    }
+
+    private async Task ReserveSlot(Change change, WorkOrderCommand command)
+    {
+        var order = change.Next;
+        var bookingId = command.TargetId;
+        var crewId = bookingId is null ? null : BookingId.CrewOf(bookingId);
+        if (crewId is null)
+        {
+            throw new InvalidFieldException("targetId", "Reserve names the booking id ({crewId}~{number}) in targetId.");
+        }
+        var booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Confirm(bookingId!, command.Actor);
+        if (booking.OrderId != Id)
+        {
+            throw new DomainConflictException($"Booking '{bookingId}' holds a slot for order '{booking.OrderId}', not '{Id}'.");
+        }
+        change.WithdrawFromDispatch = order.QueuedInDispatch;
+        change.Next = order with
+        {
+            State = WorkOrderState.Reserved,
+            CrewId = booking.CrewId,
+            BookingId = booking.Id,
+            SlotStart = booking.SlotStart,
+            DispatchBookedAt = booking.SlotStart - bookingOptions.DispatchLead,
+            QueuedInDispatch = false,
+        };
+        Record(change, WorkOrderEvents.Reserved, command.Actor, command.Location, new { BookingId = booking.Id, booking.CrewId, booking.SlotStart, booking.SlotEnd, command.Note });
+    }
+
+    /// <summary>Resolve schedules the callback in the same turn: Resolved is passed through, CallbackPending is stored.</summary>
+    private void Resolved(Change change, WorkOrderCommand command)
+    {
+        var order = ReachMilestone(change, change.Next with { State = WorkOrderState.Resolved }, SlaMilestone.Resolution);
+        change.Next = order;
+        Record(change, WorkOrderEvents.Resolved, command.Actor, command.Location, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
+        var dueAt = change.Now + callbackOptions.DueWithin;
+        var callbackClock = SlaClock.Start(SlaPolicy.Callback, SlaBasis.Elapsed, callbackOptions.DueWithin, SlaMilestone.CallbackMade, change.Now, sla, paused: false);
+        change.Next = order with
+        {
+            State = Move(order, ScheduleCallback),
+            SuspendedAt = null,
+            Callback = new CallbackRecord(dueAt),
+            Clocks = [.. order.Clocks, callbackClock],
+        };
+        Record(change, WorkOrderEvents.CallbackScheduled, SystemActor, null, new { DueAt = dueAt });
+        change.TellCrew(order.CrewId!, change.Next.State, order.CrewId);
+    }
+
+    private void Closing(Change change, string actor, string reason)
+    {
+        var order = change.Next;
+        change.Next = order with { State = Move(order, Close), Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Stop(change.Now))] };
+        Record(change, WorkOrderEvents.Closed, actor, null, new { Reason = reason, order.Callback?.Attempts });
+    }
+
+    /// <summary>Dissatisfied customer: the order goes back to dispatch with its history, and its promises start again.</summary>
+    private async Task Reopened(Change change, string actor, GeoPoint? location, string? note)
+    {
+        var order = change.Next;
+        var reopened = order with
+        {
+            State = Move(order, Reopen),
+            CrewId = null,
+            OfferExpiresAt = null,
+            BookingId = null,
+            SlotStart = null,
+            // A callback not yet made no longer applies: the next resolution schedules a new one.
+            Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Cancel(change.Now))],
+        };
+        change.Next = ReachMilestone(change, reopened, SlaMilestone.Receipt);
+        Record(change, WorkOrderEvents.Reopened, actor, location, new { PreviousCrew = order.CrewId, Note = note, Clocks = change.Next.Clocks.Where(c => !c.IsFinished).Select(c => new { c.Name, c.DueAt }) });
+        await AskDispatch(change);
+    }
+
+    /// <summary>Cancel or merge: the promises no longer apply, the crew lets go, a booking is released, dispatch forgets it.</summary>
+    private void Withdrawn(Change change, WorkOrderCommand command, WorkOrderState to)
+    {
+        var order = change.Next;
+        if (command.Action == Merge && (string.IsNullOrWhiteSpace(command.TargetId) || command.TargetId == Id))
+        {
+            throw new InvalidFieldException("targetId", "Merge names the order or outage it folds into (not itself).");
+        }
+        if (order.CrewId is { } crew)
+        {
+            change.TellCrew(crew, to, null);
+        }
+        change.ReleaseBooking = order.BookingId;
+        change.WithdrawFromDispatch = order.QueuedInDispatch;
+        change.Next = order with
+        {
+            State = to,
+            MergedInto = command.Action == Merge ? command.TargetId : null,
+            OfferExpiresAt = null,
+            QueuedInDispatch = false,
+            DispatchBookedAt = null,
+            Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Cancel(change.Now))],
+        };
+        Record(change, command.Action == Merge ? WorkOrderEvents.Merged : WorkOrderEvents.Cancelled, command.Actor, command.Location,
+            new { Into = change.Next.MergedInto, order.CrewId, command.Note });
+    }
+
+    private async Task AskDispatch(Change change)
+    {
+        var order = change.Next;
+        var decision = await GrainFactory.GetGrain<IDispatchGrain>(order.Region).RequestCrew(
+            new DispatchRequest(order.Id, order.Kind, order.Priority, order.Location, ArrivalDue(order, change.Now), order.ExcludedCrews));
+        if (decision is null)
+        {
+            change.Next = order with { QueuedInDispatch = true };
+            return;
+        }
+        Offer(change, decision.CrewId, DispatchActor, null, null, decision);
+    }
+
+    // ---- time ----
+
+    private async Task Handle(Change change, OrderMoment moment)
+    {
+        var order = change.Next;
+        switch (moment.Kind)
+        {
+            case OrderMomentKind.Clock:
+                var clock = order.Clocks[moment.Clock];
+                var clocks = order.Clocks.ToArray();
+                clocks[moment.Clock] = clock.Passed(moment.ClockMoment);
+                change.Next = order with { Clocks = clocks };
+                var lateBy = change.Now - moment.At;
+                switch (moment.ClockMoment)
+                {
+                    case SlaMomentKind.Warn:
+                        Record(change, WorkOrderEvents.SlaWarned, SystemActor, null, new { Clock = clock.Name, clock.WarnAt, clock.DueAt, LateBy = lateBy }, moment.At);
+                        break;
+                    case SlaMomentKind.Breach:
+                        change.Next = change.Next with { Breaches = order.Breaches + 1, Escalated = true };
+                        Record(change, WorkOrderEvents.SlaBreached, SystemActor, null, new { Clock = clock.Name, clock.DueAt, LateBy = lateBy }, moment.At);
+                        Record(change, WorkOrderEvents.Escalated, SystemActor, null, new { Clock = clock.Name, Level = EscalationLevel.GridManager }, moment.At);
+                        break;
+                    default:
+                        Record(change, WorkOrderEvents.Escalated, SystemActor, null, new { Clock = clock.Name, Level = EscalationLevel.RegionSupervisor }, moment.At);
+                        break;
+                }
+                break;
+            case OrderMomentKind.OfferLapse:
+                await GiveUpOffer(change, WorkOrderEvents.OfferExpired, SystemActor, null, $"not accepted within {dispatchOptions.AcceptTimeout}", moment.At);
+                break;
+            case OrderMomentKind.BookedDispatch:
+                Offer(change, order.CrewId!, SystemActor, null, "booked slot", null);
+                break;
+            case OrderMomentKind.CallbackRetry:
+                change.Next = order with { Callback = order.Callback! with { RetryAnnounced = true } };
+                Record(change, WorkOrderEvents.CallbackDue, SystemActor, null, new { Attempt = order.Callback!.Attempts + 1, order.Callback.DueAt }, moment.At);
+                break;
+        }
+    }
+
+    /// <summary>The earliest thing the order must do by itself.</summary>
+    private static OrderMoment? NextMoment(WorkOrderRecord order)
+    {
+        OrderMoment? next = null;
+        void Consider(OrderMoment candidate)
+        {
+            if (next is null || candidate.At < next.Value.At)
+            {
+                next = candidate;
+            }
+        }
+        for (var i = 0; i < order.Clocks.Count; i++)
+        {
+            if (order.Clocks[i].Next is { } moment)
+            {
+                Consider(new OrderMoment(moment.At, OrderMomentKind.Clock, i, moment.Kind));
+            }
+        }
+        if (order.State == WorkOrderState.Dispatched && order.OfferExpiresAt is { } lapse)
+        {
+            Consider(new OrderMoment(lapse, OrderMomentKind.OfferLapse));
+        }
+        if (order.State == WorkOrderState.Reserved && order.DispatchBookedAt is { } booked)
+        {
+            Consider(new OrderMoment(booked, OrderMomentKind.BookedDispatch));
+        }
+        if (order.State == WorkOrderState.CallbackPending && order.Callback is { NextAttemptAt: { } retry, RetryAnnounced: false })
+        {
+            Consider(new OrderMoment(retry, OrderMomentKind.CallbackRetry));
+        }
+        return next;
+    }
+
+    /// <summary>Stops the clocks that stop at <paramref name="milestone"/> and starts those that start there.</summary>
+    private WorkOrderRecord ReachMilestone(Change change, WorkOrderRecord order, SlaMilestone milestone)
+    {
+        var clocks = new List<SlaClock>(order.Clocks.Count + 2);
+        foreach (var clock in order.Clocks)
+        {
+            if (!clock.IsFinished && clock.StopsAt == milestone)
+            {
+                var stopped = clock.Stop(change.Now);
+                change.Stopped.Add(stopped);
+                clocks.Add(stopped);
+            }
+            else
+            {
+                clocks.Add(clock);
+            }
+        }
+        foreach (var rule in sla.StartingAt(milestone, order.Kind, order.AreaClass, order.ConnectionCategory))
+        {
+            clocks.Add(SlaClock.Start(rule.Clock, rule.Basis, rule.Limit, rule.StopsAt, change.Now, sla, paused: order.SuspendedAt is not null));
+        }
+        return order with { Clocks = clocks };
+    }
+
+    private static object StoppedClocks(Change change) => change.Stopped.Select(c => new { c.Name, c.DueAt, c.Outcome });
+
+    /// <summary>The nearest promise dispatch should weigh (the arrival limit for repairs); a day out when none runs.</summary>
+    private static DateTimeOffset ArrivalDue(WorkOrderRecord order, DateTimeOffset now) =>
+        order.Clocks.Where(c => !c.IsFinished).Select(c => c.DueAt).DefaultIfEmpty(now + TimeSpan.FromDays(1)).Min();
+
+    // ---- storing and telling ----
+
+    /// <summary>Plans the reminder, stores record and events in one write, then tells crews, dispatch and the live
+    /// counts. The reminder is registered before the write (a spare wake-up is harmless, a lost one is not) and only
+    /// when it must fire earlier than the one already registered: one that fires early finds nothing due and
+    /// re-plans. That keeps a typical lifecycle to one reminder registration and one removal.</summary>
+    private async Task Commit(Change change)
+    {
+        var next = change.Next with
+        {
+            UpdatedAt = change.Events.Count > 0 ? change.Now : change.Before.UpdatedAt,
+            Version = change.Before.Version + (change.Events.Count > 0 ? 1 : 0),
+        };
+        var wanted = NextMoment(next)?.At;
+        var unregister = false;
+        if (wanted is null)
+        {
+            unregister = next.ReminderDueAt is not null;
+            next = next with { ReminderDueAt = null };
+        }
+        else if (next.ReminderDueAt is null || wanted < next.ReminderDueAt)
+        {
+            var dueIn = wanted.Value - change.Now;
+            await RegisterOrUpdateReminder(ReminderName, dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, TimeSpan.Zero);
+            next = next with { ReminderDueAt = wanted };
+        }
+        if (change.Events.Count == 0 && next == change.Before)
+        {
+            return;
+        }
+        state.State = next;
+        try
+        {
+            await state.WriteStateAsync(change.Events);
+        }
+        catch
+        {
+            state.State = change.Before;
+            throw;
+        }
+        if (unregister)
+        {
+            await UnregisterReminder(ReminderName);
+        }
+        await Announce(change.Before, next, change);
+    }
+
+    private async Task Announce(WorkOrderRecord before, WorkOrderRecord after, Change change)
+    {
+        var calls = new List<Task>(4);
+        foreach (var (crew, notice) in change.CrewNotices)
+        {
+            calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(crew).OrderChanged(Id, notice.State, notice.AssignedCrew));
+        }
+        if (change.ReleaseBooking is { } booking && BookingId.CrewOf(booking) is { } bookingCrew)
+        {
+            calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(bookingCrew).Release(booking, SystemActor));
+        }
+        if (change.WithdrawFromDispatch)
+        {
+            calls.Add(GrainFactory.GetGrain<IDispatchGrain>(after.Region).Withdraw(Id));
+        }
+        var previous = before.Exists ? CountKey(before) : null;
+        var current = CountKey(after);
+        if (previous != current)
+        {
+            var counted = new OrderCountChange(Id, previous, current);
+            calls.Add(GrainFactory.GetGrain<IServiceCountsGrain>(ServiceCountsScope.Region(after.Region)).OrderChanged(counted));
+            if (after.GridId is { } grid)
+            {
+                calls.Add(GrainFactory.GetGrain<IServiceCountsGrain>(ServiceCountsScope.Grid(grid)).OrderChanged(counted));
+            }
+        }
+        try
+        {
+            await Task.WhenAll(calls);
+        }
+        catch (Exception error)
+        {
+            // The change is stored; a crew or counter that missed it is told again by the order's next change.
+            LogAnnounceFailed(logger, error, Id);
+        }
+    }
+
+    private static OrderCountKey CountKey(WorkOrderRecord order) => new(order.Kind, order.State, order.IsBreached, order.Escalated);
+
+    private void Record(Change change, string type, string? actor, GeoPoint? where, object payload, DateTimeOffset? at = null) =>
+        change.Events.Add(new JournalEvent(Id, type, at ?? change.Now, actor, (where ?? change.Next.Location).ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
+
+    // ---- checks ----
+
+    private async Task<WorkOrderRecord> Validate(NewWorkOrder order, DateTimeOffset now)
+    {
+        RequireActor(order.Actor);
+        if (!Enum.IsDefined(order.Kind))
+        {
+            throw new InvalidFieldException("kind", "Unknown work order kind.");
+        }
+        if (!Enum.IsDefined(order.Channel))
+        {
+            throw new InvalidFieldException("channel", "Unknown intake channel.");
+        }
+        if (!Enum.IsDefined(order.Priority))
+        {
+            throw new InvalidFieldException("priority", "Unknown priority.");
+        }
+        if (string.IsNullOrWhiteSpace(order.Description))
+        {
+            throw new InvalidFieldException("description", "The description is required.");
+        }
+        if (order.Description.Length > MaxDescriptionLength)
+        {
+            throw new InvalidFieldException("description", $"The description is at most {MaxDescriptionLength} characters.");
+        }
+        if (order.Kind == WorkOrderKind.NewConnection ? order.ConnectionCategory is null : order.ConnectionCategory is not null)
+        {
+            throw new InvalidFieldException("connectionCategory", "A connection category is required for a new connection and only for it.");
+        }
+        if (order.ConnectionCategory is { } category && !Enum.IsDefined(category))
+        {
+            throw new InvalidFieldException("connectionCategory", "Unknown connection category.");
+        }
+        if (order.AreaClass is { } area && !Enum.IsDefined(area))
+        {
+            throw new InvalidFieldException("areaClass", "Unknown area class.");
+        }
+        if (order.Location is { IsValid: false })
+        {
+            throw new InvalidFieldException("location", "The location is not a valid latitude/longitude.");
+        }
+        CustomerProfile? customer = null;
+        if (order.CustomerId is not null)
+        {
+            // An unknown customer is a bad field of this request (400), not a missing resource (the order is what is asked for).
+            customer = string.IsNullOrWhiteSpace(order.CustomerId) ? null : await GrainFactory.GetGrain<ICustomerGrain>(order.CustomerId).GetProfile();
+            if (customer is null)
+            {
+                throw new InvalidFieldException("customerId", $"Customer '{order.CustomerId}' is not known.");
+            }
+        }
+        var location = order.Location ?? customer?.Location ?? throw new InvalidFieldException("location", "The location is required when no customer gives it.");
+        var region = order.Region ?? customer?.Region;
+        if (string.IsNullOrWhiteSpace(region))
+        {
+            throw new InvalidFieldException("region", "The region is required when no customer gives it.");
+        }
+        return new WorkOrderRecord
+        {
+            Exists = true,
+            Id = Id,
+            Kind = order.Kind,
+            Channel = order.Channel,
+            Priority = order.Priority,
+            State = WorkOrderState.Created,
+            Region = region,
+            GridId = customer?.GridId,
+            CustomerId = order.CustomerId,
+            TransformerAreaId = order.TransformerAreaId ?? customer?.TransformerAreaId,
+            Location = location,
+            // No class given and no customer: the strictest promise (urban) applies.
+            AreaClass = order.AreaClass ?? customer?.AreaClass ?? AreaClass.Urban,
+            ConnectionCategory = order.ConnectionCategory,
+            Description = order.Description,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+    }
+
+    private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("WorkOrder", Id);
+
+    private static void RequireActor(string actor)
+    {
+        if (string.IsNullOrWhiteSpace(actor))
+        {
+            throw new InvalidFieldException("actor", "The actor (who does this) is required.");
+        }
+    }
+
+    private void RequireAssignedCrew(WorkOrderRecord order, WorkOrderCommand command)
+    {
+        if (string.IsNullOrWhiteSpace(command.CrewId))
+        {
+            throw new InvalidFieldException("crewId", $"{command.Action} is a crew action: the acting crew is required.");
+        }
+        if (command.CrewId != order.CrewId)
+        {
+            throw new DomainConflictException($"Work order '{Id}' is assigned to crew '{order.CrewId}', not '{command.CrewId}': {command.Action} is not allowed.");
+        }
+    }
+
+    private WorkOrderState Move(WorkOrderRecord order, WorkOrderAction action) =>
+        WorkOrderTransitions.TryNext(order.State, action, out var to) ? to : throw Illegal(order, action);
+
+    private DomainConflictException Illegal(WorkOrderRecord order, WorkOrderAction action) =>
+        new($"Work order '{Id}' is {order.State}: {action} is not allowed.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change is stored but a crew, dispatch or the live counts did not hear of it")]
+    private static partial void LogAnnounceFailed(ILogger logger, Exception error, string orderId);
+
+    /// <summary>One turn's change: the next record, the events that explain it, and whom to tell once it is stored.</summary>
+    private sealed class Change(WorkOrderRecord before, DateTimeOffset now)
+    {
+        public WorkOrderRecord Before { get; } = before;
+        public WorkOrderRecord Next { get; set; } = before;
+        public DateTimeOffset Now { get; } = now;
+        public List<JournalEvent> Events { get; } = new(2);
+        public List<SlaClock> Stopped { get; } = [];
+
+        /// <summary>Last word per crew: a crew told twice in one turn hears only the final state.</summary>
+        public Dictionary<string, (WorkOrderState State, string? AssignedCrew)> CrewNotices { get; } = new(StringComparer.Ordinal);
+        public string? ReleaseBooking { get; set; }
+        public bool WithdrawFromDispatch { get; set; }
+
+        public void TellCrew(string crew, WorkOrderState state, string? assignedCrew) => CrewNotices[crew] = (state, assignedCrew);
+    }
+
+    private enum OrderMomentKind
+    {
+        Clock,
+        OfferLapse,
+        BookedDispatch,
+        CallbackRetry,
+    }
+
+    private readonly record struct OrderMoment(DateTimeOffset At, OrderMomentKind Kind, int Clock = -1, SlaMomentKind ClockMoment = default);
+}

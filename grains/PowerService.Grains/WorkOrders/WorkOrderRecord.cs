@@ -1,0 +1,79 @@
+using PowerService.Grains.Sla;
+using PowerService.Grains.Topology;
+
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>The persisted state of one order. Immutable: a turn builds the next record with <c>with</c> and keeps the
+/// old one until the write succeeds, so a refused action or a failed write leaves the grain as it was.</summary>
+internal sealed record WorkOrderRecord
+{
+    public bool Exists { get; init; }
+    public string Id { get; init; } = "";
+    public WorkOrderKind Kind { get; init; }
+    public IntakeChannel Channel { get; init; }
+    public WorkOrderPriority Priority { get; init; }
+    public WorkOrderState State { get; init; }
+    public string Region { get; init; } = "";
+    public string? GridId { get; init; }
+    public string? CustomerId { get; init; }
+    public string? TransformerAreaId { get; init; }
+    public GeoPoint Location { get; init; }
+    public AreaClass AreaClass { get; init; }
+    public ConnectionCategory? ConnectionCategory { get; init; }
+    public string Description { get; init; } = "";
+    public string? CrewId { get; init; }
+
+    /// <summary>When the current offer to <see cref="CrewId"/> lapses unless accepted.</summary>
+    public DateTimeOffset? OfferExpiresAt { get; init; }
+
+    /// <summary>Crews that rejected the order or let the offer lapse; dispatch skips them.</summary>
+    public IReadOnlyList<string> ExcludedCrews { get; init; } = [];
+
+    /// <summary>True while dispatch holds the order in its backlog (it will call Assign).</summary>
+    public bool QueuedInDispatch { get; init; }
+
+    public string? BookingId { get; init; }
+    public DateTimeOffset? SlotStart { get; init; }
+
+    /// <summary>When the reserved order is dispatched to its booked crew (slot start minus the lead time).</summary>
+    public DateTimeOffset? DispatchBookedAt { get; init; }
+
+    public string? MergedInto { get; init; }
+    public bool Escalated { get; init; }
+    public int Breaches { get; init; }
+
+    /// <summary>Set while a customer-caused hold pauses the clocks.</summary>
+    public DateTimeOffset? SuspendedAt { get; init; }
+
+    public IReadOnlyList<SlaClock> Clocks { get; init; } = [];
+    public CallbackRecord? Callback { get; init; }
+
+    /// <summary>Due time of the order's one reminder as last registered (null: none registered).</summary>
+    public DateTimeOffset? ReminderDueAt { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public int Version { get; init; }
+
+    public bool IsBreached => Breaches > 0;
+
+    public WorkOrderView ToView() => new(
+        Id, Kind, Channel, Priority, State, Region, CustomerId, TransformerAreaId, Location, AreaClass, ConnectionCategory,
+        Description, CrewId, MergedInto, Escalated, CreatedAt, UpdatedAt,
+        Clocks.Select(c => c.ToView()).ToArray(),
+        Callback?.ToView(),
+        Version);
+}
+
+/// <summary>The callback (回访) of a completed order. <paramref name="RetriesUsed"/> counts the scheduled retries of an
+/// unreachable customer; <paramref name="RetryAnnounced"/> is set once the retry's CallbackDue event was journaled.</summary>
+internal sealed record CallbackRecord(
+    DateTimeOffset DueAt,
+    int Attempts = 0,
+    int RetriesUsed = 0,
+    DateTimeOffset? NextAttemptAt = null,
+    bool RetryAnnounced = false,
+    CallbackOutcome? LastOutcome = null)
+{
+    public CallbackView ToView() => new(DueAt, Attempts, NextAttemptAt, LastOutcome);
+}

@@ -1,0 +1,162 @@
+using PowerService.Grains.Crews;
+using PowerService.Grains.Tests.Support;
+using PowerService.TestSupport;
+
+namespace PowerService.Grains.Tests.Crews;
+
+public sealed class BookingTests
+{
+    private static readonly DateTimeOffset Afternoon = WorkflowSilo.MondayMorning.AddHours(5);
+
+    private static TimeSlot Slot(int capacity, int hoursAfterNoon = 0) =>
+        new(Afternoon.AddHours(hoursAfterNoon), Afternoon.AddHours(hoursAfterNoon + 1), capacity);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task Many_concurrent_bookers_never_overbook_a_slot(int capacity)
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(capacity)], "crew:C-1");
+
+        var attempts = Enumerable.Range(0, 50)
+            .Select(i => Task.Run(() => silo.Grain<IFieldCrewGrain>("C-1").Hold(new BookingRequest($"o-{i}", Afternoon, "customer"))))
+            .ToList();
+        var outcomes = await Task.WhenAll(attempts.Select(async a =>
+        {
+            try
+            {
+                return (Booking: await a, Conflict: false);
+            }
+            catch (DomainConflictException)
+            {
+                return (Booking: (Booking?)null, Conflict: true);
+            }
+        }));
+
+        Assert.Equal(capacity, outcomes.Count(o => o.Booking is not null));
+        Assert.Equal(50 - capacity, outcomes.Count(o => o.Conflict));
+        Assert.Equal(capacity, outcomes.Select(o => o.Booking?.Id).OfType<string>().Distinct().Count());
+        var slot = Assert.Single(await crew.GetSlots(Afternoon, Afternoon.AddHours(1)));
+        Assert.Equal(capacity, slot.Held);
+    }
+
+    [Fact]
+    public async Task Holding_again_for_the_same_order_returns_its_booking()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(2)], "crew:C-1");
+
+        var first = await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+        var again = await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+
+        Assert.Equal(first, again);
+        Assert.Equal("C-1", BookingId.CrewOf(first.Id));
+        Assert.Equal(WorkflowSilo.MondayMorning + new BookingOptions().HoldDuration, first.HoldExpiresAt);
+        Assert.Equal(1, (await crew.GetSlots(Afternoon, Afternoon.AddHours(1)))[0].Held);
+    }
+
+    [Fact]
+    public async Task An_unconfirmed_hold_expires_frees_the_slot_and_can_no_longer_be_confirmed()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.HoldDuration = TimeSpan.FromMinutes(10));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(1)], "crew:C-1");
+        var held = await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+
+        silo.Advance(TimeSpan.FromMinutes(10));
+
+        await Eventually.True(
+            async () => (await silo.Storage.ReadStreamAsync("crew:C-1", 0, 50)).Any(e => e.EventType == "BookingExpired"),
+            "the hold expiry reminder journals the expiry");
+        Assert.Equal(0, (await crew.GetSlots(Afternoon, Afternoon.AddHours(1)))[0].Held);
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.Confirm(held.Id, "customer"));
+        var other = await crew.Hold(new BookingRequest("o-2", Afternoon, "customer"));
+        Assert.Equal(BookingState.Held, other.State);
+    }
+
+    [Fact]
+    public async Task A_hold_past_its_time_is_gone_even_before_the_reminder_fires()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.HoldDuration = TimeSpan.FromMinutes(10));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(1)], "crew:C-1");
+        await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+
+        // Reminders fire in the background; the next call must not wait for it to see the slot free.
+        silo.Advance(TimeSpan.FromMinutes(11));
+        var other = await crew.Hold(new BookingRequest("o-2", Afternoon, "customer"));
+
+        Assert.Equal("o-2", other.OrderId);
+    }
+
+    [Fact]
+    public async Task A_confirmed_booking_keeps_its_slot_past_the_hold_time()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.HoldDuration = TimeSpan.FromMinutes(10));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(1)], "crew:C-1");
+        var held = await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+
+        var confirmed = await crew.Confirm(held.Id, "customer");
+        silo.Advance(TimeSpan.FromMinutes(30));
+
+        Assert.Equal(BookingState.Confirmed, confirmed.State);
+        Assert.Null(confirmed.HoldExpiresAt);
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-2", Afternoon, "customer")));
+        Assert.Equal(1, (await crew.GetSlots(Afternoon, Afternoon.AddHours(1)))[0].Confirmed);
+    }
+
+    [Fact]
+    public async Task Releasing_a_booking_frees_its_capacity_and_a_released_one_cannot_be_confirmed()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(1)], "crew:C-1");
+        var first = await crew.Confirm((await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"))).Id, "customer");
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-2", Afternoon, "customer")));
+
+        await crew.Release(first.Id, "customer");
+        var second = await crew.Hold(new BookingRequest("o-2", Afternoon, "customer"));
+
+        Assert.Equal(BookingState.Held, second.State);
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.Confirm(first.Id, "customer"));
+        await Assert.ThrowsAsync<EntityNotFoundException>(() => crew.Release("C-1~999", "customer"));
+    }
+
+    [Fact]
+    public async Task Only_published_open_slots_can_be_held_and_capacity_cannot_drop_below_bookings()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(2), Slot(1, hoursAfterNoon: 1)], "crew:C-1");
+        await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+        await crew.Hold(new BookingRequest("o-2", Afternoon, "customer"));
+
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-3", Afternoon.AddMinutes(30), "customer")));
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.PublishSlots([Slot(1)], "crew:C-1"));
+        var overlap = await Assert.ThrowsAsync<InvalidFieldException>(() => crew.PublishSlots([new TimeSlot(Afternoon.AddMinutes(30), Afternoon.AddMinutes(90), 1)], "crew:C-1"));
+        Assert.Equal("slots", overlap.Field);
+        var widened = await crew.PublishSlots([Slot(4)], "crew:C-1");
+        Assert.Equal(new SlotView(Afternoon, Afternoon.AddHours(1), 4, 2, 0), Assert.Single(widened));
+        Assert.Equal(2, (await crew.GetSlots(Afternoon, Afternoon.AddHours(2))).Count);
+    }
+
+    [Fact]
+    public async Task Holds_survive_a_restart_and_still_expire()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.HoldDuration = TimeSpan.FromMinutes(10));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(1)], "crew:C-1");
+        await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+
+        await silo.RestartAsync();
+        silo.Advance(TimeSpan.FromMinutes(10));
+
+        await Eventually.True(
+            async () => (await silo.Storage.ReadStreamAsync("crew:C-1", 0, 50)).Any(e => e.EventType == "BookingExpired"),
+            "the durable reminder expires the hold after a restart");
+    }
+}

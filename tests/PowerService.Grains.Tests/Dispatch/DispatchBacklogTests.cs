@@ -1,0 +1,86 @@
+using PowerService.Grains.Crews;
+using PowerService.Grains.Dispatch;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+using PowerService.TestSupport;
+using static PowerService.Grains.Tests.Dispatch.Roster;
+
+namespace PowerService.Grains.Tests.Dispatch;
+
+/// <summary>The backlog end to end: work orders ask dispatch for a crew, crews report to it, and its timer assigns
+/// waiting orders through <see cref="IWorkOrderGrain.Assign"/>.</summary>
+public sealed class DispatchBacklogTests
+{
+    [Fact]
+    public async Task A_waiting_order_is_assigned_once_a_crew_reports_in()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("WO-1");
+        var created = await order.Create(Fault("north", At(2)));
+
+        await RegisterCrew(silo, "C-1", "north", At(0));
+        silo.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(WorkOrderState.Created, created.State);
+        await Eventually.True(async () => (await order.Get())?.CrewId == "C-1", "the backlog drain assigns the order");
+        Assert.Equal(WorkOrderState.Dispatched, (await order.Get())!.State);
+        Assert.Equal(["WO-1"], (await silo.Grain<IFieldCrewGrain>("C-1").Get())!.QueuedOrders);
+        Assert.Equal(0, (await silo.Grain<IDispatchGrain>("north").GetStatus()).Backlog);
+    }
+
+    /// <summary>Crew A at 0 km, crew B at 10 km, one order each. The first order (at 4 km) is nearer A; the second (at
+    /// -1 km) is next to A. First come, first served gives A the first and B the second: 4 + 11 = 15 km. A storm batch
+    /// sees both and gives B the first and A the second: 6 + 1 = 7 km.</summary>
+    [Fact]
+    public async Task A_storm_batch_assigns_the_backlog_for_less_travel_than_first_come_first_served()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Dispatch.StormBacklogThreshold = 2);
+
+        // Calm region: crews are in place, each order is decided as it arrives.
+        await RegisterCrew(silo, "calm-A", "calm", At(0));
+        await RegisterCrew(silo, "calm-B", "calm", At(10));
+        var calmFirst = await silo.Grain<IWorkOrderGrain>("calm-1").Create(Fault("calm", At(4)));
+        var calmSecond = await silo.Grain<IWorkOrderGrain>("calm-2").Create(Fault("calm", At(-1)));
+
+        // Storm region: the orders arrive before any crew can take them, the backlog reaches the threshold.
+        await silo.Grain<IWorkOrderGrain>("storm-1").Create(Fault("storm", At(4)));
+        await silo.Grain<IWorkOrderGrain>("storm-2").Create(Fault("storm", At(-1)));
+        var inStorm = await silo.Grain<IDispatchGrain>("storm").GetStatus();
+        await RegisterCrew(silo, "storm-A", "storm", At(0));
+        await RegisterCrew(silo, "storm-B", "storm", At(10));
+        silo.Advance(new DispatchOptions().StormBatchInterval);
+
+        Assert.Equal(("calm-A", "calm-B"), (calmFirst.CrewId, calmSecond.CrewId));
+        Assert.True(inStorm.StormMode);
+        Assert.Equal(2, inStorm.Backlog);
+        await Eventually.True(
+            async () => (await silo.Grain<IWorkOrderGrain>("storm-1").Get())?.CrewId is not null
+                && (await silo.Grain<IWorkOrderGrain>("storm-2").Get())?.CrewId is not null,
+            "the storm batch assigns both orders");
+        Assert.Equal("storm-B", (await silo.Grain<IWorkOrderGrain>("storm-1").Get())!.CrewId);
+        Assert.Equal("storm-A", (await silo.Grain<IWorkOrderGrain>("storm-2").Get())!.CrewId);
+        var after = await silo.Grain<IDispatchGrain>("storm").GetStatus();
+        Assert.False(after.StormMode);
+        Assert.Equal(0, after.Backlog);
+    }
+
+    [Fact]
+    public async Task A_cancelled_order_leaves_the_backlog()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("WO-1");
+        await order.Create(Fault("north", At(2)));
+
+        await order.Apply(new WorkOrderCommand(WorkOrderAction.Cancel, "dispatcher:li"));
+
+        await Eventually.True(async () => (await silo.Grain<IDispatchGrain>("north").GetStatus()).Backlog == 0, "the order is withdrawn");
+    }
+
+    private static NewWorkOrder Fault(string region, GeoPoint location) =>
+        new(WorkOrderKind.FaultRepair, IntakeChannel.Hotline95598, "agent:wang", "No power", Region: region, Location: location, AreaClass: AreaClass.Urban);
+
+    private static Task<CrewView> RegisterCrew(WorkflowSilo silo, string id, string region, GeoPoint home) =>
+        silo.Grain<IFieldCrewGrain>(id).Register(
+            new CrewProfile($"Crew {id}", region, [CrewSkill.LowVoltageRepair], 1, home, [DayShift]), "dispatcher:li");
+}

@@ -1,0 +1,266 @@
+using System.Text.Json;
+using PowerService.Grains.Crews;
+using PowerService.Grains.Dispatch;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+using PowerService.TestSupport;
+using static PowerService.Grains.Tests.WorkOrders.Scenario;
+
+namespace PowerService.Grains.Tests.WorkOrders;
+
+public sealed class WorkOrderLifecycleTests
+{
+    [Fact]
+    public async Task A_fault_goes_from_intake_to_closure_and_every_step_is_journaled_with_who_when_and_where()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1", home: East(3));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+
+        var created = await order.Create(Fault());
+        Assert.Equal(WorkOrderState.Dispatched, created.State);
+        Assert.Equal("c1", created.CrewId);
+        Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders);
+
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        silo.Advance(TimeSpan.FromMinutes(10));
+        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1") with { Location = East(3) });
+        silo.Advance(TimeSpan.FromMinutes(15));
+        var onSite = await order.Apply(ByCrew(WorkOrderAction.Arrive, "c1") with { Location = East(0.1) });
+        Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("c1").Get())!.CurrentOrders);
+        silo.Advance(TimeSpan.FromHours(1));
+        var resolved = await order.Apply(ByCrew(WorkOrderAction.Resolve, "c1") with { Note = "fuse replaced" });
+        silo.Advance(TimeSpan.FromHours(2));
+        var closed = await order.RecordCallback(new CallbackAttempt(CallbackOutcome.Satisfied, "agent:zhao"));
+
+        Assert.Equal(SlaClockState.Met, onSite.SlaClocks.Single(c => c.Name == "Arrival").State);
+        Assert.Equal(WorkOrderState.CallbackPending, resolved.State);
+        Assert.Equal(WorkflowSilo.MondayMorning.AddMinutes(85).AddHours(24), resolved.Callback!.DueAt);
+        Assert.Equal(WorkOrderState.Closed, closed.State);
+        Assert.All(closed.SlaClocks, c => Assert.Equal(SlaClockState.Met, c.State));
+        Assert.Empty((await silo.Grain<IFieldCrewGrain>("c1").Get())!.CurrentOrders);
+
+        var history = await order.GetHistory();
+        Assert.Equal(
+            ["Created", "Dispatched", "Accepted", "EnRoute", "Arrived", "Resolved", "CallbackScheduled", "CallbackAttempted", "Closed"],
+            history.Select(e => e.Type));
+        Assert.Equal([Agent, "dispatch", "crew:c1", "crew:c1", "crew:c1", "crew:c1", "system", "agent:zhao", "agent:zhao"], history.Select(e => e.Actor));
+        var start = WorkflowSilo.MondayMorning;
+        Assert.Equal([start, start, start, start.AddMinutes(10), start.AddMinutes(25), start.AddMinutes(85), start.AddMinutes(85), start.AddMinutes(205), start.AddMinutes(205)],
+            history.Select(e => e.At));
+        Assert.Equal(East(3).ToString(), history[3].Location);
+        Assert.Equal(East(0.1).ToString(), history[4].Location);
+        Assert.Equal(Depot.ToString(), history[0].Location);
+        Assert.True(history.Zip(history.Skip(1)).All(p => p.First.Sequence < p.Second.Sequence));
+        using var resolvedPayload = JsonDocument.Parse(history[5].PayloadJson);
+        Assert.Equal("fuse replaced", resolvedPayload.RootElement.GetProperty("note").GetString());
+        using var callbackPayload = JsonDocument.Parse(history[7].PayloadJson);
+        Assert.True(callbackPayload.RootElement.GetProperty("satisfied").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_never_created_order_reads_as_null_and_refuses_everything_else_as_not_found()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("nobody");
+
+        Assert.Null(await order.Get());
+        var errors = new[]
+        {
+            await Assert.ThrowsAsync<EntityNotFoundException>(() => order.Apply(ByDispatcher(WorkOrderAction.Cancel))),
+            await Assert.ThrowsAsync<EntityNotFoundException>(() => order.Assign("c1", Dispatcher)),
+            await Assert.ThrowsAsync<EntityNotFoundException>(() => order.RecordCallback(new CallbackAttempt(CallbackOutcome.Satisfied, Agent))),
+            await Assert.ThrowsAsync<EntityNotFoundException>(() => order.GetHistory()),
+        };
+        Assert.All(errors, e => Assert.Equal(("WorkOrder", "nobody"), (e.Entity, e.Id)));
+    }
+
+    [Fact]
+    public async Task Creating_an_order_twice_is_a_conflict_that_keeps_the_first()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        var first = await order.Create(Fault(QuietRegion));
+
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(OfKind(WorkOrderKind.Complaint)));
+
+        Assert.Equal(first, await order.Get(), ViewComparer.Instance);
+        Assert.Single(await order.GetHistory());
+    }
+
+    public static TheoryData<string, NewWorkOrder> BadOrders => new()
+    {
+        { "actor", Fault() with { Actor = " " } },
+        { "description", Fault() with { Description = "" } },
+        { "description", Fault() with { Description = new string('x', 2001) } },
+        { "kind", Fault() with { Kind = (WorkOrderKind)99 } },
+        { "channel", Fault() with { Channel = (IntakeChannel)99 } },
+        { "priority", Fault() with { Priority = (WorkOrderPriority)99 } },
+        { "location", Fault() with { Location = new GeoPoint(91, 0) } },
+        { "location", Fault() with { Location = null } },
+        { "region", Fault() with { Region = null } },
+        { "areaClass", Fault() with { AreaClass = (AreaClass)9 } },
+        { "connectionCategory", OfKind(WorkOrderKind.NewConnection) },
+        { "connectionCategory", Fault() with { ConnectionCategory = ConnectionCategory.Residential } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOrders))]
+    public async Task A_bad_new_order_is_refused_naming_the_field_and_nothing_is_created(string field, NewWorkOrder bad)
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+
+        var error = await Assert.ThrowsAsync<InvalidFieldException>(() => order.Create(bad));
+
+        Assert.Equal(field, error.Field);
+        Assert.Null(await order.Get());
+    }
+
+    [Fact]
+    public async Task A_description_of_exactly_2000_characters_is_accepted()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+
+        var view = await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault(QuietRegion) with { Description = new string('x', 2000) });
+
+        Assert.Equal(2000, view.Description.Length);
+    }
+
+    [Fact]
+    public async Task An_order_nobody_can_take_waits_until_dispatch_assigns_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+
+        var waiting = await order.Create(Fault());
+        Assert.Equal(WorkOrderState.Created, waiting.State);
+        Assert.Equal(1, (await silo.Grain<IDispatchGrain>(Region).GetStatus()).Backlog);
+
+        await order.Assign("c9", "dispatch");
+
+        Assert.Equal(("c9", WorkOrderState.Dispatched), ((await order.Get())!.CrewId, (await order.Get())!.State));
+    }
+
+    [Fact]
+    public async Task A_crew_that_does_not_accept_in_time_loses_the_offer_to_the_next_best_crew()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(2));
+        await RegisterCrew(silo, "far", home: East(12));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+
+        Assert.Equal("near", (await order.Create(Fault())).CrewId);
+        silo.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal("near", (await order.Get())!.CrewId);
+        silo.Advance(TimeSpan.FromMinutes(1));
+
+        await Eventually.True(async () => (await order.Get())!.CrewId == "far", "the order is offered to the far crew");
+        var history = await order.GetHistory();
+        var expired = history.Single(e => e.Type == "OfferExpired");
+        Assert.Equal(("system", WorkflowSilo.MondayMorning.AddMinutes(5)), (expired.Actor, expired.At));
+        Assert.Equal(["Created", "Dispatched", "OfferExpired", "Dispatched"], history.Select(e => e.Type));
+        Assert.Equal(WorkOrderState.Dispatched, (await order.Get())!.State);
+        Assert.DoesNotContain("o-1", (await silo.Grain<IFieldCrewGrain>("near").Get())!.QueuedOrders);
+        Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("far").Get())!.QueuedOrders);
+    }
+
+    [Fact]
+    public async Task A_rejected_order_goes_back_to_dispatch_which_skips_the_crew_that_rejected_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(2));
+        await RegisterCrew(silo, "far", home: East(12));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+
+        var rejected = await order.Apply(ByCrew(WorkOrderAction.Reject, "near") with { Note = "truck broken" });
+        silo.Advance(TimeSpan.FromMinutes(5));
+        await order.Apply(ByCrew(WorkOrderAction.Reject, "far"));
+
+        Assert.Equal(("far", WorkOrderState.Dispatched), (rejected.CrewId, rejected.State));
+        var waiting = await order.Get();
+        Assert.Equal((null, WorkOrderState.Rejected), (waiting!.CrewId, waiting.State));
+        Assert.Equal(["Created", "Dispatched", "Rejected", "Dispatched", "Rejected"], await EventTypes(order));
+        Assert.Equal(1, (await silo.Grain<IDispatchGrain>(Region).GetStatus()).Backlog);
+    }
+
+    [Fact]
+    public async Task A_dispatcher_override_moves_the_order_to_another_crew_and_the_first_crew_lets_it_go()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(2));
+        await RegisterCrew(silo, "far", home: East(12));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "near"));
+
+        var moved = await order.Assign("far", Dispatcher, "far crew has the spare transformer");
+
+        Assert.Equal(("far", WorkOrderState.Dispatched), (moved.CrewId, moved.State));
+        Assert.Empty((await silo.Grain<IFieldCrewGrain>("near").Get())!.CurrentOrders);
+        Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("far").Get())!.QueuedOrders);
+        var dispatched = (await order.GetHistory())[^1];
+        Assert.Equal(("Dispatched", Dispatcher), (dispatched.Type, dispatched.Actor));
+        using var payload = JsonDocument.Parse(dispatched.PayloadJson);
+        Assert.Equal("near", payload.RootElement.GetProperty("previousCrew").GetString());
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(ByCrew(WorkOrderAction.StartTravel, "near")));
+    }
+
+    [Fact]
+    public async Task An_override_to_an_unknown_crew_is_not_found_and_changes_nothing()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        var before = await order.Create(Fault(QuietRegion));
+
+        var error = await Assert.ThrowsAsync<EntityNotFoundException>(() => order.Assign("ghost", Dispatcher));
+        var bad = await Assert.ThrowsAsync<InvalidFieldException>(() => order.Assign("a~b", Dispatcher));
+
+        Assert.Equal(("FieldCrew", "ghost"), (error.Entity, error.Id));
+        Assert.Equal("crewId", bad.Field);
+        Assert.Equal(before, await order.Get(), ViewComparer.Instance);
+    }
+
+    [Fact]
+    public async Task A_reserved_order_is_dispatched_to_its_booked_crew_ahead_of_the_slot()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddHours(4);
+        await silo.Grain<IFieldCrewGrain>("c1").PublishSlots([new TimeSlot(slot, slot.AddHours(2), 2)], "crew:c1");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(OfKind(WorkOrderKind.MeterInstallation));
+        var booking = await silo.Grain<IFieldCrewGrain>("c1").Hold(new BookingRequest("o-1", slot, Agent));
+
+        var reserved = await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+        silo.Advance(TimeSpan.FromHours(3.4));
+        Assert.Equal(WorkOrderState.Reserved, (await order.Get())!.State);
+        silo.Advance(TimeSpan.FromHours(0.1));
+
+        Assert.Equal(("c1", WorkOrderState.Reserved), (reserved.CrewId, reserved.State));
+        Assert.Equal(1, (await silo.Grain<IFieldCrewGrain>("c1").GetSlots(slot, slot.AddHours(2)))[0].Confirmed);
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the booked crew is offered the order");
+        var dispatched = (await order.GetHistory())[^1];
+        Assert.Equal(("Dispatched", slot.AddMinutes(-30)), (dispatched.Type, dispatched.At));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_reserved_order_releases_its_booking()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddDays(1);
+        await silo.Grain<IFieldCrewGrain>("c1").PublishSlots([new TimeSlot(slot, slot.AddHours(2), 1)], "crew:c1");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(OfKind(WorkOrderKind.OnSiteSurvey));
+        var booking = await silo.Grain<IFieldCrewGrain>("c1").Hold(new BookingRequest("o-1", slot, Agent));
+        await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+
+        await order.Apply(ByDispatcher(WorkOrderAction.Cancel) with { Note = "customer moved out" });
+
+        var slots = await silo.Grain<IFieldCrewGrain>("c1").GetSlots(slot, slot.AddHours(2));
+        Assert.Equal((0, 0), (slots[0].Held, slots[0].Confirmed));
+    }
+}
