@@ -383,18 +383,18 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             Execute(writer, transaction, "DROP TABLE IF EXISTS temp.catalog_import");
             Execute(writer, transaction,
-                "CREATE TEMP TABLE catalog_import (ord INTEGER PRIMARY KEY, key TEXT NOT NULL, parent_key TEXT, payload TEXT NOT NULL)");
+                "CREATE TEMP TABLE catalog_import (key TEXT NOT NULL, parent_key TEXT, payload TEXT NOT NULL)");
             var stage = writer.Command(
-                "INSERT INTO temp.catalog_import (ord, key, parent_key, payload) VALUES ($ord, $key, $parent, $payload)",
-                transaction, "$ord", "$key", "$parent", "$payload");
-            long ordinal = 0;
+                "INSERT INTO temp.catalog_import (key, parent_key, payload) VALUES ($key, $parent, $payload)",
+                transaction, "$key", "$parent", "$payload");
+            long staged = 0;
             await foreach (var entry in entries.WithCancellation(ct))
             {
-                stage.Parameters["$ord"].Value = ordinal++;
                 stage.Parameters["$key"].Value = entry.Key;
                 stage.Parameters["$parent"].Value = (object?)entry.ParentKey ?? DBNull.Value;
                 stage.Parameters["$payload"].Value = entry.Payload;
                 stage.ExecuteNonQuery();
+                staged++;
             }
             if (parentKind is not null)
             {
@@ -422,24 +422,24 @@ public sealed class SqliteStorageProvider : IStorageProvider
             upsert.Parameters["$now"].Value = UnixMicroseconds(_clock.GetUtcNow());
             upsert.ExecuteNonQuery();
             Execute(writer, transaction, "DROP TABLE temp.catalog_import");
-            return (new CatalogImportResult(ordinal - existing, existing - unchanged, unchanged, []), true);
+            return (new CatalogImportResult(staged - existing, existing - unchanged, unchanged, []), true);
         }, cancellationToken);
     }
 
     private static List<CatalogOrphan> FindOrphans(SqliteWriter writer, SqliteTransaction transaction, string parentKind)
     {
         var command = writer.Command("""
-            SELECT i.ord, i.parent_key FROM temp.catalog_import AS i
+            SELECT i.key, i.parent_key FROM temp.catalog_import AS i
             WHERE i.parent_key IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM catalog AS c WHERE c.kind = $parent_kind AND c.key = i.parent_key)
-            ORDER BY i.ord
+            ORDER BY i.key
             """, transaction, "$parent_kind");
         command.Parameters["$parent_kind"].Value = parentKind;
         var orphans = new List<CatalogOrphan>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            orphans.Add(new CatalogOrphan(reader.GetInt64(0), reader.GetString(1)));
+            orphans.Add(new CatalogOrphan(reader.GetString(0), reader.GetString(1)));
         }
         return orphans;
     }

@@ -552,17 +552,20 @@ public abstract class StorageContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_catalog_import_with_missing_parents_writes_nothing_and_names_each_orphan_by_position()
+    public async Task A_catalog_import_with_missing_parents_writes_nothing_and_names_each_orphan()
     {
         var storage = await OpenAsync();
         await storage.ImportCatalogAsync("area", null, Stream(Entry("A1")));
         await storage.ImportCatalogAsync("meter", "area", Stream(Entry("M1", "A1", "{\"v\":1}")));
 
         var result = await storage.ImportCatalogAsync("meter", "area",
-            Stream(Entry("M1", "A1", "{\"v\":2}"), Entry("M2", "A9"), Entry("M3", "A1"), Entry("M4", "A8")));
+            Stream(Entry("M1", "A1", "{\"v\":2}"), Entry("M4", "A9"), Entry("M3", "A1"), Entry("M2", "A8")));
+        var first = await storage.ImportCatalogAsync("customer", "meter", Stream(Entry("C1", "M1"), Entry("C2", "M7")));
 
         Assert.False(result.Applied);
-        Assert.Equal([new CatalogOrphan(1, "A9"), new CatalogOrphan(3, "A8")], result.Orphans);
+        Assert.Equal([new CatalogOrphan("M2", "A8"), new CatalogOrphan("M4", "A9")], result.Orphans);
+        Assert.Equal([new CatalogOrphan("C2", "M7")], first.Orphans);
+        Assert.Equal(0, await storage.CountCatalogAsync("customer"));
         Assert.Equal(1, await storage.CountCatalogAsync("meter"));
         Assert.Equal([Entry("M1", "A1", "{\"v\":1}")], await storage.ReadCatalogAsync("meter", ["M1"]));
     }

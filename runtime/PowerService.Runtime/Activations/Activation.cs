@@ -344,7 +344,9 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         bool schedule;
         lock (_lock)
         {
-            if (_phase is Phase.Deactivating or Phase.Dead || _deactivation is DeactivationReason.Shutdown)
+            // Only shutdown replaces an invalidation: the others let queued calls run first, on data known to be stale.
+            if (_phase is Phase.Deactivating or Phase.Dead || _deactivation is DeactivationReason.Shutdown
+                || (_deactivation is DeactivationReason.Invalidated && reason is not DeactivationReason.Shutdown))
             {
                 return;
             }

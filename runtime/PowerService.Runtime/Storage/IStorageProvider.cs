@@ -67,7 +67,7 @@ public interface IStorageProvider : IAsyncDisposable
 
     /// <summary>Imports the entries of one catalog kind in ONE transaction. Every entry with a parent key must find
     /// that parent among the stored entries of <paramref name="parentKind"/> (null: parent keys are not checked);
-    /// when any does not, nothing is written and the result lists them. Otherwise new keys are inserted, changed
+    /// when any does not, nothing is written and the result lists them, ordered by key. Otherwise new keys are inserted, changed
     /// entries updated and identical ones left untouched, so importing the same entries twice changes nothing.
     /// Keys must be distinct within one import (the caller checks; a store may refuse the batch otherwise).
     /// The entries are streamed, never held all at once; an exception thrown while enumerating them rolls the
@@ -145,6 +145,5 @@ public sealed record CatalogImportResult(long Inserted, long Updated, long Uncha
     public bool Applied => Orphans.Count == 0;
 }
 
-/// <summary>An imported entry whose parent does not exist: its 0-based position in the imported sequence and the
-/// parent key it named.</summary>
-public sealed record CatalogOrphan(long Ordinal, string ParentKey);
+/// <summary>An imported entry whose parent does not exist: its key and the parent key it named.</summary>
+public sealed record CatalogOrphan(string Key, string ParentKey);

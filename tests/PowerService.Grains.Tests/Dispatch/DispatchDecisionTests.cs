@@ -156,7 +156,7 @@ public sealed class DispatchDecisionTests
     public async Task Rejects_a_request_with_a_bad_field(string orderId, string field)
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        var request = Order(orderId, orderId == "" ? At(0) : new PowerService.Grains.Topology.GeoPoint(95, 0));
+        var request = Order(orderId, orderId == "" ? At(0) : new global::PowerService.Grains.Topology.GeoPoint(95, 0));
 
         var error = await Assert.ThrowsAsync<InvalidFieldException>(() => silo.Grain<IDispatchGrain>("north").RequestCrew(request));
 

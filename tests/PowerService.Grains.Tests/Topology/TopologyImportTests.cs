@@ -1,4 +1,5 @@
 using System.Text;
+using PowerService.Grains.Crews;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology;
 using PowerService.Grains.Topology.Import;
@@ -204,6 +205,23 @@ public abstract class TopologyImportTests : IAsyncLifetime
         Assert.False(result.Succeeded);
         Assert.Equal([(3, "skills"), (4, "capacity"), (4, "shift_end")], result.Errors.Select(e => (e.Line, e.Column)));
         Assert.Equal(0, _silo.Silo.ActivationCount);
+    }
+
+    [Fact]
+    public async Task A_crews_file_registers_each_crew_with_its_week_of_shifts_and_a_reimport_changes_nothing()
+    {
+        var first = await ImportTextAsync(ImportKind.Crews, Sample["crews.csv"]);
+        var again = await ImportTextAsync(ImportKind.Crews, Sample["crews.csv"]);
+
+        Assert.Equal((true, 3L, 0L), (first.Succeeded, first.Inserted, first.Unchanged));
+        Assert.Equal((true, 0L, 0L, 3L), (again.Succeeded, again.Inserted, again.Updated, again.Unchanged));
+        var night = await _silo.Grain<IFieldCrewGrain>("CR-0003").Get();
+        Assert.NotNull(night);
+        Assert.Equal(("海口秀英", 7), (night.Profile.Region, night.Profile.Shifts.Count));
+        Assert.Equal([CrewSkill.Metering, CrewSkill.Connection, CrewSkill.Survey], night.Profile.Skills);
+        // 20:00 to 08:00 China time, starting on the import day (the silo clock: Monday 2026-11-23).
+        Assert.Equal(new Shift(new DateTimeOffset(2026, 11, 23, 20, 0, 0, TimeSpan.FromHours(8)), new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.FromHours(8))),
+            night.Profile.Shifts[0]);
     }
 
     private async Task<List<ImportResult>> ImportSampleAsync(ImportKind through = ImportKind.Customers)

@@ -74,7 +74,7 @@ public sealed class TopologyImport(Silo silo)
             var (_, column, noun) = file.Parent!.Value;
             foreach (var orphan in stored.Orphans)
             {
-                errors.Add(run.Lines[(int)orphan.Ordinal], column, $"{noun} '{orphan.ParentKey}' does not exist (import {noun}s first)");
+                errors.Add(run.LineOfKey[orphan.Key], column, $"{noun} '{orphan.ParentKey}' does not exist (import {noun}s first)");
             }
             return Failed(file.Kind, run.Rows, errors);
         }
@@ -113,7 +113,6 @@ public sealed class TopologyImport(Silo silo)
             }
             if (run.Errors.Count == 0)
             {
-                run.Lines.Add(row.Line);
                 yield return entry;
             }
         }
@@ -220,14 +219,13 @@ public sealed class TopologyImport(Silo silo)
         Unchanged,
     }
 
-    /// <summary>What one topology import keeps while streaming: the line of each staged row (to place the store's
-    /// orphans) and the first line of each key (to report duplicates and invalidate activations).</summary>
+    /// <summary>What one topology import keeps while streaming: the line of each key (to report duplicates, place the
+    /// store's orphans and invalidate activations).</summary>
     private sealed class TopologyRun(TopologyFile file, CsvHeader header, ImportErrors errors)
     {
         public TopologyFile File { get; } = file;
         public CsvHeader Header { get; } = header;
         public ImportErrors Errors { get; } = errors;
-        public List<int> Lines { get; } = [];
         public Dictionary<string, int> LineOfKey { get; } = new(StringComparer.Ordinal);
         public long Rows { get; set; }
 
