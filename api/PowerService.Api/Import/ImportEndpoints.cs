@@ -32,7 +32,12 @@ public static class ImportEndpoints
                 var caller = Caller.From(user);
                 var progress = new Progress<ImportProgress>(p =>
                     _ = dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("importProgress", new { kind, rows = p.RowsRead, completed = p.Completed, by = caller.Name }));
-                var result = await new TopologyImport(silo).ImportAsync(importKind, http.Request.Body, caller.Actor, progress, http.RequestAborted);
+                // The upload is spooled to disk first: the import holds a store transaction (on SQLite, the only writer),
+                // which must not wait on a slow client.
+                await using var spool = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+                await http.Request.Body.CopyToAsync(spool, http.RequestAborted);
+                spool.Position = 0;
+                var result = await new TopologyImport(silo).ImportAsync(importKind, spool, caller.Actor, progress, http.RequestAborted);
                 if (result.Succeeded)
                 {
                     return Results.Ok(result);
