@@ -1,4 +1,5 @@
 using PowerService.Api;
+using PowerService.Api.Security;
 using PowerService.Grains;
 using PowerService.Grains.Hosting;
 using PowerService.Runtime;
@@ -6,6 +7,13 @@ using PowerService.Silo;
 
 // The silo host: the grain runtime with its store, the grains and the API, configured from appsettings.json beside
 // the program, environment variables (Storage__Provider=postgresql) and the command line (--Storage:Provider=postgresql).
+if (args is ["hash-password", var password])
+{
+    // Makes the PasswordHash value of a user in the Auth:Users configuration section.
+    Console.WriteLine(PasswordHash.Create(password));
+    return 0;
+}
+
 try
 {
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

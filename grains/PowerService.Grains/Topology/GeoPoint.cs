@@ -5,6 +5,7 @@ public readonly record struct GeoPoint(double Latitude, double Longitude)
 {
     private const double EarthRadiusKm = 6371.0088;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsValid => Latitude is >= -90 and <= 90 && Longitude is >= -180 and <= 180 && double.IsFinite(Latitude) && double.IsFinite(Longitude);
 
     /// <summary>Great-circle (haversine) distance in kilometres.</summary>
