@@ -66,6 +66,8 @@ public static class ApiServiceCollectionExtensions
     public static WebApplication UsePowerServiceApi(this WebApplication app)
     {
         app.UseExceptionHandler();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseStatusCodePages();
         app.UseRequestSizeLimits();
         app.UseAuthentication();

@@ -8,7 +8,6 @@ namespace PowerService.Api.Tests;
 /// <summary>Work orders and crews over HTTP, as the dispatch console, the crew PDA and the customer app use them.</summary>
 public sealed class WorkOrderApiTests : IAsyncLifetime
 {
-    private static readonly string[] LowVoltage = ["LowVoltageRepair"];
     private readonly ApiFactory _api = new();
     private HttpClient _dispatcher = null!;
     private HttpClient _crew = null!;
@@ -172,37 +171,11 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal("App", (await Json(await _customer.GetAsync("/api/work-orders/WO-5"))).GetProperty("channel").GetString());
     }
 
-    private async Task<JsonElement> ImportAsync(string kind, string csv)
-    {
-        var response = await _dispatcher.PostAsync($"/api/import/{kind}", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await Json(response);
-    }
+    private Task<JsonElement> ImportAsync(string kind, string csv) => ApiScenario.ImportAsync(_dispatcher, kind, csv);
 
-    private async Task ImportCustomerAsync()
-    {
-        await ImportAsync("feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
-        await ImportAsync("grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
-        await ImportAsync("transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\n");
-        await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\n");
-        await ImportAsync("customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
-    }
+    private Task ImportCustomerAsync() => ApiScenario.ImportCustomerAsync(_dispatcher);
 
-    private async Task RegisterCrewAsync(string id, double latitude = 20.01)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var response = await _dispatcher.PostAsJsonAsync("/api/crews", new
-        {
-            id,
-            name = $"Crew {id}",
-            region = "R1",
-            skills = LowVoltage,
-            capacity = 3,
-            home = new { latitude, longitude = 110.33 },
-            shifts = new[] { new { start = now.AddHours(-1), end = now.AddHours(8) } },
-        });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-    }
+    private Task RegisterCrewAsync(string id, double latitude = 20.01) => ApiScenario.RegisterCrewAsync(_dispatcher, id, latitude);
 
     private static object Fault(string id) => new
     {
@@ -214,9 +187,5 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         location = new { latitude = 20.0, longitude = 110.3 },
     };
 
-    private static async Task<JsonElement> Json(HttpResponseMessage response)
-    {
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.Clone();
-    }
+    private static Task<JsonElement> Json(HttpResponseMessage response) => ApiScenario.JsonAsync(response);
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using PowerService.Api.Security;
 using PowerService.Grains;
 using PowerService.Grains.Crews;
+using PowerService.Grains.Dispatch;
 using PowerService.Runtime;
 
 namespace PowerService.Api.Crews;
@@ -33,6 +34,14 @@ public static class CrewEndpoints
             var view = await grains.GetGrain<IFieldCrewGrain>(id).Register(profile, Caller.From(user).Actor);
             return existed ? Results.Ok(view) : Results.Created($"/api/crews/{Uri.EscapeDataString(id)}", view);
         }).RequireAuthorization(Roles.Dispatcher).WithName("RegisterCrew");
+
+        crews.MapGet("/", async (string? region, IGrainFactory grains) =>
+        {
+            var name = RequestFields.Required(region, "region", 64);
+            var ids = await grains.GetGrain<IDispatchGrain>(name).GetCrewIds();
+            var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<IFieldCrewGrain>(id).Get()));
+            return Results.Ok(views.OfType<CrewView>().ToList());
+        }).RequireAuthorization(Roles.Operator).WithName("ListCrews");
 
         crews.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
             Results.Ok(await VisibleCrewAsync(grains, id, Caller.From(user)))).WithName("GetCrew");

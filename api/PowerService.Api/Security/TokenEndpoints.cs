@@ -44,6 +44,15 @@ public static class TokenEndpoints
             .AllowAnonymous()
             .RequireRateLimiting(ApiRateLimits.Public)
             .WithName("CreateToken");
+
+        // Who the token belongs to, so a page knows which crew or customer it serves.
+        routes.MapGet("/api/auth/me", (ClaimsPrincipal user) =>
+            {
+                var caller = Caller.From(user);
+                return Results.Ok(new { caller.Name, caller.Role, caller.CrewId, caller.CustomerId });
+            })
+            .RequireAuthorization()
+            .WithName("GetCurrentUser");
         return routes;
     }
 }

@@ -119,6 +119,9 @@ internal sealed partial class DispatchGrain(
     public Task<DispatchStatus> GetStatus() =>
         Task.FromResult(new DispatchStatus(GetPrimaryKeyString(), _roster.Count, S.Backlog.Count + _inFlight.Count, S.StormMode, S.Decisions));
 
+    public Task<IReadOnlyList<string>> GetCrewIds() =>
+        Task.FromResult<IReadOnlyList<string>>([.. _roster.Keys.Order(StringComparer.Ordinal)]);
+
     // ---- deciding ----
 
     /// <summary>The eligible crew with the lowest score: on shift now, not off shift, with the skill, below capacity,

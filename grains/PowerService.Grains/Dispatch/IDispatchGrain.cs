@@ -29,6 +29,10 @@ public interface IDispatchGrain : IGrain
 
     [AlwaysInterleave]
     Task<DispatchStatus> GetStatus();
+
+    /// <summary>The ids of the crews on the region's roster (every crew that reported to this region), in id order.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> GetCrewIds();
 }
 
 /// <summary>What dispatch needs to know about an order. <paramref name="ExcludedCrews"/> are crews that already

@@ -1,0 +1,113 @@
+import { api, hub, requireRole, showError, escape, slack, slackClass, countdown } from "./session.js";
+
+// The console keeps every order it has heard of and draws the most urgent ones; a storm's 10,000 open orders stay
+// usable because only the first rows are drawn, at most a few times a second, and updates only touch the map.
+const MaxRows = 300;
+const Terminal = new Set(["Closed", "Cancelled", "Merged"]);
+const orders = new Map();
+const crews = new Map();
+let drawQueued = false;
+
+const $ = id => document.getElementById(id);
+
+requireRole(["dispatcher"], async () => {
+  for (const s of ["Created", "Reserved", "Dispatched", "Accepted", "EnRoute", "OnSite", "CallbackPending", "Rejected", "Reopened"]) $("state-filter").add(new Option(s, s));
+  for (const k of ["FaultRepair", "NewConnection", "MeterInstallation", "MeterVerification", "OnSiteSurvey", "Complaint", "Consultation"]) $("kind-filter").add(new Option(k, k));
+  $("state-filter").onchange = $("kind-filter").onchange = queueDraw;
+
+  const connection = hub("/hubs/dispatch");
+  connection.on("orders", updates => { for (const u of updates) orders.set(u.order.id, u.order); queueDraw(); });
+  connection.on("crews", updates => { for (const c of updates) crews.set(c.id, c); queueDraw(); });
+  connection.on("importProgress", p => showError(p.completed ? null : { message: `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…` }));
+  connection.onreconnecting(() => showError({ message: "Live feed lost; reconnecting…" }));
+  connection.onreconnected(async () => { showError(null); await connection.invoke("Watch", $("region").value); });
+  await connection.start();
+  const watch = async () => {
+    const region = $("region").value.trim();
+    await connection.invoke("Watch", region);
+    if (region !== "*") for (const crew of await api("GET", `/api/crews?region=${encodeURIComponent(region)}`)) crews.set(crew.id, crew);
+    queueDraw();
+  };
+  await watch();
+  $("watch").onclick = async () => {
+    try { await watch(); showError(null); } catch (error) { showError(error); }
+  };
+
+  $("create").onsubmit = async event => {
+    event.preventDefault();
+    const f = event.target;
+    const body = { kind: f.kind.value, description: f.description.value };
+    if (f.customerId.value) body.customerId = f.customerId.value;
+    if (f.region.value) body.region = f.region.value;
+    if (f.latitude.value || f.longitude.value) body.location = { latitude: Number(f.latitude.value), longitude: Number(f.longitude.value) };
+    try { const order = await api("POST", "/api/work-orders", body); orders.set(order.id, order); queueDraw(); showError(null); f.description.value = ""; }
+    catch (error) { showError(error); }
+  };
+
+  $("orders").onclick = async event => {
+    const button = event.target.closest("button[data-assign]");
+    if (!button) return;
+    const id = button.dataset.assign, crewId = button.previousElementSibling.value;
+    button.disabled = true;
+    try { const order = await api("POST", `/api/work-orders/${encodeURIComponent(id)}/assign`, { crewId, note: "dispatcher override" }); orders.set(id, order); showError(null); }
+    catch (error) { showError(error); }
+    finally { button.disabled = false; queueDraw(); }
+  };
+
+  setInterval(tick, 1000);
+});
+
+// Countdowns move every second without redrawing rows, so a dispatcher's half-made choice is never reset.
+function tick() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll("#orders td.sla")) {
+    const order = orders.get(cell.parentElement.dataset.order);
+    if (!order) continue;
+    const s = slack(order, now);
+    cell.textContent = countdown(s);
+    cell.className = `sla ${slackClass(s)}`;
+  }
+}
+
+function queueDraw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => { drawQueued = false; draw(); });
+}
+
+function draw() {
+  const state = $("state-filter").value, kind = $("kind-filter").value, now = Date.now();
+  const open = [...orders.values()].filter(o => !Terminal.has(o.state) && (!state || o.state === state) && (!kind || o.kind === kind));
+  const ranked = open.map(o => ({ o, s: slack(o, now) })).sort((a, b) => (a.s?.minutes ?? 1e9) - (b.s?.minutes ?? 1e9));
+  const crewOptions = [...crews.values()].map(c => `<option value="${escape(c.id)}">${escape(c.id)} · ${escape(c.status)}</option>`).join("");
+  const chosen = new Map([...document.querySelectorAll("#orders tr")].map(tr => [tr.dataset.order, tr.querySelector("select")?.value]));
+  $("orders").innerHTML = ranked.slice(0, MaxRows).map(({ o, s }) => `
+    <tr data-order="${escape(o.id)}">
+      <td>${escape(o.id)}</td><td>${escape(o.kind)}</td><td>${escape(o.state)}</td><td>${escape(o.priority)}</td>
+      <td class="sla ${slackClass(s)}">${escape(countdown(s))}</td><td>${escape(o.crewId ?? "—")}</td>
+      <td><select aria-label="crew for ${escape(o.id)}">${crewOptions}</select><button data-assign="${escape(o.id)}" ${crews.size ? "" : "disabled"}>Assign</button></td>
+    </tr>`).join("");
+  for (const tr of document.querySelectorAll("#orders tr")) {
+    const value = chosen.get(tr.dataset.order);
+    if (value) tr.querySelector("select").value = value;
+  }
+  $("more").textContent = ranked.length > MaxRows ? `Showing the ${MaxRows} most urgent of ${ranked.length.toLocaleString()} open orders.` : "";
+  $("counts").textContent = `${open.length.toLocaleString()} open · ${ranked.filter(r => r.s && r.s.minutes < 0).length} late · ${crews.size} crews`;
+  $("crews").innerHTML = [...crews.values()].map(c => `
+    <tr><td>${escape(c.id)}</td><td>${escape(c.status)}</td><td>${c.currentOrders.length + c.queuedOrders.length}/${c.profile.capacity}</td>
+    <td class="muted">${c.location.latitude.toFixed(4)}, ${c.location.longitude.toFixed(4)}</td></tr>`).join("");
+  drawMap(ranked, now);
+}
+
+function drawMap(ranked) {
+  const points = [...ranked.map(r => r.o.location), ...[...crews.values()].map(c => c.location)].filter(Boolean);
+  if (!points.length) { $("map").innerHTML = ""; return; }
+  const lats = points.map(p => p.latitude), lons = points.map(p => p.longitude);
+  const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+  const x = lon => 10 + (400 * (lon - minLon)) / Math.max(maxLon - minLon, 1e-6);
+  const y = lat => 310 - (300 * (lat - minLat)) / Math.max(maxLat - minLat, 1e-6);
+  const colour = { ok: "#2ea043", warn: "#d29922", late: "#f85149", muted: "#8b98a5" };
+  $("map").innerHTML =
+    ranked.slice(0, 2000).map(({ o, s }) => `<circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="4" fill="${colour[slackClass(s)]}"><title>${escape(o.id)}</title></circle>`).join("") +
+    [...crews.values()].map(c => `<rect x="${x(c.location.longitude) - 4}" y="${y(c.location.latitude) - 4}" width="8" height="8" fill="#58a6ff"><title>${escape(c.id)}</title></rect>`).join("");
+}

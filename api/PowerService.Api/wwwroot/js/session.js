@@ -1,0 +1,95 @@
+// Shared by every page: the bearer token, JSON calls that surface problem details, hub connections and errors.
+const TOKEN = "powerservice.token";
+
+export function token() { return sessionStorage.getItem(TOKEN); }
+
+export async function login(username, password) {
+  const response = await fetch("/api/auth/token", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }),
+  });
+  if (!response.ok) throw await problem(response);
+  sessionStorage.setItem(TOKEN, (await response.json()).accessToken);
+  return me();
+}
+
+export function logout() { sessionStorage.removeItem(TOKEN); location.reload(); }
+
+export async function me() { return token() ? api("GET", "/api/auth/me").catch(() => null) : null; }
+
+export async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw await problem(response);
+  return response.status === 204 ? null : response.json();
+}
+
+async function problem(response) {
+  let text = `${response.status} ${response.statusText}`;
+  try {
+    const body = await response.json();
+    text = body.detail || body.title || text;
+    if (body.field) text = `${body.field}: ${text}`;
+  } catch { /* not JSON */ }
+  const error = new Error(text);
+  error.status = response.status;
+  return error;
+}
+
+export function hub(path) {
+  // The browser client from npm (@microsoft/signalr), served from /lib by the silo.
+  return new signalR.HubConnectionBuilder()
+    .withUrl(path, { accessTokenFactory: () => token(), transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true })
+    .withAutomaticReconnect()
+    .build();
+}
+
+export function showError(error) {
+  const banner = document.getElementById("error");
+  banner.textContent = error ? (error.message || String(error)) : "";
+  banner.classList.toggle("shown", !!error);
+}
+
+/// Shows the login form until a user of one of `roles` is signed in, then calls start(user).
+export async function requireRole(roles, start) {
+  const user = await me();
+  const form = document.getElementById("login");
+  if (user && roles.includes(user.role)) {
+    form.hidden = true;
+    document.getElementById("who").textContent = `${user.name} (${user.role})`;
+    document.getElementById("app").hidden = false;
+    await start(user);
+    return;
+  }
+  form.hidden = false;
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    try {
+      const signedIn = await login(form.username.value, form.password.value);
+      if (!roles.includes(signedIn.role)) throw new Error(`This page is for ${roles.join(" / ")}; ${signedIn.name} is ${signedIn.role}.`);
+      showError(null);
+      location.reload();
+    } catch (error) { showError(error); }
+  });
+}
+
+export const escape = value => String(value ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+/// Minutes left on the order's most urgent running SLA clock, and its share of the limit left.
+export function slack(order, now = Date.now()) {
+  const running = (order.slaClocks || []).filter(c => c.state === "Running" || c.state === "Warned" || c.state === "Breached");
+  if (!running.length) return null;
+  const clock = running.reduce((a, b) => (Date.parse(a.dueAt) < Date.parse(b.dueAt) ? a : b));
+  const due = Date.parse(clock.dueAt), started = Date.parse(clock.startedAt);
+  return { clock: clock.name, minutes: (due - now) / 60000, share: (due - now) / Math.max(1, due - started) };
+}
+
+export function slackClass(s) { return !s ? "muted" : s.minutes < 0 ? "late" : s.share < 0.2 ? "warn" : "ok"; }
+
+export function countdown(s) {
+  if (!s) return "—";
+  const m = Math.abs(s.minutes), text = m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : `${Math.floor(m)}m ${Math.floor((m * 60) % 60)}s`;
+  return s.minutes < 0 ? `${s.clock} late ${text}` : `${s.clock} ${text}`;
+}

@@ -1,0 +1,51 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace PowerService.Api.Tests.Support;
+
+/// <summary>Set-up steps a dispatcher performs over HTTP, shared by the API and browser tests.</summary>
+internal static class ApiScenario
+{
+    private static readonly string[] LowVoltage = ["LowVoltageRepair"];
+
+    /// <summary>Imports one feeder, grid, transformer area, meter and customer <c>CU-0001</c> in region R1.</summary>
+    public static async Task ImportCustomerAsync(HttpClient dispatcher)
+    {
+        await ImportAsync(dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
+        await ImportAsync(dispatcher, "grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
+        await ImportAsync(dispatcher, "transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\n");
+        await ImportAsync(dispatcher, "meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\n");
+        await ImportAsync(dispatcher, "customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
+    }
+
+    public static async Task<JsonElement> ImportAsync(HttpClient dispatcher, string kind, string csv)
+    {
+        var response = await dispatcher.PostAsync($"/api/import/{kind}", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await JsonAsync(response);
+    }
+
+    /// <summary>Registers a low-voltage repair crew in region R1, on shift from an hour ago for eight hours.</summary>
+    public static async Task RegisterCrewAsync(HttpClient dispatcher, string id, double latitude = 20.01)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var response = await dispatcher.PostAsJsonAsync("/api/crews", new
+        {
+            id,
+            name = $"Crew {id}",
+            region = "R1",
+            skills = LowVoltage,
+            capacity = 3,
+            home = new { latitude, longitude = 110.33 },
+            shifts = new[] { new { start = now.AddHours(-1), end = now.AddHours(8) } },
+        });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    public static async Task<JsonElement> JsonAsync(HttpResponseMessage response)
+    {
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+}
