@@ -35,24 +35,7 @@ internal static class ImportBenchmark
             TopologySample.WriteToFolder(size, folder);
             var bytes = Order.Sum(kind => new FileInfo(Path.Combine(folder, kind.Name() + ".csv")).Length);
             Report.Line($"generated in {generating.Elapsed.TotalSeconds:0.0} s: {bytes / 1e6:0.0} MB of CSV in {folder}");
-            foreach (var kind in kinds)
-            {
-                BenchmarkStore store;
-                try
-                {
-                    store = await BenchmarkStore.OpenAsync(kind);
-                }
-                catch (Exception error) when (kind == "postgres" && error is InvalidOperationException or TimeoutException or NpgsqlException)
-                {
-                    Report.Line("");
-                    Report.Line($"postgres: SKIPPED, no PostgreSQL cluster could be started: {error.Message.Split('\n')[0]}");
-                    continue;
-                }
-                await using (store)
-                {
-                    await RunOnStoreAsync(store, folder);
-                }
-            }
+            await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, folder));
         }
         finally
         {

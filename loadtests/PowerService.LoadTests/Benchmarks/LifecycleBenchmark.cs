@@ -1,5 +1,4 @@
 using System.Globalization;
-using Npgsql;
 using PowerService.Grains;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Hosting;
@@ -32,24 +31,7 @@ internal static class LifecycleBenchmark
         string[] kinds = args.Text("store") is { } only ? [only] : ["sqlite", "postgres"];
         Report.Title("lifecycle", $"{count:N0} fault orders through create → dispatch → accept → en route → on site → resolve → callback → closed, " +
             $"{concurrency:N0} in flight, {Regions} regions × {crewsPerRegion} crews, {rounds} round(s)");
-        foreach (var kind in kinds)
-        {
-            BenchmarkStore store;
-            try
-            {
-                store = await BenchmarkStore.OpenAsync(kind);
-            }
-            catch (Exception error) when (kind == "postgres" && error is InvalidOperationException or TimeoutException or NpgsqlException)
-            {
-                Report.Line("");
-                Report.Line($"postgres: SKIPPED, no PostgreSQL cluster could be started: {error.Message.Split('\n')[0]}");
-                continue;
-            }
-            await using (store)
-            {
-                await RunOnStoreAsync(store, count, concurrency, rounds, crewsPerRegion);
-            }
-        }
+        await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, count, concurrency, rounds, crewsPerRegion));
     }
 
     private static async Task RunOnStoreAsync(BenchmarkStore store, int count, int concurrency, int rounds, int crewsPerRegion)

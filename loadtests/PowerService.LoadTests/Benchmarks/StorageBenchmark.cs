@@ -33,24 +33,7 @@ internal static class StorageBenchmark
         Report.Title("storage", $"{payload.Length:N0}-byte state writes through the group commit: {grains:N0} grains each writing in a loop, " +
             $"{warmup.TotalSeconds:0.#} s warm-up + {measure.TotalSeconds:0.#} s measured per round, {rounds} rounds");
 
-        foreach (var kind in kinds)
-        {
-            BenchmarkStore store;
-            try
-            {
-                store = await BenchmarkStore.OpenAsync(kind);
-            }
-            catch (Exception error) when (kind == "postgres" && error is InvalidOperationException or TimeoutException or NpgsqlException)
-            {
-                Report.Line("");
-                Report.Line($"postgres: SKIPPED, no PostgreSQL cluster could be started: {error.Message.Split('\n')[0]}");
-                continue;
-            }
-            await using (store)
-            {
-                await RunOnStoreAsync(store, grains, warmup, measure, rounds, data, payload);
-            }
-        }
+        await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, grains, warmup, measure, rounds, data, payload));
     }
 
     private static async Task RunOnStoreAsync(

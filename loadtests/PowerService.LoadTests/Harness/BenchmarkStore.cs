@@ -28,6 +28,30 @@ internal sealed class BenchmarkStore : IAsyncDisposable
     /// <summary>The durability settings the figures were measured with.</summary>
     public string Settings { get; }
 
+    /// <summary>Runs <paramref name="run"/> on a fresh store of each kind in turn. When no PostgreSQL cluster can be
+    /// started, its part is reported as skipped and the other kinds still run.</summary>
+    public static async Task ForEachAsync(IEnumerable<string> kinds, Func<BenchmarkStore, Task> run)
+    {
+        foreach (var kind in kinds)
+        {
+            BenchmarkStore store;
+            try
+            {
+                store = await OpenAsync(kind);
+            }
+            catch (Exception error) when (kind == "postgres" && error is InvalidOperationException or TimeoutException or NpgsqlException)
+            {
+                Report.Line("");
+                Report.Line($"postgres: SKIPPED, no PostgreSQL cluster could be started: {error.Message.Split('\n')[0]}");
+                continue;
+            }
+            await using (store)
+            {
+                await run(store);
+            }
+        }
+    }
+
     public static async Task<BenchmarkStore> OpenAsync(string kind)
     {
         switch (kind)
