@@ -35,6 +35,13 @@ internal sealed partial class JournalFeed(
         {
             try
             {
+                if (connections.Count == 0)
+                {
+                    // Nobody would receive a page: move to the journal's end instead of reading what is written to it.
+                    after = await silo.Storage.LastEventSequenceAsync(stoppingToken);
+                    await Task.Delay(IdlePoll, stoppingToken);
+                    continue;
+                }
                 var events = await silo.Storage.ReadAllEventsAsync(after, PageSize, stoppingToken);
                 if (events.Count == 0)
                 {
@@ -42,10 +49,7 @@ internal sealed partial class JournalFeed(
                     continue;
                 }
                 after = events[^1].Sequence;
-                if (connections.Count > 0)
-                {
-                    await PublishAsync(events, stoppingToken);
-                }
+                await PublishAsync(events, stoppingToken);
             }
             catch (Exception) when (stoppingToken.IsCancellationRequested || !silo.IsRunning)
             {
