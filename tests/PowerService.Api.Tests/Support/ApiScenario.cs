@@ -9,14 +9,15 @@ internal static class ApiScenario
 {
     private static readonly string[] LowVoltage = ["LowVoltageRepair"];
 
-    /// <summary>Imports one feeder, grid, transformer area, meter and customer <c>CU-0001</c> in region R1.</summary>
-    public static async Task ImportCustomerAsync(HttpClient dispatcher)
+    /// <summary>Imports one feeder, grid, transformer area, meter and customer <c>CU-0001</c> in region R1; returns
+    /// the result of the customers file.</summary>
+    public static async Task<JsonElement> ImportCustomerAsync(HttpClient dispatcher)
     {
         await ImportAsync(dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
         await ImportAsync(dispatcher, "grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
         await ImportAsync(dispatcher, "transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\n");
         await ImportAsync(dispatcher, "meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\n");
-        await ImportAsync(dispatcher, "customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
+        return await ImportAsync(dispatcher, "customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
     }
 
     public static async Task<JsonElement> ImportAsync(HttpClient dispatcher, string kind, string csv)

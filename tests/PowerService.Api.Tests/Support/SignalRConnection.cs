@@ -18,17 +18,11 @@ public sealed class SignalRConnection : IAsyncDisposable
     private int _invocationId;
 
     /// <summary>Opens the hub at <paramref name="hubUrl"/> (http://…) with <paramref name="token"/>; throws a
-    /// <see cref="WebSocketException"/> carrying the HTTP status when the server refuses the upgrade.</summary>
+    /// <see cref="WebSocketException"/> when the server refuses the upgrade (see <see cref="RefusedStatusAsync"/>).</summary>
     public static async Task<SignalRConnection> ConnectAsync(Uri hubUrl, string? token)
     {
         var connection = new SignalRConnection();
-        var builder = new UriBuilder(hubUrl) { Scheme = hubUrl.Scheme == "https" ? "wss" : "ws" };
-        if (token is not null)
-        {
-            builder.Query = $"access_token={Uri.EscapeDataString(token)}";
-        }
-        connection._socket.Options.CollectHttpResponseDetails = true;
-        await connection._socket.ConnectAsync(builder.Uri, CancellationToken.None);
+        await connection._socket.ConnectAsync(WebSocketUri(hubUrl, token), CancellationToken.None);
         await connection.SendRawAsync("""{"protocol":"json","version":1}""");
         connection._receiving = connection.ReceiveLoop();
         var handshake = await connection.NextAsync(TimeSpan.FromSeconds(5));
@@ -39,30 +33,28 @@ public sealed class SignalRConnection : IAsyncDisposable
         return connection;
     }
 
-    /// <summary>The HTTP status of a refused upgrade.</summary>
+    /// <summary>The HTTP status the server answers a WebSocket upgrade with (101 when it accepts).</summary>
     public static async Task<int> RefusedStatusAsync(Uri hubUrl, string? token)
     {
+        using var probe = new ClientWebSocket();
+        probe.Options.CollectHttpResponseDetails = true;
         try
         {
-            await using var connection = await ConnectAsync(hubUrl, token);
-            return 101;
+            await probe.ConnectAsync(WebSocketUri(hubUrl, token), CancellationToken.None);
+            await probe.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
         }
         catch (WebSocketException)
         {
-            using var probe = new ClientWebSocket();
-            probe.Options.CollectHttpResponseDetails = true;
-            var builder = new UriBuilder(hubUrl) { Scheme = "ws", Query = token is null ? "" : $"access_token={Uri.EscapeDataString(token)}" };
-            try
-            {
-                await probe.ConnectAsync(builder.Uri, CancellationToken.None);
-            }
-            catch (WebSocketException)
-            {
-                // The status code is what the test needs.
-            }
-            return (int)probe.HttpStatusCode;
+            // Refused: the status code is what the test needs.
         }
+        return (int)probe.HttpStatusCode;
     }
+
+    private static Uri WebSocketUri(Uri hubUrl, string? token) => new UriBuilder(hubUrl)
+    {
+        Scheme = hubUrl.Scheme == "https" ? "wss" : "ws",
+        Query = token is null ? "" : $"access_token={Uri.EscapeDataString(token)}",
+    }.Uri;
 
     /// <summary>Invokes a hub method and waits for its completion; a hub error is thrown.</summary>
     public async Task InvokeAsync(string target, params object[] arguments)
