@@ -17,14 +17,21 @@ internal static class LiveGroups
 
 /// <summary><c>/hubs/dispatch</c>: the command center's live feed of orders, crews, outages and SLA events for the
 /// regions a dispatcher watches.</summary>
-/// <summary>A hub whose open connections are counted, so a feed can skip work nobody would receive.</summary>
+/// <summary>A hub whose open connections are counted, so a feed can skip work nobody would receive. A connection
+/// joins the group its token is bound to, if the hub has one.</summary>
 public abstract class CountedHub(ConnectionCount connections) : Hub
 {
-    public override Task OnConnectedAsync()
+    public override async Task OnConnectedAsync()
     {
         connections.Joined();
-        return base.OnConnectedAsync();
+        if (OwnGroup(Caller.From(Context.User!)) is { } group)
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, group);
+        }
+        await base.OnConnectedAsync();
     }
+
+    private protected virtual string? OwnGroup(Caller caller) => null;
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
@@ -69,24 +76,14 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
 [Authorize(Policy = Roles.Crew)]
 public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
 {
-    public override async Task OnConnectedAsync()
-    {
-        var crewId = Caller.From(Context.User!).CrewId!;
-        await Groups.AddToGroupAsync(Context.ConnectionId, LiveGroups.Crew(crewId));
-        await base.OnConnectedAsync();
-    }
+    private protected override string? OwnGroup(Caller caller) => LiveGroups.Crew(caller.CrewId!);
 }
 
 /// <summary><c>/hubs/customer</c>: progress of the customer's own orders and outage notices.</summary>
 [Authorize(Policy = Roles.Customer)]
 public sealed class CustomerHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
 {
-    public override async Task OnConnectedAsync()
-    {
-        var customerId = Caller.From(Context.User!).CustomerId!;
-        await Groups.AddToGroupAsync(Context.ConnectionId, LiveGroups.Customer(customerId));
-        await base.OnConnectedAsync();
-    }
+    private protected override string? OwnGroup(Caller caller) => LiveGroups.Customer(caller.CustomerId!);
 }
 
 /// <summary><c>/hubs/monitor</c>: runtime metrics, pushed once a second while at least one operator watches.</summary>
