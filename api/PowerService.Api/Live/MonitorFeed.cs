@@ -1,12 +1,13 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PowerService.Runtime;
 
 namespace PowerService.Api.Live;
 
 /// <summary>Sends a <see cref="RuntimeSnapshot"/> to <c>/hubs/monitor</c> once a second while anyone watches. The meter
 /// listener is created when the first operator connects and disposed when the last one leaves.</summary>
-internal sealed class MonitorFeed([FromKeyedServices(ConnectionCount.Monitor)] ConnectionCount watchers, IHubContext<MonitorHub> hub) : BackgroundService
+internal sealed class MonitorFeed(Silo silo, [FromKeyedServices(ConnectionCount.Monitor)] ConnectionCount watchers, IHubContext<MonitorHub> hub) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -24,7 +25,7 @@ internal sealed class MonitorFeed([FromKeyedServices(ConnectionCount.Monitor)] C
                 }
                 if (sampler is null)
                 {
-                    sampler = new RuntimeSampler();
+                    sampler = new RuntimeSampler(silo);
                     sampler.Take(); // the baseline: rates start from now
                     continue;
                 }

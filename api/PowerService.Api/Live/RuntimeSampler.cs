@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using PowerService.Runtime;
 
 namespace PowerService.Api.Live;
 
-/// <summary>Listens to the runtime's meter (<c>PowerService.Runtime</c>) and turns it into one snapshot a second for
-/// the monitor page. It exists only while someone watches: with no listener the runtime records nothing
+/// <summary>Listens to one silo's runtime meter (<c>PowerService.Runtime</c>, scoped to the silo) and turns it into one
+/// snapshot a second for the monitor page. It exists only while someone watches: with no listener the runtime records nothing
 /// (docs/runtime.md, Metrics), so an unwatched monitor costs the silo nothing.</summary>
 internal sealed class RuntimeSampler : IDisposable
 {
@@ -28,11 +29,11 @@ internal sealed class RuntimeSampler : IDisposable
     private long _lastTimestamp = Stopwatch.GetTimestamp();
     private TimeSpan _lastCpu = Process.GetCurrentProcess().TotalProcessorTime;
 
-    public RuntimeSampler()
+    public RuntimeSampler(Silo silo)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == MeterName)
+            if (instrument.Meter.Name == MeterName && ReferenceEquals(instrument.Meter.Scope, silo))
             {
                 listener.EnableMeasurementEvents(instrument);
             }

@@ -23,9 +23,11 @@ internal sealed class RuntimeMetrics : IDisposable
     private readonly Histogram<double> _storageBatchDuration;
     private readonly Counter<long> _storageErrors;
 
-    public RuntimeMetrics(IReadOnlyList<GrainClass> classes, Func<int> queueDepth, Func<int> remindersInMemory)
+    /// <param name="silo">The meter's scope: a listener that watches one silo (several may run in one process, as in
+    /// tests) tells its instruments apart by <see cref="Meter.Scope"/>.</param>
+    public RuntimeMetrics(object silo, IReadOnlyList<GrainClass> classes, Func<int> queueDepth, Func<int> remindersInMemory)
     {
-        _meter = new Meter(MeterName);
+        _meter = new Meter(new MeterOptions(MeterName) { Scope = silo });
         _calls = _meter.CreateObservableCounter("powerservice.grain.calls", () => Observe(classes, c => c.Completed), "{call}", "Grain calls completed, by grain type and method.");
         _callDuration = _meter.CreateHistogram<double>("powerservice.grain.call.duration", "ms", "Grain call latency from send to completion, by grain type and method (a sample of calls).");
         _callErrors = _meter.CreateObservableCounter("powerservice.grain.call.errors", () => Observe(classes, c => c.Failed), "{call}", "Grain calls that ended in an exception (timeouts included).");
