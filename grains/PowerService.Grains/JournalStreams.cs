@@ -1,15 +1,29 @@
 namespace PowerService.Grains;
 
-/// <summary>Journal stream ids name the kind of entity they belong to (<c>order:{id}</c>, <c>crew:{id}</c>), so a
+/// <summary>Journal stream ids name the kind of entity they belong to (<c>order:{id}</c>, <c>crew:{id}</c>, <c>area:{id}</c>, <c>outage:{id}</c>), so a
 /// reader of the whole journal (live feeds, indicators) knows what each event is about without parsing payloads.</summary>
 public static class JournalStreams
 {
     private const string OrderPrefix = "order:";
     private const string CrewPrefix = "crew:";
+    private const string AreaPrefix = "area:";
+    private const string OutagePrefix = "outage:";
+    private const string PlannedOutagePrefix = "planned-outage:";
 
     public static string Order(string orderId) => OrderPrefix + orderId;
 
     public static string Crew(string crewId) => CrewPrefix + crewId;
+
+    /// <summary>A transformer area's own events: outage history, line loss, voltage quality.</summary>
+    public static string Area(string areaId) => AreaPrefix + areaId;
+
+    public static string Outage(string outageId) => OutagePrefix + outageId;
+
+    public static string PlannedOutage(string plannedOutageId) => PlannedOutagePrefix + plannedOutageId;
+
+    public static bool TryArea(string streamId, out string areaId) => TryKey(streamId, AreaPrefix, out areaId);
+
+    public static bool TryOutage(string streamId, out string outageId) => TryKey(streamId, OutagePrefix, out outageId);
 
     public static bool TryOrder(string streamId, out string orderId) => TryKey(streamId, OrderPrefix, out orderId);
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PowerService.Runtime.Diagnostics;
 using PowerService.Runtime.Reminders;
@@ -38,6 +39,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private volatile bool _stopped;
     private volatile bool _started;
     private volatile bool _stopping;
+    private ISiloService[] _siloServices = [];
 
     public Silo(SiloOptions options, IStorageProvider storage, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -106,6 +108,11 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         await Reminders.StartAsync(cancellationToken);
         _collector = Task.Run(CollectLoop, CancellationToken.None);
         _started = true;
+        _siloServices = [.. Services.GetServices<ISiloService>()];
+        foreach (var service in _siloServices)
+        {
+            await service.StartAsync(this, cancellationToken);
+        }
         LogStarted(Logger, _storage.Name, _options.PartitionCount, _classByTypeName.Count);
     }
 
@@ -126,8 +133,13 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
 
     private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
-        _stopping = true;
         var started = Stopwatch.GetTimestamp();
+        // Services stop first, while grains still take calls: an ingestion pump hands over what it holds.
+        for (var i = _siloServices.Length - 1; i >= 0; i--)
+        {
+            await _siloServices[i].StopAsync(cancellationToken);
+        }
+        _stopping = true;
         await Reminders.StopAsync();
         var deactivated = ActivationCount;
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.ShutdownTimeout.TotalSeconds * Stopwatch.Frequency);
