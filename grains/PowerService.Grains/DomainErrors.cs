@@ -17,3 +17,10 @@ public sealed class EntityNotFoundException(string entity, string id)
 /// <summary>The request conflicts with the entity's current state (an illegal transition, a slot already taken, an
 /// order that already exists); nothing was changed. The API answers 409.</summary>
 public sealed class DomainConflictException(string message) : InvalidOperationException(message);
+
+/// <summary>The silo is taking more than it can absorb right now and refuses the request whole (nothing was taken);
+/// retry after <see cref="RetryAfter"/>. The API answers 503 with a Retry-After header.</summary>
+public sealed class ServiceBusyException(string message, TimeSpan retryAfter) : Exception(message)
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}

@@ -1,9 +1,12 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using PowerService.Grains.Ami;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Outages;
 using PowerService.Grains.Sla;
 using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
 
 namespace PowerService.Grains.Hosting;
 
@@ -21,6 +24,12 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Dispatch);
         services.AddSingleton(options.Booking);
         services.AddSingleton(options.Callback);
+        options.Outages.Validate();
+        services.AddSingleton(options.Outages);
+        options.Ingestion.Validate();
+        services.AddSingleton(options.Ingestion);
+        services.AddSingleton<MeterEventIngestion>();
+        services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<MeterEventIngestion>());
         services.AddSingleton(new SlaPolicy(options.Sla));
         return services;
     }
@@ -33,4 +42,6 @@ public sealed class WorkflowOptions
     public DispatchOptions Dispatch { get; } = new();
     public BookingOptions Booking { get; } = new();
     public CallbackOptions Callback { get; } = new();
+    public OutageOptions Outages { get; } = new();
+    public IngestionOptions Ingestion { get; } = new();
 }

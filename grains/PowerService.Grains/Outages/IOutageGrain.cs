@@ -69,3 +69,52 @@ public sealed record AreaOutageRecord(
 {
     public const string EventType = "OutageEnded";
 }
+
+/// <summary>One outage (key: outage id): who is out, since when, until when (ETR), why, and the repair that fixes it.
+/// Opened by the transformer area or feeder that inferred it (or by a planned outage); moved on by dispatchers, crews,
+/// meters and the linked repair order. Every change is journaled on <see cref="JournalStreams.Outage"/>.</summary>
+public interface IOutageGrain : IGrain
+{
+    /// <summary>The outage, or null when it was never opened.</summary>
+    Task<OutageView?> Get();
+
+    /// <summary>Opens the outage; opening it again returns it unchanged (the opener may retry after a crash).</summary>
+    Task<OutageView> Open(OutageOpening opening);
+
+    /// <summary>A dispatcher, crew or evidence (meters, a customer call) confirms it; customers are told.</summary>
+    Task<OutageView> Confirm(string actor, string? cause = null);
+
+    /// <summary>Sets the estimated restoration time (and optionally the cause); told customers hear of the change.</summary>
+    Task<OutageView> SetEstimatedRestoration(DateTimeOffset estimatedRestorationAt, string actor, string? cause = null);
+
+    /// <summary>Supply is back (meters, the crew, a dispatcher). Meters of the outage still dark after a grace period
+    /// become a nested outage.</summary>
+    Task<OutageView> Restore(string actor);
+
+    /// <summary>A customer's fault call was merged into this outage instead of creating another repair order.</summary>
+    Task CallMerged(string orderId);
+
+    /// <summary>The linked repair order moved (accepted, travelling, resolved…).</summary>
+    Task RepairChanged(string orderId, WorkOrders.WorkOrderState orderState, string? crewId);
+
+    /// <summary>A feeder outage now contains this one: its repair order folds into the feeder's.</summary>
+    Task JoinFeederOutage(string feederOutageId, string? feederRepairOrderId);
+
+    /// <summary>A feeder outage gained an area (its child outage).</summary>
+    Task ChildOpened(string childOutageId, string transformerAreaId);
+}
+
+/// <summary>What opens an outage: its kind and scope, the areas (and meters, for a nested outage) out, when it
+/// started, and the confirmation already known (a feeder roll-up or a planned outage is confirmed from the start).</summary>
+public sealed record OutageOpening(
+    OutageKind Kind,
+    OutageScope Scope,
+    string Actor,
+    DateTimeOffset StartedAt,
+    IReadOnlyList<string> TransformerAreaIds,
+    string? FeederId = null,
+    IReadOnlyList<string>? MeterIds = null,
+    bool Confirmed = false,
+    string? Cause = null,
+    DateTimeOffset? EstimatedRestorationAt = null,
+    string? ParentOutageId = null);

@@ -28,6 +28,7 @@ public interface IWorkOrderGrain : IGrain
     Task<IReadOnlyList<WorkOrderEvent>> GetHistory();
 }
 
+/// <summary>A new order. <paramref name="OutageId"/> links an outage's own repair order to its outage.</summary>
 public sealed record NewWorkOrder(
     WorkOrderKind Kind,
     IntakeChannel Channel,
@@ -39,7 +40,8 @@ public sealed record NewWorkOrder(
     string? Region = null,
     GeoPoint? Location = null,
     AreaClass? AreaClass = null,
-    ConnectionCategory? ConnectionCategory = null);
+    ConnectionCategory? ConnectionCategory = null,
+    string? OutageId = null);
 
 /// <summary>One action on an order by <paramref name="Actor"/> (e.g. <c>crew:C-12</c>, <c>dispatcher:li</c>,
 /// <c>system</c>), optionally where it happened and a note. <paramref name="CrewId"/> names the acting crew for crew

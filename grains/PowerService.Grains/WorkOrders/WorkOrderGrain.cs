@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Outages;
 using PowerService.Grains.Regions;
 using PowerService.Grains.Sla;
 using PowerService.Grains.Topology;
@@ -50,7 +51,7 @@ internal sealed partial class WorkOrderGrain(
             throw new DomainConflictException($"Work order '{Id}' already exists.");
         }
         var now = TimeProvider.GetUtcNow();
-        var created = await Validate(order, now);
+        var created = await Classify(await Validate(order, now), order);
         var change = new Change(Order, now);
         change.Next = ReachMilestone(change, created, SlaMilestone.Receipt);
         Record(change, WorkOrderEvents.Created, order.Actor, null, new
@@ -65,9 +66,18 @@ internal sealed partial class WorkOrderGrain(
             created.AreaClass,
             created.ConnectionCategory,
             created.Description,
+            created.Classification,
+            created.OutageId,
             Clocks = change.Next.Clocks.Select(c => new { c.Name, c.DueAt }),
         });
-        await AskDispatch(change);
+        if (created.Classification == FaultCallVerdict.InOutage)
+        {
+            Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "inside a known outage", TargetId: created.OutageId), WorkOrderState.Merged);
+        }
+        else
+        {
+            await AskDispatch(change);
+        }
         await Commit(change);
         return Order.ToView();
     }
@@ -596,6 +606,18 @@ internal sealed partial class WorkOrderGrain(
                 calls.Add(GrainFactory.GetGrain<IServiceCountsGrain>(ServiceCountsScope.Grid(grid)).OrderChanged(counted));
             }
         }
+        if (after.OutageId is { } outage && before.State != after.State)
+        {
+            if (!before.Exists && after.State == WorkOrderState.Merged)
+            {
+                calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).CallMerged(Id));
+            }
+            else if (after.State is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite or WorkOrderState.CallbackPending)
+            {
+                // Only crew progress is reported: the outage itself creates, merges and cancels its repair order.
+                calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).RepairChanged(Id, after.State, after.CrewId));
+            }
+        }
         try
         {
             await Task.WhenAll(calls);
@@ -686,9 +708,28 @@ internal sealed partial class WorkOrderGrain(
             AreaClass = order.AreaClass ?? customer?.AreaClass ?? AreaClass.Urban,
             ConnectionCategory = order.ConnectionCategory,
             Description = order.Description,
+            OutageId = order.OutageId,
             CreatedAt = now,
             UpdatedAt = now,
         };
+    }
+
+    /// <summary>A fault call from a known customer asks the customer's transformer area what it knows: inside an
+    /// outage the call merges into it (one repair per outage, not one per caller); a meter that reports power makes it
+    /// a verify / customer-side case. An outage's own repair order is not classified.</summary>
+    private async Task<WorkOrderRecord> Classify(WorkOrderRecord created, NewWorkOrder order)
+    {
+        if (created.Kind != WorkOrderKind.FaultRepair || order.OutageId is not null || order.CustomerId is null)
+        {
+            return created;
+        }
+        var customer = await GrainFactory.GetGrain<ICustomerGrain>(order.CustomerId).GetProfile();
+        if (customer is null)
+        {
+            return created;
+        }
+        var call = await GrainFactory.GetGrain<IAreaPowerGrain>(customer.TransformerAreaId).ClassifyFaultCall(customer.MeterId);
+        return created with { Classification = call.Verdict, OutageId = call.OutageId };
     }
 
     private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("WorkOrder", Id);

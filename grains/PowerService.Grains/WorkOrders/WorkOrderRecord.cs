@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using PowerService.Grains.Outages;
 using PowerService.Grains.Sla;
 using PowerService.Grains.Topology;
 
@@ -40,6 +41,12 @@ internal sealed record WorkOrderRecord
     public DateTimeOffset? DispatchBookedAt { get; init; }
 
     public string? MergedInto { get; init; }
+
+    /// <summary>The outage this order repairs, or the one a fault call merged into.</summary>
+    public string? OutageId { get; init; }
+
+    /// <summary>What a fault call was found to be when it came in (null: not a classified fault call).</summary>
+    public FaultCallVerdict? Classification { get; init; }
     public bool Escalated { get; init; }
     public int Breaches { get; init; }
 
@@ -61,7 +68,7 @@ internal sealed record WorkOrderRecord
 
     public WorkOrderView ToView() => new(
         Id, Kind, Channel, Priority, State, Region, CustomerId, TransformerAreaId, Location, AreaClass, ConnectionCategory,
-        Description, CrewId, MergedInto, Escalated, CreatedAt, UpdatedAt,
+        Description, CrewId, MergedInto, OutageId, Classification, Escalated, CreatedAt, UpdatedAt,
         Clocks.Select(c => c.ToView()).ToArray(),
         Callback?.ToView(),
         Version);

@@ -1,3 +1,4 @@
+using PowerService.Grains.Outages;
 using PowerService.Grains.Topology;
 
 namespace PowerService.Grains.WorkOrders;
@@ -18,6 +19,8 @@ public sealed record WorkOrderView(
     string Description,
     string? CrewId,
     string? MergedInto,
+    string? OutageId,
+    FaultCallVerdict? Classification,
     bool Escalated,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,

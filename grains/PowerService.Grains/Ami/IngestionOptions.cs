@@ -1,0 +1,23 @@
+namespace PowerService.Grains.Ami;
+
+/// <summary>Limits of the AMI ingestion path.</summary>
+public sealed class IngestionOptions
+{
+    /// <summary>Events accepted but not yet applied, at most; a batch that would exceed it is refused (503 with
+    /// Retry-After) instead of queueing without bound. About 100 bytes an event.</summary>
+    public int QueueCapacity { get; set; } = 500_000;
+
+    /// <summary>Events the pump takes from the queue at once: one catalog read and one call per transformer area.</summary>
+    public int MaxBatch { get; set; } = 25_000;
+
+    /// <summary>Events in one submitted batch (one HTTP request).</summary>
+    public int MaxSubmission { get; set; } = 10_000;
+
+    internal void Validate()
+    {
+        if (QueueCapacity < 1 || MaxBatch < 1 || MaxSubmission < 1 || MaxSubmission > QueueCapacity)
+        {
+            throw new ArgumentException("Ingestion: QueueCapacity, MaxBatch and MaxSubmission are positive, MaxSubmission <= QueueCapacity.");
+        }
+    }
+}

@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PowerService.Grains.Outages;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+
+namespace PowerService.Grains.Ami;
+
+/// <summary>The AMI ingestion path: head-end batches go into one bounded queue; a pump takes whatever has gathered
+/// (up to <see cref="IngestionOptions.MaxBatch"/> — the busier the storm, the bigger the batch), resolves each meter's
+/// transformer area with one catalog read, and hands each area its events in one grain call. A submission completes
+/// when its events are applied, so an accepted batch is never silently dropped; a full queue refuses a batch whole with
+/// <see cref="ServiceBusyException"/>. Events are idempotent per (meter, event id), so a refused or failed batch is
+/// simply sent again.
+/// Two batches are in flight at most: while one batch's area calls run, the next one's catalog read does. Calls to one
+/// area keep their order (each activation runs its calls in arrival order).</summary>
+public sealed partial class MeterEventIngestion(IngestionOptions options, ILogger<MeterEventIngestion> logger) : ISiloService
+{
+    private const int MaxIdLength = 128;
+
+    private readonly Channel<Submission> _queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
+    private Silo? _silo;
+    private Task? _pump;
+    private long _queued;
+    private long _ingested;
+    private long _unknown;
+    private long _refused;
+    private double _eventsPerSecond;
+
+    /// <summary>Validates the whole batch (nothing is taken when one event is bad), queues it, and completes when
+    /// every event was applied by its transformer area.</summary>
+    public Task<IngestionReceipt> SubmitAsync(IReadOnlyList<MeterEvent> events)
+    {
+        Validate(events);
+        if (_silo is not { IsRunning: true } || _pump is null)
+        {
+            throw new ServiceBusyException("Meter event ingestion is not running.", TimeSpan.FromSeconds(5));
+        }
+        if (events.Count == 0)
+        {
+            return Task.FromResult(new IngestionReceipt(0, []));
+        }
+        var queued = Interlocked.Add(ref _queued, events.Count);
+        if (queued > options.QueueCapacity && queued != events.Count)
+        {
+            Interlocked.Add(ref _queued, -events.Count);
+            Interlocked.Increment(ref _refused);
+            throw new ServiceBusyException(
+                $"The meter event queue is full ({queued - events.Count} events waiting); nothing of this batch was taken.", RetryAfter(queued));
+        }
+        var submission = new Submission(events, new TaskCompletionSource<IngestionReceipt>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(submission))
+        {
+            Interlocked.Add(ref _queued, -events.Count);
+            throw new ServiceBusyException("Meter event ingestion is stopping.", TimeSpan.FromSeconds(5));
+        }
+        return submission.Done.Task;
+    }
+
+    public IngestionStatistics GetStatistics() => new(
+        Interlocked.Read(ref _queued), Interlocked.Read(ref _ingested), Interlocked.Read(ref _unknown), Interlocked.Read(ref _refused), Volatile.Read(ref _eventsPerSecond));
+
+    public Task StartAsync(Silo silo, CancellationToken cancellationToken)
+    {
+        _silo = silo;
+        _pump = Task.Run(PumpAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops taking batches and applies every one already accepted before the silo deactivates its grains.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        if (_pump is not null)
+        {
+            await _pump;
+        }
+    }
+
+    private void Validate(IReadOnlyList<MeterEvent> events)
+    {
+        if (events is null)
+        {
+            throw new InvalidFieldException("events", "The events are required.");
+        }
+        if (events.Count > options.MaxSubmission)
+        {
+            throw new InvalidFieldException("events", $"At most {options.MaxSubmission} events in one batch.");
+        }
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i] ?? throw new InvalidFieldException($"events[{i}]", "An event is required.");
+            if (string.IsNullOrWhiteSpace(e.MeterId) || e.MeterId.Length > MaxIdLength)
+            {
+                throw new InvalidFieldException($"events[{i}].meterId", $"The meter id is required (at most {MaxIdLength} characters).");
+            }
+            if (string.IsNullOrWhiteSpace(e.EventId) || e.EventId.Length > MaxIdLength)
+            {
+                throw new InvalidFieldException($"events[{i}].eventId", $"The event id is required (at most {MaxIdLength} characters).");
+            }
+            if (!Enum.IsDefined(e.Type))
+            {
+                throw new InvalidFieldException($"events[{i}].type", "The type is LastGasp, PowerRestored or Reading.");
+            }
+            if (e.At == default)
+            {
+                throw new InvalidFieldException($"events[{i}].at", "The time of the event is required.");
+            }
+            if (e.Type == MeterEventType.Reading && e.Kwh is not (>= 0 and < 1_000_000))
+            {
+                throw new InvalidFieldException($"events[{i}].kwh", "A reading carries the interval's energy in kWh (0 or more).");
+            }
+            if (e.Voltage is < 0 or > 100_000 || (e.Voltage is { } v && double.IsNaN(v)))
+            {
+                throw new InvalidFieldException($"events[{i}].voltage", "The voltage is between 0 and 100,000 V.");
+            }
+            if (e.LoadKw is < 0 or > 1_000_000 || (e.LoadKw is { } l && double.IsNaN(l)))
+            {
+                throw new InvalidFieldException($"events[{i}].loadKw", "The load is between 0 and 1,000,000 kW.");
+            }
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<Submission>();
+        Task inFlight = Task.CompletedTask;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            var events = 0;
+            while (events < options.MaxBatch && reader.TryRead(out var submission))
+            {
+                batch.Add(submission);
+                events += submission.Events.Count;
+            }
+            var started = Stopwatch.GetTimestamp();
+            var routed = await RouteAsync(batch).ConfigureAwait(false);
+            // The previous batch's area calls went out first; wait for them before the next ones go out, so at most
+            // two batches are in flight.
+            await inFlight.ConfigureAwait(false);
+            inFlight = ApplyAsync(routed, events, started);
+            batch = [];
+        }
+        await inFlight.ConfigureAwait(false);
+    }
+
+    /// <summary>One catalog read for the batch's distinct meters; a store failure fails the batch's submissions.</summary>
+    private async Task<RoutedBatch> RouteAsync(List<Submission> batch)
+    {
+        try
+        {
+            var meters = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var submission in batch)
+            {
+                foreach (var e in submission.Events)
+                {
+                    meters.Add(e.MeterId);
+                }
+            }
+            var keys = meters.ToList();
+            var entries = await _silo!.Storage.ReadCatalogAsync(TopologyKinds.Meter, keys).ConfigureAwait(false);
+            var areaOf = new Dictionary<string, string>(keys.Count, StringComparer.Ordinal);
+            for (var i = 0; i < keys.Count; i++)
+            {
+                if (entries[i]?.ParentKey is { } area)
+                {
+                    areaOf[keys[i]] = area;
+                }
+            }
+            return new RoutedBatch(batch, areaOf, null);
+        }
+        catch (Exception error)
+        {
+            return new RoutedBatch(batch, null, error);
+        }
+    }
+
+    private async Task ApplyAsync(RoutedBatch routed, int events, long started)
+    {
+        var error = routed.Error;
+        var unknown = 0;
+        if (routed.AreaOf is { } areaOf)
+        {
+            var byArea = new Dictionary<string, List<MeterEvent>>(StringComparer.Ordinal);
+            foreach (var submission in routed.Submissions)
+            {
+                foreach (var e in submission.Events)
+                {
+                    if (areaOf.TryGetValue(e.MeterId, out var area))
+                    {
+                        if (!byArea.TryGetValue(area, out var list))
+                        {
+                            byArea[area] = list = [];
+                        }
+                        list.Add(e);
+                    }
+                    else
+                    {
+                        unknown++;
+                    }
+                }
+            }
+            try
+            {
+                await Task.WhenAll(byArea.Select(a => _silo!.GetGrain<IAreaPowerGrain>(a.Key).ReportMeterEvents(a.Value))).ConfigureAwait(false);
+            }
+            catch (Exception failure)
+            {
+                error = failure;
+            }
+        }
+        Interlocked.Add(ref _queued, -events);
+        if (error is not null)
+        {
+            LogBatchFailed(logger, error, events);
+            var busy = error as ServiceBusyException
+                ?? new ServiceBusyException($"The batch could not be applied ({error.Message}); events are idempotent, send it again.", TimeSpan.FromSeconds(2));
+            foreach (var submission in routed.Submissions)
+            {
+                submission.Done.TrySetException(busy);
+            }
+            return;
+        }
+        Interlocked.Add(ref _ingested, events - unknown);
+        Interlocked.Add(ref _unknown, unknown);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Volatile.Write(ref _eventsPerSecond, seconds > 0 ? events / seconds : 0);
+        foreach (var submission in routed.Submissions)
+        {
+            submission.Done.TrySetResult(Receipt(submission, routed.AreaOf!));
+        }
+    }
+
+    private static IngestionReceipt Receipt(Submission submission, Dictionary<string, string> areaOf)
+    {
+        var unknown = submission.Events.Where(e => !areaOf.ContainsKey(e.MeterId)).Select(e => e.MeterId).Distinct(StringComparer.Ordinal).ToList();
+        var accepted = unknown.Count == 0 ? submission.Events.Count : submission.Events.Count(e => areaOf.ContainsKey(e.MeterId));
+        return new IngestionReceipt(accepted, unknown.Count > IngestionReceipt.MaxListed ? unknown[..IngestionReceipt.MaxListed] : unknown);
+    }
+
+    /// <summary>How long the queue ahead takes to drain at the last measured rate (1 to 30 seconds).</summary>
+    private TimeSpan RetryAfter(long queued)
+    {
+        var rate = Volatile.Read(ref _eventsPerSecond);
+        var seconds = rate > 0 ? queued / rate : 1;
+        return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(seconds), 1, 30));
+    }
+
+    private sealed record Submission(IReadOnlyList<MeterEvent> Events, TaskCompletionSource<IngestionReceipt> Done);
+
+    private sealed record RoutedBatch(List<Submission> Submissions, Dictionary<string, string>? AreaOf, Exception? Error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Events} meter events failed; its submitters are told to send it again")]
+    private static partial void LogBatchFailed(ILogger logger, Exception error, int events);
+}
+
+/// <summary>What was taken of a batch: events of known meters (applied), and meters the topology does not know (their
+/// events were not applied; up to <see cref="MaxListed"/> listed).</summary>
+public sealed record IngestionReceipt(int Accepted, IReadOnlyList<string> UnknownMeters)
+{
+    public const int MaxListed = 100;
+}
+
+public sealed record IngestionStatistics(long Queued, long Ingested, long UnknownMeters, long RefusedBatches, double LastBatchEventsPerSecond);

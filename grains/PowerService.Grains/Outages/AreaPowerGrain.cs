@@ -1,0 +1,340 @@
+using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using PowerService.Grains.Ami;
+using PowerService.Grains.Energy;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+
+namespace PowerService.Grains.Outages;
+
+/// <summary>Keeps, per meter of one area, when it went dark and the newest event applied; infers the area outage from
+/// the dark share inside the inference window, confirms it when more go dark, restores it when most come back, and
+/// opens a nested outage for meters still dark after the grace period.
+/// Meter flags are written behind (at most once a second): the head-end re-sends what a crash loses, and the outage
+/// itself is never behind — opening and ending it are written before the outage and feeder grains are called, and
+/// repeated on activation if those calls did not complete.</summary>
+[GrainType("AreaPower")]
+internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> state, OutageOptions options, ILogger<AreaPowerGrain> logger)
+    : Grain, IAreaPowerGrain, IRemindable
+{
+    internal const string MetersActor = "meters";
+    private const string NestedCheck = "nested-check";
+    private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
+
+    private TransformerAreaProfile? _profile;
+    private IDisposable? _flush;
+    private bool _dirty;
+
+    private AreaPowerRecord S => state.State;
+
+    private string Id => GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _profile = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetProfile();
+        await SettleOwedCalls();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => Flush();
+
+    public async Task<PowerReport> ReportMeterEvents(IReadOnlyList<MeterEvent> events)
+    {
+        if (_profile is null)
+        {
+            return new PowerReport(0, events.Count);
+        }
+        var applied = 0;
+        var restored = 0;
+        List<MeterEvent>? readings = null;
+        foreach (var e in events.OrderBy(e => e.At))
+        {
+            if (e.Type == MeterEventType.Reading)
+            {
+                // The energy grain keeps its own per-reading identity: even a stale reading belongs to its period.
+                (readings ??= []).Add(e);
+            }
+            ref var meter = ref CollectionsMarshal.GetValueRefOrAddDefault(S.Meters, e.MeterId, out _);
+            var at = e.At.ToUnixTimeMilliseconds();
+            var eventHash = EventHash(e.EventId);
+            if (at < meter.LastAt || (at == meter.LastAt && eventHash == meter.LastEvent))
+            {
+                continue;
+            }
+            var wasDark = meter.DarkSince != 0;
+            meter = e.Type == MeterEventType.LastGasp
+                ? meter with { LastAt = at, LastEvent = eventHash, DarkSince = meter.DarkSince == 0 ? at : meter.DarkSince }
+                : meter with { LastAt = at, LastEvent = eventHash, DarkSince = 0 };
+            if (wasDark && meter.DarkSince == 0)
+            {
+                restored++;
+            }
+            applied++;
+        }
+        if (applied > 0)
+        {
+            MarkDirty();
+            await InferAsync(restored > 0);
+        }
+        if (readings is not null)
+        {
+            await GrainFactory.GetGrain<IAreaEnergyGrain>(Id).RecordReadings(readings);
+        }
+        return new PowerReport(applied, events.Count - applied);
+    }
+
+    public Task<FaultCallClassification> ClassifyFaultCall(string meterId)
+    {
+        if (S.OutageId is { } outage)
+        {
+            return Task.FromResult(new FaultCallClassification(FaultCallVerdict.InOutage, outage));
+        }
+        if (S.NestedOutageId is { } nested && S.NestedMeters.Contains(meterId))
+        {
+            return Task.FromResult(new FaultCallClassification(FaultCallVerdict.InOutage, nested));
+        }
+        var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        return Task.FromResult(S.Meters.TryGetValue(meterId, out var meter) && meter.DarkSince == 0 && meter.LastAt > 0
+            && now - meter.LastAt <= (long)options.PowerOnEvidence.TotalMilliseconds
+                ? new FaultCallClassification(FaultCallVerdict.MeterOn)
+                : new FaultCallClassification(FaultCallVerdict.Unknown));
+    }
+
+    public Task<AreaPowerView> Get() => Task.FromResult(new AreaPowerView(
+        Id,
+        _profile?.MeterCount ?? 0,
+        S.DarkCount,
+        S.OutageId,
+        S.NestedOutageId,
+        S.Meters.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(S.Meters.Values.Max(m => m.LastAt))));
+
+    public async Task OutageEnded(string outageId, DateTimeOffset restoredAt)
+    {
+        if (S.OutageId == outageId)
+        {
+            await EndAreaOutage(restoredAt);
+        }
+        else if (S.NestedOutageId == outageId)
+        {
+            S.NestedOutageId = null;
+            S.NestedMeters = [];
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != NestedCheck)
+        {
+            return;
+        }
+        await UnregisterReminder(NestedCheck);
+        if (S.RestoredOutageId is not { } restoredOutage || S.RestoredAt is not { } restoredAt)
+        {
+            return;
+        }
+        var cutoff = restoredAt.ToUnixTimeMilliseconds();
+        var stillDark = S.Meters.Where(m => m.Value.DarkSince != 0 && m.Value.DarkSince <= cutoff).Select(m => m.Key).Order(StringComparer.Ordinal).ToList();
+        S.RestoredOutageId = null;
+        S.RestoredAt = null;
+        if (stillDark.Count == 0 || S.OutageId is not null || S.NestedOutageId is not null)
+        {
+            MarkDirty();
+            return;
+        }
+        var id = NextOutageId();
+        S.NestedOutageId = id;
+        S.NestedMeters = stillDark;
+        S.OpeningOwed = new OutageOpening(
+            OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(S.Meters[stillDark[0]].DarkSince),
+            [Id], _profile?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage);
+        LogNested(logger, Id, id, stillDark.Count, restoredOutage);
+        await CommitAndSettle();
+    }
+
+    // ---- inference ----
+
+    private async Task InferAsync(bool someRestored)
+    {
+        var meters = Math.Max(_profile!.MeterCount, 1);
+        var suspectAt = Math.Max(Math.Min(options.MinimumDarkMeters, meters), (int)Math.Ceiling(options.SuspectShare * meters));
+        if (S.OutageId is null)
+        {
+            var window = (long)options.InferenceWindow.TotalMilliseconds;
+            var newest = S.Meters.Values.Max(m => m.DarkSince);
+            var inWindow = S.Meters.Values.Where(m => m.DarkSince != 0 && m.DarkSince >= newest - window).ToList();
+            if (newest == 0 || inWindow.Count < suspectAt)
+            {
+                await RestoreNestedIfBack();
+                return;
+            }
+            var id = NextOutageId();
+            S.OutageId = id;
+            S.OutageConfirmed = inWindow.Count >= Math.Ceiling(options.ConfirmShare * meters);
+            S.OpeningOwed = new OutageOpening(
+                OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(inWindow.Min(m => m.DarkSince)),
+                [Id], _profile.FeederId, Confirmed: S.OutageConfirmed);
+            LogInferred(logger, Id, id, inWindow.Count, meters);
+            await CommitAndSettle();
+            return;
+        }
+        if (!S.OutageConfirmed && S.DarkCount >= Math.Ceiling(options.ConfirmShare * meters))
+        {
+            S.OutageConfirmed = true;
+            await state.WriteStateAsync();
+            _dirty = false;
+            await GrainFactory.GetGrain<IOutageGrain>(S.OutageId).Confirm(MetersActor);
+        }
+        else if (someRestored && S.DarkCount < suspectAt)
+        {
+            await EndAreaOutage(TimeProvider.GetUtcNow(), byMeters: true);
+        }
+    }
+
+    private async Task RestoreNestedIfBack()
+    {
+        if (S.NestedOutageId is { } nested && S.NestedMeters.All(m => !S.Meters.TryGetValue(m, out var meter) || meter.DarkSince == 0))
+        {
+            S.NestedOutageId = null;
+            S.NestedMeters = [];
+            S.EndingOwed = nested;
+            await CommitAndSettle();
+        }
+    }
+
+    /// <summary>The area's outage is over: the outage and the feeder hear of it (when the meters ended it), and the
+    /// meters get a grace period to report before the ones still dark become a nested outage.</summary>
+    private async Task EndAreaOutage(DateTimeOffset restoredAt, bool byMeters = false)
+    {
+        var outage = S.OutageId!;
+        S.OutageId = null;
+        S.OutageConfirmed = false;
+        S.RestoredOutageId = outage;
+        S.RestoredAt = restoredAt;
+        S.FeederEndOwed = outage;
+        if (byMeters)
+        {
+            S.EndingOwed = outage;
+        }
+        await RegisterOrUpdateReminder(NestedCheck, options.NestedOutageGrace, TimeSpan.Zero);
+        await CommitAndSettle();
+    }
+
+    private string NextOutageId() => $"OUT-{Id}-{++S.Outages}";
+
+    // ---- durable hand-over to the outage and feeder grains ----
+
+    private async Task CommitAndSettle()
+    {
+        await state.WriteStateAsync();
+        _dirty = false;
+        await SettleOwedCalls();
+    }
+
+    /// <summary>Makes the calls the stored state says are owed; each is idempotent, so repeating them after a crash
+    /// (on activation) is safe. Cleared calls are written behind.</summary>
+    private async Task SettleOwedCalls()
+    {
+        if (S.OpeningOwed is { } opening)
+        {
+            var outageId = opening.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId;
+            if (outageId is not null)
+            {
+                await GrainFactory.GetGrain<IOutageGrain>(outageId).Open(opening);
+                if (opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feeder })
+                {
+                    await GrainFactory.GetGrain<IFeederPowerGrain>(feeder).AreaOutageOpened(Id, outageId, opening.StartedAt);
+                }
+            }
+            S.OpeningOwed = null;
+            MarkDirty();
+        }
+        if (S.EndingOwed is { } ending)
+        {
+            await GrainFactory.GetGrain<IOutageGrain>(ending).Restore(MetersActor);
+            S.EndingOwed = null;
+            MarkDirty();
+        }
+        if (S.FeederEndOwed is { } feederEnd)
+        {
+            if (_profile is { FeederId: { Length: > 0 } feeder })
+            {
+                await GrainFactory.GetGrain<IFeederPowerGrain>(feeder).AreaOutageEnded(Id, feederEnd);
+            }
+            S.FeederEndOwed = null;
+            MarkDirty();
+        }
+    }
+
+    private void MarkDirty()
+    {
+        _dirty = true;
+        _flush ??= RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
+    }
+
+    private async Task Flush()
+    {
+        if (!_dirty)
+        {
+            return;
+        }
+        _dirty = false;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            _dirty = true;
+            throw;
+        }
+    }
+
+    /// <summary>FNV-1a over the event id: stable across processes (string.GetHashCode is not), 8 bytes per meter.</summary>
+    internal static ulong EventHash(string eventId)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in eventId)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+        return hash;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: outage {Outage} inferred from {Dark} of {Meters} meters dark")]
+    private static partial void LogInferred(ILogger logger, string area, string outage, int dark, int meters);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: nested outage {Outage} for {Dark} meters still dark after {Restored} was restored")]
+    private static partial void LogNested(ILogger logger, string area, string outage, int dark, string restored);
+}
+
+/// <summary>Per meter: the newest event applied (unix ms and id hash: an older or identical event is absorbed) and
+/// since when it is dark (0: it has power). 24 bytes a meter heard from.</summary>
+internal readonly record struct MeterPower(long LastAt, ulong LastEvent, long DarkSince);
+
+internal sealed class AreaPowerRecord
+{
+    public Dictionary<string, MeterPower> Meters { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How many outages this area has opened (outage ids are the area id and this number).</summary>
+    public int Outages { get; set; }
+
+    public string? OutageId { get; set; }
+    public bool OutageConfirmed { get; set; }
+    public string? NestedOutageId { get; set; }
+    public List<string> NestedMeters { get; set; } = [];
+
+    /// <summary>The outage last restored and when: meters dark since before then and still dark after the grace
+    /// period are nested.</summary>
+    public string? RestoredOutageId { get; set; }
+    public DateTimeOffset? RestoredAt { get; set; }
+
+    // Calls owed to other grains, written before they are made (see AreaPowerGrain.SettleOwedCalls).
+    public OutageOpening? OpeningOwed { get; set; }
+    public string? EndingOwed { get; set; }
+    public string? FeederEndOwed { get; set; }
+
+    [JsonIgnore]
+    public int DarkCount => Meters.Values.Count(m => m.DarkSince != 0);
+}

@@ -1,0 +1,54 @@
+using PowerService.Grains.Ami;
+using PowerService.Runtime;
+
+namespace PowerService.Grains.Outages;
+
+/// <summary>The supply side of one transformer area (key: area id): which of its meters are dark, and the outage
+/// inferred from them. The AMI ingestion path hands it its meters' events in batches.</summary>
+public interface IAreaPowerGrain : IGrain
+{
+    /// <summary>Applies meter events (any type, any order); an event already applied (same meter and event id, or
+    /// older than the meter's newest) is absorbed. Readings are passed on to the area's energy grain.</summary>
+    Task<PowerReport> ReportMeterEvents(IReadOnlyList<MeterEvent> events);
+
+    /// <summary>What a fault call from a customer on <paramref name="meterId"/> is: part of a known outage, a meter
+    /// that reports power (verify / customer side), or unknown (a repair of its own).</summary>
+    Task<FaultCallClassification> ClassifyFaultCall(string meterId);
+
+    Task<AreaPowerView> Get();
+
+    /// <summary>The outage this area opened ended (restored by a crew or a dispatcher, or by its own meters).</summary>
+    Task OutageEnded(string outageId, DateTimeOffset restoredAt);
+}
+
+/// <summary>How many events of a batch changed something, and how many were duplicates or stale.</summary>
+public readonly record struct PowerReport(int Applied, int Absorbed);
+
+public enum FaultCallVerdict
+{
+    /// <summary>The customer is inside a known outage: the call merges into it.</summary>
+    InOutage,
+
+    /// <summary>The meter reports power: verify on site, likely a customer-side fault.</summary>
+    MeterOn,
+
+    /// <summary>Nothing known either way: a repair order of its own.</summary>
+    Unknown,
+}
+
+public sealed record FaultCallClassification(FaultCallVerdict Verdict, string? OutageId = null);
+
+public sealed record AreaPowerView(
+    string TransformerAreaId, int Meters, int DarkMeters, string? OutageId, string? NestedOutageId, DateTimeOffset? LastEventAt);
+
+/// <summary>The supply side of one 10 kV feeder (key: feeder id): rolls outages of its transformer areas up into one
+/// feeder outage when enough of them are out at once.</summary>
+public interface IFeederPowerGrain : IGrain
+{
+    Task AreaOutageOpened(string transformerAreaId, string outageId, DateTimeOffset startedAt);
+
+    Task AreaOutageEnded(string transformerAreaId, string outageId);
+
+    /// <summary>The feeder outage ended (all its areas back, or restored by hand).</summary>
+    Task FeederOutageEnded(string outageId);
+}

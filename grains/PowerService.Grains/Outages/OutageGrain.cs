@@ -1,0 +1,471 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using PowerService.Grains.Notices;
+using PowerService.Grains.Topology;
+using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Grains.Outages;
+
+/// <summary>One outage. Each change builds the next record and the events that explain it and stores both in one
+/// write; what others must hear of it (customer notices, the repair order, the outage board, the area or feeder that
+/// opened it) is recorded as owed in that same write and done after it, again on activation if a crash cut it short.
+/// Every such call is idempotent. Merged calls are counted behind (at most once a second): the merged orders
+/// themselves are durable.</summary>
+[GrainType("Outage")]
+internal sealed partial class OutageGrain(
+    IPersistentState<OutageRecord> state,
+    INoticeOutbox notices,
+    OutageOptions options,
+    ILogger<OutageGrain> logger) : Grain, IOutageGrain
+{
+    private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
+    private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private IDisposable? _flush;
+    private bool _dirty;
+
+    private OutageRecord O => state.State;
+
+    private string Id => GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => O.Exists ? SettleOwed() : Task.CompletedTask;
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => Flush();
+
+    public Task<OutageView?> Get() => Task.FromResult(O.Exists ? O.ToView() : null);
+
+    public async Task<OutageView> Open(OutageOpening opening)
+    {
+        if (O.Exists)
+        {
+            return O.ToView();
+        }
+        if (string.IsNullOrWhiteSpace(opening.Actor))
+        {
+            throw new InvalidFieldException("actor", "The actor is required.");
+        }
+        if (opening.TransformerAreaIds.Count == 0)
+        {
+            throw new InvalidFieldException("transformerAreaIds", "An outage names at least one transformer area.");
+        }
+        var profiles = await Task.WhenAll(opening.TransformerAreaIds.Select(a => GrainFactory.GetGrain<ITransformerAreaGrain>(a).GetProfile()));
+        if (Array.FindIndex(profiles, p => p is null) is var unknown and >= 0)
+        {
+            throw new InvalidFieldException("transformerAreaIds", $"Transformer area '{opening.TransformerAreaIds[unknown]}' is not known.");
+        }
+        var areas = profiles.Select(p => p!).ToList();
+        var meters = opening.MeterIds is { } listed ? listed.ToHashSet(StringComparer.Ordinal) : null;
+        var now = TimeProvider.GetUtcNow();
+        var areaClass = areas.Max(a => a.AreaClass);
+        var confirmed = opening.Confirmed;
+        var record = new OutageRecord
+        {
+            Exists = true,
+            Id = Id,
+            Kind = opening.Kind,
+            Scope = opening.Scope,
+            State = confirmed ? OutageState.Confirmed : OutageState.Suspected,
+            Region = areas[0].Region,
+            FeederId = opening.FeederId ?? (areas.Select(a => a.FeederId).Distinct().Count() == 1 ? areas[0].FeederId : null),
+            TransformerAreaIds = [.. opening.TransformerAreaIds],
+            MeterIds = opening.MeterIds is null ? null : [.. opening.MeterIds],
+            AffectedCustomers = meters?.Count ?? areas.Sum(a => a.CustomerCount),
+            ImportantCustomers = [.. areas.SelectMany(a => a.ImportantCustomers).Where(c => meters is null || meters.Contains(c.MeterId))],
+            Location = new GeoPoint(areas.Average(a => a.Location.Latitude), areas.Average(a => a.Location.Longitude)),
+            AreaClass = areaClass,
+            StartedAt = opening.StartedAt,
+            EstimatedRestorationAt = opening.EstimatedRestorationAt ?? opening.StartedAt + options.DefaultRestoration(areaClass),
+            Cause = opening.Cause,
+            ParentOutageId = opening.ParentOutageId,
+            // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call.
+            RepairOrderId = opening.Kind == OutageKind.Unplanned ? $"WO-{Id}" : null,
+            RepairOrderOwed = opening.Kind == OutageKind.Unplanned,
+            CustomersTold = confirmed,
+            UpdatedAt = now,
+        };
+        var events = new List<JournalEvent> { Event("OutageOpened", opening.Actor, now, new
+        {
+            record.Kind, record.Scope, record.State, record.TransformerAreaIds, record.MeterIds, record.AffectedCustomers,
+            ImportantCustomers = record.ImportantCustomers.Count, record.StartedAt, record.EstimatedRestorationAt, record.Cause,
+            record.RepairOrderId, record.ParentOutageId,
+        }) };
+        if (confirmed)
+        {
+            record = Owe(record, NoticeKind.OutageDetected, now);
+        }
+        LogOpened(logger, Id, record.Scope, record.State, record.AffectedCustomers);
+        await Commit(record with { BoardOwed = true }, events);
+        return O.ToView();
+    }
+
+    public async Task<OutageView> Confirm(string actor, string? cause = null)
+    {
+        var outage = RequireOutage(actor);
+        if (outage.State == OutageState.Restored)
+        {
+            throw new DomainConflictException($"Outage '{Id}' is already restored.");
+        }
+        if (outage.State != OutageState.Suspected && (cause is null || cause == outage.Cause))
+        {
+            return outage.ToView();
+        }
+        var now = TimeProvider.GetUtcNow();
+        var next = Told(outage with { State = outage.State == OutageState.Suspected ? OutageState.Confirmed : outage.State, Cause = cause ?? outage.Cause }, now);
+        await Commit(next with { BoardOwed = true }, [Event("OutageConfirmed", actor, now, new { next.State, next.Cause })]);
+        return O.ToView();
+    }
+
+    public async Task<OutageView> SetEstimatedRestoration(DateTimeOffset estimatedRestorationAt, string actor, string? cause = null)
+    {
+        var outage = RequireOutage(actor);
+        if (estimatedRestorationAt <= outage.StartedAt)
+        {
+            throw new InvalidFieldException("estimatedRestorationAt", "The estimated restoration is after the outage started.");
+        }
+        if (outage.State == OutageState.Restored)
+        {
+            throw new DomainConflictException($"Outage '{Id}' is already restored.");
+        }
+        var now = TimeProvider.GetUtcNow();
+        var next = outage with { EstimatedRestorationAt = estimatedRestorationAt, EtrRevision = outage.EtrRevision + 1, Cause = cause ?? outage.Cause, EtrSetBy = actor };
+        if (next.CustomersTold)
+        {
+            next = Owe(next, NoticeKind.RestorationEstimateChanged, now);
+        }
+        await Commit(next with { BoardOwed = true }, [Event("EstimatedRestorationSet", actor, now, new { EstimatedRestorationAt = estimatedRestorationAt, Previous = outage.EstimatedRestorationAt, next.Cause })]);
+        // Customers of a feeder outage hear through its areas' outages, which carry the same estimate.
+        foreach (var child in outage.Children)
+        {
+            await GrainFactory.GetGrain<IOutageGrain>(child).SetEstimatedRestoration(estimatedRestorationAt, actor, cause);
+        }
+        return O.ToView();
+    }
+
+    public Task<OutageView> Restore(string actor) => Restore(actor, byRepair: false);
+
+    /// <param name="byRepair">The repair order resolved it: that order is done and is not asked again.</param>
+    private async Task<OutageView> Restore(string actor, bool byRepair)
+    {
+        var outage = RequireOutage(actor);
+        if (outage.State == OutageState.Restored)
+        {
+            return outage.ToView();
+        }
+        var now = TimeProvider.GetUtcNow();
+        var next = outage with
+        {
+            State = OutageState.Restored,
+            RestoredAt = now,
+            // Whoever restored it other than the meters of its own area must tell the area (or feeder) that opened it.
+            OpenerOwed = actor != AreaPowerGrain.MetersActor && outage.Kind == OutageKind.Unplanned,
+            RepairCancelOwed = outage.RepairOrderId is not null && !byRepair,
+        };
+        if (next.CustomersTold)
+        {
+            next = Owe(next, NoticeKind.PowerRestored, now);
+        }
+        var events = new List<JournalEvent>
+        {
+            Event("OutageRestored", actor, now, new { RestoredAt = now, Duration = now - outage.StartedAt, outage.MergedCalls }),
+        };
+        if (outage.Scope != OutageScope.Feeder)
+        {
+            // The area's history, read by planned outages to count customers cut repeatedly; a feeder outage's areas
+            // are recorded by its area outages.
+            var record = new AreaOutageRecord(Id, outage.Kind, outage.StartedAt, now, outage.MeterIds);
+            events.AddRange(outage.TransformerAreaIds.Select(area => new JournalEvent(
+                JournalStreams.Area(area), AreaOutageRecord.EventType, now, actor, null, JsonSerializer.Serialize(record, PayloadJson))));
+        }
+        LogRestored(logger, Id, actor, now - outage.StartedAt);
+        await Commit(next with { BoardOwed = true }, events);
+        return O.ToView();
+    }
+
+    public Task CallMerged(string orderId)
+    {
+        var outage = RequireOutage("system");
+        state.State = outage with { MergedCalls = outage.MergedCalls + 1 };
+        // A customer's call is evidence: a suspected outage is confirmed by it.
+        if (outage.State == OutageState.Suspected)
+        {
+            return Confirm($"call:{orderId}");
+        }
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
+    public async Task RepairChanged(string orderId, WorkOrderState orderState, string? crewId)
+    {
+        var outage = RequireOutage("system");
+        if (orderId != outage.RepairOrderId || outage.State == OutageState.Restored)
+        {
+            return;
+        }
+        if (orderState is WorkOrderState.Resolved or WorkOrderState.CallbackPending)
+        {
+            await Restore($"crew:{crewId}", byRepair: true);
+            return;
+        }
+        if (orderState is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite && outage.State != OutageState.CrewAssigned)
+        {
+            var now = TimeProvider.GetUtcNow();
+            var next = Told(outage with { State = OutageState.CrewAssigned, CrewId = crewId }, now);
+            await Commit(next with { BoardOwed = true }, [Event("CrewAssigned", $"crew:{crewId}", now, new { CrewId = crewId, OrderId = orderId })]);
+        }
+    }
+
+    public async Task JoinFeederOutage(string feederOutageId, string? feederRepairOrderId)
+    {
+        var outage = RequireOutage("system");
+        if (outage.ParentOutageId == feederOutageId || outage.State == OutageState.Restored)
+        {
+            return;
+        }
+        var now = TimeProvider.GetUtcNow();
+        var next = outage with { ParentOutageId = feederOutageId, RepairMergeOwed = feederRepairOrderId };
+        if (next.State == OutageState.Suspected)
+        {
+            next = Told(next with { State = OutageState.Confirmed }, now);
+        }
+        await Commit(next with { BoardOwed = true }, [Event("JoinedFeederOutage", "system", now, new { FeederOutageId = feederOutageId, RepairOrderId = feederRepairOrderId })]);
+    }
+
+    public async Task ChildOpened(string childOutageId, string transformerAreaId)
+    {
+        var outage = RequireOutage("system");
+        if (outage.Children.Contains(childOutageId))
+        {
+            return;
+        }
+        var newArea = !outage.TransformerAreaIds.Contains(transformerAreaId);
+        var affected = outage.AffectedCustomers;
+        if (newArea && await GrainFactory.GetGrain<IOutageGrain>(childOutageId).Get() is { } child)
+        {
+            affected += child.AffectedCustomers;
+        }
+        var now = TimeProvider.GetUtcNow();
+        var next = outage with
+        {
+            Children = [.. outage.Children, childOutageId],
+            TransformerAreaIds = newArea ? [.. outage.TransformerAreaIds, transformerAreaId] : outage.TransformerAreaIds,
+            AffectedCustomers = affected,
+        };
+        await Commit(next with { BoardOwed = true }, [Event("AreaJoined", "system", now, new { ChildOutageId = childOutageId, TransformerAreaId = transformerAreaId, AffectedCustomers = affected })]);
+    }
+
+    // ---- state and what is owed after it ----
+
+    private OutageRecord RequireOutage(string actor)
+    {
+        if (string.IsNullOrWhiteSpace(actor))
+        {
+            throw new InvalidFieldException("actor", "The actor is required.");
+        }
+        return O.Exists ? O : throw new EntityNotFoundException("Outage", Id);
+    }
+
+    /// <summary>Customers hear of the outage once it is confirmed (not while only suspected).</summary>
+    private OutageRecord Told(OutageRecord next, DateTimeOffset now) =>
+        next.CustomersTold || next.State == OutageState.Suspected ? next : Owe(next with { CustomersTold = true }, NoticeKind.OutageDetected, now);
+
+    /// <summary>A feeder outage tells nobody itself: its area outages notify their own customers.</summary>
+    private static OutageRecord Owe(OutageRecord next, NoticeKind kind, DateTimeOffset now) =>
+        next.Scope == OutageScope.Feeder
+            ? next with { CustomersTold = true }
+            : next with
+            {
+                CustomersTold = true,
+                NoticesOwed = [.. next.NoticesOwed, new OutageNotice(kind, next.Id, kind == NoticeKind.RestorationEstimateChanged ? next.EtrRevision : 1, now,
+                    next.StartedAt, next.EstimatedRestorationAt, next.Cause)],
+            };
+
+    private async Task Commit(OutageRecord next, IReadOnlyList<JournalEvent> events)
+    {
+        var previous = O;
+        state.State = next with { UpdatedAt = TimeProvider.GetUtcNow(), Version = previous.Version + 1 };
+        try
+        {
+            await state.WriteStateAsync(events);
+        }
+        catch
+        {
+            state.State = previous;
+            throw;
+        }
+        _dirty = false;
+        await SettleOwed();
+    }
+
+    /// <summary>Does what the stored record says is owed; each call is idempotent, so doing it twice after a crash is
+    /// harmless. The cleared flags are written behind.</summary>
+    private async Task SettleOwed()
+    {
+        var o = O;
+        if (!o.IsOwing)
+        {
+            return;
+        }
+        if (o.RepairOrderOwed)
+        {
+            await CreateRepairOrder(o);
+            o = o with { RepairOrderOwed = false };
+        }
+        if (o.RepairMergeOwed is { } feederOrder && o.RepairOrderId is { } ownOrder)
+        {
+            await FoldRepairOrder(ownOrder, feederOrder);
+            o = o with { RepairMergeOwed = null };
+        }
+        foreach (var notice in o.NoticesOwed)
+        {
+            await notices.EnqueueAsync(notice, new NoticeAudience(o.TransformerAreaIds, o.MeterIds));
+        }
+        if (o.RepairCancelOwed && o.RepairOrderId is { } repair)
+        {
+            await CancelUnstartedRepair(repair);
+        }
+        if (o.OpenerOwed)
+        {
+            await TellOpener(o);
+        }
+        if (o.BoardOwed)
+        {
+            await GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(o));
+        }
+        state.State = o with { NoticesOwed = [], RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false };
+        MarkDirty();
+    }
+
+    private async Task CreateRepairOrder(OutageRecord o)
+    {
+        var order = GrainFactory.GetGrain<IWorkOrderGrain>(o.RepairOrderId!);
+        if (await order.Get() is not null)
+        {
+            return;
+        }
+        var critical = o.ImportantCustomers.Any(c => c.Importance == CustomerImportance.Critical);
+        await order.Create(new NewWorkOrder(
+            WorkOrderKind.FaultRepair,
+            IntakeChannel.Meter,
+            "system",
+            $"Outage {o.Id}: {o.AffectedCustomers} customers without supply ({string.Join(", ", o.TransformerAreaIds.Take(5))}{(o.TransformerAreaIds.Count > 5 ? ", …" : "")})",
+            critical ? WorkOrderPriority.Emergency : WorkOrderPriority.High,
+            TransformerAreaId: o.TransformerAreaIds.Count == 1 ? o.TransformerAreaIds[0] : null,
+            Region: o.Region,
+            Location: o.Location,
+            AreaClass: o.AreaClass,
+            OutageId: o.Id));
+    }
+
+    /// <summary>An area's repair order folds into its feeder outage's, unless a crew already works on it.</summary>
+    private async Task FoldRepairOrder(string ownOrder, string feederOrder)
+    {
+        var order = GrainFactory.GetGrain<IWorkOrderGrain>(ownOrder);
+        if (await order.Get() is { } view && WorkOrderTransitions.TryNext(view.State, WorkOrderAction.Merge, out _))
+        {
+            await order.Apply(new WorkOrderCommand(WorkOrderAction.Merge, "system", Note: "feeder outage", TargetId: feederOrder));
+        }
+    }
+
+    /// <summary>Supply came back before a crew took the repair: the order is withdrawn. A crew already on it finishes.</summary>
+    private async Task CancelUnstartedRepair(string repair)
+    {
+        var order = GrainFactory.GetGrain<IWorkOrderGrain>(repair);
+        if (await order.Get() is { } view && view.State is WorkOrderState.Created or WorkOrderState.Dispatched or WorkOrderState.Reserved or WorkOrderState.Rejected)
+        {
+            await order.Apply(new WorkOrderCommand(WorkOrderAction.Cancel, "system", Note: $"supply restored ({Id})"));
+        }
+    }
+
+    private Task TellOpener(OutageRecord o) => o.Scope switch
+    {
+        OutageScope.Feeder when o.FeederId is { } feeder => GrainFactory.GetGrain<IFeederPowerGrain>(feeder).FeederOutageEnded(o.Id),
+        OutageScope.Feeder => Task.CompletedTask,
+        _ => GrainFactory.GetGrain<IAreaPowerGrain>(o.TransformerAreaIds[0]).OutageEnded(o.Id, o.RestoredAt ?? TimeProvider.GetUtcNow()),
+    };
+
+    private JournalEvent Event(string type, string actor, DateTimeOffset at, object payload) =>
+        new(JournalStreams.Outage(Id), type, at, actor, null, JsonSerializer.Serialize(payload, PayloadJson));
+
+    private void MarkDirty()
+    {
+        _dirty = true;
+        _flush ??= RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
+    }
+
+    private async Task Flush()
+    {
+        if (!_dirty)
+        {
+            return;
+        }
+        _dirty = false;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            _dirty = true;
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outage {Outage} opened: {Scope}, {State}, {Customers} customers")]
+    private static partial void LogOpened(ILogger logger, string outage, OutageScope scope, OutageState state, int customers);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outage {Outage} restored by {Actor} after {Duration}")]
+    private static partial void LogRestored(ILogger logger, string outage, string actor, TimeSpan duration);
+}
+
+internal sealed record OutageRecord
+{
+    public bool Exists { get; init; }
+    public string Id { get; init; } = "";
+    public OutageKind Kind { get; init; }
+    public OutageScope Scope { get; init; }
+    public OutageState State { get; init; }
+    public string Region { get; init; } = "";
+    public string? FeederId { get; init; }
+    public IReadOnlyList<string> TransformerAreaIds { get; init; } = [];
+    public IReadOnlyList<string>? MeterIds { get; init; }
+    public int AffectedCustomers { get; init; }
+    public IReadOnlyList<KeyCustomer> ImportantCustomers { get; init; } = [];
+    public GeoPoint Location { get; init; }
+    public AreaClass AreaClass { get; init; }
+    public DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset? EstimatedRestorationAt { get; init; }
+    public int EtrRevision { get; init; }
+    public string? EtrSetBy { get; init; }
+    public string? Cause { get; init; }
+    public string? RepairOrderId { get; init; }
+    public string? CrewId { get; init; }
+    public string? ParentOutageId { get; init; }
+    public IReadOnlyList<string> Children { get; init; } = [];
+    public int MergedCalls { get; init; }
+    public DateTimeOffset? RestoredAt { get; init; }
+    public bool CustomersTold { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public int Version { get; init; }
+
+    // Owed after the write that set them (see OutageGrain.SettleOwed).
+    public bool RepairOrderOwed { get; init; }
+    public string? RepairMergeOwed { get; init; }
+    public bool RepairCancelOwed { get; init; }
+    public bool OpenerOwed { get; init; }
+    public bool BoardOwed { get; init; }
+    public IReadOnlyList<OutageNotice> NoticesOwed { get; init; } = [];
+
+    [JsonIgnore]
+    public bool IsOwing => RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || NoticesOwed.Count > 0;
+
+    public OutageView ToView() => new(
+        Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,
+        StartedAt, EstimatedRestorationAt, Cause, RepairOrderId, ParentOutageId, MergedCalls, RestoredAt, UpdatedAt, Version);
+}

@@ -1,0 +1,62 @@
+using PowerService.Grains.Topology;
+
+namespace PowerService.Grains.Outages;
+
+/// <summary>How outages are inferred from meters and what customers are promised. Defaults follow common OMS practice
+/// (docs/outages.md says why each value).</summary>
+public sealed class OutageOptions
+{
+    /// <summary>Share of an area's meters that must go dark inside <see cref="InferenceWindow"/> to suspect an area
+    /// outage.</summary>
+    public double SuspectShare { get; set; } = 0.3;
+
+    /// <summary>Never fewer dark meters than this for an area outage: one or two dark meters are a service drop or a
+    /// customer-side fault, not a transformer.</summary>
+    public int MinimumDarkMeters { get; set; } = 3;
+
+    /// <summary>Dark share at which meters alone confirm the outage (customers are then told).</summary>
+    public double ConfirmShare { get; set; } = 0.6;
+
+    /// <summary>Last gasps further apart than this do not add up to one outage.</summary>
+    public TimeSpan InferenceWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Share of a feeder's transformer areas out at once that makes it a feeder outage.</summary>
+    public double FeederShare { get; set; } = 0.5;
+
+    /// <summary>Never fewer areas than this for a feeder outage.</summary>
+    public int MinimumFeederAreas { get; set; } = 2;
+
+    /// <summary>How long after an area is restored its meters may take to report power before the ones still dark are
+    /// opened as a nested outage.</summary>
+    public TimeSpan NestedOutageGrace { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>A meter heard from (power restored or a reading) this recently, and not dark since, has power: a fault
+    /// call from its customer is a "verify / customer side" case.</summary>
+    public TimeSpan PowerOnEvidence { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Default estimated restoration, from the start, by area class (DESIGN §5: arrival + restoration promise).</summary>
+    public TimeSpan UrbanRestoration { get; set; } = TimeSpan.FromMinutes(45) + TimeSpan.FromHours(3);
+
+    public TimeSpan RuralRestoration { get; set; } = TimeSpan.FromMinutes(90) + TimeSpan.FromHours(4);
+
+    public TimeSpan RemoteRestoration { get; set; } = TimeSpan.FromMinutes(120) + TimeSpan.FromHours(4);
+
+    public TimeSpan DefaultRestoration(AreaClass areaClass) => areaClass switch
+    {
+        AreaClass.Rural => RuralRestoration,
+        AreaClass.Remote => RemoteRestoration,
+        _ => UrbanRestoration,
+    };
+
+    internal void Validate()
+    {
+        if (SuspectShare is <= 0 or > 1 || ConfirmShare < SuspectShare || ConfirmShare > 1 || FeederShare is <= 0 or > 1)
+        {
+            throw new ArgumentException("Outages: SuspectShare, ConfirmShare and FeederShare are shares in (0, 1], ConfirmShare >= SuspectShare.");
+        }
+        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero)
+        {
+            throw new ArgumentException("Outages: minimum counts are at least 1 and the inference window is positive.");
+        }
+    }
+}
