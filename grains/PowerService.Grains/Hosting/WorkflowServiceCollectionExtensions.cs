@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PowerService.Grains.Ami;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Notices;
 using PowerService.Grains.Outages;
 using PowerService.Grains.Sla;
 using PowerService.Grains.WorkOrders;
@@ -26,12 +27,25 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Callback);
         options.Outages.Validate();
         services.AddSingleton(options.Outages);
+        services.AddSingleton(new SlaPolicy(options.Sla));
+        services.AddNotices(options.Notices);
+        // Registered after the notices: silo services stop in reverse order, so ingestion hands its last events to
+        // the grains (which may owe notices) before the notice delivery stops.
         options.Ingestion.Validate();
         services.AddSingleton(options.Ingestion);
         services.AddSingleton<MeterEventIngestion>();
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<MeterEventIngestion>());
-        services.AddSingleton(new SlaPolicy(options.Sla));
         return services;
+    }
+
+    /// <summary>The customer notice outbox (grains take <see cref="INoticeOutbox"/>), started with the silo.</summary>
+    private static void AddNotices(this IServiceCollection services, NoticeOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<NoticeSignal>();
+        services.AddSingleton<NoticeOutbox>();
+        services.AddSingleton<INoticeOutbox>(sp => sp.GetRequiredService<NoticeOutbox>());
+        services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<NoticeOutbox>());
     }
 }
 
@@ -44,4 +58,5 @@ public sealed class WorkflowOptions
     public CallbackOptions Callback { get; } = new();
     public OutageOptions Outages { get; } = new();
     public IngestionOptions Ingestion { get; } = new();
+    public NoticeOptions Notices { get; } = new();
 }
