@@ -106,7 +106,8 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         S.DarkCount,
         S.OutageId,
         S.NestedOutageId,
-        S.Meters.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(S.Meters.Values.Max(m => m.LastAt))));
+        S.Meters.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(S.Meters.Values.Max(m => m.LastAt)),
+        S.RestoredAt + options.NestedOutageGrace));
 
     public async Task OutageEnded(string outageId, DateTimeOffset restoredAt)
     {

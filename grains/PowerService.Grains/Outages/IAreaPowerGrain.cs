@@ -38,8 +38,10 @@ public enum FaultCallVerdict
 
 public sealed record FaultCallClassification(FaultCallVerdict Verdict, string? OutageId = null);
 
+/// <summary>An area's supply as its meters report it. <paramref name="NestedCheckAt"/>: when meters still dark after
+/// the last restoration will be opened as a nested outage (null: no check pending).</summary>
 public sealed record AreaPowerView(
-    string TransformerAreaId, int Meters, int DarkMeters, string? OutageId, string? NestedOutageId, DateTimeOffset? LastEventAt);
+    string TransformerAreaId, int Meters, int DarkMeters, string? OutageId, string? NestedOutageId, DateTimeOffset? LastEventAt, DateTimeOffset? NestedCheckAt);
 
 /// <summary>The supply side of one 10 kV feeder (key: feeder id): rolls outages of its transformer areas up into one
 /// feeder outage when enough of them are out at once.</summary>

@@ -1,0 +1,82 @@
+using PowerService.Grains.Ami;
+using PowerService.Grains.Outages;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.WorkOrders;
+using static PowerService.Grains.Tests.Outages.OutageScenario;
+
+namespace PowerService.Grains.Tests.Outages;
+
+/// <summary>Customers' fault calls on a storm day: inside a known outage they merge into it (no duplicate repair
+/// orders); elsewhere each gets its own repair; a meter that reports power makes it a verify / customer-side case.</summary>
+public sealed class FaultCallTests : IAsyncLifetime
+{
+    private WorkflowSilo _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        _silo = await WorkflowSilo.StartAsync();
+        await ImportTopologyAsync(_silo);
+    }
+
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
+
+    private Task<WorkOrderView> CallAsync(string orderId, int customer) =>
+        _silo.Grain<IWorkOrderGrain>(orderId).Create(new NewWorkOrder(
+            WorkOrderKind.FaultRepair, IntakeChannel.Hotline95598, "agent:95598-3", "没电了 / no power", CustomerId: Customer(customer)));
+
+    [Fact]
+    public async Task Calls_inside_an_outage_merge_into_it_and_confirm_it_while_a_call_elsewhere_gets_its_own_repair()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 20, MeterEventType.LastGasp));
+        var outageId = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).OutageId!;
+
+        var calls = await Task.WhenAll(Enumerable.Range(1, 30).Select(c => CallAsync($"WO-CALL-{c}", c)));
+        var elsewhere = await CallAsync("WO-CALL-300", 300);
+
+        Assert.All(calls, c => Assert.Equal((WorkOrderState.Merged, outageId, FaultCallVerdict.InOutage), (c.State, c.MergedInto, c.Classification)));
+        Assert.All(calls, c => Assert.DoesNotContain(c.SlaClocks, k => k.State == SlaClockState.Running));
+        var outage = (await _silo.Grain<IOutageGrain>(outageId).Get())!;
+        Assert.Equal((30, OutageState.Confirmed), (outage.MergedCalls, outage.State));
+        Assert.Equal((WorkOrderState.Created, (string?)null, FaultCallVerdict.Unknown), (elsewhere.State, elsewhere.MergedInto, elsewhere.Classification));
+        var history = await _silo.Grain<IWorkOrderGrain>("WO-CALL-7").GetHistory();
+        Assert.Equal(["Created", "Merged"], history.Select(e => e.Type));
+    }
+
+    [Fact]
+    public async Task A_fault_call_whose_meter_reports_power_is_a_verify_customer_side_case_not_an_outage()
+    {
+        await SendAsync(_silo, Events(_silo, 400, 400, MeterEventType.PowerRestored));
+
+        var call = await CallAsync("WO-CALL-400", 400);
+
+        Assert.Equal((FaultCallVerdict.MeterOn, (string?)null), (call.Classification, call.MergedInto));
+        Assert.Null((await _silo.Grain<IAreaPowerGrain>(Area(8)).Get()).OutageId);
+    }
+
+    [Fact]
+    public async Task Power_evidence_older_than_a_day_proves_nothing()
+    {
+        await SendAsync(_silo, Events(_silo, 400, 400, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromHours(25));
+
+        var call = await CallAsync("WO-CALL-400", 400);
+
+        Assert.Equal(FaultCallVerdict.Unknown, call.Classification);
+    }
+
+    [Fact]
+    public async Task A_customer_on_a_meter_of_a_nested_outage_merges_into_it_a_neighbour_with_power_does_not()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 1, 48, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(3));
+        await PowerService.TestSupport.Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId is not null, "nested outage");
+        var nested = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId;
+
+        var dark = await CallAsync("WO-CALL-49", 49);
+        var lit = await CallAsync("WO-CALL-10", 10);
+
+        Assert.Equal((WorkOrderState.Merged, nested), (dark.State, dark.MergedInto));
+        Assert.Equal(FaultCallVerdict.MeterOn, lit.Classification);
+    }
+}

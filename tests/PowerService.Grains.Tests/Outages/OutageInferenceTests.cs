@@ -1,0 +1,191 @@
+using PowerService.Grains.Ami;
+using PowerService.Grains.Outages;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.WorkOrders;
+using PowerService.TestSupport;
+using static PowerService.Grains.Tests.Outages.OutageScenario;
+
+namespace PowerService.Grains.Tests.Outages;
+
+/// <summary>Storm day through the AMI ingestion path: meters go dark, areas infer outages, feeders roll them up,
+/// restoration finds nested outages. Defaults: 30% of an area's meters (at least 3) dark inside 5 minutes suspect an
+/// outage, 60% confirm it.</summary>
+public sealed class OutageInferenceTests : IAsyncLifetime
+{
+    private WorkflowSilo _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        _silo = await WorkflowSilo.StartAsync();
+        await ImportTopologyAsync(_silo);
+    }
+
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
+
+    private IAreaPowerGrain AreaPower(int n) => _silo.Grain<IAreaPowerGrain>(Area(n));
+
+    private IOutageGrain Outage(string id) => _silo.Grain<IOutageGrain>(id);
+
+    [Fact]
+    public async Task Fourteen_dark_meters_of_fifty_are_no_outage_the_fifteenth_suspects_one_and_sends_a_crew_thirty_confirm_it()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 14, MeterEventType.LastGasp));
+        Assert.Equal((14, (string?)null), await DarkAndOutage(1));
+
+        var receipt = await SendAsync(_silo, Events(_silo, 15, 15, MeterEventType.LastGasp));
+
+        Assert.Equal(1, receipt.Accepted);
+        var outageId = (await AreaPower(1).Get()).OutageId;
+        Assert.Equal("OUT-TA-000001-1", outageId);
+        var outage = (await Outage(outageId!).Get())!;
+        Assert.Equal((OutageState.Suspected, OutageScope.TransformerArea, 50), (outage.State, outage.Scope, outage.AffectedCustomers));
+        Assert.Equal(_silo.Clock.GetUtcNow() + TimeSpan.FromMinutes(45) + TimeSpan.FromHours(3), outage.EstimatedRestorationAt);
+        var repair = (await _silo.Grain<IWorkOrderGrain>(outage.RepairOrderId!).Get())!;
+        Assert.Equal((WorkOrderKind.FaultRepair, IntakeChannel.Meter, outageId), (repair.Kind, repair.Channel, repair.OutageId));
+
+        await SendAsync(_silo, Events(_silo, 16, 30, MeterEventType.LastGasp));
+
+        Assert.Equal(OutageState.Confirmed, (await Outage(outageId!).Get())!.State);
+    }
+
+    [Fact]
+    public async Task Last_gasps_further_apart_than_the_window_do_not_add_up_to_an_outage()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 10, MeterEventType.LastGasp));
+        _silo.Advance(TimeSpan.FromMinutes(6));
+        await SendAsync(_silo, Events(_silo, 11, 20, MeterEventType.LastGasp));
+
+        Assert.Equal((20, (string?)null), await DarkAndOutage(1));
+
+        _silo.Advance(TimeSpan.FromMinutes(1));
+        await SendAsync(_silo, Events(_silo, 21, 25, MeterEventType.LastGasp));
+
+        Assert.NotNull((await AreaPower(1).Get()).OutageId);
+    }
+
+    [Fact]
+    public async Task Duplicate_and_late_last_gasps_of_a_known_outage_are_absorbed_one_outage_one_repair_order()
+    {
+        var gasps = Events(_silo, 1, 40, MeterEventType.LastGasp).ToList();
+        await SendAsync(_silo, gasps);
+
+        var again = await AreaPower(1).ReportMeterEvents(gasps);
+        await SendAsync(_silo, gasps);
+        _silo.Advance(TimeSpan.FromMinutes(1));
+        await SendAsync(_silo, Events(_silo, 41, 50, MeterEventType.LastGasp));
+
+        Assert.Equal(new PowerReport(0, 40), again);
+        Assert.Equal((50, "OUT-TA-000001-1"), await DarkAndOutage(1));
+        var board = await _silo.Grain<IOutageBoardGrain>("all").List(new OutageQuery(TransformerAreaId: Area(1)));
+        Assert.Equal("OUT-TA-000001-1", Assert.Single(board.Items).Id);
+        Assert.Null(await _silo.Grain<IWorkOrderGrain>("WO-OUT-TA-000001-2").Get());
+    }
+
+    [Fact]
+    public async Task Two_areas_out_on_one_feeder_roll_up_into_one_confirmed_feeder_outage_with_one_repair_order()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.LastGasp));
+
+        var feederOutage = (await Outage("OUT-F-FD-000001-1").Get())!;
+        Assert.Equal((OutageScope.Feeder, OutageState.Confirmed, 100), (feederOutage.Scope, feederOutage.State, feederOutage.AffectedCustomers));
+        Assert.Equal([Area(1), Area(2)], feederOutage.TransformerAreaIds.Order());
+        foreach (var area in new[] { 1, 2 })
+        {
+            var child = (await Outage($"OUT-TA-{area:000000}-1").Get())!;
+            Assert.Equal(feederOutage.Id, child.ParentOutageId);
+            var childRepair = (await _silo.Grain<IWorkOrderGrain>(child.RepairOrderId!).Get())!;
+            Assert.Equal((WorkOrderState.Merged, feederOutage.RepairOrderId), (childRepair.State, childRepair.MergedInto));
+        }
+        Assert.Null((await AreaPower(3).Get()).OutageId);
+    }
+
+    [Fact]
+    public async Task Restoration_ends_the_outage_and_meters_still_dark_after_the_grace_period_become_a_nested_outage()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        _silo.Advance(TimeSpan.FromMinutes(40));
+
+        await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.PowerRestored));
+
+        var restored = (await Outage("OUT-TA-000001-1").Get())!;
+        Assert.Equal(OutageState.Restored, restored.State);
+        Assert.Equal(WorkOrderState.Cancelled, (await _silo.Grain<IWorkOrderGrain>(restored.RepairOrderId!).Get())!.State);
+        _silo.Advance(TimeSpan.FromMinutes(3));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedOutageId is not null, "a nested outage is opened");
+        var nested = (await Outage((await AreaPower(1).Get()).NestedOutageId!).Get())!;
+        Assert.Equal((OutageScope.Meters, OutageState.Confirmed, restored.Id, 5), (nested.Scope, nested.State, nested.ParentOutageId, nested.AffectedCustomers));
+        Assert.Equal(Enumerable.Range(46, 5).Select(Meter), nested.MeterIds);
+        Assert.NotNull(await _silo.Grain<IWorkOrderGrain>(nested.RepairOrderId!).Get());
+
+        await SendAsync(_silo, Events(_silo, 46, 50, MeterEventType.PowerRestored));
+
+        Assert.Equal(OutageState.Restored, (await Outage(nested.Id).Get())!.State);
+        Assert.Equal((0, (string?)null), await DarkAndOutage(1));
+    }
+
+    [Fact]
+    public async Task All_meters_back_before_the_grace_period_ends_leave_no_nested_outage()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.PowerRestored));
+        await SendAsync(_silo, Events(_silo, 46, 50, MeterEventType.PowerRestored));
+
+        Assert.NotNull((await AreaPower(1).Get()).NestedCheckAt);
+        _silo.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedCheckAt is null, "the nested-outage check ran");
+
+        Assert.Null((await AreaPower(1).Get()).NestedOutageId);
+        Assert.Null(await Outage("OUT-TA-000001-2").Get());
+    }
+
+    [Fact]
+    public async Task A_dispatcher_restoring_the_outage_frees_the_area_and_new_last_gasps_later_are_a_new_outage()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        var outage = (await Outage("OUT-TA-000001-1").Get())!;
+
+        await Outage(outage.Id).Restore("dispatcher:li");
+
+        Assert.Null((await AreaPower(1).Get()).OutageId);
+        Assert.Equal(WorkOrderState.Cancelled, (await _silo.Grain<IWorkOrderGrain>(outage.RepairOrderId!).Get())!.State);
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(30));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedCheckAt is null, "the nested-outage check ran");
+        await SendAsync(_silo, Events(_silo, 1, 20, MeterEventType.LastGasp, "again"));
+        Assert.Equal("OUT-TA-000001-2", (await AreaPower(1).Get()).OutageId);
+    }
+
+    [Fact]
+    public async Task Estimated_restoration_is_set_by_a_dispatcher_and_must_follow_the_start()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        var outage = Outage("OUT-TA-000001-1");
+        var etr = _silo.Clock.GetUtcNow() + TimeSpan.FromHours(2);
+
+        var view = await outage.SetEstimatedRestoration(etr, "dispatcher:li", "typhoon: pole down");
+
+        Assert.Equal((etr, "typhoon: pole down"), (view.EstimatedRestorationAt, view.Cause));
+        var bad = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.SetEstimatedRestoration(view.StartedAt - TimeSpan.FromMinutes(1), "dispatcher:li"));
+        Assert.Equal("estimatedRestorationAt", bad.Field);
+        await Assert.ThrowsAsync<EntityNotFoundException>(() => Outage("OUT-NOPE").SetEstimatedRestoration(etr, "dispatcher:li"));
+    }
+
+    [Fact]
+    public async Task An_outage_survives_a_silo_restart_and_meters_dark_before_it_stay_dark()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 40, MeterEventType.LastGasp));
+
+        await _silo.RestartAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal((40, "OUT-TA-000001-1"), await DarkAndOutage(1));
+        await SendAsync(_silo, Events(_silo, 1, 40, MeterEventType.PowerRestored));
+        Assert.Equal(OutageState.Restored, (await Outage("OUT-TA-000001-1").Get())!.State);
+    }
+
+    private async Task<(int Dark, string? Outage)> DarkAndOutage(int area)
+    {
+        var view = await AreaPower(area).Get();
+        return (view.DarkMeters, view.OutageId);
+    }
+}

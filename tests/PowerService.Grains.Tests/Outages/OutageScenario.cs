@@ -1,0 +1,40 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using PowerService.Grains.Ami;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.Topology.Import;
+using PowerService.TestSupport.Topology;
+
+namespace PowerService.Grains.Tests.Outages;
+
+/// <summary>The 500-customer sample topology (10 transformer areas of 50 meters, TA-000001 and TA-000002 on feeder
+/// FD-000001; meter MT-n and customer CU-n are on area TA-(n-1)/50+1) in a silo, and meter events sent through the
+/// ingestion path the head-end uses.</summary>
+internal static class OutageScenario
+{
+    private static readonly IReadOnlyDictionary<string, string> Sample = TopologySample.WriteToMemory(new TopologySampleSize(500));
+
+    public static async Task ImportTopologyAsync(WorkflowSilo silo)
+    {
+        var import = new TopologyImport(silo.Silo);
+        foreach (var kind in new[] { ImportKind.Feeders, ImportKind.Grids, ImportKind.TransformerAreas, ImportKind.Meters, ImportKind.Customers })
+        {
+            var result = await import.ImportAsync(kind, new MemoryStream(Encoding.UTF8.GetBytes(Sample[kind.Name() + ".csv"])), "dispatcher-7");
+            Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        }
+    }
+
+    public static MeterEventIngestion Ingestion(WorkflowSilo silo) => silo.Silo.Services.GetRequiredService<MeterEventIngestion>();
+
+    public static Task<IngestionReceipt> SendAsync(WorkflowSilo silo, IEnumerable<MeterEvent> events) => Ingestion(silo).SubmitAsync([.. events]);
+
+    /// <summary>Meters <paramref name="first"/>..<paramref name="last"/> (numbers) send one event each, at the silo's now.</summary>
+    public static IEnumerable<MeterEvent> Events(WorkflowSilo silo, int first, int last, MeterEventType type, string tag = "") =>
+        Enumerable.Range(first, last - first + 1).Select(n => new MeterEvent(Meter(n), $"{type}-{tag}{n}-{silo.Clock.GetUtcNow():HHmmss}", type, silo.Clock.GetUtcNow()));
+
+    public static string Meter(int n) => $"MT-{n:0000000}";
+
+    public static string Customer(int n) => $"CU-{n:0000000}";
+
+    public static string Area(int n) => $"TA-{n:000000}";
+}
