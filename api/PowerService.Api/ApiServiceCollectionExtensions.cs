@@ -9,6 +9,7 @@ using PowerService.Api.Crews;
 using PowerService.Api.Errors;
 using PowerService.Api.Import;
 using PowerService.Api.Live;
+using PowerService.Api.Outages;
 using PowerService.Api.Security;
 using PowerService.Api.WorkOrders;
 
@@ -52,7 +53,8 @@ public static class ApiServiceCollectionExtensions
             .AddPolicy(Roles.Dispatcher, p => p.RequireRole(Roles.Dispatcher))
             .AddPolicy(Roles.Operator, p => p.RequireRole(Roles.Operator, Roles.Dispatcher))
             .AddPolicy(Roles.Crew, p => p.RequireRole(Roles.Crew).RequireClaim(Roles.CrewIdClaim))
-            .AddPolicy(Roles.Customer, p => p.RequireRole(Roles.Customer).RequireClaim(Roles.CustomerIdClaim));
+            .AddPolicy(Roles.Customer, p => p.RequireRole(Roles.Customer).RequireClaim(Roles.CustomerIdClaim))
+            .AddPolicy(Roles.Ami, p => p.RequireRole(Roles.Ami));
         services.AddRateLimiter(options => ApiRateLimits.Configure(options, api));
         services.AddSignalR().AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
@@ -80,6 +82,8 @@ public static class ApiServiceCollectionExtensions
         app.MapWorkOrderEndpoints();
         app.MapCrewEndpoints();
         app.MapImportEndpoints();
+        app.MapMeterEventEndpoints();
+        app.MapOutageEndpoints();
         app.MapHub<DispatchHub>("/hubs/dispatch");
         app.MapHub<CrewHub>("/hubs/crew");
         app.MapHub<CustomerHub>("/hubs/customer");

@@ -26,6 +26,7 @@ internal sealed class DomainExceptionHandler(IProblemDetailsService problems) : 
                 bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Malformed request",
                 bad.InnerException is JsonException json ? $"The body is not valid JSON at {json.Path ?? "$"}: {json.Message}" : bad.Message,
                 bad.InnerException is JsonException { Path: { Length: > 2 } path } ? path.TrimStart('$', '.') : null),
+            ServiceBusyException busy => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", busy.Message),
             GrainCallTimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", "The request timed out inside the silo. Retry shortly."),
             _ => null,
         };
@@ -36,7 +37,8 @@ internal sealed class DomainExceptionHandler(IProblemDetailsService problems) : 
         httpContext.Response.StatusCode = problem.Status!.Value;
         if (problem.Status == StatusCodes.Status503ServiceUnavailable)
         {
-            httpContext.Response.Headers.RetryAfter = "5";
+            var retryAfter = exception is ServiceBusyException { RetryAfter: var wait } ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 5;
+            httpContext.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }

@@ -8,7 +8,10 @@ public static class Roles
     public const string Customer = "customer";
     public const string Operator = "operator";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Dispatcher, Crew, Customer, Operator };
+    /// <summary>The AMI head-end: a machine account that posts meter events and nothing else.</summary>
+    public const string Ami = "ami";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Dispatcher, Crew, Customer, Operator, Ami };
 
     /// <summary>Claim naming the crew a crew token acts for.</summary>
     public const string CrewIdClaim = "crew_id";

@@ -51,6 +51,7 @@ public sealed record OutageView(
     DateTimeOffset? EstimatedRestorationAt,
     string? Cause,
     string? RepairOrderId,
+    string? CrewId,
     string? ParentOutageId,
     int MergedCalls,
     DateTimeOffset? RestoredAt,

@@ -467,5 +467,5 @@ internal sealed record OutageRecord
 
     public OutageView ToView() => new(
         Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,
-        StartedAt, EstimatedRestorationAt, Cause, RepairOrderId, ParentOutageId, MergedCalls, RestoredAt, UpdatedAt, Version);
+        StartedAt, EstimatedRestorationAt, Cause, RepairOrderId, CrewId, ParentOutageId, MergedCalls, RestoredAt, UpdatedAt, Version);
 }

@@ -35,6 +35,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             ["crew-c12", Roles.Crew, "C-12", ""],
             ["customer-wang", Roles.Customer, "", "CU-0001"],
             ["operator-zhao", Roles.Operator, "", ""],
+            ["headend-1", Roles.Ami, "", ""],
         ];
         for (var i = 0; i < users.Length; i++)
         {

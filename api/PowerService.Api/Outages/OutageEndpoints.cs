@@ -1,0 +1,102 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Security;
+using PowerService.Grains;
+using PowerService.Grains.Outages;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+
+namespace PowerService.Api.Outages;
+
+/// <summary>Outages over HTTP. Dispatchers, operators and crews see every outage; a customer sees only the outages
+/// that cut their own supply (others answer 404). Dispatchers, and the crew on an outage's repair, set the estimated
+/// restoration, confirm and restore it.</summary>
+public static class OutageEndpoints
+{
+    private const int DefaultTake = 100;
+
+    public static IEndpointRouteBuilder MapOutageEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var outages = routes.MapGroup("/api/outages").RequireAuthorization().WithTags("Outages");
+
+        outages.MapGet("/", async (bool? active, string? region, int? skip, int? take, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var query = new OutageQuery(active ?? true, RequestFields.Optional(region, "region", 64), Skip: skip ?? 0, Take: take ?? DefaultTake);
+            if (caller.Role == Roles.Customer)
+            {
+                var customer = await CustomerAsync(grains, caller);
+                query = query with { TransformerAreaId = customer.TransformerAreaId, MeterId = customer.MeterId };
+            }
+            var page = await grains.GetGrain<IOutageBoardGrain>("all").List(query);
+            var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
+            return Results.Ok(new OutageListResponse(page.Total, page.Items, next));
+        }).WithName("ListOutages");
+
+        outages.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+            Results.Ok(await VisibleOutageAsync(grains, id, Caller.From(user)))).WithName("GetOutage");
+
+        outages.MapPost("/{id}/etr", async (string id, EtrBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var etr = body?.EstimatedRestorationAt ?? throw new InvalidFieldException("estimatedRestorationAt", "estimatedRestorationAt is required.");
+            var cause = RequestFields.Optional(body.Cause, "cause", 500);
+            return await MayChangeAsync(grains, id, caller)
+                ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).SetEstimatedRestoration(etr, caller.Actor, cause))
+                : Results.Forbid();
+        }).WithName("SetOutageEstimatedRestoration");
+
+        outages.MapPost("/{id}/confirm", async (string id, CauseBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var cause = RequestFields.Optional(body?.Cause, "cause", 500);
+            return await MayChangeAsync(grains, id, caller)
+                ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Confirm(caller.Actor, cause))
+                : Results.Forbid();
+        }).WithName("ConfirmOutage");
+
+        outages.MapPost("/{id}/restore", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            return await MayChangeAsync(grains, id, caller)
+                ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Restore(caller.Actor))
+                : Results.Forbid();
+        }).WithName("RestoreOutage");
+
+        return routes;
+    }
+
+    private static async Task<CustomerProfile> CustomerAsync(IGrainFactory grains, Caller caller) =>
+        caller.CustomerId is { } id && await grains.GetGrain<ICustomerGrain>(id).GetProfile() is { } customer
+            ? customer
+            : throw new EntityNotFoundException("Customer", caller.CustomerId ?? "");
+
+    private static async Task<OutageView> VisibleOutageAsync(IGrainFactory grains, string id, Caller caller)
+    {
+        var outage = await grains.GetGrain<IOutageGrain>(id).Get() ?? throw new EntityNotFoundException("Outage", id);
+        if (caller.Role == Roles.Customer)
+        {
+            var customer = await CustomerAsync(grains, caller);
+            var affects = outage.TransformerAreaIds.Contains(customer.TransformerAreaId)
+                && (outage.MeterIds is null || outage.MeterIds.Contains(customer.MeterId));
+            return affects ? outage : throw new EntityNotFoundException("Outage", id);
+        }
+        return outage;
+    }
+
+    /// <summary>A dispatcher may change any outage; a crew only the one whose repair it has taken (404 when the caller
+    /// may not even see it, false for 403 otherwise).</summary>
+    private static async Task<bool> MayChangeAsync(IGrainFactory grains, string id, Caller caller)
+    {
+        var outage = await VisibleOutageAsync(grains, id, caller);
+        return caller.IsDispatcher || (caller.Role == Roles.Crew && caller.CrewId is not null && caller.CrewId == outage.CrewId);
+    }
+}
+
+public sealed record OutageListResponse(int Total, IReadOnlyList<OutageSummary> Items, int? NextSkip);
+
+public sealed record EtrBody(DateTimeOffset? EstimatedRestorationAt, string? Cause);
+
+public sealed record CauseBody(string? Cause);

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using PowerService.Api.Tests.Support;
+using static PowerService.Api.Tests.Support.ApiScenario;
+
+namespace PowerService.Api.Tests;
+
+/// <summary>Storm day over HTTP: the AMI head-end posts last gasps, dispatchers see the outage and set its estimated
+/// restoration, the affected customer sees it and their call merges into it, others do not see it.</summary>
+public sealed class OutageApiTests : IAsyncLifetime
+{
+    private readonly ApiFactory _api = new();
+    private HttpClient _dispatcher = null!;
+    private HttpClient _headEnd = null!;
+    private HttpClient _customer = null!;
+    private HttpClient _crew = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dispatcher = await _api.ClientForAsync("dispatcher-li");
+        _headEnd = await _api.ClientForAsync("headend-1");
+        _customer = await _api.ClientForAsync("customer-wang");
+        _crew = await _api.ClientForAsync("crew-c12");
+        // TA-1 has meters M-1..M-10 (customer-wang's CU-0001 on M-1); TA-2 has M-11 (CU-0002).
+        await ImportAsync(_dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\nF-2,Binhai 2,S-1,Binhai,R1\n");
+        await ImportAsync(_dispatcher, "grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
+        await ImportAsync(_dispatcher, "transformer-areas",
+            "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\nTA-2,Binhai 2-1,F-2,G-1,R1,urban,20.1,110.3,400\n");
+        var meters = new StringBuilder("meter_id,area_id,latitude,longitude\n");
+        for (var m = 1; m <= 11; m++)
+        {
+            meters.Append($"M-{m},TA-{(m <= 10 ? 1 : 2)},20.0,110.3\n");
+        }
+        await ImportAsync(_dispatcher, "meters", meters.ToString());
+        await ImportAsync(_dispatcher, "customers",
+            "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\nCU-0002,Li Lei,13900000002,M-11,important,urban,20.1,110.3\n");
+    }
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task Last_gasps_open_an_outage_the_customer_sees_their_call_merges_into_and_the_dispatcher_restores()
+    {
+        var posted = await _headEnd.PostAsJsonAsync("/api/meter-events", Gasps(1, 10));
+
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        Assert.Equal(10, (await JsonAsync(posted)).GetProperty("accepted").GetInt32());
+        var list = await JsonAsync(await _dispatcher.GetAsync("/api/outages?active=true"));
+        var outage = Assert.Single(list.GetProperty("items").EnumerateArray());
+        var id = outage.GetProperty("id").GetString();
+        Assert.Equal(("TA-1", 1), (outage.GetProperty("transformerAreaIds")[0].GetString(), outage.GetProperty("affectedCustomers").GetInt32()));
+        Assert.Equal(id, (await JsonAsync(await _customer.GetAsync("/api/outages"))).GetProperty("items")[0].GetProperty("id").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _customer.GetAsync($"/api/outages/{id}")).StatusCode);
+
+        var call = await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "停电了" });
+
+        var order = await JsonAsync(call);
+        Assert.Equal(("Merged", id, "InOutage"), (order.GetProperty("state").GetString(), order.GetProperty("mergedInto").GetString(), order.GetProperty("classification").GetString()));
+        var etr = DateTimeOffset.UtcNow.AddHours(3);
+        var set = await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { estimatedRestorationAt = etr, cause = "typhoon: tree on the line" });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var seen = await JsonAsync(await _customer.GetAsync($"/api/outages/{id}"));
+        Assert.Equal(("Confirmed", "typhoon: tree on the line", 1), (seen.GetProperty("state").GetString(), seen.GetProperty("cause").GetString(), seen.GetProperty("mergedCalls").GetInt32()));
+
+        var restored = await _dispatcher.PostAsync($"/api/outages/{id}/restore", null);
+
+        Assert.Equal("Restored", (await JsonAsync(restored)).GetProperty("state").GetString());
+        Assert.Equal(0, (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("total").GetInt32());
+        Assert.Equal(id, (await JsonAsync(await _dispatcher.GetAsync("/api/outages?active=false"))).GetProperty("items")[0].GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Meter_events_are_refused_whole_with_the_bad_field_named_and_only_the_head_end_may_post_them()
+    {
+        var badType = Gasps(1, 3);
+        badType.Events[1] = badType.Events[1] with { Type = "Flicker" };
+
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", badType), "events[1].type");
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { }), "events");
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "LastGasp" } } }), "events[0].at");
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "Reading", at = DateTimeOffset.UtcNow } } }), "events[0].kwh");
+        Assert.Equal(HttpStatusCode.Forbidden, (await _dispatcher.PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
+        Assert.Equal(0, (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task Unknown_meters_are_listed_back_and_their_events_not_applied()
+    {
+        var batch = Gasps(1, 2);
+        batch.Events.Add(new MeterEventJson("M-404", "g-404", "LastGasp", DateTimeOffset.UtcNow));
+
+        var receipt = await JsonAsync(await _headEnd.PostAsJsonAsync("/api/meter-events", batch));
+
+        Assert.Equal(2, receipt.GetProperty("accepted").GetInt32());
+        Assert.Equal("M-404", Assert.Single(receipt.GetProperty("unknownMeters").EnumerateArray()).GetString());
+    }
+
+    [Fact]
+    public async Task Outages_answer_404_to_customers_they_do_not_affect_403_to_a_crew_not_on_them_and_400_for_a_bad_ETR()
+    {
+        await _headEnd.PostAsJsonAsync("/api/meter-events", new MeterEventsJson([new("M-11", "g-11", "LastGasp", DateTimeOffset.UtcNow)]));
+        // A one-meter area is out when its one meter is dark.
+        var id = (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("items")[0].GetProperty("id").GetString();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _customer.GetAsync($"/api/outages/{id}")).StatusCode);
+        Assert.Equal(0, (await JsonAsync(await _customer.GetAsync("/api/outages"))).GetProperty("total").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await _crew.GetAsync($"/api/outages/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _crew.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _customer.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
+        await AssertBadField(await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { estimatedRestorationAt = DateTimeOffset.UtcNow.AddDays(-1) }), "estimatedRestorationAt");
+        await AssertBadField(await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { }), "estimatedRestorationAt");
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/outages/OUT-NOPE")).StatusCode);
+        await AssertBadField(await _dispatcher.GetAsync("/api/outages?take=0"), "take");
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { estimatedRestorationAt = DateTimeOffset.UtcNow.AddHours(1) })).StatusCode);
+    }
+
+    private static MeterEventsJson Gasps(int first, int last) =>
+        new([.. Enumerable.Range(first, last - first + 1).Select(m => new MeterEventJson($"M-{m}", $"gasp-{m}", "LastGasp", DateTimeOffset.UtcNow))]);
+
+    private static async Task AssertBadField(HttpResponseMessage response, string field)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await JsonAsync(response)).GetProperty("field").GetString());
+    }
+
+    private sealed record MeterEventsJson(List<MeterEventJson> Events);
+
+    private sealed record MeterEventJson(string MeterId, string EventId, string Type, DateTimeOffset At);
+}
