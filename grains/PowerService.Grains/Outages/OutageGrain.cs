@@ -12,7 +12,8 @@ namespace PowerService.Grains.Outages;
 /// <summary>One outage. Each change builds the next record and the events that explain it and stores both in one
 /// write; what others must hear of it (customer notices, the repair order, the outage board, the area or feeder that
 /// opened it) is recorded as owed in that same write and done after it, again on activation if a crash cut it short.
-/// Every such call is idempotent. Merged calls are counted behind (at most once a second): the merged orders
+/// Every such call is idempotent. Customer notices are handed to the outbox on the grain's next flush (within a
+/// second), outside the call that caused them. Merged calls are counted behind (at most once a second): the merged orders
 /// themselves are durable.</summary>
 [GrainType("Outage")]
 internal sealed partial class OutageGrain(
@@ -312,6 +313,7 @@ internal sealed partial class OutageGrain(
         {
             return;
         }
+        MarkDirty();
         if (o.RepairOrderOwed)
         {
             await CreateRepairOrder(o);
@@ -321,10 +323,6 @@ internal sealed partial class OutageGrain(
         {
             await FoldRepairOrder(ownOrder, feederOrder);
             o = o with { RepairMergeOwed = null };
-        }
-        foreach (var notice in o.NoticesOwed)
-        {
-            await notices.EnqueueAsync(notice, new NoticeAudience(o.TransformerAreaIds, o.MeterIds));
         }
         if (o.RepairCancelOwed && o.RepairOrderId is { } repair)
         {
@@ -338,7 +336,7 @@ internal sealed partial class OutageGrain(
         {
             await GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(o));
         }
-        state.State = o with { NoticesOwed = [], RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false };
+        state.State = o with { RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false };
         MarkDirty();
     }
 
@@ -399,8 +397,19 @@ internal sealed partial class OutageGrain(
         _flush ??= RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
     }
 
+    /// <summary>Owed notices go out here, at most a second after the change, not inside the call that caused it: on a
+    /// storm day the meters' ingestion path must not wait for a million customers' notices to be written.</summary>
     private async Task Flush()
     {
+        if (O.NoticesOwed.Count > 0)
+        {
+            foreach (var notice in O.NoticesOwed)
+            {
+                await notices.EnqueueAsync(notice, new NoticeAudience(O.TransformerAreaIds, O.MeterIds));
+            }
+            state.State = O with { NoticesOwed = [] };
+            _dirty = true;
+        }
         if (!_dirty)
         {
             return;
