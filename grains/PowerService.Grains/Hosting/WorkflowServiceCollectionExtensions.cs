@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Energy;
 using PowerService.Grains.Sla;
 using PowerService.Grains.WorkOrders;
 
@@ -22,6 +23,8 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Booking);
         services.AddSingleton(options.Callback);
         services.AddSingleton(new SlaPolicy(options.Sla));
+        services.AddSingleton(options.Energy);
+        services.AddSingleton(new EnergyPeriods(options.Energy));
         return services;
     }
 }
@@ -33,4 +36,5 @@ public sealed class WorkflowOptions
     public DispatchOptions Dispatch { get; } = new();
     public BookingOptions Booking { get; } = new();
     public CallbackOptions Callback { get; } = new();
+    public EnergyOptions Energy { get; } = new();
 }
