@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Crews;
+using PowerService.Api.Energy;
 using PowerService.Api.Errors;
 using PowerService.Api.Import;
 using PowerService.Api.Live;
@@ -80,6 +81,7 @@ public static class ApiServiceCollectionExtensions
         app.MapWorkOrderEndpoints();
         app.MapCrewEndpoints();
         app.MapImportEndpoints();
+        app.MapEnergyEndpoints();
         app.MapHub<DispatchHub>("/hubs/dispatch");
         app.MapHub<CrewHub>("/hubs/crew");
         app.MapHub<CustomerHub>("/hubs/customer");
