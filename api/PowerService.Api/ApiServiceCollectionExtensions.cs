@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Crews;
+using PowerService.Api.Energy;
 using PowerService.Api.Errors;
 using PowerService.Api.Import;
 using PowerService.Api.Live;
@@ -84,6 +85,7 @@ public static class ApiServiceCollectionExtensions
         app.MapImportEndpoints();
         app.MapMeterEventEndpoints();
         app.MapOutageEndpoints();
+        app.MapEnergyEndpoints();
         app.MapHub<DispatchHub>("/hubs/dispatch");
         app.MapHub<CrewHub>("/hubs/crew");
         app.MapHub<CustomerHub>("/hubs/customer");

@@ -15,4 +15,27 @@ public interface IAreaEnergyGrain : IGrain
     /// <summary>The latest reading recorded for one meter of the area, or null when none is known (fault-call
     /// classification asks whether the meter reports power).</summary>
     Task<MeterEvent?> GetLastReading(string meterId);
+
+    /// <summary>The periods being summed, the latest measured ones and the meters whose voltage is out of the band.
+    /// Throws <see cref="EntityNotFoundException"/> for an area that is not in the topology.</summary>
+    Task<AreaEnergyView> Get();
 }
+
+/// <summary>An area's energy at a glance. <paramref name="CustomerMeters"/> excludes the supply meter; readings refused
+/// (not of this area's meters, or not a valid reading) and late (their period was already measured) are counted.</summary>
+public sealed record AreaEnergyView(
+    string AreaId,
+    string? SupplyMeterId,
+    int CustomerMeters,
+    IReadOnlyList<OpenPeriodView> OpenPeriods,
+    IReadOnlyList<LineLossMeasured> RecentPeriods,
+    IReadOnlyList<VoltageExcursion> VoltageOutOfRange,
+    long RefusedReadings,
+    long LateReadings);
+
+/// <summary>A period still summing readings; its loss is measured at <paramref name="ClosesAt"/>.</summary>
+public sealed record OpenPeriodView(
+    DateTimeOffset Start, DateTimeOffset End, DateTimeOffset ClosesAt, double SupplyKwh, double DeliveredKwh, int ReportingMeters);
+
+/// <summary>A meter whose voltage is outside the band now, since <paramref name="Since"/>.</summary>
+public sealed record VoltageExcursion(string MeterId, VoltageDeviation Deviation, double Voltage, DateTimeOffset Since);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PowerService.Grains.Ami;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Energy;
 using PowerService.Grains.Notices;
 using PowerService.Grains.Outages;
 using PowerService.Grains.Sla;
@@ -35,6 +36,8 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Ingestion);
         services.AddSingleton<MeterEventIngestion>();
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<MeterEventIngestion>());
+        services.AddSingleton(options.Energy);
+        services.AddSingleton(new EnergyPeriods(options.Energy));
         return services;
     }
 
@@ -59,4 +62,5 @@ public sealed class WorkflowOptions
     public OutageOptions Outages { get; } = new();
     public IngestionOptions Ingestion { get; } = new();
     public NoticeOptions Notices { get; } = new();
+    public EnergyOptions Energy { get; } = new();
 }

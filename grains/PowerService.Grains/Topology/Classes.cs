@@ -15,3 +15,11 @@ public enum AreaClass
     Rural,
     Remote,
 }
+
+/// <summary>What a meter measures: one customer's supply, or the whole transformer area's (the area's supply meter,
+/// 台区总表, on the transformer's low-voltage side; line loss is its energy minus the customers').</summary>
+public enum MeterRole
+{
+    Customer,
+    Supply,
+}

@@ -24,6 +24,7 @@ internal static class TopologyGrainTypes
     public const string TransformerArea = "TransformerArea";
     public const string Meter = "Meter";
     public const string Customer = "Customer";
+    public const string AreaEnergy = "AreaEnergy";
 }
 
 // Catalog payloads: what one imported row says, stored as JSON. Each holds its own references only (a customer names
@@ -36,7 +37,9 @@ internal sealed record ServiceGridEntry(string Id, string Name, string Region, s
 internal sealed record TransformerAreaEntry(
     string Id, string Name, string FeederId, string GridId, string Region, AreaClass AreaClass, double Latitude, double Longitude, int CapacityKva);
 
-internal sealed record MeterEntry(string Id, string TransformerAreaId, double Latitude, double Longitude);
+// Role is null for a customer meter, so entries imported before the role column existed stay byte for byte the same
+// and a re-import of them reports them unchanged.
+internal sealed record MeterEntry(string Id, string TransformerAreaId, double Latitude, double Longitude, MeterRole? Role = null);
 
 // NoticeChannel null: the customers file left it to the default (sms with a phone, else app), which stays configurable.
 internal sealed record CustomerEntry(

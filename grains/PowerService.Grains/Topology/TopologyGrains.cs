@@ -9,10 +9,11 @@ public interface IMeterGrain : IGrain
     Task<MeterProfile?> GetProfile();
 }
 
-public sealed record MeterProfile(string Id, string TransformerAreaId, GeoPoint Location);
+public sealed record MeterProfile(string Id, string TransformerAreaId, GeoPoint Location, MeterRole Role = MeterRole.Customer);
 
 /// <summary>A transformer area (台区, key: area id): one distribution transformer and the customers behind it. Outage
-/// inference asks it how many meters and customers it has and which of them are important.</summary>
+/// inference asks it how many meters and customers it has and which of them are important. The counts are of customer
+/// meters and their customers; the area's supply meter (台区总表), if any, is named apart.</summary>
 public interface ITransformerAreaGrain : IGrain
 {
     /// <summary>The area with its counts and important/critical customers, or null for an unknown area.</summary>
@@ -30,7 +31,8 @@ public sealed record TransformerAreaProfile(
     int CapacityKva,
     int MeterCount,
     int CustomerCount,
-    IReadOnlyList<KeyCustomer> ImportantCustomers);
+    IReadOnlyList<KeyCustomer> ImportantCustomers,
+    string? SupplyMeterId = null);
 
 /// <summary>An important or critical customer of an area: who to call first when it loses supply.</summary>
 public sealed record KeyCustomer(string Id, string Name, string? Phone, string MeterId, CustomerImportance Importance);

@@ -14,7 +14,7 @@ internal static class GenerateTopology
         var folder = Path.GetFullPath(args.Text("out") ?? "topology-sample");
         var started = Stopwatch.StartNew();
         TopologySample.WriteToFolder(size, folder);
-        Console.WriteLine($"{size.Feeders:N0} feeders, {size.Grids:N0} grids, {size.TransformerAreas:N0} transformer areas, {size.Meters:N0} meters, " +
+        Console.WriteLine($"{size.Feeders:N0} feeders, {size.Grids:N0} grids, {size.TransformerAreas:N0} transformer areas, {size.Meters:N0} customer meters and {size.SupplyMeters:N0} supply meters, " +
             $"{size.Customers:N0} customers, {size.Crews:N0} crews written to {folder} in {started.Elapsed.TotalSeconds:0.0} s; import in this order: " +
             string.Join(", ", TopologySample.Files));
         return Task.CompletedTask;

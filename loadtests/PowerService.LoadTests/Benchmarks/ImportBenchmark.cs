@@ -27,7 +27,7 @@ internal static class ImportBenchmark
         var size = new TopologySampleSize(args.Int("customers", 1_000_000));
         string[] kinds = args.Text("store") is { } only ? [only] : ["postgres", "sqlite"];
         Report.Title("import", $"topology import of {size.Feeders:N0} feeders, {size.Grids:N0} grids, {size.TransformerAreas:N0} transformer areas, " +
-            $"{size.Meters:N0} meters, {size.Customers:N0} customers from CSV, parents first, each file all-or-nothing in one transaction");
+            $"{size.Meters + size.SupplyMeters:N0} meters, {size.Customers:N0} customers from CSV, parents first, each file all-or-nothing in one transaction");
         var folder = Directory.CreateTempSubdirectory("powerservice-topology-").FullName;
         try
         {

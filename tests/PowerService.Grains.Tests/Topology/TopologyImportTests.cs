@@ -14,7 +14,8 @@ namespace PowerService.Grains.Tests.Topology;
 /// and PostgreSQL: the import path differs per store (prepared INSERTs vs binary COPY).</summary>
 public abstract class TopologyImportTests : IAsyncLifetime
 {
-    // 500 customers: 10 transformer areas of 50, 5 feeders, 1 grid; customer 50 is important, none critical.
+    // 500 customers: 10 transformer areas of 50 and a supply meter each, 5 feeders, 1 grid; customer 50 is important,
+    // none critical.
     private static readonly IReadOnlyDictionary<string, string> Sample = TopologySample.WriteToMemory(new TopologySampleSize(500));
     private static readonly ImportKind[] TopologyOrder =
         [ImportKind.Feeders, ImportKind.Grids, ImportKind.TransformerAreas, ImportKind.Meters, ImportKind.Customers];
@@ -35,7 +36,7 @@ public abstract class TopologyImportTests : IAsyncLifetime
         var results = await ImportSampleAsync();
 
         Assert.All(results, r => Assert.True(r.Succeeded, string.Join("; ", r.Errors)));
-        Assert.Equal([5L, 1, 10, 500, 500], results.Select(r => r.Inserted));
+        Assert.Equal([5L, 1, 10, 510, 500], results.Select(r => r.Inserted));
         var customer = await _silo.Grain<ICustomerGrain>("CU-0000123").GetProfile();
         Assert.NotNull(customer);
         Assert.Equal(("MT-0000123", "TA-000003", "FD-000002", "GR-0001", "海口龙华"),
@@ -46,13 +47,15 @@ public abstract class TopologyImportTests : IAsyncLifetime
 
         var area = await _silo.Grain<ITransformerAreaGrain>("TA-000001").GetProfile();
         Assert.NotNull(area);
-        Assert.Equal((50, 50), (area.MeterCount, area.CustomerCount));
+        Assert.Equal((50, 50, "SM-000001"), (area.MeterCount, area.CustomerCount, area.SupplyMeterId));
         var important = Assert.Single(area.ImportantCustomers);
         Assert.Equal(("CU-0000050", CustomerImportance.Important), (important.Id, important.Importance));
         Assert.Equal(2, (await _silo.Grain<IFeederGrain>("FD-000001").GetProfile())!.TransformerAreaIds.Count);
         var grid = await _silo.Grain<IServiceGridGrain>("GR-0001").GetProfile();
         Assert.False(string.IsNullOrEmpty(grid!.Manager.Phone));
-        Assert.Equal("TA-000010", (await _silo.Grain<IMeterGrain>("MT-0000500").GetProfile())!.TransformerAreaId);
+        var meter = await _silo.Grain<IMeterGrain>("MT-0000500").GetProfile();
+        Assert.Equal(("TA-000010", MeterRole.Customer), (meter!.TransformerAreaId, meter.Role));
+        Assert.Equal(MeterRole.Supply, (await _silo.Grain<IMeterGrain>("SM-000010").GetProfile())!.Role);
         Assert.Null(await _silo.Grain<ICustomerGrain>("CU-9999999").GetProfile());
     }
 
@@ -132,6 +135,48 @@ public abstract class TopologyImportTests : IAsyncLifetime
         Assert.Equal(0, await _silo.Storage.CountCatalogAsync(TopologyKinds.TransformerArea));
     }
 
+    [Fact]
+    public async Task A_meter_role_other_than_customer_or_supply_and_a_second_supply_meter_in_an_area_are_reported_by_line()
+    {
+        await ImportSampleAsync(through: ImportKind.TransformerAreas);
+        var csv = """
+            meter_id,area_id,latitude,longitude,role
+            MT-1,TA-000001,20.03,110.33,
+            SM-1,TA-000001,20.03,110.33,supply
+            MT-2,TA-000001,20.03,110.33,master
+            SM-2,TA-000001,20.03,110.33,Supply
+            SM-3,TA-000002,20.03,110.33,supply
+            """;
+
+        var result = await ImportTextAsync(ImportKind.Meters, csv);
+
+        Assert.Equal([(4, "role"), (5, "role")], result.Errors.Select(e => (e.Line, e.Column)));
+        Assert.Contains("'master' is not one of customer, supply", result.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("transformer area 'TA-000001' already has supply meter 'SM-1' on line 3", result.Errors[1].Message, StringComparison.Ordinal);
+        Assert.Equal(0, await _silo.Storage.CountCatalogAsync(TopologyKinds.Meter));
+    }
+
+    [Fact]
+    public async Task A_second_supply_meter_for_an_area_that_has_one_from_an_earlier_import_is_refused_unless_the_first_is_listed_as_a_customer_meter()
+    {
+        await ImportSampleAsync(through: ImportKind.Meters);
+        var second = """
+            meter_id,area_id,latitude,longitude,role
+            SM-NEW,TA-000001,20.03,110.33,supply
+            """;
+        var replacing = second + "\nSM-000001,TA-000001,20.03,110.33,customer\n";
+
+        var refused = await ImportTextAsync(ImportKind.Meters, second);
+        var replaced = await ImportTextAsync(ImportKind.Meters, replacing);
+
+        var error = Assert.Single(refused.Errors);
+        Assert.Equal((2, "role"), (error.Line, error.Column));
+        Assert.Contains("already has supply meter 'SM-000001' (imported before)", error.Message, StringComparison.Ordinal);
+        Assert.True(replaced.Succeeded, string.Join("; ", replaced.Errors));
+        var area = await _silo.Grain<ITransformerAreaGrain>("TA-000001").GetProfile();
+        Assert.Equal(("SM-NEW", 51), (area!.SupplyMeterId, area.MeterCount));
+    }
+
     [Theory]
     [InlineData("", null, "the file is empty")]
     [InlineData("meter_id,latitude,longitude\nMT-1,20,110\n", "area_id", "required column 'area_id' is missing")]
@@ -187,7 +232,7 @@ public abstract class TopologyImportTests : IAsyncLifetime
 
         await Import.ImportAsync(ImportKind.Meters, Utf8(Sample["meters.csv"]), "dispatcher-7", new SynchronousProgress(reports));
 
-        Assert.Equal(new ImportProgress(ImportKind.Meters, 500, Completed: true), reports[^1]);
+        Assert.Equal(new ImportProgress(ImportKind.Meters, 510, Completed: true), reports[^1]);
     }
 
     [Fact]

@@ -4,7 +4,8 @@ using System.Text;
 namespace PowerService.TestSupport.Topology;
 
 /// <summary>How big a generated topology is. From the customer count: one meter per customer, about 50 customers per
-/// transformer area, 40 areas per feeder (at least 5 feeders), 5 feeders per service grid, a crew per 100 areas.</summary>
+/// transformer area, 40 areas per feeder (at least 5 feeders), 5 feeders per service grid, a crew per 100 areas, and a
+/// supply meter (台区总表) per area.</summary>
 public sealed record TopologySampleSize(int Customers)
 {
     public int TransformerAreas => Math.Max(1, (Customers + 49) / 50);
@@ -12,6 +13,7 @@ public sealed record TopologySampleSize(int Customers)
     public int Grids => Math.Max(1, (Feeders + 4) / 5);
     public int Crews => Math.Max(3, TransformerAreas / 100);
     public int Meters => Customers;
+    public int SupplyMeters => TransformerAreas;
 }
 
 /// <summary>Writes a realistic topology for Haikou and the counties around it as the six import files: urban
@@ -125,11 +127,17 @@ public static class TopologySample
 
     private static void WriteMeters(TextWriter writer, Layout layout, Random random)
     {
-        writer.WriteLine("meter_id,area_id,latitude,longitude");
+        writer.WriteLine("meter_id,area_id,latitude,longitude,role");
         for (var m = 0; m < layout.Size.Meters; m++)
         {
             var (lat, lon) = Near(layout.AreaLocation(m / 50), 0.002, random);
-            Line(writer, $"MT-{m + 1:0000000},TA-{m / 50 + 1:000000},{lat:0.000000},{lon:0.000000}");
+            Line(writer, $"MT-{m + 1:0000000},TA-{m / 50 + 1:000000},{lat:0.000000},{lon:0.000000},");
+        }
+        // The supply meter stands at the transformer; listed after the customer meters so theirs stay as they were.
+        for (var a = 0; a < layout.Size.SupplyMeters; a++)
+        {
+            var (lat, lon) = layout.AreaLocation(a);
+            Line(writer, $"SM-{a + 1:000000},TA-{a + 1:000000},{lat:0.000000},{lon:0.000000},supply");
         }
     }
 

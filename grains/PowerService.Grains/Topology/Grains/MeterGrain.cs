@@ -12,7 +12,7 @@ internal sealed class MeterGrain(ICatalog catalog) : Grain, IMeterGrain
         if (await catalog.ReadAsync(TopologyKinds.Meter, GetPrimaryKeyString()) is { } entry)
         {
             var meter = TopologyJson.Deserialize<MeterEntry>(entry);
-            _profile = new MeterProfile(meter.Id, meter.TransformerAreaId, new GeoPoint(meter.Latitude, meter.Longitude));
+            _profile = new MeterProfile(meter.Id, meter.TransformerAreaId, new GeoPoint(meter.Latitude, meter.Longitude), meter.Role ?? MeterRole.Customer);
         }
     }
 

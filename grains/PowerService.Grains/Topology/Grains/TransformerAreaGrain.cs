@@ -3,7 +3,8 @@ using PowerService.Runtime;
 namespace PowerService.Grains.Topology;
 
 /// <summary>Loads the area, its meters and their customers on activation (three reads, ~50 customers an area) and
-/// keeps the counts and the important customers, which outage inference needs on every call.</summary>
+/// keeps the counts and the important customers, which outage inference needs on every call. The supply meter (台区总表)
+/// measures the whole area, not a customer: it is named apart and left out of the counts.</summary>
 [GrainType(TopologyGrainTypes.TransformerArea)]
 internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransformerAreaGrain
 {
@@ -16,10 +17,12 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
             return;
         }
         var area = TopologyJson.Deserialize<TransformerAreaEntry>(entry);
-        var meters = await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id]);
-        var customers = meters.Count == 0
+        var meters = (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id])).Select(TopologyJson.Deserialize<MeterEntry>).ToList();
+        var supply = meters.Find(m => m.Role == MeterRole.Supply);
+        var customerMeters = meters.Where(m => m.Role != MeterRole.Supply).Select(m => m.Id).ToList();
+        var customers = customerMeters.Count == 0
             ? []
-            : await catalog.ReadChildrenAsync(TopologyKinds.Customer, [.. meters.Select(m => m.Key)]);
+            : await catalog.ReadChildrenAsync(TopologyKinds.Customer, customerMeters);
         var important = customers
             .Select(TopologyJson.Deserialize<CustomerEntry>)
             .Where(c => c.Importance != CustomerImportance.Ordinary)
@@ -29,7 +32,7 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
             .ToList();
         _profile = new TransformerAreaProfile(
             area.Id, area.Name, area.FeederId, area.GridId, area.Region, area.AreaClass, new GeoPoint(area.Latitude, area.Longitude),
-            area.CapacityKva, meters.Count, customers.Count, important);
+            area.CapacityKva, customerMeters.Count, customers.Count, important, supply?.Id);
     }
 
     public Task<TransformerAreaProfile?> GetProfile() => Task.FromResult(_profile);

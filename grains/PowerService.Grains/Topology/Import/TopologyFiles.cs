@@ -25,8 +25,10 @@ internal abstract class TopologyFile
     /// <summary>The catalog entry of a row; only used when the row read without errors.</summary>
     public abstract CatalogEntry Read(CsvRow row);
 
-    /// <summary>Checks references other than the parent once the whole file is read, adding errors with lines.</summary>
-    public virtual Task CheckReferencesAsync(IStorageProvider storage, ImportErrors errors, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Checks references other than the parent once the whole file is read, adding errors with lines.
+    /// <paramref name="linesOfKeys"/> holds every key of the file with its line.</summary>
+    public virtual Task CheckReferencesAsync(
+        IStorageProvider storage, IReadOnlyDictionary<string, int> linesOfKeys, ImportErrors errors, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public static TopologyFile For(ImportKind kind) => kind switch
     {
@@ -111,7 +113,8 @@ internal sealed class TransformerAreasFile : TopologyFile
         return new CatalogEntry(area.Id, area.FeederId, TopologyJson.Serialize(area));
     }
 
-    public override async Task CheckReferencesAsync(IStorageProvider storage, ImportErrors errors, CancellationToken cancellationToken)
+    public override async Task CheckReferencesAsync(
+        IStorageProvider storage, IReadOnlyDictionary<string, int> linesOfKeys, ImportErrors errors, CancellationToken cancellationToken)
     {
         var grids = _linesByGrid.Keys.ToList();
         var found = await storage.ReadCatalogAsync(TopologyKinds.ServiceGrid, grids, cancellationToken);
@@ -128,23 +131,68 @@ internal sealed class TransformerAreasFile : TopologyFile
     }
 }
 
+/// <summary>Meters, each a customer meter or its area's supply meter (台区总表, <c>role</c> = <c>supply</c>). An area has
+/// at most one supply meter, in the file and together with the meters imported before.</summary>
 internal sealed class MetersFile : TopologyFile
 {
+    // Areas whose supply meters are compared with the catalog per read; a read returns all meters of these areas.
+    private const int AreasPerCatalogRead = 500;
+
+    // The supply meter of each area in this file, with its line: one per area, so 20,000 for the largest topology.
+    private readonly Dictionary<string, (string MeterId, int Line)> _supplyByArea = new(StringComparer.Ordinal);
+
     public override ImportKind Kind => ImportKind.Meters;
     public override string CatalogKind => TopologyKinds.Meter;
     public override string GrainType => TopologyGrainTypes.Meter;
     public override string KeyColumn => "meter_id";
     public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.TransformerArea, "area_id", "transformer area");
 
-    // An area counts its meters; a customer's profile follows its meter to the area.
-    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.Customer];
+    // An area counts its meters and names its supply meter; a customer's profile follows its meter to the area; the
+    // area's energy balance knows which meter is the supply meter.
+    public override IReadOnlyList<string> SummarizingGrainTypes =>
+        [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.Customer, TopologyGrainTypes.AreaEnergy];
 
-    public override IReadOnlyList<CsvColumn> Columns { get; } = [new("meter_id"), new("area_id"), new("latitude"), new("longitude")];
+    public override IReadOnlyList<CsvColumn> Columns { get; } =
+        [new("meter_id"), new("area_id"), new("latitude"), new("longitude"), new("role", Required: false)];
 
     public override CatalogEntry Read(CsvRow row)
     {
-        var meter = new MeterEntry(row.Id("meter_id"), row.Id("area_id"), row.Latitude("latitude"), row.Longitude("longitude"));
+        var role = row.OptionalEnum<MeterRole>("role") ?? MeterRole.Customer;
+        var meter = new MeterEntry(
+            row.Id("meter_id"), row.Id("area_id"), row.Latitude("latitude"), row.Longitude("longitude"), role == MeterRole.Supply ? role : null);
+        if (role == MeterRole.Supply && row.IsValid)
+        {
+            if (_supplyByArea.TryGetValue(meter.TransformerAreaId, out var first))
+            {
+                row.Error("role", $"transformer area '{meter.TransformerAreaId}' already has supply meter '{first.MeterId}' on line {first.Line}; an area has at most one");
+            }
+            else
+            {
+                _supplyByArea.Add(meter.TransformerAreaId, (meter.Id, row.Line));
+            }
+        }
         return new CatalogEntry(meter.Id, meter.TransformerAreaId, TopologyJson.Serialize(meter));
+    }
+
+    /// <summary>An area given a supply meter here may already have another one from an earlier import; that one stays
+    /// (an import never deletes) unless this file lists it again, as a customer meter or on another area.</summary>
+    public override async Task CheckReferencesAsync(
+        IStorageProvider storage, IReadOnlyDictionary<string, int> linesOfKeys, ImportErrors errors, CancellationToken cancellationToken)
+    {
+        foreach (var areas in _supplyByArea.Keys.Chunk(AreasPerCatalogRead))
+        {
+            var stored = await storage.ReadCatalogChildrenAsync(TopologyKinds.Meter, areas, cancellationToken);
+            foreach (var entry in stored)
+            {
+                var (meterId, line) = _supplyByArea[entry.ParentKey!];
+                if (entry.Key != meterId && !linesOfKeys.ContainsKey(entry.Key) && TopologyJson.Deserialize<MeterEntry>(entry).Role == MeterRole.Supply)
+                {
+                    errors.Add(line, "role",
+                        $"transformer area '{entry.ParentKey}' already has supply meter '{entry.Key}' (imported before); an area has at most one: " +
+                        $"list '{entry.Key}' in this file with role customer to replace it");
+                }
+            }
+        }
     }
 }
 

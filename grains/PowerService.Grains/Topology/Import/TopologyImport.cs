@@ -118,7 +118,7 @@ public sealed class TopologyImport(Silo silo)
         }
         if (run.Errors.Count == 0)
         {
-            await run.File.CheckReferencesAsync(silo.Storage, run.Errors, cancellationToken);
+            await run.File.CheckReferencesAsync(silo.Storage, run.LineOfKey, run.Errors, cancellationToken);
         }
         if (run.Errors.Count > 0)
         {

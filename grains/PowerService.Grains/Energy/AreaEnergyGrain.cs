@@ -1,0 +1,351 @@
+using System.Text.Json;
+using PowerService.Grains.Ami;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Grains.Energy;
+
+/// <summary>The energy balance and voltage quality of one transformer area. Readings are summed per period and
+/// interval; when a period closes (its end plus a delay for late readings, by reminder, or at the next batch) its line
+/// loss is journaled. The meters of the area, and which is the supply meter, are read from the catalog on activation;
+/// a meter import drops the activation so it reads them again.</summary>
+[GrainType(TopologyGrainTypes.AreaEnergy)]
+internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, ICatalog catalog, EnergyPeriods periods)
+    : Grain, IAreaEnergyGrain, IRemindable
+{
+    private const string CloseReminder = "line-loss-close";
+    private const string Actor = "system";
+
+    // Readings arrive by the million every 15 minutes; the state is written behind, at most once per FlushDelay, with
+    // the journal events it owes. A crash loses at most that much, and the head-end sends again what was not
+    // acknowledged; readings counted twice are not possible, as the interval bits are written with the sums.
+    private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
+
+    private readonly List<JournalEvent> _pendingEvents = [];
+    private readonly HashSet<string> _customerMeters = new(StringComparer.Ordinal);
+    private bool _known;
+    private string? _supplyMeterId;
+    private bool _dirty;
+    private IDisposable? _flush;
+    private DateTimeOffset? _reminderDueAt;
+
+    private AreaEnergyState S => state.State;
+
+    private string Id => GetPrimaryKeyString();
+
+    private DateTimeOffset Now => TimeProvider.GetUtcNow();
+
+    private EnergyOptions Options => periods.Options;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (await catalog.ReadAsync(TopologyKinds.TransformerArea, Id) is null)
+        {
+            return;
+        }
+        _known = true;
+        foreach (var meter in (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [Id])).Select(TopologyJson.Deserialize<MeterEntry>))
+        {
+            if (meter.Role == MeterRole.Supply)
+            {
+                _supplyMeterId = meter.Id;
+            }
+            else
+            {
+                _customerMeters.Add(meter.Id);
+            }
+        }
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushAsync();
+
+    public async Task<int> RecordReadings(IReadOnlyList<MeterEvent> readings)
+    {
+        if (readings is null)
+        {
+            throw new InvalidFieldException("readings", "The readings are required.");
+        }
+        RequireKnown();
+        var now = Now;
+        CloseDuePeriods(now);
+        var recorded = 0;
+        foreach (var reading in readings)
+        {
+            if (Record(reading, now))
+            {
+                recorded++;
+            }
+        }
+        if (_dirty)
+        {
+            _flush ??= RegisterTimer(_ => FlushOnTimerAsync(), FlushDelay, TimeSpan.Zero);
+        }
+        await SyncCloseReminderAsync();
+        return recorded;
+    }
+
+    public Task<MeterEvent?> GetLastReading(string meterId)
+    {
+        if (string.IsNullOrWhiteSpace(meterId))
+        {
+            throw new InvalidFieldException("meterId", "The meter id is required.");
+        }
+        return Task.FromResult(S.Meters.TryGetValue(meterId, out var meter) ? meter.Last : null);
+    }
+
+    public Task<AreaEnergyView> Get()
+    {
+        RequireKnown();
+        var view = new AreaEnergyView(
+            Id,
+            _supplyMeterId,
+            _customerMeters.Count,
+            [.. S.OpenPeriods.Select(p => new OpenPeriodView(
+                p.Start, periods.EndOf(p.Start), periods.ClosesAt(p.Start), Kwh(p.SupplyKwh), Kwh(p.DeliveredKwh), ReportingCustomerMeters(p)))],
+            [.. Enumerable.Reverse(S.RecentPeriods)],
+            [.. S.Meters.Where(m => m.Value.Deviation is not null)
+                .OrderBy(m => m.Key, StringComparer.Ordinal)
+                .Select(m => new VoltageExcursion(m.Key, m.Value.Deviation!.Value, m.Value.Last.Voltage ?? 0, m.Value.DeviationSince!.Value))],
+            S.RefusedReadings,
+            S.LateReadings);
+        return Task.FromResult(view);
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != CloseReminder || !_known)
+        {
+            return;
+        }
+        _reminderDueAt = null;
+        CloseDuePeriods(Now);
+        await FlushAsync();
+        await SyncCloseReminderAsync();
+    }
+
+    // ---- readings ----
+
+    /// <summary>Counts one reading; true when it was new. A bad or foreign reading is refused on its own (counted),
+    /// never failing the batch it came in.</summary>
+    private bool Record(MeterEvent reading, DateTimeOffset now)
+    {
+        if (!IsValid(reading, now) || !(reading.MeterId == _supplyMeterId || _customerMeters.Contains(reading.MeterId)))
+        {
+            S.RefusedReadings++;
+            _dirty = true;
+            return false;
+        }
+        S.Meters.TryGetValue(reading.MeterId, out var meter);
+        if (meter is not null && meter.Last.EventId == reading.EventId)
+        {
+            return false;
+        }
+        var counted = reading.Kwh is { } kwh && CountEnergy(reading, kwh, now);
+        var newer = meter is null || periods.IntervalEnd(reading.At) > periods.IntervalEnd(meter.Last.At);
+        if (newer)
+        {
+            S.Meters[reading.MeterId] = WithVoltage(meter, reading);
+            _dirty = true;
+        }
+        return counted || newer;
+    }
+
+    private bool IsValid(MeterEvent? reading, DateTimeOffset now) =>
+        reading is { Type: MeterEventType.Reading }
+        && !string.IsNullOrWhiteSpace(reading.MeterId)
+        && !string.IsNullOrWhiteSpace(reading.EventId)
+        && reading.Kwh is null or (>= 0 and < double.PositiveInfinity)
+        && reading.Voltage is null or (>= 0 and < double.PositiveInfinity)
+        // A reading from beyond the next interval is a meter clock gone wrong; it would open a period far ahead.
+        && reading.At <= now + Options.ReadingInterval;
+
+    /// <summary>Adds the energy to its period unless that meter's interval is already counted or the period was
+    /// already measured (late). Areas without a supply meter have no balance to keep.</summary>
+    private bool CountEnergy(MeterEvent reading, double kwh, DateTimeOffset now)
+    {
+        if (_supplyMeterId is null)
+        {
+            return false;
+        }
+        var (start, interval) = periods.Locate(reading.At);
+        if (start <= S.LastMeasuredStart || periods.ClosesAt(start) <= now)
+        {
+            S.LateReadings++;
+            _dirty = true;
+            return false;
+        }
+        var period = S.OpenPeriods.Find(p => p.Start == start);
+        if (period is null)
+        {
+            period = new OpenPeriod { Start = start };
+            S.OpenPeriods.Add(period);
+            S.OpenPeriods.Sort((a, b) => a.Start.CompareTo(b.Start));
+        }
+        if (!period.Intervals.TryGetValue(reading.MeterId, out var bits))
+        {
+            period.Intervals.Add(reading.MeterId, bits = new byte[(periods.IntervalsPerPeriod + 7) / 8]);
+        }
+        var mask = (byte)(1 << (interval % 8));
+        if ((bits[interval / 8] & mask) != 0)
+        {
+            return false;
+        }
+        bits[interval / 8] |= mask;
+        if (reading.MeterId == _supplyMeterId)
+        {
+            period.SupplyKwh += kwh;
+        }
+        else
+        {
+            period.DeliveredKwh += kwh;
+        }
+        _dirty = true;
+        return true;
+    }
+
+    /// <summary>The meter's record after its newest reading; leaving the band, crossing it or coming back is journaled
+    /// once, not at every reading. A reading without a voltage leaves the status as it was.</summary>
+    private MeterRecord WithVoltage(MeterRecord? previous, MeterEvent reading)
+    {
+        var deviation = previous?.Deviation;
+        var since = previous?.DeviationSince;
+        if (reading.Voltage is not { } voltage)
+        {
+            return new MeterRecord(reading, deviation, since);
+        }
+        var (lower, upper) = (Options.NominalVoltage * (1 - Options.VoltageLowLimit), Options.NominalVoltage * (1 + Options.VoltageHighLimit));
+        VoltageDeviation? now = voltage > upper ? VoltageDeviation.High : voltage < lower ? VoltageDeviation.Low : null;
+        if (now == deviation)
+        {
+            return new MeterRecord(reading, deviation, since);
+        }
+        if (now is { } outside)
+        {
+            since = deviation is null ? reading.At : since;
+            _pendingEvents.Add(Event(new VoltageOutOfRange(
+                reading.MeterId, reading.EventId, reading.At, voltage, outside, Math.Round(lower, 2), Math.Round(upper, 2))));
+            return new MeterRecord(reading, outside, since);
+        }
+        _pendingEvents.Add(Event(new VoltageNormal(reading.MeterId, reading.EventId, reading.At, voltage, since!.Value)));
+        return new MeterRecord(reading, null, null);
+    }
+
+    // ---- periods ----
+
+    private void CloseDuePeriods(DateTimeOffset now)
+    {
+        while (S.OpenPeriods.Count > 0 && periods.ClosesAt(S.OpenPeriods[0].Start) <= now)
+        {
+            var period = S.OpenPeriods[0];
+            S.OpenPeriods.RemoveAt(0);
+            S.LastMeasuredStart = period.Start;
+            _dirty = true;
+            if (_supplyMeterId is not null)
+            {
+                Measure(period, _supplyMeterId);
+            }
+        }
+    }
+
+    /// <summary>loss = supply − Σ customers; rate = loss / supply. Journaled with its flags (docs/line-loss.md).</summary>
+    private void Measure(OpenPeriod period, string supplyMeterId)
+    {
+        var supplyReported = period.Intervals.ContainsKey(supplyMeterId);
+        var reporting = ReportingCustomerMeters(period);
+        var coverage = _customerMeters.Count == 0 ? 1.0 : (double)reporting / _customerMeters.Count;
+        var loss = period.SupplyKwh - period.DeliveredKwh;
+        double? rate = supplyReported && period.SupplyKwh > 0 ? loss / period.SupplyKwh : null;
+        var flags = new List<LineLossFlag>();
+        if (!supplyReported)
+        {
+            flags.Add(LineLossFlag.NoSupplyReading);
+        }
+        else if (rate > Options.HighLossRate)
+        {
+            flags.Add(LineLossFlag.HighLoss);
+        }
+        else if (rate < Options.NegativeLossRate || (rate is null && loss < 0))
+        {
+            flags.Add(LineLossFlag.NegativeLoss);
+        }
+        if (coverage < Options.MinCoverage)
+        {
+            flags.Add(LineLossFlag.IncompleteCoverage);
+        }
+        var measured = new LineLossMeasured(
+            period.Start, periods.EndOf(period.Start), supplyMeterId, Kwh(period.SupplyKwh), Kwh(period.DeliveredKwh), Kwh(loss),
+            rate is { } r ? Math.Round(r, 5) : null, _customerMeters.Count, reporting, Math.Round(coverage, 4), flags);
+        S.RecentPeriods.Add(measured);
+        if (S.RecentPeriods.Count > Options.RecentPeriods)
+        {
+            S.RecentPeriods.RemoveRange(0, S.RecentPeriods.Count - Options.RecentPeriods);
+        }
+        _pendingEvents.Add(Event(measured));
+    }
+
+    private int ReportingCustomerMeters(OpenPeriod period) => period.Intervals.Keys.Count(_customerMeters.Contains);
+
+    private async Task SyncCloseReminderAsync()
+    {
+        DateTimeOffset? due = S.OpenPeriods.Count == 0 ? null : periods.ClosesAt(S.OpenPeriods[0].Start);
+        if (due == _reminderDueAt)
+        {
+            return;
+        }
+        if (due is null)
+        {
+            await UnregisterReminder(CloseReminder);
+        }
+        else
+        {
+            var wait = due.Value - Now;
+            await RegisterOrUpdateReminder(CloseReminder, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, TimeSpan.Zero);
+        }
+        _reminderDueAt = due;
+    }
+
+    // ---- state and journal ----
+
+    private Task FlushOnTimerAsync()
+    {
+        _flush?.Dispose();
+        _flush = null;
+        return FlushAsync();
+    }
+
+    /// <summary>Writes the state with the journal events it owes, in one transaction.</summary>
+    private async Task FlushAsync()
+    {
+        if (!_dirty)
+        {
+            return;
+        }
+        List<JournalEvent> events = [.. _pendingEvents];
+        _pendingEvents.Clear();
+        _dirty = false;
+        try
+        {
+            await state.WriteStateAsync(events);
+        }
+        catch
+        {
+            _pendingEvents.InsertRange(0, events); // not written: still owed
+            _dirty = true;
+            throw;
+        }
+    }
+
+    private JournalEvent Event<T>(T payload) =>
+        new(JournalStreams.Area(Id), typeof(T).Name, Now, Actor, null, JsonSerializer.Serialize(payload));
+
+    private static double Kwh(double value) => Math.Round(value, 3);
+
+    private void RequireKnown()
+    {
+        if (!_known)
+        {
+            throw new EntityNotFoundException("transformer area", Id);
+        }
+    }
+}
