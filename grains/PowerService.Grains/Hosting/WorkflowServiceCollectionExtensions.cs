@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Sla;
 using PowerService.Grains.WorkOrders;
 
@@ -21,6 +22,7 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Dispatch);
         services.AddSingleton(options.Booking);
         services.AddSingleton(options.Callback);
+        services.AddSingleton(options.PlannedOutages);
         services.AddSingleton(new SlaPolicy(options.Sla));
         return services;
     }
@@ -33,4 +35,5 @@ public sealed class WorkflowOptions
     public DispatchOptions Dispatch { get; } = new();
     public BookingOptions Booking { get; } = new();
     public CallbackOptions Callback { get; } = new();
+    public PlannedOutageOptions PlannedOutages { get; } = new();
 }
