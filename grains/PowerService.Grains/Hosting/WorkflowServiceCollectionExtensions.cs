@@ -2,9 +2,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Notices;
 using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Sla;
 using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
 
 namespace PowerService.Grains.Hosting;
 
@@ -24,7 +26,18 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Callback);
         services.AddSingleton(options.PlannedOutages);
         services.AddSingleton(new SlaPolicy(options.Sla));
+        services.AddNotices(options.Notices);
         return services;
+    }
+
+    /// <summary>The customer notice outbox (grains take <see cref="INoticeOutbox"/>), started with the silo.</summary>
+    private static void AddNotices(this IServiceCollection services, NoticeOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<NoticeSignal>();
+        services.AddSingleton<NoticeOutbox>();
+        services.AddSingleton<INoticeOutbox>(sp => sp.GetRequiredService<NoticeOutbox>());
+        services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<NoticeOutbox>());
     }
 }
 
@@ -35,5 +48,6 @@ public sealed class WorkflowOptions
     public DispatchOptions Dispatch { get; } = new();
     public BookingOptions Booking { get; } = new();
     public CallbackOptions Callback { get; } = new();
+    public NoticeOptions Notices { get; } = new();
     public PlannedOutageOptions PlannedOutages { get; } = new();
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PowerService.Grains.Notices;
 using PowerService.Runtime.Storage;
 
 namespace PowerService.Grains.Topology;
@@ -37,8 +38,10 @@ internal sealed record TransformerAreaEntry(
 
 internal sealed record MeterEntry(string Id, string TransformerAreaId, double Latitude, double Longitude);
 
+// NoticeChannel null: the customers file left it to the default (sms with a phone, else app), which stays configurable.
 internal sealed record CustomerEntry(
-    string Id, string Name, string? Phone, string MeterId, CustomerImportance Importance, AreaClass? AreaClass, double Latitude, double Longitude);
+    string Id, string Name, string? Phone, string MeterId, CustomerImportance Importance, AreaClass? AreaClass, double Latitude, double Longitude,
+    NoticeChannelKind? NoticeChannel = null);
 
 internal static class TopologyJson
 {

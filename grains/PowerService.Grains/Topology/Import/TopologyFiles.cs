@@ -1,3 +1,4 @@
+using PowerService.Grains.Notices;
 using PowerService.Runtime.Storage;
 
 namespace PowerService.Grains.Topology.Import;
@@ -161,7 +162,7 @@ internal sealed class CustomersFile : TopologyFile
     public override IReadOnlyList<CsvColumn> Columns { get; } =
     [
         new("customer_id"), new("name"), new("phone", Required: false), new("meter_id"), new("importance", Required: false),
-        new("area_class", Required: false), new("latitude"), new("longitude"),
+        new("area_class", Required: false), new("latitude"), new("longitude"), new("notice_channel", Required: false),
     ];
 
     public override CatalogEntry Read(CsvRow row)
@@ -169,7 +170,11 @@ internal sealed class CustomersFile : TopologyFile
         var customer = new CustomerEntry(
             row.Id("customer_id"), row.Text("name"), row.OptionalPhone("phone"), row.Id("meter_id"),
             row.OptionalEnum<CustomerImportance>("importance") ?? CustomerImportance.Ordinary, row.OptionalEnum<AreaClass>("area_class"),
-            row.Latitude("latitude"), row.Longitude("longitude"));
+            row.Latitude("latitude"), row.Longitude("longitude"), row.OptionalEnum<NoticeChannelKind>("notice_channel"));
+        if (customer is { NoticeChannel: NoticeChannelKind.Sms, Phone: null })
+        {
+            row.Error("notice_channel", "sms needs a phone number in the phone column");
+        }
         return new CatalogEntry(customer.Id, customer.MeterId, TopologyJson.Serialize(customer));
     }
 }
