@@ -9,6 +9,7 @@ using PowerService.Api.Crews;
 using PowerService.Api.Errors;
 using PowerService.Api.Import;
 using PowerService.Api.Live;
+using PowerService.Api.PlannedOutages;
 using PowerService.Api.Security;
 using PowerService.Api.WorkOrders;
 
@@ -80,6 +81,7 @@ public static class ApiServiceCollectionExtensions
         app.MapWorkOrderEndpoints();
         app.MapCrewEndpoints();
         app.MapImportEndpoints();
+        app.MapPlannedOutageEndpoints();
         app.MapHub<DispatchHub>("/hubs/dispatch");
         app.MapHub<CrewHub>("/hubs/crew");
         app.MapHub<CustomerHub>("/hubs/customer");
