@@ -30,14 +30,25 @@ public static class WorkflowServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The customer notice outbox (grains take <see cref="INoticeOutbox"/>), started with the silo.</summary>
+    /// <summary>The customer notice outbox (grains take <see cref="INoticeOutbox"/>) and its delivery, started with the
+    /// silo; a file-backed adapter per channel unless the options or later registrations give another.</summary>
     private static void AddNotices(this IServiceCollection services, NoticeOptions options)
     {
         services.AddSingleton(options);
         services.AddSingleton<NoticeSignal>();
+        services.AddSingleton<NoticeMetrics>();
         services.AddSingleton<NoticeOutbox>();
         services.AddSingleton<INoticeOutbox>(sp => sp.GetRequiredService<NoticeOutbox>());
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<NoticeOutbox>());
+        foreach (var name in options.FileChannels.Distinct(StringComparer.Ordinal))
+        {
+            services.AddSingleton<INoticeChannel>(_ => new FileNoticeChannel(name, options.Folder));
+        }
+        foreach (var adapter in options.Adapters)
+        {
+            services.AddSingleton(adapter);
+        }
+        services.AddSingleton<ISiloService, NoticeDelivery>();
     }
 }
 
