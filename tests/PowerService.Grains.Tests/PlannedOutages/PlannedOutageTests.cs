@@ -3,9 +3,11 @@ using System.Text.Json.Serialization;
 using PowerService.Grains.Notices;
 using PowerService.Grains.Outages;
 using PowerService.Grains.PlannedOutages;
+using PowerService.Grains.Tests.Notices;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology;
 using PowerService.Runtime.Storage;
+using PowerService.TestSupport;
 using static PowerService.Grains.Tests.PlannedOutages.PlannedGrid;
 
 namespace PowerService.Grains.Tests.PlannedOutages;
@@ -46,24 +48,25 @@ public sealed class PlannedOutageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_dry_run_stores_nothing_and_the_same_plan_can_then_be_accepted()
+    public async Task A_dry_run_stores_and_tells_nothing_and_the_same_plan_can_then_be_accepted()
     {
         var request = Request(_silo, Week, areaIds: ["TA-2"]);
 
-        var dry = await Outage("PO-1").Plan(request, dryRun: true);
-
-        Assert.Null(dry.Outage);
-        Assert.Null(await Outage("PO-1").Get());
-        Assert.Empty(await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-1"), 0, 100));
-        Assert.Empty(await _silo.Storage.ReadStreamAsync(JournalStreams.Area("TA-2"), 0, 100));
-        Assert.Empty(await ClaimNoticesAsync());
-
+        var dry = await Outage("PO-DRY").Plan(request, dryRun: true);
         var accepted = await Outage("PO-1").Plan(request, dryRun: false);
 
+        Assert.Null(dry.Outage);
+        Assert.Null(await Outage("PO-DRY").Get());
+        Assert.Empty(await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-DRY"), 0, 100));
         Assert.Equal(PlannedOutageStatus.Scheduled, accepted.Outage!.Status);
         Assert.Equal(2, accepted.Outage.Impact.AffectedCustomers);
         Assert.Equal(accepted.Outage, await Outage("PO-1").Get());
         Assert.Equal(["Scheduled"], (await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-1"), 0, 100)).Select(e => e.EventType));
+        Assert.Equal(["PO-1"], (await _silo.Storage.ReadStreamAsync(JournalStreams.Area("TA-2"), 0, 100))
+            .Select(e => JsonDocument.Parse(e.PayloadJson).RootElement.GetProperty("plannedOutageId").GetString()));
+        // Delivery goes in enqueue order: once the accepted plan's notices are out, a dry run's would be too.
+        await Eventually.True(() => Delivered("PO-1").Count == 2, "both customers of TA-2 were told of PO-1");
+        Assert.Empty(Delivered("PO-DRY"));
     }
 
     [Theory]
@@ -258,19 +261,17 @@ public sealed class PlannedOutageTests : IAsyncLifetime
         await Outage("PO-1").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false);
         await _silo.RestartAsync();
         await Outage("PO-1").Get();
+        await Eventually.True(() => Delivered("PO-1").Count == 5, "the five customers of F-1 were told");
 
-        var scheduled = await ClaimNoticesAsync();
         await Outage("PO-1").Cancel(Dispatcher, "Work moved to the spring");
-        var cancelled = await ClaimNoticesAsync();
 
-        Assert.Equal(["CU-11", "CU-12", "CU-13", "CU-21", "CU-22"], scheduled.Select(n => n.CustomerId).Order(StringComparer.Ordinal));
-        Assert.All(scheduled, n => Assert.Equal((NoticeKind.PlannedOutageScheduled, "PO-1"), (n.Kind, n.OutageId)));
-        Assert.Equal(5, cancelled.Count);
-        Assert.All(cancelled, n => Assert.Equal(NoticeKind.PlannedOutageCancelled, n.Kind));
+        await Eventually.True(() => Delivered("PO-1").Count == 10, "the five customers of F-1 were told of the cancellation");
+        var delivered = Delivered("PO-1");
+        Assert.All(new[] { nameof(NoticeKind.PlannedOutageScheduled), nameof(NoticeKind.PlannedOutageCancelled) }, kind =>
+            Assert.Equal(["CU-11", "CU-12", "CU-13", "CU-21", "CU-22"], delivered.Where(n => n.Kind == kind).Select(n => n.CustomerId).Order(StringComparer.Ordinal)));
     }
 
-    private async Task<List<CustomerNotice>> ClaimNoticesAsync() =>
-        [.. (await _silo.Storage.ClaimNotificationsAsync(1_000, TimeSpan.FromDays(1))).Select(m => CustomerNotice.FromJson(m.PayloadJson))];
+    private List<DeliveredNotice> Delivered(string outageId) => [.. NoticeFiles.Read(_silo.NoticeFolder).Where(n => n.OutageId == outageId)];
 
     private JournalEvent AreaRecord(string areaId, AreaOutageRecord record) =>
         new(JournalStreams.Area(areaId), AreaOutageRecord.EventType, _silo.Clock.GetUtcNow(), "outage", null, JsonSerializer.Serialize(record, RecordJson));
