@@ -11,6 +11,7 @@ using PowerService.Api.Errors;
 using PowerService.Api.Import;
 using PowerService.Api.Live;
 using PowerService.Api.Outages;
+using PowerService.Api.PlannedOutages;
 using PowerService.Api.Security;
 using PowerService.Api.WorkOrders;
 
@@ -86,6 +87,7 @@ public static class ApiServiceCollectionExtensions
         app.MapMeterEventEndpoints();
         app.MapOutageEndpoints();
         app.MapEnergyEndpoints();
+        app.MapPlannedOutageEndpoints();
         app.MapHub<DispatchHub>("/hubs/dispatch");
         app.MapHub<CrewHub>("/hubs/crew");
         app.MapHub<CustomerHub>("/hubs/customer");

@@ -6,6 +6,7 @@ using PowerService.Grains.Dispatch;
 using PowerService.Grains.Energy;
 using PowerService.Grains.Notices;
 using PowerService.Grains.Outages;
+using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Sla;
 using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
@@ -28,6 +29,7 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Callback);
         options.Outages.Validate();
         services.AddSingleton(options.Outages);
+        services.AddSingleton(options.PlannedOutages);
         services.AddSingleton(new SlaPolicy(options.Sla));
         services.AddNotices(options.Notices);
         // Registered after the notices: silo services stop in reverse order, so ingestion hands its last events to
@@ -41,14 +43,25 @@ public static class WorkflowServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The customer notice outbox (grains take <see cref="INoticeOutbox"/>), started with the silo.</summary>
+    /// <summary>The customer notice outbox (grains take <see cref="INoticeOutbox"/>) and its delivery, started with the
+    /// silo; a file-backed adapter per channel unless the options or later registrations give another.</summary>
     private static void AddNotices(this IServiceCollection services, NoticeOptions options)
     {
         services.AddSingleton(options);
         services.AddSingleton<NoticeSignal>();
+        services.AddSingleton<NoticeMetrics>();
         services.AddSingleton<NoticeOutbox>();
         services.AddSingleton<INoticeOutbox>(sp => sp.GetRequiredService<NoticeOutbox>());
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<NoticeOutbox>());
+        foreach (var name in options.FileChannels.Distinct(StringComparer.Ordinal))
+        {
+            services.AddSingleton<INoticeChannel>(_ => new FileNoticeChannel(name, options.Folder));
+        }
+        foreach (var adapter in options.Adapters)
+        {
+            services.AddSingleton(adapter);
+        }
+        services.AddSingleton<ISiloService, NoticeDelivery>();
     }
 }
 
@@ -63,4 +76,5 @@ public sealed class WorkflowOptions
     public IngestionOptions Ingestion { get; } = new();
     public NoticeOptions Notices { get; } = new();
     public EnergyOptions Energy { get; } = new();
+    public PlannedOutageOptions PlannedOutages { get; } = new();
 }

@@ -10,7 +10,7 @@ namespace PowerService.Grains.Notices;
 /// a storm notice to a million customers streams through in bounded memory. The store skips deduplication keys it
 /// already holds, so enqueueing again (after a crash, or a retried grain call) adds nothing.
 /// It opens with the silo (an <see cref="ISiloService"/>), because the store is the silo's.</summary>
-internal sealed class NoticeOutbox(NoticeOptions options, NoticeSignal signal) : INoticeOutbox, ISiloService
+internal sealed class NoticeOutbox(NoticeOptions options, NoticeSignal signal, NoticeMetrics metrics) : INoticeOutbox, ISiloService
 {
     // Parents per catalog read: large enough to keep round trips few, small enough for one statement's parameters.
     private const int AreasPerRead = 200;
@@ -53,6 +53,7 @@ internal sealed class NoticeOutbox(NoticeOptions options, NoticeSignal signal) :
         added += await storage.EnqueueNotificationsAsync(pending, cancellationToken);
         if (added > 0)
         {
+            metrics.Enqueued(added);
             signal.Pulse();
         }
         return added;

@@ -29,6 +29,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     {
         builder.UseSetting("Storage:Provider", "sqlite");
         builder.UseSetting("Storage:ConnectionString", $"Data Source={Path.Combine(_folder, "api.db")}");
+        builder.UseSetting("Workflow:Notices:Folder", Path.Combine(_folder, "notices"));
         string[][] users =
         [
             ["dispatcher-li", Roles.Dispatcher, "", ""],

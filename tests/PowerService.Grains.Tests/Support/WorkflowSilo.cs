@@ -31,6 +31,9 @@ public sealed class WorkflowSilo : IAsyncDisposable
 
     public ManualTimeProvider Clock { get; }
 
+    /// <summary>Where the file-backed notice channels write (one JSON-lines file per channel).</summary>
+    public string NoticeFolder => Path.Combine(_folder, "notices");
+
     public Silo Silo => _silo ?? throw new InvalidOperationException("The silo is stopped.");
 
     public IStorageProvider Storage => _storage ?? throw new InvalidOperationException("The silo is stopped.");
@@ -64,7 +67,12 @@ public sealed class WorkflowSilo : IAsyncDisposable
     {
         _services = new ServiceCollection()
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
-            .AddWorkflow(configure: _configure)
+            .AddWorkflow(configure: o =>
+            {
+                // Notice files live with the database: a test's notices are its own, and deleted with it.
+                o.Notices.Folder = NoticeFolder;
+                _configure?.Invoke(o);
+            })
             .BuildServiceProvider();
         _storage = _openStore?.Invoke(Clock) ?? new SqliteStorageProvider(new SqliteStorageOptions
         {

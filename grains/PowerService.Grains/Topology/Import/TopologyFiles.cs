@@ -219,7 +219,7 @@ internal sealed class CustomersFile : TopologyFile
             row.Id("customer_id"), row.Text("name"), row.OptionalPhone("phone"), row.Id("meter_id"),
             row.OptionalEnum<CustomerImportance>("importance") ?? CustomerImportance.Ordinary, row.OptionalEnum<AreaClass>("area_class"),
             row.Latitude("latitude"), row.Longitude("longitude"), row.OptionalEnum<NoticeChannelKind>("notice_channel"));
-        if (customer is { NoticeChannel: NoticeChannelKind.Sms, Phone: null })
+        if (row.IsValid && customer is { NoticeChannel: NoticeChannelKind.Sms, Phone: null })
         {
             row.Error("notice_channel", "sms needs a phone number in the phone column");
         }

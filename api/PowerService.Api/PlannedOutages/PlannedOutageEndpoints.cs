@@ -1,0 +1,100 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Security;
+using PowerService.Grains;
+using PowerService.Grains.PlannedOutages;
+using PowerService.Runtime;
+
+namespace PowerService.Api.PlannedOutages;
+
+/// <summary>Planned outages over HTTP (先算后停), for dispatchers: a dry run answers the impact, a plan the policy refuses
+/// is a 409 that carries the impact and the reasons, an accepted plan is a 201.</summary>
+public static class PlannedOutageEndpoints
+{
+    public static IEndpointRouteBuilder MapPlannedOutageEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var outages = routes.MapGroup("/api/planned-outages").RequireAuthorization(Roles.Dispatcher).WithTags("Planned outages");
+
+        outages.MapPost("/", async (PlanOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            if (body is null)
+            {
+                throw new InvalidFieldException("body", "A JSON body is required.");
+            }
+            var id = RequestFields.Optional(body.Id, "id", 64) ?? $"PO-{Guid.NewGuid():N}"[..19].ToUpperInvariant();
+            if (!IsValidId(id))
+            {
+                throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
+            }
+            var request = new PlannedOutageRequest(
+                RequestFields.Required<PlannedOutageKind>(body.Kind, "kind"),
+                RequestFields.Optional(body.FeederId, "feederId", 64),
+                body.TransformerAreaIds is null ? null : [.. body.TransformerAreaIds.Select((area, i) => RequestFields.Required(area, $"transformerAreaIds[{i}]", 64))],
+                body.PlannedStart ?? throw new InvalidFieldException("plannedStart", "plannedStart is required."),
+                body.PlannedEnd ?? throw new InvalidFieldException("plannedEnd", "plannedEnd is required."),
+                RequestFields.Required(body.Reason, "reason", 500),
+                Caller.From(user).Actor,
+                RequestFields.Optional(body.OverrideReason, "overrideReason", 500));
+            var plan = await grains.GetGrain<IPlannedOutageGrain>(id).Plan(request, body.DryRun ?? false);
+            if (plan.DryRun)
+            {
+                return Results.Ok(plan);
+            }
+            if (!plan.Acceptable)
+            {
+                return Results.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "Refused by the planned outage policy",
+                    detail: string.Join(" ", plan.Refusals.Select(r => r.Message)),
+                    extensions: new Dictionary<string, object?> { ["refusals"] = plan.Refusals, ["warnings"] = plan.Warnings, ["impact"] = plan.Impact });
+            }
+            return Results.Created($"/api/planned-outages/{Uri.EscapeDataString(id)}", plan);
+        }).WithName("PlanOutage");
+
+        outages.MapGet("/{id}", async (string id, IGrainFactory grains) =>
+            Results.Ok((IsValidId(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("PlannedOutage", id)))
+            .WithName("GetPlannedOutage");
+
+        outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
+            Results.Ok(await Existing(grains, id).Start(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor)))
+            .WithName("StartPlannedOutage");
+
+        outages.MapPost("/{id}/complete", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
+            Results.Ok(await Existing(grains, id).Complete(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor)))
+            .WithName("CompletePlannedOutage");
+
+        outages.MapPost("/{id}/cancel", async (string id, CancelOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var reason = RequestFields.Required(body?.Reason, "reason", 500);
+            return Results.Ok(await Existing(grains, id).Cancel(Caller.From(user).Actor, reason));
+        }).WithName("CancelPlannedOutage");
+
+        return routes;
+    }
+
+    /// <summary>A well-formed id; the grain answers 404 for one never planned.</summary>
+    private static IPlannedOutageGrain Existing(IGrainFactory grains, string id) =>
+        IsValidId(id) ? grains.GetGrain<IPlannedOutageGrain>(id) : throw new EntityNotFoundException("PlannedOutage", id);
+
+    private static bool IsValidId(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}
+
+/// <summary>A plan: a feeder or transformer areas, never both; <c>dryRun</c> answers the impact and stores nothing.</summary>
+public sealed record PlanOutageBody(
+    string? Id,
+    string? Kind,
+    string? FeederId,
+    IReadOnlyList<string?>? TransformerAreaIds,
+    DateTimeOffset? PlannedStart,
+    DateTimeOffset? PlannedEnd,
+    string? Reason,
+    string? OverrideReason,
+    bool? DryRun);
+
+/// <summary>When it actually happened; now when omitted.</summary>
+public sealed record ActualTimeBody(DateTimeOffset? At);
+
+public sealed record CancelOutageBody(string? Reason);

@@ -1,0 +1,132 @@
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+
+namespace PowerService.Grains.PlannedOutages;
+
+/// <summary>One planned or temporary outage (计划停电 / 临时停电, key: planned outage id), computed before it is scheduled
+/// (先算后停) and closed out against the actual times. A refused plan or a dry run stores nothing; every change is
+/// journaled on <see cref="JournalStreams.PlannedOutage"/>. An illegal move throws <see cref="DomainConflictException"/>.</summary>
+public interface IPlannedOutageGrain : IGrain
+{
+    /// <summary>Computes the impact and checks the policy; unless <paramref name="dryRun"/> or refused, schedules the
+    /// outage and notifies the affected customers. Throws <see cref="InvalidFieldException"/> for bad fields and
+    /// <see cref="DomainConflictException"/> when this id is already planned.</summary>
+    Task<PlannedOutagePlan> Plan(PlannedOutageRequest request, bool dryRun);
+
+    /// <summary>The planned outage, or null when none was accepted under this id.</summary>
+    Task<PlannedOutageView?> Get();
+
+    /// <summary>Records when the work actually cut supply.</summary>
+    Task<PlannedOutageView> Start(DateTimeOffset actualStart, string actor);
+
+    /// <summary>Records when supply came back: closes the outage out against the plan and adds it to the outage history
+    /// of every affected transformer area.</summary>
+    Task<PlannedOutageView> Complete(DateTimeOffset actualEnd, string actor);
+
+    /// <summary>Calls off a scheduled outage that has not started; the customers who were told are told again.</summary>
+    Task<PlannedOutageView> Cancel(string actor, string reason);
+}
+
+public enum PlannedOutageKind
+{
+    /// <summary>Scheduled maintenance or construction (计划停电): noticed 7 days ahead.</summary>
+    Planned,
+
+    /// <summary>Work that cannot wait for the planned cycle (临时停电): noticed 24 hours ahead.</summary>
+    Temporary,
+}
+
+public enum PlannedOutageStatus
+{
+    Scheduled,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+/// <summary>What a dispatcher asks for: either a whole feeder (<paramref name="FeederId"/>) or some of its transformer
+/// areas (<paramref name="TransformerAreaIds"/>), never both. <paramref name="OverrideReason"/>, when given, is the
+/// dispatcher's explicit, journaled decision to go ahead although the repeated-outage or important-customer rule
+/// refuses; the notice lead time cannot be overridden.</summary>
+public sealed record PlannedOutageRequest(
+    PlannedOutageKind Kind,
+    string? FeederId,
+    IReadOnlyList<string>? TransformerAreaIds,
+    DateTimeOffset PlannedStart,
+    DateTimeOffset PlannedEnd,
+    string Reason,
+    string Actor,
+    string? OverrideReason = null);
+
+/// <summary>The answer to a plan: the impact, what the policy found, and the scheduled outage when it was accepted
+/// (null on a dry run and on a refusal).</summary>
+public sealed record PlannedOutagePlan(
+    bool DryRun,
+    bool Acceptable,
+    PlannedOutageImpact Impact,
+    IReadOnlyList<PolicyFinding> Refusals,
+    IReadOnlyList<PolicyFinding> Warnings,
+    PlannedOutageView? Outage);
+
+public enum PolicyRule
+{
+    /// <summary>The customers must be told 7 days (planned) or 24 hours (temporary) before the start.</summary>
+    NoticeLeadTime,
+
+    /// <summary>Customers already cut the configured number of times within the window (频繁停电).</summary>
+    RepeatedOutage,
+
+    /// <summary>Important or critical customers (hospitals, water works) lose supply.</summary>
+    ImportantCustomers,
+}
+
+/// <summary>One policy rule that refused or warned, in words a dispatcher can act on.</summary>
+public sealed record PolicyFinding(PolicyRule Rule, string Message);
+
+/// <summary>Who loses supply. <paramref name="RepeatedOutageCustomers"/> lists at most
+/// <see cref="PlannedOutageOptions.MaxListedCustomers"/> of the <paramref name="RepeatedOutageCustomerCount"/> customers
+/// already cut <paramref name="RepeatedOutageThreshold"/> times or more since <paramref name="HistorySince"/>.</summary>
+public sealed record PlannedOutageImpact(
+    IReadOnlyList<string> TransformerAreaIds,
+    int AffectedCustomers,
+    IReadOnlyList<KeyCustomer> ImportantCustomers,
+    int CriticalCustomers,
+    int RepeatedOutageThreshold,
+    DateTimeOffset HistorySince,
+    int RepeatedOutageCustomerCount,
+    IReadOnlyList<RepeatedOutageCustomer> RepeatedOutageCustomers,
+    DateTimeOffset NoticeDeadline);
+
+/// <summary>A customer already cut <paramref name="Outages"/> times within the window (whole-area and own-meter
+/// outages, finished or scheduled before this one).</summary>
+public sealed record RepeatedOutageCustomer(string CustomerId, string MeterId, string TransformerAreaId, int Outages);
+
+/// <summary>A scheduled planned outage as the dispatcher sees it.</summary>
+public sealed record PlannedOutageView(
+    string Id,
+    PlannedOutageKind Kind,
+    PlannedOutageStatus Status,
+    string? FeederId,
+    IReadOnlyList<string> TransformerAreaIds,
+    DateTimeOffset PlannedStart,
+    DateTimeOffset PlannedEnd,
+    string Reason,
+    PlannedOutageImpact Impact,
+    IReadOnlyList<PolicyFinding> Warnings,
+    string? OverrideReason,
+    string PlannedBy,
+    DateTimeOffset AcceptedAt,
+    DateTimeOffset? ActualStart,
+    DateTimeOffset? ActualEnd,
+    PlannedOutageCloseOut? CloseOut,
+    string? CancelReason,
+    DateTimeOffset UpdatedAt,
+    int Version);
+
+/// <summary>The actual times against the plan: positive deviations are late, negative early.</summary>
+public sealed record PlannedOutageCloseOut(
+    double StartDeviationMinutes,
+    double EndDeviationMinutes,
+    double PlannedMinutes,
+    double ActualMinutes,
+    bool Overran);

@@ -1,0 +1,406 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using PowerService.Grains.Notices;
+using PowerService.Grains.Outages;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
+using PowerService.Runtime.Storage;
+
+namespace PowerService.Grains.PlannedOutages;
+
+/// <summary>One planned outage. Plan computes the impact from the topology grains and the areas' outage history,
+/// checks the policy and, when accepted, stores the plan with its journal events (its own stream and each affected
+/// area's) in one write; notices go to the outbox after the write. Complete adds the outage to each area's history in
+/// the same write as the close-out.</summary>
+internal sealed partial class PlannedOutageGrain(
+    IPersistentState<PlannedOutageRecord> state,
+    IJournal journal,
+    ICatalog catalog,
+    INoticeOutbox notices,
+    PlannedOutageOptions options,
+    ILogger<PlannedOutageGrain> logger) : Grain, IPlannedOutageGrain
+{
+    private const int MaxReasonLength = 500;
+
+    /// <summary>How far ahead of the silo's clock a reported actual time may be (a PDA's clock drifts).</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>The moves a planned outage can make; anything else is a 409.</summary>
+    private static readonly Dictionary<(PlannedOutageStatus From, Move Move), PlannedOutageStatus> Moves = new()
+    {
+        [(PlannedOutageStatus.Scheduled, Move.Start)] = PlannedOutageStatus.InProgress,
+        [(PlannedOutageStatus.Scheduled, Move.Cancel)] = PlannedOutageStatus.Cancelled,
+        [(PlannedOutageStatus.InProgress, Move.Complete)] = PlannedOutageStatus.Completed,
+    };
+
+    private PlannedOutageRecord Outage => state.State;
+
+    private string Id => GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) => await SendOwedNotices();
+
+    public async Task<PlannedOutagePlan> Plan(PlannedOutageRequest request, bool dryRun)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Outage.Exists)
+        {
+            throw new DomainConflictException($"Planned outage '{Id}' already exists ({Outage.Status}).");
+        }
+        var now = TimeProvider.GetUtcNow();
+        var areas = await Validate(request);
+        var impact = await ComputeImpact(request, areas);
+        var (refusals, warnings, overridden) = CheckPolicy(request, impact, now);
+        if (dryRun || refusals.Count > 0)
+        {
+            return new PlannedOutagePlan(dryRun, refusals.Count == 0, impact, refusals, warnings, null);
+        }
+        var next = new PlannedOutageRecord
+        {
+            Exists = true,
+            Id = Id,
+            Kind = request.Kind,
+            Status = PlannedOutageStatus.Scheduled,
+            FeederId = request.FeederId,
+            TransformerAreaIds = impact.TransformerAreaIds,
+            PlannedStart = request.PlannedStart,
+            PlannedEnd = request.PlannedEnd,
+            Reason = request.Reason.Trim(),
+            Impact = impact,
+            Warnings = warnings,
+            OverrideReason = overridden ? request.OverrideReason!.Trim() : null,
+            PlannedBy = request.Actor,
+            AcceptedAt = now,
+            NoticesOwed = [NoticeKind.PlannedOutageScheduled],
+            UpdatedAt = now,
+            Version = 1,
+        };
+        var events = new List<JournalEvent>(impact.TransformerAreaIds.Count + 1)
+        {
+            Event(PlannedOutageEvents.Scheduled, now, request.Actor, new
+            {
+                next.Kind,
+                next.FeederId,
+                next.TransformerAreaIds,
+                next.PlannedStart,
+                next.PlannedEnd,
+                next.Reason,
+                impact.AffectedCustomers,
+                ImportantCustomers = impact.ImportantCustomers.Count,
+                impact.CriticalCustomers,
+                impact.RepeatedOutageCustomerCount,
+                Warnings = warnings,
+                next.OverrideReason,
+            }),
+        };
+        var entry = new AreaPlanEntry(Id, next.PlannedStart, next.PlannedEnd);
+        events.AddRange(next.TransformerAreaIds.Select(area => AreaEvent(area, AreaPlanEvents.Scheduled, now, request.Actor, entry)));
+        await Commit(next, events);
+        return new PlannedOutagePlan(false, true, impact, [], warnings, Outage.ToView());
+    }
+
+    public Task<PlannedOutageView?> Get() => Task.FromResult(Outage.Exists ? Outage.ToView() : null);
+
+    public async Task<PlannedOutageView> Start(DateTimeOffset actualStart, string actor)
+    {
+        var outage = RequireOutage();
+        RequireActor(actor);
+        var now = TimeProvider.GetUtcNow();
+        RequireNotFuture(actualStart, now, "actualStart");
+        var to = Next(outage, Move.Start);
+        var next = outage with { Status = to, ActualStart = actualStart, UpdatedAt = now, Version = outage.Version + 1 };
+        await Commit(next, [Event(PlannedOutageEvents.Started, now, actor, new
+        {
+            ActualStart = actualStart,
+            outage.PlannedStart,
+            StartDeviationMinutes = Minutes(actualStart - outage.PlannedStart),
+        })]);
+        return Outage.ToView();
+    }
+
+    public async Task<PlannedOutageView> Complete(DateTimeOffset actualEnd, string actor)
+    {
+        var outage = RequireOutage();
+        RequireActor(actor);
+        var now = TimeProvider.GetUtcNow();
+        RequireNotFuture(actualEnd, now, "actualEnd");
+        var to = Next(outage, Move.Complete);
+        var actualStart = outage.ActualStart!.Value;
+        if (actualEnd <= actualStart)
+        {
+            throw new InvalidFieldException("actualEnd", $"The actual end must be after the actual start ({Format(actualStart)}).");
+        }
+        var closeOut = new PlannedOutageCloseOut(
+            Minutes(actualStart - outage.PlannedStart),
+            Minutes(actualEnd - outage.PlannedEnd),
+            Minutes(outage.PlannedEnd - outage.PlannedStart),
+            Minutes(actualEnd - actualStart),
+            actualEnd > outage.PlannedEnd);
+        var next = outage with { Status = to, ActualEnd = actualEnd, CloseOut = closeOut, UpdatedAt = now, Version = outage.Version + 1 };
+        var record = new AreaOutageRecord(Id, OutageKind.Planned, actualStart, actualEnd, null);
+        var events = new List<JournalEvent>(outage.TransformerAreaIds.Count + 1)
+        {
+            Event(PlannedOutageEvents.Completed, now, actor, new { ActualStart = actualStart, ActualEnd = actualEnd, outage.PlannedStart, outage.PlannedEnd, CloseOut = closeOut }),
+        };
+        events.AddRange(outage.TransformerAreaIds.Select(area => AreaEvent(area, AreaOutageRecord.EventType, now, actor, record)));
+        await Commit(next, events);
+        return Outage.ToView();
+    }
+
+    public async Task<PlannedOutageView> Cancel(string actor, string reason)
+    {
+        var outage = RequireOutage();
+        RequireActor(actor);
+        var why = RequireReason(reason, "reason");
+        var now = TimeProvider.GetUtcNow();
+        var to = Next(outage, Move.Cancel);
+        // A schedule notice still owed never reached anyone: the customers need no cancellation of it either.
+        var owed = outage.NoticesOwed.Contains(NoticeKind.PlannedOutageScheduled)
+            ? outage.NoticesOwed.Where(k => k != NoticeKind.PlannedOutageScheduled).ToList()
+            : [.. outage.NoticesOwed, NoticeKind.PlannedOutageCancelled];
+        var next = outage with { Status = to, CancelledAt = now, CancelReason = why, NoticesOwed = owed, UpdatedAt = now, Version = outage.Version + 1 };
+        var entry = new AreaPlanEntry(Id, outage.PlannedStart, outage.PlannedEnd);
+        var events = new List<JournalEvent>(outage.TransformerAreaIds.Count + 1)
+        {
+            Event(PlannedOutageEvents.Cancelled, now, actor, new { Reason = why, outage.PlannedStart }),
+        };
+        events.AddRange(outage.TransformerAreaIds.Select(area => AreaEvent(area, AreaPlanEvents.Cancelled, now, actor, entry)));
+        await Commit(next, events);
+        return Outage.ToView();
+    }
+
+    // ---- impact and policy ----
+
+    private async Task<IReadOnlyList<TransformerAreaProfile>> Validate(PlannedOutageRequest request)
+    {
+        RequireActor(request.Actor);
+        if (!Enum.IsDefined(request.Kind))
+        {
+            throw new InvalidFieldException("kind", "The kind is Planned or Temporary.");
+        }
+        RequireReason(request.Reason, "reason");
+        if (request.OverrideReason is { } overrideReason && overrideReason.Length > MaxReasonLength)
+        {
+            throw new InvalidFieldException("overrideReason", $"The override reason is longer than {MaxReasonLength} characters.");
+        }
+        if (request.PlannedEnd <= request.PlannedStart)
+        {
+            throw new InvalidFieldException("plannedEnd", "The planned end must be after the planned start.");
+        }
+        if (request.PlannedEnd - request.PlannedStart > options.MaxDuration)
+        {
+            throw new InvalidFieldException("plannedEnd", $"One outage lasts at most {options.MaxDuration.TotalHours:0.#} hours; plan longer works as several outages.");
+        }
+        var hasFeeder = !string.IsNullOrWhiteSpace(request.FeederId);
+        var hasAreas = request.TransformerAreaIds is { Count: > 0 };
+        if (hasFeeder == hasAreas)
+        {
+            throw new InvalidFieldException(hasFeeder ? "transformerAreaIds" : "feederId", hasFeeder
+                ? "Name either a feeder or transformer areas, not both."
+                : "A feeder (feederId) or transformer areas (transformerAreaIds) are required.");
+        }
+        IReadOnlyList<string> areaIds;
+        if (hasFeeder)
+        {
+            var feeder = await GrainFactory.GetGrain<IFeederGrain>(request.FeederId!).GetProfile()
+                ?? throw new InvalidFieldException("feederId", $"Feeder '{request.FeederId}' does not exist.");
+            areaIds = feeder.TransformerAreaIds;
+        }
+        else
+        {
+            areaIds = request.TransformerAreaIds!;
+            if (areaIds.Count > options.MaxTransformerAreas)
+            {
+                throw new InvalidFieldException("transformerAreaIds", $"One plan names at most {options.MaxTransformerAreas} transformer areas.");
+            }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < areaIds.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(areaIds[i]) || !seen.Add(areaIds[i]))
+                {
+                    throw new InvalidFieldException($"transformerAreaIds[{i}]", string.IsNullOrWhiteSpace(areaIds[i]) ? "The area id is empty." : $"Area '{areaIds[i]}' is named twice.");
+                }
+            }
+        }
+        var profiles = await Task.WhenAll(areaIds.Select(id => GrainFactory.GetGrain<ITransformerAreaGrain>(id).GetProfile()));
+        for (var i = 0; i < profiles.Length; i++)
+        {
+            if (profiles[i] is null)
+            {
+                throw new InvalidFieldException(hasFeeder ? "feederId" : $"transformerAreaIds[{i}]", $"Transformer area '{areaIds[i]}' does not exist.");
+            }
+        }
+        return profiles!;
+    }
+
+    private async Task<PlannedOutageImpact> ComputeImpact(PlannedOutageRequest request, IReadOnlyList<TransformerAreaProfile> areas)
+    {
+        var since = request.PlannedStart.AddMonths(-options.RepeatedOutageWindowMonths);
+        var repeated = await new AreaOutageHistory(journal, catalog).RepeatedCustomersAsync(
+            [.. areas.Select(a => a.Id)], since, request.PlannedStart, options.RepeatedOutageThreshold);
+        var important = areas.SelectMany(a => a.ImportantCustomers)
+            .OrderByDescending(c => c.Importance)
+            .ThenBy(c => c.Id, StringComparer.Ordinal)
+            .ToList();
+        return new PlannedOutageImpact(
+            [.. areas.Select(a => a.Id)],
+            areas.Sum(a => a.CustomerCount),
+            important,
+            important.Count(c => c.Importance == CustomerImportance.Critical),
+            options.RepeatedOutageThreshold,
+            since,
+            repeated.Count,
+            [.. repeated.Take(options.MaxListedCustomers)],
+            request.PlannedStart - Notice(request.Kind));
+    }
+
+    /// <summary>Refusals, warnings, and whether the dispatcher's override turned a refusal into a warning.</summary>
+    private (List<PolicyFinding> Refusals, List<PolicyFinding> Warnings, bool Overridden) CheckPolicy(
+        PlannedOutageRequest request, PlannedOutageImpact impact, DateTimeOffset now)
+    {
+        var refusals = new List<PolicyFinding>();
+        var warnings = new List<PolicyFinding>();
+        var overridden = false;
+        if (now > impact.NoticeDeadline)
+        {
+            var notice = Notice(request.Kind);
+            var left = request.PlannedStart > now ? $"is only {Describe(request.PlannedStart - now)} away" : "has already passed";
+            refusals.Add(new PolicyFinding(PolicyRule.NoticeLeadTime,
+                $"A {request.Kind.ToString().ToLowerInvariant()} outage is noticed {Describe(notice)} ahead: the start {Format(request.PlannedStart)} {left}. "
+                + $"The earliest start now is {Format(now + notice)}."));
+        }
+        var overrideReason = string.IsNullOrWhiteSpace(request.OverrideReason) ? null : request.OverrideReason.Trim();
+        void Apply(PolicyAction action, PolicyRule rule, string message)
+        {
+            if (action == PolicyAction.Warn)
+            {
+                warnings.Add(new PolicyFinding(rule, message));
+            }
+            else if (overrideReason is not null)
+            {
+                overridden = true;
+                warnings.Add(new PolicyFinding(rule, $"{message} Refusal overridden by {request.Actor}: {overrideReason}"));
+            }
+            else
+            {
+                refusals.Add(new PolicyFinding(rule, message));
+            }
+        }
+        if (impact.RepeatedOutageCustomerCount > 0)
+        {
+            Apply(options.RepeatedOutageAction, PolicyRule.RepeatedOutage,
+                $"{impact.RepeatedOutageCustomerCount} customer(s) were already cut {impact.RepeatedOutageThreshold} or more times since {Format(impact.HistorySince)}.");
+        }
+        if (impact.ImportantCustomers.Count > 0)
+        {
+            Apply(options.ImportantCustomerAction, PolicyRule.ImportantCustomers,
+                $"{impact.ImportantCustomers.Count} important customer(s), {impact.CriticalCustomers} of them critical, lose supply: arrange backup supply and call them before the start.");
+        }
+        return (refusals, warnings, overridden);
+    }
+
+    private TimeSpan Notice(PlannedOutageKind kind) => kind == PlannedOutageKind.Planned ? options.PlannedNotice : options.TemporaryNotice;
+
+    // ---- writing and notices ----
+
+    private async Task Commit(PlannedOutageRecord next, IReadOnlyList<JournalEvent> events)
+    {
+        var before = state.State;
+        state.State = next;
+        try
+        {
+            await state.WriteStateAsync(events);
+        }
+        catch
+        {
+            state.State = before;
+            throw;
+        }
+        await SendOwedNotices();
+    }
+
+    private async Task SendOwedNotices()
+    {
+        var outage = Outage;
+        if (outage.NoticesOwed.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var audience = new NoticeAudience(outage.TransformerAreaIds);
+            foreach (var kind in outage.NoticesOwed)
+            {
+                var at = kind == NoticeKind.PlannedOutageCancelled ? outage.CancelledAt!.Value : outage.AcceptedAt;
+                var notice = new OutageNotice(kind, Id, 1, at, outage.PlannedStart, outage.PlannedEnd, outage.Reason);
+                await notices.EnqueueAsync(notice, audience);
+            }
+            state.State = outage with { NoticesOwed = [] };
+            await state.WriteStateAsync();
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // The change is stored with the notices still owed: the next activation or change enqueues them again.
+            state.State = outage;
+            LogNoticesOwed(logger, error, Id);
+        }
+    }
+
+    private JournalEvent Event(string type, DateTimeOffset at, string actor, object payload) =>
+        new(JournalStreams.PlannedOutage(Id), type, at, actor, null, AreaOutageHistory.Serialize(payload));
+
+    private static JournalEvent AreaEvent<T>(string areaId, string type, DateTimeOffset at, string actor, T payload) =>
+        new(JournalStreams.Area(areaId), type, at, actor, null, AreaOutageHistory.Serialize(payload));
+
+    // ---- checks ----
+
+    private PlannedOutageRecord RequireOutage() => Outage.Exists ? Outage : throw new EntityNotFoundException("PlannedOutage", Id);
+
+    private PlannedOutageStatus Next(PlannedOutageRecord outage, Move move) =>
+        Moves.TryGetValue((outage.Status, move), out var to)
+            ? to
+            : throw new DomainConflictException($"Planned outage '{Id}' is {outage.Status}: {move} is not allowed.");
+
+    private static void RequireActor(string actor)
+    {
+        if (string.IsNullOrWhiteSpace(actor))
+        {
+            throw new InvalidFieldException("actor", "The actor (who does this) is required.");
+        }
+    }
+
+    private static string RequireReason(string? reason, string field)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new InvalidFieldException(field, "A reason is required.");
+        }
+        return reason.Length <= MaxReasonLength ? reason.Trim() : throw new InvalidFieldException(field, $"The reason is longer than {MaxReasonLength} characters.");
+    }
+
+    private static void RequireNotFuture(DateTimeOffset at, DateTimeOffset now, string field)
+    {
+        if (at > now + ClockSkew)
+        {
+            throw new InvalidFieldException(field, $"{field} {Format(at)} is in the future (now {Format(now)}).");
+        }
+    }
+
+    private static double Minutes(TimeSpan span) => Math.Round(span.TotalMinutes, 1);
+
+    private static string Format(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture);
+
+    private static string Describe(TimeSpan span) =>
+        span.Ticks % TimeSpan.TicksPerDay == 0 && span.Days > 1 ? $"{span.Days} days"
+        : span.Ticks % TimeSpan.TicksPerHour == 0 ? $"{(int)span.TotalHours} hours"
+        : $"{(int)span.TotalHours} h {span.Minutes} min";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Planned outage {PlannedOutageId}: its change is stored but the notice outbox did not take its notices; they stay owed")]
+    private static partial void LogNoticesOwed(ILogger logger, Exception error, string plannedOutageId);
+
+    private enum Move
+    {
+        Start,
+        Complete,
+        Cancel,
+    }
+}

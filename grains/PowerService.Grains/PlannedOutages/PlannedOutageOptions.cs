@@ -1,0 +1,42 @@
+namespace PowerService.Grains.PlannedOutages;
+
+/// <summary>What a policy rule does when it finds something.</summary>
+public enum PolicyAction
+{
+    Warn,
+    Refuse,
+}
+
+/// <summary>Planned outage rules (configuration section <c>Workflow:PlannedOutages</c>); the defaults and why are in
+/// docs/planned-outages.md.</summary>
+public sealed class PlannedOutageOptions
+{
+    /// <summary>Notice before a planned outage (State Grid commitment: 7 days).</summary>
+    public TimeSpan PlannedNotice { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Notice before a temporary outage (State Grid commitment: 24 hours).</summary>
+    public TimeSpan TemporaryNotice { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Longest outage one plan may announce: one notice promises one working window; longer works are
+    /// planned as several outages, each noticed and counted.</summary>
+    public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>A customer already cut this many times within <see cref="RepeatedOutageWindowMonths"/> would reach
+    /// three with this plan, which the 95598 complaint classification treats as frequent outage (频繁停电).</summary>
+    public int RepeatedOutageThreshold { get; set; } = 2;
+
+    /// <summary>How far back from the planned start earlier outages count.</summary>
+    public int RepeatedOutageWindowMonths { get; set; } = 2;
+
+    public PolicyAction RepeatedOutageAction { get; set; } = PolicyAction.Refuse;
+
+    /// <summary>Important and critical customers are warned about (they need backup supply arranged), not refused:
+    /// most feeders supply a school or a base station, and refusing would stop all maintenance.</summary>
+    public PolicyAction ImportantCustomerAction { get; set; } = PolicyAction.Warn;
+
+    /// <summary>Most areas one plan may name (a large feeder supplies a few hundred).</summary>
+    public int MaxTransformerAreas { get; set; } = 1_000;
+
+    /// <summary>Most repeated-outage customers listed by id in an impact (the count is always complete).</summary>
+    public int MaxListedCustomers { get; set; } = 200;
+}

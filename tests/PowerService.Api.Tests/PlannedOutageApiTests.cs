@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PowerService.Api.Tests.Support;
+
+namespace PowerService.Api.Tests;
+
+/// <summary>Planned outages over HTTP as the dispatch console plans them: dry run, accept, refusal by policy, close-out.
+/// The silo runs on the real clock, so plans start days from now.</summary>
+public sealed class PlannedOutageApiTests : IAsyncLifetime
+{
+    private readonly ApiFactory _api = new();
+    private HttpClient _dispatcher = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+    }
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task A_dry_run_answers_the_impact_then_the_accepted_plan_is_started_and_closed_out()
+    {
+        var start = DateTimeOffset.UtcNow.AddDays(8);
+
+        var dry = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", start, dryRun: true));
+
+        Assert.Equal(HttpStatusCode.OK, dry.StatusCode);
+        var impact = (await Json(dry)).GetProperty("impact");
+        Assert.Equal(1, impact.GetProperty("affectedCustomers").GetInt32());
+        Assert.Equal(["TA-1"], impact.GetProperty("transformerAreaIds").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/planned-outages/PO-1")).StatusCode);
+
+        var accepted = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", start));
+
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        Assert.Equal("/api/planned-outages/PO-1", accepted.Headers.Location?.OriginalString);
+        Assert.Equal("Scheduled", (await Json(await _dispatcher.GetAsync("/api/planned-outages/PO-1"))).GetProperty("status").GetString());
+        var now = DateTimeOffset.UtcNow;
+        var started = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/start", new { at = now.AddHours(-2) });
+        Assert.Equal("InProgress", (await Json(started)).GetProperty("status").GetString());
+        var completed = await Json(await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/complete", new { at = now.AddHours(-1) }));
+        Assert.Equal("Completed", completed.GetProperty("status").GetString());
+        Assert.Equal(60, completed.GetProperty("closeOut").GetProperty("actualMinutes").GetDouble());
+        Assert.False(completed.GetProperty("closeOut").GetProperty("overran").GetBoolean());
+
+        var again = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/complete", new { });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_plan_with_too_little_notice_is_a_409_carrying_the_reason_and_the_impact()
+    {
+        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(2)));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await Json(response);
+        Assert.Equal("NoticeLeadTime", problem.GetProperty("refusals")[0].GetProperty("rule").GetString());
+        Assert.Contains("7 days", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, problem.GetProperty("impact").GetProperty("affectedCustomers").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/planned-outages/PO-1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_customer_already_cut_twice_refuses_a_third_planned_outage()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var id in new[] { "PO-A", "PO-B" })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan(id, now.AddDays(8)))).StatusCode);
+            await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-3) });
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(-2) })).StatusCode);
+        }
+
+        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-C", now.AddDays(8)));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        var problem = await Json(response);
+        Assert.Equal("RepeatedOutage", problem.GetProperty("refusals")[0].GetProperty("rule").GetString());
+        var repeated = problem.GetProperty("impact").GetProperty("repeatedOutageCustomers")[0];
+        Assert.Equal(("CU-0001", 2), (repeated.GetProperty("customerId").GetString(), repeated.GetProperty("outages").GetInt32()));
+    }
+
+    [Theory]
+    [InlineData("""{"kind":"Someday","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "kind")]
+    [InlineData("""{"kind":"Planned","feederId":"F-1","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "plannedStart")]
+    [InlineData("""{"kind":"Planned","feederId":"F-1","transformerAreaIds":["TA-1"],"plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "transformerAreaIds")]
+    [InlineData("""{"kind":"Planned","feederId":"F-404","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "feederId")]
+    [InlineData("""{"kind":"Planned","transformerAreaIds":["TA-1","TA-404"],"plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "transformerAreaIds[1]")]
+    [InlineData("""{"kind":"Planned","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T07:00:00Z","reason":"x"}""", "plannedEnd")]
+    [InlineData("""{"kind":"Planned","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z"}""", "reason")]
+    [InlineData("""{"id":"PO 1","kind":"Planned","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "id")]
+    public async Task A_bad_field_is_a_400_naming_it(string json, string field)
+    {
+        var response = await _dispatcher.PostAsync("/api/planned-outages", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Cancelling_needs_a_reason_and_an_unknown_outage_is_a_404()
+    {
+        await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(8)));
+
+        var noReason = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/cancel", new { });
+        var cancelled = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/cancel", new { reason = "Work moved to the spring" });
+
+        Assert.Equal("reason", (await Json(noReason)).GetProperty("field").GetString());
+        Assert.Equal("Cancelled", (await Json(cancelled)).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/planned-outages/PO-404")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-404/start", new { })).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized)]
+    [InlineData("crew-c12", HttpStatusCode.Forbidden)]
+    [InlineData("customer-wang", HttpStatusCode.Forbidden)]
+    [InlineData("operator-zhao", HttpStatusCode.Forbidden)]
+    public async Task Only_dispatchers_plan_outages(string? user, HttpStatusCode expected)
+    {
+        var client = user is null ? _api.CreateClient() : await _api.ClientForAsync(user);
+
+        var response = await client.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(8), dryRun: true));
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(expected, (await client.GetAsync("/api/planned-outages/PO-1")).StatusCode);
+    }
+
+    private static object Plan(string id, DateTimeOffset start, bool dryRun = false) => new
+    {
+        id,
+        kind = "Planned",
+        feederId = "F-1",
+        plannedStart = start,
+        plannedEnd = start.AddHours(4),
+        reason = "Replace the 10 kV switch",
+        dryRun,
+    };
+
+    private static Task<JsonElement> Json(HttpResponseMessage response) => ApiScenario.JsonAsync(response);
+}

@@ -1,0 +1,278 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PowerService.Grains.Notices;
+using PowerService.Grains.Outages;
+using PowerService.Grains.PlannedOutages;
+using PowerService.Grains.Tests.Notices;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.Topology;
+using PowerService.Runtime.Storage;
+using PowerService.TestSupport;
+using static PowerService.Grains.Tests.PlannedOutages.PlannedGrid;
+
+namespace PowerService.Grains.Tests.PlannedOutages;
+
+/// <summary>Planned outages as the command center plans them (先算后停): the impact before scheduling, the notice lead
+/// time, the repeated-outage rule over the areas' outage history, notices, and the close-out against the plan.</summary>
+public sealed class PlannedOutageTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Week = TimeSpan.FromDays(7);
+    private static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    private WorkflowSilo _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        _silo = await WorkflowSilo.StartAsync();
+        await ImportAsync(_silo);
+    }
+
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
+
+    private IPlannedOutageGrain Outage(string id) => _silo.Grain<IPlannedOutageGrain>(id);
+
+    [Fact]
+    public async Task A_feeder_plan_counts_the_customers_of_its_areas_and_names_the_important_and_critical_ones()
+    {
+        var plan = await Outage("PO-1").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: true);
+
+        Assert.True(plan.Acceptable);
+        Assert.Equal(["TA-1", "TA-2"], plan.Impact.TransformerAreaIds);
+        Assert.Equal(5, plan.Impact.AffectedCustomers);
+        Assert.Equal([("CU-13", CustomerImportance.Critical), ("CU-12", CustomerImportance.Important)],
+            plan.Impact.ImportantCustomers.Select(c => (c.Id, c.Importance)));
+        Assert.Equal(1, plan.Impact.CriticalCustomers);
+        Assert.Equal(0, plan.Impact.RepeatedOutageCustomerCount);
+        var warning = Assert.Single(plan.Warnings);
+        Assert.Equal(PolicyRule.ImportantCustomers, warning.Rule);
+        Assert.Empty(plan.Refusals);
+    }
+
+    [Fact]
+    public async Task A_dry_run_stores_and_tells_nothing_and_the_same_plan_can_then_be_accepted()
+    {
+        var request = Request(_silo, Week, areaIds: ["TA-2"]);
+
+        var dry = await Outage("PO-DRY").Plan(request, dryRun: true);
+        var accepted = await Outage("PO-1").Plan(request, dryRun: false);
+
+        Assert.Null(dry.Outage);
+        Assert.Null(await Outage("PO-DRY").Get());
+        Assert.Empty(await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-DRY"), 0, 100));
+        Assert.Equal(PlannedOutageStatus.Scheduled, accepted.Outage!.Status);
+        Assert.Equal(2, accepted.Outage.Impact.AffectedCustomers);
+        Assert.Equal(accepted.Outage, await Outage("PO-1").Get());
+        Assert.Equal(["Scheduled"], (await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-1"), 0, 100)).Select(e => e.EventType));
+        Assert.Equal(["PO-1"], (await _silo.Storage.ReadStreamAsync(JournalStreams.Area("TA-2"), 0, 100))
+            .Select(e => JsonDocument.Parse(e.PayloadJson).RootElement.GetProperty("plannedOutageId").GetString()));
+        // Delivery goes in enqueue order: once the accepted plan's notices are out, a dry run's would be too.
+        await Eventually.True(() => Delivered("PO-1").Count == 2, "both customers of TA-2 were told of PO-1");
+        Assert.Empty(Delivered("PO-DRY"));
+    }
+
+    [Theory]
+    [InlineData(PlannedOutageKind.Planned, 6 * 24 + 23, false)]
+    [InlineData(PlannedOutageKind.Planned, 7 * 24, true)]
+    [InlineData(PlannedOutageKind.Temporary, 23, false)]
+    [InlineData(PlannedOutageKind.Temporary, 24, true)]
+    public async Task A_plan_with_less_notice_than_its_kind_needs_is_refused_and_stores_nothing(PlannedOutageKind kind, int hoursAhead, bool accepted)
+    {
+        var plan = await Outage("PO-1").Plan(Request(_silo, TimeSpan.FromHours(hoursAhead), areaIds: ["TA-3"], kind: kind), dryRun: false);
+
+        Assert.Equal(accepted, plan.Acceptable);
+        Assert.Equal(accepted, await Outage("PO-1").Get() is not null);
+        if (!accepted)
+        {
+            var refusal = Assert.Single(plan.Refusals);
+            Assert.Equal(PolicyRule.NoticeLeadTime, refusal.Rule);
+            Assert.Contains(kind == PlannedOutageKind.Planned ? "noticed 7 days ahead" : "noticed 24 hours ahead", refusal.Message, StringComparison.Ordinal);
+            Assert.Null(plan.Outage);
+        }
+    }
+
+    [Fact]
+    public async Task Customers_already_cut_twice_in_two_months_refuse_a_third_outage_and_a_dispatcher_override_is_journaled()
+    {
+        await CarryOutAsync(_silo, "PO-A", "TA-2");
+        await CarryOutAsync(_silo, "PO-B", "TA-2");
+
+        var refused = await Outage("PO-C").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false);
+
+        Assert.False(refused.Acceptable);
+        var refusal = Assert.Single(refused.Refusals);
+        Assert.Equal(PolicyRule.RepeatedOutage, refusal.Rule);
+        Assert.Equal(2, refused.Impact.RepeatedOutageCustomerCount);
+        Assert.Equal([("CU-21", "TA-2", 2), ("CU-22", "TA-2", 2)],
+            refused.Impact.RepeatedOutageCustomers.Select(c => (c.CustomerId, c.TransformerAreaId, c.Outages)));
+        Assert.Null(await Outage("PO-C").Get());
+        Assert.Empty(await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-C"), 0, 100));
+
+        var overridden = await Outage("PO-C").Plan(Request(_silo, Week, feederId: "F-1", overrideReason: "Transformer TA-2 is failing; approved by the director"), dryRun: false);
+
+        Assert.True(overridden.Acceptable);
+        Assert.Equal("Transformer TA-2 is failing; approved by the director", overridden.Outage!.OverrideReason);
+        Assert.Contains(overridden.Warnings, w => w.Rule == PolicyRule.RepeatedOutage && w.Message.Contains("overridden by dispatcher:li", StringComparison.Ordinal));
+        var scheduled = Assert.Single(await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-C"), 0, 100));
+        Assert.Equal("Transformer TA-2 is failing; approved by the director",
+            JsonDocument.Parse(scheduled.PayloadJson).RootElement.GetProperty("overrideReason").GetString());
+    }
+
+    [Fact]
+    public async Task Outages_already_scheduled_count_like_finished_ones_and_cancelled_ones_do_not()
+    {
+        Assert.True((await Outage("PO-A").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false)).Acceptable);
+        Assert.True((await Outage("PO-B").Plan(Request(_silo, Week + TimeSpan.FromDays(1), areaIds: ["TA-3"]), dryRun: false)).Acceptable);
+
+        var third = await Outage("PO-C").Plan(Request(_silo, Week + TimeSpan.FromDays(2), feederId: "F-2"), dryRun: true);
+        await Outage("PO-B").Cancel(Dispatcher, "Work moved to the spring");
+        var afterCancel = await Outage("PO-C").Plan(Request(_silo, Week + TimeSpan.FromDays(2), feederId: "F-2"), dryRun: true);
+
+        Assert.Equal(PolicyRule.RepeatedOutage, Assert.Single(third.Refusals).Rule);
+        Assert.Equal(("CU-31", 2), (third.Impact.RepeatedOutageCustomers[0].CustomerId, third.Impact.RepeatedOutageCustomers[0].Outages));
+        Assert.True(afterCancel.Acceptable);
+    }
+
+    [Fact]
+    public async Task A_nested_outage_counts_only_for_the_customers_on_its_meters_and_old_outages_fall_out_of_the_window()
+    {
+        // Finished outages as the outage grain journals them: one of meter M-21 only, one of the whole area three months ago.
+        var now = _silo.Clock.GetUtcNow();
+        await _silo.Storage.AppendEventsAsync(
+        [
+            AreaRecord("TA-2", new AreaOutageRecord("OUT-1", OutageKind.Unplanned, now.AddDays(-10), now.AddDays(-10).AddHours(2), ["M-21"])),
+            AreaRecord("TA-2", new AreaOutageRecord("OUT-0", OutageKind.Unplanned, now.AddMonths(-3), now.AddMonths(-3).AddHours(2), null)),
+        ]);
+        await CarryOutAsync(_silo, "PO-A", "TA-2");
+
+        var plan = await Outage("PO-B").Plan(Request(_silo, Week, areaIds: ["TA-2"]), dryRun: true);
+
+        Assert.Equal([("CU-21", 2)], plan.Impact.RepeatedOutageCustomers.Select(c => (c.CustomerId, c.Outages)));
+    }
+
+    [Fact]
+    public async Task Under_the_warn_policy_repeated_outages_are_a_warning_and_the_plan_is_accepted()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.PlannedOutages.RepeatedOutageAction = PolicyAction.Warn);
+        await ImportAsync(silo);
+        await CarryOutAsync(silo, "PO-A", "TA-3");
+        await CarryOutAsync(silo, "PO-B", "TA-3");
+
+        var plan = await silo.Grain<IPlannedOutageGrain>("PO-C").Plan(Request(silo, Week, feederId: "F-2"), dryRun: false);
+
+        Assert.True(plan.Acceptable);
+        Assert.Equal(PolicyRule.RepeatedOutage, Assert.Single(plan.Warnings).Rule);
+        Assert.Null(plan.Outage!.OverrideReason);
+    }
+
+    [Fact]
+    public async Task The_close_out_records_the_actual_times_against_the_plan_and_adds_the_outage_to_each_area_history()
+    {
+        var plan = await Outage("PO-1").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false);
+        var planned = plan.Outage!;
+        _silo.Advance(Week + TimeSpan.FromMinutes(15));
+
+        var started = await Outage("PO-1").Start(planned.PlannedStart.AddMinutes(10), "crew:C-12");
+        _silo.Advance(TimeSpan.FromHours(5));
+        var completed = await Outage("PO-1").Complete(planned.PlannedEnd.AddMinutes(45), "crew:C-12");
+
+        Assert.Equal(PlannedOutageStatus.InProgress, started.Status);
+        Assert.Equal(PlannedOutageStatus.Completed, completed.Status);
+        Assert.Equal(new PlannedOutageCloseOut(10, 45, 240, 275, true), completed.CloseOut);
+        Assert.Equal(["Scheduled", "Started", "Completed"],
+            (await _silo.Storage.ReadStreamAsync(JournalStreams.PlannedOutage("PO-1"), 0, 100)).Select(e => e.EventType));
+        foreach (var area in new[] { "TA-1", "TA-2" })
+        {
+            var ended = (await _silo.Storage.ReadStreamAsync(JournalStreams.Area(area), 0, 100))[^1];
+            Assert.Equal(AreaOutageRecord.EventType, ended.EventType);
+            var record = JsonSerializer.Deserialize<AreaOutageRecord>(ended.PayloadJson, RecordJson)!;
+            Assert.Equal(("PO-1", planned.PlannedStart.AddMinutes(10), planned.PlannedEnd.AddMinutes(45), (IReadOnlyList<string>?)null),
+                (record.OutageId, record.StartedAt, record.EndedAt, record.MeterIds));
+        }
+    }
+
+    [Fact]
+    public async Task Illegal_moves_are_conflicts_that_change_nothing()
+    {
+        await Outage("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false);
+        var now = _silo.Clock.GetUtcNow();
+
+        await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-1").Complete(now, Dispatcher));
+        await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false));
+        await Outage("PO-1").Start(now, Dispatcher);
+        await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-1").Start(now, Dispatcher));
+        await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-1").Cancel(Dispatcher, "too late"));
+        Assert.Equal(PlannedOutageStatus.InProgress, (await Outage("PO-1").Get())!.Status);
+
+        await Outage("PO-2").Plan(Request(_silo, Week, areaIds: ["TA-1"]), dryRun: false);
+        await Outage("PO-2").Cancel(Dispatcher, "Work moved to the spring");
+        await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-2").Start(now, Dispatcher));
+        await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-2").Cancel(Dispatcher, "again"));
+        var cancelled = (await Outage("PO-2").Get())!;
+        Assert.Equal((PlannedOutageStatus.Cancelled, 2), (cancelled.Status, cancelled.Version));
+        await Assert.ThrowsAsync<EntityNotFoundException>(() => Outage("PO-404").Start(now, Dispatcher));
+    }
+
+    [Theory]
+    [InlineData("both", "transformerAreaIds")]
+    [InlineData("neither", "feederId")]
+    [InlineData("unknown feeder", "feederId")]
+    [InlineData("unknown area", "transformerAreaIds[1]")]
+    [InlineData("twice", "transformerAreaIds[1]")]
+    [InlineData("end before start", "plannedEnd")]
+    [InlineData("three days", "plannedEnd")]
+    [InlineData("no reason", "reason")]
+    [InlineData("no actor", "actor")]
+    public async Task A_bad_request_names_its_field_and_stores_nothing(string what, string field)
+    {
+        var good = Request(_silo, Week, areaIds: ["TA-1", "TA-2"]);
+        var request = what switch
+        {
+            "both" => good with { FeederId = "F-1" },
+            "neither" => good with { TransformerAreaIds = [] },
+            "unknown feeder" => good with { FeederId = "F-404", TransformerAreaIds = null },
+            "unknown area" => good with { TransformerAreaIds = ["TA-1", "TA-404"] },
+            "twice" => good with { TransformerAreaIds = ["TA-1", "TA-1"] },
+            "end before start" => good with { PlannedEnd = good.PlannedStart },
+            "three days" => good with { PlannedEnd = good.PlannedStart.AddDays(3) },
+            "no reason" => good with { Reason = " " },
+            _ => good with { Actor = "" },
+        };
+
+        var error = await Assert.ThrowsAsync<InvalidFieldException>(() => Outage("PO-1").Plan(request, dryRun: false));
+
+        Assert.Equal(field, error.Field);
+        Assert.Null(await Outage("PO-1").Get());
+    }
+
+    [Fact]
+    public async Task An_actual_end_before_the_actual_start_names_the_field()
+    {
+        await Outage("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false);
+        var now = _silo.Clock.GetUtcNow();
+        await Outage("PO-1").Start(now, Dispatcher);
+
+        Assert.Equal("actualEnd", (await Assert.ThrowsAsync<InvalidFieldException>(() => Outage("PO-1").Complete(now.AddMinutes(-1), Dispatcher))).Field);
+        Assert.Equal("actualEnd", (await Assert.ThrowsAsync<InvalidFieldException>(() => Outage("PO-1").Complete(now.AddHours(1), Dispatcher))).Field);
+        Assert.Equal(PlannedOutageStatus.InProgress, (await Outage("PO-1").Get())!.Status);
+    }
+
+    [Fact]
+    public async Task Accepting_tells_each_affected_customer_once_and_cancelling_tells_them_again()
+    {
+        await Outage("PO-1").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false);
+        await _silo.RestartAsync();
+        await Outage("PO-1").Get();
+        await Eventually.True(() => Delivered("PO-1").Count == 5, "the five customers of F-1 were told");
+
+        await Outage("PO-1").Cancel(Dispatcher, "Work moved to the spring");
+
+        await Eventually.True(() => Delivered("PO-1").Count == 10, "the five customers of F-1 were told of the cancellation");
+        var delivered = Delivered("PO-1");
+        Assert.All(new[] { nameof(NoticeKind.PlannedOutageScheduled), nameof(NoticeKind.PlannedOutageCancelled) }, kind =>
+            Assert.Equal(["CU-11", "CU-12", "CU-13", "CU-21", "CU-22"], delivered.Where(n => n.Kind == kind).Select(n => n.CustomerId).Order(StringComparer.Ordinal)));
+    }
+
+    private List<DeliveredNotice> Delivered(string outageId) => [.. NoticeFiles.Read(_silo.NoticeFolder).Where(n => n.OutageId == outageId)];
+
+    private JournalEvent AreaRecord(string areaId, AreaOutageRecord record) =>
+        new(JournalStreams.Area(areaId), AreaOutageRecord.EventType, _silo.Clock.GetUtcNow(), "outage", null, JsonSerializer.Serialize(record, RecordJson));
+}
