@@ -16,6 +16,7 @@ internal static class Program
         ["dispatch"] = DispatchBenchmark.RunAsync,
         ["storm"] = StormBenchmark.RunAsync,
         ["lifecycle"] = LifecycleBenchmark.RunAsync,
+        ["notices"] = NoticesBenchmark.RunAsync,
     };
 
     // Commands that are not benchmarks, so "all" leaves them out.
@@ -39,7 +40,7 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|all> " +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|notices|all> " +
                 "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n]\n" +
                 "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;
