@@ -17,6 +17,7 @@ internal static class Program
         ["storm"] = StormBenchmark.RunAsync,
         ["lifecycle"] = LifecycleBenchmark.RunAsync,
         ["ami-storm"] = AmiStormBenchmark.RunAsync,
+        ["notices"] = NoticesBenchmark.RunAsync,
     };
 
     // Commands that are not benchmarks, so "all" leaves them out.
@@ -40,7 +41,7 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|ami-storm|all> " +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|ami-storm|notices|all> " +
                 "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n] [--batch n] [--calls n]\n" +
                 "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;

@@ -45,12 +45,18 @@ internal sealed class NoticeOutbox(NoticeOptions options, NoticeSignal signal, N
                 pending.Add(MessageFor(TopologyJson.Deserialize<CustomerEntry>(entry), notice, text, created));
                 if (pending.Count >= options.EnqueueChunkSize)
                 {
-                    added += await storage.EnqueueNotificationsAsync(pending, cancellationToken);
-                    pending.Clear();
+                    added += await AddAsync(storage, pending, cancellationToken);
                 }
             }
         }
-        added += await storage.EnqueueNotificationsAsync(pending, cancellationToken);
+        return added + await AddAsync(storage, pending, cancellationToken);
+    }
+
+    /// <summary>Adds one chunk and wakes the delivery: a storm notice starts going out while the rest is still added.</summary>
+    private async Task<int> AddAsync(IStorageProvider storage, List<OutboxMessage> pending, CancellationToken cancellationToken)
+    {
+        var added = await storage.EnqueueNotificationsAsync(pending, cancellationToken);
+        pending.Clear();
         if (added > 0)
         {
             metrics.Enqueued(added);
