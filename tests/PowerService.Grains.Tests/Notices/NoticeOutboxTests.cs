@@ -24,9 +24,18 @@ public sealed class NoticeOutboxTests : IAsyncLifetime
     private WorkflowSilo _silo = null!;
     private int _barriers;
 
+    private volatile bool _weChatConfigured = true;
+
     public async Task InitializeAsync() =>
         // The SMS adapter is the test's gateway over the file-backed channel; app and WeChat are the plain file channels.
-        _silo = await WorkflowSilo.StartAsync(o => o.Notices.Adapters.Add(_sms.Over(o.Notices.Folder)));
+        _silo = await WorkflowSilo.StartAsync(o =>
+        {
+            o.Notices.Adapters.Add(_sms.Over(o.Notices.Folder));
+            if (!_weChatConfigured)
+            {
+                o.Notices.FileChannels.Remove(NoticeChannelNames.WeChat);
+            }
+        });
 
     public async Task DisposeAsync() => await _silo.DisposeAsync();
 
@@ -173,6 +182,31 @@ public sealed class NoticeOutboxTests : IAsyncLifetime
             [("CU-1", "wechat", "CU-1"), ("CU-2", "app", "CU-2"), ("CU-3", "sms", "13812345673"), ("CU-4", "sms", "13812345674"), ("CU-5", "app", "CU-5")],
             DeliveredFor("PO-1").OrderBy(n => n.CustomerId).Select(n => (n.CustomerId, n.Channel, n.Recipient)));
         Assert.Contains("计划停电通知（PO-1）：2026-11-30 09:00 起停电", DeliveredFor("PO-1")[0].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Notices_for_a_channel_without_an_adapter_wait_in_the_outbox_until_one_is_configured()
+    {
+        _weChatConfigured = false;
+        await _silo.RestartAsync();
+        await ImportSampleAsync(through: ImportKind.Meters);
+        await ImportTextAsync(ImportKind.Customers, """
+            customer_id,name,phone,meter_id,latitude,longitude,notice_channel
+            CU-1,王建国,13812345671,MT-0000001,20.03,110.33,wechat
+            CU-2,李秀英,13812345672,MT-0000002,20.03,110.33,
+            """);
+
+        await Outbox.EnqueueAsync(new OutageNotice(NoticeKind.OutageDetected, "OUT-8", 0, Now), new NoticeAudience(["TA-000001"]));
+
+        // Both were claimed in one batch: once the SMS is written, the WeChat notice has been passed over.
+        await Eventually.True(() => DeliveredFor("OUT-8").Any(n => n.CustomerId == "CU-2"), "the SMS customer was told");
+        Assert.DoesNotContain(DeliveredFor("OUT-8"), n => n.CustomerId == "CU-1");
+
+        _weChatConfigured = true;
+        await _silo.RestartAsync(downFor: Lease);
+
+        await Eventually.True(() => DeliveredFor("OUT-8").Any(n => n.CustomerId == "CU-1"), "the WeChat notice went out once WeChat was configured");
+        Assert.Equal([("CU-1", "wechat"), ("CU-2", "sms")], DeliveredFor("OUT-8").OrderBy(n => n.CustomerId).Select(n => (n.CustomerId, n.Channel)));
     }
 
     [Fact]
