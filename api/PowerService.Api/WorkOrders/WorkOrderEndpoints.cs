@@ -35,7 +35,7 @@ public static class WorkOrderEndpoints
 
     public static IEndpointRouteBuilder MapWorkOrderEndpoints(this IEndpointRouteBuilder routes)
     {
-        var orders = routes.MapGroup("/api/work-orders").RequireAuthorization().WithTags("Work orders");
+        var orders = routes.MapGroup("/api/work-orders").RequireAuthorization().RequireRateLimiting(ApiRateLimits.Customer).WithTags("Work orders");
 
         orders.MapPost("/", async (CreateWorkOrderBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -181,7 +181,7 @@ public static class WorkOrderEndpoints
     }
 
     /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
-    private static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
+    internal static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
     {
         var view = IsValidId(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;
         var visible = view is not null && (caller.IsDispatcher || caller.IsOperator
