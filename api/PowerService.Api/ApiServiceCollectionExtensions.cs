@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using PowerService.Api.Bookings;
 using PowerService.Api.Crews;
 using PowerService.Api.Energy;
 using PowerService.Api.Errors;
@@ -75,14 +76,16 @@ public static class ApiServiceCollectionExtensions
         app.UseStatusCodePages();
         app.UseRequestSizeLimits();
         app.UseAuthentication();
-        app.UseAuthorization();
+        // Between the two: the limiter knows the customer, and cuts off an address flooding without a token before its 401s.
         app.UseRateLimiter();
+        app.UseAuthorization();
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapTokenEndpoints();
         app.MapRuntimeEndpoints();
         app.MapWorkOrderEndpoints();
         app.MapCrewEndpoints();
+        app.MapBookingEndpoints();
         app.MapImportEndpoints();
         app.MapMeterEventEndpoints();
         app.MapOutageEndpoints();

@@ -77,6 +77,25 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dispatcher_watching_one_region_hears_how_an_import_progresses()
+    {
+        await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
+        await console.InvokeAsync("Watch", "R1");
+
+        await ApiScenario.ImportAsync(await _api.ClientForAsync("dispatcher-li"), "feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
+
+        JsonElement progress;
+        do
+        {
+            progress = (await console.NextInvocationAsync("importProgress", TimeSpan.FromSeconds(10)))[0];
+        }
+        while (!progress.GetProperty("completed").GetBoolean());
+        Assert.Equal("feeders", progress.GetProperty("kind").GetString());
+        Assert.Equal(1, progress.GetProperty("rows").GetInt64());
+        Assert.Equal("dispatcher-li", progress.GetProperty("by").GetString());
+    }
+
+    [Fact]
     public async Task Hubs_refuse_connections_without_a_token_with_401_and_with_the_wrong_role_with_403()
     {
         var customerToken = await _api.TokenForAsync("customer-wang");

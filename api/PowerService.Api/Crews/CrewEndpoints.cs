@@ -16,7 +16,7 @@ public static class CrewEndpoints
 {
     public static IEndpointRouteBuilder MapCrewEndpoints(this IEndpointRouteBuilder routes)
     {
-        var crews = routes.MapGroup("/api/crews").RequireAuthorization().WithTags("Crews");
+        var crews = routes.MapGroup("/api/crews").RequireAuthorization().RequireRateLimiting(ApiRateLimits.Customer).WithTags("Crews");
 
         crews.MapPost("/", async (RegisterCrewBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {

@@ -31,7 +31,7 @@ public static class ImportEndpoints
                 }
                 var caller = Caller.From(user);
                 var progress = new Progress<ImportProgress>(p =>
-                    _ = dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("importProgress", new { kind, rows = p.RowsRead, completed = p.Completed, by = caller.Name }));
+                    _ = dispatch.Clients.Group(LiveGroups.Dispatchers).SendAsync("importProgress", new { kind, rows = p.RowsRead, completed = p.Completed, by = caller.Name }));
                 // The upload is spooled to disk first: the import holds a store transaction (on SQLite, the only writer),
                 // which must not wait on a slow client.
                 await using var spool = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);

@@ -13,6 +13,9 @@ internal static class LiveGroups
     public static string Customer(string customerId) => $"customer:{customerId}";
     public static string Order(string orderId) => $"order:{orderId}";
     public const string AllRegions = "regions:all";
+
+    /// <summary>Every dispatch connection, whatever it watches (import progress).</summary>
+    public const string Dispatchers = "dispatchers";
 }
 
 /// <summary><c>/hubs/dispatch</c>: the command center's live feed of orders, crews, outages and SLA events for the
@@ -58,6 +61,8 @@ public sealed class ConnectionCount
 [Authorize(Policy = Roles.Dispatcher)]
 public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
 {
+    private protected override string? OwnGroup(Caller caller) => LiveGroups.Dispatchers;
+
     /// <summary>Starts sending one region's changes to this connection; "*" watches every region.</summary>
     public Task Watch(string region)
     {

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using PowerService.Api.Security;
 using PowerService.Grains;
+using PowerService.Grains.Crews;
+using PowerService.Grains.Regions;
 using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
@@ -33,7 +35,7 @@ public static class WorkOrderEndpoints
 
     public static IEndpointRouteBuilder MapWorkOrderEndpoints(this IEndpointRouteBuilder routes)
     {
-        var orders = routes.MapGroup("/api/work-orders").RequireAuthorization().WithTags("Work orders");
+        var orders = routes.MapGroup("/api/work-orders").RequireAuthorization().RequireRateLimiting(ApiRateLimits.Customer).WithTags("Work orders");
 
         orders.MapPost("/", async (CreateWorkOrderBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -76,6 +78,19 @@ public static class WorkOrderEndpoints
             var view = await grains.GetGrain<IWorkOrderGrain>(id).Create(order);
             return Results.Created($"/api/work-orders/{Uri.EscapeDataString(id)}", view);
         }).WithName("CreateWorkOrder");
+
+        orders.MapGet("/", async (string? state, string? kind, string? region, string? limit, string? continuationToken, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var query = new WorkOrderQuery(
+                RequestFields.Optional<WorkOrderState>(state, "state"),
+                RequestFields.Optional<WorkOrderKind>(kind, "kind"),
+                RequestFields.Optional(region, "region", 64),
+                Limit: Limit(limit),
+                ContinuationToken: RequestFields.Optional(continuationToken, "continuationToken", 512));
+            query.Check();
+            return Results.Ok(await ListAsync(grains, caller, query));
+        }).WithName("ListWorkOrders");
 
         orders.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
             Results.Ok(await VisibleOrderAsync(grains, id, Caller.From(user)))).WithName("GetWorkOrder");
@@ -131,8 +146,42 @@ public static class WorkOrderEndpoints
         return routes;
     }
 
+    /// <summary>Dispatchers and operators list any region (one is required); a crew lists the orders its crew holds
+    /// (the crew grain's own list, whatever their region); a customer lists their own orders in their region's index.</summary>
+    private static async Task<WorkOrderPage> ListAsync(IGrainFactory grains, Caller caller, WorkOrderQuery query)
+    {
+        switch (caller.Role)
+        {
+            case Roles.Crew:
+                var crew = await grains.GetGrain<IFieldCrewGrain>(caller.CrewId!).Get();
+                var held = crew is null ? [] : crew.CurrentOrders.Concat(crew.QueuedOrders);
+                var views = await Task.WhenAll(held.Select(id => grains.GetGrain<IWorkOrderGrain>(id).Get()));
+                var own = views.OfType<WorkOrderView>().Select(WorkOrderSummary.Of).Where(o => o.CrewId == caller.CrewId);
+                return query.Page(own.OrderBy(WorkOrderSortKey.Of, WorkOrderSortKey.Order));
+            case Roles.Customer:
+                var profile = await grains.GetGrain<ICustomerGrain>(caller.CustomerId!).GetProfile();
+                return profile is null
+                    ? new WorkOrderPage([], null, 0)
+                    : await grains.GetGrain<IOpenOrdersGrain>(profile.Region).List(query with { CustomerId = caller.CustomerId, Region = null });
+            default:
+                var region = query.Region ?? throw new InvalidFieldException("region", "region is required: orders are listed per region.");
+                return await grains.GetGrain<IOpenOrdersGrain>(region).List(query);
+        }
+    }
+
+    private static int Limit(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return WorkOrderQuery.DefaultLimit;
+        }
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit)
+            ? limit
+            : throw new InvalidFieldException("limit", $"limit is a whole number from 1 to {WorkOrderQuery.MaxLimit}.");
+    }
+
     /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
-    private static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
+    internal static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
     {
         var view = IsValidId(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;
         var visible = view is not null && (caller.IsDispatcher || caller.IsOperator

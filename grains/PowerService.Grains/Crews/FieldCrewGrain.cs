@@ -254,6 +254,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         return BookingOf(confirmed);
     }
 
+    public Task<Booking?> GetBooking(string bookingId) =>
+        Task.FromResult(S.Bookings.TryGetValue(bookingId, out var found) ? BookingOf(found) : null);
+
     public async Task Release(string bookingId, string actor)
     {
         RequireActor(actor);

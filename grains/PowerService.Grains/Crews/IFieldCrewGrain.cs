@@ -34,6 +34,9 @@ public interface IFieldCrewGrain : IGrain
 
     Task<Booking> Confirm(string bookingId, string actor);
 
+    /// <summary>The booking, or null when this crew has none by that id.</summary>
+    Task<Booking?> GetBooking(string bookingId);
+
     Task Release(string bookingId, string actor);
 }
 

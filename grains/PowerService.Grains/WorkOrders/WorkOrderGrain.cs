@@ -582,7 +582,7 @@ internal sealed partial class WorkOrderGrain(
 
     private async Task Announce(WorkOrderRecord before, WorkOrderRecord after, Change change)
     {
-        var calls = new List<Task>(4);
+        var calls = new List<Task>(5);
         foreach (var (crew, notice) in change.CrewNotices)
         {
             calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(crew).OrderChanged(Id, notice.State, notice.AssignedCrew));
@@ -595,6 +595,8 @@ internal sealed partial class WorkOrderGrain(
         {
             calls.Add(GrainFactory.GetGrain<IDispatchGrain>(after.Region).Withdraw(Id));
         }
+        // The region's order list hears of every stored change; the counts only of those that move a count.
+        calls.Add(GrainFactory.GetGrain<IOpenOrdersGrain>(after.Region).OrderChanged(WorkOrderSummary.Of(after)));
         var previous = before.Exists ? CountKey(before) : null;
         var current = CountKey(after);
         if (previous != current)
@@ -760,7 +762,7 @@ internal sealed partial class WorkOrderGrain(
     private DomainConflictException Illegal(WorkOrderRecord order, WorkOrderAction action) =>
         new($"Work order '{Id}' is {order.State}: {action} is not allowed.");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change is stored but a crew, dispatch or the live counts did not hear of it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change is stored but a crew, dispatch, the live counts or the order list did not hear of it")]
     private static partial void LogAnnounceFailed(ILogger logger, Exception error, string orderId);
 
     /// <summary>One turn's change: the next record, the events that explain it, and whom to tell once it is stored.</summary>

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Mvc.Testing;
 using PowerService.Api.Security;
+using PowerService.Runtime;
 
 namespace PowerService.Api.Tests.Support;
 
@@ -19,9 +20,18 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     private readonly string _folder = Directory.CreateTempSubdirectory("powerservice-api-").FullName;
     private readonly Dictionary<string, string?> _settings = [];
 
+    private TimeProvider? _clock;
+
     public ApiFactory With(string key, string? value)
     {
         _settings[key] = value;
+        return this;
+    }
+
+    /// <summary>Runs the silo's grains on <paramref name="clock"/> (bearer tokens keep the real clock).</summary>
+    public ApiFactory WithSiloClock(TimeProvider clock)
+    {
+        _clock = clock;
         return this;
     }
 
@@ -49,6 +59,10 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (_clock is { } clock)
+        {
+            builder.ConfigureServices(services => services.PostConfigure<SiloOptions>(options => options.TimeProvider = clock));
         }
     }
 

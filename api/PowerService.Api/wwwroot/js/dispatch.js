@@ -1,32 +1,51 @@
-import { api, hub, requireRole, showError, escape, slack, slackClass, countdown } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token } from "./session.js";
 
-// The console keeps every order it has heard of and draws the most urgent ones; a storm's 10,000 open orders stay
-// usable because only the first rows are drawn, at most a few times a second, and updates only touch the map.
+// The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
+// live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
+// update cannot roll it back. A storm's 10,000 open orders stay usable because only the most urgent rows are drawn,
+// at most once per animation frame.
 const MaxRows = 300;
+const PageSize = 1000;
 const Terminal = new Set(["Closed", "Cancelled", "Merged"]);
 const orders = new Map();
 const crews = new Map();
 let drawQueued = false;
+let watched = null;
+let importing = null;
 
 const $ = id => document.getElementById(id);
 
-requireRole(["dispatcher"], async () => {
+requireRole(["dispatcher"], async user => {
   for (const s of ["Created", "Reserved", "Dispatched", "Accepted", "EnRoute", "OnSite", "CallbackPending", "Rejected", "Reopened"]) $("state-filter").add(new Option(s, s));
   for (const k of ["FaultRepair", "NewConnection", "MeterInstallation", "MeterVerification", "OnSiteSurvey", "Complaint", "Consultation"]) $("kind-filter").add(new Option(k, k));
   $("state-filter").onchange = $("kind-filter").onchange = queueDraw;
 
   const connection = hub("/hubs/dispatch");
-  connection.on("orders", updates => { for (const u of updates) orders.set(u.order.id, u.order); queueDraw(); });
+  connection.on("orders", updates => { for (const u of updates) keep(toRow(u.order)); queueDraw(); });
   connection.on("crews", updates => { for (const c of updates) crews.set(c.id, c); queueDraw(); });
-  connection.on("importProgress", p => showError(p.completed ? null : { message: `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…` }));
+  connection.on("importProgress", p => {
+    if (importing) { if (!p.completed) $("import-status").textContent = `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`; }
+    else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`;
+  });
   connection.onreconnecting(() => showError({ message: "Live feed lost; reconnecting…" }));
   connection.onreconnected(async () => { showError(null); await connection.invoke("Watch", $("region").value); });
   await connection.start();
   const watch = async () => {
     const region = $("region").value.trim();
+    if (watched !== null && watched !== region) {
+      await connection.invoke("Unwatch", watched);
+      orders.clear();
+      crews.clear();
+    }
+    watched = region;
     await connection.invoke("Watch", region);
-    if (region !== "*") for (const crew of await api("GET", `/api/crews?region=${encodeURIComponent(region)}`)) crews.set(crew.id, crew);
-    queueDraw();
+    if (region === "*") {
+      $("loaded").textContent = "Watching every region: orders appear as they change. Enter a region to load all its open orders.";
+      queueDraw();
+      return;
+    }
+    for (const crew of await api("GET", `/api/crews?region=${encodeURIComponent(region)}`)) crews.set(crew.id, crew);
+    await loadOrders(region);
   };
   await watch();
   $("watch").onclick = async () => {
@@ -40,7 +59,7 @@ requireRole(["dispatcher"], async () => {
     if (f.customerId.value) body.customerId = f.customerId.value;
     if (f.region.value) body.region = f.region.value;
     if (f.latitude.value || f.longitude.value) body.location = { latitude: Number(f.latitude.value), longitude: Number(f.longitude.value) };
-    try { const order = await api("POST", "/api/work-orders", body); orders.set(order.id, order); queueDraw(); showError(null); f.description.value = ""; }
+    try { const order = await api("POST", "/api/work-orders", body); keep(toRow(order)); queueDraw(); showError(null); f.description.value = ""; }
     catch (error) { showError(error); }
   };
 
@@ -49,13 +68,74 @@ requireRole(["dispatcher"], async () => {
     if (!button) return;
     const id = button.dataset.assign, crewId = button.previousElementSibling.value;
     button.disabled = true;
-    try { const order = await api("POST", `/api/work-orders/${encodeURIComponent(id)}/assign`, { crewId, note: "dispatcher override" }); orders.set(id, order); showError(null); }
+    try { const order = await api("POST", `/api/work-orders/${encodeURIComponent(id)}/assign`, { crewId, note: "dispatcher override" }); keep(toRow(order)); showError(null); }
     catch (error) { showError(error); }
     finally { button.disabled = false; queueDraw(); }
   };
 
+  $("import").onsubmit = event => { event.preventDefault(); upload(event.target); };
+
   setInterval(tick, 1000);
 });
+
+/// A full order (from the hub or an answer) as the list row the index serves.
+function toRow(o) {
+  return { id: o.id, region: o.region, kind: o.kind, state: o.state, priority: o.priority, crewId: o.crewId, customerId: o.customerId,
+    location: o.location, due: nextDue(o.slaClocks), escalated: o.escalated, updatedAt: o.updatedAt, version: o.version };
+}
+
+function keep(row) {
+  const held = orders.get(row.id);
+  if (!held || row.version >= held.version) orders.set(row.id, row);
+}
+
+/// Loads the region's open orders page by page and says how long loading and drawing took (docs/benchmarks.md).
+async function loadOrders(region) {
+  const started = performance.now();
+  let next = null, loaded = 0;
+  do {
+    const page = await api("GET", `/api/work-orders?region=${encodeURIComponent(region)}&limit=${PageSize}${next ? `&continuationToken=${encodeURIComponent(next)}` : ""}`);
+    for (const row of page.items) keep(row);
+    loaded += page.items.length;
+    next = page.continuationToken;
+    $("loaded").textContent = `Loading open orders… ${loaded.toLocaleString()}`;
+  } while (next);
+  const fetched = performance.now();
+  draw();
+  const drawn = performance.now();
+  const [loadMs, drawMs] = [Math.round(fetched - started), Math.round(drawn - fetched)];
+  Object.assign($("loaded").dataset, { orders: loaded, loadMs, drawMs });
+  $("loaded").textContent = `${loaded.toLocaleString()} open orders of ${region} loaded in ${loadMs} ms, drawn in ${drawMs} ms.`;
+}
+
+/// Uploads one CSV file; progress comes from the hub's importProgress, problems are listed by line and column.
+async function upload(form) {
+  const kind = form.kind.value, file = form.file.files[0], button = form.querySelector("button");
+  if (!file) return;
+  $("import-errors").innerHTML = "";
+  $("import-status").textContent = `Uploading ${file.name}…`;
+  button.disabled = true;
+  importing = kind;
+  try {
+    const response = await fetch(`/api/import/${encodeURIComponent(kind)}`, {
+      method: "POST", headers: { authorization: `Bearer ${token()}`, "content-type": "text/csv" }, body: file,
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      $("import-status").textContent = `Imported ${file.name} (${kind}): ${body.rows.toLocaleString()} rows — ${body.inserted.toLocaleString()} new, ${body.updated.toLocaleString()} updated, ${body.unchanged.toLocaleString()} unchanged.`;
+      return;
+    }
+    $("import-status").textContent = `${file.name} was not imported: ${body.detail || body.title || response.statusText}`;
+    const errors = body.errors || [];
+    $("import-errors").innerHTML = errors.map(e => `<li>line ${e.line}${e.column ? `, column ${escape(e.column)}` : ""}: ${escape(e.message)}</li>`).join("")
+      + (body.errorCount > errors.length ? `<li>…and ${(body.errorCount - errors.length).toLocaleString()} more</li>` : "");
+  } catch (error) {
+    $("import-status").textContent = `${file.name} was not imported: ${error.message}`;
+  } finally {
+    importing = null;
+    button.disabled = false;
+  }
+}
 
 // Countdowns move every second without redrawing rows, so a dispatcher's half-made choice is never reset.
 function tick() {

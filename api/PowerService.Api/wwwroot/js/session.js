@@ -77,13 +77,21 @@ export async function requireRole(roles, start) {
 
 export const escape = value => String(value ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-/// Minutes left on the order's most urgent running SLA clock, and its share of the limit left.
-export function slack(order, now = Date.now()) {
-  const running = (order.slaClocks || []).filter(c => c.state === "Running" || c.state === "Warned" || c.state === "Breached");
+/// The order's most urgent running SLA clock as a list row carries it ({ clock, startedAt, dueAt }), or null.
+export function nextDue(slaClocks) {
+  const running = (slaClocks || []).filter(c => c.state === "Running" || c.state === "Warned" || c.state === "Breached");
   if (!running.length) return null;
   const clock = running.reduce((a, b) => (Date.parse(a.dueAt) < Date.parse(b.dueAt) ? a : b));
+  return { clock: clock.name, startedAt: clock.startedAt, dueAt: clock.dueAt };
+}
+
+/// Minutes left on the order's most urgent running SLA clock, and its share of the limit left. Takes a full order
+/// or a list row (which carries that clock as `due`).
+export function slack(order, now = Date.now()) {
+  const clock = "due" in order ? order.due : nextDue(order.slaClocks);
+  if (!clock) return null;
   const due = Date.parse(clock.dueAt), started = Date.parse(clock.startedAt);
-  return { clock: clock.name, minutes: (due - now) / 60000, share: (due - now) / Math.max(1, due - started) };
+  return { clock: clock.clock, minutes: (due - now) / 60000, share: (due - now) / Math.max(1, due - started) };
 }
 
 export function slackClass(s) { return !s ? "muted" : s.minutes < 0 ? "late" : s.share < 0.2 ? "warn" : "ok"; }

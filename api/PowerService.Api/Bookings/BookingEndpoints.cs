@@ -1,0 +1,93 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Security;
+using PowerService.Api.WorkOrders;
+using PowerService.Grains;
+using PowerService.Grains.Crews;
+using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
+
+namespace PowerService.Api.Bookings;
+
+/// <summary>Bookings (预约) over HTTP: hold one unit of a crew's published slot for an order, confirm it (the order
+/// becomes Reserved and is dispatched to that crew before the slot starts), or release it. A dispatcher books for any
+/// order; a customer books visits for their own orders, as in the app. Crews and operators do not book. Someone
+/// else's order or booking answers 404. The crew grain decides every conflict (slot full, hold expired).</summary>
+public static class BookingEndpoints
+{
+    public static IEndpointRouteBuilder MapBookingEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var bookings = routes.MapGroup("/api/bookings")
+            .RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Customer))
+            .RequireRateLimiting(ApiRateLimits.Customer)
+            .WithTags("Bookings");
+
+        bookings.MapPost("/", async (HoldBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var orderId = RequestFields.Required(body?.OrderId, "orderId", 64);
+            var crewId = RequestFields.Required(body!.CrewId, "crewId", 64);
+            if (!BookingId.IsValidCrewId(crewId))
+            {
+                throw new InvalidFieldException("crewId", "crewId may not contain '~'.");
+            }
+            var slotStart = body.SlotStart ?? throw new InvalidFieldException("slotStart", "slotStart (the start of one of the crew's published slots) is required.");
+            await WorkOrderEndpoints.VisibleOrderAsync(grains, orderId, caller);
+            var booking = await grains.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(orderId, slotStart, caller.Actor));
+            return Results.Created($"/api/bookings/{Uri.EscapeDataString(booking.Id)}", booking);
+        }).WithName("HoldBooking");
+
+        bookings.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+            Results.Ok(await VisibleBookingAsync(grains, id, Caller.From(user)))).WithName("GetBooking");
+
+        bookings.MapPost("/{id}/confirm", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var booking = await VisibleBookingAsync(grains, id, caller);
+            var order = await grains.GetGrain<IWorkOrderGrain>(booking.OrderId).Apply(new WorkOrderCommand(WorkOrderAction.Reserve, caller.Actor, TargetId: booking.Id));
+            var confirmed = await grains.GetGrain<IFieldCrewGrain>(booking.CrewId).GetBooking(booking.Id);
+            return Results.Ok(new BookingConfirmation(confirmed!, order));
+        }).WithName("ConfirmBooking");
+
+        bookings.MapDelete("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var booking = await VisibleBookingAsync(grains, id, caller);
+            if (booking.State == BookingState.Confirmed)
+            {
+                // A confirmed booking is the order's: cancelling or reassigning the order releases it with the order's own record.
+                throw new DomainConflictException($"Booking '{id}' is confirmed for order '{booking.OrderId}': cancel or reassign the order to release it.");
+            }
+            await grains.GetGrain<IFieldCrewGrain>(booking.CrewId).Release(booking.Id, caller.Actor);
+            return Results.NoContent();
+        }).WithName("ReleaseBooking");
+
+        return routes;
+    }
+
+    /// <summary>The booking if the caller may see its order; otherwise, and for an unknown id, 404.</summary>
+    private static async Task<Booking> VisibleBookingAsync(IGrainFactory grains, string id, Caller caller)
+    {
+        var booking = BookingId.CrewOf(id) is { } crewId && id.Length <= 128 ? await grains.GetGrain<IFieldCrewGrain>(crewId).GetBooking(id) : null;
+        if (booking is null)
+        {
+            throw new EntityNotFoundException("Booking", id);
+        }
+        try
+        {
+            await WorkOrderEndpoints.VisibleOrderAsync(grains, booking.OrderId, caller);
+        }
+        catch (EntityNotFoundException)
+        {
+            throw new EntityNotFoundException("Booking", id);
+        }
+        return booking;
+    }
+}
+
+public sealed record HoldBody(string? OrderId, string? CrewId, DateTimeOffset? SlotStart);
+
+/// <summary>The confirmed booking and the order it reserved.</summary>
+public sealed record BookingConfirmation(Booking Booking, WorkOrderView Order);

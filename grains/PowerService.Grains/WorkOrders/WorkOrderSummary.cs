@@ -1,0 +1,45 @@
+using PowerService.Grains.Topology;
+
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>One row of an order list: what a dispatcher needs to rank, filter, colour and draw an order, and no more
+/// (no description, history or clock list), so a region's index holds tens of thousands of them.</summary>
+public sealed record WorkOrderSummary(
+    string Id,
+    string Region,
+    WorkOrderKind Kind,
+    WorkOrderState State,
+    WorkOrderPriority Priority,
+    string? CrewId,
+    string? CustomerId,
+    GeoPoint Location,
+    SlaDue? Due,
+    bool Escalated,
+    DateTimeOffset UpdatedAt,
+    int Version)
+{
+    public static WorkOrderSummary Of(WorkOrderView order) => new(
+        order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
+        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.UpdatedAt, order.Version);
+
+    internal static WorkOrderSummary Of(WorkOrderRecord order) => new(
+        order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
+        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.UpdatedAt, order.Version);
+
+    /// <summary>The running promise due first (a paused or stopped clock promises nothing now).</summary>
+    internal static SlaDue? NextDue(IEnumerable<SlaClockView> clocks)
+    {
+        SlaClockView? first = null;
+        foreach (var clock in clocks)
+        {
+            if (clock.State is SlaClockState.Running or SlaClockState.Warned or SlaClockState.Breached && (first is null || clock.DueAt < first.DueAt))
+            {
+                first = clock;
+            }
+        }
+        return first is null ? null : new SlaDue(first.Name, first.StartedAt, first.DueAt);
+    }
+}
+
+/// <summary>The order's most urgent running SLA clock: the console counts down to <paramref name="DueAt"/>.</summary>
+public sealed record SlaDue(string Clock, DateTimeOffset StartedAt, DateTimeOffset DueAt);

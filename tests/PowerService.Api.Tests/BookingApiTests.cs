@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PowerService.Api.Tests.Support;
+using PowerService.TestSupport;
+
+namespace PowerService.Api.Tests;
+
+/// <summary>Bookings over HTTP as the customer app and the dispatch console use them: hold a crew's slot, confirm it
+/// (the order becomes Reserved), release it; the silo runs on a manual clock so a hold can be let expire.</summary>
+public sealed class BookingApiTests : IAsyncLifetime
+{
+    private readonly ManualTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly ApiFactory _api;
+    private HttpClient _dispatcher = null!;
+    private HttpClient _customer = null!;
+    private DateTimeOffset _slot;
+
+    public BookingApiTests() => _api = new ApiFactory().WithSiloClock(_clock);
+
+    public async Task InitializeAsync()
+    {
+        _dispatcher = await _api.ClientForAsync("dispatcher-li");
+        _customer = await _api.ClientForAsync("customer-wang");
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-12");
+        var now = _clock.GetUtcNow();
+        _slot = new DateTimeOffset(now.Year, now.Month, now.Day, 9, 0, 0, TimeSpan.Zero).AddDays(2);
+        var published = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = _slot, end = _slot.AddHours(2), capacity = 1 } } });
+        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+    }
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task A_customer_books_a_visit_for_their_own_order_and_confirming_reserves_the_order_for_that_crew()
+    {
+        await CreateAsync(_customer, new { id = "WO-M1", kind = "MeterInstallation", description = "Install the new meter" });
+
+        var held = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = "WO-M1", crewId = "C-12", slotStart = _slot });
+        Assert.Equal(HttpStatusCode.Created, held.StatusCode);
+        var booking = await Json(held);
+        var id = booking.GetProperty("id").GetString()!;
+        Assert.Equal($"/api/bookings/{Uri.EscapeDataString(id)}", held.Headers.Location?.OriginalString);
+        Assert.Equal("Held", booking.GetProperty("state").GetString());
+
+        var confirmed = await _customer.PostAsync($"/api/bookings/{id}/confirm", null);
+        Assert.Equal(HttpStatusCode.OK, confirmed.StatusCode);
+        var body = await Json(confirmed);
+        Assert.Equal("Confirmed", body.GetProperty("booking").GetProperty("state").GetString());
+        Assert.Equal("Reserved", body.GetProperty("order").GetProperty("state").GetString());
+        var order = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-M1"));
+        Assert.Equal(("Reserved", "C-12"), (order.GetProperty("state").GetString(), order.GetProperty("crewId").GetString()));
+        var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
+        Assert.Equal(1, slots[0].GetProperty("confirmed").GetInt32());
+
+        // The confirmed booking belongs to the order now: releasing it alone would leave the order reserved on nothing.
+        Assert.Equal(HttpStatusCode.Conflict, (await _customer.DeleteAsync($"/api/bookings/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await _customer.PostAsync($"/api/bookings/{id}/confirm", null)).StatusCode); // already Reserved
+    }
+
+    [Theory]
+    [InlineData("""{"crewId":"C-12","slotStart":"2030-01-01T09:00:00Z"}""", "orderId")]
+    [InlineData("""{"orderId":"WO-D1","slotStart":"2030-01-01T09:00:00Z"}""", "crewId")]
+    [InlineData("""{"orderId":"WO-D1","crewId":"C~12","slotStart":"2030-01-01T09:00:00Z"}""", "crewId")]
+    [InlineData("""{"orderId":"WO-D1","crewId":"C-12"}""", "slotStart")]
+    [InlineData("""{"orderId":"WO-D1","crewId":"C-12","slotStart":"tomorrow"}""", "slotStart")]
+    public async Task A_bad_hold_is_a_400_naming_the_field(string json, string field)
+    {
+        await CreateAsync(_dispatcher, Installation("WO-D1"));
+
+        var response = await _dispatcher.PostAsync("/api/bookings", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_orders_crews_and_bookings_are_404_and_only_dispatchers_and_the_orders_customer_book()
+    {
+        await CreateAsync(_dispatcher, Installation("WO-D2"));
+        var crew = await _api.ClientForAsync("crew-c12");
+        var operatorClient = await _api.ClientForAsync("operator-zhao");
+
+        Assert.Equal(HttpStatusCode.NotFound, (await HoldAsync(_dispatcher, "WO-none")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = "WO-D2", crewId = "C-none", slotStart = _slot })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await HoldAsync(_customer, "WO-D2")).StatusCode); // not the customer's order
+        Assert.Equal(HttpStatusCode.Forbidden, (await HoldAsync(crew, "WO-D2")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await HoldAsync(operatorClient, "WO-D2")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await HoldAsync(_api.CreateClient(), "WO-D2")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.PostAsync("/api/bookings/C-12~999/confirm", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.DeleteAsync("/api/bookings/no-such-booking")).StatusCode);
+
+        var held = await Json(await HoldAsync(_dispatcher, "WO-D2"));
+        var id = held.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NotFound, (await _customer.PostAsync($"/api/bookings/{id}/confirm", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _customer.DeleteAsync($"/api/bookings/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = "WO-D2", crewId = "C-12", slotStart = _slot.AddHours(5) })).StatusCode); // no such slot
+    }
+
+    [Fact]
+    public async Task A_hold_not_confirmed_in_time_expires_and_a_released_hold_frees_the_slot()
+    {
+        await CreateAsync(_dispatcher, Installation("WO-E1"));
+        await CreateAsync(_dispatcher, Installation("WO-E2"));
+        var first = (await Json(await HoldAsync(_dispatcher, "WO-E1"))).GetProperty("id").GetString();
+
+        Assert.Equal(HttpStatusCode.Conflict, (await HoldAsync(_dispatcher, "WO-E2")).StatusCode); // capacity 1, held
+        Assert.Equal(HttpStatusCode.NoContent, (await _dispatcher.DeleteAsync($"/api/bookings/{first}")).StatusCode);
+        Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{first}"))).GetProperty("state").GetString());
+        var second = await HoldAsync(_dispatcher, "WO-E2");
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        var secondId = (await Json(second)).GetProperty("id").GetString();
+
+        _clock.Advance(TimeSpan.FromMinutes(11)); // holds last 10 minutes
+        var late = await _dispatcher.PostAsync($"/api/bookings/{secondId}/confirm", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Contains("Expired", (await Json(late)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Created", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-E2"))).GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_holds_on_a_slot_for_one_get_exactly_one_201()
+    {
+        var ids = Enumerable.Range(1, 50).Select(i => $"WO-R{i}").ToList();
+        foreach (var id in ids)
+        {
+            await CreateAsync(_dispatcher, Installation(id));
+        }
+
+        var responses = await Task.WhenAll(ids.Select(id => HoldAsync(_dispatcher, id)));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.Equal(49, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+        var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
+        Assert.Equal(1, slots[0].GetProperty("held").GetInt32());
+    }
+
+    private Task<HttpResponseMessage> HoldAsync(HttpClient client, string orderId) =>
+        client.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot });
+
+    private static async Task CreateAsync(HttpClient client, object order) =>
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/work-orders", order)).StatusCode);
+
+    // No crew here has the metering skill: the order waits in Created, where it may be reserved.
+    private static object Installation(string id) => new
+    {
+        id,
+        kind = "MeterInstallation",
+        description = "Install a meter",
+        region = "R1",
+        location = new { latitude = 20.0, longitude = 110.3 },
+    };
+
+    private static Task<JsonElement> Json(HttpResponseMessage response) => ApiScenario.JsonAsync(response);
+}

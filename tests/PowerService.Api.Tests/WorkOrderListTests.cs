@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PowerService.Api.Tests.Support;
+
+namespace PowerService.Api.Tests;
+
+/// <summary><c>GET /api/work-orders</c>: a region's open orders from its index, most urgent first, page by page, and
+/// only the caller's own orders for a crew or a customer.</summary>
+public sealed class WorkOrderListTests : IAsyncLifetime
+{
+    private readonly ApiFactory _api = new();
+    private HttpClient _dispatcher = null!;
+
+    public async Task InitializeAsync() => _dispatcher = await _api.ClientForAsync("dispatcher-li");
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task A_regions_open_orders_come_most_urgent_first_page_by_page_and_finished_ones_only_when_asked()
+    {
+        // Complaints have a day to contact the customer, repairs 45 minutes to arrive: the repairs come first.
+        foreach (var (id, kind, region) in new[] { ("WO-C1", "Complaint", "R1"), ("WO-F1", "FaultRepair", "R1"), ("WO-F2", "FaultRepair", "R1"), ("WO-F3", "FaultRepair", "R1"), ("WO-X1", "FaultRepair", "R2") })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/work-orders", Order(id, kind, region))).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-F2/transitions", new { action = "cancel" })).StatusCode);
+
+        var first = await ListAsync("/api/work-orders?region=R1&limit=2");
+        Assert.Equal(["WO-F1", "WO-F3"], Ids(first));
+        Assert.Equal(3, first.GetProperty("total").GetInt32());
+        var token = first.GetProperty("continuationToken").GetString();
+        var second = await ListAsync($"/api/work-orders?region=R1&limit=2&continuationToken={token}");
+        Assert.Equal(["WO-C1"], Ids(second));
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("continuationToken").ValueKind);
+
+        Assert.Equal(["WO-C1"], Ids(await ListAsync("/api/work-orders?region=R1&kind=complaint")));
+        Assert.Equal(["WO-F2"], Ids(await ListAsync("/api/work-orders?region=R1&state=Cancelled")));
+        Assert.Equal(["WO-X1"], Ids(await ListAsync("/api/work-orders?region=R2")));
+        var row = (await ListAsync("/api/work-orders?region=R1&limit=1")).GetProperty("items")[0];
+        Assert.Equal("Arrival", row.GetProperty("due").GetProperty("clock").GetString());
+        Assert.Equal("Created", row.GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("region=R1&state=Flying", "state")]
+    [InlineData("region=R1&kind=Picnic", "kind")]
+    [InlineData("region=R1&limit=0", "limit")]
+    [InlineData("region=R1&limit=1001", "limit")]
+    [InlineData("region=R1&limit=ten", "limit")]
+    [InlineData("region=R1&continuationToken=not-a-token", "continuationToken")]
+    [InlineData("state=Created", "region")]
+    public async Task A_bad_filter_is_a_400_naming_it(string query, string field)
+    {
+        var response = await _dispatcher.GetAsync($"/api/work-orders?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await ApiScenario.JsonAsync(response)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task A_crew_lists_only_the_orders_it_holds_and_a_customer_only_their_own()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-12", latitude: 20.001);
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77", latitude: 20.4);
+        var customer = await _api.ClientForAsync("customer-wang");
+        var crew = await _api.ClientForAsync("crew-c12");
+        Assert.Equal(HttpStatusCode.Created, (await customer.PostAsJsonAsync("/api/work-orders", new { id = "WO-OWN", kind = "FaultRepair", description = "No power at home" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/work-orders", Order("WO-OTHER", "FaultRepair", "R1"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-OTHER/assign", new { crewId = "C-77" })).StatusCode);
+
+        Assert.Equal(["WO-OTHER", "WO-OWN"], Ids(await ListAsync("/api/work-orders?region=R1")).Order(StringComparer.Ordinal));
+        Assert.Equal(["WO-OWN"], Ids(await ListAsync("/api/work-orders", customer)));
+        Assert.Equal(["WO-OWN"], Ids(await ListAsync("/api/work-orders?region=R1", crew))); // dispatched to the nearest, C-12
+        Assert.Empty(Ids(await ListAsync("/api/work-orders?state=Accepted", crew)));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().GetAsync("/api/work-orders?region=R1")).StatusCode);
+    }
+
+    private async Task<JsonElement> ListAsync(string path, HttpClient? client = null)
+    {
+        var response = await (client ?? _dispatcher).GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await ApiScenario.JsonAsync(response);
+    }
+
+    private static string[] Ids(JsonElement page) => [.. page.GetProperty("items").EnumerateArray().Select(o => o.GetProperty("id").GetString()!)];
+
+    private static object Order(string id, string kind, string region) => new
+    {
+        id,
+        kind,
+        description = "Reported by phone",
+        region,
+        areaClass = "Urban",
+        location = new { latitude = 20.0, longitude = 110.3 },
+    };
+}
