@@ -42,8 +42,8 @@ public sealed record CustomerNotice(
                 $" Power outage in your area ({notice.OutageId}){(cause is null ? "" : $", cause: {cause}")}" +
                 $"{(etr is null ? "; crews are working on it" : $"; estimated restoration {etr}")}.",
             NoticeKind.RestorationEstimateChanged =>
-                $"【供电服务】停电（{notice.OutageId}）预计恢复供电时间调整为 {etr ?? "待定"}。" +
-                $" Estimated restoration for outage {notice.OutageId} is now {etr ?? "to be confirmed"}.",
+                $"【供电服务】停电（{notice.OutageId}）预计恢复供电时间调整为 {etr ?? "待定"}{(cause is null ? "" : $"，原因：{cause}")}。" +
+                $" Estimated restoration for outage {notice.OutageId} is now {etr ?? "to be confirmed"}{(cause is null ? "" : $" (cause: {cause})")}.",
             NoticeKind.PowerRestored =>
                 $"【供电服务】您所在区域已恢复供电（{notice.OutageId}），感谢您的耐心。 Power has been restored in your area ({notice.OutageId}). Thank you for your patience.",
             NoticeKind.PlannedOutageScheduled =>
