@@ -262,7 +262,7 @@ function drawOutages(active) {
   });
   const customers = active.reduce((sum, o) => sum + (o.parent ? 0 : o.customers), 0);
   $("outage-counts").textContent = active.length
-    ? `${active.length.toLocaleString()} active outages · ${customers.toLocaleString()} customers out${active.length > MaxOutageRows ? ` · showing the ${MaxOutageRows} largest` : ""}`
+    ? `${active.length.toLocaleString()} active outage${active.length === 1 ? "" : "s"} · ${customers.toLocaleString()} customers out${active.length > MaxOutageRows ? ` · showing the ${MaxOutageRows} largest` : ""}`
     : "No active outages.";
 }
 
