@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Security;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
 
 namespace PowerService.Api.Live;
 
@@ -12,6 +14,12 @@ internal static class LiveGroups
     public static string Crew(string crewId) => $"crew:{crewId}";
     public static string Customer(string customerId) => $"customer:{customerId}";
     public static string Order(string orderId) => $"order:{orderId}";
+
+    /// <summary>Customers supplied through one transformer area (outage notices).</summary>
+    public static string Area(string transformerAreaId) => $"area:{transformerAreaId}";
+
+    /// <summary>The customer on one meter (notices of an outage of some meters only).</summary>
+    public static string Meter(string meterId) => $"meter:{meterId}";
     public const string AllRegions = "regions:all";
 
     /// <summary>Every dispatch connection, whatever it watches (import progress).</summary>
@@ -84,11 +92,24 @@ public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] Connection
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Crew(caller.CrewId!);
 }
 
-/// <summary><c>/hubs/customer</c>: progress of the customer's own orders and outage notices.</summary>
+/// <summary><c>/hubs/customer</c>: progress of the customer's own orders and outage notices. A connection also joins
+/// the groups of the supply the customer is on (transformer area and meter, from the customer's profile when it
+/// connects), so the feed reaches exactly the customers an outage cuts without looking them up. A customer moved to
+/// another area by a re-import hears of it on their next connection.</summary>
 [Authorize(Policy = Roles.Customer)]
-public sealed class CustomerHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
+public sealed class CustomerHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections, IGrainFactory grains) : CountedHub(connections)
 {
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Customer(caller.CustomerId!);
+
+    public override async Task OnConnectedAsync()
+    {
+        await base.OnConnectedAsync();
+        if (await grains.GetGrain<ICustomerGrain>(Caller.From(Context.User!).CustomerId!).GetProfile() is { } customer)
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, LiveGroups.Area(customer.TransformerAreaId));
+            await Groups.AddToGroupAsync(Context.ConnectionId, LiveGroups.Meter(customer.MeterId));
+        }
+    }
 }
 
 /// <summary><c>/hubs/monitor</c>: runtime metrics, pushed once a second while at least one operator watches.</summary>

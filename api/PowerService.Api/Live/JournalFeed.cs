@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains;
+using System.Text.Json;
 using PowerService.Grains.Crews;
+using PowerService.Grains.Outages;
 using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
 
@@ -12,7 +14,10 @@ namespace PowerService.Api.Live;
 /// <summary>The one path from grains to browsers: it tails the domain journal (every change of an order or crew is a
 /// journaled event), and per poll sends each group ONE message holding the latest view of every entity that changed,
 /// however many events it had. In a storm a client therefore gets at most one message per poll per feed, never one
-/// per event. Tailing the journal, not an in-process event bus, keeps the feed correct when grains run on other silos.</summary>
+/// per event. Tailing the journal, not an in-process event bus, keeps the feed correct when grains run on other silos.
+/// Outages go the same way: dispatchers of the outage's region get its latest view, and customers get a notice through
+/// the groups of the supply they are on (their transformer area, or their meter for an outage of some meters only), so
+/// the feed never looks up who is affected.</summary>
 internal sealed partial class JournalFeed(
     Silo silo,
     [FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections,
@@ -69,6 +74,8 @@ internal sealed partial class JournalFeed(
     {
         var orderEvents = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var crewIds = new HashSet<string>(StringComparer.Ordinal);
+        var outageIds = new HashSet<string>(StringComparer.Ordinal);
+        var slaEvents = new List<(string OrderId, Runtime.Storage.StoredEvent Event)>();
         foreach (var e in events)
         {
             if (JournalStreams.TryOrder(e.StreamId, out var orderId))
@@ -78,15 +85,27 @@ internal sealed partial class JournalFeed(
                     orderEvents[orderId] = types = [];
                 }
                 types.Add(e.EventType);
+                if (e.EventType is WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached)
+                {
+                    slaEvents.Add((orderId, e));
+                }
             }
             else if (JournalStreams.TryCrew(e.StreamId, out var crewId))
             {
                 crewIds.Add(crewId);
             }
+            else if (JournalStreams.TryOutage(e.StreamId, out var outageId))
+            {
+                outageIds.Add(outageId);
+            }
         }
 
-        var orderViews = await Task.WhenAll(orderEvents.Keys.Select(id => silo.GetGrain<IWorkOrderGrain>(id).Get()));
-        var crewViews = await Task.WhenAll(crewIds.Select(id => silo.GetGrain<IFieldCrewGrain>(id).Get()));
+        var orderViewsRead = Task.WhenAll(orderEvents.Keys.Select(id => silo.GetGrain<IWorkOrderGrain>(id).Get()));
+        var crewViewsRead = Task.WhenAll(crewIds.Select(id => silo.GetGrain<IFieldCrewGrain>(id).Get()));
+        var outageViewsRead = Task.WhenAll(outageIds.Select(id => silo.GetGrain<IOutageGrain>(id).Get()));
+        var orderViews = await orderViewsRead;
+        var crewViews = await crewViewsRead;
+        var outages = (await outageViewsRead).OfType<OutageView>().ToList();
 
         var updates = orderViews.OfType<WorkOrderView>().Select(view => new OrderUpdate(view, orderEvents[view.Id])).ToList();
         var crewUpdates = crewViews.OfType<CrewView>().ToList();
@@ -120,8 +139,60 @@ internal sealed partial class JournalFeed(
             // A customer sees the progress of their orders, not the journal's internal event names.
             sends.Add(customers.Clients.Group(LiveGroups.Customer(customer.Key)).SendAsync("orders", customer.Select(u => u.Order).ToList(), cancellationToken));
         }
+        SendOutages(outages, sends, cancellationToken);
+        SendSlaAlerts(slaEvents, updates, sends, cancellationToken);
         await Task.WhenAll(sends);
     }
+
+    private void SendOutages(List<OutageView> outages, List<Task> sends, CancellationToken cancellationToken)
+    {
+        foreach (var region in outages.GroupBy(o => o.Region))
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("outages", region.ToList(), cancellationToken));
+        }
+        if (outages.Count > 0)
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("outages", outages, cancellationToken));
+        }
+        foreach (var outage in outages)
+        {
+            // An outage of some meters only (nested) reaches those meters' customers; any other, every customer of its areas.
+            var supply = outage.MeterIds is { } meters ? meters.Select(LiveGroups.Meter) : outage.TransformerAreaIds.Select(LiveGroups.Area);
+            sends.Add(customers.Clients.Groups(supply.ToList()).SendAsync("outage", OutageNotice.Of(outage), cancellationToken));
+        }
+    }
+
+    /// <summary>SLA warnings and breaches of the orders in this page, to the dispatchers of each order's region.</summary>
+    private void SendSlaAlerts(
+        List<(string OrderId, Runtime.Storage.StoredEvent Event)> slaEvents, List<OrderUpdate> updates, List<Task> sends, CancellationToken cancellationToken)
+    {
+        if (slaEvents.Count == 0)
+        {
+            return;
+        }
+        var orders = updates.ToDictionary(u => u.Order.Id, u => u.Order, StringComparer.Ordinal);
+        var alerts = new List<SlaAlert>();
+        foreach (var (orderId, e) in slaEvents)
+        {
+            if (orders.TryGetValue(orderId, out var order))
+            {
+                var clock = JsonSerializer.Deserialize<SlaEventPayload>(e.PayloadJson, PayloadJson);
+                alerts.Add(new SlaAlert(orderId, order.Region, e.EventType, clock?.Clock, clock?.DueAt, e.OccurredAt, order.CrewId));
+            }
+        }
+        foreach (var region in alerts.GroupBy(a => a.Region))
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("sla", region.ToList(), cancellationToken));
+        }
+        if (alerts.Count > 0)
+        {
+            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("sla", alerts, cancellationToken));
+        }
+    }
+
+    private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web);
+
+    private sealed record SlaEventPayload(string? Clock, DateTimeOffset? DueAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The live feed could not publish a page of journal events; retrying")]
     private static partial void LogFeedFailed(ILogger logger, Exception error);
@@ -129,3 +200,23 @@ internal sealed partial class JournalFeed(
 
 /// <summary>One changed order with the types of the events that changed it since the last message.</summary>
 public sealed record OrderUpdate(WorkOrderView Order, IReadOnlyList<string> Events);
+
+/// <summary>An order's SLA clock warned (<c>SlaWarned</c>) or breached (<c>SlaBreached</c>) at <paramref name="At"/>.</summary>
+public sealed record SlaAlert(string OrderId, string Region, string Alert, string? Clock, DateTimeOffset? DueAt, DateTimeOffset At, string? CrewId);
+
+/// <summary>What an affected customer is told of an outage: not who else is out, nor which crew works on it.</summary>
+public sealed record OutageNotice(
+    string Id,
+    OutageKind Kind,
+    OutageState State,
+    string? Cause,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EstimatedRestorationAt,
+    DateTimeOffset? RestoredAt,
+    string? ParentOutageId,
+    int Version)
+{
+    public static OutageNotice Of(OutageView outage) => new(
+        outage.Id, outage.Kind, outage.State, outage.Cause, outage.StartedAt, outage.EstimatedRestorationAt, outage.RestoredAt,
+        outage.ParentOutageId, outage.Version);
+}

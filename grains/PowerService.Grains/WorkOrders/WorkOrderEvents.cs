@@ -1,7 +1,8 @@
 namespace PowerService.Grains.WorkOrders;
 
-/// <summary>Journal event types of a work order (stream id = order id).</summary>
-internal static class WorkOrderEvents
+/// <summary>Journal event types of a work order (stream id = order id); public because readers of the journal (the
+/// live feed, order history) name them too.</summary>
+public static class WorkOrderEvents
 {
     public const string Created = nameof(Created);
     public const string Reserved = nameof(Reserved);

@@ -163,6 +163,56 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Last_gasps_show_the_outage_on_the_console_live_the_dispatcher_sets_its_ETR_and_the_customer_is_told_until_it_is_restored()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var headEnd = await _api.ClientForAsync("headend-1");
+        await ApiScenario.ImportTwoAreasAsync(dispatcherApi);
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("No active outages.");
+        var customer = await SignInAsync("customer.html", "customer-wang");
+        await Assertions.Expect(customer.Locator("#outage")).ToBeHiddenAsync();
+
+        // The typhoon takes out TA-1: its ten meters send last gasps, and the console shows the outage without a reload.
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", ApiScenario.LastGasps(1, 10))).StatusCode);
+        var id = (await dispatcherApi.GetFromJsonAsync<OutageList>("/api/outages"))!.Items.Single().Id;
+        var row = console.Locator($"#outages tr[data-outage='{id}']");
+        await Assertions.Expect(row).ToContainTextAsync("TA-1");
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("1");
+        await Assertions.Expect(console.Locator($"#map g.outage[data-outage='{id}']")).ToContainTextAsync("TA-1 · 1");
+        await Assertions.Expect(customer.Locator("#outage-state")).ToContainTextAsync("Power outage");
+
+        // A restoration before the outage began is refused, and the page says which field is wrong.
+        var etrInput = row.Locator("input[type=datetime-local]");
+        await etrInput.FillAsync($"{DateTime.UtcNow.AddDays(-2):yyyy-MM-dd}T08:00");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Set ETR" }).ClickAsync();
+        await Assertions.Expect(console.Locator("#error")).ToContainTextAsync("estimatedRestorationAt");
+
+        // Tomorrow at 18:30 in the browser's time zone, whatever zone the machine runs in.
+        var etr = $"{DateTime.UtcNow.AddDays(1):yyyy-MM-dd} 18:30";
+        await etrInput.FillAsync(etr.Replace(' ', 'T'));
+        await row.GetByRole(AriaRole.Button, new() { Name = "Set ETR" }).ClickAsync();
+        await Assertions.Expect(row.Locator("td.etr")).ToContainTextAsync(etr);
+        await Assertions.Expect(console.Locator("#error")).ToBeHiddenAsync();
+        await Assertions.Expect(customer.Locator("#outage-detail")).ToContainTextAsync($"Estimated restoration: {etr}");
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-outage.png"), FullPage = true });
+        await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-outage.png"), FullPage = true });
+
+        // The crew closes the switch: the meters report power and the outage ends.
+        var restored = new
+        {
+            events = Enumerable.Range(1, 10).Select(m => new { meterId = $"M-{m}", eventId = $"on-{m}", type = "PowerRestored", at = DateTimeOffset.UtcNow }).ToArray(),
+        };
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", restored)).StatusCode);
+        await Assertions.Expect(customer.Locator("#outage-state")).ToHaveTextAsync("Power restored");
+        await Assertions.Expect(row).ToHaveCountAsync(0);
+        await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("No active outages.");
+        await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-restored.png"), FullPage = true });
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_shown_on_the_page()
     {
         var page = await _browser.NewPageAsync(new() { BaseURL = _server.ToString() });
@@ -195,4 +245,8 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     private sealed record HistoryEntry(string Type, string? Actor);
+
+    private sealed record OutageList(List<OutageItem> Items);
+
+    private sealed record OutageItem(string Id);
 }

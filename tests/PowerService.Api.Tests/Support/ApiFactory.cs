@@ -45,6 +45,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             ["dispatcher-li", Roles.Dispatcher, "", ""],
             ["crew-c12", Roles.Crew, "C-12", ""],
             ["customer-wang", Roles.Customer, "", "CU-0001"],
+            ["customer-li", Roles.Customer, "", "CU-0002"],
             ["operator-zhao", Roles.Operator, "", ""],
             ["headend-1", Roles.Ami, "", ""],
         ];

@@ -20,6 +20,31 @@ internal static class ApiScenario
         return await ImportAsync(dispatcher, "customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
     }
 
+    /// <summary>Imports two transformer areas of region R1: TA-1 with meters M-1..M-10 (customer <c>CU-0001</c>, user
+    /// customer-wang, on M-1) and TA-2 with the one meter M-11 (customer <c>CU-0002</c>, user customer-li).</summary>
+    public static async Task ImportTwoAreasAsync(HttpClient dispatcher)
+    {
+        await ImportAsync(dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\nF-2,Binhai 2,S-1,Binhai,R1\n");
+        await ImportAsync(dispatcher, "grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
+        await ImportAsync(dispatcher, "transformer-areas",
+            "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\nTA-2,Binhai 2-1,F-2,G-1,R1,urban,20.1,110.35,400\n");
+        var meters = new System.Text.StringBuilder("meter_id,area_id,latitude,longitude\n");
+        for (var m = 1; m <= 11; m++)
+        {
+            meters.Append(System.Globalization.CultureInfo.InvariantCulture, $"M-{m},TA-{(m <= 10 ? 1 : 2)},20.0,110.3\n");
+        }
+        await ImportAsync(dispatcher, "meters", meters.ToString());
+        await ImportAsync(dispatcher, "customers",
+            "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\nCU-0002,Li Lei,13900000002,M-11,important,urban,20.1,110.35\n");
+    }
+
+    /// <summary>The head-end's batch of last gasps from meters M-<paramref name="first"/>..M-<paramref name="last"/>.</summary>
+    public static object LastGasps(int first, int last) => new
+    {
+        events = Enumerable.Range(first, last - first + 1)
+            .Select(m => new { meterId = $"M-{m}", eventId = $"gasp-{m}", type = "LastGasp", at = DateTimeOffset.UtcNow }).ToArray(),
+    };
+
     public static async Task<JsonElement> ImportAsync(HttpClient dispatcher, string kind, string csv)
     {
         var response = await dispatcher.PostAsync($"/api/import/{kind}", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));

@@ -75,6 +75,23 @@ public sealed class SignalRConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the server has run the hub's <c>OnConnectedAsync</c> (where a connection joins its groups):
+    /// the server handles invocations only after it, so the answer to any invocation, here the error for a method no
+    /// hub has, proves it ran.</summary>
+    public async Task SettledAsync()
+    {
+        var id = Interlocked.Increment(ref _invocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await SendRawAsync(JsonSerializer.Serialize(new { type = 1, invocationId = id, target = "Settled", arguments = Array.Empty<object>() }));
+        while (true)
+        {
+            var message = await NextAsync(TimeSpan.FromSeconds(10));
+            if (message.GetProperty("type").GetInt32() == 3 && message.GetProperty("invocationId").GetString() == id)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>The arguments of the next invocation of <paramref name="target"/> the server sends.</summary>
     public async Task<JsonElement> NextInvocationAsync(string target, TimeSpan timeout)
     {

@@ -1,16 +1,22 @@
-import { api, hub, requireRole, showError, escape, slack } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, when, until } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
 const $ = id => document.getElementById(id);
 let followed = null;
+// Outages cutting this customer's supply, by id: loaded on open, then kept from the hub's "outage" notices (a notice
+// replaces the one held only when it is as new or newer).
+const outages = new Map();
+const OutageSays = { Suspected: "Power outage detected — a repair crew is being sent", Confirmed: "Power outage confirmed", CrewAssigned: "A repair crew is working on the outage" };
 
 requireRole(["customer"], async () => {
   const connection = hub("/hubs/customer");
   connection.on("orders", orders => { for (const o of orders) if (o.id === followed) show(o); });
+  connection.on("outage", notice => { keepOutage(notice); showOutage(); });
   connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
   connection.onreconnected(() => showError(null));
   await connection.start();
+  try { await loadOutages(); } catch (error) { showError(error); }
   const follow = async id => {
     try { followed = id; show(await api("GET", `/api/work-orders/${encodeURIComponent(id)}`)); showError(null); history.replaceState(null, "", `?order=${encodeURIComponent(id)}`); }
     catch (error) { $("tracker").hidden = true; showError(error.status === 404 ? { message: `No order ${id} of yours was found.` } : error); }
@@ -18,7 +24,7 @@ requireRole(["customer"], async () => {
   $("find").onsubmit = event => { event.preventDefault(); follow(event.target.orderId.value.trim()); };
   const fromUrl = new URLSearchParams(location.search).get("order");
   if (fromUrl) { $("find").orderId.value = fromUrl; await follow(fromUrl); }
-  setInterval(() => { if (followed && window.lastOrder) show(window.lastOrder); }, 30000);
+  setInterval(() => { if (followed && window.lastOrder) show(window.lastOrder); showOutage(); }, 30000);
 });
 
 function show(order) {
@@ -37,4 +43,38 @@ function show(order) {
     arrival ? `Crew expected by ${new Date(arrival.dueAt).toLocaleTimeString()}` :
     s ? `Promised by ${new Date(Date.now() + s.minutes * 60000).toLocaleString()}` : "";
   $("detail").textContent = `Current step: ${order.state}${order.crewId ? " · crew " + order.crewId : ""} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
+}
+
+async function loadOutages() {
+  const page = await api("GET", "/api/outages?active=true");
+  // The list carries no cause: each outage (a customer has one or two at most) is read in full.
+  for (const o of await Promise.all(page.items.map(item => api("GET", `/api/outages/${encodeURIComponent(item.id)}`)))) keepOutage(o);
+  showOutage();
+}
+
+function keepOutage(o) {
+  const held = outages.get(o.id);
+  if (!held || o.version >= held.version) outages.set(o.id, o);
+}
+
+/// One notice for the supply: an outage inside a larger active one (an area of a feeder outage) is told by the larger.
+function showOutage() {
+  const active = [...outages.values()].filter(o => o.state !== "Restored");
+  const shown = active.filter(o => !(o.parentOutageId && active.some(p => p.id === o.parentOutageId)));
+  const restored = [...outages.values()].filter(o => o.state === "Restored").sort((a, b) => Date.parse(b.restoredAt) - Date.parse(a.restoredAt));
+  const section = $("outage");
+  section.hidden = !shown.length && !restored.length;
+  section.classList.toggle("restored", !shown.length);
+  if (!shown.length) {
+    if (restored.length) {
+      $("outage-state").textContent = "Power restored";
+      $("outage-detail").innerHTML = `<p>Your supply came back at ${escape(when(restored[0].restoredAt))}. Thank you for your patience.</p>`;
+    }
+    return;
+  }
+  $("outage-state").textContent = OutageSays[shown[0].state] ?? "Power outage";
+  $("outage-detail").innerHTML = shown.map(o => `
+    <p data-outage="${escape(o.id)}">${o.kind === "Planned" ? "Planned work · " : ""}Since ${escape(when(o.startedAt))} ·
+      Cause: ${escape(o.cause ?? "being investigated")}<br>
+      <strong>Estimated restoration: ${o.estimatedRestorationAt ? `${escape(when(o.estimatedRestorationAt))} (${escape(until(o.estimatedRestorationAt))})` : "being assessed"}</strong></p>`).join("");
 }

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token, when, until } from "./session.js";
 
 // The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
 // live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
@@ -9,6 +9,12 @@ const PageSize = 1000;
 const Terminal = new Set(["Closed", "Cancelled", "Merged"]);
 const orders = new Map();
 const crews = new Map();
+// Outages by id, as list rows. The hub's views replace a row; a page of GET /api/outages only fills ids not yet held,
+// because the hub's view is never older than the list's (the board is told of a change after it is journaled).
+const outages = new Map();
+const OutageStates = { Suspected: "#d29922", Confirmed: "#f85149", CrewAssigned: "#db61a2" };
+const MaxOutageRows = 200;
+const alerts = [];
 let drawQueued = false;
 let watched = null;
 let importing = null;
@@ -23,6 +29,8 @@ requireRole(["dispatcher"], async user => {
   const connection = hub("/hubs/dispatch");
   connection.on("orders", updates => { for (const u of updates) keep(toRow(u.order)); queueDraw(); });
   connection.on("crews", updates => { for (const c of updates) crews.set(c.id, c); queueDraw(); });
+  connection.on("outages", views => { for (const v of views) outages.set(v.id, toOutageRow(v)); queueDraw(); });
+  connection.on("sla", news => { alerts.unshift(...news.reverse()); alerts.length = Math.min(alerts.length, 20); drawAlerts(); });
   connection.on("importProgress", p => {
     if (importing) { if (!p.completed) $("import-status").textContent = `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`; }
     else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`;
@@ -36,9 +44,11 @@ requireRole(["dispatcher"], async user => {
       await connection.invoke("Unwatch", watched);
       orders.clear();
       crews.clear();
+      outages.clear();
     }
     watched = region;
     await connection.invoke("Watch", region);
+    await loadOutages(region);
     if (region === "*") {
       $("loaded").textContent = "Watching every region: orders appear as they change. Enter a region to load all its open orders.";
       queueDraw();
@@ -73,6 +83,21 @@ requireRole(["dispatcher"], async user => {
     finally { button.disabled = false; queueDraw(); }
   };
 
+  $("outages").onclick = async event => {
+    const button = event.target.closest("button[data-etr]");
+    if (!button) return;
+    const id = button.dataset.etr, input = button.previousElementSibling;
+    if (!input.value) { showError({ message: `Choose the estimated restoration of ${id} first.` }); return; }
+    button.disabled = true;
+    try {
+      const view = await api("POST", `/api/outages/${encodeURIComponent(id)}/etr`, { estimatedRestorationAt: new Date(input.value).toISOString() });
+      outages.set(view.id, toOutageRow(view));
+      input.value = "";
+      showError(null);
+    } catch (error) { showError(error); }
+    finally { button.disabled = false; queueDraw(); }
+  };
+
   $("import").onsubmit = event => { event.preventDefault(); upload(event.target); };
 
   setInterval(tick, 1000);
@@ -87,6 +112,24 @@ function toRow(o) {
 function keep(row) {
   const held = orders.get(row.id);
   if (!held || row.version >= held.version) orders.set(row.id, row);
+}
+
+/// A full outage (hub, answers) or a list summary (GET /api/outages) as the row the console keeps.
+function toOutageRow(o) {
+  return { id: o.id, scope: o.scope, state: o.state, region: o.region, feederId: o.feederId, areas: o.transformerAreaIds, meters: o.meterIds,
+    customers: o.affectedCustomers, important: typeof o.importantCustomers === "number" ? o.importantCustomers : o.importantCustomers.length,
+    location: o.location, startedAt: o.startedAt, etr: o.estimatedRestorationAt, mergedCalls: o.mergedCalls, parent: o.parentOutageId,
+    repair: o.repairOrderId ?? null, crewId: o.crewId ?? null };
+}
+
+async function loadOutages(region) {
+  let skip = 0;
+  do {
+    const page = await api("GET", `/api/outages?active=true&take=1000&skip=${skip}${region === "*" ? "" : `&region=${encodeURIComponent(region)}`}`);
+    for (const o of page.items) if (!outages.has(o.id)) outages.set(o.id, toOutageRow(o));
+    skip = page.nextSkip;
+  } while (skip !== null && skip !== undefined);
+  queueDraw();
 }
 
 /// Loads the region's open orders page by page and says how long loading and drawing took (docs/benchmarks.md).
@@ -140,6 +183,10 @@ async function upload(form) {
 // Countdowns move every second without redrawing rows, so a dispatcher's half-made choice is never reset.
 function tick() {
   const now = Date.now();
+  for (const cell of document.querySelectorAll("#outages td.etr")) {
+    const outage = outages.get(cell.parentElement.dataset.outage);
+    if (outage) cell.textContent = etrText(outage, now);
+  }
   for (const cell of document.querySelectorAll("#orders td.sla")) {
     const order = orders.get(cell.parentElement.dataset.order);
     if (!order) continue;
@@ -176,18 +223,67 @@ function draw() {
   $("crews").innerHTML = [...crews.values()].map(c => `
     <tr><td>${escape(c.id)}</td><td>${escape(c.status)}</td><td>${c.currentOrders.length + c.queuedOrders.length}/${c.profile.capacity}</td>
     <td class="muted">${c.location.latitude.toFixed(4)}, ${c.location.longitude.toFixed(4)}</td></tr>`).join("");
-  drawMap(ranked, now);
+  const active = [...outages.values()].filter(o => o.state !== "Restored").sort((a, b) => b.customers - a.customers);
+  drawOutages(active);
+  drawMap(ranked, active);
 }
 
-function drawMap(ranked) {
-  const points = [...ranked.map(r => r.o.location), ...[...crews.values()].map(c => c.location)].filter(Boolean);
+function etrText(o, now = Date.now()) { return o.etr ? `${when(o.etr)} (${until(o.etr, now)})` : "—"; }
+
+function supplyText(o) {
+  return o.scope === "Feeder" ? `${o.feederId} (${o.areas.length} areas)` : o.scope === "Meters" ? `${o.areas[0]} · ${o.meters.length} meters` : o.areas.join(", ");
+}
+
+/// Rows are kept and updated in place, so a dispatcher typing an ETR is not interrupted by live updates.
+function drawOutages(active) {
+  const body = $("outages"), shown = active.slice(0, MaxOutageRows), keep = new Set(shown.map(o => o.id));
+  for (const tr of [...body.children]) if (!keep.has(tr.dataset.outage)) tr.remove();
+  const rows = new Map([...body.children].map(tr => [tr.dataset.outage, tr]));
+  shown.forEach((o, i) => {
+    let tr = rows.get(o.id);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.outage = o.id;
+      tr.innerHTML = `<td></td><td></td><td></td><td></td><td></td><td class="etr"></td><td></td><td></td>
+        <td><input type="datetime-local" aria-label="ETR for ${escape(o.id)}"><button data-etr="${escape(o.id)}">Set ETR</button></td>`;
+    }
+    const cells = tr.children;
+    cells[0].textContent = supplyText(o) + (o.parent ? " · part of " + o.parent : "");
+    cells[0].title = o.id;
+    cells[1].textContent = o.state;
+    cells[1].className = `state-${o.state}`;
+    cells[2].textContent = o.customers.toLocaleString();
+    cells[3].textContent = o.important ? o.important.toLocaleString() : "—";
+    cells[4].textContent = when(o.startedAt);
+    cells[5].textContent = etrText(o);
+    cells[6].textContent = o.mergedCalls.toLocaleString();
+    cells[7].textContent = o.repair ? `${o.repair}${o.crewId ? " · " + o.crewId : ""}` : "—";
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] ?? null);
+  });
+  const customers = active.reduce((sum, o) => sum + (o.parent ? 0 : o.customers), 0);
+  $("outage-counts").textContent = active.length
+    ? `${active.length.toLocaleString()} active outage${active.length === 1 ? "" : "s"} · ${customers.toLocaleString()} customers out${active.length > MaxOutageRows ? ` · showing the ${MaxOutageRows} largest` : ""}`
+    : "No active outages.";
+}
+
+function drawAlerts() {
+  $("alerts").innerHTML = alerts.map(a => `<li class="${a.alert === "SlaBreached" ? "late" : "warn"}">${escape(when(a.at))} ${escape(a.orderId)}: ${escape(a.clock ?? "SLA")} ${a.alert === "SlaBreached" ? "breached" : "due soon"}${a.dueAt ? ` (due ${escape(when(a.dueAt))})` : ""}</li>`).join("");
+}
+
+function drawMap(ranked, active) {
+  const points = [...active.map(o => o.location), ...ranked.map(r => r.o.location), ...[...crews.values()].map(c => c.location)].filter(Boolean);
   if (!points.length) { $("map").innerHTML = ""; return; }
   const lats = points.map(p => p.latitude), lons = points.map(p => p.longitude);
   const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
-  const x = lon => 10 + (400 * (lon - minLon)) / Math.max(maxLon - minLon, 1e-6);
-  const y = lat => 310 - (300 * (lat - minLat)) / Math.max(maxLat - minLat, 1e-6);
+  // A margin for the outage circles; a single point (or a column of them) sits in the middle.
+  const x = lon => maxLon - minLon < 1e-9 ? 210 : 30 + (360 * (lon - minLon)) / (maxLon - minLon);
+  const y = lat => maxLat - minLat < 1e-9 ? 160 : 290 - (260 * (lat - minLat)) / (maxLat - minLat);
   const colour = { ok: "#2ea043", warn: "#d29922", late: "#f85149", muted: "#8b98a5" };
+  // Outages first, under the orders: one circle per outage at its area, sized by the customers it cuts.
+  const radius = o => Math.min(30, 6 + 2 * Math.sqrt(o.customers));
   $("map").innerHTML =
+    active.slice(0, 2000).map(o => `<g class="outage" data-outage="${escape(o.id)}"><circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="${radius(o)}" fill="${OutageStates[o.state] ?? "#8b98a5"}" fill-opacity="${o.scope === "Feeder" ? 0.12 : 0.35}" stroke="${OutageStates[o.state] ?? "#8b98a5"}"><title>${escape(supplyText(o))} · ${escape(o.state)} · ${o.customers} customers</title></circle>` +
+      `<text x="${x(o.location.longitude) + radius(o) + 2}" y="${y(o.location.latitude) + 4}" fill="#e6edf3" font-size="11">${escape(o.scope === "Feeder" ? o.feederId : o.areas[0])} · ${o.customers}</text></g>`).join("") +
     ranked.slice(0, 2000).map(({ o, s }) => `<circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="4" fill="${colour[slackClass(s)]}"><title>${escape(o.id)}</title></circle>`).join("") +
     [...crews.values()].map(c => `<rect x="${x(c.location.longitude) - 4}" y="${y(c.location.latitude) - 4}" width="8" height="8" fill="#58a6ff"><title>${escape(c.id)}</title></rect>`).join("");
 }

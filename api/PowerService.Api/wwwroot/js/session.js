@@ -101,3 +101,18 @@ export function countdown(s) {
   const m = Math.abs(s.minutes), text = m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : `${Math.floor(m)}m ${Math.floor((m * 60) % 60)}s`;
   return s.minutes < 0 ? `${s.clock} late ${text}` : `${s.clock} ${text}`;
 }
+
+const pad = n => String(n).padStart(2, "0");
+
+/// A moment as the utility writes it, in the browser's time zone: 2025-07-14 18:30.
+export function when(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/// How long until `iso` ("in 2h 59m"), or how long past it ("overdue 5m").
+export function until(iso, now = Date.now()) {
+  const minutes = (Date.parse(iso) - now) / 60000, m = Math.abs(minutes);
+  const text = m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : `${Math.floor(m)}m`;
+  return minutes < 0 ? `overdue ${text}` : `in ${text}`;
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PowerService.Api.Tests.Support;
+using static PowerService.Api.Tests.Support.ApiScenario;
+
+namespace PowerService.Api.Tests;
+
+/// <summary>Outages live over real Kestrel and real WebSockets: the dispatcher watching the region sees an outage the
+/// moment the head-end's last gasps open it, and only the customers it cuts hear of it.</summary>
+public sealed class OutageHubTests : IAsyncLifetime
+{
+    private readonly ApiFactory _api = new();
+    private Uri _server = null!;
+    private HttpClient _dispatcher = null!;
+    private HttpClient _headEnd = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = _api.StartKestrel();
+        _dispatcher = await _api.ClientForAsync("dispatcher-li");
+        _headEnd = await _api.ClientForAsync("headend-1");
+        await ImportTwoAreasAsync(_dispatcher);
+    }
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task Last_gasps_reach_the_dispatcher_watching_the_region_as_the_outage_with_its_affected_customers()
+    {
+        await using var console = await ConnectAsync("/hubs/dispatch", "dispatcher-li");
+        await console.InvokeAsync("Watch", "R1");
+
+        Assert.Equal(HttpStatusCode.OK, (await _headEnd.PostAsJsonAsync("/api/meter-events", LastGasps(1, 10))).StatusCode);
+
+        var outage = await NextOutageAsync(console, "outages", o => o.GetProperty("transformerAreaIds")[0].GetString() == "TA-1");
+        Assert.Equal(("R1", 1, "Unplanned"), (outage.GetProperty("region").GetString(), outage.GetProperty("affectedCustomers").GetInt32(), outage.GetProperty("kind").GetString()));
+        Assert.True(outage.GetProperty("state").GetString() is "Suspected" or "Confirmed", $"An open outage, not {outage.GetProperty("state")}.");
+    }
+
+    [Fact]
+    public async Task The_customer_an_outage_cuts_hears_of_it_its_ETR_and_its_end_and_a_customer_elsewhere_hears_nothing_of_it()
+    {
+        await using var wang = await ConnectAsync("/hubs/customer", "customer-wang"); // on TA-1
+        await using var li = await ConnectAsync("/hubs/customer", "customer-li"); // on TA-2
+
+        await _headEnd.PostAsJsonAsync("/api/meter-events", LastGasps(1, 10));
+
+        var opened = await NextOutageAsync(wang, "outage", _ => true);
+        var id = opened.GetProperty("id").GetString()!;
+        var etr = DateTimeOffset.UtcNow.AddHours(3);
+        var set = await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { estimatedRestorationAt = etr, cause = "typhoon: tree on the line" });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var told = await NextOutageAsync(wang, "outage", o => o.GetProperty("estimatedRestorationAt").ValueKind != JsonValueKind.Null);
+        Assert.Equal((id, "typhoon: tree on the line"), (told.GetProperty("id").GetString(), told.GetProperty("cause").GetString()));
+        Assert.Equal(etr, told.GetProperty("estimatedRestorationAt").GetDateTimeOffset(), TimeSpan.FromMilliseconds(1));
+        Assert.False(told.TryGetProperty("importantCustomers", out _), "A customer is not told who else is out.");
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
+        var restored = await NextOutageAsync(wang, "outage", o => o.GetProperty("state").GetString() == "Restored");
+        Assert.Equal(id, restored.GetProperty("id").GetString());
+
+        // TA-2 goes dark after all that: the first notice customer-li gets is of its own outage, so none of TA-1's came.
+        await _headEnd.PostAsJsonAsync("/api/meter-events", LastGasps(11, 11));
+        var own = (await li.NextInvocationAsync("outage", TimeSpan.FromSeconds(10)))[0];
+        Assert.NotEqual(id, own.GetProperty("id").GetString());
+        var seen = await JsonAsync(await _dispatcher.GetAsync($"/api/outages/{own.GetProperty("id").GetString()}"));
+        Assert.Equal("TA-2", seen.GetProperty("transformerAreaIds")[0].GetString());
+    }
+
+    private async Task<SignalRConnection> ConnectAsync(string hub, string user)
+    {
+        var connection = await SignalRConnection.ConnectAsync(new Uri(_server, hub), await _api.TokenForAsync(user));
+        await connection.SettledAsync();
+        return connection;
+    }
+
+    /// <summary>Reads <paramref name="target"/> messages (a list for "outages", one notice for "outage") until one
+    /// outage matches.</summary>
+    private static async Task<JsonElement> NextOutageAsync(SignalRConnection connection, string target, Func<JsonElement, bool> matches)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var argument = (await connection.NextInvocationAsync(target, deadline - DateTime.UtcNow))[0];
+            foreach (var outage in argument.ValueKind == JsonValueKind.Array ? [.. argument.EnumerateArray()] : new[] { argument })
+            {
+                if (matches(outage))
+                {
+                    return outage;
+                }
+            }
+        }
+    }
+}
