@@ -19,6 +19,8 @@ internal static class Program
         ["ami-storm"] = AmiStormBenchmark.RunAsync,
         ["notices"] = NoticesBenchmark.RunAsync,
         ["api-load"] = ApiLoadBenchmark.RunAsync,
+        ["signalr"] = SignalRBenchmark.RunAsync,
+        ["monitor"] = MonitorBenchmark.RunAsync,
     };
 
     // Commands that are not benchmarks, so "all" leaves them out.
