@@ -18,6 +18,9 @@ internal static class Program
         ["lifecycle"] = LifecycleBenchmark.RunAsync,
         ["ami-storm"] = AmiStormBenchmark.RunAsync,
         ["notices"] = NoticesBenchmark.RunAsync,
+        ["api-load"] = ApiLoadBenchmark.RunAsync,
+        ["signalr"] = SignalRBenchmark.RunAsync,
+        ["monitor"] = MonitorBenchmark.RunAsync,
     };
 
     // Commands that are not benchmarks, so "all" leaves them out.
@@ -41,7 +44,7 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|ami-storm|notices|all> " +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|ami-storm|notices|api-load|signalr|monitor|all> " +
                 "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n] [--batch n] [--calls n]\n" +
                 "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;

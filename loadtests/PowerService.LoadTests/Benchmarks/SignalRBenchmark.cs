@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using PowerService.Api.Security;
+using PowerService.LoadTests.Harness;
+
+namespace PowerService.LoadTests.Benchmarks;
+
+/// <summary>Live-feed delivery to many SignalR connections over real WebSockets: N dispatch-console connections
+/// (<c>/hubs/dispatch</c>, each watching one region) while a dispatcher creates orders in that region over HTTP at a
+/// steady rate; every connection must receive every order. Delivery latency is measured per (connection, order) from
+/// just before the HTTP call that creates the order to the moment that connection has read the message naming it:
+/// HTTP create + journal write + the feed's poll (up to 50 ms when idle) + fan-out + the client's read. Baseline in the
+/// same run: the same orders delivered to one connection.</summary>
+internal static class SignalRBenchmark
+{
+    public const double TargetP99Ms = 250;
+    private const string Region = "SIG";
+    private const int Dispatchers = 10;
+    private static readonly byte[] IdProperty = "id"u8.ToArray();
+
+    public static async Task RunAsync(CommandLine args)
+    {
+        var connections = args.Int("count", 5_000);
+        var orders = args.Int("orders", 100);
+        var rate = args.Int("rate", 10);
+        Report.Title("signalr", $"{connections:N0} dispatch-hub connections over WebSockets watching one region, {orders} orders created over HTTP at {rate}/s, every connection must receive every order");
+        Report.Line(FileLimits());
+
+        var accounts = Enumerable.Range(0, Dispatchers).Select(i => new BenchmarkUser($"console-{i}", Roles.Dispatcher)).ToList();
+        await using var host = await ApiHost.StartAsync(accounts);
+        var tokens = await Task.WhenAll(accounts.Select(a => host.TokenAsync(a.Name)));
+        var hub = new Uri(host.Address, "/hubs/dispatch");
+
+        // Warm the paths (HTTP create, journal feed, hub send) before anything is timed.
+        await MeasureAsync(host, hub, tokens, 1, orders: 10, rate, prefix: "SIGW");
+        var single = await MeasureAsync(host, hub, tokens, 1, orders, rate, prefix: "SIGB");
+        var many = await MeasureAsync(host, hub, tokens, connections, orders, rate, prefix: "SIGM");
+
+        var table = new ResultTable("delivery latency", "1 connection (baseline)", $"{connections:N0} connections", "ratio");
+        foreach (var (name, p) in new[] { ("p50", 0.5), ("p99", 0.99), ("max", 1.0) })
+        {
+            var b = Statistics.Percentile(single.Latencies, p);
+            var m = Statistics.Percentile(many.Latencies, p);
+            table.Add(name, Report.Ms(b), Report.Ms(m), Report.Ratio(m / b));
+        }
+        table.Add("deliveries", Report.Number(single.Latencies.Length), Report.Number(many.Latencies.Length), "");
+        table.Add("missing", Report.Number(single.Missing), Report.Number(many.Missing), "");
+        table.Add("deliveries/s (while sending)", Report.Rate(single.DeliveryRate), Report.Rate(many.DeliveryRate), "");
+        table.Print();
+        Report.Line($"{connections:N0} connections opened and watching in {many.ConnectTime.TotalSeconds:0.0} s; {many.Cpu} while delivering");
+        var p99 = Statistics.Percentile(many.Latencies, 0.99);
+        Report.Target($"delivery p99 ≤ {TargetP99Ms} ms to {connections:N0} connections, none missing", p99 <= TargetP99Ms && many.Missing == 0);
+    }
+
+    private static async Task<Run> MeasureAsync(ApiHost host, Uri hub, string[] tokens, int count, int orders, int rate, string prefix)
+    {
+        var sent = new long[orders];
+        var received = new bool[count, orders];
+        var latencies = new List<double>[count];
+        var connectStarted = Stopwatch.GetTimestamp();
+        var clients = new HubClient[count];
+        await BoundedLoad.RunAsync(count, 64, async c =>
+        {
+            latencies[c] = new List<double>(orders);
+            clients[c] = await HubClient.ConnectAsync(hub, tokens[c % tokens.Length], message => OnMessage(message, prefix, sent, c, received, latencies[c]));
+            await clients[c].InvokeAsync("Watch", Region);
+        }, TimeSpan.FromMinutes(5));
+        var connectTime = Stopwatch.GetElapsedTime(connectStarted);
+        if (clients.Any(c => c is null))
+        {
+            throw new InvalidOperationException("Not every connection opened within 5 minutes.");
+        }
+        using var stopPings = new CancellationTokenSource();
+        var pings = KeepAliveAsync(clients, stopPings.Token);
+        try
+        {
+            GC.Collect();
+            var cpu = CpuUsage.Start();
+            var started = Stopwatch.GetTimestamp();
+            for (var i = 0; i < orders; i++)
+            {
+                // Open loop: order i is due at i / rate seconds whatever the previous calls took.
+                var due = started + (long)(i * Stopwatch.Frequency / (double)rate);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+                Volatile.Write(ref sent[i], Stopwatch.GetTimestamp());
+                var status = await host.SendAsync(HttpMethod.Post, "/api/work-orders", tokens[0], new
+                {
+                    id = $"{prefix}-{i:000000}",
+                    kind = "FaultRepair",
+                    description = "No power at the meter box",
+                    region = Region,
+                    location = new { latitude = 20.0, longitude = 110.3 },
+                });
+                if (status != HttpStatusCode.Created)
+                {
+                    throw new InvalidOperationException($"create order: {(int)status} {status}");
+                }
+            }
+            var cpuText = cpu.Describe();
+            var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
+            while (Delivered(latencies) < count * orders && Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(50);
+            }
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var all = latencies.SelectMany(l => { lock (l) { return l.ToArray(); } }).ToArray();
+            Array.Sort(all);
+            return new Run(all, count * orders - all.Length, all.Length / elapsed.TotalSeconds, connectTime, cpuText);
+        }
+        finally
+        {
+            await stopPings.CancelAsync();
+            await pings;
+            await BoundedLoad.RunAsync(count, 64, async c => await clients[c].DisposeAsync(), TimeSpan.FromMinutes(2));
+        }
+    }
+
+    private static int Delivered(List<double>[] latencies) => latencies.Sum(l => { lock (l) { return l.Count; } });
+
+    private static async Task KeepAliveAsync(HubClient[] clients, CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(10), stop);
+                foreach (var client in clients)
+                {
+                    await client.PingAsync();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Measured; the connections close next.
+        }
+    }
+
+    /// <summary>Finds the order ids ("id" values with the run's prefix) in a message and records the first receipt of each.</summary>
+    private static void OnMessage(ReadOnlyMemory<byte> message, string prefix, long[] sent, int connection, bool[,] received, List<double> latencies)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var reader = new Utf8JsonReader(message.Span);
+        var expectId = false;
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName)
+            {
+                expectId = reader.ValueTextEquals(IdProperty);
+                continue;
+            }
+            if (expectId && reader.TokenType == JsonTokenType.String)
+            {
+                var id = reader.GetString()!;
+                if (id.Length > prefix.Length + 1 && id.StartsWith(prefix, StringComparison.Ordinal) && id[prefix.Length] == '-'
+                    && int.TryParse(id.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+                    && index < sent.Length && !received[connection, index])
+                {
+                    received[connection, index] = true;
+                    lock (latencies)
+                    {
+                        latencies.Add(Stopwatch.GetElapsedTime(Volatile.Read(ref sent[index]), now).TotalMilliseconds);
+                    }
+                }
+            }
+            expectId = false;
+        }
+    }
+
+    private static string FileLimits()
+    {
+        var limits = File.Exists("/proc/self/limits")
+            ? File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal))
+            : null;
+        return limits is null
+            ? "open-file limit: unknown"
+            : "open-file limit (soft, hard): " + string.Join(", ", limits.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(3).Take(2)) +
+              " — each connection holds two descriptors here (client and server side); raise with `ulimit -n` before the run if needed";
+    }
+
+    private sealed record Run(double[] Latencies, int Missing, double DeliveryRate, TimeSpan ConnectTime, string Cpu);
+}
