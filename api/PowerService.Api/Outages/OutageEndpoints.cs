@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Live;
 using PowerService.Api.Security;
 using PowerService.Grains;
 using PowerService.Grains.Outages;
@@ -11,7 +12,7 @@ using PowerService.Runtime;
 namespace PowerService.Api.Outages;
 
 /// <summary>Outages over HTTP. Dispatchers, operators and crews see every outage; a customer sees only the outages
-/// that cut their own supply (others answer 404). Dispatchers, and the crew on an outage's repair, set the estimated
+/// that cut their own supply (others answer 404), and of each only what concerns them. Dispatchers, and the crew on an outage's repair, set the estimated
 /// restoration, confirm and restore it.</summary>
 public static class OutageEndpoints
 {
@@ -36,7 +37,12 @@ public static class OutageEndpoints
         }).WithName("ListOutages");
 
         outages.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await VisibleOutageAsync(grains, id, Caller.From(user)))).WithName("GetOutage");
+        {
+            var caller = Caller.From(user);
+            var outage = await VisibleOutageAsync(grains, id, caller);
+            // A customer is told what the hub tells them: not who else is out, nor which crew works on it.
+            return caller.Role == Roles.Customer ? Results.Ok(OutageNotice.Of(outage)) : Results.Ok(outage);
+        }).WithName("GetOutage");
 
         outages.MapPost("/{id}/etr", async (string id, EtrBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
