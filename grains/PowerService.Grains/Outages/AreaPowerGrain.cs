@@ -24,7 +24,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     private TransformerAreaProfile? _profile;
     private IDisposable? _flush;
-    private bool _dirty;
+    private readonly WriteBehind _meterFlags = new(() => state.WriteStateAsync());
 
     private AreaPowerRecord S => state.State;
 
@@ -120,7 +120,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             S.NestedOutageId = null;
             S.NestedMeters = [];
             await state.WriteStateAsync();
-            _dirty = false;
+            _meterFlags.Written();
         }
     }
 
@@ -184,7 +184,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         {
             S.OutageConfirmed = true;
             await state.WriteStateAsync();
-            _dirty = false;
+            _meterFlags.Written();
             await GrainFactory.GetGrain<IOutageGrain>(S.OutageId).Confirm(MetersActor);
         }
         else if (someRestored && S.DarkCount < suspectAt)
@@ -229,7 +229,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     private async Task CommitAndSettle()
     {
         await state.WriteStateAsync();
-        _dirty = false;
+        _meterFlags.Written();
         await SettleOwedCalls();
     }
 
@@ -270,27 +270,11 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     private void MarkDirty()
     {
-        _dirty = true;
+        _meterFlags.Changed();
         _flush ??= RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
     }
 
-    private async Task Flush()
-    {
-        if (!_dirty)
-        {
-            return;
-        }
-        _dirty = false;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            _dirty = true;
-            throw;
-        }
-    }
+    private Task Flush() => _meterFlags.FlushAsync();
 
     /// <summary>FNV-1a over the event id: stable across processes (string.GetHashCode is not), 8 bytes per meter.</summary>
     internal static ulong EventHash(string eventId)

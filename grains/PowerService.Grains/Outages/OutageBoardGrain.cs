@@ -57,7 +57,7 @@ internal sealed class OutageBoardGrain(IPersistentState<OutageBoardRecord> state
     private const int MaxTake = 1_000;
     private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
 
-    private bool _dirty;
+    private readonly WriteBehind _board = new(() => state.WriteStateAsync());
 
     private OutageBoardRecord Board => state.State;
 
@@ -85,7 +85,7 @@ internal sealed class OutageBoardGrain(IPersistentState<OutageBoardRecord> state
         {
             Board.Active[summary.Id] = summary;
         }
-        _dirty = true;
+        _board.Changed();
         return Task.CompletedTask;
     }
 
@@ -109,23 +109,7 @@ internal sealed class OutageBoardGrain(IPersistentState<OutageBoardRecord> state
         return Task.FromResult(new OutagePage(matching.Count, matching.Skip(query.Skip).Take(query.Take).ToList()));
     }
 
-    private async Task Flush()
-    {
-        if (!_dirty)
-        {
-            return;
-        }
-        _dirty = false;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            _dirty = true;
-            throw;
-        }
-    }
+    private Task Flush() => _board.FlushAsync();
 }
 
 internal sealed class OutageBoardRecord

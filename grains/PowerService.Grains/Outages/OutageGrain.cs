@@ -30,7 +30,7 @@ internal sealed partial class OutageGrain(
     };
 
     private IDisposable? _flush;
-    private bool _dirty;
+    private readonly WriteBehind _record = new(() => state.WriteStateAsync());
 
     private OutageRecord O => state.State;
 
@@ -300,7 +300,7 @@ internal sealed partial class OutageGrain(
             state.State = previous;
             throw;
         }
-        _dirty = false;
+        _record.Written();
         await SettleOwed();
     }
 
@@ -393,7 +393,7 @@ internal sealed partial class OutageGrain(
 
     private void MarkDirty()
     {
-        _dirty = true;
+        _record.Changed();
         _flush ??= RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
     }
 
@@ -408,22 +408,9 @@ internal sealed partial class OutageGrain(
                 await notices.EnqueueAsync(notice, new NoticeAudience(O.TransformerAreaIds, O.MeterIds));
             }
             state.State = O with { NoticesOwed = [] };
-            _dirty = true;
+            _record.Changed();
         }
-        if (!_dirty)
-        {
-            return;
-        }
-        _dirty = false;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            _dirty = true;
-            throw;
-        }
+        await _record.FlushAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outage {Outage} opened: {Scope}, {State}, {Customers} customers")]

@@ -19,10 +19,11 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
     private readonly SortedSet<WorkOrderSortKey> _ranked = new(WorkOrderSortKey.Order);
     private readonly Dictionary<string, List<string>> _byCustomer = new(StringComparer.Ordinal);
     private readonly Queue<string> _finished = new();
-    private bool _dirty;
+    private WriteBehind _index = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _index = new WriteBehind(WriteAsync);
         foreach (var order in state.State.Orders)
         {
             Put(order);
@@ -41,7 +42,7 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
             return Task.CompletedTask;
         }
         Put(order);
-        _dirty = true;
+        _index.Changed();
         return Task.CompletedTask;
     }
 
@@ -118,24 +119,16 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
         }
     }
 
-    private async Task Flush()
+    private Task Flush() => _index.FlushAsync();
+
+    private async Task WriteAsync()
     {
-        if (!_dirty)
-        {
-            return;
-        }
-        _dirty = false;
         // Finished orders are stored oldest first, so a reload rebuilds the tail in the order it was dropped from.
         var finished = new HashSet<string>(_finished, StringComparer.Ordinal);
         state.State.Orders = [.. _orders.Values.Where(o => !finished.Contains(o.Id)), .. _finished.Select(id => _orders[id])];
         try
         {
             await state.WriteStateAsync();
-        }
-        catch
-        {
-            _dirty = true;
-            throw;
         }
         finally
         {

@@ -15,7 +15,7 @@ internal sealed class ServiceCountsGrain(IPersistentState<ServiceCountsRecord> s
     private static readonly WorkOrderKind[] Kinds = Enum.GetValues<WorkOrderKind>();
     private static readonly CrewStatus[] Statuses = Enum.GetValues<CrewStatus>();
 
-    private bool _dirty;
+    private readonly WriteBehind _counts = new(() => state.WriteStateAsync());
 
     private ServiceCountsRecord Counts => state.State;
 
@@ -39,7 +39,7 @@ internal sealed class ServiceCountsGrain(IPersistentState<ServiceCountsRecord> s
         {
             Counts.BreachesTotal++;
         }
-        _dirty = true;
+        _counts.Changed();
         return Task.CompletedTask;
     }
 
@@ -53,7 +53,7 @@ internal sealed class ServiceCountsGrain(IPersistentState<ServiceCountsRecord> s
         {
             Counts.CrewsByStatus[(int)current]++;
         }
-        _dirty = true;
+        _counts.Changed();
         return Task.CompletedTask;
     }
 
@@ -87,23 +87,7 @@ internal sealed class ServiceCountsGrain(IPersistentState<ServiceCountsRecord> s
         }
     }
 
-    private async Task Flush()
-    {
-        if (!_dirty)
-        {
-            return;
-        }
-        _dirty = false;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            _dirty = true;
-            throw;
-        }
-    }
+    private Task Flush() => _counts.FlushAsync();
 }
 
 /// <summary>Counters indexed by enum value (arrays: a delta is one increment, no dictionary lookup).</summary>
