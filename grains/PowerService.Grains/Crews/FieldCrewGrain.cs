@@ -366,8 +366,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         else
         {
-            var due = earliest.Value - Now;
-            await RegisterOrUpdateReminder(HoldExpiryReminder, due > TimeSpan.Zero ? due : TimeSpan.Zero, TimeSpan.Zero);
+            await RegisterOrUpdateReminder(HoldExpiryReminder, earliest.Value, TimeSpan.Zero);
         }
         _holdReminderDueAt = earliest;
     }

@@ -299,8 +299,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         }
         else
         {
-            var wait = due.Value - Now;
-            await RegisterOrUpdateReminder(CloseReminder, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, TimeSpan.Zero);
+            await RegisterOrUpdateReminder(CloseReminder, due.Value, TimeSpan.Zero);
         }
         _reminderDueAt = due;
     }

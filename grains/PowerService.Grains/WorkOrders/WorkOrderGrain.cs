@@ -555,8 +555,7 @@ internal sealed partial class WorkOrderGrain(
         }
         else if (next.ReminderDueAt is null || wanted < next.ReminderDueAt)
         {
-            var dueIn = wanted.Value - change.Now;
-            await RegisterOrUpdateReminder(ReminderName, dueIn > TimeSpan.Zero ? dueIn : TimeSpan.Zero, TimeSpan.Zero);
+            await RegisterOrUpdateReminder(ReminderName, wanted.Value, TimeSpan.Zero);
             next = next with { ReminderDueAt = wanted };
         }
         if (change.Events.Count == 0 && next == change.Before)

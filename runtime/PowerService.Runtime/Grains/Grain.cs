@@ -39,6 +39,12 @@ public abstract class Grain
     protected Task RegisterOrUpdateReminder(string name, TimeSpan dueTime, TimeSpan period) =>
         Activation.Silo.Reminders.RegisterAsync(this, name, dueTime, period);
 
+    /// <summary>Registers or replaces a durable reminder that first fires at <paramref name="dueAt"/> (at once if that
+    /// has passed). Use it when the grain knows the moment: a relative due time computed from an earlier reading of
+    /// the clock would fire late by however long the turn took between reading the clock and registering.</summary>
+    protected Task RegisterOrUpdateReminder(string name, DateTimeOffset dueAt, TimeSpan period) =>
+        Activation.Silo.Reminders.RegisterAtAsync(this, name, dueAt.ToUnixTimeMilliseconds(), period);
+
     protected Task UnregisterReminder(string name) => Activation.Silo.Reminders.UnregisterAsync(GrainId, name);
 
     /// <summary>The names and due times of this grain's reminders.</summary>

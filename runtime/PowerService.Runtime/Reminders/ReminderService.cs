@@ -77,20 +77,26 @@ internal sealed partial class ReminderService
 
     public Task DrainAsync() => Task.WhenAll(_upserts.DrainAsync(), _deletes.DrainAsync());
 
-    public async Task RegisterAsync(Grain grain, string name, TimeSpan dueTime, TimeSpan period)
+    public Task RegisterAsync(Grain grain, string name, TimeSpan dueTime, TimeSpan period)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, TimeSpan.Zero);
+        return RegisterAtAsync(grain, name, NowMs + (long)dueTime.TotalMilliseconds, period);
+    }
+
+    /// <summary>Registers a reminder due at an absolute moment (Unix milliseconds); one already past fires at once.</summary>
+    public async Task RegisterAtAsync(Grain grain, string name, long dueAtMs, TimeSpan period)
     {
         if (grain is not IRemindable)
         {
             throw new InvalidOperationException($"{grain.GetType().Name} registers reminder '{name}' but does not implement {nameof(IRemindable)}.");
         }
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, TimeSpan.Zero);
         if (period != TimeSpan.Zero && period < TimeSpan.FromSeconds(1))
         {
             throw new ArgumentOutOfRangeException(nameof(period), period, "A reminder period is zero (fire once) or at least one second.");
         }
         var id = grain.GrainId;
-        var record = new ReminderRecord(id, name, NowMs + (long)dueTime.TotalMilliseconds, (long)period.TotalMilliseconds, id.Partition(_silo.PartitionCount));
+        var record = new ReminderRecord(id, name, dueAtMs, (long)period.TotalMilliseconds, id.Partition(_silo.PartitionCount));
         await _upserts.Enqueue(record);
         lock (_lock)
         {
@@ -328,7 +334,12 @@ internal sealed partial class ReminderService
         }
         using var cancelDelay = CancellationTokenSource.CreateLinkedTokenSource(token);
         var sleeping = Task.Delay(TimeSpan.FromMilliseconds(delay), _time, cancelDelay.Token);
-        await Task.WhenAny(sleeping, wake);
+        if (NowMs < next)
+        {
+            // The clock may have moved between reading it and starting the delay (which then runs from the later
+            // reading): only wait when the due moment is still ahead.
+            await Task.WhenAny(sleeping, wake);
+        }
         await cancelDelay.CancelAsync();
         token.ThrowIfCancellationRequested();
     }
