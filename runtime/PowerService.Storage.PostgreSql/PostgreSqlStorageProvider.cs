@@ -721,6 +721,32 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
+    public Task<IReadOnlyList<CatalogLink>> ReadCatalogLinksAsync(string kind, string? afterKey, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        return ExecuteAsync<IReadOnlyList<CatalogLink>>("read catalog links", isWrite: false, async (connection, ct) =>
+        {
+            // The primary key's own order (the database collation), so the index serves the page.
+            await using var command = new NpgsqlCommand(
+                "SELECT key, parent_key FROM catalog WHERE kind = @kind AND (@after::text IS NULL OR key > @after) ORDER BY key LIMIT @max", connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string>("kind", kind),
+                    new NpgsqlParameter("after", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)afterKey ?? DBNull.Value },
+                    new NpgsqlParameter<int>("max", maxCount),
+                },
+            };
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var links = new List<CatalogLink>(Math.Min(maxCount, 16_384));
+            while (await reader.ReadAsync(ct))
+            {
+                links.Add(new CatalogLink(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+            }
+            return links;
+        }, cancellationToken);
+    }
+
     public Task<long> CountCatalogAsync(string kind, CancellationToken cancellationToken = default) =>
         ExecuteAsync("count catalog entries", isWrite: false, async (connection, ct) =>
         {

@@ -505,6 +505,26 @@ public sealed class SqliteStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
+    public Task<IReadOnlyList<CatalogLink>> ReadCatalogLinksAsync(string kind, string? afterKey, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        return ReadAsync<IReadOnlyList<CatalogLink>>("read catalog links", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT key, parent_key FROM catalog WHERE kind = $kind AND key > $after ORDER BY key LIMIT $max";
+            command.Parameters.AddWithValue("$kind", kind);
+            command.Parameters.AddWithValue("$after", afterKey ?? "");
+            command.Parameters.AddWithValue("$max", maxCount);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var links = new List<CatalogLink>(Math.Min(maxCount, 16_384));
+            while (await reader.ReadAsync(ct))
+            {
+                links.Add(new CatalogLink(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+            }
+            return links;
+        }, cancellationToken);
+    }
+
     public Task<long> CountCatalogAsync(string kind, CancellationToken cancellationToken = default) =>
         ReadAsync("count catalog entries", async (connection, ct) =>
         {

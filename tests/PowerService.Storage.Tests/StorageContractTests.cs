@@ -601,6 +601,30 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal(new CatalogImportResult(0, 0, 0, []), (await storage.ImportCatalogAsync("customer", "meter", Stream())) with { Orphans = [] });
     }
 
+    [Fact]
+    public async Task Catalog_links_are_read_a_page_at_a_time_each_key_once_with_its_parent()
+    {
+        var storage = await OpenAsync();
+        await storage.ImportCatalogAsync("area", null, Stream(Entry("A1"), Entry("A2")));
+        var meters = Enumerable.Range(1, 25).Select(i => Entry($"M{i:00}", i % 2 == 0 ? "A2" : "A1")).ToArray();
+        await storage.ImportCatalogAsync("meter", "area", Stream(meters));
+
+        var seen = new List<CatalogLink>();
+        string? after = null;
+        var pages = 0;
+        while (await storage.ReadCatalogLinksAsync("meter", after, 10) is { Count: > 0 } page)
+        {
+            seen.AddRange(page);
+            after = page[^1].Key;
+            pages++;
+        }
+
+        Assert.Equal(3, pages);
+        Assert.Equal(meters.Select(m => new CatalogLink(m.Key, m.ParentKey)).OrderBy(l => l.Key, StringComparer.Ordinal), seen.OrderBy(l => l.Key, StringComparer.Ordinal));
+        Assert.Equal([new CatalogLink("A1", null), new CatalogLink("A2", null)], await storage.ReadCatalogLinksAsync("area", null, 10));
+        Assert.Empty(await storage.ReadCatalogLinksAsync("customer", null, 10));
+    }
+
     // ---- batches and failures ----
 
     [Fact]

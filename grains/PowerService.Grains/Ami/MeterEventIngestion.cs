@@ -9,13 +9,14 @@ namespace PowerService.Grains.Ami;
 
 /// <summary>The AMI ingestion path: head-end batches go into one bounded queue; a pump takes whatever has gathered
 /// (up to <see cref="IngestionOptions.MaxBatch"/> — the busier the storm, the bigger the batch), resolves each meter's
-/// transformer area with one catalog read, and hands each area its events in one grain call. A submission completes
+/// transformer area (from the in-memory <see cref="MeterDirectory"/>, the meters it does not know with one catalog
+/// read), and hands each area its events in one grain call. A submission completes
 /// when its events are applied, so an accepted batch is never silently dropped; a full queue refuses a batch whole with
 /// <see cref="ServiceBusyException"/>. Events are idempotent per (meter, event id), so a refused or failed batch is
 /// simply sent again.
 /// Two batches are in flight at most: while one batch's area calls run, the next one's catalog read does. Calls to one
 /// area keep their order (each activation runs its calls in arrival order).</summary>
-public sealed partial class MeterEventIngestion(IngestionOptions options, ILogger<MeterEventIngestion> logger) : ISiloService
+public sealed partial class MeterEventIngestion(IngestionOptions options, MeterDirectory directory, ILogger<MeterEventIngestion> logger) : ISiloService
 {
     private const int MaxIdLength = 128;
 
@@ -146,27 +147,41 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, ILogge
         await inFlight.ConfigureAwait(false);
     }
 
-    /// <summary>One catalog read for the batch's distinct meters; a store failure fails the batch's submissions.</summary>
+    /// <summary>The directory answers for the meters it knows; one catalog read for the batch's other distinct meters.
+    /// A store failure fails the batch's submissions.</summary>
     private async Task<RoutedBatch> RouteAsync(List<Submission> batch)
     {
         try
         {
-            var meters = new HashSet<string>(StringComparer.Ordinal);
+            var areaOf = new Dictionary<string, string>(StringComparer.Ordinal);
+            HashSet<string>? misses = null;
             foreach (var submission in batch)
             {
                 foreach (var e in submission.Events)
                 {
-                    meters.Add(e.MeterId);
+                    if (!areaOf.ContainsKey(e.MeterId))
+                    {
+                        if (directory.TryGetArea(e.MeterId, out var known))
+                        {
+                            areaOf[e.MeterId] = known;
+                        }
+                        else
+                        {
+                            (misses ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.MeterId);
+                        }
+                    }
                 }
             }
-            var keys = meters.ToList();
-            var entries = await _silo!.Storage.ReadCatalogAsync(TopologyKinds.Meter, keys).ConfigureAwait(false);
-            var areaOf = new Dictionary<string, string>(keys.Count, StringComparer.Ordinal);
-            for (var i = 0; i < keys.Count; i++)
+            if (misses is not null)
             {
-                if (entries[i]?.ParentKey is { } area)
+                var keys = misses.ToList();
+                var entries = await _silo!.Storage.ReadCatalogAsync(TopologyKinds.Meter, keys).ConfigureAwait(false);
+                for (var i = 0; i < keys.Count; i++)
                 {
-                    areaOf[keys[i]] = area;
+                    if (entries[i]?.ParentKey is { } area)
+                    {
+                        areaOf[keys[i]] = area;
+                    }
                 }
             }
             return new RoutedBatch(batch, areaOf, null);

@@ -36,6 +36,8 @@ public static class WorkflowServiceCollectionExtensions
         // the grains (which may owe notices) before the notice delivery stops.
         options.Ingestion.Validate();
         services.AddSingleton(options.Ingestion);
+        services.AddSingleton<MeterDirectory>();
+        services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<MeterDirectory>());
         services.AddSingleton<MeterEventIngestion>();
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<MeterEventIngestion>());
         services.AddSingleton(options.Energy);

@@ -56,7 +56,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             }
             ref var meter = ref CollectionsMarshal.GetValueRefOrAddDefault(S.Meters, e.MeterId, out _);
             var at = e.At.ToUnixTimeMilliseconds();
-            var eventHash = EventHash(e.EventId);
+            var eventHash = StableHash.Of(e.EventId);
             if (at < meter.LastAt || (at == meter.LastAt && eventHash == meter.LastEvent))
             {
                 continue;
@@ -275,17 +275,6 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     }
 
     private Task Flush() => _meterFlags.FlushAsync();
-
-    /// <summary>FNV-1a over the event id: stable across processes (string.GetHashCode is not), 8 bytes per meter.</summary>
-    internal static ulong EventHash(string eventId)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var c in eventId)
-        {
-            hash = (hash ^ c) * 1099511628211UL;
-        }
-        return hash;
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: outage {Outage} inferred from {Dark} of {Meters} meters dark")]
     private static partial void LogInferred(ILogger logger, string area, string outage, int dark, int meters);

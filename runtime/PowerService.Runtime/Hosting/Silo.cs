@@ -300,6 +300,13 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         return invalidated;
     }
 
+    /// <summary>Raised after an import changed entries of a catalog kind (the argument), for silo services that keep
+    /// a view of the catalog in memory, such as a meter → transformer area directory.</summary>
+    public event Action<string>? CatalogChanged;
+
+    /// <summary>Tells the <see cref="CatalogChanged"/> subscribers that entries of <paramref name="kind"/> changed.</summary>
+    public void NotifyCatalogChanged(string kind) => CatalogChanged?.Invoke(kind);
+
     /// <summary><see cref="InvalidateActivations(IEnumerable{GrainId})"/> for every activation of one grain type, for
     /// grains that summarize many entries (an area and all its customers). Scans the activations once.</summary>
     public int InvalidateActivations(string grainType)

@@ -82,6 +82,11 @@ public interface IStorageProvider : IAsyncDisposable
     /// ordered by parent key, then key.</summary>
     Task<IReadOnlyList<CatalogEntry>> ReadCatalogChildrenAsync(string kind, IReadOnlyList<string> parentKeys, CancellationToken cancellationToken = default);
 
+    /// <summary>Up to <paramref name="maxCount"/> keys of <paramref name="kind"/> with their parent keys, after
+    /// <paramref name="afterKey"/> (null: from the first) in the store's key order, so that walking the pages visits
+    /// every entry once. Without payloads: for directories that route by parent (meter → transformer area).</summary>
+    Task<IReadOnlyList<CatalogLink>> ReadCatalogLinksAsync(string kind, string? afterKey, int maxCount, CancellationToken cancellationToken = default);
+
     /// <summary>How many entries of <paramref name="kind"/> are stored.</summary>
     Task<long> CountCatalogAsync(string kind, CancellationToken cancellationToken = default);
 
@@ -137,6 +142,9 @@ public sealed record StoredOutboxMessage(long Id, string DeduplicationKey, strin
 /// <summary>One catalog entry: its key, the key of its parent (in the parent kind named at import) and its payload,
 /// JSON text the store keeps byte for byte.</summary>
 public sealed record CatalogEntry(string Key, string? ParentKey, string Payload);
+
+/// <summary>A catalog key and its parent key, without the payload.</summary>
+public readonly record struct CatalogLink(string Key, string? ParentKey);
 
 /// <summary>What an import did: entries inserted, updated and found unchanged, or, when some entries name a parent
 /// that does not exist, those entries (and nothing was written).</summary>

@@ -81,6 +81,7 @@ public sealed class TopologyImport(Silo silo)
         if (stored.Inserted + stored.Updated > 0)
         {
             silo.InvalidateActivations(run.LineOfKey.Keys.Select(key => new GrainId(file.GrainType, key)));
+            silo.NotifyCatalogChanged(file.CatalogKind);
             foreach (var grainType in file.SummarizingGrainTypes)
             {
                 silo.InvalidateActivations(grainType);
