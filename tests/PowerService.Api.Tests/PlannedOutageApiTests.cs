@@ -51,6 +51,29 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_started_planned_outage_is_on_the_outage_list_for_the_console_and_its_customer_until_it_is_closed_out()
+    {
+        var start = DateTimeOffset.UtcNow.AddDays(8);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", start))).StatusCode);
+        var customer = await _api.ClientForAsync("customer-wang");
+        Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/outages?active=true&region=R1"))).GetProperty("total").GetInt32());
+
+        // The works were brought forward with the customers' agreement: supply is cut now.
+        var started = await Json(await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/start", new { }));
+
+        Assert.Equal("OUT-P-PO-1", started.GetProperty("outageId").GetString());
+        var row = Assert.Single((await Json(await _dispatcher.GetAsync("/api/outages?active=true&region=R1"))).GetProperty("items").EnumerateArray());
+        Assert.Equal(("OUT-P-PO-1", "Planned", "Confirmed", 1), (row.GetProperty("id").GetString(), row.GetProperty("kind").GetString(), row.GetProperty("state").GetString(), row.GetProperty("affectedCustomers").GetInt32()));
+        Assert.Equal(start.AddHours(4), row.GetProperty("estimatedRestorationAt").GetDateTimeOffset());
+        Assert.Equal("OUT-P-PO-1", Assert.Single((await Json(await customer.GetAsync("/api/outages"))).GetProperty("items").EnumerateArray()).GetProperty("id").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/complete", new { })).StatusCode);
+
+        Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/outages?active=true&region=R1"))).GetProperty("total").GetInt32());
+        Assert.Equal("Restored", (await Json(await _dispatcher.GetAsync("/api/outages/OUT-P-PO-1"))).GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task A_plan_with_too_little_notice_is_a_409_carrying_the_reason_and_the_impact()
     {
         var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(2)));

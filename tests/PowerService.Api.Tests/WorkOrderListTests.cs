@@ -77,6 +77,42 @@ public sealed class WorkOrderListTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().GetAsync("/api/work-orders?region=R1")).StatusCode);
     }
 
+    /// <summary>What the crew PDA loads when it opens: every order the crew holds, page by page, whatever state it is
+    /// in, and nothing of another crew's, which is not even there to be asked for by id.</summary>
+    [Fact]
+    public async Task A_crew_pages_through_every_order_it_holds_and_another_crews_orders_are_404()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-12");
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77");
+        var crew = await _api.ClientForAsync("crew-c12");
+        foreach (var (id, holder) in new[] { ("WO-A", "C-12"), ("WO-B", "C-12"), ("WO-C", "C-12"), ("WO-D", "C-77") })
+        {
+            // A meter installation: no crew has the skill, so only the dispatcher's assignment gives it a crew.
+            Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/work-orders", Order(id, "MeterInstallation", "R1"))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = holder })).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/work-orders/WO-B/transitions", new { action = "accept" })).StatusCode);
+
+        var first = await ListAsync("/api/work-orders?limit=2", crew);
+        Assert.Equal(3, first.GetProperty("total").GetInt32());
+        var second = await ListAsync($"/api/work-orders?limit=2&continuationToken={first.GetProperty("continuationToken").GetString()}", crew);
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("continuationToken").ValueKind);
+        Assert.Equal(["WO-A", "WO-B", "WO-C"], Ids(first).Concat(Ids(second)).Order(StringComparer.Ordinal));
+        Assert.Equal(["WO-B"], Ids(await ListAsync("/api/work-orders?state=Accepted", crew)));
+        Assert.Equal(HttpStatusCode.BadRequest, (await crew.GetAsync("/api/work-orders?limit=0")).StatusCode);
+
+        // Another crew's order does not exist for this crew: not listed, not readable, not actionable.
+        Assert.Equal(HttpStatusCode.NotFound, (await crew.GetAsync("/api/work-orders/WO-D")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await crew.PostAsJsonAsync("/api/work-orders/WO-D/transitions", new { action = "accept" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await crew.GetAsync("/api/crews/C-77")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await crew.PostAsJsonAsync("/api/work-orders/WO-A/assign", new { crewId = "C-12" })).StatusCode);
+
+        // Reassigned away: it leaves the crew's list at once.
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-A/assign", new { crewId = "C-77" })).StatusCode);
+        Assert.Equal(["WO-B", "WO-C"], Ids(await ListAsync("/api/work-orders", crew)).Order(StringComparer.Ordinal));
+        Assert.Equal(HttpStatusCode.NotFound, (await crew.GetAsync("/api/work-orders/WO-A")).StatusCode);
+    }
+
     private async Task<JsonElement> ListAsync(string path, HttpClient? client = null)
     {
         var response = await (client ?? _dispatcher).GetAsync(path);

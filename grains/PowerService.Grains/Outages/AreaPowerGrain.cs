@@ -124,6 +124,19 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         }
     }
 
+    public async Task PlannedOutageStarted(string outageId)
+    {
+        if (S.OutageId is not null)
+        {
+            return;
+        }
+        S.OutageId = outageId;
+        S.OutageConfirmed = true;
+        S.OutageIsPlanned = true;
+        await state.WriteStateAsync();
+        _meterFlags.Written();
+    }
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != NestedCheck)
@@ -164,7 +177,10 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         {
             var window = (long)options.InferenceWindow.TotalMilliseconds;
             var newest = S.Meters.Values.Max(m => m.DarkSince);
-            var inWindow = S.Meters.Values.Where(m => m.DarkSince != 0 && m.DarkSince >= newest - window).ToList();
+            // Meters dark since before the last restoration are the nested check's to judge, not a new outage: after
+            // a planned outage's close-out most meters are still dark until they report power.
+            var restoredAt = S.RestoredAt?.ToUnixTimeMilliseconds() ?? 0;
+            var inWindow = S.Meters.Values.Where(m => m.DarkSince > restoredAt && m.DarkSince >= newest - window).ToList();
             if (newest == 0 || inWindow.Count < suspectAt)
             {
                 await RestoreNestedIfBack();
@@ -187,7 +203,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             _meterFlags.Written();
             await GrainFactory.GetGrain<IOutageGrain>(S.OutageId).Confirm(MetersActor);
         }
-        else if (someRestored && S.DarkCount < suspectAt)
+        else if (someRestored && S.DarkCount < suspectAt && !S.OutageIsPlanned)
         {
             await EndAreaOutage(TimeProvider.GetUtcNow(), byMeters: true);
         }
@@ -211,6 +227,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         var outage = S.OutageId!;
         S.OutageId = null;
         S.OutageConfirmed = false;
+        S.OutageIsPlanned = false;
         S.RestoredOutageId = outage;
         S.RestoredAt = restoredAt;
         S.FeederEndOwed = outage;
@@ -296,6 +313,9 @@ internal sealed class AreaPowerRecord
 
     public string? OutageId { get; set; }
     public bool OutageConfirmed { get; set; }
+
+    /// <summary>The outage is a planned outage's (opened by it, ended only by it).</summary>
+    public bool OutageIsPlanned { get; set; }
     public string? NestedOutageId { get; set; }
     public List<string> NestedMeters { get; set; } = [];
 

@@ -17,8 +17,14 @@ public interface IAreaPowerGrain : IGrain
 
     Task<AreaPowerView> Get();
 
-    /// <summary>The outage this area opened ended (restored by a crew or a dispatcher, or by its own meters).</summary>
+    /// <summary>The outage this area opened, or a planned outage it is part of, ended (restored by a crew or a
+    /// dispatcher, by its own meters, or by the planned outage's close-out).</summary>
     Task OutageEnded(string outageId, DateTimeOffset restoredAt);
+
+    /// <summary>A planned outage cut this area's supply: until it ends, last gasps are absorbed into it and fault calls
+    /// merge into it; its meters coming back do not end it (its close-out does). An area already inside an outage of
+    /// its own keeps that one.</summary>
+    Task PlannedOutageStarted(string outageId);
 }
 
 /// <summary>How many events of a batch changed something, and how many were duplicates or stale.</summary>

@@ -88,7 +88,10 @@ internal sealed partial class OutageGrain(
             // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call.
             RepairOrderId = opening.Kind == OutageKind.Unplanned ? $"WO-{Id}" : null,
             RepairOrderOwed = opening.Kind == OutageKind.Unplanned,
-            CustomersTold = confirmed,
+            // A planned outage's customers were told 7 days (or 24 h) ahead by its plan: no "detected" notice, but
+            // they are told of a new ETR and of the restoration like any outage's.
+            CustomersTold = confirmed || opening.Kind == OutageKind.Planned,
+            PlannedAreasOwed = opening.Kind == OutageKind.Planned,
             UpdatedAt = now,
         };
         var events = new List<JournalEvent> { Event("OutageOpened", opening.Actor, now, new
@@ -97,7 +100,7 @@ internal sealed partial class OutageGrain(
             ImportantCustomers = record.ImportantCustomers.Count, record.StartedAt, record.EstimatedRestorationAt, record.Cause,
             record.RepairOrderId, record.ParentOutageId,
         }) };
-        if (confirmed)
+        if (confirmed && opening.Kind == OutageKind.Unplanned)
         {
             record = Owe(record, NoticeKind.OutageDetected, now);
         }
@@ -164,8 +167,9 @@ internal sealed partial class OutageGrain(
         {
             State = OutageState.Restored,
             RestoredAt = now,
-            // Whoever restored it other than the meters of its own area must tell the area (or feeder) that opened it.
-            OpenerOwed = actor != AreaPowerGrain.MetersActor && outage.Kind == OutageKind.Unplanned,
+            // Whoever restored it other than the meters of its own area must tell the area (or feeder) that opened it;
+            // a planned outage's areas always hear of it (their meters never end it).
+            OpenerOwed = outage.Kind == OutageKind.Planned || actor != AreaPowerGrain.MetersActor,
             RepairCancelOwed = outage.RepairOrderId is not null && !byRepair,
         };
         if (next.CustomersTold)
@@ -176,10 +180,10 @@ internal sealed partial class OutageGrain(
         {
             Event("OutageRestored", actor, now, new { RestoredAt = now, Duration = now - outage.StartedAt, outage.MergedCalls }),
         };
-        if (outage.Scope != OutageScope.Feeder)
+        if (outage.Scope != OutageScope.Feeder && outage.Kind == OutageKind.Unplanned)
         {
             // The area's history, read by planned outages to count customers cut repeatedly; a feeder outage's areas
-            // are recorded by its area outages.
+            // are recorded by its area outages, a planned outage's by its close-out (with the actual times reported).
             var record = new AreaOutageRecord(Id, outage.Kind, outage.StartedAt, now, outage.MeterIds);
             events.AddRange(outage.TransformerAreaIds.Select(area => new JournalEvent(
                 JournalStreams.Area(area), AreaOutageRecord.EventType, now, actor, null, JsonSerializer.Serialize(record, PayloadJson))));
@@ -324,6 +328,10 @@ internal sealed partial class OutageGrain(
             await FoldRepairOrder(ownOrder, feederOrder);
             o = o with { RepairMergeOwed = null };
         }
+        if (o.PlannedAreasOwed && o.State != OutageState.Restored)
+        {
+            await Task.WhenAll(o.TransformerAreaIds.Select(area => GrainFactory.GetGrain<IAreaPowerGrain>(area).PlannedOutageStarted(o.Id)));
+        }
         if (o.RepairCancelOwed && o.RepairOrderId is { } repair)
         {
             await CancelUnstartedRepair(repair);
@@ -336,7 +344,7 @@ internal sealed partial class OutageGrain(
         {
             await GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(o));
         }
-        state.State = o with { RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false };
+        state.State = o with { PlannedAreasOwed = false, RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false };
         MarkDirty();
     }
 
@@ -381,10 +389,12 @@ internal sealed partial class OutageGrain(
         }
     }
 
-    private Task TellOpener(OutageRecord o) => o.Scope switch
+    private Task TellOpener(OutageRecord o) => o switch
     {
-        OutageScope.Feeder when o.FeederId is { } feeder => GrainFactory.GetGrain<IFeederPowerGrain>(feeder).FeederOutageEnded(o.Id),
-        OutageScope.Feeder => Task.CompletedTask,
+        { Kind: OutageKind.Planned } => Task.WhenAll(o.TransformerAreaIds.Select(area =>
+            GrainFactory.GetGrain<IAreaPowerGrain>(area).OutageEnded(o.Id, o.RestoredAt ?? TimeProvider.GetUtcNow()))),
+        { Scope: OutageScope.Feeder, FeederId: { } feeder } => GrainFactory.GetGrain<IFeederPowerGrain>(feeder).FeederOutageEnded(o.Id),
+        { Scope: OutageScope.Feeder } => Task.CompletedTask,
         _ => GrainFactory.GetGrain<IAreaPowerGrain>(o.TransformerAreaIds[0]).OutageEnded(o.Id, o.RestoredAt ?? TimeProvider.GetUtcNow()),
     };
 
@@ -451,6 +461,7 @@ internal sealed record OutageRecord
     public int Version { get; init; }
 
     // Owed after the write that set them (see OutageGrain.SettleOwed).
+    public bool PlannedAreasOwed { get; init; }
     public bool RepairOrderOwed { get; init; }
     public string? RepairMergeOwed { get; init; }
     public bool RepairCancelOwed { get; init; }
@@ -459,7 +470,7 @@ internal sealed record OutageRecord
     public IReadOnlyList<OutageNotice> NoticesOwed { get; init; } = [];
 
     [JsonIgnore]
-    public bool IsOwing => RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || NoticesOwed.Count > 0;
+    public bool IsOwing => PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || NoticesOwed.Count > 0;
 
     public OutageView ToView() => new(
         Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,

@@ -16,11 +16,11 @@ public interface IPlannedOutageGrain : IGrain
     /// <summary>The planned outage, or null when none was accepted under this id.</summary>
     Task<PlannedOutageView?> Get();
 
-    /// <summary>Records when the work actually cut supply.</summary>
+    /// <summary>Records when the work actually cut supply, and opens the outage on the map (kind Planned).</summary>
     Task<PlannedOutageView> Start(DateTimeOffset actualStart, string actor);
 
     /// <summary>Records when supply came back: closes the outage out against the plan and adds it to the outage history
-    /// of every affected transformer area.</summary>
+    /// of every affected transformer area; the outage on the map is restored.</summary>
     Task<PlannedOutageView> Complete(DateTimeOffset actualEnd, string actor);
 
     /// <summary>Calls off a scheduled outage that has not started; the customers who were told are told again.</summary>
@@ -101,7 +101,8 @@ public sealed record PlannedOutageImpact(
 /// outages, finished or scheduled before this one).</summary>
 public sealed record RepeatedOutageCustomer(string CustomerId, string MeterId, string TransformerAreaId, int Outages);
 
-/// <summary>A scheduled planned outage as the dispatcher sees it.</summary>
+/// <summary>A scheduled planned outage as the dispatcher sees it. <paramref name="OutageId"/>: the outage it opened on
+/// the map when it started (null before).</summary>
 public sealed record PlannedOutageView(
     string Id,
     PlannedOutageKind Kind,
@@ -118,6 +119,7 @@ public sealed record PlannedOutageView(
     DateTimeOffset AcceptedAt,
     DateTimeOffset? ActualStart,
     DateTimeOffset? ActualEnd,
+    string? OutageId,
     PlannedOutageCloseOut? CloseOut,
     string? CancelReason,
     DateTimeOffset UpdatedAt,

@@ -11,7 +11,9 @@ namespace PowerService.Grains.PlannedOutages;
 /// <summary>One planned outage. Plan computes the impact from the topology grains and the areas' outage history,
 /// checks the policy and, when accepted, stores the plan with its journal events (its own stream and each affected
 /// area's) in one write; notices go to the outbox after the write. Complete adds the outage to each area's history in
-/// the same write as the close-out.</summary>
+/// the same write as the close-out. Starting opens the outage on the map (an <see cref="IOutageGrain"/> of kind
+/// Planned, key <see cref="OutageIdOf"/>) and completing restores it; both are stored as owed with the change and made
+/// after it, again on activation when a crash or a failure cut them short (both calls are idempotent).</summary>
 internal sealed partial class PlannedOutageGrain(
     IPersistentState<PlannedOutageRecord> state,
     IJournal journal,
@@ -37,7 +39,14 @@ internal sealed partial class PlannedOutageGrain(
 
     private string Id => GetPrimaryKeyString();
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken) => await SendOwedNotices();
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await SendOwedNotices();
+        await SettleOwedOutage();
+    }
+
+    /// <summary>The id of the outage a started planned outage opens.</summary>
+    public static string OutageIdOf(string plannedOutageId) => $"OUT-P-{plannedOutageId}";
 
     public async Task<PlannedOutagePlan> Plan(PlannedOutageRequest request, bool dryRun)
     {
@@ -107,7 +116,7 @@ internal sealed partial class PlannedOutageGrain(
         var now = TimeProvider.GetUtcNow();
         RequireNotFuture(actualStart, now, "actualStart");
         var to = Next(outage, Move.Start);
-        var next = outage with { Status = to, ActualStart = actualStart, UpdatedAt = now, Version = outage.Version + 1 };
+        var next = outage with { Status = to, ActualStart = actualStart, OutageOpenOwed = true, UpdatedAt = now, Version = outage.Version + 1 };
         await Commit(next, [Event(PlannedOutageEvents.Started, now, actor, new
         {
             ActualStart = actualStart,
@@ -135,7 +144,7 @@ internal sealed partial class PlannedOutageGrain(
             Minutes(outage.PlannedEnd - outage.PlannedStart),
             Minutes(actualEnd - actualStart),
             actualEnd > outage.PlannedEnd);
-        var next = outage with { Status = to, ActualEnd = actualEnd, CloseOut = closeOut, UpdatedAt = now, Version = outage.Version + 1 };
+        var next = outage with { Status = to, ActualEnd = actualEnd, CloseOut = closeOut, OutageRestoreOwed = true, UpdatedAt = now, Version = outage.Version + 1 };
         var record = new AreaOutageRecord(Id, OutageKind.Planned, actualStart, actualEnd, null);
         var events = new List<JournalEvent>(outage.TransformerAreaIds.Count + 1)
         {
@@ -316,6 +325,50 @@ internal sealed partial class PlannedOutageGrain(
             throw;
         }
         await SendOwedNotices();
+        await SettleOwedOutage();
+    }
+
+    /// <summary>Opens or restores the outage on the map as the stored record says is owed. A failure leaves it owed
+    /// (logged) rather than failing the start or close-out that is already stored: a retried start would be a 409.</summary>
+    private async Task SettleOwedOutage()
+    {
+        var planned = Outage;
+        if (!planned.OutageOpenOwed && !planned.OutageRestoreOwed)
+        {
+            return;
+        }
+        try
+        {
+            var outage = GrainFactory.GetGrain<IOutageGrain>(OutageIdOf(Id));
+            var actor = $"planned-outage:{Id}";
+            if (planned.OutageOpenOwed)
+            {
+                await outage.Open(Opening(planned, actor));
+            }
+            if (planned.OutageRestoreOwed)
+            {
+                await outage.Restore(actor);
+            }
+            state.State = planned with { OutageOpenOwed = false, OutageRestoreOwed = false };
+            await state.WriteStateAsync();
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            state.State = planned;
+            LogOutageOwed(logger, error, Id);
+        }
+    }
+
+    /// <summary>The outage as the map shows it: confirmed from the start (the work is known), no repair order (the
+    /// work is scheduled), its ETR the planned end, or as long as planned from a start later than the planned end.</summary>
+    private static OutageOpening Opening(PlannedOutageRecord planned, string actor)
+    {
+        var start = planned.ActualStart!.Value;
+        var etr = planned.PlannedEnd > start ? planned.PlannedEnd : start + (planned.PlannedEnd - planned.PlannedStart);
+        var what = planned.Kind == PlannedOutageKind.Planned ? "Planned outage" : "Temporary outage";
+        return new OutageOpening(
+            OutageKind.Planned, OutageScope.TransformerArea, actor, start, planned.TransformerAreaIds, planned.FeederId,
+            Confirmed: true, Cause: $"{what} {planned.Id}: {planned.Reason}", EstimatedRestorationAt: etr);
     }
 
     private async Task SendOwedNotices()
@@ -396,6 +449,9 @@ internal sealed partial class PlannedOutageGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Planned outage {PlannedOutageId}: its change is stored but the notice outbox did not take its notices; they stay owed")]
     private static partial void LogNoticesOwed(ILogger logger, Exception error, string plannedOutageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Planned outage {PlannedOutageId}: its change is stored but its outage on the map was not opened or restored; it stays owed")]
+    private static partial void LogOutageOwed(ILogger logger, Exception error, string plannedOutageId);
 
     private enum Move
     {

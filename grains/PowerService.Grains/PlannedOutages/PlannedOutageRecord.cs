@@ -30,12 +30,16 @@ internal sealed record PlannedOutageRecord
     /// activation finding some still owed (a crash between the two) enqueues them again, which the outbox dedupes.</summary>
     public IReadOnlyList<NoticeKind> NoticesOwed { get; init; } = [];
 
+    /// <summary>The outage on the map is still to be opened (after the start) or restored (after the close-out).</summary>
+    public bool OutageOpenOwed { get; init; }
+    public bool OutageRestoreOwed { get; init; }
+
     public DateTimeOffset UpdatedAt { get; init; }
     public int Version { get; init; }
 
     public PlannedOutageView ToView() => new(
         Id, Kind, Status, FeederId, TransformerAreaIds, PlannedStart, PlannedEnd, Reason, Impact!, Warnings, OverrideReason, PlannedBy,
-        AcceptedAt, ActualStart, ActualEnd, CloseOut, CancelReason, UpdatedAt, Version);
+        AcceptedAt, ActualStart, ActualEnd, ActualStart is null ? null : PlannedOutageGrain.OutageIdOf(Id), CloseOut, CancelReason, UpdatedAt, Version);
 }
 
 /// <summary>Journal event types of a planned outage (stream <see cref="JournalStreams.PlannedOutage"/>).</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using PowerService.Api.Tests.Support;
@@ -212,6 +213,60 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-restored.png"), FullPage = true });
     }
 
+    /// <summary>The crew hub's WebSocket runs through a Playwright route, so the test can hold back what the server
+    /// pushes (a change the PDA missed) and drop the connection (coverage lost in the field).</summary>
+    [Fact]
+    public async Task The_PDA_lists_the_orders_the_crew_held_before_it_opened_shows_a_refused_action_and_works_on_through_a_dropped_feed()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var crewApi = await _api.ClientForAsync("crew-c12");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-77");
+        // Meter installations: no crew has the skill, so automatic dispatch leaves them to the dispatcher's assignment.
+        foreach (var (id, crew, description) in new[] { ("WO-P1", "C-12", "Meter box burnt"), ("WO-P2", "C-12", "Street light pole leaning"), ("WO-X1", "C-77", "Not ours") })
+        {
+            var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id, kind = "MeterInstallation", description, region = "R1", location = new { latitude = 20.0, longitude = 110.3 } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = crew })).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P2/transitions", new { action = "accept" })).StatusCode);
+
+        var feed = new CrewFeed();
+        var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteWebSocketAsync(new Regex("/hubs/crew"), feed.Route));
+
+        // Both orders the crew held before the page opened, in their states, with their descriptions; not C-77's.
+        var p1 = pda.Locator(".card[data-card='WO-P1']");
+        var p2 = pda.Locator(".card[data-card='WO-P2']");
+        await Assertions.Expect(p1).ToContainTextAsync("Meter box burnt");
+        await Assertions.Expect(p1).ToContainTextAsync("Dispatched");
+        await Assertions.Expect(p2).ToContainTextAsync("Street light pole leaning");
+        await Assertions.Expect(p2.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(pda.Locator("#orders .card")).ToHaveCountAsync(2);
+        await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync();
+        await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-orders-on-open.png"), FullPage = true });
+
+        // The PDA misses a push: WO-P1 was accepted elsewhere, the page still offers Accept, and the refusal shows on the card.
+        feed.Muted = true;
+        Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P1/transitions", new { action = "accept" })).StatusCode);
+        await p1.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+        await Assertions.Expect(p1.Locator(".refusal")).ToContainTextAsync("Refused:");
+        await Assertions.Expect(pda.Locator("#error")).ToBeVisibleAsync();
+        await Assertions.Expect(p1.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync(); // shown as it is now
+        await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-refused.png"), FullPage = true });
+        feed.Muted = false;
+
+        // Coverage lost: the page says it works offline; an order assigned meanwhile appears once the feed is back.
+        feed.Down = true;
+        await feed.DropAsync();
+        await Assertions.Expect(pda.Locator("#offline")).ToContainTextAsync("Working offline");
+        await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-offline.png"), FullPage = true });
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-P3", kind = "MeterInstallation", description = "Cable cut by digger", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P3/assign", new { crewId = "C-12" })).StatusCode);
+        feed.Down = false;
+        await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(pda.Locator(".card[data-card='WO-P3']")).ToContainTextAsync("Cable cut by digger");
+    }
+
     [Fact]
     public async Task A_wrong_password_is_shown_on_the_page()
     {
@@ -232,9 +287,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await console.Locator("#import button").ClickAsync();
     }
 
-    private async Task<IPage> SignInAsync(string path, string user)
+    private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null)
     {
         var context = await _browser.NewContextAsync(new() { BaseURL = _server.ToString(), ViewportSize = new() { Width = 1280, Height = 900 } });
+        if (prepare is not null)
+        {
+            await prepare(context);
+        }
         var page = await context.NewPageAsync();
         await page.GotoAsync(path);
         await page.Locator("input[name=username]").FillAsync(user);
@@ -242,6 +301,45 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await page.Locator("#login button").ClickAsync();
         await Assertions.Expect(page.Locator("#app")).ToBeVisibleAsync();
         return page;
+    }
+
+    /// <summary>A hub WebSocket between page and server: <see cref="Muted"/> drops what the server sends (the page
+    /// misses pushes), <see cref="DropAsync"/> closes the connection, and while <see cref="Down"/> new connections are
+    /// closed at once (no coverage).</summary>
+    private sealed class CrewFeed
+    {
+        private IWebSocketRoute? _current;
+
+        public volatile bool Muted;
+        public volatile bool Down;
+
+        public void Route(IWebSocketRoute page)
+        {
+            if (Down)
+            {
+                _ = page.CloseAsync();
+                return;
+            }
+            var server = page.ConnectToServer();
+            server.OnMessage(frame =>
+            {
+                if (Muted)
+                {
+                    return;
+                }
+                if (frame.Text is { } text)
+                {
+                    page.Send(text);
+                }
+                else if (frame.Binary is { } binary)
+                {
+                    page.Send(binary);
+                }
+            });
+            _current = page;
+        }
+
+        public Task DropAsync() => _current!.CloseAsync();
     }
 
     private sealed record HistoryEntry(string Type, string? Actor);

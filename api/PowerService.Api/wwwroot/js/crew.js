@@ -1,28 +1,37 @@
 import { api, hub, requireRole, showError, escape, slack, countdown } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
+// A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
 const Next = {
+  Reserved: [],
   Dispatched: [["accept", "Accept"], ["reject", "Reject"]],
   Accepted: [["en-route", "En route"], ["reject", "Reject"]],
   EnRoute: [["arrive", "Arrived"]],
   OnSite: [["resolve", "Resolved"]],
 };
+// A PDA in the field loses coverage for minutes at a time: keep trying (1 s, 2 s, 4 s … then every 10 s), never give up.
+const RetryForever = { nextRetryDelayInMilliseconds: context => Math.min(1000 * 2 ** context.previousRetryCount, 10000) };
+// Orders by id: a list row (no description yet) or the full order; the higher version wins, whichever came first.
 const mine = new Map();
+// Why the server refused the crew's last action on an order, shown on its card until the next action succeeds.
+const refusals = new Map();
 const $ = id => document.getElementById(id);
+let crewId = null;
 
 requireRole(["crew"], async user => {
-  const crewId = user.crewId;
-  const crew = await api("GET", `/api/crews/${encodeURIComponent(crewId)}`);
-  showCrew(crew);
-  for (const id of [...crew.currentOrders, ...crew.queuedOrders]) mine.set(id, await api("GET", `/api/work-orders/${encodeURIComponent(id)}`));
-  draw(crewId);
+  crewId = user.crewId;
+  showCrew(await api("GET", `/api/crews/${encodeURIComponent(crewId)}`));
 
-  const connection = hub("/hubs/crew");
-  connection.on("orders", updates => { for (const u of updates) mine.set(u.order.id, u.order); draw(crewId); });
+  // The hub first, then the list: an order pushed while the list loads is not lost, and a list row older than
+  // what the hub already gave is ignored (versions).
+  const connection = hub("/hubs/crew", RetryForever);
+  connection.on("orders", updates => { for (const u of updates) keep(u.order); draw(); });
   connection.on("crew", showCrew);
-  connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
-  connection.onreconnected(() => showError(null));
-  await connection.start();
+  connection.onreconnecting(() => offline("Working offline: the live feed dropped, reconnecting… Actions still go through when the network allows."));
+  // Changes made while the feed was down were never pushed: load the list again.
+  connection.onreconnected(async () => { offline(null); await loadOrders(); });
+  await startHub(connection);
+  await loadOrders();
 
   $("orders").onclick = async event => {
     const button = event.target.closest("button[data-action]");
@@ -31,35 +40,115 @@ requireRole(["crew"], async user => {
     button.disabled = true;
     try {
       const order = await api("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`, { action: button.dataset.action, note: card.querySelector("textarea").value || null });
-      mine.set(id, order); showError(null); draw(crewId);
-    } catch (error) { showError(error); button.disabled = false; }
+      refusals.delete(id);
+      keep(order); showError(null); draw();
+    } catch (error) {
+      refusals.set(id, refusal(error));
+      showError(error);
+      // The order moved on elsewhere (409) or left the crew (404): show it as it is now.
+      if (error.status === 409 || error.status === 404) await refresh(id);
+      draw(true);
+    }
   };
   $("location").onsubmit = async event => {
     event.preventDefault();
     try { showCrew(await api("POST", `/api/crews/${encodeURIComponent(crewId)}/location`, { latitude: Number(event.target.latitude.value), longitude: Number(event.target.longitude.value) })); showError(null); }
     catch (error) { showError(error); }
   };
-  setInterval(() => draw(crewId), 1000);
+  setInterval(tick, 1000);
 });
+
+/// The first connection gets no automatic reconnect: retry it here every 5 s, and load the list again once it is up.
+async function startHub(connection, retrying = false) {
+  try {
+    await connection.start();
+    offline(null);
+    if (retrying) await loadOrders();
+  } catch {
+    offline("Working offline: cannot reach the live feed, retrying… Orders below are as last loaded.");
+    setTimeout(() => startHub(connection, true), 5000);
+  }
+}
+
+/// Every order the crew holds now: GET /api/work-orders pages through the crew's own orders (the server answers a
+/// crew token with its crew's orders only), then each card gets its description from the order itself.
+async function loadOrders() {
+  try {
+    const listed = new Set();
+    let token = null;
+    do {
+      const page = await api("GET", `/api/work-orders?limit=1000${token ? `&continuationToken=${encodeURIComponent(token)}` : ""}`);
+      for (const row of page.items) { listed.add(row.id); keep(row); }
+      token = page.continuationToken;
+    } while (token);
+    draw();
+    // Held but no longer listed (finished or reassigned while offline) or still without a description: ask the order.
+    const stale = [...mine.values()].filter(o => !listed.has(o.id) ? shown(o) : !("description" in o)).map(o => o.id);
+    await Promise.all(stale.map(refresh));
+    draw();
+  } catch (error) { showError(error); }
+}
+
+async function refresh(id) {
+  try { keep(await api("GET", `/api/work-orders/${encodeURIComponent(id)}`)); }
+  catch (error) {
+    if (error.status !== 404) throw error;
+    // Not visible to this crew any more: it was reassigned.
+    mine.delete(id);
+  }
+}
+
+/// Keeps the newer of what is held and `order`; a full order is preferred to a list row of the same version.
+function keep(order) {
+  const held = mine.get(order.id);
+  if (held && (held.version > order.version || (held.version === order.version && "description" in held && !("description" in order)))) return;
+  mine.set(order.id, order);
+}
+
+const shown = o => o.crewId === crewId && o.state in Next;
+
+function refusal(error) {
+  if (error.status === 409) return `Refused: ${error.message}`;
+  if (error.status === 404) return "This order is no longer assigned to your crew.";
+  if (error.status === 400) return `Not accepted: ${error.message}`;
+  return `Failed: ${error.message}`;
+}
+
+function offline(text) {
+  $("offline").textContent = text ?? "";
+  $("offline").hidden = !text;
+}
 
 function showCrew(crew) {
   $("crew-status").textContent = crew.status;
   $("crew-name").textContent = `${crew.id} · ${crew.profile.name} · ${crew.location.latitude.toFixed(4)}, ${crew.location.longitude.toFixed(4)}`;
 }
 
-function draw(crewId) {
-  const active = [...mine.values()].filter(o => o.crewId === crewId && Next[o.state]);
+function tick() {
+  for (const span of document.querySelectorAll("#orders .countdown")) {
+    const order = mine.get(span.closest(".card").dataset.card);
+    if (order) span.textContent = countdown(slack(order));
+  }
+}
+
+/// Redraws only when the set of orders, a state, a description or a refusal changed, so what the crew is typing in a
+/// note survives the hub's updates; `force` redraws anyway.
+function draw(force = false) {
+  const active = [...mine.values()].filter(shown).sort((a, b) => a.id.localeCompare(b.id));
+  // Refusals of orders no longer shown go with them (a card that comes back starts clean).
+  for (const id of refusals.keys()) if (!active.some(o => o.id === id)) refusals.delete(id);
+  $("order-count").textContent = active.length ? `(${active.length})` : "";
+  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${refusals.get(o.id) ?? ""}`).join("|");
+  if (!force && $("orders").dataset.drawn === next) return;
+  $("orders").dataset.drawn = next;
   if (!active.length) { $("orders").innerHTML = `<p class="muted">No orders.</p>`; return; }
-  // Keep what the crew is typing: redraw only cards whose order changed state.
-  const html = active.map(o => `
+  $("orders").innerHTML = active.map(o => `
     <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}">
-      <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span>${escape(countdown(slack(o)))}</span></div>
-      <div>${escape(o.description)}</div>
+      <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o)))}</span></div>
+      <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
-      <textarea rows="1" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>
+      ${Next[o.state].length ? `<textarea rows="1" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}
       <div class="row">${Next[o.state].map(([action, label]) => `<button data-order="${escape(o.id)}" data-action="${action}">${label}</button>`).join("")}</div>
-    </div>`);
-  const current = [...document.querySelectorAll("#orders .card")].map(c => `${c.dataset.card}:${c.dataset.state}`).join("|");
-  const next = active.map(o => `${o.id}:${o.state}`).join("|");
-  if (current !== next) $("orders").innerHTML = html.join("");
+      ${refusals.has(o.id) ? `<div class="refusal" role="alert">${escape(refusals.get(o.id))}</div>` : ""}
+    </div>`).join("");
 }

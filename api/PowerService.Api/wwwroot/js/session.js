@@ -38,12 +38,12 @@ async function problem(response) {
   return error;
 }
 
-export function hub(path) {
+/// `retry`: a SignalR retry policy ({ nextRetryDelayInMilliseconds }); the client's default gives up after 4 tries.
+export function hub(path, retry) {
   // The browser client from npm (@microsoft/signalr), served from /lib by the silo.
-  return new signalR.HubConnectionBuilder()
-    .withUrl(path, { accessTokenFactory: () => token(), transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true })
-    .withAutomaticReconnect()
-    .build();
+  const builder = new signalR.HubConnectionBuilder()
+    .withUrl(path, { accessTokenFactory: () => token(), transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true });
+  return (retry ? builder.withAutomaticReconnect(retry) : builder.withAutomaticReconnect()).build();
 }
 
 export function showError(error) {

@@ -1,0 +1,161 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using PowerService.Grains.Ami;
+using PowerService.Grains.Notices;
+using PowerService.Grains.Outages;
+using PowerService.Grains.PlannedOutages;
+using PowerService.Grains.Tests.Notices;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.WorkOrders;
+using PowerService.TestSupport;
+using static PowerService.Grains.Tests.PlannedOutages.PlannedGrid;
+
+namespace PowerService.Grains.Tests.PlannedOutages;
+
+/// <summary>A planned outage that starts is an outage like any other on the map and the board: its customers, its ETR
+/// (the planned end), last gasps and fault calls inside it; its customers, told a week ahead, hear only of the
+/// restoration.</summary>
+public sealed class PlannedOutageOnTheMapTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Week = TimeSpan.FromDays(7);
+    private static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+    private WorkflowSilo _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        _silo = await WorkflowSilo.StartAsync();
+        await ImportAsync(_silo);
+    }
+
+    public async Task DisposeAsync() => await _silo.DisposeAsync();
+
+    private IPlannedOutageGrain Planned(string id) => _silo.Grain<IPlannedOutageGrain>(id);
+
+    private IOutageGrain Outage(string id) => _silo.Grain<IOutageGrain>(id);
+
+    [Fact]
+    public async Task Starting_opens_a_planned_outage_with_its_customers_and_the_planned_end_as_ETR_and_the_close_out_restores_it_telling_only_of_the_restoration()
+    {
+        var planned = (await Planned("PO-1").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false)).Outage!;
+        _silo.Advance(Week);
+        Assert.Null(await Outage("OUT-P-PO-1").Get());
+
+        var started = await Planned("PO-1").Start(_silo.Clock.GetUtcNow(), "crew:C-12");
+
+        Assert.Equal("OUT-P-PO-1", started.OutageId);
+        var outage = (await Outage("OUT-P-PO-1").Get())!;
+        Assert.Equal((OutageKind.Planned, OutageState.Confirmed, "F-1", 5, planned.PlannedEnd, (string?)null),
+            (outage.Kind, outage.State, outage.FeederId, outage.AffectedCustomers, outage.EstimatedRestorationAt, outage.RepairOrderId));
+        Assert.Equal(["TA-1", "TA-2"], outage.TransformerAreaIds);
+        Assert.Equal(["CU-13", "CU-12"], outage.ImportantCustomers.OrderByDescending(c => c.Importance).Select(c => c.Id));
+        Assert.Contains("Replace the 10 kV switch", outage.Cause, StringComparison.Ordinal);
+        var board = await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery(Region: "R1"));
+        Assert.Equal(("OUT-P-PO-1", OutageKind.Planned), (Assert.Single(board.Items).Id, board.Items[0].Kind));
+        Assert.Equal("OUT-P-PO-1", (await _silo.Grain<IAreaPowerGrain>("TA-2").Get()).OutageId);
+
+        _silo.Advance(TimeSpan.FromHours(4));
+        await Planned("PO-1").Complete(_silo.Clock.GetUtcNow(), "crew:C-12");
+
+        Assert.Equal(OutageState.Restored, (await Outage("OUT-P-PO-1").Get())!.State);
+        Assert.Empty((await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery(Region: "R1"))).Items);
+        Assert.Null((await _silo.Grain<IAreaPowerGrain>("TA-2").Get()).OutageId);
+        await Eventually.True(() =>
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            return Delivered("OUT-P-PO-1").Count >= 5;
+        }, "the five customers of F-1 were told power is back");
+        var delivered = Delivered("OUT-P-PO-1");
+        Assert.All(delivered, n => Assert.Equal(nameof(NoticeKind.PowerRestored), n.Kind));
+        Assert.Equal(["CU-11", "CU-12", "CU-13", "CU-21", "CU-22"], delivered.Select(n => n.CustomerId).Order(StringComparer.Ordinal));
+        // The close-out is the areas' history of record: one entry each, not a second one from the outage.
+        foreach (var area in new[] { "TA-1", "TA-2" })
+        {
+            var ended = (await _silo.Storage.ReadStreamAsync(JournalStreams.Area(area), 0, 100)).Where(e => e.EventType == AreaOutageRecord.EventType).ToList();
+            Assert.Equal("PO-1", JsonSerializer.Deserialize<AreaOutageRecord>(Assert.Single(ended).PayloadJson, RecordJson)!.OutageId);
+        }
+    }
+
+    [Fact]
+    public async Task Last_gasps_inside_a_planned_outage_are_absorbed_a_fault_call_merges_into_it_and_meters_coming_back_do_not_end_it()
+    {
+        await Planned("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-1"]), dryRun: false);
+        _silo.Advance(Week);
+        await Planned("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher);
+
+        await SendAsync(MeterEventType.LastGasp, "gasp", "M-11", "M-12", "M-13");
+
+        var area = await _silo.Grain<IAreaPowerGrain>("TA-1").Get();
+        Assert.Equal((3, "OUT-P-PO-1"), (area.DarkMeters, area.OutageId));
+        Assert.Equal(["OUT-P-PO-1"], await ActiveOutagesAsync());
+
+        var call = await _silo.Grain<IWorkOrderGrain>("WO-CALL").Create(new NewWorkOrder(
+            WorkOrderKind.FaultRepair, IntakeChannel.Hotline95598, "agent:95598-3", "没电了 / no power", CustomerId: "CU-11"));
+        Assert.Equal(WorkOrderState.Merged, call.State);
+        Assert.Equal(1, (await Outage("OUT-P-PO-1").Get())!.MergedCalls);
+
+        // The crew tests the supply for a moment: a meter reports power, the works go on.
+        _silo.Advance(TimeSpan.FromMinutes(30));
+        await SendAsync(MeterEventType.PowerRestored, "test", "M-11", "M-12", "M-13");
+        Assert.Equal(OutageState.Confirmed, (await Outage("OUT-P-PO-1").Get())!.State);
+        await SendAsync(MeterEventType.LastGasp, "gasp2", "M-11", "M-12", "M-13");
+
+        // Closed out before the meters report, which still flicker as the switch closes: meters dark since before
+        // the close-out are not a new unplanned outage.
+        _silo.Advance(TimeSpan.FromMinutes(2));
+        await Planned("PO-1").Complete(_silo.Clock.GetUtcNow(), Dispatcher);
+        _silo.Advance(TimeSpan.FromSeconds(20));
+        await SendAsync(MeterEventType.LastGasp, "flicker", "M-13");
+
+        Assert.Empty(await ActiveOutagesAsync());
+        area = await _silo.Grain<IAreaPowerGrain>("TA-1").Get();
+        Assert.Equal((3, (string?)null), (area.DarkMeters, area.OutageId));
+        await SendAsync(MeterEventType.PowerRestored, "back", "M-11", "M-12", "M-13");
+        Assert.Equal(0, (await _silo.Grain<IAreaPowerGrain>("TA-1").Get()).DarkMeters);
+    }
+
+    [Fact]
+    public async Task A_dispatcher_may_restore_the_planned_outage_on_the_map_and_the_close_out_still_completes_the_plan()
+    {
+        await Planned("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false);
+        _silo.Advance(Week);
+        await Planned("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher);
+        _silo.Advance(TimeSpan.FromHours(2));
+
+        await Outage("OUT-P-PO-1").Restore(Dispatcher);
+        Assert.Null((await _silo.Grain<IAreaPowerGrain>("TA-3").Get()).OutageId);
+        var completed = await Planned("PO-1").Complete(_silo.Clock.GetUtcNow(), Dispatcher);
+
+        Assert.Equal(PlannedOutageStatus.Completed, completed.Status);
+        Assert.Equal(OutageState.Restored, (await Outage("OUT-P-PO-1").Get())!.State);
+    }
+
+    [Fact]
+    public async Task The_outage_owed_by_a_start_is_opened_after_a_restart_and_only_once()
+    {
+        await Planned("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false);
+        _silo.Advance(Week);
+        await Planned("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher);
+        var opened = (await Outage("OUT-P-PO-1").Get())!;
+
+        await _silo.RestartAsync();
+        await Planned("PO-1").Get();
+
+        var after = (await Outage("OUT-P-PO-1").Get())!;
+        Assert.Equal((opened.Version, opened.StartedAt), (after.Version, after.StartedAt));
+        Assert.Equal("OUT-P-PO-1", (await _silo.Grain<IAreaPowerGrain>("TA-3").Get()).OutageId);
+    }
+
+    private async Task SendAsync(MeterEventType type, string tag, params string[] meters)
+    {
+        var at = _silo.Clock.GetUtcNow();
+        var receipt = await _silo.Silo.Services.GetRequiredService<MeterEventIngestion>()
+            .SubmitAsync([.. meters.Select(m => new MeterEvent(m, $"{tag}-{m}", type, at))]);
+        Assert.Empty(receipt.UnknownMeters);
+    }
+
+    private async Task<IEnumerable<string>> ActiveOutagesAsync() =>
+        (await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery(Region: "R1"))).Items.Select(o => o.Id);
+
+    private List<DeliveredNotice> Delivered(string outageId) => [.. NoticeFiles.Read(_silo.NoticeFolder).Where(n => n.OutageId == outageId)];
+}
