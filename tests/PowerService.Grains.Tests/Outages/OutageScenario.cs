@@ -16,12 +16,20 @@ internal static class OutageScenario
 
     public static async Task ImportTopologyAsync(WorkflowSilo silo)
     {
-        var import = new TopologyImport(silo.Silo);
         foreach (var kind in new[] { ImportKind.Feeders, ImportKind.Grids, ImportKind.TransformerAreas, ImportKind.Meters, ImportKind.Customers })
         {
-            var result = await import.ImportAsync(kind, new MemoryStream(Encoding.UTF8.GetBytes(Sample[kind.Name() + ".csv"])), "dispatcher-7");
-            Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+            await ImportAsync(silo, kind, Sample[kind.Name() + ".csv"]);
         }
+    }
+
+    /// <summary>The sample's CSV file of <paramref name="kind"/>, for a test that imports a changed copy.</summary>
+    public static string SampleFile(ImportKind kind) => Sample[kind.Name() + ".csv"];
+
+    public static async Task<ImportResult> ImportAsync(WorkflowSilo silo, ImportKind kind, string csv)
+    {
+        var result = await new TopologyImport(silo.Silo).ImportAsync(kind, new MemoryStream(Encoding.UTF8.GetBytes(csv)), "dispatcher-7");
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        return result;
     }
 
     public static MeterEventIngestion Ingestion(WorkflowSilo silo) => silo.Silo.Services.GetRequiredService<MeterEventIngestion>();
