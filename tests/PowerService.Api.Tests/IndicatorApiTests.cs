@@ -71,6 +71,15 @@ public sealed class IndicatorApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/indicators?region=R1")).StatusCode);
     }
 
+    [Fact]
+    public async Task The_OpenAPI_document_lists_the_indicators_with_their_query()
+    {
+        using var body = JsonDocument.Parse(await _api.CreateClient().GetStringAsync("/openapi/v1.json"));
+
+        var parameters = body.RootElement.GetProperty("paths").GetProperty("/api/indicators").GetProperty("get").GetProperty("parameters");
+        Assert.Equal(["region", "from", "to"], parameters.EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+    }
+
     private static async Task<JsonElement> ReportedAsync(HttpClient client, string url)
     {
         JsonElement body = default;
