@@ -1,7 +1,11 @@
+using System.Text;
+using PowerService.Grains.Ami;
+using PowerService.Grains.Energy;
 using PowerService.Grains.Indicators;
 using PowerService.Grains.Outages;
 using PowerService.Grains.Tests.PlannedOutages;
 using PowerService.Grains.Tests.Support;
+using PowerService.Grains.Topology.Import;
 using PowerService.Grains.WorkOrders;
 using PowerService.TestSupport;
 using static PowerService.Grains.Tests.WorkOrders.Scenario;
@@ -147,6 +151,27 @@ public sealed class IndicatorsTests
         Assert.Equal((1, 120.0, 20.0), (november.Reliability.Outages, november.Reliability.CustomerInterruptionMinutes, november.Reliability.PlannedSaidiMinutes));
         Assert.Equal(("2026-10", "2026-12", 1), (sinceOctober.From, sinceOctober.To, sinceOctober.Reliability.Outages));
         Assert.Equal(("2026-12", 0, (double?)0), (december.From, december.Reliability.Outages, december.Reliability.Saifi));
+    }
+
+    [Fact]
+    public async Task A_measured_day_of_an_area_gives_the_region_its_line_loss_once()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await PlannedGrid.ImportAsync(silo);
+        var meters = await new TopologyImport(silo.Silo).ImportAsync(
+            ImportKind.Meters, new MemoryStream(Encoding.UTF8.GetBytes("meter_id,area_id,latitude,longitude,role\nS-3,TA-3,20.0,110.3,supply\n")), "dispatcher-7");
+        Assert.True(meters.Succeeded);
+        var now = silo.Clock.GetUtcNow();
+        await silo.Grain<IAreaEnergyGrain>("TA-3").RecordReadings(
+            [new MeterEvent("S-3", "s", MeterEventType.Reading, now, 10), new MeterEvent("M-31", "m", MeterEventType.Reading, now, 9.5)]);
+        silo.Advance(TimeSpan.FromDays(1));
+
+        var indicators = await Reported(silo, Region, i => i.LineLoss.MeasuredPeriods > 0);
+        await silo.RestartAsync();
+        var afterRestart = await silo.Grain<IRegionIndicatorsGrain>(Region).Get();
+
+        Assert.Equal(new LineLossIndicators(1, 0, 0, 10, 9.5, 0.05), indicators.LineLoss);
+        Assert.Equal(indicators.LineLoss, afterRestart.LineLoss);
     }
 
     [Theory]
