@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Bookings;
 using PowerService.Api.Crews;
 using PowerService.Api.Energy;
+using PowerService.Api.Indicators;
 using PowerService.Api.Errors;
 using PowerService.Api.Import;
 using PowerService.Api.Live;
@@ -91,6 +92,7 @@ public static class ApiServiceCollectionExtensions
         app.MapOutageEndpoints();
         app.MapEnergyEndpoints();
         app.MapPlannedOutageEndpoints();
+        app.MapIndicatorEndpoints();
         app.MapHub<DispatchHub>("/hubs/dispatch");
         app.MapHub<CrewHub>("/hubs/crew");
         app.MapHub<CustomerHub>("/hubs/customer");

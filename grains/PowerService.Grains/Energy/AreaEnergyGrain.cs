@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PowerService.Grains.Ami;
+using PowerService.Grains.Indicators;
 using PowerService.Grains.Topology;
 using PowerService.Runtime;
 using PowerService.Runtime.Storage;
@@ -25,6 +26,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
     private readonly List<JournalEvent> _pendingEvents = [];
     private readonly HashSet<string> _customerMeters = new(StringComparer.Ordinal);
     private bool _known;
+    private string? _region;
     private string? _supplyMeterId;
     private bool _dirty;
     private IDisposable? _flush;
@@ -40,11 +42,12 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (await catalog.ReadAsync(TopologyKinds.TransformerArea, Id) is null)
+        if (await catalog.ReadAsync(TopologyKinds.TransformerArea, Id) is not { } area)
         {
             return;
         }
         _known = true;
+        _region = TopologyJson.Deserialize<TransformerAreaEntry>(area).Region;
         foreach (var meter in (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [Id])).Select(TopologyJson.Deserialize<MeterEntry>))
         {
             if (meter.Role == MeterRole.Supply)
@@ -282,6 +285,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             S.RecentPeriods.RemoveRange(0, S.RecentPeriods.Count - Options.RecentPeriods);
         }
         _pendingEvents.Add(Event(measured));
+        S.LineLossOwed.Add(measured);
     }
 
     private int ReportingCustomerMeters(OpenPeriod period) => period.Intervals.Keys.Count(_customerMeters.Contains);
@@ -313,8 +317,18 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         return FlushAsync();
     }
 
-    /// <summary>Writes the state with the journal events it owes, in one transaction.</summary>
+    /// <summary>Writes the state with the journal events it owes, in one transaction, then tells the indicators of the
+    /// periods measured.</summary>
     private async Task FlushAsync()
+    {
+        await WriteAsync();
+        if (await ReportLineLossAsync())
+        {
+            await WriteAsync();
+        }
+    }
+
+    private async Task WriteAsync()
     {
         if (!_dirty)
         {
@@ -333,6 +347,22 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             _dirty = true;
             throw;
         }
+    }
+
+    /// <summary>The measured periods are owed in the stored state until the region's indicators have them: a crash
+    /// between the write and the report reports them again (counted once per area and period). True when some were
+    /// reported (the cleared list is then to be written).</summary>
+    private async Task<bool> ReportLineLossAsync()
+    {
+        if (S.LineLossOwed.Count == 0 || _region is null)
+        {
+            return false;
+        }
+        var owed = S.LineLossOwed.ToList();
+        await Task.WhenAll(IndicatorScopes.Of(GrainFactory, _region).SelectMany(scope => owed.Select(measured => scope.LineLossMeasured(Id, measured))));
+        S.LineLossOwed.RemoveRange(0, owed.Count);
+        _dirty = true;
+        return true;
     }
 
     private JournalEvent Event<T>(T payload) =>

@@ -14,6 +14,9 @@ internal sealed class AreaEnergyState
     /// <summary>The latest measured periods, oldest first.</summary>
     public List<LineLossMeasured> RecentPeriods { get; set; } = [];
 
+    /// <summary>Measured periods the region's indicators have not heard of yet.</summary>
+    public List<LineLossMeasured> LineLossOwed { get; set; } = [];
+
     /// <summary>The start of the latest measured period: energy of it or before arrives too late to count.</summary>
     public DateTimeOffset? LastMeasuredStart { get; set; }
 

@@ -4,6 +4,7 @@ using PowerService.Grains.Ami;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
 using PowerService.Grains.Energy;
+using PowerService.Grains.Indicators;
 using PowerService.Grains.Notices;
 using PowerService.Grains.Outages;
 using PowerService.Grains.PlannedOutages;
@@ -42,6 +43,7 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<MeterEventIngestion>());
         services.AddSingleton(options.Energy);
         services.AddSingleton(new EnergyPeriods(options.Energy));
+        services.AddSingleton(options.Indicators);
         return services;
     }
 
@@ -79,4 +81,5 @@ public sealed class WorkflowOptions
     public NoticeOptions Notices { get; } = new();
     public EnergyOptions Energy { get; } = new();
     public PlannedOutageOptions PlannedOutages { get; } = new();
+    public IndicatorOptions Indicators { get; } = new();
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
+using PowerService.Grains.Indicators;
 using PowerService.Grains.Notices;
 using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
@@ -171,6 +172,8 @@ internal sealed partial class OutageGrain(
             // a planned outage's areas always hear of it (their meters never end it).
             OpenerOwed = outage.Kind == OutageKind.Planned || actor != AreaPowerGrain.MetersActor,
             RepairCancelOwed = outage.RepairOrderId is not null && !byRepair,
+            // A feeder outage's customers are counted by its area outages.
+            IndicatorsOwed = outage.Scope != OutageScope.Feeder,
         };
         if (next.CustomersTold)
         {
@@ -340,11 +343,15 @@ internal sealed partial class OutageGrain(
         {
             await TellOpener(o);
         }
+        if (o.IndicatorsOwed)
+        {
+            await ReportRestoration(o);
+        }
         if (o.BoardOwed)
         {
             await GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(o));
         }
-        state.State = o with { PlannedAreasOwed = false, RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false };
+        state.State = o with { PlannedAreasOwed = false, RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false, IndicatorsOwed = false };
         MarkDirty();
     }
 
@@ -387,6 +394,20 @@ internal sealed partial class OutageGrain(
         {
             await order.Apply(new WorkOrderCommand(WorkOrderAction.Cancel, "system", Note: $"supply restored ({Id})"));
         }
+    }
+
+    /// <summary>Tells the region's indicators who was out and for how long. Meters still dark after their area came
+    /// back continue the area's interruption: only the minutes after the area's restoration are theirs.</summary>
+    private async Task ReportRestoration(OutageRecord o)
+    {
+        var nested = o.Scope == OutageScope.Meters && o.ParentOutageId is not null;
+        var from = o.StartedAt;
+        if (nested && await GrainFactory.GetGrain<IOutageGrain>(o.ParentOutageId!).Get() is { RestoredAt: { } areaRestored } && areaRestored > from)
+        {
+            from = areaRestored;
+        }
+        var fact = new OutageFact(o.Id, o.Kind, o.TransformerAreaIds, o.AffectedCustomers, from, o.RestoredAt ?? TimeProvider.GetUtcNow(), !nested);
+        await Task.WhenAll(IndicatorScopes.Of(GrainFactory, o.Region).Select(scope => scope.OutageRestored(fact)));
     }
 
     private Task TellOpener(OutageRecord o) => o switch
@@ -467,10 +488,11 @@ internal sealed record OutageRecord
     public bool RepairCancelOwed { get; init; }
     public bool OpenerOwed { get; init; }
     public bool BoardOwed { get; init; }
+    public bool IndicatorsOwed { get; init; }
     public IReadOnlyList<OutageNotice> NoticesOwed { get; init; } = [];
 
     [JsonIgnore]
-    public bool IsOwing => PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || NoticesOwed.Count > 0;
+    public bool IsOwing => PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || IndicatorsOwed || NoticesOwed.Count > 0;
 
     public OutageView ToView() => new(
         Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,

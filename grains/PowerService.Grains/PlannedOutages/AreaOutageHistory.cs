@@ -36,11 +36,12 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
     public static string Serialize<T>(T payload) => JsonSerializer.Serialize(payload, PayloadJson);
 
     /// <summary>Customers of <paramref name="areaIds"/> cut at least <paramref name="threshold"/> times by outages that
-    /// overlap [<paramref name="since"/>, <paramref name="until"/>), most cut first.</summary>
+    /// overlap [<paramref name="since"/>, <paramref name="until"/>), most cut first. <paramref name="countPlans"/> false
+    /// counts finished outages only (the indicators report what happened, not what is scheduled).</summary>
     public async Task<IReadOnlyList<RepeatedOutageCustomer>> RepeatedCustomersAsync(
-        IReadOnlyList<string> areaIds, DateTimeOffset since, DateTimeOffset until, int threshold)
+        IReadOnlyList<string> areaIds, DateTimeOffset since, DateTimeOffset until, int threshold, bool countPlans = true)
     {
-        var cuts = await Task.WhenAll(areaIds.Select(area => CountAreaAsync(area, since, until)));
+        var cuts = await Task.WhenAll(areaIds.Select(area => CountAreaAsync(area, since, until, countPlans)));
         var candidates = cuts.Where(c => c.WholeArea + (c.ByMeter.Count == 0 ? 0 : c.ByMeter.Values.Max()) >= threshold).ToList();
         if (candidates.Count == 0)
         {
@@ -64,7 +65,7 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
         return [.. repeated.OrderByDescending(c => c.Outages).ThenBy(c => c.CustomerId, StringComparer.Ordinal)];
     }
 
-    private async Task<AreaCuts> CountAreaAsync(string areaId, DateTimeOffset since, DateTimeOffset until)
+    private async Task<AreaCuts> CountAreaAsync(string areaId, DateTimeOffset since, DateTimeOffset until, bool countPlans)
     {
         // By outage id: a finished record replaces the plan it closes out, a cancellation removes the plan.
         var finished = new Dictionary<string, AreaOutageRecord>(StringComparer.Ordinal);
@@ -111,7 +112,7 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
                 byMeter[meter] = byMeter.GetValueOrDefault(meter) + 1;
             }
         }
-        wholeArea += scheduled.Values.Count(p => !finished.ContainsKey(p.PlannedOutageId) && p.PlannedStart < until && p.PlannedEnd > since);
+        wholeArea += !countPlans ? 0 : scheduled.Values.Count(p => !finished.ContainsKey(p.PlannedOutageId) && p.PlannedStart < until && p.PlannedEnd > since);
         return new AreaCuts(areaId, wholeArea, byMeter);
     }
 

@@ -25,6 +25,9 @@ internal static class TopologyGrainTypes
     public const string Meter = "Meter";
     public const string Customer = "Customer";
     public const string AreaEnergy = "AreaEnergy";
+
+    /// <summary>Counts the customers a region serves from the catalog (indicators).</summary>
+    public const string RegionIndicators = "RegionIndicators";
 }
 
 // Catalog payloads: what one imported row says, stored as JSON. Each holds its own references only (a customer names

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.Indicators;
 using PowerService.Grains.Outages;
 using PowerService.Grains.Regions;
 using PowerService.Grains.Sla;
@@ -607,6 +608,11 @@ internal sealed partial class WorkOrderGrain(
                 calls.Add(GrainFactory.GetGrain<IServiceCountsGrain>(ServiceCountsScope.Grid(grid)).OrderChanged(counted));
             }
         }
+        var facts = OrderIndicatorFacts.Between(before, after, change.Now, sla);
+        if (facts.Count > 0)
+        {
+            calls.AddRange(IndicatorScopes.Of(GrainFactory, after.Region).Select(scope => scope.OrderFacts(facts)));
+        }
         if (after.OutageId is { } outage && before.State != after.State)
         {
             if (!before.Exists && after.State == WorkOrderState.Merged)
@@ -761,7 +767,7 @@ internal sealed partial class WorkOrderGrain(
     private DomainConflictException Illegal(WorkOrderRecord order, WorkOrderAction action) =>
         new($"Work order '{Id}' is {order.State}: {action} is not allowed.");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change is stored but a crew, dispatch, the live counts or the order list did not hear of it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change is stored but a crew, dispatch, the live counts, the order list or the indicators did not hear of it")]
     private static partial void LogAnnounceFailed(ILogger logger, Exception error, string orderId);
 
     /// <summary>One turn's change: the next record, the events that explain it, and whom to tell once it is stored.</summary>

@@ -15,6 +15,9 @@ public interface ICatalog
     /// <summary>The entries of <paramref name="kind"/> whose parent is one of <paramref name="parentKeys"/>, ordered by
     /// parent key, then key.</summary>
     Task<IReadOnlyList<CatalogEntry>> ReadChildrenAsync(string kind, IReadOnlyList<string> parentKeys);
+
+    /// <summary>How many entries of <paramref name="kind"/> are stored.</summary>
+    Task<long> CountAsync(string kind);
 }
 
 /// <summary>A catalog read waiting in the group read.</summary>
@@ -26,6 +29,8 @@ internal sealed class StorageCatalog(IStorageProvider storage, GroupCommitQueue<
 
     public Task<IReadOnlyList<CatalogEntry>> ReadChildrenAsync(string kind, IReadOnlyList<string> parentKeys) =>
         storage.ReadCatalogChildrenAsync(kind, parentKeys);
+
+    public Task<long> CountAsync(string kind) => storage.CountCatalogAsync(kind);
 
     /// <summary>One group-read batch: one store read per kind in it (a storm activates meters, then their areas).</summary>
     public static async Task<IReadOnlyList<CatalogEntry?>> ReadBatchAsync(

@@ -48,13 +48,16 @@ internal sealed class FeedersFile : TopologyFile
     public override string GrainType => TopologyGrainTypes.Feeder;
     public override string KeyColumn => "feeder_id";
 
+    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.RegionIndicators];
+
     public override IReadOnlyList<CsvColumn> Columns { get; } =
         [new("feeder_id"), new("name"), new("substation_id"), new("substation_name"), new("region")];
 
     public override CatalogEntry Read(CsvRow row)
     {
         var feeder = new FeederEntry(row.Id("feeder_id"), row.Text("name"), row.Id("substation_id"), row.Text("substation_name"), row.Text("region"));
-        return new CatalogEntry(feeder.Id, null, TopologyJson.Serialize(feeder));
+        // The region is the feeder's parent key (not checked: regions are not imported), so a region's feeders are one read.
+        return new CatalogEntry(feeder.Id, feeder.Region, TopologyJson.Serialize(feeder));
     }
 }
 
@@ -89,7 +92,7 @@ internal sealed class TransformerAreasFile : TopologyFile
     public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.Feeder, "feeder_id", "feeder");
 
     // A feeder lists its areas; a customer's profile carries its area's feeder, grid and region.
-    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.Feeder, TopologyGrainTypes.Customer];
+    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.Feeder, TopologyGrainTypes.Customer, TopologyGrainTypes.RegionIndicators];
 
     public override IReadOnlyList<CsvColumn> Columns { get; } =
     [
@@ -150,7 +153,7 @@ internal sealed class MetersFile : TopologyFile
     // An area counts its meters and names its supply meter; a customer's profile follows its meter to the area; the
     // area's energy balance knows which meter is the supply meter.
     public override IReadOnlyList<string> SummarizingGrainTypes =>
-        [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.Customer, TopologyGrainTypes.AreaEnergy];
+        [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.Customer, TopologyGrainTypes.AreaEnergy, TopologyGrainTypes.RegionIndicators];
 
     public override IReadOnlyList<CsvColumn> Columns { get; } =
         [new("meter_id"), new("area_id"), new("latitude"), new("longitude"), new("role", Required: false)];
@@ -205,7 +208,7 @@ internal sealed class CustomersFile : TopologyFile
     public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.Meter, "meter_id", "meter");
 
     // An area counts its customers and lists the important ones.
-    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.TransformerArea];
+    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.RegionIndicators];
 
     public override IReadOnlyList<CsvColumn> Columns { get; } =
     [
