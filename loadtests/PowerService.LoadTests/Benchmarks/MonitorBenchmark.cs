@@ -72,7 +72,13 @@ internal static class MonitorBenchmark
             $"{open.Min(c => c.PerSecond) / 1e6:0.00}–{open.Max(c => c.PerSecond) / 1e6:0.00} M calls/s open; {stats} stats messages received while open"));
         var loss = 1 - Statistics.Percentile(ratios, 0.5);
         Report.Line($"throughput lost with the monitor open: {loss * 100:0.0} % (median of {pairs} pairs); CPU per call {(Statistics.Percentile(cpuRatios, 0.5) - 1) * 100:+0.0;-0.0} %");
-        Report.Target($"≤ {TargetLoss * 100:0} % throughput lost with the monitor open", loss <= TargetLoss);
+        // A median inside the target says nothing when the pairs' middle half spans more than the target either side.
+        var resolved = Statistics.Percentile(ratios, 0.75) - Statistics.Percentile(ratios, 0.25) <= 2 * TargetLoss;
+        if (!resolved)
+        {
+            Report.Line($"not resolved: the pairs' middle half spans more than ±{TargetLoss * 100:0} % (machine noise); the CPU per call is the steadier figure");
+        }
+        Report.Target($"≤ {TargetLoss * 100:0} % throughput lost with the monitor open, resolved by the spread", resolved && loss <= TargetLoss);
     }
 
     /// <summary>Connects an operator, waits for the first <c>stats</c> (the feed's sampler is then listening), measures
