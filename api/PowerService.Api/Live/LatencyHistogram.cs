@@ -1,8 +1,9 @@
 namespace PowerService.Api.Live;
 
 /// <summary>Latencies counted in buckets a quarter of a doubling wide (1 µs to about 9 minutes), recorded without a
-/// lock: the monitor hears every sampled grain call, from every thread, and a lock and a growing list per call showed
-/// in the silo's throughput. A percentile read from it is within 10 % of the exact one, enough for a chart.</summary>
+/// lock: the monitor hears every sampled grain call from every thread, which a list under the sampler's lock made
+/// contend on that lock and grow (and sort) with the call rate. A percentile read from it is within 10 % of the exact
+/// one, enough for a chart.</summary>
 internal sealed class LatencyHistogram
 {
     // A double's exponent and its top two mantissa bits: four buckets per power of two, found without a logarithm.
