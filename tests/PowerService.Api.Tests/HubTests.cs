@@ -34,23 +34,25 @@ public sealed class HubTests : IAsyncLifetime
             }
         });
 
-        // The first snapshots may show only the crew's registration; wait for one with the traffic's calls.
+        // The first snapshots may show only the crew's registration; wait for one with the traffic's calls and their
+        // latency (a sample of calls is timed).
         JsonElement snapshot;
         List<string?> methods;
         var snapshots = 0;
         do
         {
-            Assert.True(++snapshots <= 15, "No snapshot in 15 s showed the WorkOrderGrain.Get calls the test made.");
+            Assert.True(++snapshots <= 15, "No snapshot in 15 s showed the WorkOrderGrain.Get calls the test made and a call latency.");
             snapshot = (await monitor.NextInvocationAsync("stats", TimeSpan.FromSeconds(10)))[0];
             methods = [.. snapshot.GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("method").GetString())];
         }
-        while (!methods.Contains("WorkOrderGrain.Get"));
+        while (!methods.Contains("WorkOrderGrain.Get") || snapshot.GetProperty("callLatencyP50Ms").GetDouble() <= 0);
         await load.CancelAsync();
         await traffic;
 
         Assert.True(snapshot.GetProperty("callsPerSecond").GetDouble() > 0);
         Assert.True(snapshot.GetProperty("activations").GetInt32() > 0);
         Assert.True(snapshot.GetProperty("workingSetBytes").GetInt64() > 0);
+        Assert.True(snapshot.GetProperty("callLatencyP99Ms").GetDouble() >= snapshot.GetProperty("callLatencyP50Ms").GetDouble());
     }
 
     [Fact]

@@ -17,8 +17,8 @@ internal sealed class RuntimeSampler : IDisposable
     private readonly Dictionary<string, int> _activations = new(StringComparer.Ordinal);
     private Dictionary<string, long> _previousCalls = new(StringComparer.Ordinal);
     private Dictionary<string, long> _previousErrors = new(StringComparer.Ordinal);
-    private List<double> _latencies = [];
-    private List<double> _lateness = [];
+    private readonly LatencyHistogram _latencies = new();
+    private readonly LatencyHistogram _lateness = new();
     private long _storageBatches;
     private long _storageItems;
     private double _storageMs;
@@ -35,7 +35,13 @@ internal sealed class RuntimeSampler : IDisposable
         {
             if (instrument.Meter.Name == MeterName && ReferenceEquals(instrument.Meter.Scope, silo))
             {
-                listener.EnableMeasurementEvents(instrument);
+                // The two latency histograms record without the lock; everything else is rare enough to take it.
+                listener.EnableMeasurementEvents(instrument, instrument.Name switch
+                {
+                    "powerservice.grain.call.duration" => _latencies,
+                    "powerservice.reminders.lateness" => _lateness,
+                    _ => null,
+                });
             }
         };
         _listener.SetMeasurementEventCallback<long>(OnLong);
@@ -57,6 +63,8 @@ internal sealed class RuntimeSampler : IDisposable
         var now = Stopwatch.GetTimestamp();
         var seconds = Math.Max(Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds, 0.001);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var latency = _latencies.TakePercentiles(0.5, 0.99);
+        var lateness = _lateness.TakePercentiles(0.99);
         lock (_lock)
         {
             var methods = _calls.Keys.Union(_previousCalls.Keys, StringComparer.Ordinal)
@@ -72,14 +80,14 @@ internal sealed class RuntimeSampler : IDisposable
                 methods.Sum(m => m.CallsPerSecond),
                 methods.Sum(m => m.ErrorsPerSecond),
                 methods,
-                Percentile(_latencies, 0.5),
-                Percentile(_latencies, 0.99),
+                latency[0],
+                latency[1],
                 new Dictionary<string, int>(_activations),
                 _activations.Values.Sum(),
                 _queueDepth,
                 _remindersInMemory,
                 _remindersFired / seconds,
-                Percentile(_lateness, 0.99),
+                lateness[0],
                 _storageBatches / seconds,
                 _storageBatches == 0 ? 0 : (double)_storageItems / _storageBatches,
                 _storageBatches == 0 ? 0 : _storageMs / _storageBatches,
@@ -89,8 +97,6 @@ internal sealed class RuntimeSampler : IDisposable
                 GC.GetTotalMemory(false));
             _previousCalls = new Dictionary<string, long>(_calls, StringComparer.Ordinal);
             _previousErrors = new Dictionary<string, long>(_errors, StringComparer.Ordinal);
-            _latencies = [];
-            _lateness = [];
             _storageBatches = _storageItems = _storageErrors = _remindersFired = 0;
             _storageMs = 0;
             _lastTimestamp = now;
@@ -146,19 +152,16 @@ internal sealed class RuntimeSampler : IDisposable
 
     private void OnDouble(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
-        lock (_lock)
+        if (state is LatencyHistogram histogram)
         {
-            switch (instrument.Name)
+            histogram.Record(value);
+            return;
+        }
+        if (instrument.Name == "powerservice.storage.batch.duration")
+        {
+            lock (_lock)
             {
-                case "powerservice.grain.call.duration":
-                    _latencies.Add(value);
-                    break;
-                case "powerservice.reminders.lateness":
-                    _lateness.Add(value);
-                    break;
-                case "powerservice.storage.batch.duration":
-                    _storageMs += value;
-                    break;
+                _storageMs += value;
             }
         }
     }
@@ -175,16 +178,6 @@ internal sealed class RuntimeSampler : IDisposable
             }
         }
         return "";
-    }
-
-    private static double Percentile(List<double> values, double share)
-    {
-        if (values.Count == 0)
-        {
-            return 0;
-        }
-        values.Sort();
-        return values[Math.Min(values.Count - 1, (int)(share * values.Count))];
     }
 
     public void Dispose() => _listener.Dispose();

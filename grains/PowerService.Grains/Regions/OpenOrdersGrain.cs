@@ -20,6 +20,7 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
     private readonly Dictionary<string, List<string>> _byCustomer = new(StringComparer.Ordinal);
     private readonly Queue<string> _finished = new();
     private WriteBehind _index = null!;
+    private int _open;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -54,7 +55,10 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
             IEnumerable<WorkOrderSummary> own = _byCustomer.TryGetValue(customer, out var ids) ? ids.Select(id => _orders[id]) : [];
             return Task.FromResult(query.Page(own.OrderBy(WorkOrderSortKey.Of, WorkOrderSortKey.Order)));
         }
-        return Task.FromResult(query.Page(Ranked(query.ContinuationToken).Select(key => _orders[key.Id])));
+        // The region's first page is the console's most frequent read: with no filter its total is the open count kept
+        // here, so the walk stops after the page instead of passing every order of the region.
+        var matching = query.ListsEveryOpenOrder && (query.Region is null || query.Region == GetPrimaryKeyString()) ? _open : (int?)null;
+        return Task.FromResult(query.Page(Ranked(query.ContinuationToken).Select(key => _orders[key.Id]), matching));
     }
 
     /// <summary>The index in list order, from the token's position on when there is one.</summary>
@@ -93,6 +97,14 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
         {
             Finished(order.Id);
         }
+        if (held is not null && !WorkOrderTransitions.IsTerminal(held.State))
+        {
+            _open--;
+        }
+        if (!WorkOrderTransitions.IsTerminal(order.State))
+        {
+            _open++;
+        }
         _orders[order.Id] = order;
         _ranked.Add(WorkOrderSortKey.Of(order));
     }
@@ -108,6 +120,10 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
                 continue;
             }
             _ranked.Remove(WorkOrderSortKey.Of(dropped));
+            if (!WorkOrderTransitions.IsTerminal(dropped.State))
+            {
+                _open--;
+            }
             if (dropped.CustomerId is { } customer && _byCustomer.TryGetValue(customer, out var ids))
             {
                 ids.Remove(oldest);

@@ -26,10 +26,14 @@ public sealed record WorkOrderQuery(
         && (CrewId is null || order.CrewId == CrewId)
         && (CustomerId is null || order.CustomerId == CustomerId);
 
+    /// <summary>True when every open order of the listed set matches: no state, kind, crew or customer filter.</summary>
+    public bool ListsEveryOpenOrder => State is null && Kind is null && CrewId is null && CustomerId is null;
+
     /// <summary>One page of <paramref name="ordered"/> (already in <see cref="WorkOrderSortKey"/> order): the rows
     /// after the token that match, at most <see cref="Limit"/>. The total of matching rows is counted on the first page
-    /// only (later pages would pay the same walk again for a number the client already has).</summary>
-    public WorkOrderPage Page(IEnumerable<WorkOrderSummary> ordered)
+    /// only (later pages would pay the same walk again for a number the client already has). A caller that already
+    /// knows how many rows match passes <paramref name="matching"/>, and the walk stops once the page is full.</summary>
+    public WorkOrderPage Page(IEnumerable<WorkOrderSummary> ordered, int? matching = null)
     {
         Check();
         var after = ContinuationToken is null ? (WorkOrderSortKey?)null : WorkOrderSortKey.Parse(ContinuationToken);
@@ -53,12 +57,12 @@ public sealed record WorkOrderQuery(
                 continue;
             }
             more = true;
-            if (after is not null)
+            if (after is not null || matching is not null)
             {
                 break;
             }
         }
-        return new WorkOrderPage(items, more ? WorkOrderSortKey.Of(items[^1]).ToToken() : null, after is null ? total : null);
+        return new WorkOrderPage(items, more ? WorkOrderSortKey.Of(items[^1]).ToToken() : null, after is null ? matching ?? total : null);
     }
 
     /// <summary>Throws for a limit out of range or a token this service did not issue (HTTP 400 naming the field).</summary>

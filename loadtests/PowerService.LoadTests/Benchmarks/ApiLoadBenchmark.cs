@@ -75,10 +75,12 @@ internal static class ApiLoadBenchmark
         Report.Line($"set-up: {crews.Length} crews and {orderCount:N0} orders created over HTTP in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
 
         var load = new MixedLoad(host, users, orders, crews, dispatcherTokens, crewTokens);
-        var table = new ResultTable("round", "/health/live baseline", "mixed API", "p50", "p99", "API/baseline", "errors", "CPU (mixed)");
+        var table = new ResultTable("round", "/health/live baseline", "mixed API", "p50", "p99", "API/baseline", "CPU µs/request: baseline / mixed", "errors", "CPU (mixed)");
         var baseline = new List<double>();
         var mixed = new List<double>();
         var p99s = new List<double>();
+        var cpuBaseline = new List<double>();
+        var cpuMixed = new List<double>();
         Window? last = null;
         for (var round = 1; round <= rounds; round++)
         {
@@ -88,13 +90,16 @@ internal static class ApiLoadBenchmark
             mixed.Add(m.Rate);
             var all = m.AllLatencies();
             p99s.Add(Statistics.Percentile(all, 0.99));
+            cpuBaseline.Add(b.CpuMicrosecondsPerRequest);
+            cpuMixed.Add(m.CpuMicrosecondsPerRequest);
             table.Add(round.ToString(CultureInfo.InvariantCulture), Report.Rate(b.Rate), Report.Rate(m.Rate),
-                Ms2(Statistics.Percentile(all, 0.5)), Ms2(p99s[^1]), Report.Ratio(m.Rate / b.Rate), Report.Number(m.Errors), m.Cpu);
+                Ms2(Statistics.Percentile(all, 0.5)), Ms2(p99s[^1]), Report.Ratio(m.Rate / b.Rate), CpuPair(cpuBaseline[^1], cpuMixed[^1]), Report.Number(m.Errors), m.Cpu);
             last = m;
         }
         var rate = Statistics.Median(mixed);
         var p99 = Statistics.Median(p99s);
-        table.Add("median", Report.Rate(Statistics.Median(baseline)), Report.Rate(rate), "", Ms2(p99), Report.Ratio(rate / Statistics.Median(baseline)), "", "");
+        table.Add("median", Report.Rate(Statistics.Median(baseline)), Report.Rate(rate), "", Ms2(p99), Report.Ratio(rate / Statistics.Median(baseline)),
+            CpuPair(Statistics.Median(cpuBaseline), Statistics.Median(cpuMixed)), "", "");
         table.Print();
 
         Report.Line("");
@@ -135,6 +140,9 @@ internal static class ApiLoadBenchmark
             throw new InvalidOperationException($"{what}: {(int)status} {status}, expected {(int)expected}.");
         }
     }
+
+    private static string CpuPair(double baseline, double mixed) =>
+        string.Create(CultureInfo.InvariantCulture, $"{baseline:0} / {mixed:0}");
 
     private static string Ms2(double value) => value.ToString("0.00", CultureInfo.InvariantCulture) + " ms";
 
@@ -258,6 +266,8 @@ internal static class ApiLoadBenchmark
         private volatile bool _open;
         private long _openedAt;
         private TimeSpan _length;
+        private TimeSpan _cpuAtOpen;
+        private TimeSpan _cpuSpent;
 
         public string Cpu { get; private set; } = "";
 
@@ -269,9 +279,14 @@ internal static class ApiLoadBenchmark
 
         public double Rate => Requests / _length.TotalSeconds;
 
+        /// <summary>This process's CPU time (server and load generator together) per request answered in the window:
+        /// steadier than the rate on a machine whose other tenants take a varying share of the cores.</summary>
+        public double CpuMicrosecondsPerRequest => _cpuSpent.TotalMicroseconds / Math.Max(1, Requests);
+
         public void Open()
         {
             _openedAt = Stopwatch.GetTimestamp();
+            _cpuAtOpen = Process.GetCurrentProcess().TotalProcessorTime;
             _open = true;
         }
 
@@ -279,6 +294,7 @@ internal static class ApiLoadBenchmark
         {
             _open = false;
             _length = Stopwatch.GetElapsedTime(_openedAt);
+            _cpuSpent = Process.GetCurrentProcess().TotalProcessorTime - _cpuAtOpen;
             Cpu = cpu;
         }
 

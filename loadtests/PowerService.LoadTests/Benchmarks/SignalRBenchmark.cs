@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using PowerService.Api.Security;
 using PowerService.LoadTests.Harness;
@@ -18,7 +19,7 @@ internal static class SignalRBenchmark
     public const double TargetP99Ms = 250;
     private const string Region = "SIG";
     private const int Dispatchers = 10;
-    private static readonly byte[] IdProperty = "id"u8.ToArray();
+    private static readonly byte[] IdProperty = "\"id\":\""u8.ToArray();
 
     public static async Task RunAsync(CommandLine args)
     {
@@ -36,7 +37,11 @@ internal static class SignalRBenchmark
         // Warm the paths (HTTP create, journal feed, hub send) before anything is timed.
         await MeasureAsync(host, hub, tokens, 1, orders: 10, rate, prefix: "SIGW");
         var single = await MeasureAsync(host, hub, tokens, 1, orders, rate, prefix: "SIGB");
-        var many = await MeasureAsync(host, hub, tokens, connections, orders, rate, prefix: "SIGM");
+        // --clients process: the connections live in a child process, so this process's CPU is the server's alone.
+        var separate = args.Text("clients") == "process";
+        var many = separate
+            ? await MeasureInChildAsync(host, hub, tokens, connections, orders, rate, prefix: "SIGP")
+            : await MeasureAsync(host, hub, tokens, connections, orders, rate, prefix: "SIGM");
 
         var table = new ResultTable("delivery latency", "1 connection (baseline)", $"{connections:N0} connections", "ratio");
         foreach (var (name, p) in new[] { ("p50", 0.5), ("p99", 0.99), ("max", 1.0) })
@@ -48,8 +53,9 @@ internal static class SignalRBenchmark
         table.Add("deliveries", Report.Number(single.Latencies.Length), Report.Number(many.Latencies.Length), "");
         table.Add("missing", Report.Number(single.Missing), Report.Number(many.Missing), "");
         table.Add("deliveries/s (while sending)", Report.Rate(single.DeliveryRate), Report.Rate(many.DeliveryRate), "");
+        table.Add("messages per connection", Report.Number((long)Math.Round(single.MessagesPerConnection)), Report.Number((long)Math.Round(many.MessagesPerConnection)), "");
         table.Print();
-        Report.Line($"{connections:N0} connections opened and watching in {many.ConnectTime.TotalSeconds:0.0} s; {many.Cpu} while delivering");
+        Report.Line($"{connections:N0} connections {(separate ? "in a child process " : "")}opened and watching in {many.ConnectTime.TotalSeconds:0.0} s; {many.Cpu} while delivering");
         var p99 = Statistics.Percentile(many.Latencies, 0.99);
         Report.Target($"delivery p99 ≤ {TargetP99Ms} ms to {connections:N0} connections, none missing", p99 <= TargetP99Ms && many.Missing == 0);
     }
@@ -59,12 +65,17 @@ internal static class SignalRBenchmark
         var sent = new long[orders];
         var received = new bool[count, orders];
         var latencies = new List<double>[count];
+        var messages = 0L;
         var connectStarted = Stopwatch.GetTimestamp();
         var clients = new HubClient[count];
         await BoundedLoad.RunAsync(count, 64, async c =>
         {
             latencies[c] = new List<double>(orders);
-            clients[c] = await HubClient.ConnectAsync(hub, tokens[c % tokens.Length], message => OnMessage(message, prefix, sent, c, received, latencies[c]));
+            clients[c] = await HubClient.ConnectAsync(hub, tokens[c % tokens.Length], message =>
+            {
+                Interlocked.Increment(ref messages);
+                OnMessage(message, prefix, sent, c, received, latencies[c]);
+            });
             await clients[c].InvokeAsync("Watch", Region);
         }, TimeSpan.FromMinutes(5));
         var connectTime = Stopwatch.GetElapsedTime(connectStarted);
@@ -72,36 +83,19 @@ internal static class SignalRBenchmark
         {
             throw new InvalidOperationException("Not every connection opened within 5 minutes.");
         }
+        if (count > 1)
+        {
+            Report.Line($"{count:N0} connections open and watching in {connectTime.TotalSeconds:0.0} s; sending {orders} orders");
+        }
         using var stopPings = new CancellationTokenSource();
         var pings = KeepAliveAsync(clients, stopPings.Token);
         try
         {
             GC.Collect();
+            var messagesBefore = Interlocked.Read(ref messages);
             var cpu = CpuUsage.Start();
             var started = Stopwatch.GetTimestamp();
-            for (var i = 0; i < orders; i++)
-            {
-                // Open loop: order i is due at i / rate seconds whatever the previous calls took.
-                var due = started + (long)(i * Stopwatch.Frequency / (double)rate);
-                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait);
-                }
-                Volatile.Write(ref sent[i], Stopwatch.GetTimestamp());
-                var status = await host.SendAsync(HttpMethod.Post, "/api/work-orders", tokens[0], new
-                {
-                    id = $"{prefix}-{i:000000}",
-                    kind = "FaultRepair",
-                    description = "No power at the meter box",
-                    region = Region,
-                    location = new { latitude = 20.0, longitude = 110.3 },
-                });
-                if (status != HttpStatusCode.Created)
-                {
-                    throw new InvalidOperationException($"create order: {(int)status} {status}");
-                }
-            }
+            await SendOrdersAsync(host, tokens[0], orders, rate, prefix, (i, at) => Volatile.Write(ref sent[i], at));
             var cpuText = cpu.Describe();
             var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
             while (Delivered(latencies) < count * orders && Stopwatch.GetTimestamp() < deadline)
@@ -111,7 +105,8 @@ internal static class SignalRBenchmark
             var elapsed = Stopwatch.GetElapsedTime(started);
             var all = latencies.SelectMany(l => { lock (l) { return l.ToArray(); } }).ToArray();
             Array.Sort(all);
-            return new Run(all, count * orders - all.Length, all.Length / elapsed.TotalSeconds, connectTime, cpuText);
+            var perConnection = (Interlocked.Read(ref messages) - messagesBefore) / (double)count;
+            return new Run(all, count * orders - all.Length, all.Length / elapsed.TotalSeconds, connectTime, cpuText, perConnection);
         }
         finally
         {
@@ -119,6 +114,152 @@ internal static class SignalRBenchmark
             await pings;
             await BoundedLoad.RunAsync(count, 64, async c => await clients[c].DisposeAsync(), TimeSpan.FromMinutes(2));
         }
+    }
+
+    /// <summary>Creates the orders over HTTP, open loop: order i is due at i / rate seconds whatever the previous calls
+    /// took; <paramref name="onSent"/> gets each order's index and the timestamp just before its request.</summary>
+    private static async Task SendOrdersAsync(ApiHost host, string token, int orders, int rate, string prefix, Action<int, long> onSent)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < orders; i++)
+        {
+            var due = started + (long)(i * Stopwatch.Frequency / (double)rate);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+            onSent(i, Stopwatch.GetTimestamp());
+            var status = await host.SendAsync(HttpMethod.Post, "/api/work-orders", token, new
+            {
+                id = $"{prefix}-{i:000000}",
+                kind = "FaultRepair",
+                description = "No power at the meter box",
+                region = Region,
+                location = new { latitude = 20.0, longitude = 110.3 },
+            });
+            if (status != HttpStatusCode.Created)
+            {
+                throw new InvalidOperationException($"create order: {(int)status} {status}");
+            }
+        }
+    }
+
+    /// <summary>The same measurement with the connections in a child process (<c>signalr-clients</c>): it connects
+    /// them, says "ready", hears "i timestamp" for each order sent (Stopwatch timestamps are the machine's monotonic
+    /// clock, the same in both processes), and when told "done" writes the latencies to a file and its CPU to stdout.</summary>
+    private static async Task<Run> MeasureInChildAsync(ApiHost host, Uri hub, string[] tokens, int count, int orders, int rate, string prefix)
+    {
+        var results = Path.GetTempFileName();
+        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { Environment.GetCommandLineArgs()[0], "signalr-clients", "--hub", hub.ToString(), "--count", count.ToString(CultureInfo.InvariantCulture),
+            "--orders", orders.ToString(CultureInfo.InvariantCulture), "--prefix", prefix, "--results", results })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var child = Process.Start(start)!;
+        try
+        {
+            await child.StandardInput.WriteLineAsync(JsonSerializer.Serialize(tokens));
+            await child.StandardInput.FlushAsync();
+            var connectStarted = Stopwatch.GetTimestamp();
+            if (await child.StandardOutput.ReadLineAsync() != "ready")
+            {
+                throw new InvalidOperationException("The client process did not open its connections.");
+            }
+            var connectTime = Stopwatch.GetElapsedTime(connectStarted);
+            Report.Line($"{count:N0} connections open in a child process in {connectTime.TotalSeconds:0.0} s; sending {orders} orders");
+            GC.Collect();
+            var cpu = CpuUsage.Start();
+            var started = Stopwatch.GetTimestamp();
+            var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            await SendOrdersAsync(host, tokens[0], orders, rate, prefix, (i, at) => lines.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{i} {at}")));
+            foreach (var line in lines)
+            {
+                await child.StandardInput.WriteLineAsync(line);
+            }
+            await child.StandardInput.WriteLineAsync("done");
+            await child.StandardInput.FlushAsync();
+            var answer = (await child.StandardOutput.ReadLineAsync())?.Split(' ') ?? throw new InvalidOperationException("The client process ended without results.");
+            var cpuText = cpu.Describe();
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var all = (await File.ReadAllLinesAsync(results)).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+            Array.Sort(all);
+            var clientCpu = double.Parse(answer[2], CultureInfo.InvariantCulture);
+            return new Run(all, count * orders - all.Length, all.Length / elapsed.TotalSeconds, connectTime,
+                string.Create(CultureInfo.InvariantCulture, $"{cpuText} (the server); the client process {clientCpu / elapsed.TotalSeconds:0.00} cores"),
+                double.Parse(answer[1], CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            File.Delete(results);
+        }
+    }
+
+    /// <summary>The child of <see cref="MeasureInChildAsync"/>: connections only, no server.</summary>
+    public static async Task RunClientsAsync(CommandLine args)
+    {
+        var hub = new Uri(args.Text("hub") ?? throw new ArgumentException("--hub is required"));
+        var count = args.Int("count", 5_000);
+        var orders = args.Int("orders", 100);
+        var prefix = args.Text("prefix") ?? throw new ArgumentException("--prefix is required");
+        var tokens = JsonSerializer.Deserialize<string[]>(await Console.In.ReadLineAsync() ?? "[]")!;
+        var receivedAt = new long[count, orders];
+        var messages = 0L;
+        var clients = new HubClient[count];
+        await BoundedLoad.RunAsync(count, 64, async c =>
+        {
+            clients[c] = await HubClient.ConnectAsync(hub, tokens[c % tokens.Length], message =>
+            {
+                Interlocked.Increment(ref messages);
+                var now = Stopwatch.GetTimestamp();
+                FindOrders(message.Span, prefix, orders, index =>
+                {
+                    if (receivedAt[c, index] == 0)
+                    {
+                        receivedAt[c, index] = now;
+                    }
+                });
+            });
+            await clients[c].InvokeAsync("Watch", Region);
+        }, TimeSpan.FromMinutes(5));
+        Console.WriteLine("ready");
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var messagesBefore = Interlocked.Read(ref messages);
+        var sent = new long[orders];
+        string? line;
+        while ((line = await Console.In.ReadLineAsync()) is not null && line != "done")
+        {
+            var parts = line.Split(' ');
+            sent[int.Parse(parts[0], CultureInfo.InvariantCulture)] = long.Parse(parts[1], CultureInfo.InvariantCulture);
+        }
+        var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
+        while (Stopwatch.GetTimestamp() < deadline && Enumerable.Range(0, count).Any(c => Enumerable.Range(0, orders).Any(o => Volatile.Read(ref receivedAt[c, o]) == 0)))
+        {
+            await Task.Delay(100);
+        }
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var perConnection = (Interlocked.Read(ref messages) - messagesBefore) / (double)count;
+        var latencies = new List<string>(count * orders);
+        for (var c = 0; c < count; c++)
+        {
+            for (var o = 0; o < orders; o++)
+            {
+                if (receivedAt[c, o] != 0)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(sent[o], receivedAt[c, o]).TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
+                }
+            }
+        }
+        await File.WriteAllLinesAsync(args.Text("results")!, latencies);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"result {perConnection} {cpu.TotalSeconds}"));
+        await BoundedLoad.RunAsync(count, 64, async c => await clients[c].DisposeAsync(), TimeSpan.FromMinutes(2));
     }
 
     private static int Delivered(List<double>[] latencies) => latencies.Sum(l => { lock (l) { return l.Count; } });
@@ -142,34 +283,46 @@ internal static class SignalRBenchmark
         }
     }
 
-    /// <summary>Finds the order ids ("id" values with the run's prefix) in a message and records the first receipt of each.</summary>
+    /// <summary>Records the first receipt of each order a message names.</summary>
     private static void OnMessage(ReadOnlyMemory<byte> message, string prefix, long[] sent, int connection, bool[,] received, List<double> latencies)
     {
         var now = Stopwatch.GetTimestamp();
-        var reader = new Utf8JsonReader(message.Span);
-        var expectId = false;
-        while (reader.Read())
+        FindOrders(message.Span, prefix, sent.Length, index =>
         {
-            if (reader.TokenType == JsonTokenType.PropertyName)
+            if (!received[connection, index])
             {
-                expectId = reader.ValueTextEquals(IdProperty);
-                continue;
-            }
-            if (expectId && reader.TokenType == JsonTokenType.String)
-            {
-                var id = reader.GetString()!;
-                if (id.Length > prefix.Length + 1 && id.StartsWith(prefix, StringComparison.Ordinal) && id[prefix.Length] == '-'
-                    && int.TryParse(id.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index)
-                    && index < sent.Length && !received[connection, index])
+                received[connection, index] = true;
+                lock (latencies)
                 {
-                    received[connection, index] = true;
-                    lock (latencies)
-                    {
-                        latencies.Add(Stopwatch.GetElapsedTime(Volatile.Read(ref sent[index]), now).TotalMilliseconds);
-                    }
+                    latencies.Add(Stopwatch.GetElapsedTime(Volatile.Read(ref sent[index]), now).TotalMilliseconds);
                 }
             }
-            expectId = false;
+        });
+    }
+
+    /// <summary>Finds the order ids (<c>"id":"…"</c> values with the run's prefix) in a message. A byte search, not a
+    /// JSON reader: the clients share the machine with the server, and tokenizing 5,000 copies of every message would
+    /// be the clients' cost, not the feed's (the server writes compact JSON).</summary>
+    private static void FindOrders(ReadOnlySpan<byte> message, string prefix, int orders, Action<int> found)
+    {
+        var rest = message;
+        int at;
+        while ((at = rest.IndexOf(IdProperty)) >= 0)
+        {
+            rest = rest[(at + IdProperty.Length)..];
+            var end = rest.IndexOf((byte)'"');
+            if (end < 0)
+            {
+                return;
+            }
+            var id = rest[..end];
+            rest = rest[end..];
+            if (id.Length > prefix.Length + 1 && id[prefix.Length] == '-' && Encoding.ASCII.GetString(id[..prefix.Length]) == prefix
+                && int.TryParse(id[(prefix.Length + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+                && index < orders)
+            {
+                found(index);
+            }
         }
     }
 
@@ -184,5 +337,5 @@ internal static class SignalRBenchmark
               " — each connection holds two descriptors here (client and server side); raise with `ulimit -n` before the run if needed";
     }
 
-    private sealed record Run(double[] Latencies, int Missing, double DeliveryRate, TimeSpan ConnectTime, string Cpu);
+    private sealed record Run(double[] Latencies, int Missing, double DeliveryRate, TimeSpan ConnectTime, string Cpu, double MessagesPerConnection);
 }

@@ -53,6 +53,19 @@ internal sealed class CallLoad : IAsyncDisposable
         return (after - before) / Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
+    /// <summary>Calls per second during the next <paramref name="window"/> and this process's CPU time per call in it:
+    /// on a shared machine the CPU a call costs moves far less than the rate the process happens to get.</summary>
+    public async Task<(double PerSecond, double CpuMicrosecondsPerCall)> MeasureWithCpuAsync(TimeSpan window)
+    {
+        var before = Completed();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var started = Stopwatch.GetTimestamp();
+        await Task.Delay(window);
+        var calls = Completed() - before;
+        var spent = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        return (calls / Stopwatch.GetElapsedTime(started).TotalSeconds, calls == 0 ? double.NaN : spent.TotalMicroseconds / calls);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -52,4 +52,36 @@ public sealed class OpenOrdersTests
         Assert.Equal("f-0010", closed.Items[0].Id);
         Assert.Equal(WorkOrderState.Accepted, Assert.Single(open.Items).State);
     }
+
+    [Fact]
+    public async Task The_first_page_counts_every_open_order_of_the_region_however_many_pages_follow()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var index = silo.Grain<IOpenOrdersGrain>("R8");
+        var now = silo.Clock.GetUtcNow();
+        WorkOrderSummary Summary(string id, WorkOrderKind kind, WorkOrderState state, int version) =>
+            new(id, "R8", kind, state, WorkOrderPriority.Normal, null, null, default, null, false, now, version);
+        for (var i = 0; i < 30; i++)
+        {
+            await index.OrderChanged(Summary($"o-{i:D2}", i % 3 == 0 ? WorkOrderKind.Complaint : WorkOrderKind.FaultRepair, WorkOrderState.Created, 1));
+        }
+        for (var i = 0; i < 4; i++)
+        {
+            await index.OrderChanged(Summary($"o-{i:D2}", i % 3 == 0 ? WorkOrderKind.Complaint : WorkOrderKind.FaultRepair, WorkOrderState.Closed, 2));
+        }
+        await index.OrderChanged(Summary("o-05", WorkOrderKind.FaultRepair, WorkOrderState.Accepted, 2));
+
+        var first = await index.List(new WorkOrderQuery(Region: "R8", Limit: 10));
+        var second = await index.List(new WorkOrderQuery(Region: "R8", Limit: 10, ContinuationToken: first.ContinuationToken));
+        var complaints = await index.List(new WorkOrderQuery(Kind: WorkOrderKind.Complaint, Limit: 5));
+        await silo.RestartAsync();
+        var afterRestart = await silo.Grain<IOpenOrdersGrain>("R8").List(new WorkOrderQuery(Limit: 10));
+
+        Assert.Equal((10, 26), (first.Items.Count, first.Total));
+        Assert.Equal(10, second.Items.Count);
+        Assert.Empty(first.Items.Select(o => o.Id).Intersect(second.Items.Select(o => o.Id)));
+        Assert.Equal((5, 8), (complaints.Items.Count, complaints.Total));
+        Assert.Equal(26, afterRestart.Total);
+        Assert.Equal(first.Items, afterRestart.Items);
+    }
 }
