@@ -14,8 +14,9 @@ namespace PowerService.Grains.Ami;
 /// when its events are applied, so an accepted batch is never silently dropped; a full queue refuses a batch whole with
 /// <see cref="ServiceBusyException"/>. Events are idempotent per (meter, event id), so a refused or failed batch is
 /// simply sent again.
-/// Two batches are in flight at most: while one batch's area calls run, the next one's catalog read does. Calls to one
-/// area keep their order (each activation runs its calls in arrival order).</summary>
+/// Two batches are in flight at most: while one batch's area calls run, the next one's catalog read does; of a batch's
+/// area calls at most <see cref="IngestionOptions.AreaCallsInFlight"/> run at once, so interactive calls are not
+/// queued behind a storm. Calls to one area keep their order (each activation runs its calls in arrival order).</summary>
 public sealed partial class MeterEventIngestion(IngestionOptions options, MeterDirectory directory, ILogger<MeterEventIngestion> logger) : ISiloService
 {
     private const int MaxIdLength = 128;
@@ -219,7 +220,10 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             }
             try
             {
-                await Task.WhenAll(byArea.Select(a => _silo!.GetGrain<IAreaPowerGrain>(a.Key).ReportMeterEvents(a.Value))).ConfigureAwait(false);
+                await Parallel.ForEachAsync(
+                    byArea,
+                    new ParallelOptions { MaxDegreeOfParallelism = options.AreaCallsInFlight },
+                    async (area, _) => await _silo!.GetGrain<IAreaPowerGrain>(area.Key).ReportMeterEvents(area.Value).ConfigureAwait(false)).ConfigureAwait(false);
             }
             catch (Exception failure)
             {

@@ -23,8 +23,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
 
     private TransformerAreaProfile? _profile;
-    private IDisposable? _flush;
-    private readonly WriteBehind _meterFlags = new(() => state.WriteStateAsync());
+    private WriteBehind _meterFlags = null!;
 
     private AreaPowerRecord S => state.State;
 
@@ -32,6 +31,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _meterFlags = new WriteBehind(() => state.WriteStateAsync(), flush => RegisterTimer(_ => flush(), FlushDelay, TimeSpan.Zero));
         _profile = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetProfile();
         await SettleOwedCalls();
     }
@@ -285,11 +285,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         }
     }
 
-    private void MarkDirty()
-    {
-        _meterFlags.Changed();
-        _flush ??= RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
-    }
+    private void MarkDirty() => _meterFlags.Changed();
 
     private Task Flush() => _meterFlags.FlushAsync();
 

@@ -30,14 +30,17 @@ internal sealed partial class OutageGrain(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private IDisposable? _flush;
-    private readonly WriteBehind _record = new(() => state.WriteStateAsync());
+    private WriteBehind _record = null!;
 
     private OutageRecord O => state.State;
 
     private string Id => GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => O.Exists ? SettleOwed() : Task.CompletedTask;
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _record = new WriteBehind(WriteBehindAsync, flush => RegisterTimer(_ => flush(), FlushDelay, TimeSpan.Zero));
+        return O.Exists ? SettleOwed() : Task.CompletedTask;
+    }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => Flush();
 
@@ -422,15 +425,13 @@ internal sealed partial class OutageGrain(
     private JournalEvent Event(string type, string actor, DateTimeOffset at, object payload) =>
         new(JournalStreams.Outage(Id), type, at, actor, null, JsonSerializer.Serialize(payload, PayloadJson));
 
-    private void MarkDirty()
-    {
-        _record.Changed();
-        _flush ??= RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
-    }
+    private void MarkDirty() => _record.Changed();
+
+    private Task Flush() => _record.FlushAsync();
 
     /// <summary>Owed notices go out here, at most a second after the change, not inside the call that caused it: on a
     /// storm day the meters' ingestion path must not wait for a million customers' notices to be written.</summary>
-    private async Task Flush()
+    private async Task WriteBehindAsync()
     {
         if (O.NoticesOwed.Count > 0)
         {
@@ -439,9 +440,8 @@ internal sealed partial class OutageGrain(
                 await notices.EnqueueAsync(notice, new NoticeAudience(O.TransformerAreaIds, O.MeterIds));
             }
             state.State = O with { NoticesOwed = [] };
-            _record.Changed();
         }
-        await _record.FlushAsync();
+        await state.WriteStateAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outage {Outage} opened: {Scope}, {State}, {Customers} customers")]
