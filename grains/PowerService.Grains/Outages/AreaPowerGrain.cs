@@ -11,7 +11,7 @@ namespace PowerService.Grains.Outages;
 /// <summary>Keeps, per meter of one area, when it went dark and the newest event applied; infers the area outage from
 /// the dark share inside the inference window, confirms it when more go dark, restores it when most come back, and
 /// opens a nested outage for meters still dark after the grace period.
-/// Meter flags are written behind (at most once a second): the head-end re-sends what a crash loses, and the outage
+/// Meter flags are written behind (<see cref="OutageOptions.MeterFlagsWriteBehind"/> after a change): the head-end re-sends what a crash loses, and the outage
 /// itself is never behind — opening and ending it are written before the outage and feeder grains are called, and
 /// repeated on activation if those calls did not complete.</summary>
 [GrainType("AreaPower")]
@@ -20,7 +20,6 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 {
     internal const string MetersActor = "meters";
     private const string NestedCheck = "nested-check";
-    private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
 
     private TransformerAreaProfile? _profile;
     private WriteBehind _meterFlags = null!;
@@ -31,7 +30,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _meterFlags = new WriteBehind(() => state.WriteStateAsync(), flush => RegisterTimer(_ => flush(), FlushDelay, TimeSpan.Zero));
+        _meterFlags = new WriteBehind(() => state.WriteStateAsync(), flush => RegisterTimer(_ => flush(), options.MeterFlagsWriteBehind, TimeSpan.Zero));
         _profile = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetProfile();
         await SettleOwedCalls();
     }

@@ -34,6 +34,12 @@ public sealed class OutageOptions
     /// call from its customer is a "verify / customer side" case.</summary>
     public TimeSpan PowerOnEvidence { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>How long an area's meter flags (which meter is dark since when, the newest event applied) may wait to
+    /// be written after they changed. Opening and ending an outage are written at once; only the flags lag. In a
+    /// storm every area changes every second, and writing each area's flags every second was most of the burst's
+    /// storage work. A crash loses at most this much of the flags: the outage stays, late events are re-applied.</summary>
+    public TimeSpan MeterFlagsWriteBehind { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Default estimated restoration, from the start, by area class (DESIGN §5: arrival + restoration promise).</summary>
     public TimeSpan UrbanRestoration { get; set; } = TimeSpan.FromMinutes(45) + TimeSpan.FromHours(3);
 
@@ -54,7 +60,7 @@ public sealed class OutageOptions
         {
             throw new ArgumentException("Outages: SuspectShare, ConfirmShare and FeederShare are shares in (0, 1], ConfirmShare >= SuspectShare.");
         }
-        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero)
+        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero)
         {
             throw new ArgumentException("Outages: minimum counts are at least 1 and the inference window is positive.");
         }
