@@ -10,10 +10,10 @@ public sealed class IngestionOptions
     /// <summary>Events the pump takes from the queue at once: one catalog read and one call per transformer area.</summary>
     public int MaxBatch { get; set; } = 25_000;
 
-    /// <summary>Transformer area calls of one batch in flight at once. A storm's batch reaches thousands of areas; sent
-    /// all at once, their turns (and the outages, repair orders and notices they start) would queue ahead of every
-    /// dispatcher's and crew's call on the same threads. A bound keeps that queue short.</summary>
-    public int AreaCallsInFlight { get; set; } = 64;
+    /// <summary>Transformer area calls in flight at once. A storm's batch reaches thousands of areas; sent all at once,
+    /// their turns (and the outages, repair orders and notices they start) would queue ahead of every dispatcher's and
+    /// crew's call on the same threads. A bound keeps that queue short.</summary>
+    public int AreaCallsInFlight { get; set; } = 128;
 
     /// <summary>Events in one submitted batch (one HTTP request).</summary>
     public int MaxSubmission { get; set; } = 10_000;

@@ -14,13 +14,19 @@ namespace PowerService.Grains.Ami;
 /// when its events are applied, so an accepted batch is never silently dropped; a full queue refuses a batch whole with
 /// <see cref="ServiceBusyException"/>. Events are idempotent per (meter, event id), so a refused or failed batch is
 /// simply sent again.
-/// Two batches are in flight at most: while one batch's area calls run, the next one's catalog read does; of a batch's
-/// area calls at most <see cref="IngestionOptions.AreaCallsInFlight"/> run at once, so interactive calls are not
-/// queued behind a storm. Calls to one area keep their order (each activation runs its calls in arrival order).</summary>
+/// Up to four batches are applying at once, and of all their area calls at most
+/// <see cref="IngestionOptions.AreaCallsInFlight"/> run at once, so interactive calls are not queued behind a storm.
+/// An area may so receive two batches' events in either order, which changes nothing: each meter applies only events
+/// newer than the newest it applied.</summary>
 public sealed partial class MeterEventIngestion(IngestionOptions options, MeterDirectory directory, ILogger<MeterEventIngestion> logger) : ISiloService
 {
     private const int MaxIdLength = 128;
 
+    /// <summary>Batches routed and applying at once: a batch waiting for one slow area (one that is opening its
+    /// outage) does not hold up the next ones.</summary>
+    private const int BatchesInFlight = 4;
+
+    private readonly SemaphoreSlim _areaSlots = new(options.AreaCallsInFlight);
     private readonly Channel<Submission> _queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
     private Silo? _silo;
     private Task? _pump;
@@ -128,7 +134,7 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     {
         var reader = _queue.Reader;
         var batch = new List<Submission>();
-        Task inFlight = Task.CompletedTask;
+        var inFlight = new List<Task>(BatchesInFlight);
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var events = 0;
@@ -139,13 +145,14 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             }
             var started = Stopwatch.GetTimestamp();
             var routed = await RouteAsync(batch).ConfigureAwait(false);
-            // The previous batch's area calls went out first; wait for them before the next ones go out, so at most
-            // two batches are in flight.
-            await inFlight.ConfigureAwait(false);
-            inFlight = ApplyAsync(routed, events, started);
+            inFlight.Add(ApplyAsync(routed, events, started));
             batch = [];
+            if (inFlight.Count == BatchesInFlight)
+            {
+                inFlight.Remove(await Task.WhenAny(inFlight).ConfigureAwait(false));
+            }
         }
-        await inFlight.ConfigureAwait(false);
+        await Task.WhenAll(inFlight).ConfigureAwait(false);
     }
 
     /// <summary>The directory answers for the meters it knows; one catalog read for the batch's other distinct meters.
@@ -220,10 +227,13 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             }
             try
             {
-                await Parallel.ForEachAsync(
-                    byArea,
-                    new ParallelOptions { MaxDegreeOfParallelism = options.AreaCallsInFlight },
-                    async (area, _) => await _silo!.GetGrain<IAreaPowerGrain>(area.Key).ReportMeterEvents(area.Value).ConfigureAwait(false)).ConfigureAwait(false);
+                var calls = new List<Task>(byArea.Count);
+                foreach (var (area, areaEvents) in byArea)
+                {
+                    await _areaSlots.WaitAsync().ConfigureAwait(false);
+                    calls.Add(ReportAsync(area, areaEvents));
+                }
+                await Task.WhenAll(calls).ConfigureAwait(false);
             }
             catch (Exception failure)
             {
@@ -249,6 +259,18 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         foreach (var submission in routed.Submissions)
         {
             submission.Done.TrySetResult(Receipt(submission, routed.AreaOf!));
+        }
+    }
+
+    private async Task ReportAsync(string area, List<MeterEvent> events)
+    {
+        try
+        {
+            await _silo!.GetGrain<IAreaPowerGrain>(area).ReportMeterEvents(events).ConfigureAwait(false);
+        }
+        finally
+        {
+            _areaSlots.Release();
         }
     }
 
