@@ -32,14 +32,15 @@ internal static class AmiStormBenchmark
         var batch = args.Int("batch", 5_000);
         var submitters = args.Int("concurrency", 8);
         var calls = args.Int("calls", 100_000);
+        var areaCalls = args.Int("area-calls", new IngestionOptions().AreaCallsInFlight);
         string[] kinds = args.Text("store") is { } only ? [only] : ["sqlite"];
         Report.Title("ami-storm", $"{size.Meters:N0} last gasps in random order, batches of {batch:N0} from {submitters} submitters, over " +
-            $"{size.TransformerAreas:N0} transformer areas and {size.Feeders:N0} feeders; then {calls:N0} fault calls");
+            $"{size.TransformerAreas:N0} transformer areas and {size.Feeders:N0} feeders ({areaCalls} area calls in flight); then {calls:N0} fault calls");
         var folder = Directory.CreateTempSubdirectory("powerservice-storm-").FullName;
         try
         {
             TopologySample.WriteToFolder(size, folder);
-            await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, folder, size, batch, submitters, calls));
+            await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, folder, size, batch, submitters, calls, areaCalls));
         }
         finally
         {
@@ -47,14 +48,18 @@ internal static class AmiStormBenchmark
         }
     }
 
-    private static async Task RunOnStoreAsync(BenchmarkStore store, string folder, TopologySampleSize size, int batchSize, int submitters, int calls)
+    private static async Task RunOnStoreAsync(BenchmarkStore store, string folder, TopologySampleSize size, int batchSize, int submitters, int calls, int areaCalls)
     {
         Report.Line("");
         Report.Line($"{store.Kind}: {store.Settings}");
         var database = await store.CreateDatabaseAsync("storm");
         await using var silo = await BenchmarkSilo.StartAsync(
             database.Provider, o => o.AddGrainsFrom(GrainsAssembly.Value),
-            s => s.AddWorkflow(configure: w => w.Notices.Folder = Path.Combine(folder, "notices")));
+            s => s.AddWorkflow(configure: w =>
+            {
+                w.Notices.Folder = Path.Combine(folder, "notices");
+                w.Ingestion.AreaCallsInFlight = areaCalls;
+            }));
         var importing = Stopwatch.StartNew();
         var import = new TopologyImport(silo.Silo);
         foreach (var kind in new[] { ImportKind.Feeders, ImportKind.Grids, ImportKind.TransformerAreas, ImportKind.Meters, ImportKind.Customers })
