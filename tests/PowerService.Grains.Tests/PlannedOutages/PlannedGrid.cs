@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology.Import;
@@ -9,6 +11,11 @@ namespace PowerService.Grains.Tests.PlannedOutages;
 /// and TA-2 (two ordinary customers); feeder F-2 supplies TA-3 (one customer). One meter per customer.</summary>
 internal static class PlannedGrid
 {
+    public static readonly TimeSpan Week = TimeSpan.FromDays(7);
+
+    /// <summary>How the planned outages' journal payloads are written, for tests that read them back.</summary>
+    public static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
     public const string Dispatcher = "dispatcher:li";
 
     public static async Task ImportAsync(WorkflowSilo silo)

@@ -18,8 +18,6 @@ namespace PowerService.Grains.Tests.PlannedOutages;
 /// restoration.</summary>
 public sealed class PlannedOutageOnTheMapTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Week = TimeSpan.FromDays(7);
-    private static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
     private WorkflowSilo _silo = null!;
 
     public async Task InitializeAsync()

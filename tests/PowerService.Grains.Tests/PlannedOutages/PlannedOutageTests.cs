@@ -16,8 +16,6 @@ namespace PowerService.Grains.Tests.PlannedOutages;
 /// time, the repeated-outage rule over the areas' outage history, notices, and the close-out against the plan.</summary>
 public sealed class PlannedOutageTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Week = TimeSpan.FromDays(7);
-    private static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
     private WorkflowSilo _silo = null!;
 
     public async Task InitializeAsync()
