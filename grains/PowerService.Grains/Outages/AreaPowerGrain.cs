@@ -258,6 +258,13 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             var outageId = opening.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId;
             if (outageId is not null)
             {
+                // Under an open feeder outage the area's outage opens inside it and its repair order serves it: no
+                // order of its own is created, dispatched and folded a moment later.
+                if (opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feederId }
+                    && await GrainFactory.GetGrain<IFeederPowerGrain>(feederId).OpenOutage() is { } feederOutage)
+                {
+                    opening = opening with { ParentOutageId = feederOutage.OutageId, RepairOrderId = feederOutage.RepairOrderId, Confirmed = true };
+                }
                 await GrainFactory.GetGrain<IOutageGrain>(outageId).Open(opening);
                 if (opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feeder })
                 {

@@ -51,8 +51,14 @@ public sealed record AreaPowerView(
 
 /// <summary>The supply side of one 10 kV feeder (key: feeder id): rolls outages of its transformer areas up into one
 /// feeder outage when enough of them are out at once.</summary>
+public sealed record FeederOutageLink(string OutageId, string? RepairOrderId);
+
 public interface IFeederPowerGrain : IGrain
 {
+    /// <summary>The feeder's outage while one is open, and the repair order that serves it: an area that goes out under
+    /// it opens its outage inside it, without a repair order of its own.</summary>
+    Task<FeederOutageLink?> OpenOutage();
+
     Task AreaOutageOpened(string transformerAreaId, string outageId, DateTimeOffset startedAt);
 
     Task AreaOutageEnded(string transformerAreaId, string outageId);

@@ -118,4 +118,5 @@ public sealed record OutageOpening(
     bool Confirmed = false,
     string? Cause = null,
     DateTimeOffset? EstimatedRestorationAt = null,
-    string? ParentOutageId = null);
+    string? ParentOutageId = null,
+    string? RepairOrderId = null);

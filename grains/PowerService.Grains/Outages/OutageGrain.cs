@@ -89,9 +89,10 @@ internal sealed partial class OutageGrain(
             EstimatedRestorationAt = opening.EstimatedRestorationAt ?? opening.StartedAt + options.DefaultRestoration(areaClass),
             Cause = opening.Cause,
             ParentOutageId = opening.ParentOutageId,
-            // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call.
-            RepairOrderId = opening.Kind == OutageKind.Unplanned ? $"WO-{Id}" : null,
-            RepairOrderOwed = opening.Kind == OutageKind.Unplanned,
+            // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call,
+            // unless one already serves it (the feeder outage's, for an area that went out under it).
+            RepairOrderId = opening.RepairOrderId ?? (opening.Kind == OutageKind.Unplanned ? $"WO-{Id}" : null),
+            RepairOrderOwed = opening.Kind == OutageKind.Unplanned && opening.RepairOrderId is null,
             // A planned outage's customers were told 7 days (or 24 h) ahead by its plan: no "detected" notice, but
             // they are told of a new ETR and of the restoration like any outage's.
             CustomersTold = confirmed || opening.Kind == OutageKind.Planned,
@@ -174,7 +175,7 @@ internal sealed partial class OutageGrain(
             // Whoever restored it other than the meters of its own area must tell the area (or feeder) that opened it;
             // a planned outage's areas always hear of it (their meters never end it).
             OpenerOwed = outage.Kind == OutageKind.Planned || actor != AreaPowerGrain.MetersActor,
-            RepairCancelOwed = outage.RepairOrderId is not null && !byRepair,
+            RepairCancelOwed = outage.OwnsRepairOrder && !byRepair,
             // A feeder outage's customers are counted by its area outages.
             IndicatorsOwed = outage.Scope != OutageScope.Feeder,
         };
@@ -329,7 +330,7 @@ internal sealed partial class OutageGrain(
             await CreateRepairOrder(o);
             o = o with { RepairOrderOwed = false };
         }
-        if (o.RepairMergeOwed is { } feederOrder && o.RepairOrderId is { } ownOrder)
+        if (o.RepairMergeOwed is { } feederOrder && o.OwnsRepairOrder && o.RepairOrderId is { } ownOrder)
         {
             await FoldRepairOrder(ownOrder, feederOrder);
             o = o with { RepairMergeOwed = null };
@@ -472,6 +473,11 @@ internal sealed record OutageRecord
     public string? EtrSetBy { get; init; }
     public string? Cause { get; init; }
     public string? RepairOrderId { get; init; }
+
+    /// <summary>The repair order is this outage's own (not its feeder outage's, which it only shares): only its own is
+    /// folded into a feeder's or cancelled on restoration.</summary>
+    [JsonIgnore]
+    public bool OwnsRepairOrder => RepairOrderId is not null && RepairOrderId == $"WO-{Id}";
     public string? CrewId { get; init; }
     public string? ParentOutageId { get; init; }
     public IReadOnlyList<string> Children { get; init; } = [];

@@ -101,6 +101,30 @@ public sealed class OutageInferenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_area_that_goes_out_under_an_open_feeder_outage_opens_inside_it_without_a_repair_order_of_its_own()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.LastGasp));
+        var feederOutage = (await Outage("OUT-F-FD-000001-1").Get())!;
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(30));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedCheckAt is null, "the nested-outage check ran");
+
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp, "again"));
+
+        var again = (await Outage("OUT-TA-000001-2").Get())!;
+        Assert.Equal((feederOutage.Id, feederOutage.RepairOrderId, OutageState.Confirmed), (again.ParentOutageId, again.RepairOrderId, again.State));
+        Assert.Null(await _silo.Grain<IWorkOrderGrain>("WO-OUT-TA-000001-2").Get());
+
+        // Its meters coming back end the area's outage, not the repair order the feeder's other area still needs.
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored, "again"));
+
+        Assert.Equal(OutageState.Restored, (await Outage(again.Id).Get())!.State);
+        Assert.NotEqual(WorkOrderState.Cancelled, (await _silo.Grain<IWorkOrderGrain>(feederOutage.RepairOrderId!).Get())!.State);
+        Assert.NotEqual(OutageState.Restored, (await Outage(feederOutage.Id).Get())!.State);
+    }
+
+    [Fact]
     public async Task Restoration_ends_the_outage_and_meters_still_dark_after_the_grace_period_become_a_nested_outage()
     {
         await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
