@@ -1,11 +1,10 @@
 namespace PowerService.Grains;
 
-/// <summary>State a grain writes behind: a change marks it, the grain's timer and deactivation flush it. A failed
-/// flush leaves it marked, so the next flush tries again; a write the grain made on its own clears it.
-/// Given a <c>schedule</c> (a one-shot grain timer), a change arms one flush and a clean grain has no timer at all:
-/// for grains with many activations (an area, an outage), whose periodic ticks would otherwise cost a turn a second
-/// each, changed or not.</summary>
-internal sealed class WriteBehind(Func<Task> write, Func<Func<Task>, IDisposable>? schedule = null)
+/// <summary>State a grain writes behind: a change arms one flush <c>delay</c> later (a one-shot grain timer), and
+/// deactivation flushes too. A failed flush leaves it marked and arms the next; a write the grain made on its own
+/// clears it. A clean grain has no timer at all, which matters for grains with many activations (an area, an outage):
+/// a periodic tick would cost each a turn every interval, changed or not.</summary>
+internal sealed class WriteBehind(Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay)
 {
     private bool _changed;
     private IDisposable? _armed;
@@ -13,10 +12,7 @@ internal sealed class WriteBehind(Func<Task> write, Func<Func<Task>, IDisposable
     public void Changed()
     {
         _changed = true;
-        if (schedule is not null)
-        {
-            _armed ??= schedule(OnTimerAsync);
-        }
+        _armed ??= registerTimer(_ => OnTimerAsync(), delay, TimeSpan.Zero);
     }
 
     /// <summary>The state was just written by the grain itself: nothing is owed.</summary>

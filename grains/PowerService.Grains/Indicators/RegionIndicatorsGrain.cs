@@ -32,13 +32,12 @@ internal sealed class RegionIndicatorsGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _figures = new WriteBehind(WriteAsync);
+        _figures = new WriteBehind(WriteAsync, RegisterTimer, FlushInterval);
         foreach (var key in state.State.RecentFacts)
         {
             Remember(key);
         }
         state.State.RecentFacts = [];
-        RegisterTimer(_ => _figures.FlushAsync(), FlushInterval, FlushInterval);
         return Task.CompletedTask;
     }
 

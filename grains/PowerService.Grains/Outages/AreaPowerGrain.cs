@@ -30,7 +30,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _meterFlags = new WriteBehind(() => state.WriteStateAsync(), flush => RegisterTimer(_ => flush(), options.MeterFlagsWriteBehind, TimeSpan.Zero));
+        _meterFlags = new WriteBehind(() => state.WriteStateAsync(), RegisterTimer, options.MeterFlagsWriteBehind);
         _profile = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetProfile();
         await SettleOwedCalls();
     }
@@ -258,17 +258,19 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             var outageId = opening.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId;
             if (outageId is not null)
             {
+                var feeder = opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feederId }
+                    ? GrainFactory.GetGrain<IFeederPowerGrain>(feederId)
+                    : null;
                 // Under an open feeder outage the area's outage opens inside it and its repair order serves it: no
                 // order of its own is created, dispatched and folded a moment later.
-                if (opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feederId }
-                    && await GrainFactory.GetGrain<IFeederPowerGrain>(feederId).OpenOutage() is { } feederOutage)
+                if (feeder is not null && await feeder.OpenOutage() is { } feederOutage)
                 {
                     opening = opening with { ParentOutageId = feederOutage.OutageId, RepairOrderId = feederOutage.RepairOrderId, Confirmed = true };
                 }
                 await GrainFactory.GetGrain<IOutageGrain>(outageId).Open(opening);
-                if (opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feeder })
+                if (feeder is not null)
                 {
-                    await GrainFactory.GetGrain<IFeederPowerGrain>(feeder).AreaOutageOpened(Id, outageId, opening.StartedAt);
+                    await feeder.AreaOutageOpened(Id, outageId, opening.StartedAt);
                 }
             }
             S.OpeningOwed = null;

@@ -20,7 +20,7 @@ internal sealed partial class FeederPowerGrain(IPersistentState<FeederPowerRecor
         S.JoinsOwed.Count > 0 ? SettleJoins() : Task.CompletedTask;
 
     public Task<FeederOutageLink?> OpenOutage() =>
-        Task.FromResult(S.FeederOutageId is { } id && S.OpeningOwed is null ? new FeederOutageLink(id, S.RepairOrderId) : null);
+        Task.FromResult(S.FeederOutageId is { } id && S.OpeningOwed is null ? new FeederOutageLink(id, OutageGrain.RepairOrderOf(id)) : null);
 
     public async Task AreaOutageOpened(string transformerAreaId, string outageId, DateTimeOffset startedAt)
     {
@@ -99,7 +99,6 @@ internal sealed partial class FeederPowerGrain(IPersistentState<FeederPowerRecor
         var feederOutage = GrainFactory.GetGrain<IOutageGrain>(feederOutageId);
         var view = S.OpeningOwed is { } opening ? await feederOutage.Open(opening) : await feederOutage.Get();
         S.OpeningOwed = null;
-        S.RepairOrderId = view?.RepairOrderId;
         foreach (var area in S.JoinsOwed.ToList())
         {
             if (S.ActiveAreas.TryGetValue(area, out var mark))
@@ -124,8 +123,6 @@ internal sealed class FeederPowerRecord
     public int Outages { get; set; }
     public string? FeederOutageId { get; set; }
 
-    /// <summary>The feeder outage's repair order, handed to areas that go out under it.</summary>
-    public string? RepairOrderId { get; set; }
     public OutageOpening? OpeningOwed { get; set; }
     public List<string> JoinsOwed { get; set; } = [];
 }

@@ -57,13 +57,13 @@ internal sealed class OutageBoardGrain(IPersistentState<OutageBoardRecord> state
     private const int MaxTake = 1_000;
     private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
 
-    private readonly WriteBehind _board = new(() => state.WriteStateAsync());
+    private WriteBehind _board = null!;
 
     private OutageBoardRecord Board => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        RegisterTimer(_ => Flush(), FlushDelay, FlushDelay);
+        _board = new WriteBehind(() => state.WriteStateAsync(), RegisterTimer, FlushDelay);
         return Task.CompletedTask;
     }
 

@@ -38,11 +38,14 @@ internal sealed partial class OutageGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _record = new WriteBehind(WriteBehindAsync, flush => RegisterTimer(_ => flush(), FlushDelay, TimeSpan.Zero));
+        _record = new WriteBehind(WriteBehindAsync, RegisterTimer, FlushDelay);
         return O.Exists ? SettleOwed() : Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => Flush();
+
+    /// <summary>The id of the repair order an unplanned outage opens for itself.</summary>
+    internal static string RepairOrderOf(string outageId) => $"WO-{outageId}";
 
     public Task<OutageView?> Get() => Task.FromResult(O.Exists ? O.ToView() : null);
 
@@ -91,7 +94,7 @@ internal sealed partial class OutageGrain(
             ParentOutageId = opening.ParentOutageId,
             // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call,
             // unless one already serves it (the feeder outage's, for an area that went out under it).
-            RepairOrderId = opening.RepairOrderId ?? (opening.Kind == OutageKind.Unplanned ? $"WO-{Id}" : null),
+            RepairOrderId = opening.RepairOrderId ?? (opening.Kind == OutageKind.Unplanned ? RepairOrderOf(Id) : null),
             RepairOrderOwed = opening.Kind == OutageKind.Unplanned && opening.RepairOrderId is null,
             // A planned outage's customers were told 7 days (or 24 h) ahead by its plan: no "detected" notice, but
             // they are told of a new ETR and of the restoration like any outage's.
@@ -477,7 +480,7 @@ internal sealed record OutageRecord
     /// <summary>The repair order is this outage's own (not its feeder outage's, which it only shares): only its own is
     /// folded into a feeder's or cancelled on restoration.</summary>
     [JsonIgnore]
-    public bool OwnsRepairOrder => RepairOrderId is not null && RepairOrderId == $"WO-{Id}";
+    public bool OwnsRepairOrder => RepairOrderId is not null && RepairOrderId == OutageGrain.RepairOrderOf(Id);
     public string? CrewId { get; init; }
     public string? ParentOutageId { get; init; }
     public IReadOnlyList<string> Children { get; init; } = [];

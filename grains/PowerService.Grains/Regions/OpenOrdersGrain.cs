@@ -24,13 +24,12 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _index = new WriteBehind(WriteAsync);
+        _index = new WriteBehind(WriteAsync, RegisterTimer, FlushInterval);
         foreach (var order in state.State.Orders)
         {
             Put(order);
         }
         state.State.Orders = [];
-        RegisterTimer(_ => Flush(), FlushInterval, FlushInterval);
         return Task.CompletedTask;
     }
 

@@ -15,14 +15,14 @@ internal sealed class ServiceCountsGrain(IPersistentState<ServiceCountsRecord> s
     private static readonly WorkOrderKind[] Kinds = Enum.GetValues<WorkOrderKind>();
     private static readonly CrewStatus[] Statuses = Enum.GetValues<CrewStatus>();
 
-    private readonly WriteBehind _counts = new(() => state.WriteStateAsync());
+    private WriteBehind _counts = null!;
 
     private ServiceCountsRecord Counts => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         Counts.FitTo(States.Length, Kinds.Length, Statuses.Length);
-        RegisterTimer(_ => Flush(), FlushInterval, FlushInterval);
+        _counts = new WriteBehind(() => state.WriteStateAsync(), RegisterTimer, FlushInterval);
         return Task.CompletedTask;
     }
 
