@@ -737,13 +737,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                     new NpgsqlParameter<int>("max", maxCount),
                 },
             };
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var links = new List<CatalogLink>(Math.Min(maxCount, 16_384));
-            while (await reader.ReadAsync(ct))
-            {
-                links.Add(new CatalogLink(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
-            }
-            return links;
+            return await StoredRows.ReadCatalogLinksAsync(command, ct);
         }, cancellationToken);
     }
 

@@ -515,13 +515,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
             command.Parameters.AddWithValue("$kind", kind);
             command.Parameters.AddWithValue("$after", afterKey ?? "");
             command.Parameters.AddWithValue("$max", maxCount);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var links = new List<CatalogLink>(Math.Min(maxCount, 16_384));
-            while (await reader.ReadAsync(ct))
-            {
-                links.Add(new CatalogLink(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
-            }
-            return links;
+            return await StoredRows.ReadCatalogLinksAsync(command, ct);
         }, cancellationToken);
     }
 

@@ -63,6 +63,10 @@ public static class StoredRows
     public static Task<IReadOnlyList<CatalogEntry>> ReadCatalogEntriesAsync(DbCommand command, CancellationToken cancellationToken) =>
         ReadAllAsync(command, static reader => CatalogEntry(reader, 0), cancellationToken);
 
+    /// <summary>Columns: key, parent_key.</summary>
+    public static Task<IReadOnlyList<CatalogLink>> ReadCatalogLinksAsync(DbCommand command, CancellationToken cancellationToken) =>
+        ReadAllAsync(command, static reader => new CatalogLink(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken);
+
     /// <summary>Columns: id, dedup_key, channel, recipient, payload, created_at, attempts (the claim's RETURNING list).
     /// Sorted by id, oldest first as the contract promises, because RETURNING gives no order guarantee.</summary>
     public static async Task<IReadOnlyList<StoredOutboxMessage>> ReadClaimedMessagesAsync(
