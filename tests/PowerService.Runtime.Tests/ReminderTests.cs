@@ -48,6 +48,23 @@ public abstract class ReminderTests
     }
 
     [Fact]
+    public async Task A_reminder_its_grain_registers_again_while_the_previous_tick_runs_is_kept_and_fires()
+    {
+        var key = $"r-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        var grain = silo.Grain<IReminderGrain>(key);
+        await grain.Schedule(ReminderGrain.Relay, TimeSpan.FromSeconds(10), TimeSpan.Zero);
+
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.True(() => Ticks(key).Count == 2, "the reminder and its re-registration due at once fired");
+        await Eventually.True(async () => await grain.List() is [{ } next] && next.DueAt == Start.AddSeconds(10).AddHours(1), "the second tick's registration is stored");
+        _clock.Advance(TimeSpan.FromHours(1));
+
+        await Eventually.True(() => Ticks(key).Count == 3, "the hour-later registration fired");
+        Assert.Equal($"tick:{ReminderGrain.Relay}:{Ms(Start.AddSeconds(10).AddHours(1))}", Ticks(key)[2]);
+    }
+
+    [Fact]
     public async Task A_reminder_registered_before_a_restart_fires_after_it_exactly_once()
     {
         var key = $"r-{Guid.NewGuid():N}";

@@ -30,7 +30,10 @@ internal sealed partial class ReminderService
     private readonly Lock _lock = new();
     private readonly Dictionary<ReminderKey, ReminderRecord> _nearTerm = [];
     private readonly PriorityQueue<ReminderRecord, long> _due = new();
-    private readonly Dictionary<ReminderKey, bool> _firing = [];
+    /// <summary>The delivery in flight per reminder, the newest when two are (a tick whose grain re-registered the
+    /// reminder due at once). Each delivery keeps its own touched flag, so a newer delivery never erases an older
+    /// one's, and the older one's advancement never deletes what the newer one's grain registered.</summary>
+    private readonly Dictionary<ReminderKey, Firing> _firing = [];
     private readonly ConcurrentDictionary<ReminderTick, byte> _inFlight = new();
     private readonly SemaphoreSlim _tickSlots = new(MaxTicksInFlight, MaxTicksInFlight);
     private readonly CancellationTokenSource _stop = new();
@@ -134,9 +137,9 @@ internal sealed partial class ReminderService
     // Called under _lock by register/unregister: the grain's own change wins over a tick or a load in progress.
     private void Touch(ReminderKey key)
     {
-        if (_firing.ContainsKey(key))
+        if (_firing.TryGetValue(key, out var firing))
         {
-            _firing[key] = true;
+            firing.Touched = true;
         }
         _changedDuringLoad?.Add(key);
     }
@@ -177,6 +180,7 @@ internal sealed partial class ReminderService
         while (true)
         {
             ReminderRecord? record;
+            Firing firing;
             lock (_lock)
             {
                 if (!_due.TryPeek(out record, out var dueAt) || dueAt > now)
@@ -189,16 +193,16 @@ internal sealed partial class ReminderService
                     continue; // replaced or removed since it was queued
                 }
                 _nearTerm.Remove(record.Key);
-                _firing[record.Key] = false;
+                _firing[record.Key] = firing = new Firing();
             }
             await _tickSlots.WaitAsync(token);
-            Deliver(record);
+            Deliver(record, firing);
         }
     }
 
-    private void Deliver(ReminderRecord record)
+    private void Deliver(ReminderRecord record, Firing firing)
     {
-        var tick = new ReminderTick(this, record);
+        var tick = new ReminderTick(this, record, firing);
         _inFlight[tick] = 0;
         try
         {
@@ -209,7 +213,7 @@ internal sealed partial class ReminderService
             LogOrphan(_logger, record.Grain, record.Name, error.Message);
             lock (_lock)
             {
-                _firing.Remove(record.Key);
+                EndFiring(record.Key, firing);
             }
             _ = _deletes.Enqueue(record.Key);
             Finished(tick);
@@ -225,7 +229,7 @@ internal sealed partial class ReminderService
             LogTickFailed(_logger, tick.Record.Grain, tick.Record.Name, tick.ResultTask.Exception!.GetBaseException());
             if (!tick.Advanced)
             {
-                Retry(tick.Record);
+                Retry(tick.Record, tick.Firing);
             }
         }
         Finished(tick);
@@ -238,12 +242,12 @@ internal sealed partial class ReminderService
     }
 
     /// <summary>The tick never reached the grain or could not be persisted: keep it in memory and try again shortly.</summary>
-    private void Retry(ReminderRecord record)
+    private void Retry(ReminderRecord record, Firing firing)
     {
         var again = record with { DueAtMs = NowMs + 1000 };
         lock (_lock)
         {
-            if (_firing.Remove(record.Key, out var touched) && touched)
+            if (EndFiring(record.Key, firing))
             {
                 return;
             }
@@ -257,12 +261,12 @@ internal sealed partial class ReminderService
     }
 
     /// <summary>Runs inside the grain's tick turn, after ReceiveReminder: persists the next due time or the deletion.</summary>
-    internal async Task AdvanceAsync(ReminderRecord record, long firedAtMs)
+    internal async Task AdvanceAsync(ReminderRecord record, Firing firing, long firedAtMs)
     {
         bool touched;
         lock (_lock)
         {
-            touched = _firing.TryGetValue(record.Key, out var t) && t;
+            touched = IsTouched(record.Key, firing);
         }
         if (!touched)
         {
@@ -288,8 +292,24 @@ internal sealed partial class ReminderService
         }
         lock (_lock)
         {
-            _firing.Remove(record.Key);
+            EndFiring(record.Key, firing);
         }
+    }
+
+    // Under _lock: the grain re-registered or removed the reminder during this delivery, or a newer delivery of it
+    // (which only a re-registration can cause) took over; either way this delivery must not advance or delete it.
+    private bool IsTouched(ReminderKey key, Firing firing) =>
+        firing.Touched || !(_firing.TryGetValue(key, out var current) && ReferenceEquals(current, firing));
+
+    // Under _lock: ends this delivery (leaving a newer one in place) and says whether it was touched.
+    private bool EndFiring(ReminderKey key, Firing firing)
+    {
+        var touched = IsTouched(key, firing);
+        if (_firing.TryGetValue(key, out var current) && ReferenceEquals(current, firing))
+        {
+            _firing.Remove(key);
+        }
+        return touched;
     }
 
     internal void RecordLateness(TimeSpan lateness) => _silo.Metrics.RecordReminderTick(lateness);
@@ -398,7 +418,10 @@ internal sealed partial class ReminderService
                 for (var i = start; i < Math.Min(start + Slice, records.Count); i++)
                 {
                     var record = records[i];
-                    if (!_nearTerm.ContainsKey(record.Key) && !_changedDuringLoad!.Contains(record.Key) && !_firing.ContainsKey(record.Key))
+                    // A reminder being delivered is advanced by its tick, unless its grain re-registered it meanwhile:
+                    // then the stored row is that registration's and must not be skipped.
+                    if (!_nearTerm.ContainsKey(record.Key) && !_changedDuringLoad!.Contains(record.Key)
+                        && !(_firing.TryGetValue(record.Key, out var firing) && !firing.Touched))
                     {
                         _nearTerm[record.Key] = record;
                         _due.Enqueue(record, record.DueAtMs);
@@ -440,6 +463,12 @@ internal sealed partial class ReminderService
         return new bool[batch.Count];
     }
 
+    /// <summary>One delivery of a reminder; touched when its grain registers or removes the reminder meanwhile.</summary>
+    internal sealed class Firing
+    {
+        public bool Touched { get; set; }
+    }
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Reminder loop failed; it resumes in a second")]
     private static partial void LogLoopFailed(ILogger logger, Exception error);
 
@@ -454,10 +483,11 @@ internal sealed partial class ReminderService
 }
 
 /// <summary>The turn that delivers one reminder tick and persists its advancement.</summary>
-internal sealed class ReminderTick(ReminderService service, ReminderRecord record) : VoidInvocation
+internal sealed class ReminderTick(ReminderService service, ReminderRecord record, ReminderService.Firing firing) : VoidInvocation
 {
     public ReminderService Service { get; } = service;
     public ReminderRecord Record { get; } = record;
+    public ReminderService.Firing Firing { get; } = firing;
     public bool Advanced { get; private set; }
 
     public override string InterfaceName => "PowerService.Runtime.IRemindable";
@@ -481,7 +511,7 @@ internal sealed class ReminderTick(ReminderService service, ReminderRecord recor
         }
         finally
         {
-            await Service.AdvanceAsync(Record, firedAtMs);
+            await Service.AdvanceAsync(Record, Firing, firedAtMs);
             Advanced = true;
         }
     }
