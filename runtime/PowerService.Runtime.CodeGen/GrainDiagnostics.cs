@@ -38,6 +38,11 @@ internal static class GrainDiagnostics
         "Grain interface must be public or internal",
         "Grain interface '{0}' and its containing types must be public or internal");
 
+    public static readonly DiagnosticDescriptor OneWayWithResult = Error(
+        "PSG007",
+        "A one-way grain method must return Task",
+        "Grain interface method '{0}.{1}' is [OneWay] and must return Task: its caller does not wait for a result");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 }

@@ -12,6 +12,7 @@ internal static class GrainInterfaceReader
 {
     private const string RuntimeNamespace = "PowerService.Runtime";
     private const string AlwaysInterleaveAttribute = "AlwaysInterleaveAttribute";
+    private const string OneWayAttribute = "OneWayAttribute";
 
     private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
@@ -124,6 +125,13 @@ internal static class GrainInterfaceReader
             findings.Report(GrainDiagnostics.InvalidReturnType, method, interfaceDisplay, method.Name);
             valid = false;
         }
+        var oneWay = method.GetAttributes().Any(attribute => IsRuntimeAttribute(attribute.AttributeClass, OneWayAttribute));
+        if (oneWay && valid && resultType is not null)
+        {
+            // A caller that does not wait cannot receive a result.
+            findings.Report(GrainDiagnostics.OneWayWithResult, method, interfaceDisplay, method.Name);
+            valid = false;
+        }
         if (method.IsGenericMethod)
         {
             findings.Report(GrainDiagnostics.GenericMethod, method, interfaceDisplay, method.Name);
@@ -146,7 +154,8 @@ internal static class GrainInterfaceReader
             method.Name,
             method.ReturnType.ToDisplayString(TypeFormat),
             resultType?.ToDisplayString(TypeFormat),
-            method.GetAttributes().Any(attribute => IsAlwaysInterleave(attribute.AttributeClass)),
+            method.GetAttributes().Any(attribute => IsRuntimeAttribute(attribute.AttributeClass, AlwaysInterleaveAttribute)),
+            oneWay,
             invocationName,
             new EquatableArray<ParameterModel>(method.Parameters.Select(ReadParameter)));
     }
@@ -178,8 +187,8 @@ internal static class GrainInterfaceReader
         }
     }
 
-    private static bool IsAlwaysInterleave(INamedTypeSymbol? attribute) =>
-        attribute is { Name: AlwaysInterleaveAttribute, ContainingType: null }
+    private static bool IsRuntimeAttribute(INamedTypeSymbol? attribute, string name) =>
+        attribute is { ContainingType: null } && attribute.Name == name
         && attribute.ContainingNamespace.ToDisplayString() == RuntimeNamespace;
 
     /// <summary>The name <see cref="System.Type.FullName"/> gives a non-generic type: nested types joined by '+'.</summary>

@@ -36,6 +36,7 @@ internal sealed record MethodModel(
     string ReturnType,
     string? ResultType,
     bool IsInterleaving,
+    bool IsOneWay,
     string InvocationName,
     EquatableArray<ParameterModel> Parameters);
 

@@ -41,12 +41,13 @@ internal static class ReferenceEmitter
                 parameter => $"{(parameter.IsParams ? "params " : "")}{parameter.Type} {parameter.Name}"));
             var arguments = string.Join(", ", method.Parameters.Select((parameter, index) => $"Arg{index} = {parameter.Name}"));
             var invocation = $"global::{grainInterface.GeneratedNamespace}.{method.InvocationName}";
+            var send = method.IsOneWay ? "InvokeOneWay" : "InvokeAsync";
             writer
                 .Line()
                 .Line($"{method.ReturnType} {method.InterfaceType}.{method.Name}({parameters}) =>")
                 .Line(arguments.Length == 0
-                    ? $"    InvokeAsync(new {invocation}());"
-                    : $"    InvokeAsync(new {invocation} {{ {arguments} }});");
+                    ? $"    {send}(new {invocation}());"
+                    : $"    {send}(new {invocation} {{ {arguments} }});");
         }
         writer.Close();
     }
@@ -77,6 +78,10 @@ internal static class ReferenceEmitter
         if (method.IsInterleaving)
         {
             writer.Line("public override bool IsInterleaving => true;").Line();
+        }
+        if (method.IsOneWay)
+        {
+            writer.Line("public override bool IsOneWay => true;").Line();
         }
         WriteGetArgument(writer, method);
         var arguments = string.Join(", ", method.Parameters.Select((_, index) => $"Arg{index}"));

@@ -261,6 +261,10 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             _scheduled |= schedule;
         }
         Silo.Metrics.RecordLatency(Class, request);
+        if (request.IsOneWay && request.ResultTask.Exception is { } error)
+        {
+            LogOneWayFailed(Silo.Logger, request.InterfaceName, request.MethodName, Id, error.InnerException ?? error);
+        }
         if (schedule)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
@@ -468,6 +472,9 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "OnDeactivateAsync of {Grain} failed")]
     private static partial void LogDeactivationFailed(ILogger logger, GrainId grain, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "One-way call {Interface}.{Method} to {Grain} failed; its caller does not wait for it")]
+    private static partial void LogOneWayFailed(ILogger logger, string @interface, string method, GrainId grain, Exception error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A continuation posted to {Grain} threw")]
     private static partial void LogWorkFailed(ILogger logger, GrainId grain, Exception error);

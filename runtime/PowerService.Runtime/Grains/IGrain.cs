@@ -23,6 +23,15 @@ public readonly record struct TickStatus(DateTimeOffset DueAt, TimeSpan Period, 
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class AlwaysInterleaveAttribute : Attribute;
 
+/// <summary>A grain interface method (returning <see cref="System.Threading.Tasks.Task"/>) whose caller does not wait:
+/// the returned task completes once the call is queued at the target, the method runs in its own turn later, and an
+/// error it throws is logged and counted, not returned (Orleans' model). A one-way call carries no call chain (its
+/// caller waits for nothing, so a call back cannot deadlock) and no deadline (nobody waits for it to time out). Calls
+/// from one caller to one grain still run in the order they were sent. Use it where the caller's work is done once
+/// the message is queued and the callee's outcome reaches it another way (an acknowledging call, a later retry).</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class OneWayAttribute : Attribute;
+
 /// <summary>A grain class whose calls may all interleave at await points (still one thread at a time).</summary>
 [AttributeUsage(AttributeTargets.Class)]
 public sealed class ReentrantAttribute : Attribute;

@@ -212,7 +212,8 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     {
         if (invocation.DeadlineTicks == 0)
         {
-            invocation.DeadlineTicks = Environment.TickCount64 + _callTimeoutMs;
+            // Nobody waits for a one-way call to time out: it stays queued until it runs.
+            invocation.DeadlineTicks = invocation.IsOneWay ? long.MaxValue : Environment.TickCount64 + _callTimeoutMs;
         }
         // Latency is timed on a sample of calls: two timestamps and a histogram record on every call cost more than the
         // 3% budget for metrics on a call that takes well under a microsecond.
@@ -220,7 +221,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         {
             invocation.StartTimestamp = Stopwatch.GetTimestamp();
         }
-        if (Activation.Running is { } caller)
+        if (Activation.Running is { } caller && !invocation.IsOneWay)
         {
             var chain = new CallChain(caller.Id, caller.CurrentRequest?.Chain);
             invocation.Chain = chain;

@@ -48,6 +48,13 @@ public abstract class GrainReference
         return invocation.Result;
     }
 
+    /// <summary>Sends a <see cref="OneWayAttribute"/> call: done for the caller once it is queued.</summary>
+    protected Task InvokeOneWay(VoidInvocation invocation)
+    {
+        _context.Sink.Send(this, _context, invocation);
+        return Task.CompletedTask;
+    }
+
     public override string ToString() => GrainId.ToString();
 }
 

@@ -11,6 +11,9 @@ public abstract class Invocation
     /// <summary>True when the method is marked <see cref="AlwaysInterleaveAttribute"/>.</summary>
     public virtual bool IsInterleaving => false;
 
+    /// <summary>True when the method is marked <see cref="OneWayAttribute"/>: the caller does not wait for it.</summary>
+    public virtual bool IsOneWay => false;
+
     public abstract int ArgumentCount { get; }
     public abstract object? GetArgument(int index);
 

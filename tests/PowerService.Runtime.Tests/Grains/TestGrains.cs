@@ -330,3 +330,57 @@ public static class TestJournal
 
     public static IReadOnlyList<string> For(string key) => Entries.TryGetValue(key, out var q) ? q.ToList() : [];
 }
+
+public interface IMailboxGrain : IGrain
+{
+    /// <summary>Holds the grain's turn until the test opens the gate named by the key.</summary>
+    Task Hold();
+
+    [OneWay]
+    Task Post(string item);
+
+    Task Add(string item);
+
+    /// <summary>Asks the grain named <paramref name="otherKey"/>, one-way, to add an item back to this grain, then
+    /// holds this turn until the test opens the gate.</summary>
+    Task AskForEchoAndHold(string otherKey);
+
+    [OneWay]
+    Task Echo(string senderKey);
+
+    [OneWay]
+    Task Explode(string message);
+
+    Task<string[]> Items();
+}
+
+public sealed class MailboxGrain : Grain, IMailboxGrain
+{
+    private readonly List<string> _items = [];
+
+    public static TaskCompletionSource GateFor(string key) => Gates.GetOrAdd(key, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private static readonly ConcurrentDictionary<string, TaskCompletionSource> Gates = new();
+
+    public Task Hold() => GateFor(GetPrimaryKeyString()).Task;
+
+    public Task Post(string item)
+    {
+        _items.Add(item);
+        return Task.CompletedTask;
+    }
+
+    public Task Add(string item) => Post(item);
+
+    public Task AskForEchoAndHold(string otherKey)
+    {
+        GrainFactory.GetGrain<IMailboxGrain>(otherKey).Echo(GetPrimaryKeyString());
+        return Hold();
+    }
+
+    public Task Echo(string senderKey) => GrainFactory.GetGrain<IMailboxGrain>(senderKey).Add($"echo from {GetPrimaryKeyString()}");
+
+    public Task Explode(string message) => throw new InvalidOperationException(message);
+
+    public Task<string[]> Items() => Task.FromResult(_items.ToArray());
+}
