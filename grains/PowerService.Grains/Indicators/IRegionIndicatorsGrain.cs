@@ -13,7 +13,9 @@ public interface IRegionIndicatorsGrain : IGrain
     Task OutageRestored(OutageFact outage);
 
     /// <summary>What one stored change of a work order counts for (clocks met or breached, a complaint received, a
-    /// new connection completed, a callback made); a fact whose key was seen recently is not counted again.</summary>
+    /// new connection completed, a callback made); a fact whose key was seen recently is not counted again. One-way:
+    /// the order's change is done once stored.</summary>
+    [OneWay]
     Task OrderFacts(IReadOnlyList<OrderFact> facts);
 
     /// <summary>A transformer area's period closed with this line loss; counted once per area and period.</summary>

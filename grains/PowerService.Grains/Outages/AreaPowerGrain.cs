@@ -13,7 +13,11 @@ namespace PowerService.Grains.Outages;
 /// opens a nested outage for meters still dark after the grace period.
 /// Meter flags are written behind (<see cref="OutageOptions.MeterFlagsWriteBehind"/> after a change): the head-end re-sends what a crash loses, and the outage
 /// itself is never behind — opening and ending it are written before the outage and feeder grains are called, and
-/// repeated on activation if those calls did not complete.</summary>
+/// repeated on activation if those calls did not complete.
+/// An area outage is handed to the feeder one-way: the meter events that inferred it are applied once the area's
+/// decision is stored, not after the outage, its repair order and the feeder roll-up are settled (in a storm, thousands
+/// of areas open at once and each batch of events touches most of them). Until the feeder acknowledges the opening,
+/// the area's other calls to the outage wait, so that they reach it after it is open.</summary>
 [GrainType("AreaPower")]
 internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> state, OutageOptions options, ILogger<AreaPowerGrain> logger)
     : Grain, IAreaPowerGrain, IRemindable
@@ -23,6 +27,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     private TransformerAreaProfile? _profile;
     private WriteBehind _meterFlags = null!;
+    private IDisposable? _handOverRetry;
 
     private AreaPowerRecord S => state.State;
 
@@ -106,7 +111,8 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         S.OutageId,
         S.NestedOutageId,
         S.Meters.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(S.Meters.Values.Max(m => m.LastAt)),
-        S.RestoredAt + options.NestedOutageGrace));
+        S.RestoredAt + options.NestedOutageGrace,
+        S.OpeningOwed is not null));
 
     public async Task OutageEnded(string outageId, DateTimeOffset restoredAt)
     {
@@ -136,6 +142,19 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         _meterFlags.Written();
     }
 
+    public async Task OutageOpened(string outageId)
+    {
+        if (S.OpeningOwed is null || OwedOutageId() != outageId)
+        {
+            return; // a repeated acknowledgement
+        }
+        S.OpeningOwed = null;
+        S.OpeningOutageId = null;
+        StopHandOverRetry();
+        MarkDirty();
+        await SettleOwedCalls();
+    }
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != NestedCheck)
@@ -145,6 +164,12 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         await UnregisterReminder(NestedCheck);
         if (S.RestoredOutageId is not { } restoredOutage || S.RestoredAt is not { } restoredAt)
         {
+            return;
+        }
+        if (S.OpeningOwed is not null)
+        {
+            // The restored outage's own opening is still being handed over: look again after another grace period.
+            await RegisterOrUpdateReminder(NestedCheck, options.NestedOutageGrace, TimeSpan.Zero);
             return;
         }
         var cutoff = restoredAt.ToUnixTimeMilliseconds();
@@ -159,6 +184,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         var id = NextOutageId();
         S.NestedOutageId = id;
         S.NestedMeters = stillDark;
+        S.OpeningOutageId = id;
         S.OpeningOwed = new OutageOpening(
             OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(S.Meters[stillDark[0]].DarkSince),
             [Id], _profile?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage);
@@ -172,7 +198,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     {
         var meters = Math.Max(_profile!.MeterCount, 1);
         var suspectAt = Math.Max(Math.Min(options.MinimumDarkMeters, meters), (int)Math.Ceiling(options.SuspectShare * meters));
-        if (S.OutageId is null)
+        if (S.OutageId is null && S.OpeningOwed is null)
         {
             var window = (long)options.InferenceWindow.TotalMilliseconds;
             var newest = S.Meters.Values.Max(m => m.DarkSince);
@@ -188,6 +214,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             var id = NextOutageId();
             S.OutageId = id;
             S.OutageConfirmed = inWindow.Count >= Math.Ceiling(options.ConfirmShare * meters);
+            S.OpeningOutageId = id;
             S.OpeningOwed = new OutageOpening(
                 OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(inWindow.Min(m => m.DarkSince)),
                 [Id], _profile.FeederId, Confirmed: S.OutageConfirmed);
@@ -195,14 +222,13 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             await CommitAndSettle();
             return;
         }
-        if (!S.OutageConfirmed && S.DarkCount >= Math.Ceiling(options.ConfirmShare * meters))
+        if (S.OutageId is not null && !S.OutageConfirmed && S.DarkCount >= Math.Ceiling(options.ConfirmShare * meters))
         {
             S.OutageConfirmed = true;
-            await state.WriteStateAsync();
-            _meterFlags.Written();
-            await GrainFactory.GetGrain<IOutageGrain>(S.OutageId).Confirm(MetersActor);
+            S.ConfirmOwed = true;
+            await CommitAndSettle();
         }
-        else if (someRestored && S.DarkCount < suspectAt && !S.OutageIsPlanned)
+        else if (S.OutageId is not null && someRestored && S.DarkCount < suspectAt && !S.OutageIsPlanned)
         {
             await EndAreaOutage(TimeProvider.GetUtcNow(), byMeters: true);
         }
@@ -250,30 +276,38 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     }
 
     /// <summary>Makes the calls the stored state says are owed; each is idempotent, so repeating them after a crash
-    /// (on activation) is safe. Cleared calls are written behind.</summary>
+    /// (on activation) is safe. An area outage's opening goes to the feeder one-way and is cleared by its
+    /// acknowledgement; the calls after it wait for that. Cleared calls are written behind.</summary>
     private async Task SettleOwedCalls()
     {
         if (S.OpeningOwed is { } opening)
         {
-            var outageId = opening.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId;
+            if (_handOverRetry is not null)
+            {
+                return; // handed over, not yet acknowledged
+            }
+            var outageId = OwedOutageId();
+            if (outageId is not null && opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feederId })
+            {
+                await GrainFactory.GetGrain<IFeederPowerGrain>(feederId).OpenAreaOutage(Id, outageId, opening);
+                _handOverRetry = RegisterTimer(_ => RetryHandOver(), options.HandOverRetry, TimeSpan.Zero);
+                return;
+            }
             if (outageId is not null)
             {
-                var feeder = opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feederId }
-                    ? GrainFactory.GetGrain<IFeederPowerGrain>(feederId)
-                    : null;
-                // Under an open feeder outage the area's outage opens inside it and its repair order serves it: no
-                // order of its own is created, dispatched and folded a moment later.
-                if (feeder is not null && await feeder.OpenOutage() is { } feederOutage)
-                {
-                    opening = opening with { ParentOutageId = feederOutage.OutageId, RepairOrderId = feederOutage.RepairOrderId, Confirmed = true };
-                }
                 await GrainFactory.GetGrain<IOutageGrain>(outageId).Open(opening);
-                if (feeder is not null)
-                {
-                    await feeder.AreaOutageOpened(Id, outageId, opening.StartedAt);
-                }
             }
             S.OpeningOwed = null;
+            S.OpeningOutageId = null;
+            MarkDirty();
+        }
+        if (S.ConfirmOwed)
+        {
+            if (S.OutageId is { } outage)
+            {
+                await GrainFactory.GetGrain<IOutageGrain>(outage).Confirm(MetersActor);
+            }
+            S.ConfirmOwed = false;
             MarkDirty();
         }
         if (S.EndingOwed is { } ending)
@@ -291,6 +325,22 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             S.FeederEndOwed = null;
             MarkDirty();
         }
+    }
+
+    /// <summary>The outage the owed opening is for (records stored before the id was kept name it by scope).</summary>
+    private string? OwedOutageId() =>
+        S.OpeningOutageId ?? (S.OpeningOwed?.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId);
+
+    private Task RetryHandOver()
+    {
+        StopHandOverRetry();
+        return SettleOwedCalls();
+    }
+
+    private void StopHandOverRetry()
+    {
+        _handOverRetry?.Dispose();
+        _handOverRetry = null;
     }
 
     private void MarkDirty() => _meterFlags.Changed();
@@ -330,6 +380,10 @@ internal sealed class AreaPowerRecord
 
     // Calls owed to other grains, written before they are made (see AreaPowerGrain.SettleOwedCalls).
     public OutageOpening? OpeningOwed { get; set; }
+
+    /// <summary>The outage <see cref="OpeningOwed"/> opens (the area may have ended it before the feeder acknowledged).</summary>
+    public string? OpeningOutageId { get; set; }
+    public bool ConfirmOwed { get; set; }
     public string? EndingOwed { get; set; }
     public string? FeederEndOwed { get; set; }
 

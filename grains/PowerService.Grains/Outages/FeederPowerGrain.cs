@@ -19,10 +19,20 @@ internal sealed partial class FeederPowerGrain(IPersistentState<FeederPowerRecor
     public override Task OnActivateAsync(CancellationToken cancellationToken) =>
         S.JoinsOwed.Count > 0 ? SettleJoins() : Task.CompletedTask;
 
-    public Task<FeederOutageLink?> OpenOutage() =>
-        Task.FromResult(S.FeederOutageId is { } id && S.OpeningOwed is null ? new FeederOutageLink(id, OutageGrain.RepairOrderOf(id)) : null);
+    public async Task OpenAreaOutage(string transformerAreaId, string outageId, OutageOpening opening)
+    {
+        // Under an open feeder outage the area's outage opens inside it and its repair order serves it: no order of its
+        // own is created, dispatched and folded a moment later. The feeder decides it, one area at a time.
+        if (S.FeederOutageId is { } feederOutage && S.OpeningOwed is null)
+        {
+            opening = opening with { ParentOutageId = feederOutage, RepairOrderId = OutageGrain.RepairOrderOf(feederOutage), Confirmed = true };
+        }
+        await GrainFactory.GetGrain<IOutageGrain>(outageId).Open(opening);
+        await AreaOutageOpened(transformerAreaId, outageId, opening.StartedAt);
+        await GrainFactory.GetGrain<IAreaPowerGrain>(transformerAreaId).OutageOpened(outageId);
+    }
 
-    public async Task AreaOutageOpened(string transformerAreaId, string outageId, DateTimeOffset startedAt)
+    private async Task AreaOutageOpened(string transformerAreaId, string outageId, DateTimeOffset startedAt)
     {
         if (S.ActiveAreas.TryGetValue(transformerAreaId, out var known) && known.OutageId == outageId)
         {

@@ -25,6 +25,11 @@ public interface IAreaPowerGrain : IGrain
     /// merge into it; its meters coming back do not end it (its close-out does). An area already inside an outage of
     /// its own keeps that one.</summary>
     Task PlannedOutageStarted(string outageId);
+
+    /// <summary>The feeder opened the outage this area handed it (one-way, the hand-over's acknowledgement): calls to
+    /// the outage that waited for its opening (confirm, restore) are made now.</summary>
+    [OneWay]
+    Task OutageOpened(string outageId);
 }
 
 /// <summary>How many events of a batch changed something, and how many were duplicates or stale.</summary>
@@ -45,24 +50,28 @@ public enum FaultCallVerdict
 public sealed record FaultCallClassification(FaultCallVerdict Verdict, string? OutageId = null);
 
 /// <summary>An area's supply as its meters report it. <paramref name="NestedCheckAt"/>: when meters still dark after
-/// the last restoration will be opened as a nested outage (null: no check pending).</summary>
+/// the last restoration will be opened as a nested outage (null: no check pending). <paramref name="OutageOpening"/>:
+/// the area inferred an outage and its feeder has not yet acknowledged opening it (a moment, unless the feeder is
+/// unreachable).</summary>
 public sealed record AreaPowerView(
-    string TransformerAreaId, int Meters, int DarkMeters, string? OutageId, string? NestedOutageId, DateTimeOffset? LastEventAt, DateTimeOffset? NestedCheckAt);
+    string TransformerAreaId, int Meters, int DarkMeters, string? OutageId, string? NestedOutageId, DateTimeOffset? LastEventAt, DateTimeOffset? NestedCheckAt,
+    bool OutageOpening);
 
-/// <summary>The supply side of one 10 kV feeder (key: feeder id): rolls outages of its transformer areas up into one
-/// feeder outage when enough of them are out at once.</summary>
-public sealed record FeederOutageLink(string OutageId, string? RepairOrderId);
-
+/// <summary>The supply side of one 10 kV feeder (key: feeder id): opens the outages its transformer areas infer, and
+/// rolls them up into one feeder outage when enough of them are out at once.</summary>
 public interface IFeederPowerGrain : IGrain
 {
-    /// <summary>The feeder's outage while one is open, and the repair order that serves it: an area that goes out under
-    /// it opens its outage inside it, without a repair order of its own.</summary>
-    Task<FeederOutageLink?> OpenOutage();
-
-    Task AreaOutageOpened(string transformerAreaId, string outageId, DateTimeOffset startedAt);
+    /// <summary>An area of this feeder inferred an outage (stored on its side as owed): the feeder opens it — inside its
+    /// own outage while one is open, served by that outage's repair order — counts it towards the roll-up, and
+    /// acknowledges with <see cref="IAreaPowerGrain.OutageOpened"/>. One-way: the area's meter events are not held up
+    /// while the outage, its repair order and the roll-up are settled; idempotent, so the area may send it again.</summary>
+    [OneWay]
+    Task OpenAreaOutage(string transformerAreaId, string outageId, OutageOpening opening);
 
     Task AreaOutageEnded(string transformerAreaId, string outageId);
 
-    /// <summary>The feeder outage ended (all its areas back, or restored by hand).</summary>
+    /// <summary>The feeder outage ended (all its areas back, or restored by hand). One-way: the feeder outage tells it
+    /// from its restoring turn, while the feeder may itself be waiting on that outage (joining an area to it).</summary>
+    [OneWay]
     Task FeederOutageEnded(string outageId);
 }

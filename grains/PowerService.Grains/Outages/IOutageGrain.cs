@@ -92,7 +92,10 @@ public interface IOutageGrain : IGrain
     /// become a nested outage.</summary>
     Task<OutageView> Restore(string actor);
 
-    /// <summary>A customer's fault call was merged into this outage instead of creating another repair order.</summary>
+    /// <summary>A customer's fault call was merged into this outage instead of creating another repair order. One-way:
+    /// the merged order is stored; this count may arrive before the outage's opening has (the area knows its outage
+    /// id as soon as it infers it) and is then kept for it.</summary>
+    [OneWay]
     Task CallMerged(string orderId);
 
     /// <summary>The linked repair order moved (accepted, travelling, resolved…).</summary>

@@ -9,6 +9,9 @@ namespace PowerService.Grains.Outages;
 /// durable and re-report on their next change.</summary>
 public interface IOutageBoardGrain : IGrain
 {
+    /// <summary>One-way: an outage's change is done once stored; the board is a view of it (a later query from the
+    /// same caller still sees it, being queued after it).</summary>
+    [OneWay]
     Task Update(OutageSummary summary);
 
     /// <summary>One page of outages, newest first; <paramref name="active"/> false lists the restored ones.</summary>

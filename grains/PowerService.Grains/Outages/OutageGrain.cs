@@ -32,6 +32,9 @@ internal sealed partial class OutageGrain(
 
     private WriteBehind _record = null!;
 
+    // Calls merged while the opening was still on its way from the area (counted behind, like every merged call).
+    private int _mergedBeforeOpening;
+
     private OutageRecord O => state.State;
 
     private string Id => GetPrimaryKeyString();
@@ -72,7 +75,8 @@ internal sealed partial class OutageGrain(
         var meters = opening.MeterIds is { } listed ? listed.ToHashSet(StringComparer.Ordinal) : null;
         var now = TimeProvider.GetUtcNow();
         var areaClass = areas.Max(a => a.AreaClass);
-        var confirmed = opening.Confirmed;
+        // A customer's call is evidence: one merged before the opening arrived confirms it too.
+        var confirmed = opening.Confirmed || _mergedBeforeOpening > 0;
         var record = new OutageRecord
         {
             Exists = true,
@@ -92,6 +96,7 @@ internal sealed partial class OutageGrain(
             EstimatedRestorationAt = opening.EstimatedRestorationAt ?? opening.StartedAt + options.DefaultRestoration(areaClass),
             Cause = opening.Cause,
             ParentOutageId = opening.ParentOutageId,
+            MergedCalls = _mergedBeforeOpening,
             // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call,
             // unless one already serves it (the feeder outage's, for an area that went out under it).
             RepairOrderId = opening.RepairOrderId ?? (opening.Kind == OutageKind.Unplanned ? RepairOrderOf(Id) : null),
@@ -205,6 +210,11 @@ internal sealed partial class OutageGrain(
 
     public Task CallMerged(string orderId)
     {
+        if (!O.Exists)
+        {
+            _mergedBeforeOpening++;
+            return Task.CompletedTask;
+        }
         var outage = RequireOutage("system");
         state.State = outage with { MergedCalls = outage.MergedCalls + 1 };
         // A customer's call is evidence: a suspected outage is confirmed by it.

@@ -40,6 +40,10 @@ public sealed class OutageOptions
     /// storage work. A crash loses at most this much of the flags: the outage stays, late events are re-applied.</summary>
     public TimeSpan MeterFlagsWriteBehind { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long an area waits for its feeder to acknowledge an outage it handed over before it sends it again
+    /// (the hand-over is one-way and idempotent; it is also sent again when the area is next activated).</summary>
+    public TimeSpan HandOverRetry { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Default estimated restoration, from the start, by area class (DESIGN §5: arrival + restoration promise).</summary>
     public TimeSpan UrbanRestoration { get; set; } = TimeSpan.FromMinutes(45) + TimeSpan.FromHours(3);
 
@@ -60,7 +64,7 @@ public sealed class OutageOptions
         {
             throw new ArgumentException("Outages: SuspectShare, ConfirmShare and FeederShare are shares in (0, 1], ConfirmShare >= SuspectShare.");
         }
-        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero)
+        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero)
         {
             throw new ArgumentException("Outages: minimum counts are at least 1 and the inference window is positive.");
         }

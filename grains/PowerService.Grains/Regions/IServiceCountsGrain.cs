@@ -8,10 +8,13 @@ namespace PowerService.Grains.Regions;
 /// Keys: <c>region:{id}</c>, <c>grid:{id}</c>.</summary>
 public interface IServiceCountsGrain : IGrain
 {
-    /// <summary>A work order moved from <paramref name="change"/>.Previous (null when new) to its current state.</summary>
+    /// <summary>A work order moved from <paramref name="change"/>.Previous (null when new) to its current state.
+    /// One-way, like the open-order index: the counts are a view of stored changes.</summary>
+    [OneWay]
     Task OrderChanged(OrderCountChange change);
 
     /// <summary>A crew's status changed (previous null when the crew is new to this scope, current null when it left).</summary>
+    [OneWay]
     Task CrewChanged(CrewCountChange change);
 
     Task<ServiceCounts> GetCounts();

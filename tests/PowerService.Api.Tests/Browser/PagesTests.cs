@@ -8,6 +8,7 @@ using PowerService.Api.Tests.Support;
 using PowerService.Grains.Regions;
 using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
+using PowerService.TestSupport;
 using Xunit.Abstractions;
 
 namespace PowerService.Api.Tests.Browser;
@@ -178,7 +179,9 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The typhoon takes out TA-1: its ten meters send last gasps, and the console shows the outage without a reload.
         Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", ApiScenario.LastGasps(1, 10))).StatusCode);
-        var id = (await dispatcherApi.GetFromJsonAsync<OutageList>("/api/outages"))!.Items.Single().Id;
+        // The area hands its outage to the feeder as soon as the events are applied; it is listed a moment later.
+        var id = "";
+        await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<OutageList>("/api/outages"))!.Items is [var listed] && (id = listed.Id) != "", "the outage is listed");
         var row = console.Locator($"#outages tr[data-outage='{id}']");
         await Assertions.Expect(row).ToContainTextAsync("TA-1");
         await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("1");

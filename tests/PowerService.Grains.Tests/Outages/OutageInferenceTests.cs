@@ -207,6 +207,34 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal(OutageState.Restored, (await Outage("OUT-TA-000001-1").Get())!.State);
     }
 
+    [Fact]
+    public async Task Meters_back_while_the_feeder_is_still_opening_the_outage_restore_it_once_it_is_open()
+    {
+        // Straight from the head-end, without waiting: the restorations may reach the area before or after the feeder
+        // acknowledged the opening. Either way the outage opens, then is restored, and nothing is left dangling.
+        await Ingestion(_silo).SubmitAsync([.. Events(_silo, 1, 40, MeterEventType.LastGasp)]);
+        _silo.Advance(TimeSpan.FromSeconds(10));
+        await Ingestion(_silo).SubmitAsync([.. Events(_silo, 1, 40, MeterEventType.PowerRestored)]);
+
+        await Eventually.True(async () => (await Outage("OUT-TA-000001-1").Get())?.State == OutageState.Restored, "the outage opened and was restored");
+        var area = await AreaPower(1).Get();
+        Assert.Equal((0, (string?)null, false), (area.DarkMeters, area.OutageId, area.OutageOpening));
+        var repair = (await _silo.Grain<IWorkOrderGrain>("WO-OUT-TA-000001-1").Get())!;
+        Assert.Equal(WorkOrderState.Cancelled, repair.State);
+    }
+
+    [Fact]
+    public async Task A_call_merged_before_the_outage_opening_arrived_is_counted_and_confirms_it()
+    {
+        var outage = Outage("OUT-TA-000003-1");
+
+        await outage.CallMerged("WO-CALL-1");
+        var view = await outage.Open(new OutageOpening(
+            OutageKind.Unplanned, OutageScope.TransformerArea, AreaPowerGrain.MetersActor, _silo.Clock.GetUtcNow(), [Area(3)], "FD-000002"));
+
+        Assert.Equal((1, OutageState.Confirmed), (view.MergedCalls, view.State));
+    }
+
     private async Task<(int Dark, string? Outage)> DarkAndOutage(int area)
     {
         var view = await AreaPower(area).Get();

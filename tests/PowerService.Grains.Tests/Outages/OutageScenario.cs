@@ -1,8 +1,10 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Grains.Ami;
+using PowerService.Grains.Outages;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology.Import;
+using PowerService.TestSupport;
 using PowerService.TestSupport.Topology;
 
 namespace PowerService.Grains.Tests.Outages;
@@ -34,7 +36,22 @@ internal static class OutageScenario
 
     public static MeterEventIngestion Ingestion(WorkflowSilo silo) => silo.Silo.Services.GetRequiredService<MeterEventIngestion>();
 
-    public static Task<IngestionReceipt> SendAsync(WorkflowSilo silo, IEnumerable<MeterEvent> events) => Ingestion(silo).SubmitAsync([.. events]);
+    /// <summary>Sends the events as the head-end does, then waits until every outage they made an area infer is open
+    /// (an area hands its outage to the feeder one-way: it is on the board a moment after the events are applied).</summary>
+    public static async Task<IngestionReceipt> SendAsync(WorkflowSilo silo, IEnumerable<MeterEvent> events)
+    {
+        var batch = events.ToList();
+        var receipt = await Ingestion(silo).SubmitAsync(batch);
+        foreach (var area in batch.Select(e => AreaOf(e.MeterId)).OfType<string>().Distinct())
+        {
+            await Eventually.True(async () => !(await silo.Grain<IAreaPowerGrain>(area).Get()).OutageOpening, $"the outage {area} inferred is open");
+        }
+        return receipt;
+    }
+
+    /// <summary>The sample area of meter MT-n, or null for a meter the sample does not have.</summary>
+    private static string? AreaOf(string meterId) =>
+        meterId.StartsWith("MT-", StringComparison.Ordinal) && int.TryParse(meterId.AsSpan(3), out var n) && n is >= 1 and <= 500 ? Area(((n - 1) / 50) + 1) : null;
 
     /// <summary>Meters <paramref name="first"/>..<paramref name="last"/> (numbers) send one event each, at the silo's now.</summary>
     public static IEnumerable<MeterEvent> Events(WorkflowSilo silo, int first, int last, MeterEventType type, string tag = "") =>
