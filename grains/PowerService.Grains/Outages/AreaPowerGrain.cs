@@ -305,7 +305,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         {
             if (S.OutageId is { } outage)
             {
-                await GrainFactory.GetGrain<IOutageGrain>(outage).Confirm(MetersActor);
+                await GrainFactory.GetGrain<IOutageGrain>(outage).ConfirmedByMeters();
             }
             S.ConfirmOwed = false;
             MarkDirty();

@@ -85,6 +85,11 @@ public interface IOutageGrain : IGrain
     /// <summary>A dispatcher, crew or evidence (meters, a customer call) confirms it; customers are told.</summary>
     Task<OutageView> Confirm(string actor, string? cause = null);
 
+    /// <summary>Its area's meters confirm it (most of them are dark now). One-way: the area's meter events are not held
+    /// up by the outage's write; the area sends it again on activation if its own record still owes it.</summary>
+    [OneWay]
+    Task ConfirmedByMeters();
+
     /// <summary>Sets the estimated restoration time (and optionally the cause); told customers hear of the change.</summary>
     Task<OutageView> SetEstimatedRestoration(DateTimeOffset estimatedRestorationAt, string actor, string? cause = null);
 

@@ -139,6 +139,14 @@ internal sealed partial class OutageGrain(
         return O.ToView();
     }
 
+    public async Task ConfirmedByMeters()
+    {
+        if (O.Exists && O.State == OutageState.Suspected)
+        {
+            await Confirm(AreaPowerGrain.MetersActor);
+        }
+    }
+
     public async Task<OutageView> SetEstimatedRestoration(DateTimeOffset estimatedRestorationAt, string actor, string? cause = null)
     {
         var outage = RequireOutage(actor);
