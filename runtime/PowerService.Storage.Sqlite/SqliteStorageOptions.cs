@@ -9,6 +9,11 @@ public sealed class SqliteStorageOptions
     /// with <see cref="Runtime.StorageUnavailableException"/>.</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Page cache of the one writing connection. SQLite's default (2 MB) is far smaller than the pages a storm
+    /// rewrites (every transformer area's record every few seconds): each write then reads its old pages back from the
+    /// file first.</summary>
+    public int WriterCacheMegabytes { get; init; } = 64;
+
     /// <summary>The clock for stored timestamps and outbox leases.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

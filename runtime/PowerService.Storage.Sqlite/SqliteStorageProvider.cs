@@ -15,6 +15,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private readonly string _connectionString;
     private readonly string _databaseFile;
     private readonly TimeSpan _busyTimeout;
+    private readonly int _writerCacheMegabytes;
     private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private SqliteWriter? _writer;
@@ -37,6 +38,8 @@ public sealed class SqliteStorageProvider : IStorageProvider
         _connectionString = builder.ToString();
         _databaseFile = Path.GetFullPath(builder.DataSource);
         _busyTimeout = options.BusyTimeout;
+        _writerCacheMegabytes = options.WriterCacheMegabytes is > 0 ? options.WriterCacheMegabytes
+            : throw new ArgumentException("WriterCacheMegabytes must be positive.", nameof(options));
         _clock = options.TimeProvider;
     }
 
@@ -683,7 +686,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             Directory.CreateDirectory(directory);
         }
-        return SqliteWriter.Open(_connectionString, _busyTimeout);
+        return SqliteWriter.Open(_connectionString, _busyTimeout, _writerCacheMegabytes);
     }
 
     private static bool IsUnavailable(SqliteException ex) =>

@@ -13,7 +13,7 @@ internal sealed class SqliteWriter : IDisposable
 
     public SqliteConnection Connection { get; }
 
-    public static SqliteWriter Open(string connectionString, TimeSpan busyTimeout)
+    public static SqliteWriter Open(string connectionString, TimeSpan busyTimeout, int cacheMegabytes)
     {
         var connection = new SqliteConnection(connectionString);
         try
@@ -22,7 +22,7 @@ internal sealed class SqliteWriter : IDisposable
             // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which WAL keeps crash-safe.
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = string.Create(CultureInfo.InvariantCulture,
-                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {-1024L * cacheMegabytes};");
             pragmas.ExecuteNonQuery();
             return new SqliteWriter(connection);
         }

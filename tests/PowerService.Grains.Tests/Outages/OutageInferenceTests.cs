@@ -235,6 +235,22 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal((1, OutageState.Confirmed), (view.MergedCalls, view.State));
     }
 
+    [Fact]
+    public async Task An_area_stored_before_meter_flags_were_compacted_is_read_after_an_upgrade()
+    {
+        // The record an earlier version wrote for area 4 (meters 151-200): each meter's flags as an object with named fields.
+        var darkSince = _silo.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var meters = string.Join(",", Enumerable.Range(1, 40).Select(n =>
+            $"\"{Meter(150 + n)}\":{{\"LastAt\":{darkSince},\"LastEvent\":{n},\"DarkSince\":{darkSince}}}"));
+        var record = System.Text.Encoding.UTF8.GetBytes($"{{\"Meters\":{{{meters}}},\"Outages\":0}}");
+        await _silo.Storage.WriteStatesAsync([new Runtime.Storage.StateWrite(new Runtime.GrainId("AreaPower", Area(4)), 0, record)]);
+
+        Assert.Equal(40, (await AreaPower(4).Get()).DarkMeters);
+        var next = await AreaPower(4).ReportMeterEvents([new MeterEvent(Meter(191), "gasp-191", MeterEventType.LastGasp, _silo.Clock.GetUtcNow())]);
+        Assert.Equal(new PowerReport(1, 0), next);
+        Assert.Equal(41, (await AreaPower(4).Get()).DarkMeters);
+    }
+
     private async Task<(int Dark, string? Outage)> DarkAndOutage(int area)
     {
         var view = await AreaPower(area).Get();
