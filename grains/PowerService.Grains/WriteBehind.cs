@@ -4,10 +4,20 @@ namespace PowerService.Grains;
 /// deactivation flushes too. A failed flush leaves it marked and arms the next; a write the grain made on its own
 /// clears it. A clean grain has no timer at all, which matters for grains with many activations (an area, an outage):
 /// a periodic tick would cost each a turn every interval, changed or not.</summary>
-internal sealed class WriteBehind(Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay)
+internal sealed class WriteBehind(
+    Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay, bool inBackground = false)
 {
     private bool _changed;
     private IDisposable? _armed;
+    private Task? _inFlight;
+
+    /// <summary>A flush that does not hold the grain's turn while the store writes: <paramref name="write"/> must take
+    /// everything it writes before its first await (<see cref="IPersistentState{TState}.WriteStateAsync()"/> serializes
+    /// when called, and orders the grain's writes). For a grain whose calls must not queue behind its own flush: a
+    /// storm's meter events reach every area every second, and waiting out a group commit per area and flush held up
+    /// each batch of them.</summary>
+    public static WriteBehind InBackground(Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay) =>
+        new(write, registerTimer, delay, inBackground: true);
 
     public void Changed()
     {
@@ -18,8 +28,13 @@ internal sealed class WriteBehind(Func<Task> write, Func<Func<CancellationToken,
     /// <summary>The state was just written by the grain itself: nothing is owed.</summary>
     public void Written() => _changed = false;
 
+    /// <summary>Writes what changed, after any write still in flight (deactivation calls this: nothing is left behind).</summary>
     public async Task FlushAsync()
     {
+        if (_inFlight is { IsCompleted: false } inFlight)
+        {
+            await inFlight; // the grain's writes are stored in order: the last one started completes last
+        }
         if (!_changed)
         {
             return;
@@ -40,6 +55,26 @@ internal sealed class WriteBehind(Func<Task> write, Func<Func<CancellationToken,
     {
         _armed?.Dispose();
         _armed = null;
-        return FlushAsync();
+        if (!inBackground || !_changed)
+        {
+            return FlushAsync();
+        }
+        _changed = false;
+        _inFlight = Observe(write());
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Continues on the grain's context after a background write: a failed one marks the state changed again,
+    /// so the next timer writes it (nothing is lost but time). Never throws.</summary>
+    private async Task Observe(Task writing)
+    {
+        try
+        {
+            await writing;
+        }
+        catch
+        {
+            Changed();
+        }
     }
 }

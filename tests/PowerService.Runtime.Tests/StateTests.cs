@@ -25,6 +25,19 @@ public abstract class StateTests
     }
 
     [Fact]
+    public async Task Writes_a_grain_starts_without_waiting_for_the_one_before_are_all_stored_in_order()
+    {
+        var store = await OpenStoreAsync();
+        await using (var first = await TestSilo.StartAsync(store()))
+        {
+            await first.Grain<ICounterGrain>("meter-batch").AddEachWithoutWaiting([5, 10, 20]);
+        }
+
+        await using var second = await TestSilo.StartAsync(store());
+        Assert.Equal(35, await second.Grain<ICounterGrain>("meter-batch").Get());
+    }
+
+    [Fact]
     public async Task A_stale_writer_gets_a_clear_conflict_and_never_overwrites()
     {
         var store = await OpenStoreAsync();

@@ -18,7 +18,9 @@ public interface IPersistentState<TState>
 
     /// <summary>Writes the state through the silo's group commit. Throws <see cref="InconsistentStateException"/> when
     /// someone else wrote since this grain last read or wrote (nothing is overwritten), and
-    /// <see cref="StorageUnavailableException"/> when the store stayed down through the retries.</summary>
+    /// <see cref="StorageUnavailableException"/> when the store stayed down through the retries.
+    /// The state is serialized when this is called, so the grain may change it (or start another write) before the
+    /// write completes: writes of one state are stored in the order they were started, each after the one before.</summary>
     Task WriteStateAsync();
 
     /// <summary>Writes the state and appends <paramref name="events"/> to the journal in one transaction: both are
@@ -61,6 +63,9 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
 {
     private long _version;
 
+    // The last write started; the next one is sent when it has completed, with the version it produced.
+    private Task? _writing;
+
     public TState State { get; set; } = CreateDefault();
 
     public string? Etag => _version == 0 ? null : _version.ToString(CultureInfo.InvariantCulture);
@@ -89,7 +94,7 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
 
     public Task WriteStateAsync() => WriteStateAsync([]);
 
-    public async Task WriteStateAsync(IReadOnlyList<JournalEvent> events)
+    public Task WriteStateAsync(IReadOnlyList<JournalEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
         byte[] payload;
@@ -101,14 +106,37 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         {
             throw new StateSerializationException($"State of {storageId} ({typeof(TState).Name}) cannot be serialized; nothing was written: {error.Message}", error);
         }
-        _version = await Apply(new StateWrite(storageId, _version, payload, events.Count == 0 ? null : events));
+        return After(_writing, payload, events.Count == 0 ? null : events);
     }
 
     public async Task ClearStateAsync()
     {
-        _version = await Apply(new StateWrite(storageId, _version, null));
+        await After(_writing, null, null);
         State = CreateDefault();
     }
+
+    private Task After(Task? previous, byte[]? payload, IReadOnlyList<JournalEvent>? events)
+    {
+        var write = previous is null || previous.IsCompleted ? Send(payload, events) : SendAfter(previous, payload, events);
+        _writing = write;
+        return write;
+    }
+
+    private async Task SendAfter(Task previous, byte[]? payload, IReadOnlyList<JournalEvent>? events)
+    {
+        try
+        {
+            await previous;
+        }
+        catch
+        {
+            // The earlier write failed and stored nothing; its caller has that error. This one goes on from the version before it.
+        }
+        await Send(payload, events);
+    }
+
+    private async Task Send(byte[]? payload, IReadOnlyList<JournalEvent>? events) =>
+        _version = await Apply(new StateWrite(storageId, _version, payload, events));
 
     private async Task<long> Apply(StateWrite write)
     {

@@ -8,6 +8,9 @@ namespace PowerService.Runtime.Tests.Grains;
 public interface ICounterGrain : IGrain
 {
     Task<int> Add(int amount);
+
+    /// <summary>Adds each amount and starts a write for each without waiting for the one before.</summary>
+    Task AddEachWithoutWaiting(int[] amounts);
     Task<int> Get();
     Task<string> ActivationId();
     Task Deactivate();
@@ -48,6 +51,17 @@ public sealed class CounterGrain(IPersistentState<CounterState> state) : Grain, 
             throw;
         }
         return state.State.Value;
+    }
+
+    public Task AddEachWithoutWaiting(int[] amounts)
+    {
+        var writes = new List<Task>();
+        foreach (var amount in amounts)
+        {
+            state.State = state.State with { Value = state.State.Value + amount };
+            writes.Add(state.WriteStateAsync());
+        }
+        return Task.WhenAll(writes);
     }
 
     public Task<int> Get() => Task.FromResult(state.State.Value);
