@@ -22,7 +22,12 @@ internal sealed class WriteBehind(
     public void Changed()
     {
         _changed = true;
-        _armed ??= registerTimer(_ => OnTimerAsync(), delay, TimeSpan.Zero);
+        // While a background flush is still being stored, the changes after it wait for it and go in one write: when
+        // the store falls behind, each grain writes less often instead of queuing write after write.
+        if (_inFlight is not { IsCompleted: false })
+        {
+            _armed ??= registerTimer(_ => OnTimerAsync(), delay, TimeSpan.Zero);
+        }
     }
 
     /// <summary>The state was just written by the grain itself: nothing is owed.</summary>
@@ -65,14 +70,20 @@ internal sealed class WriteBehind(
     }
 
     /// <summary>Continues on the grain's context after a background write: a failed one marks the state changed again,
-    /// so the next timer writes it (nothing is lost but time). Never throws.</summary>
+    /// so the next timer writes it (nothing is lost but time), as do changes made while it was stored. Never throws.</summary>
     private async Task Observe(Task writing)
     {
+        var failed = false;
         try
         {
             await writing;
         }
         catch
+        {
+            failed = true;
+        }
+        _inFlight = null;
+        if (failed || _changed)
         {
             Changed();
         }

@@ -36,7 +36,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _meterFlags = WriteBehind.InBackground(() => state.WriteStateAsync(), RegisterTimer, options.MeterFlagsWriteBehind);
+        _meterFlags = WriteBehind.InBackground(() => state.WriteStateInBackgroundAsync(), RegisterTimer, options.MeterFlagsWriteBehind);
         _profile = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetProfile();
         await SettleOwedCalls();
     }

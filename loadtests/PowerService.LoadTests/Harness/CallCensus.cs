@@ -12,13 +12,15 @@ internal sealed class CallCensus : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, long> _calls = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Batches, long Items)> _storage = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _commitMs = new(StringComparer.Ordinal);
+    private readonly System.Diagnostics.Stopwatch _elapsed = System.Diagnostics.Stopwatch.StartNew();
     private Dictionary<string, long>? _start;
 
     public CallCensus()
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == RuntimeMetrics.MeterName && instrument.Name is "powerservice.grain.calls" or "powerservice.storage.batch.size")
+            if (instrument.Meter.Name == RuntimeMetrics.MeterName && instrument.Name is "powerservice.grain.calls" or "powerservice.storage.batch.size" or "powerservice.storage.batch.duration")
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -40,13 +42,23 @@ internal sealed class CallCensus : IDisposable
                 _storage[key] = (batches + 1, items + value);
             }
         });
+        _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            var key = Tag(tags, "operation");
+            lock (_lock)
+            {
+                _commitMs[key] = _commitMs.GetValueOrDefault(key) + value;
+            }
+        });
         _listener.Start();
         _listener.RecordObservableInstruments();
         lock (_lock)
         {
             _start = new Dictionary<string, long>(_calls, StringComparer.Ordinal);
             _storage.Clear();
+            _commitMs.Clear();
         }
+        _elapsed.Restart();
     }
 
     /// <summary>The calls made since the census started, most first, and the storage batches.</summary>
@@ -58,6 +70,10 @@ internal sealed class CallCensus : IDisposable
             var calls = _calls.Select(c => (c.Key, Count: c.Value - _start!.GetValueOrDefault(c.Key))).Where(c => c.Count > 0).OrderByDescending(c => c.Count).ToList();
             Report.Line($"grain calls in the phase: {calls.Sum(c => c.Count):N0}; most: " + string.Join(", ", calls.Take(top).Select(c => $"{c.Key} {c.Count:N0}")));
             Report.Line("storage batches (items): " + string.Join(", ", _storage.OrderByDescending(s => s.Value.Items).Select(s => $"{s.Key} {s.Value.Batches:N0} ({s.Value.Items:N0})")));
+            // Committing time over the phase's wall time: near 1 × the writer loops means the store is the bottleneck.
+            var wall = _elapsed.Elapsed.TotalMilliseconds;
+            Report.Line("storage time committing / wall time: " + string.Join(", ", _commitMs.OrderByDescending(c => c.Value).Select(c =>
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.Key} {c.Value / wall:0.00} ({c.Value / Math.Max(1, _storage.GetValueOrDefault(c.Key).Batches):0.0} ms a batch)"))));
         }
     }
 

@@ -27,6 +27,11 @@ public interface IPersistentState<TState>
     /// stored or neither is. Same exceptions as <see cref="WriteStateAsync()"/>.</summary>
     Task WriteStateAsync(IReadOnlyList<JournalEvent> events);
 
+    /// <summary>Writes the state like <see cref="WriteStateAsync()"/> (same order, same exceptions) but behind the
+    /// writes callers wait on: for write-behind state that nobody waits for. When the store is the bottleneck these
+    /// wait, not the interactive ones.</summary>
+    Task WriteStateInBackgroundAsync();
+
     Task ClearStateAsync();
 }
 
@@ -94,7 +99,11 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
 
     public Task WriteStateAsync() => WriteStateAsync([]);
 
-    public Task WriteStateAsync(IReadOnlyList<JournalEvent> events)
+    public Task WriteStateInBackgroundAsync() => Write([], inBackground: true);
+
+    public Task WriteStateAsync(IReadOnlyList<JournalEvent> events) => Write(events, inBackground: false);
+
+    private Task Write(IReadOnlyList<JournalEvent> events, bool inBackground)
     {
         ArgumentNullException.ThrowIfNull(events);
         byte[] payload;
@@ -106,23 +115,23 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         {
             throw new StateSerializationException($"State of {storageId} ({typeof(TState).Name}) cannot be serialized; nothing was written: {error.Message}", error);
         }
-        return After(_writing, payload, events.Count == 0 ? null : events);
+        return After(_writing, payload, events.Count == 0 ? null : events, inBackground);
     }
 
     public async Task ClearStateAsync()
     {
-        await After(_writing, null, null);
+        await After(_writing, null, null, inBackground: false);
         State = CreateDefault();
     }
 
-    private Task After(Task? previous, byte[]? payload, IReadOnlyList<JournalEvent>? events)
+    private Task After(Task? previous, byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground)
     {
-        var write = previous is null || previous.IsCompleted ? Send(payload, events) : SendAfter(previous, payload, events);
+        var write = previous is null || previous.IsCompleted ? Send(payload, events, inBackground) : SendAfter(previous, payload, events, inBackground);
         _writing = write;
         return write;
     }
 
-    private async Task SendAfter(Task previous, byte[]? payload, IReadOnlyList<JournalEvent>? events)
+    private async Task SendAfter(Task previous, byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground)
     {
         try
         {
@@ -132,15 +141,15 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         {
             // The earlier write failed and stored nothing; its caller has that error. This one goes on from the version before it.
         }
-        await Send(payload, events);
+        await Send(payload, events, inBackground);
     }
 
-    private async Task Send(byte[]? payload, IReadOnlyList<JournalEvent>? events) =>
-        _version = await Apply(new StateWrite(storageId, _version, payload, events));
+    private async Task Send(byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground) =>
+        _version = await Apply(new StateWrite(storageId, _version, payload, events), inBackground);
 
-    private async Task<long> Apply(StateWrite write)
+    private async Task<long> Apply(StateWrite write, bool inBackground)
     {
-        var outcome = await silo.WriteStateAsync(write);
+        var outcome = await silo.WriteStateAsync(write, inBackground);
         if (!outcome.Applied)
         {
             var current = outcome.CurrentVersion == 0 ? null : outcome.CurrentVersion.ToString(CultureInfo.InvariantCulture);

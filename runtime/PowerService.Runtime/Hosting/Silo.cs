@@ -23,6 +23,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private readonly SiloOptions _options;
     private readonly IStorageProvider _storage;
     private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _stateWrites;
+    private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _backgroundStateWrites;
     private readonly GroupCommitQueue<GrainId, StoredState?> _stateReads;
     private readonly GroupCommitQueue<CatalogKey, CatalogEntry?> _catalogReads;
     private readonly StorageRetryPolicy _retry;
@@ -57,6 +58,10 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         Metrics = new RuntimeMetrics(this, _classByTypeName.Values.ToArray(), () => Volatile.Read(ref _queueDepth), () => Reminders!.InMemoryCount);
         _stateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
             "state", (batch, ct) => storage.WriteStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
+        // Write-behind state nobody waits on goes through its own loop in small batches: when the store is the
+        // bottleneck, a commit a caller waits on queues behind at most one small background batch, not a storm's backlog.
+        _backgroundStateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
+            "state (background)", (batch, ct) => storage.WriteStatesAsync(batch, ct), options.BackgroundWriteBatchSize, 1, _retry, Metrics, Logger);
         _stateReads = new GroupCommitQueue<GrainId, StoredState?>(
             "read", (batch, ct) => storage.ReadStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         _catalogReads = new GroupCommitQueue<CatalogKey, CatalogEntry?>(
@@ -162,6 +167,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
             await _collector;
         }
         await _stateWrites.DrainAsync();
+        await _backgroundStateWrites.DrainAsync();
         await _stateReads.DrainAsync();
         await _catalogReads.DrainAsync();
         await Reminders.DrainAsync();
@@ -331,7 +337,8 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     /// share one round trip, and a store that is down is retried the same way.</summary>
     internal Task<StoredState?> ReadStateAsync(GrainId storageId) => _stateReads.Enqueue(storageId);
 
-    internal Task<StateWriteOutcome> WriteStateAsync(StateWrite write) => _stateWrites.Enqueue(write);
+    internal Task<StateWriteOutcome> WriteStateAsync(StateWrite write, bool inBackground = false) =>
+        (inBackground ? _backgroundStateWrites : _stateWrites).Enqueue(write);
 
     private async Task CollectLoop()
     {

@@ -25,6 +25,10 @@ public sealed class SiloOptions
     /// read (the group read shares the group commit's mechanism and settings).</summary>
     public int StateWriteBatchSize { get; set; } = 512;
 
+    /// <summary>Most background state writes (<see cref="IPersistentState{TState}.WriteStateInBackgroundAsync"/>) in one
+    /// transaction; kept small so that a write a caller waits on is never stuck behind a long one.</summary>
+    public int BackgroundWriteBatchSize { get; set; } = 64;
+
     /// <summary>Loops of the group commit, and of the group read; more than one overlaps round trips to a server store.</summary>
     public int StateWriters { get; set; } = 2;
 
@@ -69,6 +73,7 @@ public sealed class SiloOptions
         Require(MaxActivations > 0, nameof(MaxActivations), "must be positive");
         Require(CollectionInterval > TimeSpan.Zero, nameof(CollectionInterval), "must be positive");
         Require(StateWriteBatchSize > 0, nameof(StateWriteBatchSize), "must be positive");
+        Require(BackgroundWriteBatchSize > 0, nameof(BackgroundWriteBatchSize), "must be positive");
         Require(StateWriters > 0, nameof(StateWriters), "must be positive");
         Require(StorageRetryAttempts > 0, nameof(StorageRetryAttempts), "must be positive");
         Require(CallLatencySampling > 0 && BitOperations.IsPow2(CallLatencySampling), nameof(CallLatencySampling), "must be a power of two (1, 2, 4 … 16)");

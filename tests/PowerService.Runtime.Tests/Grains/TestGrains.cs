@@ -9,7 +9,8 @@ public interface ICounterGrain : IGrain
 {
     Task<int> Add(int amount);
 
-    /// <summary>Adds each amount and starts a write for each without waiting for the one before.</summary>
+    /// <summary>Adds each amount and starts a write for each without waiting for the one before; every second one is a
+    /// background write.</summary>
     Task AddEachWithoutWaiting(int[] amounts);
     Task<int> Get();
     Task<string> ActivationId();
@@ -59,7 +60,7 @@ public sealed class CounterGrain(IPersistentState<CounterState> state) : Grain, 
         foreach (var amount in amounts)
         {
             state.State = state.State with { Value = state.State.Value + amount };
-            writes.Add(state.WriteStateAsync());
+            writes.Add(writes.Count % 2 == 0 ? state.WriteStateAsync() : state.WriteStateInBackgroundAsync());
         }
         return Task.WhenAll(writes);
     }
