@@ -157,7 +157,13 @@ internal static class SignalRBenchmark
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { Environment.GetCommandLineArgs()[0], "signalr-clients", "--hub", hub.ToString(), "--count", count.ToString(CultureInfo.InvariantCulture),
+        // Run through the `dotnet` host (`dotnet PowerService.LoadTests.dll`), the child needs the program's path
+        // first; run through the apphost (`dotnet run`), it must not get it, or it reads the path as its command.
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+        {
+            start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
+        }
+        foreach (var argument in new[] { "signalr-clients", "--hub", hub.ToString(), "--count", count.ToString(CultureInfo.InvariantCulture),
             "--orders", orders.ToString(CultureInfo.InvariantCulture), "--prefix", prefix, "--results", results })
         {
             start.ArgumentList.Add(argument);
