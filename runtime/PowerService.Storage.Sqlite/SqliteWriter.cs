@@ -22,7 +22,7 @@ internal sealed class SqliteWriter : IDisposable
             // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which WAL keeps crash-safe.
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = string.Create(CultureInfo.InvariantCulture,
-                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {-1024L * cacheMegabytes};");
+                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {-1024L * cacheMegabytes}; PRAGMA wal_autocheckpoint = 10000;");
             pragmas.ExecuteNonQuery();
             return new SqliteWriter(connection);
         }

@@ -38,6 +38,20 @@ public abstract class StateTests
     }
 
     [Fact]
+    public async Task A_grain_deactivates_only_after_the_writes_it_did_not_wait_for_are_stored()
+    {
+        var store = await OpenStoreAsync();
+        await using var silo = await TestSilo.StartAsync(store());
+        var counter = silo.Grain<ICounterGrain>("meter-deactivating");
+        var first = await counter.ActivationId();
+
+        await counter.AddAndDeactivateWithoutWaiting(7);
+        await Eventually.True(async () => await counter.ActivationId() != first, "a new activation took over");
+
+        Assert.Equal(8, await counter.Add(1));
+    }
+
+    [Fact]
     public async Task A_stale_writer_gets_a_clear_conflict_and_never_overwrites()
     {
         var store = await OpenStoreAsync();

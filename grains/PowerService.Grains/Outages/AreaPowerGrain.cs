@@ -220,14 +220,15 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
                 OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(inWindow.Min(m => m.DarkSince)),
                 [Id], _profile.FeederId, Confirmed: S.OutageConfirmed);
             LogInferred(logger, Id, id, inWindow.Count, meters);
-            await CommitAndSettle();
+            await OpenOutage();
             return;
         }
         if (S.OutageId is not null && !S.OutageConfirmed && S.DarkCount >= Math.Ceiling(options.ConfirmShare * meters))
         {
             S.OutageConfirmed = true;
             S.ConfirmOwed = true;
-            await CommitAndSettle();
+            MarkDirty(); // the confirmation is the outage's to store; the area's flag is written behind
+            await SettleOwedCalls();
         }
         else if (S.OutageId is not null && someRestored && S.DarkCount < suspectAt && !S.OutageIsPlanned)
         {
@@ -268,6 +269,41 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     private string NextOutageId() => $"OUT-{Id}-{++S.Outages}";
 
     // ---- durable hand-over to the outage and feeder grains ----
+
+    /// <summary>Stores the area's decision and hands the outage to the feeder once it is stored, without holding up
+    /// this call: in a storm thousands of areas open at once, and each batch of meter events waited for the slowest
+    /// area's write. Until the feeder acknowledges, the area's other calls to the outage wait; if no acknowledgement
+    /// comes (the write or the feeder failed), the retry stores the decision again and hands it over again.
+    /// An area without a feeder opens the outage itself, in this call.</summary>
+    private Task OpenOutage()
+    {
+        if (_profile is not { FeederId: { Length: > 0 } })
+        {
+            return CommitAndSettle();
+        }
+        var stored = state.WriteStateAsync();
+        _meterFlags.Written();
+        _handOverRetry = RegisterTimer(_ => RetryHandOver(), options.HandOverRetry, TimeSpan.Zero);
+        _ = HandOverOnceStored(stored);
+        return Task.CompletedTask;
+    }
+
+    private async Task HandOverOnceStored(Task stored)
+    {
+        try
+        {
+            await stored;
+        }
+        catch (Exception error)
+        {
+            LogHandOverNotStored(logger, error, Id);
+            return;
+        }
+        if (S.OpeningOwed is { } opening && OwedOutageId() is { } outageId && _profile is { FeederId: { Length: > 0 } feederId })
+        {
+            await GrainFactory.GetGrain<IFeederPowerGrain>(feederId).OpenAreaOutage(Id, outageId, opening);
+        }
+    }
 
     private async Task CommitAndSettle()
     {
@@ -335,7 +371,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     private Task RetryHandOver()
     {
         StopHandOverRetry();
-        return SettleOwedCalls();
+        return CommitAndSettle();
     }
 
     private void StopHandOverRetry()
@@ -350,6 +386,9 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: outage {Outage} inferred from {Dark} of {Meters} meters dark")]
     private static partial void LogInferred(ILogger logger, string area, string outage, int dark, int meters);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transformer area {Area}: its outage could not be stored; it is stored and handed to the feeder again later")]
+    private static partial void LogHandOverNotStored(ILogger logger, Exception error, string area);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: nested outage {Outage} for {Dark} meters still dark after {Restored} was restored")]
     private static partial void LogNested(ILogger logger, string area, string outage, int dark, string restored);

@@ -30,6 +30,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
     private Phase _phase;
     private DeactivationReason? _deactivation;
     private List<GrainTimer>? _timers;
+    private List<IActivationState>? _states;
     private MethodCalls? _counter;
     private int _pendingCompleted;
     private int _pendingFailed;
@@ -313,6 +314,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         try
         {
             var (grain, states) = Class.Create(this);
+            _states = states;
             if (states is not null)
             {
                 foreach (var state in states)
@@ -374,6 +376,12 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         catch (Exception error)
         {
             LogDeactivationFailed(Silo.Logger, Id, error);
+        }
+        // A write the grain started without waiting for it is stored before the grain is gone: the next activation
+        // reads it (and writes on from its version) instead of a stale record.
+        foreach (var state in _states ?? [])
+        {
+            await state.WritesDone();
         }
         // Leave the directory before closing: a caller that still reaches this activation is forwarded below.
         Silo.Remove(this);

@@ -62,6 +62,9 @@ public sealed class JsonGrainStateSerializer : IGrainStateSerializer
 internal interface IActivationState
 {
     Task ReadStateAsync();
+
+    /// <summary>Completes when every write started so far has been stored or has failed (never throws).</summary>
+    Task WritesDone();
 }
 
 internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IPersistentState<TState>, IActivationState
@@ -98,6 +101,21 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
     }
 
     public Task WriteStateAsync() => WriteStateAsync([]);
+
+    public async Task WritesDone()
+    {
+        try
+        {
+            if (_writing is { } writing)
+            {
+                await writing;
+            }
+        }
+        catch
+        {
+            // the grain that started it had the error
+        }
+    }
 
     public Task WriteStateInBackgroundAsync() => Write([], inBackground: true);
 

@@ -12,6 +12,9 @@ public interface ICounterGrain : IGrain
     /// <summary>Adds each amount and starts a write for each without waiting for the one before; every second one is a
     /// background write.</summary>
     Task AddEachWithoutWaiting(int[] amounts);
+
+    /// <summary>Adds the amount, starts its write and asks to be deactivated, all without waiting for the write.</summary>
+    Task AddAndDeactivateWithoutWaiting(int amount);
     Task<int> Get();
     Task<string> ActivationId();
     Task Deactivate();
@@ -63,6 +66,14 @@ public sealed class CounterGrain(IPersistentState<CounterState> state) : Grain, 
             writes.Add(writes.Count % 2 == 0 ? state.WriteStateAsync() : state.WriteStateInBackgroundAsync());
         }
         return Task.WhenAll(writes);
+    }
+
+    public Task AddAndDeactivateWithoutWaiting(int amount)
+    {
+        state.State = state.State with { Value = state.State.Value + amount };
+        _ = state.WriteStateAsync();
+        DeactivateOnIdle();
+        return Task.CompletedTask;
     }
 
     public Task<int> Get() => Task.FromResult(state.State.Value);
