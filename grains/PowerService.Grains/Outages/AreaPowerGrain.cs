@@ -52,7 +52,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         var applied = 0;
         var restored = 0;
         List<MeterEvent>? readings = null;
-        foreach (var e in events.OrderBy(e => e.At))
+        foreach (var e in InTimeOrder(events))
         {
             if (e.Type == MeterEventType.Reading)
             {
@@ -86,6 +86,19 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             await GrainFactory.GetGrain<IAreaEnergyGrain>(Id).RecordReadings(readings);
         }
         return new PowerReport(applied, events.Count - applied);
+    }
+
+    /// <summary>The events oldest first; a head-end batch usually is already, and then is not copied.</summary>
+    private static IEnumerable<MeterEvent> InTimeOrder(IReadOnlyList<MeterEvent> events)
+    {
+        for (var i = 1; i < events.Count; i++)
+        {
+            if (events[i].At < events[i - 1].At)
+            {
+                return events.OrderBy(e => e.At);
+            }
+        }
+        return events;
     }
 
     public Task<FaultCallClassification> ClassifyFaultCall(string meterId)
@@ -201,25 +214,23 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         var suspectAt = Math.Max(Math.Min(options.MinimumDarkMeters, meters), (int)Math.Ceiling(options.SuspectShare * meters));
         if (S.OutageId is null && S.OpeningOwed is null)
         {
-            var window = (long)options.InferenceWindow.TotalMilliseconds;
-            var newest = S.Meters.Values.Max(m => m.DarkSince);
             // Meters dark since before the last restoration are the nested check's to judge, not a new outage: after
             // a planned outage's close-out most meters are still dark until they report power.
             var restoredAt = S.RestoredAt?.ToUnixTimeMilliseconds() ?? 0;
-            var inWindow = S.Meters.Values.Where(m => m.DarkSince > restoredAt && m.DarkSince >= newest - window).ToList();
-            if (newest == 0 || inWindow.Count < suspectAt)
+            var (newest, inWindow, firstDark) = DarkInWindow(restoredAt, (long)options.InferenceWindow.TotalMilliseconds);
+            if (newest == 0 || inWindow < suspectAt)
             {
                 await RestoreNestedIfBack();
                 return;
             }
             var id = NextOutageId();
             S.OutageId = id;
-            S.OutageConfirmed = inWindow.Count >= Math.Ceiling(options.ConfirmShare * meters);
+            S.OutageConfirmed = inWindow >= Math.Ceiling(options.ConfirmShare * meters);
             S.OpeningOutageId = id;
             S.OpeningOwed = new OutageOpening(
-                OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(inWindow.Min(m => m.DarkSince)),
+                OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
                 [Id], _profile.FeederId, Confirmed: S.OutageConfirmed);
-            LogInferred(logger, Id, id, inWindow.Count, meters);
+            LogInferred(logger, Id, id, inWindow, meters);
             await OpenOutage();
             return;
         }
@@ -234,6 +245,28 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         {
             await EndAreaOutage(TimeProvider.GetUtcNow(), byMeters: true);
         }
+    }
+
+    /// <summary>The newest moment a meter went dark, and how many went dark after <paramref name="restoredAt"/> inside
+    /// the window before it (and the first of them). Runs on every batch of events an area gets: two passes, no copies.</summary>
+    private (long Newest, int InWindow, long FirstDark) DarkInWindow(long restoredAt, long window)
+    {
+        long newest = 0;
+        foreach (var meter in S.Meters.Values)
+        {
+            newest = Math.Max(newest, meter.DarkSince);
+        }
+        var count = 0;
+        var first = long.MaxValue;
+        foreach (var meter in S.Meters.Values)
+        {
+            if (meter.DarkSince > restoredAt && meter.DarkSince >= newest - window)
+            {
+                count++;
+                first = Math.Min(first, meter.DarkSince);
+            }
+        }
+        return (newest, count, first);
     }
 
     private async Task RestoreNestedIfBack()
@@ -482,5 +515,16 @@ internal sealed class AreaPowerRecord
     public string? FeederEndOwed { get; set; }
 
     [JsonIgnore]
-    public int DarkCount => Meters.Values.Count(m => m.DarkSince != 0);
+    public int DarkCount
+    {
+        get
+        {
+            var dark = 0;
+            foreach (var meter in Meters.Values)
+            {
+                dark += meter.DarkSince != 0 ? 1 : 0;
+            }
+            return dark;
+        }
+    }
 }
