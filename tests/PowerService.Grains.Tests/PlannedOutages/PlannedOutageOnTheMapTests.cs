@@ -144,12 +144,16 @@ public sealed class PlannedOutageOnTheMapTests : IAsyncLifetime
         Assert.Equal("OUT-P-PO-1", (await _silo.Grain<IAreaPowerGrain>("TA-3").Get()).OutageId);
     }
 
+    /// <summary>Meters of TA-1 (the area of the test that sends) send one event each.</summary>
     private async Task SendAsync(MeterEventType type, string tag, params string[] meters)
     {
         var at = _silo.Clock.GetUtcNow();
         var receipt = await _silo.Silo.Services.GetRequiredService<MeterEventIngestion>()
             .SubmitAsync([.. meters.Select(m => new MeterEvent(m, $"{tag}-{m}", type, at))]);
         Assert.Empty(receipt.UnknownMeters);
+        // An outage the area inferred would be handed to its feeder a moment later: wait until none is on its way, so
+        // that "no new outage" below means none was inferred.
+        await Eventually.True(async () => !(await _silo.Grain<IAreaPowerGrain>("TA-1").Get()).OutageOpening, "no outage on its way to the feeder");
     }
 
     private async Task<IEnumerable<string>> ActiveOutagesAsync() =>
