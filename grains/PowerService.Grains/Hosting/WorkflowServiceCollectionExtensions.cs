@@ -30,6 +30,7 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.Callback);
         options.Outages.Validate();
         services.AddSingleton(options.Outages);
+        services.AddSingleton<OutageOpeningSlots>();
         services.AddSingleton(options.PlannedOutages);
         services.AddSingleton(new SlaPolicy(options.Sla));
         services.AddNotices(options.Notices);

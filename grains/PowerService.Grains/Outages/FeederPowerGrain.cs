@@ -9,7 +9,8 @@ namespace PowerService.Grains.Outages;
 /// become its children (their repair orders fold into the feeder's). Areas that go out later join it; it ends when
 /// the last of them is back.</summary>
 [GrainType("FeederPower")]
-internal sealed partial class FeederPowerGrain(IPersistentState<FeederPowerRecord> state, OutageOptions options, ILogger<FeederPowerGrain> logger)
+internal sealed partial class FeederPowerGrain(
+    IPersistentState<FeederPowerRecord> state, OutageOptions options, OutageOpeningSlots openings, ILogger<FeederPowerGrain> logger)
     : Grain, IFeederPowerGrain
 {
     private FeederPowerRecord S => state.State;
@@ -20,6 +21,19 @@ internal sealed partial class FeederPowerGrain(IPersistentState<FeederPowerRecor
         S.JoinsOwed.Count > 0 ? SettleJoins() : Task.CompletedTask;
 
     public async Task OpenAreaOutage(string transformerAreaId, string outageId, OutageOpening opening)
+    {
+        await openings.WaitAsync();
+        try
+        {
+            await OpenAreaOutageInSlot(transformerAreaId, outageId, opening);
+        }
+        finally
+        {
+            openings.Release();
+        }
+    }
+
+    private async Task OpenAreaOutageInSlot(string transformerAreaId, string outageId, OutageOpening opening)
     {
         // Under an open feeder outage the area's outage opens inside it and its repair order serves it: no order of its
         // own is created, dispatched and folded a moment later. The feeder decides it, one area at a time.
@@ -123,6 +137,16 @@ internal sealed partial class FeederPowerGrain(IPersistentState<FeederPowerRecor
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Feeder {Feeder}: outage {Outage} rolled up from {Out} of {Areas} transformer areas")]
     private static partial void LogRolledUp(ILogger logger, string feeder, string outage, int @out, int areas);
+}
+
+/// <summary>The silo's bound on area outages being opened at once (<see cref="OutageOptions.OpeningsInFlight"/>).</summary>
+internal sealed class OutageOpeningSlots(OutageOptions options)
+{
+    private readonly SemaphoreSlim _slots = new(options.OpeningsInFlight);
+
+    public Task WaitAsync() => _slots.WaitAsync();
+
+    public void Release() => _slots.Release();
 }
 
 internal sealed record AreaOutageMark(string OutageId, DateTimeOffset StartedAt);

@@ -44,6 +44,11 @@ public sealed class OutageOptions
     /// (the hand-over is one-way and idempotent; it is also sent again when the area is next activated).</summary>
     public TimeSpan HandOverRetry { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Area outages the feeders open at once, across the silo. In a storm thousands are handed over within
+    /// seconds; each opening (outage, repair order, dispatch, roll-up) is a chain of calls and writes, and all of them at
+    /// once would take every core and the store from the dispatchers' and crews' own calls.</summary>
+    public int OpeningsInFlight { get; set; } = 16;
+
     /// <summary>Default estimated restoration, from the start, by area class (DESIGN §5: arrival + restoration promise).</summary>
     public TimeSpan UrbanRestoration { get; set; } = TimeSpan.FromMinutes(45) + TimeSpan.FromHours(3);
 
@@ -64,7 +69,7 @@ public sealed class OutageOptions
         {
             throw new ArgumentException("Outages: SuspectShare, ConfirmShare and FeederShare are shares in (0, 1], ConfirmShare >= SuspectShare.");
         }
-        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero)
+        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero || OpeningsInFlight < 1)
         {
             throw new ArgumentException("Outages: minimum counts are at least 1 and the inference window is positive.");
         }

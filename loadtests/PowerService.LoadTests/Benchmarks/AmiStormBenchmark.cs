@@ -33,14 +33,15 @@ internal static class AmiStormBenchmark
         var submitters = args.Int("concurrency", 8);
         var calls = args.Int("calls", 100_000);
         var areaCalls = args.Int("area-calls", new IngestionOptions().AreaCallsInFlight);
+        var openings = args.Int("openings", new OutageOptions().OpeningsInFlight);
         string[] kinds = args.Text("store") is { } only ? [only] : ["sqlite"];
         Report.Title("ami-storm", $"{size.Meters:N0} last gasps in random order, batches of {batch:N0} from {submitters} submitters, over " +
-            $"{size.TransformerAreas:N0} transformer areas and {size.Feeders:N0} feeders ({areaCalls} area calls in flight); then {calls:N0} fault calls");
+            $"{size.TransformerAreas:N0} transformer areas and {size.Feeders:N0} feeders ({areaCalls} area calls and {openings} outage openings in flight); then {calls:N0} fault calls");
         var folder = Directory.CreateTempSubdirectory("powerservice-storm-").FullName;
         try
         {
             TopologySample.WriteToFolder(size, folder);
-            await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, folder, size, batch, submitters, calls, areaCalls));
+            await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, folder, size, batch, submitters, calls, areaCalls, openings));
         }
         finally
         {
@@ -48,7 +49,8 @@ internal static class AmiStormBenchmark
         }
     }
 
-    private static async Task RunOnStoreAsync(BenchmarkStore store, string folder, TopologySampleSize size, int batchSize, int submitters, int calls, int areaCalls)
+    private static async Task RunOnStoreAsync(
+        BenchmarkStore store, string folder, TopologySampleSize size, int batchSize, int submitters, int calls, int areaCalls, int openings)
     {
         Report.Line("");
         Report.Line($"{store.Kind}: {store.Settings}");
@@ -59,6 +61,7 @@ internal static class AmiStormBenchmark
             {
                 w.Notices.Folder = Path.Combine(folder, "notices");
                 w.Ingestion.AreaCallsInFlight = areaCalls;
+                w.Outages.OpeningsInFlight = openings;
             }));
         var importing = Stopwatch.StartNew();
         var import = new TopologyImport(silo.Silo);
