@@ -159,44 +159,54 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         await Task.WhenAll(inFlight).ConfigureAwait(false);
     }
 
-    /// <summary>The directory answers for the meters it knows; one catalog read for the batch's other distinct meters.
-    /// A store failure fails the batch's submissions.</summary>
+    /// <summary>Groups the batch's events by transformer area as it looks each meter up once: the directory answers for
+    /// the meters it knows, one catalog read for the batch's other distinct meters; a meter neither knows is counted
+    /// against its submission. A store failure fails the batch's submissions.</summary>
     private async Task<RoutedBatch> RouteAsync(List<Submission> batch)
     {
         try
         {
-            var areaOf = new Dictionary<string, string>(StringComparer.Ordinal);
-            HashSet<string>? misses = null;
+            var byArea = new Dictionary<string, List<MeterEvent>>(StringComparer.Ordinal);
+            List<(Submission Submission, MeterEvent Event)>? misses = null;
             foreach (var submission in batch)
             {
                 foreach (var e in submission.Events)
                 {
-                    if (!areaOf.ContainsKey(e.MeterId))
+                    if (directory.TryGetArea(e.MeterId, out var area))
                     {
-                        if (directory.TryGetArea(e.MeterId, out var known))
-                        {
-                            areaOf[e.MeterId] = known;
-                        }
-                        else
-                        {
-                            (misses ??= new HashSet<string>(StringComparer.Ordinal)).Add(e.MeterId);
-                        }
+                        AddTo(byArea, area, e);
+                    }
+                    else
+                    {
+                        (misses ??= []).Add((submission, e));
                     }
                 }
             }
             if (misses is not null)
             {
-                var keys = misses.ToList();
+                var keys = misses.Select(m => m.Event.MeterId).Distinct(StringComparer.Ordinal).ToList();
                 var entries = await _silo!.Storage.ReadCatalogAsync(TopologyKinds.Meter, keys).ConfigureAwait(false);
+                var stored = new Dictionary<string, string>(StringComparer.Ordinal);
                 for (var i = 0; i < keys.Count; i++)
                 {
                     if (entries[i]?.ParentKey is { } area)
                     {
-                        areaOf[keys[i]] = area;
+                        stored[keys[i]] = area;
+                    }
+                }
+                foreach (var (submission, e) in misses)
+                {
+                    if (stored.TryGetValue(e.MeterId, out var area))
+                    {
+                        AddTo(byArea, area, e);
+                    }
+                    else
+                    {
+                        submission.Unknown(e.MeterId);
                     }
                 }
             }
-            return new RoutedBatch(batch, areaOf, null);
+            return new RoutedBatch(batch, byArea, null);
         }
         catch (Exception error)
         {
@@ -204,31 +214,20 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         }
     }
 
+    private static void AddTo(Dictionary<string, List<MeterEvent>> byArea, string area, MeterEvent e)
+    {
+        if (!byArea.TryGetValue(area, out var list))
+        {
+            byArea[area] = list = [];
+        }
+        list.Add(e);
+    }
+
     private async Task ApplyAsync(RoutedBatch routed, int events, long started)
     {
         var error = routed.Error;
-        var unknown = 0;
-        if (routed.AreaOf is { } areaOf)
+        if (routed.ByArea is { } byArea)
         {
-            var byArea = new Dictionary<string, List<MeterEvent>>(StringComparer.Ordinal);
-            foreach (var submission in routed.Submissions)
-            {
-                foreach (var e in submission.Events)
-                {
-                    if (areaOf.TryGetValue(e.MeterId, out var area))
-                    {
-                        if (!byArea.TryGetValue(area, out var list))
-                        {
-                            byArea[area] = list = [];
-                        }
-                        list.Add(e);
-                    }
-                    else
-                    {
-                        unknown++;
-                    }
-                }
-            }
             try
             {
                 var calls = new List<Task>(byArea.Count);
@@ -256,13 +255,14 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             }
             return;
         }
+        var unknown = routed.Submissions.Sum(s => s.UnknownEvents);
         Interlocked.Add(ref _ingested, events - unknown);
         Interlocked.Add(ref _unknown, unknown);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         Volatile.Write(ref _eventsPerSecond, seconds > 0 ? events / seconds : 0);
         foreach (var submission in routed.Submissions)
         {
-            submission.Done.TrySetResult(Receipt(submission, routed.AreaOf!));
+            submission.Done.TrySetResult(submission.Receipt());
         }
     }
 
@@ -279,13 +279,6 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         }
     }
 
-    private static IngestionReceipt Receipt(Submission submission, Dictionary<string, string> areaOf)
-    {
-        var unknown = submission.Events.Where(e => !areaOf.ContainsKey(e.MeterId)).Select(e => e.MeterId).Distinct(StringComparer.Ordinal).ToList();
-        var accepted = unknown.Count == 0 ? submission.Events.Count : submission.Events.Count(e => areaOf.ContainsKey(e.MeterId));
-        return new IngestionReceipt(accepted, unknown.Count > IngestionReceipt.MaxListed ? unknown[..IngestionReceipt.MaxListed] : unknown);
-    }
-
     /// <summary>How long the queue ahead takes to drain at the last measured rate (1 to 30 seconds).</summary>
     private TimeSpan RetryAfter(long queued)
     {
@@ -294,9 +287,30 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(seconds), 1, 30));
     }
 
-    private sealed record Submission(IReadOnlyList<MeterEvent> Events, TaskCompletionSource<IngestionReceipt> Done);
+    /// <summary>One head-end batch on its way: its events, its caller's answer, and the meters of it the topology does
+    /// not know (counted as routing finds them; most batches have none and allocate nothing for it).</summary>
+    private sealed class Submission(IReadOnlyList<MeterEvent> events, TaskCompletionSource<IngestionReceipt> done)
+    {
+        private List<string>? _unknownMeters;
+        private HashSet<string>? _unknownSeen;
 
-    private sealed record RoutedBatch(List<Submission> Submissions, Dictionary<string, string>? AreaOf, Exception? Error);
+        public IReadOnlyList<MeterEvent> Events => events;
+        public TaskCompletionSource<IngestionReceipt> Done => done;
+        public int UnknownEvents { get; private set; }
+
+        public void Unknown(string meterId)
+        {
+            UnknownEvents++;
+            if ((_unknownSeen ??= new HashSet<string>(StringComparer.Ordinal)).Add(meterId) && _unknownSeen.Count <= IngestionReceipt.MaxListed)
+            {
+                (_unknownMeters ??= []).Add(meterId);
+            }
+        }
+
+        public IngestionReceipt Receipt() => new(events.Count - UnknownEvents, _unknownMeters ?? []);
+    }
+
+    private sealed record RoutedBatch(List<Submission> Submissions, Dictionary<string, List<MeterEvent>>? ByArea, Exception? Error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Events} meter events failed; its submitters are told to send it again")]
     private static partial void LogBatchFailed(ILogger logger, Exception error, int events);
