@@ -5,7 +5,11 @@ namespace PowerService.Grains;
 /// clears it. A clean grain has no timer at all, which matters for grains with many activations (an area, an outage):
 /// a periodic tick would cost each a turn every interval, changed or not.</summary>
 internal sealed class WriteBehind(
-    Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay, bool inBackground = false)
+    Func<Task> write,
+    Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer,
+    TimeSpan delay,
+    bool inBackground = false,
+    Action<Exception>? backgroundFailed = null)
 {
     private bool _changed;
     private IDisposable? _armed;
@@ -16,8 +20,10 @@ internal sealed class WriteBehind(
     /// when called, and orders the grain's writes). For a grain whose calls must not queue behind its own flush: a
     /// storm's meter events reach every area every second, and waiting out a group commit per area and flush held up
     /// each batch of them.</summary>
-    public static WriteBehind InBackground(Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay) =>
-        new(write, registerTimer, delay, inBackground: true);
+    /// <paramref name="failed"/> hears of a background write that failed (nobody awaits it); the next timer writes again.
+    public static WriteBehind InBackground(
+        Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay, Action<Exception> failed) =>
+        new(write, registerTimer, delay, inBackground: true, failed);
 
     public void Changed()
     {
@@ -78,9 +84,10 @@ internal sealed class WriteBehind(
         {
             await writing;
         }
-        catch
+        catch (Exception error)
         {
             failed = true;
+            backgroundFailed?.Invoke(error);
         }
         _inFlight = null;
         if (failed || _changed)

@@ -4,39 +4,28 @@ using PowerService.Runtime.Tests.Support;
 
 namespace PowerService.Runtime.Tests;
 
-public sealed class CallSemanticsTests : IAsyncLifetime
+// The silo runs with the default call timeout: only the timeout test runs one with a short one, so a machine that
+// stalls for a second (CI shares it) cannot fail the other tests.
+public sealed class CallSemanticsTests : SqliteSiloTests
 {
-    private readonly TempSqlite _db = new();
-    private TestSilo _silo = null!;
-
-    // The default call timeout: only the timeout test below runs a silo with a short one, so a machine that stalls for a
-    // second (CI shares it) cannot fail the other tests.
-    public async Task InitializeAsync() => _silo = await TestSilo.StartAsync(_db.NewProvider());
-
-    public async Task DisposeAsync()
-    {
-        await _silo.DisposeAsync();
-        _db.Dispose();
-    }
-
     [Fact]
     public async Task Concurrent_first_calls_to_one_key_share_one_activation()
     {
         var callers = Enumerable.Range(0, 200)
-            .Select(_ => Task.Run(() => _silo.Grain<ICounterGrain>("meter-1").ActivationId()))
+            .Select(_ => Task.Run(() => Silo.Grain<ICounterGrain>("meter-1").ActivationId()))
             .ToArray();
 
         var ids = await Task.WhenAll(callers);
 
         Assert.Single(ids.Distinct());
         Assert.Single(TestJournal.For("meter-1"), "activated");
-        Assert.Equal(1, _silo.Silo.GetStatistics().ActivationsByType["CounterGrain"]);
+        Assert.Equal(1, Silo.Silo.GetStatistics().ActivationsByType["CounterGrain"]);
     }
 
     [Fact]
     public async Task Calls_from_one_caller_run_in_arrival_order_even_when_a_turn_awaits()
     {
-        var grain = _silo.Grain<ISequenceGrain>("order-1");
+        var grain = Silo.Grain<ISequenceGrain>("order-1");
 
         await Task.WhenAll(Enumerable.Range(0, 500).Select(grain.Append).ToArray());
 
@@ -46,7 +35,7 @@ public sealed class CallSemanticsTests : IAsyncLifetime
     [Fact]
     public async Task An_await_inside_a_turn_does_not_let_another_call_in()
     {
-        var grain = _silo.Grain<IGateGrain>("gate-1");
+        var grain = Silo.Grain<IGateGrain>("gate-1");
         var first = grain.PassWhenOpen();
         var second = grain.PassWhenOpen();
         await Task.Delay(50);
@@ -62,7 +51,7 @@ public sealed class CallSemanticsTests : IAsyncLifetime
     [Fact]
     public async Task An_interleaving_method_runs_while_a_turn_awaits()
     {
-        var grain = _silo.Grain<IGateGrain>("gate-2");
+        var grain = Silo.Grain<IGateGrain>("gate-2");
         var waiting = grain.PassWhenOpen();
         await Task.Delay(20);
 
@@ -93,7 +82,7 @@ public sealed class CallSemanticsTests : IAsyncLifetime
     [Fact]
     public async Task An_exception_thrown_by_a_grain_reaches_the_caller_with_its_type_and_message()
     {
-        var grain = _silo.Grain<ISlowGrain>("failing-1");
+        var grain = Silo.Grain<ISlowGrain>("failing-1");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => grain.Fail("transformer offline"));
 
@@ -104,7 +93,7 @@ public sealed class CallSemanticsTests : IAsyncLifetime
     [Fact]
     public async Task A_call_cycle_fails_fast_naming_the_cycle()
     {
-        var a = _silo.Grain<IChainGrain>("a");
+        var a = Silo.Grain<IChainGrain>("a");
 
         var error = await Assert.ThrowsAsync<GrainCallCycleException>(() => a.Relay(["b", "c", "a"], 0));
 
@@ -115,7 +104,7 @@ public sealed class CallSemanticsTests : IAsyncLifetime
     [Fact]
     public async Task A_grain_calling_itself_fails_fast()
     {
-        var error = await Assert.ThrowsAsync<GrainCallCycleException>(() => _silo.Grain<IChainGrain>("self").Relay(["self"], 0));
+        var error = await Assert.ThrowsAsync<GrainCallCycleException>(() => Silo.Grain<IChainGrain>("self").Relay(["self"], 0));
 
         Assert.Contains("ChainGrain/self -> ChainGrain/self", error.Message);
     }
@@ -123,13 +112,13 @@ public sealed class CallSemanticsTests : IAsyncLifetime
     [Fact]
     public async Task A_cycle_through_interleaving_methods_is_allowed()
     {
-        Assert.Equal("x>y>x", await _silo.Grain<IChainGrain>("x").RelayInterleaved(["y", "x"], 0));
+        Assert.Equal("x>y>x", await Silo.Grain<IChainGrain>("x").RelayInterleaved(["y", "x"], 0));
     }
 
     [Fact]
     public async Task Timer_ticks_are_turns_that_never_overlap_calls()
     {
-        var grain = _silo.Grain<ITimerGrain>("timer-1");
+        var grain = Silo.Grain<ITimerGrain>("timer-1");
         await grain.Start(TimeSpan.FromMilliseconds(10));
 
         for (var i = 0; i < 10; i++)
@@ -144,7 +133,7 @@ public sealed class CallSemanticsTests : IAsyncLifetime
     [Fact]
     public async Task A_timer_whose_callback_throws_keeps_ticking_and_the_grain_keeps_answering()
     {
-        var grain = _silo.Grain<ITimerGrain>("timer-2");
+        var grain = Silo.Grain<ITimerGrain>("timer-2");
         await grain.StartFailing(TimeSpan.FromMilliseconds(10));
 
         await Eventually.True(async () => await grain.Ticks() >= 3, "the failing timer ticked three times");

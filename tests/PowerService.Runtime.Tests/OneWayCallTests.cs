@@ -4,23 +4,12 @@ using PowerService.Runtime.Tests.Support;
 
 namespace PowerService.Runtime.Tests;
 
-public sealed class OneWayCallTests : IAsyncLifetime
+public sealed class OneWayCallTests : SqliteSiloTests
 {
-    private readonly TempSqlite _db = new();
-    private TestSilo _silo = null!;
-
-    public async Task InitializeAsync() => _silo = await TestSilo.StartAsync(_db.NewProvider());
-
-    public async Task DisposeAsync()
-    {
-        await _silo.DisposeAsync();
-        _db.Dispose();
-    }
-
     [Fact]
     public async Task A_one_way_call_is_done_for_its_caller_while_the_grain_is_busy_and_runs_after_in_the_order_sent()
     {
-        var mailbox = _silo.Grain<IMailboxGrain>("busy-1");
+        var mailbox = Silo.Grain<IMailboxGrain>("busy-1");
         var holding = mailbox.Hold();
 
         var first = mailbox.Post("first");
@@ -37,12 +26,12 @@ public sealed class OneWayCallTests : IAsyncLifetime
     [Fact]
     public async Task A_grain_that_got_a_one_way_call_may_call_its_sender_back_without_a_cycle_error()
     {
-        var sender = _silo.Grain<IMailboxGrain>("sender-1");
+        var sender = Silo.Grain<IMailboxGrain>("sender-1");
 
         // The sender holds its turn after sending; the receiver's call back waits for that turn instead of being
         // refused as a cycle (the sender never waited on the receiver).
         var holding = sender.AskForEchoAndHold("receiver-1");
-        await Eventually.True(() => _silo.Silo.GetStatistics().ActivationsByType.GetValueOrDefault("MailboxGrain") >= 2, "the receiver ran");
+        await Eventually.True(() => Silo.Silo.GetStatistics().ActivationsByType.GetValueOrDefault("MailboxGrain") >= 2, "the receiver ran");
         MailboxGrain.GateFor("sender-1").SetResult();
         await holding;
 
@@ -52,7 +41,7 @@ public sealed class OneWayCallTests : IAsyncLifetime
     [Fact]
     public async Task A_one_way_call_that_throws_does_not_reach_its_caller_and_the_grain_keeps_answering()
     {
-        var mailbox = _silo.Grain<IMailboxGrain>("exploding-1");
+        var mailbox = Silo.Grain<IMailboxGrain>("exploding-1");
 
         await mailbox.Explode("meter head-end unreachable");
         await mailbox.Post("after");

@@ -36,7 +36,8 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _meterFlags = WriteBehind.InBackground(() => state.WriteStateInBackgroundAsync(), RegisterTimer, options.MeterFlagsWriteBehind);
+        _meterFlags = WriteBehind.InBackground(
+            () => state.WriteStateInBackgroundAsync(), RegisterTimer, options.MeterFlagsWriteBehind, error => LogFlagsNotWritten(logger, error, Id));
         _profile = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetProfile();
         await SettleOwedCalls();
     }
@@ -419,6 +420,9 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: outage {Outage} inferred from {Dark} of {Meters} meters dark")]
     private static partial void LogInferred(ILogger logger, string area, string outage, int dark, int meters);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Transformer area {Area}: its meter flags could not be written; they are written again later")]
+    private static partial void LogFlagsNotWritten(ILogger logger, Exception error, string area);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transformer area {Area}: its outage could not be stored; it is stored and handed to the feeder again later")]
     private static partial void LogHandOverNotStored(ILogger logger, Exception error, string area);
