@@ -13,7 +13,7 @@ public sealed class IngestionOptions
     /// <summary>Transformer area calls in flight at once. A storm's batch reaches thousands of areas; sent all at once,
     /// their turns (and the outages, repair orders and notices they start) would queue ahead of every dispatcher's and
     /// crew's call on the same threads. A bound keeps that queue short.</summary>
-    public int AreaCallsInFlight { get; set; } = 128;
+    public int AreaCallsInFlight { get; set; } = 32;
 
     /// <summary>Events in one submitted batch (one HTTP request).</summary>
     public int MaxSubmission { get; set; } = 10_000;
