@@ -311,13 +311,13 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     /// An area without a feeder opens the outage itself, in this call.</summary>
     private Task OpenOutage()
     {
-        if (_profile is not { FeederId: { Length: > 0 } })
+        if (Feeder is null)
         {
             return CommitAndSettle();
         }
         var stored = state.WriteStateAsync();
         _meterFlags.Written();
-        _handOverRetry = RegisterTimer(_ => RetryHandOver(), options.HandOverRetry, TimeSpan.Zero);
+        AwaitAcknowledgement();
         _ = HandOverOnceStored(stored);
         return Task.CompletedTask;
     }
@@ -333,9 +333,9 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
             LogHandOverNotStored(logger, error, Id);
             return;
         }
-        if (S.OpeningOwed is { } opening && OwedOutageId() is { } outageId && _profile is { FeederId: { Length: > 0 } feederId })
+        if (S.OpeningOwed is { } opening && OwedOutageId() is { } outageId && Feeder is { } feeder)
         {
-            await GrainFactory.GetGrain<IFeederPowerGrain>(feederId).OpenAreaOutage(Id, outageId, opening);
+            await HandOver(feeder, outageId, opening);
         }
     }
 
@@ -358,10 +358,10 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
                 return; // handed over, not yet acknowledged
             }
             var outageId = OwedOutageId();
-            if (outageId is not null && opening.Scope == OutageScope.TransformerArea && _profile is { FeederId: { Length: > 0 } feederId })
+            if (outageId is not null && opening.Scope == OutageScope.TransformerArea && Feeder is { } feeder)
             {
-                await GrainFactory.GetGrain<IFeederPowerGrain>(feederId).OpenAreaOutage(Id, outageId, opening);
-                _handOverRetry = RegisterTimer(_ => RetryHandOver(), options.HandOverRetry, TimeSpan.Zero);
+                await HandOver(feeder, outageId, opening);
+                AwaitAcknowledgement();
                 return;
             }
             if (outageId is not null)
@@ -389,7 +389,7 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
         }
         if (S.FeederEndOwed is { } feederEnd)
         {
-            if (_profile is { FeederId: { Length: > 0 } feeder })
+            if (Feeder is { } feeder)
             {
                 await GrainFactory.GetGrain<IFeederPowerGrain>(feeder).AreaOutageEnded(Id, feederEnd);
             }
@@ -401,6 +401,17 @@ internal sealed partial class AreaPowerGrain(IPersistentState<AreaPowerRecord> s
     /// <summary>The outage the owed opening is for (records stored before the id was kept name it by scope).</summary>
     private string? OwedOutageId() =>
         S.OpeningOutageId ?? (S.OpeningOwed?.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId);
+
+    /// <summary>The area's feeder, if the topology names one.</summary>
+    private string? Feeder => _profile?.FeederId is { Length: > 0 } feeder ? feeder : null;
+
+    /// <summary>The one-way hand-over of an owed opening (the feeder acknowledges with <see cref="OutageOpened"/>).</summary>
+    private Task HandOver(string feeder, string outageId, OutageOpening opening) =>
+        GrainFactory.GetGrain<IFeederPowerGrain>(feeder).OpenAreaOutage(Id, outageId, opening);
+
+    /// <summary>Marks the opening handed over: the calls owed after it wait for the acknowledgement, and without one the
+    /// retry stores and hands it over again.</summary>
+    private void AwaitAcknowledgement() => _handOverRetry = RegisterTimer(_ => RetryHandOver(), options.HandOverRetry, TimeSpan.Zero);
 
     private Task RetryHandOver()
     {

@@ -102,20 +102,7 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
 
     public Task WriteStateAsync() => WriteStateAsync([]);
 
-    public async Task WritesDone()
-    {
-        try
-        {
-            if (_writing is { } writing)
-            {
-                await writing;
-            }
-        }
-        catch
-        {
-            // the grain that started it had the error
-        }
-    }
+    public Task WritesDone() => _writing is { } writing ? Settled(writing) : Task.CompletedTask;
 
     public Task WriteStateInBackgroundAsync() => Write([], inBackground: true);
 
@@ -133,33 +120,41 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         {
             throw new StateSerializationException($"State of {storageId} ({typeof(TState).Name}) cannot be serialized; nothing was written: {error.Message}", error);
         }
-        return After(_writing, payload, events.Count == 0 ? null : events, inBackground);
+        return After(payload, events.Count == 0 ? null : events, inBackground);
     }
 
     public async Task ClearStateAsync()
     {
-        await After(_writing, null, null, inBackground: false);
+        await After(null, null, inBackground: false);
         State = CreateDefault();
     }
 
-    private Task After(Task? previous, byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground)
+    /// <summary>Sends the write after the last one started (at once when that one is done).</summary>
+    private Task After(byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground)
     {
-        var write = previous is null || previous.IsCompleted ? Send(payload, events, inBackground) : SendAfter(previous, payload, events, inBackground);
+        var write = _writing is { IsCompleted: false } previous ? SendAfter(previous, payload, events, inBackground) : Send(payload, events, inBackground);
         _writing = write;
         return write;
     }
 
     private async Task SendAfter(Task previous, byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground)
     {
+        await Settled(previous);
+        await Send(payload, events, inBackground);
+    }
+
+    /// <summary>Completes when <paramref name="write"/> does, whether it was stored or failed: a failed write stored
+    /// nothing and its caller has the error; what follows goes on from the version before it.</summary>
+    private static async Task Settled(Task write)
+    {
         try
         {
-            await previous;
+            await write;
         }
         catch
         {
-            // The earlier write failed and stored nothing; its caller has that error. This one goes on from the version before it.
+            // the caller of that write has the error
         }
-        await Send(payload, events, inBackground);
     }
 
     private async Task Send(byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground) =>
