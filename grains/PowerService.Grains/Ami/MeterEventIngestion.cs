@@ -22,8 +22,8 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
 {
     private const int MaxIdLength = 128;
 
-    /// <summary>Batches routed and applying at once: a batch waiting for one slow area (one that is opening its
-    /// outage) does not hold up the next ones.</summary>
+    /// <summary>Batches routed and applying at once: a batch waiting for one slow area (one being activated, which reads
+    /// its record and profile) does not hold up the next ones.</summary>
     private const int BatchesInFlight = 4;
 
     private readonly SemaphoreSlim _areaSlots = new(options.AreaCallsInFlight);
