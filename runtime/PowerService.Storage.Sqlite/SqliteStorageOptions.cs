@@ -14,6 +14,14 @@ public sealed class SqliteStorageOptions
     /// file first.</summary>
     public int WriterCacheMegabytes { get; init; } = 64;
 
+    /// <summary>How often the write-ahead log is folded into the database file, on a connection of its own (after writes
+    /// only). The writer itself never checkpoints, so no commit waits for one.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Pages (4 KB) the write-ahead log may hold before the checkpointer empties it while blocking writes, for
+    /// when writes never pause long enough for the log to restart by itself.</summary>
+    public long WalPagesLimit { get; init; } = 50_000;
+
     /// <summary>The clock for stored timestamps and outbox leases.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -18,6 +18,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private readonly int _writerCacheMegabytes;
     private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SqliteCheckpointer _checkpointer;
     private SqliteWriter? _writer;
 
     public SqliteStorageProvider(SqliteStorageOptions options)
@@ -41,6 +42,11 @@ public sealed class SqliteStorageProvider : IStorageProvider
         _writerCacheMegabytes = options.WriterCacheMegabytes is > 0 ? options.WriterCacheMegabytes
             : throw new ArgumentException("WriterCacheMegabytes must be positive.", nameof(options));
         _clock = options.TimeProvider;
+        if (options.CheckpointInterval <= TimeSpan.Zero || options.WalPagesLimit <= 0)
+        {
+            throw new ArgumentException("CheckpointInterval and WalPagesLimit must be positive.", nameof(options));
+        }
+        _checkpointer = new SqliteCheckpointer(_connectionString, _busyTimeout, options.CheckpointInterval, options.WalPagesLimit);
     }
 
     public string Name => "sqlite";
@@ -609,6 +615,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
 
     public async ValueTask DisposeAsync()
     {
+        await _checkpointer.DisposeAsync();
         await _writeLock.WaitAsync();
         try
         {
@@ -646,6 +653,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
             if (commit)
             {
                 transaction.Commit();
+                _checkpointer.Committed();
             }
             return result;
         }

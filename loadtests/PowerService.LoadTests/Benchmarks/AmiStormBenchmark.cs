@@ -104,6 +104,7 @@ internal static class AmiStormBenchmark
         var ingestion = silo.Silo.Services.GetRequiredService<MeterEventIngestion>();
         var refused = 0;
         var next = -1;
+        Report.Line("burst begins"); // a mark to start a profiler at
         var burst = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, submitters).Select(_ => Task.Run(async () =>
         {
@@ -236,10 +237,12 @@ internal static class AmiStormBenchmark
         return new Probe(order);
     }
 
-    /// <summary>Suspends and resumes one complaint order back to back, 100 times a second, timing each update.</summary>
+    /// <summary>Suspends and resumes one complaint order back to back, 100 times a second, timing each update and
+    /// the garbage collector's pauses during it (so a slow update tells whether the process was stopped).</summary>
     private sealed class Probe
     {
         private readonly List<double> _latencies = [];
+        private readonly List<(double Ms, double GcPauseMs, int Gen2)> _slowest = [];
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
 
@@ -251,8 +254,15 @@ internal static class AmiStormBenchmark
                 while (!_stop.IsCancellationRequested)
                 {
                     var started = Stopwatch.GetTimestamp();
+                    var paused = GC.GetTotalPauseDuration();
+                    var gen2 = GC.CollectionCount(2);
                     await order.Apply(new WorkOrderCommand(suspend ? WorkOrderAction.Suspend : WorkOrderAction.Resume, "agent:probe"));
-                    _latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    _latencies.Add(ms);
+                    if (ms >= 50)
+                    {
+                        _slowest.Add((ms, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, GC.CollectionCount(2) - gen2));
+                    }
                     suspend = !suspend;
                     await Task.Delay(10);
                 }
@@ -263,6 +273,8 @@ internal static class AmiStormBenchmark
         {
             await _stop.CancelAsync();
             await _loop;
+            Report.Line("probe updates ≥ 50 ms (ms, of it GC pause ms, gen2 collections): " + (_slowest.Count == 0 ? "none" :
+                string.Join(", ", _slowest.OrderByDescending(s => s.Ms).Take(8).Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Ms:0} ({s.GcPauseMs:0}, {s.Gen2})")))));
             return [.. _latencies.Order()];
         }
     }

@@ -13,8 +13,11 @@ internal sealed class CallCensus : IDisposable
     private readonly Dictionary<string, long> _calls = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Batches, long Items)> _storage = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _commitMs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _longestMs = new(StringComparer.Ordinal);
     private readonly System.Diagnostics.Stopwatch _elapsed = System.Diagnostics.Stopwatch.StartNew();
     private Dictionary<string, long>? _start;
+    private readonly int[] _collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+    private readonly TimeSpan _paused = GC.GetTotalPauseDuration();
 
     public CallCensus()
     {
@@ -48,6 +51,7 @@ internal sealed class CallCensus : IDisposable
             lock (_lock)
             {
                 _commitMs[key] = _commitMs.GetValueOrDefault(key) + value;
+                _longestMs[key] = Math.Max(_longestMs.GetValueOrDefault(key), value);
             }
         });
         _listener.Start();
@@ -57,6 +61,7 @@ internal sealed class CallCensus : IDisposable
             _start = new Dictionary<string, long>(_calls, StringComparer.Ordinal);
             _storage.Clear();
             _commitMs.Clear();
+            _longestMs.Clear();
         }
         _elapsed.Restart();
     }
@@ -73,7 +78,11 @@ internal sealed class CallCensus : IDisposable
             // Committing time over the phase's wall time: near 1 × the writer loops means the store is the bottleneck.
             var wall = _elapsed.Elapsed.TotalMilliseconds;
             Report.Line("storage time committing / wall time: " + string.Join(", ", _commitMs.OrderByDescending(c => c.Value).Select(c =>
-                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.Key} {c.Value / wall:0.00} ({c.Value / Math.Max(1, _storage.GetValueOrDefault(c.Key).Batches):0.0} ms a batch)"))));
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c.Key} {c.Value / wall:0.00} ({c.Value / Math.Max(1, _storage.GetValueOrDefault(c.Key).Batches):0.0} ms a batch, longest {_longestMs[c.Key]:0} ms)"))));
+            // Collections by generation (gen1 includes gen2, gen0 both) and the time the process stood still for them.
+            var paused = (GC.GetTotalPauseDuration() - _paused).TotalMilliseconds;
+            Report.Line(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"garbage collections: gen0 {GC.CollectionCount(0) - _collections[0]:N0}, gen1 {GC.CollectionCount(1) - _collections[1]:N0}, gen2 {GC.CollectionCount(2) - _collections[2]:N0}; paused {paused:N0} ms ({paused / wall:P1} of the phase), heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:N0} MB"));
         }
     }
 
