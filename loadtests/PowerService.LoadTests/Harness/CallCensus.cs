@@ -18,6 +18,8 @@ internal sealed class CallCensus : IDisposable
     private Dictionary<string, long>? _start;
     private readonly int[] _collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
     private readonly TimeSpan _paused = GC.GetTotalPauseDuration();
+    private readonly List<GCMemoryInfo> _gcs = [];
+    private readonly CancellationTokenSource _stopSampling = new();
 
     public CallCensus()
     {
@@ -64,6 +66,26 @@ internal sealed class CallCensus : IDisposable
             _longestMs.Clear();
         }
         _elapsed.Restart();
+        _ = Task.Run(SampleCollectionsAsync);
+    }
+
+    // Each collection's own figures (pause, generation, bytes promoted), seen by polling for a new index.
+    private async Task SampleCollectionsAsync()
+    {
+        var last = GC.GetGCMemoryInfo(GCKind.Any).Index;
+        while (!_stopSampling.IsCancellationRequested)
+        {
+            var info = GC.GetGCMemoryInfo(GCKind.Any);
+            if (info.Index != last)
+            {
+                last = info.Index;
+                lock (_lock)
+                {
+                    _gcs.Add(info);
+                }
+            }
+            await Task.Delay(5);
+        }
     }
 
     /// <summary>The calls made since the census started, most first, and the storage batches.</summary>
@@ -83,10 +105,16 @@ internal sealed class CallCensus : IDisposable
             var paused = (GC.GetTotalPauseDuration() - _paused).TotalMilliseconds;
             Report.Line(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"garbage collections: gen0 {GC.CollectionCount(0) - _collections[0]:N0}, gen1 {GC.CollectionCount(1) - _collections[1]:N0}, gen2 {GC.CollectionCount(2) - _collections[2]:N0}; paused {paused:N0} ms ({paused / wall:P1} of the phase), heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:N0} MB"));
+            Report.Line("collections seen (generation, pause ms, MB promoted): " + string.Join(", ", _gcs.Select(g => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{g.Generation}/{g.PauseDurations[0].TotalMilliseconds:0}/{g.PromotedBytes / 1048576.0:0}"))));
         }
     }
 
-    public void Dispose() => _listener.Dispose();
+    public void Dispose()
+    {
+        _stopSampling.Cancel();
+        _listener.Dispose();
+    }
 
     private static string Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)
     {

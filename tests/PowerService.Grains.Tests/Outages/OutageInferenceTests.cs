@@ -236,7 +236,7 @@ public sealed class OutageInferenceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_area_stored_before_meter_flags_were_compacted_is_read_after_an_upgrade()
+    public async Task An_area_stored_before_meter_flags_were_compacted_and_kept_apart_is_read_after_an_upgrade()
     {
         // The record an earlier version wrote for area 4 (meters 151-200): each meter's flags as an object with named fields.
         var darkSince = _silo.Clock.GetUtcNow().ToUnixTimeMilliseconds();
@@ -249,6 +249,12 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         var next = await AreaPower(4).ReportMeterEvents([new MeterEvent(Meter(191), "gasp-191", MeterEventType.LastGasp, _silo.Clock.GetUtcNow())]);
         Assert.Equal(new PowerReport(1, 0), next);
         Assert.Equal(41, (await AreaPower(4).Get()).DarkMeters);
+
+        // The flags moved to their own state: they survive a restart, and the area's record no longer carries them.
+        await _silo.RestartAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(41, (await AreaPower(4).Get()).DarkMeters);
+        var stored = await _silo.Storage.ReadStateAsync(new Runtime.GrainId("AreaPower", Area(4)));
+        Assert.DoesNotContain("\"Meters\":", System.Text.Encoding.UTF8.GetString(stored!.Payload), StringComparison.Ordinal);
     }
 
     private async Task<(int Dark, string? Outage)> DarkAndOutage(int area)
