@@ -19,6 +19,9 @@ internal sealed class CallCensus : IDisposable
     private readonly int[] _collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
     private readonly TimeSpan _paused = GC.GetTotalPauseDuration();
     private readonly List<GCMemoryInfo> _gcs = [];
+    private long _pendingSum;
+    private long _pendingMax;
+    private int _pendingSamples;
     private readonly CancellationTokenSource _stopSampling = new();
 
     public CallCensus()
@@ -75,6 +78,10 @@ internal sealed class CallCensus : IDisposable
         var last = GC.GetGCMemoryInfo(GCKind.Any).Index;
         while (!_stopSampling.IsCancellationRequested)
         {
+            var pending = ThreadPool.PendingWorkItemCount;
+            _pendingSum += pending;
+            _pendingMax = Math.Max(_pendingMax, pending);
+            _pendingSamples++;
             var info = GC.GetGCMemoryInfo(GCKind.Any);
             if (info.Index != last)
             {
@@ -105,6 +112,8 @@ internal sealed class CallCensus : IDisposable
             var paused = (GC.GetTotalPauseDuration() - _paused).TotalMilliseconds;
             Report.Line(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"garbage collections: gen0 {GC.CollectionCount(0) - _collections[0]:N0}, gen1 {GC.CollectionCount(1) - _collections[1]:N0}, gen2 {GC.CollectionCount(2) - _collections[2]:N0}; paused {paused:N0} ms ({paused / wall:P1} of the phase), heap {GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0:N0} MB"));
+            Report.Line(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"thread pool work items waiting (sampled every 5 ms): mean {(double)_pendingSum / Math.Max(1, _pendingSamples):N0}, most {_pendingMax:N0}"));
             Report.Line("collections seen (generation, pause ms, MB promoted): " + string.Join(", ", _gcs.Select(g => string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{g.Generation}/{g.PauseDurations[0].TotalMilliseconds:0}/{g.PromotedBytes / 1048576.0:0}"))));
         }
