@@ -8,9 +8,11 @@ internal sealed class WriteBehind(
     Func<Task> write,
     Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer,
     TimeSpan delay,
-    bool inBackground = false,
     Action<Exception>? backgroundFailed = null)
 {
+    // Made by InBackground, the only way to give a failure callback: a background flush reports its failure there.
+    private bool FlushesInBackground => backgroundFailed is not null;
+
     private bool _changed;
     private IDisposable? _armed;
     private Task? _inFlight;
@@ -23,7 +25,7 @@ internal sealed class WriteBehind(
     /// <paramref name="failed"/> hears of a background write that failed (nobody awaits it); the next timer writes again.
     public static WriteBehind InBackground(
         Func<Task> write, Func<Func<CancellationToken, Task>, TimeSpan, TimeSpan, IDisposable> registerTimer, TimeSpan delay, Action<Exception> failed) =>
-        new(write, registerTimer, delay, inBackground: true, failed);
+        new(write, registerTimer, delay, failed ?? throw new ArgumentNullException(nameof(failed)));
 
     public void Changed()
     {
@@ -66,7 +68,7 @@ internal sealed class WriteBehind(
     {
         _armed?.Dispose();
         _armed = null;
-        if (!inBackground || !_changed)
+        if (!FlushesInBackground || !_changed)
         {
             return FlushAsync();
         }
@@ -87,7 +89,7 @@ internal sealed class WriteBehind(
         catch (Exception error)
         {
             failed = true;
-            backgroundFailed?.Invoke(error);
+            backgroundFailed!(error);
         }
         _inFlight = null;
         if (failed || _changed)
