@@ -33,7 +33,7 @@ internal sealed partial class AreaPowerGrain(
     internal const string MetersActor = "meters";
     private const string NestedCheck = "nested-check";
 
-    private TransformerAreaProfile? _profile;
+    private TransformerAreaMeters? _area;
     private WriteBehind _meterFlags = null!;
     private WriteBehind _record = null!;
     private IDisposable? _handOverRetry;
@@ -63,11 +63,11 @@ internal sealed partial class AreaPowerGrain(
             S.MetersStoredBefore = null;
             _record.Changed();
         }
-        _profile = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetProfile();
+        _area = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeters();
         // Room for every meter of the area at once: grown one report at a time, the flags were copied four times
         // (3, 7, 17, 37, 79 entries for 50 meters), and a storm's last growth — 20,000 areas at once, late in the burst
         // — was the bulk of what each collection had to promote.
-        Meters.EnsureCapacity(_profile?.MeterCount ?? 0);
+        Meters.EnsureCapacity(_area?.MeterCount ?? 0);
         await SettleOwedCalls();
     }
 
@@ -79,7 +79,7 @@ internal sealed partial class AreaPowerGrain(
 
     public async Task<PowerReport> ReportMeterEvents(IReadOnlyList<MeterEvent> events)
     {
-        if (_profile is null)
+        if (_area is null)
         {
             return new PowerReport(0, events.Count);
         }
@@ -154,7 +154,7 @@ internal sealed partial class AreaPowerGrain(
 
     public Task<AreaPowerView> Get() => Task.FromResult(new AreaPowerView(
         Id,
-        _profile?.MeterCount ?? 0,
+        _area?.MeterCount ?? 0,
         flags.State.DarkCount,
         S.OutageId,
         S.NestedOutageId,
@@ -235,7 +235,7 @@ internal sealed partial class AreaPowerGrain(
         S.OpeningOutageId = id;
         S.OpeningOwed = new OutageOpening(
             OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(Meters[stillDark[0]].DarkSince),
-            [Id], _profile?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage);
+            [Id], _area?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage);
         LogNested(logger, Id, id, stillDark.Count, restoredOutage);
         await CommitAndSettle();
     }
@@ -244,7 +244,7 @@ internal sealed partial class AreaPowerGrain(
 
     private async Task InferAsync(bool someRestored)
     {
-        var meters = Math.Max(_profile!.MeterCount, 1);
+        var meters = Math.Max(_area!.MeterCount, 1);
         var suspectAt = Math.Max(Math.Min(options.MinimumDarkMeters, meters), (int)Math.Ceiling(options.SuspectShare * meters));
         if (S.OutageId is null && S.OpeningOwed is null)
         {
@@ -263,7 +263,7 @@ internal sealed partial class AreaPowerGrain(
             S.OpeningOutageId = id;
             S.OpeningOwed = new OutageOpening(
                 OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
-                [Id], _profile.FeederId, Confirmed: S.OutageConfirmed);
+                [Id], _area.FeederId, Confirmed: S.OutageConfirmed);
             LogInferred(logger, Id, id, inWindow, meters);
             await OpenOutage();
             return;
@@ -436,7 +436,7 @@ internal sealed partial class AreaPowerGrain(
         S.OpeningOutageId ?? (S.OpeningOwed?.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId);
 
     /// <summary>The area's feeder, if the topology names one.</summary>
-    private string? Feeder => _profile?.FeederId is { Length: > 0 } feeder ? feeder : null;
+    private string? Feeder => _area?.FeederId is { Length: > 0 } feeder ? feeder : null;
 
     /// <summary>The one-way hand-over of an owed opening (the feeder acknowledges with <see cref="OutageOpened"/>).</summary>
     private Task HandOver(string feeder, string outageId, OutageOpening opening) =>

@@ -18,7 +18,15 @@ public interface ITransformerAreaGrain : IGrain
 {
     /// <summary>The area with its counts and important/critical customers, or null for an unknown area.</summary>
     Task<TransformerAreaProfile?> GetProfile();
+
+    /// <summary>The area's feeder and meters, without reading its customers: what outage inference needs on every
+    /// activation of every area in a storm (the customers are read once the area's profile is asked for, when an
+    /// outage opens). Null for an unknown area.</summary>
+    Task<TransformerAreaMeters?> GetMeters();
 }
+
+/// <summary>A transformer area's feeder, how many customer meters it has, and its supply meter (台区总表), if any.</summary>
+public sealed record TransformerAreaMeters(string Id, string FeederId, int MeterCount, string? SupplyMeterId);
 
 public sealed record TransformerAreaProfile(
     string Id,

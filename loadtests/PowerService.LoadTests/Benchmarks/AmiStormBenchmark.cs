@@ -34,6 +34,8 @@ internal static class AmiStormBenchmark
         var calls = args.Int("calls", 100_000);
         var areaCalls = args.Int("area-calls", new IngestionOptions().AreaCallsInFlight);
         var openings = args.Int("openings", new OutageOptions().OpeningsInFlight);
+        // --allocations 1 samples what the burst allocates, by type (it costs a little: not for the figures).
+        var sampleAllocations = args.Text("allocations") is not null;
         string[] kinds = args.Text("store") is { } only ? [only] : ["sqlite"];
         Report.Title("ami-storm", $"{size.Meters:N0} last gasps in random order, batches of {batch:N0} from {submitters} submitters, over " +
             $"{size.TransformerAreas:N0} transformer areas and {size.Feeders:N0} feeders ({areaCalls} area calls and {openings} outage openings in flight); then {calls:N0} fault calls");
@@ -41,7 +43,7 @@ internal static class AmiStormBenchmark
         try
         {
             TopologySample.WriteToFolder(size, folder);
-            await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, folder, size, batch, submitters, calls, areaCalls, openings));
+            await BenchmarkStore.ForEachAsync(kinds, store => RunOnStoreAsync(store, folder, size, batch, submitters, calls, areaCalls, openings, sampleAllocations));
         }
         finally
         {
@@ -50,7 +52,8 @@ internal static class AmiStormBenchmark
     }
 
     private static async Task RunOnStoreAsync(
-        BenchmarkStore store, string folder, TopologySampleSize size, int batchSize, int submitters, int calls, int areaCalls, int openings)
+        BenchmarkStore store, string folder, TopologySampleSize size, int batchSize, int submitters, int calls, int areaCalls, int openings,
+        bool sampleAllocations)
     {
         Report.Line("");
         Report.Line($"{store.Kind}: {store.Settings}");
@@ -101,6 +104,7 @@ internal static class AmiStormBenchmark
         GC.Collect();
         var cpu = CpuUsage.Start();
         using var census = new CallCensus();
+        using var allocations = sampleAllocations ? new AllocationSampler() : null;
         var ingestion = silo.Silo.Services.GetRequiredService<MeterEventIngestion>();
         var refused = 0;
         var next = -1;
@@ -129,6 +133,7 @@ internal static class AmiStormBenchmark
         var elapsed = burst.Elapsed;
         var cpuUsed = cpu.Describe();
         census.Print();
+        allocations?.Print();
         var latencies = await probe.StopAsync();
         var eventsPerSecond = size.Meters / elapsed.TotalSeconds;
         // Outages are opened inside the burst; their follow-ups (repair orders, board, notices) may trail it.

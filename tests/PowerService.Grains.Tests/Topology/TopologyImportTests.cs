@@ -45,6 +45,10 @@ public abstract class TopologyImportTests : IAsyncLifetime
         Assert.Equal(CustomerImportance.Ordinary, customer.Importance);
         Assert.InRange(customer.Location.DistanceKm(new GeoPoint(20.03, 110.33)), 0, 10);
 
+        // What inference needs comes without the customers; the profile, asked for after it, reads them.
+        var meters = await _silo.Grain<ITransformerAreaGrain>("TA-000001").GetMeters();
+        Assert.Equal(new TransformerAreaMeters("TA-000001", "FD-000001", 50, "SM-000001"), meters);
+        Assert.Null(await _silo.Grain<ITransformerAreaGrain>("TA-999999").GetMeters());
         var area = await _silo.Grain<ITransformerAreaGrain>("TA-000001").GetProfile();
         Assert.NotNull(area);
         Assert.Equal((50, 50, "SM-000001"), (area.MeterCount, area.CustomerCount, area.SupplyMeterId));

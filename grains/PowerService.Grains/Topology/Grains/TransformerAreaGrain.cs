@@ -2,12 +2,17 @@ using PowerService.Runtime;
 
 namespace PowerService.Grains.Topology;
 
-/// <summary>Loads the area, its meters and their customers on activation (three reads, ~50 customers an area) and
-/// keeps the counts and the important customers, which outage inference needs on every call. The supply meter (台区总表)
-/// measures the whole area, not a customer: it is named apart and left out of the counts.</summary>
+/// <summary>Loads the area and its meters on activation (two reads) and their customers (~50 an area) when the profile
+/// is first asked for, then keeps the counts and the important customers. Outage inference needs only the meters
+/// (<see cref="GetMeters"/>); in a storm every area activates at once and most never open an outage, so reading every
+/// customer of every area up front was most of what the burst allocated. The supply meter (台区总表) measures the whole
+/// area, not a customer: it is named apart and left out of the counts.</summary>
 [GrainType(TopologyGrainTypes.TransformerArea)]
 internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransformerAreaGrain
 {
+    private TransformerAreaEntry? _area;
+    private TransformerAreaMeters? _meters;
+    private List<string> _customerMeters = [];
     private TransformerAreaProfile? _profile;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -19,10 +24,22 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
         var area = TopologyJson.Deserialize<TransformerAreaEntry>(entry);
         var meters = (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id])).Select(TopologyJson.Deserialize<MeterEntry>).ToList();
         var supply = meters.Find(m => m.Role == MeterRole.Supply);
-        var customerMeters = meters.Where(m => m.Role != MeterRole.Supply).Select(m => m.Id).ToList();
-        var customers = customerMeters.Count == 0
+        _customerMeters = meters.Where(m => m.Role != MeterRole.Supply).Select(m => m.Id).ToList();
+        _area = area;
+        _meters = new TransformerAreaMeters(area.Id, area.FeederId, _customerMeters.Count, supply?.Id);
+    }
+
+    public Task<TransformerAreaMeters?> GetMeters() => Task.FromResult(_meters);
+
+    public async Task<TransformerAreaProfile?> GetProfile()
+    {
+        if (_profile is not null || _area is not { } area || _meters is not { } meters)
+        {
+            return _profile;
+        }
+        var customers = _customerMeters.Count == 0
             ? []
-            : await catalog.ReadChildrenAsync(TopologyKinds.Customer, customerMeters);
+            : await catalog.ReadChildrenAsync(TopologyKinds.Customer, _customerMeters);
         var important = customers
             .Select(TopologyJson.Deserialize<CustomerEntry>)
             .Where(c => c.Importance != CustomerImportance.Ordinary)
@@ -32,8 +49,8 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
             .ToList();
         _profile = new TransformerAreaProfile(
             area.Id, area.Name, area.FeederId, area.GridId, area.Region, area.AreaClass, new GeoPoint(area.Latitude, area.Longitude),
-            area.CapacityKva, customerMeters.Count, customers.Count, important, supply?.Id);
+            area.CapacityKva, meters.MeterCount, customers.Count, important, meters.SupplyMeterId);
+        _customerMeters = []; // read: the profile keeps what it needs
+        return _profile;
     }
-
-    public Task<TransformerAreaProfile?> GetProfile() => Task.FromResult(_profile);
 }
