@@ -44,6 +44,9 @@ internal sealed record TransformerAreaEntry(
 // and a re-import of them reports them unchanged.
 internal sealed record MeterEntry(string Id, string TransformerAreaId, double Latitude, double Longitude, MeterRole? Role = null);
 
+/// <summary>A meter entry read for its role only (an area counting its meters skips the rest).</summary>
+internal readonly record struct MeterRoleEntry(MeterRole? Role);
+
 // NoticeChannel null: the customers file left it to the default (sms with a phone, else app), which stays configurable.
 internal sealed record CustomerEntry(
     string Id, string Name, string? Phone, string MeterId, CustomerImportance Importance, AreaClass? AreaClass, double Latitude, double Longitude,

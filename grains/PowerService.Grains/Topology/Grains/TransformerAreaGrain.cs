@@ -22,11 +22,23 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
             return;
         }
         var area = TopologyJson.Deserialize<TransformerAreaEntry>(entry);
-        var meters = (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id])).Select(TopologyJson.Deserialize<MeterEntry>).ToList();
-        var supply = meters.Find(m => m.Role == MeterRole.Supply);
-        _customerMeters = meters.Where(m => m.Role != MeterRole.Supply).Select(m => m.Id).ToList();
+        // Only each meter's role is read from its entry (its id is the entry's key): no coordinates, no copies.
+        var meters = await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id]);
+        string? supply = null;
+        _customerMeters = new List<string>(meters.Count);
+        foreach (var meter in meters)
+        {
+            if (TopologyJson.Deserialize<MeterRoleEntry>(meter).Role == MeterRole.Supply)
+            {
+                supply = meter.Key;
+            }
+            else
+            {
+                _customerMeters.Add(meter.Key);
+            }
+        }
         _area = area;
-        _meters = new TransformerAreaMeters(area.Id, area.FeederId, _customerMeters.Count, supply?.Id);
+        _meters = new TransformerAreaMeters(area.Id, area.FeederId, _customerMeters.Count, supply);
     }
 
     public Task<TransformerAreaMeters?> GetMeters() => Task.FromResult(_meters);
