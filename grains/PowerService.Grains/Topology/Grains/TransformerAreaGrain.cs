@@ -12,7 +12,6 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
 {
     private TransformerAreaEntry? _area;
     private TransformerAreaMeters? _meters;
-    private List<string> _customerMeters = [];
     private TransformerAreaProfile? _profile;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -22,23 +21,9 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
             return;
         }
         var area = TopologyJson.Deserialize<TransformerAreaEntry>(entry);
-        // Only each meter's role is read from its entry (its id is the entry's key): no coordinates, no copies.
-        var meters = await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id]);
-        string? supply = null;
-        _customerMeters = new List<string>(meters.Count);
-        foreach (var meter in meters)
-        {
-            if (TopologyJson.Deserialize<MeterRoleEntry>(meter).Role == MeterRole.Supply)
-            {
-                supply = meter.Key;
-            }
-            else
-            {
-                _customerMeters.Add(meter.Key);
-            }
-        }
+        var (customerMeters, supply) = await ReadMetersAsync(area.Id);
         _area = area;
-        _meters = new TransformerAreaMeters(area.Id, area.FeederId, _customerMeters.Count, supply);
+        _meters = new TransformerAreaMeters(area.Id, area.FeederId, customerMeters.Count, supply);
     }
 
     public Task<TransformerAreaMeters?> GetMeters() => Task.FromResult(_meters);
@@ -49,9 +34,11 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
         {
             return _profile;
         }
-        var customers = _customerMeters.Count == 0
+        // The meters are read again rather than kept: an area holds ~2 KB less until an outage asks for this.
+        var (customerMeters, _) = await ReadMetersAsync(area.Id);
+        var customers = customerMeters.Count == 0
             ? []
-            : await catalog.ReadChildrenAsync(TopologyKinds.Customer, _customerMeters);
+            : await catalog.ReadChildrenAsync(TopologyKinds.Customer, customerMeters);
         var important = customers
             .Select(TopologyJson.Deserialize<CustomerEntry>)
             .Where(c => c.Importance != CustomerImportance.Ordinary)
@@ -62,7 +49,27 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
         _profile = new TransformerAreaProfile(
             area.Id, area.Name, area.FeederId, area.GridId, area.Region, area.AreaClass, new GeoPoint(area.Latitude, area.Longitude),
             area.CapacityKva, meters.MeterCount, customers.Count, important, meters.SupplyMeterId);
-        _customerMeters = []; // read: the profile keeps what it needs
         return _profile;
+    }
+
+    /// <summary>The area's customer meters and its supply meter. Only each meter's role is read from its entry (its id
+    /// is the entry's key): no coordinates, no copies.</summary>
+    private async Task<(List<string> CustomerMeters, string? Supply)> ReadMetersAsync(string areaId)
+    {
+        var meters = await catalog.ReadChildrenAsync(TopologyKinds.Meter, [areaId]);
+        string? supply = null;
+        var customerMeters = new List<string>(meters.Count);
+        foreach (var meter in meters)
+        {
+            if (TopologyJson.Deserialize<MeterRoleEntry>(meter).Role == MeterRole.Supply)
+            {
+                supply = meter.Key;
+            }
+            else
+            {
+                customerMeters.Add(meter.Key);
+            }
+        }
+        return (customerMeters, supply);
     }
 }
