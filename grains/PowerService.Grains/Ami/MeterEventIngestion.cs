@@ -14,8 +14,9 @@ namespace PowerService.Grains.Ami;
 /// when its events are applied, so an accepted batch is never silently dropped; a full queue refuses a batch whole with
 /// <see cref="ServiceBusyException"/>. Events are idempotent per (meter, event id), so a refused or failed batch is
 /// simply sent again.
-/// Up to four batches are applying at once, and of all their area calls at most
-/// <see cref="IngestionOptions.AreaCallsInFlight"/> run at once, so interactive calls are not queued behind a storm.
+/// Up to four batches are applying at once; their area calls queue for <see cref="IngestionOptions.AreaCallsInFlight"/>
+/// workers, each making one call at a time, so interactive calls are not queued behind a storm (and a call costs no
+/// semaphore wait or task of its own on the way).
 /// An area may so receive two batches' events in either order, which changes nothing: each meter applies only events
 /// newer than the newest it applied.</summary>
 public sealed partial class MeterEventIngestion(IngestionOptions options, MeterDirectory directory, ILogger<MeterEventIngestion> logger) : ISiloService
@@ -26,7 +27,8 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     /// its record and profile) does not hold up the next ones.</summary>
     private const int BatchesInFlight = 4;
 
-    private readonly SemaphoreSlim _areaSlots = new(options.AreaCallsInFlight);
+    private readonly Channel<AreaCall> _areaCalls = Channel.CreateUnbounded<AreaCall>();
+    private Task[] _areaWorkers = [];
 
     // One reference per area, kept: a reference remembers the activation it last reached, so a storm's calls to an
     // area skip the silo's directory lookup (and two allocations) after the first.
@@ -76,6 +78,7 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     public Task StartAsync(Silo silo, CancellationToken cancellationToken)
     {
         _silo = silo;
+        _areaWorkers = [.. Enumerable.Range(0, options.AreaCallsInFlight).Select(_ => Task.Run(AreaWorkerAsync, CancellationToken.None))];
         _pump = Task.Run(PumpAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
@@ -88,6 +91,8 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         {
             await _pump;
         }
+        _areaCalls.Writer.TryComplete();
+        await Task.WhenAll(_areaWorkers);
     }
 
     private void Validate(IReadOnlyList<MeterEvent> events)
@@ -226,22 +231,14 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     private async Task ApplyAsync(RoutedBatch routed, int events, long started)
     {
         var error = routed.Error;
-        if (routed.ByArea is { } byArea)
+        if (routed.ByArea is { Count: > 0 } byArea)
         {
-            try
+            var applying = new AreaCalls(byArea.Count);
+            foreach (var (area, areaEvents) in byArea)
             {
-                var calls = new List<Task>(byArea.Count);
-                foreach (var (area, areaEvents) in byArea)
-                {
-                    await _areaSlots.WaitAsync().ConfigureAwait(false);
-                    calls.Add(ReportAsync(area, areaEvents));
-                }
-                await Task.WhenAll(calls).ConfigureAwait(false);
+                _areaCalls.Writer.TryWrite(new AreaCall(area, areaEvents, applying));
             }
-            catch (Exception failure)
-            {
-                error = failure;
-            }
+            error = await applying.Done.ConfigureAwait(false);
         }
         Interlocked.Add(ref _queued, -events);
         if (error is not null)
@@ -266,16 +263,27 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         }
     }
 
-    private async Task ReportAsync(string area, List<MeterEvent> events)
+    /// <summary>One of the <see cref="IngestionOptions.AreaCallsInFlight"/> workers: makes the queued area calls one at a
+    /// time, in the order the batches queued them, and tells each call's batch how it went.</summary>
+    private async Task AreaWorkerAsync()
     {
-        try
+        var reader = _areaCalls.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            var grain = _areas.GetOrAdd(area, static (key, silo) => silo.GetGrain<IAreaPowerGrain>(key), _silo!);
-            await grain.ReportMeterEvents(events).ConfigureAwait(false);
-        }
-        finally
-        {
-            _areaSlots.Release();
+            while (reader.TryRead(out var call))
+            {
+                Exception? failure = null;
+                try
+                {
+                    var grain = _areas.GetOrAdd(call.Area, static (key, silo) => silo.GetGrain<IAreaPowerGrain>(key), _silo!);
+                    await grain.ReportMeterEvents(call.Events).ConfigureAwait(false);
+                }
+                catch (Exception error)
+                {
+                    failure = error;
+                }
+                call.Batch.Completed(failure);
+            }
         }
     }
 
@@ -308,6 +316,30 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         }
 
         public IngestionReceipt Receipt() => new(events.Count - UnknownEvents, _unknownMeters ?? []);
+    }
+
+    private readonly record struct AreaCall(string Area, List<MeterEvent> Events, AreaCalls Batch);
+
+    /// <summary>A batch's area calls still out; done (with the first failure, if any) when the last one completes.</summary>
+    private sealed class AreaCalls(int count)
+    {
+        private readonly TaskCompletionSource<Exception?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _remaining = count;
+        private Exception? _failure;
+
+        public Task<Exception?> Done => _done.Task;
+
+        public void Completed(Exception? failure)
+        {
+            if (failure is not null)
+            {
+                Interlocked.CompareExchange(ref _failure, failure, null);
+            }
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                _done.TrySetResult(Volatile.Read(ref _failure));
+            }
+        }
     }
 
     private sealed record RoutedBatch(List<Submission> Submissions, Dictionary<string, List<MeterEvent>>? ByArea, Exception? Error);
