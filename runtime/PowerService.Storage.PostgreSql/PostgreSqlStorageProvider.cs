@@ -108,7 +108,9 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
-    public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    // Urgency is not needed here: writes run on pooled connections side by side, not through one writer.
+    public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(
+        IReadOnlyList<StateWrite> writes, WriteUrgency urgency = WriteUrgency.Awaited, CancellationToken cancellationToken = default)
     {
         StoredRows.ThrowIfInvalid(writes);
         if (writes.Count == 0)

@@ -17,7 +17,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private readonly TimeSpan _busyTimeout;
     private readonly int _writerCacheMegabytes;
     private readonly TimeProvider _clock;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SqliteWriteQueue _writes;
     private readonly SqliteCheckpointer _checkpointer;
     private SqliteWriter? _writer;
 
@@ -46,6 +46,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             throw new ArgumentException("CheckpointInterval and WalPagesLimit must be positive.", nameof(options));
         }
+        _writes = new SqliteWriteQueue(Path.GetFileName(_databaseFile));
         _checkpointer = new SqliteCheckpointer(_connectionString, _busyTimeout, options.CheckpointInterval, options.WalPagesLimit);
     }
 
@@ -115,14 +116,15 @@ public sealed class SqliteStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
-    public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(IReadOnlyList<StateWrite> writes, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(
+        IReadOnlyList<StateWrite> writes, WriteUrgency urgency = WriteUrgency.Awaited, CancellationToken cancellationToken = default)
     {
         StoredRows.ThrowIfInvalid(writes);
         if (writes.Count == 0)
         {
             return Task.FromResult<IReadOnlyList<StateWriteOutcome>>([]);
         }
-        return WriteAsync<IReadOnlyList<StateWriteOutcome>>("write grain state", (writer, transaction) =>
+        return WriteAsync<IReadOnlyList<StateWriteOutcome>>("write grain state", urgency, (writer, transaction) =>
         {
             var now = UnixMicroseconds(_clock.GetUtcNow());
             var outcomes = new StateWriteOutcome[writes.Count];
@@ -574,7 +576,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             return Task.FromResult<IReadOnlyList<StoredOutboxMessage>>([]);
         }
-        return WriteAsync<IReadOnlyList<StoredOutboxMessage>>("claim notifications", (writer, transaction) =>
+        return WriteAsync<IReadOnlyList<StoredOutboxMessage>>("claim notifications", WriteUrgency.Background, (writer, transaction) =>
         {
             var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
             var command = writer.Command(
@@ -598,7 +600,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             return Task.CompletedTask;
         }
-        return WriteAsync("mark notifications delivered", (writer, transaction) =>
+        return WriteAsync("mark notifications delivered", WriteUrgency.Background, (writer, transaction) =>
         {
             var command = writer.Command(
                 "UPDATE outbox SET delivered_at = $now WHERE id = $id AND delivered_at IS NULL",
@@ -616,16 +618,11 @@ public sealed class SqliteStorageProvider : IStorageProvider
     public async ValueTask DisposeAsync()
     {
         await _checkpointer.DisposeAsync();
-        await _writeLock.WaitAsync();
-        try
+        await _writes.StopAsync(() =>
         {
             _writer?.Dispose();
             _writer = null;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        });
         // Pooled read connections would otherwise keep the file open after the provider is gone.
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
@@ -636,20 +633,27 @@ public sealed class SqliteStorageProvider : IStorageProvider
     /// <summary>Runs <paramref name="work"/> on the writer connection in one IMMEDIATE transaction, so a locked
     /// database fails before anything is written; any failure rolls the whole batch back.</summary>
     private Task<T> WriteAsync<T>(string operation, Func<SqliteWriter, SqliteTransaction, T> work, CancellationToken cancellationToken) =>
-        WriteAsync(operation, (writer, transaction, _) => Task.FromResult((work(writer, transaction), true)), cancellationToken);
+        WriteAsync(operation, WriteUrgency.Awaited, work, cancellationToken);
+
+    private Task<T> WriteAsync<T>(string operation, WriteUrgency urgency, Func<SqliteWriter, SqliteTransaction, T> work, CancellationToken cancellationToken) =>
+        _writes.Enqueue(urgency, () => Transaction(operation, (writer, transaction) => (work(writer, transaction), true)), cancellationToken);
 
     /// <summary><see cref="WriteAsync{T}(string, Func{SqliteWriter, SqliteTransaction, T}, CancellationToken)"/> for work
-    /// that awaits its input (a streamed import) while it holds the writer, and may decide to commit nothing.</summary>
-    private async Task<T> WriteAsync<T>(
-        string operation, Func<SqliteWriter, SqliteTransaction, CancellationToken, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken)
+    /// that awaits its input (a streamed import) while it holds the writer, and may decide to commit nothing. The
+    /// writer thread waits for it: every other write waits for an import anyway.</summary>
+    private Task<T> WriteAsync<T>(
+        string operation, Func<SqliteWriter, SqliteTransaction, CancellationToken, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken) =>
+        _writes.Enqueue(WriteUrgency.Awaited, () => Transaction(operation,
+            (writer, transaction) => work(writer, transaction, cancellationToken).GetAwaiter().GetResult()), cancellationToken);
+
+    /// <summary>One transaction on the writer connection; runs on the writer thread only.</summary>
+    private T Transaction<T>(string operation, Func<SqliteWriter, SqliteTransaction, (T Result, bool Commit)> work)
     {
-        await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            cancellationToken.ThrowIfCancellationRequested();
             _writer ??= OpenWriter();
             using var transaction = _writer.Connection.BeginTransaction(deferred: false);
-            var (result, commit) = await work(_writer, transaction, cancellationToken);
+            var (result, commit) = work(_writer, transaction);
             if (commit)
             {
                 transaction.Commit();
@@ -657,7 +661,6 @@ public sealed class SqliteStorageProvider : IStorageProvider
             }
             return result;
         }
-
         catch (SqliteException ex) when (IsUnavailable(ex))
         {
             // The connection may be the casualty (file moved, I/O error): the next batch opens a fresh one.
@@ -665,10 +668,6 @@ public sealed class SqliteStorageProvider : IStorageProvider
             _writer = null;
             throw new StorageUnavailableException(
                 $"SQLite database '{_databaseFile}' is unavailable: could not {operation} ({ex.Message}). The transaction was rolled back; nothing was written.", ex);
-        }
-        finally
-        {
-            _writeLock.Release();
         }
     }
 

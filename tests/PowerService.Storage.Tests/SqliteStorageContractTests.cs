@@ -114,6 +114,58 @@ public sealed class SqliteStorageContractTests : StorageContractTests
         }
     }
 
+    [Fact]
+    public async Task Writes_callers_wait_on_commit_before_queued_write_behind_which_is_still_not_starved()
+    {
+        await using IStorageProvider storage = CreateProvider();
+        await storage.InitializeAsync();
+        var release = new TaskCompletionSource();
+        // An import that waits for its rows holds the one writer: everything below queues behind it.
+        var import = storage.ImportCatalogAsync("feeder", null, RowsAfter(release.Task));
+        var background = storage.WriteStatesAsync([Write("behind", "B")], WriteUrgency.Background);
+        var awaited = Enumerable.Range(1, 6).Select(i => storage.WriteStatesAsync([Write($"order-{i}", $"A{i}")])).ToList();
+        await Task.Delay(100);
+        Assert.False(background.IsCompleted, "the write-behind waited for the import");
+
+        release.SetResult();
+        await import;
+        await Task.WhenAll([background, .. awaited]);
+
+        var order = (await storage.ReadAllEventsAsync(0, 10)).Select(e => e.EventType).ToList();
+        Assert.Equal(7, order.Count);
+        Assert.True(order.IndexOf("A1") < order.IndexOf("B"), $"a write a caller waits on went first: {string.Join(", ", order)}");
+        Assert.True(order.IndexOf("B") < order.IndexOf("A6"), $"the write-behind was not left until every awaited write was done: {string.Join(", ", order)}");
+
+        static StateWrite Write(string key, string eventType) =>
+            new(new("WorkOrder", key), 0, [1], [new JournalEvent(key, eventType, DateTimeOffset.UnixEpoch, null, null, "{}")]);
+
+        static async IAsyncEnumerable<CatalogEntry> RowsAfter(Task gate)
+        {
+            await gate;
+            yield return new CatalogEntry("F1", null, "{}");
+        }
+    }
+
+    [Fact]
+    public async Task Closing_the_store_commits_every_write_queued_before_and_refuses_writes_after()
+    {
+        var storage = CreateProvider();
+        await storage.InitializeAsync();
+        var queued = Enumerable.Range(0, 50)
+            .Select(i => storage.WriteStatesAsync([new StateWrite(new("WorkOrder", $"order-{i}"), 0, [(byte)i])], i % 2 == 0 ? WriteUrgency.Awaited : WriteUrgency.Background))
+            .ToList();
+
+        await storage.DisposeAsync();
+
+        Assert.All(queued, write => Assert.True(write.IsCompletedSuccessfully));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => storage.WriteStatesAsync([new StateWrite(new("WorkOrder", "late"), 0, [1])]));
+        await using var reopened = CreateProvider();
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal([(byte)i], (await reopened.ReadStateAsync(new("WorkOrder", $"order-{i}")))!.Payload);
+        }
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

@@ -57,11 +57,11 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         RegisterGrainClasses(options.GrainAssemblies);
         Metrics = new RuntimeMetrics(this, _classByTypeName.Values.ToArray(), () => Volatile.Read(ref _queueDepth), () => Reminders!.InMemoryCount);
         _stateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
-            "state", (batch, ct) => storage.WriteStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
+            "state", (batch, ct) => storage.WriteStatesAsync(batch, WriteUrgency.Awaited, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         // Write-behind state nobody waits on goes through its own loop in small batches: when the store is the
         // bottleneck, a commit a caller waits on queues behind at most one small background batch, not a storm's backlog.
         _backgroundStateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
-            "state (background)", (batch, ct) => storage.WriteStatesAsync(batch, ct), options.BackgroundWriteBatchSize, 1, _retry, Metrics, Logger);
+            "state (background)", (batch, ct) => storage.WriteStatesAsync(batch, WriteUrgency.Background, ct), options.BackgroundWriteBatchSize, 1, _retry, Metrics, Logger);
         _stateReads = new GroupCommitQueue<GrainId, StoredState?>(
             "read", (batch, ct) => storage.ReadStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         _catalogReads = new GroupCommitQueue<CatalogKey, CatalogEntry?>(
