@@ -76,6 +76,19 @@ public sealed class BookingApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_slot_that_ended_days_ago_is_a_400_naming_it_and_the_published_slots_stay_as_they_were()
+    {
+        var past = _slot.AddDays(-10);
+
+        var response = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = _slot.AddDays(1), end = _slot.AddDays(1).AddHours(2), capacity = 1 }, new { start = past, end = past.AddHours(2), capacity = 1 } } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("slots[1].end", (await Json(response)).GetProperty("field").GetString());
+        var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(past.ToString("O"))}&to={Uri.EscapeDataString(_slot.AddDays(3).ToString("O"))}"));
+        Assert.Equal([_slot], slots.EnumerateArray().Select(s => s.GetProperty("start").GetDateTimeOffset()));
+    }
+
+    [Fact]
     public async Task Unknown_orders_crews_and_bookings_are_404_and_only_dispatchers_and_the_orders_customer_book()
     {
         await CreateAsync(_dispatcher, Installation("WO-D2"));

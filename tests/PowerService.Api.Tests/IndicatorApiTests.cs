@@ -43,6 +43,8 @@ public sealed class IndicatorApiTests : IAsyncLifetime
     [InlineData("/api/indicators?region=R1&from=2026-13", "from")]
     [InlineData("/api/indicators?region=R1&to=26-11", "to")]
     [InlineData("/api/indicators?region=R1&from=2026-11&to=2026-10", "from")]
+    [InlineData("/api/indicators?region=R1&from=0001-01&to=2026-10", "from")]
+    [InlineData("/api/indicators?from=2026-01&to=9999-12", "to")]
     public async Task A_bad_month_or_range_is_a_400_naming_the_field(string url, string field)
     {
         await ApiScenario.ImportCustomerAsync(_dispatcher);

@@ -116,6 +116,8 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [InlineData("""{"kind":"Planned","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T07:00:00Z","reason":"x"}""", "plannedEnd")]
     [InlineData("""{"kind":"Planned","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z"}""", "reason")]
     [InlineData("""{"id":"PO 1","kind":"Planned","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "id")]
+    [InlineData("""{"kind":"Planned","feederId":"F-1","plannedStart":"9999-12-31T20:00:00Z","plannedEnd":"9999-12-31T23:00:00Z","reason":"x","dryRun":true}""", "plannedStart")]
+    [InlineData("""{"kind":"Temporary","feederId":"F-1","plannedStart":"0001-01-01T00:00:00Z","plannedEnd":"0001-01-01T05:00:00Z","reason":"x"}""", "plannedStart")]
     public async Task A_bad_field_is_a_400_naming_it(string json, string field)
     {
         var response = await _dispatcher.PostAsync("/api/planned-outages", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));

@@ -86,7 +86,8 @@ public static class CrewEndpoints
                 throw new EntityNotFoundException("Crew", id);
             }
             var start = from ?? silo.TimeProvider.GetUtcNow();
-            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).GetSlots(start, to ?? start.AddDays(14)));
+            var end = to ?? (start > DateTimeOffset.MaxValue.AddDays(-14) ? DateTimeOffset.MaxValue : start.AddDays(14));
+            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).GetSlots(start, end));
         }).WithName("GetCrewSlots");
 
         return routes;

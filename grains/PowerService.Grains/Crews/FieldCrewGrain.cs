@@ -154,6 +154,14 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         ValidateSlots(slots);
         RequireRegistered();
         var now = Now;
+        for (var i = 0; i < slots.Count; i++)
+        {
+            // A slot this old would be forgotten as soon as it is stored.
+            if (slots[i].End < now - KeepPastSlots)
+            {
+                throw new InvalidFieldException($"slots[{i}].end", $"The slot at {slots[i].Start:O} ended more than {KeepPastSlots.TotalDays:0} days ago; only current and future slots can be published.");
+            }
+        }
         var events = ExpireDueHolds(now);
         foreach (var slot in slots)
         {

@@ -238,6 +238,12 @@ internal sealed partial class PlannedOutageGrain(
                 throw new InvalidFieldException(hasFeeder ? "feederId" : $"transformerAreaIds[{i}]", $"Transformer area '{areaIds[i]}' does not exist.");
             }
         }
+        // Last: a plan naming unknown areas hears of them first.
+        var now = TimeProvider.GetUtcNow();
+        if (request.PlannedStart < now - options.PlanningHorizon || request.PlannedStart > now + options.PlanningHorizon)
+        {
+            throw new InvalidFieldException("plannedStart", $"The planned start must lie within {options.PlanningHorizon.TotalDays:0} days of now ({Format(now)}).");
+        }
         return profiles!;
     }
 

@@ -21,6 +21,10 @@ public sealed class PlannedOutageOptions
     /// planned as several outages, each noticed and counted.</summary>
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>How far from now a plan's start may lie, either way: works are planned months ahead, not decades, and a
+    /// start already long past is an unplanned outage to record, not a plan.</summary>
+    public TimeSpan PlanningHorizon { get; set; } = TimeSpan.FromDays(366);
+
     /// <summary>A customer already cut this many times within <see cref="RepeatedOutageWindowMonths"/> would reach
     /// three with this plan, which the 95598 complaint classification treats as frequent outage (频繁停电).</summary>
     public int RepeatedOutageThreshold { get; set; } = 2;
