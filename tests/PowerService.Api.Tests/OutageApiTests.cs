@@ -84,6 +84,11 @@ public sealed class OutageApiTests : IAsyncLifetime
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { }), "events");
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "LastGasp" } } }), "events[0].at");
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "Reading", at = DateTimeOffset.UtcNow } } }), "events[0].kwh");
+        // A head-end clock years ahead would make each meter ignore every true event after it.
+        var future = Gasps(1, 3);
+        future.Events[2] = future.Events[2] with { At = DateTimeOffset.UtcNow.AddYears(3) };
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", future), "events[2].at");
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "LastGasp", at = DateTimeOffset.MinValue.AddDays(1) } } }), "events[0].at");
         Assert.Equal(HttpStatusCode.Forbidden, (await _dispatcher.PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(0, (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("total").GetInt32());
@@ -115,6 +120,7 @@ public sealed class OutageApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _customer.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
         await AssertBadField(await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { estimatedRestorationAt = DateTimeOffset.UtcNow.AddDays(-1) }), "estimatedRestorationAt");
         await AssertBadField(await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { }), "estimatedRestorationAt");
+        await AssertBadField(await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { estimatedRestorationAt = DateTimeOffset.MaxValue }), "estimatedRestorationAt");
         Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/outages/OUT-NOPE")).StatusCode);
         await AssertBadField(await _dispatcher.GetAsync("/api/outages?take=0"), "take");
         Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);

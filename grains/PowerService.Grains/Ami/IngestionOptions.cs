@@ -15,14 +15,19 @@ public sealed class IngestionOptions
     /// crew's call on the same threads. A bound keeps that queue short.</summary>
     public int AreaCallsInFlight { get; set; } = 32;
 
+    /// <summary>How far ahead of the silo's clock an event's time may be. A meter applies only events newer than the newest
+    /// it applied, so one event stamped years ahead by a head-end clock fault would make it ignore every true event
+    /// after it.</summary>
+    public TimeSpan FutureTolerance { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Events in one submitted batch (one HTTP request).</summary>
     public int MaxSubmission { get; set; } = 10_000;
 
     internal void Validate()
     {
-        if (QueueCapacity < 1 || MaxBatch < 1 || MaxSubmission < 1 || AreaCallsInFlight < 1 || MaxSubmission > QueueCapacity)
+        if (QueueCapacity < 1 || MaxBatch < 1 || MaxSubmission < 1 || AreaCallsInFlight < 1 || MaxSubmission > QueueCapacity || FutureTolerance < TimeSpan.Zero)
         {
-            throw new ArgumentException("Ingestion: QueueCapacity, MaxBatch, MaxSubmission and AreaCallsInFlight are positive, MaxSubmission <= QueueCapacity.");
+            throw new ArgumentException("Ingestion: QueueCapacity, MaxBatch, MaxSubmission and AreaCallsInFlight are positive, MaxSubmission <= QueueCapacity, FutureTolerance is not negative.");
         }
     }
 }

@@ -23,6 +23,9 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
 {
     private const int MaxIdLength = 128;
 
+    // AMI did not exist before: an earlier time is a clock that was never set.
+    private const int EarliestYear = 2000;
+
     /// <summary>Batches routed and applying at once: a batch waiting for one slow area (one being activated, which reads
     /// its record and profile) does not hold up the next ones.</summary>
     private const int BatchesInFlight = 4;
@@ -105,6 +108,7 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         {
             throw new InvalidFieldException("events", $"At most {options.MaxSubmission} events in one batch.");
         }
+        var latest = (_silo?.TimeProvider ?? TimeProvider.System).GetUtcNow() + options.FutureTolerance;
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i] ?? throw new InvalidFieldException($"events[{i}]", "An event is required.");
@@ -123,6 +127,10 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             if (e.At == default)
             {
                 throw new InvalidFieldException($"events[{i}].at", "The time of the event is required.");
+            }
+            if (e.At > latest || e.At.Year < EarliestYear)
+            {
+                throw new InvalidFieldException($"events[{i}].at", $"The time of the event lies after {latest:O} (the silo's clock plus {options.FutureTolerance.TotalMinutes:0} minutes) or before {EarliestYear}: the head-end's clock is wrong.");
             }
             if (e.Type == MeterEventType.Reading && e.Kwh is not (>= 0 and < 1_000_000))
             {

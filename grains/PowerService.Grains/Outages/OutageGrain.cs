@@ -154,6 +154,11 @@ internal sealed partial class OutageGrain(
         {
             throw new InvalidFieldException("estimatedRestorationAt", "The estimated restoration is after the outage started.");
         }
+        var latest = TimeProvider.GetUtcNow() + options.MaxEstimatedRestoration;
+        if (estimatedRestorationAt > latest)
+        {
+            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration is at most {options.MaxEstimatedRestoration.TotalDays:0} days ahead (before {latest:O}).");
+        }
         if (outage.State == OutageState.Restored)
         {
             throw new DomainConflictException($"Outage '{Id}' is already restored.");

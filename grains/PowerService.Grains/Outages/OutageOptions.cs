@@ -6,6 +6,10 @@ namespace PowerService.Grains.Outages;
 /// (docs/outages.md says why each value).</summary>
 public sealed class OutageOptions
 {
+    /// <summary>Latest estimated restoration a dispatcher or crew may set, from now: the worst storms restore within
+    /// weeks (Typhoon Yagi, Hainan 2024: about two), and a later date is a typing error customers would be told.</summary>
+    public TimeSpan MaxEstimatedRestoration { get; set; } = TimeSpan.FromDays(60);
+
     /// <summary>Share of an area's meters that must go dark inside <see cref="InferenceWindow"/> to suspect an area
     /// outage.</summary>
     public double SuspectShare { get; set; } = 0.3;
