@@ -98,6 +98,24 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dispatch_connection_watches_at_most_64_regions_and_may_swap_one_for_another()
+    {
+        await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
+        for (var i = 0; i < 64; i++)
+        {
+            await console.InvokeAsync("Watch", $"R{i}");
+        }
+        await console.InvokeAsync("Watch", "R0"); // already watched: no new group
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => console.InvokeAsync("Watch", "R64"));
+        Assert.Contains("at most 64 regions", refused.Message);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => console.InvokeAsync("Watch", new string('x', 65)));
+
+        await console.InvokeAsync("Unwatch", "R0");
+        await console.InvokeAsync("Watch", "R64");
+    }
+
+    [Fact]
     public async Task Hubs_refuse_connections_without_a_token_with_401_and_with_the_wrong_role_with_403()
     {
         var customerToken = await _api.TokenForAsync("customer-wang");

@@ -26,8 +26,6 @@ internal static class LiveGroups
     public const string Dispatchers = "dispatchers";
 }
 
-/// <summary><c>/hubs/dispatch</c>: the command center's live feed of orders, crews, outages and SLA events for the
-/// regions a dispatcher watches.</summary>
 /// <summary>A hub whose open connections are counted, so a feed can skip work nobody would receive. A connection
 /// joins the group its token is bound to, if the hub has one.</summary>
 public abstract class CountedHub(ConnectionCount connections) : Hub
@@ -66,9 +64,17 @@ public sealed class ConnectionCount
     internal void Left() => Interlocked.Decrement(ref _count);
 }
 
+/// <summary><c>/hubs/dispatch</c>: the command center's live feed of orders, crews, outages and SLA events for the
+/// regions a dispatcher watches.</summary>
 [Authorize(Policy = Roles.Dispatcher)]
 public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
 {
+    /// <summary>Regions one connection may watch at once: a console watches a few; a client adding names without end
+    /// would grow the silo's group table without end.</summary>
+    public const int MaxWatchedRegions = 64;
+
+    private const string WatchedKey = "watched";
+
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Dispatchers;
 
     /// <summary>Starts sending one region's changes to this connection; "*" watches every region.</summary>
@@ -78,11 +84,29 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
         {
             throw new HubException("region must be 1 to 64 characters.");
         }
-        return Groups.AddToGroupAsync(Context.ConnectionId, region == "*" ? LiveGroups.AllRegions : LiveGroups.Region(region));
+        var watched = Watched();
+        if (!watched.Contains(region) && watched.Count >= MaxWatchedRegions)
+        {
+            throw new HubException($"A connection watches at most {MaxWatchedRegions} regions; unwatch one first (or watch \"*\").");
+        }
+        watched.Add(region);
+        return Groups.AddToGroupAsync(Context.ConnectionId, GroupOf(region));
     }
 
-    public Task Unwatch(string region) =>
-        Groups.RemoveFromGroupAsync(Context.ConnectionId, region == "*" ? LiveGroups.AllRegions : LiveGroups.Region(region));
+    public Task Unwatch(string region)
+    {
+        if (string.IsNullOrWhiteSpace(region) || !Watched().Remove(region))
+        {
+            return Task.CompletedTask;
+        }
+        return Groups.RemoveFromGroupAsync(Context.ConnectionId, GroupOf(region));
+    }
+
+    // One connection's invocations run one at a time, so its set needs no lock.
+    private HashSet<string> Watched() =>
+        Context.Items.TryGetValue(WatchedKey, out var set) ? (HashSet<string>)set! : (HashSet<string>)(Context.Items[WatchedKey] = new HashSet<string>(StringComparer.Ordinal));
+
+    private static string GroupOf(string region) => region == "*" ? LiveGroups.AllRegions : LiveGroups.Region(region);
 }
 
 /// <summary><c>/hubs/crew</c>: orders pushed to one crew's PDA. A crew token joins its own crew's group only.</summary>
