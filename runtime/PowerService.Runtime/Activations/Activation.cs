@@ -85,7 +85,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            Schedule(preferLocal: true);
         }
         return true;
     }
@@ -101,7 +101,21 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            Schedule(preferLocal: true);
+        }
+    }
+
+    /// <summary>Queues the activation's next steps: on the thread pool, or on the silo's low-priority workers for a
+    /// <see cref="LowPriorityAttribute"/> class.</summary>
+    private void Schedule(bool preferLocal)
+    {
+        if (Class.IsLowPriority)
+        {
+            Silo.LowPriority.Schedule(this);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal);
         }
     }
 
@@ -169,7 +183,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             }
             // Budget spent: back of the global queue, so a busy grain cannot starve the others on this thread (a local
             // queue is popped last-in first-out by its own thread).
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            Schedule(preferLocal: false);
         }
         finally
         {
@@ -268,7 +282,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            Schedule(preferLocal: true);
         }
     }
 
@@ -362,7 +376,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            Schedule(preferLocal: true);
         }
     }
 

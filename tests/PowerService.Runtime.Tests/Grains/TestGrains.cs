@@ -410,3 +410,57 @@ public sealed class MailboxGrain : Grain, IMailboxGrain
 
     public Task<string[]> Items() => Task.FromResult(_items.ToArray());
 }
+
+public interface IBulkGrain : IGrain
+{
+    /// <summary>Where this turn runs, read before and after an await: the thread's name, whether it is a pool thread,
+    /// and its nice value on Linux (null elsewhere).</summary>
+    Task<IReadOnlyList<TurnThread>> WhereDoTurnsRun();
+
+    /// <summary>Occupies the worker running this turn until the test sets the gate named by the key (blocks the
+    /// thread on purpose, to fill every low-priority worker).</summary>
+    Task Occupy();
+
+    Task<int> Add(int amount);
+}
+
+public sealed record TurnThread(string? Name, bool IsThreadPoolThread, int? Nice);
+
+/// <summary>A low-priority grain: its turns run on the silo's low-priority workers.</summary>
+[LowPriority]
+public sealed class BulkGrain : Grain, IBulkGrain
+{
+    private static readonly ConcurrentDictionary<string, ManualResetEventSlim> Gates = new();
+    private int _total;
+
+    public static ManualResetEventSlim GateFor(string key) => Gates.GetOrAdd(key, _ => new ManualResetEventSlim());
+
+    public async Task<IReadOnlyList<TurnThread>> WhereDoTurnsRun()
+    {
+        var before = Here();
+        await Task.Delay(5);
+        return [before, Here()];
+    }
+
+    public Task Occupy()
+    {
+        GateFor(GetPrimaryKeyString()).Wait(TimeSpan.FromSeconds(30));
+        return Task.CompletedTask;
+    }
+
+    public Task<int> Add(int amount) => Task.FromResult(_total += amount);
+
+    private static TurnThread Here() => new(Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread, NiceOfThisThread());
+
+    /// <summary>Field 19 of /proc/thread-self/stat (after the parenthesised command name).</summary>
+    private static int? NiceOfThisThread()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[16], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
