@@ -12,7 +12,6 @@ namespace PowerService.Grains.Energy;
 /// loss is journaled. The meters of the area, and which is the supply meter, are read from the catalog on activation;
 /// a meter import drops the activation so it reads them again.</summary>
 [GrainType(TopologyGrainTypes.AreaEnergy)]
-[LowPriority]
 internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, ICatalog catalog, EnergyPeriods periods)
     : Grain, IAreaEnergyGrain, IRemindable
 {

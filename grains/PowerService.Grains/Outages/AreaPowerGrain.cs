@@ -23,7 +23,6 @@ namespace PowerService.Grains.Outages;
 /// of areas open at once and each batch of events touches most of them). Until the feeder acknowledges the opening,
 /// the area's other calls to the outage wait, so that they reach it after it is open.</summary>
 [GrainType("AreaPower")]
-[LowPriority]
 internal sealed partial class AreaPowerGrain(
     IPersistentState<AreaPowerRecord> state,
     [PersistentState("meters")] IPersistentState<AreaMeterFlags> flags,

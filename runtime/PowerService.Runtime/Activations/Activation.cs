@@ -85,7 +85,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            Schedule(preferLocal: true);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
         return true;
     }
@@ -101,21 +101,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            Schedule(preferLocal: true);
-        }
-    }
-
-    /// <summary>Queues the activation's next steps: on the thread pool, or on the silo's low-priority workers for a
-    /// <see cref="LowPriorityAttribute"/> class.</summary>
-    private void Schedule(bool preferLocal)
-    {
-        if (Class.IsLowPriority)
-        {
-            Silo.LowPriority.Schedule(this);
-        }
-        else
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
     }
 
@@ -183,7 +169,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             }
             // Budget spent: back of the global queue, so a busy grain cannot starve the others on this thread (a local
             // queue is popped last-in first-out by its own thread).
-            Schedule(preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
         finally
         {
@@ -282,7 +268,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            Schedule(preferLocal: true);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
     }
 
@@ -376,7 +362,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         if (schedule)
         {
-            Schedule(preferLocal: true);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
     }
 

@@ -14,12 +14,11 @@ internal sealed class GrainClass
     private readonly ConcurrentDictionary<string, MethodCalls> _calls = new(StringComparer.Ordinal);
     private int _activationCount;
 
-    private GrainClass(string typeName, Type type, bool reentrant, bool lowPriority, TimeSpan idleTimeout, Func<object?[], object> construct, Func<Activation, object?>[] arguments)
+    private GrainClass(string typeName, Type type, bool reentrant, TimeSpan idleTimeout, Func<object?[], object> construct, Func<Activation, object?>[] arguments)
     {
         TypeName = typeName;
         Type = type;
         IsReentrant = reentrant;
-        IsLowPriority = lowPriority;
         IdleTimeout = idleTimeout;
         _construct = construct;
         _arguments = arguments;
@@ -29,9 +28,6 @@ internal sealed class GrainClass
     public string TypeName { get; }
     public Type Type { get; }
     public bool IsReentrant { get; }
-
-    /// <summary>Its turns run on the silo's low-priority workers (<see cref="LowPriorityAttribute"/>).</summary>
-    public bool IsLowPriority { get; }
     public bool IsRemindable { get; }
     public TimeSpan IdleTimeout { get; }
     public int ActivationCount => Volatile.Read(ref _activationCount);
@@ -79,7 +75,6 @@ internal sealed class GrainClass
             typeName,
             type,
             type.GetCustomAttribute<ReentrantAttribute>() is not null,
-            type.GetCustomAttribute<LowPriorityAttribute>() is not null,
             type.GetCustomAttribute<IdleTimeoutAttribute>()?.Timeout ?? defaultIdleTimeout,
             construct,
             arguments);

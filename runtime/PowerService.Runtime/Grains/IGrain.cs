@@ -36,14 +36,6 @@ public sealed class OneWayAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Class)]
 public sealed class ReentrantAttribute : Attribute;
 
-/// <summary>A grain class whose turns yield to every other turn: bulk work that arrives in floods (a storm's meter
-/// events) and must not delay a dispatcher's or a crew's calls. Its turns run on the silo's low-priority workers —
-/// threads below the thread pool's OS priority, one per core — so they take every idle core but give way at once to
-/// other work. Everything else about the grain is unchanged (one turn at a time, arrival order, awaits return to it).
-/// Not in Orleans, which has one scheduler for every grain; a port drops the attribute.</summary>
-[AttributeUsage(AttributeTargets.Class)]
-public sealed class LowPriorityAttribute : Attribute;
-
 /// <summary>Names a grain type in storage and reminders; defaults to the class name. Renaming a class
 /// without this attribute orphans its stored state.</summary>
 [AttributeUsage(AttributeTargets.Class)]

@@ -67,7 +67,6 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         _catalogReads = new GroupCommitQueue<CatalogKey, CatalogEntry?>(
             "catalog", (batch, ct) => StorageCatalog.ReadBatchAsync(storage, batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         Catalog = new StorageCatalog(storage, _catalogReads);
-        LowPriority = new LowPriorityWorkers(options.LowPriorityWorkers);
         Reminders = new ReminderService(this, storage, options, _retry, loggerFactory.CreateLogger<ReminderService>());
     }
 
@@ -83,9 +82,6 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     internal ICatalog Catalog { get; }
 
     internal ILogger Logger { get; }
-
-    /// <summary>The threads that run low-priority grain classes' turns.</summary>
-    internal LowPriorityWorkers LowPriority { get; }
     internal RuntimeMetrics Metrics { get; }
     internal IGrainStateSerializer StateSerializer { get; }
     internal ReminderService Reminders { get; }
@@ -182,7 +178,6 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     {
         await StopAsync();
         Metrics.Dispose();
-        LowPriority.Dispose();
         _shutdown.Dispose();
         _collectNow.Dispose();
     }

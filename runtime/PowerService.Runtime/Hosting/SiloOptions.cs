@@ -48,9 +48,6 @@ public sealed class SiloOptions
     /// choice is a mask, not a division). Call and error counts are exact regardless.</summary>
     public int CallLatencySampling { get; set; } = 16;
 
-    /// <summary>Threads that run the turns of <see cref="LowPriorityAttribute"/> grain classes (default: one per core).</summary>
-    public int LowPriorityWorkers { get; set; } = Environment.ProcessorCount;
-
     /// <summary>Assemblies searched for grain classes.</summary>
     public IList<Assembly> GrainAssemblies { get; } = [];
 
@@ -78,7 +75,6 @@ public sealed class SiloOptions
         Require(StateWriteBatchSize > 0, nameof(StateWriteBatchSize), "must be positive");
         Require(BackgroundWriteBatchSize > 0, nameof(BackgroundWriteBatchSize), "must be positive");
         Require(StateWriters > 0, nameof(StateWriters), "must be positive");
-        Require(LowPriorityWorkers is > 0 and <= 256, nameof(LowPriorityWorkers), "must be between 1 and 256");
         Require(StorageRetryAttempts > 0, nameof(StorageRetryAttempts), "must be positive");
         Require(CallLatencySampling > 0 && BitOperations.IsPow2(CallLatencySampling), nameof(CallLatencySampling), "must be a power of two (1, 2, 4 … 16)");
         Require(ReminderHorizon >= TimeSpan.FromSeconds(1), nameof(ReminderHorizon), "must be at least one second");
