@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains;
+using System.Diagnostics;
 using System.Text.Json;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Outages;
@@ -12,9 +13,10 @@ using PowerService.Runtime;
 namespace PowerService.Api.Live;
 
 /// <summary>The one path from grains to browsers: it tails the domain journal (every change of an order or crew is a
-/// journaled event), and per poll sends each group ONE message holding the latest view of every entity that changed,
-/// however many events it had. In a storm a client therefore gets at most one message per poll per feed, never one
-/// per event. Tailing the journal, not an in-process event bus, keeps the feed correct when grains run on other silos.
+/// journaled event), and per page read sends each group ONE message holding the latest view of every entity that changed,
+/// however many events it had. It reads when this silo commits journal events (and polls for other silos' commits),
+/// at most once per <see cref="MinPageInterval"/> unless it is catching up, so in a storm a client gets at most one
+/// message per interval per feed, never one per event. Tailing the journal, not an in-process event bus, keeps the feed correct when grains run on other silos.
 /// Outages go the same way: dispatchers of the outage's region get its latest view, and customers get a notice through
 /// the groups of the supply they are on (their transformer area, or their meter for an outage of some meters only), so
 /// the feed never looks up who is affected.</summary>
@@ -27,7 +29,15 @@ internal sealed partial class JournalFeed(
     ILogger<JournalFeed> logger) : BackgroundService
 {
     private const int PageSize = 2000;
+
+    /// <summary>How long the feed sleeps when nobody is connected, and how often it reads the journal when this silo
+    /// appends nothing (events other silos write reach it within this time).</summary>
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The shortest time between two pages that are not full: a change after a quiet spell goes out at once,
+    /// and a steady stream of changes reaches each client at most once per interval and feed, however many commits
+    /// the grains make.</summary>
+    private static readonly TimeSpan MinPageInterval = TimeSpan.FromMilliseconds(50);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -36,6 +46,7 @@ internal sealed partial class JournalFeed(
             await Task.Delay(IdlePoll, stoppingToken);
         }
         var after = await silo.Storage.LastEventSequenceAsync(stoppingToken);
+        var lastPage = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -47,14 +58,23 @@ internal sealed partial class JournalFeed(
                     await Task.Delay(IdlePoll, stoppingToken);
                     continue;
                 }
+                // Taken before the read, so that a commit landing between the read and the wait still wakes the feed.
+                var appended = silo.JournalAppends.Next();
                 var events = await silo.Storage.ReadAllEventsAsync(after, PageSize, stoppingToken);
                 if (events.Count == 0)
                 {
-                    await Task.Delay(IdlePoll, stoppingToken);
+                    await Task.WhenAny(appended, Task.Delay(IdlePoll, stoppingToken));
+                    await WaitOutAsync(lastPage, stoppingToken);
                     continue;
                 }
                 after = events[^1].Sequence;
+                lastPage = Stopwatch.GetTimestamp();
                 await PublishAsync(events, stoppingToken);
+                if (events.Count < PageSize)
+                {
+                    // Caught up: what commits next waits out the interval (a full page reads on at once, to catch up).
+                    await WaitOutAsync(lastPage, stoppingToken);
+                }
             }
             catch (Exception) when (stoppingToken.IsCancellationRequested || !silo.IsRunning)
             {
@@ -68,6 +88,12 @@ internal sealed partial class JournalFeed(
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
+    }
+
+    private static Task WaitOutAsync(long lastPage, CancellationToken cancellationToken)
+    {
+        var left = MinPageInterval - Stopwatch.GetElapsedTime(lastPage);
+        return left > TimeSpan.Zero ? Task.Delay(left, cancellationToken) : Task.CompletedTask;
     }
 
     private async Task PublishAsync(IReadOnlyList<Runtime.Storage.StoredEvent> events, CancellationToken cancellationToken)

@@ -54,7 +54,7 @@ internal sealed partial class NoticeDelivery(
         var idle = options.PollInterval;
         while (!_stop.IsCancellationRequested)
         {
-            var wake = signal.NextAsync();
+            var wake = signal.Next();
             int claimed;
             try
             {

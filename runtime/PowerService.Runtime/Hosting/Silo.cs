@@ -57,11 +57,11 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         RegisterGrainClasses(options.GrainAssemblies);
         Metrics = new RuntimeMetrics(this, _classByTypeName.Values.ToArray(), () => Volatile.Read(ref _queueDepth), () => Reminders!.InMemoryCount);
         _stateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
-            "state", (batch, ct) => storage.WriteStatesAsync(batch, WriteUrgency.Awaited, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
+            "state", (batch, ct) => WriteAndSignalAsync(batch, WriteUrgency.Awaited, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         // Write-behind state nobody waits on goes through its own loop in small batches: when the store is the
         // bottleneck, a commit a caller waits on queues behind at most one small background batch, not a storm's backlog.
         _backgroundStateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
-            "state (background)", (batch, ct) => storage.WriteStatesAsync(batch, WriteUrgency.Background, ct), options.BackgroundWriteBatchSize, 1, _retry, Metrics, Logger);
+            "state (background)", (batch, ct) => WriteAndSignalAsync(batch, WriteUrgency.Background, ct), options.BackgroundWriteBatchSize, 1, _retry, Metrics, Logger);
         _stateReads = new GroupCommitQueue<GrainId, StoredState?>(
             "read", (batch, ct) => storage.ReadStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         _catalogReads = new GroupCommitQueue<CatalogKey, CatalogEntry?>(
@@ -75,6 +75,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     public int PartitionCount => _options.PartitionCount;
     public IStorageProvider Storage => _storage;
 
+    /// <summary>Pulsed after this silo commits journal events: live feeds wait on it instead of polling.</summary>
+    public WakeSignal JournalAppends { get; } = new();
+
     /// <summary>The domain event journal, as grains read it.</summary>
     internal IJournal Journal => _journal ??= new StorageJournal(_storage);
 
@@ -82,6 +85,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     internal ICatalog Catalog { get; }
 
     internal ILogger Logger { get; }
+
     internal RuntimeMetrics Metrics { get; }
     internal IGrainStateSerializer StateSerializer { get; }
     internal ReminderService Reminders { get; }
@@ -339,6 +343,21 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
 
     internal Task<StateWriteOutcome> WriteStateAsync(StateWrite write, bool inBackground = false) =>
         (inBackground ? _backgroundStateWrites : _stateWrites).Enqueue(write);
+
+    private async Task<IReadOnlyList<StateWriteOutcome>> WriteAndSignalAsync(
+        IReadOnlyList<StateWrite> batch, WriteUrgency urgency, CancellationToken cancellationToken)
+    {
+        var outcomes = await _storage.WriteStatesAsync(batch, urgency, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i].Applied && batch[i].Events is { Count: > 0 })
+            {
+                JournalAppends.Pulse();
+                break;
+            }
+        }
+        return outcomes;
+    }
 
     private async Task CollectLoop()
     {

@@ -410,3 +410,20 @@ public sealed class MailboxGrain : Grain, IMailboxGrain
 
     public Task<string[]> Items() => Task.FromResult(_items.ToArray());
 }
+
+public interface IJournaledGrain : IGrain
+{
+    /// <summary>Writes its state, with one journal event when <paramref name="journaled"/>.</summary>
+    Task Record(string what, bool journaled);
+}
+
+public sealed class JournaledGrain(IPersistentState<CounterState> state) : Grain, IJournaledGrain
+{
+    public Task Record(string what, bool journaled)
+    {
+        state.State = state.State with { Value = state.State.Value + 1 };
+        return journaled
+            ? state.WriteStateAsync([new Storage.JournalEvent($"journaled/{GetPrimaryKeyString()}", what, DateTimeOffset.UtcNow, null, null, "{}")])
+            : state.WriteStateAsync();
+    }
+}
