@@ -4,6 +4,10 @@ namespace PowerService.Grains;
 public sealed class InvalidFieldException(string field, string message) : ArgumentException(message, field)
 {
     public string Field => ParamName!;
+
+    /// <summary>The reason alone: the field is named apart, so the problem's detail does not end in ArgumentException's
+    /// " (Parameter 'field')".</summary>
+    public override string Message { get; } = message;
 }
 
 /// <summary>The entity asked for does not exist. The API answers 404.</summary>

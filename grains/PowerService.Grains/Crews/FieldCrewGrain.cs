@@ -163,8 +163,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             }
         }
         var events = ExpireDueHolds(now);
-        foreach (var slot in slots)
+        for (var i = 0; i < slots.Count; i++)
         {
+            var slot = slots[i];
             var existing = S.Slots.FindIndex(s => s.Start == slot.Start);
             var booked = LiveBookings(slot.Start, now).Count();
             if (existing >= 0 && booked > 0 && S.Slots[existing].End != slot.End)
@@ -177,7 +178,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             }
             if (S.Slots.Any(s => s.Start != slot.Start && s.Start < slot.End && slot.Start < s.End))
             {
-                throw new InvalidFieldException("slots", $"The slot at {slot.Start:O} overlaps another published slot.");
+                throw new InvalidFieldException($"slots[{i}].start", $"The slot at {slot.Start:O} overlaps another published slot.");
             }
         }
         foreach (var slot in slots)
@@ -494,20 +495,30 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             throw new InvalidFieldException("slots", "At least one slot is required.");
         }
-        if (slots.Any(s => s is null || s.Start >= s.End))
+        for (var i = 0; i < slots.Count; i++)
         {
-            throw new InvalidFieldException("slots", "Every slot must start before it ends.");
+            if (slots[i] is null)
+            {
+                throw new InvalidFieldException($"slots[{i}]", "A slot is required here.");
+            }
+            if (slots[i].Start >= slots[i].End)
+            {
+                throw new InvalidFieldException($"slots[{i}].end", "The slot must end after it starts.");
+            }
+            if (slots[i].Capacity is < 0 or > MaxCapacity)
+            {
+                throw new InvalidFieldException($"slots[{i}].capacity", $"Slot capacity must be between 0 and {MaxCapacity}.");
+            }
         }
-        if (slots.Any(s => s.Capacity is < 0 or > MaxCapacity))
-        {
-            throw new InvalidFieldException("slots", $"Slot capacity must be between 0 and {MaxCapacity}.");
-        }
-        var ordered = slots.OrderBy(s => s.Start).ToList();
+        // The field named is the slot given later of the two that overlap, as the caller numbered them.
+        var ordered = slots.Select((slot, index) => (slot, index)).OrderBy(s => s.slot.Start).ToList();
         for (var i = 1; i < ordered.Count; i++)
         {
-            if (ordered[i].Start < ordered[i - 1].End)
+            if (ordered[i].slot.Start < ordered[i - 1].slot.End)
             {
-                throw new InvalidFieldException("slots", $"The slots at {ordered[i - 1].Start:O} and {ordered[i].Start:O} overlap.");
+                var (first, second) = ordered[i - 1].index < ordered[i].index ? (ordered[i - 1], ordered[i]) : (ordered[i], ordered[i - 1]);
+                throw new InvalidFieldException(
+                    $"slots[{second.index}].start", $"The slot at {second.slot.Start:O} overlaps slots[{first.index}] at {first.slot.Start:O}.");
             }
         }
     }

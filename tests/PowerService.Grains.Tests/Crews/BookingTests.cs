@@ -138,10 +138,32 @@ public sealed class BookingTests
         await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-3", Afternoon.AddMinutes(30), "customer")));
         await Assert.ThrowsAsync<DomainConflictException>(() => crew.PublishSlots([Slot(1)], "crew:C-1"));
         var overlap = await Assert.ThrowsAsync<InvalidFieldException>(() => crew.PublishSlots([new TimeSlot(Afternoon.AddMinutes(30), Afternoon.AddMinutes(90), 1)], "crew:C-1"));
-        Assert.Equal("slots", overlap.Field);
+        Assert.Equal("slots[0].start", overlap.Field);
         var widened = await crew.PublishSlots([Slot(4)], "crew:C-1");
         Assert.Equal(new SlotView(Afternoon, Afternoon.AddHours(1), 4, 2, 0), Assert.Single(widened));
         Assert.Equal(2, (await crew.GetSlots(Afternoon, Afternoon.AddHours(2))).Count);
+    }
+
+    [Fact]
+    public async Task A_bad_slot_in_a_list_is_named_by_its_index_and_nothing_of_the_list_is_published()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+
+        var backwards = await Assert.ThrowsAsync<InvalidFieldException>(() => crew.PublishSlots(
+            [Slot(1), new TimeSlot(Afternoon.AddHours(3), Afternoon.AddHours(2), 1)], "crew:C-1"));
+        var tooMany = await Assert.ThrowsAsync<InvalidFieldException>(() => crew.PublishSlots(
+            [Slot(1), Slot(1, hoursAfterNoon: 1), Slot(51, hoursAfterNoon: 2)], "crew:C-1"));
+        // Given second, starting first: the later one in the caller's list is the one named.
+        var overlapping = await Assert.ThrowsAsync<InvalidFieldException>(() => crew.PublishSlots(
+            [Slot(1, hoursAfterNoon: 1), new TimeSlot(Afternoon.AddMinutes(30), Afternoon.AddMinutes(90), 1)], "crew:C-1"));
+
+        Assert.Equal("slots[1].end", backwards.Field);
+        Assert.Equal("slots[2].capacity", tooMany.Field);
+        Assert.Equal("slots[1].start", overlapping.Field);
+        Assert.Contains("slots[0]", overlapping.Message);
+        Assert.DoesNotContain("(Parameter", overlapping.Message);
+        Assert.Empty(await crew.GetSlots(Afternoon.AddDays(-1), Afternoon.AddDays(1)));
     }
 
     [Fact]
