@@ -37,18 +37,23 @@ public sealed class HubTests : IAsyncLifetime
         // The first snapshots may show only the crew's registration; wait for one with the traffic's calls and their
         // latency (a sample of calls is timed).
         JsonElement snapshot;
-        List<string?> methods;
+        JsonElement? get;
         var snapshots = 0;
         do
         {
-            Assert.True(++snapshots <= 15, "No snapshot in 15 s showed the WorkOrderGrain.Get calls the test made and a call latency.");
+            Assert.True(++snapshots <= 15, "No snapshot in 15 s showed the WorkOrderGrain.Get calls the test made with their latency.");
             snapshot = (await monitor.NextInvocationAsync("stats", TimeSpan.FromSeconds(10)))[0];
-            methods = [.. snapshot.GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("method").GetString())];
+            get = snapshot.GetProperty("methods").EnumerateArray()
+                .Where(m => m.GetProperty("method").GetString() == "WorkOrderGrain.Get").Select(m => (JsonElement?)m).FirstOrDefault();
         }
-        while (!methods.Contains("WorkOrderGrain.Get") || snapshot.GetProperty("callLatencyP50Ms").GetDouble() <= 0);
+        while (get is not { } method || method.GetProperty("latencyP50Ms").ValueKind != JsonValueKind.Number || snapshot.GetProperty("callLatencyP50Ms").GetDouble() <= 0);
         await load.CancelAsync();
         await traffic;
 
+        // By type and method: the calls the traffic made, and how long they took.
+        Assert.True(get.Value.GetProperty("callsPerSecond").GetDouble() > 0);
+        Assert.True(get.Value.GetProperty("latencyP50Ms").GetDouble() > 0);
+        Assert.True(get.Value.GetProperty("latencyP99Ms").GetDouble() >= get.Value.GetProperty("latencyP50Ms").GetDouble());
         Assert.True(snapshot.GetProperty("callsPerSecond").GetDouble() > 0);
         Assert.True(snapshot.GetProperty("activations").GetInt32() > 0);
         Assert.True(snapshot.GetProperty("workingSetBytes").GetInt64() > 0);

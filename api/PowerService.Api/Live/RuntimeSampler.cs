@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using PowerService.Runtime;
@@ -18,6 +19,8 @@ internal sealed class RuntimeSampler : IDisposable
     private Dictionary<string, long> _previousCalls = new(StringComparer.Ordinal);
     private Dictionary<string, long> _previousErrors = new(StringComparer.Ordinal);
     private readonly LatencyHistogram _latencies = new();
+    // Per grain type and method; the key's strings are the tags' own, so a sampled call allocates nothing once its method is known.
+    private readonly ConcurrentDictionary<(string Type, string Method), LatencyHistogram> _methodLatencies = new();
     private readonly LatencyHistogram _lateness = new();
     private long _storageBatches;
     private long _storageItems;
@@ -65,13 +68,20 @@ internal sealed class RuntimeSampler : IDisposable
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var latency = _latencies.TakePercentiles(0.5, 0.99);
         var lateness = _lateness.TakePercentiles(0.99);
+        var methodLatency = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var ((type, method), histogram) in _methodLatencies)
+        {
+            methodLatency[$"{type}.{method}"] = histogram.TakePercentiles(0.5, 0.99);
+        }
         lock (_lock)
         {
             var methods = _calls.Keys.Union(_previousCalls.Keys, StringComparer.Ordinal)
                 .Select(method => new MethodRate(
                     method,
                     Math.Max(0, _calls.GetValueOrDefault(method) - _previousCalls.GetValueOrDefault(method)) / seconds,
-                    Math.Max(0, _errors.GetValueOrDefault(method) - _previousErrors.GetValueOrDefault(method)) / seconds))
+                    Math.Max(0, _errors.GetValueOrDefault(method) - _previousErrors.GetValueOrDefault(method)) / seconds,
+                    Sampled(methodLatency.GetValueOrDefault(method), 0),
+                    Sampled(methodLatency.GetValueOrDefault(method), 1)))
                 .Where(m => m.CallsPerSecond > 0 || m.ErrorsPerSecond > 0)
                 .OrderByDescending(m => m.CallsPerSecond)
                 .ToList();
@@ -150,11 +160,24 @@ internal sealed class RuntimeSampler : IDisposable
         }
     }
 
+    /// <summary>A percentile of a method's sampled calls; null when none of its calls this second was timed (one in
+    /// <see cref="SiloOptions.CallLatencySampling"/> is).</summary>
+    private static double? Sampled(double[]? percentiles, int index) => percentiles is { } p && p[index] > 0 ? p[index] : null;
+
     private void OnDouble(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
         if (state is LatencyHistogram histogram)
         {
             histogram.Record(value);
+            if (ReferenceEquals(histogram, _latencies))
+            {
+                var key = (Tag(tags, "grain.type"), Tag(tags, "grain.method"));
+                if (!_methodLatencies.TryGetValue(key, out var method))
+                {
+                    method = _methodLatencies.GetOrAdd(key, static _ => new LatencyHistogram());
+                }
+                method.Record(value);
+            }
             return;
         }
         if (instrument.Name == "powerservice.storage.batch.duration")
@@ -205,4 +228,6 @@ public sealed record RuntimeSnapshot(
     long WorkingSetBytes,
     long ManagedHeapBytes);
 
-public sealed record MethodRate(string Method, double CallsPerSecond, double ErrorsPerSecond);
+/// <summary>One grain method's second: calls and errors (exact), and the latency of its timed calls (a sample; null when
+/// none was timed).</summary>
+public sealed record MethodRate(string Method, double CallsPerSecond, double ErrorsPerSecond, double? LatencyP50Ms, double? LatencyP99Ms);

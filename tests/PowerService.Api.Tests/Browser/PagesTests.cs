@@ -95,6 +95,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The operator's monitor saw the silo at work.
         await Assertions.Expect(monitor.Locator("#methods")).ToContainTextAsync("WorkOrderGrain");
+        // Its charts over time draw a line per series (calls, latency, queue and storage, CPU and memory), growing a
+        // point a second.
+        foreach (var chart in new[] { "#chart", "#chart-latency", "#chart-queue", "#chart-memory" })
+        {
+            await Assertions.Expect(monitor.Locator($"{chart} polyline").First).ToHaveAttributeAsync("points", new System.Text.RegularExpressions.Regex(@"^\S+ \S+ \S+"));
+        }
+        await Assertions.Expect(monitor.Locator("#methods tr").First.Locator("td").Nth(2)).ToContainTextAsync(new System.Text.RegularExpressions.Regex("ms|—"));
         await monitor.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "monitor.png"), FullPage = true });
         var history = await dispatcherApi.GetFromJsonAsync<List<HistoryEntry>>("/api/work-orders/WO-B1/history");
         Assert.Contains(history!, e => e.Type == "Resolved" && e.Actor == "crew:crew-c12");

@@ -16,13 +16,15 @@ function show(s) {
   history.push(s);
   if (history.length > 120) history.shift();
   $("calls").textContent = Math.round(s.callsPerSecond).toLocaleString();
-  $("p99").textContent = `${s.callLatencyP99Ms.toFixed(2)} ms`;
+  // No call timed this second (one in 16 is): a dash, not a latency of 0.
+  $("p99").textContent = s.callLatencyP99Ms > 0 ? `${s.callLatencyP99Ms.toFixed(2)} ms` : "—";
   $("activations").textContent = s.activations.toLocaleString();
   $("queue").textContent = s.queueDepth.toLocaleString();
   $("errors").textContent = s.errorsPerSecond.toFixed(1);
   $("cpu").textContent = `${s.cpuPercent.toFixed(0)} %`;
   $("memory").textContent = mb(s.workingSetBytes);
-  $("methods").innerHTML = s.methods.slice(0, 30).map(m => `<tr><td>${escape(m.method)}</td><td>${Math.round(m.callsPerSecond).toLocaleString()}</td><td class="${m.errorsPerSecond > 0 ? "late" : ""}">${m.errorsPerSecond.toFixed(1)}</td></tr>`).join("");
+  const ms = v => (v == null ? "—" : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`);
+  $("methods").innerHTML = s.methods.slice(0, 30).map(m => `<tr><td>${escape(m.method)}</td><td>${Math.round(m.callsPerSecond).toLocaleString()}</td><td>${ms(m.latencyP50Ms)}</td><td>${ms(m.latencyP99Ms)}</td><td class="${m.errorsPerSecond > 0 ? "late" : ""}">${m.errorsPerSecond.toFixed(1)}</td></tr>`).join("");
   $("types").innerHTML = Object.entries(s.activationsByType).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([type, n]) => `<tr><td>${escape(type)}</td><td>${n.toLocaleString()}</td></tr>`).join("");
   $("runtime").innerHTML = [
     ["reminders in memory", s.remindersInMemory.toLocaleString()],
@@ -34,7 +36,47 @@ function show(s) {
     ["storage errors", s.storageErrors],
     ["managed heap", mb(s.managedHeapBytes)],
   ].map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join("");
-  const max = Math.max(1, ...history.map(h => h.callsPerSecond));
-  const line = history.map((h, i) => `${(800 * i) / 119},${150 - (140 * h.callsPerSecond) / max}`).join(" ");
-  $("chart").innerHTML = `<polyline points="${line}" fill="none" stroke="#58a6ff" stroke-width="2"/><text x="4" y="14" fill="#8b98a5">${Math.round(max).toLocaleString()}/s</text>`;
+  chart("chart", [
+    { name: "calls/s", color: "#58a6ff", value: h => h.callsPerSecond, format: v => Math.round(v).toLocaleString() },
+    { name: "errors/s", color: "#f85149", value: h => h.errorsPerSecond, format: v => v.toFixed(1) },
+  ]);
+  chart("chart-latency", [
+    { name: "p50", color: "#3fb950", value: h => h.callLatencyP50Ms, format: ms },
+    { name: "p99", color: "#d29922", value: h => h.callLatencyP99Ms, format: ms },
+  ], { shared: true });
+  chart("chart-queue", [
+    { name: "queue", color: "#58a6ff", value: h => h.queueDepth, format: v => Math.round(v).toLocaleString() },
+    { name: "batch commit", color: "#d29922", value: h => h.storageBatchMs, format: ms },
+  ]);
+  chart("chart-memory", [
+    { name: "CPU", color: "#3fb950", value: h => h.cpuPercent, format: v => `${v.toFixed(0)} %` },
+    { name: "working set", color: "#58a6ff", value: h => h.workingSetBytes, format: mb },
+    { name: "heap", color: "#a371f7", value: h => h.managedHeapBytes, format: mb },
+  ]);
+}
+
+// One line per series over the last two minutes (120 snapshots), each scaled to its own maximum (shown in the legend
+// with the latest value), so a series of milliseconds and one of megabytes share a chart and both stay readable;
+// `shared` puts series of one unit (p50 and p99) on one scale.
+function chart(id, series, { shared = false } = {}) {
+  const width = 400, height = 120, charWidth = 5.6;
+  // The legend first: items flow onto a new line when the next would not fit, and the lines start below them.
+  let x = 4, y = 12;
+  const placed = series.map(s => {
+    const values = history.map(s.value);
+    const max = Math.max(...(shared ? series.flatMap(t => history.map(t.value)) : values), 1e-9);
+    const text = `${s.name} ${s.format(values[values.length - 1])} (max ${s.format(max)})`;
+    if (x > 4 && x + text.length * charWidth > width) {
+      x = 4;
+      y += 13;
+    }
+    const item = { ...s, values, max, text, x, y };
+    x += text.length * charWidth + 10;
+    return item;
+  });
+  const top = y + 8;
+  $(id).innerHTML = placed.map(l => {
+    const points = l.values.map((v, i) => `${((width * i) / 119).toFixed(1)},${(height - 4 - ((height - top - 4) * v) / l.max).toFixed(1)}`).join(" ");
+    return `<polyline points="${points}" fill="none" stroke="${l.color}" stroke-width="1.5"/>`;
+  }).join("") + placed.map(l => `<text x="${l.x}" y="${l.y}" fill="${l.color}" font-size="10">${escape(l.text)}</text>`).join("");
 }
