@@ -35,9 +35,9 @@ public sealed class BookingApiTests : IAsyncLifetime
     [Fact]
     public async Task A_customer_books_a_visit_for_their_own_order_and_confirming_reserves_the_order_for_that_crew()
     {
-        await CreateAsync(_customer, new { id = "WO-M1", kind = "MeterInstallation", description = "Install the new meter" });
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
 
-        var held = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = "WO-M1", crewId = "C-12", slotStart = _slot });
+        var held = await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot });
         Assert.Equal(HttpStatusCode.Created, held.StatusCode);
         var booking = await Json(held);
         var id = booking.GetProperty("id").GetString()!;
@@ -49,7 +49,7 @@ public sealed class BookingApiTests : IAsyncLifetime
         var body = await Json(confirmed);
         Assert.Equal("Confirmed", body.GetProperty("booking").GetProperty("state").GetString());
         Assert.Equal("Reserved", body.GetProperty("order").GetProperty("state").GetString());
-        var order = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-M1"));
+        var order = await Json(await _dispatcher.GetAsync($"/api/work-orders/{orderId}"));
         Assert.Equal(("Reserved", "C-12"), (order.GetProperty("state").GetString(), order.GetProperty("crewId").GetString()));
         var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
         Assert.Equal(1, slots[0].GetProperty("confirmed").GetInt32());
@@ -157,8 +157,13 @@ public sealed class BookingApiTests : IAsyncLifetime
     private Task<HttpResponseMessage> HoldAsync(HttpClient client, string orderId) =>
         client.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot });
 
-    private static async Task CreateAsync(HttpClient client, object order) =>
-        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/work-orders", order)).StatusCode);
+    /// <summary>Creates the order and returns the id it got (a customer's report gets one from the service).</summary>
+    private static async Task<string> CreateAsync(HttpClient client, object order)
+    {
+        var created = await client.PostAsJsonAsync("/api/work-orders", order);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (await Json(created)).GetProperty("id").GetString()!;
+    }
 
     // No crew here has the metering skill: the order waits in Created, where it may be reserved.
     private static object Installation(string id) => new

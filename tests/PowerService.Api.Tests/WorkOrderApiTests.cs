@@ -161,13 +161,43 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     {
         await ImportCustomerAsync();
         await RegisterCrewAsync("C-12");
-        var own = await _customer.PostAsJsonAsync("/api/work-orders", Fault("WO-5"));
-        var forOther = await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "x", region = "R1", customerId = "CU-9999", location = new { latitude = 20.0, longitude = 110.3 } });
+        var own = await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "No power since the storm" });
+        var forOther = await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "x", customerId = "CU-9999" });
 
         Assert.Equal(HttpStatusCode.BadRequest, forOther.StatusCode);
         Assert.Equal("customerId", (await Json(forOther)).GetProperty("field").GetString());
         Assert.Equal(HttpStatusCode.Created, own.StatusCode);
-        Assert.Equal("App", (await Json(await _customer.GetAsync("/api/work-orders/WO-5"))).GetProperty("channel").GetString());
+        var id = (await Json(own)).GetProperty("id").GetString();
+        var stored = await Json(await _customer.GetAsync($"/api/work-orders/{id}"));
+        Assert.Equal("App", stored.GetProperty("channel").GetString());
+        Assert.Equal("Normal", stored.GetProperty("priority").GetString());
+        // The supply is the customer's own, from the record.
+        Assert.Equal("R1", stored.GetProperty("region").GetString());
+        Assert.Equal("TA-1", stored.GetProperty("transformerAreaId").GetString());
+        Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "Complaint", description = "x", channel = "WeChat" })).StatusCode);
+    }
+
+    /// <summary>A customer may not choose what the service decides: an id (it could take one the service uses, such as an
+    /// outage's repair order), the priority, or another supply than their own; nor speak as the hotline or a meter.</summary>
+    [Theory]
+    [InlineData("""{"id":"WO-OUT-TA-1-1","kind":"FaultRepair","description":"x"}""", "id")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","priority":"Emergency"}""", "priority")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R2"}""", "region")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","transformerAreaId":"TA-2"}""", "transformerAreaId")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","location":{"latitude":20.5,"longitude":110.1}}""", "location")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","areaClass":"Remote"}""", "areaClass")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","channel":"Meter"}""", "channel")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","channel":"Hotline95598"}""", "channel")]
+    public async Task A_customer_cannot_set_what_the_service_decides_and_nothing_is_created(string json, string field)
+    {
+        await ImportCustomerAsync();
+
+        var response = await _customer.PostAsync("/api/work-orders", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
+        Assert.Equal(0, (await Json(await _customer.GetAsync("/api/work-orders"))).GetProperty("items").GetArrayLength());
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/work-orders/WO-OUT-TA-1-1")).StatusCode);
     }
 
     private Task<JsonElement> ImportAsync(string kind, string csv) => ApiScenario.ImportAsync(_dispatcher, kind, csv);

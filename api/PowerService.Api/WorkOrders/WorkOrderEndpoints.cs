@@ -30,8 +30,41 @@ public static class WorkOrderEndpoints
         ["resume"] = WorkOrderAction.Resume,
     };
 
+    /// <summary>The channels a customer reaches the service through by themself; the hotline and the service hall
+    /// are an agent's (a dispatcher's token), the field and the meter the system's.</summary>
+    private static readonly HashSet<IntakeChannel> SelfServiceChannels = [IntakeChannel.App, IntakeChannel.WeChat, IntakeChannel.Sms, IntakeChannel.Web];
+
     private static readonly HashSet<WorkOrderAction> CrewActions =
         [WorkOrderAction.Accept, WorkOrderAction.Reject, WorkOrderAction.StartTravel, WorkOrderAction.Arrive, WorkOrderAction.Resolve];
+
+    /// <summary>What a customer's own report may not say: the service gives its id (a chosen one could take an id the
+    /// service itself uses, such as an outage's repair order <c>WO-{outageId}</c>), sets its priority (a customer
+    /// choosing Emergency would jump every queue and shorten the promise), and takes the supply — region, transformer
+    /// area, place, area class — from the customer's record (a customer naming another area would send a crew there,
+    /// or merge the call into that area's outage). Refused with a 400 naming the field, never silently replaced.</summary>
+    private static void RefuseServiceFields(CreateWorkOrderBody body)
+    {
+        (object? Value, string Field, string Reason)[] serviceFields =
+        [
+            (body.Id, "id", "A customer's report gets its id from the service; leave id out."),
+            (body.Priority, "priority", "The priority of a customer's report is set by the service; leave priority out."),
+            (body.Region, "region", "A customer's report is for their own supply: the region comes from the customer's record."),
+            (body.TransformerAreaId, "transformerAreaId", "A customer's report is for their own supply: the transformer area comes from the customer's record."),
+            (body.Location, "location", "A customer's report is for their own supply: the place comes from the customer's record."),
+            (body.AreaClass, "areaClass", "A customer's report is for their own supply: the area class comes from the customer's record."),
+        ];
+        foreach (var (value, field, reason) in serviceFields)
+        {
+            if (value is not null)
+            {
+                throw new InvalidFieldException(field, reason);
+            }
+        }
+        if (RequestFields.Optional<IntakeChannel>(body.Channel, "channel") is { } channel && !SelfServiceChannels.Contains(channel))
+        {
+            throw new InvalidFieldException("channel", $"A customer reports through {string.Join(", ", SelfServiceChannels)}; {channel} is not one of them.");
+        }
+    }
 
     public static IEndpointRouteBuilder MapWorkOrderEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -57,6 +90,7 @@ public static class WorkOrderEndpoints
                     throw new InvalidFieldException("customerId", "A customer can only report for their own customer id.");
                 }
                 customerId = caller.CustomerId;
+                RefuseServiceFields(body);
             }
             var id = RequestFields.Optional(body.Id, "id", 64) ?? NewOrderId();
             if (!IsValidId(id))
