@@ -116,6 +116,20 @@ public sealed class BookingApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_order_that_no_longer_waits_for_a_crew_cannot_hold_a_slot_and_the_slot_stays_free()
+    {
+        await CreateAsync(_dispatcher, Installation("WO-X1"));
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-X1/transitions", new { action = "cancel", note = "customer withdrew" })).StatusCode);
+
+        var refused = await HoldAsync(_dispatcher, "WO-X1");
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("Cancelled", (await Json(refused)).GetProperty("detail").GetString());
+        var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
+        Assert.Equal(0, slots[0].GetProperty("held").GetInt32());
+    }
+
+    [Fact]
     public async Task A_hold_not_confirmed_in_time_expires_and_a_released_hold_frees_the_slot()
     {
         await CreateAsync(_dispatcher, Installation("WO-E1"));

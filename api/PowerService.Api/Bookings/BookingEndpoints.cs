@@ -35,7 +35,7 @@ public static class BookingEndpoints
             }
             var slotStart = body.SlotStart ?? throw new InvalidFieldException("slotStart", "slotStart (the start of one of the crew's published slots) is required.");
             await WorkOrderEndpoints.VisibleOrderAsync(grains, orderId, caller);
-            var booking = await grains.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(orderId, slotStart, caller.Actor));
+            var booking = await grains.GetGrain<IWorkOrderGrain>(orderId).HoldVisit(crewId, slotStart, caller.Actor);
             return Results.Created($"/api/bookings/{Uri.EscapeDataString(booking.Id)}", booking);
         }).WithName("HoldBooking");
 

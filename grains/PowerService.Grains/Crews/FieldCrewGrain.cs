@@ -223,10 +223,25 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             await CommitIfAnyAsync(events);
             throw new DomainConflictException($"Crew '{Id}' has no open slot starting at {request.SlotStart:O}.");
         }
+        // One visit per order at a crew: a confirmed one stands until it is released; a hold on another slot moves
+        // here (one order holding every slot would keep them from every other customer).
+        var other = S.Bookings.Values.FirstOrDefault(b => b.OrderId == request.OrderId && IsLive(b, now));
+        if (other is { State: BookingState.Confirmed })
+        {
+            await CommitIfAnyAsync(events);
+            throw new DomainConflictException(
+                $"Order '{request.OrderId}' already has a confirmed visit of crew '{Id}' at {other.SlotStart:O} (booking '{other.Id}'); release it first.");
+        }
         if (LiveBookings(slot.Start, now).Count() >= slot.Capacity)
         {
             await CommitIfAnyAsync(events);
             throw new DomainConflictException($"The slot of crew '{Id}' at {slot.Start:O} is full.");
+        }
+        if (other is not null)
+        {
+            var moved = other with { State = BookingState.Released, HoldExpiresAt = null };
+            S.Bookings[moved.Id] = moved;
+            events.Add(BookingEvent(moved, request.Actor));
         }
         S.LastBookingNumber++;
         var held = new BookingRecord(

@@ -21,6 +21,11 @@ public interface IWorkOrderGrain : IGrain
     /// <summary>Assigns the order to a crew: a dispatcher's override, or the dispatch grain's decision.</summary>
     Task<WorkOrderView> Assign(string crewId, string actor, string? note = null);
 
+    /// <summary>Holds a visit of <paramref name="crewId"/> in its slot starting at <paramref name="slotStart"/> for this
+    /// order (预约), while the order waits for a crew (it could not be reserved otherwise, so a hold would only keep the
+    /// slot from others; 409). Confirm it with <see cref="WorkOrderAction.Reserve"/>.</summary>
+    Task<Crews.Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor);
+
     /// <summary>Records one callback attempt (回访).</summary>
     Task<WorkOrderView> RecordCallback(CallbackAttempt attempt);
 

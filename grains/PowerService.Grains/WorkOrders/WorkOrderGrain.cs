@@ -167,6 +167,18 @@ internal sealed partial class WorkOrderGrain(
 
     public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null);
 
+    public async Task<Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor)
+    {
+        var order = RequireOrder();
+        RequireActor(actor);
+        if (!WorkOrderTransitions.TryNext(order.State, Reserve, out _))
+        {
+            throw new DomainConflictException($"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew.");
+        }
+        // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
+        return await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor));
+    }
+
     public async Task<WorkOrderView> RecordCallback(CallbackAttempt attempt)
     {
         var order = RequireOrder();

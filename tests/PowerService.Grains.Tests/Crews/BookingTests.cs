@@ -110,6 +110,29 @@ public sealed class BookingTests
     }
 
     [Fact]
+    public async Task An_order_holds_one_slot_of_a_crew_a_new_hold_moves_it_and_a_confirmed_visit_stands()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(1), Slot(1, hoursAfterNoon: 1), Slot(1, hoursAfterNoon: 2)], "crew:C-1");
+
+        var first = await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+        var moved = await crew.Hold(new BookingRequest("o-1", Afternoon.AddHours(1), "customer"));
+
+        // The first slot is free again for another customer; the order holds only the second.
+        Assert.Equal(BookingState.Released, (await crew.GetBooking(first.Id))!.State);
+        Assert.Equal(BookingState.Held, (await crew.Hold(new BookingRequest("o-2", Afternoon, "customer"))).State);
+        Assert.Equal([1, 1, 0], (await crew.GetSlots(Afternoon, Afternoon.AddHours(3))).Select(v => v.Held));
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.Confirm(first.Id, "customer"));
+
+        await crew.Confirm(moved.Id, "customer");
+        var refused = await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-1", Afternoon.AddHours(2), "customer")));
+        Assert.Contains(moved.Id, refused.Message);
+        Assert.Equal(BookingState.Confirmed, (await crew.GetBooking(moved.Id))!.State);
+        Assert.Equal(0, (await crew.GetSlots(Afternoon, Afternoon.AddHours(3)))[2].Held);
+    }
+
+    [Fact]
     public async Task Releasing_a_booking_frees_its_capacity_and_a_released_one_cannot_be_confirmed()
     {
         await using var silo = await WorkflowSilo.StartAsync();
