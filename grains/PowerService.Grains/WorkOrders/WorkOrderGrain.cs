@@ -75,6 +75,10 @@ internal sealed partial class WorkOrderGrain(
         {
             Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "inside a known outage", TargetId: created.OutageId), WorkOrderState.Merged);
         }
+        else if (await OpenFaultOfSameCustomer(created) is { } earlier)
+        {
+            Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "the customer called again: their fault is already being repaired", TargetId: earlier), WorkOrderState.Merged);
+        }
         else
         {
             await AskDispatch(change);
@@ -749,6 +753,22 @@ internal sealed partial class WorkOrderGrain(
         }
         var call = await GrainFactory.GetGrain<IAreaPowerGrain>(customer.TransformerAreaId).ClassifyFaultCall(customer.MeterId);
         return created with { Classification = call.Verdict, OutageId = call.OutageId };
+    }
+
+    /// <summary>A customer calling again about a fault whose repair is still ahead (重复来电): their open fault order, which
+    /// the new call folds into instead of sending a second crew. Only calls a customer makes (not a crew's field report
+    /// or a meter's); an order already resolved is not joined — power out again after a repair is a new fault. The
+    /// region's order list knows the customer's orders (the list never calls orders, so asking it cannot deadlock).</summary>
+    private async Task<string?> OpenFaultOfSameCustomer(WorkOrderRecord created)
+    {
+        if (created.Kind != WorkOrderKind.FaultRepair || created.CustomerId is null || created.Channel is IntakeChannel.Field or IntakeChannel.Meter)
+        {
+            return null;
+        }
+        var page = await GrainFactory.GetGrain<IOpenOrdersGrain>(created.Region).List(
+            new WorkOrderQuery(Kind: WorkOrderKind.FaultRepair, CustomerId: created.CustomerId, Limit: WorkOrderQuery.MaxLimit));
+        // Still before its resolution: the states an order can be cancelled from.
+        return page.Items.FirstOrDefault(o => o.Id != Id && WorkOrderTransitions.TryNext(o.State, Cancel, out _))?.Id;
     }
 
     private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("WorkOrder", Id);

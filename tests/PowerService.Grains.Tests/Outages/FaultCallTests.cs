@@ -43,6 +43,31 @@ public sealed class FaultCallTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_customer_calling_again_before_the_repair_folds_into_their_open_order_and_after_it_opens_a_new_one()
+    {
+        var first = await CallAsync("WO-REPEAT-1", 300);
+        var again = await CallAsync("WO-REPEAT-2", 300);
+        var neighbour = await CallAsync("WO-REPEAT-N", 301);
+
+        Assert.Equal((WorkOrderState.Created, (string?)null), (first.State, first.MergedInto));
+        Assert.Equal((WorkOrderState.Merged, "WO-REPEAT-1"), (again.State, again.MergedInto));
+        Assert.DoesNotContain(again.SlaClocks, k => k.State == SlaClockState.Running);
+        Assert.Null(neighbour.MergedInto); // another customer's fault is their own
+        Assert.Equal(["Created", "Merged"], (await _silo.Grain<IWorkOrderGrain>("WO-REPEAT-2").GetHistory()).Select(e => e.Type));
+
+        // A crew's own report from the field is not a repeat call.
+        var field = await _silo.Grain<IWorkOrderGrain>("WO-REPEAT-F").Create(new NewWorkOrder(
+            WorkOrderKind.FaultRepair, IntakeChannel.Field, "crew:C-1", "found a second fault", CustomerId: Customer(300)));
+        Assert.Null(field.MergedInto);
+
+        // Once the first is withdrawn (or repaired), the next call is a new fault.
+        await _silo.Grain<IWorkOrderGrain>("WO-REPEAT-1").Apply(new WorkOrderCommand(WorkOrderAction.Cancel, "agent:95598-3"));
+        await _silo.Grain<IWorkOrderGrain>("WO-REPEAT-F").Apply(new WorkOrderCommand(WorkOrderAction.Cancel, "agent:95598-3"));
+        var later = await CallAsync("WO-REPEAT-3", 300);
+        Assert.Null(later.MergedInto);
+    }
+
+    [Fact]
     public async Task A_fault_call_whose_meter_reports_power_is_a_verify_customer_side_case_not_an_outage()
     {
         await SendAsync(_silo, Events(_silo, 400, 400, MeterEventType.PowerRestored));
