@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -295,6 +296,46 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await console.Locator("#import select[name=kind]").SelectOptionAsync(kind);
         await console.Locator("#import input[name=file]").SetInputFilesAsync(new FilePayload { Name = fileName, MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(csv) });
         await console.Locator("#import button").ClickAsync();
+    }
+
+    [Fact]
+    public async Task A_customer_reports_a_fault_on_the_tracker_follows_it_and_a_second_call_joins_the_open_repair()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12", latitude: 20.001);
+        var customer = await SignInAsync("customer.html", "customer-wang");
+        await Assertions.Expect(customer.Locator("#mine")).ToContainTextAsync("No requests yet.");
+
+        await customer.Locator("#report select[name=kind]").SelectOptionAsync("FaultRepair");
+        await customer.Locator("#report input[name=description]").FillAsync("No power in the kitchen since 8");
+        await customer.Locator("#report button").ClickAsync();
+
+        await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync("is received");
+        var mine = customer.Locator("#mine tr[data-order]");
+        await Assertions.Expect(mine).ToHaveCountAsync(1);
+        var orderId = await mine.First.GetAttributeAsync("data-order");
+        // The tracker follows the new order, and dispatch gives it a crew live.
+        await Assertions.Expect(customer.Locator("#title")).ToContainTextAsync(orderId!);
+        await Assertions.Expect(customer.Locator(".steps span.now")).ToHaveTextAsync("Crew assigned");
+        await Assertions.Expect(customer.Locator("#detail")).ToContainTextAsync("A crew has been assigned");
+        var stored = await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/work-orders/{orderId}");
+        Assert.Equal(("App", "CU-0001", "No power in the kitchen since 8"),
+            (stored.GetProperty("channel").GetString(), stored.GetProperty("customerId").GetString(), stored.GetProperty("description").GetString()));
+
+        // Calling again about the same fault adds the call to the open repair instead of sending a second crew.
+        await customer.Locator("#report input[name=description]").FillAsync("Still no power!");
+        await customer.Locator("#report button").ClickAsync();
+        await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync($"You already have an open repair ({orderId})");
+        await Assertions.Expect(customer.Locator("#title")).ToContainTextAsync(orderId!);
+        await Assertions.Expect(mine).ToHaveCountAsync(2);
+        await Assertions.Expect(customer.Locator("#mine")).ToContainTextAsync("Handled with another request");
+        await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-report.png"), FullPage = true });
+
+        // An empty description is refused in the page before anything is sent.
+        await customer.Locator("#report input[name=description]").FillAsync("");
+        await customer.Locator("#report button").ClickAsync();
+        await Assertions.Expect(mine).ToHaveCountAsync(2);
     }
 
     private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null)

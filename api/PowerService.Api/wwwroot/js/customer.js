@@ -9,9 +9,27 @@ let followed = null;
 const outages = new Map();
 const OutageSays = { Suspected: "Power outage detected — a repair crew is being sent", Confirmed: "Power outage confirmed", CrewAssigned: "A repair crew is working on the outage" };
 
+// What a customer is told of each state, in their words rather than the order's.
+const Says = {
+  Created: "Received, a crew is being found", Reserved: "Visit booked", Dispatched: "A crew has been assigned",
+  Accepted: "The crew accepted", EnRoute: "The crew is on the way", OnSite: "The crew is on site", Rejected: "Received, a crew is being found",
+  Reopened: "Reopened, a crew is being found", Resolved: "Done", CallbackPending: "Done; we will call you to check",
+  Closed: "Closed", Cancelled: "Cancelled", Merged: "Handled with another request",
+};
+const Kinds = { FaultRepair: "Fault repair", NewConnection: "New connection", MeterInstallation: "Meter installation", MeterVerification: "Meter check", OnSiteSurvey: "Site survey", Complaint: "Complaint", Consultation: "Question" };
+// The customer's own requests by id (from GET /api/work-orders, then the hub's pushes).
+const mine = new Map();
+const Final = new Set(["Closed", "Cancelled", "Merged"]);
+
 requireRole(["customer"], async () => {
   const connection = hub("/hubs/customer");
-  connection.on("orders", orders => { for (const o of orders) if (o.id === followed) show(o); });
+  connection.on("orders", orders => {
+    for (const o of orders) {
+      keepMine(o);
+      if (o.id === followed) show(o);
+    }
+    drawMine();
+  });
   connection.on("outage", notice => { keepOutage(notice); showOutage(); });
   connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
   connection.onreconnected(() => showError(null));
@@ -22,15 +40,62 @@ requireRole(["customer"], async () => {
     catch (error) { $("tracker").hidden = true; showError(error.status === 404 ? { message: `No order ${id} of yours was found.` } : error); }
   };
   $("find").onsubmit = event => { event.preventDefault(); follow(event.target.orderId.value.trim()); };
+  $("mine").onclick = event => { const row = event.target.closest("tr[data-order]"); if (row) follow(row.dataset.order); };
+  $("report").onsubmit = async event => {
+    event.preventDefault();
+    const form = event.target, button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      const created = await api("POST", "/api/work-orders", { kind: form.kind.value, description: form.description.value.trim() });
+      form.description.value = "";
+      keepMine(created);
+      drawMine();
+      // A repeat call about a fault already being repaired joins that repair: follow the one the crew works on.
+      const target = created.state === "Merged" && created.mergedInto && mine.has(created.mergedInto) ? created.mergedInto : created.id;
+      $("reported").textContent = target === created.id
+        ? `Thank you — your request ${created.id} is received.`
+        : `You already have an open repair (${target}); we added your call to it.`;
+      showError(null);
+      await follow(target);
+    } catch (error) { showError(error); }
+    finally { button.disabled = false; }
+  };
+  try { await loadMine(); } catch (error) { showError(error); }
   const fromUrl = new URLSearchParams(location.search).get("order");
+  const open = [...mine.values()].find(o => !Final.has(o.state));
   if (fromUrl) { $("find").orderId.value = fromUrl; await follow(fromUrl); }
+  else if (open) await follow(open.id);
   setInterval(() => { if (followed && window.lastOrder) show(window.lastOrder); showOutage(); }, 30000);
 });
+
+async function loadMine() {
+  let token = null;
+  do {
+    const page = await api("GET", `/api/work-orders?limit=1000${token ? `&continuationToken=${encodeURIComponent(token)}` : ""}`);
+    for (const o of page.items) keepMine(o);
+    token = page.continuationToken;
+  } while (token);
+  drawMine();
+}
+
+function keepMine(o) {
+  const held = mine.get(o.id);
+  if (!held || (o.version ?? 0) >= (held.version ?? 0)) mine.set(o.id, { ...held, ...o });
+}
+
+function drawMine() {
+  const rows = [...mine.values()].sort((a, b) => Date.parse(b.updatedAt ?? 0) - Date.parse(a.updatedAt ?? 0));
+  $("mine").innerHTML = rows.length
+    ? rows.map(o => `<tr data-order="${escape(o.id)}" class="${o.id === followed ? "followed" : ""}"><td><a href="?order=${encodeURIComponent(o.id)}" onclick="return false">${escape(o.id)}</a></td><td>${escape(Kinds[o.kind] ?? o.kind)}</td><td>${escape(Says[o.state] ?? o.state)}</td></tr>`).join("")
+    : `<tr><td class="muted">No requests yet.</td></tr>`;
+}
 
 function show(order) {
   window.lastOrder = order;
   $("tracker").hidden = false;
-  $("title").textContent = `${order.id} · ${order.kind}`;
+  keepMine(order);
+  drawMine();
+  $("title").textContent = `${order.id} · ${Kinds[order.kind] ?? order.kind}`;
   const rank = Rank[order.state] ?? -1;
   $("steps").innerHTML = Steps.map(([state, label], i) => `<span class="${i < rank ? "done" : i === rank ? "now" : ""}" data-state="${state}">${escape(label)}</span>`).join("");
   const arrival = (order.slaClocks || []).find(c => c.name === "Arrival");
@@ -38,11 +103,11 @@ function show(order) {
   $("eta").textContent =
     order.state === "Cancelled" ? "Cancelled" :
     order.state === "Merged" ? "Handled together with a related repair" :
-    rank >= 5 ? "Power restored — thank you for your patience" :
+    rank >= 5 ? (order.kind === "FaultRepair" ? "Power restored — thank you for your patience" : "Done — thank you for your patience") :
     rank === 4 ? "The crew is working on it" :
     arrival ? `Crew expected by ${new Date(arrival.dueAt).toLocaleTimeString()}` :
     s ? `Promised by ${new Date(Date.now() + s.minutes * 60000).toLocaleString()}` : "";
-  $("detail").textContent = `Current step: ${order.state}${order.crewId ? " · crew " + order.crewId : ""} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
+  $("detail").textContent = `${Says[order.state] ?? order.state}${order.crewId ? " · crew " + order.crewId : ""} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
 }
 
 async function loadOutages() {
