@@ -106,6 +106,11 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, assigned.StatusCode);
         Assert.Equal("C-12", (await Json(assigned)).GetProperty("crewId").GetString());
         Assert.Equal(HttpStatusCode.OK, (await _crew.GetAsync("/api/work-orders/WO-4")).StatusCode);
+        // An unknown crew is named as the dispatcher knows it, whichever grain found it missing.
+        var unknown = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4/assign", new { crewId = "C-404" });
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(("Crew not found", "Crew 'C-404' does not exist."),
+            ((await Json(unknown)).GetProperty("title").GetString(), (await Json(unknown)).GetProperty("detail").GetString()));
     }
 
     [Fact]

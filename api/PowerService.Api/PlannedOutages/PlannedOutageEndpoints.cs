@@ -54,7 +54,7 @@ public static class PlannedOutageEndpoints
         }).WithName("PlanOutage");
 
         outages.MapGet("/{id}", async (string id, IGrainFactory grains) =>
-            Results.Ok((IsValidId(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("PlannedOutage", id)))
+            Results.Ok((IsValidId(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("Planned outage", id)))
             .WithName("GetPlannedOutage");
 
         outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
@@ -76,7 +76,7 @@ public static class PlannedOutageEndpoints
 
     /// <summary>A well-formed id; the grain answers 404 for one never planned.</summary>
     private static IPlannedOutageGrain Existing(IGrainFactory grains, string id) =>
-        IsValidId(id) ? grains.GetGrain<IPlannedOutageGrain>(id) : throw new EntityNotFoundException("PlannedOutage", id);
+        IsValidId(id) ? grains.GetGrain<IPlannedOutageGrain>(id) : throw new EntityNotFoundException("Planned outage", id);
 
     private static bool IsValidId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');

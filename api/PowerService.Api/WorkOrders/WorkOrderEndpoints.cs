@@ -221,7 +221,7 @@ public static class WorkOrderEndpoints
         var visible = view is not null && (caller.IsDispatcher || caller.IsOperator
             || (caller.Role == Roles.Crew && view.CrewId is not null && view.CrewId == caller.CrewId)
             || (caller.Role == Roles.Customer && view.CustomerId is not null && view.CustomerId == caller.CustomerId));
-        return visible ? view! : throw new EntityNotFoundException("WorkOrder", id);
+        return visible ? view! : throw new EntityNotFoundException("Work order", id);
     }
 
     private static bool IsValidId(string id) =>

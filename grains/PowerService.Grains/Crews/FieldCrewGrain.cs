@@ -401,7 +401,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             throw new InvalidFieldException("bookingId", "The booking id is required.");
         }
-        return S.Bookings.TryGetValue(bookingId, out var found) ? found : throw new EntityNotFoundException("booking", bookingId);
+        return S.Bookings.TryGetValue(bookingId, out var found) ? found : throw new EntityNotFoundException("Booking", bookingId);
     }
 
     private Booking BookingOf(BookingRecord b) => new(b.Id, Id, b.OrderId, b.SlotStart, b.SlotEnd, b.State, b.HoldExpiresAt);
@@ -455,7 +455,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
     {
         if (S.Profile is null)
         {
-            throw new EntityNotFoundException("crew", Id);
+            throw new EntityNotFoundException("Crew", Id);
         }
     }
 

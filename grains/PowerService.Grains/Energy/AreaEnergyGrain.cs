@@ -374,7 +374,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
     {
         if (!_known)
         {
-            throw new EntityNotFoundException("transformer area", Id);
+            throw new EntityNotFoundException("Transformer area", Id);
         }
     }
 }

@@ -412,7 +412,7 @@ internal sealed partial class PlannedOutageGrain(
 
     // ---- checks ----
 
-    private PlannedOutageRecord RequireOutage() => Outage.Exists ? Outage : throw new EntityNotFoundException("PlannedOutage", Id);
+    private PlannedOutageRecord RequireOutage() => Outage.Exists ? Outage : throw new EntityNotFoundException("Planned outage", Id);
 
     private PlannedOutageStatus Next(PlannedOutageRecord outage, Move move) =>
         Moves.TryGetValue((outage.Status, move), out var to)

@@ -272,7 +272,7 @@ internal sealed partial class WorkOrderGrain(
         var byDispatch = actor == DispatchActor;
         if (!byDispatch && await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Get() is null)
         {
-            throw new EntityNotFoundException("FieldCrew", crewId);
+            throw new EntityNotFoundException("Crew", crewId);
         }
         var change = new Change(order, TimeProvider.GetUtcNow());
         if (order.BookingId is { } booking && BookingId.CrewOf(booking) != crewId)
@@ -771,7 +771,7 @@ internal sealed partial class WorkOrderGrain(
         return page.Items.FirstOrDefault(o => o.Id != Id && WorkOrderTransitions.TryNext(o.State, Cancel, out _))?.Id;
     }
 
-    private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("WorkOrder", Id);
+    private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("Work order", Id);
 
     private static void RequireActor(string actor)
     {

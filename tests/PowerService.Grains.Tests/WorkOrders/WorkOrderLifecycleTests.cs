@@ -76,7 +76,7 @@ public sealed class WorkOrderLifecycleTests
             await Assert.ThrowsAsync<EntityNotFoundException>(() => order.RecordCallback(new CallbackAttempt(CallbackOutcome.Satisfied, Agent))),
             await Assert.ThrowsAsync<EntityNotFoundException>(() => order.GetHistory()),
         };
-        Assert.All(errors, e => Assert.Equal(("WorkOrder", "nobody"), (e.Entity, e.Id)));
+        Assert.All(errors, e => Assert.Equal(("Work order", "nobody"), (e.Entity, e.Id)));
     }
 
     [Fact]
@@ -221,7 +221,7 @@ public sealed class WorkOrderLifecycleTests
         var error = await Assert.ThrowsAsync<EntityNotFoundException>(() => order.Assign("ghost", Dispatcher));
         var bad = await Assert.ThrowsAsync<InvalidFieldException>(() => order.Assign("a~b", Dispatcher));
 
-        Assert.Equal(("FieldCrew", "ghost"), (error.Entity, error.Id));
+        Assert.Equal(("Crew", "ghost"), (error.Entity, error.Id));
         Assert.Equal("crewId", bad.Field);
         Assert.Equal(before, await order.Get(), ViewComparer.Instance);
     }
