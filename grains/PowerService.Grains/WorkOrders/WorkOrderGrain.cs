@@ -33,6 +33,8 @@ internal sealed partial class WorkOrderGrain(
     private const string DispatchActor = "dispatch";
     private const int MaxDescriptionLength = 2000;
     private const int MaxHistory = 100_000;
+    /// <summary>Open requests a customer may have made through self-service channels at once.</summary>
+    private const int MaxOpenSelfServiceRequests = 20;
 
     // camelCase names and enum names, not numbers: the journal is read by people and by the indicators.
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
@@ -53,6 +55,8 @@ internal sealed partial class WorkOrderGrain(
         }
         var now = TimeProvider.GetUtcNow();
         var created = await Classify(await Validate(order, now), order);
+        // A call inside a known outage folds into it whatever else the customer has open; only other orders look.
+        var customersOpen = created.Classification == FaultCallVerdict.InOutage ? [] : await OpenOrdersOfCustomer(created);
         var change = new Change(Order, now);
         change.Next = ReachMilestone(change, created, SlaMilestone.Receipt);
         Record(change, WorkOrderEvents.Created, order.Actor, null, new
@@ -75,7 +79,7 @@ internal sealed partial class WorkOrderGrain(
         {
             Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "inside a known outage", TargetId: created.OutageId), WorkOrderState.Merged);
         }
-        else if (await OpenFaultOfSameCustomer(created) is { } earlier)
+        else if (RepeatedFault(created, customersOpen) is { } earlier)
         {
             Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "the customer called again: their fault is already being repaired", TargetId: earlier), WorkOrderState.Merged);
         }
@@ -755,21 +759,37 @@ internal sealed partial class WorkOrderGrain(
         return created with { Classification = call.Verdict, OutageId = call.OutageId };
     }
 
-    /// <summary>A customer calling again about a fault whose repair is still ahead (重复来电): their open fault order, which
-    /// the new call folds into instead of sending a second crew. Only calls a customer makes (not a crew's field report
-    /// or a meter's); an order already resolved is not joined — power out again after a repair is a new fault. The
-    /// region's order list knows the customer's orders (the list never calls orders, so asking it cannot deadlock).</summary>
-    private async Task<string?> OpenFaultOfSameCustomer(WorkOrderRecord created)
+    /// <summary>The open requests of the customer this order is for, when a customer makes it (hotline, app, WeChat,
+    /// SMS, web, service hall; not a crew's field report or a meter's order): empty otherwise. The region's order list
+    /// knows them (the list never calls orders, so asking it cannot deadlock).</summary>
+    private async Task<IReadOnlyList<WorkOrderSummary>> OpenOrdersOfCustomer(WorkOrderRecord created)
     {
-        if (created.Kind != WorkOrderKind.FaultRepair || created.CustomerId is null || created.Channel is IntakeChannel.Field or IntakeChannel.Meter)
+        if (created.CustomerId is null || created.Channel is IntakeChannel.Field or IntakeChannel.Meter)
         {
-            return null;
+            return [];
         }
         var page = await GrainFactory.GetGrain<IOpenOrdersGrain>(created.Region).List(
-            new WorkOrderQuery(Kind: WorkOrderKind.FaultRepair, CustomerId: created.CustomerId, Limit: WorkOrderQuery.MaxLimit));
-        // Still before its resolution: the states an order can be cancelled from.
-        return page.Items.FirstOrDefault(o => o.Id != Id && WorkOrderTransitions.TryNext(o.State, Cancel, out _))?.Id;
+            new WorkOrderQuery(CustomerId: created.CustomerId, Limit: WorkOrderQuery.MaxLimit));
+        var open = page.Items.Where(o => o.Id != Id && !WorkOrderTransitions.IsTerminal(o.State)).ToList();
+        // A flood of self-service requests from one customer account (a script, a stolen password) stops here; the
+        // hotline and the service hall, where a person takes the call, are not limited.
+        if (created.Channel is IntakeChannel.App or IntakeChannel.WeChat or IntakeChannel.Sms or IntakeChannel.Web
+            && open.Count >= MaxOpenSelfServiceRequests)
+        {
+            throw new DomainConflictException(
+                $"Customer '{created.CustomerId}' already has {open.Count} open requests; a new one can be made when one of them is done, or through the 95598 hotline.");
+        }
+        return open;
     }
+
+    /// <summary>A customer calling again about a fault whose repair is still ahead (重复来电): their open fault order,
+    /// which the new call folds into instead of sending a second crew. An order already resolved is not joined — power
+    /// out again after a repair is a new fault.</summary>
+    private string? RepeatedFault(WorkOrderRecord created, IReadOnlyList<WorkOrderSummary> customersOpen) =>
+        created.Kind != WorkOrderKind.FaultRepair
+            ? null
+            // Still before its resolution: the states an order can be cancelled from.
+            : customersOpen.FirstOrDefault(o => o.Kind == WorkOrderKind.FaultRepair && WorkOrderTransitions.TryNext(o.State, Cancel, out _))?.Id;
 
     private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("Work order", Id);
 

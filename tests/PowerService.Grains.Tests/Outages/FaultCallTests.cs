@@ -68,6 +68,26 @@ public sealed class FaultCallTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_customer_account_has_at_most_20_open_self_service_requests_while_the_hotline_still_takes_calls()
+    {
+        NewWorkOrder Request(IntakeChannel channel) => new(WorkOrderKind.Complaint, channel, "customer:CU", "a complaint", CustomerId: Customer(302));
+        for (var i = 1; i <= 20; i++)
+        {
+            await _silo.Grain<IWorkOrderGrain>($"WO-APP-{i}").Create(Request(IntakeChannel.App));
+        }
+
+        var refused = await Assert.ThrowsAsync<DomainConflictException>(() => _silo.Grain<IWorkOrderGrain>("WO-APP-21").Create(Request(IntakeChannel.WeChat)));
+        var byPhone = await _silo.Grain<IWorkOrderGrain>("WO-PHONE-1").Create(Request(IntakeChannel.Hotline95598));
+
+        Assert.Contains("20 open requests", refused.Message);
+        Assert.Null(await _silo.Grain<IWorkOrderGrain>("WO-APP-21").Get()); // nothing stored
+        Assert.Equal(WorkOrderState.Created, byPhone.State);
+        await _silo.Grain<IWorkOrderGrain>("WO-APP-1").Apply(new WorkOrderCommand(WorkOrderAction.Cancel, "customer:CU"));
+        await _silo.Grain<IWorkOrderGrain>("WO-PHONE-1").Apply(new WorkOrderCommand(WorkOrderAction.Cancel, "agent:95598-3"));
+        Assert.Equal(WorkOrderState.Created, (await _silo.Grain<IWorkOrderGrain>("WO-APP-21").Create(Request(IntakeChannel.App))).State);
+    }
+
+    [Fact]
     public async Task A_fault_call_whose_meter_reports_power_is_a_verify_customer_side_case_not_an_outage()
     {
         await SendAsync(_silo, Events(_silo, 400, 400, MeterEventType.PowerRestored));
