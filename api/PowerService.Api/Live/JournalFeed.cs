@@ -1,10 +1,10 @@
+using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains;
-using System.Diagnostics;
-using System.Text.Json;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Outages;
 using PowerService.Grains.WorkOrders;
@@ -13,10 +13,11 @@ using PowerService.Runtime;
 namespace PowerService.Api.Live;
 
 /// <summary>The one path from grains to browsers: it tails the domain journal (every change of an order or crew is a
-/// journaled event), and per page read sends each group ONE message holding the latest view of every entity that changed,
-/// however many events it had. It reads when this silo commits journal events (and polls for other silos' commits),
-/// at most once per <see cref="MinPageInterval"/> unless it is catching up, so in a storm a client gets at most one
-/// message per interval per feed, never one per event. Tailing the journal, not an in-process event bus, keeps the feed correct when grains run on other silos.
+/// journaled event), and per page it reads sends each group ONE message holding the latest view of every entity that
+/// changed, however many events it had. It reads when this silo commits journal events (and polls for other silos'
+/// commits), at most once per <see cref="MinPageInterval"/> unless it is catching up, so in a storm a client gets at
+/// most one message per interval per feed, never one per event. Tailing the journal, not an in-process event bus,
+/// keeps the feed correct when grains run on other silos.
 /// Outages go the same way: dispatchers of the outage's region get its latest view, and customers get a notice through
 /// the groups of the supply they are on (their transformer area, or their meter for an outage of some meters only), so
 /// the feed never looks up who is affected.</summary>

@@ -30,10 +30,6 @@ public static class WorkOrderEndpoints
         ["resume"] = WorkOrderAction.Resume,
     };
 
-    /// <summary>The channels a customer reaches the service through by themself; the hotline and the service hall
-    /// are an agent's (a dispatcher's token), the field and the meter the system's.</summary>
-    private static readonly HashSet<IntakeChannel> SelfServiceChannels = [IntakeChannel.App, IntakeChannel.WeChat, IntakeChannel.Sms, IntakeChannel.Web];
-
     private static readonly HashSet<WorkOrderAction> CrewActions =
         [WorkOrderAction.Accept, WorkOrderAction.Reject, WorkOrderAction.StartTravel, WorkOrderAction.Arrive, WorkOrderAction.Resolve];
 
@@ -60,9 +56,9 @@ public static class WorkOrderEndpoints
                 throw new InvalidFieldException(field, reason);
             }
         }
-        if (RequestFields.Optional<IntakeChannel>(body.Channel, "channel") is { } channel && !SelfServiceChannels.Contains(channel))
+        if (RequestFields.Optional<IntakeChannel>(body.Channel, "channel") is { } channel && !channel.IsSelfService())
         {
-            throw new InvalidFieldException("channel", $"A customer reports through {string.Join(", ", SelfServiceChannels)}; {channel} is not one of them.");
+            throw new InvalidFieldException("channel", $"A customer reports through {string.Join(", ", IntakeChannels.SelfService)}; {channel} is not one of them.");
         }
     }
 

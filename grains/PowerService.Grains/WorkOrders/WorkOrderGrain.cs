@@ -773,8 +773,7 @@ internal sealed partial class WorkOrderGrain(
         var open = page.Items.Where(o => o.Id != Id && !WorkOrderTransitions.IsTerminal(o.State)).ToList();
         // A flood of self-service requests from one customer account (a script, a stolen password) stops here; the
         // hotline and the service hall, where a person takes the call, are not limited.
-        if (created.Channel is IntakeChannel.App or IntakeChannel.WeChat or IntakeChannel.Sms or IntakeChannel.Web
-            && open.Count >= MaxOpenSelfServiceRequests)
+        if (created.Channel.IsSelfService() && open.Count >= MaxOpenSelfServiceRequests)
         {
             throw new DomainConflictException(
                 $"Customer '{created.CustomerId}' already has {open.Count} open requests; a new one can be made when one of them is done, or through the 95598 hotline.");

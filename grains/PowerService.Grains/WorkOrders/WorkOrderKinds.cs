@@ -38,6 +38,15 @@ public enum IntakeChannel
     Meter,
 }
 
+public static class IntakeChannels
+{
+    /// <summary>The channels a customer reaches the service through by themself: app, WeChat, SMS, web. The hotline
+    /// and the service hall are an agent's, the field and the meter the system's.</summary>
+    public static readonly IReadOnlyList<IntakeChannel> SelfService = [IntakeChannel.App, IntakeChannel.WeChat, IntakeChannel.Sms, IntakeChannel.Web];
+
+    public static bool IsSelfService(this IntakeChannel channel) => SelfService.Contains(channel);
+}
+
 public enum WorkOrderPriority
 {
     Low,
