@@ -338,6 +338,39 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(mine).ToHaveCountAsync(2);
     }
 
+    [Fact]
+    public async Task The_PDA_shares_the_devices_position_with_dispatch_and_an_action_records_where_the_crew_was()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12", latitude: 20.001);
+        var pda = await SignInAsync("crew.html", "crew-c12", async context =>
+        {
+            await context.GrantPermissionsAsync(["geolocation"]);
+            await context.SetGeolocationAsync(new() { Latitude = 20.0345f, Longitude = 110.3456f });
+        });
+
+        await pda.Locator("#gps").ClickAsync();
+
+        await Assertions.Expect(pda.Locator("#gps-state")).ToContainTextAsync("Reported 20.03450, 110.34560");
+        var crew = await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/crews/C-12");
+        Assert.Equal(20.0345, crew.GetProperty("location").GetProperty("latitude").GetDouble(), 4);
+        Assert.Equal(110.3456, crew.GetProperty("location").GetProperty("longitude").GetDouble(), 4);
+
+        var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-G1", kind = "FaultRepair", description = "Pole leaning", customerId = "CU-0001" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var card = pda.Locator(".card[data-card='WO-G1']");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+        await Assertions.Expect(card).ToHaveAttributeAsync("data-state", "Accepted");
+
+        var history = await dispatcherApi.GetFromJsonAsync<List<LocatedEntry>>("/api/work-orders/WO-G1/history");
+        var accepted = Assert.Single(history!, e => e.Type == "Accepted");
+        Assert.Contains("20.0345", accepted.Location);
+        Assert.Contains("110.3456", accepted.Location);
+    }
+
+    private sealed record LocatedEntry(string Type, string? Location);
+
     private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null)
     {
         var context = await _browser.NewContextAsync(new() { BaseURL = _server.ToString(), ViewportSize = new() { Width = 1280, Height = 900 } });

@@ -39,7 +39,8 @@ requireRole(["crew"], async user => {
     const id = button.dataset.order, card = button.closest(".card");
     button.disabled = true;
     try {
-      const order = await api("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`, { action: button.dataset.action, note: card.querySelector("textarea").value || null });
+      // The device's position goes with the action, so the order's history says where the crew was when it acted.
+      const order = await api("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`, { action: button.dataset.action, note: card.querySelector("textarea").value || null, location: position });
       refusals.delete(id);
       keep(order); showError(null); draw();
     } catch (error) {
@@ -52,11 +53,41 @@ requireRole(["crew"], async user => {
   };
   $("location").onsubmit = async event => {
     event.preventDefault();
-    try { showCrew(await api("POST", `/api/crews/${encodeURIComponent(crewId)}/location`, { latitude: Number(event.target.latitude.value), longitude: Number(event.target.longitude.value) })); showError(null); }
-    catch (error) { showError(error); }
+    await reportLocation({ latitude: Number(event.target.latitude.value), longitude: Number(event.target.longitude.value) });
+  };
+  // The device's GPS, when it has one and the crew allows it: "Share my position" reports it now; after that every
+  // change of more than ~100 m is reported, at most once a minute, so dispatch sees the crew move without a tap.
+  $("gps").onclick = () => {
+    if (!navigator.geolocation) { $("gps-state").textContent = "No GPS on this device: enter the position."; return; }
+    $("gps-state").textContent = "Locating…";
+    navigator.geolocation.getCurrentPosition(async p => {
+      position = { latitude: p.coords.latitude, longitude: p.coords.longitude };
+      await reportLocation(position);
+      if (watching === null) watching = navigator.geolocation.watchPosition(moved, () => {}, { enableHighAccuracy: true, maximumAge: 30000 });
+    }, error => { $("gps-state").textContent = `No position: ${error.message}`; }, { enableHighAccuracy: true, timeout: 15000 });
   };
   setInterval(tick, 1000);
 });
+
+// The device's last known position (null until the crew shares it), the watch that keeps it, and when it was last sent.
+let position = null, watching = null, reported = { at: 0, position: null };
+
+async function reportLocation(where) {
+  try {
+    showCrew(await api("POST", `/api/crews/${encodeURIComponent(crewId)}/location`, where));
+    reported = { at: Date.now(), position: where };
+    $("gps-state").textContent = `Reported ${where.latitude.toFixed(5)}, ${where.longitude.toFixed(5)} at ${new Date().toLocaleTimeString()}`;
+    showError(null);
+  } catch (error) { showError(error); }
+}
+
+function moved(p) {
+  position = { latitude: p.coords.latitude, longitude: p.coords.longitude };
+  const last = reported.position;
+  // ~100 m: 0.001° of latitude is 111 m.
+  const far = !last || Math.hypot(position.latitude - last.latitude, position.longitude - last.longitude) > 0.001;
+  if (far && Date.now() - reported.at > 60000) reportLocation(position);
+}
 
 /// The first connection gets no automatic reconnect: retry it here every 5 s, and load the list again once it is up.
 async function startHub(connection, retrying = false) {
