@@ -239,9 +239,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         if (other is not null)
         {
-            var moved = other with { State = BookingState.Released, HoldExpiresAt = null };
-            S.Bookings[moved.Id] = moved;
-            events.Add(BookingEvent(moved, request.Actor));
+            Released(other, request.Actor, events);
         }
         S.LastBookingNumber++;
         var held = new BookingRecord(
@@ -289,9 +287,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         found = S.Bookings[found.Id];
         if (found.State is BookingState.Held or BookingState.Confirmed)
         {
-            var released = found with { State = BookingState.Released, HoldExpiresAt = null };
-            S.Bookings[released.Id] = released;
-            events.Add(BookingEvent(released, actor));
+            Released(found, actor, events);
         }
         await CommitIfAnyAsync(events);
         await SyncHoldReminderAsync();
@@ -402,6 +398,14 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             throw new InvalidFieldException("bookingId", "The booking id is required.");
         }
         return S.Bookings.TryGetValue(bookingId, out var found) ? found : throw new EntityNotFoundException("Booking", bookingId);
+    }
+
+    /// <summary>Frees the booking's capacity and journals it (a release, or a hold moved to another slot).</summary>
+    private void Released(BookingRecord b, string actor, List<JournalEvent> events)
+    {
+        var released = b with { State = BookingState.Released, HoldExpiresAt = null };
+        S.Bookings[released.Id] = released;
+        events.Add(BookingEvent(released, actor));
     }
 
     private Booking BookingOf(BookingRecord b) => new(b.Id, Id, b.OrderId, b.SlotStart, b.SlotEnd, b.State, b.HoldExpiresAt);
