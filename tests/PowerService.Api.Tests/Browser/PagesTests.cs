@@ -53,7 +53,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-77", latitude: 20.001); // nearest: dispatch offers it first
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12", latitude: 20.3);
 
-        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        // The page loads slowly (a second's wait on the outage board it reads first): the dispatcher's Watch, clicked
+        // while the page is still loading, must not be lost.
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", context => context.RouteAsync("**/api/outages**", async route =>
+        {
+            await Task.Delay(1000);
+            await route.ContinueAsync();
+        }));
         await console.Locator("#region").FillAsync("R1");
         await console.Locator("#watch").ClickAsync();
         await Assertions.Expect(console.Locator("#crews")).ToContainTextAsync("C-12");
@@ -118,7 +124,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         }
 
-        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        // The page loads slowly (a second's wait on the outage board it reads first): the dispatcher's Watch, clicked
+        // while the page is still loading, must not be lost.
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", context => context.RouteAsync("**/api/outages**", async route =>
+        {
+            await Task.Delay(1000);
+            await route.ContinueAsync();
+        }));
         await console.Locator("#region").FillAsync("R1");
         await console.Locator("#watch").ClickAsync();
         await Assertions.Expect(console.Locator("tr[data-order='WO-L1']")).ToContainTextAsync("Created");
@@ -178,7 +190,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         var headEnd = await _api.ClientForAsync("headend-1");
         await ApiScenario.ImportTwoAreasAsync(dispatcherApi);
-        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        // The page loads slowly (a second's wait on the outage board it reads first): the dispatcher's Watch, clicked
+        // while the page is still loading, must not be lost.
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", context => context.RouteAsync("**/api/outages**", async route =>
+        {
+            await Task.Delay(1000);
+            await route.ContinueAsync();
+        }));
         await console.Locator("#region").FillAsync("R1");
         await console.Locator("#watch").ClickAsync();
         await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("No active outages.");

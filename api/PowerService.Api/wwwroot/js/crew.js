@@ -20,7 +20,6 @@ let crewId = null;
 
 requireRole(["crew"], async user => {
   crewId = user.crewId;
-  showCrew(await api("GET", `/api/crews/${encodeURIComponent(crewId)}`));
 
   // The hub first, then the list: an order pushed while the list loads is not lost, and a list row older than
   // what the hub already gave is ignored (versions).
@@ -30,9 +29,6 @@ requireRole(["crew"], async user => {
   connection.onreconnecting(() => offline("Working offline: the live feed dropped, reconnecting… Actions still go through when the network allows."));
   // Changes made while the feed was down were never pushed: load the list again.
   connection.onreconnected(async () => { offline(null); await loadOrders(); });
-  await startHub(connection);
-  await loadOrders();
-
   $("orders").onclick = async event => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
@@ -67,6 +63,11 @@ requireRole(["crew"], async user => {
     }, error => { $("gps-state").textContent = `No position: ${error.message}`; }, { enableHighAccuracy: true, timeout: 15000 });
   };
   setInterval(tick, 1000);
+  // Every control works from the moment the page shows (a tap while it still loads is not lost); then the crew, the
+  // live feed and the list.
+  showCrew(await api("GET", `/api/crews/${encodeURIComponent(crewId)}`));
+  await startHub(connection);
+  await loadOrders();
 });
 
 // The device's last known position (null until the crew shares it), the watch that keeps it, and when it was last sent.

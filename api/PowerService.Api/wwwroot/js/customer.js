@@ -33,8 +33,6 @@ requireRole(["customer"], async () => {
   connection.on("outage", notice => { keepOutage(notice); showOutage(); });
   connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
   connection.onreconnected(() => showError(null));
-  await connection.start();
-  try { await loadOutages(); } catch (error) { showError(error); }
   const follow = async id => {
     try { followed = id; show(await api("GET", `/api/work-orders/${encodeURIComponent(id)}`)); showError(null); history.replaceState(null, "", `?order=${encodeURIComponent(id)}`); }
     catch (error) { $("tracker").hidden = true; showError(error.status === 404 ? { message: `No order ${id} of yours was found.` } : error); }
@@ -60,6 +58,10 @@ requireRole(["customer"], async () => {
     } catch (error) { showError(error); }
     finally { button.disabled = false; }
   };
+  // The controls above work from the moment the page shows; then the live feed, and the lists after it (a push while
+  // they load is kept; versions decide).
+  await connection.start();
+  try { await loadOutages(); } catch (error) { showError(error); }
   try { await loadMine(); } catch (error) { showError(error); }
   const fromUrl = new URLSearchParams(location.search).get("order");
   const open = [...mine.values()].find(o => !Final.has(o.state));

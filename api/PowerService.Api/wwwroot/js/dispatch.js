@@ -37,8 +37,11 @@ requireRole(["dispatcher"], async user => {
   });
   connection.onreconnecting(() => showError({ message: "Live feed lost; reconnecting…" }));
   connection.onreconnected(async () => { showError(null); await connection.invoke("Watch", $("region").value); });
-  await connection.start();
-  const watch = async () => {
+  // Watching is serialized behind the hub's start: a click on Watch while the page is still connecting (or while an
+  // earlier watch is loading) runs once the one before it is done, with the region as it is then.
+  let watching = connection.start();
+  const watch = () => (watching = watching.catch(() => {}).then(watchRegion));
+  const watchRegion = async () => {
     const region = $("region").value.trim();
     if (watched !== null && watched !== region) {
       await connection.invoke("Unwatch", watched);
@@ -57,7 +60,6 @@ requireRole(["dispatcher"], async user => {
     for (const crew of await api("GET", `/api/crews?region=${encodeURIComponent(region)}`)) crews.set(crew.id, crew);
     await loadOrders(region);
   };
-  await watch();
   $("watch").onclick = async () => {
     try { await watch(); showError(null); } catch (error) { showError(error); }
   };
@@ -101,6 +103,7 @@ requireRole(["dispatcher"], async user => {
   $("import").onsubmit = event => { event.preventDefault(); upload(event.target); };
 
   setInterval(tick, 1000);
+  await watch();
 });
 
 /// A full order (from the hub or an answer) as the list row the index serves.
