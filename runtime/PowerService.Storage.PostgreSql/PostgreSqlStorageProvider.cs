@@ -131,6 +131,20 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             {
                 await AppendEventsAsync(connection, transaction, events, ct);
             }
+            var (set, removed) = StoredRows.RemindersOfAppliedWrites(writes, outcomes);
+            if (set.Count + removed.Count > 0)
+            {
+                await using var reminders = new NpgsqlBatch(connection, transaction);
+                if (set.Count > 0)
+                {
+                    reminders.BatchCommands.Add(UpsertReminders(set));
+                }
+                if (removed.Count > 0)
+                {
+                    reminders.BatchCommands.Add(DeleteReminders(removed));
+                }
+                await reminders.ExecuteNonQueryAsync(ct);
+            }
             await transaction.CommitAsync(ct);
             return outcomes;
         }, cancellationToken);
@@ -285,6 +299,15 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         {
             return Task.CompletedTask;
         }
+        return ExecuteAsync("upsert reminders", isWrite: true, async (connection, ct) =>
+        {
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertReminders(reminders) } };
+            return await batch.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand UpsertReminders(IReadOnlyList<ReminderRecord> reminders)
+    {
         // ON CONFLICT DO UPDATE may touch a row once per statement: the last record for a key wins, as if applied in order.
         var latest = new Dictionary<ReminderKey, ReminderRecord>(reminders.Count);
         foreach (var reminder in reminders)
@@ -292,27 +315,23 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             latest[reminder.Key] = reminder;
         }
         var rows = latest.Values;
-        return ExecuteAsync("upsert reminders", isWrite: true, async (connection, ct) =>
+        return new NpgsqlBatchCommand("""
+            INSERT INTO reminders (grain_type, grain_key, name, due_at_ms, period_ms, partition)
+            SELECT * FROM unnest(@grain_type, @grain_key, @name, @due_at_ms, @period_ms, @partition)
+            ON CONFLICT (grain_type, grain_key, name)
+            DO UPDATE SET due_at_ms = excluded.due_at_ms, period_ms = excluded.period_ms, partition = excluded.partition
+            """)
         {
-            await using var command = new NpgsqlCommand("""
-                INSERT INTO reminders (grain_type, grain_key, name, due_at_ms, period_ms, partition)
-                SELECT * FROM unnest(@grain_type, @grain_key, @name, @due_at_ms, @period_ms, @partition)
-                ON CONFLICT (grain_type, grain_key, name)
-                DO UPDATE SET due_at_ms = excluded.due_at_ms, period_ms = excluded.period_ms, partition = excluded.partition
-                """, connection)
+            Parameters =
             {
-                Parameters =
-                {
-                    new NpgsqlParameter<string[]>("grain_type", [.. rows.Select(r => r.Grain.Type)]),
-                    new NpgsqlParameter<string[]>("grain_key", [.. rows.Select(r => r.Grain.Key)]),
-                    new NpgsqlParameter<string[]>("name", [.. rows.Select(r => r.Name)]),
-                    new NpgsqlParameter<long[]>("due_at_ms", [.. rows.Select(r => r.DueAtMs)]),
-                    new NpgsqlParameter<long[]>("period_ms", [.. rows.Select(r => r.PeriodMs)]),
-                    new NpgsqlParameter<int[]>("partition", [.. rows.Select(r => r.Partition)]),
-                },
-            };
-            return await command.ExecuteNonQueryAsync(ct);
-        }, cancellationToken);
+                new NpgsqlParameter<string[]>("grain_type", [.. rows.Select(r => r.Grain.Type)]),
+                new NpgsqlParameter<string[]>("grain_key", [.. rows.Select(r => r.Grain.Key)]),
+                new NpgsqlParameter<string[]>("name", [.. rows.Select(r => r.Name)]),
+                new NpgsqlParameter<long[]>("due_at_ms", [.. rows.Select(r => r.DueAtMs)]),
+                new NpgsqlParameter<long[]>("period_ms", [.. rows.Select(r => r.PeriodMs)]),
+                new NpgsqlParameter<int[]>("partition", [.. rows.Select(r => r.Partition)]),
+            },
+        };
     }
 
     public Task DeleteRemindersAsync(IReadOnlyList<ReminderKey> reminders, CancellationToken cancellationToken = default)
@@ -324,22 +343,24 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }
         return ExecuteAsync("delete reminders", isWrite: true, async (connection, ct) =>
         {
-            await using var command = new NpgsqlCommand("""
-                DELETE FROM reminders AS r
-                USING unnest(@grain_type, @grain_key, @name) AS d(grain_type, grain_key, name)
-                WHERE r.grain_type = d.grain_type AND r.grain_key = d.grain_key AND r.name = d.name
-                """, connection)
-            {
-                Parameters =
-                {
-                    new NpgsqlParameter<string[]>("grain_type", [.. reminders.Select(r => r.Grain.Type)]),
-                    new NpgsqlParameter<string[]>("grain_key", [.. reminders.Select(r => r.Grain.Key)]),
-                    new NpgsqlParameter<string[]>("name", [.. reminders.Select(r => r.Name)]),
-                },
-            };
-            return await command.ExecuteNonQueryAsync(ct);
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { DeleteReminders(reminders) } };
+            return await batch.ExecuteNonQueryAsync(ct);
         }, cancellationToken);
     }
+
+    private static NpgsqlBatchCommand DeleteReminders(IReadOnlyList<ReminderKey> reminders) => new("""
+        DELETE FROM reminders AS r
+        USING unnest(@grain_type, @grain_key, @name) AS d(grain_type, grain_key, name)
+        WHERE r.grain_type = d.grain_type AND r.grain_key = d.grain_key AND r.name = d.name
+        """)
+    {
+        Parameters =
+        {
+            new NpgsqlParameter<string[]>("grain_type", [.. reminders.Select(r => r.Grain.Type)]),
+            new NpgsqlParameter<string[]>("grain_key", [.. reminders.Select(r => r.Grain.Key)]),
+            new NpgsqlParameter<string[]>("name", [.. reminders.Select(r => r.Name)]),
+        },
+    };
 
     public Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(GrainId grain, CancellationToken cancellationToken = default) =>
         ExecuteAsync("read reminders", isWrite: false, async (connection, ct) =>

@@ -137,6 +137,9 @@ public sealed class SqliteStorageProvider : IStorageProvider
             {
                 AppendEvents(writer, transaction, events);
             }
+            var (set, removed) = StoredRows.RemindersOfAppliedWrites(writes, outcomes);
+            UpsertReminders(writer, transaction, set);
+            DeleteReminders(writer, transaction, removed);
             return outcomes;
         }, cancellationToken);
     }
@@ -214,6 +217,15 @@ public sealed class SqliteStorageProvider : IStorageProvider
         }
         return WriteAsync("upsert reminders", (writer, transaction) =>
         {
+            UpsertReminders(writer, transaction, reminders);
+            return true;
+        }, cancellationToken);
+    }
+
+    private static void UpsertReminders(SqliteWriter writer, SqliteTransaction transaction, IReadOnlyList<ReminderRecord> reminders)
+    {
+        if (reminders.Count > 0)
+        {
             var command = writer.Command(
                 """
                 INSERT INTO reminders (grain_type, grain_key, name, due_at_ms, period_ms, partition)
@@ -232,8 +244,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
                 command.Parameters["$partition"].Value = reminder.Partition;
                 command.ExecuteNonQuery();
             }
-            return true;
-        }, cancellationToken);
+        }
     }
 
     public Task DeleteRemindersAsync(IReadOnlyList<ReminderKey> reminders, CancellationToken cancellationToken = default)
@@ -245,6 +256,15 @@ public sealed class SqliteStorageProvider : IStorageProvider
         }
         return WriteAsync("delete reminders", (writer, transaction) =>
         {
+            DeleteReminders(writer, transaction, reminders);
+            return true;
+        }, cancellationToken);
+    }
+
+    private static void DeleteReminders(SqliteWriter writer, SqliteTransaction transaction, IReadOnlyList<ReminderKey> reminders)
+    {
+        if (reminders.Count > 0)
+        {
             var command = writer.Command(
                 "DELETE FROM reminders WHERE grain_type = $type AND grain_key = $key AND name = $name",
                 transaction, "$type", "$key", "$name");
@@ -255,8 +275,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
                 command.Parameters["$name"].Value = reminder.Name;
                 command.ExecuteNonQuery();
             }
-            return true;
-        }, cancellationToken);
+        }
     }
 
     public Task<IReadOnlyList<ReminderRecord>> ReadRemindersAsync(GrainId grain, CancellationToken cancellationToken = default) =>

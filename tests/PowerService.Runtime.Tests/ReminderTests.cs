@@ -143,6 +143,64 @@ public abstract class ReminderTests
     }
 
     [Fact]
+    public async Task A_reminder_written_with_the_state_is_stored_with_it_fires_and_is_removed_by_a_later_write()
+    {
+        var key = $"p-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        var grain = silo.Grain<IPromiseGrain>(key);
+
+        await grain.Promise(TimeSpan.FromSeconds(10), TimeSpan.Zero);
+        Assert.Equal(Start.AddSeconds(10), await grain.Promised());
+        Assert.Equal([new ReminderInfo(PromiseGrain.Reminder, Start.AddSeconds(10), TimeSpan.Zero)], await grain.List());
+
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.True(() => Ticks(key).Count == 1, "the reminder written with the state fired");
+        // The first tick promised again an hour on, through its own write: that reminder is kept, not deleted as the
+        // fired one-shot.
+        await Eventually.True(async () => await grain.List() is [{ } next] && next.DueAt == Start.AddSeconds(10).AddHours(1), "the tick's new promise is stored");
+
+        await grain.Promise(null, TimeSpan.Zero);
+        _clock.Advance(TimeSpan.FromHours(2));
+        await Task.Delay(200);
+
+        Assert.Equal([$"tick:{PromiseGrain.Reminder}:{Ms(Start.AddSeconds(10))}"], Ticks(key));
+        Assert.Empty(await grain.List());
+        Assert.Null(await grain.Promised());
+    }
+
+    [Fact]
+    public async Task A_reminder_written_with_the_state_before_a_restart_fires_after_it_exactly_once()
+    {
+        var key = $"p-{Guid.NewGuid():N}";
+        await using (var before = await StartSilo())
+        {
+            await before.Grain<IPromiseGrain>(key).Promise(TimeSpan.FromSeconds(20), TimeSpan.Zero);
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(5)); // due while the silo was down
+
+        await using (var after = await StartSilo())
+        {
+            await Eventually.True(() => Ticks(key).Count == 1, "the overdue reminder fired on start");
+        }
+        Assert.Equal([$"tick:{PromiseGrain.Reminder}:{Ms(Start.AddSeconds(20))}"], Ticks(key));
+    }
+
+    [Fact]
+    public async Task A_reminder_change_the_runtime_refuses_writes_no_state_either()
+    {
+        var key = $"p-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        var grain = silo.Grain<IPromiseGrain>(key);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => grain.Promise(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
+
+        Assert.Null(await silo.Silo.Storage.ReadStateAsync(new GrainId("PromiseGrain", key)));
+        Assert.Empty(await grain.List());
+        Assert.Null(await grain.Promised());
+    }
+
+    [Fact]
     public async Task Reminders_are_stored_in_the_partition_of_their_grain_key()
     {
         var key = $"r-{Guid.NewGuid():N}";

@@ -354,6 +354,74 @@ public abstract class StorageContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_state_write_sets_and_removes_its_grains_reminders_in_the_same_transaction()
+    {
+        var storage = await OpenAsync();
+        var order = Grain("order-1");
+        var sla = new ReminderRecord(order, "sla", 1_000, 0, 3);
+
+        var created = await storage.WriteStatesAsync([new StateWrite(order, 0, Bytes("open"), Reminders: [ReminderWrite.Set(sla)])]);
+        Assert.True(created[0].Applied);
+        Assert.Equal([sla], await storage.ReadRemindersAsync(order));
+
+        var closed = await storage.WriteStatesAsync([new StateWrite(order, 1, Bytes("closed"), Reminders: [ReminderWrite.Remove(sla.Key)])]);
+        Assert.True(closed[0].Applied);
+        Assert.Empty(await storage.ReadRemindersAsync(order));
+        Assert.Equal(2, (await storage.ReadStateAsync(order))!.Version);
+    }
+
+    [Fact]
+    public async Task A_conflicting_state_write_changes_none_of_its_reminders_and_the_others_in_the_batch_apply()
+    {
+        var storage = await OpenAsync();
+        var kept = new ReminderRecord(Grain("order-1"), "sla", 1_000, 0, 1);
+        await storage.UpsertRemindersAsync([kept]);
+        await storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 0, Bytes("v1"))]);
+        var other = new ReminderRecord(Grain("order-2"), "sla", 2_000, 0, 2);
+
+        var outcomes = await storage.WriteStatesAsync(
+        [
+            new StateWrite(Grain("order-1"), 7, Bytes("stale"), Reminders: [ReminderWrite.Remove(kept.Key), ReminderWrite.Set(kept with { Name = "callback" })]),
+            new StateWrite(Grain("order-2"), 0, Bytes("new"), Reminders: [ReminderWrite.Set(other)]),
+        ]);
+
+        Assert.False(outcomes[0].Applied);
+        Assert.True(outcomes[1].Applied);
+        Assert.Equal([kept], await storage.ReadRemindersAsync(Grain("order-1")));
+        Assert.Equal([other], await storage.ReadRemindersAsync(Grain("order-2")));
+    }
+
+    [Fact]
+    public async Task Reminder_changes_of_one_grains_writes_in_a_batch_take_effect_in_batch_order()
+    {
+        var storage = await OpenAsync();
+        var order = Grain("order-1");
+        var first = new ReminderRecord(order, "sla", 1_000, 0, 1);
+
+        await storage.WriteStatesAsync(
+        [
+            new StateWrite(order, 0, Bytes("v1"), Reminders: [ReminderWrite.Set(first), ReminderWrite.Set(first with { Name = "callback" })]),
+            new StateWrite(order, 1, Bytes("v2"), Reminders: [ReminderWrite.Remove(first.Key)]),
+            new StateWrite(order, 2, Bytes("v3"), Reminders: [ReminderWrite.Set(first with { DueAtMs = 3_000 }), ReminderWrite.Remove(new ReminderKey(order, "callback"))]),
+        ]);
+
+        Assert.Equal([first with { DueAtMs = 3_000 }], await storage.ReadRemindersAsync(order));
+        Assert.Equal(3, (await storage.ReadStateAsync(order))!.Version);
+    }
+
+    [Fact]
+    public async Task A_state_write_that_changes_another_grains_reminder_is_refused_and_writes_nothing()
+    {
+        var storage = await OpenAsync();
+        var foreign = new ReminderRecord(Grain("order-2"), "sla", 1_000, 0, 1);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => storage.WriteStatesAsync([new StateWrite(Grain("order-1"), 0, Bytes("x"), Reminders: [ReminderWrite.Set(foreign)])]));
+
+        Assert.Null(await storage.ReadStateAsync(Grain("order-1")));
+        Assert.Empty(await storage.ReadRemindersAsync(Grain("order-2")));
+    }
+
+    [Fact]
     public async Task Due_reminders_are_read_by_partition_within_a_half_open_time_range_in_due_order()
     {
         var storage = await OpenAsync();

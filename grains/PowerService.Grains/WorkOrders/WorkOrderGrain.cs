@@ -556,9 +556,9 @@ internal sealed partial class WorkOrderGrain(
 
     // ---- storing and telling ----
 
-    /// <summary>Plans the reminder, stores record and events in one write, then tells crews, dispatch and the live
-    /// counts. The reminder is registered before the write (a spare wake-up is harmless, a lost one is not) and only
-    /// when it must fire earlier than the one already registered: one that fires early finds nothing due and
+    /// <summary>Plans the reminder, stores record, events and the reminder change in one write (one round trip, and
+    /// never a stored promise without its wake-up), then tells crews, dispatch and the live counts. The reminder is
+    /// set only when it must fire earlier than the one already set: one that fires early finds nothing due and
     /// re-plans. That keeps a typical lifecycle to one reminder registration and one removal.</summary>
     private async Task Commit(Change change)
     {
@@ -568,15 +568,15 @@ internal sealed partial class WorkOrderGrain(
             Version = change.Before.Version + (change.Events.Count > 0 ? 1 : 0),
         };
         var wanted = NextMoment(next)?.At;
-        var unregister = false;
+        ReminderChange? reminder = null;
         if (wanted is null)
         {
-            unregister = next.ReminderDueAt is not null;
+            reminder = next.ReminderDueAt is null ? null : ReminderChange.Remove(ReminderName);
             next = next with { ReminderDueAt = null };
         }
         else if (next.ReminderDueAt is null || wanted < next.ReminderDueAt)
         {
-            await RegisterOrUpdateReminder(ReminderName, wanted.Value, TimeSpan.Zero);
+            reminder = ReminderChange.Set(ReminderName, wanted.Value, TimeSpan.Zero);
             next = next with { ReminderDueAt = wanted };
         }
         if (change.Events.Count == 0 && next == change.Before)
@@ -586,16 +586,12 @@ internal sealed partial class WorkOrderGrain(
         state.State = next;
         try
         {
-            await state.WriteStateAsync(change.Events);
+            await (reminder is { } planned ? state.WriteStateAsync(change.Events, planned) : state.WriteStateAsync(change.Events));
         }
         catch
         {
             state.State = change.Before;
             throw;
-        }
-        if (unregister)
-        {
-            await UnregisterReminder(ReminderName);
         }
         await Announce(change.Before, next, change);
     }

@@ -88,7 +88,7 @@ internal sealed class GrainClass
             var stateName = parameter.GetCustomAttribute<PersistentStateAttribute>()?.StateName;
             var storageType = stateName is null ? typeName : $"{typeName}.{stateName}";
             var stateType = typeof(PersistentState<>).MakeGenericType(type.GetGenericArguments()[0]);
-            return activation => Activator.CreateInstance(stateType, activation.Silo, new GrainId(storageType, activation.Id.Key));
+            return activation => Activator.CreateInstance(stateType, activation, new GrainId(storageType, activation.Id.Key));
         }
         if (type == typeof(IGrainFactory))
         {

@@ -69,3 +69,14 @@ public enum DeactivationReason
 
 /// <summary>A reminder as a grain sees it.</summary>
 public sealed record ReminderInfo(string Name, DateTimeOffset DueAt, TimeSpan Period);
+
+/// <summary>A change to one of the grain's own reminders that is stored with its state
+/// (<see cref="IPersistentState{TState}.WriteStateAsync(IReadOnlyList{Storage.JournalEvent}, ReminderChange)"/>): the
+/// state and the reminder commit in one transaction, so a state that counts on a reminder is never stored without it.
+/// <see cref="Set"/> registers or replaces it (a zero period fires once); <see cref="Remove"/> removes it.</summary>
+public readonly record struct ReminderChange(string Name, DateTimeOffset? DueAt, TimeSpan Period)
+{
+    public static ReminderChange Set(string name, DateTimeOffset dueAt, TimeSpan period) => new(name, dueAt, period);
+
+    public static ReminderChange Remove(string name) => new(name, null, TimeSpan.Zero);
+}

@@ -27,6 +27,13 @@ public interface IPersistentState<TState>
     /// stored or neither is. Same exceptions as <see cref="WriteStateAsync()"/>.</summary>
     Task WriteStateAsync(IReadOnlyList<JournalEvent> events);
 
+    /// <summary>Writes the state, appends <paramref name="events"/> and sets or removes one of the grain's reminders,
+    /// all in one transaction: stored together or not at all. One storage round trip where registering the reminder
+    /// apart would take two, and no state is left stored without the reminder it counts on (or the reverse) when the
+    /// silo stops between them. Same exceptions as <see cref="WriteStateAsync()"/>, and those of a reminder
+    /// registration when the change is not valid (nothing is then written).</summary>
+    Task WriteStateAsync(IReadOnlyList<JournalEvent> events, ReminderChange reminder);
+
     /// <summary>Writes the state like <see cref="WriteStateAsync()"/> (same order, same exceptions) but behind the
     /// writes callers wait on: for write-behind state that nobody waits for. When the store is the bottleneck these
     /// wait, not the interactive ones.</summary>
@@ -67,8 +74,10 @@ internal interface IActivationState
     Task WritesDone();
 }
 
-internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IPersistentState<TState>, IActivationState
+internal sealed class PersistentState<TState>(Activation activation, GrainId storageId) : IPersistentState<TState>, IActivationState
 {
+    private readonly Silo _silo = activation.Silo;
+
     private long _version;
 
     // The last write started; the next one is sent when it has completed, with the version it produced.
@@ -82,7 +91,7 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
 
     public async Task ReadStateAsync()
     {
-        var stored = await silo.ReadStateAsync(storageId);
+        var stored = await _silo.ReadStateAsync(storageId);
         if (stored is null)
         {
             _version = 0;
@@ -91,7 +100,7 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         }
         try
         {
-            State = silo.StateSerializer.Deserialize<TState>(stored.Payload);
+            State = _silo.StateSerializer.Deserialize<TState>(stored.Payload);
         }
         catch (Exception error) when (error is JsonException or NotSupportedException)
         {
@@ -108,39 +117,47 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
 
     public Task WriteStateAsync(IReadOnlyList<JournalEvent> events) => Write(events, inBackground: false);
 
-    private Task Write(IReadOnlyList<JournalEvent> events, bool inBackground)
+    public async Task WriteStateAsync(IReadOnlyList<JournalEvent> events, ReminderChange reminder)
+    {
+        var change = _silo.Reminders.Plan(activation.Id, activation.Class.Type, reminder);
+        await Write(events, inBackground: false, [change]);
+        _silo.Reminders.Committed(change);
+    }
+
+    private Task Write(IReadOnlyList<JournalEvent> events, bool inBackground, IReadOnlyList<ReminderWrite>? reminders = null)
     {
         ArgumentNullException.ThrowIfNull(events);
         byte[] payload;
         try
         {
-            payload = silo.StateSerializer.Serialize(State);
+            payload = _silo.StateSerializer.Serialize(State);
         }
         catch (Exception error) when (error is JsonException or NotSupportedException or InvalidOperationException)
         {
             throw new StateSerializationException($"State of {storageId} ({typeof(TState).Name}) cannot be serialized; nothing was written: {error.Message}", error);
         }
-        return After(payload, events.Count == 0 ? null : events, inBackground);
+        return After(new StateWrite(storageId, 0, payload, events.Count == 0 ? null : events, reminders), inBackground);
     }
 
     public async Task ClearStateAsync()
     {
-        await After(null, null, inBackground: false);
+        await After(new StateWrite(storageId, 0, null), inBackground: false);
         State = CreateDefault();
     }
 
-    /// <summary>Sends the write after the last one started (at once when that one is done).</summary>
-    private Task After(byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground)
+    /// <summary>Sends the write after the last one started (at once when that one is done), expecting the version
+    /// that one leaves.</summary>
+    private Task After(StateWrite write, bool inBackground)
     {
-        var write = _writing is { IsCompleted: false } previous ? SendAfter(previous, payload, events, inBackground) : Send(payload, events, inBackground);
-        _writing = write;
-        return write;
+        var sent = _writing is { IsCompleted: false } previous ? SendAfter(previous, write, inBackground) : Send(write, inBackground);
+        _writing = sent;
+        return sent;
     }
 
-    private async Task SendAfter(Task previous, byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground)
+    private async Task SendAfter(Task previous, StateWrite write, bool inBackground)
     {
         await Settled(previous);
-        await Send(payload, events, inBackground);
+        await Send(write, inBackground);
     }
 
     /// <summary>Completes when <paramref name="write"/> does, whether it was stored or failed: a failed write stored
@@ -157,12 +174,12 @@ internal sealed class PersistentState<TState>(Silo silo, GrainId storageId) : IP
         }
     }
 
-    private async Task Send(byte[]? payload, IReadOnlyList<JournalEvent>? events, bool inBackground) =>
-        _version = await Apply(new StateWrite(storageId, _version, payload, events), inBackground);
+    private async Task Send(StateWrite write, bool inBackground) =>
+        _version = await Apply(write with { ExpectedVersion = _version }, inBackground);
 
     private async Task<long> Apply(StateWrite write, bool inBackground)
     {
-        var outcome = await silo.WriteStateAsync(write, inBackground);
+        var outcome = await _silo.WriteStateAsync(write, inBackground);
         if (!outcome.Applied)
         {
             var current = outcome.CurrentVersion == 0 ? null : outcome.CurrentVersion.ToString(CultureInfo.InvariantCulture);

@@ -89,18 +89,56 @@ internal sealed partial class ReminderService
     /// <summary>Registers a reminder due at an absolute moment (Unix milliseconds); one already past fires at once.</summary>
     public async Task RegisterAtAsync(Grain grain, string name, long dueAtMs, TimeSpan period)
     {
-        if (grain is not IRemindable)
+        var record = Plan(grain.GrainId, grain.GetType(), name, dueAtMs, period);
+        await _upserts.Enqueue(record);
+        Stored(record);
+    }
+
+    public async Task UnregisterAsync(GrainId grain, string name)
+    {
+        var key = new ReminderKey(grain, name);
+        await _deletes.Enqueue(key);
+        Removed(key);
+    }
+
+    /// <summary>The stored form of a change a grain makes to one of its reminders with its state write (see
+    /// <see cref="IPersistentState{TState}.WriteStateAsync(IReadOnlyList{JournalEvent}, ReminderChange)"/>); checked
+    /// as a registration is.</summary>
+    internal ReminderWrite Plan(GrainId grain, Type grainType, ReminderChange change) =>
+        change.DueAt is { } dueAt
+            ? ReminderWrite.Set(Plan(grain, grainType, change.Name, dueAt.ToUnixTimeMilliseconds(), change.Period))
+            : ReminderWrite.Remove(new ReminderKey(grain, change.Name));
+
+    /// <summary>After a state write with <paramref name="write"/> committed: the reminder is now as stored.</summary>
+    internal void Committed(ReminderWrite write)
+    {
+        if (write.Record is { } record)
         {
-            throw new InvalidOperationException($"{grain.GetType().Name} registers reminder '{name}' but does not implement {nameof(IRemindable)}.");
+            Stored(record);
+        }
+        else
+        {
+            Removed(write.Key);
+        }
+    }
+
+    private ReminderRecord Plan(GrainId grain, Type grainType, string name, long dueAtMs, TimeSpan period)
+    {
+        if (!typeof(IRemindable).IsAssignableFrom(grainType))
+        {
+            throw new InvalidOperationException($"{grainType.Name} registers reminder '{name}' but does not implement {nameof(IRemindable)}.");
         }
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (period != TimeSpan.Zero && period < TimeSpan.FromSeconds(1))
         {
             throw new ArgumentOutOfRangeException(nameof(period), period, "A reminder period is zero (fire once) or at least one second.");
         }
-        var id = grain.GrainId;
-        var record = new ReminderRecord(id, name, dueAtMs, (long)period.TotalMilliseconds, id.Partition(_silo.PartitionCount));
-        await _upserts.Enqueue(record);
+        return new ReminderRecord(grain, name, dueAtMs, (long)period.TotalMilliseconds, grain.Partition(_silo.PartitionCount));
+    }
+
+    // The reminder is stored as set: from now on it fires at its due time, and a tick in flight must not advance it.
+    private void Stored(ReminderRecord record)
+    {
         lock (_lock)
         {
             Touch(record.Key);
@@ -117,10 +155,8 @@ internal sealed partial class ReminderService
         _wake.TrySetResult();
     }
 
-    public async Task UnregisterAsync(GrainId grain, string name)
+    private void Removed(ReminderKey key)
     {
-        var key = new ReminderKey(grain, name);
-        await _deletes.Enqueue(key);
         lock (_lock)
         {
             Touch(key);

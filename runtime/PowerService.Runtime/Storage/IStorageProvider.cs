@@ -27,7 +27,7 @@ public interface IStorageProvider : IAsyncDisposable
     /// <summary>Applies the writes in one transaction with optimistic concurrency per item: an item applies only
     /// when the stored version equals <see cref="StateWrite.ExpectedVersion"/> (0 = no row may exist).
     /// Returns one outcome per item, in order. Conflicting items change nothing; the others commit, each with its
-    /// journal events (appended in batch order). A store with one writer (SQLite) commits <see cref="WriteUrgency.Background"/>
+    /// journal events (appended in batch order) and its reminder changes. A store with one writer (SQLite) commits <see cref="WriteUrgency.Background"/>
     /// batches after the writes callers wait on.</summary>
     Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(
         IReadOnlyList<StateWrite> writes, WriteUrgency urgency = WriteUrgency.Awaited, CancellationToken cancellationToken = default);
@@ -120,8 +120,19 @@ public sealed record StoredState(long Version, byte[] Payload);
 /// <summary>Write <paramref name="Payload"/> for <paramref name="Grain"/> if its stored version is
 /// <paramref name="ExpectedVersion"/>; a null payload deletes the row. <paramref name="Events"/> are appended to the
 /// journal in the same transaction, only if the write applies: a state change and the events that explain it are
-/// stored together or not at all.</summary>
-public sealed record StateWrite(GrainId Grain, long ExpectedVersion, byte[]? Payload, IReadOnlyList<JournalEvent>? Events = null);
+/// stored together or not at all. <paramref name="Reminders"/> likewise: reminders set (inserted or replaced) or
+/// removed with the state, so a state that counts on a reminder is never stored without it, nor a reminder left
+/// behind by a state that no longer wants it. Within a batch, the changes of applied writes take effect in batch order.</summary>
+public sealed record StateWrite(
+    GrainId Grain, long ExpectedVersion, byte[]? Payload, IReadOnlyList<JournalEvent>? Events = null, IReadOnlyList<ReminderWrite>? Reminders = null);
+
+/// <summary>A reminder set (<paramref name="Record"/>) or removed (<paramref name="Record"/> null) by a state write.</summary>
+public readonly record struct ReminderWrite(ReminderKey Key, ReminderRecord? Record)
+{
+    public static ReminderWrite Set(ReminderRecord record) => new(record.Key, record);
+
+    public static ReminderWrite Remove(ReminderKey key) => new(key, null);
+}
 
 /// <summary>The result of one write: applied with <paramref name="NewVersion"/> (0 after a delete), or a
 /// conflict with the <paramref name="CurrentVersion"/> found (0 = no row).</summary>

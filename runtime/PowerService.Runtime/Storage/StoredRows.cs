@@ -14,10 +14,54 @@ public static class StoredRows
     public static void ThrowIfInvalid(IReadOnlyList<StateWrite> writes)
     {
         ArgumentNullException.ThrowIfNull(writes);
-        if (writes.Any(w => w.ExpectedVersion < 0))
+        foreach (var write in writes)
         {
-            throw new ArgumentException("An expected version is never negative (0 means no row may exist).", nameof(writes));
+            if (write.ExpectedVersion < 0)
+            {
+                throw new ArgumentException("An expected version is never negative (0 means no row may exist).", nameof(writes));
+            }
+            if (write.Reminders is { } reminders && reminders.Any(r => r.Key.Grain != write.Grain || (r.Record is { } record && record.Key != r.Key)))
+            {
+                throw new ArgumentException($"A state write changes only reminders of its own grain ({write.Grain}).", nameof(writes));
+            }
         }
+    }
+
+    /// <summary>The reminder changes of the writes that applied, the last per reminder winning (batch order), as the
+    /// reminders to set and the keys to remove; both empty when no write changes a reminder.</summary>
+    public static (IReadOnlyList<ReminderRecord> Set, IReadOnlyList<ReminderKey> Removed) RemindersOfAppliedWrites(
+        IReadOnlyList<StateWrite> writes, StateWriteOutcome[] outcomes)
+    {
+        Dictionary<ReminderKey, ReminderRecord?>? latest = null;
+        for (var i = 0; i < writes.Count; i++)
+        {
+            if (writes[i].Reminders is { Count: > 0 } changes && outcomes[i].Applied)
+            {
+                latest ??= [];
+                foreach (var change in changes)
+                {
+                    latest[change.Key] = change.Record;
+                }
+            }
+        }
+        if (latest is null)
+        {
+            return ([], []);
+        }
+        var set = new List<ReminderRecord>();
+        var removed = new List<ReminderKey>();
+        foreach (var (key, record) in latest)
+        {
+            if (record is null)
+            {
+                removed.Add(key);
+            }
+            else
+            {
+                set.Add(record);
+            }
+        }
+        return (set, removed);
     }
 
     /// <summary>The journal events of the writes that applied, in batch order.</summary>

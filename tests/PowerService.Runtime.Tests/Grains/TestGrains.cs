@@ -237,6 +237,64 @@ public sealed class ReminderGrain : Grain, IReminderGrain, IRemindable
     }
 }
 
+public interface IPromiseGrain : IGrain
+{
+    /// <summary>Stores the promise (its due time, or none) and, in the same write, sets or removes its reminder.</summary>
+    Task Promise(TimeSpan? due, TimeSpan period);
+
+    /// <summary>The promise as stored (null: none).</summary>
+    Task<DateTimeOffset?> Promised();
+    Task<IReadOnlyList<ReminderInfo>> List();
+}
+
+public sealed record PromiseState
+{
+    public DateTimeOffset? DueAt { get; init; }
+    public int Ticks { get; init; }
+}
+
+/// <summary>Keeps one promise in its state and its wake-up in a reminder written with that state. On its first tick
+/// it promises again an hour later (through its own state write, inside the tick).</summary>
+public sealed class PromiseGrain(IPersistentState<PromiseState> state) : Grain, IPromiseGrain, IRemindable
+{
+    public const string Reminder = "promise";
+
+    public async Task Promise(TimeSpan? due, TimeSpan period)
+    {
+        var at = due is { } after ? TimeProvider.GetUtcNow() + after : (DateTimeOffset?)null;
+        var before = state.State;
+        state.State = before with { DueAt = at };
+        try
+        {
+            await state.WriteStateAsync([], at is { } dueAt ? ReminderChange.Set(Reminder, dueAt, period) : ReminderChange.Remove(Reminder));
+        }
+        catch
+        {
+            state.State = before;
+            throw;
+        }
+    }
+
+    public Task<DateTimeOffset?> Promised() => Task.FromResult(state.State.DueAt);
+
+    public Task<IReadOnlyList<ReminderInfo>> List() => GetReminders();
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        TestJournal.Record(GetPrimaryKeyString(), $"tick:{reminderName}:{status.DueAt.ToUnixTimeMilliseconds()}");
+        var ticks = state.State.Ticks + 1;
+        state.State = state.State with { Ticks = ticks, DueAt = null };
+        if (ticks == 1)
+        {
+            var next = status.DueAt.AddHours(1);
+            state.State = state.State with { DueAt = next };
+            await state.WriteStateAsync([], ReminderChange.Set(Reminder, next, TimeSpan.Zero));
+            return;
+        }
+        await state.WriteStateAsync();
+    }
+}
+
 public interface ITimerGrain : IGrain
 {
     Task Start(TimeSpan period);
