@@ -92,6 +92,24 @@ public abstract class StateTests
     }
 
     [Fact]
+    public async Task A_grain_still_busy_when_the_shutdown_timeout_runs_out_is_deactivated_with_a_cancelled_token_after_the_silo_is_gone()
+    {
+        var store = await OpenStoreAsync();
+        var key = $"slow-{Guid.NewGuid():N}";
+        Task holding;
+        await using (var silo = await TestSilo.StartAsync(store(), o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(100)))
+        {
+            var grain = silo.Grain<ISlowGrain>(key);
+            await grain.Ping();
+            holding = grain.Sleep(800);
+            await Task.Delay(50);
+        }
+        await holding;
+
+        await Eventually.True(() => TestJournal.For(key).Contains("deactivated:Shutdown:cancelled=True"), "its deactivation ran, told the silo is gone");
+    }
+
+    [Fact]
     public async Task Idle_activations_are_deactivated_and_come_back_with_their_state()
     {
         var store = await OpenStoreAsync();

@@ -28,6 +28,8 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private readonly GroupCommitQueue<CatalogKey, CatalogEntry?> _catalogReads;
     private readonly StorageRetryPolicy _retry;
     private readonly CancellationTokenSource _shutdown = new();
+    // Read once: an activation still deactivating after the shutdown timeout may ask for it after the source is disposed.
+    private readonly CancellationToken _shutdownToken;
     private readonly SemaphoreSlim _collectNow = new(0, 1);
     private readonly long _callTimeoutMs;
     private Task? _collector;
@@ -50,6 +52,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         Services = services;
         Logger = loggerFactory.CreateLogger<Silo>();
         TimeProvider = options.TimeProvider;
+        _shutdownToken = _shutdown.Token;
         StateSerializer = options.StateSerializer;
         _callTimeoutMs = (long)options.CallTimeout.TotalMilliseconds;
         _latencySampleMask = options.CallLatencySampling - 1;
@@ -89,7 +92,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     internal RuntimeMetrics Metrics { get; }
     internal IGrainStateSerializer StateSerializer { get; }
     internal ReminderService Reminders { get; }
-    internal CancellationToken ShutdownToken => _shutdown.Token;
+    internal CancellationToken ShutdownToken => _shutdownToken;
 
     /// <summary>True between a completed start and the beginning of shutdown.</summary>
     public bool IsRunning => _started && !_stopping;
@@ -361,7 +364,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
 
     private async Task CollectLoop()
     {
-        var token = _shutdown.Token;
+        var token = _shutdownToken;
         while (!token.IsCancellationRequested)
         {
             try

@@ -168,6 +168,12 @@ public sealed class SlowGrain : Grain, ISlowGrain
     public Task<string> Ping() => Task.FromResult("pong");
 
     public Task Fail(string message) => throw new InvalidOperationException(message);
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        TestJournal.Record(GetPrimaryKeyString(), $"deactivated:{reason}:cancelled={cancellationToken.IsCancellationRequested}");
+        return Task.CompletedTask;
+    }
 }
 
 public interface IChainGrain : IGrain
