@@ -62,6 +62,22 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2"))).GetProperty("state").GetString());
     }
 
+    [Fact]
+    public async Task A_crew_cannot_cancel_its_own_order_and_is_told_what_it_may_do()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-2C"));
+
+        var response = await _crew.PostAsJsonAsync("/api/work-orders/WO-2C/transitions", new { action = "cancel" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await Json(response);
+        Assert.Equal("action", problem.GetProperty("field").GetString());
+        Assert.Equal("A crew may accept, reject, en-route, arrive, resolve; cancel is for dispatchers.", problem.GetProperty("detail").GetString());
+        Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2C"))).GetProperty("state").GetString());
+    }
+
     [Theory]
     [InlineData("""{"kind":"Fault","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "kind")]
     [InlineData("""{"kind":"FaultRepair","region":"R1","location":{"latitude":20,"longitude":110}}""", "description")]

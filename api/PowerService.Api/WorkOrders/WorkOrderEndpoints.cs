@@ -33,6 +33,9 @@ public static class WorkOrderEndpoints
     private static readonly HashSet<WorkOrderAction> CrewActions =
         [WorkOrderAction.Accept, WorkOrderAction.Reject, WorkOrderAction.StartTravel, WorkOrderAction.Arrive, WorkOrderAction.Resolve];
 
+    /// <summary>A customer may withdraw their own request, or pause and resume it (not at home, asks to wait).</summary>
+    private static readonly HashSet<WorkOrderAction> CustomerActions = [WorkOrderAction.Cancel, WorkOrderAction.Suspend, WorkOrderAction.Resume];
+
     /// <summary>What a customer's own report may not say: the service gives its id (a chosen one could take an id the
     /// service itself uses, such as an outage's repair order <c>WO-{outageId}</c>), sets its priority (a customer
     /// choosing Emergency would jump every queue and shorten the promise), and takes the supply — region, transformer
@@ -142,10 +145,14 @@ public static class WorkOrderEndpoints
             var order = await VisibleOrderAsync(grains, id, caller);
             var allowed = caller.IsDispatcher
                 || (caller.Role == Roles.Crew && CrewActions.Contains(action))
-                || (caller.Role == Roles.Customer && action is WorkOrderAction.Cancel or WorkOrderAction.Suspend or WorkOrderAction.Resume);
+                || (caller.Role == Roles.Customer && CustomerActions.Contains(action));
             if (!allowed)
             {
-                return Results.Forbid();
+                var own = caller.Role == Roles.Crew ? CrewActions : CustomerActions;
+                return Results.Problem(
+                    statusCode: StatusCodes.Status403Forbidden,
+                    detail: $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for dispatchers.",
+                    extensions: new Dictionary<string, object?> { ["field"] = "action" });
             }
             var command = new WorkOrderCommand(
                 action,
