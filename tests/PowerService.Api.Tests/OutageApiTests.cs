@@ -92,6 +92,11 @@ public sealed class OutageApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, (await _dispatcher.PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(0, (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("total").GetInt32());
+        // A query value that is not of its type is named like a bad body field.
+        var maybe = await _dispatcher.GetAsync("/api/outages?active=maybe");
+        await AssertBadField(maybe, "active");
+        Assert.Equal("active 'maybe' is not valid: it takes true or false.", (await JsonAsync(maybe)).GetProperty("detail").GetString());
+        await AssertBadField(await _dispatcher.GetAsync("/api/outages?take=ten"), "take");
     }
 
     [Fact]

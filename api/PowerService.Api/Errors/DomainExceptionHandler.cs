@@ -10,7 +10,7 @@ namespace PowerService.Api.Errors;
 /// <summary>Turns what grains throw into problem-details answers: a bad field is 400 naming it, an unknown entity 404,
 /// a rule that forbids the change 409 (nothing was changed in each case), an unreachable store 503. Anything else is
 /// a 500 without internals.</summary>
-internal sealed class DomainExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed partial class DomainExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -21,6 +21,8 @@ internal sealed class DomainExceptionHandler(IProblemDetailsService problems) : 
             DomainConflictException conflict => Problem(StatusCodes.Status409Conflict, "Conflict", conflict.Message),
             StorageUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The store did not answer; nothing was changed. Retry shortly."),
             // Minimal APIs throw this for a body that is not valid JSON or too large (RouteHandlerOptions.ThrowOnBadRequest).
+            BadHttpRequestException bad when UnboundParameter(bad.Message) is { } unbound => Problem(
+                StatusCodes.Status400BadRequest, "Invalid field", unbound.Detail, unbound.Field),
             BadHttpRequestException bad => Problem(
                 bad.StatusCode,
                 bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Malformed request",
@@ -42,6 +44,34 @@ internal sealed class DomainExceptionHandler(IProblemDetailsService problems) : 
         }
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>A query or route value that does not parse as its parameter's type (Minimal APIs say
+    /// <c>Failed to bind parameter "Nullable&lt;bool&gt; active" from "maybe".</c>): the field and what it takes.</summary>
+    private static (string Field, string Detail)? UnboundParameter(string message)
+    {
+        var match = UnboundPattern().Match(message);
+        if (!match.Success)
+        {
+            return null;
+        }
+        var type = match.Groups["type"].Value;
+        var takes = (type.StartsWith("Nullable<", StringComparison.Ordinal) ? type[9..^1] : type) switch
+        {
+            "bool" => "true or false",
+            "int" or "long" or "short" => "a whole number",
+            "double" or "decimal" or "float" => "a number",
+            "DateTimeOffset" or "DateTime" => "a date and time (ISO 8601, e.g. 2026-12-03T08:00:00+08:00)",
+            "DateOnly" => "a date (e.g. 2026-12-03)",
+            "Guid" => "a GUID",
+            var other => $"a {other}",
+        };
+        var field = match.Groups["name"].Value;
+        var value = match.Groups["value"].Value;
+        return (field, $"{field} '{(value.Length > 64 ? value[..64] + "…" : value)}' is not valid: it takes {takes}.");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>\S+) (?<name>\w+)" from "(?<value>.*)"\.$""")]
+    private static partial System.Text.RegularExpressions.Regex UnboundPattern();
 
     private static ProblemDetails Problem(int status, string title, string detail, string? field = null)
     {
