@@ -121,7 +121,9 @@ public sealed class OutageApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _customer.GetAsync($"/api/outages/{id}")).StatusCode);
         Assert.Equal(0, (await JsonAsync(await _customer.GetAsync("/api/outages"))).GetProperty("total").GetInt32());
         Assert.Equal(HttpStatusCode.OK, (await _crew.GetAsync($"/api/outages/{id}")).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await _crew.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
+        var notTheirs = await _crew.PostAsync($"/api/outages/{id}/restore", null);
+        Assert.Equal(HttpStatusCode.Forbidden, notTheirs.StatusCode);
+        Assert.Equal("An outage is changed by dispatchers and by the crew assigned to its repair.", (await JsonAsync(notTheirs)).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await _customer.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
         await AssertBadField(await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { estimatedRestorationAt = DateTimeOffset.UtcNow.AddDays(-1) }), "estimatedRestorationAt");
         await AssertBadField(await _dispatcher.PostAsJsonAsync($"/api/outages/{id}/etr", new { }), "estimatedRestorationAt");

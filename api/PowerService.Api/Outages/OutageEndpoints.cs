@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Errors;
 using PowerService.Api.Live;
 using PowerService.Api.Security;
 using PowerService.Grains;
@@ -51,7 +52,7 @@ public static class OutageEndpoints
             var cause = RequestFields.Optional(body.Cause, "cause", 500);
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).SetEstimatedRestoration(etr, caller.Actor, cause))
-                : Results.Forbid();
+                : NotTheirs;
         }).WithName("SetOutageEstimatedRestoration");
 
         outages.MapPost("/{id}/confirm", async (string id, CauseBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -60,7 +61,7 @@ public static class OutageEndpoints
             var cause = RequestFields.Optional(body?.Cause, "cause", 500);
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Confirm(caller.Actor, cause))
-                : Results.Forbid();
+                : NotTheirs;
         }).WithName("ConfirmOutage");
 
         outages.MapPost("/{id}/restore", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -68,7 +69,7 @@ public static class OutageEndpoints
             var caller = Caller.From(user);
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Restore(caller.Actor))
-                : Results.Forbid();
+                : NotTheirs;
         }).WithName("RestoreOutage");
 
         return routes;
@@ -94,6 +95,8 @@ public static class OutageEndpoints
 
     /// <summary>A dispatcher may change any outage; a crew only the one whose repair it has taken (404 when the caller
     /// may not even see it, false for 403 otherwise).</summary>
+    private static readonly IResult NotTheirs = Forbidden.Because("An outage is changed by dispatchers and by the crew assigned to its repair.");
+
     private static async Task<bool> MayChangeAsync(IGrainFactory grains, string id, Caller caller)
     {
         var outage = await VisibleOutageAsync(grains, id, caller);

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Errors;
 using PowerService.Api.Security;
 using PowerService.Grains;
 using PowerService.Grains.Crews;
@@ -74,7 +75,7 @@ public static class WorkOrderEndpoints
             var caller = Caller.From(user);
             if (!caller.IsDispatcher && caller.Role != Roles.Customer)
             {
-                return Results.Forbid();
+                return Forbidden.Because("Orders are created by dispatchers and, for themselves, by customers.");
             }
             if (body is null)
             {
@@ -149,10 +150,8 @@ public static class WorkOrderEndpoints
             if (!allowed)
             {
                 var own = caller.Role == Roles.Crew ? CrewActions : CustomerActions;
-                return Results.Problem(
-                    statusCode: StatusCodes.Status403Forbidden,
-                    detail: $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for dispatchers.",
-                    extensions: new Dictionary<string, object?> { ["field"] = "action" });
+                return Forbidden.Because(
+                    $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for dispatchers.", "action");
             }
             var command = new WorkOrderCommand(
                 action,

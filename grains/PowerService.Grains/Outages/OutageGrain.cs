@@ -150,11 +150,17 @@ internal sealed partial class OutageGrain(
     public async Task<OutageView> SetEstimatedRestoration(DateTimeOffset estimatedRestorationAt, string actor, string? cause = null)
     {
         var outage = RequireOutage(actor);
+        var now = TimeProvider.GetUtcNow();
         if (estimatedRestorationAt <= outage.StartedAt)
         {
-            throw new InvalidFieldException("estimatedRestorationAt", "The estimated restoration is after the outage started.");
+            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration must be after the outage started ({outage.StartedAt:O}).");
         }
-        var latest = TimeProvider.GetUtcNow() + options.MaxEstimatedRestoration;
+        if (estimatedRestorationAt <= now)
+        {
+            // Customers are told the estimate: one already past tells them nothing.
+            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration must be in the future (after {now:O}).");
+        }
+        var latest = now + options.MaxEstimatedRestoration;
         if (estimatedRestorationAt > latest)
         {
             throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration is at most {options.MaxEstimatedRestoration.TotalDays:0} days ahead (before {latest:O}).");
@@ -163,7 +169,6 @@ internal sealed partial class OutageGrain(
         {
             throw new DomainConflictException($"Outage '{Id}' is already restored.");
         }
-        var now = TimeProvider.GetUtcNow();
         var next = outage with { EstimatedRestorationAt = estimatedRestorationAt, EtrRevision = outage.EtrRevision + 1, Cause = cause ?? outage.Cause, EtrSetBy = actor };
         if (next.CustomersTold)
         {

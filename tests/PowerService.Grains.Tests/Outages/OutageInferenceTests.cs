@@ -181,7 +181,7 @@ public sealed class OutageInferenceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Estimated_restoration_is_set_by_a_dispatcher_and_must_follow_the_start()
+    public async Task Estimated_restoration_is_set_by_a_dispatcher_and_must_follow_the_start_and_lie_ahead()
     {
         await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
         var outage = Outage("OUT-TA-000001-1");
@@ -192,6 +192,12 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal((etr, "typhoon: pole down"), (view.EstimatedRestorationAt, view.Cause));
         var bad = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.SetEstimatedRestoration(view.StartedAt - TimeSpan.FromMinutes(1), "dispatcher:li"));
         Assert.Equal("estimatedRestorationAt", bad.Field);
+        // After the start but already past: customers would be told a time that has gone.
+        _silo.Clock.Advance(TimeSpan.FromMinutes(30));
+        var past = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.SetEstimatedRestoration(_silo.Clock.GetUtcNow() - TimeSpan.FromMinutes(10), "dispatcher:li"));
+        Assert.Equal("estimatedRestorationAt", past.Field);
+        Assert.Contains("in the future", past.Message);
+        Assert.Equal(etr, (await outage.Get())!.EstimatedRestorationAt);
         await Assert.ThrowsAsync<EntityNotFoundException>(() => Outage("OUT-NOPE").SetEstimatedRestoration(etr, "dispatcher:li"));
     }
 
