@@ -74,6 +74,27 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_planned_outages_of_a_feeder_are_listed_for_the_dispatcher_and_a_bad_query_is_a_400()
+    {
+        var start = DateTimeOffset.UtcNow.AddDays(8);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L", start))).StatusCode);
+
+        var list = await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-1"));
+
+        Assert.Equal(1, list.GetProperty("total").GetInt32());
+        var item = list.GetProperty("items")[0];
+        Assert.Equal(("PO-L", "Scheduled", 1), (item.GetProperty("id").GetString(), item.GetProperty("status").GetString(), item.GetProperty("affectedCustomers").GetInt32()));
+        Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/planned-outages?status=finished"))).GetProperty("total").GetInt32());
+        Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-404"))).GetProperty("total").GetInt32());
+        var bad = await _dispatcher.GetAsync("/api/planned-outages?status=someday");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("status", (await Json(bad)).GetProperty("field").GetString());
+        Assert.Equal("from", (await Json(await _dispatcher.GetAsync("/api/planned-outages?from=tomorrow"))).GetProperty("field").GetString());
+        var crew = await _api.ClientForAsync("crew-c12");
+        Assert.Equal(HttpStatusCode.Forbidden, (await crew.GetAsync("/api/planned-outages")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_plan_with_too_little_notice_is_a_409_carrying_the_reason_and_the_impact()
     {
         var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(2)));

@@ -53,6 +53,22 @@ public static class PlannedOutageEndpoints
             return Results.Created($"/api/planned-outages/{Uri.EscapeDataString(id)}", plan);
         }).WithName("PlanOutage");
 
+        outages.MapGet("/", async (string? status, string? feederId, string? transformerAreaId, DateTimeOffset? from, DateTimeOffset? to, int? skip, int? take, IGrainFactory grains) =>
+        {
+            var upcoming = status switch
+            {
+                null or "upcoming" => true,
+                "finished" => false,
+                _ => throw new InvalidFieldException("status", $"status '{status}' is not one of upcoming, finished."),
+            };
+            var query = new PlannedOutageQuery(
+                upcoming, RequestFields.Optional(feederId, "feederId", 64), RequestFields.Optional(transformerAreaId, "transformerAreaId", 64),
+                from, to, skip ?? 0, take ?? 100);
+            var page = await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(query);
+            var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
+            return Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next));
+        }).WithName("ListPlannedOutages");
+
         outages.MapGet("/{id}", async (string id, IGrainFactory grains) =>
             Results.Ok((IsValidId(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("Planned outage", id)))
             .WithName("GetPlannedOutage");
@@ -93,6 +109,9 @@ public sealed record PlanOutageBody(
     string? Reason,
     string? OverrideReason,
     bool? DryRun);
+
+/// <summary>One page of the planned-outage calendar; <c>nextSkip</c> is null on the last page.</summary>
+public sealed record PlannedOutageListResponse(int Total, IReadOnlyList<PlannedOutageSummary> Items, int? NextSkip);
 
 /// <summary>When it actually happened; now when omitted.</summary>
 public sealed record ActualTimeBody(DateTimeOffset? At);

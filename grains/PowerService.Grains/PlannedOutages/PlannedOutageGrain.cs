@@ -43,6 +43,11 @@ internal sealed partial class PlannedOutageGrain(
     {
         await SendOwedNotices();
         await SettleOwedOutage();
+        if (Outage.Exists)
+        {
+            // The calendar is written behind: a report it lost (a crash before its flush) comes back with the next activation.
+            await TellCalendar();
+        }
     }
 
     /// <summary>The id of the outage a started planned outage opens.</summary>
@@ -330,9 +335,13 @@ internal sealed partial class PlannedOutageGrain(
             state.State = before;
             throw;
         }
+        await TellCalendar();
         await SendOwedNotices();
         await SettleOwedOutage();
     }
+
+    private Task TellCalendar() =>
+        GrainFactory.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).Update(PlannedOutageSummary.Of(Outage));
 
     /// <summary>Opens or restores the outage on the map as the stored record says is owed. A failure leaves it owed
     /// (logged) rather than failing the start or close-out that is already stored: a retried start would be a 409.</summary>

@@ -115,6 +115,36 @@ public sealed class PlannedOutageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_calendar_lists_what_is_coming_soonest_first_by_area_and_window_and_moves_finished_plans_off_it()
+    {
+        var calendar = _silo.Grain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key);
+        Assert.True((await Outage("PO-LATE").Plan(Request(_silo, Week + TimeSpan.FromDays(3), areaIds: ["TA-3"]), dryRun: false)).Acceptable);
+        Assert.True((await Outage("PO-SOON").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false)).Acceptable);
+        Assert.True((await Outage("PO-GONE").Plan(Request(_silo, Week + TimeSpan.FromDays(1), areaIds: ["TA-2"]), dryRun: false)).Acceptable);
+        await Outage("PO-DRY").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: true);
+        await Outage("PO-GONE").Cancel(Dispatcher, "Work moved to the spring");
+
+        var upcoming = await calendar.List(new PlannedOutageQuery());
+        Assert.Equal(["PO-SOON", "PO-LATE"], upcoming.Items.Select(p => p.Id));
+        Assert.Equal((5, 2), (upcoming.Items[0].AffectedCustomers, upcoming.Items[0].ImportantCustomers));
+        Assert.Equal(["PO-LATE"], (await calendar.List(new PlannedOutageQuery(TransformerAreaId: "TA-3"))).Items.Select(p => p.Id));
+        Assert.Equal(["PO-SOON"], (await calendar.List(new PlannedOutageQuery(FeederId: "F-1"))).Items.Select(p => p.Id));
+        var now = _silo.Clock.GetUtcNow();
+        Assert.Equal(["PO-LATE"], (await calendar.List(new PlannedOutageQuery(From: now + Week + TimeSpan.FromDays(2), To: now + Week + TimeSpan.FromDays(4)))).Items.Select(p => p.Id));
+        var cancelled = Assert.Single((await calendar.List(new PlannedOutageQuery(Upcoming: false))).Items);
+        Assert.Equal(("PO-GONE", PlannedOutageStatus.Cancelled), (cancelled.Id, cancelled.Status));
+
+        _silo.Advance(Week);
+        await Outage("PO-SOON").Start(_silo.Clock.GetUtcNow(), "crew:C-12");
+        Assert.Equal(PlannedOutageStatus.InProgress, (await calendar.List(new PlannedOutageQuery(FeederId: "F-1"))).Items.Single().Status);
+        _silo.Advance(TimeSpan.FromHours(3));
+        await Outage("PO-SOON").Complete(_silo.Clock.GetUtcNow(), "crew:C-12");
+        Assert.Equal(["PO-LATE"], (await calendar.List(new PlannedOutageQuery())).Items.Select(p => p.Id));
+        Assert.Equal(["PO-GONE", "PO-SOON"], (await calendar.List(new PlannedOutageQuery(Upcoming: false))).Items.Select(p => p.Id));
+        await Assert.ThrowsAsync<InvalidFieldException>(() => calendar.List(new PlannedOutageQuery(From: now, To: now)));
+    }
+
+    [Fact]
     public async Task Outages_already_scheduled_count_like_finished_ones_and_cancelled_ones_do_not()
     {
         Assert.True((await Outage("PO-A").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false)).Acceptable);

@@ -1,0 +1,126 @@
+using PowerService.Runtime;
+
+namespace PowerService.Grains.PlannedOutages;
+
+/// <summary>The planned-outage calendar (key: <see cref="PlannedOutageCalendarGrain.Key"/>): one summary per planned
+/// outage still to come or under way, and the most recently finished ones, so a dispatcher sees what is scheduled on a
+/// feeder or area before planning more. Planned outages report each stored change; the calendar never scans. Written
+/// behind: the planned outages themselves are durable and report again on their next change.</summary>
+public interface IPlannedOutageCalendarGrain : IGrain
+{
+    /// <summary>The one calendar's key.</summary>
+    const string Key = "all";
+
+    /// <summary>One-way: a planned outage's change is done once stored; the calendar is a view of it.</summary>
+    [OneWay]
+    Task Update(PlannedOutageSummary summary);
+
+    /// <summary>One page: upcoming (scheduled or in progress) soonest first, or finished (completed or cancelled)
+    /// latest first.</summary>
+    Task<PlannedOutagePage> List(PlannedOutageQuery query);
+}
+
+/// <summary><paramref name="From"/>/<paramref name="To"/>: only plans whose planned window overlaps [from, to).</summary>
+public sealed record PlannedOutageQuery(
+    bool Upcoming = true, string? FeederId = null, string? TransformerAreaId = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Skip = 0, int Take = 100);
+
+public sealed record PlannedOutagePage(int Total, IReadOnlyList<PlannedOutageSummary> Items);
+
+/// <summary>What the calendar shows of one planned outage.</summary>
+public sealed record PlannedOutageSummary(
+    string Id,
+    PlannedOutageKind Kind,
+    PlannedOutageStatus Status,
+    string? FeederId,
+    IReadOnlyList<string> TransformerAreaIds,
+    DateTimeOffset PlannedStart,
+    DateTimeOffset PlannedEnd,
+    string Reason,
+    int AffectedCustomers,
+    int ImportantCustomers,
+    DateTimeOffset? ActualStart,
+    DateTimeOffset? ActualEnd,
+    int Version)
+{
+    internal static PlannedOutageSummary Of(PlannedOutageRecord o) => new(
+        o.Id, o.Kind, o.Status, o.FeederId, o.TransformerAreaIds, o.PlannedStart, o.PlannedEnd, o.Reason,
+        o.Impact?.AffectedCustomers ?? 0, o.Impact?.ImportantCustomers.Count ?? 0, o.ActualStart, o.ActualEnd, o.Version);
+
+    public bool IsFinished => Status is PlannedOutageStatus.Completed or PlannedOutageStatus.Cancelled;
+}
+
+[GrainType("PlannedOutageCalendar")]
+internal sealed class PlannedOutageCalendarGrain(IPersistentState<PlannedOutageCalendarRecord> state) : Grain, IPlannedOutageCalendarGrain
+{
+    /// <summary>Finished planned outages kept for the list after they end.</summary>
+    private const int FinishedKept = 2_000;
+    private const int MaxTake = 1_000;
+    private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
+
+    private WriteBehind _calendar = null!;
+
+    private PlannedOutageCalendarRecord Calendar => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _calendar = new WriteBehind(() => state.WriteStateAsync(), RegisterTimer, FlushDelay);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => _calendar.FlushAsync();
+
+    public Task Update(PlannedOutageSummary summary)
+    {
+        var held = Calendar.Upcoming.GetValueOrDefault(summary.Id) ?? Calendar.Finished.Find(f => f.Id == summary.Id);
+        if (held is not null && held.Version > summary.Version)
+        {
+            return Task.CompletedTask; // reports may arrive out of order; the newer one stands
+        }
+        Calendar.Upcoming.Remove(summary.Id);
+        Calendar.Finished.RemoveAll(f => f.Id == summary.Id);
+        if (summary.IsFinished)
+        {
+            Calendar.Finished.Add(summary);
+            if (Calendar.Finished.Count > FinishedKept)
+            {
+                Calendar.Finished.RemoveRange(0, Calendar.Finished.Count - FinishedKept);
+            }
+        }
+        else
+        {
+            Calendar.Upcoming[summary.Id] = summary;
+        }
+        _calendar.Changed();
+        return Task.CompletedTask;
+    }
+
+    public Task<PlannedOutagePage> List(PlannedOutageQuery query)
+    {
+        if (query.Skip < 0)
+        {
+            throw new InvalidFieldException("skip", "skip is 0 or more.");
+        }
+        if (query.Take is < 1 or > MaxTake)
+        {
+            throw new InvalidFieldException("take", $"take is between 1 and {MaxTake}.");
+        }
+        if (query.From is { } from && query.To is { } to && to <= from)
+        {
+            throw new InvalidFieldException("to", "to must be after from.");
+        }
+        var matching = (query.Upcoming ? Calendar.Upcoming.Values : (IEnumerable<PlannedOutageSummary>)Calendar.Finished)
+            .Where(p => query.FeederId is null || p.FeederId == query.FeederId)
+            .Where(p => query.TransformerAreaId is null || p.TransformerAreaIds.Contains(query.TransformerAreaId))
+            .Where(p => (query.From is null || p.PlannedEnd > query.From) && (query.To is null || p.PlannedStart < query.To));
+        var ordered = (query.Upcoming ? matching.OrderBy(p => p.PlannedStart) : matching.OrderByDescending(p => p.PlannedStart))
+            .ThenBy(p => p.Id, StringComparer.Ordinal)
+            .ToList();
+        return Task.FromResult(new PlannedOutagePage(ordered.Count, ordered.Skip(query.Skip).Take(query.Take).ToList()));
+    }
+}
+
+internal sealed class PlannedOutageCalendarRecord
+{
+    public Dictionary<string, PlannedOutageSummary> Upcoming { get; set; } = new(StringComparer.Ordinal);
+    public List<PlannedOutageSummary> Finished { get; set; } = [];
+}
