@@ -185,6 +185,27 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_console_shows_the_planned_outage_calendar_soonest_first()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        foreach (var (id, days) in new[] { ("PO-LATER", 12), ("PO-SOON", 8) })
+        {
+            var plan = new { id, kind = "Planned", feederId = "F-1", plannedStart = DateTimeOffset.UtcNow.AddDays(days), plannedEnd = DateTimeOffset.UtcNow.AddDays(days).AddHours(4), reason = "Replace the 10 kV switch" };
+            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", plan)).StatusCode);
+        }
+
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+
+        var rows = console.Locator("#planned tr[data-planned]");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("PO-SOON");
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("Scheduled");
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("F-1");
+        await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("PO-LATER");
+    }
+
+    [Fact]
     public async Task Last_gasps_show_the_outage_on_the_console_live_the_dispatcher_sets_its_ETR_and_the_customer_is_told_until_it_is_restored()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");

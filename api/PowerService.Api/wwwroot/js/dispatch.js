@@ -103,8 +103,22 @@ requireRole(["dispatcher"], async user => {
   $("import").onsubmit = event => { event.preventDefault(); upload(event.target); };
 
   setInterval(tick, 1000);
-  await watch();
+  // The calendar changes a few times a day: read it on opening and once a minute.
+  const planned = () => loadPlanned().catch(showError);
+  setInterval(planned, 60000);
+  await Promise.all([watch(), planned()]);
 });
+
+/// The planned-outage calendar (GET /api/planned-outages): what is scheduled or under way, soonest first.
+async function loadPlanned() {
+  const page = await api("GET", "/api/planned-outages?take=50");
+  $("planned").innerHTML = page.items.length
+    ? page.items.map(p => `<tr data-planned="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.feederId ?? p.transformerAreaIds.join(", "))}</td>`
+      + `<td>${escape(p.kind)}</td><td>${escape(p.status)}</td><td>${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}</td>`
+      + `<td>${p.affectedCustomers.toLocaleString()}</td><td>${p.importantCustomers}</td></tr>`).join("")
+    : `<tr><td colspan="7" class="muted">Nothing planned.</td></tr>`;
+  $("planned-count").textContent = page.total > page.items.length ? `${page.total.toLocaleString()} planned; the ${page.items.length} soonest shown.` : "";
+}
 
 /// A full order (from the hub or an answer) as the list row the index serves.
 function toRow(o) {
