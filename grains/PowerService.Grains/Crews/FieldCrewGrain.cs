@@ -190,7 +190,6 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         ForgetPast(now);
         events.Add(Event(new SlotsPublished(slots), actor));
         await CommitAsync(events);
-        await SyncHoldReminderAsync();
         return [.. slots.Select(s => SlotViewOf(S.Slots.First(r => r.Start == s.Start), now))];
     }
 
@@ -247,7 +246,6 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         S.Bookings[held.Id] = held;
         events.Add(BookingEvent(held, request.Actor));
         await CommitAsync(events);
-        await SyncHoldReminderAsync();
         return BookingOf(held);
     }
 
@@ -264,15 +262,13 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         if (found.State != BookingState.Held)
         {
-            await CommitIfAnyAsync(events);
-            await SyncHoldReminderAsync();
+            await CommitOrSyncAsync(events);
             throw new DomainConflictException($"Booking '{bookingId}' is {found.State} and can no longer be confirmed.");
         }
         var confirmed = found with { State = BookingState.Confirmed, HoldExpiresAt = null };
         S.Bookings[confirmed.Id] = confirmed;
         events.Add(BookingEvent(confirmed, actor));
         await CommitAsync(events);
-        await SyncHoldReminderAsync();
         return BookingOf(confirmed);
     }
 
@@ -289,8 +285,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             Released(found, actor, events);
         }
-        await CommitIfAnyAsync(events);
-        await SyncHoldReminderAsync();
+        await CommitOrSyncAsync(events);
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -300,8 +295,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             return;
         }
         _holdReminderDueAt = null;
-        await CommitIfAnyAsync(ExpireDueHolds(Now));
-        await SyncHoldReminderAsync();
+        await CommitOrSyncAsync(ExpireDueHolds(Now));
     }
 
     // ---- status and what others are told ----
@@ -373,20 +367,26 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         return events;
     }
 
+    private DateTimeOffset? EarliestHoldExpiry() => S.Bookings.Values.Where(b => b.State == BookingState.Held).Min(b => b.HoldExpiresAt);
+
+    /// <summary>The hold-expiry reminder change the state now calls for, or null when the one set is right.</summary>
+    private ReminderChange? HoldReminderChange(DateTimeOffset? earliest) =>
+        earliest == _holdReminderDueAt ? null
+        : earliest is { } due ? ReminderChange.Set(HoldExpiryReminder, due, TimeSpan.Zero)
+        : ReminderChange.Remove(HoldExpiryReminder);
+
+    /// <summary>Keeps the hold-expiry reminder in step when nothing else is written (a write carries it itself).</summary>
     private async Task SyncHoldReminderAsync()
     {
-        var earliest = S.Bookings.Values.Where(b => b.State == BookingState.Held).Min(b => b.HoldExpiresAt);
-        if (earliest == _holdReminderDueAt)
+        var earliest = EarliestHoldExpiry();
+        switch (HoldReminderChange(earliest))
         {
-            return;
-        }
-        if (earliest is null)
-        {
-            await UnregisterReminder(HoldExpiryReminder);
-        }
-        else
-        {
-            await RegisterOrUpdateReminder(HoldExpiryReminder, earliest.Value, TimeSpan.Zero);
+            case { DueAt: { } due }:
+                await RegisterOrUpdateReminder(HoldExpiryReminder, due, TimeSpan.Zero);
+                break;
+            case not null:
+                await UnregisterReminder(HoldExpiryReminder);
+                break;
         }
         _holdReminderDueAt = earliest;
     }
@@ -422,29 +422,32 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     // ---- state and journal ----
 
-    /// <summary>Writes the state with <paramref name="events"/>, and with the order-list changes waiting to be written.</summary>
+    /// <summary>Writes the state with <paramref name="events"/>, with the order-list changes waiting to be written, and
+    /// with the hold-expiry reminder the bookings now call for, in one transaction: a hold is never stored without the
+    /// wake-up that expires it.</summary>
     private async Task CommitAsync(IReadOnlyList<JournalEvent> events)
     {
         S.UpdatedAt = Now;
-        if (_pendingEvents.Count == 0)
-        {
-            await state.WriteStateAsync(events);
-            return;
-        }
-        List<JournalEvent> all = [.. _pendingEvents, .. events];
+        var earliest = EarliestHoldExpiry();
+        var reminder = HoldReminderChange(earliest);
+        List<JournalEvent> all = _pendingEvents.Count == 0 ? [.. events] : [.. _pendingEvents, .. events];
         _pendingEvents.Clear();
         try
         {
-            await state.WriteStateAsync(all);
+            await (reminder is { } change ? state.WriteStateAsync(all, change) : state.WriteStateAsync(all));
         }
         catch
         {
             _pendingEvents.InsertRange(0, all.Take(all.Count - events.Count)); // not written: still pending
             throw;
         }
+        _holdReminderDueAt = earliest;
     }
 
     private Task CommitIfAnyAsync(List<JournalEvent> events) => events.Count == 0 ? Task.CompletedTask : CommitAsync(events);
+
+    /// <summary>Writes the events if there are any; otherwise only brings the hold-expiry reminder in step.</summary>
+    private Task CommitOrSyncAsync(List<JournalEvent> events) => events.Count == 0 ? SyncHoldReminderAsync() : CommitAsync(events);
 
     private JournalEvent Event<T>(T payload, string actor) =>
         new(CrewEvents.StreamOf(Id), typeof(T).Name, Now, actor, S.Location.ToString(), JsonSerializer.Serialize(payload));

@@ -1,5 +1,6 @@
 using PowerService.Grains.Crews;
 using PowerService.Grains.Tests.Support;
+using PowerService.Runtime;
 using PowerService.TestSupport;
 
 namespace PowerService.Grains.Tests.Crews;
@@ -65,6 +66,9 @@ public sealed class BookingTests
         var crew = await Crews.RegisterAsync(silo, "C-1");
         await crew.PublishSlots([Slot(1)], "crew:C-1");
         var held = await crew.Hold(new BookingRequest("o-1", Afternoon, "customer"));
+        // Stored with the hold, in its write: the expiry's wake-up is there when the customer is answered.
+        var expiry = Assert.Single(await silo.Storage.ReadRemindersAsync(new GrainId("FieldCrewGrain", "C-1")));
+        Assert.Equal(held.HoldExpiresAt!.Value.ToUnixTimeMilliseconds(), expiry.DueAtMs);
 
         silo.Advance(TimeSpan.FromMinutes(10));
 
@@ -75,6 +79,7 @@ public sealed class BookingTests
         await Assert.ThrowsAsync<DomainConflictException>(() => crew.Confirm(held.Id, "customer"));
         var other = await crew.Hold(new BookingRequest("o-2", Afternoon, "customer"));
         Assert.Equal(BookingState.Held, other.State);
+        Assert.Equal(other.HoldExpiresAt!.Value.ToUnixTimeMilliseconds(), Assert.Single(await silo.Storage.ReadRemindersAsync(new GrainId("FieldCrewGrain", "C-1"))).DueAtMs);
     }
 
     [Fact]
