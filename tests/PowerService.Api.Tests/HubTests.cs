@@ -81,6 +81,10 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Equal("C-12", seen.GetProperty("order").GetProperty("crewId").GetString());
         Assert.Contains("Dispatched", seen.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("C-12", pushed.GetProperty("order").GetProperty("crewId").GetString());
+        // The console gets its list row (with the due promise), the PDA the whole order (what to fix, and where).
+        Assert.Equal("Arrival", seen.GetProperty("order").GetProperty("due").GetProperty("clock").GetString());
+        Assert.False(seen.GetProperty("order").TryGetProperty("description", out _));
+        Assert.Equal("Line down on Binhai Road", pushed.GetProperty("order").GetProperty("description").GetString());
     }
 
     [Fact]

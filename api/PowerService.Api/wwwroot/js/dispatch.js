@@ -27,7 +27,8 @@ requireRole(["dispatcher"], async user => {
   $("state-filter").onchange = $("kind-filter").onchange = queueDraw;
 
   const connection = hub("/hubs/dispatch");
-  connection.on("orders", updates => { for (const u of updates) keep(toRow(u.order)); queueDraw(); });
+  // The hub sends list rows (as GET /api/work-orders does); answers to this page's own calls are full orders (toRow).
+  connection.on("orders", updates => { for (const u of updates) keep(u.order); queueDraw(); });
   connection.on("crews", updates => { for (const c of updates) crews.set(c.id, c); queueDraw(); });
   connection.on("outages", views => { for (const v of views) outages.set(v.id, toOutageRow(v)); queueDraw(); });
   connection.on("sla", news => { alerts.unshift(...news.reverse()); alerts.length = Math.min(alerts.length, 20); drawAlerts(); });
