@@ -20,6 +20,8 @@ internal sealed class DispatchScoring(DispatchOptions options)
         [WorkOrderKind.OnSiteSurvey] = CrewSkill.Survey,
         [WorkOrderKind.Complaint] = CrewSkill.CustomerService,
         [WorkOrderKind.Consultation] = CrewSkill.CustomerService,
+        // Closing the meter's switch again (or the service drop's fuse): metering work.
+        [WorkOrderKind.Reconnection] = CrewSkill.Metering,
     };
 
     /// <summary>A minute late on an emergency costs eight times a minute late on a low-priority order.</summary>

@@ -41,6 +41,8 @@ internal sealed class SlaPolicy(SlaOptions options)
         new(Handling,    WorkOrderKind.MeterInstallation,   SlaMilestone.Receipt,   SlaMilestone.Resolution, TimeSpan.FromDays(5),      SlaBasis.WorkingTime),
         // assumption: on-site survey within 3 working days
         new(Handling,    WorkOrderKind.OnSiteSurvey,        SlaMilestone.Receipt,   SlaMilestone.Resolution, TimeSpan.FromDays(3),      SlaBasis.WorkingTime),
+        // reconnection within 24 h of the arrears being paid (the order is raised when the payment is known), round the clock
+        new(Handling,    WorkOrderKind.Reconnection,        SlaMilestone.Receipt,   SlaMilestone.Resolution, TimeSpan.FromHours(24),    SlaBasis.Elapsed),
         // assumption: a consultation is answered within 1 working day
         new(Reply,       WorkOrderKind.Consultation,        SlaMilestone.Receipt,   SlaMilestone.Resolution, TimeSpan.FromDays(1),      SlaBasis.WorkingTime),
     ];

@@ -13,6 +13,9 @@ public enum WorkOrderKind
     OnSiteSurvey,
     Complaint,
     Consultation,
+    /// <summary>复电: supply restored to a customer cut for arrears, once paid (within 24 hours). Added last: stored
+    /// orders keep the numbers of the kinds before it.</summary>
+    Reconnection,
 }
 
 /// <summary>Customer category of a new connection (业扩), which sets the utility's handling time.</summary>

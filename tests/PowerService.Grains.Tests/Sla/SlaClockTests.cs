@@ -160,6 +160,19 @@ public sealed class SlaClockTests
         Assert.Equal(Start.AddDays(dueInDays), verification.SlaClocks.Single().DueAt);
     }
 
+    [Fact]
+    public async Task A_reconnection_after_arrears_are_paid_is_due_within_24_hours_round_the_clock()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        silo.Advance(TimeSpan.FromDays(4) + TimeSpan.FromHours(9)); // Friday 18:00: the weekend does not stop it
+        var paidAt = silo.Clock.GetUtcNow();
+
+        var reconnection = await silo.Grain<IWorkOrderGrain>("o-1").Create(OfKind(WorkOrderKind.Reconnection));
+
+        var clock = reconnection.SlaClocks.Single();
+        Assert.Equal(("Handling", paidAt.AddHours(24), paidAt.AddHours(24 * 0.8)), (clock.Name, clock.DueAt, clock.WarnAt));
+    }
+
     [Theory]
     [InlineData(ConnectionCategory.Residential, 5)]
     [InlineData(ConnectionCategory.LowVoltageNonResidential, 6)]

@@ -16,7 +16,7 @@ const Says = {
   Reopened: "Reopened, a crew is being found", Resolved: "Done", CallbackPending: "Done; we will call you to check",
   Closed: "Closed", Cancelled: "Cancelled", Merged: "Handled with another request",
 };
-const Kinds = { FaultRepair: "Fault repair", NewConnection: "New connection", MeterInstallation: "Meter installation", MeterVerification: "Meter check", OnSiteSurvey: "Site survey", Complaint: "Complaint", Consultation: "Question" };
+const Kinds = { FaultRepair: "Fault repair", NewConnection: "New connection", MeterInstallation: "Meter installation", MeterVerification: "Meter check", OnSiteSurvey: "Site survey", Complaint: "Complaint", Consultation: "Question", Reconnection: "Reconnection" };
 // The customer's own requests by id (from GET /api/work-orders, then the hub's pushes).
 const mine = new Map();
 const Final = new Set(["Closed", "Cancelled", "Merged"]);

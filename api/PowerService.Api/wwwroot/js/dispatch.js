@@ -23,7 +23,7 @@ const $ = id => document.getElementById(id);
 
 requireRole(["dispatcher"], async user => {
   for (const s of ["Created", "Reserved", "Dispatched", "Accepted", "EnRoute", "OnSite", "CallbackPending", "Rejected", "Reopened"]) $("state-filter").add(new Option(s, s));
-  for (const k of ["FaultRepair", "NewConnection", "MeterInstallation", "MeterVerification", "OnSiteSurvey", "Complaint", "Consultation"]) $("kind-filter").add(new Option(k, k));
+  for (const k of ["FaultRepair", "NewConnection", "MeterInstallation", "MeterVerification", "OnSiteSurvey", "Complaint", "Consultation", "Reconnection"]) $("kind-filter").add(new Option(k, k));
   $("state-filter").onchange = $("kind-filter").onchange = queueDraw;
 
   const connection = hub("/hubs/dispatch");
