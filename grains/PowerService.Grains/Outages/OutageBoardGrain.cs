@@ -77,12 +77,7 @@ internal sealed class OutageBoardGrain(IPersistentState<OutageBoardRecord> state
         if (summary.State == OutageState.Restored)
         {
             Board.Active.Remove(summary.Id);
-            Board.Restored.RemoveAll(r => r.Id == summary.Id);
-            Board.Restored.Add(summary);
-            if (Board.Restored.Count > RestoredKept)
-            {
-                Board.Restored.RemoveRange(0, Board.Restored.Count - RestoredKept);
-            }
+            Boards.AddFinished(Board.Restored, summary, r => r.Id == summary.Id, RestoredKept);
         }
         else
         {
@@ -94,14 +89,7 @@ internal sealed class OutageBoardGrain(IPersistentState<OutageBoardRecord> state
 
     public Task<OutagePage> List(OutageQuery query)
     {
-        if (query.Skip < 0)
-        {
-            throw new InvalidFieldException("skip", "Skip is 0 or more.");
-        }
-        if (query.Take is < 1 or > MaxTake)
-        {
-            throw new InvalidFieldException("take", $"Take is between 1 and {MaxTake}.");
-        }
+        Boards.CheckPage(query.Skip, query.Take, MaxTake);
         IEnumerable<OutageSummary> source = query.Active ? Board.Active.Values : Board.Restored;
         var matching = source
             .Where(o => query.Region is null || o.Region == query.Region)

@@ -77,17 +77,13 @@ internal sealed class PlannedOutageCalendarGrain(IPersistentState<PlannedOutageC
             return Task.CompletedTask; // reports may arrive out of order; the newer one stands
         }
         Calendar.Upcoming.Remove(summary.Id);
-        Calendar.Finished.RemoveAll(f => f.Id == summary.Id);
         if (summary.IsFinished)
         {
-            Calendar.Finished.Add(summary);
-            if (Calendar.Finished.Count > FinishedKept)
-            {
-                Calendar.Finished.RemoveRange(0, Calendar.Finished.Count - FinishedKept);
-            }
+            Boards.AddFinished(Calendar.Finished, summary, f => f.Id == summary.Id, FinishedKept);
         }
         else
         {
+            Calendar.Finished.RemoveAll(f => f.Id == summary.Id);
             Calendar.Upcoming[summary.Id] = summary;
         }
         _calendar.Changed();
@@ -96,14 +92,7 @@ internal sealed class PlannedOutageCalendarGrain(IPersistentState<PlannedOutageC
 
     public Task<PlannedOutagePage> List(PlannedOutageQuery query)
     {
-        if (query.Skip < 0)
-        {
-            throw new InvalidFieldException("skip", "skip is 0 or more.");
-        }
-        if (query.Take is < 1 or > MaxTake)
-        {
-            throw new InvalidFieldException("take", $"take is between 1 and {MaxTake}.");
-        }
+        Boards.CheckPage(query.Skip, query.Take, MaxTake);
         if (query.From is { } from && query.To is { } to && to <= from)
         {
             throw new InvalidFieldException("to", "to must be after from.");
