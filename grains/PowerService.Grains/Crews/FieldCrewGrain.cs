@@ -430,7 +430,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         S.UpdatedAt = Now;
         var earliest = EarliestHoldExpiry();
         var reminder = HoldReminderChange(earliest);
-        List<JournalEvent> all = _pendingEvents.Count == 0 ? [.. events] : [.. _pendingEvents, .. events];
+        IReadOnlyList<JournalEvent> all = _pendingEvents.Count == 0 ? events : [.. _pendingEvents, .. events];
         _pendingEvents.Clear();
         try
         {
