@@ -206,6 +206,40 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dispatcher_checks_a_planned_outages_impact_schedules_it_and_is_told_why_one_with_too_little_notice_is_refused()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        var form = console.Locator("#plan");
+        // In the browser's own time zone, as the dispatcher types it.
+        var start = DateTime.Now.AddDays(8).Date.AddHours(9);
+        await form.Locator("input[name=supply]").FillAsync("F-1");
+        await form.Locator("input[name=start]").FillAsync($"{start:yyyy-MM-ddTHH:mm}");
+        await form.Locator("input[name=end]").FillAsync($"{start.AddHours(4):yyyy-MM-ddTHH:mm}");
+        await form.Locator("input[name=reason]").FillAsync("Replace the 10 kV switch");
+
+        await console.Locator("#plan-check").ClickAsync();
+        await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("Acceptable — 1 customer(s) in 1 area(s)");
+        await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(0);
+
+        await form.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
+        await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("Scheduled PO-");
+        await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(1);
+        await Assertions.Expect(console.Locator("#planned")).ToContainTextAsync("Scheduled");
+
+        // Tomorrow is too soon for a planned outage: refused, the reason and the impact shown, nothing scheduled.
+        var tomorrow = DateTime.Now.AddDays(1).Date.AddHours(9);
+        await form.Locator("input[name=start]").FillAsync($"{tomorrow:yyyy-MM-ddTHH:mm}");
+        await form.Locator("input[name=end]").FillAsync($"{tomorrow.AddHours(4):yyyy-MM-ddTHH:mm}");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
+        await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("Refused: A planned outage is noticed 7 days ahead");
+        await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("1 customer(s)");
+        await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(1);
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-planned.png"), FullPage = true });
+    }
+
+    [Fact]
     public async Task Last_gasps_show_the_outage_on_the_console_live_the_dispatcher_sets_its_ETR_and_the_customer_is_told_until_it_is_restored()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");

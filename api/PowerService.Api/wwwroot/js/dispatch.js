@@ -103,12 +103,45 @@ requireRole(["dispatcher"], async user => {
 
   $("import").onsubmit = event => { event.preventDefault(); upload(event.target); };
 
+  // 先算后停: "Check impact" asks for a dry run; "Schedule" plans it, and a plan the policy refuses says why.
+  $("plan-check").onclick = () => plan($("plan"), true);
+  $("plan").onsubmit = event => { event.preventDefault(); plan(event.target, false); };
+
   setInterval(tick, 1000);
   // The calendar changes a few times a day: read it on opening and once a minute.
   const planned = () => loadPlanned().catch(showError);
   setInterval(planned, 60000);
   await Promise.all([watch(), planned()]);
 });
+
+/// Plans an outage (or, as a dry run, only computes its impact) and says what the policy found.
+async function plan(form, dryRun) {
+  if (!form.reportValidity()) return;
+  const ids = form.supply.value.split(",").map(s => s.trim()).filter(Boolean);
+  const body = {
+    kind: form.kind.value, ...(form.scope.value === "feeder" ? { feederId: ids[0] } : { transformerAreaIds: ids }),
+    plannedStart: new Date(form.start.value).toISOString(), plannedEnd: new Date(form.end.value).toISOString(), reason: form.reason.value, dryRun,
+  };
+  const said = $("plan-impact");
+  try {
+    const answer = await api("POST", "/api/planned-outages", body);
+    const verdict = dryRun ? (answer.acceptable ? "Acceptable" : `Would be refused: ${answer.refusals.map(r => r.message).join(" ")}`) : `Scheduled ${answer.outage.id}`;
+    said.textContent = `${verdict} — ${impactText(answer.impact)}${answer.warnings.length ? ` Warnings: ${answer.warnings.map(w => w.message).join(" ")}` : ""}`;
+    said.className = answer.acceptable ? "" : "problems";
+    showError(null);
+    if (!dryRun) await loadPlanned();
+  } catch (error) {
+    said.textContent = error.body?.impact ? `Refused: ${error.body.detail} — ${impactText(error.body.impact)}` : `Refused: ${error.message}`;
+    said.className = "problems";
+    showError(error);
+  }
+}
+
+function impactText(impact) {
+  return `${impact.affectedCustomers.toLocaleString()} customer(s) in ${impact.transformerAreaIds.length} area(s), `
+    + `${impact.importantCustomers.length} important (${impact.criticalCustomers} critical), `
+    + `${impact.repeatedOutageCustomerCount} already cut ${impact.repeatedOutageThreshold}+ times; customers told by ${when(impact.noticeDeadline)}.`;
+}
 
 /// The planned-outage calendar (GET /api/planned-outages): what is scheduled or under way, soonest first.
 async function loadPlanned() {

@@ -27,14 +27,16 @@ export async function api(method, path, body) {
 }
 
 async function problem(response) {
-  let text = `${response.status} ${response.statusText}`;
+  let text = `${response.status} ${response.statusText}`, details;
   try {
     const body = await response.json();
     text = body.detail || body.title || text;
     if (body.field) text = `${body.field}: ${text}`;
+    details = body;
   } catch { /* not JSON */ }
   const error = new Error(text);
   error.status = response.status;
+  error.body = details;
   return error;
 }
 
