@@ -240,6 +240,37 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_plan_refused_for_customers_cut_too_often_goes_ahead_when_the_dispatcher_gives_a_reason()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        var now = DateTimeOffset.UtcNow;
+        foreach (var id in new[] { "PO-A", "PO-B" })
+        {
+            var earlier = new { id, kind = "Planned", feederId = "F-1", plannedStart = now.AddDays(8), plannedEnd = now.AddDays(8).AddHours(4), reason = "Replace the 10 kV switch" };
+            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", earlier)).StatusCode);
+            await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-3) });
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(-2) })).StatusCode);
+        }
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        var form = console.Locator("#plan");
+        var start = DateTime.Now.AddDays(9).Date.AddHours(9);
+        await form.Locator("input[name=supply]").FillAsync("F-1");
+        await form.Locator("input[name=start]").FillAsync($"{start:yyyy-MM-ddTHH:mm}");
+        await form.Locator("input[name=end]").FillAsync($"{start.AddHours(4):yyyy-MM-ddTHH:mm}");
+        await form.Locator("input[name=reason]").FillAsync("Rebuild the pole line");
+
+        await form.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
+        await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("already cut 2 or more times");
+        await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(0);
+
+        await form.Locator("input[name=overrideReason]").FillAsync("Typhoon damage: the line cannot wait for spring");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
+        await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("Scheduled PO-");
+        await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task Last_gasps_show_the_outage_on_the_console_live_the_dispatcher_sets_its_ETR_and_the_customer_is_told_until_it_is_restored()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");

@@ -122,6 +122,9 @@ async function plan(form, dryRun) {
     kind: form.kind.value, ...(form.scope.value === "feeder" ? { feederId: ids[0] } : { transformerAreaIds: ids }),
     plannedStart: new Date(form.start.value).toISOString(), plannedEnd: new Date(form.end.value).toISOString(), reason: form.reason.value, dryRun,
   };
+  // The dispatcher's journaled decision to go ahead although the repeated-outage or important-customer rule refuses
+  // (the notice lead time cannot be overridden).
+  if (form.overrideReason.value.trim()) body.overrideReason = form.overrideReason.value.trim();
   const said = $("plan-impact");
   try {
     const answer = await api("POST", "/api/planned-outages", body);
