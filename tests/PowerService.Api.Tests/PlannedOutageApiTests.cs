@@ -176,16 +176,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(expected, (await client.GetAsync("/api/planned-outages/PO-1")).StatusCode);
     }
 
-    private static object Plan(string id, DateTimeOffset start, bool dryRun = false) => new
-    {
-        id,
-        kind = "Planned",
-        feederId = "F-1",
-        plannedStart = start,
-        plannedEnd = start.AddHours(4),
-        reason = "Replace the 10 kV switch",
-        dryRun,
-    };
+    private static object Plan(string id, DateTimeOffset start, bool dryRun = false) => ApiScenario.PlannedOutage(id, start, dryRun);
 
     private static Task<JsonElement> Json(HttpResponseMessage response) => ApiScenario.JsonAsync(response);
 }

@@ -191,8 +191,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await ApiScenario.ImportCustomerAsync(dispatcherApi);
         foreach (var (id, days) in new[] { ("PO-LATER", 12), ("PO-SOON", 8) })
         {
-            var plan = new { id, kind = "Planned", feederId = "F-1", plannedStart = DateTimeOffset.UtcNow.AddDays(days), plannedEnd = DateTimeOffset.UtcNow.AddDays(days).AddHours(4), reason = "Replace the 10 kV switch" };
-            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", plan)).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, DateTimeOffset.UtcNow.AddDays(days)))).StatusCode);
         }
 
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
@@ -212,12 +211,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await ApiScenario.ImportCustomerAsync(dispatcherApi);
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
         var form = console.Locator("#plan");
-        // In the browser's own time zone, as the dispatcher types it.
-        var start = DateTime.Now.AddDays(8).Date.AddHours(9);
-        await form.Locator("input[name=supply]").FillAsync("F-1");
-        await form.Locator("input[name=start]").FillAsync($"{start:yyyy-MM-ddTHH:mm}");
-        await form.Locator("input[name=end]").FillAsync($"{start.AddHours(4):yyyy-MM-ddTHH:mm}");
-        await form.Locator("input[name=reason]").FillAsync("Replace the 10 kV switch");
+        await FillPlanAsync(form, "F-1", DateTime.Now.AddDays(8), "Replace the 10 kV switch");
 
         await console.Locator("#plan-check").ClickAsync();
         await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("Acceptable — 1 customer(s) in 1 area(s)");
@@ -229,9 +223,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(console.Locator("#planned")).ToContainTextAsync("Scheduled");
 
         // Tomorrow is too soon for a planned outage: refused, the reason and the impact shown, nothing scheduled.
-        var tomorrow = DateTime.Now.AddDays(1).Date.AddHours(9);
-        await form.Locator("input[name=start]").FillAsync($"{tomorrow:yyyy-MM-ddTHH:mm}");
-        await form.Locator("input[name=end]").FillAsync($"{tomorrow.AddHours(4):yyyy-MM-ddTHH:mm}");
+        await FillPlanWindowAsync(form, DateTime.Now.AddDays(1));
         await form.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
         await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("Refused: A planned outage is noticed 7 days ahead");
         await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("1 customer(s)");
@@ -247,18 +239,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         foreach (var id in new[] { "PO-A", "PO-B" })
         {
-            var earlier = new { id, kind = "Planned", feederId = "F-1", plannedStart = now.AddDays(8), plannedEnd = now.AddDays(8).AddHours(4), reason = "Replace the 10 kV switch" };
-            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", earlier)).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, now.AddDays(8)))).StatusCode);
             await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-3) });
             Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(-2) })).StatusCode);
         }
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
         var form = console.Locator("#plan");
-        var start = DateTime.Now.AddDays(9).Date.AddHours(9);
-        await form.Locator("input[name=supply]").FillAsync("F-1");
-        await form.Locator("input[name=start]").FillAsync($"{start:yyyy-MM-ddTHH:mm}");
-        await form.Locator("input[name=end]").FillAsync($"{start.AddHours(4):yyyy-MM-ddTHH:mm}");
-        await form.Locator("input[name=reason]").FillAsync("Rebuild the pole line");
+        await FillPlanAsync(form, "F-1", DateTime.Now.AddDays(9), "Rebuild the pole line");
 
         await form.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
         await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("already cut 2 or more times");
@@ -474,6 +461,22 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     private sealed record LocatedEntry(string Type, string? Location);
+
+    /// <summary>Fills the console's planning form: the supply, 09:00–13:00 on <paramref name="day"/> and the reason.</summary>
+    private static async Task FillPlanAsync(ILocator form, string supply, DateTime day, string reason)
+    {
+        await form.Locator("input[name=supply]").FillAsync(supply);
+        await FillPlanWindowAsync(form, day);
+        await form.Locator("input[name=reason]").FillAsync(reason);
+    }
+
+    /// <summary>09:00–13:00 on <paramref name="day"/>, in the browser's own time zone, as a dispatcher types it.</summary>
+    private static async Task FillPlanWindowAsync(ILocator form, DateTime day)
+    {
+        var start = day.Date.AddHours(9);
+        await form.Locator("input[name=start]").FillAsync($"{start:yyyy-MM-ddTHH:mm}");
+        await form.Locator("input[name=end]").FillAsync($"{start.AddHours(4):yyyy-MM-ddTHH:mm}");
+    }
 
     private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null)
     {

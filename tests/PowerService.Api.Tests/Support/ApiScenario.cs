@@ -38,6 +38,18 @@ internal static class ApiScenario
             "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\nCU-0002,Li Lei,13900000002,M-11,important,urban,20.1,110.35\n");
     }
 
+    /// <summary>A four-hour planned outage of feeder F-1 (the one <see cref="ImportCustomerAsync"/> imports).</summary>
+    public static object PlannedOutage(string id, DateTimeOffset start, bool dryRun = false) => new
+    {
+        id,
+        kind = "Planned",
+        feederId = "F-1",
+        plannedStart = start,
+        plannedEnd = start.AddHours(4),
+        reason = "Replace the 10 kV switch",
+        dryRun,
+    };
+
     /// <summary>The head-end's batch of last gasps from meters M-<paramref name="first"/>..M-<paramref name="last"/>.</summary>
     public static object LastGasps(int first, int last) => new
     {
