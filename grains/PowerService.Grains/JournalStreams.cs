@@ -29,6 +29,8 @@ public static class JournalStreams
 
     public static bool TryCrew(string streamId, out string crewId) => TryKey(streamId, CrewPrefix, out crewId);
 
+    public static bool TryPlannedOutage(string streamId, out string plannedOutageId) => TryKey(streamId, PlannedOutagePrefix, out plannedOutageId);
+
     private static bool TryKey(string streamId, string prefix, out string key)
     {
         key = streamId.StartsWith(prefix, StringComparison.Ordinal) ? streamId[prefix.Length..] : "";

@@ -67,6 +67,25 @@ public sealed class OutageHubTests : IAsyncLifetime
         Assert.Equal("TA-2", seen.GetProperty("transformerAreaIds")[0].GetString());
     }
 
+    [Fact]
+    public async Task Every_dispatcher_sees_the_planned_outage_calendar_change_live_whatever_region_they_watch()
+    {
+        await using var console = await ConnectAsync("/hubs/dispatch", "dispatcher-li");
+        await console.InvokeAsync("Watch", "R9"); // not the feeder's region: the calendar is every dispatcher's
+
+        var planned = await _dispatcher.PostAsJsonAsync("/api/planned-outages", PlannedOutage("PO-LIVE", DateTimeOffset.UtcNow.AddDays(8)));
+        Assert.Equal(HttpStatusCode.Created, planned.StatusCode);
+        var scheduled = await NextOutageAsync(console, "plannedOutages", p => p.GetProperty("id").GetString() == "PO-LIVE");
+        Assert.Equal(("Scheduled", "F-1", 1), (scheduled.GetProperty("status").GetString(), scheduled.GetProperty("feederId").GetString(), scheduled.GetProperty("affectedCustomers").GetInt32()));
+
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-LIVE/start", new { at })).StatusCode);
+        var started = await NextOutageAsync(console, "plannedOutages", p => p.GetProperty("status").GetString() == "InProgress");
+        Assert.Equal("PO-LIVE", started.GetProperty("id").GetString());
+        Assert.Equal(at, started.GetProperty("actualStart").GetDateTimeOffset(), TimeSpan.FromMilliseconds(1));
+        Assert.True(started.GetProperty("version").GetInt32() > scheduled.GetProperty("version").GetInt32());
+    }
+
     private async Task<SignalRConnection> ConnectAsync(string hub, string user)
     {
         var connection = await SignalRConnection.ConnectAsync(new Uri(_server, hub), await _api.TokenForAsync(user));

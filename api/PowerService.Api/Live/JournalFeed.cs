@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using PowerService.Grains;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Outages;
+using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
 
@@ -20,7 +21,7 @@ namespace PowerService.Api.Live;
 /// keeps the feed correct when grains run on other silos.
 /// Outages go the same way: dispatchers of the outage's region get its latest view, and customers get a notice through
 /// the groups of the supply they are on (their transformer area, or their meter for an outage of some meters only), so
-/// the feed never looks up who is affected.</summary>
+/// the feed never looks up who is affected. Planned outages reach every dispatcher as calendar rows.</summary>
 internal sealed partial class JournalFeed(
     Silo silo,
     [FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections,
@@ -102,6 +103,7 @@ internal sealed partial class JournalFeed(
         var orderEvents = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var crewIds = new HashSet<string>(StringComparer.Ordinal);
         var outageIds = new HashSet<string>(StringComparer.Ordinal);
+        var plannedIds = new HashSet<string>(StringComparer.Ordinal);
         var slaEvents = new List<(string OrderId, Runtime.Storage.StoredEvent Event)>();
         foreach (var e in events)
         {
@@ -125,14 +127,20 @@ internal sealed partial class JournalFeed(
             {
                 outageIds.Add(outageId);
             }
+            else if (JournalStreams.TryPlannedOutage(e.StreamId, out var plannedId))
+            {
+                plannedIds.Add(plannedId);
+            }
         }
 
         var orderViewsRead = Task.WhenAll(orderEvents.Keys.Select(id => silo.GetGrain<IWorkOrderGrain>(id).Get()));
         var crewViewsRead = Task.WhenAll(crewIds.Select(id => silo.GetGrain<IFieldCrewGrain>(id).Get()));
         var outageViewsRead = Task.WhenAll(outageIds.Select(id => silo.GetGrain<IOutageGrain>(id).Get()));
+        var plannedViewsRead = Task.WhenAll(plannedIds.Select(id => silo.GetGrain<IPlannedOutageGrain>(id).Get()));
         var orderViews = await orderViewsRead;
         var crewViews = await crewViewsRead;
         var outages = (await outageViewsRead).OfType<OutageView>().ToList();
+        var planned = (await plannedViewsRead).OfType<PlannedOutageView>().Select(PlannedOutageSummary.Of).ToList();
 
         var updates = orderViews.OfType<WorkOrderView>().Select(view => new OrderUpdate(view, orderEvents[view.Id])).ToList();
         // A console draws list rows: its connections get the row (392 bytes against the order's 771 for a new fault;
@@ -170,6 +178,11 @@ internal sealed partial class JournalFeed(
             sends.Add(customers.Clients.Group(LiveGroups.Customer(customer.Key)).SendAsync("orders", customer.Select(u => u.Order).ToList(), cancellationToken));
         }
         SendOutages(outages, sends, cancellationToken);
+        if (planned.Count > 0)
+        {
+            // The calendar is every dispatcher's, whatever region they watch: a few changes a day.
+            sends.Add(dispatch.Clients.Group(LiveGroups.Dispatchers).SendAsync("plannedOutages", planned, cancellationToken));
+        }
         SendSlaAlerts(slaEvents, updates, sends, cancellationToken);
         await Task.WhenAll(sends);
     }

@@ -46,6 +46,11 @@ public sealed record PlannedOutageSummary(
         o.Id, o.Kind, o.Status, o.FeederId, o.TransformerAreaIds, o.PlannedStart, o.PlannedEnd, o.Reason,
         o.Impact?.AffectedCustomers ?? 0, o.Impact?.ImportantCustomers.Count ?? 0, o.ActualStart, o.ActualEnd, o.Version);
 
+    /// <summary>The calendar row of a planned outage's view (what the live feed sends the consoles).</summary>
+    public static PlannedOutageSummary Of(PlannedOutageView o) => new(
+        o.Id, o.Kind, o.Status, o.FeederId, o.TransformerAreaIds, o.PlannedStart, o.PlannedEnd, o.Reason,
+        o.Impact.AffectedCustomers, o.Impact.ImportantCustomers.Count, o.ActualStart, o.ActualEnd, o.Version);
+
     public bool IsFinished => Status is PlannedOutageStatus.Completed or PlannedOutageStatus.Cancelled;
 }
 

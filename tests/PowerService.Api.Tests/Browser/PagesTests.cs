@@ -202,6 +202,52 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("Scheduled");
         await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("F-1");
         await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("PO-LATER");
+
+        // Another dispatcher schedules one sooner still: it appears live, first, without a reload.
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage("PO-FIRST", DateTimeOffset.UtcNow.AddDays(7.5)))).StatusCode);
+        await Assertions.Expect(rows).ToHaveCountAsync(3);
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("PO-FIRST");
+    }
+
+    [Fact]
+    public async Task A_dispatcher_records_a_planned_outages_actual_start_and_end_from_the_calendar_and_cancels_another_with_a_reason()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        foreach (var (id, days) in new[] { ("PO-WORK", 8), ("PO-OFF", 9) })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, DateTimeOffset.UtcNow.AddDays(days)))).StatusCode);
+        }
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        var work = console.Locator("#planned tr[data-planned='PO-WORK']");
+        var status = console.Locator("#planned-status");
+
+        // The crew cut supply an hour ago; the dispatcher records it as it happened.
+        await console.Locator("#planned-at").FillAsync($"{DateTime.Now.AddHours(-1):yyyy-MM-ddTHH:mm}");
+        await work.GetByRole(AriaRole.Button, new() { Name = "Start" }).ClickAsync();
+        await Assertions.Expect(status).ToContainTextAsync("PO-WORK started");
+        await Assertions.Expect(status).ToContainTextAsync("is on the map");
+        await Assertions.Expect(work).ToContainTextAsync("InProgress since");
+        await Assertions.Expect(work.GetByRole(AriaRole.Button, new() { Name = "Start" })).ToHaveCountAsync(0);
+
+        // Supply is back now: completed, closed out against the plan, and off the calendar.
+        await work.GetByRole(AriaRole.Button, new() { Name = "Complete" }).ClickAsync();
+        await Assertions.Expect(status).ToContainTextAsync(new Regex("PO-WORK completed: 6[01] min out against 240 planned"));
+        await Assertions.Expect(work).ToHaveCountAsync(0);
+        var closed = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/planned-outages/PO-WORK"));
+        Assert.Equal("Completed", closed.GetProperty("status").GetString());
+
+        // Cancelling needs the reason the customers are told: without one nothing is sent.
+        var off = console.Locator("#planned tr[data-planned='PO-OFF']");
+        await off.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+        await Assertions.Expect(console.Locator("#error")).ToContainTextAsync("Give the reason to cancel PO-OFF");
+        await Assertions.Expect(off).ToContainTextAsync("Scheduled");
+        await console.Locator("#planned-reason").FillAsync("The switch arrived early: done with PO-WORK");
+        await off.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+        await Assertions.Expect(status).ToContainTextAsync("PO-OFF cancelled (The switch arrived early: done with PO-WORK)");
+        await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(0);
+        Assert.Equal("Cancelled", (await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/planned-outages/PO-OFF"))).GetProperty("status").GetString());
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-planned-closed.png"), FullPage = true });
     }
 
     [Fact]

@@ -14,6 +14,13 @@ const crews = new Map();
 const outages = new Map();
 const OutageStates = { Suspected: "#d29922", Confirmed: "#f85149", CrewAssigned: "#db61a2" };
 const MaxOutageRows = 200;
+// The planned-outage calendar's upcoming plans by id. A row is replaced only by a newer version of its plan, and a plan
+// that finished stays gone (its id and version are remembered), so a calendar page read before a live change cannot
+// bring back an older row.
+const plans = new Map();
+const finishedPlans = new Map();
+const MaxPlanRows = 50;
+let plansTotal = 0;
 const alerts = [];
 let drawQueued = false;
 let watched = null;
@@ -31,13 +38,14 @@ requireRole(["dispatcher"], async user => {
   connection.on("orders", updates => { for (const u of updates) keep(u.order); queueDraw(); });
   connection.on("crews", updates => { for (const c of updates) crews.set(c.id, c); queueDraw(); });
   connection.on("outages", views => { for (const v of views) outages.set(v.id, toOutageRow(v)); queueDraw(); });
+  connection.on("plannedOutages", rows => { for (const p of rows) keepPlan(p); drawPlanned(); });
   connection.on("sla", news => { alerts.unshift(...news.reverse()); alerts.length = Math.min(alerts.length, 20); drawAlerts(); });
   connection.on("importProgress", p => {
     if (importing) { if (!p.completed) $("import-status").textContent = `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`; }
     else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`;
   });
   connection.onreconnecting(() => showError({ message: "Live feed lost; reconnecting…" }));
-  connection.onreconnected(async () => { showError(null); await connection.invoke("Watch", $("region").value); });
+  connection.onreconnected(async () => { showError(null); await Promise.all([connection.invoke("Watch", $("region").value), loadPlanned()]); });
   // Watching is serialized behind the hub's start: a click on Watch while the page is still connecting (or while an
   // earlier watch is loading) runs once the one before it is done, with the region as it is then.
   let watching = connection.start();
@@ -107,12 +115,69 @@ requireRole(["dispatcher"], async user => {
   $("plan-check").onclick = () => plan($("plan"), true);
   $("plan").onsubmit = event => { event.preventDefault(); plan(event.target, false); };
 
+  // A plan under way is started, completed or cancelled from its row, at the actual time given (blank: now).
+  $("planned").onclick = event => {
+    const button = event.target.closest("button[data-act]");
+    if (button) act(button);
+  };
+
   setInterval(tick, 1000);
-  // The calendar changes a few times a day: read it on opening and once a minute.
-  const planned = () => loadPlanned().catch(showError);
-  setInterval(planned, 60000);
-  await Promise.all([watch(), planned()]);
+  // The calendar is read on opening (and on reconnecting); the hub keeps it live from then on.
+  await Promise.all([watch(), loadPlanned().catch(showError)]);
 });
+
+/// Starts, completes or cancels the plan of a calendar row's button, and says what was recorded.
+async function act(button) {
+  const { act, plan } = button.dataset;
+  const said = $("planned-status");
+  let body = {};
+  if (act === "cancel") {
+    const reason = $("planned-reason").value.trim();
+    if (!reason) {
+      showError({ message: `Give the reason to cancel ${plan} first: the customers who were told are told again.` });
+      $("planned-reason").focus();
+      return;
+    }
+    body = { reason };
+  } else if ($("planned-at").value) {
+    body = { at: new Date($("planned-at").value).toISOString() };
+  }
+  button.disabled = true;
+  try {
+    const view = await api("POST", `/api/planned-outages/${encodeURIComponent(plan)}/${act}`, body);
+    keepPlan(planRow(view));
+    said.textContent = recorded(view);
+    said.className = "";
+    if (act === "cancel") $("planned-reason").value = "";
+    $("planned-at").value = "";
+    showError(null);
+  } catch (error) {
+    said.textContent = `${plan}: ${error.message}`;
+    said.className = "problems";
+    showError(error);
+  } finally {
+    button.disabled = false;
+    drawPlanned();
+  }
+}
+
+/// What a start, completion or cancellation recorded, against the plan.
+function recorded(view) {
+  const late = minutes => minutes === 0 ? "on time" : `${Math.abs(Math.round(minutes))} min ${minutes > 0 ? "late" : "early"}`;
+  switch (view.status) {
+    case "InProgress":
+      return `${view.id} started ${when(view.actualStart)}, ${late((Date.parse(view.actualStart) - Date.parse(view.plannedStart)) / 60000)}; outage ${view.outageId} is on the map.`;
+    case "Completed": {
+      const c = view.closeOut;
+      return `${view.id} completed: ${Math.round(c.actualMinutes)} min out against ${Math.round(c.plannedMinutes)} planned; `
+        + `started ${late(c.startDeviationMinutes)}, ended ${late(c.endDeviationMinutes)}${c.overran ? " — overran the plan" : ""}.`;
+    }
+    case "Cancelled":
+      return `${view.id} cancelled (${view.cancelReason}); the customers who were told are told again.`;
+    default:
+      return `${view.id}: ${view.status}.`;
+  }
+}
 
 /// Plans an outage (or, as a dry run, only computes its impact) and says what the policy found.
 async function plan(form, dryRun) {
@@ -132,7 +197,7 @@ async function plan(form, dryRun) {
     said.textContent = `${verdict} — ${impactText(answer.impact)}${answer.warnings.length ? ` Warnings: ${answer.warnings.map(w => w.message).join(" ")}` : ""}`;
     said.className = answer.acceptable ? "" : "problems";
     showError(null);
-    if (!dryRun) await loadPlanned();
+    if (!dryRun) { keepPlan(planRow(answer.outage)); drawPlanned(); }
   } catch (error) {
     said.textContent = error.body?.impact ? `Refused: ${error.body.detail} — ${impactText(error.body.impact)}` : `Refused: ${error.message}`;
     said.className = "problems";
@@ -148,13 +213,48 @@ function impactText(impact) {
 
 /// The planned-outage calendar (GET /api/planned-outages): what is scheduled or under way, soonest first.
 async function loadPlanned() {
-  const page = await api("GET", "/api/planned-outages?take=50");
-  $("planned").innerHTML = page.items.length
-    ? page.items.map(p => `<tr data-planned="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.feederId ?? p.transformerAreaIds.join(", "))}</td>`
-      + `<td>${escape(p.kind)}</td><td>${escape(p.status)}</td><td>${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}</td>`
-      + `<td>${p.affectedCustomers.toLocaleString()}</td><td>${p.importantCustomers}</td></tr>`).join("")
-    : `<tr><td colspan="7" class="muted">Nothing planned.</td></tr>`;
-  $("planned-count").textContent = page.total > page.items.length ? `${page.total.toLocaleString()} planned; the ${page.items.length} soonest shown.` : "";
+  const page = await api("GET", `/api/planned-outages?take=${MaxPlanRows}`);
+  const held = [...plans.values()];
+  plans.clear();
+  for (const p of [...page.items, ...held]) keepPlan(p);
+  plansTotal = page.total;
+  drawPlanned();
+}
+
+/// Keeps a calendar row unless an equal or newer version is held; a finished plan leaves the calendar.
+function keepPlan(row) {
+  if ((finishedPlans.get(row.id) ?? -1) >= row.version) return;
+  const held = plans.get(row.id);
+  if (held && held.version > row.version) return;
+  if (row.status === "Completed" || row.status === "Cancelled") {
+    finishedPlans.set(row.id, row.version);
+    if (held) { plans.delete(row.id); plansTotal--; }
+    return;
+  }
+  if (!held) plansTotal++;
+  plans.set(row.id, row);
+}
+
+function drawPlanned() {
+  const rows = [...plans.values()].sort((a, b) => Date.parse(a.plannedStart) - Date.parse(b.plannedStart) || a.id.localeCompare(b.id)).slice(0, MaxPlanRows);
+  const action = p => p.status === "Scheduled"
+    ? `<button data-act="start" data-plan="${escape(p.id)}">Start</button> <button data-act="cancel" data-plan="${escape(p.id)}">Cancel</button>`
+    : p.status === "InProgress" ? `<button data-act="complete" data-plan="${escape(p.id)}">Complete</button>` : "";
+  $("planned").innerHTML = rows.length
+    ? rows.map(p => `<tr data-planned="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.feederId ?? p.transformerAreaIds.join(", "))}</td>`
+      + `<td>${escape(p.kind)}</td><td>${escape(p.status)}${p.actualStart ? ` since ${escape(when(p.actualStart))}` : ""}</td>`
+      + `<td>${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}</td>`
+      + `<td>${p.affectedCustomers.toLocaleString()}</td><td>${p.importantCustomers}</td><td>${action(p)}</td></tr>`).join("")
+    : `<tr><td colspan="8" class="muted">Nothing planned.</td></tr>`;
+  const total = Math.max(plansTotal, plans.size);
+  $("planned-count").textContent = total > rows.length ? `${total.toLocaleString()} planned; the ${rows.length} soonest shown.` : "";
+}
+
+/// A planned outage's view (an answer of this page's own calls) as its calendar row.
+function planRow(v) {
+  return { id: v.id, kind: v.kind, status: v.status, feederId: v.feederId, transformerAreaIds: v.transformerAreaIds, plannedStart: v.plannedStart,
+    plannedEnd: v.plannedEnd, reason: v.reason, affectedCustomers: v.impact.affectedCustomers, importantCustomers: v.impact.importantCustomers.length,
+    actualStart: v.actualStart, actualEnd: v.actualEnd, version: v.version };
 }
 
 /// A full order (from the hub or an answer) as the list row the index serves.
