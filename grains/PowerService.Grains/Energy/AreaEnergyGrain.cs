@@ -84,7 +84,6 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         {
             _flush ??= RegisterTimer(_ => FlushOnTimerAsync(), FlushDelay, TimeSpan.Zero);
         }
-        await SyncCloseReminderAsync();
         return recorded;
     }
 
@@ -121,10 +120,9 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         {
             return;
         }
-        _reminderDueAt = null;
+        _reminderDueAt = null; // one-shot: gone after this tick unless the write below sets the next
         CloseDuePeriods(Now);
         await FlushAsync();
-        await SyncCloseReminderAsync();
     }
 
     // ---- readings ----
@@ -290,24 +288,6 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
 
     private int ReportingCustomerMeters(OpenPeriod period) => period.Intervals.Keys.Count(_customerMeters.Contains);
 
-    private async Task SyncCloseReminderAsync()
-    {
-        DateTimeOffset? due = S.OpenPeriods.Count == 0 ? null : periods.ClosesAt(S.OpenPeriods[0].Start);
-        if (due == _reminderDueAt)
-        {
-            return;
-        }
-        if (due is null)
-        {
-            await UnregisterReminder(CloseReminder);
-        }
-        else
-        {
-            await RegisterOrUpdateReminder(CloseReminder, due.Value, TimeSpan.Zero);
-        }
-        _reminderDueAt = due;
-    }
-
     // ---- state and journal ----
 
     private Task FlushOnTimerAsync()
@@ -328,9 +308,12 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         }
     }
 
+    /// <summary>Writes the state with its events and, in the same write, the reminder that closes the oldest open
+    /// period: the reminder is stored with the periods it closes (both written behind), never one without the other.</summary>
     private async Task WriteAsync()
     {
-        if (!_dirty)
+        DateTimeOffset? due = S.OpenPeriods.Count == 0 ? null : periods.ClosesAt(S.OpenPeriods[0].Start);
+        if (!_dirty && due == _reminderDueAt)
         {
             return;
         }
@@ -339,7 +322,15 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         _dirty = false;
         try
         {
-            await state.WriteStateAsync(events);
+            if (due == _reminderDueAt)
+            {
+                await state.WriteStateAsync(events);
+            }
+            else
+            {
+                await state.WriteStateAsync(events, due is { } at ? ReminderChange.Set(CloseReminder, at, TimeSpan.Zero) : ReminderChange.Remove(CloseReminder));
+                _reminderDueAt = due;
+            }
         }
         catch
         {

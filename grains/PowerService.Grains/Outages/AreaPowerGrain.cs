@@ -209,7 +209,7 @@ internal sealed partial class AreaPowerGrain(
         {
             return;
         }
-        await UnregisterReminder(NestedCheck);
+        // One-shot: the runtime deletes it after this tick unless the tick sets it again.
         if (S.RestoredOutageId is not { } restoredOutage || S.RestoredAt is not { } restoredAt)
         {
             return;
@@ -329,8 +329,8 @@ internal sealed partial class AreaPowerGrain(
         {
             S.EndingOwed = outage;
         }
-        await RegisterOrUpdateReminder(NestedCheck, options.NestedOutageGrace, TimeSpan.Zero);
-        await CommitAndSettle();
+        // The nested check is stored with the restoration, in one write: never a restoration without its check.
+        await CommitAndSettle(ReminderChange.Set(NestedCheck, TimeProvider.GetUtcNow() + options.NestedOutageGrace, TimeSpan.Zero));
     }
 
     private string NextOutageId() => $"OUT-{Id}-{++S.Outages}";
@@ -372,9 +372,9 @@ internal sealed partial class AreaPowerGrain(
         }
     }
 
-    private async Task CommitAndSettle()
+    private async Task CommitAndSettle(ReminderChange? reminder = null)
     {
-        await state.WriteStateAsync();
+        await (reminder is { } change ? state.WriteStateAsync([], change) : state.WriteStateAsync());
         _record.Written();
         await SettleOwedCalls();
     }

@@ -179,6 +179,19 @@ public sealed class AreaEnergyTests : IAsyncLifetime
         Assert.Equal(["M-1", "M-2"], (await EventsAsync<VoltageOutOfRange>()).Select(e => e.MeterId));
     }
 
+    [Fact]
+    public async Task A_day_open_at_a_restart_is_still_measured_at_its_close_with_no_reading_after_the_restart()
+    {
+        await Area.RecordReadings([Reading("S-1", "s1", Monday.AddHours(9), 12), Reading("M-1", "a", Monday.AddHours(9), 10)]);
+
+        // The day and the reminder that closes it are stored together; nothing reads the area after the restart.
+        await _silo.RestartAsync();
+        _silo.Advance(TimeSpan.FromDays(1));
+
+        var measured = await EventuallySingleAsync<LineLossMeasured>();
+        Assert.Equal((Monday, 12.0, 10.0), (measured.PeriodStart, measured.SupplyKwh, measured.DeliveredKwh));
+    }
+
     private static MeterEvent Reading(string meterId, string eventId, DateTimeOffset at, double kwh, double? voltage = null) =>
         new(meterId, eventId, MeterEventType.Reading, at, kwh, voltage);
 

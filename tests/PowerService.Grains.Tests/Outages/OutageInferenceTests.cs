@@ -149,6 +149,21 @@ public sealed class OutageInferenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_nested_outage_check_stored_with_the_restoration_runs_after_a_restart()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.PowerRestored));
+        Assert.Equal(OutageState.Restored, (await Outage("OUT-TA-000001-1").Get())!.State);
+
+        await _silo.RestartAsync();
+        _silo.Advance(TimeSpan.FromMinutes(3));
+
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedOutageId is not null, "a nested outage is opened after the restart");
+        var nested = (await Outage((await AreaPower(1).Get()).NestedOutageId!).Get())!;
+        Assert.Equal(Enumerable.Range(46, 5).Select(Meter), nested.MeterIds);
+    }
+
+    [Fact]
     public async Task All_meters_back_before_the_grace_period_ends_leave_no_nested_outage()
     {
         await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
