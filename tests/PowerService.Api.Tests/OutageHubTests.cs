@@ -86,6 +86,27 @@ public sealed class OutageHubTests : IAsyncLifetime
         Assert.True(started.GetProperty("version").GetInt32() > scheduled.GetProperty("version").GetInt32());
     }
 
+    [Fact]
+    public async Task A_customer_hears_of_planned_work_on_their_supply_and_of_its_calling_off_and_a_customer_elsewhere_does_not()
+    {
+        await using var wang = await ConnectAsync("/hubs/customer", "customer-wang"); // on TA-1, feeder F-1
+        await using var li = await ConnectAsync("/hubs/customer", "customer-li"); // on TA-2, feeder F-2
+
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", PlannedOutage("PO-NOTICE", DateTimeOffset.UtcNow.AddDays(8)))).StatusCode);
+        var told = (await wang.NextInvocationAsync("plannedOutage", TimeSpan.FromSeconds(10)))[0];
+        Assert.Equal(("PO-NOTICE", "Scheduled", "Replace the 10 kV switch"), (told.GetProperty("id").GetString(), told.GetProperty("status").GetString(), told.GetProperty("reason").GetString()));
+        Assert.False(told.TryGetProperty("affectedCustomers", out _), "A customer is not told who else is cut.");
+
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-NOTICE/cancel", new { reason = "weather" })).StatusCode);
+        var calledOff = (await wang.NextInvocationAsync("plannedOutage", TimeSpan.FromSeconds(10)))[0];
+        Assert.Equal(("PO-NOTICE", "Cancelled"), (calledOff.GetProperty("id").GetString(), calledOff.GetProperty("status").GetString()));
+
+        // TA-2's own plan after all that: the first plan customer-li hears of is its own, so none of F-1's came.
+        var own = new { id = "PO-TA2", kind = "Temporary", transformerAreaIds = new[] { "TA-2" }, plannedStart = DateTimeOffset.UtcNow.AddDays(2), plannedEnd = DateTimeOffset.UtcNow.AddDays(2).AddHours(2), reason = "Move the transformer" };
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", own)).StatusCode);
+        Assert.Equal("PO-TA2", (await li.NextInvocationAsync("plannedOutage", TimeSpan.FromSeconds(10)))[0].GetProperty("id").GetString());
+    }
+
     private async Task<SignalRConnection> ConnectAsync(string hub, string user)
     {
         var connection = await SignalRConnection.ConnectAsync(new Uri(_server, hub), await _api.TokenForAsync(user));

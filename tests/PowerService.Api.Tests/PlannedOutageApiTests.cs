@@ -161,6 +161,34 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-404/start", new { })).StatusCode);
     }
 
+    [Fact]
+    public async Task A_customer_lists_only_the_plans_that_cut_their_supply_and_only_when_and_why()
+    {
+        await ApiScenario.ImportTwoAreasAsync(_dispatcher); // customer-wang on TA-1 (feeder F-1), customer-li on TA-2 (F-2)
+        var start = DateTimeOffset.UtcNow.AddDays(8);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-F1", start))).StatusCode);
+        var other = new { id = "PO-TA2", kind = "Temporary", transformerAreaIds = new[] { "TA-2" }, plannedStart = start, plannedEnd = start.AddHours(2), reason = "Move the transformer" };
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", other)).StatusCode);
+        var wang = await _api.ClientForAsync("customer-wang");
+
+        var own = await Json(await wang.GetAsync("/api/planned-outages?feederId=F-2"));
+
+        var plan = Assert.Single(own.GetProperty("items").EnumerateArray());
+        Assert.Equal(1, own.GetProperty("total").GetInt32());
+        Assert.Equal(("PO-F1", "Scheduled", "Replace the 10 kV switch"), (plan.GetProperty("id").GetString(), plan.GetProperty("status").GetString(), plan.GetProperty("reason").GetString()));
+        Assert.Equal(start, plan.GetProperty("plannedStart").GetDateTimeOffset(), TimeSpan.FromMilliseconds(1));
+        foreach (var hidden in new[] { "affectedCustomers", "importantCustomers", "feederId", "transformerAreaIds" })
+        {
+            Assert.False(plan.TryGetProperty(hidden, out _), $"A customer is not told {hidden}.");
+        }
+        var li = await Json(await (await _api.ClientForAsync("customer-li")).GetAsync("/api/planned-outages"));
+        Assert.Equal("PO-TA2", Assert.Single(li.GetProperty("items").EnumerateArray()).GetProperty("id").GetString());
+        // The plan itself, and everything that changes one, stays the dispatchers'.
+        Assert.Equal(HttpStatusCode.Forbidden, (await wang.GetAsync("/api/planned-outages/PO-F1")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await wang.PostAsJsonAsync("/api/planned-outages/PO-F1/cancel", new { reason = "I will be home" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await (await _api.ClientForAsync("crew-c12")).GetAsync("/api/planned-outages")).StatusCode);
+    }
+
     [Theory]
     [InlineData(null, HttpStatusCode.Unauthorized)]
     [InlineData("crew-c12", HttpStatusCode.Forbidden)]

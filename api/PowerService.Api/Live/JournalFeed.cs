@@ -21,7 +21,8 @@ namespace PowerService.Api.Live;
 /// keeps the feed correct when grains run on other silos.
 /// Outages go the same way: dispatchers of the outage's region get its latest view, and customers get a notice through
 /// the groups of the supply they are on (their transformer area, or their meter for an outage of some meters only), so
-/// the feed never looks up who is affected. Planned outages reach every dispatcher as calendar rows.</summary>
+/// the feed never looks up who is affected. Planned outages reach every dispatcher as calendar rows, and
+/// their customers as notices through the same area groups.</summary>
 internal sealed partial class JournalFeed(
     Silo silo,
     [FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections,
@@ -183,6 +184,12 @@ internal sealed partial class JournalFeed(
             // The calendar is every dispatcher's, whatever region they watch: a few changes a day.
             sends.Add(dispatch.Clients.Group(LiveGroups.Dispatchers).SendAsync("plannedOutages", planned, cancellationToken));
         }
+        foreach (var plan in planned)
+        {
+            // Each customer on the plan's supply hears of it (scheduled, moved under way, completed, called off).
+            sends.Add(customers.Clients.Groups(plan.TransformerAreaIds.Select(LiveGroups.Area).ToList())
+                .SendAsync("plannedOutage", PlannedOutageNotice.Of(plan), cancellationToken));
+        }
         SendSlaAlerts(slaEvents, updates, sends, cancellationToken);
         await Task.WhenAll(sends);
     }
@@ -266,4 +273,13 @@ public sealed record OutageNotice(
     public static OutageNotice Of(OutageView outage) => new(
         outage.Id, outage.Kind, outage.State, outage.Cause, outage.StartedAt, outage.EstimatedRestorationAt, outage.RestoredAt,
         outage.ParentOutageId, outage.Version);
+}
+
+/// <summary>What a customer is told of a planned outage on their supply (the calendar row without who else is cut).</summary>
+public sealed record PlannedOutageNotice(
+    string Id, PlannedOutageKind Kind, PlannedOutageStatus Status, DateTimeOffset PlannedStart, DateTimeOffset PlannedEnd, string Reason,
+    DateTimeOffset? ActualStart, DateTimeOffset? ActualEnd, int Version)
+{
+    public static PlannedOutageNotice Of(PlannedOutageSummary p) =>
+        new(p.Id, p.Kind, p.Status, p.PlannedStart, p.PlannedEnd, p.Reason, p.ActualStart, p.ActualEnd, p.Version);
 }

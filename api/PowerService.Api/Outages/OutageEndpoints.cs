@@ -29,7 +29,7 @@ public static class OutageEndpoints
             var query = new OutageQuery(active ?? true, RequestFields.Optional(region, "region", 64), Skip: skip ?? 0, Take: take ?? DefaultTake);
             if (caller.Role == Roles.Customer)
             {
-                var customer = await CustomerAsync(grains, caller);
+                var customer = await caller.OwnCustomerAsync(grains);
                 query = query with { TransformerAreaId = customer.TransformerAreaId, MeterId = customer.MeterId };
             }
             var page = await grains.GetGrain<IOutageBoardGrain>("all").List(query);
@@ -75,17 +75,12 @@ public static class OutageEndpoints
         return routes;
     }
 
-    private static async Task<CustomerProfile> CustomerAsync(IGrainFactory grains, Caller caller) =>
-        caller.CustomerId is { } id && await grains.GetGrain<ICustomerGrain>(id).GetProfile() is { } customer
-            ? customer
-            : throw new EntityNotFoundException("Customer", caller.CustomerId ?? "");
-
     private static async Task<OutageView> VisibleOutageAsync(IGrainFactory grains, string id, Caller caller)
     {
         var outage = await grains.GetGrain<IOutageGrain>(id).Get() ?? throw new EntityNotFoundException("Outage", id);
         if (caller.Role == Roles.Customer)
         {
-            var customer = await CustomerAsync(grains, caller);
+            var customer = await caller.OwnCustomerAsync(grains);
             var affects = outage.TransformerAreaIds.Contains(customer.TransformerAreaId)
                 && (outage.MeterIds is null || outage.MeterIds.Contains(customer.MeterId));
             return affects ? outage : throw new EntityNotFoundException("Outage", id);

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PowerService.Api.Live;
 using PowerService.Api.Security;
 using PowerService.Grains;
 using PowerService.Grains.PlannedOutages;
@@ -10,12 +11,13 @@ using PowerService.Runtime;
 namespace PowerService.Api.PlannedOutages;
 
 /// <summary>Planned outages over HTTP (先算后停), for dispatchers: a dry run answers the impact, a plan the policy refuses
-/// is a 409 that carries the impact and the reasons, an accepted plan is a 201.</summary>
+/// is a 409 that carries the impact and the reasons, an accepted plan is a 201. A customer may list the plans that
+/// cut their own supply, and nothing else.</summary>
 public static class PlannedOutageEndpoints
 {
     public static IEndpointRouteBuilder MapPlannedOutageEndpoints(this IEndpointRouteBuilder routes)
     {
-        var outages = routes.MapGroup("/api/planned-outages").RequireAuthorization(Roles.Dispatcher).WithTags("Planned outages");
+        var outages = routes.MapGroup("/api/planned-outages").RequireAuthorization().WithTags("Planned outages");
 
         outages.MapPost("/", async (PlanOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -51,9 +53,11 @@ public static class PlannedOutageEndpoints
                     extensions: new Dictionary<string, object?> { ["refusals"] = plan.Refusals, ["warnings"] = plan.Warnings, ["impact"] = plan.Impact });
             }
             return Results.Created($"/api/planned-outages/{Uri.EscapeDataString(id)}", plan);
-        }).WithName("PlanOutage");
+        }).WithName("PlanOutage").RequireAuthorization(Roles.Dispatcher);
 
-        outages.MapGet("/", async (string? status, string? feederId, string? transformerAreaId, DateTimeOffset? from, DateTimeOffset? to, int? skip, int? take, IGrainFactory grains) =>
+        outages.MapGet("/", async (
+            string? status, string? feederId, string? transformerAreaId, DateTimeOffset? from, DateTimeOffset? to, int? skip, int? take,
+            ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var upcoming = status switch
             {
@@ -64,28 +68,40 @@ public static class PlannedOutageEndpoints
             var query = new PlannedOutageQuery(
                 upcoming, RequestFields.Optional(feederId, "feederId", 64), RequestFields.Optional(transformerAreaId, "transformerAreaId", 64),
                 from, to, skip ?? 0, take ?? 100);
+            var caller = Caller.From(user);
+            if (caller.Role == Roles.Customer)
+            {
+                // A customer sees the plans that cut their own supply, as their notice tells them: when and why, not
+                // who else is cut or who planned it.
+                var customer = await caller.OwnCustomerAsync(grains);
+                var own = await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key)
+                    .List(query with { FeederId = null, TransformerAreaId = customer.TransformerAreaId });
+                var ownNext = query.Skip + own.Items.Count < own.Total ? query.Skip + own.Items.Count : (int?)null;
+                return Results.Ok(new PlannedOutageNoticeListResponse(own.Total, [.. own.Items.Select(PlannedOutageNotice.Of)], ownNext));
+            }
             var page = await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(query);
             var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
             return Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next));
-        }).WithName("ListPlannedOutages");
+        }).WithName("ListPlannedOutages").RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Customer))
+            .Produces<PlannedOutageListResponse>().Produces<PlannedOutageNoticeListResponse>();
 
         outages.MapGet("/{id}", async (string id, IGrainFactory grains) =>
             Results.Ok((IsValidId(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("Planned outage", id)))
-            .WithName("GetPlannedOutage");
+            .WithName("GetPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
             Results.Ok(await Existing(grains, id).Start(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor)))
-            .WithName("StartPlannedOutage");
+            .WithName("StartPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/complete", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
             Results.Ok(await Existing(grains, id).Complete(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor)))
-            .WithName("CompletePlannedOutage");
+            .WithName("CompletePlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/cancel", async (string id, CancelOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var reason = RequestFields.Required(body?.Reason, "reason", 500);
             return Results.Ok(await Existing(grains, id).Cancel(Caller.From(user).Actor, reason));
-        }).WithName("CancelPlannedOutage");
+        }).WithName("CancelPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         return routes;
     }
@@ -112,6 +128,9 @@ public sealed record PlanOutageBody(
 
 /// <summary>One page of the planned-outage calendar; <c>nextSkip</c> is null on the last page.</summary>
 public sealed record PlannedOutageListResponse(int Total, IReadOnlyList<PlannedOutageSummary> Items, int? NextSkip);
+
+/// <summary>A customer's page of the plans that cut their supply; <c>nextSkip</c> is null on the last page.</summary>
+public sealed record PlannedOutageNoticeListResponse(int Total, IReadOnlyList<PlannedOutageNotice> Items, int? NextSkip);
 
 /// <summary>When it actually happened; now when omitted.</summary>
 public sealed record ActualTimeBody(DateTimeOffset? At);

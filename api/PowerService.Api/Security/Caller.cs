@@ -1,4 +1,7 @@
 using System.Security.Claims;
+using PowerService.Grains;
+using PowerService.Grains.Topology;
+using PowerService.Runtime;
 
 namespace PowerService.Api.Security;
 
@@ -17,4 +20,11 @@ internal sealed record Caller(string Name, string Role, string? CrewId, string? 
         user.FindFirstValue(ClaimTypes.Role) ?? "",
         user.FindFirstValue(Roles.CrewIdClaim),
         user.FindFirstValue(Roles.CustomerIdClaim));
+
+    /// <summary>The profile of the customer this caller is bound to; 404 when the token names no customer the catalog
+    /// knows (an account whose customer was never imported).</summary>
+    public async Task<CustomerProfile> OwnCustomerAsync(IGrainFactory grains) =>
+        CustomerId is { } id && await grains.GetGrain<ICustomerGrain>(id).GetProfile() is { } customer
+            ? customer
+            : throw new EntityNotFoundException("Customer", CustomerId ?? "");
 }

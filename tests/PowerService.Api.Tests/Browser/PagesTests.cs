@@ -210,6 +210,32 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_customer_sees_planned_work_on_their_supply_and_sees_it_called_off_live()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi); // customer-wang on TA-1, feeder F-1
+        var tracker = await SignInAsync("customer.html", "customer-wang");
+        var work = tracker.Locator("#planned-work");
+        await Assertions.Expect(work).ToBeHiddenAsync();
+
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage("PO-WANG", DateTimeOffset.UtcNow.AddDays(8)))).StatusCode);
+        var plan = work.Locator("li[data-plan='PO-WANG']");
+        await Assertions.Expect(plan).ToContainTextAsync("Planned");
+        await Assertions.Expect(plan).ToContainTextAsync("Replace the 10 kV switch");
+        await tracker.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-planned.png"), FullPage = true });
+
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages/PO-WANG/cancel", new { reason = "The switch arrived early" })).StatusCode);
+        await Assertions.Expect(plan).ToContainTextAsync("Called off");
+        await Assertions.Expect(plan).ToContainTextAsync("your supply stays on");
+
+        // Opened later, the page reads what is planned: a second plan shows after a reload, the called-off one does not.
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage("PO-WANG-2", DateTimeOffset.UtcNow.AddDays(9)))).StatusCode);
+        await tracker.ReloadAsync();
+        await Assertions.Expect(work.Locator("li[data-plan]")).ToHaveCountAsync(1);
+        await Assertions.Expect(work.Locator("li[data-plan='PO-WANG-2']")).ToContainTextAsync("Planned");
+    }
+
+    [Fact]
     public async Task A_dispatcher_records_a_planned_outages_actual_start_and_end_from_the_calendar_and_cancels_another_with_a_reason()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");

@@ -7,6 +7,11 @@ let followed = null;
 // Outages cutting this customer's supply, by id: loaded on open, then kept from the hub's "outage" notices (a notice
 // replaces the one held only when it is as new or newer).
 const outages = new Map();
+// Planned work that cuts this customer's supply, by id (GET /api/planned-outages, then the hub's "plannedOutage"
+// notices, the newer version winning). A completed plan leaves the list (the outage notice told its end); one called
+// off stays, so the customer sees that it will not happen.
+const plans = new Map();
+const PlanSays = { Scheduled: "Planned", InProgress: "Under way", Cancelled: "Called off" };
 const OutageSays = { Suspected: "Power outage detected — a repair crew is being sent", Confirmed: "Power outage confirmed", CrewAssigned: "A repair crew is working on the outage" };
 
 // What a customer is told of each state, in their words rather than the order's.
@@ -31,8 +36,9 @@ requireRole(["customer"], async () => {
     drawMine();
   });
   connection.on("outage", notice => { keepOutage(notice); showOutage(); });
+  connection.on("plannedOutage", notice => { keepPlan(notice); showPlans(); });
   connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
-  connection.onreconnected(() => showError(null));
+  connection.onreconnected(() => { showError(null); loadPlans().catch(showError); });
   const follow = async id => {
     try { followed = id; show(await api("GET", `/api/work-orders/${encodeURIComponent(id)}`)); showError(null); history.replaceState(null, "", `?order=${encodeURIComponent(id)}`); }
     catch (error) { $("tracker").hidden = true; showError(error.status === 404 ? { message: `No order ${id} of yours was found.` } : error); }
@@ -62,6 +68,7 @@ requireRole(["customer"], async () => {
   // they load is kept; versions decide).
   await connection.start();
   try { await loadOutages(); } catch (error) { showError(error); }
+  try { await loadPlans(); } catch (error) { showError(error); }
   try { await loadMine(); } catch (error) { showError(error); }
   const fromUrl = new URLSearchParams(location.search).get("order");
   const open = [...mine.values()].find(o => !Final.has(o.state));
@@ -144,4 +151,24 @@ function showOutage() {
     <p data-outage="${escape(o.id)}">${o.kind === "Planned" ? "Planned work · " : ""}Since ${escape(when(o.startedAt))} ·
       Cause: ${escape(o.cause ?? "being investigated")}<br>
       <strong>Estimated restoration: ${o.estimatedRestorationAt ? `${escape(when(o.estimatedRestorationAt))} (${escape(until(o.estimatedRestorationAt))})` : "being assessed"}</strong></p>`).join("");
+}
+
+async function loadPlans() {
+  const page = await api("GET", "/api/planned-outages");
+  for (const p of page.items) keepPlan(p);
+  showPlans();
+}
+
+function keepPlan(p) {
+  const held = plans.get(p.id);
+  if (!held || p.version >= held.version) plans.set(p.id, p);
+}
+
+function showPlans() {
+  const shown = [...plans.values()].filter(p => p.status !== "Completed").sort((a, b) => Date.parse(a.plannedStart) - Date.parse(b.plannedStart));
+  $("planned-work").hidden = !shown.length;
+  $("planned").innerHTML = shown.map(p => `
+    <li data-plan="${escape(p.id)}" class="${p.status === "Cancelled" ? "muted" : ""}"><strong>${escape(PlanSays[p.status] ?? p.status)}</strong> ·
+      ${p.status === "Cancelled" ? "<s>" : ""}${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}${p.status === "Cancelled" ? "</s> — your supply stays on" : ""}
+      · ${escape(p.reason)}${p.kind === "Temporary" ? " (temporary outage)" : ""}${p.status === "InProgress" && p.actualStart ? ` · since ${escape(when(p.actualStart))}` : ""}</li>`).join("");
 }
