@@ -69,19 +69,18 @@ public static class PlannedOutageEndpoints
                 upcoming, RequestFields.Optional(feederId, "feederId", 64), RequestFields.Optional(transformerAreaId, "transformerAreaId", 64),
                 from, to, skip ?? 0, take ?? 100);
             var caller = Caller.From(user);
-            if (caller.Role == Roles.Customer)
+            var customer = caller.Role == Roles.Customer ? await caller.OwnCustomerAsync(grains) : null;
+            if (customer is not null)
             {
-                // A customer sees the plans that cut their own supply, as their notice tells them: when and why, not
-                // who else is cut or who planned it.
-                var customer = await caller.OwnCustomerAsync(grains);
-                var own = await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key)
-                    .List(query with { FeederId = null, TransformerAreaId = customer.TransformerAreaId });
-                var ownNext = query.Skip + own.Items.Count < own.Total ? query.Skip + own.Items.Count : (int?)null;
-                return Results.Ok(new PlannedOutageNoticeListResponse(own.Total, [.. own.Items.Select(PlannedOutageNotice.Of)], ownNext));
+                // A customer sees the plans that cut their own supply, and of each what their notice tells them: when
+                // and why, not who else is cut or who planned it.
+                query = query with { FeederId = null, TransformerAreaId = customer.TransformerAreaId };
             }
             var page = await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(query);
             var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
-            return Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next));
+            return customer is null
+                ? Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next))
+                : Results.Ok(new PlannedOutageNoticeListResponse(page.Total, [.. page.Items.Select(PlannedOutageNotice.Of)], next));
         }).WithName("ListPlannedOutages").RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Customer))
             .Produces<PlannedOutageListResponse>().Produces<PlannedOutageNoticeListResponse>();
 

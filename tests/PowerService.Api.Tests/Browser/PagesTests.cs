@@ -191,7 +191,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await ApiScenario.ImportCustomerAsync(dispatcherApi);
         foreach (var (id, days) in new[] { ("PO-LATER", 12), ("PO-SOON", 8) })
         {
-            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, DateTimeOffset.UtcNow.AddDays(days)))).StatusCode);
+            await ScheduleAsync(dispatcherApi, id, DateTimeOffset.UtcNow.AddDays(days));
         }
 
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
@@ -204,7 +204,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("PO-LATER");
 
         // Another dispatcher schedules one sooner still: it appears live, first, without a reload.
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage("PO-FIRST", DateTimeOffset.UtcNow.AddDays(7.5)))).StatusCode);
+        await ScheduleAsync(dispatcherApi, "PO-FIRST", DateTimeOffset.UtcNow.AddDays(7.5));
         await Assertions.Expect(rows).ToHaveCountAsync(3);
         await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("PO-FIRST");
     }
@@ -218,7 +218,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         var work = tracker.Locator("#planned-work");
         await Assertions.Expect(work).ToBeHiddenAsync();
 
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage("PO-WANG", DateTimeOffset.UtcNow.AddDays(8)))).StatusCode);
+        await ScheduleAsync(dispatcherApi, "PO-WANG", DateTimeOffset.UtcNow.AddDays(8));
         var plan = work.Locator("li[data-plan='PO-WANG']");
         await Assertions.Expect(plan).ToContainTextAsync("Planned");
         await Assertions.Expect(plan).ToContainTextAsync("Replace the 10 kV switch");
@@ -229,7 +229,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(plan).ToContainTextAsync("your supply stays on");
 
         // Opened later, the page reads what is planned: a second plan shows after a reload, the called-off one does not.
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage("PO-WANG-2", DateTimeOffset.UtcNow.AddDays(9)))).StatusCode);
+        await ScheduleAsync(dispatcherApi, "PO-WANG-2", DateTimeOffset.UtcNow.AddDays(9));
         await tracker.ReloadAsync();
         await Assertions.Expect(work.Locator("li[data-plan]")).ToHaveCountAsync(1);
         await Assertions.Expect(work.Locator("li[data-plan='PO-WANG-2']")).ToContainTextAsync("Planned");
@@ -242,7 +242,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await ApiScenario.ImportCustomerAsync(dispatcherApi);
         foreach (var (id, days) in new[] { ("PO-WORK", 8), ("PO-OFF", 9) })
         {
-            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, DateTimeOffset.UtcNow.AddDays(days)))).StatusCode);
+            await ScheduleAsync(dispatcherApi, id, DateTimeOffset.UtcNow.AddDays(days));
         }
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
         var work = console.Locator("#planned tr[data-planned='PO-WORK']");
@@ -311,7 +311,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         foreach (var id in new[] { "PO-A", "PO-B" })
         {
-            Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, now.AddDays(8)))).StatusCode);
+            await ScheduleAsync(dispatcherApi, id, now.AddDays(8));
             await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-3) });
             Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(-2) })).StatusCode);
         }
@@ -535,6 +535,10 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     private sealed record LocatedEntry(string Type, string? Location);
 
     /// <summary>Fills the console's planning form: the supply, 09:00–13:00 on <paramref name="day"/> and the reason.</summary>
+    /// <summary>Another dispatcher schedules the usual plan for feeder F-1 over the API.</summary>
+    private static async Task ScheduleAsync(HttpClient dispatcherApi, string id, DateTimeOffset start) =>
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, start))).StatusCode);
+
     private static async Task FillPlanAsync(ILocator form, string supply, DateTime day, string reason)
     {
         await form.Locator("input[name=supply]").FillAsync(supply);
