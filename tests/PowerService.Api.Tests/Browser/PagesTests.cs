@@ -273,6 +273,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(status).ToContainTextAsync("PO-OFF cancelled (The switch arrived early: done with PO-WORK)");
         await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(0);
         Assert.Equal("Cancelled", (await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/planned-outages/PO-OFF"))).GetProperty("status").GetString());
+
+        // The finished plans, latest first, with what happened against the plan.
+        await console.Locator("#planned-view").SelectOptionAsync("finished");
+        var finished = console.Locator("#planned tr[data-planned]");
+        await Assertions.Expect(finished).ToHaveCountAsync(2);
+        await Assertions.Expect(console.Locator("#planned tr[data-planned='PO-WORK']")).ToContainTextAsync(new Regex("Completed.*6[01] min against 240 planned; started \\d+ min early"));
+        await Assertions.Expect(console.Locator("#planned tr[data-planned='PO-OFF']")).ToContainTextAsync("called off");
         await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-planned-closed.png"), FullPage = true });
     }
 

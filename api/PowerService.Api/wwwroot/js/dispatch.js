@@ -18,9 +18,13 @@ const MaxOutageRows = 200;
 // that finished stays gone (its id and version are remembered), so a calendar page read before a live change cannot
 // bring back an older row.
 const plans = new Map();
-const finishedPlans = new Map();
+const endedPlans = new Map();
 const MaxPlanRows = 50;
 let plansTotal = 0;
+// "upcoming" (scheduled or under way, kept live) or "finished" (completed or cancelled, latest first, read again when
+// a plan finishes).
+let planView = "upcoming";
+let finishedPlans = { total: 0, items: [] };
 const alerts = [];
 let drawQueued = false;
 let watched = null;
@@ -38,7 +42,11 @@ requireRole(["dispatcher"], async user => {
   connection.on("orders", updates => { for (const u of updates) keep(u.order); queueDraw(); });
   connection.on("crews", updates => { for (const c of updates) crews.set(c.id, c); queueDraw(); });
   connection.on("outages", views => { for (const v of views) outages.set(v.id, toOutageRow(v)); queueDraw(); });
-  connection.on("plannedOutages", rows => { for (const p of rows) keepPlan(p); drawPlanned(); });
+  connection.on("plannedOutages", rows => {
+    for (const p of rows) keepPlan(p);
+    if (planView === "finished" && rows.some(isFinished)) loadPlanned().catch(showError);
+    else drawPlanned();
+  });
   connection.on("sla", news => { alerts.unshift(...news.reverse()); alerts.length = Math.min(alerts.length, 20); drawAlerts(); });
   connection.on("importProgress", p => {
     if (importing) { if (!p.completed) $("import-status").textContent = `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`; }
@@ -116,6 +124,7 @@ requireRole(["dispatcher"], async user => {
   $("plan").onsubmit = event => { event.preventDefault(); plan(event.target, false); };
 
   // A plan under way is started, completed or cancelled from its row, at the actual time given (blank: now).
+  $("planned-view").onchange = event => { planView = event.target.value; loadPlanned().catch(showError); };
   $("planned").onclick = event => {
     const button = event.target.closest("button[data-act]");
     if (button) act(button);
@@ -161,12 +170,15 @@ async function act(button) {
   }
 }
 
+/// A deviation from the plan in minutes, in words: positive is late.
+const late = minutes => Math.round(minutes) === 0 ? "on time" : `${Math.abs(Math.round(minutes))} min ${minutes > 0 ? "late" : "early"}`;
+const minutesBetween = (from, to) => (Date.parse(to) - Date.parse(from)) / 60000;
+
 /// What a start, completion or cancellation recorded, against the plan.
 function recorded(view) {
-  const late = minutes => minutes === 0 ? "on time" : `${Math.abs(Math.round(minutes))} min ${minutes > 0 ? "late" : "early"}`;
   switch (view.status) {
     case "InProgress":
-      return `${view.id} started ${when(view.actualStart)}, ${late((Date.parse(view.actualStart) - Date.parse(view.plannedStart)) / 60000)}; outage ${view.outageId} is on the map.`;
+      return `${view.id} started ${when(view.actualStart)}, ${late(minutesBetween(view.plannedStart, view.actualStart))}; outage ${view.outageId} is on the map.`;
     case "Completed": {
       const c = view.closeOut;
       return `${view.id} completed: ${Math.round(c.actualMinutes)} min out against ${Math.round(c.plannedMinutes)} planned; `
@@ -213,6 +225,11 @@ function impactText(impact) {
 
 /// The planned-outage calendar (GET /api/planned-outages): what is scheduled or under way, soonest first.
 async function loadPlanned() {
+  if (planView === "finished") {
+    finishedPlans = await api("GET", `/api/planned-outages?status=finished&take=${MaxPlanRows}`);
+    drawPlanned();
+    return;
+  }
   const page = await api("GET", `/api/planned-outages?take=${MaxPlanRows}`);
   const held = [...plans.values()];
   plans.clear();
@@ -223,11 +240,11 @@ async function loadPlanned() {
 
 /// Keeps a calendar row unless an equal or newer version is held; a finished plan leaves the calendar.
 function keepPlan(row) {
-  if ((finishedPlans.get(row.id) ?? -1) >= row.version) return;
+  if ((endedPlans.get(row.id) ?? -1) >= row.version) return;
   const held = plans.get(row.id);
   if (held && held.version > row.version) return;
-  if (row.status === "Completed" || row.status === "Cancelled") {
-    finishedPlans.set(row.id, row.version);
+  if (isFinished(row)) {
+    endedPlans.set(row.id, row.version);
     if (held) { plans.delete(row.id); plansTotal--; }
     return;
   }
@@ -235,7 +252,13 @@ function keepPlan(row) {
   plans.set(row.id, row);
 }
 
+const isFinished = p => p.status === "Completed" || p.status === "Cancelled";
+
 function drawPlanned() {
+  if (planView === "finished") {
+    drawFinished();
+    return;
+  }
   const rows = [...plans.values()].sort((a, b) => Date.parse(a.plannedStart) - Date.parse(b.plannedStart) || a.id.localeCompare(b.id)).slice(0, MaxPlanRows);
   const action = p => p.status === "Scheduled"
     ? `<button data-act="start" data-plan="${escape(p.id)}">Start</button> <button data-act="cancel" data-plan="${escape(p.id)}">Cancel</button>`
@@ -248,6 +271,21 @@ function drawPlanned() {
     : `<tr><td colspan="8" class="muted">Nothing planned.</td></tr>`;
   const total = Math.max(plansTotal, plans.size);
   $("planned-count").textContent = total > rows.length ? `${total.toLocaleString()} planned; the ${rows.length} soonest shown.` : "";
+}
+
+/// Completed and cancelled plans, latest first, each with what actually happened against the plan.
+function drawFinished() {
+  const { items, total } = finishedPlans;
+  const actual = p => p.status === "Cancelled" ? "called off"
+    : `out ${when(p.actualStart)} – ${when(p.actualEnd)}: ${Math.round(minutesBetween(p.actualStart, p.actualEnd))} min against `
+      + `${Math.round(minutesBetween(p.plannedStart, p.plannedEnd))} planned; started ${late(minutesBetween(p.plannedStart, p.actualStart))}, `
+      + `ended ${late(minutesBetween(p.plannedEnd, p.actualEnd))}`;
+  $("planned").innerHTML = items.length
+    ? items.map(p => `<tr data-planned="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.feederId ?? p.transformerAreaIds.join(", "))}</td>`
+      + `<td>${escape(p.kind)}</td><td>${escape(p.status)}</td><td>${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}</td>`
+      + `<td>${p.affectedCustomers.toLocaleString()}</td><td>${p.importantCustomers}</td><td class="wrap">${escape(actual(p))}</td></tr>`).join("")
+    : `<tr><td colspan="8" class="muted">Nothing finished yet.</td></tr>`;
+  $("planned-count").textContent = total > items.length ? `${total.toLocaleString()} finished; the ${items.length} latest shown.` : "";
 }
 
 /// A planned outage's view (an answer of this page's own calls) as its calendar row.
