@@ -101,12 +101,15 @@ public abstract class StateTests
         {
             var grain = silo.Grain<ISlowGrain>(key);
             await grain.Ping();
-            holding = grain.Sleep(800);
-            await Task.Delay(50);
+            holding = grain.Hold();
+            // Shut down only once the turn runs: a call still queued when the silo stops is not what this is about.
+            await Eventually.True(() => TestJournal.For(key).Contains("holding"), "the long turn started");
         }
+        // The silo gave up waiting and is gone; the turn ends only now (a fixed sleep raced the store's own shutdown).
+        MailboxGrain.GateFor(key).SetResult();
         await holding;
 
-        await Eventually.True(() => TestJournal.For(key).Contains("deactivated:Shutdown:cancelled=True"), "its deactivation ran, told the silo is gone");
+        await Eventually.True(() => TestJournal.For(key).Contains("deactivated:Shutdown:cancelled=True"), $"its deactivation ran, told the silo is gone (journal: {string.Join(", ", TestJournal.For(key))})");
     }
 
     [Fact]

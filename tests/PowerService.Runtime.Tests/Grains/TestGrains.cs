@@ -157,6 +157,10 @@ public sealed class GateGrain : Grain, IGateGrain
 public interface ISlowGrain : IGrain
 {
     Task Sleep(int milliseconds);
+
+    /// <summary>Holds the grain's turn until the test opens the gate named by the key (<see cref="MailboxGrain.GateFor"/>).</summary>
+    Task Hold();
+
     Task<string> Ping();
     Task Fail(string message);
 }
@@ -164,6 +168,12 @@ public interface ISlowGrain : IGrain
 public sealed class SlowGrain : Grain, ISlowGrain
 {
     public Task Sleep(int milliseconds) => Task.Delay(milliseconds);
+
+    public Task Hold()
+    {
+        TestJournal.Record(GetPrimaryKeyString(), "holding");
+        return MailboxGrain.GateFor(GetPrimaryKeyString()).Task;
+    }
 
     public Task<string> Ping() => Task.FromResult("pong");
 
