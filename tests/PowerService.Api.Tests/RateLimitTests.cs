@@ -29,9 +29,13 @@ public sealed class RateLimitTests : IAsyncLifetime
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.Equal("Too many requests", (await ApiScenario.JsonAsync(refused)).GetProperty("title").GetString());
         Assert.Equal(HttpStatusCode.TooManyRequests, (await customer.PostAsync("/api/bookings/C-1~1/confirm", null)).StatusCode);
+        // The outage and planned-work lists a customer's tracker reads count against the same allowance.
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await customer.GetAsync("/api/outages")).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await customer.GetAsync("/api/planned-outages")).StatusCode);
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(HttpStatusCode.OK, (await dispatcher.GetAsync("/api/work-orders?region=R1")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await dispatcher.GetAsync("/api/planned-outages")).StatusCode);
         }
     }
 

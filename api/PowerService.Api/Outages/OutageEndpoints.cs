@@ -21,7 +21,7 @@ public static class OutageEndpoints
 
     public static IEndpointRouteBuilder MapOutageEndpoints(this IEndpointRouteBuilder routes)
     {
-        var outages = routes.MapGroup("/api/outages").RequireAuthorization().WithTags("Outages");
+        var outages = routes.MapGroup("/api/outages").RequireAuthorization().RequireRateLimiting(ApiRateLimits.Customer).WithTags("Outages");
 
         outages.MapGet("/", async (bool? active, string? region, int? skip, int? take, ClaimsPrincipal user, IGrainFactory grains) =>
         {

@@ -17,7 +17,7 @@ public static class PlannedOutageEndpoints
 {
     public static IEndpointRouteBuilder MapPlannedOutageEndpoints(this IEndpointRouteBuilder routes)
     {
-        var outages = routes.MapGroup("/api/planned-outages").RequireAuthorization().WithTags("Planned outages");
+        var outages = routes.MapGroup("/api/planned-outages").RequireAuthorization().RequireRateLimiting(ApiRateLimits.Customer).WithTags("Planned outages");
 
         outages.MapPost("/", async (PlanOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {

@@ -133,7 +133,9 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         }));
         await console.Locator("#region").FillAsync("R1");
         await console.Locator("#watch").ClickAsync();
-        await Assertions.Expect(console.Locator("tr[data-order='WO-L1']")).ToContainTextAsync("Created");
+        // Two slowed board reads (the opening watch of every region, then R1's) come before the orders: more than the
+        // default 5 s when the whole suite shares the two cores.
+        await Assertions.Expect(console.Locator("tr[data-order='WO-L1']")).ToContainTextAsync("Created", new() { Timeout = 20_000 });
         await Assertions.Expect(console.Locator("tr[data-order='WO-L2']")).ToBeVisibleAsync();
         await Assertions.Expect(console.Locator("#loaded")).ToContainTextAsync("2 open orders of R1 loaded");
 
