@@ -35,8 +35,8 @@ requireRole(["customer"], async () => {
     }
     drawMine();
   });
-  connection.on("outage", notice => { keepOutage(notice); showOutage(); });
-  connection.on("plannedOutage", notice => { keepPlan(notice); showPlans(); });
+  connection.on("outage", notice => { keepNewer(outages, notice); showOutage(); });
+  connection.on("plannedOutage", notice => { keepNewer(plans, notice); showPlans(); });
   connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
   connection.onreconnected(() => { showError(null); loadPlans().catch(showError); });
   const follow = async id => {
@@ -122,13 +122,14 @@ function show(order) {
 async function loadOutages() {
   const page = await api("GET", "/api/outages?active=true");
   // The list carries no cause: each outage (a customer has one or two at most) is read in full.
-  for (const o of await Promise.all(page.items.map(item => api("GET", `/api/outages/${encodeURIComponent(item.id)}`)))) keepOutage(o);
+  for (const o of await Promise.all(page.items.map(item => api("GET", `/api/outages/${encodeURIComponent(item.id)}`)))) keepNewer(outages, o);
   showOutage();
 }
 
-function keepOutage(o) {
-  const held = outages.get(o.id);
-  if (!held || o.version >= held.version) outages.set(o.id, o);
+/// Keeps an outage or plan notice unless a newer version of it is held.
+function keepNewer(held, item) {
+  const old = held.get(item.id);
+  if (!old || item.version >= old.version) held.set(item.id, item);
 }
 
 /// One notice for the supply: an outage inside a larger active one (an area of a feeder outage) is told by the larger.
@@ -155,14 +156,10 @@ function showOutage() {
 
 async function loadPlans() {
   const page = await api("GET", "/api/planned-outages");
-  for (const p of page.items) keepPlan(p);
+  for (const p of page.items) keepNewer(plans, p);
   showPlans();
 }
 
-function keepPlan(p) {
-  const held = plans.get(p.id);
-  if (!held || p.version >= held.version) plans.set(p.id, p);
-}
 
 function showPlans() {
   const shown = [...plans.values()].filter(p => p.status !== "Completed").sort((a, b) => Date.parse(a.plannedStart) - Date.parse(b.plannedStart));

@@ -123,8 +123,8 @@ requireRole(["dispatcher"], async user => {
   $("plan-check").onclick = () => plan($("plan"), true);
   $("plan").onsubmit = event => { event.preventDefault(); plan(event.target, false); };
 
-  // A plan under way is started, completed or cancelled from its row, at the actual time given (blank: now).
   $("planned-view").onchange = event => { planView = event.target.value; loadPlanned().catch(showError); };
+  // A plan is started, completed or cancelled from its row, at the actual time given (blank: now).
   $("planned").onclick = event => {
     const button = event.target.closest("button[data-act]");
     if (button) act(button);
@@ -264,10 +264,7 @@ function drawPlanned() {
     ? `<button data-act="start" data-plan="${escape(p.id)}">Start</button> <button data-act="cancel" data-plan="${escape(p.id)}">Cancel</button>`
     : p.status === "InProgress" ? `<button data-act="complete" data-plan="${escape(p.id)}">Complete</button>` : "";
   $("planned").innerHTML = rows.length
-    ? rows.map(p => `<tr data-planned="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.feederId ?? p.transformerAreaIds.join(", "))}</td>`
-      + `<td>${escape(p.kind)}</td><td>${escape(p.status)}${p.actualStart ? ` since ${escape(when(p.actualStart))}` : ""}</td>`
-      + `<td>${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}</td>`
-      + `<td>${p.affectedCustomers.toLocaleString()}</td><td>${p.importantCustomers}</td><td>${action(p)}</td></tr>`).join("")
+    ? rows.map(p => planCells(p, `${p.status}${p.actualStart ? ` since ${when(p.actualStart)}` : ""}`, `<td>${action(p)}</td>`)).join("")
     : `<tr><td colspan="8" class="muted">Nothing planned.</td></tr>`;
   const total = Math.max(plansTotal, plans.size);
   $("planned-count").textContent = total > rows.length ? `${total.toLocaleString()} planned; the ${rows.length} soonest shown.` : "";
@@ -281,11 +278,16 @@ function drawFinished() {
       + `${Math.round(minutesBetween(p.plannedStart, p.plannedEnd))} planned; started ${late(minutesBetween(p.plannedStart, p.actualStart))}, `
       + `ended ${late(minutesBetween(p.plannedEnd, p.actualEnd))}`;
   $("planned").innerHTML = items.length
-    ? items.map(p => `<tr data-planned="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.feederId ?? p.transformerAreaIds.join(", "))}</td>`
-      + `<td>${escape(p.kind)}</td><td>${escape(p.status)}</td><td>${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}</td>`
-      + `<td>${p.affectedCustomers.toLocaleString()}</td><td>${p.importantCustomers}</td><td class="wrap">${escape(actual(p))}</td></tr>`).join("")
+    ? items.map(p => planCells(p, p.status, `<td class="wrap">${escape(actual(p))}</td>`)).join("")
     : `<tr><td colspan="8" class="muted">Nothing finished yet.</td></tr>`;
   $("planned-count").textContent = total > items.length ? `${total.toLocaleString()} finished; the ${items.length} latest shown.` : "";
+}
+
+/// One calendar row: the plan's cells with the status as given, then the last cell (its buttons, or what happened).
+function planCells(p, status, last) {
+  return `<tr data-planned="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.feederId ?? p.transformerAreaIds.join(", "))}</td>`
+    + `<td>${escape(p.kind)}</td><td>${escape(status)}</td><td>${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}</td>`
+    + `<td>${p.affectedCustomers.toLocaleString()}</td><td>${p.importantCustomers}</td>${last}</tr>`;
 }
 
 /// A planned outage's view (an answer of this page's own calls) as its calendar row.
