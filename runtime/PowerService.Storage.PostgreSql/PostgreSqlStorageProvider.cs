@@ -744,6 +744,36 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
+    public Task<IReadOnlyList<CatalogChildGroup>> GroupCatalogChildrenAsync(
+        string kind, IReadOnlyList<string> parentKeys, string field, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parentKeys);
+        StoredRows.ThrowIfNotFieldName(field);
+        if (parentKeys.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CatalogChildGroup>>([]);
+        }
+        return ExecuteAsync("group catalog children", isWrite: false, async (connection, ct) =>
+        {
+            // json, not jsonb: the payload is parsed once for one field, never stored converted.
+            await using var command = new NpgsqlCommand("""
+                SELECT parent_key, value, count(*), min(key COLLATE "C") FROM (
+                    SELECT parent_key, key, payload::json ->> @field AS value FROM catalog
+                    WHERE kind = @kind AND parent_key = ANY(@parents)) AS children
+                GROUP BY parent_key, value ORDER BY parent_key COLLATE "C", value COLLATE "C" NULLS FIRST
+                """, connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string>("kind", kind),
+                    new NpgsqlParameter<string[]>("parents", [.. parentKeys]),
+                    new NpgsqlParameter<string>("field", field),
+                },
+            };
+            return await StoredRows.ReadCatalogChildGroupsAsync(command, ct);
+        }, cancellationToken);
+    }
+
     public Task<IReadOnlyList<CatalogLink>> ReadCatalogLinksAsync(string kind, string? afterKey, int maxCount, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);

@@ -535,6 +535,30 @@ public sealed class SqliteStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
+    public Task<IReadOnlyList<CatalogChildGroup>> GroupCatalogChildrenAsync(
+        string kind, IReadOnlyList<string> parentKeys, string field, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parentKeys);
+        StoredRows.ThrowIfNotFieldName(field);
+        if (parentKeys.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<CatalogChildGroup>>([]);
+        }
+        return ReadAsync("group catalog children", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT parent_key, json_extract(payload, $path) AS value, count(*), min(key) FROM catalog
+                WHERE kind = $kind AND parent_key IN (SELECT value FROM json_each($parents))
+                GROUP BY parent_key, value ORDER BY parent_key, value
+                """;
+            command.Parameters.AddWithValue("$kind", kind);
+            command.Parameters.AddWithValue("$parents", JsonSerializer.Serialize(parentKeys));
+            command.Parameters.AddWithValue("$path", "$." + field);
+            return await StoredRows.ReadCatalogChildGroupsAsync(command, ct);
+        }, cancellationToken);
+    }
+
     public Task<IReadOnlyList<CatalogLink>> ReadCatalogLinksAsync(string kind, string? afterKey, int maxCount, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);

@@ -670,6 +670,30 @@ public abstract class StorageContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Catalog_children_are_grouped_by_a_payload_field_with_their_count_and_least_key_and_a_bad_field_name_is_refused()
+    {
+        var storage = await OpenAsync();
+        await storage.ImportCatalogAsync("area", null, Stream(Entry("A1"), Entry("A2"), Entry("A3")));
+        await storage.ImportCatalogAsync("meter", "area", Stream(
+            Entry("M5", "A1"), Entry("M2", "A1", "{\"role\":null}"), Entry("M9", "A1", "{\"role\":\"Supply\",\"x\":1}"),
+            Entry("M3", "A1", "{\"role\":\"Supply\"}"), Entry("M4", "A2", "{\"other\":{\"role\":\"Supply\"}}"),
+            Entry("M1", "A2", "{\"role\":\"Bulk\"}")));
+
+        var groups = await storage.GroupCatalogChildrenAsync("meter", ["A2", "A1", "A3", "none"], "role");
+
+        // Absent and null are one group; a nested "role" is not the top-level field.
+        Assert.Equal(
+            [
+                new CatalogChildGroup("A1", null, 2, "M2"), new CatalogChildGroup("A1", "Supply", 2, "M3"),
+                new CatalogChildGroup("A2", null, 1, "M4"), new CatalogChildGroup("A2", "Bulk", 1, "M1"),
+            ],
+            groups);
+        Assert.Empty(await storage.GroupCatalogChildrenAsync("meter", [], "role"));
+        await Assert.ThrowsAsync<ArgumentException>(() => storage.GroupCatalogChildrenAsync("meter", ["A1"], "role') OR 1=1 --"));
+        await Assert.ThrowsAsync<ArgumentException>(() => storage.GroupCatalogChildrenAsync("meter", ["A1"], "a.b"));
+    }
+
+    [Fact]
     public async Task Catalog_links_are_read_a_page_at_a_time_each_key_once_with_its_parent()
     {
         var storage = await OpenAsync();

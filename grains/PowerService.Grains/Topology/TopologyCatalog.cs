@@ -42,7 +42,11 @@ internal sealed record TransformerAreaEntry(
 
 // Role is null for a customer meter, so entries imported before the role column existed stay byte for byte the same
 // and a re-import of them reports them unchanged.
-internal sealed record MeterEntry(string Id, string TransformerAreaId, double Latitude, double Longitude, MeterRole? Role = null);
+internal sealed record MeterEntry(string Id, string TransformerAreaId, double Latitude, double Longitude, MeterRole? Role = null)
+{
+    /// <summary>The payload field <see cref="Role"/> is stored in (the store groups meters by it).</summary>
+    public const string RoleField = "role";
+}
 
 /// <summary>A meter entry read for its role only (an area counting its meters skips the rest).</summary>
 internal readonly record struct MeterRoleEntry(MeterRole? Role);
@@ -62,6 +66,9 @@ internal static class TopologyJson
     };
 
     public static string Serialize<T>(T entry) => JsonSerializer.Serialize(entry, Options);
+
+    /// <summary>An enum value as a payload holds it (the text a store reads out of the field).</summary>
+    public static string Text<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, Options).Trim('"');
 
     public static T Deserialize<T>(CatalogEntry entry) =>
         JsonSerializer.Deserialize<T>(entry.Payload, Options) ?? throw new JsonException($"Catalog entry '{entry.Key}' holds null.");

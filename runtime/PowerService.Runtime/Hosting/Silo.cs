@@ -25,7 +25,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _stateWrites;
     private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _backgroundStateWrites;
     private readonly GroupCommitQueue<GrainId, StoredState?> _stateReads;
-    private readonly GroupCommitQueue<CatalogKey, CatalogEntry?> _catalogReads;
+    private readonly StorageCatalog _catalog;
     private readonly StorageRetryPolicy _retry;
     private readonly CancellationTokenSource _shutdown = new();
     // Read once: an activation still deactivating after the shutdown timeout may ask for it after the source is disposed.
@@ -67,9 +67,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
             "state (background)", (batch, ct) => WriteAndSignalAsync(batch, WriteUrgency.Background, ct), options.BackgroundWriteBatchSize, 1, _retry, Metrics, Logger);
         _stateReads = new GroupCommitQueue<GrainId, StoredState?>(
             "read", (batch, ct) => storage.ReadStatesAsync(batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
-        _catalogReads = new GroupCommitQueue<CatalogKey, CatalogEntry?>(
-            "catalog", (batch, ct) => StorageCatalog.ReadBatchAsync(storage, batch, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
-        Catalog = new StorageCatalog(storage, _catalogReads);
+        _catalog = new StorageCatalog(storage, options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         Reminders = new ReminderService(this, storage, options, _retry, loggerFactory.CreateLogger<ReminderService>());
     }
 
@@ -85,7 +83,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     internal IJournal Journal => _journal ??= new StorageJournal(_storage);
 
     /// <summary>Reference data, as grains read it.</summary>
-    internal ICatalog Catalog { get; }
+    internal ICatalog Catalog => _catalog;
 
     internal ILogger Logger { get; }
 
@@ -176,7 +174,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         await _stateWrites.DrainAsync();
         await _backgroundStateWrites.DrainAsync();
         await _stateReads.DrainAsync();
-        await _catalogReads.DrainAsync();
+        await _catalog.DrainAsync();
         await Reminders.DrainAsync();
         LogStopped(Logger, deactivated, ActivationCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }

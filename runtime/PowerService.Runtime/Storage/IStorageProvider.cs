@@ -84,6 +84,14 @@ public interface IStorageProvider : IAsyncDisposable
     /// ordered by parent key, then key.</summary>
     Task<IReadOnlyList<CatalogEntry>> ReadCatalogChildrenAsync(string kind, IReadOnlyList<string> parentKeys, CancellationToken cancellationToken = default);
 
+    /// <summary>The entries of <paramref name="kind"/> under each of <paramref name="parentKeys"/>, grouped by the
+    /// value of one top-level text <paramref name="field"/> of their payloads (null where it is absent or null): how
+    /// many, and the least key of each group. Ordered by parent key, then value, null first. No payload leaves the
+    /// store: a parent that counts its children and picks out the one with a role reads a row per group, not a row per
+    /// child. <paramref name="field"/> is a JSON property name of letters, digits and underscores.</summary>
+    Task<IReadOnlyList<CatalogChildGroup>> GroupCatalogChildrenAsync(
+        string kind, IReadOnlyList<string> parentKeys, string field, CancellationToken cancellationToken = default);
+
     /// <summary>Up to <paramref name="maxCount"/> keys of <paramref name="kind"/> with their parent keys, after
     /// <paramref name="afterKey"/> (null: from the first) in the store's key order, so that walking the pages visits
     /// every entry once. Without payloads: for directories that route by parent (meter → transformer area).</summary>
@@ -166,6 +174,10 @@ public sealed record CatalogEntry(string Key, string? ParentKey, string Payload)
 
 /// <summary>A catalog key and its parent key, without the payload.</summary>
 public readonly record struct CatalogLink(string Key, string? ParentKey);
+
+/// <summary>The children of one parent whose payloads hold the same <see cref="Value"/> in the field grouped by: how
+/// many, and the least of their keys (in the store's byte order).</summary>
+public readonly record struct CatalogChildGroup(string ParentKey, string? Value, int Count, string FirstKey);
 
 /// <summary>What an import did: entries inserted, updated and found unchanged, or, when some entries name a parent
 /// that does not exist, those entries (and nothing was written).</summary>

@@ -111,6 +111,25 @@ public static class StoredRows
     public static Task<IReadOnlyList<CatalogLink>> ReadCatalogLinksAsync(DbCommand command, CancellationToken cancellationToken) =>
         ReadAllAsync(command, static reader => new CatalogLink(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)), cancellationToken);
 
+    /// <summary>Columns: parent_key, value (may be null), count, least key.</summary>
+    public static Task<IReadOnlyList<CatalogChildGroup>> ReadCatalogChildGroupsAsync(DbCommand command, CancellationToken cancellationToken) =>
+        ReadAllAsync(command, static reader => new CatalogChildGroup(
+            reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), checked((int)reader.GetInt64(2)), reader.GetString(3)), cancellationToken);
+
+    /// <summary>A payload field a store may name in a query: a JSON property name of ASCII letters, digits and
+    /// underscores, so that it can never reach outside the value it names.</summary>
+    public static void ThrowIfNotFieldName(string field)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(field);
+        foreach (var c in field)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                throw new ArgumentException($"'{field}' is not a payload field name (letters, digits and underscores).", nameof(field));
+            }
+        }
+    }
+
     /// <summary>Columns: id, dedup_key, channel, recipient, payload, created_at, attempts (the claim's RETURNING list).
     /// Sorted by id, oldest first as the contract promises, because RETURNING gives no order guarantee.</summary>
     public static async Task<IReadOnlyList<StoredOutboxMessage>> ReadClaimedMessagesAsync(

@@ -2,14 +2,17 @@ using PowerService.Runtime;
 
 namespace PowerService.Grains.Topology;
 
-/// <summary>Loads the area and its meters on activation (two reads) and their customers (~50 an area) when the profile
-/// is first asked for, then keeps the counts and the important customers. Outage inference needs only the meters
-/// (<see cref="GetMeters"/>); in a storm every area activates at once and most never open an outage, so reading every
-/// customer of every area up front was most of what the burst allocated. The supply meter (台区总表) measures the whole
-/// area, not a customer: it is named apart and left out of the counts.</summary>
+/// <summary>Loads the area and counts its meters on activation (two reads, no meter entry leaves the store) and reads
+/// its customers (~50 an area) when the profile is first asked for, then keeps the counts and the important customers.
+/// Outage inference needs only the counts (<see cref="GetMeters"/>); in a storm every area activates at once and most
+/// never open an outage, so reading every meter and customer of every area up front was most of what the burst
+/// allocated. The supply meter (台区总表) measures the whole area, not a customer: it is named apart and left out of the
+/// counts.</summary>
 [GrainType(TopologyGrainTypes.TransformerArea)]
 internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransformerAreaGrain
 {
+    private static readonly string SupplyRole = TopologyJson.Text(MeterRole.Supply);
+
     private TransformerAreaEntry? _area;
     private TransformerAreaMeters? _meters;
     private TransformerAreaProfile? _profile;
@@ -21,9 +24,22 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
             return;
         }
         var area = TopologyJson.Deserialize<TransformerAreaEntry>(entry);
-        var (customerMeters, supply) = await ReadMetersAsync(area.Id);
+        // Grouped by role in the store: a row for the customer meters, one for the supply meter (at most one an area).
+        var customerMeters = 0;
+        string? supply = null;
+        foreach (var group in await catalog.GroupChildrenAsync(TopologyKinds.Meter, area.Id, MeterEntry.RoleField))
+        {
+            if (group.Value == SupplyRole)
+            {
+                supply = group.FirstKey;
+            }
+            else
+            {
+                customerMeters += group.Count;
+            }
+        }
         _area = area;
-        _meters = new TransformerAreaMeters(area.Id, area.FeederId, customerMeters.Count, supply);
+        _meters = new TransformerAreaMeters(area.Id, area.FeederId, customerMeters, supply);
     }
 
     public Task<TransformerAreaMeters?> GetMeters() => Task.FromResult(_meters);
@@ -34,8 +50,12 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
         {
             return _profile;
         }
-        // The meters are read again rather than kept: an area holds ~2 KB less until an outage asks for this.
-        var (customerMeters, _) = await ReadMetersAsync(area.Id);
+        // The customer meters are read here rather than kept: an area holds ~2 KB less until an outage asks for this.
+        // Only each meter's role is read from its entry (its id is the entry's key): no coordinates, no copies.
+        var customerMeters = (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id]))
+            .Where(m => TopologyJson.Deserialize<MeterRoleEntry>(m).Role != MeterRole.Supply)
+            .Select(m => m.Key)
+            .ToList();
         var customers = customerMeters.Count == 0
             ? []
             : await catalog.ReadChildrenAsync(TopologyKinds.Customer, customerMeters);
@@ -50,26 +70,5 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
             area.Id, area.Name, area.FeederId, area.GridId, area.Region, area.AreaClass, new GeoPoint(area.Latitude, area.Longitude),
             area.CapacityKva, meters.MeterCount, customers.Count, important, meters.SupplyMeterId);
         return _profile;
-    }
-
-    /// <summary>The area's customer meters and its supply meter. Only each meter's role is read from its entry (its id
-    /// is the entry's key): no coordinates, no copies.</summary>
-    private async Task<(List<string> CustomerMeters, string? Supply)> ReadMetersAsync(string areaId)
-    {
-        var meters = await catalog.ReadChildrenAsync(TopologyKinds.Meter, [areaId]);
-        string? supply = null;
-        var customerMeters = new List<string>(meters.Count);
-        foreach (var meter in meters)
-        {
-            if (TopologyJson.Deserialize<MeterRoleEntry>(meter).Role == MeterRole.Supply)
-            {
-                supply = meter.Key;
-            }
-            else
-            {
-                customerMeters.Add(meter.Key);
-            }
-        }
-        return (customerMeters, supply);
     }
 }

@@ -138,8 +138,10 @@ internal sealed class TransformerAreasFile : TopologyFile
 /// at most one supply meter, in the file and together with the meters imported before.</summary>
 internal sealed class MetersFile : TopologyFile
 {
-    // Areas whose supply meters are compared with the catalog per read; a read returns all meters of these areas.
+    // Areas whose supply meters are compared with the catalog per read (a read returns a row or two per area).
     private const int AreasPerCatalogRead = 500;
+
+    private static readonly string SupplyRole = TopologyJson.Text(MeterRole.Supply);
 
     // The supply meter of each area in this file, with its line: one per area, so 20,000 for the largest topology.
     private readonly Dictionary<string, (string MeterId, int Line)> _supplyByArea = new(StringComparer.Ordinal);
@@ -184,15 +186,16 @@ internal sealed class MetersFile : TopologyFile
     {
         foreach (var areas in _supplyByArea.Keys.Chunk(AreasPerCatalogRead))
         {
-            var stored = await storage.ReadCatalogChildrenAsync(TopologyKinds.Meter, areas, cancellationToken);
-            foreach (var entry in stored)
+            // The stored meters grouped by role: an area's supply group holds its one supply meter.
+            var groups = await storage.GroupCatalogChildrenAsync(TopologyKinds.Meter, areas, MeterEntry.RoleField, cancellationToken);
+            foreach (var (area, role, _, stored) in groups)
             {
-                var (meterId, line) = _supplyByArea[entry.ParentKey!];
-                if (entry.Key != meterId && !linesOfKeys.ContainsKey(entry.Key) && TopologyJson.Deserialize<MeterEntry>(entry).Role == MeterRole.Supply)
+                var (meterId, line) = _supplyByArea[area];
+                if (role == SupplyRole && stored != meterId && !linesOfKeys.ContainsKey(stored))
                 {
                     errors.Add(line, "role",
-                        $"transformer area '{entry.ParentKey}' already has supply meter '{entry.Key}' (imported before); an area has at most one: " +
-                        $"list '{entry.Key}' in this file with role customer to replace it");
+                        $"transformer area '{area}' already has supply meter '{stored}' (imported before); an area has at most one: " +
+                        $"list '{stored}' in this file with role customer to replace it");
                 }
             }
         }
