@@ -34,8 +34,13 @@ public static class ApiServiceCollectionExtensions
         services.AddSingleton(api);
 
         services.AddOpenApi();
-        // Enums travel as names ("FaultRepair"), not numbers, in every answer.
-        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        // Enums travel as names ("FaultRepair"), not numbers, in every answer. A body field the request does not have
+        // is a 400 naming it (JsonBodyProblem), not silently dropped: a misspelt note would be lost without a word.
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
         services.AddProblemDetails();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddExceptionHandler<DomainExceptionHandler>();

@@ -96,6 +96,43 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.DoesNotContain("(Parameter", problem.GetProperty("detail").GetString());
     }
 
+    /// <summary>A field the request does not have is refused, not dropped: a PDA that sends <c>notes</c> for
+    /// <c>note</c> would otherwise resolve the order and lose what the crew wrote.</summary>
+    [Fact]
+    public async Task A_misspelt_field_is_a_400_naming_it_and_the_fields_there_are_and_the_order_is_not_changed()
+    {
+        await RegisterCrewAsync("C-13");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-2N"));
+
+        var misspelt = await _crew.PostAsJsonAsync("/api/work-orders/WO-2N/transitions", new { action = "accept", notes = "on my way" });
+        var nested = await _crew.PostAsJsonAsync("/api/work-orders/WO-2N/transitions", new { action = "accept", location = new { lat = 20.1, longitude = 110.2 } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
+        var problem = await Json(misspelt);
+        Assert.Equal("notes", problem.GetProperty("field").GetString());
+        Assert.Equal("'notes' is not a field of this request; it takes action, note, location, targetId.", problem.GetProperty("detail").GetString());
+        Assert.Equal("location.lat", (await Json(nested)).GetProperty("field").GetString());
+        Assert.Contains("it takes latitude, longitude", (await Json(nested)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2N"))).GetProperty("state").GetString());
+    }
+
+    /// <summary>A value of the wrong JSON type is named with what the field takes, in the request's own terms.</summary>
+    [Theory]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","priority":3,"location":{"latitude":20,"longitude":110}}""", "priority", "priority is not valid: it takes text")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":"north","longitude":110}}""", "location.latitude", "location.latitude is not valid: it takes a number")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":[20,110]}""", "location", "location is not valid: it takes an object with latitude, longitude")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1",""", null, "The body is not valid JSON (line 1, byte ")]
+    public async Task A_value_of_the_wrong_type_says_what_the_field_takes_without_dotnet_type_names(string json, string? field, string detail)
+    {
+        var response = await _dispatcher.PostAsync("/api/work-orders", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await Json(response);
+        Assert.Equal(field, problem.TryGetProperty("field", out var named) ? named.GetString() : null);
+        Assert.StartsWith(detail, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("PowerService", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Unknown_orders_and_other_peoples_orders_answer_404_and_missing_tokens_401()
     {

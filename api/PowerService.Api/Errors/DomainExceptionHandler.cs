@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using PowerService.Grains;
 using PowerService.Runtime;
 
@@ -10,7 +12,7 @@ namespace PowerService.Api.Errors;
 /// <summary>Turns what grains throw into problem-details answers: a bad field is 400 naming it, an unknown entity 404,
 /// a rule that forbids the change 409 (nothing was changed in each case), an unreachable store 503. Anything else is
 /// a 500 without internals.</summary>
-internal sealed partial class DomainExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed partial class DomainExceptionHandler(IProblemDetailsService problems, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -23,11 +25,9 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
             // Minimal APIs throw this for a body that is not valid JSON or too large (RouteHandlerOptions.ThrowOnBadRequest).
             BadHttpRequestException bad when UnboundParameter(bad.Message) is { } unbound => Problem(
                 StatusCodes.Status400BadRequest, "Invalid field", unbound.Detail, unbound.Field),
+            BadHttpRequestException { InnerException: JsonException body } => BodyProblem(httpContext, body),
             BadHttpRequestException bad => Problem(
-                bad.StatusCode,
-                bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Malformed request",
-                bad.InnerException is JsonException json ? $"The body is not valid JSON at {json.Path ?? "$"}: {json.Message}" : bad.Message,
-                bad.InnerException is JsonException { Path: { Length: > 2 } path } ? path.TrimStart('$', '.') : null),
+                bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Malformed request", bad.Message),
             ServiceBusyException busy => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", busy.Message),
             GrainCallTimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", "The request timed out inside the silo. Retry shortly."),
             _ => null,
@@ -43,6 +43,15 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
             httpContext.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>A JSON body that does not read as the endpoint's request: the field and what it takes.</summary>
+    private ProblemDetails BodyProblem(HttpContext httpContext, JsonException error)
+    {
+        // The handler runs with the endpoint cleared; the feature keeps the one that threw.
+        var requestType = (httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint())?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
+        var (field, detail) = JsonBodyProblem.Describe(error, requestType, json.Value.SerializerOptions);
+        return Problem(StatusCodes.Status400BadRequest, field is null ? "Malformed request" : "Invalid field", detail, field);
     }
 
     /// <summary>A query or route value that does not parse as its parameter's type (Minimal APIs say
