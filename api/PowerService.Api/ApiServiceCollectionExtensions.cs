@@ -58,6 +58,7 @@ public static class ApiServiceCollectionExtensions
                     return Task.CompletedTask;
                 };
             });
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, RoleForbiddenHandler>();
         services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Dispatcher, p => p.RequireRole(Roles.Dispatcher))
             .AddPolicy(Roles.Operator, p => p.RequireRole(Roles.Operator, Roles.Dispatcher))

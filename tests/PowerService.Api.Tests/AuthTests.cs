@@ -95,13 +95,18 @@ public sealed class RuntimeStatisticsTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("customer-wang")]
-    [InlineData("crew-c12")]
-    public async Task Customers_and_crews_are_refused_with_403(string user)
+    [InlineData("customer-wang", "customer")]
+    [InlineData("crew-c12", "crew")]
+    public async Task Customers_and_crews_are_refused_with_403_saying_which_roles_it_takes(string user, string role)
     {
         var client = await _api.ClientForAsync(user);
 
-        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/runtime/stats")).StatusCode);
+        var response = await client.GetAsync("/api/runtime/stats");
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal($"This needs one of the roles operator, dispatcher (signed in as {role}).", problem.RootElement.GetProperty("detail").GetString());
     }
 
     [Fact]
