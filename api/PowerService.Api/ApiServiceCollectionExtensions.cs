@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Bookings;
@@ -66,7 +67,7 @@ public static class ApiServiceCollectionExtensions
             .AddPolicy(Roles.Customer, p => p.RequireRole(Roles.Customer).RequireClaim(Roles.CustomerIdClaim))
             .AddPolicy(Roles.Ami, p => p.RequireRole(Roles.Ami));
         services.AddRateLimiter(options => ApiRateLimits.Configure(options, api));
-        services.AddSignalR().AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        services.AddSignalR(options => options.AddFilter<DomainErrorHubFilter>()).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Monitor);
         services.AddHostedService<MonitorFeed>();

@@ -135,6 +135,42 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Equal(403, await SignalRConnection.RefusedStatusAsync(new Uri(_server, "/hubs/crew"), customerToken));
     }
 
+    /// <summary>The PDA sends its updates over the hub it hears its orders on: each is checked as over HTTP, a refusal
+    /// says why with the HTTP status it would get, and nothing refused is applied.</summary>
+    [Fact]
+    public async Task A_crew_works_its_order_over_the_crew_hub_and_is_told_why_a_refused_update_was_refused()
+    {
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await RegisterCrewAsync(dispatcher);
+        await using var pda = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/crew"), await _api.TokenForAsync("crew-c12"));
+        await dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-HUB-1", kind = "FaultRepair", description = "Fuse blown", region = "R1", location = new { latitude = 20.0, longitude = 110.3 },
+        });
+        await NextOrderAsync(pda, "WO-HUB-1", "Dispatched");
+
+        var accepted = await pda.CallAsync("Transition", "WO-HUB-1", new { action = "accept", note = "on it" });
+        var cancel = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-HUB-1", new { action = "cancel" }));
+        var longNote = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-HUB-1", new { action = "en-route", note = new string('x', 2001) }));
+        var twice = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-HUB-1", new { action = "accept" }));
+        var unknown = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-NONE", new { action = "accept" }));
+        var moved = await pda.CallAsync("ReportLocation", new { latitude = 20.05, longitude = 110.31 });
+        var badStatus = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("SetStatus", "Sleeping"));
+
+        Assert.Equal("Accepted", accepted.GetProperty("state").GetString());
+        Assert.Equal("C-12", accepted.GetProperty("crewId").GetString());
+        // SignalR puts its own words before a hub error: "An unexpected error occurred invoking 'Transition' on the
+        // server. HubException: …"; what follows is ours.
+        Assert.EndsWith("HubException: 403 action: A crew may accept, reject, en-route, arrive, resolve; cancel is for dispatchers.", cancel.Message, StringComparison.Ordinal);
+        Assert.EndsWith("HubException: 400 note: note is longer than 2000 characters.", longNote.Message, StringComparison.Ordinal);
+        Assert.Contains("HubException: 409 Work order 'WO-HUB-1' is Accepted", twice.Message, StringComparison.Ordinal);
+        Assert.EndsWith("HubException: 404 Work order 'WO-NONE' does not exist.", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("HubException: 400 status: status 'Sleeping' is not one of", badStatus.Message, StringComparison.Ordinal);
+        Assert.Equal(20.05, moved.GetProperty("location").GetProperty("latitude").GetDouble());
+        var stored = await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/work-orders/WO-HUB-1"));
+        Assert.Equal("Accepted", stored.GetProperty("state").GetString());
+    }
+
     private static Task RegisterCrewAsync(HttpClient dispatcher) => ApiScenario.RegisterCrewAsync(dispatcher, "C-12");
 
     /// <summary>Reads "orders" messages until one holds <paramref name="orderId"/> in <paramref name="state"/>.</summary>

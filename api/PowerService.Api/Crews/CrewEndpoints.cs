@@ -47,20 +47,10 @@ public static class CrewEndpoints
             Results.Ok(await VisibleCrewAsync(grains, id, Caller.From(user)))).WithName("GetCrew");
 
         crews.MapPost("/{id}/location", async (string id, LocationBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
-        {
-            var caller = Caller.From(user);
-            var location = RequestFields.Location(body, "location") ?? throw new InvalidFieldException("location", "latitude and longitude are required.");
-            await ChangeableCrewAsync(grains, id, caller);
-            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).ReportLocation(location, caller.Actor));
-        }).WithName("ReportCrewLocation");
+            Results.Ok(await ReportLocationAsync(grains, id, body, Caller.From(user)))).WithName("ReportCrewLocation");
 
         crews.MapPost("/{id}/status", async (string id, CrewStatusBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
-        {
-            var caller = Caller.From(user);
-            var status = RequestFields.Required<CrewStatus>(body?.Status, "status");
-            await ChangeableCrewAsync(grains, id, caller);
-            return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).SetStatus(status, caller.Actor));
-        }).WithName("SetCrewStatus");
+            Results.Ok(await SetStatusAsync(grains, id, body, Caller.From(user)))).WithName("SetCrewStatus");
 
         crews.MapPost("/{id}/slots", async (string id, SlotsBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -98,6 +88,22 @@ public static class CrewEndpoints
         var mayLook = caller.IsDispatcher || caller.IsOperator || (caller.Role == Roles.Crew && caller.CrewId == id);
         var view = mayLook ? await grains.GetGrain<IFieldCrewGrain>(id).Get() : null;
         return view ?? throw new EntityNotFoundException("Crew", id);
+    }
+
+    /// <summary>Where the crew is, from its PDA (over HTTP or the crew hub): a crew reports for itself only.</summary>
+    internal static async Task<CrewView> ReportLocationAsync(IGrainFactory grains, string id, LocationBody? body, Caller caller)
+    {
+        var location = RequestFields.Location(body, "location") ?? throw new InvalidFieldException("location", "latitude and longitude are required.");
+        await ChangeableCrewAsync(grains, id, caller);
+        return await grains.GetGrain<IFieldCrewGrain>(id).ReportLocation(location, caller.Actor);
+    }
+
+    /// <summary>The crew's status, from its PDA (over HTTP or the crew hub) or a dispatcher.</summary>
+    internal static async Task<CrewView> SetStatusAsync(IGrainFactory grains, string id, CrewStatusBody? body, Caller caller)
+    {
+        var status = RequestFields.Required<CrewStatus>(body?.Status, "status");
+        await ChangeableCrewAsync(grains, id, caller);
+        return await grains.GetGrain<IFieldCrewGrain>(id).SetStatus(status, caller.Actor);
     }
 
     /// <summary>Only the crew itself or a dispatcher changes a crew.</summary>

@@ -1,7 +1,12 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using PowerService.Api.Crews;
 using PowerService.Api.Security;
+using PowerService.Api.WorkOrders;
+using PowerService.Grains;
+using PowerService.Grains.Crews;
+using PowerService.Grains.WorkOrders;
 using PowerService.Grains.Topology;
 using PowerService.Runtime;
 
@@ -109,11 +114,71 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
     private static string GroupOf(string region) => region == "*" ? LiveGroups.AllRegions : LiveGroups.Region(region);
 }
 
-/// <summary><c>/hubs/crew</c>: orders pushed to one crew's PDA. A crew token joins its own crew's group only.</summary>
+/// <summary><c>/hubs/crew</c>: orders pushed to one crew's PDA, and the PDA's updates back over the same connection —
+/// an order's transition, the crew's position and status — checked exactly as their HTTP endpoints check them (the
+/// same code), answered with the changed order or crew. A crew token joins its own crew's group only.</summary>
 [Authorize(Policy = Roles.Crew)]
-public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections) : CountedHub(connections)
+public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections, IGrainFactory grains) : CountedHub(connections)
 {
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Crew(caller.CrewId!);
+
+    /// <summary>As <c>POST /api/work-orders/{id}/transitions</c>: <paramref name="change"/> is its body.</summary>
+    public async Task<WorkOrderView> Transition(string orderId, TransitionBody? change)
+    {
+        var (order, refusal) = await WorkOrderEndpoints.TransitionAsync(grains, HubFields.Id(orderId, "orderId"), change, Caller.From(Context.User!));
+        return order ?? throw new HubException($"403 action: {refusal}");
+    }
+
+    /// <summary>As <c>POST /api/crews/{id}/location</c> for the caller's own crew.</summary>
+    public Task<CrewView> ReportLocation(LocationBody? location)
+    {
+        var caller = Caller.From(Context.User!);
+        return CrewEndpoints.ReportLocationAsync(grains, caller.CrewId!, location, caller);
+    }
+
+    /// <summary>As <c>POST /api/crews/{id}/status</c> for the caller's own crew.</summary>
+    public Task<CrewView> SetStatus(string? status)
+    {
+        var caller = Caller.From(Context.User!);
+        return CrewEndpoints.SetStatusAsync(grains, caller.CrewId!, new CrewStatusBody(status), caller);
+    }
+}
+
+/// <summary>Checks of hub arguments that are not request bodies.</summary>
+internal static class HubFields
+{
+    public static string Id(string? id, string field) =>
+        string.IsNullOrWhiteSpace(id) || id.Length > 64 ? throw new InvalidFieldException(field, $"{field} must be 1 to 64 characters.") : id;
+}
+
+/// <summary>A hub method's domain errors reach the client as what they are, in the terms of the HTTP answers: a
+/// SignalR client otherwise sees only "An unexpected error occurred". The message starts with the status the same
+/// request over HTTP would get and the field, then the reason: <c>400 note: note is longer than 2000 characters.</c></summary>
+internal sealed class DomainErrorHubFilter : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (InvalidFieldException invalid)
+        {
+            throw new HubException($"400 {invalid.Field}: {invalid.Message}");
+        }
+        catch (EntityNotFoundException missing)
+        {
+            throw new HubException($"404 {missing.Message}");
+        }
+        catch (DomainConflictException conflict)
+        {
+            throw new HubException($"409 {conflict.Message}");
+        }
+        catch (Exception busy) when (busy is ServiceBusyException or GrainCallTimeoutException or StorageUnavailableException)
+        {
+            throw new HubException("503 The service is busy; nothing was changed. Retry shortly.");
+        }
+    }
 }
 
 /// <summary><c>/hubs/customer</c>: progress of the customer's own orders and outage notices. A connection also joins

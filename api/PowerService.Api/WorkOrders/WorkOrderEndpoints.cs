@@ -136,32 +136,11 @@ public static class WorkOrderEndpoints
         }).WithName("GetWorkOrderHistory");
 
         orders.MapPost("/{id}/transitions", async (string id, TransitionBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
-        {
-            var caller = Caller.From(user);
-            var actionText = RequestFields.Required(body?.Action, "action", 32);
-            if (!Actions.TryGetValue(actionText, out var action))
+            await TransitionAsync(grains, id, body, Caller.From(user)) switch
             {
-                throw new InvalidFieldException("action", $"action '{actionText}' is not one of {string.Join(", ", Actions.Keys)}.");
-            }
-            var order = await VisibleOrderAsync(grains, id, caller);
-            var allowed = caller.IsDispatcher
-                || (caller.Role == Roles.Crew && CrewActions.Contains(action))
-                || (caller.Role == Roles.Customer && CustomerActions.Contains(action));
-            if (!allowed)
-            {
-                var own = caller.Role == Roles.Crew ? CrewActions : CustomerActions;
-                return Forbidden.Because(
-                    $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for dispatchers.", "action");
-            }
-            var command = new WorkOrderCommand(
-                action,
-                caller.Actor,
-                RequestFields.Location(body!.Location, "location"),
-                RequestFields.Optional(body.Note, "note", 2000),
-                caller.Role == Roles.Crew ? caller.CrewId : order.CrewId,
-                RequestFields.Optional(body.TargetId, "targetId", 64));
-            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Apply(command));
-        }).WithName("TransitionWorkOrder");
+                { Refusal: { } refusal } => Forbidden.Because(refusal, "action"),
+                var done => Results.Ok(done.Order),
+            }).WithName("TransitionWorkOrder");
 
         orders.MapPost("/{id}/assign", async (string id, AssignBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
         {
@@ -217,6 +196,35 @@ public static class WorkOrderEndpoints
     }
 
     /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
+    /// <summary>One transition as <paramref name="caller"/> asks it, over HTTP or from the PDA's hub: the order, or why
+    /// this caller may not (a 403's detail). A bad field, an order the caller may not see and a transition the order's
+    /// state forbids throw as everywhere else.</summary>
+    internal static async Task<(WorkOrderView? Order, string? Refusal)> TransitionAsync(IGrainFactory grains, string id, TransitionBody? body, Caller caller)
+    {
+        var actionText = RequestFields.Required(body?.Action, "action", 32);
+        if (!Actions.TryGetValue(actionText, out var action))
+        {
+            throw new InvalidFieldException("action", $"action '{actionText}' is not one of {string.Join(", ", Actions.Keys)}.");
+        }
+        var order = await VisibleOrderAsync(grains, id, caller);
+        var allowed = caller.IsDispatcher
+            || (caller.Role == Roles.Crew && CrewActions.Contains(action))
+            || (caller.Role == Roles.Customer && CustomerActions.Contains(action));
+        if (!allowed)
+        {
+            var own = caller.Role == Roles.Crew ? CrewActions : CustomerActions;
+            return (null, $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for dispatchers.");
+        }
+        var command = new WorkOrderCommand(
+            action,
+            caller.Actor,
+            RequestFields.Location(body!.Location, "location"),
+            RequestFields.Optional(body.Note, "note", 2000),
+            caller.Role == Roles.Crew ? caller.CrewId : order.CrewId,
+            RequestFields.Optional(body.TargetId, "targetId", 64));
+        return (await grains.GetGrain<IWorkOrderGrain>(id).Apply(command), null);
+    }
+
     internal static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
     {
         var view = IsValidId(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;

@@ -57,7 +57,11 @@ public sealed class SignalRConnection : IAsyncDisposable
     }.Uri;
 
     /// <summary>Invokes a hub method and waits for its completion; a hub error is thrown.</summary>
-    public async Task InvokeAsync(string target, params object[] arguments)
+    public Task InvokeAsync(string target, params object?[] arguments) => CallAsync(target, arguments);
+
+    /// <summary>Invokes a hub method and answers its result (undefined for none); a hub error is thrown as
+    /// <see cref="InvalidOperationException"/> with the hub's message.</summary>
+    public async Task<JsonElement> CallAsync(string target, params object?[] arguments)
     {
         var id = Interlocked.Increment(ref _invocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
         await SendRawAsync(JsonSerializer.Serialize(new { type = 1, invocationId = id, target, arguments }));
@@ -70,7 +74,7 @@ public sealed class SignalRConnection : IAsyncDisposable
                 {
                     throw new InvalidOperationException(error.GetString());
                 }
-                return;
+                return message.TryGetProperty("result", out var result) ? result.Clone() : default;
             }
         }
     }
