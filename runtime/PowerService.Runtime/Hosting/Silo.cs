@@ -160,7 +160,8 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
             {
                 activation.RequestDeactivation(DeactivationReason.Shutdown);
             }
-            for (var wait = 0; wait < 20 && ActivationCount > 0; wait++)
+            // The wait between asks ends at the deadline too: a shutdown timeout of 100 ms is not 200.
+            for (var wait = 0; wait < 20 && ActivationCount > 0 && Stopwatch.GetTimestamp() < deadline; wait++)
             {
                 await Task.Delay(5, CancellationToken.None);
             }
