@@ -123,9 +123,9 @@ public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] Connection
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Crew(caller.CrewId!);
 
     /// <summary>As <c>POST /api/work-orders/{id}/transitions</c>: <paramref name="change"/> is its body.</summary>
-    public async Task<WorkOrderView> Transition(string orderId, TransitionBody? change)
+    public async Task<WorkOrderView> Transition(string? orderId, TransitionBody? change)
     {
-        var (order, refusal) = await WorkOrderEndpoints.TransitionAsync(grains, HubFields.Id(orderId, "orderId"), change, Caller.From(Context.User!));
+        var (order, refusal) = await WorkOrderEndpoints.TransitionAsync(grains, RequestFields.Required(orderId, "orderId", 64), change, Caller.From(Context.User!));
         return order ?? throw new HubException($"403 action: {refusal}");
     }
 
@@ -142,13 +142,6 @@ public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] Connection
         var caller = Caller.From(Context.User!);
         return CrewEndpoints.SetStatusAsync(grains, caller.CrewId!, new CrewStatusBody(status), caller);
     }
-}
-
-/// <summary>Checks of hub arguments that are not request bodies.</summary>
-internal static class HubFields
-{
-    public static string Id(string? id, string field) =>
-        string.IsNullOrWhiteSpace(id) || id.Length > 64 ? throw new InvalidFieldException(field, $"{field} must be 1 to 64 characters.") : id;
 }
 
 /// <summary>A hub method's domain errors reach the client as what they are, in the terms of the HTTP answers: a

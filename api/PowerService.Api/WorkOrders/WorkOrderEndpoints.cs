@@ -195,7 +195,6 @@ public static class WorkOrderEndpoints
             : throw new InvalidFieldException("limit", $"limit is a whole number from 1 to {WorkOrderQuery.MaxLimit}.");
     }
 
-    /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
     /// <summary>One transition as <paramref name="caller"/> asks it, over HTTP or from the PDA's hub: the order, or why
     /// this caller may not (a 403's detail). A bad field, an order the caller may not see and a transition the order's
     /// state forbids throw as everywhere else.</summary>
@@ -225,6 +224,7 @@ public static class WorkOrderEndpoints
         return (await grains.GetGrain<IWorkOrderGrain>(id).Apply(command), null);
     }
 
+    /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
     internal static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
     {
         var view = IsValidId(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;
