@@ -154,6 +154,7 @@ public sealed class HubTests : IAsyncLifetime
         var longNote = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-HUB-1", new { action = "en-route", note = new string('x', 2001) }));
         var twice = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-HUB-1", new { action = "accept" }));
         var unknown = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-NONE", new { action = "accept" }));
+        var misspelt = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-HUB-1", new { action = "en-route", notes = "x" }));
         var moved = await pda.CallAsync("ReportLocation", new { latitude = 20.05, longitude = 110.31 });
         var badStatus = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("SetStatus", "Sleeping"));
 
@@ -166,6 +167,7 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Contains("HubException: 409 Work order 'WO-HUB-1' is Accepted", twice.Message, StringComparison.Ordinal);
         Assert.EndsWith("HubException: 404 Work order 'WO-NONE' does not exist.", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("HubException: 400 status: status 'Sleeping' is not one of", badStatus.Message, StringComparison.Ordinal);
+        Assert.EndsWith("HubException: 400 notes: 'notes' is not a field of this request; it takes action, note, location, targetId.", misspelt.Message, StringComparison.Ordinal);
         Assert.Equal(20.05, moved.GetProperty("location").GetProperty("latitude").GetDouble());
         var stored = await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/work-orders/WO-HUB-1"));
         Assert.Equal("Accepted", stored.GetProperty("state").GetString());

@@ -1,6 +1,10 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using PowerService.Api.Errors;
 using PowerService.Api.Crews;
 using PowerService.Api.Security;
 using PowerService.Api.WorkOrders;
@@ -118,22 +122,24 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
 /// an order's transition, the crew's position and status — checked exactly as their HTTP endpoints check them (the
 /// same code), answered with the changed order or crew. A crew token joins its own crew's group only.</summary>
 [Authorize(Policy = Roles.Crew)]
-public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections, IGrainFactory grains) : CountedHub(connections)
+public sealed class CrewHub(
+    [FromKeyedServices(ConnectionCount.Live)] ConnectionCount connections, IGrainFactory grains, IOptions<JsonOptions> json) : CountedHub(connections)
 {
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Crew(caller.CrewId!);
 
     /// <summary>As <c>POST /api/work-orders/{id}/transitions</c>: <paramref name="change"/> is its body.</summary>
-    public async Task<WorkOrderView> Transition(string? orderId, TransitionBody? change)
+    public async Task<WorkOrderView> Transition(string? orderId, JsonElement change)
     {
-        var (order, refusal) = await WorkOrderEndpoints.TransitionAsync(grains, RequestFields.Required(orderId, "orderId", 64), change, Caller.From(Context.User!));
+        var (order, refusal) = await WorkOrderEndpoints.TransitionAsync(
+            grains, RequestFields.Required(orderId, "orderId", 64), Body<TransitionBody>(change), Caller.From(Context.User!));
         return order ?? throw new HubException($"403 action: {refusal}");
     }
 
     /// <summary>As <c>POST /api/crews/{id}/location</c> for the caller's own crew.</summary>
-    public Task<CrewView> ReportLocation(LocationBody? location)
+    public Task<CrewView> ReportLocation(JsonElement location)
     {
         var caller = Caller.From(Context.User!);
-        return CrewEndpoints.ReportLocationAsync(grains, caller.CrewId!, location, caller);
+        return CrewEndpoints.ReportLocationAsync(grains, caller.CrewId!, Body<LocationBody>(location), caller);
     }
 
     /// <summary>As <c>POST /api/crews/{id}/status</c> for the caller's own crew.</summary>
@@ -141,6 +147,22 @@ public sealed class CrewHub([FromKeyedServices(ConnectionCount.Live)] Connection
     {
         var caller = Caller.From(Context.User!);
         return CrewEndpoints.SetStatusAsync(grains, caller.CrewId!, new CrewStatusBody(status), caller);
+    }
+
+    /// <summary>An argument read as its HTTP endpoint reads its body (the same options: a field it does not have is
+    /// refused, not dropped), its problems named as there.</summary>
+    private T? Body<T>(JsonElement argument) where T : class
+    {
+        var options = json.Value.SerializerOptions;
+        try
+        {
+            return argument.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? null : argument.Deserialize<T>(options);
+        }
+        catch (JsonException error)
+        {
+            var (field, detail) = JsonBodyProblem.Describe(error, typeof(T), options);
+            throw new InvalidFieldException(field ?? "body", detail);
+        }
     }
 }
 
