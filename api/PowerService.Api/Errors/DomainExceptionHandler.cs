@@ -18,19 +18,13 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
     {
         var problem = exception switch
         {
-            InvalidFieldException invalid => Problem(StatusCodes.Status400BadRequest, "Invalid field", invalid.Message, invalid.Field),
-            EntityNotFoundException missing => Problem(StatusCodes.Status404NotFound, $"{missing.Entity} not found", missing.Message),
-            DomainConflictException conflict => Problem(StatusCodes.Status409Conflict, "Conflict", conflict.Message),
-            StorageUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The store did not answer; nothing was changed. Retry shortly."),
             // Minimal APIs throw this for a body that is not valid JSON or too large (RouteHandlerOptions.ThrowOnBadRequest).
             BadHttpRequestException bad when UnboundParameter(bad.Message) is { } unbound => Problem(
                 StatusCodes.Status400BadRequest, "Invalid field", unbound.Detail, unbound.Field),
             BadHttpRequestException { InnerException: JsonException body } => BodyProblem(httpContext, body),
             BadHttpRequestException bad => Problem(
                 bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Malformed request", bad.Message),
-            ServiceBusyException busy => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", busy.Message),
-            GrainCallTimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", "The request timed out inside the silo. Retry shortly."),
-            _ => null,
+            _ => DomainProblem(exception),
         };
         if (problem is null)
         {
@@ -44,6 +38,19 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
         }
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>What a grain or the runtime threw, as the answer it means, wherever the request came from (HTTP here,
+    /// hub methods through <c>DomainErrorHubFilter</c>); null for anything else.</summary>
+    internal static ProblemDetails? DomainProblem(Exception exception) => exception switch
+    {
+        InvalidFieldException invalid => Problem(StatusCodes.Status400BadRequest, "Invalid field", invalid.Message, invalid.Field),
+        EntityNotFoundException missing => Problem(StatusCodes.Status404NotFound, $"{missing.Entity} not found", missing.Message),
+        DomainConflictException conflict => Problem(StatusCodes.Status409Conflict, "Conflict", conflict.Message),
+        StorageUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The store did not answer; nothing was changed. Retry shortly."),
+        ServiceBusyException busy => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", busy.Message),
+        GrainCallTimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", "The request timed out inside the silo. Retry shortly."),
+        _ => null,
+    };
 
     /// <summary>A JSON body that does not read as the endpoint's request: the field and what it takes.</summary>
     private ProblemDetails BodyProblem(HttpContext httpContext, JsonException error)

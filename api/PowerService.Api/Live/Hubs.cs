@@ -177,21 +177,10 @@ internal sealed class DomainErrorHubFilter : IHubFilter
         {
             return await next(invocationContext);
         }
-        catch (InvalidFieldException invalid)
+        catch (Exception error) when (DomainExceptionHandler.DomainProblem(error) is { } problem)
         {
-            throw new HubException($"400 {invalid.Field}: {invalid.Message}");
-        }
-        catch (EntityNotFoundException missing)
-        {
-            throw new HubException($"404 {missing.Message}");
-        }
-        catch (DomainConflictException conflict)
-        {
-            throw new HubException($"409 {conflict.Message}");
-        }
-        catch (Exception busy) when (busy is ServiceBusyException or GrainCallTimeoutException or StorageUnavailableException)
-        {
-            throw new HubException("503 The service is busy; nothing was changed. Retry shortly.");
+            var field = problem.Extensions.TryGetValue("field", out var named) ? $"{named}: " : "";
+            throw new HubException($"{problem.Status} {field}{problem.Detail}");
         }
     }
 }

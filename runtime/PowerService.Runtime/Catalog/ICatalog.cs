@@ -58,6 +58,7 @@ internal sealed class StorageCatalog : ICatalog
 
     public Task<IReadOnlyList<CatalogChildGroup>> GroupChildrenAsync(string kind, string parentKey, string field)
     {
+        // Checked before queueing (the store checks again): a bad field fails its own caller, not a shared batch.
         StoredRows.ThrowIfNotFieldName(field);
         return _groupings.Enqueue(new CatalogChildQuery(kind, parentKey, field));
     }
