@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains.Ami;
@@ -40,7 +38,7 @@ internal sealed partial class AreaPowerGrain(
 
     private AreaPowerRecord S => state.State;
 
-    private Dictionary<string, MeterPower> Meters => flags.State.Meters;
+    private MeterFlagTable Meters => flags.State.Meters;
 
     private string Id => GetPrimaryKeyString();
 
@@ -57,11 +55,16 @@ internal sealed partial class AreaPowerGrain(
             // A record stored before the flags had their own state: they move there, unless that was written since.
             if (!flags.RecordExists)
             {
-                flags.State.Meters = new Dictionary<string, MeterPower>(before, StringComparer.Ordinal);
-                _meterFlags.Changed();
+                MoveIn(before);
             }
             S.MetersStoredBefore = null;
             _record.Changed();
+        }
+        if (flags.State.ByIdStoredBefore is { } byId)
+        {
+            // Flags stored keyed by meter id, before they were keyed by its hash.
+            MoveIn(byId);
+            flags.State.ByIdStoredBefore = null;
         }
         _area = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeters();
         // Room for every meter of the area at once: grown one report at a time, the flags were copied four times
@@ -69,6 +72,16 @@ internal sealed partial class AreaPowerGrain(
         // — was the bulk of what each collection had to promote.
         Meters.EnsureCapacity(_area?.MeterCount ?? 0);
         await SettleOwedCalls();
+    }
+
+    private void MoveIn(Dictionary<string, MeterPower> byId)
+    {
+        Meters.EnsureCapacity(Meters.Count + byId.Count);
+        foreach (var (meterId, meter) in byId)
+        {
+            Meters.GetOrAdd(meterId) = meter;
+        }
+        _meterFlags.Changed();
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -93,7 +106,7 @@ internal sealed partial class AreaPowerGrain(
                 // The energy grain keeps its own per-reading identity: even a stale reading belongs to its period.
                 (readings ??= []).Add(e);
             }
-            ref var meter = ref CollectionsMarshal.GetValueRefOrAddDefault(Meters, e.MeterId, out _);
+            ref var meter = ref Meters.GetOrAdd(e.MeterId);
             var at = e.At.ToUnixTimeMilliseconds();
             var eventHash = StableHash.Of(e.EventId);
             if (at < meter.LastAt || (at == meter.LastAt && eventHash == meter.LastEvent))
@@ -146,7 +159,7 @@ internal sealed partial class AreaPowerGrain(
             return Task.FromResult(new FaultCallClassification(FaultCallVerdict.InOutage, nested));
         }
         var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        return Task.FromResult(Meters.TryGetValue(meterId, out var meter) && meter.DarkSince == 0 && meter.LastAt > 0
+        return Task.FromResult(Meters.TryGet(meterId, out var meter) && meter.DarkSince == 0 && meter.LastAt > 0
             && now - meter.LastAt <= (long)options.PowerOnEvidence.TotalMilliseconds
                 ? new FaultCallClassification(FaultCallVerdict.MeterOn)
                 : new FaultCallClassification(FaultCallVerdict.Unknown));
@@ -158,7 +171,7 @@ internal sealed partial class AreaPowerGrain(
         flags.State.DarkCount,
         S.OutageId,
         S.NestedOutageId,
-        Meters.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(Meters.Values.Max(m => m.LastAt)),
+        LastHeardFrom(),
         S.RestoredAt + options.NestedOutageGrace,
         S.OpeningOwed is not null));
 
@@ -220,8 +233,7 @@ internal sealed partial class AreaPowerGrain(
             await RegisterOrUpdateReminder(NestedCheck, options.NestedOutageGrace, TimeSpan.Zero);
             return;
         }
-        var cutoff = restoredAt.ToUnixTimeMilliseconds();
-        var stillDark = Meters.Where(m => m.Value.DarkSince != 0 && m.Value.DarkSince <= cutoff).Select(m => m.Key).Order(StringComparer.Ordinal).ToList();
+        var (stillDark, darkSince) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
         S.RestoredOutageId = null;
         S.RestoredAt = null;
         if (stillDark.Count == 0 || S.OutageId is not null || S.NestedOutageId is not null)
@@ -234,10 +246,39 @@ internal sealed partial class AreaPowerGrain(
         S.NestedMeters = stillDark;
         S.OpeningOutageId = id;
         S.OpeningOwed = new OutageOpening(
-            OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(Meters[stillDark[0]].DarkSince),
+            OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(darkSince),
             [Id], _area?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage);
         LogNested(logger, Id, id, stillDark.Count, restoredOutage);
         await CommitAndSettle();
+    }
+
+    /// <summary>The area's meters dark since <paramref name="cutoff"/> or before, by id, and when the first of them went
+    /// dark. The flags know meters by hash only: the ids are the area's meters in the topology (a meter moved to another
+    /// area since is not this area's to report).</summary>
+    private async Task<(List<string> Meters, long DarkSince)> StillDark(long cutoff)
+    {
+        var dark = new List<string>();
+        var first = long.MaxValue;
+        foreach (var meterId in await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeterIds())
+        {
+            if (Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= cutoff)
+            {
+                dark.Add(meterId);
+                first = Math.Min(first, meter.DarkSince);
+            }
+        }
+        dark.Sort(StringComparer.Ordinal);
+        return (dark, first);
+    }
+
+    private DateTimeOffset? LastHeardFrom()
+    {
+        long newest = 0;
+        foreach (var meter in Meters)
+        {
+            newest = Math.Max(newest, meter.Flags.LastAt);
+        }
+        return Meters.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(newest);
     }
 
     // ---- inference ----
@@ -286,18 +327,19 @@ internal sealed partial class AreaPowerGrain(
     private (long Newest, int InWindow, long FirstDark) DarkInWindow(long restoredAt, long window)
     {
         long newest = 0;
-        foreach (var meter in Meters.Values)
+        foreach (var meter in Meters)
         {
-            newest = Math.Max(newest, meter.DarkSince);
+            newest = Math.Max(newest, meter.Flags.DarkSince);
         }
         var count = 0;
         var first = long.MaxValue;
-        foreach (var meter in Meters.Values)
+        foreach (var meter in Meters)
         {
-            if (meter.DarkSince > restoredAt && meter.DarkSince >= newest - window)
+            var darkSince = meter.Flags.DarkSince;
+            if (darkSince > restoredAt && darkSince >= newest - window)
             {
                 count++;
-                first = Math.Min(first, meter.DarkSince);
+                first = Math.Min(first, darkSince);
             }
         }
         return (newest, count, first);
@@ -305,7 +347,7 @@ internal sealed partial class AreaPowerGrain(
 
     private async Task RestoreNestedIfBack()
     {
-        if (S.NestedOutageId is { } nested && S.NestedMeters.All(m => !Meters.TryGetValue(m, out var meter) || meter.DarkSince == 0))
+        if (S.NestedOutageId is { } nested && S.NestedMeters.All(m => !Meters.TryGet(m, out var meter) || meter.DarkSince == 0))
         {
             S.NestedOutageId = null;
             S.NestedMeters = [];
@@ -474,84 +516,6 @@ internal sealed partial class AreaPowerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: nested outage {Outage} for {Dark} meters still dark after {Restored} was restored")]
     private static partial void LogNested(ILogger logger, string area, string outage, int dark, string restored);
-}
-
-/// <summary>Per meter: the newest event applied (unix ms and id hash: an older or identical event is absorbed) and
-/// since when it is dark (0: it has power). 24 bytes a meter heard from; stored as <c>[lastAt, lastEvent, darkSince]</c>.</summary>
-[JsonConverter(typeof(MeterPowerJson))]
-internal readonly record struct MeterPower(long LastAt, ulong LastEvent, long DarkSince);
-
-/// <summary>A meter's flags as a three-number array instead of an object with three named fields: an area's record is
-/// mostly these, and in a storm every area's record is rewritten every few seconds (the 1,000,000-meter storm wrote
-/// ~2 GB of them). Reads the object form of records stored before.</summary>
-internal sealed class MeterPowerJson : JsonConverter<MeterPower>
-{
-    public override MeterPower Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType == JsonTokenType.StartObject)
-        {
-            long lastAt = 0, darkSince = 0;
-            ulong lastEvent = 0;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var name = reader.GetString();
-                reader.Read();
-                switch (name)
-                {
-                    case nameof(MeterPower.LastAt): lastAt = reader.GetInt64(); break;
-                    case nameof(MeterPower.LastEvent): lastEvent = reader.GetUInt64(); break;
-                    case nameof(MeterPower.DarkSince): darkSince = reader.GetInt64(); break;
-                    default: reader.Skip(); break;
-                }
-            }
-            return new MeterPower(lastAt, lastEvent, darkSince);
-        }
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            throw new JsonException("A meter's flags are [lastAt, lastEvent, darkSince].");
-        }
-        reader.Read();
-        var at = reader.GetInt64();
-        reader.Read();
-        var eventHash = reader.GetUInt64();
-        reader.Read();
-        var dark = reader.GetInt64();
-        reader.Read();
-        if (reader.TokenType != JsonTokenType.EndArray)
-        {
-            throw new JsonException("A meter's flags are [lastAt, lastEvent, darkSince].");
-        }
-        return new MeterPower(at, eventHash, dark);
-    }
-
-    public override void Write(Utf8JsonWriter writer, MeterPower value, JsonSerializerOptions options)
-    {
-        writer.WriteStartArray();
-        writer.WriteNumberValue(value.LastAt);
-        writer.WriteNumberValue(value.LastEvent);
-        writer.WriteNumberValue(value.DarkSince);
-        writer.WriteEndArray();
-    }
-}
-
-/// <summary>Per meter of the area that has reported: its flags. Written behind, apart from the area's record.</summary>
-internal sealed class AreaMeterFlags
-{
-    public Dictionary<string, MeterPower> Meters { get; set; } = new(StringComparer.Ordinal);
-
-    [JsonIgnore]
-    public int DarkCount
-    {
-        get
-        {
-            var dark = 0;
-            foreach (var meter in Meters.Values)
-            {
-                dark += meter.DarkSince != 0 ? 1 : 0;
-            }
-            return dark;
-        }
-    }
 }
 
 internal sealed class AreaPowerRecord

@@ -23,6 +23,10 @@ public interface ITransformerAreaGrain : IGrain
     /// activation of every area in a storm (the customers are read once the area's profile is asked for, when an
     /// outage opens). Null for an unknown area.</summary>
     Task<TransformerAreaMeters?> GetMeters();
+
+    /// <summary>The ids of the area's meters (its supply meter too), read from the topology on each call: for the rare
+    /// question of which meters are still dark, which the area's flags know by hash only.</summary>
+    Task<IReadOnlyList<string>> GetMeterIds();
 }
 
 /// <summary>A transformer area's feeder, how many customer meters it has, and its supply meter (台区总表), if any.</summary>

@@ -278,6 +278,38 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.DoesNotContain("\"Meters\":", System.Text.Encoding.UTF8.GetString(stored!.Payload), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Flags_stored_keyed_by_meter_id_are_read_after_an_upgrade_and_still_name_the_meters_of_a_nested_outage()
+    {
+        // The flags an earlier version wrote for area 1 (meters 1-50): 48 dark since the outage began, keyed by meter id.
+        var darkSince = _silo.Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var meters = string.Join(",", Enumerable.Range(1, 48).Select(n => $"\"{Meter(n)}\":[{darkSince},{n},{darkSince}]"));
+        await _silo.Storage.WriteStatesAsync([new Runtime.Storage.StateWrite(
+            new Runtime.GrainId("AreaPower.meters", Area(1)), 0, System.Text.Encoding.UTF8.GetBytes($"{{\"Meters\":{{{meters}}}}}"))]);
+
+        Assert.Equal(48, (await AreaPower(1).Get()).DarkMeters);
+        // An event older than the stored one is absorbed; a meter not heard from before is applied.
+        Assert.Equal(new PowerReport(1, 1), await AreaPower(1).ReportMeterEvents([
+            new MeterEvent(Meter(7), "gasp-7-late", MeterEventType.PowerRestored, DateTimeOffset.FromUnixTimeMilliseconds(darkSince - 1)),
+            new MeterEvent(Meter(49), "gasp-49", MeterEventType.LastGasp, _silo.Clock.GetUtcNow())]));
+        await Eventually.True(async () => (await AreaPower(1).Get()) is { OutageId: not null, OutageOpening: false }, "the inferred outage is open");
+
+        // Moved to the hash-keyed form and written: after a restart the flags are the same, the id-keyed form is gone.
+        await _silo.RestartAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(49, (await AreaPower(1).Get()).DarkMeters);
+        var stored = System.Text.Encoding.UTF8.GetString((await _silo.Storage.ReadStateAsync(new Runtime.GrainId("AreaPower.meters", Area(1))))!.Payload);
+        Assert.DoesNotContain(Meter(7), stored, StringComparison.Ordinal);
+
+        // Most come back; the two still dark after the grace period are a nested outage named by meter id.
+        _silo.Advance(TimeSpan.FromMinutes(40));
+        await SendAsync(_silo, Events(_silo, 3, 50, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(3));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedOutageId is not null, "a nested outage is opened");
+        var nested = (await Outage((await AreaPower(1).Get()).NestedOutageId!).Get())!;
+        Assert.Equal([Meter(1), Meter(2)], nested.MeterIds);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(darkSince), nested.StartedAt);
+    }
+
     private async Task<(int Dark, string? Outage)> DarkAndOutage(int area)
     {
         var view = await AreaPower(area).Get();

@@ -44,6 +44,9 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
 
     public Task<TransformerAreaMeters?> GetMeters() => Task.FromResult(_meters);
 
+    public async Task<IReadOnlyList<string>> GetMeterIds() =>
+        _area is { } area ? [.. (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id])).Select(m => m.Key)] : [];
+
     public async Task<TransformerAreaProfile?> GetProfile()
     {
         if (_profile is not null || _area is not { } area || _meters is not { } meters)
