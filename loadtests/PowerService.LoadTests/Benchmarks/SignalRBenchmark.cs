@@ -13,11 +13,12 @@ namespace PowerService.LoadTests.Benchmarks;
 /// steady rate; every connection must receive every order. Delivery latency is measured per (connection, order) from
 /// just before the HTTP call that creates the order to the moment that connection has read the message naming it:
 /// HTTP create + journal write + the feed's poll (up to 50 ms when idle) + fan-out + the client's read. Baseline in the
-/// same run: the same orders delivered to one connection.</summary>
+/// same run: the same orders delivered to one connection. With <c>--regions N</c> the connections and the orders are
+/// spread over N regions (connection c watches region c mod N, order i is created in region i mod N), as consoles of
+/// a utility's districts are: each connection must receive its region's orders.</summary>
 internal static class SignalRBenchmark
 {
     public const double TargetP99Ms = 250;
-    private const string Region = "SIG";
     private const int Dispatchers = 10;
     private static readonly byte[] IdProperty = "\"id\":\""u8.ToArray();
 
@@ -26,7 +27,10 @@ internal static class SignalRBenchmark
         var connections = args.Int("count", 5_000);
         var orders = args.Int("orders", 100);
         var rate = args.Int("rate", 10);
-        Report.Title("signalr", $"{connections:N0} dispatch-hub connections over WebSockets watching one region, {orders} orders created over HTTP at {rate}/s, every connection must receive every order");
+        var regions = args.Int("regions", 1);
+        Report.Title("signalr", regions == 1
+            ? $"{connections:N0} dispatch-hub connections over WebSockets watching one region, {orders} orders created over HTTP at {rate}/s, every connection must receive every order"
+            : $"{connections:N0} dispatch-hub connections over WebSockets spread over {regions} regions, {orders} orders created over HTTP at {rate}/s round the regions, every connection must receive its region's orders");
         Report.Line(FileLimits());
 
         var accounts = Enumerable.Range(0, Dispatchers).Select(i => new BenchmarkUser($"console-{i}", Roles.Dispatcher)).ToList();
@@ -35,13 +39,13 @@ internal static class SignalRBenchmark
         var hub = new Uri(host.Address, "/hubs/dispatch");
 
         // Warm the paths (HTTP create, journal feed, hub send) before anything is timed.
-        await MeasureAsync(host, hub, tokens, 1, orders: 10, rate, prefix: "SIGW");
-        var single = await MeasureAsync(host, hub, tokens, 1, orders, rate, prefix: "SIGB");
+        await MeasureAsync(host, hub, tokens, 1, orders: 10, rate, regions: 1, prefix: "SIGW");
+        var single = await MeasureAsync(host, hub, tokens, 1, orders, rate, regions: 1, prefix: "SIGB");
         // --clients process: the connections live in a child process, so this process's CPU is the server's alone.
         var separate = args.Text("clients") == "process";
         var many = separate
-            ? await MeasureInChildAsync(host, hub, tokens, connections, orders, rate, prefix: "SIGP")
-            : await MeasureAsync(host, hub, tokens, connections, orders, rate, prefix: "SIGM");
+            ? await MeasureInChildAsync(host, hub, tokens, connections, orders, rate, regions, prefix: "SIGP")
+            : await MeasureAsync(host, hub, tokens, connections, orders, rate, regions, prefix: "SIGM");
 
         var table = new ResultTable("delivery latency", "1 connection (baseline)", $"{connections:N0} connections", "ratio");
         foreach (var (name, p) in new[] { ("p50", 0.5), ("p99", 0.99), ("max", 1.0) })
@@ -60,7 +64,7 @@ internal static class SignalRBenchmark
         Report.Target($"delivery p99 ≤ {TargetP99Ms} ms to {connections:N0} connections, none missing", p99 <= TargetP99Ms && many.Missing == 0);
     }
 
-    private static async Task<Run> MeasureAsync(ApiHost host, Uri hub, string[] tokens, int count, int orders, int rate, string prefix)
+    private static async Task<Run> MeasureAsync(ApiHost host, Uri hub, string[] tokens, int count, int orders, int rate, int regions, string prefix)
     {
         var sent = new long[orders];
         var received = new bool[count, orders];
@@ -76,7 +80,7 @@ internal static class SignalRBenchmark
                 Interlocked.Increment(ref messages);
                 OnMessage(message, prefix, sent, c, received, latencies[c]);
             });
-            await clients[c].InvokeAsync("Watch", Region);
+            await clients[c].InvokeAsync("Watch", RegionOf(c, regions));
         }, TimeSpan.FromMinutes(5));
         var connectTime = Stopwatch.GetElapsedTime(connectStarted);
         if (clients.Any(c => c is null))
@@ -95,10 +99,11 @@ internal static class SignalRBenchmark
             var messagesBefore = Interlocked.Read(ref messages);
             var cpu = CpuUsage.Start();
             var started = Stopwatch.GetTimestamp();
-            await SendOrdersAsync(host, tokens[0], orders, rate, prefix, (i, at) => Volatile.Write(ref sent[i], at));
+            await SendOrdersAsync(host, tokens[0], orders, rate, regions, prefix, (i, at) => Volatile.Write(ref sent[i], at));
             var cpuText = cpu.Describe();
+            var expected = Expected(count, orders, regions);
             var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
-            while (Delivered(latencies) < count * orders && Stopwatch.GetTimestamp() < deadline)
+            while (Delivered(latencies) < expected && Stopwatch.GetTimestamp() < deadline)
             {
                 await Task.Delay(50);
             }
@@ -106,7 +111,7 @@ internal static class SignalRBenchmark
             var all = latencies.SelectMany(l => { lock (l) { return l.ToArray(); } }).ToArray();
             Array.Sort(all);
             var perConnection = (Interlocked.Read(ref messages) - messagesBefore) / (double)count;
-            return new Run(all, count * orders - all.Length, all.Length / elapsed.TotalSeconds, connectTime, cpuText, perConnection);
+            return new Run(all, expected - all.Length, all.Length / elapsed.TotalSeconds, connectTime, cpuText, perConnection);
         }
         finally
         {
@@ -118,7 +123,7 @@ internal static class SignalRBenchmark
 
     /// <summary>Creates the orders over HTTP, open loop: order i is due at i / rate seconds whatever the previous calls
     /// took; <paramref name="onSent"/> gets each order's index and the timestamp just before its request.</summary>
-    private static async Task SendOrdersAsync(ApiHost host, string token, int orders, int rate, string prefix, Action<int, long> onSent)
+    private static async Task SendOrdersAsync(ApiHost host, string token, int orders, int rate, int regions, string prefix, Action<int, long> onSent)
     {
         var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < orders; i++)
@@ -135,7 +140,7 @@ internal static class SignalRBenchmark
                 id = $"{prefix}-{i:000000}",
                 kind = "FaultRepair",
                 description = "No power at the meter box",
-                region = Region,
+                region = RegionOf(i, regions),
                 location = new { latitude = 20.0, longitude = 110.3 },
             });
             if (status != HttpStatusCode.Created)
@@ -148,7 +153,7 @@ internal static class SignalRBenchmark
     /// <summary>The same measurement with the connections in a child process (<c>signalr-clients</c>): it connects
     /// them, says "ready", hears "i timestamp" for each order sent (Stopwatch timestamps are the machine's monotonic
     /// clock, the same in both processes), and when told "done" writes the latencies to a file and its CPU to stdout.</summary>
-    private static async Task<Run> MeasureInChildAsync(ApiHost host, Uri hub, string[] tokens, int count, int orders, int rate, string prefix)
+    private static async Task<Run> MeasureInChildAsync(ApiHost host, Uri hub, string[] tokens, int count, int orders, int rate, int regions, string prefix)
     {
         var results = Path.GetTempFileName();
         var start = new ProcessStartInfo(Environment.ProcessPath!)
@@ -164,7 +169,8 @@ internal static class SignalRBenchmark
             start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
         }
         foreach (var argument in new[] { "signalr-clients", "--hub", hub.ToString(), "--count", count.ToString(CultureInfo.InvariantCulture),
-            "--orders", orders.ToString(CultureInfo.InvariantCulture), "--prefix", prefix, "--results", results })
+            "--orders", orders.ToString(CultureInfo.InvariantCulture), "--regions", regions.ToString(CultureInfo.InvariantCulture),
+            "--prefix", prefix, "--results", results })
         {
             start.ArgumentList.Add(argument);
         }
@@ -184,7 +190,7 @@ internal static class SignalRBenchmark
             var cpu = CpuUsage.Start();
             var started = Stopwatch.GetTimestamp();
             var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            await SendOrdersAsync(host, tokens[0], orders, rate, prefix, (i, at) => lines.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{i} {at}")));
+            await SendOrdersAsync(host, tokens[0], orders, rate, regions, prefix, (i, at) => lines.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{i} {at}")));
             foreach (var line in lines)
             {
                 await child.StandardInput.WriteLineAsync(line);
@@ -197,7 +203,7 @@ internal static class SignalRBenchmark
             var all = (await File.ReadAllLinesAsync(results)).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
             Array.Sort(all);
             var clientCpu = double.Parse(answer[2], CultureInfo.InvariantCulture);
-            return new Run(all, count * orders - all.Length, all.Length / elapsed.TotalSeconds, connectTime,
+            return new Run(all, Expected(count, orders, regions) - all.Length, all.Length / elapsed.TotalSeconds, connectTime,
                 string.Create(CultureInfo.InvariantCulture, $"{cpuText} (the server); the client process {clientCpu / elapsed.TotalSeconds:0.00} cores"),
                 double.Parse(answer[1], CultureInfo.InvariantCulture));
         }
@@ -214,6 +220,7 @@ internal static class SignalRBenchmark
         var hub = new Uri(args.Text("hub") ?? throw new ArgumentException("--hub is required"));
         var count = args.Int("count", 5_000);
         var orders = args.Int("orders", 100);
+        var regions = args.Int("regions", 1);
         var prefix = args.Text("prefix") ?? throw new ArgumentException("--prefix is required");
         var tokens = JsonSerializer.Deserialize<string[]>(await Console.In.ReadLineAsync() ?? "[]")!;
         var receivedAt = new long[count, orders];
@@ -233,7 +240,7 @@ internal static class SignalRBenchmark
                     }
                 });
             });
-            await clients[c].InvokeAsync("Watch", Region);
+            await clients[c].InvokeAsync("Watch", RegionOf(c, regions));
         }, TimeSpan.FromMinutes(5));
         Console.WriteLine("ready");
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -246,7 +253,8 @@ internal static class SignalRBenchmark
             sent[int.Parse(parts[0], CultureInfo.InvariantCulture)] = long.Parse(parts[1], CultureInfo.InvariantCulture);
         }
         var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
-        while (Stopwatch.GetTimestamp() < deadline && Enumerable.Range(0, count).Any(c => Enumerable.Range(0, orders).Any(o => Volatile.Read(ref receivedAt[c, o]) == 0)))
+        while (Stopwatch.GetTimestamp() < deadline
+            && Enumerable.Range(0, count).Any(c => Enumerable.Range(0, orders).Any(o => o % regions == c % regions && Volatile.Read(ref receivedAt[c, o]) == 0)))
         {
             await Task.Delay(100);
         }
@@ -267,6 +275,14 @@ internal static class SignalRBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"result {perConnection} {cpu.TotalSeconds}"));
         await BoundedLoad.RunAsync(count, 64, async c => await clients[c].DisposeAsync(), TimeSpan.FromMinutes(2));
     }
+
+    /// <summary>The region connection or order <paramref name="index"/> belongs to.</summary>
+    private static string RegionOf(int index, int regions) =>
+        regions == 1 ? "SIG" : string.Create(CultureInfo.InvariantCulture, $"SIG{index % regions:00}");
+
+    /// <summary>How many (connection, order) deliveries a run must make: each connection gets its region's orders.</summary>
+    private static int Expected(int count, int orders, int regions) =>
+        Enumerable.Range(0, count).Sum(c => Enumerable.Range(0, orders).Count(o => o % regions == c % regions));
 
     private static int Delivered(List<double>[] latencies) => latencies.Sum(l => { lock (l) { return l.Count; } });
 
