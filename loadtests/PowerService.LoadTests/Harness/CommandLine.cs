@@ -7,7 +7,7 @@ namespace PowerService.LoadTests.Harness;
 internal sealed class CommandLine
 {
     private static readonly HashSet<string> KnownOptions =
-        new(["callers", "grains", "count", "concurrency", "rate", "store", "warmup", "measure", "rounds", "customers", "out", "crews", "orders", "batch", "calls", "clients", "hub", "prefix", "results", "area-calls", "openings", "allocations"], StringComparer.Ordinal);
+        new(["callers", "grains", "count", "concurrency", "rate", "store", "warmup", "measure", "rounds", "customers", "out", "crews", "orders", "batch", "calls", "clients", "hub", "prefix", "results", "area-calls", "openings", "allocations", "regions"], StringComparer.Ordinal);
 
     private readonly Dictionary<string, string> _options;
 
