@@ -37,9 +37,11 @@ public static class ApiServiceCollectionExtensions
         services.AddOpenApi();
         // Enums travel as names ("FaultRepair"), not numbers, in every answer. A body field the request does not have
         // is a 400 naming it (JsonBodyProblem), not silently dropped: a misspelt note would be lost without a word.
+        // Text is plain text (PlainTextJson) in every body.
         services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            options.SerializerOptions.Converters.Add(new PlainTextJson());
             options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         services.AddProblemDetails();
@@ -67,6 +69,9 @@ public static class ApiServiceCollectionExtensions
             .AddPolicy(Roles.Customer, p => p.RequireRole(Roles.Customer).RequireClaim(Roles.CustomerIdClaim))
             .AddPolicy(Roles.Ami, p => p.RequireRole(Roles.Ami));
         services.AddRateLimiter(options => ApiRateLimits.Configure(options, api));
+        // Hub methods check their text arguments with RequestFields, so that a bad one is a hub error naming it (a
+        // converter here would fail the argument binding with SignalR's generic error); object arguments are read
+        // with the bodies' options above.
         services.AddSignalR(options => options.AddFilter<DomainErrorHubFilter>()).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Monitor);

@@ -23,16 +23,29 @@ internal static class RequestFields
             : throw new InvalidFieldException(field, $"{field} '{value}' is not one of {Names<TEnum>()}.");
     }
 
-    public static string Required(string? value, string field, int maxLength = 200) =>
-        Optional(value, field, maxLength) ?? throw new InvalidFieldException(field, $"{field} is required.");
+    public static string Required(string? value, string field, int maxLength = 200, bool multiline = false) =>
+        Optional(value, field, maxLength, multiline) ?? throw new InvalidFieldException(field, $"{field} is required.");
 
-    public static string? Optional(string? value, string field, int maxLength = 200)
+    /// <summary>Trimmed text, or null when empty. One line of plain text unless <paramref name="multiline"/> (a note,
+    /// a description: line breaks and tabs allowed); no other control character either way.</summary>
+    public static string? Optional(string? value, string field, int maxLength = 200, bool multiline = false)
     {
         if (string.IsNullOrWhiteSpace(value))
         {
             return null;
         }
-        return value.Length <= maxLength ? value.Trim() : throw new InvalidFieldException(field, $"{field} is longer than {maxLength} characters.");
+        if (value.Length > maxLength)
+        {
+            throw new InvalidFieldException(field, $"{field} is longer than {maxLength} characters.");
+        }
+        var control = PlainText.IndexOfControl(value, lineBreaks: multiline);
+        if (control >= 0)
+        {
+            throw new InvalidFieldException(field, multiline
+                ? $"{field} {PlainText.Describe(value[control])}; it takes plain text."
+                : $"{field} {PlainText.Describe(value[control])}; it takes one line of plain text.");
+        }
+        return value.Trim();
     }
 
     public static GeoPoint? Location(LocationBody? value, string field)

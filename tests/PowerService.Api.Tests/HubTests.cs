@@ -118,7 +118,10 @@ public sealed class HubTests : IAsyncLifetime
 
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => console.InvokeAsync("Watch", "R64"));
         Assert.Contains("at most 64 regions", refused.Message);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => console.InvokeAsync("Watch", new string('x', 65)));
+        var tooLong = await Assert.ThrowsAsync<InvalidOperationException>(() => console.InvokeAsync("Watch", new string('x', 65)));
+        Assert.Contains("400 region: region is longer than 64 characters.", tooLong.Message);
+        var control = await Assert.ThrowsAsync<InvalidOperationException>(() => console.InvokeAsync("Watch", "R1\u0000"));
+        Assert.Contains("400 region: region contains the control character U+0000; it takes one line of plain text.", control.Message);
 
         await console.InvokeAsync("Unwatch", "R0");
         await console.InvokeAsync("Watch", "R64");

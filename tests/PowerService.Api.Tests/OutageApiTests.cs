@@ -89,6 +89,10 @@ public sealed class OutageApiTests : IAsyncLifetime
         future.Events[2] = future.Events[2] with { At = DateTimeOffset.UtcNow.AddYears(3) };
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", future), "events[2].at");
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "LastGasp", at = DateTimeOffset.MinValue.AddDays(1) } } }), "events[0].at");
+        // A text field only passed on to the grains is plain text too (a NUL would fail a PostgreSQL batch).
+        var nul = Gasps(1, 3);
+        nul.Events[2] = nul.Events[2] with { EventId = "gasp\u0000" };
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", nul), "events[2].eventId");
         Assert.Equal(HttpStatusCode.Forbidden, (await _dispatcher.PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(0, (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("total").GetInt32());

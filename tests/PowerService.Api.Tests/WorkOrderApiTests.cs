@@ -96,6 +96,37 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.DoesNotContain("(Parameter", problem.GetProperty("detail").GetString());
     }
 
+    /// <summary>Text is plain text: a NUL (which PostgreSQL refuses, failing the batch of writes it is in) or an escape
+    /// sequence is a 400 naming the field; a region is one line, a description may have line breaks.</summary>
+    [Theory]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R\u0000X","location":{"latitude":20,"longitude":110}}""", "region", "region contains the control character U+0000; it takes plain text.")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1\nforged log line","location":{"latitude":20,"longitude":110}}""", "region", "region contains the control character U+000A; it takes one line of plain text.")]
+    [InlineData("""{"kind":"FaultRepair","description":"\u001b[31mred","region":"R1","location":{"latitude":20,"longitude":110}}""", "description", "description contains the control character U+001B; it takes plain text.")]
+    public async Task A_control_character_in_text_is_a_400_naming_the_field_and_nothing_is_created(string json, string field, string detail)
+    {
+        var response = await _dispatcher.PostAsync("/api/work-orders", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await Json(response);
+        Assert.Equal((field, detail), (problem.GetProperty("field").GetString(), problem.GetProperty("detail").GetString()));
+        Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/work-orders?region=R1"))).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_description_keeps_its_line_breaks_and_a_body_of_the_wrong_shape_says_what_the_request_takes()
+    {
+        var created = await _dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-LINES", kind = "FaultRepair", description = "Pole 17 leaning\nwire down across the lane", region = "R9", location = new { latitude = 20.0, longitude = 110.0 },
+        });
+        var list = await _dispatcher.PostAsync("/api/work-orders", new StringContent("[]", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("Pole 17 leaning\nwire down across the lane", (await Json(created)).GetProperty("description").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, list.StatusCode);
+        Assert.StartsWith("The body is not what this request takes: an object with id, kind, ", (await Json(list)).GetProperty("detail").GetString());
+    }
+
     /// <summary>A field the request does not have is refused, not dropped: a PDA that sends <c>notes</c> for
     /// <c>note</c> would otherwise resolve the order and lose what the crew wrote.</summary>
     [Fact]

@@ -25,9 +25,15 @@ internal static partial class JsonBodyProblem
                 : "";
             return (field, $"'{field}' is not a field of this request{known}.");
         }
+        if (error.Message.StartsWith(PlainTextJson.ControlCharacterMessage, StringComparison.Ordinal) && path.Length > 0)
+        {
+            return (path, $"{path} {error.Message}.");
+        }
         if (path.Length == 0)
         {
-            return (null, $"The body is not valid JSON{Position(error)}.");
+            return (null, error.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) && requestType is not null
+                ? $"The body is not what this request takes: {Describe(requestType, options)}."
+                : $"The body is not valid JSON{Position(error)}.");
         }
         var takes = TypeAt(requestType, path, options) is { } expected ? $": it takes {Describe(expected, options)}" : "";
         return (path, $"{path} is not valid{takes}{Position(error)}.");

@@ -89,10 +89,7 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
     /// <summary>Starts sending one region's changes to this connection; "*" watches every region.</summary>
     public Task Watch(string region)
     {
-        if (string.IsNullOrWhiteSpace(region) || region.Length > 64)
-        {
-            throw new HubException("region must be 1 to 64 characters.");
-        }
+        region = RequestFields.Required(region, "region", 64);
         var watched = Watched();
         if (!watched.Contains(region) && watched.Count >= MaxWatchedRegions)
         {

@@ -49,7 +49,7 @@ public static class OutageEndpoints
         {
             var caller = Caller.From(user);
             var etr = body?.EstimatedRestorationAt ?? throw new InvalidFieldException("estimatedRestorationAt", "estimatedRestorationAt is required.");
-            var cause = RequestFields.Optional(body.Cause, "cause", 500);
+            var cause = RequestFields.Optional(body.Cause, "cause", 500, multiline: true);
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).SetEstimatedRestoration(etr, caller.Actor, cause))
                 : NotTheirs;
@@ -58,7 +58,7 @@ public static class OutageEndpoints
         outages.MapPost("/{id}/confirm", async (string id, CauseBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
-            var cause = RequestFields.Optional(body?.Cause, "cause", 500);
+            var cause = RequestFields.Optional(body?.Cause, "cause", 500, multiline: true);
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Confirm(caller.Actor, cause))
                 : NotTheirs;

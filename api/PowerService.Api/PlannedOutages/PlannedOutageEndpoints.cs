@@ -36,9 +36,9 @@ public static class PlannedOutageEndpoints
                 body.TransformerAreaIds is null ? null : [.. body.TransformerAreaIds.Select((area, i) => RequestFields.Required(area, $"transformerAreaIds[{i}]", 64))],
                 body.PlannedStart ?? throw new InvalidFieldException("plannedStart", "plannedStart is required."),
                 body.PlannedEnd ?? throw new InvalidFieldException("plannedEnd", "plannedEnd is required."),
-                RequestFields.Required(body.Reason, "reason", 500),
+                RequestFields.Required(body.Reason, "reason", 500, multiline: true),
                 Caller.From(user).Actor,
-                RequestFields.Optional(body.OverrideReason, "overrideReason", 500));
+                RequestFields.Optional(body.OverrideReason, "overrideReason", 500, multiline: true));
             var plan = await grains.GetGrain<IPlannedOutageGrain>(id).Plan(request, body.DryRun ?? false);
             if (plan.DryRun)
             {
@@ -98,7 +98,7 @@ public static class PlannedOutageEndpoints
 
         outages.MapPost("/{id}/cancel", async (string id, CancelOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            var reason = RequestFields.Required(body?.Reason, "reason", 500);
+            var reason = RequestFields.Required(body?.Reason, "reason", 500, multiline: true);
             return Results.Ok(await Existing(grains, id).Cancel(Caller.From(user).Actor, reason));
         }).WithName("CancelPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 

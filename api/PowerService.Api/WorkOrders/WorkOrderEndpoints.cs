@@ -101,7 +101,7 @@ public static class WorkOrderEndpoints
                 RequestFields.Required<WorkOrderKind>(body.Kind, "kind"),
                 RequestFields.Optional<IntakeChannel>(body.Channel, "channel") ?? (caller.Role == Roles.Customer ? IntakeChannel.App : IntakeChannel.Hotline95598),
                 caller.Actor,
-                RequestFields.Required(body.Description, "description", 2000),
+                RequestFields.Required(body.Description, "description", 2000, multiline: true),
                 RequestFields.Optional<WorkOrderPriority>(body.Priority, "priority") ?? WorkOrderPriority.Normal,
                 customerId,
                 RequestFields.Optional(body.TransformerAreaId, "transformerAreaId", 64),
@@ -147,7 +147,7 @@ public static class WorkOrderEndpoints
             var caller = Caller.From(user);
             var crewId = RequestFields.Required(body?.CrewId, "crewId", 64);
             await VisibleOrderAsync(grains, id, caller);
-            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Assign(crewId, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000)));
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Assign(crewId, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true)));
         }).RequireAuthorization(Roles.Dispatcher).WithName("AssignWorkOrder");
 
         orders.MapPost("/{id}/callback", async (string id, CallbackBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
@@ -155,7 +155,7 @@ public static class WorkOrderEndpoints
             var caller = Caller.From(user);
             var outcome = RequestFields.Required<CallbackOutcome>(body?.Outcome, "outcome");
             await VisibleOrderAsync(grains, id, caller);
-            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000))));
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true))));
         }).RequireAuthorization(Roles.Dispatcher).WithName("RecordWorkOrderCallback");
 
         return routes;
@@ -218,7 +218,7 @@ public static class WorkOrderEndpoints
             action,
             caller.Actor,
             RequestFields.Location(body!.Location, "location"),
-            RequestFields.Optional(body.Note, "note", 2000),
+            RequestFields.Optional(body.Note, "note", 2000, multiline: true),
             caller.Role == Roles.Crew ? caller.CrewId : order.CrewId,
             RequestFields.Optional(body.TargetId, "targetId", 64));
         return (await grains.GetGrain<IWorkOrderGrain>(id).Apply(command), null);

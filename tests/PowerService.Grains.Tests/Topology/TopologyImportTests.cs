@@ -87,18 +87,20 @@ public abstract class TopologyImportTests : IAsyncLifetime
             CU-1,刘洋,13812345678,MT-0000005,critical,,20.03,110.33
             CU-6,陈静,13812345678,MT-0000006,ordinary,,95,110.33
             CU-7,杨磊,13812345678,MT-0000007
-            """;
+            CU-8,周{ESC}[2J敏,13812345678,MT-0000008,ordinary,,20.03,110.33
+            """.Replace("{ESC}", "\u001b", StringComparison.Ordinal);
 
         var result = await ImportTextAsync(ImportKind.Customers, csv);
 
         Assert.False(result.Succeeded);
         Assert.Equal(
         [
-            (3, "importance"), (4, "name"), (5, "latitude"), (6, "customer_id"), (7, "latitude"), (8, null),
+            (3, "importance"), (4, "name"), (5, "latitude"), (6, "customer_id"), (7, "latitude"), (8, null), (9, "name"),
         ], result.Errors.Select(e => (e.Line, e.Column)));
+        Assert.Contains("contains the control character U+001B; it takes plain text", result.Errors[6].Message, StringComparison.Ordinal);
         Assert.Contains("'vip' is not one of ordinary, important, critical", result.Errors[0].Message, StringComparison.Ordinal);
         Assert.Contains("already on line 2", result.Errors[3].Message, StringComparison.Ordinal);
-        Assert.Equal(6, result.ErrorCount);
+        Assert.Equal(7, result.ErrorCount);
         Assert.Equal(0, await _silo.Storage.CountCatalogAsync(TopologyKinds.Customer));
         Assert.Null(await _silo.Grain<ICustomerGrain>("CU-1").GetProfile());
     }
