@@ -34,8 +34,15 @@ public static class OutageEndpoints
             }
             var page = await grains.GetGrain<IOutageBoardGrain>("all").List(query);
             var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
+            if (caller.Role == Roles.Customer)
+            {
+                // A customer's list holds what GET /{id} and the hub tell them (one or two outages at most), not the
+                // board's rows: those name the other meters cut, the feeder and the merged calls.
+                var views = await Task.WhenAll(page.Items.Select(o => grains.GetGrain<IOutageGrain>(o.Id).Get()));
+                return Results.Ok(new OutageNoticeListResponse(page.Total, [.. views.OfType<OutageView>().Select(OutageNotice.Of)], next));
+            }
             return Results.Ok(new OutageListResponse(page.Total, page.Items, next));
-        }).WithName("ListOutages");
+        }).WithName("ListOutages").Produces<OutageListResponse>().Produces<OutageNoticeListResponse>();
 
         outages.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -100,6 +107,8 @@ public static class OutageEndpoints
 }
 
 public sealed record OutageListResponse(int Total, IReadOnlyList<OutageSummary> Items, int? NextSkip);
+
+public sealed record OutageNoticeListResponse(int Total, IReadOnlyList<OutageNotice> Items, int? NextSkip);
 
 public sealed record EtrBody(DateTimeOffset? EstimatedRestorationAt, string? Cause);
 

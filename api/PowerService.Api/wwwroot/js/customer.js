@@ -120,9 +120,9 @@ function show(order) {
 }
 
 async function loadOutages() {
+  // A customer's list holds the notices of the outages on their supply (as the hub sends them).
   const page = await api("GET", "/api/outages?active=true");
-  // The list carries no cause: each outage (a customer has one or two at most) is read in full.
-  for (const o of await Promise.all(page.items.map(item => api("GET", `/api/outages/${encodeURIComponent(item.id)}`)))) keepNewer(outages, o);
+  for (const o of page.items) keepNewer(outages, o);
   showOutage();
 }
 
