@@ -179,7 +179,8 @@ internal sealed class PersistentState<TState>(Activation activation, GrainId sto
 
     private async Task<long> Apply(StateWrite write, bool inBackground)
     {
-        var outcome = await _silo.WriteStateAsync(write, inBackground);
+        var outcome = await _silo.WriteStateAsync(write, inBackground ? WriteUrgency.Background
+            : activation.CurrentRequest?.Interactive == true ? WriteUrgency.Interactive : WriteUrgency.Awaited);
         if (!outcome.Applied)
         {
             var current = outcome.CurrentVersion == 0 ? null : outcome.CurrentVersion.ToString(CultureInfo.InvariantCulture);
