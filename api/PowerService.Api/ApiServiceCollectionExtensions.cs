@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Bookings;
-using PowerService.Runtime;
 using PowerService.Api.Crews;
 using PowerService.Api.Energy;
 using PowerService.Api.Indicators;
@@ -90,16 +89,6 @@ public static class ApiServiceCollectionExtensions
         app.UseStatusCodePages();
         app.UseRequestSizeLimits();
         app.UseAuthentication();
-        // A person's request goes ahead of the silo's own work in the store (InteractiveCalls); the head-end's batches
-        // are the storm itself.
-        app.Use((context, next) =>
-        {
-            if (!context.User.IsInRole(Roles.Ami))
-            {
-                InteractiveCalls.MarkCurrentFlow();
-            }
-            return next(context);
-        });
         // Between the two: the limiter knows the customer, and cuts off an address flooding without a token before its 401s.
         app.UseRateLimiter();
         app.UseAuthorization();

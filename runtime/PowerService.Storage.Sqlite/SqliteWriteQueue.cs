@@ -6,15 +6,13 @@ namespace PowerService.Storage.Sqlite;
 /// SQLite has one writer per database. When the writer was a lock taken by thread-pool continuations, each hand-over
 /// waited in the pool's queue behind whatever a storm had queued there: in the 1,000,000-meter storm a dispatcher's
 /// write waited 160–413 ms for the lock while each holder's SQLite work took 0–11 ms. A thread of its own starts the
-/// next transaction the moment the last one commits. A person's writes (<see cref="WriteUrgency.Interactive"/>) go
-/// before the silo's own awaited ones; write-behind gets every fourth turn while callers' writes wait: delayed under
-/// load, never starved.</summary>
+/// next transaction the moment the last one commits. Write-behind gets every fourth turn while callers' writes wait:
+/// delayed under load, never starved.</summary>
 internal sealed class SqliteWriteQueue
 {
     private const int AwaitedTurnsBeforeBackground = 3;
 
     private readonly Lock _lock = new();
-    private readonly Queue<Work> _interactive = new();
     private readonly Queue<Work> _awaited = new();
     private readonly Queue<Work> _background = new();
     private readonly SemaphoreSlim _ready = new(0);
@@ -39,7 +37,7 @@ internal sealed class SqliteWriteQueue
             {
                 throw new ObjectDisposedException(nameof(SqliteStorageProvider), "The SQLite store is closed; the write was not accepted.");
             }
-            (urgency switch { WriteUrgency.Interactive => _interactive, WriteUrgency.Background => _background, _ => _awaited }).Enqueue(item);
+            (urgency == WriteUrgency.Background ? _background : _awaited).Enqueue(item);
         }
         _ready.Release();
         return item.Task;
@@ -70,7 +68,7 @@ internal sealed class SqliteWriteQueue
             Work? next;
             lock (_lock)
             {
-                next = _interactive.Count + _awaited.Count + _background.Count > 0 ? Take() : null;
+                next = _awaited.Count + _background.Count > 0 ? Take() : null;
             }
             if (next is not null)
             {
@@ -92,11 +90,10 @@ internal sealed class SqliteWriteQueue
 
     private Work Take()
     {
-        var callers = _interactive.Count + _awaited.Count;
-        if (callers > 0 && (_background.Count == 0 || _awaitedInARow < AwaitedTurnsBeforeBackground))
+        if (_awaited.Count > 0 && (_background.Count == 0 || _awaitedInARow < AwaitedTurnsBeforeBackground))
         {
             _awaitedInARow++;
-            return _interactive.Count > 0 ? _interactive.Dequeue() : _awaited.Dequeue();
+            return _awaited.Dequeue();
         }
         _awaitedInARow = 0;
         return _background.Dequeue();

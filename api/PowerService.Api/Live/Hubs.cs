@@ -170,8 +170,6 @@ internal sealed class DomainErrorHubFilter : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
-        // A hub call is a person's (a PDA's update, a console's watch), like an HTTP request.
-        InteractiveCalls.MarkCurrentFlow();
         try
         {
             return await next(invocationContext);

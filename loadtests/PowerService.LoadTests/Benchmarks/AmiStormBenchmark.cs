@@ -9,7 +9,6 @@ using PowerService.Grains.Topology.Import;
 using PowerService.Grains.WorkOrders;
 using PowerService.LoadTests.Grains;
 using PowerService.LoadTests.Harness;
-using PowerService.Runtime;
 using PowerService.TestSupport.Topology;
 
 namespace PowerService.LoadTests.Benchmarks;
@@ -256,8 +255,6 @@ internal static class AmiStormBenchmark
         {
             _loop = Task.Run(async () =>
             {
-                // A dispatcher's update: the API marks every request but the head-end's so (InteractiveCalls).
-                InteractiveCalls.MarkCurrentFlow();
                 var suspend = true;
                 while (!_stop.IsCancellationRequested)
                 {

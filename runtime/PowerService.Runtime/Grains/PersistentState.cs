@@ -179,8 +179,7 @@ internal sealed class PersistentState<TState>(Activation activation, GrainId sto
 
     private async Task<long> Apply(StateWrite write, bool inBackground)
     {
-        var outcome = await _silo.WriteStateAsync(write, inBackground ? WriteUrgency.Background
-            : activation.CurrentRequest?.Interactive == true ? WriteUrgency.Interactive : WriteUrgency.Awaited);
+        var outcome = await _silo.WriteStateAsync(write, inBackground);
         if (!outcome.Applied)
         {
             var current = outcome.CurrentVersion == 0 ? null : outcome.CurrentVersion.ToString(CultureInfo.InvariantCulture);

@@ -22,7 +22,6 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private readonly ConcurrentDictionary<Type, Func<GrainReferenceContext, GrainReference>> _referenceFactories = new();
     private readonly SiloOptions _options;
     private readonly IStorageProvider _storage;
-    private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _interactiveStateWrites;
     private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _stateWrites;
     private readonly GroupCommitQueue<StateWrite, StateWriteOutcome> _backgroundStateWrites;
     private readonly GroupCommitQueue<GrainId, StoredState?> _stateReads;
@@ -60,9 +59,6 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         _retry = new StorageRetryPolicy(options.StorageRetryAttempts, options.StorageRetryDelay);
         RegisterGrainClasses(options.GrainAssemblies);
         Metrics = new RuntimeMetrics(this, _classByTypeName.Values.ToArray(), () => Volatile.Read(ref _queueDepth), () => Reminders!.InMemoryCount);
-        // A person's writes have their own queue: they never wait for a batch of the silo's own (InteractiveCalls).
-        _interactiveStateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
-            "state (interactive)", (batch, ct) => WriteAndSignalAsync(batch, WriteUrgency.Interactive, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         _stateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
             "state", (batch, ct) => WriteAndSignalAsync(batch, WriteUrgency.Awaited, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         // Write-behind state nobody waits on goes through its own loop in small batches: when the store is the
@@ -176,7 +172,6 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         {
             await _collector;
         }
-        await _interactiveStateWrites.DrainAsync();
         await _stateWrites.DrainAsync();
         await _backgroundStateWrites.DrainAsync();
         await _stateReads.DrainAsync();
@@ -238,7 +233,6 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         {
             invocation.StartTimestamp = Stopwatch.GetTimestamp();
         }
-        invocation.Interactive = InteractiveCalls.IsCurrent;
         if (Activation.Running is { } caller && !invocation.IsOneWay)
         {
             var chain = new CallChain(caller.Id, caller.CurrentRequest?.Chain);
@@ -349,12 +343,8 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     /// share one round trip, and a store that is down is retried the same way.</summary>
     internal Task<StoredState?> ReadStateAsync(GrainId storageId) => _stateReads.Enqueue(storageId);
 
-    internal Task<StateWriteOutcome> WriteStateAsync(StateWrite write, WriteUrgency urgency = WriteUrgency.Awaited) => (urgency switch
-    {
-        WriteUrgency.Interactive => _interactiveStateWrites,
-        WriteUrgency.Background => _backgroundStateWrites,
-        _ => _stateWrites,
-    }).Enqueue(write);
+    internal Task<StateWriteOutcome> WriteStateAsync(StateWrite write, bool inBackground = false) =>
+        (inBackground ? _backgroundStateWrites : _stateWrites).Enqueue(write);
 
     private async Task<IReadOnlyList<StateWriteOutcome>> WriteAndSignalAsync(
         IReadOnlyList<StateWrite> batch, WriteUrgency urgency, CancellationToken cancellationToken)

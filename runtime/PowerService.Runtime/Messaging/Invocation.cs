@@ -21,9 +21,6 @@ public abstract class Invocation
     public abstract Task ResultTask { get; }
 
     internal CallChain? Chain;
-
-    /// <summary>A person's call, or one made for it (<see cref="InteractiveCalls"/>): its state writes go first.</summary>
-    internal bool Interactive;
     internal long DeadlineTicks;
     internal long StartTimestamp;
 

@@ -27,9 +27,8 @@ public interface IStorageProvider : IAsyncDisposable
     /// <summary>Applies the writes in one transaction with optimistic concurrency per item: an item applies only
     /// when the stored version equals <see cref="StateWrite.ExpectedVersion"/> (0 = no row may exist).
     /// Returns one outcome per item, in order. Conflicting items change nothing; the others commit, each with its
-    /// journal events (appended in batch order) and its reminder changes. A store with one writer (SQLite) commits
-    /// <see cref="WriteUrgency.Interactive"/> batches first and <see cref="WriteUrgency.Background"/> ones after the
-    /// writes callers wait on.</summary>
+    /// journal events (appended in batch order) and its reminder changes. A store with one writer (SQLite) commits <see cref="WriteUrgency.Background"/>
+    /// batches after the writes callers wait on.</summary>
     Task<IReadOnlyList<StateWriteOutcome>> WriteStatesAsync(
         IReadOnlyList<StateWrite> writes, WriteUrgency urgency = WriteUrgency.Awaited, CancellationToken cancellationToken = default);
 
@@ -115,14 +114,12 @@ public interface IStorageProvider : IAsyncDisposable
     Task MarkNotificationsDeliveredAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Who waits for a write: a grain's turn the silo runs on its own account (<see cref="Awaited"/>), a person's
-/// request (<see cref="Interactive"/>, see <see cref="InteractiveCalls"/>), or nobody, because the state is written
-/// behind (<see cref="Background"/>).</summary>
+/// <summary>Whether someone waits for a write: a grain's turn or a request (<see cref="Awaited"/>), or nobody, because
+/// the state is written behind (<see cref="Background"/>).</summary>
 public enum WriteUrgency
 {
     Awaited,
     Background,
-    Interactive,
 }
 
 /// <summary>A grain's stored state: its version (the etag) and its serialized payload.</summary>
