@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 
 namespace PowerService.Grains.Topology.Import;
@@ -75,9 +74,6 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
 {
     public const int MaxIdLength = 64;
     public const int MaxTextLength = 200;
-
-    private static readonly SearchValues<char> Controls = SearchValues.Create(
-        [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c)]);
     private readonly int _errorsBefore = errors.Count;
 
     public int Line => line;
@@ -204,10 +200,10 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
         {
             Error(column, $"is longer than {MaxTextLength} characters");
         }
-        else if (value.AsSpan().IndexOfAny(Controls) is var at and >= 0)
+        else if (PlainText.IndexOfControl(value, lineBreaks: true) is var at and >= 0)
         {
-            // Plain text (a quoted field may keep its line breaks): a NUL would fail a PostgreSQL write.
-            Error(column, $"contains the control character U+{(int)value[at]:X4}; it takes plain text");
+            // A quoted field may keep its line breaks (a name on two lines), nothing else.
+            Error(column, $"{PlainText.Describe(value[at])}; it takes plain text");
         }
         return value;
     }
