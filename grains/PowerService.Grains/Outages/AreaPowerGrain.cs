@@ -30,6 +30,7 @@ internal sealed partial class AreaPowerGrain(
 {
     internal const string MetersActor = "meters";
     private const string NestedCheck = "nested-check";
+    private const int EarlierCallsKept = 64;
 
     private TransformerAreaMeters? _area;
     private WriteBehind _meterFlags = null!;
@@ -148,7 +149,7 @@ internal sealed partial class AreaPowerGrain(
         return events;
     }
 
-    public Task<FaultCallClassification> ClassifyFaultCall(string meterId)
+    public Task<FaultCallClassification> ClassifyFaultCall(string meterId, string orderId)
     {
         if (S.OutageId is { } outage)
         {
@@ -159,10 +160,46 @@ internal sealed partial class AreaPowerGrain(
             return Task.FromResult(new FaultCallClassification(FaultCallVerdict.InOutage, nested));
         }
         var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-        return Task.FromResult(Meters.TryGet(meterId, out var meter) && meter.DarkSince == 0 && meter.LastAt > 0
-            && now - meter.LastAt <= (long)options.PowerOnEvidence.TotalMilliseconds
-                ? new FaultCallClassification(FaultCallVerdict.MeterOn)
-                : new FaultCallClassification(FaultCallVerdict.Unknown));
+        if (Meters.TryGet(meterId, out var meter) && meter.DarkSince == 0 && meter.LastAt > 0
+            && now - meter.LastAt <= (long)options.PowerOnEvidence.TotalMilliseconds)
+        {
+            return Task.FromResult(new FaultCallClassification(FaultCallVerdict.MeterOn));
+        }
+        RememberCall(new EarlierCall(orderId, meterId, now));
+        return Task.FromResult(new FaultCallClassification(FaultCallVerdict.Unknown));
+    }
+
+    /// <summary>Keeps an unknown call for the outage that may be inferred soon after it (written behind: a call lost by
+    /// a crash is one more crew sent, never a lost order). Calls older than the window are dropped, and an area keeps
+    /// at most <see cref="EarlierCallsKept"/>.</summary>
+    private void RememberCall(EarlierCall call)
+    {
+        var calls = S.EarlierCalls ??= [];
+        calls.RemoveAll(c => c.At < call.At - (long)options.CallsBeforeOutage.TotalMilliseconds);
+        if (calls.Count >= EarlierCallsKept)
+        {
+            calls.RemoveAt(0);
+        }
+        calls.Add(call);
+        MarkDirty();
+    }
+
+    /// <summary>The remembered calls an outage starting at <paramref name="startedAt"/> folds in — of the meters in
+    /// <paramref name="meters"/> only, when it is a nested outage — taken out of the area's record.</summary>
+    private List<string>? TakeEarlierCalls(long startedAt, IReadOnlyCollection<string>? meters = null)
+    {
+        if (S.EarlierCalls is not { Count: > 0 } calls)
+        {
+            return null;
+        }
+        var from = startedAt - (long)options.CallsBeforeOutage.TotalMilliseconds;
+        var taken = calls.Where(c => c.At >= from && (meters is null || meters.Contains(c.MeterId))).ToList();
+        calls.RemoveAll(c => c.At < from || taken.Contains(c));
+        if (calls.Count == 0)
+        {
+            S.EarlierCalls = null;
+        }
+        return taken.Count == 0 ? null : taken.ConvertAll(c => c.OrderId);
     }
 
     public Task<AreaPowerView> Get() => Task.FromResult(new AreaPowerView(
@@ -247,7 +284,8 @@ internal sealed partial class AreaPowerGrain(
         S.OpeningOutageId = id;
         S.OpeningOwed = new OutageOpening(
             OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(darkSince),
-            [Id], _area?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage);
+            [Id], _area?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage,
+            EarlierCalls: TakeEarlierCalls(darkSince, stillDark));
         LogNested(logger, Id, id, stillDark.Count, restoredOutage);
         await CommitAndSettle();
     }
@@ -304,7 +342,7 @@ internal sealed partial class AreaPowerGrain(
             S.OpeningOutageId = id;
             S.OpeningOwed = new OutageOpening(
                 OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
-                [Id], _area.FeederId, Confirmed: S.OutageConfirmed);
+                [Id], _area.FeederId, Confirmed: S.OutageConfirmed, EarlierCalls: TakeEarlierCalls(firstDark));
             LogInferred(logger, Id, id, inWindow, meters);
             await OpenOutage();
             return;
@@ -550,4 +588,12 @@ internal sealed class AreaPowerRecord
     public bool ConfirmOwed { get; set; }
     public string? EndingOwed { get; set; }
     public string? FeederEndOwed { get; set; }
+
+    /// <summary>Fault calls classified unknown lately, for an outage inferred soon after them (see
+    /// <see cref="OutageOptions.CallsBeforeOutage"/>); none on most areas.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<EarlierCall>? EarlierCalls { get; set; }
 }
+
+/// <summary>A fault call an area classified unknown: the order, its customer's meter, when (Unix milliseconds).</summary>
+internal sealed record EarlierCall(string OrderId, string MeterId, long At);

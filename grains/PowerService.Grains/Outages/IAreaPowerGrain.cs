@@ -11,9 +11,11 @@ public interface IAreaPowerGrain : IGrain
     /// older than the meter's newest) is absorbed. Readings are passed on to the area's energy grain.</summary>
     Task<PowerReport> ReportMeterEvents(IReadOnlyList<MeterEvent> events);
 
-    /// <summary>What a fault call from a customer on <paramref name="meterId"/> is: part of a known outage, a meter
-    /// that reports power (verify / customer side), or unknown (a repair of its own).</summary>
-    Task<FaultCallClassification> ClassifyFaultCall(string meterId);
+    /// <summary>What fault call <paramref name="orderId"/> from a customer on <paramref name="meterId"/> is: part of a
+    /// known outage, a meter that reports power (verify / customer side), or unknown (a repair of its own). An unknown
+    /// call is remembered for a while: if the area's outage is inferred soon after (the call came before the meters'
+    /// last gasps did), the outage folds the call into itself (<see cref="OutageOptions.CallsBeforeOutage"/>).</summary>
+    Task<FaultCallClassification> ClassifyFaultCall(string meterId, string orderId);
 
     Task<AreaPowerView> Get();
 

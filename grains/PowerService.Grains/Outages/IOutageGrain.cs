@@ -114,7 +114,9 @@ public interface IOutageGrain : IGrain
 }
 
 /// <summary>What opens an outage: its kind and scope, the areas (and meters, for a nested outage) out, when it
-/// started, and the confirmation already known (a feeder roll-up or a planned outage is confirmed from the start).</summary>
+/// started, and the confirmation already known (a feeder roll-up or a planned outage is confirmed from the start).
+/// <paramref name="EarlierCalls"/> are the fault calls of its customers made shortly before it was inferred: the outage
+/// folds those not yet being worked on into itself.</summary>
 public sealed record OutageOpening(
     OutageKind Kind,
     OutageScope Scope,
@@ -127,4 +129,5 @@ public sealed record OutageOpening(
     string? Cause = null,
     DateTimeOffset? EstimatedRestorationAt = null,
     string? ParentOutageId = null,
-    string? RepairOrderId = null);
+    string? RepairOrderId = null,
+    IReadOnlyList<string>? EarlierCalls = null);

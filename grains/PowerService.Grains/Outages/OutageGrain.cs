@@ -105,6 +105,7 @@ internal sealed partial class OutageGrain(
             // they are told of a new ETR and of the restoration like any outage's.
             CustomersTold = confirmed || opening.Kind == OutageKind.Planned,
             PlannedAreasOwed = opening.Kind == OutageKind.Planned,
+            EarlierCallsOwed = opening.Kind == OutageKind.Unplanned ? [.. opening.EarlierCalls ?? []] : [],
             UpdatedAt = now,
         };
         var events = new List<JournalEvent> { Event("OutageOpened", opening.Actor, now, new
@@ -356,6 +357,12 @@ internal sealed partial class OutageGrain(
             return;
         }
         MarkDirty();
+        if (o.EarlierCallsOwed.Count > 0)
+        {
+            // Before the repair order is made: a crew the calls held is free for it.
+            await Task.WhenAll(o.EarlierCallsOwed.Select(order => GrainFactory.GetGrain<IWorkOrderGrain>(order).JoinOutage(o.Id)));
+            o = o with { EarlierCallsOwed = [] };
+        }
         if (o.RepairOrderOwed)
         {
             await CreateRepairOrder(o);
@@ -386,7 +393,7 @@ internal sealed partial class OutageGrain(
         {
             await GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(o));
         }
-        state.State = o with { PlannedAreasOwed = false, RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false, IndicatorsOwed = false };
+        state.State = o with { EarlierCallsOwed = [], PlannedAreasOwed = false, RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false, IndicatorsOwed = false };
         MarkDirty();
     }
 
@@ -528,8 +535,11 @@ internal sealed record OutageRecord
     public bool IndicatorsOwed { get; init; }
     public IReadOnlyList<OutageNotice> NoticesOwed { get; init; } = [];
 
+    /// <summary>Fault calls made shortly before the outage was inferred, to fold into it.</summary>
+    public IReadOnlyList<string> EarlierCallsOwed { get; init; } = [];
+
     [JsonIgnore]
-    public bool IsOwing => PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || IndicatorsOwed || NoticesOwed.Count > 0;
+    public bool IsOwing => EarlierCallsOwed.Count > 0 || PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || IndicatorsOwed || NoticesOwed.Count > 0;
 
     public OutageView ToView() => new(
         Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,

@@ -38,6 +38,11 @@ public sealed class OutageOptions
     /// call from its customer is a "verify / customer side" case.</summary>
     public TimeSpan PowerOnEvidence { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>A fault call this long before an area's outage started, still waiting for its crew to set off, is folded
+    /// into the outage when the outage is inferred: the customer called before the head-end's last gasps arrived, and
+    /// without this the call and the outage would send two crews to one fault.</summary>
+    public TimeSpan CallsBeforeOutage { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>How long an area's meter flags (which meter is dark since when, the newest event applied) may wait to
     /// be written after they changed. Opening and ending an outage are written at once; only the flags lag. In a
     /// storm every area changes every second, and writing each area's flags every second was most of the burst's
@@ -73,7 +78,7 @@ public sealed class OutageOptions
         {
             throw new ArgumentException("Outages: SuspectShare, ConfirmShare and FeederShare are shares in (0, 1], ConfirmShare >= SuspectShare.");
         }
-        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero || OpeningsInFlight < 1)
+        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero || OpeningsInFlight < 1 || CallsBeforeOutage < TimeSpan.Zero)
         {
             throw new ArgumentException("Outages: minimum counts are at least 1 and the inference window is positive.");
         }

@@ -18,6 +18,11 @@ public interface IWorkOrderGrain : IGrain
     /// <summary>Applies one lifecycle action (accept, reject, en route, arrive, resolve, cancel, merge…).</summary>
     Task<WorkOrderView> Apply(WorkOrderCommand command);
 
+    /// <summary>Outage <paramref name="outageId"/> was inferred shortly after this fault call: the call folds into it
+    /// (merged, its crew let go) unless it is not a customer's fault call, already belongs to an outage, or a crew is
+    /// already on its way or at work (then it stays, and false is returned).</summary>
+    Task<bool> JoinOutage(string outageId);
+
     /// <summary>Assigns the order to a crew: a dispatcher's override, or the dispatch grain's decision.</summary>
     Task<WorkOrderView> Assign(string crewId, string actor, string? note = null);
 

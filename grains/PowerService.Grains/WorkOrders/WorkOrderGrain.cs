@@ -93,6 +93,20 @@ internal sealed partial class WorkOrderGrain(
 
     public Task<WorkOrderView?> Get() => Task.FromResult(Order.Exists ? Order.ToView() : null);
 
+    public async Task<bool> JoinOutage(string outageId)
+    {
+        if (!Order.Exists || Order.Kind != WorkOrderKind.FaultRepair || Order.CustomerId is null || Order.OutageId is not null
+            || !WorkOrderTransitions.TryNext(Order.State, Merge, out var to))
+        {
+            return false;
+        }
+        var change = new Change(Order, TimeProvider.GetUtcNow());
+        Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "an outage was found after the call", TargetId: outageId), to);
+        change.Next = change.Next with { OutageId = outageId, Classification = FaultCallVerdict.InOutage };
+        await Commit(change);
+        return true;
+    }
+
     public async Task<WorkOrderView> Apply(WorkOrderCommand command)
     {
         var order = RequireOrder();
@@ -631,7 +645,7 @@ internal sealed partial class WorkOrderGrain(
         }
         if (after.OutageId is { } outage && before.State != after.State)
         {
-            if (!before.Exists && after.State == WorkOrderState.Merged)
+            if (after.State == WorkOrderState.Merged && after.MergedInto == outage)
             {
                 calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).CallMerged(Id));
             }
@@ -751,7 +765,7 @@ internal sealed partial class WorkOrderGrain(
         {
             return created;
         }
-        var call = await GrainFactory.GetGrain<IAreaPowerGrain>(customer.TransformerAreaId).ClassifyFaultCall(customer.MeterId);
+        var call = await GrainFactory.GetGrain<IAreaPowerGrain>(customer.TransformerAreaId).ClassifyFaultCall(customer.MeterId, Id);
         return created with { Classification = call.Verdict, OutageId = call.OutageId };
     }
 

@@ -1,8 +1,11 @@
 using PowerService.Grains.Ami;
+using PowerService.Grains.Crews;
 using PowerService.Grains.Outages;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.WorkOrders;
+using PowerService.TestSupport;
 using static PowerService.Grains.Tests.Outages.OutageScenario;
+using static PowerService.Grains.Tests.WorkOrders.Scenario;
 
 namespace PowerService.Grains.Tests.Outages;
 
@@ -115,7 +118,7 @@ public sealed class FaultCallTests : IAsyncLifetime
         await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
         await SendAsync(_silo, Events(_silo, 1, 48, MeterEventType.PowerRestored));
         _silo.Advance(TimeSpan.FromMinutes(3));
-        await PowerService.TestSupport.Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId is not null, "nested outage");
+        await Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId is not null, "nested outage");
         var nested = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId;
 
         var dark = await CallAsync("WO-CALL-49", 49);
@@ -123,5 +126,47 @@ public sealed class FaultCallTests : IAsyncLifetime
 
         Assert.Equal((WorkOrderState.Merged, nested), (dark.State, dark.MergedInto));
         Assert.Equal(FaultCallVerdict.MeterOn, lit.Classification);
+    }
+
+    [Fact]
+    public async Task Calls_made_before_the_last_gasps_arrived_fold_into_the_outage_inferred_after_them_unless_a_crew_is_on_its_way()
+    {
+        var early = await CallAsync("WO-EARLY-1", 1);
+        await CallAsync("WO-EARLY-2", 2);
+        await RegisterCrew(_silo, "C-EARLY", early.Region);
+        var travelling = _silo.Grain<IWorkOrderGrain>("WO-EARLY-2");
+        await travelling.Assign("C-EARLY", Dispatcher);
+        await travelling.Apply(ByCrew(WorkOrderAction.Accept, "C-EARLY"));
+        await travelling.Apply(ByCrew(WorkOrderAction.StartTravel, "C-EARLY"));
+        _silo.Advance(TimeSpan.FromMinutes(10)); // the head-end's last gasps come ten minutes after the calls
+
+        await SendAsync(_silo, Events(_silo, 1, 30, MeterEventType.LastGasp));
+
+        var outageId = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).OutageId!;
+        var order = _silo.Grain<IWorkOrderGrain>("WO-EARLY-1");
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Merged, "the earlier call folded into the outage");
+        var folded = (await order.Get())!;
+        Assert.Equal((outageId, outageId, FaultCallVerdict.InOutage), (folded.MergedInto, folded.OutageId, folded.Classification));
+        Assert.DoesNotContain(folded.SlaClocks, k => k.State == SlaClockState.Running);
+        Assert.Equal(["Created", "Dispatched", "Merged"], await EventTypes(order)); // offered to the crew once it registered
+        Assert.Equal(WorkOrderState.EnRoute, (await travelling.Get())!.State); // a crew on its way finishes its job
+        await Eventually.True(async () => !(await _silo.Grain<IFieldCrewGrain>("C-EARLY").Get())!.CurrentOrders.Contains("WO-EARLY-1"), "the crew let go of the folded call");
+        await Eventually.True(async () => (await _silo.Grain<IOutageGrain>(outageId).Get())!.MergedCalls == 1, "the folded call is counted");
+        Assert.Equal(OutageState.Confirmed, (await _silo.Grain<IOutageGrain>(outageId).Get())!.State);
+    }
+
+    [Fact]
+    public async Task A_call_more_than_half_an_hour_before_the_outage_began_stays_a_repair_of_its_own()
+    {
+        await CallAsync("WO-OLD-1", 1);
+        _silo.Advance(TimeSpan.FromMinutes(31));
+
+        await SendAsync(_silo, Events(_silo, 1, 15, MeterEventType.LastGasp));
+
+        var outage = (await _silo.Grain<IOutageGrain>((await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).OutageId!).Get())!;
+        await Eventually.True(async () => await _silo.Grain<IWorkOrderGrain>(outage.RepairOrderId!).Get() is not null, "the outage's repair order");
+        var old = (await _silo.Grain<IWorkOrderGrain>("WO-OLD-1").Get())!;
+        Assert.Equal((WorkOrderState.Created, (string?)null, FaultCallVerdict.Unknown), (old.State, old.MergedInto, old.Classification));
+        Assert.Equal((0, OutageState.Suspected), (outage.MergedCalls, outage.State));
     }
 }
