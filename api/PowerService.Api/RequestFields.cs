@@ -48,18 +48,33 @@ internal static class RequestFields
         return value.Trim();
     }
 
-    public static GeoPoint? Location(LocationBody? value, string field)
+    /// <summary>The point <paramref name="value"/> names, checked; <paramref name="field"/> is the object's path in the
+    /// body (<c>location</c>, <c>home</c>), or null when the body is the point itself (a crew's location report). A
+    /// refusal names the coordinate: <c>location.latitude</c>, or <c>latitude</c>.</summary>
+    public static GeoPoint? Location(LocationBody? value, string? field)
     {
         if (value is null)
         {
             return null;
         }
-        if (value.Latitude is not { } latitude || value.Longitude is not { } longitude)
+        var prefix = field is null ? "" : field + ".";
+        if (value.Latitude is not { } latitude)
         {
-            throw new InvalidFieldException(field, $"{field} needs latitude and longitude.");
+            throw new InvalidFieldException(prefix + "latitude", $"{prefix}latitude is required (degrees, -90 to 90).");
         }
-        var point = new GeoPoint(latitude, longitude);
-        return point.IsValid ? point : throw new InvalidFieldException(field, $"{field} must have latitude in [-90, 90] and longitude in [-180, 180].");
+        if (value.Longitude is not { } longitude)
+        {
+            throw new InvalidFieldException(prefix + "longitude", $"{prefix}longitude is required (degrees, -180 to 180).");
+        }
+        if (!double.IsFinite(latitude) || latitude is < -90 or > 90)
+        {
+            throw new InvalidFieldException(prefix + "latitude", $"{prefix}latitude must be a number of degrees from -90 to 90.");
+        }
+        if (!double.IsFinite(longitude) || longitude is < -180 or > 180)
+        {
+            throw new InvalidFieldException(prefix + "longitude", $"{prefix}longitude must be a number of degrees from -180 to 180.");
+        }
+        return new GeoPoint(latitude, longitude);
     }
 
     private static string Names<TEnum>() where TEnum : struct, Enum => string.Join(", ", Enum.GetNames<TEnum>());

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using PowerService.Api.Tests.Support;
 
@@ -81,7 +82,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [Theory]
     [InlineData("""{"kind":"Fault","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "kind")]
     [InlineData("""{"kind":"FaultRepair","region":"R1","location":{"latitude":20,"longitude":110}}""", "description")]
-    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":200,"longitude":110}}""", "location")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":200,"longitude":110}}""", "location.latitude")]
     [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","priority":"urgentest","location":{"latitude":20,"longitude":110}}""", "priority")]
     [InlineData("""{"id":"WO 1","kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "id")]
     [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":"north","longitude":110}}""", "location.latitude")]
@@ -212,6 +213,28 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _crew.PostAsJsonAsync("/api/crews/C-77/location", new { latitude = 20.1, longitude = 110.4 })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _crew.GetAsync("/api/crews/C-77")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await _crew.PostAsJsonAsync("/api/crews/C-12/status", new { status = "asleep" })).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"latitude":91,"longitude":110.4}""", "latitude", "latitude must be a number of degrees from -90 to 90.")]
+    [InlineData("""{"latitude":20.1,"longitude":-180.5}""", "longitude", "longitude must be a number of degrees from -180 to 180.")]
+    [InlineData("""{"latitude":20.1}""", "longitude", "longitude is required (degrees, -180 to 180).")]
+    [InlineData("""{"latitude":"north","longitude":110.4}""", "latitude", null)]
+    public async Task A_location_report_off_the_globe_is_refused_naming_the_coordinate_and_the_crew_stays_where_it_was(string body, string field, string? detail)
+    {
+        await RegisterCrewAsync("C-12");
+        var before = (await Json(await _crew.GetAsync("/api/crews/C-12"))).GetProperty("location").GetRawText();
+
+        var response = await _crew.PostAsync("/api/crews/C-12/location", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await Json(response);
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        if (detail is not null)
+        {
+            Assert.Equal(detail, problem.GetProperty("detail").GetString());
+        }
+        Assert.Equal(before, (await Json(await _crew.GetAsync("/api/crews/C-12"))).GetProperty("location").GetRawText());
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public static class CrewEndpoints
     /// <summary>Where the crew is, from its PDA (over HTTP or the crew hub): a crew reports for itself only.</summary>
     internal static async Task<CrewView> ReportLocationAsync(IGrainFactory grains, string id, LocationBody? body, Caller caller)
     {
-        var location = RequestFields.Location(body, "location") ?? throw new InvalidFieldException("location", "latitude and longitude are required.");
+        var location = RequestFields.Location(body, field: null) ?? throw new InvalidFieldException("latitude", "latitude and longitude are required.");
         await ChangeableCrewAsync(grains, id, caller);
         return await grains.GetGrain<IFieldCrewGrain>(id).ReportLocation(location, caller.Actor);
     }
