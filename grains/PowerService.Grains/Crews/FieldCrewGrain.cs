@@ -96,6 +96,18 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         S.DeclaredStatus = status;
         await CommitAsync([Event(new CrewStatusChanged(previous, EffectiveStatus()), actor)]);
         await PublishAsync(previous, EffectiveStatus());
+        if (previous != CrewStatus.OffShift && EffectiveStatus() == CrewStatus.OffShift)
+        {
+            // Offers the crew has not answered go back to dispatch now, not when they lapse: a fault's arrival promise
+            // keeps running meanwhile. What it accepted stays its own until a dispatcher reassigns it.
+            foreach (var (orderId, orderState) in S.Orders)
+            {
+                if (orderState == WorkOrderState.Dispatched)
+                {
+                    await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewWentOffShift(Id, actor);
+                }
+            }
+        }
         return View();
     }
 

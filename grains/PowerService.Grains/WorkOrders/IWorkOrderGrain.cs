@@ -23,6 +23,12 @@ public interface IWorkOrderGrain : IGrain
     /// already on its way or at work (then it stays, and false is returned).</summary>
     Task<bool> JoinOutage(string outageId);
 
+    /// <summary>Crew <paramref name="crewId"/> went off shift: if this order is still offered to it, unanswered, the offer
+    /// is withdrawn and the order goes back to dispatch. One-way: the crew calls it while the order may be telling the
+    /// crew of its own change.</summary>
+    [OneWay]
+    Task CrewWentOffShift(string crewId, string actor);
+
     /// <summary>Assigns the order to a crew: a dispatcher's override, or the dispatch grain's decision.</summary>
     Task<WorkOrderView> Assign(string crewId, string actor, string? note = null);
 

@@ -93,6 +93,17 @@ internal sealed partial class WorkOrderGrain(
 
     public Task<WorkOrderView?> Get() => Task.FromResult(Order.Exists ? Order.ToView() : null);
 
+    public async Task CrewWentOffShift(string crewId, string actor)
+    {
+        if (!Order.Exists || Order.State != WorkOrderState.Dispatched || Order.CrewId != crewId)
+        {
+            return; // answered, reassigned or withdrawn meanwhile
+        }
+        var change = new Change(Order, TimeProvider.GetUtcNow());
+        await GiveUpOffer(change, WorkOrderEvents.OfferExpired, actor, null, "the crew went off shift before answering", change.Now);
+        await Commit(change);
+    }
+
     public async Task<bool> JoinOutage(string outageId)
     {
         if (!Order.Exists || Order.Kind != WorkOrderKind.FaultRepair || Order.CustomerId is null || Order.OutageId is not null

@@ -170,6 +170,30 @@ public sealed class WorkOrderLifecycleTests
     }
 
     [Fact]
+    public async Task A_crew_going_off_shift_hands_back_its_unanswered_offers_at_once_and_keeps_what_it_accepted()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(2));
+        var offered = silo.Grain<IWorkOrderGrain>("o-1");
+        var accepted = silo.Grain<IWorkOrderGrain>("o-2");
+        Assert.Equal("near", (await accepted.Create(Fault())).CrewId);
+        await accepted.Apply(ByCrew(WorkOrderAction.Accept, "near"));
+        Assert.Equal("near", (await offered.Create(Fault())).CrewId);
+        await RegisterCrew(silo, "far", home: East(12));
+
+        await silo.Grain<IFieldCrewGrain>("near").SetStatus(CrewStatus.OffShift, "crew:near");
+
+        await Eventually.True(async () => (await offered.Get())!.CrewId == "far", "the offer goes to the crew still on shift");
+        var handedBack = (await offered.GetHistory()).Single(e => e.Type == "OfferExpired");
+        Assert.Equal(("crew:near", WorkflowSilo.MondayMorning), (handedBack.Actor, handedBack.At)); // not five minutes later
+        Assert.Contains("off shift", handedBack.PayloadJson);
+        Assert.Equal(("near", WorkOrderState.Accepted), ((await accepted.Get())!.CrewId, (await accepted.Get())!.State));
+        var near = (await silo.Grain<IFieldCrewGrain>("near").Get())!;
+        Assert.Equal(["o-2"], near.CurrentOrders);
+        Assert.Empty(near.QueuedOrders);
+    }
+
+    [Fact]
     public async Task A_rejected_order_goes_back_to_dispatch_which_skips_the_crew_that_rejected_it()
     {
         await using var silo = await WorkflowSilo.StartAsync();
