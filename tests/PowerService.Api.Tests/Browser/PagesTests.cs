@@ -356,6 +356,12 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("No active outages.");
         var customer = await SignInAsync("customer.html", "customer-wang");
         await Assertions.Expect(customer.Locator("#outage")).ToBeHiddenAsync();
+        // The customer calls before the head-end's last gasps arrive: for now a repair of its own.
+        await customer.Locator("#report select[name=kind]").SelectOptionAsync("FaultRepair");
+        await customer.Locator("#report input[name=description]").FillAsync("The lights just went out");
+        await customer.Locator("#report button").ClickAsync();
+        await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync("is received");
+        var call = await customer.Locator("#mine tr[data-order]").First.GetAttributeAsync("data-order");
 
         // The typhoon takes out TA-1: its ten meters send last gasps, and the console shows the outage without a reload.
         Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", ApiScenario.LastGasps(1, 10))).StatusCode);
@@ -367,6 +373,11 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("1");
         await Assertions.Expect(console.Locator($"#map g.outage[data-outage='{id}']")).ToContainTextAsync("TA-1 · 1");
         await Assertions.Expect(customer.Locator("#outage-state")).ToContainTextAsync("Power outage");
+        // The outage folds the earlier call into itself (one repair for one fault), and the tracker says so live.
+        await Assertions.Expect(customer.Locator("#eta")).ToContainTextAsync("Part of the power outage on your supply");
+        var folded = await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/work-orders/{call}");
+        Assert.Equal(("Merged", id), (folded.GetProperty("state").GetString(), folded.GetProperty("mergedInto").GetString()));
+        await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/outages/{id}")).GetProperty("mergedCalls").GetInt32() == 1, "the call is counted");
 
         // A restoration before the outage began is refused, and the page says which field is wrong.
         var etrInput = row.Locator("input[type=datetime-local]");

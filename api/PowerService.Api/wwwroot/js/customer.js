@@ -111,12 +111,16 @@ function show(order) {
   const s = slack(order);
   $("eta").textContent =
     order.state === "Cancelled" ? "Cancelled" :
+    order.state === "Merged" && order.outageId && order.mergedInto === order.outageId
+      ? "Part of the power outage on your supply: its repair brings your power back (see the notice)" :
     order.state === "Merged" ? "Handled together with a related repair" :
     rank >= 5 ? (order.kind === "FaultRepair" ? "Power restored — thank you for your patience" : "Done — thank you for your patience") :
     rank === 4 ? "The crew is working on it" :
     arrival ? `Crew expected by ${new Date(arrival.dueAt).toLocaleTimeString()}` :
     s ? `Promised by ${new Date(Date.now() + s.minutes * 60000).toLocaleString()}` : "";
-  $("detail").textContent = `${Says[order.state] ?? order.state}${order.crewId ? " · crew " + order.crewId : ""} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
+  // A crew named on a withdrawn or merged order was let go of it.
+  const crew = order.crewId && !Final.has(order.state) ? " · crew " + order.crewId : "";
+  $("detail").textContent = `${Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
 }
 
 async function loadOutages() {
