@@ -138,7 +138,9 @@ public sealed class FaultCallTests : IAsyncLifetime
         await travelling.Assign("C-EARLY", Dispatcher);
         await travelling.Apply(ByCrew(WorkOrderAction.Accept, "C-EARLY"));
         await travelling.Apply(ByCrew(WorkOrderAction.StartTravel, "C-EARLY"));
-        _silo.Advance(TimeSpan.FromMinutes(10)); // the head-end's last gasps come ten minutes after the calls
+        _silo.Advance(TimeSpan.FromSeconds(1)); // dispatch's backlog round offers the waiting call to the new crew
+        await Eventually.True(async () => (await _silo.Grain<IWorkOrderGrain>("WO-EARLY-1").Get())!.State == WorkOrderState.Dispatched, "the earlier call offered to the crew");
+        _silo.Advance(TimeSpan.FromMinutes(4)); // the head-end's last gasps come minutes after the calls, before the offer lapses
 
         await SendAsync(_silo, Events(_silo, 1, 30, MeterEventType.LastGasp));
 
