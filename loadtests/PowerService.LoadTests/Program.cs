@@ -21,6 +21,7 @@ internal static class Program
         ["api-load"] = ApiLoadBenchmark.RunAsync,
         ["signalr"] = SignalRBenchmark.RunAsync,
         ["monitor"] = MonitorBenchmark.RunAsync,
+        ["recovery"] = RecoveryBenchmark.RunAsync,
     };
 
     // Commands that are not benchmarks, so "all" leaves them out.
@@ -45,7 +46,7 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
-                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|ami-storm|notices|api-load|signalr|monitor|all> " +
+                "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|ami-storm|notices|api-load|signalr|monitor|recovery|all> " +
                 "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n] [--batch n] [--calls n] [--clients process] [--regions n]\n" +
                 "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;

@@ -135,8 +135,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         // The crew's order list mirrors the orders' own states, which are durable and journaled by the orders: it is
         // written behind, at most once per OrderListFlushDelay, instead of once per order step (5 of the 11 writes
-        // of an order's lifecycle before). A crash loses at most that much of the list; the next change of each order
-        // puts it right. Dispatch and the counts hear of the change at once.
+        // of an order's lifecycle before). A crash loses at most that much of the list; the silo's recovery has the orders
+        // changed meanwhile report again, and the crew confirms the rest when it activates (OnActivateAsync). Dispatch
+        // and the counts hear of the change at once.
         var current = EffectiveStatus();
         _pendingEvents.Add(Event(new CrewOrderChanged(orderId, orderState, holds), JournalStreams.Order(orderId)));
         if (current != previous)
@@ -146,6 +147,17 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         S.UpdatedAt = Now;
         _orderListFlush ??= RegisterTimer(_ => FlushOrderListAsync(), OrderListFlushDelay, OrderListFlushDelay);
         await PublishAsync(previous, current);
+    }
+
+    /// <summary>The stored order list may be from before a crash (it is written behind): each order on it is asked to
+    /// confirm, one-way, and answers with <see cref="OrderChanged"/> — an order that left the crew meanwhile drops off.
+    /// Orders missing from the list are told again by the silo's recovery (<see cref="IWorkOrderGrain.Reannounce"/>).</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var orderId in S.Orders.Keys.ToList())
+        {
+            await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).ConfirmToCrew(Id);
+        }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushOrderListAsync();

@@ -8,6 +8,7 @@ using PowerService.Grains.Indicators;
 using PowerService.Grains.Notices;
 using PowerService.Grains.Outages;
 using PowerService.Grains.PlannedOutages;
+using PowerService.Grains.Recovery;
 using PowerService.Grains.Sla;
 using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
@@ -33,6 +34,11 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton<OutageOpeningSlots>();
         services.AddSingleton(options.PlannedOutages);
         services.AddSingleton(new SlaPolicy(options.Sla));
+        // First: the views of orders are put right after a crash before anything else starts working with them.
+        options.Recovery.Validate();
+        services.AddSingleton(options.Recovery);
+        services.AddSingleton<ViewRecovery>();
+        services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<ViewRecovery>());
         services.AddNotices(options.Notices);
         // Registered after the notices: silo services stop in reverse order, so ingestion hands its last events to
         // the grains (which may owe notices) before the notice delivery stops.
@@ -83,4 +89,5 @@ public sealed class WorkflowOptions
     public EnergyOptions Energy { get; } = new();
     public PlannedOutageOptions PlannedOutages { get; } = new();
     public IndicatorOptions Indicators { get; } = new();
+    public RecoveryOptions Recovery { get; } = new();
 }

@@ -8,8 +8,8 @@ namespace PowerService.Grains.Regions;
 /// region. Finished orders stay as a tail of the last <see cref="FinishedKept"/>, oldest dropped first.
 /// Persisted write-behind, at most once per <see cref="FlushInterval"/> while something changed and on deactivation:
 /// storage offers no scan of order states to rebuild from, and writing per report would double every order write.
-/// A crash loses the reports of the last interval; each such order reappears at its next change (an open order has
-/// at least its next SLA moment coming).</summary>
+/// A crash loses the reports of the last interval; the silo's recovery has each order the journal changed since its
+/// last checkpoint report again before the silo takes calls (<see cref="Recovery.ViewRecovery"/>).</summary>
 internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) : Grain, IOpenOrdersGrain
 {
     public const int FinishedKept = 500;

@@ -29,6 +29,19 @@ public interface IWorkOrderGrain : IGrain
     [OneWay]
     Task CrewWentOffShift(string crewId, string actor);
 
+    /// <summary>Tells the views that mirror this order its stored state again: its crew's order list, the region's
+    /// order index and, while it waits for a crew, dispatch's backlog (which may offer it at once). Those views are
+    /// written behind, so a crash can lose their last seconds; the silo's recovery calls this for every order the journal
+    /// changed since the views were last known stored (<see cref="Recovery.ViewRecovery"/>). A view that already holds
+    /// the state ignores it.</summary>
+    Task Reannounce();
+
+    /// <summary>Crew <paramref name="crewId"/> lists this order: the order tells it its state and crew, so a crew list
+    /// restored from before a crash drops an order that has left it meanwhile. One-way, like
+    /// <see cref="CrewWentOffShift"/>: the crew calls it on activation.</summary>
+    [OneWay]
+    Task ConfirmToCrew(string crewId);
+
     /// <summary>Assigns the order to a crew: a dispatcher's override, or the dispatch grain's decision.</summary>
     Task<WorkOrderView> Assign(string crewId, string actor, string? note = null);
 

@@ -198,6 +198,31 @@ internal sealed partial class WorkOrderGrain(
         return Order.ToView();
     }
 
+    public async Task Reannounce()
+    {
+        if (!Order.Exists)
+        {
+            return;
+        }
+        var calls = new List<Task>(2) { GrainFactory.GetGrain<IOpenOrdersGrain>(Order.Region).OrderChanged(WorkOrderSummary.Of(Order)) };
+        if (Order.CrewId is { } crew)
+        {
+            calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(crew).OrderChanged(Id, Order.State, crew));
+        }
+        await Task.WhenAll(calls);
+        if (Order.QueuedInDispatch)
+        {
+            var change = new Change(Order, TimeProvider.GetUtcNow());
+            await AskDispatch(change);
+            await Commit(change);
+        }
+    }
+
+    public Task ConfirmToCrew(string crewId) =>
+        Order.Exists && !string.IsNullOrWhiteSpace(crewId)
+            ? GrainFactory.GetGrain<IFieldCrewGrain>(crewId).OrderChanged(Id, Order.State, Order.CrewId)
+            : Task.CompletedTask;
+
     public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null);
 
     public async Task<Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor)
@@ -672,7 +697,8 @@ internal sealed partial class WorkOrderGrain(
         }
         catch (Exception error)
         {
-            // The change is stored; a crew or counter that missed it is told again by the order's next change.
+            // The change is stored; a crew or index that missed it is told again by the order's next change (or by the
+            // silo's recovery after a crash: Reannounce).
             LogAnnounceFailed(logger, error, Id);
         }
     }

@@ -18,7 +18,7 @@ internal static class LifecycleBenchmark
 {
     public const double Target = 5_000;
 
-    private const int Regions = 8;
+    public const int Regions = 8;
     private const int WarmupOrders = 2_000;
     private static readonly GeoPoint City = new(30.25, 120.15);
 
@@ -94,7 +94,7 @@ internal static class LifecycleBenchmark
         await order.RecordCallback(new CallbackAttempt(CallbackOutcome.Satisfied, "agent:bench"));
     }
 
-    private static async Task RegisterCrewsAsync(BenchmarkSilo silo, int crewsPerRegion)
+    public static async Task RegisterCrewsAsync(BenchmarkSilo silo, int crewsPerRegion)
     {
         var now = silo.Silo.TimeProvider.GetUtcNow();
         var shifts = new[] { new Shift(now.AddHours(-1), now.AddDays(1)) };
@@ -119,9 +119,9 @@ internal static class LifecycleBenchmark
         return completed / elapsed.TotalSeconds;
     }
 
-    private static string RegionName(int region) => "region-" + region.ToString(CultureInfo.InvariantCulture);
+    public static string RegionName(int region) => "region-" + region.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A point within about 10 km of the city centre, spread by <paramref name="seed"/>.</summary>
-    private static GeoPoint Near(int seed) =>
+    public static GeoPoint Near(int seed) =>
         new(City.Latitude + ((seed * 37 % 200) - 100) * 0.0009, City.Longitude + ((seed * 53 % 200) - 100) * 0.001);
 }

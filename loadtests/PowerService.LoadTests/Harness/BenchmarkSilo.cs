@@ -35,6 +35,9 @@ internal sealed class BenchmarkSilo : IAsyncDisposable
         return new BenchmarkSilo(silo, services, storage);
     }
 
+    /// <summary>The silo's services (its silo services among them).</summary>
+    public IServiceProvider Services => _services;
+
     public TGrain Grain<TGrain>(string key) where TGrain : IGrain => Silo.GetGrain<TGrain>(key);
 
     public async ValueTask DisposeAsync()

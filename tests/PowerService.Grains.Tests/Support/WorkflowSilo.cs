@@ -18,10 +18,13 @@ public sealed class WorkflowSilo : IAsyncDisposable
     private ServiceProvider? _services;
     private IStorageProvider? _storage;
     private Silo? _silo;
+    private string _database;
+    private int _crashes;
 
     private WorkflowSilo(DateTimeOffset start, Action<WorkflowOptions>? configure, Func<ManualTimeProvider, IStorageProvider>? openStore)
     {
         Clock = new ManualTimeProvider(start);
+        _database = Path.Combine(_folder, "silo.db");
         _configure = configure;
         _openStore = openStore;
     }
@@ -59,6 +62,28 @@ public sealed class WorkflowSilo : IAsyncDisposable
         await StartSiloAsync();
     }
 
+    /// <summary>The process dies: a new silo starts over the database exactly as it was committed at this moment, so
+    /// whatever the silo held only in memory — state written behind, timers, queued writes — is lost, as in a crash.
+    /// (The old silo is then stopped over a database nobody reads again.) Only on the default SQLite store.</summary>
+    public async Task CrashAsync()
+    {
+        if (_openStore is not null)
+        {
+            throw new NotSupportedException("A crash is simulated on the default SQLite store.");
+        }
+        var committed = Path.Combine(_folder, $"silo-after-crash-{++_crashes}.db");
+        using (var from = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_database}"))
+        using (var to = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={committed}"))
+        {
+            from.Open();
+            to.Open();
+            from.BackupDatabase(to);
+        }
+        await StopSiloAsync();
+        _database = committed;
+        await StartSiloAsync();
+    }
+
     /// <summary>Moves the clock in one step; reminders that fell due fire in due order (assert with
     /// <see cref="Eventually"/>, they run in the background).</summary>
     public void Advance(TimeSpan by) => Clock.Advance(by);
@@ -76,7 +101,7 @@ public sealed class WorkflowSilo : IAsyncDisposable
             .BuildServiceProvider();
         _storage = _openStore?.Invoke(Clock) ?? new SqliteStorageProvider(new SqliteStorageOptions
         {
-            ConnectionString = $"Data Source={Path.Combine(_folder, "silo.db")}",
+            ConnectionString = $"Data Source={_database}",
             TimeProvider = Clock,
         });
         var options = new SiloOptions

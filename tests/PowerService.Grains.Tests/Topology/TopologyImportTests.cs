@@ -250,12 +250,13 @@ public abstract class TopologyImportTests : IAsyncLifetime
             CR-2,龙华抢修2班,海口龙华,LowVoltageRepair|Welding,3,20.03,110.33,08:00,20:00
             CR-3,龙华抢修3班,海口龙华,Metering,0,20.03,110.33,8:00,25:00
             """;
+        var activations = _silo.Silo.ActivationCount; // the silo's own (the recovery checkpoint)
 
         var result = await ImportTextAsync(ImportKind.Crews, csv);
 
         Assert.False(result.Succeeded);
         Assert.Equal([(3, "skills"), (4, "capacity"), (4, "shift_end")], result.Errors.Select(e => (e.Line, e.Column)));
-        Assert.Equal(0, _silo.Silo.ActivationCount);
+        Assert.Equal(activations, _silo.Silo.ActivationCount); // no crew grain was activated
     }
 
     [Fact]

@@ -1,0 +1,105 @@
+using PowerService.Grains.Crews;
+using PowerService.Grains.Recovery;
+using PowerService.Grains.Regions;
+using PowerService.Grains.Tests.Support;
+using PowerService.Grains.WorkOrders;
+using PowerService.TestSupport;
+using static PowerService.Grains.Tests.WorkOrders.Scenario;
+
+namespace PowerService.Grains.Tests.Recovery;
+
+/// <summary>The process dies between an order's change and the moment its crew's list, the region's order index and
+/// dispatch's backlog (all written behind) store it: after the restart every one of them shows what the orders say.</summary>
+public sealed class CrashRecoveryTests
+{
+    [Fact]
+    public async Task An_order_the_crew_accepted_just_before_a_crash_is_still_on_its_PDA_and_in_the_dispatch_list()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
+
+        await silo.CrashAsync();
+        order = silo.Grain<IWorkOrderGrain>("o-1"); // references are to a silo: this is the new one
+
+        Assert.Equal(["o-1"], (await silo.Grain<IFieldCrewGrain>("c1").Get())!.CurrentOrders);
+        var listed = Assert.Single((await silo.Grain<IOpenOrdersGrain>(Region).List(new WorkOrderQuery())).Items);
+        Assert.Equal(("o-1", WorkOrderState.EnRoute, "c1"), (listed.Id, listed.State, listed.CrewId));
+        await order.Apply(ByCrew(WorkOrderAction.Arrive, "c1"));
+        await order.Apply(ByCrew(WorkOrderAction.Resolve, "c1"));
+        Assert.Empty((await silo.Grain<IFieldCrewGrain>("c1").Get())!.CurrentOrders);
+    }
+
+    [Fact]
+    public async Task An_order_reassigned_just_before_a_crash_is_on_the_new_crews_PDA_and_off_the_old_ones()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(1));
+        await RegisterCrew(silo, "far", home: East(20));
+        Assert.Equal("near", (await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault())).CrewId);
+        await silo.RestartAsync(); // everything stored: "near" lists the offer
+        await silo.Grain<IWorkOrderGrain>("o-1").Assign("far", Dispatcher, "the near crew has no ladder");
+
+        await silo.CrashAsync();
+
+        Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("far").Get())!.QueuedOrders);
+        await Eventually.True(async () => !(await silo.Grain<IFieldCrewGrain>("near").Get())!.QueuedOrders.Contains("o-1"), "the old crew's PDA dropped the order");
+        Assert.Equal("far", Assert.Single((await silo.Grain<IOpenOrdersGrain>(Region).List(new WorkOrderQuery())).Items).CrewId);
+    }
+
+    [Fact]
+    public async Task An_order_waiting_for_a_crew_when_the_silo_crashed_is_offered_to_the_first_crew_on_shift_after_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        Assert.Equal(WorkOrderState.Created, (await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault(region: QuietRegion))).State);
+
+        await silo.CrashAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await RegisterCrew(silo, "c1", region: QuietRegion);
+        silo.Advance(TimeSpan.FromSeconds(1)); // dispatch's next backlog round
+
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the waiting order offered to the new crew");
+        Assert.Equal("c1", (await order.Get())!.CrewId);
+    }
+
+    [Fact]
+    public async Task The_checkpoint_trails_the_journal_by_one_interval_so_a_crash_replays_only_the_last_changes()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var checkpoint = silo.Grain<IRecoveryCheckpointGrain>(ViewRecovery.CheckpointKey);
+        var atStart = await checkpoint.Get();
+        Assert.NotNull(atStart); // a new store starts with the checkpoint at its end: nothing before it to replay
+        await RegisterCrew(silo, "c1");
+        await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault());
+        var afterOrder = await silo.Storage.LastEventSequenceAsync();
+
+        silo.Advance(TimeSpan.FromSeconds(15)); // first tick: the checkpoint moves to the end sampled at start, before the order
+        silo.Advance(TimeSpan.FromSeconds(15)); // second tick: the order's events were sampled a whole interval ago
+        await Eventually.True(async () => await checkpoint.Get() >= afterOrder, "the checkpoint passed the order's events");
+
+        await silo.Grain<IWorkOrderGrain>("o-2").Create(Fault());
+        await silo.CrashAsync();
+
+        Assert.Equal(2, (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders.Count);
+        Assert.True(await silo.Grain<IRecoveryCheckpointGrain>(ViewRecovery.CheckpointKey).Get() >= afterOrder, "the checkpoint survives the crash");
+    }
+
+    [Fact]
+    public async Task After_a_clean_restart_the_views_are_as_they_were()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault());
+        await silo.Grain<IWorkOrderGrain>("o-1").Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        var before = await silo.Grain<IFieldCrewGrain>("c1").Get();
+
+        await silo.RestartAsync();
+
+        var after = (await silo.Grain<IFieldCrewGrain>("c1").Get())!;
+        Assert.Equal(before!.CurrentOrders, after.CurrentOrders);
+        Assert.Equal(["Created", "Dispatched", "Accepted"], await EventTypes(silo.Grain<IWorkOrderGrain>("o-1"))); // telling again changed no order
+    }
+}
