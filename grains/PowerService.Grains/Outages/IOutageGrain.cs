@@ -111,6 +111,12 @@ public interface IOutageGrain : IGrain
 
     /// <summary>A feeder outage gained an area (its child outage).</summary>
     Task ChildOpened(string childOutageId, string transformerAreaId);
+
+    /// <summary>Tells the outage board (the outage list and map) this outage's stored state again, after doing what
+    /// the stored record still owes (as every activation does). The board is written behind, so a crash can lose its
+    /// last second; the silo's recovery calls this for every outage the journal changed since the board was last known
+    /// stored (<see cref="Recovery.ViewRecovery"/>).</summary>
+    Task Reannounce();
 }
 
 /// <summary>What opens an outage: its kind and scope, the areas (and meters, for a nested outage) out, when it

@@ -52,6 +52,9 @@ internal sealed partial class OutageGrain(
 
     public Task<OutageView?> Get() => Task.FromResult(O.Exists ? O.ToView() : null);
 
+    public Task Reannounce() =>
+        O.Exists ? GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(O)) : Task.CompletedTask;
+
     public async Task<OutageView> Open(OutageOpening opening)
     {
         if (O.Exists)

@@ -25,6 +25,11 @@ public interface IPlannedOutageGrain : IGrain
 
     /// <summary>Calls off a scheduled outage that has not started; the customers who were told are told again.</summary>
     Task<PlannedOutageView> Cancel(string actor, string reason);
+
+    /// <summary>Tells the calendar this plan's stored state again (and, as every activation does, settles what the
+    /// record owes: notices, opening or restoring its outage). The calendar is written behind; the silo's recovery calls
+    /// this for every plan the journal changed since the calendar was last known stored (<see cref="Recovery.ViewRecovery"/>).</summary>
+    Task Reannounce();
 }
 
 public enum PlannedOutageKind

@@ -114,6 +114,8 @@ internal sealed partial class PlannedOutageGrain(
 
     public Task<PlannedOutageView?> Get() => Task.FromResult(Outage.Exists ? Outage.ToView() : null);
 
+    public Task Reannounce() => Outage.Exists ? TellCalendar() : Task.CompletedTask;
+
     public async Task<PlannedOutageView> Start(DateTimeOffset actualStart, string actor)
     {
         var outage = RequireOutage();

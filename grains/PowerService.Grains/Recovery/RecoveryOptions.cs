@@ -8,7 +8,7 @@ public sealed class RecoveryOptions
     /// so it must be well above that; a longer interval replays more after a crash.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Orders asked at once to tell their views again while the silo starts.</summary>
+    /// <summary>Orders, outages and plans asked at once to tell their views again while the silo starts.</summary>
     public int OrdersInFlight { get; set; } = 32;
 
     internal void Validate()
@@ -20,6 +20,7 @@ public sealed class RecoveryOptions
     }
 }
 
-/// <summary>What the recovery at the silo's start did: the orders journaled after checkpoint <paramref name="From"/>
-/// up to <paramref name="End"/> that told their views again, how many of those failed, and how long it took.</summary>
-public sealed record ViewReplay(int Orders, long From, long End, int Failed, TimeSpan Elapsed);
+/// <summary>What the recovery at the silo's start did: the work orders, outages and planned outages journaled after
+/// checkpoint <paramref name="From"/> up to <paramref name="End"/> that told their views again, how many of those
+/// failed, and how long it took.</summary>
+public sealed record ViewReplay(int Orders, int Outages, int PlannedOutages, long From, long End, int Failed, TimeSpan Elapsed);

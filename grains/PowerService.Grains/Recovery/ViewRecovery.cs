@@ -1,22 +1,26 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using PowerService.Grains.Outages;
+using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
 
 namespace PowerService.Grains.Recovery;
 
-/// <summary>Puts the views that mirror work orders right after a crash. Orders are the truth: each change is stored
-/// with its journal events in one transaction before it is acknowledged. The views built from their reports — a crew's
-/// order list (what its PDA shows), the region's order index (the dispatch console and <c>GET /api/work-orders</c>),
-/// dispatch's backlog — are written behind, a second or two after a change, so a crash loses their last seconds: a
-/// crew's accepted order vanished from its PDA, an order waiting for a crew was never offered again.
-/// <para>Every <see cref="RecoveryOptions.CheckpointInterval"/> this service records a checkpoint: the journal's end as it was one
-/// interval before, long after every view has stored what it heard until then. On start it reads the journal after the
-/// checkpoint and asks each order changed there to tell its views again (<see cref="IWorkOrderGrain.Reannounce"/>,
-/// idempotent), before the silo takes calls. After a clean stop that is the last interval's orders, told what their
-/// views already hold. A crew list that still holds an order that has left it is put right by the crew itself when it
-/// activates (<see cref="IWorkOrderGrain.ConfirmToCrew"/>). Live counts are deltas and not rebuilt here (they may
-/// drift by a crash's last second; see <c>docs/workflow.md</c>).</para></summary>
+/// <summary>Puts the views written behind right after a crash. Work orders, outages and planned outages are the
+/// truth: each change is stored with its journal events in one transaction before it is acknowledged. The views built
+/// from their reports are written behind, a second or two after a change, so a crash loses their last seconds: a crew's
+/// order list (what its PDA shows; an accepted order vanished from it), the region's order index (the dispatch console
+/// and <c>GET /api/work-orders</c>), dispatch's backlog (an order waiting for a crew was never offered again), the outage
+/// board (the outage list and map: an outage inferred just before lost its place there) and the planned-outage calendar.
+/// <para>Every <see cref="RecoveryOptions.CheckpointInterval"/> this service records a checkpoint: the journal's end as
+/// it was one interval before, long after every view has stored what it heard until then. On start it reads the journal
+/// after the checkpoint and asks each entity changed there to tell its views again (<see cref="IWorkOrderGrain.Reannounce"/>,
+/// <see cref="IOutageGrain.Reannounce"/>, <see cref="IPlannedOutageGrain.Reannounce"/>, idempotent), before the silo
+/// takes calls. After a clean stop that is the last interval's changes, told what their views already hold. A crew list
+/// that still holds an order that has left it is put right by the crew itself when it activates
+/// (<see cref="IWorkOrderGrain.ConfirmToCrew"/>). Live counts, indicators and merged-call counts are deltas and not
+/// rebuilt here (they may drift by a crash's last second; see <c>docs/workflow.md</c>).</para></summary>
 internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<ViewRecovery> logger) : ISiloService
 {
     public const string CheckpointKey = "views";
@@ -58,7 +62,7 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
     private async Task ReplayAsync(Silo silo, long after, long end, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var orders = new HashSet<string>(StringComparer.Ordinal);
+        var changed = new HashSet<Changed>();
         var from = after;
         while (after < end)
         {
@@ -69,29 +73,31 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
             }
             foreach (var stored in page)
             {
-                if (stored.Sequence <= end && JournalStreams.TryOrder(stored.StreamId, out var orderId))
+                if (stored.Sequence <= end && Changed.Of(stored.StreamId) is { } entity)
                 {
-                    orders.Add(orderId);
+                    changed.Add(entity);
                 }
             }
             after = page[^1].Sequence;
         }
         var failed = 0;
         await Parallel.ForEachAsync(
-            orders, new ParallelOptions { MaxDegreeOfParallelism = options.OrdersInFlight, CancellationToken = cancellationToken }, async (orderId, _) =>
+            changed, new ParallelOptions { MaxDegreeOfParallelism = options.OrdersInFlight, CancellationToken = cancellationToken }, async (entity, _) =>
             {
                 try
                 {
-                    await silo.GetGrain<IWorkOrderGrain>(orderId).Reannounce();
+                    await entity.Reannounce(silo);
                 }
                 catch (Exception error) when (error is not OperationCanceledException)
                 {
                     Interlocked.Increment(ref failed);
-                    LogReannounceFailed(logger, error, orderId);
+                    LogReannounceFailed(logger, error, entity.Kind.ToString(), entity.Id);
                 }
             });
-        LastReplay = new ViewReplay(orders.Count, from, end, failed, Stopwatch.GetElapsedTime(started));
-        LogReplayed(logger, orders.Count, from, end, failed, LastReplay.Elapsed.TotalMilliseconds);
+        LastReplay = new ViewReplay(
+            changed.Count(c => c.Kind == ChangedKind.WorkOrder), changed.Count(c => c.Kind == ChangedKind.Outage),
+            changed.Count(c => c.Kind == ChangedKind.PlannedOutage), from, end, failed, Stopwatch.GetElapsedTime(started));
+        LogReplayed(logger, LastReplay.Orders, LastReplay.Outages, LastReplay.PlannedOutages, from, end, failed, LastReplay.Elapsed.TotalMilliseconds);
     }
 
     private async Task KeepCheckpointAsync(Silo silo, IRecoveryCheckpointGrain checkpoint, long sample)
@@ -119,11 +125,35 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Recovery: {Orders} work orders changed after journal sequence {From} (up to {End}) told their crews, order index and dispatch again ({Failed} failed) in {Milliseconds:0} ms")]
-    private static partial void LogReplayed(ILogger logger, int orders, long from, long end, int failed, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recovery: {Orders} work orders, {Outages} outages and {PlannedOutages} planned outages changed after journal sequence {From} (up to {End}) told their views again ({Failed} failed) in {Milliseconds:0} ms")]
+    private static partial void LogReplayed(ILogger logger, int orders, int outages, int plannedOutages, long from, long end, int failed, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: work order {OrderId} could not tell its views again")]
-    private static partial void LogReannounceFailed(ILogger logger, Exception error, string orderId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {Kind} {Id} could not tell its views again")]
+    private static partial void LogReannounceFailed(ILogger logger, Exception error, string kind, string id);
+
+    private enum ChangedKind
+    {
+        WorkOrder,
+        Outage,
+        PlannedOutage,
+    }
+
+    /// <summary>An entity the journal changed, named by its stream, with the call that has it tell its views again.</summary>
+    private readonly record struct Changed(ChangedKind Kind, string Id)
+    {
+        public static Changed? Of(string streamId) =>
+            JournalStreams.TryOrder(streamId, out var order) ? new Changed(ChangedKind.WorkOrder, order)
+            : JournalStreams.TryOutage(streamId, out var outage) ? new Changed(ChangedKind.Outage, outage)
+            : JournalStreams.TryPlannedOutage(streamId, out var plan) ? new Changed(ChangedKind.PlannedOutage, plan)
+            : null;
+
+        public Task Reannounce(Silo silo) => Kind switch
+        {
+            ChangedKind.WorkOrder => silo.GetGrain<IWorkOrderGrain>(Id).Reannounce(),
+            ChangedKind.Outage => silo.GetGrain<IOutageGrain>(Id).Reannounce(),
+            _ => silo.GetGrain<IPlannedOutageGrain>(Id).Reannounce(),
+        };
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: the checkpoint could not be moved; it stays where it was")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception error);

@@ -1,6 +1,10 @@
 using PowerService.Grains.Crews;
+using PowerService.Grains.Outages;
+using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Recovery;
 using PowerService.Grains.Regions;
+using PowerService.Grains.Tests.Outages;
+using PowerService.Grains.Tests.PlannedOutages;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.WorkOrders;
 using PowerService.TestSupport;
@@ -63,6 +67,35 @@ public sealed class CrashRecoveryTests
 
         await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the waiting order offered to the new crew");
         Assert.Equal("c1", (await order.Get())!.CrewId);
+    }
+
+    [Fact]
+    public async Task An_outage_inferred_just_before_a_crash_is_on_the_outage_board_and_its_repair_order_in_the_index()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await OutageScenario.ImportTopologyAsync(silo);
+        await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 1, 30, Ami.MeterEventType.LastGasp));
+        var outageId = (await silo.Grain<IAreaPowerGrain>(OutageScenario.Area(1)).Get()).OutageId!;
+        var repairId = (await silo.Grain<IOutageGrain>(outageId).Get())!.RepairOrderId!;
+        await silo.CrashAsync();
+
+        var board = await silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery(TransformerAreaId: OutageScenario.Area(1)));
+        Assert.Equal(outageId, Assert.Single(board.Items).Id);
+        var region = (await silo.Grain<IWorkOrderGrain>(repairId).Get())!.Region;
+        Assert.Contains(repairId, (await silo.Grain<IOpenOrdersGrain>(region).List(new WorkOrderQuery())).Items.Select(o => o.Id));
+    }
+
+    [Fact]
+    public async Task A_planned_outage_scheduled_just_before_a_crash_is_on_the_calendar()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await PlannedGrid.ImportAsync(silo);
+        await silo.Grain<IPlannedOutageGrain>("PO-1").Plan(PlannedGrid.Request(silo, PlannedGrid.Week, feederId: "F-1"), dryRun: false);
+
+        await silo.CrashAsync();
+
+        var calendar = await silo.Grain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(new PlannedOutageQuery());
+        Assert.Equal("PO-1", Assert.Single(calendar.Items).Id);
     }
 
     [Fact]
