@@ -68,6 +68,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     public Task<CrewView?> Get() => Task.FromResult(S.Profile is null ? null : View());
 
+    public Task Reannounce() =>
+        S.Profile is null ? Task.CompletedTask : GrainFactory.GetGrain<IDispatchGrain>(S.Profile.Region).UpdateCrew(Snapshot());
+
     public async Task<CrewView> ReportLocation(GeoPoint location, string actor)
     {
         RequireActor(actor);

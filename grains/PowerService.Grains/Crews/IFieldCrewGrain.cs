@@ -21,6 +21,12 @@ public interface IFieldCrewGrain : IGrain
     /// <summary>An order assigned to this crew changed state; terminal or re-assigned orders leave the crew.</summary>
     Task OrderChanged(string orderId, WorkOrderState state, string? crewId);
 
+    /// <summary>Tells its region's dispatch its stored snapshot again (skills, shifts, status, location, load). Dispatch
+    /// keeps its roster written behind (at most every 30 s), so a crash can lose a crew registered or changed just
+    /// before; the silo's recovery calls this for every crew the journal changed since the last checkpoint
+    /// (<see cref="Recovery.ViewRecovery"/>).</summary>
+    Task Reannounce();
+
     // ---- booking (预约) ----
 
     /// <summary>Publishes capacity in time slots (replaces unbooked capacity of the same slots).</summary>

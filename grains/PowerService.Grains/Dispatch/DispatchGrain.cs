@@ -25,7 +25,7 @@ internal sealed partial class DispatchGrain(
 
     // The roster is saved at most this often: serialising 2,000 snapshots takes milliseconds of the grain's time, and a
     // crew that changed since reports again anyway. Backlog changes are saved at the next tick.
-    private static readonly TimeSpan RosterSaveInterval = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan RosterSaveInterval = TimeSpan.FromSeconds(30);
 
     private readonly DispatchScoring _scoring = new(options);
     private readonly StormPlanner _planner = new(new DispatchScoring(options));

@@ -35,7 +35,7 @@ public static class WorkflowServiceCollectionExtensions
         services.AddSingleton(options.PlannedOutages);
         services.AddSingleton(new SlaPolicy(options.Sla));
         // First: the views of orders are put right after a crash before anything else starts working with them.
-        options.Recovery.Validate();
+        options.Recovery.Validate(DispatchGrain.RosterSaveInterval + options.Dispatch.BacklogInterval);
         services.AddSingleton(options.Recovery);
         services.AddSingleton<ViewRecovery>();
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<ViewRecovery>());

@@ -4,23 +4,29 @@ namespace PowerService.Grains.Recovery;
 /// <c>Workflow:Recovery</c>).</summary>
 public sealed class RecoveryOptions
 {
-    /// <summary>How often the checkpoint moves, and how far it trails the journal. The views it covers flush within 2 s,
-    /// so it must be well above that; a longer interval replays more after a crash.</summary>
+    /// <summary>How often the checkpoint moves (one small write).</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How far the checkpoint trails the journal: it is the journal's end sampled at least this long ago. It
+    /// must exceed the slowest view's save delay (dispatch's roster: 30 s between saves, checked on its 1 s tick), with a
+    /// margin for reports queued behind a storm; a crash replays the changes of the last lag plus one interval.</summary>
+    public TimeSpan CheckpointLag { get; set; } = TimeSpan.FromSeconds(45);
 
     /// <summary>Orders, outages and plans asked at once to tell their views again while the silo starts.</summary>
     public int OrdersInFlight { get; set; } = 32;
 
-    internal void Validate()
+    /// <param name="slowestView">The longest a view written behind takes to store what it heard.</param>
+    internal void Validate(TimeSpan slowestView)
     {
-        if (CheckpointInterval < TimeSpan.FromSeconds(5) || OrdersInFlight < 1)
+        if (CheckpointInterval < TimeSpan.FromSeconds(1) || CheckpointLag <= slowestView || OrdersInFlight < 1)
         {
-            throw new ArgumentException("Recovery: CheckpointInterval is at least 5 s (the views flush within 2 s) and OrdersInFlight is positive.");
+            throw new ArgumentException(
+                $"Recovery: CheckpointInterval is at least 1 s, CheckpointLag more than {slowestView.TotalSeconds:0} s (the slowest view's save delay), OrdersInFlight positive.");
         }
     }
 }
 
-/// <summary>What the recovery at the silo's start did: the work orders, outages and planned outages journaled after
+/// <summary>What the recovery at the silo's start did: the work orders, crews, outages and planned outages journaled after
 /// checkpoint <paramref name="From"/> up to <paramref name="End"/> that told their views again, how many of those
 /// failed, and how long it took.</summary>
-public sealed record ViewReplay(int Orders, int Outages, int PlannedOutages, long From, long End, int Failed, TimeSpan Elapsed);
+public sealed record ViewReplay(int Orders, int Crews, int Outages, int PlannedOutages, long From, long End, int Failed, TimeSpan Elapsed);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using PowerService.Grains.Crews;
 using PowerService.Grains.Outages;
 using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.WorkOrders;
@@ -7,20 +8,23 @@ using PowerService.Runtime;
 
 namespace PowerService.Grains.Recovery;
 
-/// <summary>Puts the views written behind right after a crash. Work orders, outages and planned outages are the
+/// <summary>Puts the views written behind right after a crash. Work orders, crews, outages and planned outages are the
 /// truth: each change is stored with its journal events in one transaction before it is acknowledged. The views built
-/// from their reports are written behind, a second or two after a change, so a crash loses their last seconds: a crew's
-/// order list (what its PDA shows; an accepted order vanished from it), the region's order index (the dispatch console
-/// and <c>GET /api/work-orders</c>), dispatch's backlog (an order waiting for a crew was never offered again), the outage
-/// board (the outage list and map: an outage inferred just before lost its place there) and the planned-outage calendar.
+/// from their reports are written behind, a second or two after a change (dispatch's roster up to 30 s), so a crash
+/// loses their last seconds: a crew's order list (what its PDA shows; an accepted order vanished from it), the region's
+/// order index (the dispatch console and <c>GET /api/work-orders</c>), dispatch's backlog (an order waiting for a crew
+/// was never offered again) and roster (a crew registered just before was offered nothing), the outage board (the
+/// outage list and map: an outage inferred just before lost its place there) and the planned-outage calendar.
 /// <para>Every <see cref="RecoveryOptions.CheckpointInterval"/> this service records a checkpoint: the journal's end as
-/// it was one interval before, long after every view has stored what it heard until then. On start it reads the journal
-/// after the checkpoint and asks each entity changed there to tell its views again (<see cref="IWorkOrderGrain.Reannounce"/>,
-/// <see cref="IOutageGrain.Reannounce"/>, <see cref="IPlannedOutageGrain.Reannounce"/>, idempotent), before the silo
-/// takes calls. After a clean stop that is the last interval's changes, told what their views already hold. A crew list
-/// that still holds an order that has left it is put right by the crew itself when it activates
-/// (<see cref="IWorkOrderGrain.ConfirmToCrew"/>). Live counts, indicators and merged-call counts are deltas and not
-/// rebuilt here (they may drift by a crash's last second; see <c>docs/workflow.md</c>).</para></summary>
+/// it was at least <see cref="RecoveryOptions.CheckpointLag"/> before, after every view has stored what it heard until
+/// then (the slowest, dispatch's roster, saves within 31 s). On start it reads the journal
+/// after the checkpoint and asks each entity changed there to tell its views again (idempotent:
+/// <see cref="IWorkOrderGrain.Reannounce"/>, <see cref="IFieldCrewGrain.Reannounce"/>, <see cref="IOutageGrain.Reannounce"/>,
+/// <see cref="IPlannedOutageGrain.Reannounce"/>), before the silo takes calls. After a clean stop that is the last
+/// interval's changes, told what their views already hold. A crew list that still holds an order that has left it is
+/// put right by the crew itself when it activates (<see cref="IWorkOrderGrain.ConfirmToCrew"/>). Live counts, indicators
+/// and merged-call counts are deltas and not rebuilt here (they may drift by a crash's last second; see
+/// <c>docs/workflow.md</c>).</para></summary>
 internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<ViewRecovery> logger) : ISiloService
 {
     public const string CheckpointKey = "views";
@@ -95,23 +99,35 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
                 }
             });
         LastReplay = new ViewReplay(
-            changed.Count(c => c.Kind == ChangedKind.WorkOrder), changed.Count(c => c.Kind == ChangedKind.Outage),
+            changed.Count(c => c.Kind == ChangedKind.WorkOrder), changed.Count(c => c.Kind == ChangedKind.Crew), changed.Count(c => c.Kind == ChangedKind.Outage),
             changed.Count(c => c.Kind == ChangedKind.PlannedOutage), from, end, failed, Stopwatch.GetElapsedTime(started));
-        LogReplayed(logger, LastReplay.Orders, LastReplay.Outages, LastReplay.PlannedOutages, from, end, failed, LastReplay.Elapsed.TotalMilliseconds);
+        LogReplayed(logger, LastReplay.Orders, LastReplay.Crews, LastReplay.Outages, LastReplay.PlannedOutages, from, end, failed, LastReplay.Elapsed.TotalMilliseconds);
     }
 
-    private async Task KeepCheckpointAsync(Silo silo, IRecoveryCheckpointGrain checkpoint, long sample)
+    private async Task KeepCheckpointAsync(Silo silo, IRecoveryCheckpointGrain checkpoint, long atStart)
     {
-        using var timer = new PeriodicTimer(options.CheckpointInterval, silo.TimeProvider);
+        var time = silo.TimeProvider;
+        // Journal ends sampled at each tick, oldest first; the checkpoint takes the newest one at least CheckpointLag old.
+        var samples = new Queue<(DateTimeOffset At, long Sequence)>();
+        samples.Enqueue((time.GetUtcNow(), atStart));
+        using var timer = new PeriodicTimer(options.CheckpointInterval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
                 try
                 {
-                    // What was journaled a whole interval ago has been in the views' stored state for many seconds.
-                    await checkpoint.Advance(sample);
-                    sample = await silo.Storage.LastEventSequenceAsync(_stop.Token);
+                    var now = time.GetUtcNow();
+                    samples.Enqueue((now, await silo.Storage.LastEventSequenceAsync(_stop.Token)));
+                    long? settled = null;
+                    while (samples.Peek().At <= now - options.CheckpointLag)
+                    {
+                        settled = samples.Dequeue().Sequence;
+                    }
+                    if (settled is { } sequence)
+                    {
+                        await checkpoint.Advance(sequence);
+                    }
                 }
                 catch (Exception error) when (error is not OperationCanceledException)
                 {
@@ -125,8 +141,8 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Recovery: {Orders} work orders, {Outages} outages and {PlannedOutages} planned outages changed after journal sequence {From} (up to {End}) told their views again ({Failed} failed) in {Milliseconds:0} ms")]
-    private static partial void LogReplayed(ILogger logger, int orders, int outages, int plannedOutages, long from, long end, int failed, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recovery: {Orders} work orders, {Crews} crews, {Outages} outages and {PlannedOutages} planned outages changed after journal sequence {From} (up to {End}) told their views again ({Failed} failed) in {Milliseconds:0} ms")]
+    private static partial void LogReplayed(ILogger logger, int orders, int crews, int outages, int plannedOutages, long from, long end, int failed, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery: {Kind} {Id} could not tell its views again")]
     private static partial void LogReannounceFailed(ILogger logger, Exception error, string kind, string id);
@@ -134,6 +150,7 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
     private enum ChangedKind
     {
         WorkOrder,
+        Crew,
         Outage,
         PlannedOutage,
     }
@@ -143,6 +160,7 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
     {
         public static Changed? Of(string streamId) =>
             JournalStreams.TryOrder(streamId, out var order) ? new Changed(ChangedKind.WorkOrder, order)
+            : JournalStreams.TryCrew(streamId, out var crew) ? new Changed(ChangedKind.Crew, crew)
             : JournalStreams.TryOutage(streamId, out var outage) ? new Changed(ChangedKind.Outage, outage)
             : JournalStreams.TryPlannedOutage(streamId, out var plan) ? new Changed(ChangedKind.PlannedOutage, plan)
             : null;
@@ -150,6 +168,7 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
         public Task Reannounce(Silo silo) => Kind switch
         {
             ChangedKind.WorkOrder => silo.GetGrain<IWorkOrderGrain>(Id).Reannounce(),
+            ChangedKind.Crew => silo.GetGrain<IFieldCrewGrain>(Id).Reannounce(),
             ChangedKind.Outage => silo.GetGrain<IOutageGrain>(Id).Reannounce(),
             _ => silo.GetGrain<IPlannedOutageGrain>(Id).Reannounce(),
         };

@@ -81,7 +81,7 @@ internal static class RecoveryBenchmark
         table.Print();
         Report.Line(string.Create(CultureInfo.InvariantCulture,
             $"as committed at the crash the crews' stored lists had {storedEnRoute:N0} of the {count:N0} orders en route; " +
-            $"journal sequences {replay.From:N0}..{replay.End:N0} read; {replay.Failed} orders failed to tell their views; after the restart {onCrews:N0} of " +
+            $"journal sequences {replay.From:N0}..{replay.End:N0} read, {replay.Crews:N0} crews told dispatch again with the orders; {replay.Failed} failed to tell their views; after the restart {onCrews:N0} of " +
             $"{count:N0} orders on their crews' current lists ({wrongState} in another state there), {indexed:N0} en route in the region indexes"));
         Report.Line("load: 4 order steps each (create with dispatch's offer, accept, en route) and the crew's and index's reports; " +
             "replay: the journal after the checkpoint read in pages of 2,000 events, each order changed there telling its crew, index and dispatch again, 32 at a time");

@@ -70,6 +70,17 @@ public sealed class CrashRecoveryTests
     }
 
     [Fact]
+    public async Task A_crew_registered_just_before_a_crash_gets_the_next_order_of_its_region()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1", region: QuietRegion);
+
+        await silo.CrashAsync();
+
+        Assert.Equal("c1", (await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault(region: QuietRegion))).CrewId);
+    }
+
+    [Fact]
     public async Task An_outage_inferred_just_before_a_crash_is_on_the_outage_board_and_its_repair_order_in_the_index()
     {
         await using var silo = await WorkflowSilo.StartAsync();
@@ -99,25 +110,48 @@ public sealed class CrashRecoveryTests
     }
 
     [Fact]
-    public async Task The_checkpoint_trails_the_journal_by_one_interval_so_a_crash_replays_only_the_last_changes()
+    public async Task The_checkpoint_trails_the_journal_by_at_least_the_lag_so_a_crash_replays_only_the_last_changes()
     {
         await using var silo = await WorkflowSilo.StartAsync();
+        var started = silo.Clock.GetUtcNow();
         var checkpoint = silo.Grain<IRecoveryCheckpointGrain>(ViewRecovery.CheckpointKey);
-        var atStart = await checkpoint.Get();
-        Assert.NotNull(atStart); // a new store starts with the checkpoint at its end: nothing before it to replay
+        Assert.NotNull(await checkpoint.Get()); // a new store starts with the checkpoint at its end: nothing before it to replay
         await RegisterCrew(silo, "c1");
         await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault());
         var afterOrder = await silo.Storage.LastEventSequenceAsync();
 
-        silo.Advance(TimeSpan.FromSeconds(15)); // first tick: the checkpoint moves to the end sampled at start, before the order
-        silo.Advance(TimeSpan.FromSeconds(15)); // second tick: the order's events were sampled a whole interval ago
-        await Eventually.True(async () => await checkpoint.Get() >= afterOrder, "the checkpoint passed the order's events");
+        await Eventually.True(async () =>
+        {
+            silo.Advance(TimeSpan.FromSeconds(15));
+            return await checkpoint.Get() >= afterOrder;
+        }, "the checkpoint passed the order's events");
+        // The first sample after the order is taken at the 15 s tick and is 45 s old (the lag) at the 60 s one.
+        Assert.True(silo.Clock.GetUtcNow() - started >= TimeSpan.FromSeconds(60), $"the checkpoint passed the order after {silo.Clock.GetUtcNow() - started}");
 
         await silo.Grain<IWorkOrderGrain>("o-2").Create(Fault());
         await silo.CrashAsync();
 
-        Assert.Equal(2, (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders.Count);
+        Assert.Equal(["o-1", "o-2"], (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders);
         Assert.True(await silo.Grain<IRecoveryCheckpointGrain>(ViewRecovery.CheckpointKey).Get() >= afterOrder, "the checkpoint survives the crash");
+    }
+
+    [Fact]
+    public async Task A_crew_that_went_off_shift_half_a_minute_before_a_crash_is_offered_nothing_after_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1", region: QuietRegion);
+        silo.Advance(TimeSpan.FromSeconds(1)); // dispatch stores its roster with c1 on shift; the next save is 30 s on
+        await silo.Grain<IFieldCrewGrain>("c1").SetStatus(CrewStatus.OffShift, "crew:c1");
+        for (var second = 0; second < 29; second++)
+        {
+            silo.Advance(TimeSpan.FromSeconds(1)); // the checkpoint's ticks at 15 s and 30 s run on the way
+            await Task.Delay(5);
+        }
+
+        await silo.CrashAsync();
+
+        var order = await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault(region: QuietRegion));
+        Assert.Equal((WorkOrderState.Created, (string?)null), (order.State, order.CrewId));
     }
 
     [Fact]
