@@ -517,6 +517,61 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
 
+    // ---- write-ahead logs ----
+
+    public Task<long> AppendLogAsync(string log, byte[] record, CancellationToken cancellationToken = default)
+    {
+        StoredRows.ThrowIfInvalidLog(log);
+        ArgumentNullException.ThrowIfNull(record);
+        var now = _clock.GetUtcNow().ToUniversalTime();
+        return ExecuteAsync("append to a log", isWrite: true, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "INSERT INTO logs (log, payload, appended_at) VALUES (@log, @payload, @at) RETURNING sequence", connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string>("log", log),
+                    new NpgsqlParameter<byte[]>("payload", record),
+                    new NpgsqlParameter<DateTimeOffset>("at", now),
+                },
+            };
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<LogRecord>> ReadLogAsync(string log, long afterSequence, int maxCount, CancellationToken cancellationToken = default)
+    {
+        StoredRows.ThrowIfInvalidLog(log);
+        return ExecuteAsync("read a log", isWrite: false, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT sequence, payload FROM logs WHERE log = @log AND sequence > @after ORDER BY sequence LIMIT @max", connection)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string>("log", log),
+                    new NpgsqlParameter<long>("after", afterSequence),
+                    new NpgsqlParameter<int>("max", maxCount),
+                },
+            };
+            return await StoredRows.ReadLogRecordsAsync(command, ct);
+        }, cancellationToken);
+    }
+
+    public Task<int> TruncateLogAsync(string log, long throughSequence, CancellationToken cancellationToken = default)
+    {
+        StoredRows.ThrowIfInvalidLog(log);
+        return ExecuteAsync("truncate a log", isWrite: true, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand("DELETE FROM logs WHERE log = @log AND sequence <= @through", connection)
+            {
+                Parameters = { new NpgsqlParameter<string>("log", log), new NpgsqlParameter<long>("through", throughSequence) },
+            };
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
     // ---- catalog ----
 
     public Task<CatalogImportResult> ImportCatalogAsync(

@@ -400,6 +400,50 @@ public sealed class SqliteStorageProvider : IStorageProvider
             return await StoredRows.ReadEventsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
 
+    // ---- write-ahead logs ----
+
+    public Task<long> AppendLogAsync(string log, byte[] record, CancellationToken cancellationToken = default)
+    {
+        StoredRows.ThrowIfInvalidLog(log);
+        ArgumentNullException.ThrowIfNull(record);
+        return WriteAsync("append to a log", (writer, transaction) =>
+        {
+            var command = writer.Command(
+                "INSERT INTO logs (log, payload, appended_at) VALUES ($log, $payload, $at) RETURNING sequence",
+                transaction, "$log", "$payload", "$at");
+            command.Parameters["$log"].Value = log;
+            command.Parameters["$payload"].Value = record;
+            command.Parameters["$at"].Value = UnixMicroseconds(_clock.GetUtcNow());
+            return (long)command.ExecuteScalar()!;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<LogRecord>> ReadLogAsync(string log, long afterSequence, int maxCount, CancellationToken cancellationToken = default)
+    {
+        StoredRows.ThrowIfInvalidLog(log);
+        return ReadAsync("read a log", async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT sequence, payload FROM logs WHERE log = $log AND sequence > $after ORDER BY sequence LIMIT $max";
+            command.Parameters.AddWithValue("$log", log);
+            command.Parameters.AddWithValue("$after", afterSequence);
+            command.Parameters.AddWithValue("$max", maxCount);
+            return await StoredRows.ReadLogRecordsAsync(command, ct);
+        }, cancellationToken);
+    }
+
+    public Task<int> TruncateLogAsync(string log, long throughSequence, CancellationToken cancellationToken = default)
+    {
+        StoredRows.ThrowIfInvalidLog(log);
+        return WriteAsync("truncate a log", WriteUrgency.Background, (writer, transaction) =>
+        {
+            var command = writer.Command("DELETE FROM logs WHERE log = $log AND sequence <= $through", transaction, "$log", "$through");
+            command.Parameters["$log"].Value = log;
+            command.Parameters["$through"].Value = throughSequence;
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
     // ---- catalog ----
 
     public Task<CatalogImportResult> ImportCatalogAsync(

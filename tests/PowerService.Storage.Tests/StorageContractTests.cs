@@ -538,6 +538,62 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal(0, await storage.LastEventSequenceAsync());
     }
 
+    // ---- write-ahead logs ----
+
+    [Fact]
+    public async Task Log_records_survive_a_reopen_in_order_each_log_apart_and_page_by_sequence()
+    {
+        var storage = await OpenAsync();
+        var first = await storage.AppendLogAsync("ami", [1, 2, 3]);
+        var other = await storage.AppendLogAsync("other", [9]);
+        var second = await storage.AppendLogAsync("ami", []);
+        var third = await storage.AppendLogAsync("ami", [.. Enumerable.Range(0, 100_000).Select(i => (byte)i)]);
+        await storage.DisposeAsync();
+
+        var reopened = await OpenAsync();
+        var page = await reopened.ReadLogAsync("ami", 0, 2);
+        var rest = await reopened.ReadLogAsync("ami", page[^1].Sequence, 10);
+
+        Assert.True(first < other && other < second && second < third, $"sequences {first}, {other}, {second}, {third} are not increasing");
+        Assert.Equal([first, second], page.Select(r => r.Sequence));
+        Assert.Equal([1, 2, 3], page[0].Payload);
+        Assert.Empty(page[1].Payload);
+        Assert.Equal(third, Assert.Single(rest).Sequence);
+        Assert.Equal(Enumerable.Range(0, 100_000).Select(i => (byte)i), rest[0].Payload);
+        Assert.Equal([9], Assert.Single(await reopened.ReadLogAsync("other", 0, 10)).Payload);
+        Assert.Empty(await reopened.ReadLogAsync("nobody", 0, 10));
+    }
+
+    [Fact]
+    public async Task Truncating_a_log_deletes_its_records_through_the_sequence_only()
+    {
+        var storage = await OpenAsync();
+        var sequences = new List<long>();
+        for (var i = 0; i < 4; i++)
+        {
+            sequences.Add(await storage.AppendLogAsync("ami", [(byte)i]));
+        }
+        var other = await storage.AppendLogAsync("other", [9]);
+
+        var deleted = await storage.TruncateLogAsync("ami", sequences[1]);
+        var again = await storage.TruncateLogAsync("ami", sequences[1]);
+
+        Assert.Equal(2, deleted);
+        Assert.Equal(0, again);
+        Assert.Equal(sequences[2..], (await storage.ReadLogAsync("ami", 0, 10)).Select(r => r.Sequence));
+        Assert.Equal(other, Assert.Single(await storage.ReadLogAsync("other", 0, 10)).Sequence);
+        Assert.True(await storage.AppendLogAsync("ami", [4]) > other, "a truncated log reuses no sequence");
+    }
+
+    [Fact]
+    public async Task A_log_without_a_name_is_refused()
+    {
+        var storage = await OpenAsync();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => storage.AppendLogAsync(" ", [1]));
+        await Assert.ThrowsAsync<ArgumentException>(() => storage.ReadLogAsync(new string('x', 65), 0, 1));
+    }
+
     // ---- notification outbox ----
 
     [Fact]

@@ -23,11 +23,26 @@ public sealed class IngestionOptions
     /// <summary>Events in one submitted batch (one HTTP request).</summary>
     public int MaxSubmission { get; set; } = 10_000;
 
-    internal void Validate()
+    /// <summary>How long an acknowledged batch stays in the meter event log (<see cref="MeterEventLog"/>), replayed
+    /// after a crash. It must be longer than areas take to store their meters' flags (written behind, 5 s after a
+    /// change, behind the store's other background writes in a storm): a crash replays the events of the last
+    /// retention, which costs a start about a second per 100,000 events.</summary>
+    public TimeSpan LogRetention { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often records older than <see cref="LogRetention"/> are deleted.</summary>
+    public TimeSpan LogTrimInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <param name="slowestArea">The longest an area takes to write behind what its events changed.</param>
+    internal void Validate(TimeSpan slowestArea)
     {
         if (QueueCapacity < 1 || MaxBatch < 1 || MaxSubmission < 1 || AreaCallsInFlight < 1 || MaxSubmission > QueueCapacity || FutureTolerance < TimeSpan.Zero)
         {
             throw new ArgumentException("Ingestion: QueueCapacity, MaxBatch, MaxSubmission and AreaCallsInFlight are positive, MaxSubmission <= QueueCapacity, FutureTolerance is not negative.");
+        }
+        if (LogRetention < slowestArea * 4 || LogTrimInterval < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException(
+                $"Ingestion: LogRetention is at least {(slowestArea * 4).TotalSeconds:0} s (four times the areas' write-behind delay of {slowestArea.TotalSeconds:0} s), LogTrimInterval at least 1 s.");
         }
     }
 }

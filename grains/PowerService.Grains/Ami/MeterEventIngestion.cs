@@ -13,7 +13,9 @@ namespace PowerService.Grains.Ami;
 /// read), and hands each area its events in one grain call. A submission completes
 /// when its events are applied, so an accepted batch is never silently dropped; a full queue refuses a batch whole with
 /// <see cref="ServiceBusyException"/>. Events are idempotent per (meter, event id), so a refused or failed batch is
-/// simply sent again.
+/// simply sent again. An applied batch is also appended to the <see cref="MeterEventLog"/> before it is acknowledged
+/// (areas store their meters' flags behind), and the log is replayed when the silo starts: an acknowledged event
+/// survives a crash.
 /// Up to four batches are applying at once; their area calls queue for <see cref="IngestionOptions.AreaCallsInFlight"/>
 /// workers, each making one call at a time, so interactive calls are not queued behind a storm (and a call costs no
 /// semaphore wait or task of its own on the way).
@@ -31,6 +33,9 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     private const int BatchesInFlight = 4;
 
     private readonly Channel<AreaCall> _areaCalls = Channel.CreateUnbounded<AreaCall>();
+    private readonly MeterEventLog _log = new(options, logger);
+    private readonly CancellationTokenSource _stop = new();
+    private Task _trimming = Task.CompletedTask;
     private Task[] _areaWorkers = [];
 
     // One reference per area, kept: a reference remembers the activation it last reached, so a storm's calls to an
@@ -78,12 +83,34 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     public IngestionStatistics GetStatistics() => new(
         Interlocked.Read(ref _queued), Interlocked.Read(ref _ingested), Interlocked.Read(ref _unknown), Interlocked.Read(ref _refused), Volatile.Read(ref _eventsPerSecond));
 
-    public Task StartAsync(Silo silo, CancellationToken cancellationToken)
+    /// <summary>Replays the meter event log (what was acknowledged before a crash, and what the areas may not have
+    /// stored), then takes batches.</summary>
+    public async Task StartAsync(Silo silo, CancellationToken cancellationToken)
     {
         _silo = silo;
         _areaWorkers = [.. Enumerable.Range(0, options.AreaCallsInFlight).Select(_ => Task.Run(AreaWorkerAsync, CancellationToken.None))];
+        await ReplayAsync(cancellationToken);
+        _trimming = Task.Run(() => _log.KeepTrimmedAsync(silo, _stop.Token), CancellationToken.None);
         _pump = Task.Run(PumpAsync, CancellationToken.None);
-        return Task.CompletedTask;
+    }
+
+    private async Task ReplayAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var replayed = 0;
+        await foreach (var events in _log.ReadAsync(_silo!.Storage, cancellationToken))
+        {
+            var submission = new Submission(events, new TaskCompletionSource<IngestionReceipt>(TaskCreationOptions.RunContinuationsAsynchronously));
+            Interlocked.Add(ref _queued, events.Count);
+            await ApplyAsync(await RouteAsync([submission]), events.Count, Stopwatch.GetTimestamp(), logged: true);
+            // A record that fails now (the store went away) fails the start: nothing acknowledged is skipped.
+            await submission.Done.Task;
+            replayed += events.Count;
+        }
+        if (replayed > 0)
+        {
+            LogReplayed(logger, replayed, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
     }
 
     /// <summary>Stops taking batches and applies every one already accepted before the silo deactivates its grains.</summary>
@@ -96,6 +123,8 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         }
         _areaCalls.Writer.TryComplete();
         await Task.WhenAll(_areaWorkers);
+        await _stop.CancelAsync();
+        await _trimming;
     }
 
     private void Validate(IReadOnlyList<MeterEvent> events)
@@ -162,7 +191,7 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             }
             var started = Stopwatch.GetTimestamp();
             var routed = await RouteAsync(batch).ConfigureAwait(false);
-            inFlight.Add(ApplyAsync(routed, events, started));
+            inFlight.Add(ApplyAsync(routed, events, started, logged: false));
             batch = [];
             if (inFlight.Count == BatchesInFlight)
             {
@@ -236,17 +265,28 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         list.Add(e);
     }
 
-    private async Task ApplyAsync(RoutedBatch routed, int events, long started)
+    /// <summary>Hands each area its events and, unless they come from the log (<paramref name="logged"/>), appends
+    /// them to it meanwhile; the batch's submitters hear back when both are done.</summary>
+    private async Task ApplyAsync(RoutedBatch routed, int events, long started, bool logged)
     {
         var error = routed.Error;
         if (routed.ByArea is { Count: > 0 } byArea)
         {
+            var logging = logged ? Task.CompletedTask : _log.AppendAsync(_silo!.Storage, byArea.Values, byArea.Values.Sum(e => e.Count));
             var applying = new AreaCalls(byArea.Count);
             foreach (var (area, areaEvents) in byArea)
             {
                 _areaCalls.Writer.TryWrite(new AreaCall(area, areaEvents, applying));
             }
             error = await applying.Done.ConfigureAwait(false);
+            try
+            {
+                await logging.ConfigureAwait(false);
+            }
+            catch (Exception logFailed)
+            {
+                error ??= logFailed;
+            }
         }
         Interlocked.Add(ref _queued, -events);
         if (error is not null)
@@ -351,6 +391,9 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     }
 
     private sealed record RoutedBatch(List<Submission> Submissions, Dictionary<string, List<MeterEvent>>? ByArea, Exception? Error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replayed {Events} meter events of the log in {Milliseconds:0} ms")]
+    private static partial void LogReplayed(ILogger logger, int events, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Events} meter events failed; its submitters are told to send it again")]
     private static partial void LogBatchFailed(ILogger logger, Exception error, int events);

@@ -19,8 +19,8 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
     private const string Actor = "system";
 
     // Readings arrive by the million every 15 minutes; the state is written behind, at most once per FlushDelay, with
-    // the journal events it owes. A crash loses at most that much, and the head-end sends again what was not
-    // acknowledged; readings counted twice are not possible, as the interval bits are written with the sums.
+    // the journal events it owes. What a crash loses of it the ingestion's meter event log replays; readings counted
+    // twice are not possible, as the interval bits are written with the sums.
     private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
 
     private readonly List<JournalEvent> _pendingEvents = [];

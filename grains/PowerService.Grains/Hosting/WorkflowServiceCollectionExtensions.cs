@@ -42,7 +42,7 @@ public static class WorkflowServiceCollectionExtensions
         services.AddNotices(options.Notices);
         // Registered after the notices: silo services stop in reverse order, so ingestion hands its last events to
         // the grains (which may owe notices) before the notice delivery stops.
-        options.Ingestion.Validate();
+        options.Ingestion.Validate(options.Outages.MeterFlagsWriteBehind);
         services.AddSingleton(options.Ingestion);
         services.AddSingleton<MeterDirectory>();
         services.AddSingleton<ISiloService>(sp => sp.GetRequiredService<MeterDirectory>());

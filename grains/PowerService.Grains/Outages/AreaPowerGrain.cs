@@ -11,7 +11,8 @@ namespace PowerService.Grains.Outages;
 /// the dark share inside the inference window, confirms it when more go dark, restores it when most come back, and
 /// opens a nested outage for meters still dark after the grace period.
 /// The meter flags are a state of their own, written behind (<see cref="OutageOptions.MeterFlagsWriteBehind"/> after a
-/// change, through the store's background loop): the head-end re-sends what a crash loses. The area's record — its
+/// change, through the store's background loop): what a crash loses of them the ingestion's meter event log replays
+/// (<see cref="MeterEventLog"/>). The area's record — its
 /// outage and the calls it owes — is never behind: opening and ending an outage are written before the outage and
 /// feeder grains are called, and repeated on activation if those calls did not complete. Kept apart, a decision's
 /// write is a few hundred bytes instead of every meter's flags (in a 1,000,000-meter storm, 20,000 decisions at once

@@ -107,9 +107,8 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
     private async Task KeepCheckpointAsync(Silo silo, IRecoveryCheckpointGrain checkpoint, long atStart)
     {
         var time = silo.TimeProvider;
-        // Journal ends sampled at each tick, oldest first; the checkpoint takes the newest one at least CheckpointLag old.
-        var samples = new Queue<(DateTimeOffset At, long Sequence)>();
-        samples.Enqueue((time.GetUtcNow(), atStart));
+        var journalEnds = new TrailingSequence(options.CheckpointLag);
+        journalEnds.Sample(time.GetUtcNow(), atStart);
         using var timer = new PeriodicTimer(options.CheckpointInterval, time);
         try
         {
@@ -118,13 +117,8 @@ internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<View
                 try
                 {
                     var now = time.GetUtcNow();
-                    samples.Enqueue((now, await silo.Storage.LastEventSequenceAsync(_stop.Token)));
-                    long? settled = null;
-                    while (samples.Peek().At <= now - options.CheckpointLag)
-                    {
-                        settled = samples.Dequeue().Sequence;
-                    }
-                    if (settled is { } sequence)
+                    journalEnds.Sample(now, await silo.Storage.LastEventSequenceAsync(_stop.Token));
+                    if (journalEnds.Settled(now) is { } sequence)
                     {
                         await checkpoint.Advance(sequence);
                     }

@@ -65,6 +65,22 @@ public interface IStorageProvider : IAsyncDisposable
     /// <summary>The sequence of the newest journal event (0 for an empty journal): where a live feed starts reading.</summary>
     Task<long> LastEventSequenceAsync(CancellationToken cancellationToken = default);
 
+    // ---- write-ahead logs (what a grain holds written behind, until it is stored) ----
+
+    /// <summary>Appends one record to the log named <paramref name="log"/> and returns its sequence, increasing across
+    /// every log of the store. A record is durable when this completes: a silo logs what it acknowledges before its
+    /// grains have stored it, and replays the log after a crash.</summary>
+    Task<long> AppendLogAsync(string log, byte[] record, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="maxCount"/> records of <paramref name="log"/> with sequence &gt;
+    /// <paramref name="afterSequence"/>, oldest first.</summary>
+    Task<IReadOnlyList<LogRecord>> ReadLogAsync(string log, long afterSequence, int maxCount, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the records of <paramref name="log"/> with sequence &lt;= <paramref name="throughSequence"/> (their
+    /// effects are stored) and returns how many. Nobody waits for it: a store with one writer commits it after the
+    /// writes callers wait on.</summary>
+    Task<int> TruncateLogAsync(string log, long throughSequence, CancellationToken cancellationToken = default);
+
     // ---- catalog (reference data: grid topology and the like) ----
 
     /// <summary>Imports the entries of one catalog kind in ONE transaction. Every entry with a parent key must find
@@ -162,6 +178,9 @@ public sealed record ReminderRecord(GrainId Grain, string Name, long DueAtMs, lo
 public sealed record JournalEvent(string StreamId, string EventType, DateTimeOffset OccurredAt, string? Actor, string? Location, string PayloadJson);
 
 public sealed record StoredEvent(long Sequence, string StreamId, string EventType, DateTimeOffset OccurredAt, string? Actor, string? Location, string PayloadJson);
+
+/// <summary>One record of a write-ahead log: its sequence and the bytes appended.</summary>
+public sealed record LogRecord(long Sequence, byte[] Payload);
 
 /// <summary>A notification to deliver at least once through <paramref name="Channel"/> (sms, app, wechat…).</summary>
 public sealed record OutboxMessage(string DeduplicationKey, string Channel, string Recipient, string PayloadJson, DateTimeOffset CreatedAt);

@@ -97,6 +97,66 @@ public sealed class CrashRecoveryTests
     }
 
     [Fact]
+    public async Task Last_gasps_acknowledged_just_before_a_crash_still_count_towards_the_outage_after_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await OutageScenario.ImportTopologyAsync(silo);
+        // 14 of the area's 50 meters dark: no outage yet (30 % suspect one); their flags are written behind (5 s).
+        Assert.Equal(14, (await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 1, 14, Ami.MeterEventType.LastGasp))).Accepted);
+
+        await silo.CrashAsync();
+
+        await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 15, 15, Ami.MeterEventType.LastGasp));
+        var area = await silo.Grain<IAreaPowerGrain>(OutageScenario.Area(1)).Get();
+        Assert.Equal((15, "OUT-TA-000001-1"), (area.DarkMeters, area.OutageId));
+    }
+
+    [Fact]
+    public async Task A_reading_acknowledged_just_before_a_crash_is_the_meters_last_reading_after_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await OutageScenario.ImportTopologyAsync(silo);
+        var at = silo.Clock.GetUtcNow().ToOffset(TimeSpan.FromHours(8));
+        var reading = new Ami.MeterEvent(OutageScenario.Meter(3), "r-0900", Ami.MeterEventType.Reading, at, Kwh: 0.75, Voltage: 229.5);
+        Assert.Equal(1, (await OutageScenario.SendAsync(silo, [reading])).Accepted);
+
+        await silo.CrashAsync();
+
+        var last = await silo.Grain<PowerService.Grains.Energy.IAreaEnergyGrain>(OutageScenario.Area(1)).GetLastReading(OutageScenario.Meter(3));
+        Assert.Equal(reading, last);
+        Assert.Equal(TimeSpan.FromHours(8), last!.At.Offset);
+    }
+
+    [Fact]
+    public async Task The_meter_event_log_is_emptied_after_its_retention_and_what_it_held_stays_stored()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Ingestion.LogRetention = TimeSpan.FromSeconds(30));
+        await OutageScenario.ImportTopologyAsync(silo);
+        await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 1, 14, Ami.MeterEventType.LastGasp));
+        Assert.NotEmpty(await silo.Storage.ReadLogAsync(Ami.MeterEventLog.Name, 0, 10));
+
+        for (var i = 0; i < 4; i++)
+        {
+            silo.Advance(TimeSpan.FromSeconds(15)); // the flags are written 5 s after the change, the log trimmed every 15 s
+            await Task.Delay(50);
+        }
+        await Eventually.True(async () => (await silo.Storage.ReadLogAsync(Ami.MeterEventLog.Name, 0, 10)).Count == 0, "the log is emptied");
+        await silo.CrashAsync();
+
+        await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 15, 15, Ami.MeterEventType.LastGasp));
+        var area = await silo.Grain<IAreaPowerGrain>(OutageScenario.Area(1)).Get();
+        Assert.Equal((15, "OUT-TA-000001-1"), (area.DarkMeters, area.OutageId));
+    }
+
+    [Fact]
+    public async Task A_meter_event_log_shorter_than_four_times_the_areas_write_behind_is_refused_at_start()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => WorkflowSilo.StartAsync(o => o.Ingestion.LogRetention = TimeSpan.FromSeconds(10)));
+
+        Assert.Contains("LogRetention is at least 20 s", error.Message);
+    }
+
+    [Fact]
     public async Task A_planned_outage_scheduled_just_before_a_crash_is_on_the_calendar()
     {
         await using var silo = await WorkflowSilo.StartAsync();
