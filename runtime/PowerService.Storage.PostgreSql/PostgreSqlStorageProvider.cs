@@ -519,7 +519,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
 
     // ---- write-ahead logs ----
 
-    public Task<long> AppendLogAsync(string log, byte[] record, CancellationToken cancellationToken = default)
+    public Task<long> AppendLogAsync(string log, byte[] record, WriteUrgency urgency = WriteUrgency.Awaited, CancellationToken cancellationToken = default)
     {
         StoredRows.ThrowIfInvalidLog(log);
         ArgumentNullException.ThrowIfNull(record);

@@ -402,11 +402,11 @@ public sealed class SqliteStorageProvider : IStorageProvider
 
     // ---- write-ahead logs ----
 
-    public Task<long> AppendLogAsync(string log, byte[] record, CancellationToken cancellationToken = default)
+    public Task<long> AppendLogAsync(string log, byte[] record, WriteUrgency urgency = WriteUrgency.Awaited, CancellationToken cancellationToken = default)
     {
         StoredRows.ThrowIfInvalidLog(log);
         ArgumentNullException.ThrowIfNull(record);
-        return WriteAsync("append to a log", (writer, transaction) =>
+        return WriteAsync("append to a log", urgency, (writer, transaction) =>
         {
             var command = writer.Command(
                 "INSERT INTO logs (log, payload, appended_at) VALUES ($log, $payload, $at) RETURNING sequence",

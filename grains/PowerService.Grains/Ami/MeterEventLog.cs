@@ -28,7 +28,8 @@ internal sealed partial class MeterEventLog(IngestionOptions options, ILogger lo
     /// <summary>Appends the events as one record; durable when the task completes.</summary>
     public async Task AppendAsync(IStorageProvider storage, IReadOnlyCollection<List<MeterEvent>> eventsByArea, int count)
     {
-        var sequence = await storage.AppendLogAsync(Name, Encode(eventsByArea, count)).ConfigureAwait(false);
+        // The head-end is a bulk sender: its records go after the writes people wait on (a dispatcher's update in a storm).
+        var sequence = await storage.AppendLogAsync(Name, Encode(eventsByArea, count), WriteUrgency.Background).ConfigureAwait(false);
         Appended(sequence);
     }
 

@@ -69,8 +69,9 @@ public interface IStorageProvider : IAsyncDisposable
 
     /// <summary>Appends one record to the log named <paramref name="log"/> and returns its sequence, increasing across
     /// every log of the store. A record is durable when this completes: a silo logs what it acknowledges before its
-    /// grains have stored it, and replays the log after a crash.</summary>
-    Task<long> AppendLogAsync(string log, byte[] record, CancellationToken cancellationToken = default);
+    /// grains have stored it, and replays the log after a crash. <paramref name="urgency"/> as for state writes: a bulk
+    /// sender's record (<see cref="WriteUrgency.Background"/>) goes after the writes people wait on.</summary>
+    Task<long> AppendLogAsync(string log, byte[] record, WriteUrgency urgency = WriteUrgency.Awaited, CancellationToken cancellationToken = default);
 
     /// <summary>Up to <paramref name="maxCount"/> records of <paramref name="log"/> with sequence &gt;
     /// <paramref name="afterSequence"/>, oldest first.</summary>
