@@ -12,11 +12,12 @@ namespace PowerService.Grains.Tests.Outages;
 public sealed class IngestionTests : IAsyncLifetime
 {
     private readonly CatalogGate _gate = new();
+    private readonly string _folder = Directory.CreateTempSubdirectory("powerservice-ingestion-").FullName;
     private WorkflowSilo _silo = null!;
 
     public async Task InitializeAsync()
     {
-        var folder = Directory.CreateTempSubdirectory("powerservice-ingestion-").FullName;
+        var folder = _folder;
         _silo = await WorkflowSilo.StartAsync(
             configure: o =>
             {
@@ -35,6 +36,8 @@ public sealed class IngestionTests : IAsyncLifetime
     {
         _gate.Open();
         await _silo.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
     }
 
     [Fact]

@@ -49,7 +49,15 @@ public sealed class WorkflowSilo : IAsyncDisposable
         Action<WorkflowOptions>? configure = null, DateTimeOffset? start = null, Func<ManualTimeProvider, IStorageProvider>? openStore = null)
     {
         var silo = new WorkflowSilo(start ?? MondayMorning, configure, openStore);
-        await silo.StartSiloAsync();
+        try
+        {
+            await silo.StartSiloAsync();
+        }
+        catch
+        {
+            await silo.DisposeAsync(); // a refused start leaves no temp folder behind
+            throw;
+        }
         return silo;
     }
 
