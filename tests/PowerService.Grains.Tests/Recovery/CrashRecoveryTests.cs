@@ -106,9 +106,7 @@ public sealed class CrashRecoveryTests
 
         await silo.CrashAsync();
 
-        await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 15, 15, Ami.MeterEventType.LastGasp));
-        var area = await silo.Grain<IAreaPowerGrain>(OutageScenario.Area(1)).Get();
-        Assert.Equal((15, "OUT-TA-000001-1"), (area.DarkMeters, area.OutageId));
+        await TheFifteenthDarkMeterOpensTheOutageAsync(silo);
     }
 
     [Fact]
@@ -143,6 +141,12 @@ public sealed class CrashRecoveryTests
         await Eventually.True(async () => (await silo.Storage.ReadLogAsync(Ami.MeterEventLog.Name, 0, 10)).Count == 0, "the log is emptied");
         await silo.CrashAsync();
 
+        await TheFifteenthDarkMeterOpensTheOutageAsync(silo);
+    }
+
+    /// <summary>Meter 15 goes dark: with meters 1–14 still counted, 15 of the area's 50 open its outage.</summary>
+    private static async Task TheFifteenthDarkMeterOpensTheOutageAsync(WorkflowSilo silo)
+    {
         await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 15, 15, Ami.MeterEventType.LastGasp));
         var area = await silo.Grain<IAreaPowerGrain>(OutageScenario.Area(1)).Get();
         Assert.Equal((15, "OUT-TA-000001-1"), (area.DarkMeters, area.OutageId));
