@@ -128,6 +128,7 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         await Task.WhenAll(_areaWorkers);
         await _stop.CancelAsync();
         await _trimming;
+        _stop.Dispose();
     }
 
     private void Validate(IReadOnlyList<MeterEvent> events)
