@@ -276,7 +276,7 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         var error = routed.Error;
         if (routed.ByArea is { Count: > 0 } byArea)
         {
-            var logging = logged ? Task.CompletedTask : _log.AppendAsync(_silo!.Storage, byArea.Values, byArea.Values.Sum(e => e.Count));
+            var logging = logged ? Task.CompletedTask : _log.AppendAsync(_silo!.Storage, byArea.Values);
             var applying = new AreaCalls(byArea.Count);
             foreach (var (area, areaEvents) in byArea)
             {

@@ -26,15 +26,25 @@ internal sealed partial class MeterEventLog(IngestionOptions options, ILogger lo
     private long _lastAppended;
 
     /// <summary>Appends the events as one record; durable when the task completes.</summary>
-    public async Task AppendAsync(IStorageProvider storage, IReadOnlyCollection<List<MeterEvent>> eventsByArea, int count)
+    public async Task AppendAsync(IStorageProvider storage, IReadOnlyCollection<List<MeterEvent>> eventsByArea)
     {
         // The head-end is a bulk sender: its records go after the writes people wait on (a dispatcher's update in a storm).
-        var sequence = await storage.AppendLogAsync(Name, Encode(eventsByArea, count), WriteUrgency.Background).ConfigureAwait(false);
+        var sequence = await storage.AppendLogAsync(Name, Encode(eventsByArea), WriteUrgency.Background).ConfigureAwait(false);
         Appended(sequence);
     }
 
-    /// <summary>The records still in the log, oldest first, a page at a time.</summary>
+    /// <summary>The events still in the log, a record at a time, oldest first.</summary>
     public async IAsyncEnumerable<List<MeterEvent>> ReadAsync(IStorageProvider storage, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var record in ReadRecordsAsync(storage, cancellationToken).ConfigureAwait(false))
+        {
+            Appended(record.Sequence);
+            yield return Decode(record.Payload);
+        }
+    }
+
+    /// <summary>The records still in the log as stored, oldest first, a page at a time.</summary>
+    internal static async IAsyncEnumerable<LogRecord> ReadRecordsAsync(IStorageProvider storage, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var after = 0L;
         while (true)
@@ -42,8 +52,7 @@ internal sealed partial class MeterEventLog(IngestionOptions options, ILogger lo
             var page = await storage.ReadLogAsync(Name, after, ReplayPage, cancellationToken).ConfigureAwait(false);
             foreach (var record in page)
             {
-                Appended(record.Sequence);
-                yield return Decode(record.Payload);
+                yield return record;
             }
             if (page.Count < ReplayPage)
             {
@@ -103,8 +112,9 @@ internal sealed partial class MeterEventLog(IngestionOptions options, ILogger lo
         }
     }
 
-    internal static byte[] Encode(IReadOnlyCollection<List<MeterEvent>> eventsByArea, int count)
+    internal static byte[] Encode(IReadOnlyCollection<List<MeterEvent>> eventsByArea)
     {
+        var count = eventsByArea.Sum(events => events.Count);
         using var buffer = new MemoryStream(16 + count * 40);
         using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {

@@ -9,7 +9,6 @@ using PowerService.Grains.Topology.Import;
 using PowerService.Grains.WorkOrders;
 using PowerService.LoadTests.Grains;
 using PowerService.LoadTests.Harness;
-using PowerService.Runtime.Storage;
 using PowerService.TestSupport.Topology;
 
 namespace PowerService.LoadTests.Benchmarks;
@@ -151,7 +150,7 @@ internal static class AmiStormBenchmark
         // What a crash now would replay at the next start: the whole burst is still in the meter event log. The areas
         // are active and hold every event, so this times reading, decoding, routing and the area calls, not activation.
         var logged = 0L;
-        await foreach (var record in LogRecordsAsync(silo.Silo.Storage))
+        await foreach (var record in MeterEventLog.ReadRecordsAsync(silo.Silo.Storage))
         {
             logged += record.Payload.Length;
         }
@@ -194,19 +193,6 @@ internal static class AmiStormBenchmark
         Report.Target("every affected area has exactly one outage", areasWithOneOutage == size.TransformerAreas);
         Report.Target("100,000 fault calls create no duplicate repair orders", merged == calls && liveRepairs == feederOutages);
         Report.Target("unrelated work-order update p99 ≤ 100 ms during the burst", Statistics.Percentile(latencies, 0.99) <= TargetProbeP99Ms);
-    }
-
-    private static async IAsyncEnumerable<LogRecord> LogRecordsAsync(IStorageProvider storage)
-    {
-        var after = 0L;
-        while (await storage.ReadLogAsync(MeterEventLog.Name, after, 64) is { Count: > 0 } page)
-        {
-            foreach (var record in page)
-            {
-                yield return record;
-            }
-            after = page[^1].Sequence;
-        }
     }
 
     /// <summary>The least the path costs: each batch's events grouped by area through the directory and one empty grain
