@@ -35,6 +35,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
     private readonly List<JournalEvent> _pendingEvents = [];
     private IDisposable? _orderListFlush;
     private DateTimeOffset? _holdReminderDueAt;
+    private long _commits;
 
     private FieldCrewState S => state.State;
 
@@ -42,7 +43,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     private DateTimeOffset Now => TimeProvider.GetUtcNow();
 
-    public async Task<CrewView> Register(CrewProfile profile, string actor)
+    public Task<CrewView> Register(CrewProfile profile, string actor) => Undoable(async () =>
     {
         Validate(Id, profile, actor);
         var previous = S.Profile;
@@ -64,14 +65,14 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         await PublishAsync(previousStatus, current);
         return View();
-    }
+    });
 
     public Task<CrewView?> Get() => Task.FromResult(S.Profile is null ? null : View());
 
     public Task Reannounce() =>
         S.Profile is null ? Task.CompletedTask : GrainFactory.GetGrain<IDispatchGrain>(S.Profile.Region).UpdateCrew(Snapshot());
 
-    public async Task<CrewView> ReportLocation(GeoPoint location, string actor)
+    public Task<CrewView> ReportLocation(GeoPoint location, string actor) => Undoable(async () =>
     {
         RequireActor(actor);
         if (!location.IsValid)
@@ -85,9 +86,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         await CommitAsync([Event(new CrewLocationReported(location.Latitude, location.Longitude), actor)]);
         await PublishAsync(status, EffectiveStatus());
         return View();
-    }
+    });
 
-    public async Task<CrewView> SetStatus(CrewStatus status, string actor)
+    public Task<CrewView> SetStatus(CrewStatus status, string actor) => Undoable(async () =>
     {
         RequireActor(actor);
         if (!Enum.IsDefined(status))
@@ -112,7 +113,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             }
         }
         return View();
-    }
+    });
 
     public async Task OrderChanged(string orderId, WorkOrderState orderState, string? crewId)
     {
@@ -175,7 +176,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     // ---- booking (预约) ----
 
-    public async Task<IReadOnlyList<SlotView>> PublishSlots(IReadOnlyList<TimeSlot> slots, string actor)
+    public Task<IReadOnlyList<SlotView>> PublishSlots(IReadOnlyList<TimeSlot> slots, string actor) => Undoable<IReadOnlyList<SlotView>>(async () =>
     {
         RequireActor(actor);
         ValidateSlots(slots);
@@ -218,7 +219,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         events.Add(Event(new SlotsPublished(slots), actor));
         await CommitAsync(events);
         return [.. slots.Select(s => SlotViewOf(S.Slots.First(r => r.Start == s.Start), now))];
-    }
+    });
 
     public Task<IReadOnlyList<SlotView>> GetSlots(DateTimeOffset from, DateTimeOffset to)
     {
@@ -227,7 +228,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         return Task.FromResult(slots);
     }
 
-    public async Task<Booking> Hold(BookingRequest request)
+    public Task<Booking> Hold(BookingRequest request) => Undoable(async () =>
     {
         if (request is null || string.IsNullOrWhiteSpace(request.OrderId))
         {
@@ -274,9 +275,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         events.Add(BookingEvent(held, request.Actor));
         await CommitAsync(events);
         return BookingOf(held);
-    }
+    });
 
-    public async Task<Booking> Confirm(string bookingId, string actor)
+    public Task<Booking> Confirm(string bookingId, string actor) => Undoable(async () =>
     {
         RequireActor(actor);
         var found = FindBooking(bookingId);
@@ -297,12 +298,12 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         events.Add(BookingEvent(confirmed, actor));
         await CommitAsync(events);
         return BookingOf(confirmed);
-    }
+    });
 
     public Task<Booking?> GetBooking(string bookingId) =>
         Task.FromResult(S.Bookings.TryGetValue(bookingId, out var found) ? BookingOf(found) : null);
 
-    public async Task Release(string bookingId, string actor)
+    public Task Release(string bookingId, string actor) => Undoable(async () =>
     {
         RequireActor(actor);
         var found = FindBooking(bookingId);
@@ -313,16 +314,16 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             Released(found, actor, events);
         }
         await CommitOrSyncAsync(events);
-    }
+    });
 
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    public Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != HoldExpiryReminder)
         {
-            return;
+            return Task.CompletedTask;
         }
         _holdReminderDueAt = null;
-        await CommitOrSyncAsync(ExpireDueHolds(Now));
+        return Undoable(() => CommitOrSyncAsync(ExpireDueHolds(Now)));
     }
 
     // ---- status and what others are told ----
@@ -449,6 +450,30 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     // ---- state and journal ----
 
+    /// <summary>Runs a change of the crew's state; when it fails before anything is stored — a refusal found after the
+    /// state was touched, or a write the store did not take — the state goes back to what it was, so no half change is
+    /// served meanwhile or lands later with another write and without its journal event.</summary>
+    private async Task<T> Undoable<T>(Func<Task<T>> change)
+    {
+        var before = S.Copy();
+        var commits = _commits;
+        try
+        {
+            return await change();
+        }
+        catch when (_commits == commits)
+        {
+            state.State = before;
+            throw;
+        }
+    }
+
+    private Task Undoable(Func<Task> change) => Undoable(async () =>
+    {
+        await change();
+        return true;
+    });
+
     /// <summary>Writes the state with <paramref name="events"/>, with the order-list changes waiting to be written, and
     /// with the hold-expiry reminder the bookings now call for, in one transaction: a hold is never stored without the
     /// wake-up that expires it.</summary>
@@ -469,6 +494,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             throw;
         }
         _holdReminderDueAt = earliest;
+        _commits++;
     }
 
     private Task CommitIfAnyAsync(List<JournalEvent> events) => events.Count == 0 ? Task.CompletedTask : CommitAsync(events);

@@ -6,6 +6,21 @@ namespace PowerService.Grains.Crews;
 /// <summary>What a crew grain stores. Changed only by <see cref="FieldCrewGrain"/>.</summary>
 internal sealed class FieldCrewState
 {
+    /// <summary>A copy to go back to when a change cannot be stored. The collections are copied; what they hold is
+    /// immutable. A property added here must be copied too.</summary>
+    public FieldCrewState Copy() => new()
+    {
+        Profile = Profile,
+        DeclaredStatus = DeclaredStatus,
+        Location = Location,
+        LocationAt = LocationAt,
+        Orders = new(Orders, StringComparer.Ordinal),
+        Slots = [.. Slots],
+        Bookings = new(Bookings, StringComparer.Ordinal),
+        LastBookingNumber = LastBookingNumber,
+        UpdatedAt = UpdatedAt,
+    };
+
     public CrewProfile? Profile { get; set; }
 
     /// <summary>What the crew or a dispatcher last declared; orders on site or en route override it (see

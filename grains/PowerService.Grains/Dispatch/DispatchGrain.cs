@@ -335,9 +335,20 @@ internal sealed partial class DispatchGrain(
 
     private async Task SaveAsync()
     {
+        var (backlog, roster) = (_backlogChanged, _rosterChanged);
         _backlogChanged = _rosterChanged = false;
         _nextRosterSaveAt = Now + RosterSaveInterval;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored: the next change or roster save writes it again.
+            _backlogChanged |= backlog;
+            _rosterChanged |= roster;
+            throw;
+        }
     }
 
     private static void Validate(DispatchRequest request)

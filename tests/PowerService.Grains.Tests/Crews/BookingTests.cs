@@ -60,6 +60,27 @@ public sealed class BookingTests
     }
 
     [Fact]
+    public async Task A_hold_the_store_does_not_take_keeps_no_capacity_and_is_not_stored_later()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(storeBusyTimeout: TimeSpan.FromMilliseconds(100));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.PublishSlots([Slot(1)], "crew:C-1");
+
+        await using (await silo.LockStoreAsync())
+        {
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => crew.Hold(new BookingRequest("o-1", Afternoon, "customer")));
+            Assert.Equal(0, (await crew.GetSlots(Afternoon, Afternoon.AddHours(1)))[0].Held);
+        }
+        var second = await crew.Hold(new BookingRequest("o-2", Afternoon, "customer"));
+        await silo.RestartAsync();
+
+        var slot = Assert.Single(await silo.Grain<IFieldCrewGrain>("C-1").GetSlots(Afternoon, Afternoon.AddHours(1)));
+        Assert.Equal(1, slot.Held);
+        Assert.Equal("o-2", (await silo.Grain<IFieldCrewGrain>("C-1").GetBooking(second.Id))?.OrderId);
+        Assert.Equal(BookingId.Create("C-1", 1), second.Id);
+    }
+
+    [Fact]
     public async Task An_unconfirmed_hold_expires_frees_the_slot_and_can_no_longer_be_confirmed()
     {
         await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.HoldDuration = TimeSpan.FromMinutes(10));

@@ -4,6 +4,7 @@ using PowerService.Grains.Regions;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
 using PowerService.TestSupport;
 using static PowerService.Grains.Tests.Dispatch.Roster;
 
@@ -71,6 +72,28 @@ public sealed class FieldCrewTests
         var reported = Assert.Single(journal, e => e.EventType == "CrewLocationReported");
         Assert.Equal("crew:roaming", reported.Actor);
         Assert.Equal(At(10.5).ToString(), reported.Location);
+    }
+
+    [Fact]
+    public async Task A_location_the_store_does_not_take_is_refused_and_does_not_land_with_the_next_write()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(storeBusyTimeout: TimeSpan.FromMilliseconds(100));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        await crew.ReportLocation(At(5), "crew:C-1");
+
+        await using (await silo.LockStoreAsync())
+        {
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => crew.ReportLocation(At(20), "crew:C-1"));
+            Assert.Equal(At(5), (await crew.Get())?.Location);
+        }
+        await crew.SetStatus(CrewStatus.OffShift, "crew:C-1");
+        await silo.RestartAsync();
+
+        var view = await silo.Grain<IFieldCrewGrain>("C-1").Get();
+        Assert.Equal(At(5), view?.Location);
+        Assert.Equal(CrewStatus.OffShift, view?.Status);
+        var journal = await silo.Storage.ReadStreamAsync(JournalStreams.Crew("C-1"), 0, 10);
+        Assert.Equal(At(5).ToString(), Assert.Single(journal, e => e.EventType == "CrewLocationReported").Location);
     }
 
     [Fact]

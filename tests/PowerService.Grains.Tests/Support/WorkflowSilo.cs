@@ -21,12 +21,16 @@ public sealed class WorkflowSilo : IAsyncDisposable
     private string _database;
     private int _crashes;
 
-    private WorkflowSilo(DateTimeOffset start, Action<WorkflowOptions>? configure, Func<ManualTimeProvider, IStorageProvider>? openStore)
+    private readonly TimeSpan _busyTimeout;
+
+    private WorkflowSilo(
+        DateTimeOffset start, Action<WorkflowOptions>? configure, Func<ManualTimeProvider, IStorageProvider>? openStore, TimeSpan busyTimeout)
     {
         Clock = new ManualTimeProvider(start);
         _database = Path.Combine(_folder, "silo.db");
         _configure = configure;
         _openStore = openStore;
+        _busyTimeout = busyTimeout;
     }
 
     /// <summary>Monday 2026-11-23 09:00 China time: a working day, office hours.</summary>
@@ -45,10 +49,15 @@ public sealed class WorkflowSilo : IAsyncDisposable
 
     /// <param name="openStore">Opens the store on the silo's clock (every start opens the same database); SQLite in a
     /// temp folder when null.</param>
+    /// <param name="storeBusyTimeout">How long the default SQLite store waits for a lock before a write attempt fails
+    /// (see <see cref="LockStoreAsync"/>); 5 s when null.</param>
     public static async Task<WorkflowSilo> StartAsync(
-        Action<WorkflowOptions>? configure = null, DateTimeOffset? start = null, Func<ManualTimeProvider, IStorageProvider>? openStore = null)
+        Action<WorkflowOptions>? configure = null,
+        DateTimeOffset? start = null,
+        Func<ManualTimeProvider, IStorageProvider>? openStore = null,
+        TimeSpan? storeBusyTimeout = null)
     {
-        var silo = new WorkflowSilo(start ?? MondayMorning, configure, openStore);
+        var silo = new WorkflowSilo(start ?? MondayMorning, configure, openStore, storeBusyTimeout ?? TimeSpan.FromSeconds(5));
         try
         {
             await silo.StartSiloAsync();
@@ -92,6 +101,18 @@ public sealed class WorkflowSilo : IAsyncDisposable
         await StartSiloAsync();
     }
 
+    /// <summary>Takes the default SQLite store's write lock until disposed: the silo's writes fail after its retries
+    /// (a store that is down), its reads still work. Start the silo with a short <c>storeBusyTimeout</c>.</summary>
+    public async Task<IAsyncDisposable> LockStoreAsync()
+    {
+        var blocker = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_database};Pooling=False");
+        await blocker.OpenAsync();
+        await using var begin = blocker.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE";
+        await begin.ExecuteNonQueryAsync();
+        return blocker; // closing it (not pooled) rolls the empty transaction back
+    }
+
     /// <summary>Moves the clock in one step; reminders that fell due fire in due order (assert with
     /// <see cref="Eventually"/>, they run in the background).</summary>
     public void Advance(TimeSpan by) => Clock.Advance(by);
@@ -110,6 +131,7 @@ public sealed class WorkflowSilo : IAsyncDisposable
         _storage = _openStore?.Invoke(Clock) ?? new SqliteStorageProvider(new SqliteStorageOptions
         {
             ConnectionString = $"Data Source={_database}",
+            BusyTimeout = _busyTimeout,
             TimeProvider = Clock,
         });
         var options = new SiloOptions
