@@ -275,7 +275,7 @@ internal static class AmiStormBenchmark
         {
             _loop = Task.Run(async () =>
             {
-                var suspend = true;
+                var suspend = (await order.Get())?.State != WorkOrderState.Suspended; // a probe before may have left it suspended
                 while (!_stop.IsCancellationRequested)
                 {
                     var started = Stopwatch.GetTimestamp();
