@@ -139,7 +139,7 @@ internal static class AmiStormBenchmark
         var eventsPerSecond = size.Meters / elapsed.TotalSeconds;
         // Outages are opened inside the burst; their follow-ups (repair orders, board, notices) trail it: the storm's
         // first minute for a dispatcher, timed by the same probe until the board is complete.
-        var waveProbe = new Probe(probeOrder);
+        var waveProbe = new Probe(probeOrder, probe.LeftSuspended);
         var expectedOutages = size.TransformerAreas + size.Feeders;
         while ((await silo.Grain<IOutageBoardGrain>("all").List(new OutageQuery(Take: 1))).Total < expectedOutages && burst.Elapsed < TimeSpan.FromMinutes(10))
         {
@@ -271,11 +271,12 @@ internal static class AmiStormBenchmark
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
 
-        public Probe(IWorkOrderGrain order)
+        /// <param name="startSuspended">Whether the order is suspended now (a probe before may have left it so).</param>
+        public Probe(IWorkOrderGrain order, bool startSuspended = false)
         {
             _loop = Task.Run(async () =>
             {
-                var suspend = (await order.Get())?.State != WorkOrderState.Suspended; // a probe before may have left it suspended
+                var suspend = !startSuspended;
                 while (!_stop.IsCancellationRequested)
                 {
                     var started = Stopwatch.GetTimestamp();
@@ -289,10 +290,13 @@ internal static class AmiStormBenchmark
                         _slowest.Add((ms, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, GC.CollectionCount(2) - gen2));
                     }
                     suspend = !suspend;
+                    LeftSuspended = !suspend;
                     await Task.Delay(10);
                 }
             });
         }
+
+        public bool LeftSuspended { get; private set; }
 
         public async Task<double[]> StopAsync(string when)
         {
