@@ -7,30 +7,50 @@ namespace PowerService.Storage.Sqlite;
 /// queued behind the one writer) then waits while thousands of pages are copied and the file is synced — measured
 /// as the longest storage batches (275–311 ms) of a storm. Here the writer never checkpoints; every
 /// <see cref="SqliteStorageOptions.CheckpointInterval"/> after a commit, a PASSIVE checkpoint copies what the log holds
-/// while the writer goes on appending. If writes never pause long enough for the log to be copied whole, it is not
-/// restarted and keeps growing; past <see cref="SqliteStorageOptions.WalPagesLimit"/> pages one TRUNCATE checkpoint
-/// waits for the writer and empties it (a stall as the automatic checkpoint had, but rare).</summary>
+/// while the writer goes on appending.
+/// <para>The log restarts from its beginning (and its file is cut back to the writer's journal size limit) at the
+/// first commit that finds every frame copied. Under writes that never pause that does not happen: each pass copies
+/// what was there when it began while the writer appends more. Past <see cref="SqliteStorageOptions.WalPagesLimit"/>
+/// pages the checkpointer therefore catches up with passes in a row, asks the writer to pause between two transactions,
+/// goes on copying while that request waits in the writer's queue (so little is left when it is taken), copies the
+/// rest while the writer is paused — at most <see cref="MostPause"/> — and the writer's next commit restarts the log. A TRUNCATE checkpoint,
+/// which blocks writes until every reader has left the log (it stalled the writer 200–2,000 ms every few seconds while
+/// a storm's outages opened), is left for a log that still grew to four times the limit.</para></summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
+    /// <summary>The longest the writer waits for the last pass; a restart that needs more is left for the next tick.</summary>
+    private static readonly TimeSpan MostPause = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Pages (8 MB) the last pass may be left with; the writer is asked to pause only once passes beside it got
+    /// this close, or after <see cref="CatchUpPasses"/> of them.</summary>
+    private const long CloseEnoughPages = 2_048;
+
+    private const int CatchUpPasses = 5;
+
     private readonly string _connectionString;
     private readonly TimeSpan _busyTimeout;
     private readonly TimeSpan _interval;
     private readonly long _walPagesLimit;
+    private readonly Func<Action, Task> _betweenWrites;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private long _commits;
 
-    public SqliteCheckpointer(string connectionString, TimeSpan busyTimeout, TimeSpan interval, long walPagesLimit)
+    public SqliteCheckpointer(string connectionString, TimeSpan busyTimeout, TimeSpan interval, long walPagesLimit, Func<Action, Task> betweenWrites)
     {
         _connectionString = connectionString;
         _busyTimeout = busyTimeout;
         _interval = interval;
         _walPagesLimit = walPagesLimit;
+        _betweenWrites = betweenWrites;
         _loop = Task.Run(RunAsync);
     }
 
     /// <summary>Called by the writer after each commit: there is something to fold in.</summary>
     public void Committed() => Interlocked.Increment(ref _commits);
+
+    /// <summary>A PASSIVE checkpoint on <paramref name="connection"/>: never waits for a lock.</summary>
+    private static WalProgress CopyPassive(SqliteConnection connection) => Checkpoint(connection, "PASSIVE");
 
     private async Task RunAsync()
     {
@@ -49,10 +69,10 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
                 try
                 {
                     connection ??= Open();
-                    var log = Checkpoint(connection, "PASSIVE");
-                    if (log > _walPagesLimit)
+                    var wal = CopyPassive(connection);
+                    if (wal.Pages > _walPagesLimit)
                     {
-                        Checkpoint(connection, "TRUNCATE");
+                        await BringBackAsync(connection, wal);
                     }
                     folded = commits;
                 }
@@ -62,6 +82,10 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
                     connection?.Dispose();
                     connection = null;
                 }
+                catch (ObjectDisposedException)
+                {
+                    // The store is closing: the writer takes no more turns.
+                }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -70,6 +94,47 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         finally
         {
             connection?.Dispose();
+        }
+    }
+
+    /// <summary>Gets a log past its limit restarted with the writer paused for the last pass only, or, when readers kept
+    /// it from restarting until it reached four times the limit, empties it with a TRUNCATE checkpoint that blocks writes.</summary>
+    private async Task BringBackAsync(SqliteConnection connection, WalProgress wal)
+    {
+        if (wal.Pages > 4 * _walPagesLimit)
+        {
+            Checkpoint(connection, "TRUNCATE");
+            return;
+        }
+        for (var pass = 0; pass < CatchUpPasses && wal.Uncopied > CloseEnoughPages; pass++)
+        {
+            wal = CopyPassive(connection);
+        }
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var resume = new ManualResetEventSlim();
+        var pause = _betweenWrites(() =>
+        {
+            paused.TrySetResult();
+            resume.Wait(MostPause);
+        });
+        try
+        {
+            while (!paused.Task.IsCompleted && !pause.IsCompleted)
+            {
+                if (CopyPassive(connection).Uncopied == 0)
+                {
+                    await Task.WhenAny(paused.Task, pause, Task.Delay(5));
+                }
+            }
+            if (paused.Task.IsCompleted)
+            {
+                CopyPassive(connection); // nothing is appended meanwhile: this copies the rest
+            }
+        }
+        finally
+        {
+            resume.Set();
+            await pause;
         }
     }
 
@@ -92,13 +157,13 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         }
     }
 
-    private static long Checkpoint(SqliteConnection connection, string mode)
+    private static WalProgress Checkpoint(SqliteConnection connection, string mode)
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"PRAGMA wal_checkpoint({mode})";
         using var reader = command.ExecuteReader();
         reader.Read();
-        return reader.GetInt64(1); // (busy, pages in the log, pages copied)
+        return new WalProgress(reader.GetInt64(1), reader.GetInt64(2)); // (busy, pages in the log, pages copied)
     }
 
     /// <summary>Stops the loop; may be called more than once (a provider may be disposed twice).</summary>
@@ -107,4 +172,10 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         await _stop.CancelAsync();
         await _loop;
     }
+}
+
+/// <summary>Pages in the write-ahead log and how many of them are copied into the database file.</summary>
+internal readonly record struct WalProgress(long Pages, long Copied)
+{
+    public long Uncopied => Pages - Copied;
 }

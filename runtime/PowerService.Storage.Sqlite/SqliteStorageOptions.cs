@@ -18,8 +18,9 @@ public sealed class SqliteStorageOptions
     /// only). The writer itself never checkpoints, so no commit waits for one.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Pages (4 KB) the write-ahead log may hold before the checkpointer empties it while blocking writes, for
-    /// when writes never pause long enough for the log to restart by itself.</summary>
+    /// <summary>Pages (4 KB) the write-ahead log may hold before the checkpointer pauses the writer between two
+    /// transactions (at most 100 ms) to copy the last frames, so that the log restarts under writes that never pause.
+    /// At four times this one TRUNCATE checkpoint empties it while blocking writes.</summary>
     public long WalPagesLimit { get; init; } = 50_000;
 
     /// <summary>The clock for stored timestamps and outbox leases.</summary>

@@ -115,6 +115,119 @@ public sealed class SqliteStorageContractTests : StorageContractTests
     }
 
     [Fact]
+    public async Task Under_writes_that_never_pause_a_log_past_its_limit_restarts_instead_of_being_emptied_under_the_writer()
+    {
+        const int limit = 2_000;
+        await using IStorageProvider storage = new SqliteStorageProvider(new SqliteStorageOptions
+        {
+            ConnectionString = $"Data Source={DatabaseFile}",
+            CheckpointInterval = TimeSpan.FromMilliseconds(20),
+            WalPagesLimit = limit,
+            TimeProvider = Clock,
+        });
+        await storage.InitializeAsync();
+        var wal = DatabaseFile + "-wal";
+        var firstRestarts = WalRestarts(wal);
+        var (largest, shrank, next, written) = (0L, false, -1, 0);
+
+        // Four writers keep the one SQLite writer busy, so the log is never copied whole between two commits by itself.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) is var i && i < 1_200 && (i < 200 || WalRestarts(wal) - firstRestarts < 2))
+            {
+                await storage.WriteStatesAsync([new StateWrite(new("WorkOrder", $"order-{i}"), 0, new byte[64 * 1024])]);
+                lock (wal)
+                {
+                    var length = new FileInfo(wal).Length;
+                    written = Math.Max(written, i);
+                    shrank |= length < largest;
+                    largest = Math.Max(largest, length);
+                }
+            }
+        })));
+
+        Assert.True(WalRestarts(wal) - firstRestarts >= 2, "the log restarted from its beginning while the writes went on");
+        Assert.False(shrank, "the log file was never emptied under the writer (a TRUNCATE checkpoint blocks writes)");
+        Assert.True(largest < 4L * limit * 4_096, $"the log stayed under four times its limit ({largest:N0} bytes)");
+        foreach (var i in new[] { 0, 199, written })
+        {
+            Assert.Equal(64 * 1024, (await storage.ReadStateAsync(new("WorkOrder", $"order-{i}")))!.Payload.Length);
+        }
+    }
+
+    [Fact]
+    public async Task Writes_go_on_while_a_reader_keeps_a_log_past_its_limit_from_restarting()
+    {
+        await using IStorageProvider storage = new SqliteStorageProvider(new SqliteStorageOptions
+        {
+            ConnectionString = $"Data Source={DatabaseFile}",
+            BusyTimeout = TimeSpan.FromSeconds(30),
+            CheckpointInterval = TimeSpan.FromMilliseconds(20),
+            WalPagesLimit = 64,
+            TimeProvider = Clock,
+        });
+        await storage.InitializeAsync();
+
+        // A reader's snapshot pins the log: no checkpoint copies what was committed after it began, and one that waits
+        // for it (TRUNCATE) would hold every write for the busy timeout.
+        await using var reader = new SqliteConnection($"Data Source={DatabaseFile};Pooling=False");
+        await reader.OpenAsync();
+        var pinned = false;
+        for (var attempt = 0; attempt < 10 && !pinned; attempt++)
+        {
+            await Execute(reader, "BEGIN; SELECT count(*) FROM grain_state;");
+            await storage.WriteStatesAsync([new StateWrite(new("WorkOrder", $"before-{attempt}"), 0, new byte[100 * 1024])]);
+            pinned = PassiveCheckpoint() is (var log, var copied) && copied < log && log > 64;
+            if (!pinned)
+            {
+                await Execute(reader, "COMMIT");
+            }
+        }
+        Assert.True(pinned, "a reader holds a snapshot inside the log");
+
+        var writes = Task.Run(async () =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await storage.WriteStatesAsync([new StateWrite(new("WorkOrder", $"while-read-{i}"), 0, new byte[1024])]);
+                await Task.Delay(20); // a checkpoint tick between writes
+            }
+        });
+
+        Assert.True(await Task.WhenAny(writes, Task.Delay(TimeSpan.FromSeconds(10))) == writes, "the writes went on while the reader held its snapshot");
+        await Execute(reader, "COMMIT");
+        await writes;
+        Assert.NotNull(await storage.ReadStateAsync(new("WorkOrder", "while-read-9")));
+    }
+
+    private static async Task Execute(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private (long Log, long Copied) PassiveCheckpoint()
+    {
+        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        using var result = command.ExecuteReader();
+        result.Read();
+        return (result.GetInt64(1), result.GetInt64(2));
+    }
+
+    /// <summary>The write-ahead log header's checkpoint sequence (bytes 12–15, big-endian): SQLite counts one each time
+    /// the log starts over from its beginning.</summary>
+    private static long WalRestarts(string wal)
+    {
+        using var file = new FileStream(wal, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        Span<byte> header = stackalloc byte[16];
+        return file.Read(header) == 16 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[12..]) : 0;
+    }
+
+    [Fact]
     public async Task Writes_callers_wait_on_commit_before_queued_write_behind_which_is_still_not_starved()
     {
         await using IStorageProvider storage = CreateProvider();
