@@ -42,6 +42,27 @@ public sealed class WorkOrderListTests : IAsyncLifetime
         Assert.Equal("Created", row.GetProperty("state").GetString());
     }
 
+    [Fact]
+    public async Task An_order_on_a_customer_hold_says_since_when_in_the_order_and_its_list_row_and_counts_down_again_when_resumed()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/work-orders", Order("WO-H1", "FaultRepair", "RH"))).StatusCode);
+
+        var held = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-H1/transitions", new { action = "suspend", note = "customer not at home until 15:00" });
+        var order = await ApiScenario.JsonAsync(held);
+        var row = (await ListAsync("/api/work-orders?region=RH")).GetProperty("items")[0];
+        var resumed = await ApiScenario.JsonAsync(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-H1/transitions", new { action = "resume" }));
+        var rowAfter = (await ListAsync("/api/work-orders?region=RH")).GetProperty("items")[0];
+
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        Assert.Equal(JsonValueKind.String, order.GetProperty("suspendedAt").ValueKind);
+        Assert.Equal("Paused", order.GetProperty("slaClocks")[0].GetProperty("state").GetString());
+        Assert.Equal(order.GetProperty("suspendedAt").GetDateTimeOffset(), row.GetProperty("suspendedAt").GetDateTimeOffset());
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("due").ValueKind);
+        Assert.Equal(JsonValueKind.Null, resumed.GetProperty("suspendedAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, rowAfter.GetProperty("suspendedAt").ValueKind);
+        Assert.Equal("Arrival", rowAfter.GetProperty("due").GetProperty("clock").GetString());
+    }
+
     [Theory]
     [InlineData("region=R1&state=Flying", "state")]
     [InlineData("region=R1&kind=Picnic", "kind")]

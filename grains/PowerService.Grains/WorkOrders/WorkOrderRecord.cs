@@ -68,7 +68,7 @@ internal sealed record WorkOrderRecord
 
     public WorkOrderView ToView() => new(
         Id, Kind, Channel, Priority, State, Region, CustomerId, TransformerAreaId, Location, AreaClass, ConnectionCategory,
-        Description, CrewId, MergedInto, OutageId, Classification, Escalated, CreatedAt, UpdatedAt,
+        Description, CrewId, MergedInto, OutageId, Classification, Escalated, SuspendedAt, CreatedAt, UpdatedAt,
         Clocks.Select(c => c.ToView()).ToArray(),
         Callback?.ToView(),
         Version);

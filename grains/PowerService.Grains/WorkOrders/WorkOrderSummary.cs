@@ -15,16 +15,18 @@ public sealed record WorkOrderSummary(
     GeoPoint Location,
     SlaDue? Due,
     bool Escalated,
+    /// <summary>Set while a customer-caused hold pauses the clocks (then there is no <see cref="Due"/>).</summary>
+    DateTimeOffset? SuspendedAt,
     DateTimeOffset UpdatedAt,
     int Version)
 {
     public static WorkOrderSummary Of(WorkOrderView order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.UpdatedAt, order.Version);
+        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version);
 
     internal static WorkOrderSummary Of(WorkOrderRecord order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.UpdatedAt, order.Version);
+        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version);
 
     /// <summary>The running promise due first (a paused or stopped clock promises nothing now).</summary>
     internal static SlaDue? NextDue(IEnumerable<SlaClockView> clocks)

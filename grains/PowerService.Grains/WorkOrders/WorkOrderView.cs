@@ -22,6 +22,8 @@ public sealed record WorkOrderView(
     string? OutageId,
     FaultCallVerdict? Classification,
     bool Escalated,
+    /// <summary>Since when a customer-caused hold pauses the order's clocks; null when none does.</summary>
+    DateTimeOffset? SuspendedAt,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     IReadOnlyList<SlaClockView> SlaClocks,

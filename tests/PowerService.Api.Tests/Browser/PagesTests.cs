@@ -163,7 +163,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await index.OrderChanged(new WorkOrderSummary(
                 $"WO-S{i:D5}", "STORM", WorkOrderKind.FaultRepair, WorkOrderState.Created, WorkOrderPriority.Normal, null, null,
-                new GeoPoint(19.5 + (i % 100) * 0.01, 110 + (i / 100) * 0.01), new SlaDue("Arrival", now, now.AddMinutes(60 + i)), false, now, 1));
+                new GeoPoint(19.5 + (i % 100) * 0.01, 110 + (i / 100) * 0.01), new SlaDue("Arrival", now, now.AddMinutes(60 + i)), false, null, now, 1));
         }
 
         var console = await SignInAsync("dispatch.html", "dispatcher-li");

@@ -251,6 +251,8 @@ public sealed class SlaClockTests
         silo.Advance(TimeSpan.FromMinutes(26));
 
         Assert.Equal(SlaClockState.Paused, held.SlaClocks.Single().State);
+        Assert.Equal(Start.AddMinutes(10), held.SuspendedAt);
+        Assert.Null(resumed.SuspendedAt);
         var arrival = resumed.SlaClocks.Single();
         Assert.Equal((Start.AddMinutes(66), Start.AddMinutes(75), SlaClockState.Running), (arrival.WarnAt, arrival.DueAt, arrival.State));
         AssertFiredOnTime(await Next(order, "SlaWarned"), Start.AddMinutes(66));

@@ -159,7 +159,7 @@ function showCrew(crew) {
 function tick() {
   for (const span of document.querySelectorAll("#orders .countdown")) {
     const order = mine.get(span.closest(".card").dataset.card);
-    if (order) span.textContent = countdown(slack(order));
+    if (order) span.textContent = countdown(slack(order), order);
   }
 }
 
@@ -176,7 +176,7 @@ function draw(force = false) {
   if (!active.length) { $("orders").innerHTML = `<p class="muted">No orders.</p>`; return; }
   $("orders").innerHTML = active.map(o => `
     <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}">
-      <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o)))}</span></div>
+      <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span></div>
       <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
       ${Next[o.state].length ? `<textarea rows="1" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}

@@ -116,6 +116,7 @@ function show(order) {
     order.state === "Merged" ? "Handled together with a related repair" :
     rank >= 5 ? (order.kind === "FaultRepair" ? "Power restored — thank you for your patience" : "Done — thank you for your patience") :
     rank === 4 ? "The crew is working on it" :
+    order.suspendedAt ? `On hold as you asked, since ${when(order.suspendedAt)}: the promised times wait with it` :
     arrival ? `Crew expected by ${new Date(arrival.dueAt).toLocaleTimeString()}` :
     s ? `Promised by ${new Date(Date.now() + s.minutes * 60000).toLocaleString()}` : "";
   // A crew named on a withdrawn or merged order was let go of it.

@@ -300,7 +300,7 @@ function planRow(v) {
 /// A full order (from the hub or an answer) as the list row the index serves.
 function toRow(o) {
   return { id: o.id, region: o.region, kind: o.kind, state: o.state, priority: o.priority, crewId: o.crewId, customerId: o.customerId,
-    location: o.location, due: nextDue(o.slaClocks), escalated: o.escalated, updatedAt: o.updatedAt, version: o.version };
+    location: o.location, due: nextDue(o.slaClocks), escalated: o.escalated, suspendedAt: o.suspendedAt, updatedAt: o.updatedAt, version: o.version };
 }
 
 function keep(row) {
@@ -385,7 +385,7 @@ function tick() {
     const order = orders.get(cell.parentElement.dataset.order);
     if (!order) continue;
     const s = slack(order, now);
-    cell.textContent = countdown(s);
+    cell.textContent = countdown(s, order);
     cell.className = `sla ${slackClass(s)}`;
   }
 }
@@ -405,7 +405,7 @@ function draw() {
   $("orders").innerHTML = ranked.slice(0, MaxRows).map(({ o, s }) => `
     <tr data-order="${escape(o.id)}">
       <td>${escape(o.id)}</td><td>${escape(o.kind)}</td><td>${escape(o.state)}</td><td>${escape(o.priority)}</td>
-      <td class="sla ${slackClass(s)}">${escape(countdown(s))}</td><td>${escape(o.crewId ?? "—")}</td>
+      <td class="sla ${slackClass(s)}">${escape(countdown(s, o))}</td><td>${escape(o.crewId ?? "—")}</td>
       <td><select aria-label="crew for ${escape(o.id)}">${crewOptions}</select><button data-assign="${escape(o.id)}" ${crews.size ? "" : "disabled"}>Assign</button></td>
     </tr>`).join("");
   for (const tr of document.querySelectorAll("#orders tr")) {

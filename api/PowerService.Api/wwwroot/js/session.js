@@ -98,7 +98,9 @@ export function slack(order, now = Date.now()) {
 
 export function slackClass(s) { return !s ? "muted" : s.minutes < 0 ? "late" : s.share < 0.2 ? "warn" : "ok"; }
 
-export function countdown(s) {
+/// The most urgent clock's time left (`s` from slack); for an order on a customer-caused hold, since when it is held.
+export function countdown(s, order) {
+  if (order?.suspendedAt) return `on hold since ${when(order.suspendedAt)}`;
   if (!s) return "—";
   const m = Math.abs(s.minutes), text = m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : `${Math.floor(m)}m ${Math.floor((m * 60) % 60)}s`;
   return s.minutes < 0 ? `${s.clock} late ${text}` : `${s.clock} ${text}`;
