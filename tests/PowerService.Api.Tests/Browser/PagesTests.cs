@@ -150,6 +150,34 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(console.Locator("#import-errors li")).ToHaveCountAsync(0);
     }
 
+    [Fact]
+    public async Task An_order_put_on_hold_for_the_customer_shows_since_when_on_the_console_and_the_tracker_and_counts_down_again_when_resumed()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-H1", kind = "FaultRepair", description = "Flickering lights", customerId = "CU-0001" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        var row = console.Locator("tr[data-order='WO-H1'] td.sla");
+        await Assertions.Expect(row).ToContainTextAsync("Arrival", new() { Timeout = 20_000 });
+        var tracker = await SignInAsync("customer.html?order=WO-H1", "customer-wang");
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("Crew expected by");
+
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-H1/transitions", new { action = "suspend", note = "customer away until 15:00" })).StatusCode);
+
+        await Assertions.Expect(row).ToContainTextAsync("on hold since");
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("On hold as you asked, since");
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-on-hold.png"), FullPage = true });
+
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-H1/transitions", new { action = "resume" })).StatusCode);
+
+        await Assertions.Expect(row).ToContainTextAsync("Arrival");
+        await Assertions.Expect(row).Not.ToContainTextAsync("on hold");
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("Crew expected by");
+    }
+
     /// <summary>Not a timed test: it checks the console works with a storm's 10,000 open orders and prints how long
     /// loading and drawing took (the figure in docs/benchmarks.md). The region's index is filled directly, as 10,000
     /// orders would fill it, so the check measures the page, not order creation.</summary>

@@ -37,7 +37,7 @@ public sealed class OpenOrdersTests
         var index = silo.Grain<IOpenOrdersGrain>("R9");
         var now = silo.Clock.GetUtcNow();
         WorkOrderSummary Summary(string id, WorkOrderState state, int version) =>
-            new(id, "R9", WorkOrderKind.Complaint, state, WorkOrderPriority.Normal, null, null, default, null, false, now, version);
+            new(id, "R9", WorkOrderKind.Complaint, state, WorkOrderPriority.Normal, null, null, default, null, false, null, now, version);
         for (var i = 0; i < OpenOrdersGrain.FinishedKept + 10; i++)
         {
             await index.OrderChanged(Summary($"f-{i:D4}", WorkOrderState.Closed, 5));
@@ -60,7 +60,7 @@ public sealed class OpenOrdersTests
         var index = silo.Grain<IOpenOrdersGrain>("R8");
         var now = silo.Clock.GetUtcNow();
         WorkOrderSummary Summary(string id, WorkOrderKind kind, WorkOrderState state, int version) =>
-            new(id, "R8", kind, state, WorkOrderPriority.Normal, null, null, default, null, false, now, version);
+            new(id, "R8", kind, state, WorkOrderPriority.Normal, null, null, default, null, false, null, now, version);
         for (var i = 0; i < 30; i++)
         {
             await index.OrderChanged(Summary($"o-{i:D2}", i % 3 == 0 ? WorkOrderKind.Complaint : WorkOrderKind.FaultRepair, WorkOrderState.Created, 1));
