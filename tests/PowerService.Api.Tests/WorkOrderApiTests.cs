@@ -64,6 +64,29 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_transition_sent_again_with_its_request_id_is_answered_not_applied_twice()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-2R"));
+        var accept = new { action = "accept", requestId = "0b6f9d2e-5a43-4c1e-9d0e-2f1f3b7c8a11" };
+
+        var first = await _crew.PostAsJsonAsync("/api/work-orders/WO-2R/transitions", accept);
+        var again = await _crew.PostAsJsonAsync("/api/work-orders/WO-2R/transitions", accept);
+        var withoutId = await _crew.PostAsJsonAsync("/api/work-orders/WO-2R/transitions", new { action = "accept" });
+        var badId = await _crew.PostAsJsonAsync("/api/work-orders/WO-2R/transitions", new { action = "en-route", requestId = "not an id" });
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal((await Json(first)).GetProperty("version").GetInt32(), (await Json(again)).GetProperty("version").GetInt32());
+        Assert.Equal(HttpStatusCode.Conflict, withoutId.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badId.StatusCode);
+        Assert.Equal("requestId", (await Json(badId)).GetProperty("field").GetString());
+        var history = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2R/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Accepted");
+        Assert.Equal("Accepted", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2R"))).GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task A_crew_cannot_cancel_its_own_order_and_is_told_what_it_may_do()
     {
         await RegisterCrewAsync("C-12");

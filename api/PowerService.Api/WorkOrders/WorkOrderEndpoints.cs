@@ -220,7 +220,8 @@ public static class WorkOrderEndpoints
             RequestFields.Location(body!.Location, "location"),
             RequestFields.Optional(body.Note, "note", 2000, multiline: true),
             caller.Role == Roles.Crew ? caller.CrewId : order.CrewId,
-            RequestFields.Optional(body.TargetId, "targetId", 64));
+            RequestFields.Optional(body.TargetId, "targetId", 64),
+            RequestFields.Optional(body.RequestId, "requestId", 64));
         return (await grains.GetGrain<IWorkOrderGrain>(id).Apply(command), null);
     }
 
@@ -253,7 +254,9 @@ public sealed record CreateWorkOrderBody(
     string? AreaClass,
     string? ConnectionCategory);
 
-public sealed record TransitionBody(string? Action, string? Note, LocationBody? Location, string? TargetId);
+/// <param name="RequestId">Optional, chosen by the sender per action (a UUID): the same request sent again (its answer
+/// was lost) is answered with the order as it is, not applied twice.</param>
+public sealed record TransitionBody(string? Action, string? Note, LocationBody? Location, string? TargetId, string? RequestId = null);
 
 public sealed record AssignBody(string? CrewId, string? Note);
 

@@ -74,14 +74,17 @@ public sealed record NewWorkOrder(
 
 /// <summary>One action on an order by <paramref name="Actor"/> (e.g. <c>crew:C-12</c>, <c>dispatcher:li</c>,
 /// <c>system</c>), optionally where it happened and a note. <paramref name="CrewId"/> names the acting crew for crew
-/// actions; <paramref name="TargetId"/> the order or outage a merge folds into.</summary>
+/// actions; <paramref name="TargetId"/> the order or outage a merge folds into. <paramref name="RequestId"/>, chosen by
+/// the sender for each action it means once, makes a resend harmless: the same actor's request again is answered with
+/// the order as it is, not applied twice (a PDA that lost the answer on a weak network sends the action again).</summary>
 public sealed record WorkOrderCommand(
     WorkOrderAction Action,
     string Actor,
     GeoPoint? Location = null,
     string? Note = null,
     string? CrewId = null,
-    string? TargetId = null);
+    string? TargetId = null,
+    string? RequestId = null);
 
 public enum CallbackOutcome
 {

@@ -122,6 +122,11 @@ internal sealed partial class WorkOrderGrain(
     {
         var order = RequireOrder();
         RequireActor(command.Actor);
+        var request = RequestKey(command);
+        if (request is not null && order.RecentRequests.Contains(request))
+        {
+            return order.ToView(); // applied before: the sender lost the answer and sent it again
+        }
         if (command.Location is { IsValid: false })
         {
             throw new InvalidFieldException("location", "The location is not a valid latitude/longitude.");
@@ -193,6 +198,10 @@ internal sealed partial class WorkOrderGrain(
             default:
                 // ScheduleCallback is taken by Resolve in the same turn; Resolved is never a stored state.
                 throw Illegal(order, command.Action);
+        }
+        if (request is not null)
+        {
+            change.Next = change.Next with { RecentRequests = [.. change.Next.RecentRequests.TakeLast(RequestsRemembered - 1), request] };
         }
         await Commit(change);
         return Order.ToView();
@@ -838,6 +847,24 @@ internal sealed partial class WorkOrderGrain(
             : customersOpen.FirstOrDefault(o => o.Kind == WorkOrderKind.FaultRepair && WorkOrderTransitions.TryNext(o.State, Cancel, out _))?.Id;
 
     private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("Work order", Id);
+
+    /// <summary>How many identified requests an order remembers; a resend comes within seconds, long before this many
+    /// other actions.</summary>
+    internal const int RequestsRemembered = 16;
+
+    /// <summary>"actor request-id", or null when the command carries no request id.</summary>
+    private static string? RequestKey(WorkOrderCommand command)
+    {
+        if (command.RequestId is null)
+        {
+            return null;
+        }
+        if (command.RequestId.Length is 0 or > 64 || !command.RequestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            throw new InvalidFieldException("requestId", "requestId is 1 to 64 letters, digits, '-' or '_' (a UUID, say).");
+        }
+        return command.Actor + " " + command.RequestId;
+    }
 
     private static void RequireActor(string actor)
     {

@@ -435,6 +435,46 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-restored.png"), FullPage = true });
     }
 
+    /// <summary>Weak coverage in the field: the silo applies the crew's Accept but the answer never reaches the PDA. The
+    /// page sends the action again with the same request id, and the order answers without applying it twice.</summary>
+    [Fact]
+    public async Task A_PDA_action_whose_answer_was_lost_is_sent_again_and_applied_once()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-R1", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-R1/assign", new { crewId = "C-12" })).StatusCode);
+        var bodies = new List<string>();
+        var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteAsync("**/api/work-orders/WO-R1/transitions", async route =>
+        {
+            lock (bodies)
+            {
+                bodies.Add(route.Request.PostData ?? "");
+            }
+            if (bodies.Count == 1)
+            {
+                await route.FetchAsync(); // the silo applies it …
+                await route.AbortAsync(); // … and the answer is lost on the way back
+                return;
+            }
+            await route.ContinueAsync();
+        }));
+
+        var card = pda.Locator(".card[data-card='WO-R1']");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+
+        // The live feed may show the accepted order before the resend; the resend must not come back as a refusal.
+        await Assertions.Expect(card.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Eventually.True(() => { lock (bodies) { return Task.FromResult(bodies.Count == 2); } }, "the PDA sent the action again", 15_000);
+        await Assertions.Expect(card).Not.ToContainTextAsync("sending again");
+        await Assertions.Expect(card).Not.ToContainTextAsync("Refused");
+        await Assertions.Expect(pda.Locator("#error")).ToBeHiddenAsync();
+        Assert.Equal(JsonDocument.Parse(bodies[0]).RootElement.GetProperty("requestId").GetString(), JsonDocument.Parse(bodies[1]).RootElement.GetProperty("requestId").GetString());
+        var history = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/work-orders/WO-R1/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Accepted");
+    }
+
     /// <summary>The crew hub's WebSocket runs through a Playwright route, so the test can hold back what the server
     /// pushes (a change the PDA missed) and drop the connection (coverage lost in the field).</summary>
     [Fact]

@@ -261,6 +261,29 @@ public sealed class SlaClockTests
     }
 
     [Fact]
+    public async Task A_request_sent_again_is_answered_not_applied_twice_even_after_a_restart()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault(QuietRegion));
+
+        var held = await order.Apply(ByDispatcher(WorkOrderAction.Suspend) with { RequestId = "r-1" });
+        var again = await order.Apply(ByDispatcher(WorkOrderAction.Suspend) with { RequestId = "r-1" });
+        await silo.RestartAsync();
+        order = silo.Grain<IWorkOrderGrain>("o-1");
+        var afterRestart = await order.Apply(ByDispatcher(WorkOrderAction.Suspend) with { RequestId = "r-1" });
+
+        Assert.Equal((held.Version, held.SuspendedAt), (again.Version, again.SuspendedAt));
+        Assert.Equal(held.Version, afterRestart.Version);
+        Assert.Equal(["Created", "Suspended"], await EventTypes(order));
+        // A new request (another id, or none) is a new action: suspending a held order is refused as before.
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(ByDispatcher(WorkOrderAction.Suspend) with { RequestId = "r-2" }));
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(ByDispatcher(WorkOrderAction.Suspend)));
+        var error = await Assert.ThrowsAsync<InvalidFieldException>(() => order.Apply(ByDispatcher(WorkOrderAction.Resume) with { RequestId = "r 3" }));
+        Assert.Equal("requestId", error.Field);
+    }
+
+    [Fact]
     public async Task A_hold_on_a_working_day_clock_moves_it_by_working_time_only()
     {
         await using var silo = await WorkflowSilo.StartAsync(start: FridayMorning);
