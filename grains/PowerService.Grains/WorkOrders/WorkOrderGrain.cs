@@ -850,7 +850,7 @@ internal sealed partial class WorkOrderGrain(
 
     /// <summary>How many identified requests an order remembers; a resend comes within seconds, long before this many
     /// other actions.</summary>
-    internal const int RequestsRemembered = 16;
+    internal const int RequestsRemembered = 8;
 
     /// <summary>"actor request-id", or null when the command carries no request id.</summary>
     private static string? RequestKey(WorkOrderCommand command)
