@@ -58,6 +58,7 @@ internal sealed record WorkOrderRecord
     /// <summary>The last <see cref="WorkOrderGrain.RequestsRemembered"/> applied requests that carried an id, as
     /// "actor request-id", stored with the change they made: a resend is recognised after a restart too.</summary>
     public IReadOnlyList<string> RecentRequests { get; init; } = [];
+
     public CallbackRecord? Callback { get; init; }
 
     /// <summary>Due time of the order's one reminder as last registered (null: none registered).</summary>
