@@ -170,7 +170,7 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Contains("HubException: 409 Work order 'WO-HUB-1' is Accepted", twice.Message, StringComparison.Ordinal);
         Assert.EndsWith("HubException: 404 Work order 'WO-NONE' does not exist.", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("HubException: 400 status: status 'Sleeping' is not one of", badStatus.Message, StringComparison.Ordinal);
-        Assert.EndsWith("HubException: 400 notes: 'notes' is not a field of this request; it takes action, note, location, targetId.", misspelt.Message, StringComparison.Ordinal);
+        Assert.EndsWith("HubException: 400 notes: 'notes' is not a field of this request; it takes action, note, location, targetId, requestId.", misspelt.Message, StringComparison.Ordinal);
         Assert.Equal(20.05, moved.GetProperty("location").GetProperty("latitude").GetDouble());
         var stored = await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/work-orders/WO-HUB-1"));
         Assert.Equal("Accepted", stored.GetProperty("state").GetString());

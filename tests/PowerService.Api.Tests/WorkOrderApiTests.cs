@@ -165,7 +165,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
         var problem = await Json(misspelt);
         Assert.Equal("notes", problem.GetProperty("field").GetString());
-        Assert.Equal("'notes' is not a field of this request; it takes action, note, location, targetId.", problem.GetProperty("detail").GetString());
+        Assert.Equal("'notes' is not a field of this request; it takes action, note, location, targetId, requestId.", problem.GetProperty("detail").GetString());
         Assert.Equal("location.lat", (await Json(nested)).GetProperty("field").GetString());
         Assert.Contains("it takes latitude, longitude", (await Json(nested)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2N"))).GetProperty("state").GetString());
