@@ -13,7 +13,9 @@ namespace PowerService.Storage.Sqlite;
 /// what was there when it began while the writer appends more. Past <see cref="SqliteStorageOptions.WalPagesLimit"/>
 /// pages the checkpointer therefore catches up with passes in a row, asks the writer to pause between two transactions,
 /// goes on copying while that request waits in the writer's queue (so little is left when it is taken), copies the
-/// rest while the writer is paused — at most <see cref="MostPause"/> — and the writer's next commit restarts the log. A TRUNCATE checkpoint,
+/// rest while the writer is paused — at most <see cref="MostPause"/> — and the writer's next commit restarts the log.
+/// The restarted log is written over the file from its start; the file keeps its size (the writer sets no journal size
+/// limit) until a whole interval passes without a commit, when a TRUNCATE checkpoint, cheap then, empties it. A TRUNCATE checkpoint,
 /// which blocks writes until every reader has left the log (it stalled the writer 200–2,000 ms every few seconds while
 /// a storm's outages opened), is left for a log that still grew to four times the limit.</para></summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
@@ -27,7 +29,11 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
 
     private const int CatchUpPasses = 5;
 
+    /// <summary>SQLite's default page size, which the provider keeps.</summary>
+    private const long PageBytes = 4_096;
+
     private readonly string _connectionString;
+    private readonly string _databaseFile;
     private readonly TimeSpan _busyTimeout;
     private readonly TimeSpan _interval;
     private readonly long _walPagesLimit;
@@ -36,9 +42,10 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly Task _loop;
     private long _commits;
 
-    public SqliteCheckpointer(string connectionString, TimeSpan busyTimeout, TimeSpan interval, long walPagesLimit, Func<Action, Task> betweenWrites)
+    public SqliteCheckpointer(string connectionString, string databaseFile, TimeSpan busyTimeout, TimeSpan interval, long walPagesLimit, Func<Action, Task> betweenWrites)
     {
         _connectionString = connectionString;
+        _databaseFile = databaseFile;
         _busyTimeout = busyTimeout;
         _interval = interval;
         _walPagesLimit = walPagesLimit;
@@ -62,13 +69,29 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
                 var commits = Volatile.Read(ref _commits);
-                if (commits == folded)
+                if (commits == folded && WalFileBytes() <= _walPagesLimit * PageBytes)
                 {
                     continue;
                 }
                 try
                 {
                     connection ??= Open();
+                    if (commits == folded)
+                    {
+                        // A whole interval without a commit: the file a storm's log grew to is given back now (cutting it
+                        // at each restart instead stalled the commit after the restart 100–300 ms). Without waiting: a
+                        // reader still in the log, or a write that just began, leaves it for the next quiet interval.
+                        SetBusyTimeout(connection, TimeSpan.Zero);
+                        try
+                        {
+                            Checkpoint(connection, "TRUNCATE");
+                        }
+                        finally
+                        {
+                            SetBusyTimeout(connection, _busyTimeout);
+                        }
+                        continue;
+                    }
                     var wal = CopyPassive(connection);
                     if (wal.Pages > _walPagesLimit)
                     {
@@ -138,16 +161,27 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         }
     }
 
+    private static void SetBusyTimeout(SqliteConnection connection, TimeSpan timeout)
+    {
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = $"PRAGMA busy_timeout = {(long)timeout.TotalMilliseconds}";
+        pragma.ExecuteNonQuery();
+    }
+
+    private long WalFileBytes()
+    {
+        var wal = new FileInfo(_databaseFile + "-wal");
+        return wal.Exists ? wal.Length : 0;
+    }
+
     private SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             connection.Open();
-            // TRUNCATE waits this long for the writer's lock; PASSIVE never waits.
-            using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA busy_timeout = {(long)_busyTimeout.TotalMilliseconds}";
-            pragma.ExecuteNonQuery();
+            // TRUNCATE waits this long for the writer's lock and the readers; PASSIVE never waits.
+            SetBusyTimeout(connection, _busyTimeout);
             return connection;
         }
         catch

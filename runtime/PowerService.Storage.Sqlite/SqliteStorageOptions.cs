@@ -19,8 +19,9 @@ public sealed class SqliteStorageOptions
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Pages (4 KB) the write-ahead log may hold before the checkpointer pauses the writer between two
-    /// transactions (at most 100 ms) to copy the last frames, so that the log restarts under writes that never pause.
-    /// At four times this one TRUNCATE checkpoint empties it while blocking writes.</summary>
+    /// transactions (at most 100 ms) to copy the last frames, so that the log restarts under writes that never pause;
+    /// a log file larger than this is emptied in the first checkpoint interval without a commit. At four times this
+    /// one TRUNCATE checkpoint empties the log while blocking writes.</summary>
     public long WalPagesLimit { get; init; } = 50_000;
 
     /// <summary>The clock for stored timestamps and outbox leases.</summary>

@@ -47,7 +47,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
             throw new ArgumentException("CheckpointInterval and WalPagesLimit must be positive.", nameof(options));
         }
         _writes = new SqliteWriteQueue(Path.GetFileName(_databaseFile));
-        _checkpointer = new SqliteCheckpointer(_connectionString, _busyTimeout, options.CheckpointInterval, options.WalPagesLimit,
+        _checkpointer = new SqliteCheckpointer(_connectionString, _databaseFile, _busyTimeout, options.CheckpointInterval, options.WalPagesLimit,
             pause => _writes.Enqueue(WriteUrgency.Awaited, () => { pause(); return true; }, CancellationToken.None));
     }
 

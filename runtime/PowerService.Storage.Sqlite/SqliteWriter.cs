@@ -20,11 +20,10 @@ internal sealed class SqliteWriter : IDisposable
         {
             connection.Open();
             // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which WAL keeps crash-safe.
-            // The writer never checkpoints (SqliteCheckpointer does, beside it); a log restarted after a long storm is
-            // cut back to 64 MB.
+            // The writer never checkpoints and never cuts the log's file (SqliteCheckpointer does both, beside it).
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = string.Create(CultureInfo.InvariantCulture,
-                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {-1024L * cacheMegabytes}; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
+                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {-1024L * cacheMegabytes}; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = -1;");
             pragmas.ExecuteNonQuery();
             return new SqliteWriter(connection);
         }
