@@ -15,9 +15,9 @@ namespace PowerService.Storage.Sqlite;
 /// goes on copying while that request waits in the writer's queue (so little is left when it is taken), copies the
 /// rest while the writer is paused — at most <see cref="MostPause"/> — and the writer's next commit restarts the log.
 /// The restarted log is written over the file from its start; the file keeps its size (the writer sets no journal size
-/// limit) until a whole interval passes without a commit, when a TRUNCATE checkpoint, cheap then, empties it. A TRUNCATE checkpoint,
-/// which blocks writes until every reader has left the log (it stalled the writer 200–2,000 ms every few seconds while
-/// a storm's outages opened), is left for a log that still grew to four times the limit.</para></summary>
+/// limit) until a whole interval passes without a commit, when a TRUNCATE checkpoint that does not wait empties it.
+/// A TRUNCATE that waits, and so blocks writes until every reader has left the log (it stalled the writer 200–2,000 ms
+/// every few seconds while a storm's outages opened), is left for a log that still grew to four times the limit.</para></summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
     /// <summary>The longest the writer waits for the last pass; a restart that needs more is left for the next tick.</summary>
