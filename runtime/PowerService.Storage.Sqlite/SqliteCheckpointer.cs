@@ -42,7 +42,9 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly Task _loop;
     private long _commits;
 
-    public SqliteCheckpointer(string connectionString, string databaseFile, TimeSpan busyTimeout, TimeSpan interval, long walPagesLimit, Func<Action, Task> betweenWrites)
+    /// <param name="betweenWrites">Runs an action on the writer thread between two transactions.</param>
+    public SqliteCheckpointer(
+        string connectionString, string databaseFile, TimeSpan busyTimeout, TimeSpan interval, long walPagesLimit, Func<Action, Task> betweenWrites)
     {
         _connectionString = connectionString;
         _databaseFile = databaseFile;
