@@ -133,14 +133,14 @@ internal sealed partial class WorkOrderGrain(
         }
         if (command.Action == WorkOrderAction.Dispatch)
         {
-            return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location);
+            return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location, request);
         }
         var to = Move(order, command.Action);
         if (WorkOrderTransitions.CrewActions.Contains(command.Action))
         {
             RequireAssignedCrew(order, command);
         }
-        var change = new Change(order, TimeProvider.GetUtcNow());
+        var change = new Change(order, TimeProvider.GetUtcNow()) { Request = request };
         switch (command.Action)
         {
             case Reserve:
@@ -199,10 +199,6 @@ internal sealed partial class WorkOrderGrain(
                 // ScheduleCallback is taken by Resolve in the same turn; Resolved is never a stored state.
                 throw Illegal(order, command.Action);
         }
-        if (request is not null)
-        {
-            change.Next = change.Next with { RecentRequests = [.. change.Next.RecentRequests.TakeLast(RequestsRemembered - 1), request] };
-        }
         await Commit(change);
         return Order.ToView();
     }
@@ -232,7 +228,7 @@ internal sealed partial class WorkOrderGrain(
             ? GrainFactory.GetGrain<IFieldCrewGrain>(crewId).OrderChanged(Id, Order.State, Order.CrewId)
             : Task.CompletedTask;
 
-    public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null);
+    public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null, null);
 
     public async Task<Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor)
     {
@@ -319,7 +315,7 @@ internal sealed partial class WorkOrderGrain(
 
     // ---- the moves ----
 
-    private async Task<WorkOrderView> Assign(string crewId, string actor, string? note, GeoPoint? location)
+    private async Task<WorkOrderView> Assign(string crewId, string actor, string? note, GeoPoint? location, string? request)
     {
         var order = RequireOrder();
         RequireActor(actor);
@@ -337,7 +333,7 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new EntityNotFoundException("Crew", crewId);
         }
-        var change = new Change(order, TimeProvider.GetUtcNow());
+        var change = new Change(order, TimeProvider.GetUtcNow()) { Request = request };
         if (order.BookingId is { } booking && BookingId.CrewOf(booking) != crewId)
         {
             change.ReleaseBooking = booking;
@@ -625,6 +621,9 @@ internal sealed partial class WorkOrderGrain(
         {
             UpdatedAt = change.Events.Count > 0 ? change.Now : change.Before.UpdatedAt,
             Version = change.Before.Version + (change.Events.Count > 0 ? 1 : 0),
+            RecentRequests = change.Request is { } request
+                ? [.. change.Next.RecentRequests.TakeLast(RequestsRemembered - 1), request]
+                : change.Next.RecentRequests,
         };
         var wanted = NextMoment(next)?.At;
         ReminderChange? reminder = null;
@@ -908,6 +907,9 @@ internal sealed partial class WorkOrderGrain(
         public Dictionary<string, (WorkOrderState State, string? AssignedCrew)> CrewNotices { get; } = new(StringComparer.Ordinal);
         public string? ReleaseBooking { get; set; }
         public bool WithdrawFromDispatch { get; set; }
+
+        /// <summary>The identified request this change carries out ("actor request-id"), remembered with it.</summary>
+        public string? Request { get; set; }
 
         public void TellCrew(string crew, WorkOrderState state, string? assignedCrew) => CrewNotices[crew] = (state, assignedCrew);
     }

@@ -236,6 +236,23 @@ public sealed class WorkOrderLifecycleTests
     }
 
     [Fact]
+    public async Task A_dispatch_sent_again_with_its_request_id_is_answered_not_refused()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1", home: East(3));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault(QuietRegion));
+        var dispatch = new WorkOrderCommand(WorkOrderAction.Dispatch, Dispatcher, CrewId: "c1", RequestId: "d-1");
+
+        var first = await order.Apply(dispatch);
+        var again = await order.Apply(dispatch);
+
+        Assert.Equal((WorkOrderState.Dispatched, "c1"), (first.State, first.CrewId));
+        Assert.Equal(first.Version, again.Version);
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(dispatch with { RequestId = "d-2" }));
+    }
+
+    [Fact]
     public async Task An_override_to_an_unknown_crew_is_not_found_and_changes_nothing()
     {
         await using var silo = await WorkflowSilo.StartAsync();
