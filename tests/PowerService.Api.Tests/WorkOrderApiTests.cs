@@ -87,6 +87,27 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_report_sent_again_with_its_request_id_reaches_the_same_order_instead_of_making_a_second()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        var report = new { kind = "Complaint", description = "Bill twice as high as last month", requestId = "5d7c2a8e-0c4b-4d0e-9a51-6f0b1c2d3e4f" };
+
+        var first = await _customer.PostAsJsonAsync("/api/work-orders", report);
+        var again = await _customer.PostAsJsonAsync("/api/work-orders", report);
+        var byAnother = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { report.kind, report.description, report.requestId, region = "R1", location = new { latitude = 20.0, longitude = 110.3 } });
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        var id = (await Json(first)).GetProperty("id").GetString();
+        Assert.Equal(id, (await Json(again)).GetProperty("id").GetString());
+        Assert.Single((await Json(await _customer.GetAsync("/api/work-orders"))).GetProperty("items").EnumerateArray());
+        Assert.Equal(HttpStatusCode.Created, byAnother.StatusCode);
+        Assert.NotEqual(id, (await Json(byAnother)).GetProperty("id").GetString());
+        var history = await Json(await _dispatcher.GetAsync($"/api/work-orders/{id}/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Created");
+    }
+
+    [Fact]
     public async Task A_crew_cannot_cancel_its_own_order_and_is_told_what_it_may_do()
     {
         await RegisterCrewAsync("C-12");

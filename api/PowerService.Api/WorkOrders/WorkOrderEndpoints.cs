@@ -92,7 +92,8 @@ public static class WorkOrderEndpoints
                 customerId = caller.CustomerId;
                 RefuseServiceFields(body);
             }
-            var id = RequestFields.Optional(body.Id, "id", 64) ?? NewOrderId();
+            var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
+            var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewOrderId() : OrderIdFor(caller.Actor, requestId));
             if (!IsValidId(id))
             {
                 throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
@@ -108,7 +109,8 @@ public static class WorkOrderEndpoints
                 RequestFields.Optional(body.Region, "region", 64),
                 RequestFields.Location(body.Location, "location"),
                 RequestFields.Optional<AreaClass>(body.AreaClass, "areaClass"),
-                RequestFields.Optional<ConnectionCategory>(body.ConnectionCategory, "connectionCategory"));
+                RequestFields.Optional<ConnectionCategory>(body.ConnectionCategory, "connectionCategory"),
+                RequestId: requestId);
             var view = await grains.GetGrain<IWorkOrderGrain>(id).Create(order);
             return Results.Created($"/api/work-orders/{Uri.EscapeDataString(id)}", view);
         }).WithName("CreateWorkOrder");
@@ -239,8 +241,15 @@ public static class WorkOrderEndpoints
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     private static string NewOrderId() => $"WO-{Guid.NewGuid():N}"[..19].ToUpperInvariant();
+
+    /// <summary>The id of the order one request creates, the same however often it is sent, in the form of a new id.</summary>
+    private static string OrderIdFor(string actor, string requestId) =>
+        "WO-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(actor + " " + requestId)))[..16];
 }
 
+/// <param name="RequestId">Optional, chosen by the sender per report (a UUID): without an <paramref name="Id"/> the
+/// order's id is derived from it, so the same report sent again (its answer was lost) reaches the same order and is
+/// answered with it instead of creating a second one.</param>
 public sealed record CreateWorkOrderBody(
     string? Id,
     string? Kind,
@@ -252,7 +261,8 @@ public sealed record CreateWorkOrderBody(
     string? Region,
     LocationBody? Location,
     string? AreaClass,
-    string? ConnectionCategory);
+    string? ConnectionCategory,
+    string? RequestId = null);
 
 /// <param name="RequestId">Optional, chosen by the sender per action (a UUID): the same request sent again (its answer
 /// was lost) is answered with the order as it is, not applied twice.</param>

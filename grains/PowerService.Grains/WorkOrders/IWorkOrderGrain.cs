@@ -57,7 +57,9 @@ public interface IWorkOrderGrain : IGrain
     Task<IReadOnlyList<WorkOrderEvent>> GetHistory();
 }
 
-/// <summary>A new order. <paramref name="OutageId"/> links an outage's own repair order to its outage.</summary>
+/// <summary>A new order. <paramref name="OutageId"/> links an outage's own repair order to its outage.
+/// <paramref name="RequestId"/> makes a resend harmless as for <see cref="WorkOrderCommand"/>: the same actor's create
+/// sent again to the same order id is answered with the order.</summary>
 public sealed record NewWorkOrder(
     WorkOrderKind Kind,
     IntakeChannel Channel,
@@ -70,7 +72,8 @@ public sealed record NewWorkOrder(
     GeoPoint? Location = null,
     AreaClass? AreaClass = null,
     ConnectionCategory? ConnectionCategory = null,
-    string? OutageId = null);
+    string? OutageId = null,
+    string? RequestId = null);
 
 /// <summary>One action on an order by <paramref name="Actor"/> (e.g. <c>crew:C-12</c>, <c>dispatcher:li</c>,
 /// <c>system</c>), optionally where it happened and a note. <paramref name="CrewId"/> names the acting crew for crew

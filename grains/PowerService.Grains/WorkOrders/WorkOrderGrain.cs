@@ -49,15 +49,18 @@ internal sealed partial class WorkOrderGrain(
 
     public async Task<WorkOrderView> Create(NewWorkOrder order)
     {
+        var request = RequestKey(order.Actor, order.RequestId);
         if (Order.Exists)
         {
-            throw new DomainConflictException($"Work order '{Id}' already exists.");
+            return request is not null && Order.RecentRequests.Contains(request)
+                ? Order.ToView() // created by this request before: the sender lost the answer and sent it again
+                : throw new DomainConflictException($"Work order '{Id}' already exists.");
         }
         var now = TimeProvider.GetUtcNow();
         var created = await Classify(await Validate(order, now), order);
         // A call inside a known outage folds into it whatever else the customer has open; only other orders look.
         var customersOpen = created.Classification == FaultCallVerdict.InOutage ? [] : await OpenOrdersOfCustomer(created);
-        var change = new Change(Order, now);
+        var change = new Change(Order, now) { Request = request };
         change.Next = ReachMilestone(change, created, SlaMilestone.Receipt);
         Record(change, WorkOrderEvents.Created, order.Actor, null, new
         {
@@ -122,7 +125,7 @@ internal sealed partial class WorkOrderGrain(
     {
         var order = RequireOrder();
         RequireActor(command.Actor);
-        var request = RequestKey(command);
+        var request = RequestKey(command.Actor, command.RequestId);
         if (request is not null && order.RecentRequests.Contains(request))
         {
             return order.ToView(); // applied before: the sender lost the answer and sent it again
@@ -851,18 +854,18 @@ internal sealed partial class WorkOrderGrain(
     /// other actions.</summary>
     internal const int RequestsRemembered = 8;
 
-    /// <summary>"actor request-id", or null when the command carries no request id.</summary>
-    private static string? RequestKey(WorkOrderCommand command)
+    /// <summary>"actor request-id", or null when the request carries no id.</summary>
+    private static string? RequestKey(string actor, string? requestId)
     {
-        if (command.RequestId is null)
+        if (requestId is null)
         {
             return null;
         }
-        if (command.RequestId.Length is 0 or > 64 || !command.RequestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        if (requestId.Length is 0 or > 64 || !requestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
             throw new InvalidFieldException("requestId", "requestId is 1 to 64 letters, digits, '-' or '_' (a UUID, say).");
         }
-        return command.Actor + " " + command.RequestId;
+        return actor + " " + requestId;
     }
 
     private static void RequireActor(string actor)

@@ -475,6 +475,37 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Accepted");
     }
 
+    /// <summary>The customer's report reaches the silo but the answer does not reach the phone: the page sends it again
+    /// with the same request id and the customer has one order, not two.</summary>
+    [Fact]
+    public async Task A_customer_report_whose_answer_was_lost_is_sent_again_and_makes_one_order()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        var posts = 0;
+        var tracker = await SignInAsync("customer.html", "customer-wang", context => context.RouteAsync("**/api/work-orders", async route =>
+        {
+            if (route.Request.Method == "POST" && Interlocked.Increment(ref posts) == 1)
+            {
+                await route.FetchAsync(); // the silo takes the report …
+                await route.AbortAsync(); // … and the answer is lost on the way back
+                return;
+            }
+            await route.ContinueAsync();
+        }));
+
+        await tracker.Locator("#report select[name=kind]").SelectOptionAsync("Complaint");
+        await tracker.Locator("#report [name=description]").FillAsync("Bill twice as high as last month");
+        await tracker.Locator("#report button").ClickAsync();
+
+        await Assertions.Expect(tracker.Locator("#reported")).ToContainTextAsync("is received", new() { Timeout = 15_000 });
+        Assert.Equal(2, Volatile.Read(ref posts));
+        var customerApi = await _api.ClientForAsync("customer-wang");
+        var mine = await ApiScenario.JsonAsync(await customerApi.GetAsync("/api/work-orders"));
+        Assert.Single(mine.GetProperty("items").EnumerateArray());
+        await Assertions.Expect(tracker.Locator("#error")).ToBeHiddenAsync();
+    }
+
     /// <summary>The crew hub's WebSocket runs through a Playwright route, so the test can hold back what the server
     /// pushes (a change the PDA missed) and drop the connection (coverage lost in the field).</summary>
     [Fact]

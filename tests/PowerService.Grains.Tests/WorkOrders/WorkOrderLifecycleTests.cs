@@ -253,6 +253,22 @@ public sealed class WorkOrderLifecycleTests
     }
 
     [Fact]
+    public async Task A_create_sent_again_with_its_request_id_is_answered_with_the_order_and_anothers_is_refused()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        var report = Fault(QuietRegion) with { RequestId = "c-1" };
+
+        var first = await order.Create(report);
+        var again = await order.Create(report);
+
+        Assert.Equal(first.Version, again.Version);
+        Assert.Single(await order.GetHistory(), e => e.Type == "Created");
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(report with { RequestId = "c-2" }));
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(report with { Actor = "agent:other" }));
+    }
+
+    [Fact]
     public async Task An_override_to_an_unknown_crew_is_not_found_and_changes_nothing()
     {
         await using var silo = await WorkflowSilo.StartAsync();

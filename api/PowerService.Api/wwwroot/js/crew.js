@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, countdown } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, countdown, sendOnce } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
 // A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
@@ -36,7 +36,9 @@ requireRole(["crew"], async user => {
     button.disabled = true;
     try {
       // The device's position goes with the action, so the order's history says where the crew was when it acted.
-      const order = await sendAction(id, { action: button.dataset.action, note: card.querySelector("textarea").value || null, location: position });
+      const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`,
+        { action: button.dataset.action, note: card.querySelector("textarea").value || null, location: position },
+        (attempt, of) => { refusals.set(id, `No answer yet: sending again (${attempt} of ${of})…`); draw(); });
       refusals.delete(id);
       keep(order); showError(null); draw();
     } catch (error) {
@@ -138,31 +140,6 @@ function keep(order) {
 }
 
 const shown = o => o.crewId === crewId && o.state in Next;
-
-/// Sends one action until it gets an answer. No answer (the network dropped) or a busy silo (429, 502–504) is retried
-/// with the same request id, which the order recognises: an action whose answer was lost is not applied twice.
-async function sendAction(id, body) {
-  const requestId = newRequestId();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await api("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`, { ...body, requestId });
-    } catch (error) {
-      const transient = error.status === undefined || [429, 502, 503, 504].includes(error.status);
-      if (!transient || attempt === SendAttempts) throw error;
-      refusals.set(id, `No answer yet: sending again (${attempt + 1} of ${SendAttempts})…`);
-      draw();
-      await new Promise(resolve => setTimeout(resolve, Math.min(1000 * 2 ** (attempt - 1), 8000)));
-    }
-  }
-}
-
-const SendAttempts = 6;
-
-/// crypto.randomUUID exists only on secure pages; a PDA may reach the silo over plain HTTP inside the utility's network.
-function newRequestId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  return [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, "0")).join("");
-}
 
 function refusal(error) {
   if (error.status === 409) return `Refused: ${error.message}`;

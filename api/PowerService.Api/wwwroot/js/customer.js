@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, when, until } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, when, until, sendOnce } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
@@ -50,7 +50,8 @@ requireRole(["customer"], async () => {
     const form = event.target, button = form.querySelector("button");
     button.disabled = true;
     try {
-      const created = await api("POST", "/api/work-orders", { kind: form.kind.value, description: form.description.value.trim() });
+      const created = await sendOnce("POST", "/api/work-orders", { kind: form.kind.value, description: form.description.value.trim() },
+        (attempt, of) => { $("reported").textContent = `No answer yet: sending your report again (${attempt} of ${of})…`; });
       form.description.value = "";
       keepMine(created);
       drawMine();

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token, when, until } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce } from "./session.js";
 
 // The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
 // live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
@@ -88,7 +88,10 @@ requireRole(["dispatcher"], async user => {
     if (f.customerId.value) body.customerId = f.customerId.value;
     if (f.region.value) body.region = f.region.value;
     if (f.latitude.value || f.longitude.value) body.location = { latitude: Number(f.latitude.value), longitude: Number(f.longitude.value) };
-    try { const order = await api("POST", "/api/work-orders", body); keep(toRow(order)); queueDraw(); showError(null); f.description.value = ""; }
+    try {
+      const order = await sendOnce("POST", "/api/work-orders", body, (attempt, of) => showError(new Error(`No answer yet: sending the new order again (${attempt} of ${of})…`)));
+      keep(toRow(order)); queueDraw(); showError(null); f.description.value = "";
+    }
     catch (error) { showError(error); }
   };
 

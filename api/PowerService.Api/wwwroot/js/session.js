@@ -26,6 +26,31 @@ export async function api(method, path, body) {
   return response.status === 204 ? null : response.json();
 }
 
+const SendAttempts = 6;
+
+/// Sends what must happen once (a report, a crew's action) until it gets an answer. No answer (the network dropped)
+/// or a busy silo (429, 502–504) is retried after 1, 2, 4, 8 and 8 s with the same request id, which the server
+/// recognises: a request whose answer was lost is not carried out twice. `retrying(attempt, of)` is told before each.
+export async function sendOnce(method, path, body, retrying = () => {}) {
+  const requestId = newRequestId();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api(method, path, { ...body, requestId });
+    } catch (error) {
+      const transient = error.status === undefined || [429, 502, 503, 504].includes(error.status);
+      if (!transient || attempt === SendAttempts) throw error;
+      retrying(attempt + 1, SendAttempts);
+      await new Promise(resolve => setTimeout(resolve, Math.min(1000 * 2 ** (attempt - 1), 8000)));
+    }
+  }
+}
+
+/// crypto.randomUUID exists only on secure pages; a PDA may reach the silo over plain HTTP inside the utility's network.
+function newRequestId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function problem(response) {
   let text = `${response.status} ${response.statusText}`, details;
   try {
