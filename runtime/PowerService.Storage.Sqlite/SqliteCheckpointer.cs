@@ -8,9 +8,8 @@ namespace PowerService.Storage.Sqlite;
 /// as the longest storage batches (275–311 ms) of a storm. Here the writer never checkpoints; every
 /// <see cref="SqliteStorageOptions.CheckpointInterval"/> after a commit, a PASSIVE checkpoint copies what the log holds
 /// while the writer goes on appending.
-/// <para>The log restarts from its beginning (and its file is cut back to the writer's journal size limit) at the
-/// first commit that finds every frame copied. Under writes that never pause that does not happen: each pass copies
-/// what was there when it began while the writer appends more. Past <see cref="SqliteStorageOptions.WalPagesLimit"/>
+/// <para>The log restarts from its beginning at the first commit that finds every frame copied. Under writes that never
+/// pause that does not happen: each pass copies what was there when it began while the writer appends more. Past <see cref="SqliteStorageOptions.WalPagesLimit"/>
 /// pages the checkpointer therefore catches up with passes in a row, asks the writer to pause between two transactions,
 /// goes on copying while that request waits in the writer's queue (so little is left when it is taken), copies the
 /// rest while the writer is paused — at most <see cref="MostPause"/> — and the writer's next commit restarts the log.

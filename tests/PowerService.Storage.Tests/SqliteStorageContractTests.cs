@@ -101,13 +101,9 @@ public sealed class SqliteStorageContractTests : StorageContractTests
         });
         await storage.InitializeAsync();
 
-        for (var i = 0; i < 10; i++)
-        {
-            await storage.WriteStatesAsync([new StateWrite(new("WorkOrder", $"order-{i}"), 0, new byte[512 * 1024])]);
-        }
-
-        // 10 × 512 KB is ~1,300 pages, past 1,000 (not past four times it): the file is emptied in the first interval
-        // without a commit.
+        // One batch, so the log cannot restart between its writes: 10 × 512 KB is ~1,300 pages in the file, past 1,000
+        // (not past four times it). The file is emptied in the first interval without a commit.
+        await storage.WriteStatesAsync([.. Enumerable.Range(0, 10).Select(i => new StateWrite(new("WorkOrder", $"order-{i}"), 0, new byte[512 * 1024]))]);
         await Eventually.True(() => new FileInfo(DatabaseFile + "-wal").Length == 0, "the write-ahead log was truncated");
         for (var i = 0; i < 10; i++)
         {
@@ -159,26 +155,28 @@ public sealed class SqliteStorageContractTests : StorageContractTests
     [Fact]
     public async Task Writes_go_on_while_a_reader_keeps_a_log_past_its_limit_from_restarting()
     {
+        const int limit = 200;
         await using IStorageProvider storage = new SqliteStorageProvider(new SqliteStorageOptions
         {
             ConnectionString = $"Data Source={DatabaseFile}",
             BusyTimeout = TimeSpan.FromSeconds(30),
             CheckpointInterval = TimeSpan.FromMilliseconds(20),
-            WalPagesLimit = 64,
+            WalPagesLimit = limit,
             TimeProvider = Clock,
         });
         await storage.InitializeAsync();
 
         // A reader's snapshot pins the log: no checkpoint copies what was committed after it began, and one that waits
-        // for it (TRUNCATE) would hold every write for the busy timeout.
+        // for it (TRUNCATE) would hold every write for the busy timeout. The log is pinned just past its limit, far from
+        // four times it (where a TRUNCATE that waits is the fallback).
         await using var reader = new SqliteConnection($"Data Source={DatabaseFile};Pooling=False");
         await reader.OpenAsync();
         var pinned = false;
-        for (var attempt = 0; attempt < 10 && !pinned; attempt++)
+        for (var attempt = 0; attempt < 50 && !pinned; attempt++)
         {
             await Execute(reader, "BEGIN; SELECT count(*) FROM grain_state;");
             await storage.WriteStatesAsync([new StateWrite(new("WorkOrder", $"before-{attempt}"), 0, new byte[100 * 1024])]);
-            pinned = PassiveCheckpoint() is (var log, var copied) && copied < log && log > 64;
+            pinned = PassiveCheckpoint() is (var log, var copied) && copied < log && log > limit;
             if (!pinned)
             {
                 await Execute(reader, "COMMIT");
