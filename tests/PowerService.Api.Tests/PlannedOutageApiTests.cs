@@ -95,6 +95,28 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_plan_sent_again_with_its_request_id_is_answered_with_the_same_plan_instead_of_scheduling_a_second()
+    {
+        var start = DateTimeOffset.UtcNow.AddDays(8);
+        var plan = new { kind = "Planned", feederId = "F-1", plannedStart = start, plannedEnd = start.AddHours(4), reason = "Replace the 10 kV switch", requestId = "3c9e1f2a-6b7d-4e8f-9a0b-1c2d3e4f5a6b" };
+
+        var first = await _dispatcher.PostAsJsonAsync("/api/planned-outages", plan);
+        var again = await _dispatcher.PostAsJsonAsync("/api/planned-outages", plan);
+        var another = await _dispatcher.PostAsJsonAsync("/api/planned-outages", plan with { requestId = "9f8e7d6c-5b4a-4321-8fed-cba987654321" });
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        var id = (await Json(first)).GetProperty("outage").GetProperty("id").GetString();
+        Assert.StartsWith("PO-", id, StringComparison.Ordinal);
+        Assert.Equal(id, (await Json(again)).GetProperty("outage").GetProperty("id").GetString());
+        Assert.Equal(1, (await Json(again)).GetProperty("impact").GetProperty("affectedCustomers").GetInt32());
+        // Another request is another plan (the policy warns of the overlap, it does not refuse it).
+        Assert.Equal(HttpStatusCode.Created, another.StatusCode);
+        Assert.NotEqual(id, (await Json(another)).GetProperty("outage").GetProperty("id").GetString());
+        Assert.Equal(2, (await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-1"))).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
     public async Task A_plan_with_too_little_notice_is_a_409_carrying_the_reason_and_the_impact()
     {
         var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(2)));

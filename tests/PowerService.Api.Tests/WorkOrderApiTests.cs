@@ -243,6 +243,27 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_assignment_sent_again_with_its_request_id_is_answered_not_refused_as_already_dispatched()
+    {
+        await RegisterCrewAsync("C-77");
+        await RegisterCrewAsync("C-12", latitude: 20.5);
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-4R"));
+        var assign = new { crewId = "C-12", note = "C-12 knows the site", requestId = "7e1c0d5a-2b3f-4a6e-8c9d-0f1e2d3c4b5a" };
+
+        var first = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4R/assign", assign);
+        var again = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4R/assign", assign);
+        var withoutId = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4R/assign", new { crewId = "C-12" });
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal("C-12", (await Json(again)).GetProperty("crewId").GetString());
+        Assert.Equal((await Json(first)).GetProperty("version").GetInt32(), (await Json(again)).GetProperty("version").GetInt32());
+        Assert.Equal(HttpStatusCode.Conflict, withoutId.StatusCode);
+        var history = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-4R/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Dispatched" && e.GetProperty("actor").GetString() == "dispatcher:dispatcher-li");
+    }
+
+    [Fact]
     public async Task A_crew_reports_its_location_and_status_but_cannot_touch_another_crew()
     {
         await RegisterCrewAsync("C-12");

@@ -25,7 +25,9 @@ public static class PlannedOutageEndpoints
             {
                 throw new InvalidFieldException("body", "A JSON body is required.");
             }
-            var id = RequestFields.Optional(body.Id, "id", 64) ?? $"PO-{Guid.NewGuid():N}"[..19].ToUpperInvariant();
+            var actor = Caller.From(user).Actor;
+            var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
+            var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewIds.Random("PO-") : NewIds.For("PO-", actor, requestId));
             if (!IsValidId(id))
             {
                 throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
@@ -37,8 +39,9 @@ public static class PlannedOutageEndpoints
                 body.PlannedStart ?? throw new InvalidFieldException("plannedStart", "plannedStart is required."),
                 body.PlannedEnd ?? throw new InvalidFieldException("plannedEnd", "plannedEnd is required."),
                 RequestFields.Required(body.Reason, "reason", 500, multiline: true),
-                Caller.From(user).Actor,
-                RequestFields.Optional(body.OverrideReason, "overrideReason", 500, multiline: true));
+                actor,
+                RequestFields.Optional(body.OverrideReason, "overrideReason", 500, multiline: true),
+                requestId);
             var plan = await grains.GetGrain<IPlannedOutageGrain>(id).Plan(request, body.DryRun ?? false);
             if (plan.DryRun)
             {
@@ -123,7 +126,8 @@ public sealed record PlanOutageBody(
     DateTimeOffset? PlannedEnd,
     string? Reason,
     string? OverrideReason,
-    bool? DryRun);
+    bool? DryRun,
+    string? RequestId = null);
 
 /// <summary>One page of the planned-outage calendar; <c>nextSkip</c> is null on the last page.</summary>
 public sealed record PlannedOutageListResponse(int Total, IReadOnlyList<PlannedOutageSummary> Items, int? NextSkip);

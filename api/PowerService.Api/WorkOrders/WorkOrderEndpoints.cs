@@ -93,7 +93,7 @@ public static class WorkOrderEndpoints
                 RefuseServiceFields(body);
             }
             var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
-            var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewOrderId() : OrderIdFor(caller.Actor, requestId));
+            var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewIds.Random("WO-") : NewIds.For("WO-", caller.Actor, requestId));
             if (!IsValidId(id))
             {
                 throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
@@ -148,8 +148,12 @@ public static class WorkOrderEndpoints
         {
             var caller = Caller.From(user);
             var crewId = RequestFields.Required(body?.CrewId, "crewId", 64);
+            var note = RequestFields.Optional(body!.Note, "note", 2000, multiline: true);
+            var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
             await VisibleOrderAsync(grains, id, caller);
-            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Assign(crewId, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true)));
+            // A dispatch through Apply, as from /transitions, so a resent assignment is recognised by its request id.
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Apply(
+                new WorkOrderCommand(WorkOrderAction.Dispatch, caller.Actor, Note: note, CrewId: crewId, RequestId: requestId)));
         }).RequireAuthorization(Roles.Dispatcher).WithName("AssignWorkOrder");
 
         orders.MapPost("/{id}/callback", async (string id, CallbackBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
@@ -239,12 +243,6 @@ public static class WorkOrderEndpoints
 
     private static bool IsValidId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
-
-    private static string NewOrderId() => $"WO-{Guid.NewGuid():N}"[..19].ToUpperInvariant();
-
-    /// <summary>The id of the order one request creates, the same however often it is sent, in the form of a new id.</summary>
-    private static string OrderIdFor(string actor, string requestId) =>
-        "WO-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(actor + " " + requestId)))[..16];
 }
 
 /// <param name="RequestId">Optional, chosen by the sender per report (a UUID): without an <paramref name="Id"/> the
@@ -268,6 +266,8 @@ public sealed record CreateWorkOrderBody(
 /// was lost) is answered with the order as it is, not applied twice.</param>
 public sealed record TransitionBody(string? Action, string? Note, LocationBody? Location, string? TargetId, string? RequestId = null);
 
-public sealed record AssignBody(string? CrewId, string? Note);
+/// <param name="RequestId">Optional, as for <see cref="TransitionBody"/>: the same assignment sent again is answered with
+/// the order as it is instead of a 409 "already Dispatched with crew …".</param>
+public sealed record AssignBody(string? CrewId, string? Note, string? RequestId = null);
 
 public sealed record CallbackBody(string? Outcome, string? Note);

@@ -61,7 +61,8 @@ public sealed record PlannedOutageRequest(
     DateTimeOffset PlannedEnd,
     string Reason,
     string Actor,
-    string? OverrideReason = null);
+    string? OverrideReason = null,
+    string? RequestId = null);
 
 /// <summary>The answer to a plan: the impact, what the policy found, and the scheduled outage when it was accepted
 /// (null on a dry run and on a refusal).</summary>

@@ -56,9 +56,12 @@ internal sealed partial class PlannedOutageGrain(
     public async Task<PlannedOutagePlan> Plan(PlannedOutageRequest request, bool dryRun)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var requestKey = RequestIds.Key(request.Actor, request.RequestId);
         if (Outage.Exists)
         {
-            throw new DomainConflictException($"Planned outage '{Id}' already exists ({Outage.Status}).");
+            return requestKey is not null && requestKey == Outage.PlannedByRequest && !dryRun
+                ? new PlannedOutagePlan(false, true, Outage.Impact!, [], Outage.Warnings, Outage.ToView()) // the sender lost the answer
+                : throw new DomainConflictException($"Planned outage '{Id}' already exists ({Outage.Status}).");
         }
         var now = TimeProvider.GetUtcNow();
         var areas = await Validate(request);
@@ -83,6 +86,7 @@ internal sealed partial class PlannedOutageGrain(
             Warnings = warnings,
             OverrideReason = overridden ? request.OverrideReason!.Trim() : null,
             PlannedBy = request.Actor,
+            PlannedByRequest = requestKey,
             AcceptedAt = now,
             NoticesOwed = [NoticeKind.PlannedOutageScheduled],
             UpdatedAt = now,

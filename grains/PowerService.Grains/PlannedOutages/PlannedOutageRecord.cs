@@ -19,6 +19,10 @@ internal sealed record PlannedOutageRecord
     public IReadOnlyList<PolicyFinding> Warnings { get; init; } = [];
     public string? OverrideReason { get; init; }
     public string PlannedBy { get; init; } = "";
+
+    /// <summary>"actor request-id" of the request that planned it, when it carried one: the same request again is
+    /// answered with this plan instead of a 409.</summary>
+    public string? PlannedByRequest { get; init; }
     public DateTimeOffset AcceptedAt { get; init; }
     public DateTimeOffset? ActualStart { get; init; }
     public DateTimeOffset? ActualEnd { get; init; }

@@ -49,7 +49,7 @@ internal sealed partial class WorkOrderGrain(
 
     public async Task<WorkOrderView> Create(NewWorkOrder order)
     {
-        var request = RequestKey(order.Actor, order.RequestId);
+        var request = RequestIds.Key(order.Actor, order.RequestId);
         if (Order.Exists)
         {
             return request is not null && Order.RecentRequests.Contains(request)
@@ -125,7 +125,7 @@ internal sealed partial class WorkOrderGrain(
     {
         var order = RequireOrder();
         RequireActor(command.Actor);
-        var request = RequestKey(command.Actor, command.RequestId);
+        var request = RequestIds.Key(command.Actor, command.RequestId);
         if (request is not null && order.RecentRequests.Contains(request))
         {
             return order.ToView(); // applied before: the sender lost the answer and sent it again
@@ -853,20 +853,6 @@ internal sealed partial class WorkOrderGrain(
     /// <summary>How many identified requests an order remembers; a resend comes within seconds, long before this many
     /// other actions.</summary>
     internal const int RequestsRemembered = 8;
-
-    /// <summary>"actor request-id", or null when the request carries no id.</summary>
-    private static string? RequestKey(string actor, string? requestId)
-    {
-        if (requestId is null)
-        {
-            return null;
-        }
-        if (requestId.Length is 0 or > 64 || !requestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-        {
-            throw new InvalidFieldException("requestId", "requestId is 1 to 64 letters, digits, '-' or '_' (a UUID, say).");
-        }
-        return actor + " " + requestId;
-    }
 
     private static void RequireActor(string actor)
     {

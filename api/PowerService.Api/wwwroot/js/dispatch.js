@@ -100,7 +100,11 @@ requireRole(["dispatcher"], async user => {
     if (!button) return;
     const id = button.dataset.assign, crewId = button.previousElementSibling.value;
     button.disabled = true;
-    try { const order = await api("POST", `/api/work-orders/${encodeURIComponent(id)}/assign`, { crewId, note: "dispatcher override" }); keep(toRow(order)); showError(null); }
+    try {
+      const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(id)}/assign`, { crewId, note: "dispatcher override" },
+        (attempt, of) => showError(new Error(`No answer yet: sending the assignment of ${id} again (${attempt} of ${of})…`)));
+      keep(toRow(order)); showError(null);
+    }
     catch (error) { showError(error); }
     finally { button.disabled = false; queueDraw(); }
   };
@@ -207,7 +211,8 @@ async function plan(form, dryRun) {
   if (form.overrideReason.value.trim()) body.overrideReason = form.overrideReason.value.trim();
   const said = $("plan-impact");
   try {
-    const answer = await api("POST", "/api/planned-outages", body);
+    const answer = dryRun ? await api("POST", "/api/planned-outages", body)
+      : await sendOnce("POST", "/api/planned-outages", body, (attempt, of) => showError(new Error(`No answer yet: sending the plan again (${attempt} of ${of})…`)));
     const verdict = dryRun ? (answer.acceptable ? "Acceptable" : `Would be refused: ${answer.refusals.map(r => r.message).join(" ")}`) : `Scheduled ${answer.outage.id}`;
     said.textContent = `${verdict} — ${impactText(answer.impact)}${answer.warnings.length ? ` Warnings: ${answer.warnings.map(w => w.message).join(" ")}` : ""}`;
     said.className = answer.acceptable ? "" : "problems";
