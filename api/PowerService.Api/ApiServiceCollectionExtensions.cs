@@ -1,6 +1,9 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication.BearerToken;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
@@ -63,6 +66,10 @@ public static class ApiServiceCollectionExtensions
             });
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, RoleForbiddenHandler>();
         services.AddAuthorizationBuilder()
+            // An endpoint open to "any signed-in user" is open to people: the head-end's machine account posts meter
+            // events and is refused everything else (it read orders and outages before).
+            .SetDefaultPolicy(new AuthorizationPolicyBuilder().RequireRole(Roles.People).Build())
+            .AddPolicy(Roles.AnyAccount, p => p.RequireAuthenticatedUser())
             .AddPolicy(Roles.Dispatcher, p => p.RequireRole(Roles.Dispatcher))
             .AddPolicy(Roles.Operator, p => p.RequireRole(Roles.Operator, Roles.Dispatcher))
             .AddPolicy(Roles.Crew, p => p.RequireRole(Roles.Crew).RequireClaim(Roles.CrewIdClaim))
@@ -72,6 +79,10 @@ public static class ApiServiceCollectionExtensions
         // Hub methods check their text arguments with RequestFields, so that a bad one is a hub error naming it (a
         // converter here would fail the argument binding with SignalR's generic error); object arguments are read
         // with the bodies' options above.
+        // SignalR logs every failed hub call as an error with its stack, a refusal (a 404 order, a 400 field) too, so
+        // any crew could fill the log; DomainErrorHubFilter logs the failures that are the silo's own instead.
+        services.Configure<LoggerFilterOptions>(options => options.AddFilter(DomainErrorHubFilter.SignalRDispatcherCategory, LogLevel.Critical));
+        services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);
         services.AddSignalR(options => options.AddFilter<DomainErrorHubFilter>()).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Monitor);
@@ -84,6 +95,7 @@ public static class ApiServiceCollectionExtensions
     public static WebApplication UsePowerServiceApi(this WebApplication app)
     {
         app.UseExceptionHandler();
+        app.UseSecurityHeaders();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseStatusCodePages();

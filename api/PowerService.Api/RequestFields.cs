@@ -16,12 +16,16 @@ internal static class RequestFields
         {
             return null;
         }
-        var normalized = value.Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
-        // Numeric text would parse as any underlying value; only names are accepted.
-        return !char.IsAsciiDigit(normalized[0]) && Enum.TryParse<TEnum>(normalized, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+        // "en-route", "high_voltage_repair": the name without its separators.
+        var normalized = value.Trim().Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
+        return EnumNames.TryParse<TEnum>(normalized, out var parsed)
             ? parsed
             : throw new InvalidFieldException(field, $"{field} '{value}' is not one of {Names<TEnum>()}.");
     }
+
+    /// <summary>One element of a list in the body: a null there (<c>"slots":[null]</c>) is named, not dereferenced.</summary>
+    public static T Element<T>(T? value, string field) where T : class =>
+        value ?? throw new InvalidFieldException(field, $"{field} is null; an element is required here.");
 
     public static string Required(string? value, string field, int maxLength = 200, bool multiline = false) =>
         Optional(value, field, maxLength, multiline) ?? throw new InvalidFieldException(field, $"{field} is required.");

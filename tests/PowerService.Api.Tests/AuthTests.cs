@@ -58,6 +58,65 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal("username", body.RootElement.GetProperty("field").GetString());
     }
 
+    [Theory]
+    [InlineData("/api/work-orders?region=R1")]
+    [InlineData("/api/work-orders/WO-1")]
+    [InlineData("/api/outages")]
+    [InlineData("/api/outages/OUT-1")]
+    [InlineData("/api/crews/C-12")]
+    [InlineData("/api/planned-outages")]
+    public async Task The_head_end_account_posts_meter_events_and_reads_nothing_else(string path)
+    {
+        var headEnd = await _api.ClientForAsync("headend-1");
+
+        var response = await headEnd.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.GetAsync("/api/auth/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", ApiScenario.LastGasps(1, 1))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/dispatch.html")]
+    [InlineData("/api/auth/me")]
+    public async Task Every_answer_tells_the_browser_to_run_only_the_silos_scripts_and_never_inside_another_sites_frame(string path)
+    {
+        var response = await _api.CreateClient().GetAsync(path);
+
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("script-src 'self';", policy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", policy, StringComparison.Ordinal);
+    }
+
+    /// <summary>An unknown name used to be answered at once and a known one after the password hash (25–70 ms), so
+    /// the time told which names exist. Medians of a few of each; the known user's wrong password is the yardstick.</summary>
+    [Fact]
+    public async Task An_unknown_user_is_answered_after_as_much_work_as_a_wrong_password()
+    {
+        var client = _api.CreateClient();
+        async Task<double> MedianMsAsync(string username)
+        {
+            var times = new List<double>();
+            for (var i = 0; i < 5; i++)
+            {
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var response = await client.PostAsJsonAsync("/api/auth/token", new { username, password = "wrong password" });
+                times.Add(watch.Elapsed.TotalMilliseconds);
+                Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            }
+            return times.Order().ElementAt(2);
+        }
+        await MedianMsAsync("nobody-warmup");
+
+        var known = await MedianMsAsync("dispatcher-li");
+        var unknown = await MedianMsAsync("nobody-at-all");
+
+        Assert.True(unknown > known / 3, $"unknown user {unknown:F1} ms against a wrong password {known:F1} ms");
+    }
+
     [Fact]
     public async Task Guessing_passwords_from_one_address_is_cut_off_with_429_and_retry_after()
     {

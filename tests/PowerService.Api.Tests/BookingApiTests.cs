@@ -59,6 +59,24 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, (await _customer.PostAsync($"/api/bookings/{id}/confirm", null)).StatusCode); // already Reserved
     }
 
+    [Fact]
+    public async Task An_order_holding_a_visit_at_a_second_crew_gives_back_its_hold_at_the_first_for_another_customer()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77");
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-77/slots", new { slots = new[] { new { start = _slot, end = _slot.AddHours(2), capacity = 1 } } })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+        var other = await CreateAsync(_dispatcher, Installation("WO-OTHER"));
+
+        var first = await Json(await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot }));
+        var second = await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-77", slotStart = _slot });
+
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{first.GetProperty("id").GetString()}"))).GetProperty("state").GetString());
+        Assert.Equal("Held", (await Json(await _dispatcher.GetAsync($"/api/bookings/{(await Json(second)).GetProperty("id").GetString()}"))).GetProperty("state").GetString());
+        // C-12's only place is free again for someone else.
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = other, crewId = "C-12", slotStart = _slot })).StatusCode);
+    }
+
     [Theory]
     [InlineData("""{"crewId":"C-12","slotStart":"2030-01-01T09:00:00Z"}""", "orderId")]
     [InlineData("""{"orderId":"WO-D1","slotStart":"2030-01-01T09:00:00Z"}""", "crewId")]

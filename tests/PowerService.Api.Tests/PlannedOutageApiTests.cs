@@ -95,6 +95,25 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_start_recorded_from_long_ago_is_a_400_naming_at_and_the_plan_stays_scheduled()
+    {
+        var start = DateTimeOffset.UtcNow.AddDays(8);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-Z", start))).StatusCode);
+
+        // A PDA's zero date: counted as an outage since year 1 it made SAIDI half a billion minutes.
+        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = DateTimeOffset.MinValue });
+        var eightDaysAgo = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = DateTimeOffset.UtcNow.AddDays(-8) });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("at", (await Json(response)).GetProperty("field").GetString());
+        Assert.Contains("more than 7 days ago", (await Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, eightDaysAgo.StatusCode);
+        Assert.Equal("Scheduled", (await Json(await _dispatcher.GetAsync("/api/planned-outages/PO-Z"))).GetProperty("status").GetString());
+        var future = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = DateTimeOffset.UtcNow.AddHours(3) });
+        Assert.Equal("at", (await Json(future)).GetProperty("field").GetString());
+    }
+
+    [Fact]
     public async Task A_plan_sent_again_with_its_request_id_is_answered_with_the_same_plan_instead_of_scheduling_a_second()
     {
         var start = DateTimeOffset.UtcNow.AddDays(8);

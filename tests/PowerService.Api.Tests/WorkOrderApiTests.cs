@@ -129,6 +129,11 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":200,"longitude":110}}""", "location.latitude")]
     [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","priority":"urgentest","location":{"latitude":20,"longitude":110}}""", "priority")]
     [InlineData("""{"id":"WO 1","kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "id")]
+    // Enum.TryParse would OR a list of names into a third kind, and read a padded or signed number as one.
+    [InlineData("""{"kind":"NewConnection,MeterInstallation","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "kind")]
+    [InlineData("""{"kind":" 5","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "kind")]
+    [InlineData("""{"kind":"+5","description":"x","region":"R1","location":{"latitude":20,"longitude":110}}""", "kind")]
+    [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","priority":"Normal, High","location":{"latitude":20,"longitude":110}}""", "priority")]
     [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":"north","longitude":110}}""", "location.latitude")]
     public async Task A_bad_field_is_a_400_naming_it(string json, string field)
     {
@@ -261,6 +266,47 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, withoutId.StatusCode);
         var history = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-4R/history"));
         Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Dispatched" && e.GetProperty("actor").GetString() == "dispatcher:dispatcher-li");
+    }
+
+    [Fact]
+    public async Task An_operator_watches_orders_and_is_told_so_when_it_tries_to_change_one()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-OP"));
+        var operatorClient = await _api.ClientForAsync("operator-zhao");
+
+        var response = await operatorClient.PostAsJsonAsync("/api/work-orders/WO-OP/transitions", new { action = "cancel" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("An operator watches orders and changes none; cancel is for dispatchers.", (await Json(response)).GetProperty("detail").GetString());
+        Assert.Equal("Dispatched", (await Json(await operatorClient.GetAsync("/api/work-orders/WO-OP"))).GetProperty("state").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"id":"CR/../X","name":"n","region":"R1","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "id")]
+    [InlineData("""{"id":"CR 1","name":"n","region":"R1","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "id")]
+    [InlineData("""{"id":"CR-1","name":"n","region":"R1","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110},"shifts":[null]}""", "shifts[0]")]
+    [InlineData("""{"id":"CR-1","name":"n","region":"R1","skills":[null],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "skills[0]")]
+    public async Task A_crew_that_could_not_be_reached_or_read_is_not_registered_and_the_400_names_the_field(string json, string field)
+    {
+        var response = await _dispatcher.PostAsync("/api/crews", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/crews/CR-1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_null_slot_is_a_400_naming_it_and_no_slot_is_published()
+    {
+        await RegisterCrewAsync("C-12");
+        var start = DateTimeOffset.UtcNow.AddDays(1);
+
+        var response = await _crew.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new object?[] { new { start, end = start.AddHours(2), capacity = 1 }, null } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("slots[1]", (await Json(response)).GetProperty("field").GetString());
+        Assert.Empty((await Json(await _crew.GetAsync("/api/crews/C-12/slots"))).EnumerateArray());
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public static class BookingEndpoints
             var crewId = RequestFields.Required(body!.CrewId, "crewId", 64);
             if (!BookingId.IsValidCrewId(crewId))
             {
-                throw new InvalidFieldException("crewId", "crewId may not contain '~'.");
+                throw new InvalidFieldException("crewId", BookingId.CrewIdRule);
             }
             var slotStart = body.SlotStart ?? throw new InvalidFieldException("slotStart", "slotStart (the start of one of the crew's published slots) is required.");
             await WorkOrderEndpoints.VisibleOrderAsync(grains, orderId, caller);

@@ -28,8 +28,8 @@ public static class CrewEndpoints
                 body.Capacity ?? throw new InvalidFieldException("capacity", "capacity is required."),
                 RequestFields.Location(body.Home, "home") ?? throw new InvalidFieldException("home", "home is required."),
                 [.. (body.Shifts ?? []).Select((shift, i) => new Shift(
-                    shift.Start ?? throw new InvalidFieldException($"shifts[{i}].start", "start is required."),
-                    shift.End ?? throw new InvalidFieldException($"shifts[{i}].end", "end is required.")))]);
+                    RequestFields.Element(shift, $"shifts[{i}]").Start ?? throw new InvalidFieldException($"shifts[{i}].start", "start is required."),
+                    shift!.End ?? throw new InvalidFieldException($"shifts[{i}].end", "end is required.")))]);
             var existed = await grains.GetGrain<IFieldCrewGrain>(id).Get() is not null;
             var view = await grains.GetGrain<IFieldCrewGrain>(id).Register(profile, Caller.From(user).Actor);
             return existed ? Results.Ok(view) : Results.Created($"/api/crews/{Uri.EscapeDataString(id)}", view);
@@ -55,11 +55,11 @@ public static class CrewEndpoints
         crews.MapPost("/{id}/slots", async (string id, SlotsBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
-            var slots = (body?.Slots ?? throw new InvalidFieldException("slots", "slots are required.")).Select((slot, i) => new TimeSlot(
-                slot.Start ?? throw new InvalidFieldException($"slots[{i}].start", "start is required."),
-                slot.End ?? throw new InvalidFieldException($"slots[{i}].end", "end is required."),
-                slot.Capacity ?? throw new InvalidFieldException($"slots[{i}].capacity", "capacity is required."))).ToList();
             await ChangeableCrewAsync(grains, id, caller);
+            var slots = (body?.Slots ?? throw new InvalidFieldException("slots", "slots are required.")).Select((slot, i) => new TimeSlot(
+                RequestFields.Element(slot, $"slots[{i}]").Start ?? throw new InvalidFieldException($"slots[{i}].start", "start is required."),
+                slot!.End ?? throw new InvalidFieldException($"slots[{i}].end", "end is required."),
+                slot.Capacity ?? throw new InvalidFieldException($"slots[{i}].capacity", "capacity is required."))).ToList();
             return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).PublishSlots(slots, caller.Actor));
         }).WithName("PublishCrewSlots");
 
@@ -93,16 +93,16 @@ public static class CrewEndpoints
     /// <summary>Where the crew is, from its PDA (over HTTP or the crew hub): a crew reports for itself only.</summary>
     internal static async Task<CrewView> ReportLocationAsync(IGrainFactory grains, string id, LocationBody? body, Caller caller)
     {
-        var location = RequestFields.Location(body, field: null) ?? throw new InvalidFieldException("latitude", "latitude and longitude are required.");
         await ChangeableCrewAsync(grains, id, caller);
+        var location = RequestFields.Location(body, field: null) ?? throw new InvalidFieldException("latitude", "latitude and longitude are required.");
         return await grains.GetGrain<IFieldCrewGrain>(id).ReportLocation(location, caller.Actor);
     }
 
     /// <summary>The crew's status, from its PDA (over HTTP or the crew hub) or a dispatcher.</summary>
     internal static async Task<CrewView> SetStatusAsync(IGrainFactory grains, string id, CrewStatusBody? body, Caller caller)
     {
-        var status = RequestFields.Required<CrewStatus>(body?.Status, "status");
         await ChangeableCrewAsync(grains, id, caller);
+        var status = RequestFields.Required<CrewStatus>(body?.Status, "status");
         return await grains.GetGrain<IFieldCrewGrain>(id).SetStatus(status, caller.Actor);
     }
 

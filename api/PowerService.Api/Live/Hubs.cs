@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PowerService.Api.Errors;
 using PowerService.Api.Crews;
@@ -101,7 +102,9 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
 
     public Task Unwatch(string region)
     {
-        if (string.IsNullOrWhiteSpace(region) || !Watched().Remove(region))
+        // Read as Watch reads it (trimmed), so " 海口美兰 " stops what Watch(" 海口美兰 ") started.
+        region = RequestFields.Required(region, "region", 64);
+        if (!Watched().Remove(region))
         {
             return Task.CompletedTask;
         }
@@ -166,8 +169,12 @@ public sealed class CrewHub(
 /// <summary>A hub method's domain errors reach the client as what they are, in the terms of the HTTP answers: a
 /// SignalR client otherwise sees only "An unexpected error occurred". The message starts with the status the same
 /// request over HTTP would get and the field, then the reason: <c>400 note: note is longer than 2000 characters.</c></summary>
-internal sealed class DomainErrorHubFilter : IHubFilter
+internal sealed partial class DomainErrorHubFilter(ILogger<DomainErrorHubFilter> logger) : IHubFilter
 {
+    /// <summary>SignalR's own log of failed hub calls, kept to critical: refusals are answers, not errors, and the
+    /// silo's own failures are logged here.</summary>
+    public const string SignalRDispatcherCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
+
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         try
@@ -179,7 +186,15 @@ internal sealed class DomainErrorHubFilter : IHubFilter
             var field = problem.Extensions.TryGetValue("field", out var named) ? $"{named}: " : "";
             throw new HubException($"{problem.Status} {field}{problem.Detail}");
         }
+        catch (Exception error) when (error is not HubException)
+        {
+            LogHubMethodFailed(logger, error, invocationContext.Hub.GetType().Name, invocationContext.HubMethodName);
+            throw;
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Hub}.{Method} failed")]
+    private static partial void LogHubMethodFailed(ILogger logger, Exception error, string hub, string method);
 }
 
 /// <summary><c>/hubs/customer</c>: progress of the customer's own orders and outage notices. A connection also joins

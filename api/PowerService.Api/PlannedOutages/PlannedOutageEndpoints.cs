@@ -92,11 +92,11 @@ public static class PlannedOutageEndpoints
             .WithName("GetPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
-            Results.Ok(await Existing(grains, id).Start(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor)))
+            Results.Ok(await AtField(Existing(grains, id).Start(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor))))
             .WithName("StartPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/complete", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
-            Results.Ok(await Existing(grains, id).Complete(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor)))
+            Results.Ok(await AtField(Existing(grains, id).Complete(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor))))
             .WithName("CompletePlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/cancel", async (string id, CancelOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -106,6 +106,19 @@ public static class PlannedOutageEndpoints
         }).WithName("CancelPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         return routes;
+    }
+
+    /// <summary>The grain names the time it refuses as what it is (actualStart, actualEnd); the request's field is <c>at</c>.</summary>
+    private static async Task<PlannedOutageView> AtField(Task<PlannedOutageView> move)
+    {
+        try
+        {
+            return await move;
+        }
+        catch (InvalidFieldException refused) when (refused.Field is "actualStart" or "actualEnd")
+        {
+            throw new InvalidFieldException("at", refused.Message);
+        }
     }
 
     /// <summary>A well-formed id; the grain answers 404 for one never planned.</summary>

@@ -13,6 +13,10 @@ public static class PasswordHash
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
 
+    /// <summary>A hash no password matches, checked in place of an unknown user's so that the answer takes as long
+    /// as for a known user with a wrong password: the time does not tell which names exist.</summary>
+    public static readonly string NoUser = Create(Convert.ToBase64String(RandomNumberGenerator.GetBytes(SaltBytes)));
+
     public static string Create(string password)
     {
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);

@@ -11,6 +11,12 @@ public static class Roles
     /// <summary>The AMI head-end: a machine account that posts meter events and nothing else.</summary>
     public const string Ami = "ami";
 
+    /// <summary>The roles of people (every role but the head-end's): the default policy of the API's endpoints.</summary>
+    public static readonly string[] People = [Dispatcher, Crew, Customer, Operator];
+
+    /// <summary>Policy of the few endpoints any account may call (who am I).</summary>
+    public const string AnyAccount = "any-account";
+
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Dispatcher, Crew, Customer, Operator, Ami };
 
     /// <summary>Claim naming the crew a crew token acts for.</summary>

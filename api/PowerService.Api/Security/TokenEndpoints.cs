@@ -24,8 +24,9 @@ public static class TokenEndpoints
                     throw new InvalidFieldException("password", "password is required.");
                 }
                 var user = options.Users.FirstOrDefault(u => string.Equals(u.Name, request.Username, StringComparison.OrdinalIgnoreCase));
-                // The same answer for an unknown user and a wrong password, so names cannot be probed.
-                if (user is null || !PasswordHash.Verify(request.Password, user.PasswordHash))
+                // The same answer, after the same work, for an unknown user and a wrong password, so names cannot be probed.
+                var verified = PasswordHash.Verify(request.Password, user?.PasswordHash ?? PasswordHash.NoUser);
+                if (user is null || !verified)
                 {
                     return Results.Problem(title: "Invalid credentials", detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized);
                 }
@@ -51,7 +52,7 @@ public static class TokenEndpoints
                 var caller = Caller.From(user);
                 return Results.Ok(new { caller.Name, caller.Role, caller.CrewId, caller.CustomerId });
             })
-            .RequireAuthorization()
+            .RequireAuthorization(Roles.AnyAccount)
             .WithName("GetCurrentUser");
         return routes;
     }

@@ -217,6 +217,10 @@ public static class WorkOrderEndpoints
             || (caller.Role == Roles.Customer && CustomerActions.Contains(action));
         if (!allowed)
         {
+            if (caller.Role is not (Roles.Crew or Roles.Customer))
+            {
+                return (null, $"An {caller.Role} watches orders and changes none; {actionText} is for dispatchers.");
+            }
             var own = caller.Role == Roles.Crew ? CrewActions : CustomerActions;
             return (null, $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for dispatchers.");
         }

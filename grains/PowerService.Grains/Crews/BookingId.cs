@@ -16,6 +16,10 @@ public static class BookingId
         return at > 0 && at < bookingId.Length - 1 ? bookingId[..at] : null;
     }
 
-    /// <summary>A crew id may not contain the separator.</summary>
-    public static bool IsValidCrewId(string crewId) => !string.IsNullOrWhiteSpace(crewId) && !crewId.Contains(Separator, StringComparison.Ordinal);
+    /// <summary>A crew id is 1 to 64 ASCII letters, digits, '-' and '_': never the separator, and a path segment of
+    /// <c>/api/crews/{id}</c> as it is (a crew registered as "CR/../X" could be dispatched to but never reached).</summary>
+    public static bool IsValidCrewId(string crewId) =>
+        crewId is { Length: > 0 and <= 64 } && crewId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    public const string CrewIdRule = "A crew id is 1 to 64 letters, digits, '-' or '_'.";
 }

@@ -527,11 +527,12 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
     }
 
-    private static void Validate(string id, CrewProfile profile, string actor)
+    /// <summary>What <see cref="Register"/> refuses; the crews import checks every row with it before registering any.</summary>
+    internal static void Validate(string id, CrewProfile profile, string actor)
     {
         if (!BookingId.IsValidCrewId(id))
         {
-            throw new InvalidFieldException("id", "A crew id is required and may not contain '~'.");
+            throw new InvalidFieldException("id", BookingId.CrewIdRule);
         }
         RequireActor(actor);
         if (profile is null)

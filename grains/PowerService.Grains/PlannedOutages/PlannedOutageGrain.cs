@@ -27,6 +27,9 @@ internal sealed partial class PlannedOutageGrain(
     /// <summary>How far ahead of the silo's clock a reported actual time may be (a PDA's clock drifts).</summary>
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long after the fact an actual start or end may still be recorded (a close-out after a weekend).</summary>
+    private static readonly TimeSpan LateRecording = TimeSpan.FromDays(7);
+
     /// <summary>The moves a planned outage can make; anything else is a 409.</summary>
     private static readonly Dictionary<(PlannedOutageStatus From, Move Move), PlannedOutageStatus> Moves = new()
     {
@@ -125,7 +128,7 @@ internal sealed partial class PlannedOutageGrain(
         var outage = RequireOutage();
         RequireActor(actor);
         var now = TimeProvider.GetUtcNow();
-        RequireNotFuture(actualStart, now, "actualStart");
+        RequireRecorded(actualStart, now, "actualStart");
         var to = Next(outage, Move.Start);
         var next = outage with { Status = to, ActualStart = actualStart, OutageOpenOwed = true, UpdatedAt = now, Version = outage.Version + 1 };
         await Commit(next, [Event(PlannedOutageEvents.Started, now, actor, new
@@ -142,7 +145,7 @@ internal sealed partial class PlannedOutageGrain(
         var outage = RequireOutage();
         RequireActor(actor);
         var now = TimeProvider.GetUtcNow();
-        RequireNotFuture(actualEnd, now, "actualEnd");
+        RequireRecorded(actualEnd, now, "actualEnd");
         var to = Next(outage, Move.Complete);
         var actualStart = outage.ActualStart!.Value;
         if (actualEnd <= actualStart)
@@ -451,11 +454,18 @@ internal sealed partial class PlannedOutageGrain(
         return reason.Length <= MaxReasonLength ? reason.Trim() : throw new InvalidFieldException(field, $"The reason is longer than {MaxReasonLength} characters.");
     }
 
-    private static void RequireNotFuture(DateTimeOffset at, DateTimeOffset now, string field)
+    /// <summary>An actual time is recorded when it happens or soon after: not in the future, and at most
+    /// <see cref="LateRecording"/> ago. A start from a PDA's zero date (0001-01-01) counted as an outage since year 1
+    /// in every affected customer's reliability indicators.</summary>
+    private static void RequireRecorded(DateTimeOffset at, DateTimeOffset now, string field)
     {
         if (at > now + ClockSkew)
         {
             throw new InvalidFieldException(field, $"{field} {Format(at)} is in the future (now {Format(now)}).");
+        }
+        if (at < now - LateRecording)
+        {
+            throw new InvalidFieldException(field, $"{field} {Format(at)} is more than {LateRecording.TotalDays:0} days ago (now {Format(now)}); record it when it happens.");
         }
     }
 

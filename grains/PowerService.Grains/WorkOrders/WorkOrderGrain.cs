@@ -43,6 +43,9 @@ internal sealed partial class WorkOrderGrain(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>The booking of the visit this order last held, if this activation held one.</summary>
+    private string? _heldVisit;
+
     private WorkOrderRecord Order => state.State;
 
     private string Id => GetPrimaryKeyString();
@@ -242,8 +245,25 @@ internal sealed partial class WorkOrderGrain(
             throw new DomainConflictException($"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew.");
         }
         // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
-        return await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor));
+        var booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor));
+        // One visit held per order: a crew moves the order's hold between its own slots; a hold at another crew is
+        // released here, once the new one is taken, so one order cannot keep slots at every crew from other customers.
+        // Remembered in memory only: after a restart an earlier hold lapses by itself within the hold time.
+        if (_heldVisit is { } earlier && BookingId.CrewOf(earlier) is { } earlierCrew && earlierCrew != crewId)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IFieldCrewGrain>(earlierCrew).Release(earlier, actor);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                LogHoldNotReleased(logger, error, Id, earlier);
+            }
+        }
+        _heldVisit = booking.Id;
+        return booking;
     }
+
 
     public async Task<WorkOrderView> RecordCallback(CallbackAttempt attempt)
     {
@@ -324,7 +344,7 @@ internal sealed partial class WorkOrderGrain(
         RequireActor(actor);
         if (string.IsNullOrWhiteSpace(crewId) || !BookingId.IsValidCrewId(crewId))
         {
-            throw new InvalidFieldException("crewId", "The crew id is required and may not contain '~'.");
+            throw new InvalidFieldException("crewId", BookingId.CrewIdRule);
         }
         Move(order, WorkOrderAction.Dispatch);
         if (order.CrewId == crewId && order.State is WorkOrderState.Dispatched or WorkOrderState.Accepted or WorkOrderState.EnRoute)
@@ -879,6 +899,9 @@ internal sealed partial class WorkOrderGrain(
 
     private DomainConflictException Illegal(WorkOrderRecord order, WorkOrderAction action) =>
         new($"Work order '{Id}' is {order.State}: {action} is not allowed.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its earlier hold {BookingId} at another crew was not released; it lapses at its hold time")]
+    private static partial void LogHoldNotReleased(ILogger logger, Exception error, string orderId, string bookingId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change is stored but a crew, dispatch, the live counts, the order list or the indicators did not hear of it")]
     private static partial void LogAnnounceFailed(ILogger logger, Exception error, string orderId);

@@ -88,6 +88,8 @@ public abstract class TopologyImportTests : IAsyncLifetime
             CU-6,陈静,13812345678,MT-0000006,ordinary,,95,110.33
             CU-7,杨磊,13812345678,MT-0000007
             CU-8,周{ESC}[2J敏,13812345678,MT-0000008,ordinary,,20.03,110.33
+            CU-9,吴芳,13812345678,MT-0000009,ordinary,,NaN,Infinity
+            CU-10,郑强,13812345678,MT-0000010,"ordinary,critical",,20.03,110.33
             """.Replace("{ESC}", "\u001b", StringComparison.Ordinal);
 
         var result = await ImportTextAsync(ImportKind.Customers, csv);
@@ -96,11 +98,13 @@ public abstract class TopologyImportTests : IAsyncLifetime
         Assert.Equal(
         [
             (3, "importance"), (4, "name"), (5, "latitude"), (6, "customer_id"), (7, "latitude"), (8, null), (9, "name"),
+            (10, "latitude"), (10, "longitude"), (11, "importance"),
         ], result.Errors.Select(e => (e.Line, e.Column)));
+        Assert.Contains("'NaN' is not a number", result.Errors[7].Message, StringComparison.Ordinal);
         Assert.Contains("contains the control character U+001B; it takes plain text", result.Errors[6].Message, StringComparison.Ordinal);
         Assert.Contains("'vip' is not one of ordinary, important, critical", result.Errors[0].Message, StringComparison.Ordinal);
         Assert.Contains("already on line 2", result.Errors[3].Message, StringComparison.Ordinal);
-        Assert.Equal(7, result.ErrorCount);
+        Assert.Equal(10, result.ErrorCount);
         Assert.Equal(0, await _silo.Storage.CountCatalogAsync(TopologyKinds.Customer));
         Assert.Null(await _silo.Grain<ICustomerGrain>("CU-1").GetProfile());
     }
@@ -257,6 +261,27 @@ public abstract class TopologyImportTests : IAsyncLifetime
         Assert.False(result.Succeeded);
         Assert.Equal([(3, "skills"), (4, "capacity"), (4, "shift_end")], result.Errors.Select(e => (e.Line, e.Column)));
         Assert.Equal(activations, _silo.Silo.ActivationCount); // no crew grain was activated
+    }
+
+    /// <summary>Rows the file's own checks pass but the crew grain would refuse (an id no URL reaches, a home that is
+    /// no place) are errors of the file too: before, the rows ahead of them were registered and the file answered 400.</summary>
+    [Fact]
+    public async Task A_crews_file_with_a_row_the_crew_grain_would_refuse_registers_no_crew()
+    {
+        var csv = """
+            crew_id,name,region,skills,capacity,home_latitude,home_longitude,shift_start,shift_end
+            CR-1,龙华抢修1班,海口龙华,LowVoltageRepair;Metering,3,20.03,110.33,08:00,20:00
+            CR~2,龙华抢修2班,海口龙华,LowVoltageRepair,3,20.03,110.33,08:00,20:00
+            CR/3,龙华抢修3班,海口龙华,LowVoltageRepair,3,20.03,110.33,08:00,20:00
+            CR-4,龙华抢修4班,海口龙华,LowVoltageRepair,3,NaN,110.33,08:00,20:00
+            """;
+
+        var result = await ImportTextAsync(ImportKind.Crews, csv);
+
+        Assert.False(result.Succeeded);
+        Assert.Equal([(3, "crew_id"), (4, "crew_id"), (5, "home_latitude")], result.Errors.Select(e => (e.Line, e.Column)));
+        Assert.Contains("1 to 64 letters, digits, '-' or '_'", result.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Null(await _silo.Grain<IFieldCrewGrain>("CR-1").Get());
     }
 
     [Fact]

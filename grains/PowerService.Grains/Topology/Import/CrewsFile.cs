@@ -31,13 +31,36 @@ internal static class CrewsFile
         return (id, new CrewProfile(name, region, skills, capacity, home, Shifts(start, end, now)));
     }
 
+    /// <summary>Whether the crew grain will take the row's crew, checked with the grain's own rules (the file is
+    /// registered only when every row passes, so none is registered before a later one is refused); a refusal is the
+    /// row's error in the column it comes from.</summary>
+    public static bool Registrable(CsvRow row, (string Id, CrewProfile Profile) crew, string actor)
+    {
+        try
+        {
+            FieldCrewGrain.Validate(crew.Id, crew.Profile, actor);
+            return true;
+        }
+        catch (InvalidFieldException refused)
+        {
+            row.Error(refused.Field switch
+            {
+                "id" => "crew_id",
+                "home" => "home_latitude",
+                "shifts" => "shift_start",
+                var field => field,
+            }, refused.Message);
+            return false;
+        }
+    }
+
     private static List<CrewSkill> Skills(CsvRow row)
     {
         var text = row.Text("skills");
         var skills = new List<CrewSkill>();
         foreach (var name in text.Split(SkillSeparators, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!char.IsAsciiDigit(name[0]) && Enum.TryParse<CrewSkill>(name, ignoreCase: true, out var skill) && Enum.IsDefined(skill))
+            if (EnumNames.TryParse<CrewSkill>(name, out var skill))
             {
                 if (!skills.Contains(skill))
                 {

@@ -126,7 +126,7 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
         {
             Error(column, $"'{Clip(value)}' is not a whole number");
         }
-        else if (number < min || number > max)
+        else if (!double.IsFinite(number) || number < min || number > max)
         {
             Error(column, $"{number} is outside {min}..{max}");
         }
@@ -156,11 +156,14 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
         {
             return 0;
         }
-        if (!double.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+        // TryParse takes "NaN" and "Infinity" whatever the styles: neither is a coordinate or a reading.
+        if (!double.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number)
+            || !double.IsFinite(number))
         {
             Error(column, $"'{Clip(value)}' is not a number");
+            return 0;
         }
-        else if (number < min || number > max)
+        if (number < min || number > max)
         {
             Error(column, $"{value} is outside {min}..{max}");
         }
@@ -173,9 +176,7 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
         {
             return default;
         }
-        // Names only: Enum.TryParse would also take "2" or "Urban,Rural".
-        if (!char.IsAsciiDigit(value[0]) && value[0] != '-' && !value.Contains(',', StringComparison.Ordinal)
-            && System.Enum.TryParse<TEnum>(value, ignoreCase: true, out var parsed) && System.Enum.IsDefined(parsed))
+        if (EnumNames.TryParse<TEnum>(value, out var parsed))
         {
             return parsed;
         }

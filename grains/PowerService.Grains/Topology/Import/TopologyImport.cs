@@ -143,7 +143,7 @@ public sealed class TopologyImport(Silo silo)
                 continue;
             }
             var crew = CrewsFile.Read(row, now);
-            if (!row.IsValid)
+            if (!row.IsValid || !CrewsFile.Registrable(row, crew, actor))
             {
                 continue;
             }
