@@ -300,7 +300,8 @@ internal sealed partial class AreaPowerGrain(
         var first = long.MaxValue;
         foreach (var meterId in await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeterIds())
         {
-            if (Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= cutoff)
+            // The area's supply meter measures the transformer, not a customer: it is no customer left in the dark.
+            if (meterId != _area?.SupplyMeterId && Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= cutoff)
             {
                 dark.Add(meterId);
                 first = Math.Min(first, meter.DarkSince);

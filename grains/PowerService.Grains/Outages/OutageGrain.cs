@@ -100,6 +100,7 @@ internal sealed partial class OutageGrain(
             Cause = opening.Cause,
             ParentOutageId = opening.ParentOutageId,
             MergedCalls = _mergedBeforeOpening,
+            MergedCallsAnnounced = _mergedBeforeOpening,
             // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call,
             // unless one already serves it (the feeder outage's, for an area that went out under it).
             RepairOrderId = opening.RepairOrderId ?? (opening.Kind == OutageKind.Unplanned ? RepairOrderOf(Id) : null),
@@ -173,17 +174,22 @@ internal sealed partial class OutageGrain(
         {
             throw new DomainConflictException($"Outage '{Id}' is already restored.");
         }
+        if (estimatedRestorationAt == outage.EstimatedRestorationAt && (cause is null || cause == outage.Cause))
+        {
+            return outage.ToView(); // nothing new to tell anyone (a resend, or a feeder passing its estimate on again)
+        }
         var next = outage with { EstimatedRestorationAt = estimatedRestorationAt, EtrRevision = outage.EtrRevision + 1, Cause = cause ?? outage.Cause, EtrSetBy = actor };
         if (next.CustomersTold)
         {
             next = Owe(next, NoticeKind.RestorationEstimateChanged, now);
         }
-        await Commit(next with { BoardOwed = true }, [Event("EstimatedRestorationSet", actor, now, new { EstimatedRestorationAt = estimatedRestorationAt, Previous = outage.EstimatedRestorationAt, next.Cause })]);
-        // Customers of a feeder outage hear through its areas' outages, which carry the same estimate.
-        foreach (var child in outage.Children)
+        // Customers of a feeder outage hear through its areas' outages, which get the same estimate after this write
+        // (owed in it, so a crash or a failure between does not leave some areas with the old one).
+        if (outage.Children.Count > 0)
         {
-            await GrainFactory.GetGrain<IOutageGrain>(child).SetEstimatedRestoration(estimatedRestorationAt, actor, cause);
+            next = next with { ChildEtrOwed = new EtrChange(estimatedRestorationAt, actor, cause) };
         }
+        await Commit(next with { BoardOwed = true }, [Event("EstimatedRestorationSet", actor, now, new { EstimatedRestorationAt = estimatedRestorationAt, Previous = outage.EstimatedRestorationAt, next.Cause })]);
         return O.ToView();
     }
 
@@ -208,6 +214,9 @@ internal sealed partial class OutageGrain(
             RepairCancelOwed = outage.OwnsRepairOrder && !byRepair,
             // A feeder outage's customers are counted by its area outages.
             IndicatorsOwed = outage.Scope != OutageScope.Feeder,
+            // The feeder's repair (or a dispatcher) restored it: its areas are back with it. Restored by the meters, the
+            // last area has ended already.
+            ChildrenRestoreOwed = outage.Scope == OutageScope.Feeder && actor != AreaPowerGrain.MetersActor && outage.Children.Count > 0 ? actor : null,
         };
         if (next.CustomersTold)
         {
@@ -293,9 +302,11 @@ internal sealed partial class OutageGrain(
         }
         var newArea = !outage.TransformerAreaIds.Contains(transformerAreaId);
         var affected = outage.AffectedCustomers;
+        IReadOnlyList<KeyCustomer> joining = [];
         if (newArea && await GrainFactory.GetGrain<IOutageGrain>(childOutageId).Get() is { } child)
         {
             affected += child.AffectedCustomers;
+            joining = [.. child.ImportantCustomers.Where(c => !outage.ImportantCustomers.Any(known => known.Id == c.Id))];
         }
         var now = TimeProvider.GetUtcNow();
         var next = outage with
@@ -303,6 +314,10 @@ internal sealed partial class OutageGrain(
             Children = [.. outage.Children, childOutageId],
             TransformerAreaIds = newArea ? [.. outage.TransformerAreaIds, transformerAreaId] : outage.TransformerAreaIds,
             AffectedCustomers = affected,
+            ImportantCustomers = [.. outage.ImportantCustomers, .. joining],
+            // The repair is an emergency once a critical customer (a hospital, the water works) is cut, as for an
+            // outage that opens with one.
+            EmergencyOwed = outage.EmergencyOwed || joining.Any(c => c.Importance == CustomerImportance.Critical),
         };
         await Commit(next with { BoardOwed = true }, [Event("AreaJoined", "system", now, new { ChildOutageId = childOutageId, TransformerAreaId = transformerAreaId, AffectedCustomers = affected })]);
     }
@@ -386,7 +401,24 @@ internal sealed partial class OutageGrain(
         }
         if (o.OpenerOwed)
         {
+            // Before the children: the feeder forgets this outage first, so their areas ending do not restore it again
+            // (a call back into this grain, busy in this very turn).
             await TellOpener(o);
+        }
+        if (o.ChildrenRestoreOwed is { } restoredBy)
+        {
+            foreach (var child in o.Children)
+            {
+                await GrainFactory.GetGrain<IOutageGrain>(child).Restore(restoredBy);
+            }
+        }
+        if (o.EmergencyOwed && o.RepairOrderId is { } repairOrder)
+        {
+            await GrainFactory.GetGrain<IWorkOrderGrain>(repairOrder).RaisePriority(WorkOrderPriority.Emergency, "system", $"a critical customer is cut by outage {o.Id}");
+        }
+        if (o.ChildEtrOwed is { } etr)
+        {
+            await Task.WhenAll(o.Children.Select(child => PassEstimate(child, etr)));
         }
         if (o.IndicatorsOwed)
         {
@@ -396,8 +428,29 @@ internal sealed partial class OutageGrain(
         {
             await GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(o));
         }
-        state.State = o with { EarlierCallsOwed = [], PlannedAreasOwed = false, RepairCancelOwed = false, OpenerOwed = false, BoardOwed = false, IndicatorsOwed = false };
+        state.State = o with
+        {
+            EarlierCallsOwed = [], PlannedAreasOwed = false, RepairCancelOwed = false, OpenerOwed = false, ChildrenRestoreOwed = null,
+            ChildEtrOwed = null, EmergencyOwed = false, BoardOwed = false, IndicatorsOwed = false,
+        };
         MarkDirty();
+    }
+
+    /// <summary>A feeder's estimate for one of its areas' outages; an area back already has nothing to be told.</summary>
+    private async Task PassEstimate(string child, EtrChange etr)
+    {
+        var outage = GrainFactory.GetGrain<IOutageGrain>(child);
+        if (await outage.Get() is { State: not OutageState.Restored } && etr.At > TimeProvider.GetUtcNow())
+        {
+            try
+            {
+                await outage.SetEstimatedRestoration(etr.At, etr.Actor, etr.Cause);
+            }
+            catch (DomainConflictException)
+            {
+                // restored in between
+            }
+        }
     }
 
     private async Task CreateRepairOrder(OutageRecord o)
@@ -483,6 +536,27 @@ internal sealed partial class OutageGrain(
             }
             state.State = O with { NoticesOwed = [] };
         }
+        // Calls merged since the last count told: one event for all of them (the console and the board show the
+        // count; a storm's 100,000 calls do not each make a write and a push).
+        var merged = O.Exists && O.MergedCalls != O.MergedCallsAnnounced;
+        if (merged)
+        {
+            var now = TimeProvider.GetUtcNow();
+            var events = new[] { Event("CallsMerged", "system", now, new { O.MergedCalls, New = O.MergedCalls - O.MergedCallsAnnounced }) };
+            var announced = O.MergedCallsAnnounced;
+            state.State = O with { MergedCallsAnnounced = O.MergedCalls, UpdatedAt = now, Version = O.Version + 1 };
+            try
+            {
+                await state.WriteStateAsync(events);
+            }
+            catch
+            {
+                state.State = O with { MergedCallsAnnounced = announced }; // told with the next flush
+                throw;
+            }
+            await GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(O));
+            return;
+        }
         await state.WriteStateAsync();
     }
 
@@ -523,6 +597,9 @@ internal sealed record OutageRecord
     public string? ParentOutageId { get; init; }
     public IReadOnlyList<string> Children { get; init; } = [];
     public int MergedCalls { get; init; }
+
+    /// <summary><see cref="MergedCalls"/> as last journaled and put on the board (the count is told behind).</summary>
+    public int MergedCallsAnnounced { get; init; }
     public DateTimeOffset? RestoredAt { get; init; }
     public bool CustomersTold { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
@@ -536,15 +613,28 @@ internal sealed record OutageRecord
     public bool OpenerOwed { get; init; }
     public bool BoardOwed { get; init; }
     public bool IndicatorsOwed { get; init; }
+
+    /// <summary>Who restored this feeder outage, when its area outages are to be restored with it.</summary>
+    public string? ChildrenRestoreOwed { get; init; }
+
+    /// <summary>An estimate set on this feeder outage, still to be passed to its area outages.</summary>
+    public EtrChange? ChildEtrOwed { get; init; }
+
+    /// <summary>A critical customer joined (an area went out under this feeder outage): its repair order is to be raised
+    /// to Emergency.</summary>
+    public bool EmergencyOwed { get; init; }
     public IReadOnlyList<OutageNotice> NoticesOwed { get; init; } = [];
 
     /// <summary>Fault calls made shortly before the outage was inferred, to fold into it.</summary>
     public IReadOnlyList<string> EarlierCallsOwed { get; init; } = [];
 
     [JsonIgnore]
-    public bool IsOwing => EarlierCallsOwed.Count > 0 || PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || BoardOwed || IndicatorsOwed || NoticesOwed.Count > 0;
+    public bool IsOwing => EarlierCallsOwed.Count > 0 || PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || ChildrenRestoreOwed is not null || ChildEtrOwed is not null || EmergencyOwed || BoardOwed || IndicatorsOwed || NoticesOwed.Count > 0;
 
     public OutageView ToView() => new(
         Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,
         StartedAt, EstimatedRestorationAt, Cause, RepairOrderId, CrewId, ParentOutageId, MergedCalls, RestoredAt, UpdatedAt, Version);
 }
+
+/// <summary>An estimated restoration as set on a feeder outage, for its area outages.</summary>
+internal sealed record EtrChange(DateTimeOffset At, string Actor, string? Cause);

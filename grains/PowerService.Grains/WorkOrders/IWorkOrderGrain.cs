@@ -23,6 +23,10 @@ public interface IWorkOrderGrain : IGrain
     /// already on its way or at work (then it stays, and false is returned).</summary>
     Task<bool> JoinOutage(string outageId);
 
+    /// <summary>Raises the order's priority to <paramref name="priority"/> (never lowers it; a finished order stays as it
+    /// was), journaled with <paramref name="reason"/>: a critical customer cut by the outage it repairs.</summary>
+    Task RaisePriority(WorkOrderPriority priority, string actor, string reason);
+
     /// <summary>Crew <paramref name="crewId"/> went off shift: if this order is still offered to it, unanswered, the offer
     /// is withdrawn and the order goes back to dispatch. One-way: the crew calls it while the order may be telling the
     /// crew of its own change.</summary>

@@ -26,6 +26,7 @@ public static class WorkOrderEvents
     public const string SlaWarned = nameof(SlaWarned);
     public const string SlaBreached = nameof(SlaBreached);
     public const string Escalated = nameof(Escalated);
+    public const string PriorityRaised = nameof(PriorityRaised);
 }
 
 /// <summary>Who hears of an SLA breach: the breach goes to the grid manager; a clock still running at

@@ -124,6 +124,18 @@ internal sealed partial class WorkOrderGrain(
         return true;
     }
 
+    public async Task RaisePriority(WorkOrderPriority priority, string actor, string reason)
+    {
+        if (!Order.Exists || Order.Priority >= priority || WorkOrderTransitions.IsTerminal(Order.State))
+        {
+            return;
+        }
+        var change = new Change(Order, TimeProvider.GetUtcNow());
+        change.Next = Order with { Priority = priority };
+        Record(change, WorkOrderEvents.PriorityRaised, actor, null, new { From = Order.Priority, To = priority, Reason = reason });
+        await Commit(change);
+    }
+
     public async Task<WorkOrderView> Apply(WorkOrderCommand command)
     {
         var order = RequireOrder();

@@ -1,5 +1,6 @@
 using PowerService.Grains.Ami;
 using PowerService.Grains.Outages;
+using PowerService.Grains.Topology.Import;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.WorkOrders;
 using PowerService.TestSupport;
@@ -124,10 +125,109 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.NotEqual(OutageState.Restored, (await Outage(feederOutage.Id).Get())!.State);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_feeder_outage_restored_by_its_repair_or_a_dispatcher_restores_its_areas_and_tells_their_customers(bool byRepair)
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.LastGasp));
+        var feeder = (await Outage("OUT-F-FD-000001-1").Get())!;
+
+        if (byRepair)
+        {
+            await Outage(feeder.Id).RepairChanged(feeder.RepairOrderId!, WorkOrderState.Resolved, "C-7");
+        }
+        else
+        {
+            await Outage(feeder.Id).Restore("dispatcher:li");
+        }
+
+        Assert.Equal(OutageState.Restored, (await Outage(feeder.Id).Get())!.State);
+        foreach (var area in new[] { 1, 2 })
+        {
+            Assert.Equal(OutageState.Restored, (await Outage($"OUT-TA-{area:000000}-1").Get())!.State);
+            Assert.Null((await AreaPower(area).Get()).OutageId);
+        }
+        var board = await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery());
+        Assert.Equal(0, board.Total);
+        // Another storm later on the same feeder is a new outage, not one the feeder still thinks open.
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(30));
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp, "again"));
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.LastGasp, "again"));
+        Assert.Equal(OutageState.Confirmed, (await Outage("OUT-F-FD-000001-2").Get())!.State);
+    }
+
+    [Fact]
+    public async Task An_area_with_a_critical_customer_going_out_under_a_feeder_outage_makes_its_repair_an_emergency()
+    {
+        // A third area on FD-000001, with the water works (CU-0000101) on it.
+        var areas = SampleFile(ImportKind.TransformerAreas).Split('\n')
+            .Select(line => line.StartsWith("TA-000003,", StringComparison.Ordinal) ? System.Text.RegularExpressions.Regex.Replace(line, ",FD-\\d+,", ",FD-000001,") : line);
+        await ImportAsync(_silo, ImportKind.TransformerAreas, string.Join('\n', areas));
+        var customers = SampleFile(ImportKind.Customers).Split('\n')
+            .Select(line => line.StartsWith("CU-0000101,", StringComparison.Ordinal) ? line.Replace(",ordinary,", ",critical,", StringComparison.Ordinal) : line);
+        await ImportAsync(_silo, ImportKind.Customers, string.Join('\n', customers));
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.LastGasp));
+        var feeder = (await Outage("OUT-F-FD-000001-1").Get())!;
+        Assert.Equal(WorkOrderPriority.High, (await _silo.Grain<IWorkOrderGrain>(feeder.RepairOrderId!).Get())!.Priority);
+
+        await SendAsync(_silo, Events(_silo, 101, 150, MeterEventType.LastGasp));
+
+        var joined = (await Outage("OUT-TA-000003-1").Get())!;
+        Assert.Equal(feeder.Id, joined.ParentOutageId);
+        await Eventually.True(async () => (await Outage(feeder.Id).Get())!.ImportantCustomers.Any(c => c.Id == "CU-0000101"), "the feeder outage lists the water works");
+        var repair = _silo.Grain<IWorkOrderGrain>(feeder.RepairOrderId!);
+        Assert.Equal(WorkOrderPriority.Emergency, (await repair.Get())!.Priority);
+        Assert.Contains("PriorityRaised", (await repair.GetHistory()).Select(e => e.Type));
+    }
+
+    [Fact]
+    public async Task An_estimate_set_on_a_feeder_outage_reaches_its_areas_still_out_and_skips_one_already_back()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        var first = (await Outage("OUT-TA-000001-1").Get())!;
+        Assert.Equal(OutageState.Restored, first.State);
+        var etr = _silo.Clock.GetUtcNow() + TimeSpan.FromHours(3);
+
+        var feeder = await Outage("OUT-F-FD-000001-1").SetEstimatedRestoration(etr, "dispatcher:li", "pole down on the 10 kV line");
+
+        Assert.Equal(etr, feeder.EstimatedRestorationAt);
+        var second = (await Outage("OUT-TA-000002-1").Get())!;
+        Assert.Equal((etr, "pole down on the 10 kV line"), (second.EstimatedRestorationAt, second.Cause));
+        Assert.Equal(first.EstimatedRestorationAt, (await Outage(first.Id).Get())!.EstimatedRestorationAt);
+        // The same estimate again tells nobody anything new.
+        var again = await Outage("OUT-F-FD-000001-1").SetEstimatedRestoration(etr, "dispatcher:li");
+        Assert.Equal(feeder.Version, again.Version);
+        Assert.Equal(second.Version, (await Outage(second.Id).Get())!.Version);
+    }
+
+    [Fact]
+    public async Task Calls_merged_into_a_confirmed_outage_reach_the_board_within_a_flush()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        var outage = Outage("OUT-TA-000001-1");
+        Assert.Equal(OutageState.Confirmed, (await outage.Get())!.State);
+
+        await outage.CallMerged("WO-CALL-1");
+        await outage.CallMerged("WO-CALL-2");
+        _silo.Advance(TimeSpan.FromSeconds(2));
+
+        await Eventually.True(async () => (await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery())).Items.Single().MergedCalls == 2,
+            "the board counts the two calls");
+        Assert.Equal(2, (await outage.Get())!.MergedCalls);
+    }
+
     [Fact]
     public async Task Restoration_ends_the_outage_and_meters_still_dark_after_the_grace_period_become_a_nested_outage()
     {
-        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        // The area's supply meter (at the transformer) goes dark with it and stays dark: it is no customer.
+        await SendAsync(_silo, [.. Events(_silo, 1, 50, MeterEventType.LastGasp), new MeterEvent("SM-000001", "sm-gasp", MeterEventType.LastGasp, _silo.Clock.GetUtcNow())]);
         _silo.Advance(TimeSpan.FromMinutes(40));
 
         await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.PowerRestored));
@@ -145,7 +245,7 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         await SendAsync(_silo, Events(_silo, 46, 50, MeterEventType.PowerRestored));
 
         Assert.Equal(OutageState.Restored, (await Outage(nested.Id).Get())!.State);
-        Assert.Equal((0, (string?)null), await DarkAndOutage(1));
+        Assert.Equal((1, (string?)null), await DarkAndOutage(1)); // the supply meter, still dark, is no outage of customers
     }
 
     [Fact]
