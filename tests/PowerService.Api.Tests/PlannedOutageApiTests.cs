@@ -169,6 +169,20 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(("CU-0001", 2), (repeated.GetProperty("customerId").GetString(), repeated.GetProperty("outages").GetInt32()));
     }
 
+    [Fact]
+    public async Task Three_plans_for_the_same_customers_sent_at_once_are_checked_one_after_another_and_the_third_is_refused()
+    {
+        var now = DateTimeOffset.UtcNow;
+
+        var answers = await Task.WhenAll(Enumerable.Range(8, 3).Select(days =>
+            _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan($"PO-P{days}", now.AddDays(days)))));
+
+        Assert.Equal(2, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+        var refused = Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Conflict);
+        Assert.Equal("RepeatedOutage", (await Json(refused)).GetProperty("refusals")[0].GetProperty("rule").GetString());
+        Assert.Equal(2, (await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-1"))).GetProperty("total").GetInt32());
+    }
+
     [Theory]
     [InlineData("""{"kind":"Someday","feederId":"F-1","plannedStart":"2030-01-01T08:00:00Z","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "kind")]
     [InlineData("""{"kind":"Planned","feederId":"F-1","plannedEnd":"2030-01-01T12:00:00Z","reason":"x"}""", "plannedStart")]

@@ -42,7 +42,10 @@ public static class PlannedOutageEndpoints
                 actor,
                 RequestFields.Optional(body.OverrideReason, "overrideReason", 500, multiline: true),
                 requestId);
-            var plan = await grains.GetGrain<IPlannedOutageGrain>(id).Plan(request, body.DryRun ?? false);
+            var dryRun = body.DryRun ?? false;
+            var plan = dryRun
+                ? await grains.GetGrain<IPlannedOutageGrain>(id).Plan(request, dryRun: true)
+                : await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).Plan(id, request, dryRun: false);
             if (plan.DryRun)
             {
                 return Results.Ok(plan);

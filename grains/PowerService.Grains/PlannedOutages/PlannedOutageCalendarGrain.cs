@@ -18,6 +18,11 @@ public interface IPlannedOutageCalendarGrain : IGrain
     /// <summary>One page: upcoming (scheduled or in progress) soonest first, or finished (completed or cancelled)
     /// latest first.</summary>
     Task<PlannedOutagePage> List(PlannedOutageQuery query);
+
+    /// <summary>Plans one outage (<see cref="IPlannedOutageGrain.Plan"/>) as the calendar's turn: plans are accepted one
+    /// at a time, so each checks the policy against every plan accepted before it. Sent side by side, three plans for
+    /// the same customers each passed the repeated-outage rule on a history that had none of the others.</summary>
+    Task<PlannedOutagePlan> Plan(string plannedOutageId, PlannedOutageRequest request, bool dryRun);
 }
 
 /// <summary><paramref name="From"/>/<paramref name="To"/>: only plans whose planned window overlaps [from, to).</summary>
@@ -65,6 +70,10 @@ internal sealed class PlannedOutageCalendarGrain(IPersistentState<PlannedOutageC
     private WriteBehind _calendar = null!;
 
     private PlannedOutageCalendarRecord Calendar => state.State;
+
+    // The planned outage tells the calendar of its change one-way, queued behind this turn: no call cycle.
+    public Task<PlannedOutagePlan> Plan(string plannedOutageId, PlannedOutageRequest request, bool dryRun) =>
+        GrainFactory.GetGrain<IPlannedOutageGrain>(plannedOutageId).Plan(request, dryRun);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
