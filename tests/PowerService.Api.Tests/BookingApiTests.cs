@@ -60,6 +60,57 @@ public sealed class BookingApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_confirmed_visit_is_on_the_crews_list_and_its_PDA_before_the_day_comes()
+    {
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+        var booking = (await Json(await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot }))).GetProperty("id").GetString();
+
+        Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsync($"/api/bookings/{booking}/confirm", null)).StatusCode);
+
+        var crew = await Json(await _dispatcher.GetAsync("/api/crews/C-12"));
+        Assert.Contains(orderId, crew.GetProperty("queuedOrders").EnumerateArray().Select(o => o.GetString()));
+        var pda = await _api.ClientForAsync("crew-c12");
+        var listed = await Json(await pda.GetAsync("/api/work-orders"));
+        Assert.Contains(listed.GetProperty("items").EnumerateArray(), o => o.GetProperty("id").GetString() == orderId && o.GetProperty("state").GetString() == "Reserved");
+    }
+
+    [Fact]
+    public async Task A_reserve_naming_another_orders_hold_is_a_409_and_the_hold_stays_as_it_was()
+    {
+        var holder = await CreateAsync(_dispatcher, Installation("WO-HOLDER"));
+        var other = await CreateAsync(_dispatcher, Installation("WO-OTHER-R"));
+        var booking = (await Json(await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = holder, crewId = "C-12", slotStart = _slot }))).GetProperty("id").GetString();
+
+        var refused = await _dispatcher.PostAsJsonAsync($"/api/work-orders/{other}/transitions", new { action = "reserve", targetId = booking });
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal("Held", (await Json(await _dispatcher.GetAsync($"/api/bookings/{booking}"))).GetProperty("state").GetString());
+        Assert.Equal("Created", (await Json(await _dispatcher.GetAsync($"/api/work-orders/{other}"))).GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await _dispatcher.DeleteAsync($"/api/bookings/{booking}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_order_reopened_after_an_unhappy_callback_gives_back_its_booked_slot()
+    {
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+        var booking = (await Json(await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot }))).GetProperty("id").GetString();
+        await _customer.PostAsync($"/api/bookings/{booking}/confirm", null);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{orderId}/assign", new { crewId = "C-12" })).StatusCode);
+        var pda = await _api.ClientForAsync("crew-c12");
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await pda.PostAsJsonAsync($"/api/work-orders/{orderId}/transitions", new { action })).StatusCode);
+        }
+
+        var reopened = await Json(await _dispatcher.PostAsJsonAsync($"/api/work-orders/{orderId}/callback", new { outcome = "dissatisfied" }));
+
+        Assert.Equal("Reopened", reopened.GetProperty("state").GetString());
+        Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{booking}"))).GetProperty("state").GetString());
+        var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
+        Assert.Equal(0, slots[0].GetProperty("confirmed").GetInt32());
+    }
+
+    [Fact]
     public async Task An_order_holding_a_visit_at_a_second_crew_gives_back_its_hold_at_the_first_for_another_customer()
     {
         await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77");

@@ -269,6 +269,41 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merge_into_an_order_that_does_not_exist_or_is_finished_is_refused_and_two_orders_cannot_merge_into_each_other()
+    {
+        await RegisterCrewAsync("C-12");
+        foreach (var id in new[] { "WO-M1", "WO-M2", "WO-M3", "WO-M4" })
+        {
+            await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault(id));
+        }
+        await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-M4/transitions", new { action = "cancel" });
+
+        var unknown = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-M1/transitions", new { action = "merge", targetId = "WO-NOWHERE" });
+        var finished = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-M1/transitions", new { action = "merge", targetId = "WO-M4" });
+        var merged = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-M2/transitions", new { action = "merge", targetId = "WO-M3" });
+        var back = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-M3/transitions", new { action = "merge", targetId = "WO-M2" });
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, finished.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, merged.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, back.StatusCode);
+        Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-M1"))).GetProperty("state").GetString());
+        Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-M3"))).GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task A_customer_trying_a_crews_action_is_told_it_is_the_crews()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        var id = (await Json(await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "Complaint", description = "Bill too high" }))).GetProperty("id").GetString();
+
+        var response = await _customer.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action = "accept" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("A customer may cancel, suspend, resume; accept is for the crew on the order and dispatchers.", (await Json(response)).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task An_operator_watches_orders_and_is_told_so_when_it_tries_to_change_one()
     {
         await RegisterCrewAsync("C-12");

@@ -217,12 +217,13 @@ public static class WorkOrderEndpoints
             || (caller.Role == Roles.Customer && CustomerActions.Contains(action));
         if (!allowed)
         {
+            var whose = caller.Role != Roles.Crew && CrewActions.Contains(action) ? "the crew on the order and dispatchers" : "dispatchers";
             if (caller.Role is not (Roles.Crew or Roles.Customer))
             {
-                return (null, $"An {caller.Role} watches orders and changes none; {actionText} is for dispatchers.");
+                return (null, $"An {caller.Role} watches orders and changes none; {actionText} is for {whose}.");
             }
             var own = caller.Role == Roles.Crew ? CrewActions : CustomerActions;
-            return (null, $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for dispatchers.");
+            return (null, $"A {caller.Role} may {string.Join(", ", Actions.Where(a => own.Contains(a.Value)).Select(a => a.Key))}; {actionText} is for {whose}.");
         }
         var command = new WorkOrderCommand(
             action,

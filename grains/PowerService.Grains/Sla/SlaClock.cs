@@ -48,8 +48,11 @@ internal sealed record SlaClock(
     };
 
     /// <summary>Stopped by its milestone: met, or met late when it already breached.</summary>
+    /// <summary>Stops the clock at <paramref name="at"/>. A clock on hold is judged at the moment the hold began: the
+    /// time on hold is the customer's, not the service's (arriving during a hold that outlasted the old due time is
+    /// still on time).</summary>
     public SlaClock Stop(DateTimeOffset at) =>
-        this with { StoppedAt = at, PausedAt = null, Outcome = Breached || at > DueAt ? SlaClockState.MetLate : SlaClockState.Met };
+        this with { StoppedAt = at, PausedAt = null, Outcome = Breached || (PausedAt ?? at) > DueAt ? SlaClockState.MetLate : SlaClockState.Met };
 
     public SlaClock Cancel(DateTimeOffset at) => this with { StoppedAt = at, PausedAt = null, Outcome = SlaClockState.Cancelled };
 

@@ -194,7 +194,13 @@ internal sealed partial class WorkOrderGrain(
                 await Reopened(change, command.Actor, command.Location, command.Note);
                 break;
             case Cancel:
+                Withdrawn(change, command, to);
+                break;
             case Merge:
+                if (command.Actor != SystemActor)
+                {
+                    await RequireMergeTarget(command.TargetId);
+                }
                 Withdrawn(change, command, to);
                 break;
             case Suspend:
@@ -437,11 +443,15 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("targetId", "Reserve names the booking id ({crewId}~{number}) in targetId.");
         }
-        var booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Confirm(bookingId!, command.Actor);
-        if (booking.OrderId != Id)
+        // Whose the booking is, before confirming it: a refusal changes nothing (it confirmed another order's hold,
+        // which then could be neither released nor let expire). A booking's order never changes.
+        var crew = GrainFactory.GetGrain<IFieldCrewGrain>(crewId);
+        var held = await crew.GetBooking(bookingId!) ?? throw new EntityNotFoundException("Booking", bookingId!);
+        if (held.OrderId != Id)
         {
-            throw new DomainConflictException($"Booking '{bookingId}' holds a slot for order '{booking.OrderId}', not '{Id}'.");
+            throw new DomainConflictException($"Booking '{bookingId}' holds a slot for order '{held.OrderId}', not '{Id}'.");
         }
+        var booking = await crew.Confirm(bookingId!, command.Actor);
         change.WithdrawFromDispatch = order.QueuedInDispatch;
         change.Next = order with
         {
@@ -453,6 +463,8 @@ internal sealed partial class WorkOrderGrain(
             QueuedInDispatch = false,
         };
         Record(change, WorkOrderEvents.Reserved, command.Actor, command.Location, new { BookingId = booking.Id, booking.CrewId, booking.SlotStart, booking.SlotEnd, command.Note });
+        // The booked visit is on the crew's list (queued) from now: its PDA shows it and dispatch counts it in its load.
+        change.TellCrew(booking.CrewId, WorkOrderState.Reserved, booking.CrewId);
     }
 
     /// <summary>Resolve schedules the callback in the same turn: Resolved is passed through, CallbackPending is stored.</summary>
@@ -496,8 +508,38 @@ internal sealed partial class WorkOrderGrain(
             Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Cancel(change.Now))],
         };
         change.Next = ReachMilestone(change, reopened, SlaMilestone.Receipt);
+        // A booked visit belongs to the order: reopened, it waits for a new crew and the old slot is free again.
+        change.ReleaseBooking = order.BookingId;
         Record(change, WorkOrderEvents.Reopened, actor, location, new { PreviousCrew = order.CrewId, Note = note, Clocks = change.Next.Clocks.Where(c => !c.IsFinished).Select(c => new { c.Name, c.DueAt }) });
         await AskDispatch(change);
+    }
+
+    /// <summary>A person's merge folds the order into work that goes on: an order still open or an outage not yet
+    /// restored. An unknown id is a 404; a finished one a 409 (its work would be carried by no one). Merged is
+    /// final, so two orders cannot be merged into each other. (The service's own merges name what it just made.)</summary>
+    private async Task RequireMergeTarget(string? targetId)
+    {
+        if (string.IsNullOrWhiteSpace(targetId) || targetId == Id)
+        {
+            throw new InvalidFieldException("targetId", "Merge names the order or outage it folds into (not itself).");
+        }
+        if (await GrainFactory.GetGrain<IWorkOrderGrain>(targetId).Get() is { } target)
+        {
+            if (WorkOrderTransitions.IsTerminal(target.State))
+            {
+                throw new DomainConflictException($"Work order '{targetId}' is {target.State}: merge into an order still open.");
+            }
+            return;
+        }
+        if (await GrainFactory.GetGrain<IOutageGrain>(targetId).Get() is { } outage)
+        {
+            if (outage.State == OutageState.Restored)
+            {
+                throw new DomainConflictException($"Outage '{targetId}' is restored: merge into an outage still open.");
+            }
+            return;
+        }
+        throw new EntityNotFoundException("Work order or outage", targetId);
     }
 
     /// <summary>Cancel or merge: the promises no longer apply, the crew lets go, a booking is released, dispatch forgets it.</summary>
@@ -512,7 +554,8 @@ internal sealed partial class WorkOrderGrain(
         {
             change.TellCrew(crew, to, null);
         }
-        change.ReleaseBooking = order.BookingId;
+        // The confirmed visit, or else a hold this activation made: neither keeps a slot from other customers.
+        change.ReleaseBooking = order.BookingId ?? _heldVisit;
         change.WithdrawFromDispatch = order.QueuedInDispatch;
         change.Next = order with
         {
@@ -862,11 +905,12 @@ internal sealed partial class WorkOrderGrain(
             new WorkOrderQuery(CustomerId: created.CustomerId, Limit: WorkOrderQuery.MaxLimit));
         var open = page.Items.Where(o => o.Id != Id && !WorkOrderTransitions.IsTerminal(o.State)).ToList();
         // A flood of self-service requests from one customer account (a script, a stolen password) stops here; the
-        // hotline and the service hall, where a person takes the call, are not limited.
-        if (created.Channel.IsSelfService() && open.Count >= MaxOpenSelfServiceRequests)
+        // hotline and the service hall, where a person takes the call, are not limited and do not count.
+        var selfService = open.Count(o => o.Channel.IsSelfService());
+        if (created.Channel.IsSelfService() && selfService >= MaxOpenSelfServiceRequests)
         {
             throw new DomainConflictException(
-                $"Customer '{created.CustomerId}' already has {open.Count} open requests; a new one can be made when one of them is done, or through the 95598 hotline.");
+                $"Customer '{created.CustomerId}' already has {selfService} open self-service requests; a new one can be made when one of them is done, or through the 95598 hotline.");
         }
         return open;
     }

@@ -18,15 +18,17 @@ public sealed record WorkOrderSummary(
     /// <summary>Set while a customer-caused hold pauses the clocks (then there is no <see cref="Due"/>).</summary>
     DateTimeOffset? SuspendedAt,
     DateTimeOffset UpdatedAt,
-    int Version)
+    int Version,
+    /// <summary>How the request came in (rows stored before it was kept read as the hotline's).</summary>
+    IntakeChannel Channel = IntakeChannel.Hotline95598)
 {
     public static WorkOrderSummary Of(WorkOrderView order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version);
+        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel);
 
     internal static WorkOrderSummary Of(WorkOrderRecord order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version);
+        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel);
 
     /// <summary>The running promise due first (a paused or stopped clock promises nothing now).</summary>
     internal static SlaDue? NextDue(IEnumerable<SlaClockView> clocks)

@@ -197,9 +197,10 @@ public sealed class SlaClockTests
         await using var silo = await WorkflowSilo.StartAsync();
         var order = silo.Grain<IWorkOrderGrain>("o-1");
         await order.Create(Fault(QuietRegion));
+        await silo.Grain<IWorkOrderGrain>("o-main").Create(Fault(QuietRegion)); // what a merge folds it into
         silo.Advance(TimeSpan.FromMinutes(10));
 
-        var stopped = await order.Apply(ByDispatcher(action, "outage-7"));
+        var stopped = await order.Apply(ByDispatcher(action, "o-main"));
         silo.Advance(TimeSpan.FromMinutes(60));
 
         Assert.Equal(SlaClockState.Cancelled, stopped.SlaClocks.Single().State);
@@ -234,6 +235,25 @@ public sealed class SlaClockTests
         Assert.Equal(["Created", "SlaWarned", "SlaBreached", "Escalated"], history.Select(e => e.Type));
         Assert.Equal([Start, Start.AddMinutes(36), Start.AddMinutes(45), Start.AddMinutes(45)], history.Select(e => e.At));
         Assert.Equal(TimeSpan.FromMinutes(5), Payload(history[2]).GetProperty("lateBy").Deserialize<TimeSpan>());
+    }
+
+    [Fact]
+    public async Task A_crew_arriving_while_the_order_is_on_hold_is_judged_at_the_start_of_the_hold_not_late()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
+        silo.Advance(TimeSpan.FromMinutes(15));
+        await order.Apply(ByDispatcher(WorkOrderAction.Suspend) with { Note = "the customer asked the crew to wait at the gate" });
+        silo.Advance(TimeSpan.FromMinutes(40)); // 55 minutes after the call: past the 45 minutes, but 40 of them on hold
+
+        var onSite = await order.Apply(ByCrew(WorkOrderAction.Arrive, "c1"));
+
+        Assert.Equal(SlaClockState.Met, onSite.SlaClocks.Single(c => c.Name == "Arrival").State);
+        Assert.False(onSite.Escalated);
     }
 
     [Fact]

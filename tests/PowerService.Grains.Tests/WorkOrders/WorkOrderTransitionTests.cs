@@ -146,6 +146,12 @@ public sealed class WorkOrderTransitionTests
     /// <summary>Drives a new order in the quiet region (no crew: dispatch leaves it waiting) to <paramref name="state"/>.</summary>
     private static async Task<WorkOrderView> Reach(WorkflowSilo silo, IWorkOrderGrain order, string id, WorkOrderState state)
     {
+        // The open order a merge folds into.
+        var main = silo.Grain<IWorkOrderGrain>("o-main");
+        if (await main.Get() is null)
+        {
+            await main.Create(Fault(QuietRegion));
+        }
         var view = await order.Create(Fault(QuietRegion));
         switch (state)
         {
