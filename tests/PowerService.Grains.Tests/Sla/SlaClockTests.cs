@@ -75,11 +75,7 @@ public sealed class SlaClockTests
     public async Task A_clock_stopped_by_its_milestone_fires_nothing_and_the_next_clock_fires_on_its_own_time()
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        await RegisterCrew(silo, "c1");
-        var order = silo.Grain<IWorkOrderGrain>("o-1");
-        await order.Create(Fault());
-        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
-        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
+        var order = await OnTheWayAsync(silo);
         silo.Advance(TimeSpan.FromMinutes(30));
         await order.Apply(ByCrew(WorkOrderAction.Arrive, "c1"));
 
@@ -96,11 +92,7 @@ public sealed class SlaClockTests
     public async Task A_late_arrival_is_recorded_as_met_late_and_keeps_the_breach()
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        await RegisterCrew(silo, "c1");
-        var order = silo.Grain<IWorkOrderGrain>("o-1");
-        await order.Create(Fault());
-        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
-        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
+        var order = await OnTheWayAsync(silo);
         silo.Advance(TimeSpan.FromMinutes(50));
         await Next(order, "SlaBreached");
 
@@ -241,11 +233,7 @@ public sealed class SlaClockTests
     public async Task A_crew_arriving_while_the_order_is_on_hold_is_judged_at_the_start_of_the_hold_not_late()
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        await RegisterCrew(silo, "c1");
-        var order = silo.Grain<IWorkOrderGrain>("o-1");
-        await order.Create(Fault());
-        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
-        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
+        var order = await OnTheWayAsync(silo);
         silo.Advance(TimeSpan.FromMinutes(15));
         await order.Apply(ByDispatcher(WorkOrderAction.Suspend) with { Note = "the customer asked the crew to wait at the gate" });
         silo.Advance(TimeSpan.FromMinutes(40)); // 55 minutes after the call: past the 45 minutes, but 40 of them on hold
@@ -334,4 +322,15 @@ public sealed class SlaClockTests
     }
 
     private static JsonElement Payload(WorkOrderEvent e) => JsonDocument.Parse(e.PayloadJson).RootElement;
+
+    /// <summary>Fault o-1 taken by crew c1, which is on its way (the arrival clock running since the call).</summary>
+    private static async Task<IWorkOrderGrain> OnTheWayAsync(WorkflowSilo silo)
+    {
+        await RegisterCrew(silo, "c1");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
+        return order;
+    }
 }
