@@ -169,6 +169,21 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(("CU-0001", 2), (repeated.GetProperty("customerId").GetString(), repeated.GetProperty("outages").GetInt32()));
     }
 
+    /// <summary>A plan is an earlier cut for the plans already scheduled after it: planned latest first, the third
+    /// (the earliest) would push the last over the threshold and is refused.</summary>
+    [Fact]
+    public async Task A_plan_that_would_make_a_later_plan_the_customers_third_cut_is_refused()
+    {
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L10", now.AddDays(10)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L9", now.AddDays(9)))).StatusCode);
+
+        var earliest = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L8", now.AddDays(8)));
+
+        Assert.Equal(HttpStatusCode.Conflict, earliest.StatusCode);
+        Assert.Equal("RepeatedOutage", (await Json(earliest)).GetProperty("refusals")[0].GetProperty("rule").GetString());
+    }
+
     [Fact]
     public async Task Three_plans_for_the_same_customers_sent_at_once_are_checked_one_after_another_and_the_third_is_refused()
     {

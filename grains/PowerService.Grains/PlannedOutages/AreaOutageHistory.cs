@@ -37,11 +37,14 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
 
     /// <summary>Customers of <paramref name="areaIds"/> cut at least <paramref name="threshold"/> times by outages that
     /// overlap [<paramref name="since"/>, <paramref name="until"/>), most cut first. <paramref name="countPlans"/> false
-    /// counts finished outages only (the indicators report what happened, not what is scheduled).</summary>
+    /// counts finished outages only (the indicators report what happened, not what is scheduled).
+    /// <paramref name="newPlan"/>, for a plan being checked (starting at <paramref name="until"/>): it is also an
+    /// earlier cut for the plans already scheduled after it, so each of those is counted over its own window with the
+    /// new plan in it, and the worst window counts. Checked in any order, three plans a week apart cannot each pass.</summary>
     public async Task<IReadOnlyList<RepeatedOutageCustomer>> RepeatedCustomersAsync(
-        IReadOnlyList<string> areaIds, DateTimeOffset since, DateTimeOffset until, int threshold, bool countPlans = true)
+        IReadOnlyList<string> areaIds, DateTimeOffset since, DateTimeOffset until, int threshold, bool countPlans = true, NewPlan? newPlan = null)
     {
-        var cuts = await Task.WhenAll(areaIds.Select(area => CountAreaAsync(area, since, until, countPlans)));
+        var cuts = await Task.WhenAll(areaIds.Select(area => CountAreaAsync(area, since, until, countPlans, newPlan)));
         var candidates = cuts.Where(c => c.WholeArea + (c.ByMeter.Count == 0 ? 0 : c.ByMeter.Values.Max()) >= threshold).ToList();
         if (candidates.Count == 0)
         {
@@ -65,7 +68,7 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
         return [.. repeated.OrderByDescending(c => c.Outages).ThenBy(c => c.CustomerId, StringComparer.Ordinal)];
     }
 
-    private async Task<AreaCuts> CountAreaAsync(string areaId, DateTimeOffset since, DateTimeOffset until, bool countPlans)
+    private async Task<AreaCuts> CountAreaAsync(string areaId, DateTimeOffset since, DateTimeOffset until, bool countPlans, NewPlan? newPlan)
     {
         // By outage id: a finished record replaces the plan it closes out, a cancellation removes the plan.
         var finished = new Dictionary<string, AreaOutageRecord>(StringComparer.Ordinal);
@@ -98,9 +101,31 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
             }
             after = page[^1].Sequence;
         }
+        var open = countPlans ? [.. scheduled.Values.Where(p => !finished.ContainsKey(p.PlannedOutageId))] : new List<AreaPlanEntry>();
+        var (wholeArea, byMeter) = CutsIn(finished.Values, open, since, until);
+        if (newPlan is { } checkedPlan)
+        {
+            foreach (var later in open.Where(p => p.PlannedStart > checkedPlan.Start && p.PlannedStart.AddMonths(-checkedPlan.WindowMonths) < checkedPlan.End))
+            {
+                var (whole, meters) = CutsIn(finished.Values, open, later.PlannedStart.AddMonths(-checkedPlan.WindowMonths), later.PlannedStart);
+                wholeArea = Math.Max(wholeArea, whole + 1); // the new plan is one of that plan's earlier cuts
+                foreach (var (meter, count) in meters)
+                {
+                    byMeter[meter] = Math.Max(byMeter.GetValueOrDefault(meter), count);
+                }
+            }
+        }
+        return new AreaCuts(areaId, wholeArea, byMeter);
+    }
+
+    /// <summary>The cuts that overlap [<paramref name="since"/>, <paramref name="until"/>): whole-area ones counted,
+    /// those of some meters only (nested outages) by meter.</summary>
+    private static (int WholeArea, Dictionary<string, int> ByMeter) CutsIn(
+        IEnumerable<AreaOutageRecord> finished, IEnumerable<AreaPlanEntry> plans, DateTimeOffset since, DateTimeOffset until)
+    {
         var wholeArea = 0;
         var byMeter = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var record in finished.Values.Where(r => r.StartedAt < until && r.EndedAt > since))
+        foreach (var record in finished.Where(r => r.StartedAt < until && r.EndedAt > since))
         {
             if (record.MeterIds is null)
             {
@@ -112,8 +137,8 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
                 byMeter[meter] = byMeter.GetValueOrDefault(meter) + 1;
             }
         }
-        wholeArea += !countPlans ? 0 : scheduled.Values.Count(p => !finished.ContainsKey(p.PlannedOutageId) && p.PlannedStart < until && p.PlannedEnd > since);
-        return new AreaCuts(areaId, wholeArea, byMeter);
+        wholeArea += plans.Count(p => p.PlannedStart < until && p.PlannedEnd > since);
+        return (wholeArea, byMeter);
     }
 
     private static T Deserialize<T>(StoredEvent e) =>
@@ -121,3 +146,6 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
 
     private sealed record AreaCuts(string AreaId, int WholeArea, IReadOnlyDictionary<string, int> ByMeter);
 }
+
+/// <summary>The plan being checked: its window and the policy's look-back in months.</summary>
+internal sealed record NewPlan(DateTimeOffset Start, DateTimeOffset End, int WindowMonths);

@@ -265,7 +265,8 @@ internal sealed partial class PlannedOutageGrain(
     {
         var since = request.PlannedStart.AddMonths(-options.RepeatedOutageWindowMonths);
         var repeated = await new AreaOutageHistory(journal, catalog).RepeatedCustomersAsync(
-            [.. areas.Select(a => a.Id)], since, request.PlannedStart, options.RepeatedOutageThreshold);
+            [.. areas.Select(a => a.Id)], since, request.PlannedStart, options.RepeatedOutageThreshold,
+            newPlan: new NewPlan(request.PlannedStart, request.PlannedEnd, options.RepeatedOutageWindowMonths));
         var important = areas.SelectMany(a => a.ImportantCustomers)
             .OrderByDescending(c => c.Importance)
             .ThenBy(c => c.Id, StringComparer.Ordinal)
