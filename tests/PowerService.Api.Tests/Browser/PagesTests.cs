@@ -234,7 +234,8 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("PO-LATER");
 
         // Another dispatcher schedules one sooner still: it appears live, first, without a reload.
-        await ScheduleAsync(dispatcherApi, "PO-FIRST", DateTimeOffset.UtcNow.AddDays(7.5));
+        // (A third cut of F-1's customer before PO-LATER: the rule refuses it unless the dispatcher says why.)
+        await ScheduleAsync(dispatcherApi, "PO-FIRST", DateTimeOffset.UtcNow.AddDays(7.5), "the substation works cannot wait");
         await Assertions.Expect(rows).ToHaveCountAsync(3);
         await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("PO-FIRST");
     }
@@ -653,11 +654,17 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 
     private sealed record LocatedEntry(string Type, string? Location);
 
-    /// <summary>Fills the console's planning form: the supply, 09:00–13:00 on <paramref name="day"/> and the reason.</summary>
-    /// <summary>Another dispatcher schedules the usual plan for feeder F-1 over the API.</summary>
-    private static async Task ScheduleAsync(HttpClient dispatcherApi, string id, DateTimeOffset start) =>
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", ApiScenario.PlannedOutage(id, start))).StatusCode);
+    /// <summary>Another dispatcher schedules the usual plan for feeder F-1 over the API; with
+    /// <paramref name="overrideReason"/> past the repeated-outage rule (F-1's customer cut a third time).</summary>
+    private static async Task ScheduleAsync(HttpClient dispatcherApi, string id, DateTimeOffset start, string? overrideReason = null)
+    {
+        object plan = overrideReason is null
+            ? ApiScenario.PlannedOutage(id, start)
+            : new { id, kind = "Planned", feederId = "F-1", plannedStart = start, plannedEnd = start.AddHours(4), reason = "Replace the 10 kV switch", overrideReason };
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/planned-outages", plan)).StatusCode);
+    }
 
+    /// <summary>Fills the console's planning form: the supply, 09:00–13:00 on <paramref name="day"/> and the reason.</summary>
     private static async Task FillPlanAsync(ILocator form, string supply, DateTime day, string reason)
     {
         await form.Locator("input[name=supply]").FillAsync(supply);
