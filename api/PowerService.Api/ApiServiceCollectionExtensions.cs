@@ -40,11 +40,12 @@ public static class ApiServiceCollectionExtensions
         services.AddOpenApi();
         // Enums travel as names ("FaultRepair"), not numbers, in every answer. A body field the request does not have
         // is a 400 naming it (JsonBodyProblem), not silently dropped: a misspelt note would be lost without a word.
-        // Text is plain text (PlainTextJson) in every body.
+        // Text is plain text (PlainTextJson) in every body, and a point in time carries its offset (OffsetTimeJson).
         services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
             options.SerializerOptions.Converters.Add(new PlainTextJson());
+            options.SerializerOptions.Converters.Add(new OffsetTimeJson());
             options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         services.AddProblemDetails();

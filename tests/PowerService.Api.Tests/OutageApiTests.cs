@@ -93,6 +93,15 @@ public sealed class OutageApiTests : IAsyncLifetime
         future.Events[2] = future.Events[2] with { At = DateTimeOffset.UtcNow.AddYears(3) };
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", future), "events[2].at");
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "LastGasp", at = DateTimeOffset.MinValue.AddDays(1) } } }), "events[0].at");
+        // A time without its offset would be read in the silo's zone: eight hours off for a head-end on China time.
+        var local = $"{DateTime.UtcNow.AddMinutes(-5):yyyy-MM-ddTHH:mm:ss}";
+        var noOffset = await _headEnd.PostAsync("/api/meter-events", new StringContent(
+            $$"""{"events":[{"meterId":"M-1","eventId":"e-local","type":"LastGasp","at":"{{local}}"}]}""", System.Text.Encoding.UTF8, "application/json"));
+        await AssertBadField(noOffset, "events[0].at");
+        Assert.Contains("has no UTC offset", (await JsonAsync(noOffset)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var withOffset = await _headEnd.PostAsync("/api/meter-events", new StringContent(
+            $$"""{"events":[{"meterId":"M-1","eventId":"e-offset","type":"LastGasp","at":"{{local}}+00:00"}]}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, withOffset.StatusCode);
         // A text field only passed on to the grains is plain text too (a NUL would fail a PostgreSQL batch).
         var nul = Gasps(1, 3);
         nul.Events[2] = nul.Events[2] with { EventId = "gasp\u0000" };

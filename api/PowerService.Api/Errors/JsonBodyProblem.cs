@@ -25,7 +25,8 @@ internal static partial class JsonBodyProblem
                 : "";
             return (field, $"'{field}' is not a field of this request{known}.");
         }
-        if (error.Message.StartsWith(PlainTextJson.ControlCharacterMessage, StringComparison.Ordinal) && path.Length > 0)
+        if ((error.Message.StartsWith(PlainTextJson.ControlCharacterMessage, StringComparison.Ordinal)
+            || error.Message.StartsWith(OffsetTimeJson.NoOffsetMessage, StringComparison.Ordinal)) && path.Length > 0)
         {
             return (path, $"{path} {error.Message}.");
         }
