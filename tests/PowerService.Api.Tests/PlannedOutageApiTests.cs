@@ -78,12 +78,16 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     {
         var start = DateTimeOffset.UtcNow.AddDays(8);
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L", start))).StatusCode);
+        // Work named by one of F-1's transformer areas is work on F-1 too.
+        var byArea = new { id = "PO-TA", kind = "Planned", transformerAreaIds = new[] { "TA-1" }, plannedStart = start.AddDays(1), plannedEnd = start.AddDays(1).AddHours(2), reason = "Replace the transformer's fuses" };
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", byArea)).StatusCode);
 
         var list = await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-1"));
 
-        Assert.Equal(1, list.GetProperty("total").GetInt32());
+        Assert.Equal(2, list.GetProperty("total").GetInt32());
         var item = list.GetProperty("items")[0];
         Assert.Equal(("PO-L", "Scheduled", 1), (item.GetProperty("id").GetString(), item.GetProperty("status").GetString(), item.GetProperty("affectedCustomers").GetInt32()));
+        Assert.Equal("PO-TA", list.GetProperty("items")[1].GetProperty("id").GetString());
         Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/planned-outages?status=finished"))).GetProperty("total").GetInt32());
         Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-404"))).GetProperty("total").GetInt32());
         var bad = await _dispatcher.GetAsync("/api/planned-outages?status=someday");

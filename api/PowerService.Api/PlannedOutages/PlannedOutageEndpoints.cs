@@ -6,6 +6,7 @@ using PowerService.Api.Live;
 using PowerService.Api.Security;
 using PowerService.Grains;
 using PowerService.Grains.PlannedOutages;
+using PowerService.Grains.Topology;
 using PowerService.Runtime;
 
 namespace PowerService.Api.PlannedOutages;
@@ -81,6 +82,11 @@ public static class PlannedOutageEndpoints
                 // A customer sees the plans that cut their own supply, and of each what their notice tells them: when
                 // and why, not who else is cut or who planned it.
                 query = query with { FeederId = null, TransformerAreaId = customer.TransformerAreaId };
+            }
+            else if (query.FeederId is { } feeder && await grains.GetGrain<IFeederGrain>(feeder).GetProfile() is { } profile)
+            {
+                // Plans named by the feeder's transformer areas are work on the feeder too.
+                query = query with { FeederAreaIds = profile.TransformerAreaIds };
             }
             var page = await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(query);
             var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;

@@ -25,9 +25,12 @@ public interface IPlannedOutageCalendarGrain : IGrain
     Task<PlannedOutagePlan> Plan(string plannedOutageId, PlannedOutageRequest request, bool dryRun);
 }
 
-/// <summary><paramref name="From"/>/<paramref name="To"/>: only plans whose planned window overlaps [from, to).</summary>
+/// <summary><paramref name="From"/>/<paramref name="To"/>: only plans whose planned window overlaps [from, to).
+/// <paramref name="FeederId"/>: plans naming the feeder, and plans naming any of <paramref name="FeederAreaIds"/> (the
+/// feeder's transformer areas), so a feeder's calendar shows the work on its areas too.</summary>
 public sealed record PlannedOutageQuery(
-    bool Upcoming = true, string? FeederId = null, string? TransformerAreaId = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Skip = 0, int Take = 100);
+    bool Upcoming = true, string? FeederId = null, string? TransformerAreaId = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Skip = 0, int Take = 100,
+    IReadOnlyList<string>? FeederAreaIds = null);
 
 public sealed record PlannedOutagePage(int Total, IReadOnlyList<PlannedOutageSummary> Items);
 
@@ -112,7 +115,7 @@ internal sealed class PlannedOutageCalendarGrain(IPersistentState<PlannedOutageC
             throw new InvalidFieldException("to", "to must be after from.");
         }
         var matching = (query.Upcoming ? Calendar.Upcoming.Values : (IEnumerable<PlannedOutageSummary>)Calendar.Finished)
-            .Where(p => query.FeederId is null || p.FeederId == query.FeederId)
+            .Where(p => query.FeederId is null || p.FeederId == query.FeederId || (query.FeederAreaIds?.Any(p.TransformerAreaIds.Contains) ?? false))
             .Where(p => query.TransformerAreaId is null || p.TransformerAreaIds.Contains(query.TransformerAreaId))
             .Where(p => (query.From is null || p.PlannedEnd > query.From) && (query.To is null || p.PlannedStart < query.To));
         var ordered = (query.Upcoming ? matching.OrderBy(p => p.PlannedStart) : matching.OrderByDescending(p => p.PlannedStart))
