@@ -133,6 +133,10 @@ internal sealed partial class WorkOrderGrain(
         var change = new Change(Order, TimeProvider.GetUtcNow());
         change.Next = Order with { Priority = priority };
         Record(change, WorkOrderEvents.PriorityRaised, actor, null, new { From = Order.Priority, To = priority, Reason = reason });
+        if (Order.QueuedInDispatch)
+        {
+            await AskDispatch(change); // waiting for a crew: asked again at its new rank (a crew free now takes it)
+        }
         await Commit(change);
     }
 

@@ -12,6 +12,26 @@ namespace PowerService.Grains.Tests.WorkOrders;
 public sealed class WorkOrderLifecycleTests
 {
     [Fact]
+    public async Task A_repair_raised_to_emergency_while_it_waits_for_a_crew_stays_queued_once_and_is_never_lowered()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault(QuietRegion)); // no crew in the region: it waits in dispatch's backlog
+
+        await order.RaisePriority(WorkOrderPriority.Emergency, "system", "a critical customer is cut");
+        await order.RaisePriority(WorkOrderPriority.Normal, "system", "never lowered");
+
+        var view = (await order.Get())!;
+        Assert.Equal((WorkOrderPriority.Emergency, WorkOrderState.Created), (view.Priority, view.State));
+        Assert.Single(await order.GetHistory(), e => e.Type == "PriorityRaised");
+        Assert.Equal(1, (await silo.Grain<IDispatchGrain>(QuietRegion).GetStatus()).Backlog);
+        // A crew coming on shift in the region now takes the emergency.
+        await RegisterCrew(silo, "c1", region: QuietRegion);
+        silo.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.True(async () => (await order.Get())!.CrewId == "c1", "the waiting emergency is dispatched");
+    }
+
+    [Fact]
     public async Task A_fault_goes_from_intake_to_closure_and_every_step_is_journaled_with_who_when_and_where()
     {
         await using var silo = await WorkflowSilo.StartAsync();
