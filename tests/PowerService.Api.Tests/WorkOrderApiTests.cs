@@ -108,6 +108,22 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_order_sent_again_under_the_senders_own_id_is_answered_and_a_different_one_under_it_is_a_409()
+    {
+        await RegisterCrewAsync("C-12");
+
+        var first = await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-95598-0001"));
+        var again = await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-95598-0001"));
+        var other = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { id = "WO-95598-0001", kind = "Complaint", description = "another matter", region = "R1" });
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.Created), (first.StatusCode, again.StatusCode));
+        Assert.Equal((await Json(first)).GetProperty("version").GetInt32(), (await Json(again)).GetProperty("version").GetInt32());
+        Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
+        var history = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-95598-0001/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Created");
+    }
+
+    [Fact]
     public async Task A_crew_cannot_cancel_its_own_order_and_is_told_what_it_may_do()
     {
         await RegisterCrewAsync("C-12");

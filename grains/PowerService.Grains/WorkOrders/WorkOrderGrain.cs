@@ -55,9 +55,11 @@ internal sealed partial class WorkOrderGrain(
         var request = RequestIds.Key(order.Actor, order.RequestId);
         if (Order.Exists)
         {
-            return request is not null && Order.RecentRequests.Contains(request)
-                ? Order.ToView() // created by this request before: the sender lost the answer and sent it again
-                : throw new DomainConflictException($"Work order '{Id}' already exists.");
+            // Created by this request before, or (a sender without request ids) the same order sent again under the
+            // sender's own id, a hotline system's ticket number: the sender lost the answer. Anything else under a taken
+            // id is a conflict.
+            var resent = request is not null ? Order.RecentRequests.Contains(request) : SameCreation(order);
+            return resent ? Order.ToView() : throw new DomainConflictException($"Work order '{Id}' already exists.");
         }
         var now = TimeProvider.GetUtcNow();
         var created = await Classify(await Validate(order, now), order);
@@ -873,10 +875,16 @@ internal sealed partial class WorkOrderGrain(
             ConnectionCategory = order.ConnectionCategory,
             Description = order.Description,
             OutageId = order.OutageId,
+            CreatedBy = order.Actor,
             CreatedAt = now,
             UpdatedAt = now,
         };
     }
+
+    /// <summary>The stored order is what <paramref name="order"/> would create, from the same sender.</summary>
+    private bool SameCreation(NewWorkOrder order) =>
+        Order.CreatedBy is { } creator && creator == order.Actor && Order.Kind == order.Kind && Order.CustomerId == order.CustomerId
+        && Order.Description == order.Description;
 
     /// <summary>A fault call from a known customer asks the customer's transformer area what it knows: inside an
     /// outage the call merges into it (one repair per outage, not one per caller); a meter that reports power makes it

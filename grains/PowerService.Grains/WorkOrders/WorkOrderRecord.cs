@@ -64,6 +64,10 @@ internal sealed record WorkOrderRecord
     /// <summary>Due time of the order's one reminder as last registered (null: none registered).</summary>
     public DateTimeOffset? ReminderDueAt { get; init; }
 
+    /// <summary>Who created it (null in records stored before it was kept): the same sender's same order sent again
+    /// under its own id is answered with this one.</summary>
+    public string? CreatedBy { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public int Version { get; init; }

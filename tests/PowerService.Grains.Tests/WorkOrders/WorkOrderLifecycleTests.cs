@@ -12,6 +12,22 @@ namespace PowerService.Grains.Tests.WorkOrders;
 public sealed class WorkOrderLifecycleTests
 {
     [Fact]
+    public async Task The_same_order_sent_again_under_its_senders_own_id_is_answered_and_anything_else_under_that_id_is_a_conflict()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("95598-20261206-0001"); // the hotline system's ticket number
+        var ticket = Fault(QuietRegion) with { Actor = "agent:95598-3" };
+        var created = await order.Create(ticket);
+
+        var again = await order.Create(ticket);
+
+        Assert.Equal(created.Version, again.Version);
+        Assert.Single(await order.GetHistory(), e => e.Type == "Created");
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(ticket with { Description = "another fault" }));
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(ticket with { Actor = "agent:95598-4" }));
+    }
+
+    [Fact]
     public async Task A_repair_raised_to_emergency_while_it_waits_for_a_crew_stays_queued_once_and_is_never_lowered()
     {
         await using var silo = await WorkflowSilo.StartAsync();
