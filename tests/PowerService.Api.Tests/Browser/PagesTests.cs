@@ -542,8 +542,10 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         // The PDA misses a push: WO-P1 was accepted elsewhere, the page still offers Accept, and the refusal shows on the card.
         feed.Muted = true;
         Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P1/transitions", new { action = "accept" })).StatusCode);
+        await p1.Locator("textarea").FillAsync("gate locked, called the customer");
         await p1.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
         await Assertions.Expect(p1.Locator(".refusal")).ToContainTextAsync("Refused:");
+        await Assertions.Expect(p1.Locator("textarea")).ToHaveValueAsync("gate locked, called the customer"); // not lost with the refusal
         await Assertions.Expect(pda.Locator("#error")).ToBeVisibleAsync();
         await Assertions.Expect(p1.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync(); // shown as it is now
         await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-refused.png"), FullPage = true });
@@ -554,11 +556,49 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await feed.DropAsync();
         await Assertions.Expect(pda.Locator("#offline")).ToContainTextAsync("Working offline");
         await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-offline.png"), FullPage = true });
+        await p2.Locator("textarea").FillAsync("bring the long ladder");
         Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-P3", kind = "MeterInstallation", description = "Cable cut by digger", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P3/assign", new { crewId = "C-12" })).StatusCode);
         feed.Down = false;
         await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync(new() { Timeout = 30_000 });
         await Assertions.Expect(pda.Locator(".card[data-card='WO-P3']")).ToContainTextAsync("Cable cut by digger");
+        await Assertions.Expect(p2.Locator("textarea")).ToHaveValueAsync("bring the long ladder"); // a live update keeps what is typed
+    }
+
+    [Fact]
+    public async Task A_blank_position_is_refused_on_the_PDA_and_signing_out_leaves_the_device_for_the_next_person()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var before = (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/crews/C-12")).GetProperty("location");
+        var pda = await SignInAsync("crew.html", "crew-c12");
+
+        await pda.Locator("#location button[type=submit]").ClickAsync();
+
+        await Assertions.Expect(pda.Locator("#error")).ToContainTextAsync("Enter both latitude and longitude");
+        Assert.Equal(before.ToString(), (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/crews/C-12")).GetProperty("location").ToString());
+        await pda.Locator("#sign-out").ClickAsync();
+        await Assertions.Expect(pda.Locator("#login")).ToBeVisibleAsync();
+        await Assertions.Expect(pda.Locator("#app")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task A_double_click_on_create_makes_one_order()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        var form = console.Locator("#create");
+        await form.Locator("select[name=kind]").SelectOptionAsync("Complaint");
+        await form.Locator("input[name=region]").FillAsync("R1");
+        await form.Locator("input[name=latitude]").FillAsync("20.0");
+        await form.Locator("input[name=longitude]").FillAsync("110.3");
+        await form.Locator("input[name=description]").FillAsync("Bill twice as high as last month");
+
+        await form.Locator("button[type=submit]").DblClickAsync();
+
+        await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders?region=R1")).GetProperty("total").GetInt32() >= 1, "the order is made");
+        await Task.Delay(500); // a second order, if the second click sent one, would be there by now
+        Assert.Equal(1, (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders?region=R1")).GetProperty("total").GetInt32());
     }
 
     [Fact]

@@ -10,7 +10,6 @@ const Next = {
   OnSite: [["resolve", "Resolved"]],
 };
 // A PDA in the field loses coverage for minutes at a time: keep trying (1 s, 2 s, 4 s … then every 10 s), never give up.
-const RetryForever = { nextRetryDelayInMilliseconds: context => Math.min(1000 * 2 ** context.previousRetryCount, 10000) };
 // Orders by id: a list row (no description yet) or the full order; the higher version wins, whichever came first.
 const mine = new Map();
 // Why the server refused the crew's last action on an order, shown on its card until the next action succeeds.
@@ -23,7 +22,7 @@ requireRole(["crew"], async user => {
 
   // The hub first, then the list: an order pushed while the list loads is not lost, and a list row older than
   // what the hub already gave is ignored (versions).
-  const connection = hub("/hubs/crew", RetryForever);
+  const connection = hub("/hubs/crew");
   connection.on("orders", updates => { for (const u of updates) keep(u.order); draw(); });
   connection.on("crew", showCrew);
   connection.onreconnecting(() => offline("Working offline: the live feed dropped, reconnecting… Actions still go through when the network allows."));
@@ -40,6 +39,7 @@ requireRole(["crew"], async user => {
         { action: button.dataset.action, note: card.querySelector("textarea").value || null, location: position },
         (attempt, of) => { refusals.set(id, `No answer yet: sending again (${attempt} of ${of})…`); draw(); });
       refusals.delete(id);
+      card.querySelector("textarea").value = ""; // the note went with the action
       keep(order); showError(null); draw();
     } catch (error) {
       refusals.set(id, refusal(error));
@@ -51,7 +51,10 @@ requireRole(["crew"], async user => {
   };
   $("location").onsubmit = async event => {
     event.preventDefault();
-    await reportLocation({ latitude: Number(event.target.latitude.value), longitude: Number(event.target.longitude.value) });
+    const { latitude, longitude } = event.target;
+    // Number("") is 0: a blank field would report the crew in the Gulf of Guinea.
+    if (!latitude.value.trim() || !longitude.value.trim()) { showError(new Error("Enter both latitude and longitude, or share the GPS position.")); return; }
+    await reportLocation({ latitude: Number(latitude.value), longitude: Number(longitude.value) });
   };
   // The device's GPS, when it has one and the crew allows it: "Share my position" reports it now; after that every
   // change of more than ~100 m is reported, at most once a minute, so dispatch sees the crew move without a tap.
@@ -176,13 +179,19 @@ function draw(force = false) {
   if (!force && $("orders").dataset.drawn === next) return;
   $("orders").dataset.drawn = next;
   if (!active.length) { $("orders").innerHTML = `<p class="muted">No orders.</p>`; return; }
+  // Notes being typed survive the redraw (a refusal, another order's live update): only a sent action clears one.
+  const notes = new Map([...$("orders").querySelectorAll(".card[data-card] textarea")].map(t => [t.closest(".card").dataset.card, t.value]));
   $("orders").innerHTML = active.map(o => `
     <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}">
       <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span></div>
       <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
-      ${Next[o.state].length ? `<textarea rows="1" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}
+      ${Next[o.state].length ? `<textarea rows="1" maxlength="2000" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}
       <div class="row">${Next[o.state].map(([action, label]) => `<button data-order="${escape(o.id)}" data-action="${action}">${label}</button>`).join("")}</div>
       ${refusals.has(o.id) ? `<div class="refusal" role="alert">${escape(refusals.get(o.id))}</div>` : ""}
     </div>`).join("");
+  for (const card of $("orders").querySelectorAll(".card[data-card]")) {
+    const note = notes.get(card.dataset.card), box = card.querySelector("textarea");
+    if (note && box) box.value = note;
+  }
 }

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, when, until, sendOnce } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, when, until, sendOnce, sending } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
@@ -44,12 +44,17 @@ requireRole(["customer"], async () => {
     catch (error) { $("tracker").hidden = true; showError(error.status === 404 ? { message: `No order ${id} of yours was found.` } : error); }
   };
   $("find").onsubmit = event => { event.preventDefault(); follow(event.target.orderId.value.trim()); };
-  $("mine").onclick = event => { const row = event.target.closest("tr[data-order]"); if (row) follow(row.dataset.order); };
+  // The id is a link (to copy or open in a new tab); a plain click follows the order in place.
+  $("mine").onclick = event => {
+    const row = event.target.closest("tr[data-order]");
+    if (!row) return;
+    event.preventDefault();
+    follow(row.dataset.order);
+  };
   $("report").onsubmit = async event => {
     event.preventDefault();
-    const form = event.target, button = form.querySelector("button");
-    button.disabled = true;
-    try {
+    const form = event.target;
+    await sending(form, async () => { try {
       const created = await sendOnce("POST", "/api/work-orders", { kind: form.kind.value, description: form.description.value.trim() },
         (attempt, of) => { $("reported").textContent = `No answer yet: sending your report again (${attempt} of ${of})…`; });
       form.description.value = "";
@@ -62,8 +67,7 @@ requireRole(["customer"], async () => {
         : `You already have an open repair (${target}); we added your call to it.`;
       showError(null);
       await follow(target);
-    } catch (error) { showError(error); }
-    finally { button.disabled = false; }
+    } catch (error) { showError(error); } });
   };
   // The controls above work from the moment the page shows; then the live feed, and the lists after it (a push while
   // they load is kept; versions decide).
@@ -96,7 +100,7 @@ function keepMine(o) {
 function drawMine() {
   const rows = [...mine.values()].sort((a, b) => Date.parse(b.updatedAt ?? 0) - Date.parse(a.updatedAt ?? 0));
   $("mine").innerHTML = rows.length
-    ? rows.map(o => `<tr data-order="${escape(o.id)}" class="${o.id === followed ? "followed" : ""}"><td><a href="?order=${encodeURIComponent(o.id)}" onclick="return false">${escape(o.id)}</a></td><td>${escape(Kinds[o.kind] ?? o.kind)}</td><td>${escape(Says[o.state] ?? o.state)}</td></tr>`).join("")
+    ? rows.map(o => `<tr data-order="${escape(o.id)}" class="${o.id === followed ? "followed" : ""}"><td><a href="?order=${encodeURIComponent(o.id)}">${escape(o.id)}</a></td><td>${escape(Kinds[o.kind] ?? o.kind)}</td><td>${escape(Says[o.state] ?? o.state)}</td></tr>`).join("")
     : `<tr><td class="muted">No requests yet.</td></tr>`;
 }
 

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce } from "./session.js";
+import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce, sending } from "./session.js";
 
 // The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
 // live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
@@ -88,11 +88,13 @@ requireRole(["dispatcher"], async user => {
     if (f.customerId.value) body.customerId = f.customerId.value;
     if (f.region.value) body.region = f.region.value;
     if (f.latitude.value || f.longitude.value) body.location = { latitude: Number(f.latitude.value), longitude: Number(f.longitude.value) };
-    try {
-      const order = await sendOnce("POST", "/api/work-orders", body, (attempt, of) => showError(new Error(`No answer yet: sending the new order again (${attempt} of ${of})…`)));
-      keep(toRow(order)); queueDraw(); showError(null); f.description.value = "";
-    }
-    catch (error) { showError(error); }
+    await sending(f, async () => {
+      try {
+        const order = await sendOnce("POST", "/api/work-orders", body, (attempt, of) => showError(new Error(`No answer yet: sending the new order again (${attempt} of ${of})…`)));
+        keep(toRow(order)); queueDraw(); showError(null); f.description.value = "";
+      }
+      catch (error) { showError(error); }
+    });
   };
 
   $("orders").onclick = async event => {
@@ -127,8 +129,8 @@ requireRole(["dispatcher"], async user => {
   $("import").onsubmit = event => { event.preventDefault(); upload(event.target); };
 
   // 先算后停: "Check impact" asks for a dry run; "Schedule" plans it, and a plan the policy refuses says why.
-  $("plan-check").onclick = () => plan($("plan"), true);
-  $("plan").onsubmit = event => { event.preventDefault(); plan(event.target, false); };
+  $("plan-check").onclick = () => sending($("plan"), () => plan($("plan"), true));
+  $("plan").onsubmit = event => { event.preventDefault(); sending(event.target, () => plan(event.target, false)); };
 
   $("planned-view").onchange = event => { planView = event.target.value; loadPlanned().catch(showError); };
   // A plan is started, completed or cancelled from its row, at the actual time given (blank: now).

@@ -45,6 +45,15 @@ export async function sendOnce(method, path, body, retrying = () => {}) {
   }
 }
 
+/// Runs `work` with the form's buttons disabled, so a double click sends one request, not two (each send is its own
+/// request id: two clicks would be two orders, two planned outages).
+export async function sending(form, work) {
+  const buttons = [...form.querySelectorAll("button")];
+  buttons.forEach(b => { b.disabled = true; });
+  try { return await work(); }
+  finally { buttons.forEach(b => { b.disabled = false; }); }
+}
+
 /// crypto.randomUUID exists only on secure pages; a PDA may reach the silo over plain HTTP inside the utility's network.
 function newRequestId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -65,12 +74,16 @@ async function problem(response) {
   return error;
 }
 
-/// `retry`: a SignalR retry policy ({ nextRetryDelayInMilliseconds }); the client's default gives up after 4 tries.
-export function hub(path, retry) {
+/// Reconnects for as long as the page is open, at most 10 s apart: the client's default gives up after four tries
+/// (0, 2, 10, 30 s), and a console left open through a silo restart of a minute stayed "reconnecting…" for good.
+const RetryForever = { nextRetryDelayInMilliseconds: context => Math.min(1000 * 2 ** context.previousRetryCount, 10000) };
+
+export function hub(path) {
   // The browser client from npm (@microsoft/signalr), served from /lib by the silo.
-  const builder = new signalR.HubConnectionBuilder()
-    .withUrl(path, { accessTokenFactory: () => token(), transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true });
-  return (retry ? builder.withAutomaticReconnect(retry) : builder.withAutomaticReconnect()).build();
+  return new signalR.HubConnectionBuilder()
+    .withUrl(path, { accessTokenFactory: () => token(), transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true })
+    .withAutomaticReconnect(RetryForever)
+    .build();
 }
 
 export function showError(error) {
@@ -86,6 +99,10 @@ export async function requireRole(roles, start) {
   if (user && roles.includes(user.role)) {
     form.hidden = true;
     document.getElementById("who").textContent = `${user.name} (${user.role})`;
+    // Another person on the same device (a shared PDA, the next shift at a console) signs in after this.
+    const signOut = document.getElementById("sign-out");
+    signOut.hidden = false;
+    signOut.onclick = logout;
     document.getElementById("app").hidden = false;
     await start(user);
     return;
