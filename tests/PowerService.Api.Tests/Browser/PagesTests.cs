@@ -580,6 +580,18 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await pda.Locator("#sign-out").ClickAsync();
         await Assertions.Expect(pda.Locator("#login")).ToBeVisibleAsync();
         await Assertions.Expect(pda.Locator("#app")).ToBeHiddenAsync();
+
+        // Signed in again, the session ends under the page (a token past its lifetime): the next action shows the
+        // sign-in form, not "Unauthorized".
+        await pda.Locator("input[name=username]").FillAsync("crew-c12");
+        await pda.Locator("input[name=password]").FillAsync(ApiFactory.Password);
+        await pda.Locator("#login button").ClickAsync();
+        await Assertions.Expect(pda.Locator("#app")).ToBeVisibleAsync();
+        await pda.EvaluateAsync("() => sessionStorage.setItem('powerservice.token', 'ended')");
+        await pda.Locator("#location input[name=latitude]").FillAsync("20.01");
+        await pda.Locator("#location input[name=longitude]").FillAsync("110.31");
+        await pda.Locator("#location button[type=submit]").ClickAsync();
+        await Assertions.Expect(pda.Locator("#login")).ToBeVisibleAsync();
     }
 
     [Fact]

@@ -22,6 +22,9 @@ export async function api(method, path, body) {
     headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // The token ended (a shift past its 12 hours, removed, the silo's keys changed): back to the sign-in form, not an
+  // "Unauthorized" on every button.
+  if (response.status === 401 && token()) logout();
   if (!response.ok) throw await problem(response);
   return response.status === 204 ? null : response.json();
 }
