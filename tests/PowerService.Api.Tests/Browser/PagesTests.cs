@@ -587,11 +587,18 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await pda.Locator("input[name=password]").FillAsync(ApiFactory.Password);
         await pda.Locator("#login button").ClickAsync();
         await Assertions.Expect(pda.Locator("#app")).ToBeVisibleAsync();
-        await pda.EvaluateAsync("() => sessionStorage.setItem('powerservice.token', 'ended')");
-        await pda.Locator("#location input[name=latitude]").FillAsync("20.01");
-        await pda.Locator("#location input[name=longitude]").FillAsync("110.31");
-        await pda.Locator("#location button[type=submit]").ClickAsync();
+        // (One script: the page's own calls, such as its order refresh, may meet the ended session first.)
+        await pda.EvaluateAsync("""
+            () => {
+              sessionStorage.setItem('powerservice.token', 'ended');
+              const form = document.getElementById('location');
+              form.latitude.value = '20.01';
+              form.longitude.value = '110.31';
+              form.querySelector('button[type=submit]').click();
+            }
+            """);
         await Assertions.Expect(pda.Locator("#login")).ToBeVisibleAsync();
+        await Assertions.Expect(pda.Locator("#app")).ToBeHiddenAsync();
     }
 
     [Fact]
