@@ -11,7 +11,7 @@ internal static class RequestIds
         {
             return null;
         }
-        if (requestId.Length is 0 or > 64 || !requestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        if (!PlainIds.IsValid(requestId))
         {
             throw new InvalidFieldException("requestId", "requestId is 1 to 64 letters, digits, '-' or '_' (a UUID, say).");
         }

@@ -29,7 +29,7 @@ public static class PlannedOutageEndpoints
             var actor = Caller.From(user).Actor;
             var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
             var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewIds.Random("PO-") : NewIds.For("PO-", actor, requestId));
-            if (!IsValidId(id))
+            if (!PlainIds.IsValid(id))
             {
                 throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
             }
@@ -97,7 +97,7 @@ public static class PlannedOutageEndpoints
             .Produces<PlannedOutageListResponse>().Produces<PlannedOutageNoticeListResponse>();
 
         outages.MapGet("/{id}", async (string id, IGrainFactory grains) =>
-            Results.Ok((IsValidId(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("Planned outage", id)))
+            Results.Ok((PlainIds.IsValid(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("Planned outage", id)))
             .WithName("GetPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
@@ -132,10 +132,7 @@ public static class PlannedOutageEndpoints
 
     /// <summary>A well-formed id; the grain answers 404 for one never planned.</summary>
     private static IPlannedOutageGrain Existing(IGrainFactory grains, string id) =>
-        IsValidId(id) ? grains.GetGrain<IPlannedOutageGrain>(id) : throw new EntityNotFoundException("Planned outage", id);
-
-    private static bool IsValidId(string id) =>
-        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+        PlainIds.IsValid(id) ? grains.GetGrain<IPlannedOutageGrain>(id) : throw new EntityNotFoundException("Planned outage", id);
 }
 
 /// <summary>A plan: a feeder or transformer areas, never both; <c>dryRun</c> answers the impact and stores nothing.</summary>

@@ -94,7 +94,7 @@ public static class WorkOrderEndpoints
             }
             var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
             var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewIds.Random("WO-") : NewIds.For("WO-", caller.Actor, requestId));
-            if (!IsValidId(id))
+            if (!PlainIds.IsValid(id))
             {
                 throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
             }
@@ -239,15 +239,12 @@ public static class WorkOrderEndpoints
     /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
     internal static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
     {
-        var view = IsValidId(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;
+        var view = PlainIds.IsValid(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;
         var visible = view is not null && (caller.IsDispatcher || caller.IsOperator
             || (caller.Role == Roles.Crew && view.CrewId is not null && view.CrewId == caller.CrewId)
             || (caller.Role == Roles.Customer && view.CustomerId is not null && view.CustomerId == caller.CustomerId));
         return visible ? view! : throw new EntityNotFoundException("Work order", id);
     }
-
-    private static bool IsValidId(string id) =>
-        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 }
 
 /// <param name="RequestId">Optional, chosen by the sender per report (a UUID): without an <paramref name="Id"/> the

@@ -18,8 +18,7 @@ public static class BookingId
 
     /// <summary>A crew id is 1 to 64 ASCII letters, digits, '-' and '_': never the separator, and a path segment of
     /// <c>/api/crews/{id}</c> as it is (a crew registered as "CR/../X" could be dispatched to but never reached).</summary>
-    public static bool IsValidCrewId(string crewId) =>
-        crewId is { Length: > 0 and <= 64 } && crewId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+    public static bool IsValidCrewId(string crewId) => PlainIds.IsValid(crewId);
 
     public const string CrewIdRule = "A crew id is 1 to 64 letters, digits, '-' or '_'.";
 }

@@ -436,20 +436,21 @@ internal sealed partial class OutageGrain(
         MarkDirty();
     }
 
-    /// <summary>A feeder's estimate for one of its areas' outages; an area back already has nothing to be told.</summary>
+    /// <summary>A feeder's estimate for one of its areas' outages; an area back already (the outage's 409) has
+    /// nothing to be told, nor has any once the estimate has passed.</summary>
     private async Task PassEstimate(string child, EtrChange etr)
     {
-        var outage = GrainFactory.GetGrain<IOutageGrain>(child);
-        if (await outage.Get() is { State: not OutageState.Restored } && etr.At > TimeProvider.GetUtcNow())
+        if (etr.At <= TimeProvider.GetUtcNow())
         {
-            try
-            {
-                await outage.SetEstimatedRestoration(etr.At, etr.Actor, etr.Cause);
-            }
-            catch (DomainConflictException)
-            {
-                // restored in between
-            }
+            return;
+        }
+        try
+        {
+            await GrainFactory.GetGrain<IOutageGrain>(child).SetEstimatedRestoration(etr.At, etr.Actor, etr.Cause);
+        }
+        catch (DomainConflictException)
+        {
+            // restored
         }
     }
 

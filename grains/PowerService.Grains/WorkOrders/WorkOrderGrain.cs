@@ -288,7 +288,6 @@ internal sealed partial class WorkOrderGrain(
         return booking;
     }
 
-
     public async Task<WorkOrderView> RecordCallback(CallbackAttempt attempt)
     {
         var order = RequireOrder();
@@ -523,12 +522,9 @@ internal sealed partial class WorkOrderGrain(
     /// <summary>A person's merge folds the order into work that goes on: an order still open or an outage not yet
     /// restored. An unknown id is a 404; a finished one a 409 (its work would be carried by no one). Merged is
     /// final, so two orders cannot be merged into each other. (The service's own merges name what it just made.)</summary>
-    private async Task RequireMergeTarget(string? targetId)
+    private async Task RequireMergeTarget(string? named)
     {
-        if (string.IsNullOrWhiteSpace(targetId) || targetId == Id)
-        {
-            throw new InvalidFieldException("targetId", "Merge names the order or outage it folds into (not itself).");
-        }
+        var targetId = MergeTarget(named);
         if (await GrainFactory.GetGrain<IWorkOrderGrain>(targetId).Get() is { } target)
         {
             if (WorkOrderTransitions.IsTerminal(target.State))
@@ -548,13 +544,19 @@ internal sealed partial class WorkOrderGrain(
         throw new EntityNotFoundException("Work order or outage", targetId);
     }
 
+    /// <summary>The order or outage a merge names, which is not this order.</summary>
+    private string MergeTarget(string? targetId) =>
+        string.IsNullOrWhiteSpace(targetId) || targetId == Id
+            ? throw new InvalidFieldException("targetId", "Merge names the order or outage it folds into (not itself).")
+            : targetId;
+
     /// <summary>Cancel or merge: the promises no longer apply, the crew lets go, a booking is released, dispatch forgets it.</summary>
     private void Withdrawn(Change change, WorkOrderCommand command, WorkOrderState to)
     {
         var order = change.Next;
-        if (command.Action == Merge && (string.IsNullOrWhiteSpace(command.TargetId) || command.TargetId == Id))
+        if (command.Action == Merge)
         {
-            throw new InvalidFieldException("targetId", "Merge names the order or outage it folds into (not itself).");
+            MergeTarget(command.TargetId);
         }
         if (order.CrewId is { } crew)
         {
