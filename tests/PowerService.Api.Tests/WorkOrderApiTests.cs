@@ -308,6 +308,34 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_orders_merged_into_each_other_at_the_same_instant_are_answered_at_once_and_never_both_merged()
+    {
+        await RegisterCrewAsync("C-12");
+        for (var round = 0; round < 5; round++)
+        {
+            var (a, b) = ($"WO-X{round}A", $"WO-X{round}B");
+            await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault(a));
+            await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault(b));
+            // Well inside the silo's 30 s call timeout: each merge's turn asks the other order while that one asks back.
+            using var answeredSoon = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+            var answers = await Task.WhenAll(
+                _dispatcher.PostAsJsonAsync($"/api/work-orders/{a}/transitions", new { action = "merge", targetId = b }, answeredSoon.Token),
+                _dispatcher.PostAsJsonAsync($"/api/work-orders/{b}/transitions", new { action = "merge", targetId = a }, answeredSoon.Token));
+
+            Assert.All(answers, answer => Assert.Contains(answer.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Conflict }));
+            Assert.Contains(answers, answer => answer.StatusCode == HttpStatusCode.Conflict);
+            var states = new[] { a, b }.Select(id => _dispatcher.GetAsync($"/api/work-orders/{id}")).ToArray();
+            var stored = await Task.WhenAll((await Task.WhenAll(states)).Select(Json));
+            Assert.Contains(stored, order => order.GetProperty("state").GetString() != "Merged");
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.Equal(answers[i].StatusCode == HttpStatusCode.OK, stored[i].GetProperty("state").GetString() == "Merged");
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_customer_trying_a_crews_action_is_told_it_is_the_crews()
     {
         await ApiScenario.ImportCustomerAsync(_dispatcher);

@@ -18,6 +18,14 @@ public interface IWorkOrderGrain : IGrain
     /// <summary>Applies one lifecycle action (accept, reject, en route, arrive, resolve, cancel, merge…).</summary>
     Task<WorkOrderView> Apply(WorkOrderCommand command);
 
+    /// <summary>Whether another order may be merged into this one by a person: false when this order was never created
+    /// (the merge may name an outage instead); a <see cref="DomainConflictException"/> when it is finished, or is itself
+    /// being merged at this moment (merge into where it goes). Interleaves: two dispatchers merging two orders into each
+    /// other at the same instant leave each order in its merge turn asking the other, which would otherwise wait on each
+    /// other until the call timeout; answered from the merge in flight, at least one of them is refused at once.</summary>
+    [AlwaysInterleave]
+    Task<bool> TakesMerge();
+
     /// <summary>Outage <paramref name="outageId"/> was inferred shortly after this fault call: the call folds into it
     /// (merged, its crew let go) unless it is not a customer's fault call, already belongs to an outage, or a crew is
     /// already on its way or at work (then it stays, and false is returned).</summary>

@@ -46,6 +46,9 @@ internal sealed partial class WorkOrderGrain(
     /// <summary>The booking of the visit this order last held, if this activation held one.</summary>
     private string? _heldVisit;
 
+    /// <summary>The order or outage a person's merge of this order is folding it into, while that merge is in its turn.</summary>
+    private string? _mergingInto;
+
     private WorkOrderRecord Order => state.State;
 
     private string Id => GetPrimaryKeyString();
@@ -202,11 +205,9 @@ internal sealed partial class WorkOrderGrain(
             case Cancel:
                 Withdrawn(change, command, to);
                 break;
+            case Merge when command.Actor != SystemActor:
+                return await MergedByPerson(change, command, to);
             case Merge:
-                if (command.Actor != SystemActor)
-                {
-                    await RequireMergeTarget(command.TargetId);
-                }
                 Withdrawn(change, command, to);
                 break;
             case Suspend:
@@ -519,29 +520,48 @@ internal sealed partial class WorkOrderGrain(
         await AskDispatch(change);
     }
 
+    public Task<bool> TakesMerge()
+    {
+        if (!Order.Exists)
+        {
+            return Task.FromResult(false);
+        }
+        if (WorkOrderTransitions.IsTerminal(Order.State))
+        {
+            throw new DomainConflictException($"Work order '{Id}' is {Order.State}: merge into an order still open.");
+        }
+        if (_mergingInto is { } going)
+        {
+            throw new DomainConflictException($"Work order '{Id}' is being merged into '{going}' at this moment: merge into '{going}'.");
+        }
+        return Task.FromResult(true);
+    }
+
     /// <summary>A person's merge folds the order into work that goes on: an order still open or an outage not yet
     /// restored. An unknown id is a 404; a finished one a 409 (its work would be carried by no one). Merged is
-    /// final, so two orders cannot be merged into each other. (The service's own merges name what it just made.)</summary>
-    private async Task RequireMergeTarget(string? named)
+    /// final, so two orders cannot be merged into each other, not even at the same instant (<see cref="TakesMerge"/>).
+    /// (The service's own merges name what it just made.)</summary>
+    private async Task<WorkOrderView> MergedByPerson(Change change, WorkOrderCommand command, WorkOrderState to)
     {
-        var targetId = MergeTarget(named);
-        if (await GrainFactory.GetGrain<IWorkOrderGrain>(targetId).Get() is { } target)
+        var targetId = _mergingInto = MergeTarget(command.TargetId);
+        try
         {
-            if (WorkOrderTransitions.IsTerminal(target.State))
+            if (!await GrainFactory.GetGrain<IWorkOrderGrain>(targetId).TakesMerge())
             {
-                throw new DomainConflictException($"Work order '{targetId}' is {target.State}: merge into an order still open.");
+                var outage = await GrainFactory.GetGrain<IOutageGrain>(targetId).Get() ?? throw new EntityNotFoundException("Work order or outage", targetId);
+                if (outage.State == OutageState.Restored)
+                {
+                    throw new DomainConflictException($"Outage '{targetId}' is restored: merge into an outage still open.");
+                }
             }
-            return;
+            Withdrawn(change, command, to);
+            await Commit(change);
+            return Order.ToView();
         }
-        if (await GrainFactory.GetGrain<IOutageGrain>(targetId).Get() is { } outage)
+        finally
         {
-            if (outage.State == OutageState.Restored)
-            {
-                throw new DomainConflictException($"Outage '{targetId}' is restored: merge into an outage still open.");
-            }
-            return;
+            _mergingInto = null;
         }
-        throw new EntityNotFoundException("Work order or outage", targetId);
     }
 
     /// <summary>The order or outage a merge names, which is not this order.</summary>
