@@ -222,6 +222,20 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_feeder_that_supplies_no_area_cannot_be_planned_out_and_nothing_is_scheduled()
+    {
+        await ApiScenario.ImportAsync(_dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\nF-EMPTY,Spare bay,S-1,Binhai,R1\n");
+        var start = DateTimeOffset.UtcNow.AddDays(9);
+
+        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages",
+            new { id = "PO-EMPTY", kind = "Planned", feederId = "F-EMPTY", plannedStart = start, plannedEnd = start.AddHours(2), reason = "Replace the bay's breaker" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("feederId", (await Json(response)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/planned-outages/PO-EMPTY")).StatusCode);
+    }
+
+    [Fact]
     public async Task Cancelling_needs_a_reason_and_an_unknown_outage_is_a_404()
     {
         await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(8)));

@@ -296,8 +296,12 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         if (error is not null)
         {
             LogBatchFailed(logger, error, events);
-            var busy = error as ServiceBusyException
-                ?? new ServiceBusyException($"The batch could not be applied ({error.Message}); events are idempotent, send it again.", TimeSpan.FromSeconds(2));
+            // Why is in the silo's log: a store's message names its host and database, which are not the head-end's business.
+            var busy = error as ServiceBusyException ?? new ServiceBusyException(
+                error is StorageUnavailableException
+                    ? "The store did not answer, so the batch was not applied; events are idempotent, send it again."
+                    : "The batch could not be applied (the silo's log says why); events are idempotent, send it again.",
+                TimeSpan.FromSeconds(2));
             foreach (var submission in routed.Submissions)
             {
                 submission.Done.TrySetException(busy);

@@ -226,7 +226,9 @@ internal sealed partial class PlannedOutageGrain(
         {
             var feeder = await GrainFactory.GetGrain<IFeederGrain>(request.FeederId!).GetProfile()
                 ?? throw new InvalidFieldException("feederId", $"Feeder '{request.FeederId}' does not exist.");
-            areaIds = feeder.TransformerAreaIds;
+            areaIds = feeder.TransformerAreaIds.Count > 0
+                ? feeder.TransformerAreaIds
+                : throw new InvalidFieldException("feederId", $"Feeder '{request.FeederId}' supplies no transformer areas: an outage of it cuts no one.");
         }
         else
         {

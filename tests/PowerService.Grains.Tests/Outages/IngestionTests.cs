@@ -58,6 +58,24 @@ public sealed class IngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_the_store_cannot_take_is_refused_with_a_retry_time_and_without_naming_the_store()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(storeBusyTimeout: TimeSpan.FromMilliseconds(200));
+        await ImportTopologyAsync(silo);
+
+        ServiceBusyException refused;
+        await using (await silo.LockStoreAsync())
+        {
+            refused = await Assert.ThrowsAsync<ServiceBusyException>(() => SendAsync(silo, Events(silo, 1, 10, MeterEventType.LastGasp)));
+        }
+
+        Assert.InRange(refused.RetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        Assert.StartsWith("The store did not answer", refused.Message);
+        Assert.DoesNotContain(".db", refused.Message);
+        Assert.Equal(10, (await SendAsync(silo, Events(silo, 1, 10, MeterEventType.LastGasp))).Accepted);
+    }
+
+    [Fact]
     public async Task One_bad_event_refuses_the_whole_batch_naming_it_and_nothing_is_applied()
     {
         var events = Events(_silo, 1, 20, MeterEventType.LastGasp).ToList();

@@ -130,6 +130,21 @@ public abstract class TopologyImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task More_missing_parents_than_are_listed_are_listed_from_the_first_line_on_whatever_their_keys()
+    {
+        await ImportSampleAsync(through: ImportKind.TransformerAreas);
+        // Keys that fall as the lines go down: the store finds missing parents in key order, the user reads by line.
+        var rows = Enumerable.Range(0, 150).Select(i => $"MT-{999 - i},TA-404,20.03,110.33");
+        var csv = "meter_id,area_id,latitude,longitude\n" + string.Join('\n', rows) + "\n";
+
+        var result = await ImportTextAsync(ImportKind.Meters, csv);
+
+        Assert.Equal(150, result.ErrorCount);
+        Assert.Equal(Enumerable.Range(2, 100), result.Errors.Select(e => e.Line));
+        Assert.Equal(0, await _silo.Storage.CountCatalogAsync(TopologyKinds.Meter));
+    }
+
+    [Fact]
     public async Task An_area_in_an_unknown_grid_is_reported_and_nothing_is_imported()
     {
         await ImportSampleAsync(through: ImportKind.Grids);

@@ -5,23 +5,29 @@ namespace PowerService.Grains.Topology.Import;
 /// <summary>A column a file may have: required ones must be in the header and filled in every row.</summary>
 internal sealed record CsvColumn(string Name, bool Required = true);
 
-/// <summary>The errors of one import: all are counted, the first <c>max</c> are kept.</summary>
+/// <summary>The errors of one import: all are counted, the <c>max</c> of the earliest lines are kept (errors may be
+/// found out of line order: the store reports missing parents by key).</summary>
 internal sealed class ImportErrors(int max)
 {
-    private readonly List<ImportError> _reported = [];
+    // Ordered by line, then by when found; the latest kept is dequeued first, so an error on an earlier line takes its place.
+    private readonly PriorityQueue<ImportError, (int Line, int Found)> _kept = new(Comparer<(int Line, int Found)>.Create((a, b) => b.CompareTo(a)));
 
     public int Count { get; private set; }
 
     public void Add(int line, string? column, string message)
     {
-        Count++;
-        if (_reported.Count < max)
+        var order = (line, Count++);
+        if (_kept.Count < max)
         {
-            _reported.Add(new ImportError(line, column, message));
+            _kept.Enqueue(new ImportError(line, column, message), order);
+        }
+        else if (max > 0 && _kept.TryPeek(out _, out var latest) && order.CompareTo(latest) < 0)
+        {
+            _kept.DequeueEnqueue(new ImportError(line, column, message), order);
         }
     }
 
-    public IReadOnlyList<ImportError> Reported => [.. _reported.OrderBy(e => e.Line)];
+    public IReadOnlyList<ImportError> Reported => [.. _kept.UnorderedItems.OrderBy(e => e.Priority).Select(e => e.Element)];
 }
 
 /// <summary>The header line: where each known column is. Column names are case-insensitive; order is free.</summary>
