@@ -20,7 +20,10 @@ public interface IAreaPowerGrain : IGrain
     Task<AreaPowerView> Get();
 
     /// <summary>The outage this area opened, or a planned outage it is part of, ended (restored by a crew or a
-    /// dispatcher, by its own meters, or by the planned outage's close-out).</summary>
+    /// dispatcher, by its own meters, or by the planned outage's close-out). One-way: the outage tells it from its
+    /// restoring turn, while the area may itself be waiting on that outage (its meters came back at the same moment and
+    /// it is telling the outage so); an outage the area has ended already is ignored.</summary>
+    [OneWay]
     Task OutageEnded(string outageId, DateTimeOffset restoredAt);
 
     /// <summary>A planned outage cut this area's supply: until it ends, last gasps are absorbed into it and fault calls

@@ -103,7 +103,10 @@ public interface IOutageGrain : IGrain
     [OneWay]
     Task CallMerged(string orderId);
 
-    /// <summary>The linked repair order moved (accepted, travelling, resolved…).</summary>
+    /// <summary>The linked repair order moved (accepted, travelling, resolved…). One-way: the order tells it after its
+    /// stored change, while the outage may itself be waiting on the order (restoring, it withdraws a repair not yet
+    /// started).</summary>
+    [OneWay]
     Task RepairChanged(string orderId, WorkOrders.WorkOrderState orderState, string? crewId);
 
     /// <summary>A feeder outage now contains this one: its repair order folds into the feeder's.</summary>

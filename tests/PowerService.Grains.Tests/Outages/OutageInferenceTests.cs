@@ -27,6 +27,9 @@ public sealed class OutageInferenceTests : IAsyncLifetime
 
     private IOutageGrain Outage(string id) => _silo.Grain<IOutageGrain>(id);
 
+    /// <summary>Well inside the silo's 30 s call timeout: two grains waiting on each other wait that long.</summary>
+    private static readonly TimeSpan AnsweredSoon = TimeSpan.FromSeconds(10);
+
     [Fact]
     public async Task Fourteen_dark_meters_of_fifty_are_no_outage_the_fifteenth_suspects_one_and_sends_a_crew_thirty_confirm_it()
     {
@@ -293,6 +296,58 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         await Eventually.True(async () => (await AreaPower(1).Get()).NestedCheckAt is null, "the nested-outage check ran");
         await SendAsync(_silo, Events(_silo, 1, 20, MeterEventType.LastGasp, "again"));
         Assert.Equal("OUT-TA-000001-2", (await AreaPower(1).Get()).OutageId);
+    }
+
+    [Fact]
+    public async Task A_dispatcher_restoring_the_outage_as_its_meters_come_back_is_answered_at_once_and_the_board_clears()
+    {
+        // Each side's turn calls the other (the outage tells its area it ended; the area tells its outage its meters
+        // are back): several areas, one per feeder (no roll-up), so the two turns overlap in some of them.
+        var areas = new[] { 1, 3, 5, 7, 9 };
+        foreach (var area in areas)
+        {
+            await SendAsync(_silo, Events(_silo, (area - 1) * 50 + 1, area * 50, MeterEventType.LastGasp));
+        }
+
+        await Task.WhenAll(areas.Select(area => Task.WhenAll(
+            Outage($"OUT-TA-{area:000000}-1").Restore("dispatcher:li"),
+            SendAsync(_silo, Events(_silo, (area - 1) * 50 + 1, area * 50, MeterEventType.PowerRestored))))).WaitAsync(AnsweredSoon);
+
+        foreach (var area in areas)
+        {
+            Assert.Equal(OutageState.Restored, (await Outage($"OUT-TA-{area:000000}-1").Get())!.State);
+            Assert.Null((await AreaPower(area).Get()).OutageId);
+        }
+        await Eventually.True(async () => (await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery())).Total == 0, "the board lists no outage");
+    }
+
+    [Fact]
+    public async Task A_crew_resolving_the_repair_as_a_dispatcher_restores_the_outage_is_answered_at_once()
+    {
+        var areas = new[] { 1, 3, 5, 7, 9 };
+        await _silo.Grain<PowerService.Grains.Crews.IFieldCrewGrain>("C-7").Register(PowerService.Grains.Tests.Crews.Crews.Profile(capacity: 10), "dispatcher:li");
+        var repairs = new List<IWorkOrderGrain>();
+        foreach (var area in areas)
+        {
+            await SendAsync(_silo, Events(_silo, (area - 1) * 50 + 1, area * 50, MeterEventType.LastGasp));
+            var repair = _silo.Grain<IWorkOrderGrain>((await Outage($"OUT-TA-{area:000000}-1").Get())!.RepairOrderId!);
+            await repair.Assign("C-7", "dispatcher:li");
+            foreach (var step in new[] { WorkOrderAction.Accept, WorkOrderAction.StartTravel, WorkOrderAction.Arrive })
+            {
+                await repair.Apply(new WorkOrderCommand(step, "crew:C-7", CrewId: "C-7"));
+            }
+            repairs.Add(repair);
+        }
+
+        await Task.WhenAll(areas.Zip(repairs).Select(pair => Task.WhenAll(
+            pair.Second.Apply(new WorkOrderCommand(WorkOrderAction.Resolve, "crew:C-7", CrewId: "C-7", Note: "fuse replaced")),
+            Outage($"OUT-TA-{pair.First:000000}-1").Restore("dispatcher:li")))).WaitAsync(AnsweredSoon);
+
+        foreach (var (area, repair) in areas.Zip(repairs))
+        {
+            Assert.Equal(OutageState.Restored, (await Outage($"OUT-TA-{area:000000}-1").Get())!.State);
+            Assert.Equal(WorkOrderState.CallbackPending, (await repair.Get())!.State);
+        }
     }
 
     [Fact]
