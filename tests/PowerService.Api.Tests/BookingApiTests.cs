@@ -145,6 +145,56 @@ public sealed class BookingApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_release_sent_with_the_confirm_either_wins_or_is_refused_and_the_slot_is_never_booked_twice()
+    {
+        // Ten capacity-1 slots, one hold each, then every confirm and its release at once.
+        var slots = Enumerable.Range(1, 10).Select(i => _slot.AddDays(1).AddHours(i * 3)).ToList();
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = slots.Select(s => new { start = s, end = s.AddHours(2), capacity = 1 }) })).StatusCode);
+        var holds = new List<(string OrderId, string BookingId)>();
+        foreach (var slot in slots)
+        {
+            var orderId = await CreateAsync(_dispatcher, new { kind = "MeterInstallation", description = "Install the new meter", customerId = "CU-0001" });
+            var held = await Json(await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = slot }));
+            holds.Add((orderId, held.GetProperty("id").GetString()!));
+        }
+
+        var answers = await Task.WhenAll(holds.Select(async hold =>
+        {
+            var both = await Task.WhenAll(_dispatcher.PostAsync($"/api/bookings/{hold.BookingId}/confirm", null), _dispatcher.DeleteAsync($"/api/bookings/{hold.BookingId}"));
+            return (Confirm: both[0].StatusCode, Release: both[1].StatusCode);
+        }));
+
+        foreach (var ((orderId, bookingId), (confirm, release)) in holds.Zip(answers))
+        {
+            var booking = (await Json(await _dispatcher.GetAsync($"/api/bookings/{bookingId}"))).GetProperty("state").GetString();
+            var order = (await Json(await _dispatcher.GetAsync($"/api/work-orders/{orderId}"))).GetProperty("state").GetString();
+            if (confirm == HttpStatusCode.OK)
+            {
+                Assert.Equal((HttpStatusCode.Conflict, "Confirmed", "Reserved"), (release, booking, order));
+            }
+            else
+            {
+                Assert.Equal((HttpStatusCode.Conflict, HttpStatusCode.NoContent, "Released"), (confirm, release, booking));
+                Assert.NotEqual("Reserved", order);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(0, 10, "slots[0].end")]        // ten minutes: shorter than a visit
+    [InlineData(0, 60 * 25, "slots[0].end")]   // longer than a day
+    [InlineData(400, 120, "slots[0].start")]   // beyond the roster's year
+    public async Task A_slot_too_short_too_long_or_too_far_ahead_is_a_400_naming_it(int daysAhead, int minutes, string field)
+    {
+        var start = _slot.AddDays(daysAhead + 1);
+
+        var response = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start, end = start.AddMinutes(minutes), capacity = 1 } } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
+    }
+
+    [Fact]
     public async Task A_slot_that_ended_days_ago_is_a_400_naming_it_the_published_slots_stay_as_they_were_and_any_window_can_be_read()
     {
         var past = _slot.AddDays(-10);

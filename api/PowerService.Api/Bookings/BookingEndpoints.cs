@@ -55,12 +55,7 @@ public static class BookingEndpoints
         {
             var caller = Caller.From(user);
             var booking = await VisibleBookingAsync(grains, id, caller);
-            if (booking.State == BookingState.Confirmed)
-            {
-                // A confirmed booking is the order's: cancelling or reassigning the order releases it with the order's own record.
-                throw new DomainConflictException($"Booking '{id}' is confirmed for order '{booking.OrderId}': cancel or reassign the order to release it.");
-            }
-            await grains.GetGrain<IFieldCrewGrain>(booking.CrewId).Release(booking.Id, caller.Actor);
+            await grains.GetGrain<IFieldCrewGrain>(booking.CrewId).ReleaseHold(booking.Id, caller.Actor);
             return Results.NoContent();
         }).WithName("ReleaseBooking");
 

@@ -33,6 +33,9 @@ internal sealed partial class JournalFeed(
 {
     private const int PageSize = 2000;
 
+    /// <summary>Times one page is read and sent again before it is given up.</summary>
+    private const int MaxPageFailures = 5;
+
     /// <summary>How long the feed sleeps when nobody is connected, and how often it reads the journal when this silo
     /// appends nothing (events other silos write reach it within this time).</summary>
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(50);
@@ -50,8 +53,10 @@ internal sealed partial class JournalFeed(
         }
         var after = await silo.Storage.LastEventSequenceAsync(stoppingToken);
         var lastPage = 0L;
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
+            long? skipTo = null; // the end of the page read, once read
             try
             {
                 if (connections.Count == 0)
@@ -70,9 +75,12 @@ internal sealed partial class JournalFeed(
                     await WaitOutAsync(lastPage, stoppingToken);
                     continue;
                 }
-                after = events[^1].Sequence;
+                skipTo = events[^1].Sequence;
                 lastPage = Stopwatch.GetTimestamp();
                 await PublishAsync(events, stoppingToken);
+                // Only once published: a page that failed is read and sent again (clients keep an entity's newest version).
+                after = events[^1].Sequence;
+                failures = 0;
                 if (events.Count < PageSize)
                 {
                     // Caught up: what commits next waits out the interval (a full page reads on at once, to catch up).
@@ -86,8 +94,18 @@ internal sealed partial class JournalFeed(
             }
             catch (Exception error)
             {
-                // A store hiccup or a grain that could not answer: log, wait, read the same page again.
-                LogFeedFailed(logger, error);
+                // A store hiccup or a grain that could not answer: log, wait, read the same page again. A page that fails
+                // every time is given up, so that one broken entity does not stop every live view.
+                if (++failures >= MaxPageFailures && skipTo is { } skip)
+                {
+                    LogPageSkipped(logger, error, after, skip);
+                    after = skip;
+                    failures = 0;
+                }
+                else
+                {
+                    LogFeedFailed(logger, error);
+                }
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
@@ -246,6 +264,9 @@ internal sealed partial class JournalFeed(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The live feed could not publish a page of journal events; retrying")]
     private static partial void LogFeedFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The live feed gave up the journal events after {After} through {Through}: they failed to publish 5 times; live views miss them until their next change")]
+    private static partial void LogPageSkipped(ILogger logger, Exception error, long after, long through);
 }
 
 /// <summary>One changed order with the types of the events that changed it since the last message.</summary>

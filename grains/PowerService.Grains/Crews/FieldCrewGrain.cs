@@ -30,6 +30,14 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
     // Bookings and slots this long past their end are dropped from state (the journal keeps them).
     private static readonly TimeSpan KeepPastSlots = TimeSpan.FromDays(1);
 
+    /// <summary>A visit slot lasts from <see cref="MinSlotLength"/> to <see cref="MaxSlotLength"/> (a day's work at most).</summary>
+    private static readonly TimeSpan MinSlotLength = TimeSpan.FromMinutes(15);
+
+    private static readonly TimeSpan MaxSlotLength = TimeSpan.FromHours(24);
+
+    /// <summary>How far ahead slots can be published: a crew's roster is not planned further.</summary>
+    private static readonly TimeSpan SlotHorizon = TimeSpan.FromDays(366);
+
     private static readonly TimeSpan OrderListFlushDelay = TimeSpan.FromSeconds(1);
 
     private readonly List<JournalEvent> _pendingEvents = [];
@@ -189,6 +197,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             {
                 throw new InvalidFieldException($"slots[{i}].end", $"The slot at {slots[i].Start:O} ended more than {KeepPastSlots.TotalDays:0} days ago; only current and future slots can be published.");
             }
+            if (slots[i].Start > now + SlotHorizon)
+            {
+                throw new InvalidFieldException($"slots[{i}].start", $"The slot at {slots[i].Start:O} is more than {SlotHorizon.TotalDays:0} days ahead.");
+            }
         }
         var events = ExpireDueHolds(now);
         for (var i = 0; i < slots.Count; i++)
@@ -303,12 +315,21 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
     public Task<Booking?> GetBooking(string bookingId) =>
         Task.FromResult(S.Bookings.TryGetValue(bookingId, out var found) ? BookingOf(found) : null);
 
-    public Task Release(string bookingId, string actor) => Undoable(async () =>
+    public Task Release(string bookingId, string actor) => ReleaseBooking(bookingId, actor, holdOnly: false);
+
+    public Task ReleaseHold(string bookingId, string actor) => ReleaseBooking(bookingId, actor, holdOnly: true);
+
+    private Task ReleaseBooking(string bookingId, string actor, bool holdOnly) => Undoable(async () =>
     {
         RequireActor(actor);
         var found = FindBooking(bookingId);
         var events = ExpireDueHolds(Now);
         found = S.Bookings[found.Id];
+        if (holdOnly && found.State == BookingState.Confirmed)
+        {
+            // A confirmed booking is the order's: cancelling or reassigning the order releases it with the order's own record.
+            throw new DomainConflictException($"Booking '{bookingId}' is confirmed for order '{found.OrderId}': cancel or reassign the order to release it.");
+        }
         if (found.State is BookingState.Held or BookingState.Confirmed)
         {
             Released(found, actor, events);
@@ -580,6 +601,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             if (slots[i].Start >= slots[i].End)
             {
                 throw new InvalidFieldException($"slots[{i}].end", "The slot must end after it starts.");
+            }
+            if (slots[i].End - slots[i].Start is var length && (length < MinSlotLength || length > MaxSlotLength))
+            {
+                throw new InvalidFieldException($"slots[{i}].end", $"A slot lasts from {MinSlotLength.TotalMinutes:0} minutes to {MaxSlotLength.TotalHours:0} hours.");
             }
             if (slots[i].Capacity is < 0 or > MaxCapacity)
             {

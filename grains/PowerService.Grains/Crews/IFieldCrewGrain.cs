@@ -43,7 +43,13 @@ public interface IFieldCrewGrain : IGrain
     /// <summary>The booking, or null when this crew has none by that id.</summary>
     Task<Booking?> GetBooking(string bookingId);
 
+    /// <summary>Frees the booking's slot, held or confirmed (its order was cancelled, merged, reassigned or reopened).</summary>
     Task Release(string bookingId, string actor);
+
+    /// <summary>Frees a hold that was not confirmed (a customer or dispatcher letting the slot go); a confirmed booking is
+    /// its order's, a <see cref="DomainConflictException"/> here (checked in this crew's turn, so a confirm and a release
+    /// sent at once cannot both succeed).</summary>
+    Task ReleaseHold(string bookingId, string actor);
 }
 
 /// <summary>A published shift (on duty from Start to End).</summary>
