@@ -180,6 +180,20 @@ public sealed class BookingApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task An_order_assigned_to_another_crew_lets_go_of_the_visit_it_held_so_another_customer_can_book_it()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-13");
+        var first = await CreateAsync(_dispatcher, new { kind = "MeterInstallation", description = "Install the new meter", customerId = "CU-0001" });
+        var held = await Json(await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = first, crewId = "C-12", slotStart = _slot }));
+
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{first}/assign", new { crewId = "C-13" })).StatusCode);
+
+        Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{held.GetProperty("id").GetString()}"))).GetProperty("state").GetString());
+        var second = await CreateAsync(_dispatcher, new { kind = "MeterInstallation", description = "Install the new meter", customerId = "CU-0001" });
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = second, crewId = "C-12", slotStart = _slot })).StatusCode);
+    }
+
     [Theory]
     [InlineData(0, 10, "slots[0].end")]        // ten minutes: shorter than a visit
     [InlineData(0, 60 * 25, "slots[0].end")]   // longer than a day

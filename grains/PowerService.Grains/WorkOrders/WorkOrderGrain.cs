@@ -376,6 +376,12 @@ internal sealed partial class WorkOrderGrain(
             throw new DomainConflictException($"Work order '{Id}' is already {order.State} with crew '{crewId}'.");
         }
         var byDispatch = actor == DispatchActor;
+        if (byDispatch && !order.QueuedInDispatch)
+        {
+            // Dispatch planned it from its backlog while a dispatcher assigned it, a booking reserved it or it was
+            // withdrawn: that decision is stale, and taking it would undo a person's (even a crew's accepted) assignment.
+            throw new DomainConflictException($"Work order '{Id}' no longer waits in dispatch's backlog ({order.State}).");
+        }
         if (!byDispatch && await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Get() is null)
         {
             throw new EntityNotFoundException("Crew", crewId);
@@ -385,6 +391,10 @@ internal sealed partial class WorkOrderGrain(
         {
             change.ReleaseBooking = booking;
             change.Next = order with { BookingId = null, SlotStart = null, DispatchBookedAt = null };
+        }
+        else if (order.BookingId is null && _heldVisit is { } held && BookingId.CrewOf(held) != crewId)
+        {
+            change.ReleaseBooking = held; // a visit held at another crew would keep its slot from other customers
         }
         // Dispatch's own assignment already left its backlog; anyone else's override must take it out.
         change.WithdrawFromDispatch = !byDispatch;

@@ -272,6 +272,25 @@ public sealed class WorkOrderLifecycleTests
     }
 
     [Fact]
+    public async Task Dispatchs_plan_made_before_a_dispatcher_assigned_the_order_cannot_take_it_from_the_crew_that_accepted_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1", home: East(3));
+        await RegisterCrew(silo, "c2", home: East(30));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+        await order.Assign("c2", Dispatcher);
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c2"));
+
+        // Dispatch planned the order from its backlog while the dispatcher's override was in the order's turn.
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Assign("c1", "dispatch"));
+
+        var view = (await order.Get())!;
+        Assert.Equal((WorkOrderState.Accepted, "c2"), (view.State, view.CrewId));
+        Assert.DoesNotContain("o-1", (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders);
+    }
+
+    [Fact]
     public async Task A_dispatch_sent_again_with_its_request_id_is_answered_not_refused()
     {
         await using var silo = await WorkflowSilo.StartAsync();
