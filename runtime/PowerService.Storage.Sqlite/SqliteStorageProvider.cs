@@ -20,6 +20,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private readonly SqliteWriteQueue _writes;
     private readonly SqliteCheckpointer _checkpointer;
     private SqliteWriter? _writer;
+    private FileStream? _owner;
 
     public SqliteStorageProvider(SqliteStorageOptions options)
     {
@@ -53,7 +54,39 @@ public sealed class SqliteStorageProvider : IStorageProvider
 
     public string Name => "sqlite";
 
-    public Task InitializeAsync(CancellationToken cancellationToken = default) =>
+    public Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        TakeOwnership();
+        return Migrate(cancellationToken);
+    }
+
+    /// <summary>One silo owns an embedded store. A second silo on the same file would run beside the first: each
+    /// writes its grains' state over the other's from its own copies (a write it loses is never reloaded), and each
+    /// moves the recovery checkpoint past changes the other could not store, so a crash then loses acknowledged
+    /// orders. The owner file is held open without sharing: an advisory lock the system drops when the process ends,
+    /// so a crashed silo leaves nothing to clean up. Several silos share a PostgreSQL store instead.</summary>
+    private void TakeOwnership()
+    {
+        if (_owner is not null)
+        {
+            return;
+        }
+        if (Path.GetDirectoryName(_databaseFile) is { Length: > 0 } directory)
+        {
+            Directory.CreateDirectory(directory);
+        }
+        try
+        {
+            _owner = new FileStream(_databaseFile + ".owner", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException error)
+        {
+            throw new StorageUnavailableException(
+                $"SQLite database '{_databaseFile}' is in use by another silo (it holds '{_databaseFile}.owner'): an embedded store has one silo; run several silos on PostgreSQL.", error);
+        }
+    }
+
+    private Task Migrate(CancellationToken cancellationToken) =>
         WriteAsync("migrate the schema", (writer, transaction) =>
         {
             using (var create = writer.Connection.CreateCommand())
@@ -714,6 +747,8 @@ public sealed class SqliteStorageProvider : IStorageProvider
         // Pooled read connections would otherwise keep the file open after the provider is gone.
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+        _owner?.Dispose(); // last: the store is let go only once nothing more is written to it
+        _owner = null;
     }
 
     // ---- plumbing ----

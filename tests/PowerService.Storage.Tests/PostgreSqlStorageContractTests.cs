@@ -31,6 +31,20 @@ public sealed class PostgreSqlStorageContractTests(PostgresFixture postgres) : S
         return versions;
     }
 
+    [Fact]
+    public async Task Several_providers_initializing_at_once_all_succeed()
+    {
+        // Several silos share one PostgreSQL store and may start together: the migrations run once.
+        var providers = Enumerable.Range(0, 4).Select(_ => Track(CreateProvider())).ToList();
+
+        await Task.WhenAll(providers.Select(p => p.InitializeAsync()));
+
+        var applied = await ReadAppliedMigrationsAsync();
+        Assert.Equal(Enumerable.Range(1, applied.Count), applied);
+        var outcomes = await providers[3].WriteStatesAsync([new StateWrite(Grain("after-init"), 0, Bytes("x"))]);
+        Assert.True(outcomes[0].Applied);
+    }
+
     // Stopping the shared cluster would break the other tests, so the outage gets a small cluster of its own.
     protected override async Task<(IStorageProvider Storage, string Location)> OpenOutageStoreAsync()
     {

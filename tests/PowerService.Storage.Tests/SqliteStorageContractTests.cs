@@ -31,6 +31,23 @@ public sealed class SqliteStorageContractTests : StorageContractTests
         return versions;
     }
 
+    [Fact]
+    public async Task A_second_silo_on_the_same_file_is_refused_until_the_first_lets_the_store_go()
+    {
+        var first = CreateProvider();
+        await first.InitializeAsync();
+        await first.WriteStatesAsync([new StateWrite(Grain("kept"), 0, Bytes("state"))]);
+
+        var second = Track(CreateProvider());
+        var refused = await Assert.ThrowsAsync<PowerService.Runtime.StorageUnavailableException>(() => second.InitializeAsync());
+
+        Assert.Contains("in use by another silo", refused.Message, StringComparison.Ordinal);
+        await first.DisposeAsync();
+        var next = Track(CreateProvider());
+        await next.InitializeAsync();
+        Assert.NotNull(await next.ReadStateAsync(Grain("kept")));
+    }
+
     // A short busy timeout: the outage is another connection holding the write lock, and the write gives up after it.
     protected override async Task<(IStorageProvider Storage, string Location)> OpenOutageStoreAsync()
     {

@@ -58,19 +58,6 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal(new StoredState(1, Bytes("state")), await reopened.ReadStateAsync(Grain("kept")), StoredStateComparer.Instance);
     }
 
-    [Fact]
-    public async Task Several_providers_initializing_at_once_all_succeed()
-    {
-        var providers = Enumerable.Range(0, 4).Select(_ => Track(CreateProvider())).ToList();
-
-        await Task.WhenAll(providers.Select(p => p.InitializeAsync()));
-
-        var applied = await ReadAppliedMigrationsAsync();
-        Assert.Equal(Enumerable.Range(1, applied.Count), applied);
-        var outcomes = await providers[3].WriteStatesAsync([new StateWrite(Grain("after-init"), 0, Bytes("x"))]);
-        Assert.True(outcomes[0].Applied);
-    }
-
     // ---- grain state ----
 
     [Fact]
@@ -823,7 +810,7 @@ public abstract class StorageContractTests : IAsyncLifetime
         return storage;
     }
 
-    private IStorageProvider Track(IStorageProvider storage)
+    protected IStorageProvider Track(IStorageProvider storage)
     {
         _opened.Add(storage);
         return storage;
@@ -846,9 +833,9 @@ public abstract class StorageContractTests : IAsyncLifetime
         throw new FormatException("line 3 is not valid");
     }
 
-    private static GrainId Grain(string key) => new("WorkOrder", key);
+    protected static GrainId Grain(string key) => new("WorkOrder", key);
 
-    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+    protected static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     /// <summary>Records compare arrays by reference; stored state is equal when version and bytes are.</summary>
     private sealed class StoredStateComparer : IEqualityComparer<StoredState?>
