@@ -23,6 +23,16 @@ public static class WorkflowServiceCollectionExtensions
     {
         var options = new WorkflowOptions();
         configuration?.Bind(options);
+        if (configuration?.GetSection("Callback:RetryDelays").Get<TimeSpan[]>() is { } delays)
+        {
+            // Binding a list adds to the defaults it starts with: configured delays replace them instead.
+            options.Callback.RetryDelays.Clear();
+            foreach (var delay in delays)
+            {
+                options.Callback.RetryDelays.Add(delay);
+            }
+        }
+        options.Sla.ReplaceOverriddenRules();
         configure?.Invoke(options);
         services.AddSingleton(options);
         services.AddSingleton(options.Sla);

@@ -23,8 +23,32 @@ public sealed class SlaOptions
     /// <summary>Make-up working days (调休): weekend dates on which working-day clocks run.</summary>
     public IList<DateOnly> MakeUpWorkingDays { get; } = [];
 
-    /// <summary>The limits, one row per clock, kind and (where it matters) area class or connection category.</summary>
+    /// <summary>The limits, one row per clock, kind and (where it matters) area class or connection category.
+    /// Configured rules are bound after the defaults; see <see cref="ReplaceOverriddenRules"/>.</summary>
     public IList<SlaRule> Rules { get; } = SlaPolicy.DefaultRules();
+
+    /// <summary>A rule for the clock, kind, area class and category of an earlier one replaces it: configuration binds
+    /// its rules after the defaults, and a region that promises urban arrival in 30 minutes means that instead of 45,
+    /// not a second arrival clock beside it.</summary>
+    public void ReplaceOverriddenRules()
+    {
+        var latest = new Dictionary<(string, WorkOrderKind, AreaClass?, ConnectionCategory?), SlaRule>();
+        var order = new List<(string, WorkOrderKind, AreaClass?, ConnectionCategory?)>();
+        foreach (var rule in Rules)
+        {
+            var key = (rule.Clock, rule.Kind, rule.Area, rule.Category);
+            if (!latest.ContainsKey(key))
+            {
+                order.Add(key);
+            }
+            latest[key] = rule;
+        }
+        Rules.Clear();
+        foreach (var key in order)
+        {
+            Rules.Add(latest[key]);
+        }
+    }
 }
 
 /// <summary>How a clock's time runs: all the time, or only on working days of the <see cref="WorkingCalendar"/>.</summary>

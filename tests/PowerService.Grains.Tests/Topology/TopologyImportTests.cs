@@ -316,6 +316,21 @@ public abstract class TopologyImportTests : IAsyncLifetime
             night.Profile.Shifts[0]);
     }
 
+    [Fact]
+    public async Task A_night_crew_imported_after_midnight_is_on_the_shift_that_began_last_evening()
+    {
+        // Monday 03:00 China time: CR-0003's 20:00–08:00 shift began on Sunday evening and is on now.
+        await using var silo = await WorkflowSilo.StartAsync(start: new DateTimeOffset(2026, 11, 23, 3, 0, 0, TimeSpan.FromHours(8)));
+
+        var result = await new TopologyImport(silo.Silo).ImportAsync(ImportKind.Crews, Utf8(Sample["crews.csv"]), "dispatcher-7");
+
+        Assert.True(result.Succeeded);
+        var night = (await silo.Grain<IFieldCrewGrain>("CR-0003").Get())!;
+        Assert.Equal(new Shift(new DateTimeOffset(2026, 11, 22, 20, 0, 0, TimeSpan.FromHours(8)), new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.FromHours(8))),
+            night.Profile.Shifts[0]);
+        Assert.Equal(8, night.Profile.Shifts.Count);
+    }
+
     private async Task<List<ImportResult>> ImportSampleAsync(ImportKind through = ImportKind.Customers)
     {
         var results = new List<ImportResult>();

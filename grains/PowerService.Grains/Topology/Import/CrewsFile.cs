@@ -82,13 +82,17 @@ internal static class CrewsFile
     private static List<Shift> Shifts(TimeOnly start, TimeOnly end, DateTimeOffset now)
     {
         var today = DateOnly.FromDateTime(now.ToOffset(ChinaStandardTime).DateTime);
-        var shifts = new List<Shift>(ShiftDays);
-        for (var day = 0; day < ShiftDays; day++)
+        var shifts = new List<Shift>(ShiftDays + 1);
+        // From yesterday: a night shift that began yesterday evening is still on when the file is imported after midnight.
+        for (var day = -1; day < ShiftDays; day++)
         {
             var date = today.AddDays(day);
             var from = new DateTimeOffset(date.ToDateTime(start), ChinaStandardTime);
             var to = new DateTimeOffset((end > start ? date : date.AddDays(1)).ToDateTime(end), ChinaStandardTime);
-            shifts.Add(new Shift(from, to));
+            if (to > now)
+            {
+                shifts.Add(new Shift(from, to));
+            }
         }
         return shifts;
     }
