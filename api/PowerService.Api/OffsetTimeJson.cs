@@ -28,7 +28,7 @@ internal sealed class OffsetTimeJson : JsonConverter<DateTimeOffset>
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 
     /// <summary>Ends in <c>Z</c> or in <c>+hh:mm</c> / <c>-hh:mm</c> (<c>+hhmm</c>, <c>+hh</c>) after the time of day.</summary>
-    private static bool HasOffset(string text)
+    internal static bool HasOffset(string text)
     {
         if (text.EndsWith('Z') || text.EndsWith('z'))
         {

@@ -23,6 +23,25 @@ internal static class RequestFields
             : throw new InvalidFieldException(field, $"{field} '{value}' is not one of {Names<TEnum>()}.");
     }
 
+    /// <summary>A point in time from a query string, with its UTC offset as in a body (<see cref="OffsetTimeJson"/>):
+    /// without one it could be any zone's. A <c>+</c> not sent as <c>%2B</c> arrives as a space, and is said so.</summary>
+    public static DateTimeOffset? Moment(string? value, string field)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+        if (!DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var moment))
+        {
+            throw new InvalidFieldException(field, value.Contains(' ', StringComparison.Ordinal)
+                ? $"{field} '{value}' is not a point in time; in a query a '+' offset is sent as %2B (a bare '+' reads as a space)."
+                : $"{field} '{value}' is not a point in time, e.g. 2026-12-08T09:00:00+08:00.");
+        }
+        return OffsetTimeJson.HasOffset(value.Trim())
+            ? moment
+            : throw new InvalidFieldException(field, $"{field} '{value}' has no UTC offset and could be any zone's; send it with Z or its offset, e.g. {value.Trim()}%2B08:00.");
+    }
+
     /// <summary>One element of a list in the body: a null there (<c>"slots":[null]</c>) is named, not dereferenced.</summary>
     public static T Element<T>(T? value, string field) where T : class =>
         value ?? throw new InvalidFieldException(field, $"{field} is null; an element is required here.");

@@ -16,6 +16,8 @@ public sealed class BookingApiTests : IAsyncLifetime
     private HttpClient _customer = null!;
     private DateTimeOffset _slot;
 
+    private static readonly string[] MeterAndRepair = ["LowVoltageRepair", "Metering"];
+
     public BookingApiTests() => _api = new ApiFactory().WithSiloClock(_clock);
 
     public async Task InitializeAsync()
@@ -23,7 +25,7 @@ public sealed class BookingApiTests : IAsyncLifetime
         _dispatcher = await _api.ClientForAsync("dispatcher-li");
         _customer = await _api.ClientForAsync("customer-wang");
         await ApiScenario.ImportCustomerAsync(_dispatcher);
-        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-12");
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-12", skills: MeterAndRepair, offShiftUntilTomorrow: true);
         var now = _clock.GetUtcNow();
         _slot = new DateTimeOffset(now.Year, now.Month, now.Day, 9, 0, 0, TimeSpan.Zero).AddDays(2);
         var published = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = _slot, end = _slot.AddHours(2), capacity = 1 } } });
@@ -113,7 +115,7 @@ public sealed class BookingApiTests : IAsyncLifetime
     [Fact]
     public async Task An_order_holding_a_visit_at_a_second_crew_gives_back_its_hold_at_the_first_for_another_customer()
     {
-        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77");
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77", skills: MeterAndRepair, offShiftUntilTomorrow: true);
         Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-77/slots", new { slots = new[] { new { start = _slot, end = _slot.AddHours(2), capacity = 1 } } })).StatusCode);
         var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
         var other = await CreateAsync(_dispatcher, Installation("WO-OTHER"));
@@ -183,7 +185,7 @@ public sealed class BookingApiTests : IAsyncLifetime
     [Fact]
     public async Task An_order_assigned_to_another_crew_lets_go_of_the_visit_it_held_so_another_customer_can_book_it()
     {
-        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-13");
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-13", skills: MeterAndRepair, offShiftUntilTomorrow: true);
         var first = await CreateAsync(_dispatcher, new { kind = "MeterInstallation", description = "Install the new meter", customerId = "CU-0001" });
         var held = await Json(await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = first, crewId = "C-12", slotStart = _slot }));
 
@@ -192,6 +194,32 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{held.GetProperty("id").GetString()}"))).GetProperty("state").GetString());
         var second = await CreateAsync(_dispatcher, new { kind = "MeterInstallation", description = "Install the new meter", customerId = "CU-0001" });
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = second, crewId = "C-12", slotStart = _slot })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_crew_without_the_skill_the_orders_work_needs_cannot_be_booked_for_it()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-LV"); // low-voltage repair only
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-LV/slots", new { slots = new[] { new { start = _slot, end = _slot.AddHours(2), capacity = 1 } } })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+
+        var response = await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-LV", slotStart = _slot });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("crewId", (await Json(response)).GetProperty("field").GetString());
+        var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-LV/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
+        Assert.Equal(0, slots[0].GetProperty("held").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("from=2026-12-08T00:00:00", "from")]            // local midnight of which zone?
+    [InlineData("from=2026-12-08T00:00:00Z&to=2026-12-08T10:00:00 08:00", "to")] // a '+' not sent as %2B
+    public async Task A_slots_window_without_its_utc_offset_is_a_400_naming_the_end(string query, string field)
+    {
+        var response = await _customer.GetAsync($"/api/crews/C-12/slots?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
     }
 
     [Theory]

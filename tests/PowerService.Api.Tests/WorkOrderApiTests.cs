@@ -51,6 +51,31 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dispatcher_closes_or_reopens_an_order_waiting_for_its_callback_and_the_crew_may_not()
+    {
+        await RegisterCrewAsync("C-12");
+        foreach (var id in new[] { "WO-CL", "WO-RE" })
+        {
+            await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault(id));
+            foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+            {
+                Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action })).StatusCode);
+            }
+        }
+
+        var byCrew = await _crew.PostAsJsonAsync("/api/work-orders/WO-CL/transitions", new { action = "close" });
+        var closed = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CL/transitions", new { action = "close", note = "the customer confirmed on the phone" });
+        var reopened = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-RE/transitions", new { action = "reopen", note = "the fuse blew again" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, byCrew.StatusCode);
+        Assert.Equal("Closed", (await Json(closed)).GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.OK, reopened.StatusCode); // and back to dispatch, which has a crew for it at once
+        var history = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-RE/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Reopened" && e.GetProperty("actor").GetString() == "dispatcher:dispatcher-li");
+        Assert.Equal(HttpStatusCode.Conflict, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CL/transitions", new { action = "reopen" })).StatusCode);
+    }
+
+    [Fact]
     public async Task An_illegal_transition_is_a_409_and_changes_nothing()
     {
         await RegisterCrewAsync("C-12");

@@ -63,9 +63,10 @@ public static class CrewEndpoints
             return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).PublishSlots(slots, caller.Actor));
         }).WithName("PublishCrewSlots");
 
-        crews.MapGet("/{id}/slots", async (string id, DateTimeOffset? from, DateTimeOffset? to, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
+        crews.MapGet("/{id}/slots", async (string id, string? from, string? to, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
         {
             var caller = Caller.From(user);
+            var (since, until) = (RequestFields.Moment(from, "from"), RequestFields.Moment(to, "to"));
             // Customers see free capacity to book a visit; crews only their own.
             if (caller.Role != Roles.Customer)
             {
@@ -75,8 +76,8 @@ public static class CrewEndpoints
             {
                 throw new EntityNotFoundException("Crew", id);
             }
-            var start = from ?? silo.TimeProvider.GetUtcNow();
-            var end = to ?? (start > DateTimeOffset.MaxValue.AddDays(-14) ? DateTimeOffset.MaxValue : start.AddDays(14));
+            var start = since ?? silo.TimeProvider.GetUtcNow();
+            var end = until ?? (start > DateTimeOffset.MaxValue.AddDays(-14) ? DateTimeOffset.MaxValue : start.AddDays(14));
             return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).GetSlots(start, end));
         }).WithName("GetCrewSlots");
 

@@ -63,7 +63,7 @@ public static class PlannedOutageEndpoints
         }).WithName("PlanOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapGet("/", async (
-            string? status, string? feederId, string? transformerAreaId, DateTimeOffset? from, DateTimeOffset? to, int? skip, int? take,
+            string? status, string? feederId, string? transformerAreaId, string? from, string? to, int? skip, int? take,
             ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var upcoming = status switch
@@ -74,7 +74,7 @@ public static class PlannedOutageEndpoints
             };
             var query = new PlannedOutageQuery(
                 upcoming, RequestFields.Optional(feederId, "feederId", 64), RequestFields.Optional(transformerAreaId, "transformerAreaId", 64),
-                from, to, skip ?? 0, take ?? 100);
+                RequestFields.Moment(from, "from"), RequestFields.Moment(to, "to"), skip ?? 0, take ?? 100);
             var caller = Caller.From(user);
             var customer = caller.Role == Roles.Customer ? await caller.OwnCustomerAsync(grains) : null;
             if (customer is not null)

@@ -29,6 +29,8 @@ public static class WorkOrderEndpoints
         ["merge"] = WorkOrderAction.Merge,
         ["suspend"] = WorkOrderAction.Suspend,
         ["resume"] = WorkOrderAction.Resume,
+        ["close"] = WorkOrderAction.Close,
+        ["reopen"] = WorkOrderAction.Reopen,
     };
 
     private static readonly HashSet<WorkOrderAction> CrewActions =

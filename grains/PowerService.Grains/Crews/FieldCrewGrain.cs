@@ -248,6 +248,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         RequireActor(request.Actor);
         RequireRegistered();
+        if (request.Skill is { } skill && !S.Profile!.Skills.Contains(skill))
+        {
+            throw new InvalidFieldException("crewId", $"Crew '{Id}' has no {skill} skill, which the order's work needs: book a crew that has it.");
+        }
         var now = Now;
         var events = ExpireDueHolds(now);
         var existing = LiveBookings(request.SlotStart, now).FirstOrDefault(b => b.OrderId == request.OrderId);

@@ -77,7 +77,9 @@ public sealed record TimeSlot(DateTimeOffset Start, DateTimeOffset End, int Capa
 
 public sealed record SlotView(DateTimeOffset Start, DateTimeOffset End, int Capacity, int Held, int Confirmed);
 
-public sealed record BookingRequest(string OrderId, DateTimeOffset SlotStart, string Actor);
+/// <param name="Skill">The skill the order's work needs: a crew without it cannot be booked for it (400 naming
+/// <c>crewId</c>), as dispatch would never send it.</param>
+public sealed record BookingRequest(string OrderId, DateTimeOffset SlotStart, string Actor, CrewSkill? Skill = null);
 
 public enum BookingState
 {

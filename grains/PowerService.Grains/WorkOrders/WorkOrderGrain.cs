@@ -270,7 +270,7 @@ internal sealed partial class WorkOrderGrain(
             throw new DomainConflictException($"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew.");
         }
         // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
-        var booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor));
+        var booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind)));
         // One visit held per order: a crew moves the order's hold between its own slots; a hold at another crew is
         // released here, once the new one is taken, so one order cannot keep slots at every crew from other customers.
         // Remembered in memory only: after a restart an earlier hold lapses by itself within the hold time.

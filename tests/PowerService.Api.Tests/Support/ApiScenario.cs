@@ -64,19 +64,22 @@ internal static class ApiScenario
         return await JsonAsync(response);
     }
 
-    /// <summary>Registers a low-voltage repair crew in region R1, on shift from an hour ago for eight hours.</summary>
-    public static async Task RegisterCrewAsync(HttpClient dispatcher, string id, double latitude = 20.01)
+    /// <summary>Registers a low-voltage repair crew (or one with <paramref name="skills"/>) in region R1, on shift from an
+    /// hour ago for eight hours (or, with <paramref name="offShiftUntilTomorrow"/>, from tomorrow for four days: dispatch
+    /// does not take the orders it could work, so they wait for a booked visit).</summary>
+    public static async Task RegisterCrewAsync(HttpClient dispatcher, string id, double latitude = 20.01, string[]? skills = null, bool offShiftUntilTomorrow = false)
     {
         var now = DateTimeOffset.UtcNow;
+        var shift = offShiftUntilTomorrow ? new { start = now.AddDays(1), end = now.AddDays(5) } : new { start = now.AddHours(-1), end = now.AddHours(8) };
         var response = await dispatcher.PostAsJsonAsync("/api/crews", new
         {
             id,
             name = $"Crew {id}",
             region = "R1",
-            skills = LowVoltage,
+            skills = skills ?? LowVoltage,
             capacity = 3,
             home = new { latitude, longitude = 110.33 },
-            shifts = new[] { new { start = now.AddHours(-1), end = now.AddHours(8) } },
+            shifts = new[] { shift },
         });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
