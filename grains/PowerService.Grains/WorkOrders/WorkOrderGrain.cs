@@ -34,7 +34,6 @@ internal sealed partial class WorkOrderGrain(
     private const int MaxDescriptionLength = 2000;
     private const int MaxHistory = 100_000;
     /// <summary>Open requests a customer may have made through self-service channels at once.</summary>
-    private const int MaxOpenSelfServiceRequests = 20;
 
     // camelCase names and enum names, not numbers: the journal is read by people and by the indicators.
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
@@ -67,7 +66,7 @@ internal sealed partial class WorkOrderGrain(
         var now = TimeProvider.GetUtcNow();
         var created = await Classify(await Validate(order, now), order);
         // A call inside a known outage folds into it whatever else the customer has open; only other orders look.
-        var customersOpen = created.Classification == FaultCallVerdict.InOutage ? [] : await OpenOrdersOfCustomer(created);
+        var repeats = await TakeCustomersRequest(created);
         var change = new Change(Order, now) { Request = request };
         change.Next = ReachMilestone(change, created, SlaMilestone.Receipt);
         Record(change, WorkOrderEvents.Created, order.Actor, null, new
@@ -90,7 +89,7 @@ internal sealed partial class WorkOrderGrain(
         {
             Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "inside a known outage", TargetId: created.OutageId), WorkOrderState.Merged);
         }
-        else if (RepeatedFault(created, customersOpen) is { } earlier)
+        else if (repeats is { } earlier)
         {
             Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "the customer called again: their fault is already being repaired", TargetId: earlier), WorkOrderState.Merged);
         }
@@ -98,7 +97,17 @@ internal sealed partial class WorkOrderGrain(
         {
             await AskDispatch(change);
         }
-        await Commit(change);
+        try
+        {
+            await Commit(change);
+        }
+        finally
+        {
+            if (repeats is null && TakesCustomersRequest(created))
+            {
+                await GrainFactory.GetGrain<ICustomerIntakeGrain>(created.CustomerId!).Settled(Id); // one-way: once queued
+            }
+        }
         return Order.ToView();
     }
 
@@ -936,37 +945,17 @@ internal sealed partial class WorkOrderGrain(
         return created with { Classification = call.Verdict, OutageId = call.OutageId };
     }
 
-    /// <summary>The open requests of the customer this order is for, when a customer makes it (hotline, app, WeChat,
-    /// SMS, web, service hall; not a crew's field report or a meter's order): empty otherwise. The region's order list
-    /// knows them (the list never calls orders, so asking it cannot deadlock).</summary>
-    private async Task<IReadOnlyList<WorkOrderSummary>> OpenOrdersOfCustomer(WorkOrderRecord created)
-    {
-        if (created.CustomerId is null || created.Channel is IntakeChannel.Field or IntakeChannel.Meter)
-        {
-            return [];
-        }
-        var page = await GrainFactory.GetGrain<IOpenOrdersGrain>(created.Region).List(
-            new WorkOrderQuery(CustomerId: created.CustomerId, Limit: WorkOrderQuery.MaxLimit));
-        var open = page.Items.Where(o => o.Id != Id && !WorkOrderTransitions.IsTerminal(o.State)).ToList();
-        // A flood of self-service requests from one customer account (a script, a stolen password) stops here; the
-        // hotline and the service hall, where a person takes the call, are not limited and do not count.
-        var selfService = open.Count(o => o.Channel.IsSelfService());
-        if (created.Channel.IsSelfService() && selfService >= MaxOpenSelfServiceRequests)
-        {
-            throw new DomainConflictException(
-                $"Customer '{created.CustomerId}' already has {selfService} open self-service requests; a new one can be made when one of them is done, or through the 95598 hotline.");
-        }
-        return open;
-    }
+    /// <summary>When a customer makes this order (hotline, app, WeChat, SMS, web, service hall; not a crew's field report
+    /// or a meter's order), the customer's intake takes it, one request at a time: the open fault order it repeats, if
+    /// any; a self-service request past the limit is refused there (409).</summary>
+    private Task<string?> TakeCustomersRequest(WorkOrderRecord created) =>
+        TakesCustomersRequest(created)
+            ? GrainFactory.GetGrain<ICustomerIntakeGrain>(created.CustomerId!).Take(WorkOrderSummary.Of(created))
+            : Task.FromResult<string?>(null);
 
-    /// <summary>A customer calling again about a fault whose repair is still ahead (重复来电): their open fault order,
-    /// which the new call folds into instead of sending a second crew. An order already resolved is not joined — power
-    /// out again after a repair is a new fault.</summary>
-    private string? RepeatedFault(WorkOrderRecord created, IReadOnlyList<WorkOrderSummary> customersOpen) =>
-        created.Kind != WorkOrderKind.FaultRepair
-            ? null
-            // Still before its resolution: the states an order can be cancelled from.
-            : customersOpen.FirstOrDefault(o => o.Kind == WorkOrderKind.FaultRepair && WorkOrderTransitions.TryNext(o.State, Cancel, out _))?.Id;
+    private static bool TakesCustomersRequest(WorkOrderRecord created) =>
+        created.CustomerId is not null && created.Channel is not (IntakeChannel.Field or IntakeChannel.Meter)
+        && created.Classification != FaultCallVerdict.InOutage;
 
     private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("Work order", Id);
 

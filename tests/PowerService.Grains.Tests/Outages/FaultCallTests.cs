@@ -91,6 +91,32 @@ public sealed class FaultCallTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Requests_of_one_customer_sent_at_the_same_moment_count_each_other()
+    {
+        // A script sending 25 app requests at once stops at the limit like one sending them one by one.
+        NewWorkOrder Complaint(int i) => new(WorkOrderKind.Complaint, IntakeChannel.App, "customer:CU", $"complaint {i}", CustomerId: Customer(303));
+        var flood = await Task.WhenAll(Enumerable.Range(1, 25).Select(async i =>
+        {
+            try
+            {
+                await _silo.Grain<IWorkOrderGrain>($"WO-FLOOD-{i}").Create(Complaint(i));
+                return true;
+            }
+            catch (DomainConflictException)
+            {
+                return false;
+            }
+        }));
+
+        // Four reports of one fault at once (the app, the hotline, a neighbour's phone in the customer's name): one repair.
+        var reports = await Task.WhenAll(Enumerable.Range(1, 4).Select(i => CallAsync($"WO-SAME-{i}", 304)));
+
+        Assert.Equal(20, flood.Count(taken => taken));
+        var repair = Assert.Single(reports, r => r.MergedInto is null).Id;
+        Assert.All(reports.Where(r => r.Id != repair), r => Assert.Equal((WorkOrderState.Merged, repair), (r.State, r.MergedInto)));
+    }
+
+    [Fact]
     public async Task A_fault_call_whose_meter_reports_power_is_a_verify_customer_side_case_not_an_outage()
     {
         await SendAsync(_silo, Events(_silo, 400, 400, MeterEventType.PowerRestored));

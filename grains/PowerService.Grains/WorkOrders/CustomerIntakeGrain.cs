@@ -1,0 +1,59 @@
+using PowerService.Grains.Regions;
+using PowerService.Runtime;
+
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>The customer's open orders are those the region's order list knows, plus those taken here and not yet
+/// settled (<see cref="ICustomerIntakeGrain.Settled"/>; forgotten after <see cref="TakenRemembered"/> if that is lost):
+/// an order reaches the list a moment after its write, and a request taken meanwhile must count it. Kept in memory only: after a restart the list, put right by the silo's recovery, knows every stored
+/// order. (The list never calls orders or this grain, so asking it here cannot deadlock.)</summary>
+internal sealed class CustomerIntakeGrain : Grain, ICustomerIntakeGrain
+{
+    /// <summary>Open self-service requests (app, WeChat, SMS, web) one customer may have; the hotline and the service
+    /// hall, where a person takes the call, are not limited and do not count.</summary>
+    internal const int MaxOpenSelfServiceRequests = 20;
+
+    private static readonly TimeSpan TakenRemembered = TimeSpan.FromMinutes(1);
+
+    private readonly List<(WorkOrderSummary Order, DateTimeOffset TakenAt)> _taken = [];
+
+    public async Task<string?> Take(WorkOrderSummary request)
+    {
+        var now = TimeProvider.GetUtcNow();
+        _taken.RemoveAll(t => now - t.TakenAt > TakenRemembered || t.Order.Id == request.Id);
+        var page = await GrainFactory.GetGrain<IOpenOrdersGrain>(request.Region).List(
+            new WorkOrderQuery(CustomerId: GetPrimaryKeyString(), Limit: WorkOrderQuery.MaxLimit));
+        var listed = page.Items.Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
+        var open = page.Items.Concat(_taken.Select(t => t.Order).Where(o => !listed.Contains(o.Id)))
+            .Where(o => o.Id != request.Id && !WorkOrderTransitions.IsTerminal(o.State))
+            .ToList();
+        // A flood of self-service requests from one customer account (a script, a stolen password) stops here.
+        var selfService = open.Count(o => o.Channel.IsSelfService());
+        if (request.Channel.IsSelfService() && selfService >= MaxOpenSelfServiceRequests)
+        {
+            throw new DomainConflictException(
+                $"Customer '{GetPrimaryKeyString()}' already has {selfService} open self-service requests; a new one can be made when one of them is done, or through the 95598 hotline.");
+        }
+        if (RepeatedFault(request, open) is { } earlier)
+        {
+            return earlier; // merged at once: it never counts as open
+        }
+        _taken.Add((request, now));
+        return null;
+    }
+
+    public Task Settled(string orderId)
+    {
+        _taken.RemoveAll(t => t.Order.Id == orderId);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A customer calling again about a fault whose repair is still ahead (重复来电): their open fault order,
+    /// which the new call folds into instead of sending a second crew. An order already resolved is not joined — power
+    /// out again after a repair is a new fault.</summary>
+    private static string? RepeatedFault(WorkOrderSummary request, List<WorkOrderSummary> open) =>
+        request.Kind != WorkOrderKind.FaultRepair
+            ? null
+            // Still before its resolution: the states an order can be cancelled from.
+            : open.FirstOrDefault(o => o.Kind == WorkOrderKind.FaultRepair && WorkOrderTransitions.TryNext(o.State, WorkOrderAction.Cancel, out _))?.Id;
+}

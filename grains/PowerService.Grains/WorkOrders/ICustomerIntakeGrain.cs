@@ -1,0 +1,21 @@
+using PowerService.Runtime;
+
+namespace PowerService.Grains.WorkOrders;
+
+/// <summary>Where one customer's new requests are taken (key: customer id), one at a time, so that requests sent at
+/// the same moment see each other: a script cannot pass the self-service limit by sending in parallel, and two
+/// reports of one fault a few milliseconds apart (the app and the hotline) make one repair, not two.</summary>
+public interface ICustomerIntakeGrain : IGrain
+{
+    /// <summary>Takes new order <paramref name="request"/> (its summary as it will be stored): the id of the customer's
+    /// open fault order it repeats (the new call folds into it) or null, after which the request counts as the
+    /// customer's open order. A <see cref="DomainConflictException"/> for a self-service request past the limit of
+    /// open ones; nothing is taken then.</summary>
+    Task<string?> Take(WorkOrderSummary request);
+
+    /// <summary>Request <paramref name="orderId"/>, taken, was stored (the region's order list has heard of it, and counts
+    /// it from now on in whatever state it goes to) or was not (its write failed): it is no longer counted here. One-way,
+    /// sent after the order's report to the list, so it arrives after the list has it.</summary>
+    [OneWay]
+    Task Settled(string orderId);
+}
