@@ -30,7 +30,9 @@ public static class ImportEndpoints
                     throw new EntityNotFoundException("Import kind", kind);
                 }
                 var caller = Caller.From(user);
-                var progress = new Progress<ImportProgress>(p =>
+                // Sent in the importer's own order (Progress<T> would post each report to the thread pool, where a
+                // "completed" could overtake the last count).
+                var progress = new InOrder<ImportProgress>(p =>
                     _ = dispatch.Clients.Group(LiveGroups.Dispatchers).SendAsync("importProgress", new { kind, rows = p.RowsRead, completed = p.Completed, by = caller.Name }));
                 // The upload is spooled to disk first: the import holds a store transaction (on SQLite, the only writer),
                 // which must not wait on a slow client.
@@ -58,4 +60,10 @@ public static class ImportEndpoints
             .WithName("ImportTopology");
         return routes;
     }
+}
+
+/// <summary>Reports on the reporting thread, one after another: what is reported first is sent first.</summary>
+internal sealed class InOrder<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }
