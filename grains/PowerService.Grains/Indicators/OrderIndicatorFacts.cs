@@ -39,7 +39,7 @@ internal static class OrderIndicatorFacts
         {
             // The first resolution: a reopened connection resolved again is still one connection.
             facts.Add(new OrderFact($"{after.Id}:connected", OrderFactKind.NewConnectionCompleted, now,
-                Math.Round(sla.Between(SlaBasis.WorkingTime, after.CreatedAt, now).TotalDays, 3)));
+                Math.Round(HandlingTime(before, now, sla).TotalDays, 3)));
         }
         // A reopened order resolved again starts a new callback (a new due time) whose attempts count from zero.
         var attemptsBefore = before.Callback is { } earlier && earlier.DueAt == after.Callback?.DueAt ? earlier.Attempts : 0;
@@ -54,5 +54,21 @@ internal static class OrderIndicatorFacts
             facts.Add(new OrderFact($"{after.Id}:callback:{callback.DueAt.UtcTicks}:{callback.Attempts}", kind, now));
         }
         return facts;
+    }
+
+    /// <summary>The utility's handling time of a new connection (DESIGN §5), in working days: its Handling clock's, which
+    /// stands still while the customer holds the order, so the customer's time is not the utility's (as the SLA verdict
+    /// judges it). Without that clock, receipt to now.</summary>
+    private static TimeSpan HandlingTime(WorkOrderRecord before, DateTimeOffset now, SlaPolicy sla)
+    {
+        if (before.Clocks.LastOrDefault(c => c.Name == SlaPolicy.Handling && !c.IsFinished) is not { } clock)
+        {
+            return sla.Between(SlaBasis.WorkingTime, before.CreatedAt, now);
+        }
+        // Resumed holds moved the due time on by their length; a hold still on at resolution ends at its start.
+        var judged = clock.PausedAt ?? now;
+        return judged <= clock.DueAt
+            ? clock.Limit - sla.Between(clock.Basis, judged, clock.DueAt)
+            : clock.Limit + sla.Between(clock.Basis, clock.DueAt, judged);
     }
 }

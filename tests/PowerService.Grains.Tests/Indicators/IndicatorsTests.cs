@@ -98,8 +98,13 @@ public sealed class IndicatorsTests
         var connection = silo.Grain<IWorkOrderGrain>("o-2");
         await connection.Create(OfKind(WorkOrderKind.NewConnection, region: Region, category: ConnectionCategory.Residential));
         await connection.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
-        // Monday 09:00 to Wednesday 21:00: two and a half working days.
-        silo.Advance(TimeSpan.FromHours(60));
+        // Monday 09:00 to Thursday 21:00, of which the customer held the order a whole day (Tuesday 09:00 to Wednesday
+        // 09:00): two and a half working days of the utility's.
+        silo.Advance(TimeSpan.FromHours(24));
+        await connection.Apply(new WorkOrderCommand(WorkOrderAction.Suspend, "customer:CU", Note: "not at home"));
+        silo.Advance(TimeSpan.FromHours(24));
+        await connection.Apply(new WorkOrderCommand(WorkOrderAction.Resume, "customer:CU"));
+        silo.Advance(TimeSpan.FromHours(36));
         await connection.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
         await connection.Apply(ByCrew(WorkOrderAction.Arrive, "c1"));
         await connection.Apply(ByCrew(WorkOrderAction.Resolve, "c1"));
