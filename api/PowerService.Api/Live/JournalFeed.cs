@@ -47,9 +47,16 @@ internal sealed partial class JournalFeed(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!silo.IsRunning)
+        try
         {
-            await Task.Delay(IdlePoll, stoppingToken);
+            while (!silo.IsRunning)
+            {
+                await Task.Delay(IdlePoll, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return; // the host stopped before the silo ran (its start failed): not a fault of the feed's
         }
         var after = await silo.Storage.LastEventSequenceAsync(stoppingToken);
         var lastPage = 0L;

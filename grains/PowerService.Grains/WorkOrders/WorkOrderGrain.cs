@@ -167,6 +167,10 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("location", "The location is not a valid latitude/longitude.");
         }
+        if (command.Action == Reserve && order.State == WorkOrderState.Reserved && order.BookingId is { } booked && booked == command.TargetId)
+        {
+            return order.ToView(); // confirmed already (a double tap, two devices): the same answer, nothing changes
+        }
         if (command.Action == WorkOrderAction.Dispatch)
         {
             return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location, request);
