@@ -67,38 +67,38 @@ internal sealed partial class WorkOrderGrain(
         var created = await Classify(await Validate(order, now), order);
         // A call inside a known outage folds into it whatever else the customer has open; only other orders look.
         var repeats = await TakeCustomersRequest(created);
-        var change = new Change(Order, now) { Request = request };
-        change.Next = ReachMilestone(change, created, SlaMilestone.Receipt);
-        Record(change, WorkOrderEvents.Created, order.Actor, null, new
+        try // whatever happens now, the intake is told the request is settled (stored, or refused by a failure)
         {
-            created.Kind,
-            created.Channel,
-            created.Priority,
-            created.Region,
-            created.GridId,
-            created.CustomerId,
-            created.TransformerAreaId,
-            created.AreaClass,
-            created.ConnectionCategory,
-            created.Description,
-            created.Classification,
-            created.OutageId,
-            Clocks = change.Next.Clocks.Select(c => new { c.Name, c.DueAt }),
-        });
-        if (created.Classification == FaultCallVerdict.InOutage)
-        {
-            Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "inside a known outage", TargetId: created.OutageId), WorkOrderState.Merged);
-        }
-        else if (repeats is { } earlier)
-        {
-            Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "the customer called again: their fault is already being repaired", TargetId: earlier), WorkOrderState.Merged);
-        }
-        else
-        {
-            await AskDispatch(change);
-        }
-        try
-        {
+            var change = new Change(Order, now) { Request = request };
+            change.Next = ReachMilestone(change, created, SlaMilestone.Receipt);
+            Record(change, WorkOrderEvents.Created, order.Actor, null, new
+            {
+                created.Kind,
+                created.Channel,
+                created.Priority,
+                created.Region,
+                created.GridId,
+                created.CustomerId,
+                created.TransformerAreaId,
+                created.AreaClass,
+                created.ConnectionCategory,
+                created.Description,
+                created.Classification,
+                created.OutageId,
+                Clocks = change.Next.Clocks.Select(c => new { c.Name, c.DueAt }),
+            });
+            if (created.Classification == FaultCallVerdict.InOutage)
+            {
+                Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "inside a known outage", TargetId: created.OutageId), WorkOrderState.Merged);
+            }
+            else if (repeats is { } earlier)
+            {
+                Withdrawn(change, new WorkOrderCommand(Merge, SystemActor, Note: "the customer called again: their fault is already being repaired", TargetId: earlier), WorkOrderState.Merged);
+            }
+            else
+            {
+                await AskDispatch(change);
+            }
             await Commit(change);
         }
         finally
