@@ -30,7 +30,8 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             throw new ArgumentException("The SQLite connection string must name a database file (Data Source=...).", nameof(options));
         }
-        if (builder.Mode == SqliteOpenMode.Memory || builder.DataSource == ":memory:")
+        if (builder.Mode == SqliteOpenMode.Memory || builder.DataSource is ":memory:" or "file::memory:"
+            || builder.DataSource.Contains("mode=memory", StringComparison.OrdinalIgnoreCase))
         {
             // Reads use their own connections, and each connection would see its own in-memory database.
             throw new ArgumentException("The SQLite storage provider needs a database file, not an in-memory database.", nameof(options));
@@ -38,7 +39,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
         // Microsoft.Data.Sqlite retries a busy statement until the command timeout, which counts whole seconds.
         builder.DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds));
         _connectionString = builder.ToString();
-        _databaseFile = Path.GetFullPath(builder.DataSource);
+        _databaseFile = DatabaseFile(builder.DataSource);
         _busyTimeout = options.BusyTimeout;
         _writerCacheMegabytes = options.WriterCacheMegabytes is > 0 ? options.WriterCacheMegabytes
             : throw new ArgumentException("WriterCacheMegabytes must be positive.", nameof(options));
@@ -75,15 +76,46 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             Directory.CreateDirectory(directory);
         }
+        // Named as SQLite names the file (and so its -wal and -shm): however the connection string spells the path (a
+        // file: URI, a relative path, a linked folder), two silos on one database lock the same owner file.
+        var owner = SqliteFileName() + ".owner";
         try
         {
-            _owner = new FileStream(_databaseFile + ".owner", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            _owner = new FileStream(owner, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException error)
         {
             throw new StorageUnavailableException(
-                $"SQLite database '{_databaseFile}' is in use by another silo (it holds '{_databaseFile}.owner'): an embedded store has one silo; run several silos on PostgreSQL.", error);
+                $"SQLite database '{_databaseFile}' is in use by another silo (it holds '{owner}'): an embedded store has one silo; run several silos on PostgreSQL.", error);
         }
+    }
+
+    /// <summary>The database's file as SQLite resolved it (<c>PRAGMA database_list</c>).</summary>
+    private string SqliteFileName()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var list = connection.CreateCommand();
+        list.CommandText = "SELECT file FROM pragma_database_list WHERE name = 'main'";
+        return list.ExecuteScalar() is string { Length: > 0 } file ? file : _databaseFile;
+    }
+
+    /// <summary>The file a data source names: a path, or a <c>file:</c> URI (<c>file:data/ps.db</c>,
+    /// <c>file:///srv/ps.db?cache=shared</c>), as SQLite reads it.</summary>
+    private static string DatabaseFile(string dataSource)
+    {
+        if (dataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            var path = dataSource["file:".Length..];
+            path = path.IndexOf('?') is var query and >= 0 ? path[..query] : path;
+            if (path.StartsWith("//", StringComparison.Ordinal))
+            {
+                // An authority (empty or localhost) before the absolute path.
+                path = path.IndexOf('/', 2) is var slash and >= 0 ? path[slash..] : "";
+            }
+            dataSource = Uri.UnescapeDataString(path);
+        }
+        return Path.GetFullPath(dataSource);
     }
 
     private Task Migrate(CancellationToken cancellationToken) =>

@@ -48,6 +48,22 @@ public sealed class SqliteStorageContractTests : StorageContractTests
         Assert.NotNull(await next.ReadStateAsync(Grain("kept")));
     }
 
+    [Fact]
+    public async Task A_second_silo_naming_the_same_file_another_way_is_refused_too()
+    {
+        var first = Track(CreateProvider());
+        await first.InitializeAsync();
+        var linked = Path.Combine(_directory, "linked");
+        Directory.CreateSymbolicLink(linked, Path.GetDirectoryName(DatabaseFile)!);
+
+        foreach (var dataSource in new[] { "file:" + DatabaseFile, $"file://{DatabaseFile}?cache=private", Path.Combine(linked, "powerservice.db") })
+        {
+            var second = Track(new SqliteStorageProvider(new SqliteStorageOptions { ConnectionString = $"Data Source={dataSource}", TimeProvider = Clock }));
+            var refused = await Assert.ThrowsAsync<PowerService.Runtime.StorageUnavailableException>(() => second.InitializeAsync());
+            Assert.Contains("in use by another silo", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
     // A short busy timeout: the outage is another connection holding the write lock, and the write gives up after it.
     protected override async Task<(IStorageProvider Storage, string Location)> OpenOutageStoreAsync()
     {
