@@ -99,7 +99,7 @@ internal sealed partial class AreaPowerGrain(
             return new PowerReport(0, events.Count);
         }
         var applied = 0;
-        var restored = 0;
+        long lastRestored = 0; // the meters' own time of the latest that came back, 0 when none did
         List<MeterEvent>? readings = null;
         foreach (var e in InTimeOrder(events))
         {
@@ -121,14 +121,14 @@ internal sealed partial class AreaPowerGrain(
                 : meter with { LastAt = at, LastEvent = eventHash, DarkSince = 0 };
             if (wasDark && meter.DarkSince == 0)
             {
-                restored++;
+                lastRestored = Math.Max(lastRestored, at);
             }
             applied++;
         }
         if (applied > 0)
         {
             _meterFlags.Changed();
-            await InferAsync(restored > 0);
+            await InferAsync(lastRestored == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(lastRestored));
         }
         if (readings is not null)
         {
@@ -323,7 +323,8 @@ internal sealed partial class AreaPowerGrain(
 
     // ---- inference ----
 
-    private async Task InferAsync(bool someRestored)
+    /// <param name="backAt">The meters' time of the latest meter of the batch that came back, if one did.</param>
+    private async Task InferAsync(DateTimeOffset? backAt)
     {
         var meters = Math.Max(_area!.MeterCount, 1);
         var suspectAt = Math.Max(Math.Min(options.MinimumDarkMeters, meters), (int)Math.Ceiling(options.SuspectShare * meters));
@@ -356,9 +357,11 @@ internal sealed partial class AreaPowerGrain(
             MarkDirty(); // the confirmation is the outage's to store; the area's flag is written behind
             await SettleOwedCalls();
         }
-        else if (S.OutageId is not null && someRestored && flags.State.DarkCount < suspectAt && !S.OutageIsPlanned)
+        else if (S.OutageId is not null && backAt is { } back && flags.State.DarkCount < suspectAt && !S.OutageIsPlanned)
         {
-            await EndAreaOutage(TimeProvider.GetUtcNow(), byMeters: true);
+            // Back when the meters say, not when the head-end delivered it (a late batch must not lengthen the outage).
+            var now = TimeProvider.GetUtcNow();
+            await EndAreaOutage(back < now ? back : now, byMeters: true);
         }
     }
 
@@ -500,7 +503,7 @@ internal sealed partial class AreaPowerGrain(
         }
         if (S.EndingOwed is { } ending)
         {
-            await GrainFactory.GetGrain<IOutageGrain>(ending).Restore(MetersActor);
+            await GrainFactory.GetGrain<IOutageGrain>(ending).RestoreAsOf(MetersActor, S.RestoredAt ?? TimeProvider.GetUtcNow());
             S.EndingOwed = null;
             MarkDirty();
         }

@@ -97,6 +97,12 @@ public interface IOutageGrain : IGrain
     /// become a nested outage.</summary>
     Task<OutageView> Restore(string actor);
 
+    /// <summary>Supply came back at <paramref name="restoredAt"/>: the meters' own time, or a planned outage's recorded
+    /// end, rather than the moment this is told (a head-end delivers late, a close-out is recorded afterwards), so the
+    /// outage's minutes in the indicators are the customers' real ones. A time before the outage's start counts as its
+    /// start, one still ahead as now.</summary>
+    Task<OutageView> RestoreAsOf(string actor, DateTimeOffset restoredAt);
+
     /// <summary>A customer's fault call was merged into this outage instead of creating another repair order. One-way:
     /// the merged order is stored; this count may arrive before the outage's opening has (the area knows its outage
     /// id as soon as it infers it) and is then kept for it.</summary>

@@ -193,10 +193,13 @@ internal sealed partial class OutageGrain(
         return O.ToView();
     }
 
-    public Task<OutageView> Restore(string actor) => Restore(actor, byRepair: false);
+    public Task<OutageView> Restore(string actor) => Restore(actor, byRepair: false, null);
+
+    public Task<OutageView> RestoreAsOf(string actor, DateTimeOffset restoredAt) => Restore(actor, byRepair: false, restoredAt);
 
     /// <param name="byRepair">The repair order resolved it: that order is done and is not asked again.</param>
-    private async Task<OutageView> Restore(string actor, bool byRepair)
+    /// <param name="asOf">When supply came back, if not now (see <see cref="IOutageGrain.RestoreAsOf"/>).</param>
+    private async Task<OutageView> Restore(string actor, bool byRepair, DateTimeOffset? asOf)
     {
         var outage = RequireOutage(actor);
         if (outage.State == OutageState.Restored)
@@ -204,10 +207,11 @@ internal sealed partial class OutageGrain(
             return outage.ToView();
         }
         var now = TimeProvider.GetUtcNow();
+        var restoredAt = asOf is { } at ? (at < outage.StartedAt ? outage.StartedAt : at > now ? now : at) : now;
         var next = outage with
         {
             State = OutageState.Restored,
-            RestoredAt = now,
+            RestoredAt = restoredAt,
             // Whoever restored it other than the meters of its own area must tell the area (or feeder) that opened it;
             // a planned outage's areas always hear of it (their meters never end it).
             OpenerOwed = outage.Kind == OutageKind.Planned || actor != AreaPowerGrain.MetersActor,
@@ -224,13 +228,13 @@ internal sealed partial class OutageGrain(
         }
         var events = new List<JournalEvent>
         {
-            Event("OutageRestored", actor, now, new { RestoredAt = now, Duration = now - outage.StartedAt, outage.MergedCalls }),
+            Event("OutageRestored", actor, now, new { RestoredAt = restoredAt, Duration = restoredAt - outage.StartedAt, outage.MergedCalls }),
         };
         if (outage.Scope != OutageScope.Feeder && outage.Kind == OutageKind.Unplanned)
         {
             // The area's history, read by planned outages to count customers cut repeatedly; a feeder outage's areas
             // are recorded by its area outages, a planned outage's by its close-out (with the actual times reported).
-            var record = new AreaOutageRecord(Id, outage.Kind, outage.StartedAt, now, outage.MeterIds);
+            var record = new AreaOutageRecord(Id, outage.Kind, outage.StartedAt, restoredAt, outage.MeterIds);
             events.AddRange(outage.TransformerAreaIds.Select(area => new JournalEvent(
                 JournalStreams.Area(area), AreaOutageRecord.EventType, now, actor, null, JsonSerializer.Serialize(record, PayloadJson))));
         }
@@ -266,7 +270,7 @@ internal sealed partial class OutageGrain(
         }
         if (orderState is WorkOrderState.Resolved or WorkOrderState.CallbackPending)
         {
-            await Restore($"crew:{crewId}", byRepair: true);
+            await Restore($"crew:{crewId}", byRepair: true, null);
             return;
         }
         if (orderState is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite && outage.State != OutageState.CrewAssigned)

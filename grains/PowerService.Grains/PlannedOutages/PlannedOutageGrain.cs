@@ -374,7 +374,8 @@ internal sealed partial class PlannedOutageGrain(
             }
             if (planned.OutageRestoreOwed)
             {
-                await outage.Restore(actor);
+                // At the end the close-out records (the customers' minutes are the real ones), not when it was recorded.
+                await (planned.ActualEnd is { } end ? outage.RestoreAsOf(actor, end) : outage.Restore(actor));
             }
             state.State = planned with { OutageOpenOwed = false, OutageRestoreOwed = false };
             await state.WriteStateAsync();

@@ -299,6 +299,21 @@ public sealed class OutageInferenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_outage_its_meters_end_is_restored_at_the_meters_time_not_when_the_head_end_delivered_it()
+    {
+        var dark = _silo.Clock.GetUtcNow();
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        _silo.Advance(TimeSpan.FromHours(1));
+
+        // Power came back 30 minutes after the cut; the head-end delivers it half an hour late.
+        var back = dark.AddMinutes(30);
+        await SendAsync(_silo, Enumerable.Range(1, 50).Select(n => new MeterEvent(Meter(n), $"back-{n}", MeterEventType.PowerRestored, back)));
+
+        var outage = (await Outage("OUT-TA-000001-1").Get())!;
+        Assert.Equal((OutageState.Restored, dark, back), (outage.State, outage.StartedAt, outage.RestoredAt));
+    }
+
+    [Fact]
     public async Task A_dispatcher_restoring_the_outage_as_its_meters_come_back_is_answered_at_once_and_the_board_clears()
     {
         // Each side's turn calls the other (the outage tells its area it ended; the area tells its outage its meters
