@@ -118,10 +118,13 @@ public static class ApiServiceCollectionExtensions
         app.MapEnergyEndpoints();
         app.MapPlannedOutageEndpoints();
         app.MapIndicatorEndpoints();
-        app.MapHub<DispatchHub>("/hubs/dispatch");
-        app.MapHub<CrewHub>("/hubs/crew");
-        app.MapHub<CustomerHub>("/hubs/customer");
-        app.MapHub<MonitorHub>("/hubs/monitor");
+        // A connection lives no longer than the token it was opened with: a crew signed out by its token's end (or a
+        // leaked token past it) keeps no open hub to act through; the pages reconnect with a fresh sign-in.
+        static void UntilTokenEnds(Microsoft.AspNetCore.Http.Connections.HttpConnectionDispatcherOptions options) => options.CloseOnAuthenticationExpiration = true;
+        app.MapHub<DispatchHub>("/hubs/dispatch", UntilTokenEnds);
+        app.MapHub<CrewHub>("/hubs/crew", UntilTokenEnds);
+        app.MapHub<CustomerHub>("/hubs/customer", UntilTokenEnds);
+        app.MapHub<MonitorHub>("/hubs/monitor", UntilTokenEnds);
         return app;
     }
 }

@@ -88,6 +88,40 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_crew_whose_order_a_dispatcher_gives_to_another_crew_hears_it_on_its_PDA()
+    {
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await RegisterCrewAsync(dispatcher);
+        await ApiScenario.RegisterCrewAsync(dispatcher, "C-13", latitude: 20.5);
+        await using var pda = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/crew"), await _api.TokenForAsync("crew-c12"));
+        await dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-MOVE-1", kind = "FaultRepair", description = "Line down on Binhai Road", region = "R1",
+            location = new { latitude = 20.0, longitude = 110.3 },
+        });
+        Assert.Equal("C-12", (await NextOrderAsync(pda, "WO-MOVE-1", "Dispatched")).GetProperty("order").GetProperty("crewId").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, (await dispatcher.PostAsJsonAsync("/api/work-orders/WO-MOVE-1/assign", new { crewId = "C-13" })).StatusCode);
+
+        // The PDA shows only its own crew's orders: the order naming C-13 leaves C-12's list.
+        var moved = await NextOrderAsync(pda, "WO-MOVE-1", "Dispatched", crewId: "C-13");
+        Assert.Equal("C-13", moved.GetProperty("order").GetProperty("crewId").GetString());
+    }
+
+    [Fact]
+    public async Task A_hub_connection_ends_with_the_token_it_was_opened_with()
+    {
+        await using var api = new ApiFactory().With("Auth:TokenLifetime", "00:00:03");
+        var server = api.StartKestrel();
+        await RegisterCrewAsync(await api.ClientForAsync("dispatcher-li"));
+        await using var pda = await SignalRConnection.ConnectAsync(new Uri(server, "/hubs/crew"), await api.TokenForAsync("crew-c12"));
+        Assert.Equal("Available", (await pda.CallAsync("SetStatus", "Available")).GetProperty("status").GetString());
+
+        // Past its token's end the PDA must sign in again; its open connection does not outlive the token.
+        Assert.True(await pda.ClosedByServerAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
     public async Task A_dispatcher_watching_one_region_hears_how_an_import_progresses()
     {
         await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
@@ -179,7 +213,7 @@ public sealed class HubTests : IAsyncLifetime
     private static Task RegisterCrewAsync(HttpClient dispatcher) => ApiScenario.RegisterCrewAsync(dispatcher, "C-12");
 
     /// <summary>Reads "orders" messages until one holds <paramref name="orderId"/> in <paramref name="state"/>.</summary>
-    private static async Task<JsonElement> NextOrderAsync(SignalRConnection connection, string orderId, string state)
+    private static async Task<JsonElement> NextOrderAsync(SignalRConnection connection, string orderId, string state, string? crewId = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
@@ -188,7 +222,8 @@ public sealed class HubTests : IAsyncLifetime
             foreach (var update in updates.EnumerateArray())
             {
                 var order = update.GetProperty("order");
-                if (order.GetProperty("id").GetString() == orderId && order.GetProperty("state").GetString() == state)
+                if (order.GetProperty("id").GetString() == orderId && order.GetProperty("state").GetString() == state
+                    && (crewId is null || (order.TryGetProperty("crewId", out var crew) && crew.GetString() == crewId)))
                 {
                     return update;
                 }

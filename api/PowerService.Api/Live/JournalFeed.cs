@@ -33,6 +33,9 @@ internal sealed partial class JournalFeed(
 {
     private const int PageSize = 2000;
 
+    /// <summary>The longest the feed waits for a page's sends before reading on (see <see cref="PublishAsync"/>).</summary>
+    private static readonly TimeSpan SendWait = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Times one page is read and sent again before it is given up.</summary>
     private const int MaxPageFailures = 5;
 
@@ -131,6 +134,7 @@ internal sealed partial class JournalFeed(
         var outageIds = new HashSet<string>(StringComparer.Ordinal);
         var plannedIds = new HashSet<string>(StringComparer.Ordinal);
         var slaEvents = new List<(string OrderId, Runtime.Storage.StoredEvent Event)>();
+        var leftCrews = new List<(string OrderId, string CrewId)>();
         foreach (var e in events)
         {
             if (JournalStreams.TryOrder(e.StreamId, out var orderId))
@@ -140,6 +144,10 @@ internal sealed partial class JournalFeed(
                     orderEvents[orderId] = types = [];
                 }
                 types.Add(e.EventType);
+                if (PreviousCrew(e) is { } previous)
+                {
+                    leftCrews.Add((orderId, previous));
+                }
                 if (e.EventType is WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached)
                 {
                     slaEvents.Add((orderId, e));
@@ -190,7 +198,12 @@ internal sealed partial class JournalFeed(
         {
             sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("crews", crewUpdates, cancellationToken));
         }
-        foreach (var crew in updates.Where(u => u.Order.CrewId is not null).GroupBy(u => u.Order.CrewId!))
+        // The crew holding the order, and a crew it was taken from (reassigned, reopened): its PDA drops it at once.
+        var byId = updates.ToDictionary(u => u.Order.Id, StringComparer.Ordinal);
+        var toCrews = updates.Where(u => u.Order.CrewId is not null).Select(u => (CrewId: u.Order.CrewId!, Update: u))
+            .Concat(leftCrews.Where(l => byId.ContainsKey(l.OrderId) && byId[l.OrderId].Order.CrewId != l.CrewId).Select(l => (l.CrewId, Update: byId[l.OrderId])))
+            .Distinct();
+        foreach (var crew in toCrews.GroupBy(c => c.CrewId, c => c.Update))
         {
             sends.Add(crews.Clients.Group(LiveGroups.Crew(crew.Key)).SendAsync("orders", crew.ToList(), cancellationToken));
         }
@@ -216,7 +229,29 @@ internal sealed partial class JournalFeed(
                 .SendAsync("plannedOutage", PlannedOutageNotice.Of(plan), cancellationToken));
         }
         SendSlaAlerts(slaEvents, updates, sends, cancellationToken);
-        await Task.WhenAll(sends);
+        // Waiting for the sends is what coalesces: changes made meanwhile go out as one message. Not longer than
+        // SendWait: a connection that stops reading holds its group's send until the server drops it (10 s and more),
+        // and every other console, PDA and tracker would wait for it. Its messages then wait in its own write queue.
+        var sent = Task.WhenAll(sends);
+        if (await Task.WhenAny(sent, Task.Delay(SendWait, cancellationToken)) != sent)
+        {
+            _ = sent.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        }
+        else
+        {
+            await sent;
+        }
+    }
+
+    /// <summary>The crew an order event says the order left (<c>previousCrew</c> of a reassignment or a reopening).</summary>
+    private static string? PreviousCrew(Runtime.Storage.StoredEvent e)
+    {
+        if (e.EventType is not (WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened) || !e.PayloadJson.Contains("\"previousCrew\":\"", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        using var payload = JsonDocument.Parse(e.PayloadJson);
+        return payload.RootElement.TryGetProperty("previousCrew", out var crew) && crew.ValueKind == JsonValueKind.String ? crew.GetString() : null;
     }
 
     private void SendOutages(List<OutageView> outages, List<Task> sends, CancellationToken cancellationToken)

@@ -110,6 +110,28 @@ public sealed class SignalRConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the server closes the connection (its close message, or the socket's end); false if it is
+    /// still open after <paramref name="timeout"/>.</summary>
+    public async Task<bool> ClosedByServerAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            while (await _messages.Reader.WaitToReadAsync(cancel.Token))
+            {
+                if (_messages.Reader.TryRead(out var message) && message.GetProperty("type").GetInt32() == 7)
+                {
+                    return true;
+                }
+            }
+            return true; // the socket ended
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     private async Task<JsonElement> NextAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1));
