@@ -92,7 +92,8 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
     {
         region = RequestFields.Required(region, "region", 64);
         var watched = Watched();
-        if (!watched.Contains(region) && watched.Count >= MaxWatchedRegions)
+        // "*" is always taken: it is the way out the limit's message points to, and one group more.
+        if (!watched.Contains(region) && watched.Count >= MaxWatchedRegions && region != "*")
         {
             throw new HubException($"A connection watches at most {MaxWatchedRegions} regions; unwatch one first (or watch \"*\").");
         }

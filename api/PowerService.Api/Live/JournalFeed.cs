@@ -37,7 +37,7 @@ internal sealed partial class JournalFeed(
     private static readonly TimeSpan SendWait = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Times one page is read and sent again before it is given up.</summary>
-    private const int MaxPageFailures = 5;
+    private const int MaxPageFailures = 2;
 
     /// <summary>How long the feed sleeps when nobody is connected, and how often it reads the journal when this silo
     /// appends nothing (events other silos write reach it within this time).</summary>
@@ -307,7 +307,7 @@ internal sealed partial class JournalFeed(
     [LoggerMessage(Level = LogLevel.Warning, Message = "The live feed could not publish a page of journal events; retrying")]
     private static partial void LogFeedFailed(ILogger logger, Exception error);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The live feed gave up the journal events after {After} through {Through}: they failed to publish 5 times; live views miss them until their next change")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "The live feed gave up the journal events after {After} through {Through}: they failed to publish twice; live views miss them until their next change")]
     private static partial void LogPageSkipped(ILogger logger, Exception error, long after, long through);
 }
 
