@@ -36,6 +36,7 @@ public static class ApiServiceCollectionExtensions
         configuration.GetSection("Api").Bind(api);
         services.AddSingleton(auth);
         services.AddSingleton(api);
+        services.AddSingleton<StoreProbe>();
 
         services.AddOpenApi();
         // Enums travel as names ("FaultRepair"), not numbers, in every answer. A body field the request does not have

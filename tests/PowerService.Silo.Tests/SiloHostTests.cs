@@ -46,6 +46,45 @@ public sealed class SiloHostTests
     }
 
     [Fact]
+    public async Task Readiness_says_when_the_store_stops_answering_and_when_it_answers_again()
+    {
+        await using var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Fsync = false, UseExternalServer = false });
+        var connectionString = await cluster.CreateDatabaseAsync("silo_ready");
+        await using var silo = SiloProcess.Start([], new Dictionary<string, string>
+        {
+            ["Storage__Provider"] = "postgresql",
+            ["Storage__ConnectionString"] = connectionString,
+        });
+        (await silo.WaitUntilReadyAsync(Startup)).Dispose();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{silo.Port}") };
+
+        await cluster.StopAsync();
+        var down = await StatusWithinAsync(http, System.Net.HttpStatusCode.ServiceUnavailable);
+        await cluster.StartAgainAsync();
+        var back = await StatusWithinAsync(http, System.Net.HttpStatusCode.OK);
+
+        Assert.Equal("Store unavailable", down.GetProperty("title").GetString());
+        Assert.Equal("postgresql", back.GetProperty("store").GetString());
+        Assert.Equal(0, await silo.TerminateAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>Asks readiness until it answers <paramref name="status"/> (a probe is kept 2 s), within 30 s.</summary>
+    private static async Task<JsonElement> StatusWithinAsync(HttpClient http, System.Net.HttpStatusCode status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var response = await http.GetAsync("/health/ready");
+            if (response.StatusCode == status)
+            {
+                return await response.Content.ReadFromJsonAsync<JsonElement>();
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"readiness still answers {response.StatusCode}, not {status}");
+            await Task.Delay(250);
+        }
+    }
+
+    [Fact]
     public async Task An_unknown_store_stops_the_silo_with_a_message_naming_the_setting()
     {
         await using var silo = SiloProcess.Start(["--Storage:Provider=oracle"]);
