@@ -188,7 +188,10 @@ internal sealed partial class ReminderService
             {
                 ResetWake(); // a wake from now on ends the coming wait early
                 var now = NowMs;
-                if (_loading.IsCompleted && _watermarkMs - now < _horizonMs - _loadStepMs)
+                // At most as far ahead as the wait below counts as due (its "next" is the watermark minus the horizon
+                // plus a step): with "<" here, a clock standing exactly on that moment neither loaded nor waited, and
+                // the loop spun (for good under a test's manual clock, which only moves when told).
+                if (_loading.IsCompleted && _watermarkMs - now <= _horizonMs - _loadStepMs)
                 {
                     // Firing goes on while the next slice loads; the load wakes the loop when it has merged. Slices of
                     // a few seconds of due times keep each read (and its allocations) small at 10,000 reminders/s.
