@@ -188,11 +188,20 @@ public sealed class SignalRConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        // Close before stopping the receive loop: cancelling its receive aborts the socket (on another thread), and a
+        // close sent after the state was read as open then failed with "Aborted".
         if (_socket.State == WebSocketState.Open)
         {
-            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            try
+            {
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            }
+            catch (WebSocketException)
+            {
+                // The server ended the connection first.
+            }
         }
+        await _stop.CancelAsync();
         if (_receiving is not null)
         {
             await _receiving;
