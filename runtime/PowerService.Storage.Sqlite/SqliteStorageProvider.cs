@@ -72,10 +72,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             return;
         }
-        if (Path.GetDirectoryName(_databaseFile) is { Length: > 0 } directory)
-        {
-            Directory.CreateDirectory(directory);
-        }
+        CreateFolder();
         // Named as SQLite names the file (and so its -wal and -shm): however the connection string spells the path (a
         // file: URI, a relative path, a linked folder), two silos on one database lock the same owner file.
         var owner = SqliteFileName() + ".owner";
@@ -843,12 +840,17 @@ public sealed class SqliteStorageProvider : IStorageProvider
 
     private SqliteWriter OpenWriter()
     {
-        var directory = Path.GetDirectoryName(_databaseFile);
-        if (!string.IsNullOrEmpty(directory))
+        CreateFolder();
+        return SqliteWriter.Open(_connectionString, _busyTimeout, _writerCacheMegabytes);
+    }
+
+    /// <summary>The database's folder, which SQLite does not create.</summary>
+    private void CreateFolder()
+    {
+        if (Path.GetDirectoryName(_databaseFile) is { Length: > 0 } directory)
         {
             Directory.CreateDirectory(directory);
         }
-        return SqliteWriter.Open(_connectionString, _busyTimeout, _writerCacheMegabytes);
     }
 
     private static bool IsUnavailable(SqliteException ex) =>

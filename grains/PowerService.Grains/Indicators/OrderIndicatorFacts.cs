@@ -61,14 +61,8 @@ internal static class OrderIndicatorFacts
     /// judges it). Without that clock, receipt to now.</summary>
     private static TimeSpan HandlingTime(WorkOrderRecord before, DateTimeOffset now, SlaPolicy sla)
     {
-        if (before.Clocks.LastOrDefault(c => c.Name == SlaPolicy.Handling && !c.IsFinished) is not { } clock)
-        {
-            return sla.Between(SlaBasis.WorkingTime, before.CreatedAt, now);
-        }
-        // Resumed holds moved the due time on by their length; a hold still on at resolution ends at its start.
-        var judged = clock.PausedAt ?? now;
-        return judged <= clock.DueAt
-            ? clock.Limit - sla.Between(clock.Basis, judged, clock.DueAt)
-            : clock.Limit + sla.Between(clock.Basis, clock.DueAt, judged);
+        return before.Clocks.LastOrDefault(c => c.Name == SlaPolicy.Handling && !c.IsFinished) is { } clock
+            ? clock.Used(now, sla)
+            : sla.Between(SlaBasis.WorkingTime, before.CreatedAt, now);
     }
 }

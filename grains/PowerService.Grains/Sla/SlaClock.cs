@@ -52,7 +52,18 @@ internal sealed record SlaClock(
     /// time on hold is the customer's, not the service's (arriving during a hold that outlasted the old due time is
     /// still on time).</summary>
     public SlaClock Stop(DateTimeOffset at) =>
-        this with { StoppedAt = at, PausedAt = null, Outcome = Breached || (PausedAt ?? at) > DueAt ? SlaClockState.MetLate : SlaClockState.Met };
+        this with { StoppedAt = at, PausedAt = null, Outcome = Breached || JudgedAt(at) > DueAt ? SlaClockState.MetLate : SlaClockState.Met };
+
+    /// <summary>The clock time the service used if the clock stops at <paramref name="at"/> (working time for a
+    /// working-day clock): resumed holds moved the due time on by their length, and a hold still on counts from its start.</summary>
+    public TimeSpan Used(DateTimeOffset at, SlaPolicy policy)
+    {
+        var judged = JudgedAt(at);
+        return judged <= DueAt ? Limit - policy.Between(Basis, judged, DueAt) : Limit + policy.Between(Basis, DueAt, judged);
+    }
+
+    /// <summary>The moment a stop at <paramref name="at"/> is judged at: a hold's start while on hold (its time is the customer's).</summary>
+    private DateTimeOffset JudgedAt(DateTimeOffset at) => PausedAt ?? at;
 
     public SlaClock Cancel(DateTimeOffset at) => this with { StoppedAt = at, PausedAt = null, Outcome = SlaClockState.Cancelled };
 

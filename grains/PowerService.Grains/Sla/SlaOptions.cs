@@ -32,21 +32,12 @@ public sealed class SlaOptions
     /// not a second arrival clock beside it.</summary>
     public void ReplaceOverriddenRules()
     {
-        var latest = new Dictionary<(string, WorkOrderKind, AreaClass?, ConnectionCategory?), SlaRule>();
-        var order = new List<(string, WorkOrderKind, AreaClass?, ConnectionCategory?)>();
-        foreach (var rule in Rules)
-        {
-            var key = (rule.Clock, rule.Kind, rule.Area, rule.Category);
-            if (!latest.ContainsKey(key))
-            {
-                order.Add(key);
-            }
-            latest[key] = rule;
-        }
+        // Grouping keeps each key where it first stood; the last rule of a key is the configured one.
+        var kept = Rules.GroupBy(r => (r.Clock, r.Kind, r.Area, r.Category)).Select(g => g.Last()).ToList();
         Rules.Clear();
-        foreach (var key in order)
+        foreach (var rule in kept)
         {
-            Rules.Add(latest[key]);
+            Rules.Add(rule);
         }
     }
 }

@@ -5,8 +5,9 @@ namespace PowerService.Grains.WorkOrders;
 
 /// <summary>The customer's open orders are those the region's order list knows, plus those taken here and not yet
 /// settled (<see cref="ICustomerIntakeGrain.Settled"/>; forgotten after <see cref="TakenRemembered"/> if that is lost):
-/// an order reaches the list a moment after its write, and a request taken meanwhile must count it. Kept in memory only: after a restart the list, put right by the silo's recovery, knows every stored
-/// order. (The list never calls orders or this grain, so asking it here cannot deadlock.)</summary>
+/// an order reaches the list a moment after its write, and a request taken meanwhile must count it. Kept in memory
+/// only: after a restart the list, put right by the silo's recovery, knows every stored order. (The list never calls
+/// orders or this grain, so asking it here cannot deadlock.)</summary>
 internal sealed class CustomerIntakeGrain : Grain, ICustomerIntakeGrain
 {
     /// <summary>Open self-service requests (app, WeChat, SMS, web) one customer may have; the hotline and the service

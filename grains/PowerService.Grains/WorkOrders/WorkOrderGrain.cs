@@ -33,7 +33,6 @@ internal sealed partial class WorkOrderGrain(
     private const string DispatchActor = "dispatch";
     private const int MaxDescriptionLength = 2000;
     private const int MaxHistory = 100_000;
-    /// <summary>Open requests a customer may have made through self-service channels at once.</summary>
 
     // camelCase names and enum names, not numbers: the journal is read by people and by the indicators.
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
