@@ -1,7 +1,9 @@
+using PowerService.Runtime;
+
 namespace PowerService.Grains;
 
 /// <summary>A field of a request is missing or invalid; nothing was changed. The API answers 400 naming the field.</summary>
-public sealed class InvalidFieldException(string field, string message) : ArgumentException(message, field)
+public sealed class InvalidFieldException(string field, string message) : ArgumentException(message, field), IRefusal
 {
     public string Field => ParamName!;
 
@@ -12,7 +14,7 @@ public sealed class InvalidFieldException(string field, string message) : Argume
 
 /// <summary>The entity asked for does not exist. The API answers 404.</summary>
 public sealed class EntityNotFoundException(string entity, string id)
-    : Exception($"{entity} '{id}' does not exist.")
+    : Exception($"{entity} '{id}' does not exist."), IRefusal
 {
     public string Entity { get; } = entity;
     public string Id { get; } = id;
@@ -20,7 +22,7 @@ public sealed class EntityNotFoundException(string entity, string id)
 
 /// <summary>The request conflicts with the entity's current state (an illegal transition, a slot already taken, an
 /// order that already exists); nothing was changed. The API answers 409.</summary>
-public sealed class DomainConflictException(string message) : InvalidOperationException(message);
+public sealed class DomainConflictException(string message) : InvalidOperationException(message), IRefusal;
 
 /// <summary>The silo is taking more than it can absorb right now and refuses the request whole (nothing was taken);
 /// retry after <see cref="RetryAfter"/>. The API answers 503 with a Retry-After header.</summary>

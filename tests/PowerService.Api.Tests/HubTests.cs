@@ -25,30 +25,46 @@ public sealed class HubTests : IAsyncLifetime
         await using var monitor = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/monitor"), await _api.TokenForAsync("operator-zhao"));
         var dispatcher = await _api.ClientForAsync("dispatcher-li");
         await RegisterCrewAsync(dispatcher); // an activation that stays
+        var created = await dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-MON-1", kind = "FaultRepair", description = "Meter box burnt", region = "R1",
+            location = new { latitude = 20.0, longitude = 110.3 },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         using var load = new CancellationTokenSource();
         var traffic = Task.Run(async () =>
         {
             while (!load.IsCancellationRequested)
             {
                 await dispatcher.GetAsync("/api/work-orders/WO-nothing-here");
+                // A callback on an order that is not waiting for one: the grain refuses it (409), nothing failed.
+                var refused = await dispatcher.PostAsJsonAsync("/api/work-orders/WO-MON-1/callback", new { outcome = "Satisfied" });
+                Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
             }
         });
 
         // The first snapshots may show only the crew's registration; wait for one with the traffic's calls and their
-        // latency (a sample of calls is timed).
+        // latency (a sample of calls is timed), and the refused callbacks.
         JsonElement snapshot;
         JsonElement? get;
+        JsonElement? callback;
         var snapshots = 0;
         do
         {
-            Assert.True(++snapshots <= 15, "No snapshot in 15 s showed the WorkOrderGrain.Get calls the test made with their latency.");
+            Assert.True(++snapshots <= 15, "No snapshot in 15 s showed the WorkOrderGrain.Get calls the test made with their latency, and the refused callbacks.");
             snapshot = (await monitor.NextInvocationAsync("stats", TimeSpan.FromSeconds(10)))[0];
-            get = snapshot.GetProperty("methods").EnumerateArray()
-                .Where(m => m.GetProperty("method").GetString() == "WorkOrderGrain.Get").Select(m => (JsonElement?)m).FirstOrDefault();
+            get = Method(snapshot, "WorkOrderGrain.Get");
+            callback = Method(snapshot, "WorkOrderGrain.RecordCallback");
         }
-        while (get is not { } method || method.GetProperty("latencyP50Ms").ValueKind != JsonValueKind.Number || snapshot.GetProperty("callLatencyP50Ms").GetDouble() <= 0);
+        while (get is not { } method || method.GetProperty("latencyP50Ms").ValueKind != JsonValueKind.Number || snapshot.GetProperty("callLatencyP50Ms").GetDouble() <= 0
+            || callback is not { } refusals || refusals.GetProperty("refusalsPerSecond").GetDouble() <= 0);
         await load.CancelAsync();
         await traffic;
+
+        // A refusal is an answer, not a fault: the operator's error rate stays at zero while the refusals show apart.
+        Assert.Equal(0, callback.Value.GetProperty("errorsPerSecond").GetDouble());
+        Assert.True(snapshot.GetProperty("refusalsPerSecond").GetDouble() > 0);
+        Assert.Equal(0, snapshot.GetProperty("errorsPerSecond").GetDouble());
 
         // By type and method: the calls the traffic made, and how long they took.
         Assert.True(get.Value.GetProperty("callsPerSecond").GetDouble() > 0);
@@ -211,6 +227,9 @@ public sealed class HubTests : IAsyncLifetime
         var stored = await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/work-orders/WO-HUB-1"));
         Assert.Equal("Accepted", stored.GetProperty("state").GetString());
     }
+
+    private static JsonElement? Method(JsonElement snapshot, string name) =>
+        snapshot.GetProperty("methods").EnumerateArray().Where(m => m.GetProperty("method").GetString() == name).Select(m => (JsonElement?)m).FirstOrDefault();
 
     private static Task RegisterCrewAsync(HttpClient dispatcher) => ApiScenario.RegisterCrewAsync(dispatcher, "C-12");
 

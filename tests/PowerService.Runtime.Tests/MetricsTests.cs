@@ -38,14 +38,19 @@ public sealed class MetricsTests : IDisposable
             await grain.Add(1);
         }
         await Assert.ThrowsAsync<InvalidOperationException>(() => silo.Grain<ISlowGrain>("m-fail").Fail("no"));
+        await Assert.ThrowsAsync<RefusedException>(() => silo.Grain<ISlowGrain>("m-fail").Refuse("not now"));
+        await Assert.ThrowsAsync<RefusedException>(() => silo.Grain<ISlowGrain>("m-fail").Refuse("not now"));
 
         // Counts reach the instruments at the collector's next pass.
         await Eventually.True(() =>
         {
             listener.RecordObservableInstruments();
             return longs.Any(m => m.Name == "powerservice.grain.calls" && Is(m.Tags, "CounterGrain", "Add") && m.Value == 5)
-                && longs.Any(m => m.Name == "powerservice.grain.call.errors" && Is(m.Tags, "SlowGrain", "Fail") && m.Value == 1);
-        }, "the call and error counts are observed");
+                && longs.Any(m => m.Name == "powerservice.grain.call.errors" && Is(m.Tags, "SlowGrain", "Fail") && m.Value == 1)
+                && longs.Any(m => m.Name == "powerservice.grain.call.refusals" && Is(m.Tags, "SlowGrain", "Refuse") && m.Value == 2);
+        }, "the call, error and refusal counts are observed");
+        // A refusal is an answer, not a fault: the error count of the refusing method stays at zero.
+        Assert.DoesNotContain(longs, m => m.Name == "powerservice.grain.call.errors" && Is(m.Tags, "SlowGrain", "Refuse") && m.Value != 0);
         Assert.Contains(doubles, m => m.Name == "powerservice.grain.call.duration" && Is(m.Tags, "CounterGrain", "Add") && m.Value > 0);
         Assert.Contains(ints, m => m.Name == "powerservice.activations" && Equals(m.Tags["grain.type"], "CounterGrain") && m.Value >= 1);
         Assert.Contains(ints, m => m.Name == "powerservice.storage.batch.size" && Equals(m.Tags["operation"], "state") && m.Value >= 1);

@@ -15,9 +15,11 @@ internal sealed class RuntimeSampler : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, long> _calls = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _refusals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _activations = new(StringComparer.Ordinal);
     private Dictionary<string, long> _previousCalls = new(StringComparer.Ordinal);
     private Dictionary<string, long> _previousErrors = new(StringComparer.Ordinal);
+    private Dictionary<string, long> _previousRefusals = new(StringComparer.Ordinal);
     private readonly LatencyHistogram _latencies = new();
     // Per grain type and method; the key's strings are the tags' own, so a sampled call allocates nothing once its method is known.
     private readonly ConcurrentDictionary<(string Type, string Method), LatencyHistogram> _methodLatencies = new();
@@ -60,6 +62,7 @@ internal sealed class RuntimeSampler : IDisposable
         {
             _calls.Clear();
             _errors.Clear();
+            _refusals.Clear();
             _activations.Clear();
         }
         _listener.RecordObservableInstruments();
@@ -80,15 +83,17 @@ internal sealed class RuntimeSampler : IDisposable
                     method,
                     Math.Max(0, _calls.GetValueOrDefault(method) - _previousCalls.GetValueOrDefault(method)) / seconds,
                     Math.Max(0, _errors.GetValueOrDefault(method) - _previousErrors.GetValueOrDefault(method)) / seconds,
+                    Math.Max(0, _refusals.GetValueOrDefault(method) - _previousRefusals.GetValueOrDefault(method)) / seconds,
                     Sampled(methodLatency.GetValueOrDefault(method), 0),
                     Sampled(methodLatency.GetValueOrDefault(method), 1)))
-                .Where(m => m.CallsPerSecond > 0 || m.ErrorsPerSecond > 0)
+                .Where(m => m.CallsPerSecond > 0 || m.ErrorsPerSecond > 0 || m.RefusalsPerSecond > 0)
                 .OrderByDescending(m => m.CallsPerSecond)
                 .ToList();
             var snapshot = new RuntimeSnapshot(
                 DateTimeOffset.UtcNow,
                 methods.Sum(m => m.CallsPerSecond),
                 methods.Sum(m => m.ErrorsPerSecond),
+                methods.Sum(m => m.RefusalsPerSecond),
                 methods,
                 latency[0],
                 latency[1],
@@ -107,6 +112,7 @@ internal sealed class RuntimeSampler : IDisposable
                 GC.GetTotalMemory(false));
             _previousCalls = new Dictionary<string, long>(_calls, StringComparer.Ordinal);
             _previousErrors = new Dictionary<string, long>(_errors, StringComparer.Ordinal);
+            _previousRefusals = new Dictionary<string, long>(_refusals, StringComparer.Ordinal);
             _storageBatches = _storageItems = _storageErrors = _remindersFired = 0;
             _storageMs = 0;
             _lastTimestamp = now;
@@ -126,6 +132,9 @@ internal sealed class RuntimeSampler : IDisposable
                     break;
                 case "powerservice.grain.call.errors":
                     _errors[Method(tags)] = _errors.GetValueOrDefault(Method(tags)) + value;
+                    break;
+                case "powerservice.grain.call.refusals":
+                    _refusals[Method(tags)] = _refusals.GetValueOrDefault(Method(tags)) + value;
                     break;
                 case "powerservice.reminders.fired":
                     _remindersFired += value;
@@ -211,6 +220,7 @@ public sealed record RuntimeSnapshot(
     DateTimeOffset At,
     double CallsPerSecond,
     double ErrorsPerSecond,
+    double RefusalsPerSecond,
     IReadOnlyList<MethodRate> Methods,
     double CallLatencyP50Ms,
     double CallLatencyP99Ms,
@@ -228,6 +238,6 @@ public sealed record RuntimeSnapshot(
     long WorkingSetBytes,
     long ManagedHeapBytes);
 
-/// <summary>One grain method's second: calls and errors (exact), and the latency of its timed calls (a sample; null when
-/// none was timed).</summary>
-public sealed record MethodRate(string Method, double CallsPerSecond, double ErrorsPerSecond, double? LatencyP50Ms, double? LatencyP99Ms);
+/// <summary>One grain method's second: calls, errors and refusals (exact; a refusal is a request the grain turned down,
+/// such as an illegal transition, not a fault), and the latency of its timed calls (a sample; null when none was timed).</summary>
+public sealed record MethodRate(string Method, double CallsPerSecond, double ErrorsPerSecond, double RefusalsPerSecond, double? LatencyP50Ms, double? LatencyP99Ms);

@@ -34,6 +34,7 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
     private MethodCalls? _counter;
     private int _pendingCompleted;
     private int _pendingFailed;
+    private int _pendingRefused;
 
     public Activation(Silo silo, GrainId id, GrainClass grainClass)
     {
@@ -282,9 +283,16 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
             _counter = Class.CounterFor(request.MethodName);
         }
         _pendingCompleted++;
-        if (request.ResultTask.IsFaulted)
+        if (request.ResultTask.Exception is { } error)
         {
-            _pendingFailed++;
+            if (error.InnerException is IRefusal)
+            {
+                _pendingRefused++;
+            }
+            else
+            {
+                _pendingFailed++;
+            }
         }
     }
 
@@ -292,8 +300,8 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
     {
         if (_counter is not null && _pendingCompleted != 0)
         {
-            _counter.Add(_pendingCompleted, _pendingFailed);
-            _pendingCompleted = _pendingFailed = 0;
+            _counter.Add(_pendingCompleted, _pendingFailed, _pendingRefused);
+            _pendingCompleted = _pendingFailed = _pendingRefused = 0;
         }
     }
 

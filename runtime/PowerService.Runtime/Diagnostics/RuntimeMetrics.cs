@@ -16,6 +16,7 @@ internal sealed class RuntimeMetrics : IDisposable
     private readonly ObservableCounter<long> _calls;
     private readonly Histogram<double> _callDuration;
     private readonly ObservableCounter<long> _callErrors;
+    private readonly ObservableCounter<long> _callRefusals;
     private readonly Counter<long> _deactivations;
     private readonly Counter<long> _remindersFired;
     private readonly Histogram<double> _reminderLateness;
@@ -30,7 +31,8 @@ internal sealed class RuntimeMetrics : IDisposable
         _meter = new Meter(new MeterOptions(MeterName) { Scope = silo });
         _calls = _meter.CreateObservableCounter("powerservice.grain.calls", () => Observe(classes, c => c.Completed), "{call}", "Grain calls completed, by grain type and method.");
         _callDuration = _meter.CreateHistogram<double>("powerservice.grain.call.duration", "ms", "Grain call latency from send to completion, by grain type and method (a sample of calls).");
-        _callErrors = _meter.CreateObservableCounter("powerservice.grain.call.errors", () => Observe(classes, c => c.Failed), "{call}", "Grain calls that ended in an exception (timeouts included).");
+        _callErrors = _meter.CreateObservableCounter("powerservice.grain.call.errors", () => Observe(classes, c => c.Failed), "{call}", "Grain calls that ended in an exception (timeouts included), refusals apart.");
+        _callRefusals = _meter.CreateObservableCounter("powerservice.grain.call.refusals", () => Observe(classes, c => c.Refused), "{call}", "Grain calls the grain refused (an IRefusal: invalid input, unknown entity, conflict with its state).");
         _deactivations = _meter.CreateCounter<long>("powerservice.grain.deactivations", "{activation}", "Deactivations by reason.");
         _remindersFired = _meter.CreateCounter<long>("powerservice.reminders.fired", "{tick}", "Reminder ticks delivered.");
         _reminderLateness = _meter.CreateHistogram<double>("powerservice.reminders.lateness", "ms", "How late a reminder tick fired after its due time.");
@@ -44,8 +46,8 @@ internal sealed class RuntimeMetrics : IDisposable
 
     public bool CallTimingEnabled => _callDuration.Enabled;
 
-    /// <summary>True while someone observes call or error counts; activations count only then.</summary>
-    public bool CallCountingEnabled => _calls.Enabled || _callErrors.Enabled;
+    /// <summary>True while someone observes call, error or refusal counts; activations count only then.</summary>
+    public bool CallCountingEnabled => _calls.Enabled || _callErrors.Enabled || _callRefusals.Enabled;
 
     public void RecordLatency(GrainClass grainClass, Invocation invocation)
     {

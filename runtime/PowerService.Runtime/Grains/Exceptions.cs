@@ -1,5 +1,12 @@
 namespace PowerService.Runtime;
 
+/// <summary>Marks an exception a grain throws to refuse the caller's request (invalid input, an unknown entity, a
+/// conflict with its state) rather than to report a fault. The runtime counts such calls as refused, apart from failed
+/// ones, so an operator's error rate shows faults and not, say, dispatchers tapping an illegal transition.</summary>
+public interface IRefusal
+{
+}
+
 /// <summary>No grain class is registered for a grain interface, or the interface has no generated reference.</summary>
 public sealed class GrainTypeNotFoundException(string message) : Exception(message);
 

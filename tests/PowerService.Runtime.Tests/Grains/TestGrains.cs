@@ -163,6 +163,9 @@ public interface ISlowGrain : IGrain
 
     Task<string> Ping();
     Task Fail(string message);
+
+    /// <summary>Refuses the call the way a domain rule does (an <see cref="IRefusal"/>).</summary>
+    Task Refuse(string message);
 }
 
 public sealed class SlowGrain : Grain, ISlowGrain
@@ -178,6 +181,8 @@ public sealed class SlowGrain : Grain, ISlowGrain
     public Task<string> Ping() => Task.FromResult("pong");
 
     public Task Fail(string message) => throw new InvalidOperationException(message);
+
+    public Task Refuse(string message) => throw new RefusedException(message);
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -501,3 +506,5 @@ public sealed class JournaledGrain(IPersistentState<CounterState> state) : Grain
             : state.WriteStateAsync();
     }
 }
+
+public sealed class RefusedException(string message) : Exception(message), IRefusal;

@@ -21,10 +21,11 @@ function show(s) {
   $("activations").textContent = s.activations.toLocaleString();
   $("queue").textContent = s.queueDepth.toLocaleString();
   $("errors").textContent = s.errorsPerSecond.toFixed(1);
+  $("refusals").textContent = s.refusalsPerSecond.toFixed(1);
   $("cpu").textContent = `${s.cpuPercent.toFixed(0)} %`;
   $("memory").textContent = mb(s.workingSetBytes);
   const ms = v => (v == null ? "—" : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`);
-  $("methods").innerHTML = s.methods.slice(0, 30).map(m => `<tr><td>${escape(m.method)}</td><td>${Math.round(m.callsPerSecond).toLocaleString()}</td><td>${ms(m.latencyP50Ms)}</td><td>${ms(m.latencyP99Ms)}</td><td class="${m.errorsPerSecond > 0 ? "late" : ""}">${m.errorsPerSecond.toFixed(1)}</td></tr>`).join("");
+  $("methods").innerHTML = s.methods.slice(0, 30).map(m => `<tr><td>${escape(m.method)}</td><td>${Math.round(m.callsPerSecond).toLocaleString()}</td><td>${ms(m.latencyP50Ms)}</td><td>${ms(m.latencyP99Ms)}</td><td class="${m.errorsPerSecond > 0 ? "late" : ""}">${m.errorsPerSecond.toFixed(1)}</td><td>${m.refusalsPerSecond.toFixed(1)}</td></tr>`).join("");
   $("types").innerHTML = Object.entries(s.activationsByType).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([type, n]) => `<tr><td>${escape(type)}</td><td>${n.toLocaleString()}</td></tr>`).join("");
   $("runtime").innerHTML = [
     ["reminders in memory", s.remindersInMemory.toLocaleString()],
@@ -39,6 +40,7 @@ function show(s) {
   chart("chart", [
     { name: "calls/s", color: "#58a6ff", value: h => h.callsPerSecond, format: v => Math.round(v).toLocaleString() },
     { name: "errors/s", color: "#f85149", value: h => h.errorsPerSecond, format: v => v.toFixed(1) },
+    { name: "refusals/s", color: "#d29922", value: h => h.refusalsPerSecond, format: v => v.toFixed(1) },
   ]);
   chart("chart-latency", [
     { name: "p50", color: "#3fb950", value: h => h.callLatencyP50Ms, format: ms },
