@@ -59,6 +59,33 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("customer-wang", "GET", "/api/outages/%20")]
+    [InlineData("crew-c12", "GET", "/api/outages/%09")]
+    [InlineData("dispatcher-li", "POST", "/api/outages/%20/restore")]
+    [InlineData("customer-wang", "GET", "/api/crews/%20/slots")]
+    [InlineData("operator-zhao", "GET", "/api/crews/%0A")]
+    [InlineData("dispatcher-li", "POST", "/api/crews/%20/location")]
+    [InlineData("operator-zhao", "GET", "/api/transformer-areas/%20/energy")]
+    [InlineData("dispatcher-li", "GET", "/api/transformer-areas/TA.1/energy")]
+    [InlineData("dispatcher-li", "GET", "/api/work-orders/%C2%A0")]
+    [InlineData("dispatcher-li", "POST", "/api/planned-outages/%20/start")]
+    public async Task A_path_id_that_cannot_be_an_id_is_a_404_naming_the_entity_not_a_500(string user, string method, string path)
+    {
+        var client = await _api.ClientForAsync(user);
+
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method != "POST" ? null
+                : path.EndsWith("/location", StringComparison.Ordinal) ? JsonContent.Create(new { latitude = 20.0, longitude = 110.3 })
+                : JsonContent.Create(new { }),
+        });
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("does not exist", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
     [InlineData("/api/work-orders?region=R1")]
     [InlineData("/api/work-orders/WO-1")]
     [InlineData("/api/outages")]

@@ -502,6 +502,11 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal("R1", stored.GetProperty("region").GetString());
         Assert.Equal("TA-1", stored.GetProperty("transformerAreaId").GetString());
         Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "Complaint", description = "x", channel = "WeChat" })).StatusCode);
+        // The journal names staff and carries internal notes and the crew's positions: not the customer's to read.
+        var journal = await _customer.GetAsync($"/api/work-orders/{id}/history");
+        Assert.Equal(HttpStatusCode.Forbidden, journal.StatusCode);
+        Assert.Contains("dispatcher", (await Json(journal)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.GetAsync($"/api/work-orders/{id}/history")).StatusCode);
     }
 
     /// <summary>A customer may not choose what the service decides: an id (it could take one the service uses, such as an

@@ -72,7 +72,7 @@ public static class CrewEndpoints
             {
                 await VisibleCrewAsync(grains, id, caller);
             }
-            else if (await grains.GetGrain<IFieldCrewGrain>(id).Get() is null)
+            else if (await grains.GetGrain<IFieldCrewGrain>(PlainIds.Lookup("Crew", id)).Get() is null)
             {
                 throw new EntityNotFoundException("Crew", id);
             }
@@ -87,7 +87,7 @@ public static class CrewEndpoints
     private static async Task<CrewView> VisibleCrewAsync(IGrainFactory grains, string id, Caller caller)
     {
         var mayLook = caller.IsDispatcher || caller.IsOperator || (caller.Role == Roles.Crew && caller.CrewId == id);
-        var view = mayLook ? await grains.GetGrain<IFieldCrewGrain>(id).Get() : null;
+        var view = mayLook ? await grains.GetGrain<IFieldCrewGrain>(PlainIds.Lookup("Crew", id)).Get() : null;
         return view ?? throw new EntityNotFoundException("Crew", id);
     }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using PowerService.Api.Security;
+using PowerService.Grains;
 using PowerService.Grains.Energy;
 using PowerService.Runtime;
 
@@ -14,7 +15,7 @@ public static class EnergyEndpoints
     public static IEndpointRouteBuilder MapEnergyEndpoints(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/api/transformer-areas/{id}/energy", async (string id, IGrainFactory grains) =>
-                Results.Ok(await grains.GetGrain<IAreaEnergyGrain>(id).Get()))
+                Results.Ok(await grains.GetGrain<IAreaEnergyGrain>(PlainIds.Lookup("Transformer area", id)).Get()))
             .RequireAuthorization(Roles.Operator)
             .WithTags("Energy")
             .WithName("GetTransformerAreaEnergy");

@@ -84,7 +84,7 @@ public static class OutageEndpoints
 
     private static async Task<OutageView> VisibleOutageAsync(IGrainFactory grains, string id, Caller caller)
     {
-        var outage = await grains.GetGrain<IOutageGrain>(id).Get() ?? throw new EntityNotFoundException("Outage", id);
+        var outage = await grains.GetGrain<IOutageGrain>(PlainIds.Lookup("Outage", id)).Get() ?? throw new EntityNotFoundException("Outage", id);
         if (caller.Role == Roles.Customer)
         {
             var customer = await caller.OwnCustomerAsync(grains);

@@ -97,7 +97,7 @@ public static class PlannedOutageEndpoints
             .Produces<PlannedOutageListResponse>().Produces<PlannedOutageNoticeListResponse>();
 
         outages.MapGet("/{id}", async (string id, IGrainFactory grains) =>
-            Results.Ok((PlainIds.IsValid(id) ? await grains.GetGrain<IPlannedOutageGrain>(id).Get() : null) ?? throw new EntityNotFoundException("Planned outage", id)))
+            Results.Ok(await Existing(grains, id).Get() ?? throw new EntityNotFoundException("Planned outage", id)))
             .WithName("GetPlannedOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
@@ -132,7 +132,7 @@ public static class PlannedOutageEndpoints
 
     /// <summary>A well-formed id; the grain answers 404 for one never planned.</summary>
     private static IPlannedOutageGrain Existing(IGrainFactory grains, string id) =>
-        PlainIds.IsValid(id) ? grains.GetGrain<IPlannedOutageGrain>(id) : throw new EntityNotFoundException("Planned outage", id);
+        grains.GetGrain<IPlannedOutageGrain>(PlainIds.Lookup("Planned outage", id));
 }
 
 /// <summary>A plan: a feeder or transformer areas, never both; <c>dryRun</c> answers the impact and stores nothing.</summary>

@@ -137,7 +137,11 @@ public static class WorkOrderEndpoints
         {
             await VisibleOrderAsync(grains, id, Caller.From(user));
             return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).GetHistory());
-        }).WithName("GetWorkOrderHistory");
+        })
+            // The journal as written: staff names, internal notes, the crew's position at each step. A customer follows
+            // the order itself (GET /{id}, the customer hub), not its journal.
+            .RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Operator, Roles.Crew))
+            .WithName("GetWorkOrderHistory");
 
         orders.MapPost("/{id}/transitions", async (string id, TransitionBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
             await TransitionAsync(grains, id, body, Caller.From(user)) switch
@@ -241,7 +245,7 @@ public static class WorkOrderEndpoints
     /// <summary>The order if the caller may see it; otherwise, and for an unknown id, 404.</summary>
     internal static async Task<WorkOrderView> VisibleOrderAsync(IGrainFactory grains, string id, Caller caller)
     {
-        var view = PlainIds.IsValid(id) ? await grains.GetGrain<IWorkOrderGrain>(id).Get() : null;
+        var view = await grains.GetGrain<IWorkOrderGrain>(PlainIds.Lookup("Work order", id)).Get();
         var visible = view is not null && (caller.IsDispatcher || caller.IsOperator
             || (caller.Role == Roles.Crew && view.CrewId is not null && view.CrewId == caller.CrewId)
             || (caller.Role == Roles.Customer && view.CustomerId is not null && view.CustomerId == caller.CustomerId));
