@@ -233,6 +233,58 @@ public abstract class TopologyImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_id_the_API_could_not_address_is_an_error_on_its_line()
+    {
+        await ImportSampleAsync(through: ImportKind.Grids);
+        var csv = """
+            area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva
+            TA.X1,dot,FD-000001,GR-0001,R1,urban,20.05,110.33,100
+            台区1,chinese,FD-000001,GR-0001,R1,urban,20.05,110.33,100
+            TA-OK_1,fine,FD-000001,GR-0001,R1,urban,20.05,110.33,100
+            """;
+
+        var result = await ImportTextAsync(ImportKind.TransformerAreas, csv);
+
+        // An outage on TA.X1 would get the repair order WO-OUT-TA.X1-1, which no address of the API reaches.
+        Assert.False(result.Succeeded);
+        Assert.Equal([(2, "area_id"), (3, "area_id")], result.Errors.Select(e => (e.Line, e.Column)));
+        Assert.Contains("ASCII letters, digits, '-' and '_'", result.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Null(await _silo.Grain<ITransformerAreaGrain>("TA-OK_1").GetProfile());
+    }
+
+    [Fact]
+    public async Task A_file_saved_as_GBK_is_refused_at_its_first_line_that_is_not_UTF8_instead_of_importing_garbage()
+    {
+        await ImportSampleAsync(through: ImportKind.Grids);
+        var csv = "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\n" +
+            "TA-G1,plain ascii,FD-000001,GR-0001,R1,urban,20.05,110.33,100\n" +
+            "TA-G2,海口龙华第9台区,FD-000001,GR-0001,海口龙华,urban,20.05,110.33,100\n";
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        var gbk = new MemoryStream(Encoding.GetEncoding("GBK").GetBytes(csv));
+
+        var result = await Import.ImportAsync(ImportKind.TransformerAreas, gbk, "dispatcher-7");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(3, result.Errors.Single().Line);
+        Assert.Contains("not UTF-8", result.Errors.Single().Message, StringComparison.Ordinal);
+        Assert.Null(await _silo.Grain<ITransformerAreaGrain>("TA-G1").GetProfile());
+    }
+
+    [Fact]
+    public async Task A_line_longer_than_any_record_is_refused_without_reading_it_whole()
+    {
+        var header = "feeder_id,name,substation_id,substation_name,region\n";
+        var endless = new string('x', CsvReader.MaxLineLength * 4);
+
+        var manyLines = string.Concat(Enumerable.Repeat(new string('x', 1000) + "\n", 100));
+        var result = await ImportTextAsync(ImportKind.Feeders, header + "FD-9,\"" + manyLines + "\",SS-1,S,R1\n");
+        var unquoted = await ImportTextAsync(ImportKind.Feeders, header + "FD-9," + endless + ",SS-1,S,R1\n");
+
+        Assert.Contains("quoted field runs on past", result.Errors.Single().Message, StringComparison.Ordinal);
+        Assert.Equal((2, "not valid CSV: the line is longer than 65,536 characters"), (unquoted.Errors.Single().Line, unquoted.Errors.Single().Message));
+    }
+
+    [Fact]
     public async Task Reimporting_a_changed_row_updates_it_and_an_active_grain_sees_the_change()
     {
         await ImportSampleAsync();
@@ -295,7 +347,7 @@ public abstract class TopologyImportTests : IAsyncLifetime
 
         Assert.False(result.Succeeded);
         Assert.Equal([(3, "crew_id"), (4, "crew_id"), (5, "home_latitude")], result.Errors.Select(e => (e.Line, e.Column)));
-        Assert.Contains("1 to 64 letters, digits, '-' or '_'", result.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("ASCII letters, digits, '-' and '_' only", result.Errors[0].Message, StringComparison.Ordinal);
         Assert.Null(await _silo.Grain<IFieldCrewGrain>("CR-1").Get());
     }
 

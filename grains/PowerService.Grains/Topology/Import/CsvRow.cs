@@ -78,7 +78,7 @@ internal sealed class CsvHeader
 /// error naming the line and column and returns a placeholder; <see cref="IsValid"/> says whether any was added.</summary>
 internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int line, ImportErrors errors)
 {
-    public const int MaxIdLength = 64;
+    public const int MaxIdLength = PlainIds.MaxLength;
     public const int MaxTextLength = 200;
     private readonly int _errorsBefore = errors.Count;
 
@@ -88,7 +88,9 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
 
     public void Error(string? column, string message) => errors.Add(line, column, message);
 
-    /// <summary>An identifier: required, at most <see cref="MaxIdLength"/> characters, no spaces or control characters.</summary>
+    /// <summary>An identifier: required, a <see cref="PlainIds"/> id. The service builds ids and addresses from them
+    /// (an area's outage OUT-{area}-1 and its repair order WO-OUT-{area}-1), so an id the API could not address would
+    /// leave orders no one can open.</summary>
     public string Id(string column)
     {
         var value = Required(column);
@@ -96,9 +98,9 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
         {
             Error(column, $"'{Clip(value)}' is longer than {MaxIdLength} characters");
         }
-        else if (value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        else if (!PlainIds.IsValid(value))
         {
-            Error(column, $"'{value}' contains spaces or control characters");
+            Error(column, $"'{value}' is not an id: ASCII letters, digits, '-' and '_' only");
         }
         return value;
     }
