@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
@@ -35,6 +36,11 @@ public static class ApiServiceCollectionExtensions
         var api = new ApiOptions();
         configuration.GetSection("Api").Bind(api);
         services.AddSingleton(auth);
+        services.AddSingleton<ConfiguredUsers>();
+        if (!string.IsNullOrWhiteSpace(auth.KeysFolder))
+        {
+            services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(auth.KeysFolder));
+        }
         services.AddSingleton(api);
         services.AddSingleton<StoreProbe>();
 
@@ -56,15 +62,7 @@ public static class ApiServiceCollectionExtensions
             .AddBearerToken(options =>
             {
                 options.BearerTokenExpiration = auth.TokenLifetime;
-                // Browsers cannot set headers on a WebSocket: SignalR sends the token in the query string, for hubs only.
-                options.Events.OnMessageReceived = context =>
-                {
-                    if (context.Request.Path.StartsWithSegments("/hubs") && context.Request.Query["access_token"] is [{ Length: > 0 } token])
-                    {
-                        context.Token = token;
-                    }
-                    return Task.CompletedTask;
-                };
+                options.Events.OnMessageReceived = BearerTokenReader.OnMessageReceived;
             });
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, RoleForbiddenHandler>();
         services.AddAuthorizationBuilder()

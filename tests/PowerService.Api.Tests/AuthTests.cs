@@ -24,6 +24,63 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.False(string.IsNullOrEmpty(body.RootElement.GetProperty("accessToken").GetString()));
     }
 
+    [Fact]
+    public async Task A_token_whose_user_entry_changed_is_refused_after_the_restart_and_a_fresh_sign_in_gets_the_new_role()
+    {
+        var dispatcher = await SignInAsync(_api, "dispatcher-li");
+        var crew = await SignInAsync(_api, "crew-c12");
+        var customer = await SignInAsync(_api, "customer-wang");
+
+        // The silo starts again with the dispatcher demoted to operator and the crew account moved to another crew.
+        await using var changed = new ApiFactory().With("Auth:Users:0:Role", "operator").With("Auth:Users:1:CrewId", "C-99");
+        var client = changed.CreateClient();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await MeAsync(client, dispatcher.AccessToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await MeAsync(client, crew.AccessToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await MeAsync(client, customer.AccessToken)).StatusCode);
+        var demoted = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = dispatcher.RefreshToken });
+        Assert.Equal(HttpStatusCode.Unauthorized, demoted.StatusCode);
+        var fresh = await SignInAsync(changed, "dispatcher-li");
+        var me = await (await MeAsync(client, fresh.AccessToken)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("operator", me.GetProperty("role").GetString());
+    }
+
+    [Fact]
+    public async Task A_refresh_token_gets_a_new_token_and_a_made_up_one_is_a_401()
+    {
+        var first = await SignInAsync(_api, "crew-c12");
+        var client = _api.CreateClient();
+
+        var refreshed = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = first.RefreshToken });
+        var madeUp = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = "CfDJ8-not-a-token" });
+        var accessAsRefresh = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = first.AccessToken });
+        var missing = await client.PostAsJsonAsync("/api/auth/refresh", new { });
+
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var second = (await refreshed.Content.ReadFromJsonAsync<Tokens>())!;
+        var me = await (await MeAsync(client, second.AccessToken)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("C-12", me.GetProperty("crewId").GetString());
+        // The scheme's name is case-insensitive (RFC 9110).
+        var lowerCase = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me") { Headers = { Authorization = new("bearer", second.AccessToken) } });
+        Assert.Equal(HttpStatusCode.OK, lowerCase.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, madeUp.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, accessAsRefresh.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        Assert.Equal("refreshToken", (await missing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+    }
+
+    private static async Task<Tokens> SignInAsync(ApiFactory api, string user)
+    {
+        var response = await api.CreateClient().PostAsJsonAsync("/api/auth/token", new { username = user, password = ApiFactory.Password });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<Tokens>())!;
+    }
+
+    private static Task<HttpResponseMessage> MeAsync(HttpClient client, string token) =>
+        client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me") { Headers = { Authorization = new("Bearer", token) } });
+
+    private sealed record Tokens(string AccessToken, string RefreshToken);
+
     [Theory]
     [InlineData("dispatcher-li", "wrong password")]
     [InlineData("nobody", ApiFactory.Password)]

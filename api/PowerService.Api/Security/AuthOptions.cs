@@ -8,6 +8,10 @@ public sealed class AuthOptions
 
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(12);
 
+    /// <summary>Where the keys that protect tokens are kept; unset, the process user's profile. Silos serving one user
+    /// base share it, and a container keeps it on a volume: new keys sign everyone out.</summary>
+    public string? KeysFolder { get; set; }
+
     /// <summary>Checks that every user is complete and bound as its role requires; a bad entry stops the silo at start.</summary>
     public void Validate()
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 using PowerService.Grains;
 
 namespace PowerService.Api.Security;
@@ -13,7 +14,7 @@ public static class TokenEndpoints
     /// carries the user's role and, for crews and customers, the id the token is bound to.</summary>
     public static IEndpointRouteBuilder MapTokenEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/api/auth/token", (TokenRequest? request, AuthOptions options) =>
+        routes.MapPost("/api/auth/token", (TokenRequest? request, ConfiguredUsers users) =>
             {
                 if (string.IsNullOrWhiteSpace(request?.Username))
                 {
@@ -23,28 +24,38 @@ public static class TokenEndpoints
                 {
                     throw new InvalidFieldException("password", "password is required.");
                 }
-                var user = options.Users.FirstOrDefault(u => string.Equals(u.Name, request.Username, StringComparison.OrdinalIgnoreCase));
+                var user = users.Find(request.Username);
                 // The same answer, after the same work, for an unknown user and a wrong password, so names cannot be probed.
                 var verified = PasswordHash.Verify(request.Password, user?.PasswordHash ?? PasswordHash.NoUser);
                 if (user is null || !verified)
                 {
                     return Results.Problem(title: "Invalid credentials", detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized);
                 }
-                List<Claim> claims = [new(ClaimTypes.Name, user.Name), new(ClaimTypes.Role, user.Role)];
-                if (user.CrewId is not null)
-                {
-                    claims.Add(new Claim(Roles.CrewIdClaim, user.CrewId));
-                }
-                if (user.CustomerId is not null)
-                {
-                    claims.Add(new Claim(Roles.CustomerIdClaim, user.CustomerId));
-                }
-                var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, BearerTokenDefaults.AuthenticationScheme));
-                return Results.SignIn(principal, authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+                return Results.SignIn(users.PrincipalOf(user), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
             })
             .AllowAnonymous()
             .RequireRateLimiting(ApiRateLimits.Public)
             .WithName("CreateToken");
+
+        // A new token for the refresh token that came with the last one (a PDA through a long shift, the customer app),
+        // issued for the user's entry as it is now; refused once it expired or the entry changed.
+        routes.MapPost("/api/auth/refresh", (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer) =>
+            {
+                if (string.IsNullOrWhiteSpace(request?.RefreshToken))
+                {
+                    throw new InvalidFieldException("refreshToken", "refreshToken is required.");
+                }
+                var options = bearer.Get(BearerTokenDefaults.AuthenticationScheme);
+                var ticket = options.RefreshTokenProtector.Unprotect(request.RefreshToken);
+                var now = (options.TimeProvider ?? TimeProvider.System).GetUtcNow();
+                var user = ticket is { Properties.ExpiresUtc: { } expires } && now < expires ? users.Current(ticket.Principal) : null;
+                return user is null
+                    ? Results.Problem(title: "Invalid refresh token", detail: "The refresh token is not valid, has expired, or its user changed; sign in again.", statusCode: StatusCodes.Status401Unauthorized)
+                    : Results.SignIn(users.PrincipalOf(user), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+            })
+            .AllowAnonymous()
+            .RequireRateLimiting(ApiRateLimits.Public)
+            .WithName("RefreshToken");
 
         // Who the token belongs to, so a page knows which crew or customer it serves.
         routes.MapGet("/api/auth/me", (ClaimsPrincipal user) =>
@@ -59,3 +70,5 @@ public static class TokenEndpoints
 }
 
 public sealed record TokenRequest(string? Username, string? Password);
+
+public sealed record RefreshRequest(string? RefreshToken);
