@@ -111,7 +111,7 @@ internal sealed partial class AreaPowerGrain(
             ref var meter = ref Meters.GetOrAdd(e.MeterId);
             var at = e.At.ToUnixTimeMilliseconds();
             var eventHash = StableHash.Of(e.EventId);
-            if (at < meter.LastAt || (at == meter.LastAt && eventHash == meter.LastEvent))
+            if (!After(e.Type, at, eventHash, meter))
             {
                 continue;
             }
@@ -135,6 +135,22 @@ internal sealed partial class AreaPowerGrain(
             await GrainFactory.GetGrain<IAreaEnergyGrain>(Id).RecordReadings(readings);
         }
         return new PowerReport(applied, events.Count - applied);
+    }
+
+    /// <summary>Whether an event comes after the last one the meter applied, in one total order — time, then power on
+    /// over power off, then event id — so that the meter ends the same whatever order its events arrive in, and
+    /// replaying the log over flags already flushed changes nothing. Power wins a tie: a recloser's blink, its last gasp
+    /// and its restore stamped to the same second by the head-end, is not an outage. The last event's kind is known from
+    /// the flags: a dark meter's was a last gasp.</summary>
+    private static bool After(MeterEventType type, long at, ulong eventHash, MeterPower meter)
+    {
+        if (at != meter.LastAt)
+        {
+            return at > meter.LastAt;
+        }
+        var powered = type != MeterEventType.LastGasp;
+        var wasPowered = meter.DarkSince == 0;
+        return powered != wasPowered ? powered : eventHash > meter.LastEvent;
     }
 
     /// <summary>The events oldest first; a head-end batch usually is already, and then is not copied.</summary>

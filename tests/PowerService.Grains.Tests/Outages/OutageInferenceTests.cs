@@ -414,6 +414,32 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal(WorkOrderState.Cancelled, repair.State);
     }
 
+    /// <summary>A head-end stamping to the second gives a meter's reading and its last gasp, or a recloser's gasp and
+    /// restore, the same time. The meter must end the same whatever order they arrive in, and the log replayed over its
+    /// flushed flags at the next start must not flip it (it did: an outage "restored by meters" with zero duration).</summary>
+    [Fact]
+    public async Task Events_of_one_meter_at_the_same_instant_end_the_same_in_either_order_and_after_a_restart()
+    {
+        // Area 1 hears the readings first and the gasps in a later batch; area 2 each meter's gasp then its reading.
+        await SendAsync(_silo, Events(_silo, 1, 40, MeterEventType.Reading).Select(e => e with { Kwh = 0.25 }));
+        await SendAsync(_silo, Events(_silo, 1, 40, MeterEventType.LastGasp));
+        await SendAsync(_silo, Enumerable.Range(51, 40).SelectMany(n => new[]
+        {
+            Events(_silo, n, n, MeterEventType.LastGasp).Single(),
+            Events(_silo, n, n, MeterEventType.Reading).Single() with { Kwh = 0.25 },
+        }));
+
+        // Power wins a tie: neither area is out.
+        Assert.Equal((0, (string?)null), await DarkAndOutage(1));
+        Assert.Equal((0, (string?)null), await DarkAndOutage(2));
+
+        await _silo.RestartAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal((0, (string?)null), await DarkAndOutage(1));
+        Assert.Equal((0, (string?)null), await DarkAndOutage(2));
+        Assert.Null(await Outage("OUT-TA-000001-1").Get());
+    }
+
     [Fact]
     public async Task A_call_merged_before_the_outage_opening_arrived_is_counted_and_confirms_it()
     {
