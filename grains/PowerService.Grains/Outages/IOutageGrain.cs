@@ -109,6 +109,12 @@ public interface IOutageGrain : IGrain
     [OneWay]
     Task CallMerged(string orderId);
 
+    /// <summary>A call stored as merged into this outage, told again by its order's recovery after a crash (its
+    /// <see cref="CallMerged"/> may have died with the silo): it confirms a suspected outage as the call did, and is not
+    /// counted again (the count may hold it already; merged-call counts may drift by a crash's last second).</summary>
+    [OneWay]
+    Task MergedCallRecovered(string orderId);
+
     /// <summary>The linked repair order moved (accepted, travelling, resolved…). One-way: the order tells it after its
     /// stored change, while the outage may itself be waiting on the order (restoring, it withdraws a repair not yet
     /// started).</summary>

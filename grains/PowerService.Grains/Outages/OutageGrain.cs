@@ -35,6 +35,9 @@ internal sealed partial class OutageGrain(
     // Calls merged while the opening was still on its way from the area (counted behind, like every merged call).
     private int _mergedBeforeOpening;
 
+    // A call merged before a crash, told again by its order's recovery before the opening arrived: it confirms.
+    private bool _confirmedByRecoveredCall;
+
     private OutageRecord O => state.State;
 
     private string Id => GetPrimaryKeyString();
@@ -79,7 +82,7 @@ internal sealed partial class OutageGrain(
         var now = TimeProvider.GetUtcNow();
         var areaClass = areas.Max(a => a.AreaClass);
         // A customer's call is evidence: one merged before the opening arrived confirms it too.
-        var confirmed = opening.Confirmed || _mergedBeforeOpening > 0;
+        var confirmed = opening.Confirmed || _mergedBeforeOpening > 0 || _confirmedByRecoveredCall;
         var record = new OutageRecord
         {
             Exists = true,
@@ -241,6 +244,16 @@ internal sealed partial class OutageGrain(
         LogRestored(logger, Id, actor, now - outage.StartedAt);
         await Commit(next with { BoardOwed = true }, events);
         return O.ToView();
+    }
+
+    public Task MergedCallRecovered(string orderId)
+    {
+        if (!O.Exists)
+        {
+            _confirmedByRecoveredCall = true;
+            return Task.CompletedTask;
+        }
+        return O.State == OutageState.Suspected ? Confirm($"call:{orderId}") : Task.CompletedTask;
     }
 
     public Task CallMerged(string orderId)

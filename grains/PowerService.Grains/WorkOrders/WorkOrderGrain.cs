@@ -257,6 +257,11 @@ internal sealed partial class WorkOrderGrain(
         {
             calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(crew).OrderChanged(Id, Order.State, crew));
         }
+        if (Order.State == WorkOrderState.Merged && Order.OutageId is { } outage && Order.MergedInto == outage)
+        {
+            // The call is the outage's evidence: without it a suspected outage stays unconfirmed and its customers untold.
+            calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).MergedCallRecovered(Id));
+        }
         await Task.WhenAll(calls);
         if (Order.QueuedInDispatch)
         {

@@ -440,6 +440,25 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Null(await Outage("OUT-TA-000001-1").Get());
     }
 
+    /// <summary>The order's recovery after a crash tells the outage of a call merged into it again (its one-way
+    /// CallMerged may have died with the silo): before and after the opening, it confirms a suspected outage.</summary>
+    [Fact]
+    public async Task A_merged_call_told_again_by_recovery_confirms_a_suspected_outage_before_or_after_its_opening()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 15, MeterEventType.LastGasp));
+        var suspected = Outage("OUT-TA-000001-1");
+        Assert.Equal(OutageState.Suspected, (await suspected.Get())!.State);
+        var unopened = Outage("OUT-TA-000003-1");
+
+        await suspected.MergedCallRecovered("WO-CALL-1");
+        await unopened.MergedCallRecovered("WO-CALL-2");
+        var opened = await unopened.Open(new OutageOpening(
+            OutageKind.Unplanned, OutageScope.TransformerArea, AreaPowerGrain.MetersActor, _silo.Clock.GetUtcNow(), [Area(3)], "FD-000002"));
+
+        await Eventually.True(async () => (await suspected.Get())!.State == OutageState.Confirmed, "the recovered call confirmed the outage");
+        Assert.Equal((OutageState.Confirmed, 0), (opened.State, opened.MergedCalls));
+    }
+
     [Fact]
     public async Task A_call_merged_before_the_outage_opening_arrived_is_counted_and_confirms_it()
     {
