@@ -352,7 +352,7 @@ internal sealed partial class AreaPowerGrain(
             var (newest, inWindow, firstDark) = DarkInWindow(restoredAt, (long)options.InferenceWindow.TotalMilliseconds);
             if (newest == 0 || inWindow < suspectAt)
             {
-                await RestoreNestedIfBack();
+                await RestoreNestedIfBack(backAt);
                 return;
             }
             var id = NextOutageId();
@@ -404,13 +404,16 @@ internal sealed partial class AreaPowerGrain(
         return (newest, count, first);
     }
 
-    private async Task RestoreNestedIfBack()
+    private async Task RestoreNestedIfBack(DateTimeOffset? backAt)
     {
         if (S.NestedOutageId is { } nested && S.NestedMeters.All(m => !Meters.TryGet(m, out var meter) || meter.DarkSince == 0))
         {
             S.NestedOutageId = null;
             S.NestedMeters = [];
             S.EndingOwed = nested;
+            // Back when its meters say, as the area's own outage (a late batch must not lengthen it in the indicators).
+            var now = TimeProvider.GetUtcNow();
+            S.EndingAt = backAt is { } back && back < now ? back : now;
             await CommitAndSettle();
         }
     }
@@ -429,6 +432,7 @@ internal sealed partial class AreaPowerGrain(
         if (byMeters)
         {
             S.EndingOwed = outage;
+            S.EndingAt = restoredAt;
         }
         // The nested check is stored with the restoration, in one write: never a restoration without its check.
         await CommitAndSettle(ReminderChange.Set(NestedCheck, TimeProvider.GetUtcNow() + options.NestedOutageGrace, TimeSpan.Zero));
@@ -519,8 +523,9 @@ internal sealed partial class AreaPowerGrain(
         }
         if (S.EndingOwed is { } ending)
         {
-            await GrainFactory.GetGrain<IOutageGrain>(ending).RestoreAsOf(MetersActor, S.RestoredAt ?? TimeProvider.GetUtcNow());
+            await GrainFactory.GetGrain<IOutageGrain>(ending).RestoreAsOf(MetersActor, S.EndingAt ?? S.RestoredAt ?? TimeProvider.GetUtcNow());
             S.EndingOwed = null;
+            S.EndingAt = null;
             MarkDirty();
         }
         if (S.FeederEndOwed is { } feederEnd)
@@ -608,6 +613,9 @@ internal sealed class AreaPowerRecord
     public string? OpeningOutageId { get; set; }
     public bool ConfirmOwed { get; set; }
     public string? EndingOwed { get; set; }
+
+    /// <summary>When the outage <see cref="EndingOwed"/> ends: the meters' own time it came back.</summary>
+    public DateTimeOffset? EndingAt { get; set; }
     public string? FeederEndOwed { get; set; }
 
     /// <summary>Fault calls classified unknown lately, for an outage inferred soon after them (see
