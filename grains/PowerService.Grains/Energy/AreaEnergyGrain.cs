@@ -255,8 +255,11 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         var supplyReported = period.Intervals.ContainsKey(supplyMeterId);
         var reporting = ReportingCustomerMeters(period);
         var coverage = _customerMeters.Count == 0 ? 1.0 : (double)reporting / _customerMeters.Count;
-        var loss = period.SupplyKwh - period.DeliveredKwh;
-        double? rate = supplyReported && period.SupplyKwh > 0 ? loss / period.SupplyKwh : null;
+        // Judged on the figures as published (kWh to the Wh, rate to 5 places), not on the raw sums: 5.7 + 1.3 supplied
+        // and 6.3 delivered is 0.10000000000000002 in doubles, a "high loss" above 10 % that the record shows as 0.1.
+        var (supply, delivered) = (Kwh(period.SupplyKwh), Kwh(period.DeliveredKwh));
+        var loss = Kwh(supply - delivered);
+        double? rate = supplyReported && supply > 0 ? Math.Round(loss / supply, 5) : null;
         var flags = new List<LineLossFlag>();
         if (!supplyReported)
         {
@@ -275,8 +278,8 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             flags.Add(LineLossFlag.IncompleteCoverage);
         }
         var measured = new LineLossMeasured(
-            period.Start, periods.EndOf(period.Start), supplyMeterId, Kwh(period.SupplyKwh), Kwh(period.DeliveredKwh), Kwh(loss),
-            rate is { } r ? Math.Round(r, 5) : null, _customerMeters.Count, reporting, Math.Round(coverage, 4), flags);
+            period.Start, periods.EndOf(period.Start), supplyMeterId, supply, delivered, loss,
+            rate, _customerMeters.Count, reporting, Math.Round(coverage, 4), flags);
         S.RecentPeriods.Add(measured);
         if (S.RecentPeriods.Count > Options.RecentPeriods)
         {
