@@ -152,7 +152,7 @@ internal sealed class RegionIndicatorsGrain(
         var periodMinutes = Math.Max(0, ((end < now ? end : now) - since).TotalMinutes);
         var areas = months.SelectMany(m => m.AreaIds).Distinct(StringComparer.Ordinal).ToList();
         var repeated = areas.Count == 0 ? 0
-            : (await new AreaOutageHistory(journal, catalog).RepeatedCustomersAsync(areas, since, end, options.RepeatedOutageCuts, countPlans: false)).Count;
+            : (await new AreaOutageHistory(journal, catalog).RepeatedCustomersAsync(areas, since, end, options.RepeatedOutageCuts, countPlans: false)).Customers.Count;
         return new ServiceIndicators(
             Scope,
             first,

@@ -36,19 +36,23 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
     public static string Serialize<T>(T payload) => JsonSerializer.Serialize(payload, PayloadJson);
 
     /// <summary>Customers of <paramref name="areaIds"/> cut at least <paramref name="threshold"/> times by outages that
-    /// overlap [<paramref name="since"/>, <paramref name="until"/>), most cut first. <paramref name="countPlans"/> false
-    /// counts finished outages only (the indicators report what happened, not what is scheduled).
+    /// overlap [<paramref name="since"/>, <paramref name="until"/>), most cut first; and, for a plan being checked, the
+    /// plans already scheduled on its areas over its own window. Outages of a whole area that overlap each other (a
+    /// feeder plan and a plan of one of its areas at the same hours) cut its customers once, and count once.
+    /// <paramref name="countPlans"/> false counts what happened (the indicators): finished outages that ended in the
+    /// window, as the period's other outage figures count them, and no plans.
     /// <paramref name="newPlan"/>, for a plan being checked (starting at <paramref name="until"/>): it is also an
     /// earlier cut for the plans already scheduled after it, so each of those is counted over its own window with the
     /// new plan in it, and the worst window counts. Checked in any order, three plans a week apart cannot each pass.</summary>
-    public async Task<IReadOnlyList<RepeatedOutageCustomer>> RepeatedCustomersAsync(
+    public async Task<RepeatedOutageCount> RepeatedCustomersAsync(
         IReadOnlyList<string> areaIds, DateTimeOffset since, DateTimeOffset until, int threshold, bool countPlans = true, NewPlan? newPlan = null)
     {
         var cuts = await Task.WhenAll(areaIds.Select(area => CountAreaAsync(area, since, until, countPlans, newPlan)));
+        var overlapping = cuts.SelectMany(c => c.OverlappingPlans).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var candidates = cuts.Where(c => c.WholeArea + (c.ByMeter.Count == 0 ? 0 : c.ByMeter.Values.Max()) >= threshold).ToList();
         if (candidates.Count == 0)
         {
-            return [];
+            return new RepeatedOutageCount([], overlapping);
         }
         var meters = await catalog.ReadChildrenAsync(TopologyKinds.Meter, [.. candidates.Select(c => c.AreaId)]);
         var areaOfMeter = meters.ToDictionary(m => m.Key, m => m.ParentKey!, StringComparer.Ordinal);
@@ -65,7 +69,7 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
                 repeated.Add(new RepeatedOutageCustomer(customer.Key, meter, area.AreaId, count));
             }
         }
-        return [.. repeated.OrderByDescending(c => c.Outages).ThenBy(c => c.CustomerId, StringComparer.Ordinal)];
+        return new RepeatedOutageCount([.. repeated.OrderByDescending(c => c.Outages).ThenBy(c => c.CustomerId, StringComparer.Ordinal)], overlapping);
     }
 
     private async Task<AreaCuts> CountAreaAsync(string areaId, DateTimeOffset since, DateTimeOffset until, bool countPlans, NewPlan? newPlan)
@@ -101,35 +105,46 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
             }
             after = page[^1].Sequence;
         }
+        if (newPlan is not null)
+        {
+            scheduled.Remove(newPlan.Id); // the plan itself, sent again
+        }
         var open = countPlans ? [.. scheduled.Values.Where(p => !finished.ContainsKey(p.PlannedOutageId))] : new List<AreaPlanEntry>();
-        var (wholeArea, byMeter) = CutsIn(finished.Values, open, since, until);
+        var records = countPlans ? finished.Values : finished.Values.Where(r => r.EndedAt <= until);
+        var (wholeArea, byMeter) = CutsIn(records, open, since, until, newPlan);
         if (newPlan is { } checkedPlan)
         {
             foreach (var later in open.Where(p => p.PlannedStart > checkedPlan.Start && p.PlannedStart.AddMonths(-checkedPlan.WindowMonths) < checkedPlan.End))
             {
-                var (whole, meters) = CutsIn(finished.Values, open, later.PlannedStart.AddMonths(-checkedPlan.WindowMonths), later.PlannedStart);
-                wholeArea = Math.Max(wholeArea, whole + 1); // the new plan is one of that plan's earlier cuts
+                var (whole, meters) = CutsIn(records, open, later.PlannedStart.AddMonths(-checkedPlan.WindowMonths), later.PlannedStart, checkedPlan);
+                wholeArea = Math.Max(wholeArea, whole);
                 foreach (var (meter, count) in meters)
                 {
                     byMeter[meter] = Math.Max(byMeter.GetValueOrDefault(meter), count);
                 }
             }
         }
-        return new AreaCuts(areaId, wholeArea, byMeter);
+        List<string> overlapping = newPlan is { } planned
+            ? [.. open.Where(p => p.PlannedStart < planned.End && p.PlannedEnd > planned.Start).Select(p => p.PlannedOutageId)]
+            : [];
+        return new AreaCuts(areaId, wholeArea, byMeter, overlapping);
     }
 
     /// <summary>The cuts that overlap [<paramref name="since"/>, <paramref name="until"/>): whole-area ones counted,
-    /// those of some meters only (nested outages) by meter.</summary>
+    /// those of some meters only (nested outages) by meter. Whole-area outages and plans that overlap each other are one
+    /// interruption. <paramref name="checkedPlan"/> joins them: inside the window it is one more cut (an earlier cut of
+    /// a later plan); at the window's end it is the cut being checked, so what overlaps it is that same cut, not an
+    /// earlier one.</summary>
     private static (int WholeArea, Dictionary<string, int> ByMeter) CutsIn(
-        IEnumerable<AreaOutageRecord> finished, IEnumerable<AreaPlanEntry> plans, DateTimeOffset since, DateTimeOffset until)
+        IEnumerable<AreaOutageRecord> finished, IEnumerable<AreaPlanEntry> plans, DateTimeOffset since, DateTimeOffset until, NewPlan? checkedPlan)
     {
-        var wholeArea = 0;
         var byMeter = new Dictionary<string, int>(StringComparer.Ordinal);
+        var whole = new List<(DateTimeOffset Start, DateTimeOffset End, bool Checked)>();
         foreach (var record in finished.Where(r => r.StartedAt < until && r.EndedAt > since))
         {
             if (record.MeterIds is null)
             {
-                wholeArea++;
+                whole.Add((record.StartedAt, record.EndedAt, false));
                 continue;
             }
             foreach (var meter in record.MeterIds.Distinct(StringComparer.Ordinal))
@@ -137,15 +152,38 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
                 byMeter[meter] = byMeter.GetValueOrDefault(meter) + 1;
             }
         }
-        wholeArea += plans.Count(p => p.PlannedStart < until && p.PlannedEnd > since);
+        whole.AddRange(plans.Where(p => p.PlannedStart < until && p.PlannedEnd > since).Select(p => (p.PlannedStart, p.PlannedEnd, false)));
+        if (checkedPlan is { } c && c.Start < c.End)
+        {
+            whole.Add((c.Start, c.End, true));
+        }
+        // One pass over the intervals by start: a new group begins where none of the earlier ones still runs.
+        var wholeArea = 0;
+        var groupEnd = DateTimeOffset.MinValue;
+        var inGroup = false;
+        var groupIsTheCheckedCut = false;
+        foreach (var (start, end, isChecked) in whole.OrderBy(i => i.Start))
+        {
+            if (!inGroup || start >= groupEnd)
+            {
+                wholeArea += inGroup && !groupIsTheCheckedCut ? 1 : 0;
+                (inGroup, groupIsTheCheckedCut, groupEnd) = (true, false, end);
+            }
+            groupEnd = end > groupEnd ? end : groupEnd;
+            groupIsTheCheckedCut |= isChecked && checkedPlan!.Start >= until;
+        }
+        wholeArea += inGroup && !groupIsTheCheckedCut ? 1 : 0;
         return (wholeArea, byMeter);
     }
 
     private static T Deserialize<T>(StoredEvent e) =>
         JsonSerializer.Deserialize<T>(e.PayloadJson, PayloadJson) ?? throw new JsonException($"Event {e.Sequence} of {e.StreamId} holds null.");
 
-    private sealed record AreaCuts(string AreaId, int WholeArea, IReadOnlyDictionary<string, int> ByMeter);
+    private sealed record AreaCuts(string AreaId, int WholeArea, IReadOnlyDictionary<string, int> ByMeter, IReadOnlyList<string> OverlappingPlans);
 }
 
-/// <summary>The plan being checked: its window and the policy's look-back in months.</summary>
-internal sealed record NewPlan(DateTimeOffset Start, DateTimeOffset End, int WindowMonths);
+/// <summary>The plan being checked: its id, window and the policy's look-back in months.</summary>
+internal sealed record NewPlan(string Id, DateTimeOffset Start, DateTimeOffset End, int WindowMonths);
+
+/// <summary>The customers cut too often, and the plans already scheduled over the checked plan's window.</summary>
+internal sealed record RepeatedOutageCount(IReadOnlyList<RepeatedOutageCustomer> Customers, IReadOnlyList<string> OverlappingPlans);

@@ -84,6 +84,10 @@ public enum PolicyRule
 
     /// <summary>Important or critical customers (hospitals, water works) lose supply.</summary>
     ImportantCustomers,
+
+    /// <summary>Another plan already cuts some of the same areas over this window: its customers lose supply once, and
+    /// are told of both plans. A warning: the same work planned twice, or two jobs done under one interruption.</summary>
+    OverlappingPlan,
 }
 
 /// <summary>One policy rule that refused or warned, in words a dispatcher can act on.</summary>
@@ -91,7 +95,9 @@ public sealed record PolicyFinding(PolicyRule Rule, string Message);
 
 /// <summary>Who loses supply. <paramref name="RepeatedOutageCustomers"/> lists at most
 /// <see cref="PlannedOutageOptions.MaxListedCustomers"/> of the <paramref name="RepeatedOutageCustomerCount"/> customers
-/// already cut <paramref name="RepeatedOutageThreshold"/> times or more since <paramref name="HistorySince"/>.</summary>
+/// already cut <paramref name="RepeatedOutageThreshold"/> times or more since <paramref name="HistorySince"/>.
+/// <paramref name="OverlappingPlanIds"/>: plans already scheduled on these areas over this one's window (the same
+/// customers' one interruption, planned twice?).</summary>
 public sealed record PlannedOutageImpact(
     IReadOnlyList<string> TransformerAreaIds,
     int AffectedCustomers,
@@ -101,7 +107,8 @@ public sealed record PlannedOutageImpact(
     DateTimeOffset HistorySince,
     int RepeatedOutageCustomerCount,
     IReadOnlyList<RepeatedOutageCustomer> RepeatedOutageCustomers,
-    DateTimeOffset NoticeDeadline);
+    DateTimeOffset NoticeDeadline,
+    IReadOnlyList<string>? OverlappingPlanIds = null);
 
 /// <summary>A customer already cut <paramref name="Outages"/> times within the window (whole-area and own-meter
 /// outages, finished or scheduled before this one).</summary>

@@ -268,7 +268,7 @@ internal sealed partial class PlannedOutageGrain(
         var since = request.PlannedStart.AddMonths(-options.RepeatedOutageWindowMonths);
         var repeated = await new AreaOutageHistory(journal, catalog).RepeatedCustomersAsync(
             [.. areas.Select(a => a.Id)], since, request.PlannedStart, options.RepeatedOutageThreshold,
-            newPlan: new NewPlan(request.PlannedStart, request.PlannedEnd, options.RepeatedOutageWindowMonths));
+            newPlan: new NewPlan(Id, request.PlannedStart, request.PlannedEnd, options.RepeatedOutageWindowMonths));
         var important = areas.SelectMany(a => a.ImportantCustomers)
             .OrderByDescending(c => c.Importance)
             .ThenBy(c => c.Id, StringComparer.Ordinal)
@@ -280,9 +280,10 @@ internal sealed partial class PlannedOutageGrain(
             important.Count(c => c.Importance == CustomerImportance.Critical),
             options.RepeatedOutageThreshold,
             since,
-            repeated.Count,
-            [.. repeated.Take(options.MaxListedCustomers)],
-            request.PlannedStart - Notice(request.Kind));
+            repeated.Customers.Count,
+            [.. repeated.Customers.Take(options.MaxListedCustomers)],
+            request.PlannedStart - Notice(request.Kind),
+            repeated.OverlappingPlans);
     }
 
     /// <summary>Refusals, warnings, and whether the dispatcher's override turned a refusal into a warning.</summary>
@@ -326,6 +327,12 @@ internal sealed partial class PlannedOutageGrain(
         {
             Apply(options.ImportantCustomerAction, PolicyRule.ImportantCustomers,
                 $"{impact.ImportantCustomers.Count} important customer(s), {impact.CriticalCustomers} of them critical, lose supply: arrange backup supply and call them before the start.");
+        }
+        if (impact.OverlappingPlanIds is { Count: > 0 } overlapping)
+        {
+            warnings.Add(new PolicyFinding(PolicyRule.OverlappingPlan,
+                $"Planned outage(s) {string.Join(", ", overlapping)} already cut some of these areas over this window: their customers lose supply once "
+                + "(counted as one cut) but are told of each plan. Cancel one if this is the same work planned twice."));
         }
         return (refusals, warnings, overridden);
     }

@@ -137,6 +137,35 @@ public sealed class IndicatorsTests
         Assert.Equal(new RepeatedOutageIndicators(3, 2), indicators.RepeatedOutages);
     }
 
+    /// <summary>An outage counts in the month it ended, the repeated-outage figure too: a third cut running from the
+    /// night of 30 November into 1 December made November's customers "cut three times" while November's own
+    /// figures counted two outages.</summary>
+    [Fact]
+    public async Task An_outage_across_the_month_end_is_a_repeated_cut_of_the_month_it_ended_in_only()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await PlannedGrid.ImportAsync(silo);
+        for (var i = 1; i <= 3; i++)
+        {
+            if (i == 3)
+            {
+                // The clock stands at 23 November 10:30 (+08:00) plus an hour: on to 30 November 23:00.
+                silo.Advance(new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.FromHours(8)) - silo.Clock.GetUtcNow());
+            }
+            var outage = silo.Grain<IOutageGrain>($"OUT-{i}");
+            await outage.Open(new OutageOpening(OutageKind.Unplanned, OutageScope.TransformerArea, Dispatcher, silo.Clock.GetUtcNow(), ["TA-2"], Confirmed: true));
+            silo.Advance(TimeSpan.FromMinutes(i == 3 ? 120 : 30));
+            await outage.Restore(Dispatcher);
+        }
+        await Reported(silo, Region, i => i.Reliability.Outages == 1); // December's
+
+        var november = await silo.Grain<IRegionIndicatorsGrain>(Region).Get("2026-11", "2026-11");
+        var both = await silo.Grain<IRegionIndicatorsGrain>(Region).Get("2026-11", "2026-12");
+
+        Assert.Equal((2, 0), (november.Reliability.Outages, november.RepeatedOutages.Customers));
+        Assert.Equal((3, 2), (both.Reliability.Outages, both.RepeatedOutages.Customers));
+    }
+
     [Fact]
     public async Task Figures_survive_a_restart_and_months_outside_the_range_are_not_counted()
     {

@@ -159,6 +159,32 @@ public sealed class PlannedOutageTests : IAsyncLifetime
         Assert.True(afterCancel.Acceptable);
     }
 
+    /// <summary>A feeder plan inside the hours of a plan of one of its areas cuts that area's customers once: it is
+    /// accepted with a warning naming the other plan, and counts as one cut for the next plan (it counted as two, and a
+    /// plan a week later was refused).</summary>
+    [Fact]
+    public async Task Plans_over_the_same_hours_of_an_area_warn_and_count_as_one_cut()
+    {
+        Assert.True((await Outage("PO-A").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false)).Acceptable);
+
+        var inside = await Outage("PO-B").Plan(Request(_silo, Week + TimeSpan.FromHours(1), feederId: "F-2") with
+        {
+            PlannedEnd = _silo.Clock.GetUtcNow() + Week + TimeSpan.FromHours(3),
+        }, dryRun: false);
+        var weekLater = await Outage("PO-C").Plan(Request(_silo, Week + TimeSpan.FromDays(7), areaIds: ["TA-3"]), dryRun: true);
+        var apart = await Outage("PO-D").Plan(Request(_silo, Week + TimeSpan.FromDays(1), areaIds: ["TA-1"]), dryRun: true);
+
+        Assert.True(inside.Acceptable);
+        var warning = Assert.Single(inside.Warnings);
+        Assert.Equal(PolicyRule.OverlappingPlan, warning.Rule);
+        Assert.Contains("PO-A", warning.Message, StringComparison.Ordinal);
+        Assert.Equal(["PO-A"], inside.Impact.OverlappingPlanIds);
+        Assert.Equal(0, inside.Impact.RepeatedOutageCustomerCount); // PO-A is the same interruption, not an earlier one
+        Assert.True(weekLater.Acceptable, string.Join("; ", weekLater.Refusals.Select(r => r.Message)));
+        Assert.Equal(0, weekLater.Impact.RepeatedOutageCustomerCount);
+        Assert.Empty(apart.Impact.OverlappingPlanIds!);
+    }
+
     [Fact]
     public async Task A_nested_outage_counts_only_for_the_customers_on_its_meters_and_old_outages_fall_out_of_the_window()
     {
