@@ -30,6 +30,9 @@ internal sealed partial class OutageGrain(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>The actor of a planned outage's own start and close-out ("planned-outage:{plan id}").</summary>
+    internal const string PlanActorPrefix = "planned-outage:";
+
     private WriteBehind _record = null!;
 
     // Calls merged while the opening was still on its way from the area (counted behind, like every merged call).
@@ -205,12 +208,22 @@ internal sealed partial class OutageGrain(
     private async Task<OutageView> Restore(string actor, bool byRepair, DateTimeOffset? asOf)
     {
         var outage = RequireOutage(actor);
-        if (outage.State == OutageState.Restored)
-        {
-            return outage.ToView();
-        }
         var now = TimeProvider.GetUtcNow();
         var restoredAt = asOf is { } at ? (at < outage.StartedAt ? outage.StartedAt : at > now ? now : at) : now;
+        var byCloseOut = outage.Kind == OutageKind.Planned && actor.StartsWith(PlanActorPrefix, StringComparison.Ordinal);
+        if (outage.State == OutageState.Restored)
+        {
+            if (byCloseOut && outage.IndicatorsHeld)
+            {
+                // Restored on the map by a dispatcher before the close-out: the close-out's actual end is the one the
+                // customers' minutes count (the area history has it too), not the moment of the click.
+                await Commit(
+                    outage with { RestoredAt = restoredAt, IndicatorsHeld = false, IndicatorsOwed = true, BoardOwed = true },
+                    [Event("RestorationRecorded", actor, now, new { RestoredAt = restoredAt, Previous = outage.RestoredAt, Duration = restoredAt - outage.StartedAt })]);
+                return O.ToView();
+            }
+            return outage.ToView();
+        }
         var next = outage with
         {
             State = OutageState.Restored,
@@ -219,8 +232,9 @@ internal sealed partial class OutageGrain(
             // a planned outage's areas always hear of it (their meters never end it).
             OpenerOwed = outage.Kind == OutageKind.Planned || actor != AreaPowerGrain.MetersActor,
             RepairCancelOwed = outage.OwnsRepairOrder && !byRepair,
-            // A feeder outage's customers are counted by its area outages.
-            IndicatorsOwed = outage.Scope != OutageScope.Feeder,
+            // A feeder outage's customers are counted by its area outages; a planned outage's by its close-out.
+            IndicatorsOwed = outage.Scope != OutageScope.Feeder && (outage.Kind == OutageKind.Unplanned || byCloseOut),
+            IndicatorsHeld = outage.Scope != OutageScope.Feeder && outage.Kind == OutageKind.Planned && !byCloseOut,
             // The feeder's repair (or a dispatcher) restored it: its areas are back with it. Restored by the meters, the
             // last area has ended already.
             ChildrenRestoreOwed = outage.Scope == OutageScope.Feeder && actor != AreaPowerGrain.MetersActor && outage.Children.Count > 0 ? actor : null,
@@ -631,6 +645,10 @@ internal sealed record OutageRecord
     public bool OpenerOwed { get; init; }
     public bool BoardOwed { get; init; }
     public bool IndicatorsOwed { get; init; }
+
+    /// <summary>A planned outage restored on the map before its close-out: the indicators wait for the close-out's
+    /// actual end.</summary>
+    public bool IndicatorsHeld { get; init; }
 
     /// <summary>Who restored this feeder outage, when its area outages are to be restored with it.</summary>
     public string? ChildrenRestoreOwed { get; init; }

@@ -359,6 +359,9 @@ internal sealed partial class PlannedOutageGrain(
         await SettleOwedOutage();
     }
 
+    /// <summary>Who opens and restores a plan's outage on the map: the plan itself, at its start and close-out.</summary>
+    internal static string CloseOutActor(string planId) => OutageGrain.PlanActorPrefix + planId;
+
     private Task TellCalendar() =>
         GrainFactory.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).Update(PlannedOutageSummary.Of(Outage));
 
@@ -374,7 +377,7 @@ internal sealed partial class PlannedOutageGrain(
         try
         {
             var outage = GrainFactory.GetGrain<IOutageGrain>(OutageIdOf(Id));
-            var actor = $"planned-outage:{Id}";
+            var actor = CloseOutActor(Id);
             if (planned.OutageOpenOwed)
             {
                 await outage.Open(Opening(planned, actor));

@@ -3,6 +3,7 @@ using PowerService.Grains.Ami;
 using PowerService.Grains.Energy;
 using PowerService.Grains.Indicators;
 using PowerService.Grains.Outages;
+using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Tests.PlannedOutages;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology.Import;
@@ -174,7 +175,7 @@ public sealed class IndicatorsTests
         var outage = silo.Grain<IOutageGrain>("OUT-1");
         await outage.Open(new OutageOpening(OutageKind.Planned, OutageScope.TransformerArea, Dispatcher, silo.Clock.GetUtcNow(), ["TA-3"], Confirmed: true));
         silo.Advance(TimeSpan.FromHours(2));
-        await outage.Restore(Dispatcher);
+        await outage.Restore(PlannedOutageGrain.CloseOutActor("PO-1")); // a planned outage counts at its close-out
         await Reported(silo, Region, i => i.Reliability.Outages == 1);
 
         await silo.RestartAsync(TimeSpan.FromDays(10));

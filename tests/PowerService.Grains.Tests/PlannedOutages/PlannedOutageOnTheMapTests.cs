@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Grains.Ami;
+using PowerService.Grains.Indicators;
 using PowerService.Grains.Notices;
 using PowerService.Grains.Outages;
 using PowerService.Grains.PlannedOutages;
@@ -121,12 +122,20 @@ public sealed class PlannedOutageOnTheMapTests : IAsyncLifetime
         await Planned("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher);
         _silo.Advance(TimeSpan.FromHours(2));
 
+        var started = _silo.Clock.GetUtcNow() - TimeSpan.FromHours(2);
         await Outage("OUT-P-PO-1").Restore(Dispatcher);
         Assert.Null((await _silo.Grain<IAreaPowerGrain>("TA-3").Get()).OutageId);
-        var completed = await Planned("PO-1").Complete(_silo.Clock.GetUtcNow(), Dispatcher);
+        // The close-out, recorded an hour later, says the work ended 90 minutes after the start.
+        _silo.Advance(TimeSpan.FromHours(1));
+        var completed = await Planned("PO-1").Complete(started + TimeSpan.FromMinutes(90), Dispatcher);
 
         Assert.Equal(PlannedOutageStatus.Completed, completed.Status);
-        Assert.Equal(OutageState.Restored, (await Outage("OUT-P-PO-1").Get())!.State);
+        var outage = (await Outage("OUT-P-PO-1").Get())!;
+        Assert.Equal((OutageState.Restored, started + TimeSpan.FromMinutes(90)), (outage.State, outage.RestoredAt));
+        // The customers' minutes are the close-out's, not those up to the dispatcher's click: TA-3's one customer, 90.
+        await Eventually.True(async () => (await _silo.Grain<IRegionIndicatorsGrain>("R1").Get()).Reliability.Outages == 1, "the outage reached the indicators");
+        var reliability = (await _silo.Grain<IRegionIndicatorsGrain>("R1").Get()).Reliability;
+        Assert.Equal((1L, 90.0), (reliability.CustomerInterruptions, reliability.PlannedSaidiMinutes * 6));
     }
 
     [Fact]
