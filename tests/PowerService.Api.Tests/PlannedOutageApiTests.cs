@@ -157,11 +157,12 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     public async Task A_customer_already_cut_twice_refuses_a_third_planned_outage()
     {
         var now = DateTimeOffset.UtcNow;
-        foreach (var id in new[] { "PO-A", "PO-B" })
+        // Two separate interruptions (at the same hours they would be one cut).
+        foreach (var (id, hoursAgo) in new[] { ("PO-A", 6), ("PO-B", 3) })
         {
             Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan(id, now.AddDays(8)))).StatusCode);
-            await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-3) });
-            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(-2) })).StatusCode);
+            await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-hoursAgo) });
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(1 - hoursAgo) })).StatusCode);
         }
 
         var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-C", now.AddDays(8)));

@@ -347,11 +347,12 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         await ApiScenario.ImportCustomerAsync(dispatcherApi);
         var now = DateTimeOffset.UtcNow;
-        foreach (var id in new[] { "PO-A", "PO-B" })
+        // Two separate interruptions (at the same hours they would be one cut).
+        foreach (var (id, hoursAgo) in new[] { ("PO-A", 6), ("PO-B", 3) })
         {
             await ScheduleAsync(dispatcherApi, id, now.AddDays(8));
-            await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-3) });
-            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(-2) })).StatusCode);
+            await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-hoursAgo) });
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(1 - hoursAgo) })).StatusCode);
         }
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
         var form = console.Locator("#plan");
@@ -505,6 +506,19 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         var mine = await ApiScenario.JsonAsync(await customerApi.GetAsync("/api/work-orders"));
         Assert.Single(mine.GetProperty("items").EnumerateArray());
         await Assertions.Expect(tracker.Locator("#error")).ToBeHiddenAsync();
+
+        // A new connection asks what is to be connected (its promised time depends on it), and only then.
+        var category = tracker.Locator("#report select[name=connectionCategory]");
+        await Assertions.Expect(category).ToBeHiddenAsync();
+        await tracker.Locator("#report select[name=kind]").SelectOptionAsync("NewConnection");
+        await category.SelectOptionAsync("LowVoltageNonResidential");
+        await tracker.Locator("#report [name=description]").FillAsync("A supply for my new shop");
+        await tracker.Locator("#report button").ClickAsync();
+        await Assertions.Expect(tracker.Locator("#title")).ToContainTextAsync("New connection");
+        var requested = (await ApiScenario.JsonAsync(await customerApi.GetAsync("/api/work-orders"))).GetProperty("items").EnumerateArray()
+            .Single(o => o.GetProperty("kind").GetString() == "NewConnection").GetProperty("id").GetString();
+        var connection = await ApiScenario.JsonAsync(await customerApi.GetAsync($"/api/work-orders/{requested}"));
+        Assert.Equal("LowVoltageNonResidential", connection.GetProperty("connectionCategory").GetString());
     }
 
     /// <summary>The crew hub's WebSocket runs through a Playwright route, so the test can hold back what the server
@@ -525,7 +539,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         }
         Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P2/transitions", new { action = "accept" })).StatusCode);
 
-        var feed = new CrewFeed();
+        var feed = new HubFeed();
         var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteWebSocketAsync(new Regex("/hubs/crew"), feed.Route));
 
         // Both orders the crew held before the page opened, in their states, with their descriptions; not C-77's.
@@ -535,6 +549,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(p1).ToContainTextAsync("Dispatched");
         await Assertions.Expect(p2).ToContainTextAsync("Street light pole leaning");
         await Assertions.Expect(p2.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(p2.GetByRole(AriaRole.Button, new() { Name = "Reject", Exact = true })).ToHaveCountAsync(0); // only before accepting
         await Assertions.Expect(pda.Locator("#orders .card")).ToHaveCountAsync(2);
         await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync();
         await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-orders-on-open.png"), FullPage = true });
@@ -587,7 +602,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await pda.Locator("input[name=password]").FillAsync(ApiFactory.Password);
         await pda.Locator("#login button").ClickAsync();
         await Assertions.Expect(pda.Locator("#app")).ToBeVisibleAsync();
-        // (One script: the page's own calls, such as its order refresh, may meet the ended session first.)
+        // A token past its lifetime is renewed with the refresh token the sign-in gave: the report goes through.
         await pda.EvaluateAsync("""
             () => {
               sessionStorage.setItem('powerservice.token', 'ended');
@@ -597,8 +612,76 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
               form.querySelector('button[type=submit]').click();
             }
             """);
+        await Assertions.Expect(pda.Locator("#gps-state")).ToContainTextAsync("Reported 20.01000, 110.31000");
+        await Assertions.Expect(pda.Locator("#app")).ToBeVisibleAsync();
+        // (One script: the page's own calls, such as its order refresh, may meet the ended session first.)
+        await pda.EvaluateAsync("""
+            () => {
+              sessionStorage.setItem('powerservice.token', 'ended');
+              sessionStorage.setItem('powerservice.refresh', 'ended too');
+              const form = document.getElementById('location');
+              form.latitude.value = '20.02';
+              form.longitude.value = '110.32';
+              form.querySelector('button[type=submit]').click();
+            }
+            """);
         await Assertions.Expect(pda.Locator("#login")).ToBeVisibleAsync();
         await Assertions.Expect(pda.Locator("#app")).ToBeHiddenAsync();
+        await Assertions.Expect(pda.Locator("#error")).ToContainTextAsync("Your session ended: sign in again.");
+    }
+
+    /// <summary>A PDA whose session ended while its feed was down (a shift past its token and refresh token, an account
+    /// changed) said "reconnecting…" for ever: a browser does not tell a refused WebSocket from no network. The retries
+    /// ask who the token belongs to, and the page goes to the sign-in form saying why.</summary>
+    [Fact]
+    public async Task A_PDA_whose_session_ended_while_its_feed_was_down_asks_to_sign_in_instead_of_reconnecting_for_ever()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var feed = new HubFeed();
+        var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteWebSocketAsync(new Regex("/hubs/crew"), feed.Route));
+
+        await pda.EvaluateAsync("""
+            () => {
+              sessionStorage.setItem('powerservice.token', 'ended');
+              sessionStorage.setItem('powerservice.refresh', 'ended too');
+            }
+            """);
+        feed.Down = true;
+        await feed.DropAsync();
+
+        await Assertions.Expect(pda.Locator("#login")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(pda.Locator("#error")).ToContainTextAsync("Your session ended: sign in again.");
+    }
+
+    /// <summary>Pushes made while the console's feed was down are not replayed: once it is back, the console reads its
+    /// region again (it kept showing the order as Created and never showed the new one).</summary>
+    [Fact]
+    public async Task The_console_reads_its_region_again_when_its_feed_comes_back_and_shows_what_changed_meanwhile()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        // A meter installation: no crew has the skill, so it waits for a dispatcher.
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-D1", kind = "MeterInstallation", description = "New meter", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        var feed = new HubFeed();
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", context => context.RouteWebSocketAsync(new Regex("/hubs/dispatch"), feed.Route));
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        var d1 = console.Locator("#orders tr[data-order='WO-D1']");
+        await Assertions.Expect(d1).ToContainTextAsync("Created");
+        await Assertions.Expect(console.Locator("#loaded")).ToContainTextAsync("open orders of R1 loaded");
+
+        feed.Down = true;
+        await feed.DropAsync();
+        await Assertions.Expect(console.Locator("#error")).ToContainTextAsync("Live feed lost");
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-D1/assign", new { crewId = "C-12" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-D2", kind = "MeterInstallation", description = "Second meter", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        feed.Down = false;
+
+        await Assertions.Expect(console.Locator("#orders tr[data-order='WO-D2']")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(d1).ToContainTextAsync("Dispatched");
+        await Assertions.Expect(d1).ToContainTextAsync("C-12");
+        await Assertions.Expect(console.Locator("#error")).ToBeHiddenAsync();
     }
 
     [Fact]
@@ -758,7 +841,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>A hub WebSocket between page and server: <see cref="Muted"/> drops what the server sends (the page
     /// misses pushes), <see cref="DropAsync"/> closes the connection, and while <see cref="Down"/> new connections are
     /// closed at once (no coverage).</summary>
-    private sealed class CrewFeed
+    private sealed class HubFeed
     {
         private IWebSocketRoute? _current;
 

@@ -5,7 +5,8 @@ import { api, hub, requireRole, showError, escape, slack, countdown, sendOnce } 
 const Next = {
   Reserved: [],
   Dispatched: [["accept", "Accept"], ["reject", "Reject"]],
-  Accepted: [["en-route", "En route"], ["reject", "Reject"]],
+  // Reject only before accepting (docs/workflow.md): an accepted order is handed back through dispatch.
+  Accepted: [["en-route", "En route"]],
   EnRoute: [["arrive", "Arrived"]],
   OnSite: [["resolve", "Resolved"]],
 };
@@ -14,6 +15,9 @@ const Next = {
 const mine = new Map();
 // Why the server refused the crew's last action on an order, shown on its card until the next action succeeds.
 const refusals = new Map();
+// Orders with an action on its way (retried while the network is away): their buttons stay disabled, so a second
+// tap is not a second action refused by the first.
+const sendingNow = new Set();
 const $ = id => document.getElementById(id);
 let crewId = null;
 
@@ -25,14 +29,17 @@ requireRole(["crew"], async user => {
   const connection = hub("/hubs/crew");
   connection.on("orders", updates => { for (const u of updates) keep(u.order); draw(); });
   connection.on("crew", showCrew);
-  connection.onreconnecting(() => offline("Working offline: the live feed dropped, reconnecting… Actions still go through when the network allows."));
-  // Changes made while the feed was down were never pushed: load the list again.
-  connection.onreconnected(async () => { offline(null); await loadOrders(); });
+  connection.onreconnecting(() => offline("Working offline: the live feed dropped, reconnecting… An action is retried for about 20 s, then the card says it was not sent."));
+  // Changes made while the feed was down were never pushed: load the list again; what failed for want of a network
+  // is no longer the news.
+  connection.onreconnected(async () => { offline(null); showError(null); refusals.clear(); await loadOrders(); });
   $("orders").onclick = async event => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const id = button.dataset.order, card = button.closest(".card");
-    button.disabled = true;
+    if (sendingNow.has(id)) return;
+    sendingNow.add(id);
+    draw();
     try {
       // The device's position goes with the action, so the order's history says where the crew was when it acted.
       const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`,
@@ -47,6 +54,9 @@ requireRole(["crew"], async user => {
       // The order moved on elsewhere (409) or left the crew (404): show it as it is now.
       if (error.status === 409 || error.status === 404) await refresh(id);
       draw(true);
+    } finally {
+      sendingNow.delete(id);
+      draw();
     }
   };
   $("location").onsubmit = async event => {
@@ -175,23 +185,31 @@ function draw(force = false) {
   // Refusals of orders no longer shown go with them (a card that comes back starts clean).
   for (const id of refusals.keys()) if (!active.some(o => o.id === id)) refusals.delete(id);
   $("order-count").textContent = active.length ? `(${active.length})` : "";
-  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${refusals.get(o.id) ?? ""}`).join("|");
+  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${sendingNow.has(o.id)}:${refusals.get(o.id) ?? ""}`).join("|");
   if (!force && $("orders").dataset.drawn === next) return;
   $("orders").dataset.drawn = next;
   if (!active.length) { $("orders").innerHTML = `<p class="muted">No orders.</p>`; return; }
   // Notes being typed survive the redraw (a refusal, another order's live update): only a sent action clears one.
   const notes = new Map([...$("orders").querySelectorAll(".card[data-card] textarea")].map(t => [t.closest(".card").dataset.card, t.value]));
+  // So does the keyboard's place: the same button or note of the same card has the focus after the redraw.
+  const focused = document.activeElement?.closest?.("#orders .card[data-card]") ? document.activeElement : null;
+  const focus = focused && { card: focused.closest(".card").dataset.card, action: focused.dataset.action ?? null };
   $("orders").innerHTML = active.map(o => `
     <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}">
       <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span></div>
       <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
       ${Next[o.state].length ? `<textarea rows="1" maxlength="2000" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}
-      <div class="row">${Next[o.state].map(([action, label]) => `<button data-order="${escape(o.id)}" data-action="${action}">${label}</button>`).join("")}</div>
+      <div class="row">${Next[o.state].map(([action, label]) => `<button data-order="${escape(o.id)}" data-action="${action}"${sendingNow.has(o.id) ? " disabled" : ""}>${label}</button>`).join("")}</div>
       ${refusals.has(o.id) ? `<div class="refusal" role="alert">${escape(refusals.get(o.id))}</div>` : ""}
     </div>`).join("");
   for (const card of $("orders").querySelectorAll(".card[data-card]")) {
     const note = notes.get(card.dataset.card), box = card.querySelector("textarea");
     if (note && box) box.value = note;
+  }
+  if (focus) {
+    const card = [...$("orders").querySelectorAll(".card[data-card]")].find(c => c.dataset.card === focus.card);
+    // The button tapped may have gone with the state it was for: then the card's next action.
+    (focus.action ? card?.querySelector(`button[data-action="${focus.action}"]:not([disabled])`) ?? card?.querySelector("button:not([disabled]), textarea") : card?.querySelector("textarea"))?.focus();
   }
 }

@@ -38,7 +38,14 @@ requireRole(["customer"], async () => {
   connection.on("outage", notice => { keepNewer(outages, notice); showOutage(); });
   connection.on("plannedOutage", notice => { keepNewer(plans, notice); showPlans(); });
   connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
-  connection.onreconnected(() => { showError(null); loadPlans().catch(showError); });
+  // What changed while the feed was down was never pushed: read it again (an outage that ended meanwhile too).
+  connection.onreconnected(async () => {
+    showError(null);
+    try {
+      await Promise.all([loadOutages(true), loadPlans(), loadMine()]);
+      if (followed) show(await api("GET", `/api/work-orders/${encodeURIComponent(followed)}`));
+    } catch (error) { showError(error); }
+  });
   const follow = async id => {
     try { followed = id; show(await api("GET", `/api/work-orders/${encodeURIComponent(id)}`)); showError(null); history.replaceState(null, "", `?order=${encodeURIComponent(id)}`); }
     catch (error) { $("tracker").hidden = true; showError(error.status === 404 ? { message: `No order ${id} of yours was found.` } : error); }
@@ -55,7 +62,9 @@ requireRole(["customer"], async () => {
     event.preventDefault();
     const form = event.target;
     await sending(form, async () => { try {
-      const created = await sendOnce("POST", "/api/work-orders", { kind: form.kind.value, description: form.description.value.trim() },
+      const report = { kind: form.kind.value, description: form.description.value.trim() };
+      if (report.kind === "NewConnection") report.connectionCategory = form.connectionCategory.value;
+      const created = await sendOnce("POST", "/api/work-orders", report,
         (attempt, of) => { $("reported").textContent = `No answer yet: sending your report again (${attempt} of ${of})…`; });
       form.description.value = "";
       keepMine(created);
@@ -67,8 +76,9 @@ requireRole(["customer"], async () => {
         : `You already have an open repair (${target}); we added your call to it.`;
       showError(null);
       await follow(target);
-    } catch (error) { showError(error); } });
+    } catch (error) { $("reported").textContent = ""; showError(error); } });
   };
+  $("report").kind.onchange = event => { $("report").connectionCategory.hidden = event.target.value !== "NewConnection"; };
   // The controls above work from the moment the page shows; then the live feed, and the lists after it (a push while
   // they load is kept; versions decide).
   await connection.start();
@@ -129,10 +139,18 @@ function show(order) {
   $("detail").textContent = `${Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
 }
 
-async function loadOutages() {
+async function loadOutages(again = false) {
   // A customer's list holds the notices of the outages on their supply (as the hub sends them).
   const page = await api("GET", "/api/outages?active=true");
   for (const o of page.items) keepNewer(outages, o);
+  if (again) {
+    // Held as active but no longer listed: it ended while the page was not told; its notice says when.
+    const listed = new Set(page.items.map(o => o.id));
+    const ended = [...outages.values()].filter(o => o.state !== "Restored" && !listed.has(o.id));
+    for (const o of await Promise.all(ended.map(o => api("GET", `/api/outages/${encodeURIComponent(o.id)}`).catch(() => null)))) {
+      if (o) keepNewer(outages, o);
+    }
+  }
   showOutage();
 }
 

@@ -53,7 +53,21 @@ requireRole(["dispatcher"], async user => {
     else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`;
   });
   connection.onreconnecting(() => showError({ message: "Live feed lost; reconnecting…" }));
-  connection.onreconnected(async () => { showError(null); await Promise.all([connection.invoke("Watch", $("region").value), loadPlanned()]); });
+  // Changes made while the feed was down were never pushed: read the watched region again as at Watch (rows of orders
+  // that finished meanwhile would otherwise stay, and new ones never come), and the calendar.
+  connection.onreconnected(async () => {
+    showError({ message: "Reconnected; reloading what changed meanwhile…" });
+    try {
+      const region = watched;
+      watched = null;
+      orders.clear();
+      crews.clear();
+      outages.clear();
+      if (region !== null) { $("region").value = region; await watch(); }
+      await loadPlanned();
+      showError(null);
+    } catch (error) { showError(error); }
+  });
   // Watching is serialized behind the hub's start: a click on Watch while the page is still connecting (or while an
   // earlier watch is loading) runs once the one before it is done, with the region as it is then.
   let watching = connection.start();
@@ -81,10 +95,13 @@ requireRole(["dispatcher"], async user => {
     try { await watch(); showError(null); } catch (error) { showError(error); }
   };
 
+  // A new connection's promised time depends on its category: asked for that kind only.
+  $("create").kind.onchange = event => { $("create").connectionCategory.hidden = event.target.value !== "NewConnection"; };
   $("create").onsubmit = async event => {
     event.preventDefault();
     const f = event.target;
     const body = { kind: f.kind.value, description: f.description.value };
+    if (f.kind.value === "NewConnection" && f.connectionCategory.value) body.connectionCategory = f.connectionCategory.value;
     if (f.customerId.value) body.customerId = f.customerId.value;
     if (f.region.value) body.region = f.region.value;
     if (f.latitude.value || f.longitude.value) body.location = { latitude: Number(f.latitude.value), longitude: Number(f.longitude.value) };
@@ -406,13 +423,24 @@ function queueDraw() {
   requestAnimationFrame(() => { drawQueued = false; draw(); });
 }
 
+// A dispatcher choosing a crew in a row: the table holds still while the row's list is open (a redraw would close it),
+// at most HoldStill, then it catches up.
+const HoldStill = 15000;
+let choosingSince = 0;
+document.addEventListener("focusin", event => { if (event.target.matches?.("#orders select")) choosingSince = Date.now(); });
+
 function draw() {
   const state = $("state-filter").value, kind = $("kind-filter").value, now = Date.now();
+  const choosing = document.activeElement?.matches?.("#orders select") && now - choosingSince < HoldStill;
   const open = [...orders.values()].filter(o => !Terminal.has(o.state) && (!state || o.state === state) && (!kind || o.kind === kind));
   const ranked = open.map(o => ({ o, s: slack(o, now) })).sort((a, b) => (a.s?.minutes ?? 1e9) - (b.s?.minutes ?? 1e9));
   const crewOptions = [...crews.values()].map(c => `<option value="${escape(c.id)}">${escape(c.id)} · ${escape(c.status)}</option>`).join("");
   const chosen = new Map([...document.querySelectorAll("#orders tr")].map(tr => [tr.dataset.order, tr.querySelector("select")?.value]));
-  $("orders").innerHTML = ranked.slice(0, MaxRows).map(({ o, s }) => `
+  // The keyboard's place survives the redraw: the same control of the same order's row.
+  const focused = document.activeElement?.closest?.("#orders tr[data-order]") ? document.activeElement : null;
+  const focus = focused && { order: focused.closest("tr").dataset.order, tag: focused.tagName };
+  if (choosing) setTimeout(queueDraw, 1000);
+  else $("orders").innerHTML = ranked.slice(0, MaxRows).map(({ o, s }) => `
     <tr data-order="${escape(o.id)}">
       <td>${escape(o.id)}</td><td>${escape(o.kind)}</td><td>${escape(o.state)}</td><td>${escape(o.priority)}</td>
       <td class="sla ${slackClass(s)}">${escape(countdown(s, o))}</td><td>${escape(o.crewId ?? "—")}</td>
@@ -421,6 +449,7 @@ function draw() {
   for (const tr of document.querySelectorAll("#orders tr")) {
     const value = chosen.get(tr.dataset.order);
     if (value) tr.querySelector("select").value = value;
+    if (focus && !choosing && tr.dataset.order === focus.order) tr.querySelector(focus.tag === "SELECT" ? "select" : "button")?.focus();
   }
   $("more").textContent = ranked.length > MaxRows ? `Showing the ${MaxRows} most urgent of ${ranked.length.toLocaleString()} open orders.` : "";
   $("counts").textContent = `${open.length.toLocaleString()} open · ${ranked.filter(r => r.s && r.s.minutes < 0).length} late · ${crews.size} crews`;

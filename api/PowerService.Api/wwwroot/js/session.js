@@ -1,5 +1,8 @@
 // Shared by every page: the bearer token, JSON calls that surface problem details, hub connections and errors.
 const TOKEN = "powerservice.token";
+const REFRESH = "powerservice.refresh";
+const EXPIRES = "powerservice.expires";
+const SIGNED_OUT = "powerservice.signedOut";
 
 export function token() { return sessionStorage.getItem(TOKEN); }
 
@@ -8,23 +11,70 @@ export async function login(username, password) {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }),
   });
   if (!response.ok) throw await problem(response);
-  sessionStorage.setItem(TOKEN, (await response.json()).accessToken);
+  keepTokens(await response.json());
   return me();
 }
 
-export function logout() { sessionStorage.removeItem(TOKEN); location.reload(); }
+function keepTokens(answer) {
+  sessionStorage.setItem(TOKEN, answer.accessToken);
+  sessionStorage.setItem(REFRESH, answer.refreshToken);
+  sessionStorage.setItem(EXPIRES, String(Date.now() + answer.expiresIn * 1000));
+}
+
+/// Back to the sign-in form; `reason` is shown on it (a session that ended is said, not a bare form).
+export function logout(reason) {
+  for (const key of [TOKEN, REFRESH, EXPIRES]) sessionStorage.removeItem(key);
+  if (typeof reason === "string") sessionStorage.setItem(SIGNED_OUT, reason);
+  location.reload();
+}
+
+/// A new token for the refresh token, once per run of concurrent callers; false when the session cannot go on (the
+/// refresh token expired, or the user's account changed).
+let refreshing = null;
+async function refresh() {
+  const refreshToken = sessionStorage.getItem(REFRESH);
+  if (!refreshToken) return false;
+  refreshing ??= fetch("/api/auth/refresh", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken }),
+  }).then(async response => {
+    if (!response.ok) return response.status === 401 ? false : Promise.reject(await problem(response));
+    keepTokens(await response.json());
+    return true;
+  }).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+/// The token to call with: renewed first when it ends within a minute (a PDA through a long shift).
+async function currentToken() {
+  if (token() && Date.now() > Number(sessionStorage.getItem(EXPIRES) ?? 0) - 60000) {
+    await refresh().catch(() => {}); // offline: the old token, and the server's answer decides
+  }
+  return token();
+}
+
+const SessionEnded = "Your session ended: sign in again.";
 
 export async function me() { return token() ? api("GET", "/api/auth/me").catch(() => null) : null; }
 
 export async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  // The token ended (a shift past its 12 hours, removed, the silo's keys changed): back to the sign-in form, not an
-  // "Unauthorized" on every button.
-  if (response.status === 401 && token()) logout();
+  const call = async () => {
+    try {
+      return await fetch(path, {
+        method,
+        headers: { authorization: `Bearer ${await currentToken()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new Error("No connection to the service (no signal?): nothing was sent.");
+    }
+  };
+  let response = await call();
+  // The token was refused (expired, the account changed, the silo's keys changed): renew it once with the refresh
+  // token, else back to the sign-in form saying why, not an "Unauthorized" on every button.
+  if (response.status === 401 && token()) {
+    if (await refresh().catch(() => false)) response = await call();
+    if (response.status === 401) logout(SessionEnded);
+  }
   if (!response.ok) throw await problem(response);
   return response.status === 204 ? null : response.json();
 }
@@ -41,7 +91,10 @@ export async function sendOnce(method, path, body, retrying = () => {}) {
       return await api(method, path, { ...body, requestId });
     } catch (error) {
       const transient = error.status === undefined || [429, 502, 503, 504].includes(error.status);
-      if (!transient || attempt === SendAttempts) throw error;
+      if (!transient) throw error;
+      if (attempt === SendAttempts) {
+        throw error.status === undefined ? new Error(`Not sent: no answer after ${SendAttempts} tries (no signal?). Try again when you have a connection.`) : error;
+      }
       retrying(attempt + 1, SendAttempts);
       await new Promise(resolve => setTimeout(resolve, Math.min(1000 * 2 ** (attempt - 1), 8000)));
     }
@@ -78,13 +131,21 @@ async function problem(response) {
 }
 
 /// Reconnects for as long as the page is open, at most 10 s apart: the client's default gives up after four tries
-/// (0, 2, 10, 30 s), and a console left open through a silo restart of a minute stayed "reconnecting…" for good.
-const RetryForever = { nextRetryDelayInMilliseconds: context => Math.min(1000 * 2 ** context.previousRetryCount, 10000) };
+/// (0, 2, 10, 30 s), and a console left open through a silo restart of a minute stayed "reconnecting…" for good. From
+/// the second try on, each retry also asks who the token belongs to: a browser does not tell a WebSocket refused 401
+/// from a dropped network, and a page whose session ended said "reconnecting…" for ever. `api` renews the token or
+/// signs out saying why; offline, the question just fails.
+const RetryForever = {
+  nextRetryDelayInMilliseconds: context => {
+    if (context.previousRetryCount >= 1 && token()) api("GET", "/api/auth/me").catch(() => {});
+    return Math.min(1000 * 2 ** context.previousRetryCount, 10000);
+  },
+};
 
 export function hub(path) {
   // The browser client from npm (@microsoft/signalr), served from /lib by the silo.
   return new signalR.HubConnectionBuilder()
-    .withUrl(path, { accessTokenFactory: () => token(), transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true })
+    .withUrl(path, { accessTokenFactory: currentToken, transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true })
     .withAutomaticReconnect(RetryForever)
     .build();
 }
@@ -111,11 +172,17 @@ export async function requireRole(roles, start) {
     return;
   }
   form.hidden = false;
+  const why = sessionStorage.getItem(SIGNED_OUT);
+  if (why) { sessionStorage.removeItem(SIGNED_OUT); showError({ message: why }); }
   form.addEventListener("submit", async event => {
     event.preventDefault();
     try {
       const signedIn = await login(form.username.value, form.password.value);
-      if (!roles.includes(signedIn.role)) throw new Error(`This page is for ${roles.join(" / ")}; ${signedIn.name} is ${signedIn.role}.`);
+      if (!roles.includes(signedIn.role)) {
+        // Not kept: the next pages opened in this tab would be signed in as someone this page refused.
+        for (const key of [TOKEN, REFRESH, EXPIRES]) sessionStorage.removeItem(key);
+        throw new Error(`This page is for ${roles.join(" / ")}; ${signedIn.name} is ${signedIn.role}.`);
+      }
       showError(null);
       location.reload();
     } catch (error) { showError(error); }

@@ -94,6 +94,10 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
     public string Id(string column)
     {
         var value = Required(column);
+        if (value.Length == 0)
+        {
+            return value; // told as missing
+        }
         if (value.Length > MaxIdLength)
         {
             Error(column, $"'{Clip(value)}' is longer than {MaxIdLength} characters");
