@@ -116,6 +116,22 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("operator-zhao", "/api/crews/C-12/status", """{"status":"Available"}""")]
+    [InlineData("operator-zhao", "/api/crews/C-12/location", """{"latitude":20.0,"longitude":110.3}""")]
+    [InlineData("customer-wang", "/api/crews/C-12/slots", """{"slots":[]}""")]
+    public async Task Changing_a_crew_as_an_operator_or_a_customer_is_a_403_naming_the_roles_it_takes(string user, string path, string json)
+    {
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcher, "C-12");
+        var client = await _api.ClientForAsync(user);
+
+        var response = await client.PostAsync(path, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("dispatcher, crew", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
+    [Theory]
     [InlineData("customer-wang", "GET", "/api/outages/%20")]
     [InlineData("crew-c12", "GET", "/api/outages/%09")]
     [InlineData("dispatcher-li", "POST", "/api/outages/%20/restore")]

@@ -532,6 +532,20 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/work-orders/WO-OUT-TA-1-1")).StatusCode);
     }
 
+    /// <summary>WO-OUT-{outage} is the id an outage gives its repair order: a hotline ticket created under it became an
+    /// outage's repair when the area later went dark.</summary>
+    [Theory]
+    [InlineData("WO-OUT-TA-1-1")]
+    [InlineData("wo-out-TA-1-1")]
+    public async Task A_dispatcher_cannot_take_the_id_of_an_outages_repair_order(string id)
+    {
+        var response = await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault(id));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("id", (await Json(response)).GetProperty("field").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync($"/api/work-orders/{id}")).StatusCode);
+    }
+
     private Task<JsonElement> ImportAsync(string kind, string csv) => ApiScenario.ImportAsync(_dispatcher, kind, csv);
 
     private Task<JsonElement> ImportCustomerAsync() => ApiScenario.ImportCustomerAsync(_dispatcher);

@@ -47,10 +47,10 @@ public static class CrewEndpoints
             Results.Ok(await VisibleCrewAsync(grains, id, Caller.From(user)))).WithName("GetCrew");
 
         crews.MapPost("/{id}/location", async (string id, LocationBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await ReportLocationAsync(grains, id, body, Caller.From(user)))).WithName("ReportCrewLocation");
+            Results.Ok(await ReportLocationAsync(grains, id, body, Caller.From(user)))).RequireAuthorization(CrewChanges).WithName("ReportCrewLocation");
 
         crews.MapPost("/{id}/status", async (string id, CrewStatusBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await SetStatusAsync(grains, id, body, Caller.From(user)))).WithName("SetCrewStatus");
+            Results.Ok(await SetStatusAsync(grains, id, body, Caller.From(user)))).RequireAuthorization(CrewChanges).WithName("SetCrewStatus");
 
         crews.MapPost("/{id}/slots", async (string id, SlotsBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -61,7 +61,7 @@ public static class CrewEndpoints
                 slot!.End ?? throw new InvalidFieldException($"slots[{i}].end", "end is required."),
                 slot.Capacity ?? throw new InvalidFieldException($"slots[{i}].capacity", "capacity is required."))).ToList();
             return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).PublishSlots(slots, caller.Actor));
-        }).WithName("PublishCrewSlots");
+        }).RequireAuthorization(CrewChanges).WithName("PublishCrewSlots");
 
         crews.MapGet("/{id}/slots", async (string id, string? from, string? to, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
         {
@@ -83,6 +83,10 @@ public static class CrewEndpoints
 
         return routes;
     }
+
+    /// <summary>Who changes a crew: dispatchers, and the crew itself (another crew's id is a 404). An operator or a
+    /// customer is told it is not their role (403), not that the crew does not exist.</summary>
+    private static void CrewChanges(Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder policy) => policy.RequireRole(Roles.Dispatcher, Roles.Crew);
 
     private static async Task<CrewView> VisibleCrewAsync(IGrainFactory grains, string id, Caller caller)
     {

@@ -100,6 +100,11 @@ public static class WorkOrderEndpoints
             {
                 throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
             }
+            if (id.StartsWith(OutageRepairPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                // The outages' own repair orders (WO-OUT-{outage}): a chosen one would become an outage's repair.
+                throw new InvalidFieldException("id", $"ids starting {OutageRepairPrefix} are the outages' repair orders; choose another.");
+            }
             var order = new NewWorkOrder(
                 RequestFields.Required<WorkOrderKind>(body.Kind, "kind"),
                 RequestFields.Optional<IntakeChannel>(body.Channel, "channel") ?? (caller.Role == Roles.Customer ? IntakeChannel.App : IntakeChannel.Hotline95598),
@@ -172,6 +177,8 @@ public static class WorkOrderEndpoints
 
         return routes;
     }
+
+    private const string OutageRepairPrefix = "WO-OUT-";
 
     /// <summary>Dispatchers and operators list any region (one is required); a crew lists the orders its crew holds
     /// (the crew grain's own list, whatever their region); a customer lists their own orders in their region's index.</summary>
