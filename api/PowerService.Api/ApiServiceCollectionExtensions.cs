@@ -54,6 +54,8 @@ public static class ApiServiceCollectionExtensions
             options.SerializerOptions.Converters.Add(new PlainTextJson());
             options.SerializerOptions.Converters.Add(new OffsetTimeJson());
             options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            // {"action":"accept","action":"cancel"} is not "cancel because it came last": a 400, as any ambiguous body.
+            options.SerializerOptions.AllowDuplicateProperties = false;
         });
         services.AddProblemDetails();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

@@ -115,6 +115,17 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal("username", body.RootElement.GetProperty("field").GetString());
     }
 
+    [Fact]
+    public async Task A_field_sent_twice_is_a_400_not_the_last_one_winning()
+    {
+        var response = await _api.CreateClient().PostAsync("/api/auth/token", new StringContent(
+            $$"""{"username":"customer-wang","username":"dispatcher-li","password":"{{ApiFactory.Password}}"}""", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("username", problem.GetProperty("field").GetString());
+    }
+
     [Theory]
     [InlineData("operator-zhao", "/api/crews/C-12/status", """{"status":"Available"}""")]
     [InlineData("operator-zhao", "/api/crews/C-12/location", """{"latitude":20.0,"longitude":110.3}""")]
