@@ -16,6 +16,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 {
     private const string HoldExpiryReminder = "hold-expiry";
     private const int MaxCapacity = 50;
+    private const int MaxShifts = 1_000;
+    // Long enough for a storm duty rota entered as one stretch; not "on shift for ever".
+    private static readonly TimeSpan MaxShiftLength = TimeSpan.FromDays(31);
 
     // How the crew holds an order in each state; any other state means the order has left the crew.
     private static readonly Dictionary<WorkOrderState, OrderHolding> Holdings = new()
@@ -584,9 +587,17 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             throw new InvalidFieldException("home", "The home location must be a valid latitude and longitude.");
         }
-        if (profile.Shifts is null || profile.Shifts.Any(s => s is null || s.Start >= s.End))
+        if (profile.Shifts is null || profile.Shifts.Count > MaxShifts)
         {
-            throw new InvalidFieldException("shifts", "Every shift must start before it ends.");
+            throw new InvalidFieldException("shifts", $"A crew has at most {MaxShifts} shifts listed.");
+        }
+        for (var i = 0; i < profile.Shifts.Count; i++)
+        {
+            // A shift from year 1 to 9999 put the crew on shift for ever: dispatch kept sending it work.
+            if (profile.Shifts[i] is not { } shift || shift.Start >= shift.End || shift.End - shift.Start > MaxShiftLength)
+            {
+                throw new InvalidFieldException($"shifts[{i}]", $"A shift starts before it ends and lasts at most {MaxShiftLength.TotalDays:0} days.");
+            }
         }
     }
 

@@ -23,7 +23,10 @@ public sealed class FieldCrewTests
             { "C-1", "capacity", good with { Capacity = 0 } },
             { "C-1", "capacity", good with { Capacity = 51 } },
             { "C-1", "home", good with { Home = new GeoPoint(91, 0) } },
-            { "C-1", "shifts", good with { Shifts = [new Shift(DayShift.End, DayShift.Start)] } },
+            { "C-1", "shifts[0]", good with { Shifts = [new Shift(DayShift.End, DayShift.Start)] } },
+            // On shift for ever: dispatch kept sending the crew work.
+            { "C-1", "shifts[1]", good with { Shifts = [DayShift, new Shift(DateTimeOffset.MinValue, DateTimeOffset.MaxValue)] } },
+            { "C-1", "shifts[0]", good with { Shifts = [new Shift(DayShift.Start, DayShift.Start.AddDays(32))] } },
             { "C~1", "id", good },
         };
     }

@@ -47,7 +47,7 @@ internal static class CrewsFile
             {
                 "id" => "crew_id",
                 "home" => "home_latitude",
-                "shifts" => "shift_start",
+                var shifts when shifts.StartsWith("shifts", StringComparison.Ordinal) => "shift_start",
                 var field => field,
             }, refused.Message);
             return false;
