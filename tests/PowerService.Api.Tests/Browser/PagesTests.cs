@@ -673,7 +673,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 
         feed.Down = true;
         await feed.DropAsync();
-        await Assertions.Expect(console.Locator("#error")).ToContainTextAsync("Live feed lost");
+        await Assertions.Expect(console.Locator("#offline")).ToContainTextAsync("Live feed lost");
         Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-D1/assign", new { crewId = "C-12" })).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-D2", kind = "MeterInstallation", description = "Second meter", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
         feed.Down = false;
@@ -681,6 +681,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(console.Locator("#orders tr[data-order='WO-D2']")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await Assertions.Expect(d1).ToContainTextAsync("Dispatched");
         await Assertions.Expect(d1).ToContainTextAsync("C-12");
+        await Assertions.Expect(console.Locator("#offline")).ToBeHiddenAsync();
         await Assertions.Expect(console.Locator("#error")).ToBeHiddenAsync();
     }
 
@@ -843,6 +844,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     /// closed at once (no coverage).</summary>
     private sealed class HubFeed
     {
+        private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private IWebSocketRoute? _current;
 
         public volatile bool Muted;
@@ -872,9 +874,15 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
                 }
             });
             _current = page;
+            _connected.TrySetResult();
         }
 
-        public Task DropAsync() => _current!.CloseAsync();
+        /// <summary>Closes the page's connection once it has one (the page may still be opening it).</summary>
+        public async Task DropAsync()
+        {
+            await _connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await _current!.CloseAsync();
+        }
     }
 
     private sealed record HistoryEntry(string Type, string? Actor);

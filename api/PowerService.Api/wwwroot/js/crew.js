@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, countdown, sendOnce } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, sendOnce } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
 // A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
@@ -161,10 +161,7 @@ function refusal(error) {
   return `Failed: ${error.message}`;
 }
 
-function offline(text) {
-  $("offline").textContent = text ?? "";
-  $("offline").hidden = !text;
-}
+const offline = showOffline;
 
 function showCrew(crew) {
   $("crew-status").textContent = crew.status;

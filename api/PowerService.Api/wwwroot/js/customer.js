@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, when, until, sendOnce, sending } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, sendOnce, sending } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
@@ -37,10 +37,10 @@ requireRole(["customer"], async () => {
   });
   connection.on("outage", notice => { keepNewer(outages, notice); showOutage(); });
   connection.on("plannedOutage", notice => { keepNewer(plans, notice); showPlans(); });
-  connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
+  connection.onreconnecting(() => showOffline("Connection lost; reconnecting…"));
   // What changed while the feed was down was never pushed: read it again (an outage that ended meanwhile too).
   connection.onreconnected(async () => {
-    showError(null);
+    showOffline(null);
     try {
       await Promise.all([loadOutages(true), loadPlans(), loadMine()]);
       if (followed) show(await api("GET", `/api/work-orders/${encodeURIComponent(followed)}`));

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce, sending } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce, sending } from "./session.js";
 
 // The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
 // live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
@@ -52,11 +52,11 @@ requireRole(["dispatcher"], async user => {
     if (importing) { if (!p.completed) $("import-status").textContent = `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`; }
     else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`;
   });
-  connection.onreconnecting(() => showError({ message: "Live feed lost; reconnecting…" }));
+  connection.onreconnecting(() => showOffline("Live feed lost; reconnecting…"));
   // Changes made while the feed was down were never pushed: read the watched region again as at Watch (rows of orders
   // that finished meanwhile would otherwise stay, and new ones never come), and the calendar.
   connection.onreconnected(async () => {
-    showError({ message: "Reconnected; reloading what changed meanwhile…" });
+    showOffline("Reconnected; reloading what changed meanwhile…");
     try {
       const region = watched;
       watched = null;
@@ -65,8 +65,8 @@ requireRole(["dispatcher"], async user => {
       outages.clear();
       if (region !== null) { $("region").value = region; await watch(); }
       await loadPlanned();
-      showError(null);
-    } catch (error) { showError(error); }
+      showOffline(null);
+    } catch (error) { showOffline(null); showError(error); }
   });
   // Watching is serialized behind the hub's start: a click on Watch while the page is still connecting (or while an
   // earlier watch is loading) runs once the one before it is done, with the region as it is then.

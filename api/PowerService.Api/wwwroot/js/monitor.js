@@ -1,4 +1,4 @@
-import { hub, requireRole, showError, escape } from "./session.js";
+import { hub, requireRole, showOffline, escape } from "./session.js";
 
 const history = [];
 const $ = id => document.getElementById(id);
@@ -7,8 +7,8 @@ const mb = bytes => `${(bytes / 1048576).toFixed(0)} MB`;
 requireRole(["operator", "dispatcher"], async () => {
   const connection = hub("/hubs/monitor");
   connection.on("stats", show);
-  connection.onreconnecting(() => showError({ message: "Connection lost; reconnecting…" }));
-  connection.onreconnected(() => showError(null));
+  connection.onreconnecting(() => showOffline("Connection lost; reconnecting…"));
+  connection.onreconnected(() => showOffline(null));
   await connection.start();
 });
 

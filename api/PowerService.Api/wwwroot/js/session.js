@@ -150,6 +150,13 @@ export function hub(path) {
     .build();
 }
 
+/// The live feed's state, apart from the error banner: a call that succeeds clears its error, not "reconnecting…".
+export function showOffline(text) {
+  const banner = document.getElementById("offline");
+  banner.textContent = text ?? "";
+  banner.hidden = !text;
+}
+
 export function showError(error) {
   const banner = document.getElementById("error");
   banner.textContent = error ? (error.message || String(error)) : "";
