@@ -23,7 +23,8 @@ public sealed record OutageNotice(
 
 /// <summary>Who the notice is for: every customer of the listed transformer areas, or, when
 /// <paramref name="MeterIds"/> is given, only the customers on those meters (a nested outage).</summary>
-public sealed record NoticeAudience(IReadOnlyList<string> TransformerAreaIds, IReadOnlyList<string>? MeterIds = null);
+/// <param name="ExceptMeterIds">Customers on these meters are left out (of an area's audience).</param>
+public sealed record NoticeAudience(IReadOnlyList<string> TransformerAreaIds, IReadOnlyList<string>? MeterIds = null, IReadOnlyList<string>? ExceptMeterIds = null);
 
 /// <summary>Puts one notice per affected customer in the durable outbox; a delivery service sends them through the
 /// customer's channel (SMS, app push, WeChat) at least once. Idempotent: enqueueing the same notice again adds nothing,

@@ -94,10 +94,11 @@ internal sealed class NoticeOutbox(NoticeOptions options, NoticeSignal signal, N
             }
             yield break;
         }
+        var except = audience.ExceptMeterIds is { Count: > 0 } left ? new HashSet<string>(left, StringComparer.Ordinal) : null;
         foreach (var areas in audience.TransformerAreaIds.Distinct(StringComparer.Ordinal).Chunk(AreasPerRead))
         {
             var meters = await storage.ReadCatalogChildrenAsync(TopologyKinds.Meter, areas, cancellationToken);
-            foreach (var meterKeys in meters.Select(m => m.Key).Chunk(MetersPerRead))
+            foreach (var meterKeys in meters.Select(m => m.Key).Where(m => except is null || !except.Contains(m)).Chunk(MetersPerRead))
             {
                 yield return await storage.ReadCatalogChildrenAsync(TopologyKinds.Customer, meterKeys, cancellationToken);
             }

@@ -288,6 +288,8 @@ internal sealed partial class AreaPowerGrain(
             return;
         }
         var (stillDark, darkSince) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
+        // Those of its meters left dark at the restoration that came back meanwhile are told now.
+        await GrainFactory.GetGrain<IOutageGrain>(restoredOutage).NestedChecked(stillDark);
         S.RestoredOutageId = null;
         S.RestoredAt = null;
         if (stillDark.Count == 0 || S.OutageId is not null || S.NestedOutageId is not null)
@@ -523,7 +525,17 @@ internal sealed partial class AreaPowerGrain(
         }
         if (S.EndingOwed is { } ending)
         {
-            await GrainFactory.GetGrain<IOutageGrain>(ending).RestoreAsOf(MetersActor, S.EndingAt ?? S.RestoredAt ?? TimeProvider.GetUtcNow());
+            var endedAt = S.EndingAt ?? S.RestoredAt ?? TimeProvider.GetUtcNow();
+            var outage = GrainFactory.GetGrain<IOutageGrain>(ending);
+            if (ending == S.RestoredOutageId)
+            {
+                // The area's own outage: the meters still dark are not told "power restored" with the rest.
+                await outage.RestoredByMeters(endedAt, (await StillDark(cutoff: long.MaxValue)).Meters);
+            }
+            else
+            {
+                await outage.RestoreAsOf(MetersActor, endedAt);
+            }
             S.EndingOwed = null;
             S.EndingAt = null;
             MarkDirty();

@@ -203,9 +203,26 @@ internal sealed partial class OutageGrain(
 
     public Task<OutageView> RestoreAsOf(string actor, DateTimeOffset restoredAt) => Restore(actor, byRepair: false, restoredAt);
 
+    public Task<OutageView> RestoredByMeters(DateTimeOffset restoredAt, IReadOnlyList<string> metersStillDark) =>
+        Restore(AreaPowerGrain.MetersActor, byRepair: false, restoredAt, metersStillDark);
+
+    public Task NestedChecked(IReadOnlyList<string> metersStillDark)
+    {
+        if (O is not { Exists: true, DarkAtRestore: { Count: > 0 } dark })
+        {
+            return Task.CompletedTask;
+        }
+        var stillDark = new HashSet<string>(metersStillDark ?? [], StringComparer.Ordinal);
+        state.State = O with { DarkAtRestore = null, RestoredNoticeOwedTo = [.. dark.Where(m => !stillDark.Contains(m))] };
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
     /// <param name="byRepair">The repair order resolved it: that order is done and is not asked again.</param>
     /// <param name="asOf">When supply came back, if not now (see <see cref="IOutageGrain.RestoreAsOf"/>).</param>
-    private async Task<OutageView> Restore(string actor, bool byRepair, DateTimeOffset? asOf)
+    /// <param name="stillDark">Meters of the outage's area still dark as the meters ended it (see
+    /// <see cref="IOutageGrain.RestoredByMeters"/>).</param>
+    private async Task<OutageView> Restore(string actor, bool byRepair, DateTimeOffset? asOf, IReadOnlyList<string>? stillDark = null)
     {
         var outage = RequireOutage(actor);
         var now = TimeProvider.GetUtcNow();
@@ -228,6 +245,7 @@ internal sealed partial class OutageGrain(
         {
             State = OutageState.Restored,
             RestoredAt = restoredAt,
+            DarkAtRestore = stillDark is { Count: > 0 } ? [.. stillDark] : null,
             // Whoever restored it other than the meters of its own area must tell the area (or feeder) that opened it;
             // a planned outage's areas always hear of it (their meters never end it).
             OpenerOwed = outage.Kind == OutageKind.Planned || actor != AreaPowerGrain.MetersActor,
@@ -564,9 +582,17 @@ internal sealed partial class OutageGrain(
         {
             foreach (var notice in O.NoticesOwed)
             {
-                await notices.EnqueueAsync(notice, new NoticeAudience(O.TransformerAreaIds, O.MeterIds));
+                // "Power restored" skips the customers whose meters still report no power (told once they are back).
+                var except = notice.Kind == NoticeKind.PowerRestored ? O.DarkAtRestore ?? O.RestoredNoticeOwedTo : null;
+                await notices.EnqueueAsync(notice, new NoticeAudience(O.TransformerAreaIds, O.MeterIds, except));
             }
             state.State = O with { NoticesOwed = [] };
+        }
+        if (O.RestoredNoticeOwedTo is { Count: > 0 } late)
+        {
+            var restored = new OutageNotice(NoticeKind.PowerRestored, Id, 1, TimeProvider.GetUtcNow(), O.StartedAt, O.EstimatedRestorationAt, O.Cause);
+            await notices.EnqueueAsync(restored, new NoticeAudience(O.TransformerAreaIds, late));
+            state.State = O with { RestoredNoticeOwedTo = [] };
         }
         // Calls merged since the last count told: one event for all of them (the console and the board show the
         // count; a storm's 100,000 calls do not each make a write and a push).
@@ -661,11 +687,18 @@ internal sealed record OutageRecord
     public bool EmergencyOwed { get; init; }
     public IReadOnlyList<OutageNotice> NoticesOwed { get; init; } = [];
 
+    /// <summary>Meters still dark when the area's meters ended this outage: left out of its "power restored" until the
+    /// nested-outage check says which came back.</summary>
+    public IReadOnlyList<string>? DarkAtRestore { get; init; }
+
+    /// <summary>Meters that came back in the grace period, owed the "power restored" the others had.</summary>
+    public IReadOnlyList<string> RestoredNoticeOwedTo { get; init; } = [];
+
     /// <summary>Fault calls made shortly before the outage was inferred, to fold into it.</summary>
     public IReadOnlyList<string> EarlierCallsOwed { get; init; } = [];
 
     [JsonIgnore]
-    public bool IsOwing => EarlierCallsOwed.Count > 0 || PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || ChildrenRestoreOwed is not null || ChildEtrOwed is not null || EmergencyOwed || BoardOwed || IndicatorsOwed || NoticesOwed.Count > 0;
+    public bool IsOwing => EarlierCallsOwed.Count > 0 || PlannedAreasOwed || RepairOrderOwed || RepairMergeOwed is not null || RepairCancelOwed || OpenerOwed || ChildrenRestoreOwed is not null || ChildEtrOwed is not null || EmergencyOwed || BoardOwed || IndicatorsOwed || NoticesOwed.Count > 0 || RestoredNoticeOwedTo.Count > 0;
 
     public OutageView ToView() => new(
         Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,

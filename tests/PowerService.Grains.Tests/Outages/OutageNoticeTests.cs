@@ -45,6 +45,33 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         Assert.Contains("tree on the line", all.First(n => n.Kind == "RestorationEstimateChanged").Text);
     }
 
+    /// <summary>The area's meters end its outage while five still report no power: those five customers are not told
+    /// "power restored" with the others (they were, and three minutes later told of a new outage). Two come back within
+    /// the grace period and are told then; the three still dark hear of the nested outage instead.</summary>
+    [Fact]
+    public async Task Customers_whose_meters_are_still_dark_are_not_told_power_is_back_until_it_is()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await DeliveredAsync("OutageDetected", 50);
+
+        await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.PowerRestored));
+        await DeliveredAsync("PowerRestored", 45);
+        _silo.Advance(TimeSpan.FromSeconds(30));
+        await SendAsync(_silo, Events(_silo, 46, 47, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(3)); // the nested-outage check
+
+        await DeliveredAsync("PowerRestored", 47);
+        var restored = Notices().Where(n => n.Kind == "PowerRestored").Select(n => n.CustomerId).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, 47).Select(Customer), restored);
+        var nested = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId!;
+        Assert.Equal([Meter(48), Meter(49), Meter(50)], (await _silo.Grain<IOutageGrain>(nested).Get())!.MeterIds);
+        await Eventually.True(() =>
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            return NoticeFiles.Read(_silo.NoticeFolder).Count(n => n.OutageId == nested && n.Kind == "OutageDetected") == 3;
+        }, "the three still dark are told of the nested outage");
+    }
+
     /// <summary>Moves the clock so the outage's flush and the delivery poll run, until the notices of that kind are
     /// written; delivery is oldest first, so everything owed before them was handed over by then.</summary>
     private async Task DeliveredAsync(string kind, int count)
