@@ -321,7 +321,8 @@ internal sealed partial class PlannedOutageGrain(
         if (impact.RepeatedOutageCustomerCount > 0)
         {
             Apply(options.RepeatedOutageAction, PolicyRule.RepeatedOutage,
-                $"{impact.RepeatedOutageCustomerCount} customer(s) were already cut {impact.RepeatedOutageThreshold} or more times since {Format(impact.HistorySince)}.");
+                $"{impact.RepeatedOutageCustomerCount} customer(s) were already cut {impact.RepeatedOutageThreshold} or more times since {Format(impact.HistorySince)}, "
+                + $"or would be with this plan within {options.RepeatedOutageWindowMonths} months of a plan already scheduled after it.");
         }
         if (impact.ImportantCustomers.Count > 0)
         {
