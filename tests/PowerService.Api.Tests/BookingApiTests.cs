@@ -332,6 +332,40 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(1, slots[0].GetProperty("held").GetInt32());
     }
 
+    /// <summary>One customer account held every published slot of a crew with requests of its own, and a dispatcher's
+    /// booking for another customer found the slot full. A customer holds or has booked at most three visits at once.</summary>
+    [Fact]
+    public async Task One_customer_holds_at_most_three_visits_at_once_and_a_released_one_frees_its_place()
+    {
+        var published = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = _slot.AddHours(3), end = _slot.AddHours(5), capacity = 10 } } });
+        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+        var orders = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            orders.Add(await CreateAsync(_customer, new { kind = "MeterInstallation", description = $"Install meter {i}" }));
+        }
+        var holds = new List<JsonElement>();
+
+        for (var i = 0; i < 3; i++)
+        {
+            var held = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[i], crewId = "C-12", slotStart = _slot.AddHours(3) });
+            Assert.Equal(HttpStatusCode.Created, held.StatusCode);
+            holds.Add(await Json(held));
+        }
+        Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsync($"/api/bookings/{holds[0].GetProperty("id").GetString()}/confirm", null)).StatusCode);
+        var fourth = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[3], crewId = "C-12", slotStart = _slot.AddHours(3) });
+        // Holding again for an order that has a visit is not one more.
+        var again = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[1], crewId = "C-12", slotStart = _slot.AddHours(3) });
+
+        Assert.Equal(HttpStatusCode.Conflict, fourth.StatusCode);
+        Assert.Contains("already holds or has booked 3 visits", (await Json(fourth)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await _customer.DeleteAsync($"/api/bookings/{holds[2].GetProperty("id").GetString()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[3], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+        // A dispatcher books for the customer as the hotline asks: not counted against the app's limit.
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = orders[4], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+    }
+
     private Task<HttpResponseMessage> HoldAsync(HttpClient client, string orderId) =>
         client.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot });
 

@@ -1,3 +1,4 @@
+using PowerService.Grains.Crews;
 using PowerService.Grains.Regions;
 using PowerService.Runtime;
 
@@ -8,15 +9,46 @@ namespace PowerService.Grains.WorkOrders;
 /// an order reaches the list a moment after its write, and a request taken meanwhile must count it. Kept in memory
 /// only: after a restart the list, put right by the silo's recovery, knows every stored order. (The list never calls
 /// orders or this grain, so asking it here cannot deadlock.)</summary>
-internal sealed class CustomerIntakeGrain : Grain, ICustomerIntakeGrain
+internal sealed class CustomerIntakeGrain(BookingOptions booking) : Grain, ICustomerIntakeGrain
 {
     /// <summary>Open self-service requests (app, WeChat, SMS, web) one customer may have; the hotline and the service
     /// hall, where a person takes the call, are not limited and do not count.</summary>
     internal const int MaxOpenSelfServiceRequests = 20;
 
+    /// <summary>Visits one customer may hold or have booked at once, each for another order of theirs.</summary>
+    internal const int MaxVisits = 3;
+
     private static readonly TimeSpan TakenRemembered = TimeSpan.FromMinutes(1);
 
     private readonly List<(WorkOrderSummary Order, DateTimeOffset TakenAt)> _taken = [];
+
+    // Visits held lately, by order: a hold lapses after the hold time unless confirmed (then the order is Reserved).
+    private readonly Dictionary<string, DateTimeOffset> _visits = new(StringComparer.Ordinal);
+
+    public async Task TakeVisit(string orderId, string region)
+    {
+        var now = TimeProvider.GetUtcNow();
+        foreach (var (order, _) in _visits.Where(v => now - v.Value > booking.HoldDuration).ToList())
+        {
+            _visits.Remove(order);
+        }
+        var page = await GrainFactory.GetGrain<IOpenOrdersGrain>(region).List(
+            new WorkOrderQuery(CustomerId: GetPrimaryKeyString(), Limit: WorkOrderQuery.MaxLimit));
+        var visits = page.Items.Where(o => o.State == WorkOrderState.Reserved).Select(o => o.Id)
+            .Concat(_visits.Keys).Where(id => id != orderId).Distinct(StringComparer.Ordinal).Count();
+        if (visits >= MaxVisits)
+        {
+            throw new DomainConflictException(
+                $"Customer '{GetPrimaryKeyString()}' already holds or has booked {visits} visits; release one (DELETE /api/bookings/{{id}}) or book through the 95598 hotline.");
+        }
+        _visits[orderId] = now;
+    }
+
+    public Task VisitReleased(string orderId)
+    {
+        _visits.Remove(orderId);
+        return Task.CompletedTask;
+    }
 
     public async Task<string?> Take(WorkOrderSummary request)
     {

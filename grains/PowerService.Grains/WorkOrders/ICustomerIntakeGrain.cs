@@ -18,4 +18,14 @@ public interface ICustomerIntakeGrain : IGrain
     /// sent after the order's report to the list, so it arrives after the list has it.</summary>
     [OneWay]
     Task Settled(string orderId);
+
+    /// <summary>The customer books a visit for their order <paramref name="orderId"/> (in <paramref name="region"/>): a
+    /// <see cref="DomainConflictException"/> when they already hold or have booked <c>MaxVisits</c> visits for other
+    /// orders (one account holding every slot of a crew); otherwise the visit counts until it is confirmed (then the
+    /// order is Reserved), released, or its hold time passes.</summary>
+    Task TakeVisit(string orderId, string region);
+
+    /// <summary>The visit of <paramref name="orderId"/> was not held after all, or was released: it no longer counts.</summary>
+    [OneWay]
+    Task VisitReleased(string orderId);
 }

@@ -278,6 +278,9 @@ internal sealed partial class WorkOrderGrain(
 
     public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null, null);
 
+    /// <summary>The actor of a customer's own requests (the API's "{role}:{user}").</summary>
+    private const string CustomerActorPrefix = "customer:";
+
     public async Task<Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor)
     {
         var order = RequireOrder();
@@ -286,8 +289,25 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new DomainConflictException($"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew.");
         }
-        // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
-        var booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind)));
+        // A customer booking in the app: one account may not hold every slot of a crew (its intake counts its visits).
+        var intake = actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal) && order.CustomerId is { } customer
+            ? GrainFactory.GetGrain<ICustomerIntakeGrain>(customer)
+            : null;
+        if (intake is not null)
+        {
+            await intake.TakeVisit(Id, order.Region);
+        }
+        Booking booking;
+        try
+        {
+            // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
+            booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind)));
+        }
+        catch when (intake is not null)
+        {
+            await intake.VisitReleased(Id);
+            throw;
+        }
         // One visit held per order: a crew moves the order's hold between its own slots; a hold at another crew is
         // released here, once the new one is taken, so one order cannot keep slots at every crew from other customers.
         // Remembered in memory only: after a restart an earlier hold lapses by itself within the hold time.
