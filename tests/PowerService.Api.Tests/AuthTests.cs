@@ -124,6 +124,7 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("username", problem.GetProperty("field").GetString());
+        Assert.Equal("username is sent twice; send each field once.", problem.GetProperty("detail").GetString());
     }
 
     [Theory]

@@ -360,10 +360,31 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, fourth.StatusCode);
         Assert.Contains("already holds or has booked 3 visits", (await Json(fourth)).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.Created, again.StatusCode);
-        Assert.Equal(HttpStatusCode.NoContent, (await _customer.DeleteAsync($"/api/bookings/{holds[2].GetProperty("id").GetString()}")).StatusCode);
+        // Visits are counted where they are: an order cancelled frees its place at once, as a released hold does.
+        Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsJsonAsync($"/api/work-orders/{orders[2]}/transitions", new { action = "cancel" })).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[3], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[4], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await _dispatcher.DeleteAsync($"/api/bookings/{holds[1].GetProperty("id").GetString()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[4], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
         // A dispatcher books for the customer as the hotline asks: not counted against the app's limit.
-        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = orders[4], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = orders[1], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Holds_sent_side_by_side_by_one_customer_pass_three_at_most()
+    {
+        var published = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = _slot.AddHours(3), end = _slot.AddHours(5), capacity = 10 } } });
+        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+        var orders = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            orders.Add(await CreateAsync(_customer, new { kind = "MeterInstallation", description = $"Install meter {i}" }));
+        }
+
+        var answers = await Task.WhenAll(orders.Select(id => _customer.PostAsJsonAsync("/api/bookings", new { orderId = id, crewId = "C-12", slotStart = _slot.AddHours(3) })));
+
+        Assert.Equal(3, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(5, answers.Count(a => a.StatusCode == HttpStatusCode.Conflict));
     }
 
     private Task<HttpResponseMessage> HoldAsync(HttpClient client, string orderId) =>

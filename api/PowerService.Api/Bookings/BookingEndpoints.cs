@@ -56,10 +56,6 @@ public static class BookingEndpoints
             var caller = Caller.From(user);
             var booking = await VisibleBookingAsync(grains, id, caller);
             await grains.GetGrain<IFieldCrewGrain>(booking.CrewId).ReleaseHold(booking.Id, caller.Actor);
-            if (caller.Role == Roles.Customer)
-            {
-                await grains.GetGrain<ICustomerIntakeGrain>(caller.CustomerId!).VisitReleased(booking.OrderId);
-            }
             return Results.NoContent();
         }).WithName("ReleaseBooking");
 

@@ -25,6 +25,11 @@ internal static partial class JsonBodyProblem
                 : "";
             return (field, $"'{field}' is not a field of this request{known}.");
         }
+        if (error.Message.Contains("uplicate", StringComparison.Ordinal) && path.Length > 0)
+        {
+            // AllowDuplicateProperties = false: not a wrong value, a field named twice.
+            return (path, $"{path} is sent twice; send each field once.");
+        }
         if ((error.Message.StartsWith(PlainTextJson.ControlCharacterMessage, StringComparison.Ordinal)
             || error.Message.StartsWith(OffsetTimeJson.NoOffsetMessage, StringComparison.Ordinal)) && path.Length > 0)
         {

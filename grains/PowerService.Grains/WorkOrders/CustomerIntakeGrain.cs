@@ -9,7 +9,7 @@ namespace PowerService.Grains.WorkOrders;
 /// an order reaches the list a moment after its write, and a request taken meanwhile must count it. Kept in memory
 /// only: after a restart the list, put right by the silo's recovery, knows every stored order. (The list never calls
 /// orders or this grain, so asking it here cannot deadlock.)</summary>
-internal sealed class CustomerIntakeGrain(BookingOptions booking) : Grain, ICustomerIntakeGrain
+internal sealed class CustomerIntakeGrain : Grain, ICustomerIntakeGrain
 {
     /// <summary>Open self-service requests (app, WeChat, SMS, web) one customer may have; the hotline and the service
     /// hall, where a person takes the call, are not limited and do not count.</summary>
@@ -22,31 +22,43 @@ internal sealed class CustomerIntakeGrain(BookingOptions booking) : Grain, ICust
 
     private readonly List<(WorkOrderSummary Order, DateTimeOffset TakenAt)> _taken = [];
 
-    // Visits held lately, by order: a hold lapses after the hold time unless confirmed (then the order is Reserved).
-    private readonly Dictionary<string, DateTimeOffset> _visits = new(StringComparer.Ordinal);
+    // Visits being held right now, by order: counted until the order has its hold (or was refused), so that holds sent
+    // side by side are counted one at a time. Forgotten after TakenRemembered if the settling call is lost.
+    private readonly Dictionary<string, DateTimeOffset> _pendingVisits = new(StringComparer.Ordinal);
 
     public async Task TakeVisit(string orderId, string region)
     {
         var now = TimeProvider.GetUtcNow();
-        foreach (var (order, _) in _visits.Where(v => now - v.Value > booking.HoldDuration).ToList())
+        foreach (var (order, _) in _pendingVisits.Where(v => now - v.Value > TakenRemembered).ToList())
         {
-            _visits.Remove(order);
+            _pendingVisits.Remove(order);
         }
         var page = await GrainFactory.GetGrain<IOpenOrdersGrain>(region).List(
             new WorkOrderQuery(CustomerId: GetPrimaryKeyString(), Limit: WorkOrderQuery.MaxLimit));
-        var visits = page.Items.Where(o => o.State == WorkOrderState.Reserved).Select(o => o.Id)
-            .Concat(_visits.Keys).Where(id => id != orderId).Distinct(StringComparer.Ordinal).Count();
+        var others = page.Items.Where(o => o.Id != orderId && !WorkOrderTransitions.IsTerminal(o.State)).ToList();
+        var holding = await Task.WhenAll(others.Where(o => o.State != WorkOrderState.Reserved).Select(async o =>
+            await GrainFactory.GetGrain<IWorkOrderGrain>(o.Id).HeldVisit() is { } booking
+            && BookingId.CrewOf(booking) is { } crew
+            && await GrainFactory.GetGrain<IFieldCrewGrain>(crew).GetBooking(booking) is { State: BookingState.Held } held
+            && held.HoldExpiresAt > now
+                ? o.Id
+                : null));
+        var visits = others.Where(o => o.State == WorkOrderState.Reserved).Select(o => o.Id)
+            .Concat(holding.OfType<string>())
+            .Concat(_pendingVisits.Keys.Where(id => id != orderId))
+            .Distinct(StringComparer.Ordinal)
+            .Count();
         if (visits >= MaxVisits)
         {
             throw new DomainConflictException(
                 $"Customer '{GetPrimaryKeyString()}' already holds or has booked {visits} visits; release one (DELETE /api/bookings/{{id}}) or book through the 95598 hotline.");
         }
-        _visits[orderId] = now;
+        _pendingVisits[orderId] = now;
     }
 
-    public Task VisitReleased(string orderId)
+    public Task VisitSettled(string orderId)
     {
-        _visits.Remove(orderId);
+        _pendingVisits.Remove(orderId);
         return Task.CompletedTask;
     }
 

@@ -21,11 +21,12 @@ public interface ICustomerIntakeGrain : IGrain
 
     /// <summary>The customer books a visit for their order <paramref name="orderId"/> (in <paramref name="region"/>): a
     /// <see cref="DomainConflictException"/> when they already hold or have booked <c>MaxVisits</c> visits for other
-    /// orders (one account holding every slot of a crew); otherwise the visit counts until it is confirmed (then the
-    /// order is Reserved), released, or its hold time passes.</summary>
+    /// orders (one account holding every slot of a crew). The visits are counted where they are — the customer's
+    /// Reserved orders and the live holds their orders have at crews — so a cancelled order or a released or lapsed hold
+    /// frees its place at once, also after a restart; a visit being taken counts until <see cref="VisitSettled"/>.</summary>
     Task TakeVisit(string orderId, string region);
 
-    /// <summary>The visit of <paramref name="orderId"/> was not held after all, or was released: it no longer counts.</summary>
+    /// <summary>The hold of <paramref name="orderId"/>'s visit was taken or refused: the order (and its crew) say which.</summary>
     [OneWay]
-    Task VisitReleased(string orderId);
+    Task VisitSettled(string orderId);
 }

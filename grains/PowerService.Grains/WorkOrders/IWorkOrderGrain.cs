@@ -26,6 +26,12 @@ public interface IWorkOrderGrain : IGrain
     [AlwaysInterleave]
     Task<bool> TakesMerge();
 
+    /// <summary>The booking id of the visit this order holds unconfirmed, if any (remembered while the order is active;
+    /// the crew says whether it is still live). Interleaves: the customer's intake asks it while counting a customer's
+    /// visits, from inside another order's hold.</summary>
+    [AlwaysInterleave]
+    Task<string?> HeldVisit();
+
     /// <summary>Outage <paramref name="outageId"/> was inferred shortly after this fault call: the call folds into it
     /// (merged, its crew let go) unless it is not a customer's fault call, already belongs to an outage, or a crew is
     /// already on its way or at work (then it stays, and false is returned).</summary>

@@ -297,21 +297,25 @@ internal sealed partial class WorkOrderGrain(
         {
             await intake.TakeVisit(Id, order.Region);
         }
+        var earlier = _heldVisit;
         Booking booking;
         try
         {
             // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
             booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind)));
+            _heldVisit = booking.Id;
         }
-        catch when (intake is not null)
+        finally
         {
-            await intake.VisitReleased(Id);
-            throw;
+            if (intake is not null)
+            {
+                await intake.VisitSettled(Id); // held (the order now says so) or not: no longer pending at the intake
+            }
         }
         // One visit held per order: a crew moves the order's hold between its own slots; a hold at another crew is
         // released here, once the new one is taken, so one order cannot keep slots at every crew from other customers.
         // Remembered in memory only: after a restart an earlier hold lapses by itself within the hold time.
-        if (_heldVisit is { } earlier && BookingId.CrewOf(earlier) is { } earlierCrew && earlierCrew != crewId)
+        if (earlier is not null && BookingId.CrewOf(earlier) is { } earlierCrew && earlierCrew != crewId)
         {
             try
             {
@@ -322,7 +326,6 @@ internal sealed partial class WorkOrderGrain(
                 LogHoldNotReleased(logger, error, Id, earlier);
             }
         }
-        _heldVisit = booking.Id;
         return booking;
     }
 
@@ -566,6 +569,8 @@ internal sealed partial class WorkOrderGrain(
         Record(change, WorkOrderEvents.Reopened, actor, location, new { PreviousCrew = order.CrewId, Note = note, Clocks = change.Next.Clocks.Where(c => !c.IsFinished).Select(c => new { c.Name, c.DueAt }) });
         await AskDispatch(change);
     }
+
+    public Task<string?> HeldVisit() => Task.FromResult(Order.Exists && Order.BookingId is null ? _heldVisit : null);
 
     public Task<bool> TakesMerge()
     {

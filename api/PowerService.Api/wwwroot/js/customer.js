@@ -44,6 +44,7 @@ requireRole(["customer"], async () => {
     try {
       await Promise.all([loadOutages(true), loadPlans(), loadMine()]);
       if (followed) show(await api("GET", `/api/work-orders/${encodeURIComponent(followed)}`));
+      showError(null);
     } catch (error) { showError(error); }
   });
   const follow = async id => {

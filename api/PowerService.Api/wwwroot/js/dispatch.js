@@ -65,7 +65,9 @@ requireRole(["dispatcher"], async user => {
       outages.clear();
       if (region !== null) { $("region").value = region; await watch(); }
       await loadPlanned();
+      // Read again in full: what failed while the feed was down (a watch cut off by the drop) is no longer the news.
       showOffline(null);
+      showError(null);
     } catch (error) { showOffline(null); showError(error); }
   });
   // Watching is serialized behind the hub's start: a click on Watch while the page is still connecting (or while an
