@@ -337,58 +337,63 @@ public sealed class BookingApiTests : IAsyncLifetime
     [Fact]
     public async Task One_customer_holds_at_most_three_visits_at_once_and_a_released_one_frees_its_place()
     {
-        var published = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = _slot.AddHours(3), end = _slot.AddHours(5), capacity = 10 } } });
-        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
-        var orders = new List<string>();
-        for (var i = 0; i < 5; i++)
-        {
-            orders.Add(await CreateAsync(_customer, new { kind = "MeterInstallation", description = $"Install meter {i}" }));
-        }
+        var orders = await CustomerOrdersWithRoomAsync(5);
         var holds = new List<JsonElement>();
 
         for (var i = 0; i < 3; i++)
         {
-            var held = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[i], crewId = "C-12", slotStart = _slot.AddHours(3) });
+            var held = await HoldAsync(_customer, orders[i], Roomy);
             Assert.Equal(HttpStatusCode.Created, held.StatusCode);
             holds.Add(await Json(held));
         }
         Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsync($"/api/bookings/{holds[0].GetProperty("id").GetString()}/confirm", null)).StatusCode);
-        var fourth = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[3], crewId = "C-12", slotStart = _slot.AddHours(3) });
+        var fourth = await HoldAsync(_customer, orders[3], Roomy);
         // Holding again for an order that has a visit is not one more.
-        var again = await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[1], crewId = "C-12", slotStart = _slot.AddHours(3) });
+        var again = await HoldAsync(_customer, orders[1], Roomy);
 
         Assert.Equal(HttpStatusCode.Conflict, fourth.StatusCode);
         Assert.Contains("already holds or has booked 3 visits", (await Json(fourth)).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.Created, again.StatusCode);
         // Visits are counted where they are: an order cancelled frees its place at once, as a released hold does.
         Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsJsonAsync($"/api/work-orders/{orders[2]}/transitions", new { action = "cancel" })).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[3], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[4], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await HoldAsync(_customer, orders[3], Roomy)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await HoldAsync(_customer, orders[4], Roomy)).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await _dispatcher.DeleteAsync($"/api/bookings/{holds[1].GetProperty("id").GetString()}")).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId = orders[4], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await HoldAsync(_customer, orders[4], Roomy)).StatusCode);
         // A dispatcher books for the customer as the hotline asks: not counted against the app's limit.
-        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = orders[1], crewId = "C-12", slotStart = _slot.AddHours(3) })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await HoldAsync(_dispatcher, orders[1], Roomy)).StatusCode);
     }
 
     [Fact]
     public async Task Holds_sent_side_by_side_by_one_customer_pass_three_at_most()
     {
-        var published = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = _slot.AddHours(3), end = _slot.AddHours(5), capacity = 10 } } });
-        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
-        var orders = new List<string>();
-        for (var i = 0; i < 8; i++)
-        {
-            orders.Add(await CreateAsync(_customer, new { kind = "MeterInstallation", description = $"Install meter {i}" }));
-        }
+        var orders = await CustomerOrdersWithRoomAsync(8);
 
-        var answers = await Task.WhenAll(orders.Select(id => _customer.PostAsJsonAsync("/api/bookings", new { orderId = id, crewId = "C-12", slotStart = _slot.AddHours(3) })));
+        var answers = await Task.WhenAll(orders.Select(id => HoldAsync(_customer, id, Roomy)));
 
         Assert.Equal(3, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
         Assert.Equal(5, answers.Count(a => a.StatusCode == HttpStatusCode.Conflict));
     }
 
-    private Task<HttpResponseMessage> HoldAsync(HttpClient client, string orderId) =>
-        client.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot });
+    private Task<HttpResponseMessage> HoldAsync(HttpClient client, string orderId, DateTimeOffset? slotStart = null) =>
+        client.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = slotStart ?? _slot });
+
+    /// <summary>The start of a slot of C-12 with room for ten visits (published by <see cref="CustomerOrdersWithRoomAsync"/>).</summary>
+    private DateTimeOffset Roomy => _slot.AddHours(3);
+
+    /// <summary>Publishes <see cref="Roomy"/> and makes <paramref name="count"/> orders of the customer's own, waiting
+    /// for a crew (no crew has the metering skill), for the visit-limit tests.</summary>
+    private async Task<List<string>> CustomerOrdersWithRoomAsync(int count)
+    {
+        var published = await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = Roomy, end = Roomy.AddHours(2), capacity = 10 } } });
+        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+        var orders = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            orders.Add(await CreateAsync(_customer, new { kind = "MeterInstallation", description = $"Install meter {i}" }));
+        }
+        return orders;
+    }
 
     /// <summary>Creates the order and returns the id it got (a customer's report gets one from the service).</summary>
     private static async Task<string> CreateAsync(HttpClient client, object order)

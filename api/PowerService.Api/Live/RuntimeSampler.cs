@@ -81,9 +81,9 @@ internal sealed class RuntimeSampler : IDisposable
             var methods = _calls.Keys.Union(_previousCalls.Keys, StringComparer.Ordinal)
                 .Select(method => new MethodRate(
                     method,
-                    Math.Max(0, _calls.GetValueOrDefault(method) - _previousCalls.GetValueOrDefault(method)) / seconds,
-                    Math.Max(0, _errors.GetValueOrDefault(method) - _previousErrors.GetValueOrDefault(method)) / seconds,
-                    Math.Max(0, _refusals.GetValueOrDefault(method) - _previousRefusals.GetValueOrDefault(method)) / seconds,
+                    PerSecond(_calls, _previousCalls, method, seconds),
+                    PerSecond(_errors, _previousErrors, method, seconds),
+                    PerSecond(_refusals, _previousRefusals, method, seconds),
                     Sampled(methodLatency.GetValueOrDefault(method), 0),
                     Sampled(methodLatency.GetValueOrDefault(method), 1)))
                 .Where(m => m.CallsPerSecond > 0 || m.ErrorsPerSecond > 0 || m.RefusalsPerSecond > 0)
@@ -168,6 +168,10 @@ internal sealed class RuntimeSampler : IDisposable
             }
         }
     }
+
+    /// <summary>A method's count since the previous snapshot, per second (counters only grow; a restarted one reads 0).</summary>
+    private static double PerSecond(Dictionary<string, long> now, Dictionary<string, long> before, string method, double seconds) =>
+        Math.Max(0, now.GetValueOrDefault(method) - before.GetValueOrDefault(method)) / seconds;
 
     /// <summary>A percentile of a method's sampled calls; null when none of its calls this second was timed (one in
     /// <see cref="SiloOptions.CallLatencySampling"/> is).</summary>

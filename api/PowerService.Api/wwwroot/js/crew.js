@@ -29,10 +29,10 @@ requireRole(["crew"], async user => {
   const connection = hub("/hubs/crew");
   connection.on("orders", updates => { for (const u of updates) keep(u.order); draw(); });
   connection.on("crew", showCrew);
-  connection.onreconnecting(() => offline("Working offline: the live feed dropped, reconnecting… An action is retried for about 20 s, then the card says it was not sent."));
+  connection.onreconnecting(() => showOffline("Working offline: the live feed dropped, reconnecting… An action is retried for about 20 s, then the card says it was not sent."));
   // Changes made while the feed was down were never pushed: load the list again; what failed for want of a network
   // is no longer the news.
-  connection.onreconnected(async () => { offline(null); showError(null); refusals.clear(); await loadOrders(); });
+  connection.onreconnected(async () => { showOffline(null); showError(null); refusals.clear(); await loadOrders(); });
   $("orders").onclick = async event => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
@@ -109,10 +109,10 @@ function moved(p) {
 async function startHub(connection, retrying = false) {
   try {
     await connection.start();
-    offline(null);
+    showOffline(null);
     if (retrying) await loadOrders();
   } catch {
-    offline("Working offline: cannot reach the live feed, retrying… Orders below are as last loaded.");
+    showOffline("Working offline: cannot reach the live feed, retrying… Orders below are as last loaded.");
     setTimeout(() => startHub(connection, true), 5000);
   }
 }
@@ -161,7 +161,6 @@ function refusal(error) {
   return `Failed: ${error.message}`;
 }
 
-const offline = showOffline;
 
 function showCrew(crew) {
   $("crew-status").textContent = crew.status;

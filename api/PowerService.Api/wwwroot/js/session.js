@@ -21,9 +21,11 @@ function keepTokens(answer) {
   sessionStorage.setItem(EXPIRES, String(Date.now() + answer.expiresIn * 1000));
 }
 
+function forgetTokens() { for (const key of [TOKEN, REFRESH, EXPIRES]) sessionStorage.removeItem(key); }
+
 /// Back to the sign-in form; `reason` is shown on it (a session that ended is said, not a bare form).
 export function logout(reason) {
-  for (const key of [TOKEN, REFRESH, EXPIRES]) sessionStorage.removeItem(key);
+  forgetTokens();
   if (typeof reason === "string") sessionStorage.setItem(SIGNED_OUT, reason);
   location.reload();
 }
@@ -187,7 +189,7 @@ export async function requireRole(roles, start) {
       const signedIn = await login(form.username.value, form.password.value);
       if (!roles.includes(signedIn.role)) {
         // Not kept: the next pages opened in this tab would be signed in as someone this page refused.
-        for (const key of [TOKEN, REFRESH, EXPIRES]) sessionStorage.removeItem(key);
+        forgetTokens();
         throw new Error(`This page is for ${roles.join(" / ")}; ${signedIn.name} is ${signedIn.role}.`);
       }
       showError(null);
