@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using PowerService.Api.Tests.Support;
+using PowerService.TestSupport;
 
 namespace PowerService.Api.Tests;
 
@@ -168,6 +169,37 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains("does not exist", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Ids_guessed_by_the_hundred_are_404s_that_leave_no_activation_behind()
+    {
+        var crew = await _api.ClientForAsync("crew-c12");
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        var operatorClient = await _api.ClientForAsync("operator-zhao");
+        var types = new[] { "WorkOrderGrain", "OutageGrain", "FieldCrewGrain", "PlannedOutageGrain", "AreaEnergyGrain" };
+        async Task<int> ActivationsAsync()
+        {
+            using var stats = JsonDocument.Parse(await operatorClient.GetStringAsync("/api/runtime/stats"));
+            var byType = stats.RootElement.GetProperty("activationsByType");
+            return types.Sum(t => byType.TryGetProperty(t, out var n) ? n.GetInt32() : 0);
+        }
+        var before = await ActivationsAsync();
+
+        for (var i = 0; i < 100; i++)
+        {
+            foreach (var (client, path) in new[]
+            {
+                (crew, $"/api/outages/OUT-guess-{i}"), (crew, $"/api/work-orders/WO-guess-{i}"), (dispatcher, $"/api/crews/C-guess-{i}"),
+                (dispatcher, $"/api/planned-outages/PO-guess-{i}"), (dispatcher, $"/api/transformer-areas/TA-guess-{i}/energy"),
+            })
+            {
+                Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(path)).StatusCode);
+            }
+        }
+
+        // Each guess cost a store read; none is kept for the 15-minute idle timeout (500 were, one per guess).
+        await Eventually.True(async () => await ActivationsAsync() <= before, "the guessed ids' activations are gone");
     }
 
     [Theory]

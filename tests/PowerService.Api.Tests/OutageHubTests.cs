@@ -10,7 +10,8 @@ namespace PowerService.Api.Tests;
 /// moment the head-end's last gasps open it, and only the customers it cuts hear of it.</summary>
 public sealed class OutageHubTests : IAsyncLifetime
 {
-    private readonly ApiFactory _api = new();
+    // Plans are noticed a minute ahead here (7 days by default), so one can be scheduled and started on the real clock.
+    private readonly ApiFactory _api = new ApiFactory().With("Workflow:PlannedOutages:PlannedNotice", "00:01:00");
     private Uri _server = null!;
     private HttpClient _dispatcher = null!;
     private HttpClient _headEnd = null!;
@@ -73,12 +74,12 @@ public sealed class OutageHubTests : IAsyncLifetime
         await using var console = await ConnectAsync("/hubs/dispatch", "dispatcher-li");
         await console.InvokeAsync("Watch", "R9"); // not the feeder's region: the calendar is every dispatcher's
 
-        var planned = await _dispatcher.PostAsJsonAsync("/api/planned-outages", PlannedOutage("PO-LIVE", DateTimeOffset.UtcNow.AddDays(8)));
+        var planned = await _dispatcher.PostAsJsonAsync("/api/planned-outages", PlannedOutage("PO-LIVE", DateTimeOffset.UtcNow.AddMinutes(2)));
         Assert.Equal(HttpStatusCode.Created, planned.StatusCode);
         var scheduled = await NextOutageAsync(console, "plannedOutages", p => p.GetProperty("id").GetString() == "PO-LIVE");
         Assert.Equal(("Scheduled", "F-1", 1), (scheduled.GetProperty("status").GetString(), scheduled.GetProperty("feederId").GetString(), scheduled.GetProperty("affectedCustomers").GetInt32()));
 
-        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var at = DateTimeOffset.UtcNow; // the switch opened two minutes before the noticed start
         Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-LIVE/start", new { at })).StatusCode);
         var started = await NextOutageAsync(console, "plannedOutages", p => p.GetProperty("status").GetString() == "InProgress");
         Assert.Equal("PO-LIVE", started.GetProperty("id").GetString());

@@ -2,15 +2,20 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using PowerService.Api.Tests.Support;
+using PowerService.TestSupport;
 
 namespace PowerService.Api.Tests;
 
 /// <summary>Planned outages over HTTP as the dispatch console plans them: dry run, accept, refusal by policy, close-out.
-/// The silo runs on the real clock, so plans start days from now.</summary>
+/// The silo runs on a test clock that the tests move to the day of the works (a plan starts from half an hour before
+/// the start its customers were told).</summary>
 public sealed class PlannedOutageApiTests : IAsyncLifetime
 {
-    private readonly ApiFactory _api = new();
+    private readonly ManualTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly ApiFactory _api;
     private HttpClient _dispatcher = null!;
+
+    public PlannedOutageApiTests() => _api = new ApiFactory().WithSiloClock(_clock);
 
     public async Task InitializeAsync()
     {
@@ -23,7 +28,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task A_dry_run_answers_the_impact_then_the_accepted_plan_is_started_and_closed_out()
     {
-        var start = DateTimeOffset.UtcNow.AddDays(8);
+        var start = _clock.GetUtcNow().AddDays(8);
 
         var dry = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", start, dryRun: true));
 
@@ -38,10 +43,10 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
         Assert.Equal("/api/planned-outages/PO-1", accepted.Headers.Location?.OriginalString);
         Assert.Equal("Scheduled", (await Json(await _dispatcher.GetAsync("/api/planned-outages/PO-1"))).GetProperty("status").GetString());
-        var now = DateTimeOffset.UtcNow;
-        var started = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/start", new { at = now.AddHours(-2) });
+        _clock.Advance(start.AddHours(2) - _clock.GetUtcNow()); // recorded two hours after the works began
+        var started = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/start", new { at = start });
         Assert.Equal("InProgress", (await Json(started)).GetProperty("status").GetString());
-        var completed = await Json(await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/complete", new { at = now.AddHours(-1) }));
+        var completed = await Json(await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/complete", new { at = start.AddHours(1) }));
         Assert.Equal("Completed", completed.GetProperty("status").GetString());
         Assert.Equal(60, completed.GetProperty("closeOut").GetProperty("actualMinutes").GetDouble());
         Assert.False(completed.GetProperty("closeOut").GetProperty("overran").GetBoolean());
@@ -53,12 +58,13 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task A_started_planned_outage_is_on_the_outage_list_for_the_console_and_its_customer_until_it_is_closed_out()
     {
-        var start = DateTimeOffset.UtcNow.AddDays(8);
+        var start = _clock.GetUtcNow().AddDays(8);
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", start))).StatusCode);
         var customer = await _api.ClientForAsync("customer-wang");
         Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/outages?active=true&region=R1"))).GetProperty("total").GetInt32());
 
-        // The works were brought forward with the customers' agreement: supply is cut now.
+        // The day of the works: supply is cut when the switch opens.
+        _clock.Advance(start - _clock.GetUtcNow());
         var started = await Json(await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/start", new { }));
 
         Assert.Equal("OUT-P-PO-1", started.GetProperty("outageId").GetString());
@@ -67,6 +73,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(start.AddHours(4), row.GetProperty("estimatedRestorationAt").GetDateTimeOffset());
         Assert.Equal("OUT-P-PO-1", Assert.Single((await Json(await customer.GetAsync("/api/outages"))).GetProperty("items").EnumerateArray()).GetProperty("id").GetString());
 
+        _clock.Advance(TimeSpan.FromHours(3));
         Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/complete", new { })).StatusCode);
 
         Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/outages?active=true&region=R1"))).GetProperty("total").GetInt32());
@@ -76,7 +83,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task The_planned_outages_of_a_feeder_are_listed_for_the_dispatcher_and_a_bad_query_is_a_400()
     {
-        var start = DateTimeOffset.UtcNow.AddDays(8);
+        var start = _clock.GetUtcNow().AddDays(8);
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L", start))).StatusCode);
         // Work named by one of F-1's transformer areas is work on F-1 too.
         var byArea = new { id = "PO-TA", kind = "Planned", transformerAreaIds = new[] { "TA-1" }, plannedStart = start.AddDays(1), plannedEnd = start.AddDays(1).AddHours(2), reason = "Replace the transformer's fuses" };
@@ -101,26 +108,41 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task A_start_recorded_from_long_ago_is_a_400_naming_at_and_the_plan_stays_scheduled()
     {
-        var start = DateTimeOffset.UtcNow.AddDays(8);
+        var start = _clock.GetUtcNow().AddDays(8);
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-Z", start))).StatusCode);
 
         // A PDA's zero date: counted as an outage since year 1 it made SAIDI half a billion minutes.
         var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = DateTimeOffset.MinValue });
-        var eightDaysAgo = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = DateTimeOffset.UtcNow.AddDays(-8) });
+        var eightDaysAgo = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = _clock.GetUtcNow().AddDays(-8) });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("at", (await Json(response)).GetProperty("field").GetString());
         Assert.Contains("more than 7 days ago", (await Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, eightDaysAgo.StatusCode);
         Assert.Equal("Scheduled", (await Json(await _dispatcher.GetAsync("/api/planned-outages/PO-Z"))).GetProperty("status").GetString());
-        var future = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = DateTimeOffset.UtcNow.AddHours(3) });
+        var future = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-Z/start", new { at = _clock.GetUtcNow().AddHours(3) });
         Assert.Equal("at", (await Json(future)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task A_plan_started_before_the_day_its_customers_were_told_is_a_409_and_stays_scheduled()
+    {
+        var start = _clock.GetUtcNow().AddDays(8);
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-E", start))).StatusCode);
+
+        var weekEarly = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-E/start", new { });
+
+        Assert.Equal(HttpStatusCode.Conflict, weekEarly.StatusCode);
+        Assert.Contains("was noticed to its customers for", (await Json(weekEarly)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var plan = await Json(await _dispatcher.GetAsync("/api/planned-outages/PO-E"));
+        Assert.Equal(("Scheduled", JsonValueKind.Null), (plan.GetProperty("status").GetString(), plan.TryGetProperty("outageId", out var outage) ? outage.ValueKind : JsonValueKind.Null));
+        Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/outages?active=true&region=R1"))).GetProperty("total").GetInt32());
     }
 
     [Fact]
     public async Task A_plan_sent_again_with_its_request_id_is_answered_with_the_same_plan_instead_of_scheduling_a_second()
     {
-        var start = DateTimeOffset.UtcNow.AddDays(8);
+        var start = _clock.GetUtcNow().AddDays(8);
         var plan = new { kind = "Planned", feederId = "F-1", plannedStart = start, plannedEnd = start.AddHours(4), reason = "Replace the 10 kV switch", requestId = "3c9e1f2a-6b7d-4e8f-9a0b-1c2d3e4f5a6b" };
 
         var first = await _dispatcher.PostAsJsonAsync("/api/planned-outages", plan);
@@ -142,7 +164,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task A_plan_with_too_little_notice_is_a_409_carrying_the_reason_and_the_impact()
     {
-        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(2)));
+        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", _clock.GetUtcNow().AddDays(2)));
 
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -156,16 +178,17 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task A_customer_already_cut_twice_refuses_a_third_planned_outage()
     {
-        var now = DateTimeOffset.UtcNow;
-        // Two separate interruptions (at the same hours they would be one cut).
-        foreach (var (id, hoursAgo) in new[] { ("PO-A", 6), ("PO-B", 3) })
+        // Two separate interruptions, eight days apart, each worked on its day.
+        foreach (var id in new[] { "PO-A", "PO-B" })
         {
-            Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan(id, now.AddDays(8)))).StatusCode);
-            await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { at = now.AddHours(-hoursAgo) });
-            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { at = now.AddHours(1 - hoursAgo) })).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan(id, _clock.GetUtcNow().AddDays(8)))).StatusCode);
+            _clock.Advance(TimeSpan.FromDays(8));
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/start", new { })).StatusCode);
+            _clock.Advance(TimeSpan.FromHours(1));
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/planned-outages/{id}/complete", new { })).StatusCode);
         }
 
-        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-C", now.AddDays(8)));
+        var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-C", _clock.GetUtcNow().AddDays(8)));
 
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         var problem = await Json(response);
@@ -179,7 +202,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task A_plan_that_would_make_a_later_plan_the_customers_third_cut_is_refused()
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _clock.GetUtcNow();
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L10", now.AddDays(10)))).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-L9", now.AddDays(9)))).StatusCode);
 
@@ -192,7 +215,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task Three_plans_for_the_same_customers_sent_at_once_are_checked_one_after_another_and_the_third_is_refused()
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _clock.GetUtcNow();
 
         var answers = await Task.WhenAll(Enumerable.Range(8, 3).Select(days =>
             _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan($"PO-P{days}", now.AddDays(days)))));
@@ -226,7 +249,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     public async Task A_feeder_that_supplies_no_area_cannot_be_planned_out_and_nothing_is_scheduled()
     {
         await ApiScenario.ImportAsync(_dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\nF-EMPTY,Spare bay,S-1,Binhai,R1\n");
-        var start = DateTimeOffset.UtcNow.AddDays(9);
+        var start = _clock.GetUtcNow().AddDays(9);
 
         var response = await _dispatcher.PostAsJsonAsync("/api/planned-outages",
             new { id = "PO-EMPTY", kind = "Planned", feederId = "F-EMPTY", plannedStart = start, plannedEnd = start.AddHours(2), reason = "Replace the bay's breaker" });
@@ -239,7 +262,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     [Fact]
     public async Task Cancelling_needs_a_reason_and_an_unknown_outage_is_a_404()
     {
-        await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(8)));
+        await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", _clock.GetUtcNow().AddDays(8)));
 
         var noReason = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/cancel", new { });
         var cancelled = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/cancel", new { reason = "Work moved to the spring" });
@@ -254,7 +277,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     public async Task A_customer_lists_only_the_plans_that_cut_their_supply_and_only_when_and_why()
     {
         await ApiScenario.ImportTwoAreasAsync(_dispatcher); // customer-wang on TA-1 (feeder F-1), customer-li on TA-2 (F-2)
-        var start = DateTimeOffset.UtcNow.AddDays(8);
+        var start = _clock.GetUtcNow().AddDays(8);
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", Plan("PO-F1", start))).StatusCode);
         var other = new { id = "PO-TA2", kind = "Temporary", transformerAreaIds = new[] { "TA-2" }, plannedStart = start, plannedEnd = start.AddHours(2), reason = "Move the transformer" };
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/planned-outages", other)).StatusCode);
@@ -287,7 +310,7 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
     {
         var client = user is null ? _api.CreateClient() : await _api.ClientForAsync(user);
 
-        var response = await client.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", DateTimeOffset.UtcNow.AddDays(8), dryRun: true));
+        var response = await client.PostAsJsonAsync("/api/planned-outages", Plan("PO-1", _clock.GetUtcNow().AddDays(8), dryRun: true));
 
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal(expected, (await client.GetAsync("/api/planned-outages/PO-1")).StatusCode);

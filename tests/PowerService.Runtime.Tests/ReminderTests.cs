@@ -47,6 +47,25 @@ public abstract class ReminderTests
         await Eventually.True(async () => (await grain.List()).Count == 0, "the one-shot reminder is deleted");
     }
 
+    /// <summary>Reminders are stored to the millisecond; a moment between two milliseconds used to be stored rounded
+    /// down and fire before it, and a grain that then found its moment not yet due lost its wake-up for good.</summary>
+    [Fact]
+    public async Task A_reminder_for_a_moment_between_two_milliseconds_never_fires_before_it()
+    {
+        var key = $"p-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        var grain = silo.Grain<IPromiseGrain>(key);
+        await grain.Promise(TimeSpan.FromSeconds(10) + TimeSpan.FromTicks(4_635), TimeSpan.Zero); // due 10.0004635 s on
+
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await Task.Delay(200);
+        Assert.Empty(Ticks(key));
+
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        await Eventually.True(() => Ticks(key).Count == 1, "the reminder fired once its moment had passed");
+        Assert.Equal($"tick:{PromiseGrain.Reminder}:{Ms(Start.AddSeconds(10)) + 1}", Ticks(key)[0]);
+    }
+
     [Fact]
     public async Task A_reminder_its_grain_registers_again_while_the_previous_tick_runs_is_kept_and_fires()
     {

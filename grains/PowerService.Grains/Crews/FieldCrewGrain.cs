@@ -78,7 +78,14 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         return View();
     });
 
-    public Task<CrewView?> Get() => Task.FromResult(S.Profile is null ? null : View());
+    public Task<CrewView?> Get() => Task.FromResult(S.Profile is null ? Unknown() : View());
+
+    /// <summary>A crew never registered holds nothing: its activation goes unless another call comes first.</summary>
+    private CrewView? Unknown()
+    {
+        DeactivateIfUnused();
+        return null;
+    }
 
     public Task Reannounce() =>
         S.Profile is null ? Task.CompletedTask : GrainFactory.GetGrain<IDispatchGrain>(S.Profile.Region).UpdateCrew(Snapshot());
@@ -543,6 +550,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
     {
         if (S.Profile is null)
         {
+            Unknown();
             throw new EntityNotFoundException("Crew", Id);
         }
     }

@@ -368,6 +368,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
     {
         if (!_known)
         {
+            DeactivateIfUnused(); // an area not in the topology holds nothing
             throw new EntityNotFoundException("Transformer area", Id);
         }
     }

@@ -268,6 +268,13 @@ internal sealed partial class AreaPowerGrain(
         StopHandOverRetry();
         MarkDirty();
         await SettleOwedCalls();
+        if (S.OutageId is null && S.OpeningOwed is null)
+        {
+            // Meters that went dark again while the hand-over was owed (a recloser's second trip, a head-end's backlog
+            // delivered at once) were not judged then: judge them now, or the area stays dark with no outage until its
+            // next batch.
+            await InferAsync(backAt: null);
+        }
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)

@@ -56,7 +56,18 @@ internal sealed partial class OutageGrain(
     /// <summary>The id of the repair order an unplanned outage opens for itself.</summary>
     internal static string RepairOrderOf(string outageId) => $"WO-{outageId}";
 
-    public Task<OutageView?> Get() => Task.FromResult(O.Exists ? O.ToView() : null);
+    public Task<OutageView?> Get() => Task.FromResult(O.Exists ? O.ToView() : Unknown());
+
+    /// <summary>An outage not opened goes unless another call comes first, when it holds no call merged ahead of its
+    /// opening.</summary>
+    private OutageView? Unknown()
+    {
+        if (_mergedBeforeOpening == 0 && !_confirmedByRecoveredCall)
+        {
+            DeactivateIfUnused();
+        }
+        return null;
+    }
 
     public Task Reannounce() =>
         O.Exists ? GrainFactory.GetGrain<IOutageBoardGrain>(OutageBoardGrain.Key).Update(OutageSummary.Of(O)) : Task.CompletedTask;
@@ -379,7 +390,12 @@ internal sealed partial class OutageGrain(
         {
             throw new InvalidFieldException("actor", "The actor is required.");
         }
-        return O.Exists ? O : throw new EntityNotFoundException("Outage", Id);
+        if (!O.Exists)
+        {
+            Unknown();
+            throw new EntityNotFoundException("Outage", Id);
+        }
+        return O;
     }
 
     /// <summary>Customers hear of the outage once it is confirmed (not while only suspected).</summary>

@@ -119,7 +119,14 @@ internal sealed partial class PlannedOutageGrain(
         return new PlannedOutagePlan(false, true, impact, [], warnings, Outage.ToView());
     }
 
-    public Task<PlannedOutageView?> Get() => Task.FromResult(Outage.Exists ? Outage.ToView() : null);
+    public Task<PlannedOutageView?> Get() => Task.FromResult(Outage.Exists ? Outage.ToView() : Unknown());
+
+    /// <summary>A plan never scheduled holds nothing: its activation goes unless another call comes first.</summary>
+    private PlannedOutageView? Unknown()
+    {
+        DeactivateIfUnused();
+        return null;
+    }
 
     public Task Reannounce() => Outage.Exists ? TellCalendar() : Task.CompletedTask;
 
@@ -130,6 +137,12 @@ internal sealed partial class PlannedOutageGrain(
         var now = TimeProvider.GetUtcNow();
         RequireRecorded(actualStart, now, "actualStart");
         var to = Next(outage, Move.Start);
+        if (actualStart < outage.PlannedStart - options.EarlyStart)
+        {
+            throw new DomainConflictException(
+                $"Planned outage '{Id}' was noticed to its customers for {Format(outage.PlannedStart)}: it may start from "
+                + $"{Format(outage.PlannedStart - options.EarlyStart)}, not {Format(actualStart)}. To cut them earlier, cancel it and schedule a plan with its own notice.");
+        }
         var next = outage with { Status = to, ActualStart = actualStart, OutageOpenOwed = true, UpdatedAt = now, Version = outage.Version + 1 };
         await Commit(next, [Event(PlannedOutageEvents.Started, now, actor, new
         {
@@ -445,7 +458,15 @@ internal sealed partial class PlannedOutageGrain(
 
     // ---- checks ----
 
-    private PlannedOutageRecord RequireOutage() => Outage.Exists ? Outage : throw new EntityNotFoundException("Planned outage", Id);
+    private PlannedOutageRecord RequireOutage()
+    {
+        if (!Outage.Exists)
+        {
+            Unknown();
+            throw new EntityNotFoundException("Planned outage", Id);
+        }
+        return Outage;
+    }
 
     private PlannedOutageStatus Next(PlannedOutageRecord outage, Move move) =>
         Moves.TryGetValue((outage.Status, move), out var to)

@@ -21,6 +21,11 @@ public sealed class PlannedOutageOptions
     /// planned as several outages, each noticed and counted.</summary>
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>How long before its planned start a plan may be started. Its customers were told the planned start, so
+    /// a switch opened earlier than this (a week early, or the wrong plan picked) is refused: cutting them on another
+    /// day needs a plan of its own, noticed as every plan is. The margin is for the switching itself.</summary>
+    public TimeSpan EarlyStart { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>How far from now a plan's start may lie, either way: works are planned months ahead, not decades, and a
     /// start already long past is an unplanned outage to record, not a plan.</summary>
     public TimeSpan PlanningHorizon { get; set; } = TimeSpan.FromDays(366);

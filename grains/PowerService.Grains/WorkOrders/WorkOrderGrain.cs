@@ -110,7 +110,14 @@ internal sealed partial class WorkOrderGrain(
         return Order.ToView();
     }
 
-    public Task<WorkOrderView?> Get() => Task.FromResult(Order.Exists ? Order.ToView() : null);
+    public Task<WorkOrderView?> Get() => Task.FromResult(Order.Exists ? Order.ToView() : Unknown());
+
+    /// <summary>An order never created holds nothing: its activation goes unless another call comes first.</summary>
+    private WorkOrderView? Unknown()
+    {
+        DeactivateIfUnused();
+        return null;
+    }
 
     public async Task CrewWentOffShift(string crewId, string actor)
     {
@@ -795,7 +802,9 @@ internal sealed partial class WorkOrderGrain(
             reminder = ReminderChange.Set(ReminderName, wanted.Value, TimeSpan.Zero);
             next = next with { ReminderDueAt = wanted };
         }
-        if (change.Events.Count == 0 && next == change.Before)
+        // A reminder to set is written even when nothing else changed: after a tick that found its moment not yet due,
+        // the runtime has spent the reminder the record still names, and only this write registers it again.
+        if (change.Events.Count == 0 && next == change.Before && reminder is null)
         {
             return;
         }
@@ -990,7 +999,15 @@ internal sealed partial class WorkOrderGrain(
         created.CustomerId is not null && created.Channel is not (IntakeChannel.Field or IntakeChannel.Meter)
         && created.Classification != FaultCallVerdict.InOutage;
 
-    private WorkOrderRecord RequireOrder() => Order.Exists ? Order : throw new EntityNotFoundException("Work order", Id);
+    private WorkOrderRecord RequireOrder()
+    {
+        if (!Order.Exists)
+        {
+            Unknown();
+            throw new EntityNotFoundException("Work order", Id);
+        }
+        return Order;
+    }
 
     /// <summary>How many identified requests an order remembers; a resend comes within seconds, long before this many
     /// other actions.</summary>

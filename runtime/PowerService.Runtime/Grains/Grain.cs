@@ -43,7 +43,7 @@ public abstract class Grain
     /// has passed). Use it when the grain knows the moment: a relative due time computed from an earlier reading of
     /// the clock would fire late by however long the turn took between reading the clock and registering.</summary>
     protected Task RegisterOrUpdateReminder(string name, DateTimeOffset dueAt, TimeSpan period) =>
-        Activation.Silo.Reminders.RegisterAtAsync(this, name, dueAt.ToUnixTimeMilliseconds(), period);
+        Activation.Silo.Reminders.RegisterAtAsync(this, name, PowerService.Runtime.Reminders.ReminderService.DueMs(dueAt), period);
 
     protected Task UnregisterReminder(string name) => Activation.Silo.Reminders.UnregisterAsync(GrainId, name);
 
@@ -52,6 +52,12 @@ public abstract class Grain
 
     /// <summary>Deactivates this grain once the current turn is over; the next call activates it afresh.</summary>
     protected void DeactivateOnIdle() => Activation.RequestDeactivation();
+
+    /// <summary>Deactivates this grain once the current turn is over, unless it takes another call first: for an
+    /// activation that holds nothing worth keeping, such as one asked for an entity its store does not have. An unknown
+    /// id then costs a store read, not an activation kept for the idle timeout (ids guessed by the thousand would
+    /// otherwise fill the silo's memory and push real activations out at its cap).</summary>
+    protected void DeactivateIfUnused() => Activation.RequestDeactivation(DeactivationReason.Idle);
 }
 
 public enum DeactivationReason

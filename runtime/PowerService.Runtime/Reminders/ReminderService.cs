@@ -61,6 +61,15 @@ internal sealed partial class ReminderService
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>A moment as the reminders store it: whole milliseconds, rounded up, so a reminder never reaches its grain
+    /// before the moment the grain asked for (truncated, it came up to a millisecond early, and a grain that found its
+    /// moment not yet due waited for a reminder the runtime had already spent).</summary>
+    internal static long DueMs(DateTimeOffset at)
+    {
+        var ms = at.ToUnixTimeMilliseconds();
+        return DateTimeOffset.FromUnixTimeMilliseconds(ms) < at ? ms + 1 : ms;
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await LoadWindowAsync(NowMs + _horizonMs, cancellationToken);
@@ -106,7 +115,7 @@ internal sealed partial class ReminderService
     /// as a registration is.</summary>
     internal ReminderWrite Plan(GrainId grain, Type grainType, ReminderChange change) =>
         change.DueAt is { } dueAt
-            ? ReminderWrite.Set(Plan(grain, grainType, change.Name, dueAt.ToUnixTimeMilliseconds(), change.Period))
+            ? ReminderWrite.Set(Plan(grain, grainType, change.Name, DueMs(dueAt), change.Period))
             : ReminderWrite.Remove(new ReminderKey(grain, change.Name));
 
     /// <summary>After a state write with <paramref name="write"/> committed: the reminder is now as stored.</summary>

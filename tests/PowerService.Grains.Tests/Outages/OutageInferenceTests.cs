@@ -418,6 +418,28 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal(WorkOrderState.Cancelled, repair.State);
     }
 
+    /// <summary>A recloser trips, closes and trips again for good; the head-end delivers the three batches back to back
+    /// (or all at once after a backlog), before the feeder acknowledged the first outage's opening. The second trip
+    /// used to find the area still handing the first outage over and was never judged again: 40 meters dark and no
+    /// outage, no repair, no notice.</summary>
+    [Fact]
+    public async Task Meters_dark_again_while_the_restored_outage_is_still_being_handed_over_open_a_second_outage()
+    {
+        var first = _silo.Clock.GetUtcNow().AddMinutes(-1);
+        IEnumerable<MeterEvent> Batch(string name, MeterEventType type, int seconds) =>
+            Enumerable.Range(1, 40).Select(n => new MeterEvent(Meter(n), $"{name}-{n}", type, first.AddSeconds(seconds)));
+        await Ingestion(_silo).SubmitAsync([.. Batch("trip", MeterEventType.LastGasp, 0)]);
+        await Ingestion(_silo).SubmitAsync([.. Batch("close", MeterEventType.PowerRestored, 20)]);
+        await Ingestion(_silo).SubmitAsync([.. Batch("trip-again", MeterEventType.LastGasp, 40)]);
+
+        await Eventually.True(async () => (await Outage("OUT-TA-000001-2").Get())?.RepairOrderId is { } repair
+            && await _silo.Grain<IWorkOrderGrain>(repair).Get() is not null, "the second trip opened an outage of its own, with its repair order");
+        var restored = (await Outage("OUT-TA-000001-1").Get())!;
+        Assert.Equal((OutageState.Restored, first.AddSeconds(20)), (restored.State, restored.RestoredAt));
+        Assert.Equal(first.AddSeconds(40), (await Outage("OUT-TA-000001-2").Get())!.StartedAt);
+        Assert.Equal("OUT-TA-000001-2", (await AreaPower(1).Get()).OutageId);
+    }
+
     /// <summary>A head-end stamping to the second gives a meter's reading and its last gasp, or a recloser's gasp and
     /// restore, the same time. The meter must end the same whatever order they arrive in, and the log replayed over its
     /// flushed flags at the next start must not flip it (it did: an outage "restored by meters" with zero duration).</summary>

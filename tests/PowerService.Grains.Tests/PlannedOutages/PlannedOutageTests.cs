@@ -247,6 +247,7 @@ public sealed class PlannedOutageTests : IAsyncLifetime
     public async Task Illegal_moves_are_conflicts_that_change_nothing()
     {
         await Outage("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false);
+        _silo.Advance(Week);
         var now = _silo.Clock.GetUtcNow();
 
         await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-1").Complete(now, Dispatcher));
@@ -263,6 +264,27 @@ public sealed class PlannedOutageTests : IAsyncLifetime
         var cancelled = (await Outage("PO-2").Get())!;
         Assert.Equal((PlannedOutageStatus.Cancelled, 2), (cancelled.Status, cancelled.Version));
         await Assert.ThrowsAsync<EntityNotFoundException>(() => Outage("PO-404").Start(now, Dispatcher));
+    }
+
+    [Fact]
+    public async Task A_plan_starts_from_half_an_hour_before_the_start_its_customers_were_told_not_earlier()
+    {
+        var planned = await Outage("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false);
+        var plannedStart = planned.Outage!.PlannedStart;
+
+        // Recorded on the day it was scheduled (the wrong plan picked), then 31 minutes early on the day.
+        var weekEarly = await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher));
+        _silo.Advance(plannedStart - _silo.Clock.GetUtcNow() - TimeSpan.FromMinutes(31));
+        await Assert.ThrowsAsync<DomainConflictException>(() => Outage("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher));
+        var unchanged = (await Outage("PO-1").Get())!;
+        Assert.Equal((PlannedOutageStatus.Scheduled, 1), (unchanged.Status, unchanged.Version));
+        Assert.Contains("was noticed to its customers for", weekEarly.Message);
+
+        _silo.Advance(TimeSpan.FromMinutes(2)); // 29 minutes early: the switching has begun
+        var started = await Outage("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher);
+
+        Assert.Equal(PlannedOutageStatus.InProgress, started.Status);
+        Assert.Equal(plannedStart.AddMinutes(-29), started.ActualStart);
     }
 
     [Theory]
@@ -301,6 +323,7 @@ public sealed class PlannedOutageTests : IAsyncLifetime
     public async Task An_actual_end_before_the_actual_start_names_the_field()
     {
         await Outage("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-3"]), dryRun: false);
+        _silo.Advance(Week);
         var now = _silo.Clock.GetUtcNow();
         await Outage("PO-1").Start(now, Dispatcher);
 
