@@ -11,11 +11,18 @@ namespace PowerService.Api;
 /// address, so one client guessing passwords cannot starve the others. Customer-facing endpoints (work orders,
 /// bookings, crew slots) are limited per customer when a customer token is given and per address when no token is
 /// (before the 401), so one app or script cannot flood the silo; dispatchers, crews and operators are not limited there.
+/// Live connections to the hubs are limited per account (a WebSocket's request lasts as long as the connection, so a
+/// concurrency lease is one open connection): one customer token opening connections in a loop took the silo to its
+/// descriptor limit, where the runtime aborted it.
 /// A refused request gets 429 with Retry-After and problem details.</summary>
 public static class ApiRateLimits
 {
     public const string Public = "public";
     public const string Customer = "customer";
+    public const string Hubs = "hubs";
+
+    private static int HubConnectionsFor(ClaimsPrincipal user, ApiOptions api) =>
+        user.Identity?.IsAuthenticated == true && !user.IsInRole(Roles.Customer) ? api.HubConnectionsPerStaff : api.HubConnectionsPerCustomer;
 
     internal static void Configure(RateLimiterOptions options, ApiOptions api)
     {
@@ -25,11 +32,26 @@ public static class ApiRateLimits
             var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : api.PublicRateWindow;
             var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
             context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            var hub = context.HttpContext.Request.Path.StartsWithSegments("/hubs");
             await Results.Problem(
-                title: "Too many requests",
-                detail: $"This client made too many requests; retry in {seconds} s.",
+                title: hub ? "Too many live connections" : "Too many requests",
+                detail: hub
+                    ? $"This account has {HubConnectionsFor(context.HttpContext.User, api)} live connections open, as many as it may: close one (another tab or device) and retry."
+                    : $"This client made too many requests; retry in {seconds} s.",
                 statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(context.HttpContext);
         };
+        options.AddPolicy(Hubs, context =>
+        {
+            var user = context.User;
+            var key = user.Identity?.IsAuthenticated == true
+                ? "user:" + user.FindFirstValue(ClaimTypes.Name)
+                : "address:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            return RateLimitPartition.GetConcurrencyLimiter(key, _ => new ConcurrencyLimiterOptions
+            {
+                PermitLimit = HubConnectionsFor(user, api),
+                QueueLimit = 0,
+            });
+        });
         options.AddPolicy(Public, context => RateLimitPartition.GetFixedWindowLimiter(
             context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
             _ => new FixedWindowRateLimiterOptions { PermitLimit = api.PublicRateLimit, Window = api.PublicRateWindow, QueueLimit = 0 }));
@@ -56,6 +78,13 @@ public static class ApiRateLimits
 /// <summary>API settings (configuration section <c>Api</c>).</summary>
 public sealed class ApiOptions
 {
+    /// <summary>Live hub connections one customer account may hold at once (a phone and a browser or two).</summary>
+    public int HubConnectionsPerCustomer { get; set; } = 5;
+
+    /// <summary>Live hub connections one staff account (dispatcher, crew, operator) may hold at once: a console, the
+    /// monitor and a few tabs, or a crew's PDAs.</summary>
+    public int HubConnectionsPerStaff { get; set; } = 20;
+
     /// <summary>Requests one client address may make to a public endpoint per <see cref="PublicRateWindow"/>.</summary>
     public int PublicRateLimit { get; set; } = 20;
 

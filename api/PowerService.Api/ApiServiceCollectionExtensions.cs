@@ -43,6 +43,7 @@ public static class ApiServiceCollectionExtensions
         }
         services.AddSingleton(api);
         services.AddSingleton<StoreProbe>();
+        services.AddConnectionLimits();
 
         services.AddOpenApi();
         // Enums travel as names ("FaultRepair"), not numbers, in every answer. A body field the request does not have
@@ -121,11 +122,19 @@ public static class ApiServiceCollectionExtensions
         app.MapIndicatorEndpoints();
         // A connection lives no longer than the token it was opened with: a crew signed out by its token's end (or a
         // leaked token past it) keeps no open hub to act through; the pages reconnect with a fresh sign-in.
-        static void UntilTokenEnds(Microsoft.AspNetCore.Http.Connections.HttpConnectionDispatcherOptions options) => options.CloseOnAuthenticationExpiration = true;
-        app.MapHub<DispatchHub>("/hubs/dispatch", UntilTokenEnds);
-        app.MapHub<CrewHub>("/hubs/crew", UntilTokenEnds);
-        app.MapHub<CustomerHub>("/hubs/customer", UntilTokenEnds);
-        app.MapHub<MonitorHub>("/hubs/monitor", UntilTokenEnds);
+        // A connection may fall 1 MB behind before a send to it waits (64 KB by default): the live feed sends a page to
+        // every connection at once and waits for the page, so one console that stopped reading held every console,
+        // PDA and tracker to the feed's 500 ms bound until the transport's 10 s send timeout dropped it. A console's
+        // storm traffic over those 10 s fits in the megabyte; a stuck connection is dropped without holding anyone up.
+        static void UntilTokenEnds(Microsoft.AspNetCore.Http.Connections.HttpConnectionDispatcherOptions options)
+        {
+            options.CloseOnAuthenticationExpiration = true;
+            options.TransportMaxBufferSize = 1 << 20;
+        }
+        app.MapHub<DispatchHub>("/hubs/dispatch", UntilTokenEnds).RequireRateLimiting(ApiRateLimits.Hubs);
+        app.MapHub<CrewHub>("/hubs/crew", UntilTokenEnds).RequireRateLimiting(ApiRateLimits.Hubs);
+        app.MapHub<CustomerHub>("/hubs/customer", UntilTokenEnds).RequireRateLimiting(ApiRateLimits.Hubs);
+        app.MapHub<MonitorHub>("/hubs/monitor", UntilTokenEnds).RequireRateLimiting(ApiRateLimits.Hubs);
         return app;
     }
 }

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Tests.Support;
+using PowerService.TestSupport;
 
 namespace PowerService.Api.Tests;
 
@@ -18,6 +20,54 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task One_customer_account_holds_five_live_connections_the_sixth_is_a_429_until_one_closes()
+    {
+        await ApiScenario.ImportCustomerAsync(await _api.ClientForAsync("dispatcher-li"));
+        var customer = await _api.TokenForAsync("customer-wang");
+        var hub = new Uri(_server, "/hubs/customer");
+        var open = new List<SignalRConnection>();
+        try
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                open.Add(await SignalRConnection.ConnectAsync(hub, customer));
+            }
+
+            Assert.Equal(429, await SignalRConnection.RefusedStatusAsync(hub, customer));
+            // Other accounts are not held up by that one, and staff accounts may hold more (consoles, tabs, PDAs).
+            var dispatcher = await _api.TokenForAsync("dispatcher-li");
+            for (var i = 0; i < 6; i++)
+            {
+                open.Add(await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), dispatcher));
+            }
+
+            await open[0].DisposeAsync();
+            open.RemoveAt(0);
+            await Eventually.True(async () => await SignalRConnection.RefusedStatusAsync(hub, customer) == 101, "a closed connection frees its place");
+        }
+        finally
+        {
+            foreach (var connection in open)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public void The_silo_refuses_connections_before_it_runs_out_of_file_descriptors()
+    {
+        var limits = _api.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value.Limits;
+        var files = File.ReadLines("/proc/self/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+
+        Assert.NotNull(limits.MaxConcurrentConnections);
+        Assert.NotNull(limits.MaxConcurrentUpgradedConnections);
+        Assert.True(limits.MaxConcurrentConnections + limits.MaxConcurrentUpgradedConnections < long.Parse(files, System.Globalization.CultureInfo.InvariantCulture),
+            $"{limits.MaxConcurrentConnections} + {limits.MaxConcurrentUpgradedConnections} connections within {files} descriptors");
+    }
 
     [Fact]
     public async Task An_operator_on_the_monitor_hub_sees_the_grain_calls_the_silo_makes()

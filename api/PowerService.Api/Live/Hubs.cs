@@ -43,14 +43,27 @@ public abstract class CountedHub(ConnectionCount connections) : Hub
     public override async Task OnConnectedAsync()
     {
         connections.Joined();
-        if (OwnGroup(Caller.From(Context.User!)) is { } group)
+        try
         {
-            await Groups.AddToGroupAsync(Context.ConnectionId, group);
+            if (OwnGroup(Caller.From(Context.User!)) is { } group)
+            {
+                await Groups.AddToGroupAsync(Context.ConnectionId, group);
+            }
+            await JoinMoreGroupsAsync();
+            await base.OnConnectedAsync();
         }
-        await base.OnConnectedAsync();
+        catch
+        {
+            // A connection refused here is never disconnected: uncounted now, or the feed would work for it for ever.
+            connections.Left();
+            throw;
+        }
     }
 
     private protected virtual string? OwnGroup(Caller caller) => null;
+
+    /// <summary>Groups a connection joins that need a look-up (a failure refuses the connection, uncounted).</summary>
+    private protected virtual Task JoinMoreGroupsAsync() => Task.CompletedTask;
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
@@ -207,9 +220,8 @@ public sealed class CustomerHub([FromKeyedServices(ConnectionCount.Live)] Connec
 {
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Customer(caller.CustomerId!);
 
-    public override async Task OnConnectedAsync()
+    private protected override async Task JoinMoreGroupsAsync()
     {
-        await base.OnConnectedAsync();
         if (await grains.GetGrain<ICustomerGrain>(Caller.From(Context.User!).CustomerId!).GetProfile() is { } customer)
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, LiveGroups.Area(customer.TransformerAreaId));

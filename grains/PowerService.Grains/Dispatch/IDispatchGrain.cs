@@ -35,15 +35,18 @@ public interface IDispatchGrain : IGrain
     Task<IReadOnlyList<string>> GetCrewIds();
 }
 
-/// <summary>What dispatch needs to know about an order. <paramref name="ExcludedCrews"/> are crews that already
-/// rejected or let the offer expire.</summary>
+/// <summary>What dispatch needs to know about an order. <paramref name="ExcludedCrews"/> are crews that rejected it;
+/// <paramref name="LapsedCrews"/> let an offer of it lapse or went off shift before answering, and are offered it
+/// again only when no other crew can take it (a crew that missed an offer while driving is no refusal, and with it
+/// excluded for good an order whose every eligible crew had once missed it sat unassigned beside idle crews).</summary>
 public sealed record DispatchRequest(
     string OrderId,
     WorkOrderKind Kind,
     WorkOrderPriority Priority,
     GeoPoint Location,
     DateTimeOffset ArrivalDueAt,
-    IReadOnlyList<string> ExcludedCrews);
+    IReadOnlyList<string> ExcludedCrews,
+    IReadOnlyList<string>? LapsedCrews = null);
 
 public sealed record DispatchDecision(string OrderId, string CrewId, double TravelMinutes, double Score);
 

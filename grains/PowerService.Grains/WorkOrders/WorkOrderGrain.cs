@@ -491,7 +491,8 @@ internal sealed partial class WorkOrderGrain(
             OfferExpiresAt = null,
             BookingId = null,
             SlotStart = null,
-            ExcludedCrews = [.. order.ExcludedCrews, crew],
+            ExcludedCrews = eventType == WorkOrderEvents.Rejected ? [.. order.ExcludedCrews, crew] : order.ExcludedCrews,
+            LapsedCrews = eventType == WorkOrderEvents.Rejected || order.LapsedCrews.Contains(crew) ? order.LapsedCrews : [.. order.LapsedCrews, crew],
         };
         Record(change, eventType, actor, location, new { CrewId = crew, Note = note }, at);
         await AskDispatch(change);
@@ -567,6 +568,9 @@ internal sealed partial class WorkOrderGrain(
             OfferExpiresAt = null,
             BookingId = null,
             SlotStart = null,
+            // A new visit: every crew may be offered it again, those that turned down the first one included.
+            ExcludedCrews = [],
+            LapsedCrews = [],
             // A callback not yet made no longer applies: the next resolution schedules a new one.
             Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Cancel(change.Now))],
         };
@@ -661,7 +665,7 @@ internal sealed partial class WorkOrderGrain(
     {
         var order = change.Next;
         var decision = await GrainFactory.GetGrain<IDispatchGrain>(order.Region).RequestCrew(
-            new DispatchRequest(order.Id, order.Kind, order.Priority, order.Location, ArrivalDue(order, change.Now), order.ExcludedCrews));
+            new DispatchRequest(order.Id, order.Kind, order.Priority, order.Location, ArrivalDue(order, change.Now), order.ExcludedCrews, order.LapsedCrews));
         if (decision is null)
         {
             change.Next = order with { QueuedInDispatch = true };

@@ -28,8 +28,12 @@ internal sealed record WorkOrderRecord
     /// <summary>When the current offer to <see cref="CrewId"/> lapses unless accepted.</summary>
     public DateTimeOffset? OfferExpiresAt { get; init; }
 
-    /// <summary>Crews that rejected the order or let the offer lapse; dispatch skips them.</summary>
+    /// <summary>Crews that rejected the order; dispatch skips them (until the order is reopened).</summary>
     public IReadOnlyList<string> ExcludedCrews { get; init; } = [];
+
+    /// <summary>Crews whose offer lapsed unanswered or that went off shift before answering: not a refusal of the work,
+    /// so dispatch offers the order to them again when no other crew can take it (until the order is reopened).</summary>
+    public IReadOnlyList<string> LapsedCrews { get; init; } = [];
 
     /// <summary>True while dispatch holds the order in its backlog (it will call Assign).</summary>
     public bool QueuedInDispatch { get; init; }

@@ -249,6 +249,54 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal(1, (await silo.Grain<IDispatchGrain>(Region).GetStatus()).Backlog);
     }
 
+    /// <summary>A crew that missed an offer (driving, on another job) or went off shift before answering did not refuse
+    /// the work. With it excluded for good, an order every eligible crew had once missed sat Rejected beside idle crews
+    /// until its arrival promise was breached.</summary>
+    [Fact]
+    public async Task An_order_every_crew_let_lapse_is_offered_again_to_them_and_a_crew_back_on_shift_gets_its_handed_back_offer()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(2));
+        await RegisterCrew(silo, "far", home: East(12));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        Assert.Equal("near", (await order.Create(Fault())).CrewId);
+
+        silo.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.True(async () => (await order.Get())!.CrewId == "far", "the lapsed offer goes to the other crew first");
+        silo.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.True(async () => (await order.Get())!.CrewId == "near", "with no other crew left, the crew that missed it first is offered it again");
+        Assert.Equal(["Created", "Dispatched", "OfferExpired", "Dispatched", "OfferExpired", "Dispatched"], await EventTypes(order));
+
+        // The only crew on shift hands the offer back by going off shift; back on shift, it is offered the order again.
+        await silo.Grain<IFieldCrewGrain>("far").SetStatus(CrewStatus.OffShift, "dispatcher:li");
+        await silo.Grain<IFieldCrewGrain>("near").SetStatus(CrewStatus.OffShift, "crew:near");
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Rejected, "the offer is handed back");
+        await silo.Grain<IFieldCrewGrain>("near").SetStatus(CrewStatus.Available, "crew:near");
+        silo.Advance(TimeSpan.FromMinutes(1));
+        await Eventually.True(async () => (await order.Get())!.CrewId == "near", "the crew back on shift is offered the order again");
+    }
+
+    [Fact]
+    public async Task A_crew_that_rejected_an_order_is_not_offered_it_again_until_it_is_reopened()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(2));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+
+        await order.Apply(ByCrew(WorkOrderAction.Reject, "near") with { Note = "needs a cable crew" });
+        silo.Advance(TimeSpan.FromMinutes(2));
+
+        Assert.Equal((null, WorkOrderState.Rejected), ((await order.Get())!.CrewId, (await order.Get())!.State));
+        await order.Assign("near", Dispatcher, "the cable crew is on its way to meet them");
+        foreach (var step in new[] { WorkOrderAction.Accept, WorkOrderAction.StartTravel, WorkOrderAction.Arrive, WorkOrderAction.Resolve })
+        {
+            await order.Apply(ByCrew(step, "near") with { Location = East(0.1) });
+        }
+        await order.RecordCallback(new CallbackAttempt(CallbackOutcome.Dissatisfied, "agent:zhao", "the fault is back"));
+        await Eventually.True(async () => (await order.Get())!.CrewId == "near", "the reopened order is offered to every crew again");
+    }
+
     [Fact]
     public async Task A_dispatcher_override_moves_the_order_to_another_crew_and_the_first_crew_lets_it_go()
     {
