@@ -90,6 +90,10 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         string[][] steps = [["Accept", "Crew accepted"], ["En route", "On the way"], ["Arrived", "Crew on site"], ["Resolved", "Repaired"]];
         foreach (var (button, customerSees) in steps.Select(s => (s[0], s[1])))
         {
+            if (button == "Accept")
+            {
+                await card.Locator("textarea").FillAsync("gate code 4711");
+            }
             if (button == "Resolved")
             {
                 await card.Locator("textarea").FillAsync("Replaced the blown fuse");
@@ -97,7 +101,14 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
             }
             await card.GetByRole(AriaRole.Button, new() { Name = button, Exact = true }).ClickAsync();
             await Assertions.Expect(customer.Locator(".steps span.now")).ToHaveTextAsync(customerSees);
+            if (button == "Accept")
+            {
+                await Assertions.Expect(card.Locator("textarea")).ToHaveValueAsync(""); // the note went with the action
+            }
         }
+        // Journaled with the step it was sent with, not again with every step after it.
+        var journal = await dispatcherApi.GetStringAsync("/api/work-orders/WO-B1/history");
+        Assert.Equal(1, Regex.Count(journal, "gate code 4711"));
         await Assertions.Expect(pda.Locator("#orders")).ToContainTextAsync("No orders.");
         await Assertions.Expect(console.Locator("tr[data-order='WO-B1']")).ToContainTextAsync("CallbackPending"); // waits for the callback
         await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer.png"), FullPage = true });
@@ -178,6 +189,31 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(row).ToContainTextAsync("Arrival");
         await Assertions.Expect(row).Not.ToContainTextAsync("on hold");
         await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("Crew expected by");
+    }
+
+    [Fact]
+    public async Task The_tracker_of_a_reopened_order_promises_the_new_visit_not_the_first_ones_met_promise()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var crew = await _api.ClientForAsync("crew-c12");
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-R1", kind = "FaultRepair", description = "No power", customerId = "CU-0001" })).StatusCode);
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/work-orders/WO-R1/transitions", new { action, location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        }
+        var first = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/work-orders/WO-R1"));
+        var firstDue = first.GetProperty("slaClocks").EnumerateArray().First(c => c.GetProperty("name").GetString() == "Arrival").GetProperty("dueAt").GetString();
+
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-R1/callback", new { outcome = "Dissatisfied", note = "the lights went out again" })).StatusCode);
+        var reopened = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/work-orders/WO-R1"));
+        var newDue = reopened.GetProperty("slaClocks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "Arrival" && c.GetProperty("state").GetString() == "Running").GetProperty("dueAt").GetString();
+        var tracker = await SignInAsync("customer.html?order=WO-R1", "customer-wang");
+
+        const string Format = "iso => { const d = new Date(iso), p = n => String(n).padStart(2, '0'); return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`; }";
+        await Assertions.Expect(tracker.Locator("#eta")).ToHaveTextAsync($"Crew expected by {await tracker.EvaluateAsync<string>(Format, newDue)}");
+        Assert.NotEqual(firstDue, newDue);
     }
 
     /// <summary>Not a timed test: it checks the console works with a storm's 10,000 open orders and prints how long

@@ -36,17 +36,20 @@ requireRole(["crew"], async user => {
   $("orders").onclick = async event => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
-    const id = button.dataset.order, card = button.closest(".card");
+    const id = button.dataset.order, note = button.closest(".card").querySelector("textarea").value || null;
     if (sendingNow.has(id)) return;
     sendingNow.add(id);
     draw();
     try {
       // The device's position goes with the action, so the order's history says where the crew was when it acted.
       const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`,
-        { action: button.dataset.action, note: card.querySelector("textarea").value || null, location: position },
+        { action: button.dataset.action, note, location: position },
         (attempt, of) => { refusals.set(id, `No answer yet: sending again (${attempt} of ${of})…`); draw(); });
       refusals.delete(id);
-      card.querySelector("textarea").value = ""; // the note went with the action
+      // The note went with the action: empty the card's box as it is now (the redraws since made a new one), unless
+      // the crew has begun another note meanwhile.
+      const box = $("orders").querySelector(`.card[data-card="${CSS.escape(id)}"] textarea`);
+      if (box && box.value === (note ?? "")) box.value = "";
       keep(order); showError(null); draw();
     } catch (error) {
       refusals.set(id, refusal(error));

@@ -123,7 +123,8 @@ function show(order) {
   $("title").textContent = `${order.id} · ${Kinds[order.kind] ?? order.kind}`;
   const rank = Rank[order.state] ?? -1;
   $("steps").innerHTML = Steps.map(([state, label], i) => `<span class="${i < rank ? "done" : i === rank ? "now" : ""}" data-state="${state}">${escape(label)}</span>`).join("");
-  const arrival = (order.slaClocks || []).find(c => c.name === "Arrival");
+  // The arrival promise still open: after a reopen the first visit's (met) promise is history, not the new one.
+  const arrival = (order.slaClocks || []).find(c => c.name === "Arrival" && ["Running", "Warned", "Breached"].includes(c.state));
   const s = slack(order);
   $("eta").textContent =
     order.state === "Cancelled" ? "Cancelled" :
@@ -133,7 +134,8 @@ function show(order) {
     rank >= 5 ? (order.kind === "FaultRepair" ? "Power restored — thank you for your patience" : "Done — thank you for your patience") :
     rank === 4 ? "The crew is working on it" :
     order.suspendedAt ? `On hold as you asked, since ${when(order.suspendedAt)}: the promised times wait with it` :
-    arrival ? `Crew expected by ${new Date(arrival.dueAt).toLocaleTimeString()}` :
+    arrival && Date.parse(arrival.dueAt) < Date.now() ? `Running late: the crew was expected by ${when(arrival.dueAt)}; it is on its way as soon as it can be` :
+    arrival ? `Crew expected by ${when(arrival.dueAt)}` :
     s ? `Promised by ${new Date(Date.now() + s.minutes * 60000).toLocaleString()}` : "";
   // A crew named on a withdrawn or merged order was let go of it.
   const crew = order.crewId && !Final.has(order.state) ? " · crew " + order.crewId : "";
