@@ -215,7 +215,13 @@ internal sealed partial class WorkOrderGrain(
                 Resolved(change, command);
                 break;
             case Close:
-                change.Next = order with { State = to, Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Stop(change.Now))] };
+                // A callback promise closed without a call was not kept: not counted as met (cancelled), and one already
+                // breached stays late. The other clocks are met by the work done.
+                change.Next = order with
+                {
+                    State = to,
+                    Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Name == SlaPolicy.Callback && !c.Breached ? c.Cancel(change.Now) : c.Stop(change.Now))],
+                };
                 Record(change, WorkOrderEvents.Closed, command.Actor, command.Location, new { Reason = "closed by dispatcher", command.Note });
                 break;
             case Reopen:

@@ -43,6 +43,30 @@ public sealed class CallbackTests
         Assert.Equal(0, closed.Callback!.Attempts);
     }
 
+    /// <summary>Closing without calling the customer did not keep the callback promise: it used to count as met and
+    /// raise the on-time rate.</summary>
+    [Fact]
+    public async Task A_dispatcher_closing_without_a_callback_does_not_count_the_callback_promise_as_met()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var early = silo.Grain<IWorkOrderGrain>("o-1");
+        var late = silo.Grain<IWorkOrderGrain>("o-2");
+        await early.Create(Fault());
+        await Complete(early, "c1");
+        await late.Create(Fault());
+        await Complete(late, "c1");
+
+        var closedEarly = await early.Apply(new WorkOrderCommand(WorkOrderAction.Close, "dispatcher:li"));
+        silo.Advance(TimeSpan.FromDays(10));
+        await Eventually.True(async () => (await late.Get())!.SlaClocks.Single(c => c.Name == "Callback").State == SlaClockState.Breached, "the callback promise is breached");
+        var closedLate = await late.Apply(new WorkOrderCommand(WorkOrderAction.Close, "dispatcher:li"));
+
+        Assert.Equal((WorkOrderState.Closed, SlaClockState.Cancelled), (closedEarly.State, closedEarly.SlaClocks.Single(c => c.Name == "Callback").State));
+        Assert.Equal(SlaClockState.Met, closedEarly.SlaClocks.Single(c => c.Name == "Arrival").State);
+        Assert.Equal(SlaClockState.MetLate, closedLate.SlaClocks.Single(c => c.Name == "Callback").State);
+    }
+
     [Fact]
     public async Task An_unreachable_customer_is_retried_on_schedule_and_the_order_closes_when_retries_run_out()
     {
