@@ -243,15 +243,22 @@ internal sealed partial class JournalFeed(
         }
     }
 
-    /// <summary>The crew an order event says the order left (<c>previousCrew</c> of a reassignment or a reopening).</summary>
+    /// <summary>The crew an order event says the order left: <c>previousCrew</c> of a reassignment or a reopening,
+    /// <c>crewId</c> of an offer rejected or lapsed (a crew gone off shift hands its offers back: its other devices drop them).</summary>
     private static string? PreviousCrew(Runtime.Storage.StoredEvent e)
     {
-        if (e.EventType is not (WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened) || !e.PayloadJson.Contains("\"previousCrew\":\"", StringComparison.Ordinal))
+        var field = e.EventType switch
+        {
+            WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened => "previousCrew",
+            WorkOrderEvents.Rejected or WorkOrderEvents.OfferExpired => "crewId",
+            _ => null,
+        };
+        if (field is null || !e.PayloadJson.Contains($"\"{field}\":\"", StringComparison.Ordinal))
         {
             return null;
         }
         using var payload = JsonDocument.Parse(e.PayloadJson);
-        return payload.RootElement.TryGetProperty("previousCrew", out var crew) && crew.ValueKind == JsonValueKind.String ? crew.GetString() : null;
+        return payload.RootElement.TryGetProperty(field, out var crew) && crew.ValueKind == JsonValueKind.String ? crew.GetString() : null;
     }
 
     private void SendOutages(List<OutageView> outages, List<Task> sends, CancellationToken cancellationToken)

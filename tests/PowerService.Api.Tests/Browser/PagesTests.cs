@@ -599,15 +599,23 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync();
         await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-orders-on-open.png"), FullPage = true });
 
-        // The PDA misses a push: WO-P1 was accepted elsewhere, the page still offers Accept, and the refusal shows on the card.
+        // The PDA misses a push: WO-P1 was accepted on the crew's other device, the page still offers Accept. The tap
+        // is refused by the order, and the page says it was already done rather than "refused".
         feed.Muted = true;
         Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P1/transitions", new { action = "accept" })).StatusCode);
         await p1.Locator("textarea").FillAsync("gate locked, called the customer");
         await p1.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
-        await Assertions.Expect(p1.Locator(".refusal")).ToContainTextAsync("Refused:");
-        await Assertions.Expect(p1.Locator("textarea")).ToHaveValueAsync("gate locked, called the customer"); // not lost with the refusal
-        await Assertions.Expect(pda.Locator("#error")).ToBeVisibleAsync();
+        await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-P1: Accept was already sent from another device of your crew.");
+        await Assertions.Expect(p1.Locator(".refusal")).ToHaveCountAsync(0);
+        await Assertions.Expect(p1.Locator("textarea")).ToHaveValueAsync("gate locked, called the customer"); // not sent, not lost
         await Assertions.Expect(p1.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync(); // shown as it is now
+
+        // Still missing pushes: dispatch gives WO-P1 to another crew; the crew's tap says so instead of "does not exist".
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P1/assign", new { crewId = "C-77", note = "C-77 has the meter" })).StatusCode);
+        await p1.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true }).ClickAsync();
+        await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-P1 is no longer assigned to your crew");
+        await Assertions.Expect(p1).ToHaveCountAsync(0);
+        await Assertions.Expect(pda.Locator("#error")).Not.ToContainTextAsync("does not exist");
         await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-refused.png"), FullPage = true });
         feed.Muted = false;
 
@@ -623,6 +631,36 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync(new() { Timeout = 30_000 });
         await Assertions.Expect(pda.Locator(".card[data-card='WO-P3']")).ToContainTextAsync("Cable cut by digger");
         await Assertions.Expect(p2.Locator("textarea")).ToHaveValueAsync("bring the long ladder"); // a live update keeps what is typed
+
+        // Online, an order dispatch moves to another crew leaves the list with a word, not silently.
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P3/assign", new { crewId = "C-77" })).StatusCode);
+        await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-P3 was given to another crew by dispatch");
+        await Assertions.Expect(pda.Locator(".card[data-card='WO-P3']")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task A_crew_goes_off_shift_from_the_PDA_handing_back_its_unanswered_offer_and_comes_back_on_shift()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var created = await ApiScenario.JsonAsync(await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-S1", kind = "FaultRepair", description = "No power", customerId = "CU-0001" }));
+        Assert.Equal("C-12", created.GetProperty("crewId").GetString()); // offered by dispatch, not yet accepted
+        var pda = await SignInAsync("crew.html", "crew-c12");
+        await Assertions.Expect(pda.Locator(".card[data-card='WO-S1']")).ToBeVisibleAsync();
+
+        await pda.Locator("#shift").ClickAsync();
+
+        await Assertions.Expect(pda.Locator("#crew-status")).ToHaveTextAsync("OffShift");
+        await Assertions.Expect(pda.Locator("#shift")).ToHaveTextAsync("Back on shift");
+        await Assertions.Expect(pda.Locator(".card[data-card='WO-S1']")).ToHaveCountAsync(0);
+        await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-S1 went back to dispatch"); // the unanswered offer
+        Assert.Equal("OffShift", (await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/crews/C-12"))).GetProperty("status").GetString());
+
+        await pda.Locator("#shift").ClickAsync();
+
+        await Assertions.Expect(pda.Locator("#crew-status")).ToHaveTextAsync("Available");
+        Assert.Equal("Available", (await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/crews/C-12"))).GetProperty("status").GetString());
     }
 
     [Fact]

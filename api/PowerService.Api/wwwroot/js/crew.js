@@ -53,9 +53,16 @@ requireRole(["crew"], async user => {
       keep(order); showError(null); draw();
     } catch (error) {
       refusals.set(id, refusal(error));
-      showError(error);
       // The order moved on elsewhere (409) or left the crew (404): show it as it is now.
       if (error.status === 409 || error.status === 404) await refresh(id);
+      const now = mine.get(id);
+      if (error.status === 404) showError(null); // the notice says why it went; "does not exist" says nothing to a crew
+      else if (error.status === 409 && now && now.crewId === crewId && Leads[button.dataset.action]?.includes(now.state)) {
+        // Another device of this crew did it first: done, not refused.
+        refusals.delete(id);
+        showError(null);
+        notice(`${id}: ${button.textContent.trim()} was already sent from another device of your crew.`);
+      } else showError(error);
       draw(true);
     } finally {
       sendingNow.delete(id);
@@ -79,6 +86,14 @@ requireRole(["crew"], async user => {
       await reportLocation(position);
       if (watching === null) watching = navigator.geolocation.watchPosition(moved, () => {}, { enableHighAccuracy: true, maximumAge: 30000 });
     }, error => { $("gps-state").textContent = `No position: ${error.message}`; }, { enableHighAccuracy: true, timeout: 15000 });
+  };
+  // A break or the end of the shift from the PDA: offers not yet accepted go back to dispatch; accepted work stays.
+  $("shift").onclick = async () => {
+    const shift = $("shift");
+    shift.disabled = true;
+    try { showCrew(await api("POST", `/api/crews/${encodeURIComponent(crewId)}/status`, { status: shift.dataset.to })); showError(null); }
+    catch (error) { showError(error); }
+    finally { shift.disabled = false; }
   };
   setInterval(tick, 1000);
   // Every control works from the moment the page shows (a tap while it still loads is not lost); then the crew, the
@@ -144,15 +159,37 @@ async function refresh(id) {
   catch (error) {
     if (error.status !== 404) throw error;
     // Not visible to this crew any more: it was reassigned.
+    if (mine.has(id) && shown(mine.get(id))) notice(`${id} is no longer assigned to your crew: dispatch gave it to another crew or withdrew it.`);
     mine.delete(id);
   }
 }
 
-/// Keeps the newer of what is held and `order`; a full order is preferred to a list row of the same version.
+/// Keeps the newer of what is held and `order`; a full order is preferred to a list row of the same version. An order
+/// taken off the crew's list by someone else says so, not only disappears (a crew driving to it must know).
 function keep(order) {
   const held = mine.get(order.id);
   if (held && (held.version > order.version || (held.version === order.version && "description" in held && !("description" in order)))) return;
+  if (held && shown(held) && !shown(order)) {
+    const why = order.state === "Cancelled" ? "was cancelled"
+      : order.state === "Merged" ? "was merged into another job"
+      : order.crewId == null ? "went back to dispatch"
+      : order.crewId !== crewId ? "was given to another crew by dispatch" : null;
+    if (why) notice(`${order.id} ${why}: it is off your list.`);
+  }
   mine.set(order.id, order);
+}
+
+/// The states each PDA action leads to (what another device of the crew may already have done).
+const Leads = { accept: ["Accepted"], "en-route": ["EnRoute"], arrive: ["OnSite"], resolve: ["Resolved", "CallbackPending", "Closed"] };
+
+/// A line the crew dismisses; the newest first, at most five.
+function notice(text) {
+  const item = document.createElement("li");
+  item.innerHTML = `<span></span><button type="button" aria-label="Dismiss">×</button>`;
+  item.firstChild.textContent = text;
+  item.lastChild.onclick = () => item.remove();
+  $("notices").prepend(item);
+  while ($("notices").children.length > 5) $("notices").lastChild.remove();
 }
 
 const shown = o => o.crewId === crewId && o.state in Next;
@@ -167,6 +204,10 @@ function refusal(error) {
 
 function showCrew(crew) {
   $("crew-status").textContent = crew.status;
+  const shift = $("shift");
+  shift.hidden = false;
+  shift.textContent = crew.status === "OffShift" ? "Back on shift" : "Go off shift";
+  shift.dataset.to = crew.status === "OffShift" ? "Available" : "OffShift";
   $("crew-name").textContent = `${crew.id} · ${crew.profile.name} · ${crew.location.latitude.toFixed(4)}, ${crew.location.longitude.toFixed(4)}`;
 }
 
