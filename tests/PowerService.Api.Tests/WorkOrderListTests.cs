@@ -40,6 +40,10 @@ public sealed class WorkOrderListTests : IAsyncLifetime
         var row = (await ListAsync("/api/work-orders?region=R1&limit=1")).GetProperty("items")[0];
         Assert.Equal("Arrival", row.GetProperty("due").GetProperty("clock").GetString());
         Assert.Equal("Created", row.GetProperty("state").GetString());
+        // The console turns a row amber when the silo warns, not by a wall-clock share of its own.
+        var order = await ApiScenario.JsonAsync(await _dispatcher.GetAsync($"/api/work-orders/{row.GetProperty("id").GetString()}"));
+        var clock = order.GetProperty("slaClocks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "Arrival");
+        Assert.Equal(clock.GetProperty("warnAt").GetDateTimeOffset(), row.GetProperty("due").GetProperty("warnAt").GetDateTimeOffset());
     }
 
     [Fact]

@@ -41,9 +41,11 @@ public sealed record WorkOrderSummary(
                 first = clock;
             }
         }
-        return first is null ? null : new SlaDue(first.Name, first.StartedAt, first.DueAt);
+        return first is null ? null : new SlaDue(first.Name, first.StartedAt, first.DueAt, first.WarnAt);
     }
 }
 
-/// <summary>The order's most urgent running SLA clock: the console counts down to <paramref name="DueAt"/>.</summary>
-public sealed record SlaDue(string Clock, DateTimeOffset StartedAt, DateTimeOffset DueAt);
+/// <summary>The order's most urgent running SLA clock: the console counts down to <paramref name="DueAt"/> and shows it
+/// as a warning from <paramref name="WarnAt"/>, the moment the silo warns (80 % of the limit in the clock's own time:
+/// working time for a working-day clock, moved on by a hold); rows stored before it was kept have none.</summary>
+public sealed record SlaDue(string Clock, DateTimeOffset StartedAt, DateTimeOffset DueAt, DateTimeOffset? WarnAt = null);

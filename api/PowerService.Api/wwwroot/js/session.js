@@ -205,7 +205,7 @@ export function nextDue(slaClocks) {
   const running = (slaClocks || []).filter(c => c.state === "Running" || c.state === "Warned" || c.state === "Breached");
   if (!running.length) return null;
   const clock = running.reduce((a, b) => (Date.parse(a.dueAt) < Date.parse(b.dueAt) ? a : b));
-  return { clock: clock.name, startedAt: clock.startedAt, dueAt: clock.dueAt };
+  return { clock: clock.name, startedAt: clock.startedAt, dueAt: clock.dueAt, warnAt: clock.warnAt };
 }
 
 /// Minutes left on the order's most urgent running SLA clock, and its share of the limit left. Takes a full order
@@ -214,10 +214,12 @@ export function slack(order, now = Date.now()) {
   const clock = "due" in order ? order.due : nextDue(order.slaClocks);
   if (!clock) return null;
   const due = Date.parse(clock.dueAt), started = Date.parse(clock.startedAt);
-  return { clock: clock.clock, minutes: (due - now) / 60000, share: (due - now) / Math.max(1, due - started) };
+  // Amber from the moment the silo warns (its working-time 80 %); the wall-clock share only for rows without it.
+  const warned = clock.warnAt ? now >= Date.parse(clock.warnAt) : (due - now) / Math.max(1, due - started) < 0.2;
+  return { clock: clock.clock, minutes: (due - now) / 60000, warned };
 }
 
-export function slackClass(s) { return !s ? "muted" : s.minutes < 0 ? "late" : s.share < 0.2 ? "warn" : "ok"; }
+export function slackClass(s) { return !s ? "muted" : s.minutes < 0 ? "late" : s.warned ? "warn" : "ok"; }
 
 /// The most urgent clock's time left (`s` from slack); for an order on a customer-caused hold, since when it is held.
 export function countdown(s, order) {
