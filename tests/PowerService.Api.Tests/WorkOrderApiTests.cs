@@ -373,6 +373,27 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_customer_cannot_cancel_from_the_app_once_the_crew_is_on_site()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        await RegisterCrewAsync("C-12");
+        var created = await Json(await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "No power in the kitchen" }));
+        var id = created.GetProperty("id").GetString();
+        Assert.Equal("C-12", created.GetProperty("crewId").GetString());
+        foreach (var action in new[] { "accept", "en-route", "arrive" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action, location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        }
+
+        var response = await _customer.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action = "cancel", note = "fixed it myself" });
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("the crew is on site", (await Json(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("OnSite", (await Json(await _customer.GetAsync($"/api/work-orders/{id}"))).GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action = "resolve", note = "loose neutral fixed" })).StatusCode);
+    }
+
+    [Fact]
     public async Task An_operator_watches_orders_and_is_told_so_when_it_tries_to_change_one()
     {
         await RegisterCrewAsync("C-12");

@@ -164,7 +164,9 @@ internal sealed partial class WorkOrderGrain(
     {
         var order = RequireOrder();
         RequireActor(command.Actor);
-        var request = RequestIds.Key(command.Actor, command.RequestId);
+        // The action is part of the key: an id sent again with another action is another request (an integrator reusing
+        // ids had "arrive" answered as the "accept" sent under the same id, and the arrival silently not recorded).
+        var request = RequestIds.Key(command.Actor, command.RequestId) is { } key ? $"{key} {command.Action}" : null;
         if (request is not null && order.RecentRequests.Contains(request))
         {
             return order.ToView(); // applied before: the sender lost the answer and sent it again
@@ -228,6 +230,11 @@ internal sealed partial class WorkOrderGrain(
                 await Reopened(change, command.Actor, command.Location, command.Note);
                 break;
             case Cancel:
+                if (command.Actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal) && order.State == WorkOrderState.OnSite)
+                {
+                    // Withdrawn from the app now, the repair the crew is making would never be recorded nor called back.
+                    throw new DomainConflictException($"Work order '{Id}': the crew is on site, so it can no longer be cancelled from the app; tell the crew, or call the service line.");
+                }
                 Withdrawn(change, command, to);
                 break;
             case Merge when command.Actor != SystemActor:

@@ -277,6 +277,24 @@ public sealed class WorkOrderLifecycleTests
     }
 
     [Fact]
+    public async Task A_request_id_sent_again_with_another_action_is_that_action_not_the_first_ones_answer()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "near", home: East(2));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "near") with { RequestId = "a-1" });
+        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "near") with { RequestId = "a-2" });
+
+        var resent = await order.Apply(ByCrew(WorkOrderAction.Accept, "near") with { RequestId = "a-1" });
+        var arrived = await order.Apply(ByCrew(WorkOrderAction.Arrive, "near") with { RequestId = "a-1", Location = East(0.1) });
+
+        Assert.Equal(WorkOrderState.EnRoute, resent.State); // the accept's resend: answered, not applied again
+        Assert.Equal(WorkOrderState.OnSite, arrived.State);
+        Assert.Equal(["Created", "Dispatched", "Accepted", "EnRoute", "Arrived"], await EventTypes(order));
+    }
+
+    [Fact]
     public async Task A_crew_that_rejected_an_order_is_not_offered_it_again_until_it_is_reopened()
     {
         await using var silo = await WorkflowSilo.StartAsync();
