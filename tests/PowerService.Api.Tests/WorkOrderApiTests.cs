@@ -456,6 +456,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [InlineData("""{"latitude":20.1,"longitude":-180.5}""", "longitude", "longitude must be a number of degrees from -180 to 180.")]
     [InlineData("""{"latitude":20.1}""", "longitude", "longitude is required (degrees, -180 to 180).")]
     [InlineData("""{"latitude":"north","longitude":110.4}""", "latitude", null)]
+    [InlineData("""{"latitude":0,"longitude":0}""", "location", "0, 0 is what a GPS without a fix reports, not the crew's position.")]
     public async Task A_location_report_off_the_globe_is_refused_naming_the_coordinate_and_the_crew_stays_where_it_was(string body, string field, string? detail)
     {
         await RegisterCrewAsync("C-12");

@@ -97,6 +97,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             throw new InvalidFieldException("location", "The location must be a valid latitude and longitude.");
         }
+        if (!location.IsFix)
+        {
+            throw new InvalidFieldException("location", "0, 0 is what a GPS without a fix reports, not the crew's position.");
+        }
         RequireRegistered();
         var status = EffectiveStatus();
         S.Location = location;

@@ -8,6 +8,11 @@ public readonly record struct GeoPoint(double Latitude, double Longitude)
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsValid => Latitude is >= -90 and <= 90 && Longitude is >= -180 and <= 180 && double.IsFinite(Latitude) && double.IsFinite(Longitude);
 
+    /// <summary>A device's position: valid, and not 0, 0 — what a GPS without a fix reports (it put a crew in the Gulf of
+    /// Guinea for dispatch, and its steps there in the order's history).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsFix => IsValid && (Latitude != 0 || Longitude != 0);
+
     /// <summary>Great-circle (haversine) distance in kilometres.</summary>
     public double DistanceKm(GeoPoint other)
     {

@@ -175,6 +175,10 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("location", "The location is not a valid latitude/longitude.");
         }
+        if (command.Location is { IsFix: false })
+        {
+            throw new InvalidFieldException("location", "0, 0 is what a GPS without a fix reports: send the action without a location instead.");
+        }
         if (command.Action == Reserve && order.State == WorkOrderState.Reserved && order.BookingId is { } booked && booked == command.TargetId)
         {
             return order.ToView(); // confirmed already (a double tap, two devices): the same answer, nothing changes
