@@ -200,7 +200,7 @@ internal sealed partial class WorkOrderGrain(
                 break;
             case Accept:
                 change.Next = ReachMilestone(change, order with { State = to, OfferExpiresAt = null }, SlaMilestone.Accept);
-                Record(change, WorkOrderEvents.Accepted, command.Actor, command.Location, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
+                RecordCrewStep(change, WorkOrderEvents.Accepted, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
                 change.TellCrew(order.CrewId!, to, order.CrewId);
                 break;
             case Reject:
@@ -209,12 +209,12 @@ internal sealed partial class WorkOrderGrain(
                 break;
             case StartTravel:
                 change.Next = order with { State = to };
-                Record(change, WorkOrderEvents.EnRoute, command.Actor, command.Location, new { order.CrewId, command.Note });
+                RecordCrewStep(change, WorkOrderEvents.EnRoute, command, new { order.CrewId, command.Note });
                 change.TellCrew(order.CrewId!, to, order.CrewId);
                 break;
             case Arrive:
                 change.Next = ReachMilestone(change, order with { State = to }, SlaMilestone.Arrival);
-                Record(change, WorkOrderEvents.Arrived, command.Actor, command.Location, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
+                RecordCrewStep(change, WorkOrderEvents.Arrived, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
                 change.TellCrew(order.CrewId!, to, order.CrewId);
                 break;
             case Resolve:
@@ -553,7 +553,7 @@ internal sealed partial class WorkOrderGrain(
     {
         var order = ReachMilestone(change, change.Next with { State = WorkOrderState.Resolved }, SlaMilestone.Resolution);
         change.Next = order;
-        Record(change, WorkOrderEvents.Resolved, command.Actor, command.Location, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
+        RecordCrewStep(change, WorkOrderEvents.Resolved, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
         var dueAt = change.Now + callbackOptions.DueWithin;
         var callbackClock = SlaClock.Start(SlaPolicy.Callback, SlaBasis.Elapsed, callbackOptions.DueWithin, SlaMilestone.CallbackMade, change.Now, sla, paused: false);
         change.Next = order with
@@ -903,6 +903,11 @@ internal sealed partial class WorkOrderGrain(
 
     private void Record(Change change, string type, string? actor, GeoPoint? where, object payload, DateTimeOffset? at = null) =>
         change.Events.Add(new JournalEvent(JournalStreams.Order(Id), type, at ?? change.Now, actor, (where ?? change.Next.Location).ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
+
+    /// <summary>A crew's step is journaled where the crew said it was, or with no place: a PDA without a position put the
+    /// crew at the customer's door when it accepted, as the history read.</summary>
+    private void RecordCrewStep(Change change, string type, WorkOrderCommand command, object payload) =>
+        change.Events.Add(new JournalEvent(JournalStreams.Order(Id), type, change.Now, command.Actor, command.Location?.ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
 
     // ---- checks ----
 

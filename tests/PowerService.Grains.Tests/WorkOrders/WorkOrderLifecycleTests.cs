@@ -59,7 +59,7 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal("c1", created.CrewId);
         Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders);
 
-        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1") with { Location = null }); // a PDA without a position
         silo.Advance(TimeSpan.FromMinutes(10));
         await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1") with { Location = East(3) });
         silo.Advance(TimeSpan.FromMinutes(15));
@@ -85,6 +85,7 @@ public sealed class WorkOrderLifecycleTests
         var start = WorkflowSilo.MondayMorning;
         Assert.Equal([start, start, start, start.AddMinutes(10), start.AddMinutes(25), start.AddMinutes(85), start.AddMinutes(85), start.AddMinutes(205), start.AddMinutes(205)],
             history.Select(e => e.At));
+        Assert.Null(history[2].Location); // accepted without a position: not placed at the customer's door
         Assert.Equal(East(3).ToString(), history[3].Location);
         Assert.Equal(East(0.1).ToString(), history[4].Location);
         Assert.Equal(Depot.ToString(), history[0].Location);
