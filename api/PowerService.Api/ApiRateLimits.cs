@@ -31,8 +31,11 @@ public static class ApiRateLimits
         {
             var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : api.PublicRateWindow;
             var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             var hub = context.HttpContext.Request.Path.StartsWithSegments("/hubs");
+            if (!hub) // a live connection's place frees when another closes, not after a time
+            {
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            }
             await Results.Problem(
                 title: hub ? "Too many live connections" : "Too many requests",
                 detail: hub

@@ -122,14 +122,19 @@ public static class ApiServiceCollectionExtensions
         app.MapIndicatorEndpoints();
         // A connection lives no longer than the token it was opened with: a crew signed out by its token's end (or a
         // leaked token past it) keeps no open hub to act through; the pages reconnect with a fresh sign-in.
-        // A connection may fall 1 MB behind before a send to it waits (64 KB by default): the live feed sends a page to
-        // every connection at once and waits for the page, so one console that stopped reading held every console,
-        // PDA and tracker to the feed's 500 ms bound until the transport's 10 s send timeout dropped it. A console's
-        // storm traffic over those 10 s fits in the megabyte; a stuck connection is dropped without holding anyone up.
+        // The live feed sends a page to every connection at once and waits for the page (at most 500 ms), so one
+        // console that stopped reading held every console, PDA and tracker to that bound until the transport dropped
+        // it: a connection may now fall 1 MB behind before a send to it waits (64 KB by default), and a send stuck 5 s
+        // (10 s by default) drops it. Long polling is not offered: its connection outlives its requests, so the
+        // per-account cap (a concurrency lease per request) did not hold for it; WebSockets and server-sent events keep
+        // one request open for the connection's life.
         static void UntilTokenEnds(Microsoft.AspNetCore.Http.Connections.HttpConnectionDispatcherOptions options)
         {
             options.CloseOnAuthenticationExpiration = true;
             options.TransportMaxBufferSize = 1 << 20;
+            options.TransportSendTimeout = TimeSpan.FromSeconds(5);
+            options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets
+                | Microsoft.AspNetCore.Http.Connections.HttpTransportType.ServerSentEvents;
         }
         app.MapHub<DispatchHub>("/hubs/dispatch", UntilTokenEnds).RequireRateLimiting(ApiRateLimits.Hubs);
         app.MapHub<CrewHub>("/hubs/crew", UntilTokenEnds).RequireRateLimiting(ApiRateLimits.Hubs);

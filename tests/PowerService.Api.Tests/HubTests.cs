@@ -57,6 +57,19 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_hubs_do_not_offer_long_polling_whose_connections_would_escape_the_per_account_cap()
+    {
+        var customer = new HttpClient { BaseAddress = _server };
+        customer.DefaultRequestHeaders.Authorization = new("Bearer", await _api.TokenForAsync("customer-wang"));
+
+        using var negotiated = JsonDocument.Parse(await (await customer.PostAsync("/hubs/customer/negotiate?negotiateVersion=1", null)).Content.ReadAsStringAsync());
+
+        var transports = negotiated.RootElement.GetProperty("availableTransports").EnumerateArray().Select(t => t.GetProperty("transport").GetString()).ToList();
+        Assert.Contains("WebSockets", transports);
+        Assert.DoesNotContain("LongPolling", transports);
+    }
+
+    [Fact]
     public void The_silo_refuses_connections_before_it_runs_out_of_file_descriptors()
     {
         var limits = _api.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>().Value.Limits;
