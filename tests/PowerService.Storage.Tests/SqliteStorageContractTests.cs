@@ -151,7 +151,9 @@ public sealed class SqliteStorageContractTests : StorageContractTests
         await using IStorageProvider storage = new SqliteStorageProvider(new SqliteStorageOptions
         {
             ConnectionString = $"Data Source={DatabaseFile}",
-            CheckpointInterval = TimeSpan.FromMilliseconds(100), // a whole interval without a commit would empty the file
+            // A whole interval without a commit would empty the file: long enough that a loaded machine starving the
+            // four writers for a moment (CI beside other builds) is not such an interval.
+            CheckpointInterval = TimeSpan.FromMilliseconds(300),
             WalPagesLimit = limit,
             TimeProvider = Clock,
         });

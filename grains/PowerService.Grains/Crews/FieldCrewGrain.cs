@@ -393,8 +393,14 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     private IServiceCountsGrain Counts(string region) => GrainFactory.GetGrain<IServiceCountsGrain>("region:" + region);
 
-    private CrewSnapshot Snapshot() => new(
-        Id, S.Profile!.Skills, S.Profile.Shifts, EffectiveStatus(), S.Location, S.Profile.Capacity, S.Orders.Count, [.. S.Orders.Keys]);
+    /// <summary>What dispatch counts: the orders the crew works or is offered now. A booked visit (Reserved) counts from
+    /// its dispatch ahead of the slot, not from the booking: visits booked for next week kept the crew from every repair
+    /// this week.</summary>
+    private CrewSnapshot Snapshot()
+    {
+        List<string> counted = [.. S.Orders.Where(o => o.Value != WorkOrderState.Reserved).Select(o => o.Key)];
+        return new(Id, S.Profile!.Skills, S.Profile.Shifts, EffectiveStatus(), S.Location, S.Profile.Capacity, counted.Count, counted);
+    }
 
     private CrewView View() => new(
         Id,

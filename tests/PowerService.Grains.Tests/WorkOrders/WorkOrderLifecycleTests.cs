@@ -428,6 +428,26 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal(("Dispatched", slot.AddMinutes(-30)), (dispatched.Type, dispatched.At));
     }
 
+    /// <summary>A booked visit takes the crew's capacity when it is dispatched ahead of its slot, not from the booking:
+    /// a crew with its capacity in visits booked for next week got no repair work all week.</summary>
+    [Fact]
+    public async Task A_visit_booked_for_tomorrow_leaves_the_crews_capacity_free_for_todays_faults()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1", capacity: 1);
+        var slot = WorkflowSilo.MondayMorning.AddDays(1);
+        await silo.Grain<IFieldCrewGrain>("c1").PublishSlots([new TimeSlot(slot, slot.AddHours(2), 1)], "crew:c1");
+        var visit = silo.Grain<IWorkOrderGrain>("o-1");
+        await visit.Create(OfKind(WorkOrderKind.MeterInstallation));
+        var booking = await silo.Grain<IFieldCrewGrain>("c1").Hold(new BookingRequest("o-1", slot, Agent));
+        await visit.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+
+        var fault = await silo.Grain<IWorkOrderGrain>("o-2").Create(Fault());
+
+        Assert.Equal(("c1", WorkOrderState.Dispatched), (fault.CrewId, fault.State));
+        Assert.Equal(WorkOrderState.Reserved, (await visit.Get())!.State);
+    }
+
     [Fact]
     public async Task Cancelling_a_reserved_order_releases_its_booking()
     {
