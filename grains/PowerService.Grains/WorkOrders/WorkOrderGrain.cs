@@ -902,12 +902,15 @@ internal sealed partial class WorkOrderGrain(
     private static OrderCountKey CountKey(WorkOrderRecord order) => new(order.Kind, order.State, order.IsBreached, order.Escalated);
 
     private void Record(Change change, string type, string? actor, GeoPoint? where, object payload, DateTimeOffset? at = null) =>
-        change.Events.Add(new JournalEvent(JournalStreams.Order(Id), type, at ?? change.Now, actor, (where ?? change.Next.Location).ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
+        Journal(change, type, at ?? change.Now, actor, where ?? change.Next.Location, payload);
 
     /// <summary>A crew's step is journaled where the crew said it was, or with no place: a PDA without a position put the
     /// crew at the customer's door when it accepted, as the history read.</summary>
     private void RecordCrewStep(Change change, string type, WorkOrderCommand command, object payload) =>
-        change.Events.Add(new JournalEvent(JournalStreams.Order(Id), type, change.Now, command.Actor, command.Location?.ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
+        Journal(change, type, change.Now, command.Actor, command.Location, payload);
+
+    private void Journal(Change change, string type, DateTimeOffset at, string? actor, GeoPoint? where, object payload) =>
+        change.Events.Add(new JournalEvent(JournalStreams.Order(Id), type, at, actor, where?.ToString(), JsonSerializer.Serialize(payload, PayloadJson)));
 
     // ---- checks ----
 
