@@ -45,6 +45,16 @@ public static class ApiRateLimits
         };
         options.AddPolicy(Hubs, context =>
         {
+            // Only the request that carries a connection for its life holds a place (a WebSocket, a server-sent event
+            // stream): negotiation and an event-stream client's sends are short requests of a connection already counted.
+            // (The WebSocket middleware runs inside the hub's endpoint, after this: the request's headers tell.)
+            var live = context.Request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase)
+                || HttpMethods.IsConnect(context.Request.Method)
+                || (HttpMethods.IsGet(context.Request.Method) && context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
+            if (!live)
+            {
+                return RateLimitPartition.GetNoLimiter("hub request");
+            }
             var user = context.User;
             var key = user.Identity?.IsAuthenticated == true
                 ? "user:" + user.FindFirstValue(ClaimTypes.Name)

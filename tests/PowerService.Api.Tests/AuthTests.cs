@@ -192,13 +192,14 @@ public sealed class AuthTests : IAsyncLifetime
             {
                 (crew, $"/api/outages/OUT-guess-{i}"), (crew, $"/api/work-orders/WO-guess-{i}"), (dispatcher, $"/api/crews/C-guess-{i}"),
                 (dispatcher, $"/api/planned-outages/PO-guess-{i}"), (dispatcher, $"/api/transformer-areas/TA-guess-{i}/energy"),
+                (dispatcher, $"/api/bookings/C-guess-{i}~1"),
             })
             {
                 Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(path)).StatusCode);
             }
         }
 
-        // Each guess cost a store read; none is kept for the 15-minute idle timeout (500 were, one per guess).
+        // Each guess cost a store read; none is kept for the 15-minute idle timeout (600 were, one per guess).
         await Eventually.True(async () => await ActivationsAsync() <= before, "the guessed ids' activations are gone");
     }
 

@@ -36,6 +36,10 @@ public sealed class HubTests : IAsyncLifetime
             }
 
             Assert.Equal(429, await SignalRConnection.RefusedStatusAsync(hub, customer));
+            // Short requests of the hub (negotiation, an event-stream client's sends) take no place of their own.
+            var http = new HttpClient { BaseAddress = _server };
+            http.DefaultRequestHeaders.Authorization = new("Bearer", customer);
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/hubs/customer/negotiate?negotiateVersion=1", null)).StatusCode);
             // Other accounts are not held up by that one, and staff accounts may hold more (consoles, tabs, PDAs).
             var dispatcher = await _api.TokenForAsync("dispatcher-li");
             for (var i = 0; i < 6; i++)

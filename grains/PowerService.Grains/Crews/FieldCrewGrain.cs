@@ -330,8 +330,15 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         return BookingOf(confirmed);
     });
 
-    public Task<Booking?> GetBooking(string bookingId) =>
-        Task.FromResult(S.Bookings.TryGetValue(bookingId, out var found) ? BookingOf(found) : null);
+    public Task<Booking?> GetBooking(string bookingId)
+    {
+        if (S.Profile is null)
+        {
+            Unknown(); // a booking id naming a crew that does not exist
+            return Task.FromResult<Booking?>(null);
+        }
+        return Task.FromResult(S.Bookings.TryGetValue(bookingId, out var found) ? BookingOf(found) : null);
+    }
 
     public Task Release(string bookingId, string actor) => ReleaseBooking(bookingId, actor, holdOnly: false);
 
@@ -469,6 +476,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         if (string.IsNullOrWhiteSpace(bookingId))
         {
             throw new InvalidFieldException("bookingId", "The booking id is required.");
+        }
+        if (S.Profile is null)
+        {
+            Unknown();
         }
         return S.Bookings.TryGetValue(bookingId, out var found) ? found : throw new EntityNotFoundException("Booking", bookingId);
     }

@@ -191,6 +191,26 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("Crew expected by");
     }
 
+    /// <summary>A tracker whose feed cannot start (no network, or a sixth tab of an account that may hold five live
+    /// connections) showed an empty page without a word and never recovered.</summary>
+    [Fact]
+    public async Task A_tracker_whose_live_feed_cannot_start_shows_the_order_says_so_and_goes_live_when_it_can()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-T1", kind = "FaultRepair", description = "Flickering lights", customerId = "CU-0001" })).StatusCode);
+        var feed = new HubFeed { Down = true };
+
+        var tracker = await SignInAsync("customer.html?order=WO-T1", "customer-wang", context => context.RouteWebSocketAsync(new Regex("/hubs/customer"), feed.Route));
+
+        await Assertions.Expect(tracker.Locator("#offline")).ToContainTextAsync("Cannot reach the live feed");
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("Crew expected by");
+        feed.Down = false;
+        await Assertions.Expect(tracker.Locator("#offline")).ToBeHiddenAsync(new() { Timeout = 15_000 });
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-T1/transitions", new { action = "suspend", note = "customer away" })).StatusCode);
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("On hold as you asked"); // live once the feed is up
+    }
+
     [Fact]
     public async Task The_tracker_of_a_reopened_order_promises_the_new_visit_not_the_first_ones_met_promise()
     {

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, sendOnce } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, sendOnce, startFeed } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
 // A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
@@ -57,7 +57,7 @@ requireRole(["crew"], async user => {
       if (error.status === 409 || error.status === 404) await refresh(id);
       const now = mine.get(id);
       if (error.status === 404) showError(null); // the notice says why it went; "does not exist" says nothing to a crew
-      else if (error.status === 409 && now && now.crewId === crewId && Leads[button.dataset.action]?.includes(now.state)) {
+      else if (error.status === 409 && now && now.crewId === crewId && (Progress[now.state] ?? -1) >= (Leads[button.dataset.action] ?? Infinity)) {
         // Another device of this crew did it first: done, not refused.
         refusals.delete(id);
         showError(null);
@@ -99,7 +99,8 @@ requireRole(["crew"], async user => {
   // Every control works from the moment the page shows (a tap while it still loads is not lost); then the crew, the
   // live feed and the list.
   showCrew(await api("GET", `/api/crews/${encodeURIComponent(crewId)}`));
-  await startHub(connection);
+  // The first connection gets no automatic reconnect: retried every 5 s, the list loaded again once it is up.
+  await startFeed(connection, loadOrders, "Working offline: cannot reach the live feed, retrying… Orders below are as last loaded.");
   await loadOrders();
 });
 
@@ -121,18 +122,6 @@ function moved(p) {
   // ~100 m: 0.001° of latitude is 111 m.
   const far = !last || Math.hypot(position.latitude - last.latitude, position.longitude - last.longitude) > 0.001;
   if (far && Date.now() - reported.at > 60000) reportLocation(position);
-}
-
-/// The first connection gets no automatic reconnect: retry it here every 5 s, and load the list again once it is up.
-async function startHub(connection, retrying = false) {
-  try {
-    await connection.start();
-    showOffline(null);
-    if (retrying) await loadOrders();
-  } catch {
-    showOffline("Working offline: cannot reach the live feed, retrying… Orders below are as last loaded.");
-    setTimeout(() => startHub(connection, true), 5000);
-  }
 }
 
 /// Every order the crew holds now: GET /api/work-orders pages through the crew's own orders (the server answers a
@@ -169,7 +158,8 @@ async function refresh(id) {
 function keep(order) {
   const held = mine.get(order.id);
   if (held && (held.version > order.version || (held.version === order.version && "description" in held && !("description" in order)))) return;
-  if (held && shown(held) && !shown(order)) {
+  // Not for an action this device is sending (a crew's own reject is no news to it).
+  if (held && shown(held) && !shown(order) && !sendingNow.has(order.id)) {
     const why = order.state === "Cancelled" ? "was cancelled"
       : order.state === "Merged" ? "was merged into another job"
       : order.crewId == null ? "went back to dispatch"
@@ -179,8 +169,10 @@ function keep(order) {
   mine.set(order.id, order);
 }
 
-/// The states each PDA action leads to (what another device of the crew may already have done).
-const Leads = { accept: ["Accepted"], "en-route": ["EnRoute"], arrive: ["OnSite"], resolve: ["Resolved", "CallbackPending", "Closed"] };
+/// How far along the crew's steps an order is, and how far each PDA action takes it: an order at or past an action's
+/// step was moved there by another device of the crew (or further on).
+const Progress = { Dispatched: 0, Accepted: 1, EnRoute: 2, OnSite: 3, Resolved: 4, CallbackPending: 4, Closed: 4 };
+const Leads = { accept: 1, "en-route": 2, arrive: 3, resolve: 4 };
 
 /// A line the crew dismisses; the newest first, at most five.
 function notice(text) {

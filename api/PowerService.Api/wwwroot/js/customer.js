@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, sendOnce, sending } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, sendOnce, sending, startFeed } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
@@ -82,10 +82,15 @@ requireRole(["customer"], async () => {
   $("report").kind.onchange = event => { $("report").connectionCategory.hidden = event.target.value !== "NewConnection"; };
   // The controls above work from the moment the page shows; then the live feed, and the lists after it (a push while
   // they load is kept; versions decide).
-  await connection.start();
-  try { await loadOutages(); } catch (error) { showError(error); }
-  try { await loadPlans(); } catch (error) { showError(error); }
-  try { await loadMine(); } catch (error) { showError(error); }
+  // A feed that cannot start (another tab holds the account's last live place) says so and retries; the lists load
+  // anyway, and again once the feed is up.
+  const loadAll = async () => {
+    try { await loadOutages(); } catch (error) { showError(error); }
+    try { await loadPlans(); } catch (error) { showError(error); }
+    try { await loadMine(); } catch (error) { showError(error); }
+  };
+  await startFeed(connection, async () => { await loadAll(); if (followed) await follow(followed); });
+  await loadAll();
   const fromUrl = new URLSearchParams(location.search).get("order");
   const open = [...mine.values()].find(o => !Final.has(o.state));
   if (fromUrl) { $("find").orderId.value = fromUrl; await follow(fromUrl); }

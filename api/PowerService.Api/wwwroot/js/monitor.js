@@ -1,4 +1,4 @@
-import { hub, requireRole, showOffline, escape } from "./session.js";
+import { hub, requireRole, showOffline, escape, startFeed } from "./session.js";
 
 const history = [];
 const $ = id => document.getElementById(id);
@@ -9,7 +9,7 @@ requireRole(["operator", "dispatcher"], async () => {
   connection.on("stats", show);
   connection.onreconnecting(() => showOffline("Connection lost; reconnecting…"));
   connection.onreconnected(() => showOffline(null));
-  await connection.start();
+  await startFeed(connection);
 });
 
 function show(s) {

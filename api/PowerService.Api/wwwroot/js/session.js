@@ -152,6 +152,20 @@ export function hub(path) {
     .build();
 }
 
+/// Starts a page's live feed. When it cannot (no network, the silo away, or the account already holding as many live
+/// connections as it may: the browser is not told which), the page says so and tries again every 5 s; once the feed is
+/// up after such a failure, `again` reads again what the page shows. Resolves after the first attempt, up or not.
+export async function startFeed(connection, again = async () => {}, offline = "Cannot reach the live feed (no network, or this account has as many live pages open as it may: close another tab or device); retrying every 5 s…", retrying = false) {
+  try {
+    await connection.start();
+    showOffline(null);
+    if (retrying) await again();
+  } catch {
+    showOffline(offline);
+    setTimeout(() => startFeed(connection, again, offline, true), 5000);
+  }
+}
+
 /// The live feed's state, apart from the error banner: a call that succeeds clears its error, not "reconnecting…".
 export function showOffline(text) {
   const banner = document.getElementById("offline");
