@@ -279,6 +279,9 @@ public sealed class HubTests : IAsyncLifetime
         var misspelt = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", "WO-HUB-1", new { action = "en-route", notes = "x" }));
         var moved = await pda.CallAsync("ReportLocation", new { latitude = 20.05, longitude = 110.31 });
         var badStatus = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("SetStatus", "Sleeping"));
+        // Arguments of the wrong JSON type are named as any bad field (SignalR's binding answered "Failed to invoke").
+        var numberStatus = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("SetStatus", 3));
+        var numberOrder = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.CallAsync("Transition", 5, new { action = "accept" }));
 
         Assert.Equal("Accepted", accepted.GetProperty("state").GetString());
         Assert.Equal("C-12", accepted.GetProperty("crewId").GetString());
@@ -288,6 +291,8 @@ public sealed class HubTests : IAsyncLifetime
         Assert.EndsWith("HubException: 400 note: note is longer than 2000 characters.", longNote.Message, StringComparison.Ordinal);
         Assert.Contains("HubException: 409 Work order 'WO-HUB-1' is Accepted", twice.Message, StringComparison.Ordinal);
         Assert.EndsWith("HubException: 404 Work order 'WO-NONE' does not exist.", unknown.Message, StringComparison.Ordinal);
+        Assert.EndsWith("HubException: 400 status: status must be text.", numberStatus.Message, StringComparison.Ordinal);
+        Assert.EndsWith("HubException: 400 orderId: orderId must be text.", numberOrder.Message, StringComparison.Ordinal);
         Assert.Contains("HubException: 400 status: status 'Sleeping' is not one of", badStatus.Message, StringComparison.Ordinal);
         Assert.EndsWith("HubException: 400 notes: 'notes' is not a field of this request; it takes action, note, location, targetId, requestId.", misspelt.Message, StringComparison.Ordinal);
         Assert.Equal(20.05, moved.GetProperty("location").GetProperty("latitude").GetDouble());

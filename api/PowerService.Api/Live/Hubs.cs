@@ -62,6 +62,15 @@ public abstract class CountedHub(ConnectionCount connections) : Hub
 
     private protected virtual string? OwnGroup(Caller caller) => null;
 
+    /// <summary>A text argument: a number, object or list where text is expected is a 400 naming it (bound as a string,
+    /// SignalR refused it with its generic "Failed to invoke …" before any check could name it).</summary>
+    private protected static string? Text(JsonElement argument, string field) => argument.ValueKind switch
+    {
+        JsonValueKind.String => argument.GetString(),
+        JsonValueKind.Null or JsonValueKind.Undefined => null,
+        _ => throw new InvalidFieldException(field, $"{field} must be text."),
+    };
+
     /// <summary>Groups a connection joins that need a look-up (a failure refuses the connection, uncounted).</summary>
     private protected virtual Task JoinMoreGroupsAsync() => Task.CompletedTask;
 
@@ -101,9 +110,9 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Dispatchers;
 
     /// <summary>Starts sending one region's changes to this connection; "*" watches every region.</summary>
-    public Task Watch(string region)
+    public Task Watch(JsonElement regionArgument)
     {
-        region = RequestFields.Required(region, "region", 64);
+        var region = RequestFields.Required(Text(regionArgument, "region"), "region", 64);
         var watched = Watched();
         // "*" is always taken: it is the way out the limit's message points to, and one group more.
         if (!watched.Contains(region) && watched.Count >= MaxWatchedRegions && region != "*")
@@ -114,10 +123,10 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
         return Groups.AddToGroupAsync(Context.ConnectionId, GroupOf(region));
     }
 
-    public Task Unwatch(string region)
+    public Task Unwatch(JsonElement regionArgument)
     {
         // Read as Watch reads it (trimmed), so " 海口美兰 " stops what Watch(" 海口美兰 ") started.
-        region = RequestFields.Required(region, "region", 64);
+        var region = RequestFields.Required(Text(regionArgument, "region"), "region", 64);
         if (!Watched().Remove(region))
         {
             return Task.CompletedTask;
@@ -142,10 +151,10 @@ public sealed class CrewHub(
     private protected override string? OwnGroup(Caller caller) => LiveGroups.Crew(caller.CrewId!);
 
     /// <summary>As <c>POST /api/work-orders/{id}/transitions</c>: <paramref name="change"/> is its body.</summary>
-    public async Task<WorkOrderView> Transition(string? orderId, JsonElement change)
+    public async Task<WorkOrderView> Transition(JsonElement orderId, JsonElement change)
     {
         var (order, refusal) = await WorkOrderEndpoints.TransitionAsync(
-            grains, RequestFields.Required(orderId, "orderId", 64), Body<TransitionBody>(change), Caller.From(Context.User!));
+            grains, RequestFields.Required(Text(orderId, "orderId"), "orderId", 64), Body<TransitionBody>(change), Caller.From(Context.User!));
         return order ?? throw new HubException($"403 action: {refusal}");
     }
 
@@ -157,10 +166,10 @@ public sealed class CrewHub(
     }
 
     /// <summary>As <c>POST /api/crews/{id}/status</c> for the caller's own crew.</summary>
-    public Task<CrewView> SetStatus(string? status)
+    public Task<CrewView> SetStatus(JsonElement status)
     {
         var caller = Caller.From(Context.User!);
-        return CrewEndpoints.SetStatusAsync(grains, caller.CrewId!, new CrewStatusBody(status), caller);
+        return CrewEndpoints.SetStatusAsync(grains, caller.CrewId!, new CrewStatusBody(Text(status, "status")), caller);
     }
 
     /// <summary>An argument read as its HTTP endpoint reads its body (the same options: a field it does not have is
