@@ -621,6 +621,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The PDA misses a push: WO-P1 was accepted on the crew's other device, the page still offers Accept. The tap
         // is refused by the order, and the page says it was already done rather than "refused".
+        await feed.ConnectedAsync();
         feed.Muted = true;
         Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P1/transitions", new { action = "accept" })).StatusCode);
         await p1.Locator("textarea").FillAsync("gate locked, called the customer");
@@ -750,6 +751,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
               sessionStorage.setItem('powerservice.refresh', 'ended too');
             }
             """);
+        await feed.ConnectedAsync(); // set down before the feed first connected, the route refused it and nothing dropped
         feed.Down = true;
         await feed.DropAsync();
 
@@ -980,10 +982,13 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
             _connected.TrySetResult();
         }
 
+        /// <summary>Waits until the page's feed has connected through this route (a page shows before its feed is up).</summary>
+        public Task ConnectedAsync() => _connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
         /// <summary>Closes the page's connection once it has one (the page may still be opening it).</summary>
         public async Task DropAsync()
         {
-            await _connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await ConnectedAsync();
             await _current!.CloseAsync();
         }
     }
