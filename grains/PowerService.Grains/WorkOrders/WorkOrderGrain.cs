@@ -494,7 +494,8 @@ internal sealed partial class WorkOrderGrain(
     private async Task GiveUpOffer(Change change, string eventType, string actor, GeoPoint? location, string? note, DateTimeOffset at)
     {
         var order = change.Next;
-        var to = Move(order, eventType == WorkOrderEvents.Rejected ? Reject : ExpireOffer);
+        var rejected = eventType == WorkOrderEvents.Rejected;
+        var to = Move(order, rejected ? Reject : ExpireOffer);
         var crew = order.CrewId!;
         change.TellCrew(crew, to, null);
         if (order.BookingId is { } booking)
@@ -508,8 +509,8 @@ internal sealed partial class WorkOrderGrain(
             OfferExpiresAt = null,
             BookingId = null,
             SlotStart = null,
-            ExcludedCrews = eventType == WorkOrderEvents.Rejected ? [.. order.ExcludedCrews, crew] : order.ExcludedCrews,
-            LapsedCrews = eventType == WorkOrderEvents.Rejected || order.LapsedCrews.Contains(crew) ? order.LapsedCrews : [.. order.LapsedCrews, crew],
+            ExcludedCrews = rejected ? [.. order.ExcludedCrews, crew] : order.ExcludedCrews,
+            LapsedCrews = rejected || order.LapsedCrews.Contains(crew) ? order.LapsedCrews : [.. order.LapsedCrews, crew],
         };
         Record(change, eventType, actor, location, new { CrewId = crew, Note = note }, at);
         await AskDispatch(change);

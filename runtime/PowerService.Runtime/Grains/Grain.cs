@@ -43,7 +43,7 @@ public abstract class Grain
     /// has passed). Use it when the grain knows the moment: a relative due time computed from an earlier reading of
     /// the clock would fire late by however long the turn took between reading the clock and registering.</summary>
     protected Task RegisterOrUpdateReminder(string name, DateTimeOffset dueAt, TimeSpan period) =>
-        Activation.Silo.Reminders.RegisterAtAsync(this, name, PowerService.Runtime.Reminders.ReminderService.DueMs(dueAt), period);
+        Activation.Silo.Reminders.RegisterAtAsync(this, name, dueAt, period);
 
     protected Task UnregisterReminder(string name) => Activation.Silo.Reminders.UnregisterAsync(GrainId, name);
 

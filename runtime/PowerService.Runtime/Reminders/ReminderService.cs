@@ -95,6 +95,11 @@ internal sealed partial class ReminderService
         return RegisterAtAsync(grain, name, NowMs + (long)dueTime.TotalMilliseconds, period);
     }
 
+    /// <summary>Registers a reminder due at <paramref name="dueAt"/> (stored as <see cref="DueMs"/>); one already past
+    /// fires at once.</summary>
+    public Task RegisterAtAsync(Grain grain, string name, DateTimeOffset dueAt, TimeSpan period) =>
+        RegisterAtAsync(grain, name, DueMs(dueAt), period);
+
     /// <summary>Registers a reminder due at an absolute moment (Unix milliseconds); one already past fires at once.</summary>
     public async Task RegisterAtAsync(Grain grain, string name, long dueAtMs, TimeSpan period)
     {

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, sendOnce, sending, startFeed } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, sendOnce, sending, startFeed, isRunning } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
@@ -129,7 +129,7 @@ function show(order) {
   const rank = Rank[order.state] ?? -1;
   $("steps").innerHTML = Steps.map(([state, label], i) => `<span class="${i < rank ? "done" : i === rank ? "now" : ""}" data-state="${state}">${escape(label)}</span>`).join("");
   // The arrival promise still open: after a reopen the first visit's (met) promise is history, not the new one.
-  const arrival = (order.slaClocks || []).find(c => c.name === "Arrival" && ["Running", "Warned", "Breached"].includes(c.state));
+  const arrival = (order.slaClocks || []).find(c => c.name === "Arrival" && isRunning(c));
   const s = slack(order);
   $("eta").textContent =
     order.state === "Cancelled" ? "Cancelled" :

@@ -214,9 +214,12 @@ export async function requireRole(roles, start) {
 
 export const escape = value => String(value ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-/// The order's most urgent running SLA clock as a list row carries it ({ clock, startedAt, dueAt }), or null.
+/// An SLA clock still counting (a paused or stopped one promises nothing now).
+export const isRunning = clock => clock.state === "Running" || clock.state === "Warned" || clock.state === "Breached";
+
+/// The order's most urgent running SLA clock as a list row carries it ({ clock, startedAt, dueAt, warnAt }), or null.
 export function nextDue(slaClocks) {
-  const running = (slaClocks || []).filter(c => c.state === "Running" || c.state === "Warned" || c.state === "Breached");
+  const running = (slaClocks || []).filter(isRunning);
   if (!running.length) return null;
   const clock = running.reduce((a, b) => (Date.parse(a.dueAt) < Date.parse(b.dueAt) ? a : b));
   return { clock: clock.name, startedAt: clock.startedAt, dueAt: clock.dueAt, warnAt: clock.warnAt };
