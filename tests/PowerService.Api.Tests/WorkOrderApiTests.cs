@@ -51,6 +51,26 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_crews_arrival_sent_from_far_away_is_a_409_saying_how_far_and_the_dispatcher_records_it_instead()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-FAR"));
+        foreach (var action in new[] { "accept", "en-route" })
+        {
+            await _crew.PostAsJsonAsync("/api/work-orders/WO-FAR/transitions", new { action });
+        }
+
+        var fromDepot = await _crew.PostAsJsonAsync("/api/work-orders/WO-FAR/transitions", new { action = "arrive", location = new { latitude = 21.0, longitude = 110.3 } });
+        var byDispatcher = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-FAR/transitions", new { action = "arrive", note = "crew phoned: GPS wrong" });
+
+        Assert.Equal(HttpStatusCode.Conflict, fromDepot.StatusCode);
+        Assert.Contains("the position sent with the arrival is 111.2 km from the site (at most 2 km)", (await Json(fromDepot)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("OnSite", (await Json(byDispatcher)).GetProperty("state").GetString());
+        var history = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-FAR/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Arrived");
+    }
+
+    [Fact]
     public async Task A_dispatcher_closes_or_reopens_an_order_waiting_for_its_callback_and_the_crew_may_not()
     {
         await RegisterCrewAsync("C-12");

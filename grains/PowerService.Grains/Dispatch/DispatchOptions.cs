@@ -6,6 +6,16 @@ public sealed class DispatchOptions
     /// <summary>How long a crew has to accept an offered order before it is re-dispatched to the next best crew.</summary>
     public TimeSpan AcceptTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Farthest a crew may be from the site when it reports its arrival (straight line): a geocoded address and
+    /// a phone's GPS are each off by some hundreds of metres, a crew at the depot by kilometres. Farther, the crew's own
+    /// "arrived" is refused — it would stop the arrival promise as met — and a dispatcher records it instead if the
+    /// position is what is wrong.</summary>
+    public double ArrivalRadiusKm { get; set; } = 2;
+
+    /// <summary>How old the crew's last reported position may be to stand for its place when it reports its arrival
+    /// without a position (the PDA sends the device's position with each step when it has one).</summary>
+    public TimeSpan ArrivalPositionAge { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Road distance over straight-line distance.</summary>
     public double RoadFactor { get; set; } = 1.4;
 

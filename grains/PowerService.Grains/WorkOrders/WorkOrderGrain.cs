@@ -213,8 +213,9 @@ internal sealed partial class WorkOrderGrain(
                 change.TellCrew(order.CrewId!, to, order.CrewId);
                 break;
             case Arrive:
+                var distanceKm = await ArrivalDistanceKm(order, command, change.Now);
                 change.Next = ReachMilestone(change, order with { State = to }, SlaMilestone.Arrival);
-                RecordCrewStep(change, WorkOrderEvents.Arrived, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
+                RecordCrewStep(change, WorkOrderEvents.Arrived, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change), DistanceKm = distanceKm });
                 change.TellCrew(order.CrewId!, to, order.CrewId);
                 break;
             case Resolve:
@@ -304,6 +305,45 @@ internal sealed partial class WorkOrderGrain(
 
     /// <summary>The actor of a customer's own requests (the API's "{role}:{user}").</summary>
     private const string CustomerActorPrefix = "customer:";
+
+    /// <summary>The actor of a crew's own steps (the API's "{role}:{user}").</summary>
+    private const string CrewActorPrefix = "crew:";
+
+    /// <summary>How far from the site the crew is as its arrival is recorded (journaled with the step), from the
+    /// position sent with it or, without one, the crew's last reported position if recent; null when neither the site
+    /// nor the crew's place is known. A crew's own arrival from farther than <see cref="DispatchOptions.ArrivalRadiusKm"/>
+    /// is refused: tapped at the depot, it would stop the arrival promise as met (an arrival 2,000 km away was
+    /// accepted). A dispatcher records the arrival when the crew's position is what is wrong.</summary>
+    private async Task<double?> ArrivalDistanceKm(WorkOrderRecord order, WorkOrderCommand command, DateTimeOffset now)
+    {
+        if (!order.Location.IsFix)
+        {
+            return null;
+        }
+        var position = command.Location;
+        var source = "the position sent with the arrival";
+        if (position is null)
+        {
+            var crew = await GrainFactory.GetGrain<IFieldCrewGrain>(order.CrewId!).Get();
+            if (crew is { LocationAt: { } reportedAt } && now - reportedAt <= dispatchOptions.ArrivalPositionAge && crew.Location.IsFix)
+            {
+                position = crew.Location;
+                var minutes = (int)Math.Round((now - reportedAt).TotalMinutes);
+                source = minutes == 0 ? "the crew's position reported just now" : $"the crew's position reported {minutes} min ago";
+            }
+        }
+        if (position is not { } place)
+        {
+            return null;
+        }
+        var km = place.DistanceKm(order.Location);
+        if (km > dispatchOptions.ArrivalRadiusKm && command.Actor.StartsWith(CrewActorPrefix, StringComparison.Ordinal))
+        {
+            throw new DomainConflictException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Work order '{Id}': {source} is {km:#,0.0} km from the site (at most {dispatchOptions.ArrivalRadiusKm:0.#} km): report the arrival at the site, or ask the dispatcher to record it if the position is wrong."));
+        }
+        return Math.Round(km, 2);
+    }
 
     public async Task<Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor)
     {

@@ -95,6 +95,8 @@ public sealed class WorkOrderLifecycleTests
         using var createdPayload = JsonDocument.Parse(history[0].PayloadJson);
         Assert.Equal("FaultRepair", createdPayload.RootElement.GetProperty("kind").GetString());
         Assert.Equal("Arrival", createdPayload.RootElement.GetProperty("clocks")[0].GetProperty("name").GetString());
+        using var arrivedPayload = JsonDocument.Parse(history[4].PayloadJson);
+        Assert.Equal(0.1, arrivedPayload.RootElement.GetProperty("distanceKm").GetDouble(), 2); // how far from the site, for audit
         using var callbackPayload = JsonDocument.Parse(history[7].PayloadJson);
         Assert.True(callbackPayload.RootElement.GetProperty("satisfied").GetBoolean());
     }
@@ -293,6 +295,39 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal(WorkOrderState.EnRoute, resent.State); // the accept's resend: answered, not applied again
         Assert.Equal(WorkOrderState.OnSite, arrived.State);
         Assert.Equal(["Created", "Dispatched", "Accepted", "EnRoute", "Arrived"], await EventTypes(order));
+    }
+
+    [Fact]
+    public async Task A_crews_arrival_far_from_the_site_is_refused_and_a_dispatcher_records_it_when_the_position_is_wrong()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1", home: East(3));
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault());
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        await order.Apply(ByCrew(WorkOrderAction.StartTravel, "c1"));
+
+        // Tapped at the depot 25 km away, "arrived" would stop the arrival promise as met.
+        var atDepot = await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(ByCrew(WorkOrderAction.Arrive, "c1") with { Location = East(25) }));
+        // Sent without a position, the crew's recent report stands for it.
+        await silo.Grain<IFieldCrewGrain>("c1").ReportLocation(East(2000), "crew:c1");
+        silo.Advance(TimeSpan.FromMinutes(5));
+        var farAway = await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(ByCrew(WorkOrderAction.Arrive, "c1") with { Location = null }));
+        Assert.Equal(WorkOrderState.EnRoute, (await order.Get())!.State);
+        Assert.Equal(SlaClockState.Running, (await order.Get())!.SlaClocks.Single(c => c.Name == "Arrival").State);
+
+        // The crew phones in: its GPS is wrong. The dispatcher records the arrival, and the journal keeps the distance.
+        var arrived = await order.Apply(ByDispatcher(WorkOrderAction.Arrive) with { CrewId = "c1" });
+
+        Assert.Contains("25.0 km from the site", atDepot.Message);
+        Assert.Contains("reported 5 min ago", farAway.Message);
+        Assert.Contains("ask the dispatcher", farAway.Message);
+        Assert.Equal(WorkOrderState.OnSite, arrived.State);
+        var history = await order.GetHistory();
+        var step = history[^1];
+        using var payload = JsonDocument.Parse(step.PayloadJson);
+        Assert.Equal(("Arrived", Dispatcher), (step.Type, step.Actor));
+        Assert.InRange(payload.RootElement.GetProperty("distanceKm").GetDouble(), 1990, 2000); // East() follows the parallel: a little farther than the great circle
     }
 
     [Fact]
