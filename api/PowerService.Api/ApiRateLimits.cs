@@ -108,4 +108,11 @@ public sealed class ApiOptions
     public int CustomerRateLimit { get; set; } = 60;
 
     public TimeSpan CustomerRateWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How far (bytes) a hub connection may fall behind before a send to it waits (SignalR's default is 64 KB).</summary>
+    public long HubSendBuffer { get; set; } = 1 << 20;
+
+    /// <summary>How long a send to a hub connection may be stuck before the connection is dropped (the page reconnects
+    /// and reads again; SignalR's default is 10 s).</summary>
+    public TimeSpan HubSendTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

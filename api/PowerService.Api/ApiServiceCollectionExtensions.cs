@@ -122,17 +122,17 @@ public static class ApiServiceCollectionExtensions
         app.MapIndicatorEndpoints();
         // A connection lives no longer than the token it was opened with: a crew signed out by its token's end (or a
         // leaked token past it) keeps no open hub to act through; the pages reconnect with a fresh sign-in.
-        // The live feed sends a page to every connection at once and waits for the page (at most 500 ms), so one
-        // console that stopped reading held every console, PDA and tracker to that bound until the transport dropped
-        // it: a connection may now fall 1 MB behind before a send to it waits (64 KB by default), and a send stuck 5 s
-        // (10 s by default) drops it. Long polling is not offered: its connection outlives its requests, so the
+        // A connection may fall behind by Api:HubSendBuffer (1 MB; 64 KB by default) before a send to it waits, and a
+        // send stuck Api:HubSendTimeout (5 s; 10 s by default) drops it: a console that stopped reading goes soon, and
+        // the live feed does not wait for its group meanwhile (JournalFeed.PageSends). Long polling is not offered: its connection outlives its requests, so the
         // per-account cap (a concurrency lease per request) did not hold for it; WebSockets and server-sent events keep
         // one request open for the connection's life.
-        static void UntilTokenEnds(Microsoft.AspNetCore.Http.Connections.HttpConnectionDispatcherOptions options)
+        var limits = app.Services.GetRequiredService<ApiOptions>();
+        void UntilTokenEnds(Microsoft.AspNetCore.Http.Connections.HttpConnectionDispatcherOptions options)
         {
             options.CloseOnAuthenticationExpiration = true;
-            options.TransportMaxBufferSize = 1 << 20;
-            options.TransportSendTimeout = TimeSpan.FromSeconds(5);
+            options.TransportMaxBufferSize = limits.HubSendBuffer;
+            options.TransportSendTimeout = limits.HubSendTimeout;
             options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets
                 | Microsoft.AspNetCore.Http.Connections.HttpTransportType.ServerSentEvents;
         }

@@ -171,6 +171,38 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_console_that_stopped_reading_does_not_hold_back_the_other_consoles_of_its_region()
+    {
+        // The sleeping console's sends wait once it is some 50 KB behind, and it is not dropped during the test.
+        await using var api = new ApiFactory().With("Api:HubSendBuffer", "16384").With("Api:HubSendTimeout", "00:02:00").WithSocketSendBuffer(16384);
+        var server = api.StartKestrel();
+        var dispatcher = await api.ClientForAsync("dispatcher-li");
+        var token = await api.TokenForAsync("dispatcher-li");
+        await using var asleep = await SignalRConnection.ConnectAsync(new Uri(server, "/hubs/dispatch"), token, receiveBufferBytes: 4096);
+        await asleep.InvokeAsync("Watch", "R1");
+        asleep.StopReading(); // a laptop lid closed on a console: the connection stays open, nothing is read
+        // A busy region: enough rows to fill the sleeping console's socket and its 16 KB on the server.
+        for (var batch = 0; batch < 20; batch++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(i => dispatcher.PostAsJsonAsync("/api/work-orders", NewOrder($"WO-BUSY-{batch}-{i}"))));
+        }
+        await using var awake = await SignalRConnection.ConnectAsync(new Uri(server, "/hubs/dispatch"), token);
+        await awake.InvokeAsync("Watch", "R1");
+
+        // One order after another, each waited for on the awake console: the feed reads a page per order.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await dispatcher.PostAsJsonAsync("/api/work-orders", NewOrder($"WO-AWAKE-{i}"))).StatusCode);
+            await NextOrderAsync(awake, $"WO-AWAKE-{i}", "Created");
+        }
+
+        // Waiting for the sleeping console's sends, the feed took at least 500 ms a page: 20 orders in 10 s and more.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"20 orders reached the awake console in {clock.Elapsed.TotalSeconds:0.0} s");
+        static object NewOrder(string id) => new { id, kind = "FaultRepair", description = "No power", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } };
+    }
+
+    [Fact]
     public async Task A_crew_whose_order_a_dispatcher_gives_to_another_crew_hears_it_on_its_PDA()
     {
         var dispatcher = await _api.ClientForAsync("dispatcher-li");

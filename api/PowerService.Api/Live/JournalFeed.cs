@@ -33,6 +33,10 @@ internal sealed partial class JournalFeed(
 {
     private const int PageSize = 2000;
 
+    /// <summary>Sends to a group still unfinished after the page that made them: the group holds a connection that is
+    /// not reading (see <see cref="PageSends"/>). Only this loop touches it; it holds unfinished sends only.</summary>
+    private readonly Dictionary<string, Task> _lagging = new(StringComparer.Ordinal);
+
     /// <summary>The longest the feed waits for a page's sends before reading on (see <see cref="PublishAsync"/>).</summary>
     private static readonly TimeSpan SendWait = TimeSpan.FromMilliseconds(500);
 
@@ -181,22 +185,22 @@ internal sealed partial class JournalFeed(
         // serialized once, but sent and parsed per connection); a PDA and a customer get the whole order.
         var rows = updates.Select(u => new OrderRowUpdate(WorkOrderSummary.Of(u.Order), u.Events)).ToList();
         var crewUpdates = crewViews.OfType<CrewView>().ToList();
-        var sends = new List<Task>();
+        var sends = new PageSends(_lagging);
         foreach (var region in rows.GroupBy(u => u.Order.Region))
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("orders", region.ToList(), cancellationToken));
+            sends.Add(dispatch, LiveGroups.Region(region.Key), "orders", region.ToList(), cancellationToken);
         }
         foreach (var region in crewUpdates.GroupBy(c => c.Profile.Region))
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("crews", region.ToList(), cancellationToken));
+            sends.Add(dispatch, LiveGroups.Region(region.Key), "crews", region.ToList(), cancellationToken);
         }
         if (rows.Count > 0)
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("orders", rows, cancellationToken));
+            sends.Add(dispatch, LiveGroups.AllRegions, "orders", rows, cancellationToken);
         }
         if (crewUpdates.Count > 0)
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("crews", crewUpdates, cancellationToken));
+            sends.Add(dispatch, LiveGroups.AllRegions, "crews", crewUpdates, cancellationToken);
         }
         // The crew holding the order, and a crew it was taken from (reassigned, reopened): its PDA drops it at once.
         var byId = updates.ToDictionary(u => u.Order.Id, StringComparer.Ordinal);
@@ -205,42 +209,30 @@ internal sealed partial class JournalFeed(
             .Distinct();
         foreach (var crew in toCrews.GroupBy(c => c.CrewId, c => c.Update))
         {
-            sends.Add(crews.Clients.Group(LiveGroups.Crew(crew.Key)).SendAsync("orders", crew.ToList(), cancellationToken));
+            sends.Add(crews, LiveGroups.Crew(crew.Key), "orders", crew.ToList(), cancellationToken);
         }
         foreach (var crew in crewUpdates)
         {
-            sends.Add(crews.Clients.Group(LiveGroups.Crew(crew.Id)).SendAsync("crew", crew, cancellationToken));
+            sends.Add(crews, LiveGroups.Crew(crew.Id), "crew", crew, cancellationToken);
         }
         foreach (var customer in updates.Where(u => u.Order.CustomerId is not null).GroupBy(u => u.Order.CustomerId!))
         {
             // A customer sees the progress of their orders, not the journal's internal event names.
-            sends.Add(customers.Clients.Group(LiveGroups.Customer(customer.Key)).SendAsync("orders", customer.Select(u => u.Order).ToList(), cancellationToken));
+            sends.Add(customers, LiveGroups.Customer(customer.Key), "orders", customer.Select(u => u.Order).ToList(), cancellationToken);
         }
         SendOutages(outages, sends, cancellationToken);
         if (planned.Count > 0)
         {
             // The calendar is every dispatcher's, whatever region they watch: a few changes a day.
-            sends.Add(dispatch.Clients.Group(LiveGroups.Dispatchers).SendAsync("plannedOutages", planned, cancellationToken));
+            sends.Add(dispatch, LiveGroups.Dispatchers, "plannedOutages", planned, cancellationToken);
         }
         foreach (var plan in planned)
         {
             // Each customer on the plan's supply hears of it (scheduled, moved under way, completed, called off).
-            sends.Add(customers.Clients.Groups(plan.TransformerAreaIds.Select(LiveGroups.Area).ToList())
-                .SendAsync("plannedOutage", PlannedOutageNotice.Of(plan), cancellationToken));
+            sends.Add(customers, [.. plan.TransformerAreaIds.Select(LiveGroups.Area)], "plannedOutage", PlannedOutageNotice.Of(plan), cancellationToken);
         }
         SendSlaAlerts(slaEvents, updates, sends, cancellationToken);
-        // Waiting for the sends is what coalesces: changes made meanwhile go out as one message. Not longer than
-        // SendWait: a connection that stops reading holds its group's send until the server drops it (10 s and more),
-        // and every other console, PDA and tracker would wait for it. Its messages then wait in its own write queue.
-        var sent = Task.WhenAll(sends);
-        if (await Task.WhenAny(sent, Task.Delay(SendWait, cancellationToken)) != sent)
-        {
-            _ = sent.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-        }
-        else
-        {
-            await sent;
-        }
+        await sends.WaitAsync(SendWait, cancellationToken);
     }
 
     /// <summary>The crew an order event says the order left: <c>previousCrew</c> of a reassignment or a reopening,
@@ -261,27 +253,27 @@ internal sealed partial class JournalFeed(
         return payload.RootElement.TryGetProperty(field, out var crew) && crew.ValueKind == JsonValueKind.String ? crew.GetString() : null;
     }
 
-    private void SendOutages(List<OutageView> outages, List<Task> sends, CancellationToken cancellationToken)
+    private void SendOutages(List<OutageView> outages, PageSends sends, CancellationToken cancellationToken)
     {
         foreach (var region in outages.GroupBy(o => o.Region))
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("outages", region.ToList(), cancellationToken));
+            sends.Add(dispatch, LiveGroups.Region(region.Key), "outages", region.ToList(), cancellationToken);
         }
         if (outages.Count > 0)
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("outages", outages, cancellationToken));
+            sends.Add(dispatch, LiveGroups.AllRegions, "outages", outages, cancellationToken);
         }
         foreach (var outage in outages)
         {
             // An outage of some meters only (nested) reaches those meters' customers; any other, every customer of its areas.
             var supply = outage.MeterIds is { } meters ? meters.Select(LiveGroups.Meter) : outage.TransformerAreaIds.Select(LiveGroups.Area);
-            sends.Add(customers.Clients.Groups(supply.ToList()).SendAsync("outage", OutageNotice.Of(outage), cancellationToken));
+            sends.Add(customers, [.. supply], "outage", OutageNotice.Of(outage), cancellationToken);
         }
     }
 
     /// <summary>SLA warnings and breaches of the orders in this page, to the dispatchers of each order's region.</summary>
     private void SendSlaAlerts(
-        List<(string OrderId, Runtime.Storage.StoredEvent Event)> slaEvents, List<OrderUpdate> updates, List<Task> sends, CancellationToken cancellationToken)
+        List<(string OrderId, Runtime.Storage.StoredEvent Event)> slaEvents, List<OrderUpdate> updates, PageSends sends, CancellationToken cancellationToken)
     {
         if (slaEvents.Count == 0)
         {
@@ -299,12 +291,81 @@ internal sealed partial class JournalFeed(
         }
         foreach (var region in alerts.GroupBy(a => a.Region))
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.Region(region.Key)).SendAsync("sla", region.ToList(), cancellationToken));
+            sends.Add(dispatch, LiveGroups.Region(region.Key), "sla", region.ToList(), cancellationToken);
         }
         if (alerts.Count > 0)
         {
-            sends.Add(dispatch.Clients.Group(LiveGroups.AllRegions).SendAsync("sla", alerts, cancellationToken));
+            sends.Add(dispatch, LiveGroups.AllRegions, "sla", alerts, cancellationToken);
         }
+    }
+
+    /// <summary>One page's sends, and which of them the feed waits for. Waiting for a page's sends before reading the next
+    /// is what coalesces (what changes meanwhile goes out as one message). A send to a group finishes when every
+    /// connection in it has taken the message, and a connection that stops reading (a laptop lid closed on a console)
+    /// holds its group's sends until the server drops it, 5 s later. So the wait is per group: a group whose send of an
+    /// earlier page is still unfinished is not waited for again — its other connections get each message at once, the
+    /// stuck one's wait in its own write queue, in order — and every other group keeps its pace. Only the page on which
+    /// a group first falls behind is waited for, at most <see cref="SendWait"/>.</summary>
+    private sealed class PageSends(Dictionary<string, Task> lagging)
+    {
+        private readonly List<(string Group, Task Send)> _waited = [];
+
+        public void Add<THub>(IHubContext<THub> hub, string group, string method, object payload, CancellationToken cancellationToken)
+            where THub : Hub =>
+            Track($"{typeof(THub).Name} {group}", hub.Clients.Group(group).SendAsync(method, payload, cancellationToken));
+
+        public void Add<THub>(IHubContext<THub> hub, IReadOnlyList<string> groups, string method, object payload, CancellationToken cancellationToken)
+            where THub : Hub =>
+            Track($"{typeof(THub).Name} {string.Join(' ', groups)}", hub.Clients.Groups(groups).SendAsync(method, payload, cancellationToken));
+
+        private void Track(string group, Task send)
+        {
+            if (send.IsCompleted)
+            {
+                _waited.Add((group, send)); // a failure is the page's (as for a send that finishes while waited for)
+            }
+            else if (lagging.TryGetValue(group, out var earlier) && !earlier.IsCompleted)
+            {
+                lagging[group] = send; // behind already: the newest send finishes last (a connection writes in order)
+                Observe(send);
+            }
+            else
+            {
+                _waited.Add((group, send));
+            }
+        }
+
+        public async Task WaitAsync(TimeSpan longest, CancellationToken cancellationToken)
+        {
+            if (_waited.Count > 0)
+            {
+                var sent = Task.WhenAll(_waited.Select(w => w.Send));
+                if (!sent.IsCompleted)
+                {
+                    await Task.WhenAny(sent, Task.Delay(longest, cancellationToken));
+                }
+                if (!sent.IsCompleted)
+                {
+                    Observe(sent);
+                }
+                foreach (var (group, send) in _waited.Where(w => !w.Send.IsCompleted))
+                {
+                    lagging[group] = send;
+                }
+                if (sent.IsFaulted || sent.IsCanceled)
+                {
+                    await sent; // a send that failed fails the page, which is read and sent again
+                }
+            }
+            foreach (var group in lagging.Where(l => l.Value.IsCompleted).Select(l => l.Key).ToList())
+            {
+                lagging.Remove(group);
+            }
+        }
+
+        /// <summary>A send no longer waited for that fails has nothing left to tell the feed: observed, not left unobserved.</summary>
+        private static void Observe(Task send) =>
+            send.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web);

@@ -21,6 +21,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings = [];
 
     private TimeProvider? _clock;
+    private int? _socketSendBuffer;
 
     public ApiFactory With(string key, string? value)
     {
@@ -32,6 +33,14 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     public ApiFactory WithSiloClock(TimeProvider clock)
     {
         _clock = clock;
+        return this;
+    }
+
+    /// <summary>Gives Kestrel's sockets a fixed send buffer of <paramref name="bytes"/> (Linux sizes it by itself, to
+    /// megabytes on loopback), so that a client that stops reading holds the server's sends soon.</summary>
+    public ApiFactory WithSocketSendBuffer(int bytes)
+    {
+        _socketSendBuffer = bytes;
         return this;
     }
 
@@ -60,6 +69,17 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (_socketSendBuffer is { } sendBuffer)
+        {
+            // Accepted sockets take the listening socket's buffer sizes.
+            builder.ConfigureServices(services => services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(options =>
+                options.CreateBoundListenSocket = endpoint =>
+                {
+                    var socket = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                    socket.SendBufferSize = sendBuffer;
+                    return socket;
+                }));
         }
         if (_clock is { } clock)
         {

@@ -14,15 +14,36 @@ public sealed class SignalRConnection : IAsyncDisposable
     private readonly ClientWebSocket _socket = new();
     private readonly Channel<JsonElement> _messages = Channel.CreateUnbounded<JsonElement>();
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _readAgain = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _receiving;
     private int _invocationId;
+    private volatile bool _reading = true;
+    private HttpMessageInvoker? _invoker;
 
     /// <summary>Opens the hub at <paramref name="hubUrl"/> (http://…) with <paramref name="token"/>; throws a
     /// <see cref="WebSocketException"/> when the server refuses the upgrade (see <see cref="RefusedStatusAsync"/>).</summary>
-    public static async Task<SignalRConnection> ConnectAsync(Uri hubUrl, string? token)
+    /// <param name="receiveBufferBytes">The socket's receive buffer: a small one makes a client that stops reading
+    /// (<see cref="StopReading"/>) hold the server's sends soon, as a console whose laptop went to sleep does.</param>
+    public static async Task<SignalRConnection> ConnectAsync(Uri hubUrl, string? token, int? receiveBufferBytes = null)
     {
         var connection = new SignalRConnection();
-        await connection._socket.ConnectAsync(WebSocketUri(hubUrl, token), CancellationToken.None);
+        if (receiveBufferBytes is { } bytes)
+        {
+            connection._invoker = new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, cancellationToken) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = bytes, NoDelay = true };
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                },
+            });
+            await connection._socket.ConnectAsync(WebSocketUri(hubUrl, token), connection._invoker, CancellationToken.None);
+        }
+        else
+        {
+            await connection._socket.ConnectAsync(WebSocketUri(hubUrl, token), CancellationToken.None);
+        }
         await connection.SendRawAsync("""{"protocol":"json","version":1}""");
         connection._receiving = connection.ReceiveLoop();
         var handshake = await connection.NextAsync(TimeSpan.FromSeconds(5));
@@ -132,6 +153,10 @@ public sealed class SignalRConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops reading from the socket (what the server sends piles up in the socket's buffers, then in the
+    /// server's); the connection stays open.</summary>
+    public void StopReading() => _reading = false;
+
     private async Task<JsonElement> NextAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1));
@@ -156,6 +181,10 @@ public sealed class SignalRConnection : IAsyncDisposable
         {
             while (_socket.State == WebSocketState.Open)
             {
+                if (!_reading)
+                {
+                    await _readAgain.Task.WaitAsync(_stop.Token); // until disposed
+                }
                 var result = await _socket.ReceiveAsync(buffer, _stop.Token);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
@@ -207,6 +236,7 @@ public sealed class SignalRConnection : IAsyncDisposable
             await _receiving;
         }
         _socket.Dispose();
+        _invoker?.Dispose();
         _stop.Dispose();
     }
 }
