@@ -21,8 +21,12 @@ internal sealed partial class OutageGrain(
     IPersistentState<OutageRecord> state,
     INoticeOutbox notices,
     OutageOptions options,
-    ILogger<OutageGrain> logger) : Grain, IOutageGrain
+    ILogger<OutageGrain> logger) : Grain, IOutageGrain, IRemindable
 {
+    /// <summary>Wakes the outage when an estimate change held back from customers is due to be told (see
+    /// <see cref="OutageOptions.EtrNoticeInterval"/>).</summary>
+    private const string EtrNoticeReminder = "etr-notice";
+
     private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
     {
@@ -147,6 +151,7 @@ internal sealed partial class OutageGrain(
     public async Task<OutageView> Confirm(string actor, string? cause = null)
     {
         var outage = RequireOutage(actor);
+        RequireToldCause(cause);
         if (outage.State == OutageState.Restored)
         {
             throw new DomainConflictException($"Outage '{Id}' is already restored.");
@@ -172,6 +177,7 @@ internal sealed partial class OutageGrain(
     public async Task<OutageView> SetEstimatedRestoration(DateTimeOffset estimatedRestorationAt, string actor, string? cause = null)
     {
         var outage = RequireOutage(actor);
+        RequireToldCause(cause);
         var now = TimeProvider.GetUtcNow();
         if (estimatedRestorationAt <= outage.StartedAt)
         {
@@ -196,7 +202,19 @@ internal sealed partial class OutageGrain(
             return outage.ToView(); // nothing new to tell anyone (a resend, or a feeder passing its estimate on again)
         }
         var next = outage with { EstimatedRestorationAt = estimatedRestorationAt, EtrRevision = outage.EtrRevision + 1, Cause = cause ?? outage.Cause, EtrSetBy = actor };
-        if (next.CustomersTold)
+        ReminderChange? wakeUp = null;
+        if (next.CustomersTold && next.Scope != OutageScope.Feeder && next.EtrToldAt is { } toldAt && now - toldAt < options.EtrNoticeInterval)
+        {
+            // Told less than the interval ago: the customers hear this change (or a later one) when it has passed, once.
+            // Each change was a text message to every customer of the outage: an estimate edited five times in a minute
+            // was five messages, and a stolen PDA could message thousands of customers in a loop.
+            if (!next.EtrNoticeHeld)
+            {
+                wakeUp = ReminderChange.Set(EtrNoticeReminder, toldAt + options.EtrNoticeInterval, TimeSpan.Zero);
+            }
+            next = next with { EtrNoticeHeld = true };
+        }
+        else if (next.CustomersTold)
         {
             next = Owe(next, NoticeKind.RestorationEstimateChanged, now);
         }
@@ -206,8 +224,25 @@ internal sealed partial class OutageGrain(
         {
             next = next with { ChildEtrOwed = new EtrChange(estimatedRestorationAt, actor, cause) };
         }
-        await Commit(next with { BoardOwed = true }, [Event("EstimatedRestorationSet", actor, now, new { EstimatedRestorationAt = estimatedRestorationAt, Previous = outage.EstimatedRestorationAt, next.Cause })]);
+        await Commit(next with { BoardOwed = true }, [Event("EstimatedRestorationSet", actor, now, new { EstimatedRestorationAt = estimatedRestorationAt, Previous = outage.EstimatedRestorationAt, next.Cause })], wakeUp);
         return O.ToView();
+    }
+
+    /// <summary>The estimate held back from customers is told now, as it is now (a restored outage tells "restored"
+    /// instead, and an estimate set back to the one told tells nothing).</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != EtrNoticeReminder || !O.Exists || !O.EtrNoticeHeld)
+        {
+            return;
+        }
+        var now = TimeProvider.GetUtcNow();
+        var next = O with { EtrNoticeHeld = false };
+        if (next.State != OutageState.Restored && (next.EstimatedRestorationAt != next.EtrTold || next.Cause != next.CauseTold))
+        {
+            next = Owe(next, NoticeKind.RestorationEstimateChanged, now);
+        }
+        await Commit(next, []);
     }
 
     public Task<OutageView> Restore(string actor) => Restore(actor, byRepair: false, null);
@@ -398,6 +433,16 @@ internal sealed partial class OutageGrain(
         return O;
     }
 
+    /// <summary>The cause goes word for word into every affected customer's message, under the utility's name: it says
+    /// what failed, never where to go (a link in it would be a phishing text the utility sent and paid for).</summary>
+    private static void RequireToldCause(string? cause)
+    {
+        if (cause is not null && (cause.Contains("://", StringComparison.Ordinal) || cause.Contains("www.", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new InvalidFieldException("cause", "The cause is told to every affected customer as written: say what failed, without a web address.");
+        }
+    }
+
     /// <summary>Customers hear of the outage once it is confirmed (not while only suspected).</summary>
     private OutageRecord Told(OutageRecord next, DateTimeOffset now) =>
         next.CustomersTold || next.State == OutageState.Suspected ? next : Owe(next with { CustomersTold = true }, NoticeKind.OutageDetected, now);
@@ -411,15 +456,20 @@ internal sealed partial class OutageGrain(
                 CustomersTold = true,
                 NoticesOwed = [.. next.NoticesOwed, new OutageNotice(kind, next.Id, kind == NoticeKind.RestorationEstimateChanged ? next.EtrRevision : 1, now,
                     next.StartedAt, next.EstimatedRestorationAt, next.Cause)],
+                // What the customers were last told of the estimate (the outage's first notice carries it too).
+                EtrToldAt = kind == NoticeKind.PowerRestored ? next.EtrToldAt : now,
+                EtrTold = kind == NoticeKind.PowerRestored ? next.EtrTold : next.EstimatedRestorationAt,
+                CauseTold = kind == NoticeKind.PowerRestored ? next.CauseTold : next.Cause,
+                EtrNoticeHeld = kind != NoticeKind.PowerRestored && next.EtrNoticeHeld,
             };
 
-    private async Task Commit(OutageRecord next, IReadOnlyList<JournalEvent> events)
+    private async Task Commit(OutageRecord next, IReadOnlyList<JournalEvent> events, ReminderChange? reminder = null)
     {
         var previous = O;
         state.State = next with { UpdatedAt = TimeProvider.GetUtcNow(), Version = previous.Version + 1 };
         try
         {
-            await state.WriteStateAsync(events);
+            await (reminder is { } wakeUp ? state.WriteStateAsync(events, wakeUp) : state.WriteStateAsync(events));
         }
         catch
         {
@@ -676,6 +726,16 @@ internal sealed record OutageRecord
     public int MergedCallsAnnounced { get; init; }
     public DateTimeOffset? RestoredAt { get; init; }
     public bool CustomersTold { get; init; }
+
+    /// <summary>When the customers were last told the estimate (the outage's first notice, or a change), what it was,
+    /// and the cause told with it.</summary>
+    public DateTimeOffset? EtrToldAt { get; init; }
+    public DateTimeOffset? EtrTold { get; init; }
+    public string? CauseTold { get; init; }
+
+    /// <summary>An estimate change not yet told: the customers were told one less than
+    /// <see cref="OutageOptions.EtrNoticeInterval"/> ago; the outage's reminder tells the latest when it has passed.</summary>
+    public bool EtrNoticeHeld { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public int Version { get; init; }
 

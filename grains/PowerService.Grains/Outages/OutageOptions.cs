@@ -58,6 +58,11 @@ public sealed class OutageOptions
     /// once would take every core and the store from the dispatchers' and crews' own calls.</summary>
     public int OpeningsInFlight { get; set; } = 16;
 
+    /// <summary>Shortest time between two estimate notices to an outage's customers: changes made sooner after the
+    /// last one are told once, the latest, when it has passed (the live views show each change at once). A text message
+    /// per edit reached every customer of the outage each time.</summary>
+    public TimeSpan EtrNoticeInterval { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Default estimated restoration, from the start, by area class (DESIGN §5: arrival + restoration promise).</summary>
     public TimeSpan UrbanRestoration { get; set; } = TimeSpan.FromMinutes(45) + TimeSpan.FromHours(3);
 

@@ -32,6 +32,7 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         await SendAsync(_silo, Events(_silo, 21, 50, MeterEventType.LastGasp));
         await DeliveredAsync("OutageDetected", 50);
         await _silo.Grain<IOutageGrain>(Outage).SetEstimatedRestoration(_silo.Clock.GetUtcNow() + TimeSpan.FromHours(2), "dispatcher:li", "tree on the line");
+        _silo.Advance(TimeSpan.FromMinutes(15)); // told with the detection: the new estimate follows after the notice interval
         await DeliveredAsync("RestorationEstimateChanged", 50);
 
         await _silo.RestartAsync(TimeSpan.FromSeconds(5));
@@ -43,6 +44,59 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         Assert.Equal(150, all.Select(n => n.DeduplicationKey).Distinct().Count());
         Assert.Equal(Enumerable.Range(1, 50).Select(Customer), all.Where(n => n.Kind == "OutageDetected").Select(n => n.CustomerId).Order());
         Assert.Contains("tree on the line", all.First(n => n.Kind == "RestorationEstimateChanged").Text);
+    }
+
+    /// <summary>A dispatcher edits the estimate three times within minutes: each customer gets one message, with the last
+    /// estimate and cause, once 15 minutes have passed since they were told of the outage; a change after that waits
+    /// for the next interval; and an estimate still held when power comes back is never sent.</summary>
+    [Fact]
+    public async Task Estimate_changes_reach_each_customer_at_most_once_per_interval_with_the_latest_estimate()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await DeliveredAsync("OutageDetected", 50);
+        var detectedAt = _silo.Clock.GetUtcNow();
+        var outage = _silo.Grain<IOutageGrain>(Outage);
+        var start = _silo.Clock.GetUtcNow();
+
+        foreach (var (minutes, etrHours, cause) in new[] { (1, 2, "tree on the line"), (2, 3, "tree on the line"), (4, 5, "pole down: crane needed") })
+        {
+            _silo.Advance(start + TimeSpan.FromMinutes(minutes) - _silo.Clock.GetUtcNow());
+            var view = await outage.SetEstimatedRestoration(start + TimeSpan.FromHours(etrHours), "dispatcher:li", cause);
+            Assert.Equal(start + TimeSpan.FromHours(etrHours), view.EstimatedRestorationAt); // the views have it at once
+        }
+        await AdvanceAsync(TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain(Notices(), n => n.Kind == "RestorationEstimateChanged");
+
+        _silo.Advance(detectedAt + TimeSpan.FromMinutes(15) - _silo.Clock.GetUtcNow());
+        await DeliveredAsync("RestorationEstimateChanged", 50);
+        await AdvanceAsync(TimeSpan.FromSeconds(5));
+        var told = Notices().Where(n => n.Kind == "RestorationEstimateChanged").ToList();
+        Assert.Equal(50, told.Count);
+        Assert.All(told, n => Assert.Contains("pole down: crane needed", n.Text, StringComparison.Ordinal));
+
+        // Changed again two minutes later, then power back before the interval passed: "restored" says it all.
+        _silo.Advance(TimeSpan.FromMinutes(2));
+        await outage.SetEstimatedRestoration(start + TimeSpan.FromHours(6), "dispatcher:li");
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        await DeliveredAsync("PowerRestored", 50);
+        _silo.Advance(TimeSpan.FromMinutes(15));
+        await AdvanceAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(50, Notices().Count(n => n.Kind == "RestorationEstimateChanged"));
+    }
+
+    [Fact]
+    public async Task A_cause_with_a_web_address_is_refused_because_customers_are_told_it_word_for_word()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await DeliveredAsync("OutageDetected", 50);
+        var outage = _silo.Grain<IOutageGrain>(Outage);
+
+        var link = await Assert.ThrowsAsync<InvalidFieldException>(() =>
+            outage.SetEstimatedRestoration(_silo.Clock.GetUtcNow() + TimeSpan.FromHours(2), "crew:c1", "Claim compensation at http://evil.example/1"));
+        var www = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.Confirm("crew:c1", "see WWW.evil.example"));
+
+        Assert.Equal(("cause", "cause"), (link.Field, www.Field));
+        Assert.Null((await outage.Get())!.Cause);
     }
 
     /// <summary>The area's meters end its outage while five still report no power: those five customers are not told
@@ -81,6 +135,16 @@ public sealed class OutageNoticeTests : IAsyncLifetime
             _silo.Advance(TimeSpan.FromSeconds(1));
             return Notices().Count(n => n.Kind == kind) >= count;
         }, $"{count} {kind} notices delivered");
+    }
+
+    /// <summary>Moves the clock a second at a time for <paramref name="span"/>, giving flushes and delivery their turns.</summary>
+    private async Task AdvanceAsync(TimeSpan span)
+    {
+        for (var passed = TimeSpan.Zero; passed < span; passed += TimeSpan.FromSeconds(1))
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
     }
 
     private List<DeliveredNotice> Notices() => [.. NoticeFiles.Read(_silo.NoticeFolder).Where(n => n.OutageId == Outage)];
