@@ -309,6 +309,29 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_assignment_to_a_crew_off_shift_or_to_an_order_changed_since_the_dispatcher_saw_it_is_a_409()
+    {
+        await RegisterCrewAsync("C-77");
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-NIGHT", offShiftUntilTomorrow: true);
+        var seen = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-4V")));
+        var version = seen.GetProperty("version").GetInt32();
+        await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4V/transitions", new { action = "suspend", note = "customer not home" });
+
+        var offShift = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4V/assign", new { crewId = "C-NIGHT" });
+        var stale = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4V/assign", new { crewId = "C-77", version });
+        var badVersion = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4V/assign", new { crewId = "C-77", version = 0 });
+
+        Assert.Equal(HttpStatusCode.Conflict, offShift.StatusCode);
+        Assert.Contains("Crew 'C-NIGHT' is off shift", (await Json(offShift)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
+        Assert.Contains($"changed since you saw it (version {version}", (await Json(stale)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, badVersion.StatusCode);
+        Assert.Equal("version", (await Json(badVersion)).GetProperty("field").GetString());
+        var now = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-4V"));
+        Assert.Equal("C-77", now.GetProperty("crewId").GetString()); // dispatch's own choice stands, no one's override applied
+    }
+
+    [Fact]
     public async Task An_assignment_sent_again_with_its_request_id_is_answered_not_refused_as_already_dispatched()
     {
         await RegisterCrewAsync("C-77");

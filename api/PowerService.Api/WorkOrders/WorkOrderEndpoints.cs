@@ -161,10 +161,14 @@ public static class WorkOrderEndpoints
             var crewId = RequestFields.Required(body?.CrewId, "crewId", 64);
             var note = RequestFields.Optional(body!.Note, "note", 2000, multiline: true);
             var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
+            if (body.Version is < 1)
+            {
+                throw new InvalidFieldException("version", "version is the order's version as last seen (1 or more).");
+            }
             await VisibleOrderAsync(grains, id, caller);
             // A dispatch through Apply, as from /transitions, so a resent assignment is recognised by its request id.
             return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Apply(
-                new WorkOrderCommand(WorkOrderAction.Dispatch, caller.Actor, Note: note, CrewId: crewId, RequestId: requestId)));
+                new WorkOrderCommand(WorkOrderAction.Dispatch, caller.Actor, Note: note, CrewId: crewId, RequestId: requestId, Version: body.Version)));
         }).RequireAuthorization(Roles.Dispatcher).WithName("AssignWorkOrder");
 
         orders.MapPost("/{id}/callback", async (string id, CallbackBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
@@ -283,6 +287,9 @@ public sealed record TransitionBody(string? Action, string? Note, LocationBody? 
 
 /// <param name="RequestId">Optional, as for <see cref="TransitionBody"/>: the same assignment sent again is answered with
 /// the order as it is instead of a 409 "already Dispatched with crew …".</param>
-public sealed record AssignBody(string? CrewId, string? Note, string? RequestId = null);
+/// <param name="Version">Optional: the order's version the dispatcher decided on (the console sends its row's); if the
+/// order changed since, the assignment is a 409 saying how it is now, instead of silently replacing another
+/// dispatcher's.</param>
+public sealed record AssignBody(string? CrewId, string? Note, string? RequestId = null, int? Version = null);
 
 public sealed record CallbackBody(string? Outcome, string? Note);

@@ -97,7 +97,9 @@ public sealed record NewWorkOrder(
 /// <c>system</c>), optionally where it happened and a note. <paramref name="CrewId"/> names the acting crew for crew
 /// actions; <paramref name="TargetId"/> the order or outage a merge folds into. <paramref name="RequestId"/>, chosen by
 /// the sender for each action it means once, makes a resend harmless: the same actor's request again is answered with
-/// the order as it is, not applied twice (a PDA that lost the answer on a weak network sends the action again).</summary>
+/// the order as it is, not applied twice (a PDA that lost the answer on a weak network sends the action again).
+/// <paramref name="Version"/>, when given, is the order's version the sender decided on: the order changed since is a
+/// conflict, not overwritten (two dispatchers assigning the same order at once: the second is told, not silently undone).</summary>
 public sealed record WorkOrderCommand(
     WorkOrderAction Action,
     string Actor,
@@ -105,7 +107,8 @@ public sealed record WorkOrderCommand(
     string? Note = null,
     string? CrewId = null,
     string? TargetId = null,
-    string? RequestId = null);
+    string? RequestId = null,
+    int? Version = null);
 
 public enum CallbackOutcome
 {

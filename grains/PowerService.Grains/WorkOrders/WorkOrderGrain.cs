@@ -183,6 +183,11 @@ internal sealed partial class WorkOrderGrain(
         {
             return order.ToView(); // confirmed already (a double tap, two devices): the same answer, nothing changes
         }
+        if (command.Version is { } seen && seen != order.Version)
+        {
+            var now = order.CrewId is { } crew ? $"{order.State} with crew '{crew}'" : order.State.ToString();
+            throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}: {now}); look at it again before you {command.Action}.");
+        }
         if (command.Action == WorkOrderAction.Dispatch)
         {
             return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location, request);
@@ -486,9 +491,9 @@ internal sealed partial class WorkOrderGrain(
             // withdrawn: that decision is stale, and taking it would undo a person's (even a crew's accepted) assignment.
             throw new DomainConflictException($"Work order '{Id}' no longer waits in dispatch's backlog ({order.State}).");
         }
-        if (!byDispatch && await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Get() is null)
+        if (!byDispatch)
         {
-            throw new EntityNotFoundException("Crew", crewId);
+            RequireCrewCanTake(order, await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Get() ?? throw new EntityNotFoundException("Crew", crewId));
         }
         var change = new Change(order, TimeProvider.GetUtcNow()) { Request = request };
         if (order.BookingId is { } booking && BookingId.CrewOf(booking) != crewId)
@@ -505,6 +510,25 @@ internal sealed partial class WorkOrderGrain(
         Offer(change, crewId, actor, location, note, null);
         await Commit(change);
         return Order.ToView();
+    }
+
+    /// <summary>A person's assignment goes to a crew that can do the work now: on shift, with the skill the work needs.
+    /// An override to an off-shift crew or one without the skill was accepted, and its offer lapsed unanswered after
+    /// the accept timeout: five minutes of a 45-minute arrival promise lost without a word. The dispatcher's call stays
+    /// theirs otherwise: a crew at its capacity may be given the order (queued behind its work), and a crew of another
+    /// region lent for it.</summary>
+    private void RequireCrewCanTake(WorkOrderRecord order, CrewView crew)
+    {
+        var now = TimeProvider.GetUtcNow();
+        if (crew.Status == CrewStatus.OffShift || !DispatchScoring.OnShift(crew.Profile.Shifts, now))
+        {
+            throw new DomainConflictException($"Crew '{crew.Id}' is off shift: its offer would lapse unanswered. Choose a crew on shift.");
+        }
+        var skill = DispatchScoring.SkillForKind(order.Kind);
+        if (!crew.Profile.Skills.Contains(skill))
+        {
+            throw new DomainConflictException($"Crew '{crew.Id}' has no {skill} skill, which {order.Kind} work needs.");
+        }
     }
 
     private void Offer(Change change, string crewId, string actor, GeoPoint? location, string? note, DispatchDecision? decision)

@@ -374,6 +374,57 @@ public sealed class WorkOrderLifecycleTests
     }
 
     [Fact]
+    public async Task A_dispatcher_cannot_give_an_order_to_a_crew_off_shift_or_without_the_skill_but_may_to_one_at_capacity()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "on-break");
+        await silo.Grain<IFieldCrewGrain>("on-break").SetStatus(CrewStatus.OffShift, "crew:on-break");
+        await silo.Grain<IFieldCrewGrain>("night").Register(
+            new CrewProfile("Night crew", Region, [CrewSkill.LowVoltageRepair], 2, Depot,
+                [new Shift(WorkflowSilo.MondayMorning.AddHours(10), WorkflowSilo.MondayMorning.AddHours(22))]), "ops:admin");
+        await silo.Grain<IFieldCrewGrain>("meters-only").Register(
+            new CrewProfile("Meter crew", Region, [CrewSkill.Metering], 2, Depot,
+                [new Shift(WorkflowSilo.MondayMorning.AddDays(-1), WorkflowSilo.MondayMorning.AddDays(1))]), "ops:admin");
+        await RegisterCrew(silo, "busy", capacity: 1);
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(Fault(QuietRegion)); // no crew of its own: it waits for a person's choice
+        await silo.Grain<IWorkOrderGrain>("o-2").Create(Fault());
+        Assert.Equal("busy", (await silo.Grain<IWorkOrderGrain>("o-2").Get())!.CrewId); // busy is full now
+
+        var offShift = await Assert.ThrowsAsync<DomainConflictException>(() => order.Assign("on-break", Dispatcher));
+        var outsideShift = await Assert.ThrowsAsync<DomainConflictException>(() => order.Assign("night", Dispatcher));
+        var noSkill = await Assert.ThrowsAsync<DomainConflictException>(() => order.Assign("meters-only", Dispatcher));
+        Assert.Equal(WorkOrderState.Created, (await order.Get())!.State);
+        var queued = await order.Assign("busy", Dispatcher, "lent from north: queued behind its repair");
+
+        Assert.Contains("off shift", offShift.Message, StringComparison.Ordinal);
+        Assert.Contains("off shift", outsideShift.Message, StringComparison.Ordinal);
+        Assert.Contains("no LowVoltageRepair skill, which FaultRepair work needs", noSkill.Message, StringComparison.Ordinal);
+        Assert.Equal(("busy", WorkOrderState.Dispatched), (queued.CrewId, queued.State));
+    }
+
+    [Fact]
+    public async Task Of_two_dispatchers_assigning_the_order_they_both_saw_the_second_is_told_it_changed()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        await RegisterCrew(silo, "c2");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        var seen = await order.Create(Fault(QuietRegion));
+
+        var first = await order.Apply(ByDispatcher(WorkOrderAction.Dispatch) with { CrewId = "c1", Version = seen.Version });
+        var second = await Assert.ThrowsAsync<DomainConflictException>(() =>
+            order.Apply(new WorkOrderCommand(WorkOrderAction.Dispatch, "dispatcher:wu", CrewId: "c2", Version: seen.Version)));
+
+        Assert.Equal("c1", first.CrewId);
+        Assert.Contains("changed since you saw it", second.Message, StringComparison.Ordinal);
+        Assert.Contains("Dispatched with crew 'c1'", second.Message, StringComparison.Ordinal);
+        Assert.Equal("c1", (await order.Get())!.CrewId);
+        // Looking again, the second dispatcher may still decide to move it.
+        Assert.Equal("c2", (await order.Apply(new WorkOrderCommand(WorkOrderAction.Dispatch, "dispatcher:wu", CrewId: "c2", Version: first.Version))).CrewId);
+    }
+
+    [Fact]
     public async Task Dispatchs_plan_made_before_a_dispatcher_assigned_the_order_cannot_take_it_from_the_crew_that_accepted_it()
     {
         await using var silo = await WorkflowSilo.StartAsync();
