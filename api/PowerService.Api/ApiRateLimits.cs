@@ -10,7 +10,8 @@ namespace PowerService.Api;
 /// <summary>Rate limits (built-in ASP.NET Core limiter). Public endpoints (the token endpoint) are limited per client
 /// address, so one client guessing passwords cannot starve the others. Customer-facing endpoints (work orders,
 /// bookings, crew slots) are limited per customer when a customer token is given and per address when no token is
-/// (before the 401), so one app or script cannot flood the silo; dispatchers, crews and operators are not limited there.
+/// (before the 401), so one app or script cannot flood the silo; crews per crew (a lost PDA's token posting positions
+/// in a loop filled the journal), over HTTP and on the crew hub; dispatchers and operators are not limited there.
 /// Live connections to the hubs are limited per account (a WebSocket's request lasts as long as the connection, so a
 /// concurrency lease is one open connection): one customer token opening connections in a loop took the silo to its
 /// descriptor limit, where the runtime aborted it.
@@ -20,6 +21,9 @@ public static class ApiRateLimits
     public const string Public = "public";
     public const string Customer = "customer";
     public const string Hubs = "hubs";
+
+    internal static FixedWindowRateLimiterOptions CrewWindow(ApiOptions api) =>
+        new() { PermitLimit = api.CrewRateLimit, Window = api.CrewRateWindow, QueueLimit = 0 };
 
     private static int HubConnectionsFor(ClaimsPrincipal user, ApiOptions api) =>
         user.Identity?.IsAuthenticated == true && !user.IsInRole(Roles.Customer) ? api.HubConnectionsPerStaff : api.HubConnectionsPerCustomer;
@@ -71,6 +75,12 @@ public static class ApiRateLimits
         options.AddPolicy(Customer, context =>
         {
             var user = context.User;
+            if (user.Identity?.IsAuthenticated == true && user.IsInRole(Roles.Crew))
+            {
+                // A PDA reports its position at most once a minute and acts a few times an hour; one crew token posting
+                // in a loop wrote 330 journal rows a second, each pushed to every console of the region.
+                return RateLimitPartition.GetFixedWindowLimiter("crew:" + user.FindFirstValue(Roles.CrewIdClaim), _ => CrewWindow(api));
+            }
             if (user.Identity?.IsAuthenticated == true && !user.IsInRole(Roles.Customer))
             {
                 return RateLimitPartition.GetNoLimiter("staff");
@@ -108,6 +118,12 @@ public sealed class ApiOptions
     public int CustomerRateLimit { get; set; } = 60;
 
     public TimeSpan CustomerRateWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Requests one crew may make per <see cref="CrewRateWindow"/> over HTTP, and as many again over the crew
+    /// hub: a PDA needs a few a minute (its position at most once a minute, the crew's steps, a reload).</summary>
+    public int CrewRateLimit { get; set; } = 60;
+
+    public TimeSpan CrewRateWindow { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How far (bytes) a hub connection may fall behind before a send to it waits (SignalR's default is 64 KB).</summary>
     public long HubSendBuffer { get; set; } = 1 << 20;

@@ -86,7 +86,12 @@ public static class ApiServiceCollectionExtensions
         // any crew could fill the log; DomainErrorHubFilter logs the failures that are the silo's own instead.
         services.Configure<LoggerFilterOptions>(options => options.AddFilter(DomainErrorHubFilter.SignalRDispatcherCategory, LogLevel.Critical));
         services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);
-        services.AddSignalR(options => options.AddFilter<DomainErrorHubFilter>()).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        services.AddSingleton<CrewHubRateLimit>();
+        services.AddSignalR(options =>
+        {
+            options.AddFilter<CrewHubRateLimit>();
+            options.AddFilter<DomainErrorHubFilter>();
+        }).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Monitor);
         services.AddHostedService<MonitorFeed>();

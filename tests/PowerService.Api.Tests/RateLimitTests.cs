@@ -1,12 +1,15 @@
 using System.Net;
+using System.Net.Http.Json;
 using PowerService.Api.Tests.Support;
 
 namespace PowerService.Api.Tests;
 
-/// <summary>The customer-facing endpoints are limited per customer, and per address without a token; staff are not.</summary>
+/// <summary>The customer-facing endpoints are limited per customer, and per address without a token; crews per crew, over
+/// HTTP and on the crew hub; dispatchers are not.</summary>
 public sealed class RateLimitTests : IAsyncLifetime
 {
-    private readonly ApiFactory _api = new ApiFactory().With("Api:CustomerRateLimit", "3").With("Api:CustomerRateWindow", "00:01:00");
+    private readonly ApiFactory _api = new ApiFactory().With("Api:CustomerRateLimit", "3").With("Api:CustomerRateWindow", "00:01:00")
+        .With("Api:CrewRateLimit", "4").With("Api:CrewRateWindow", "00:01:00");
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -52,5 +55,34 @@ public sealed class RateLimitTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.NotNull(refused.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_crew_posting_its_position_in_a_loop_gets_429_over_HTTP_and_on_its_hub_while_dispatchers_go_on()
+    {
+        var server = _api.StartKestrel();
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcher, "C-12");
+        var crew = await _api.ClientForAsync("crew-c12");
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/crews/C-12/location", new { latitude = 20.0 + (i / 1000.0), longitude = 110.3 })).StatusCode);
+        }
+        await using var pda = await SignalRConnection.ConnectAsync(new Uri(server, "/hubs/crew"), await _api.TokenForAsync("crew-c12"));
+        for (var i = 0; i < 4; i++)
+        {
+            await pda.InvokeAsync("ReportLocation", new { latitude = 20.01, longitude = 110.3 + (i / 1000.0) });
+        }
+
+        var refused = await crew.PostAsJsonAsync("/api/crews/C-12/location", new { latitude = 20.1, longitude = 110.3 });
+        var refusedOnHub = await Assert.ThrowsAsync<InvalidOperationException>(() => pda.InvokeAsync("ReportLocation", new { latitude = 20.1, longitude = 110.3 }));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Contains("HubException: 429 Too many updates from this crew: retry in", refusedOnHub.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcher.PostAsJsonAsync("/api/crews/C-12/status", new { status = "Available" })).StatusCode);
+        var history = await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/crews/C-12"));
+        var last = history.GetProperty("location");
+        Assert.Equal((20.01, 110.303), (Math.Round(last.GetProperty("latitude").GetDouble(), 3), Math.Round(last.GetProperty("longitude").GetDouble(), 3))); // nothing refused was applied
     }
 }

@@ -36,7 +36,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal("Dispatched", (await Json(await _crew.GetAsync("/api/work-orders/WO-1"))).GetProperty("state").GetString());
         foreach (var (action, state) in new[] { ("accept", "Accepted"), ("en-route", "EnRoute"), ("arrive", "OnSite"), ("resolve", "CallbackPending") })
         {
-            var response = await _crew.PostAsJsonAsync("/api/work-orders/WO-1/transitions", new { action, note = $"{action} from the PDA", location = new { latitude = 20.02, longitude = 110.35 } });
+            var response = await _crew.PostAsJsonAsync("/api/work-orders/WO-1/transitions", new { action, note = $"{action} from the PDA", location = new { latitude = 20.002, longitude = 110.301 } });
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(state, (await Json(response)).GetProperty("state").GetString());
         }

@@ -189,6 +189,32 @@ public sealed class CrewHub(
     }
 }
 
+/// <summary>A crew's updates over the crew hub are limited per crew as its HTTP requests are (<see cref="ApiOptions.CrewRateLimit"/>
+/// per window, a budget of their own): a connection's messages pass no HTTP rate limiter. Refused: <c>429 …</c>.</summary>
+internal sealed class CrewHubRateLimit(ApiOptions api) : IHubFilter, IDisposable
+{
+    private readonly System.Threading.RateLimiting.PartitionedRateLimiter<string> _crews =
+        System.Threading.RateLimiting.PartitionedRateLimiter.Create<string, string>(crew =>
+            System.Threading.RateLimiting.RateLimitPartition.GetFixedWindowLimiter(crew, _ => ApiRateLimits.CrewWindow(api)));
+
+    public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        if (invocationContext.Hub is not CrewHub)
+        {
+            return next(invocationContext);
+        }
+        using var lease = _crews.AttemptAcquire(Caller.From(invocationContext.Context.User!).CrewId ?? "");
+        if (!lease.IsAcquired)
+        {
+            var wait = lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var retryAfter) ? retryAfter : api.CrewRateWindow;
+            throw new HubException($"429 Too many updates from this crew: retry in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
+        }
+        return next(invocationContext);
+    }
+
+    public void Dispose() => _crews.Dispose();
+}
+
 /// <summary>A hub method's domain errors reach the client as what they are, in the terms of the HTTP answers: a
 /// SignalR client otherwise sees only "An unexpected error occurred". The message starts with the status the same
 /// request over HTTP would get and the field, then the reason: <c>400 note: note is longer than 2000 characters.</c></summary>

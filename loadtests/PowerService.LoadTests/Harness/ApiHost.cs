@@ -56,6 +56,9 @@ internal sealed class ApiHost : IAsyncDisposable
             // The signalr benchmark's 5,000 consoles sign in with 10 dispatcher accounts (a real command center has an
             // account per dispatcher, each within the default 20 connections).
             ["Api:HubConnectionsPerStaff"] = "10000",
+            // api-load's 128 crews stand for a region's thousands: each sends some 16 requests a second (a PDA a few a
+            // minute), so the per-crew limit would measure the limiter, not the API.
+            ["Api:CrewRateLimit"] = "1000000",
         };
         var i = 0;
         foreach (var user in users)
