@@ -37,6 +37,7 @@ public static class ApiServiceCollectionExtensions
         configuration.GetSection("Api").Bind(api);
         services.AddSingleton(auth);
         services.AddSingleton<ConfiguredUsers>();
+        services.AddSingleton<SignInThrottle>();
         if (!string.IsNullOrWhiteSpace(auth.KeysFolder))
         {
             services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(auth.KeysFolder));

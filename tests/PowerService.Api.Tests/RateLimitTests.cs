@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using PowerService.Api.Security;
 using PowerService.Api.Tests.Support;
+using PowerService.TestSupport;
 
 namespace PowerService.Api.Tests;
 
@@ -85,4 +89,173 @@ public sealed class RateLimitTests : IAsyncLifetime
         var last = history.GetProperty("location");
         Assert.Equal((20.01, 110.303), (Math.Round(last.GetProperty("latitude").GetDouble(), 3), Math.Round(last.GetProperty("longitude").GetDouble(), 3))); // nothing refused was applied
     }
+}
+
+/// <summary>Password guessing is limited per user name, whatever addresses it comes from, and by password checks at
+/// once across the silo. The per-address limit is raised so that one test client can make the guesses.</summary>
+public sealed class SignInRateLimitTests : IAsyncLifetime
+{
+    private readonly ManualTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly ApiFactory _api;
+
+    public SignInRateLimitTests() => _api = new ApiFactory().WithSiloClock(_clock).With("Api:PublicRateLimit", "1000");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    [Fact]
+    public async Task Ten_wrong_passwords_pause_the_accounts_sign_ins_for_the_right_password_too_until_the_window_ends()
+    {
+        var client = _api.CreateClient();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(client, "dispatcher-li", $"guess {i}")).StatusCode);
+        }
+
+        var paused = await SignInAsync(client, "dispatcher-li", ApiFactory.Password);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, paused.StatusCode);
+        Assert.Equal(TimeSpan.FromMinutes(5), paused.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", paused.Content.Headers.ContentType?.MediaType);
+        var problem = await ApiScenario.JsonAsync(paused);
+        Assert.Equal("Sign-ins paused", problem.GetProperty("title").GetString());
+        Assert.Equal("Sign-ins for this account are paused after too many failed attempts; retry in 300 s.", problem.GetProperty("detail").GetString());
+        // Names are the user store's: case-insensitive.
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await SignInAsync(client, "DISPATCHER-LI", ApiFactory.Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, "crew-c12", ApiFactory.Password)).StatusCode);
+
+        _clock.Advance(TimeSpan.FromMinutes(4));
+        var later = await SignInAsync(client, "dispatcher-li", ApiFactory.Password);
+        Assert.Equal(HttpStatusCode.TooManyRequests, later.StatusCode);
+        Assert.Equal(TimeSpan.FromMinutes(1), later.Headers.RetryAfter?.Delta);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, "dispatcher-li", ApiFactory.Password)).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_name_is_paused_with_the_same_answer_as_a_known_one()
+    {
+        var client = _api.CreateClient();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(client, "dispatcher-li", $"guess {i}")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(client, "nobody", $"guess {i}")).StatusCode);
+        }
+
+        var known = await SignInAsync(client, "dispatcher-li", "guess 10");
+        var unknown = await SignInAsync(client, "nobody", "guess 10");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, unknown.StatusCode);
+        Assert.Equal(known.StatusCode, unknown.StatusCode);
+        Assert.Equal(known.Headers.RetryAfter, unknown.Headers.RetryAfter);
+        Assert.Equal(known.Content.Headers.ContentType, unknown.Content.Headers.ContentType);
+        var (knownProblem, unknownProblem) = (await ApiScenario.JsonAsync(known), await ApiScenario.JsonAsync(unknown));
+        foreach (var property in new[] { "status", "title", "detail" })
+        {
+            Assert.Equal(knownProblem.GetProperty(property).ToString(), unknownProblem.GetProperty(property).ToString());
+        }
+    }
+
+    [Fact]
+    public async Task A_token_and_a_refresh_token_from_before_keep_working_while_the_accounts_sign_ins_are_paused()
+    {
+        var client = _api.CreateClient();
+        var tokens = await ApiScenario.JsonAsync(await SignInAsync(client, "crew-c12", ApiFactory.Password));
+        for (var i = 0; i < 10; i++)
+        {
+            await SignInAsync(client, "crew-c12", $"guess {i}");
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await SignInAsync(client, "crew-c12", ApiFactory.Password)).StatusCode);
+
+        var me = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me")
+        {
+            Headers = { Authorization = new("Bearer", tokens.GetProperty("accessToken").GetString()) },
+        });
+        var refreshed = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = tokens.GetProperty("refreshToken").GetString() });
+
+        Assert.Equal(HttpStatusCode.OK, me.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+    }
+
+    [Fact]
+    public async Task Past_the_names_it_remembers_the_throttle_forgets_the_oldest_window()
+    {
+        await using var api = new ApiFactory().WithSiloClock(_clock).With("Api:PublicRateLimit", "1000").With("Auth:FailedSignInNames", "2");
+        var client = api.CreateClient();
+        for (var i = 0; i < 10; i++)
+        {
+            await SignInAsync(client, "dispatcher-li", $"guess {i}");
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await SignInAsync(client, "dispatcher-li", ApiFactory.Password)).StatusCode);
+
+        await SignInAsync(client, "made-up-1", "guess");
+        await SignInAsync(client, "made-up-2", "guess");
+
+        Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, "dispatcher-li", ApiFactory.Password)).StatusCode);
+    }
+
+    /// <summary>The silo's one password check is held here, as a slow check would hold it.</summary>
+    [Fact]
+    public async Task With_every_password_check_taken_and_no_place_in_the_queue_a_sign_in_gets_503_with_retry_after_1()
+    {
+        await using var api = new ApiFactory().With("Auth:ConcurrentPasswordChecks", "1").With("Auth:PasswordCheckQueue", "0");
+        var client = api.CreateClient();
+        var held = await api.Services.GetRequiredService<SignInThrottle>().PasswordCheckAsync(CancellationToken.None);
+        Assert.True(held.IsAcquired);
+
+        var refused = await SignInAsync(client, "dispatcher-li", ApiFactory.Password);
+        held.Dispose();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        var problem = await ApiScenario.JsonAsync(refused);
+        Assert.Equal("Sign-in is busy", problem.GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, "dispatcher-li", ApiFactory.Password)).StatusCode);
+    }
+
+    [Fact]
+    public async Task With_every_password_check_taken_a_sign_in_waits_its_turn_in_the_queue()
+    {
+        await using var api = new ApiFactory().With("Auth:ConcurrentPasswordChecks", "1").With("Auth:PasswordCheckQueue", "1");
+        var client = api.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, "dispatcher-li", ApiFactory.Password)).StatusCode);
+        var held = await api.Services.GetRequiredService<SignInThrottle>().PasswordCheckAsync(CancellationToken.None);
+
+        var queued = SignInAsync(client, "dispatcher-li", ApiFactory.Password);
+        // Warm, a sign-in takes tens of milliseconds; this one waits as long as the check is held.
+        Assert.NotSame(queued, await Task.WhenAny(queued, Task.Delay(TimeSpan.FromSeconds(1))));
+        held.Dispose();
+
+        Assert.Equal(HttpStatusCode.OK, (await queued).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Auth:ConcurrentPasswordChecks", "0")]
+    [InlineData("Auth:PasswordCheckQueue", "-1")]
+    [InlineData("Auth:FailedSignInsPerUser", "0")]
+    [InlineData("Auth:FailedSignInWindow", "00:00:00")]
+    [InlineData("Auth:FailedSignInNames", "0")]
+    public void A_sign_in_limit_that_cannot_work_stops_the_silo_at_start_naming_it(string key, string value)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddPowerServiceApi(configuration));
+
+        Assert.StartsWith($"Auth configuration: {key["Auth:".Length..]} is ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_user_name_longer_than_any_user_may_have_is_a_400_naming_it()
+    {
+        var response = await SignInAsync(_api.CreateClient(), new string('x', 201), "guess");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("username", (await ApiScenario.JsonAsync(response)).GetProperty("field").GetString());
+    }
+
+    private static Task<HttpResponseMessage> SignInAsync(HttpClient client, string username, string password) =>
+        client.PostAsJsonAsync("/api/auth/token", new { username, password });
 }

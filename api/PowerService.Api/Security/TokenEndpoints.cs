@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Builder;
@@ -11,28 +12,11 @@ namespace PowerService.Api.Security;
 public static class TokenEndpoints
 {
     /// <summary><c>POST /api/auth/token</c>: a local user's name and password for an ASP.NET Core bearer token that
-    /// carries the user's role and, for crews and customers, the id the token is bound to.</summary>
+    /// carries the user's role and, for crews and customers, the id the token is bound to. Limited per address
+    /// (<see cref="ApiRateLimits.Public"/>), per user name and by password checks at once (<see cref="SignInThrottle"/>).</summary>
     public static IEndpointRouteBuilder MapTokenEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/api/auth/token", (TokenRequest? request, ConfiguredUsers users) =>
-            {
-                if (string.IsNullOrWhiteSpace(request?.Username))
-                {
-                    throw new InvalidFieldException("username", "username is required.");
-                }
-                if (string.IsNullOrEmpty(request.Password))
-                {
-                    throw new InvalidFieldException("password", "password is required.");
-                }
-                var user = users.Find(request.Username);
-                // The same answer, after the same work, for an unknown user and a wrong password, so names cannot be probed.
-                var verified = PasswordHash.Verify(request.Password, user?.PasswordHash ?? PasswordHash.NoUser);
-                if (user is null || !verified)
-                {
-                    return Results.Problem(title: "Invalid credentials", detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized);
-                }
-                return Results.SignIn(users.PrincipalOf(user), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
-            })
+        routes.MapPost("/api/auth/token", SignInAsync)
             .AllowAnonymous()
             .RequireRateLimiting(ApiRateLimits.Public)
             .WithName("CreateToken");
@@ -66,6 +50,53 @@ public static class TokenEndpoints
             .RequireAuthorization(Roles.AnyAccount)
             .WithName("GetCurrentUser");
         return routes;
+    }
+
+    private static async Task<IResult> SignInAsync(TokenRequest? request, ConfiguredUsers users, SignInThrottle throttle, HttpContext http)
+    {
+        if (string.IsNullOrWhiteSpace(request?.Username))
+        {
+            throw new InvalidFieldException("username", "username is required.");
+        }
+        if (request.Username.Length > LocalUser.MaxNameLength)
+        {
+            throw new InvalidFieldException("username", $"username is longer than {LocalUser.MaxNameLength} characters.");
+        }
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            throw new InvalidFieldException("password", "password is required.");
+        }
+        // Before the password hash: a paused name costs no PBKDF2, and a right password learns no more than a wrong one.
+        if (throttle.PausedFor(request.Username) is { } paused)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(paused.TotalSeconds));
+            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return Results.Problem(
+                title: "Sign-ins paused",
+                detail: $"Sign-ins for this account are paused after too many failed attempts; retry in {seconds} s.",
+                statusCode: StatusCodes.Status429TooManyRequests);
+        }
+        var user = users.Find(request.Username);
+        bool verified;
+        using (var check = await throttle.PasswordCheckAsync(http.RequestAborted))
+        {
+            if (!check.IsAcquired)
+            {
+                http.Response.Headers.RetryAfter = "1";
+                return Results.Problem(
+                    title: "Sign-in is busy",
+                    detail: "Too many sign-ins are being checked at once; retry in 1 s.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            // The same answer, after the same work, for an unknown user and a wrong password, so names cannot be probed.
+            verified = PasswordHash.Verify(request.Password, user?.PasswordHash ?? PasswordHash.NoUser);
+        }
+        if (user is null || !verified)
+        {
+            throttle.Failed(request.Username);
+            return Results.Problem(title: "Invalid credentials", detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        return Results.SignIn(users.PrincipalOf(user), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
     }
 }
 

@@ -53,6 +53,8 @@ internal sealed class ApiHost : IAsyncDisposable
         {
             ["Workflow:Notices:Folder"] = Path.Combine(folder, "notices"),
             ["Api:PublicRateLimit"] = "100000",
+            // Every simulated user signs in at once before anything is measured: they wait their turn, none is told 503.
+            ["Auth:PasswordCheckQueue"] = "100000",
             // The signalr benchmark's 5,000 consoles sign in with 10 dispatcher accounts (a real command center has an
             // account per dispatcher, each within the default 20 connections).
             ["Api:HubConnectionsPerStaff"] = "10000",

@@ -29,7 +29,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         return this;
     }
 
-    /// <summary>Runs the silo's grains on <paramref name="clock"/> (bearer tokens keep the real clock).</summary>
+    /// <summary>Runs the silo's grains and the sign-in throttle on <paramref name="clock"/> (bearer tokens keep the real clock).</summary>
     public ApiFactory WithSiloClock(TimeProvider clock)
     {
         _clock = clock;
