@@ -100,7 +100,7 @@ public sealed class BookingApiTests : IAsyncLifetime
         var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
         var booking = (await Json(await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-12", slotStart = _slot }))).GetProperty("id").GetString();
         await _customer.PostAsync($"/api/bookings/{booking}/confirm", null);
-        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{orderId}/assign", new { crewId = "C-12" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{orderId}/assign", new { crewId = "C-12", force = true })).StatusCode);
         var pda = await _api.ClientForAsync("crew-c12");
         foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
         {
@@ -192,7 +192,7 @@ public sealed class BookingApiTests : IAsyncLifetime
         var first = await CreateAsync(_dispatcher, new { kind = "MeterInstallation", description = "Install the new meter", customerId = "CU-0001" });
         var held = await Json(await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = first, crewId = "C-12", slotStart = _slot }));
 
-        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{first}/assign", new { crewId = "C-13" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{first}/assign", new { crewId = "C-13", force = true })).StatusCode); // called in off shift
 
         Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{held.GetProperty("id").GetString()}"))).GetProperty("state").GetString());
         var second = await CreateAsync(_dispatcher, new { kind = "MeterInstallation", description = "Install the new meter", customerId = "CU-0001" });

@@ -61,6 +61,27 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_account_negotiating_in_a_loop_is_a_429_with_retry_after_past_30_in_10_seconds_and_others_go_on()
+    {
+        var customer = new HttpClient { BaseAddress = _server };
+        customer.DefaultRequestHeaders.Authorization = new("Bearer", await _api.TokenForAsync("customer-wang"));
+        var other = new HttpClient { BaseAddress = _server };
+        other.DefaultRequestHeaders.Authorization = new("Bearer", await _api.TokenForAsync("customer-li"));
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 31; i++)
+        {
+            answers.Add((await customer.PostAsync("/hubs/customer/negotiate?negotiateVersion=1", null)).StatusCode);
+        }
+
+        var refused = await customer.PostAsync("/hubs/customer/negotiate?negotiateVersion=1", null);
+
+        Assert.Equal(30, answers.Count(a => a == HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.OK, (await other.PostAsync("/hubs/customer/negotiate?negotiateVersion=1", null)).StatusCode);
+    }
+
+    [Fact]
     public async Task The_hubs_do_not_offer_long_polling_whose_connections_would_escape_the_per_account_cap()
     {
         var customer = new HttpClient { BaseAddress = _server };

@@ -327,8 +327,9 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Contains($"changed since you saw it (version {version}", (await Json(stale)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, badVersion.StatusCode);
         Assert.Equal("version", (await Json(badVersion)).GetProperty("field").GetString());
-        var now = await Json(await _dispatcher.GetAsync("/api/work-orders/WO-4V"));
-        Assert.Equal("C-77", now.GetProperty("crewId").GetString()); // dispatch's own choice stands, no one's override applied
+        // Called in off shift: the dispatcher forces it.
+        var forced = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4V/assign", new { crewId = "C-NIGHT", force = true });
+        Assert.Equal("C-NIGHT", (await Json(forced)).GetProperty("crewId").GetString());
     }
 
     [Fact]

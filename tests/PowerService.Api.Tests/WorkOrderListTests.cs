@@ -114,9 +114,9 @@ public sealed class WorkOrderListTests : IAsyncLifetime
         var crew = await _api.ClientForAsync("crew-c12");
         foreach (var (id, holder) in new[] { ("WO-A", "C-12"), ("WO-B", "C-12"), ("WO-C", "C-12"), ("WO-D", "C-77") })
         {
-            // A meter installation: no crew has the skill, so only the dispatcher's assignment gives it a crew.
+            // A meter installation: no crew has the skill, so only the dispatcher's forced assignment gives it a crew.
             Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/work-orders", Order(id, "MeterInstallation", "R1"))).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = holder })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = holder, force = true })).StatusCode);
         }
         Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/work-orders/WO-B/transitions", new { action = "accept" })).StatusCode);
 
@@ -135,7 +135,7 @@ public sealed class WorkOrderListTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, (await crew.PostAsJsonAsync("/api/work-orders/WO-A/assign", new { crewId = "C-12" })).StatusCode);
 
         // Reassigned away: it leaves the crew's list at once.
-        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-A/assign", new { crewId = "C-77" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-A/assign", new { crewId = "C-77", force = true })).StatusCode);
         Assert.Equal(["WO-B", "WO-C"], Ids(await ListAsync("/api/work-orders", crew)).Order(StringComparer.Ordinal));
         Assert.Equal(HttpStatusCode.NotFound, (await crew.GetAsync("/api/work-orders/WO-A")).StatusCode);
     }

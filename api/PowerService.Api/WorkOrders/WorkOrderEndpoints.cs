@@ -168,7 +168,7 @@ public static class WorkOrderEndpoints
             await VisibleOrderAsync(grains, id, caller);
             // A dispatch through Apply, as from /transitions, so a resent assignment is recognised by its request id.
             return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Apply(
-                new WorkOrderCommand(WorkOrderAction.Dispatch, caller.Actor, Note: note, CrewId: crewId, RequestId: requestId, Version: body.Version)));
+                new WorkOrderCommand(WorkOrderAction.Dispatch, caller.Actor, Note: note, CrewId: crewId, RequestId: requestId, Version: body.Version, Force: body.Force == true)));
         }).RequireAuthorization(Roles.Dispatcher).WithName("AssignWorkOrder");
 
         orders.MapPost("/{id}/callback", async (string id, CallbackBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
@@ -290,6 +290,7 @@ public sealed record TransitionBody(string? Action, string? Note, LocationBody? 
 /// <param name="Version">Optional: the order's version the dispatcher decided on (the console sends its row's); if the
 /// order changed since, the assignment is a 409 saying how it is now, instead of silently replacing another
 /// dispatcher's.</param>
-public sealed record AssignBody(string? CrewId, string? Note, string? RequestId = null, int? Version = null);
+/// <param name="Force">True gives the order to a crew off shift or without the work's skill all the same (a 409 without it).</param>
+public sealed record AssignBody(string? CrewId, string? Note, string? RequestId = null, int? Version = null, bool? Force = null);
 
 public sealed record CallbackBody(string? Outcome, string? Note);

@@ -47,10 +47,11 @@ public sealed record CustomerNotice(
             NoticeKind.PowerRestored =>
                 $"【供电服务】您所在区域已恢复供电（{notice.OutageId}），感谢您的耐心。 Power has been restored in your area ({notice.OutageId}). Thank you for your patience.",
             NoticeKind.PlannedOutageScheduled =>
-                $"【供电服务】计划停电通知（{notice.OutageId}）：{starts ?? "待定"} 起停电{(etr is null ? "" : $"，预计 {etr} 恢复")}{(cause is null ? "" : $"，原因：{cause}")}。" +
-                $" Planned outage ({notice.OutageId}) from {starts ?? "a time to be confirmed"}{(etr is null ? "" : $" until about {etr}")}{(cause is null ? "" : $" for {cause}")}.",
+                $"【供电服务】{(notice.Temporary ? "临时" : "计划")}停电通知（{notice.OutageId}）：{starts ?? "待定"} 起停电{(etr is null ? "" : $"，预计 {etr} 恢复")}{(cause is null ? "" : $"，原因：{cause}")}。" +
+                $" {(notice.Temporary ? "Temporary" : "Planned")} outage ({notice.OutageId}) from {starts ?? "a time to be confirmed"}{(etr is null ? "" : $" until about {etr}")}{(cause is null ? "" : $" for {cause}")}.",
             NoticeKind.PlannedOutageCancelled =>
-                $"【供电服务】计划停电（{notice.OutageId}）已取消，正常供电。 The planned outage {notice.OutageId} is cancelled.",
+                $"【供电服务】原定 {starts ?? "待定"} 起的{(notice.Temporary ? "临时" : "计划")}停电（{notice.OutageId}）已取消{(cause is null ? "" : $"（{cause}）")}，正常供电。" +
+                $" The {(notice.Temporary ? "temporary" : "planned")} outage ({notice.OutageId}) from {starts ?? "a time to be confirmed"} is cancelled{(cause is null ? "" : $" ({cause})")}: your supply stays on.",
             _ => throw new ArgumentOutOfRangeException(nameof(notice), notice.Kind, "Not a notice kind."),
         };
     }

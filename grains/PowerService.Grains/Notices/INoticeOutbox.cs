@@ -12,6 +12,7 @@ public enum NoticeKind
 
 /// <summary>One notice about one outage (or planned outage). <paramref name="Revision"/> tells successive notices of the
 /// same kind apart (the 2nd ETR change is revision 2); (outage, kind, revision, customer) is sent at most once.</summary>
+/// <param name="Temporary">A planned outage of kind Temporary (临时停电: short notice, not the planned calendar).</param>
 public sealed record OutageNotice(
     NoticeKind Kind,
     string OutageId,
@@ -19,7 +20,8 @@ public sealed record OutageNotice(
     DateTimeOffset At,
     DateTimeOffset? StartsAt = null,
     DateTimeOffset? EstimatedRestorationAt = null,
-    string? Cause = null);
+    string? Cause = null,
+    bool Temporary = false);
 
 /// <summary>Who the notice is for: every customer of the listed transformer areas, or, when
 /// <paramref name="MeterIds"/> is given, only the customers on those meters (a nested outage).</summary>

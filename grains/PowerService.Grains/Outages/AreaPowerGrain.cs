@@ -310,7 +310,7 @@ internal sealed partial class AreaPowerGrain(
         S.OpeningOutageId = id;
         S.OpeningOwed = new OutageOpening(
             OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(darkSince),
-            [Id], _area?.FeederId, stillDark, Confirmed: true, Cause: "meters still dark after their area was restored", ParentOutageId: restoredOutage,
+            [Id], _area?.FeederId, stillDark, Confirmed: true, Cause: null, ParentOutageId: restoredOutage,
             EarlierCalls: TakeEarlierCalls(darkSince, stillDark));
         LogNested(logger, Id, id, stillDark.Count, restoredOutage);
         await CommitAndSettle();

@@ -271,7 +271,7 @@ internal sealed partial class PlannedOutageGrain(
         var now = TimeProvider.GetUtcNow();
         if (request.PlannedStart < now - options.PlanningHorizon || request.PlannedStart > now + options.PlanningHorizon)
         {
-            throw new InvalidFieldException("plannedStart", $"The planned start must lie within {options.PlanningHorizon.TotalDays:0} days of now ({Format(now)}).");
+            throw new InvalidFieldException("plannedStart", $"The planned start must lie within {options.PlanningHorizon.TotalDays:0} days of now ({Format(now, request.PlannedStart)}).");
         }
         return profiles!;
     }
@@ -312,7 +312,7 @@ internal sealed partial class PlannedOutageGrain(
             var left = request.PlannedStart > now ? $"is only {Describe(request.PlannedStart - now)} away" : "has already passed";
             refusals.Add(new PolicyFinding(PolicyRule.NoticeLeadTime,
                 $"A {request.Kind.ToString().ToLowerInvariant()} outage is noticed {Describe(notice)} ahead: the start {Format(request.PlannedStart)} {left}. "
-                + $"The earliest start now is {Format(now + notice)}."));
+                + $"The earliest start now is {Format(now + notice, request.PlannedStart)}."));
         }
         var overrideReason = string.IsNullOrWhiteSpace(request.OverrideReason) ? null : request.OverrideReason.Trim();
         void Apply(PolicyAction action, PolicyRule rule, string message)
@@ -436,7 +436,9 @@ internal sealed partial class PlannedOutageGrain(
             foreach (var kind in outage.NoticesOwed)
             {
                 var at = kind == NoticeKind.PlannedOutageCancelled ? outage.CancelledAt!.Value : outage.AcceptedAt;
-                var notice = new OutageNotice(kind, Id, 1, at, outage.PlannedStart, outage.PlannedEnd, outage.Reason);
+                // A cancellation tells why it is called off (the work's reason would read as the outage going ahead).
+                var why = kind == NoticeKind.PlannedOutageCancelled ? outage.CancelReason : outage.Reason;
+                var notice = new OutageNotice(kind, Id, 1, at, outage.PlannedStart, outage.PlannedEnd, why, outage.Kind == PlannedOutageKind.Temporary);
                 await notices.EnqueueAsync(notice, audience);
             }
             state.State = outage with { NoticesOwed = [] };
@@ -497,17 +499,21 @@ internal sealed partial class PlannedOutageGrain(
     {
         if (at > now + ClockSkew)
         {
-            throw new InvalidFieldException(field, $"{field} {Format(at)} is in the future (now {Format(now)}).");
+            throw new InvalidFieldException(field, $"{field} {Format(at)} is in the future (now {Format(now, at)}).");
         }
         if (at < now - LateRecording)
         {
-            throw new InvalidFieldException(field, $"{field} {Format(at)} is more than {LateRecording.TotalDays:0} days ago (now {Format(now)}); record it when it happens.");
+            throw new InvalidFieldException(field, $"{field} {Format(at)} is more than {LateRecording.TotalDays:0} days ago (now {Format(now, at)}); record it when it happens.");
         }
     }
 
     private static double Minutes(TimeSpan span) => Math.Round(span.TotalMinutes, 1);
 
     private static string Format(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture);
+
+    /// <summary>The silo's <paramref name="at"/> on the clock of the time the dispatcher sent (<paramref name="theirs"/>):
+    /// a refusal quoting "2026-12-14 02:35 +00:00" beside their "09:00 +08:00" read as a different day's hours.</summary>
+    private static string Format(DateTimeOffset at, DateTimeOffset theirs) => Format(at.ToOffset(theirs.Offset));
 
     private static string Describe(TimeSpan span) =>
         span.Ticks % TimeSpan.TicksPerDay == 0 && span.Days > 1 ? $"{span.Days} days"

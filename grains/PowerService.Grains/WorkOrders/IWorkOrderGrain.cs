@@ -99,7 +99,9 @@ public sealed record NewWorkOrder(
 /// the sender for each action it means once, makes a resend harmless: the same actor's request again is answered with
 /// the order as it is, not applied twice (a PDA that lost the answer on a weak network sends the action again).
 /// <paramref name="Version"/>, when given, is the order's version the sender decided on: the order changed since is a
-/// conflict, not overwritten (two dispatchers assigning the same order at once: the second is told, not silently undone).</summary>
+/// conflict, not overwritten (two dispatchers assigning the same order at once: the second is told, not silently undone).
+/// <paramref name="Force"/> gives a Dispatch to a crew off shift or without the work's skill all the same (the
+/// dispatcher called the crew in, or knows better than its record); without it such a crew is a conflict.</summary>
 public sealed record WorkOrderCommand(
     WorkOrderAction Action,
     string Actor,
@@ -108,7 +110,8 @@ public sealed record WorkOrderCommand(
     string? CrewId = null,
     string? TargetId = null,
     string? RequestId = null,
-    int? Version = null);
+    int? Version = null,
+    bool Force = false);
 
 public enum CallbackOutcome
 {

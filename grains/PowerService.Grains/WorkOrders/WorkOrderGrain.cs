@@ -190,7 +190,7 @@ internal sealed partial class WorkOrderGrain(
         }
         if (command.Action == WorkOrderAction.Dispatch)
         {
-            return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location, request);
+            return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location, request, command.Force);
         }
         var to = Move(order, command.Action);
         if (WorkOrderTransitions.CrewActions.Contains(command.Action))
@@ -306,7 +306,7 @@ internal sealed partial class WorkOrderGrain(
             ? GrainFactory.GetGrain<IFieldCrewGrain>(crewId).OrderChanged(Id, Order.State, Order.CrewId)
             : Task.CompletedTask;
 
-    public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null, null);
+    public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null, null, force: false);
 
     /// <summary>The actor of a customer's own requests (the API's "{role}:{user}").</summary>
     private const string CustomerActorPrefix = "customer:";
@@ -471,7 +471,7 @@ internal sealed partial class WorkOrderGrain(
 
     // ---- the moves ----
 
-    private async Task<WorkOrderView> Assign(string crewId, string actor, string? note, GeoPoint? location, string? request)
+    private async Task<WorkOrderView> Assign(string crewId, string actor, string? note, GeoPoint? location, string? request, bool force)
     {
         var order = RequireOrder();
         RequireActor(actor);
@@ -493,7 +493,11 @@ internal sealed partial class WorkOrderGrain(
         }
         if (!byDispatch)
         {
-            RequireCrewCanTake(order, await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Get() ?? throw new EntityNotFoundException("Crew", crewId));
+            var crew = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Get() ?? throw new EntityNotFoundException("Crew", crewId);
+            if (!force)
+            {
+                RequireCrewCanTake(order, crew);
+            }
         }
         var change = new Change(order, TimeProvider.GetUtcNow()) { Request = request };
         if (order.BookingId is { } booking && BookingId.CrewOf(booking) != crewId)
@@ -512,9 +516,10 @@ internal sealed partial class WorkOrderGrain(
         return Order.ToView();
     }
 
-    /// <summary>A person's assignment goes to a crew that can do the work now: on shift, with the skill the work needs.
-    /// An override to an off-shift crew or one without the skill was accepted, and its offer lapsed unanswered after
-    /// the accept timeout: five minutes of a 45-minute arrival promise lost without a word. The dispatcher's call stays
+    /// <summary>A person's assignment goes to a crew that can do the work now: on shift, with the skill the work needs,
+    /// unless the dispatcher forces it (called the crew in). An override to an off-shift crew or one without the skill
+    /// was accepted without a word, and its offer lapsed unanswered after the accept timeout: five minutes of a 45-minute
+    /// arrival promise lost. The dispatcher's call stays
     /// theirs otherwise: a crew at its capacity may be given the order (queued behind its work), and a crew of another
     /// region lent for it.</summary>
     private void RequireCrewCanTake(WorkOrderRecord order, CrewView crew)
@@ -522,12 +527,12 @@ internal sealed partial class WorkOrderGrain(
         var now = TimeProvider.GetUtcNow();
         if (crew.Status == CrewStatus.OffShift || !DispatchScoring.OnShift(crew.Profile.Shifts, now))
         {
-            throw new DomainConflictException($"Crew '{crew.Id}' is off shift: its offer would lapse unanswered. Choose a crew on shift.");
+            throw new DomainConflictException($"Crew '{crew.Id}' is off shift: its offer would lapse unanswered. Choose a crew on shift, or force the assignment if the crew was called in.");
         }
         var skill = DispatchScoring.SkillForKind(order.Kind);
         if (!crew.Profile.Skills.Contains(skill))
         {
-            throw new DomainConflictException($"Crew '{crew.Id}' has no {skill} skill, which {order.Kind} work needs.");
+            throw new DomainConflictException($"Crew '{crew.Id}' has no {skill} skill, which {order.Kind} work needs; force the assignment if the crew can do it all the same.");
         }
     }
 

@@ -511,7 +511,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
         var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-R1", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-R1/assign", new { crewId = "C-12" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-R1/assign", new { crewId = "C-12", force = true })).StatusCode);
         var bodies = new List<string>();
         var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteAsync("**/api/work-orders/WO-R1/transitions", async route =>
         {

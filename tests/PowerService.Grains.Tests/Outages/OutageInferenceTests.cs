@@ -379,8 +379,12 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         var view = await outage.SetEstimatedRestoration(etr, "dispatcher:li", "typhoon: pole down");
 
         Assert.Equal((etr, "typhoon: pole down"), (view.EstimatedRestorationAt, view.Cause));
-        var bad = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.SetEstimatedRestoration(view.StartedAt - TimeSpan.FromMinutes(1), "dispatcher:li"));
+        // Typed on a +08:00 console: the refusal quotes the start on that clock, to the minute.
+        var typed = (view.StartedAt - TimeSpan.FromMinutes(1)).ToOffset(TimeSpan.FromHours(8));
+        var bad = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.SetEstimatedRestoration(typed, "dispatcher:li"));
         Assert.Equal("estimatedRestorationAt", bad.Field);
+        var started = view.StartedAt.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"after the outage started ({started} +08:00)", bad.Message, StringComparison.Ordinal);
         // After the start but already past: customers would be told a time that has gone.
         _silo.Clock.Advance(TimeSpan.FromMinutes(30));
         var past = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.SetEstimatedRestoration(_silo.Clock.GetUtcNow() - TimeSpan.FromMinutes(10), "dispatcher:li"));

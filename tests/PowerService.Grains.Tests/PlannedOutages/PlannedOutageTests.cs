@@ -346,6 +346,20 @@ public sealed class PlannedOutageTests : IAsyncLifetime
         var delivered = Delivered("PO-1");
         Assert.All(new[] { nameof(NoticeKind.PlannedOutageScheduled), nameof(NoticeKind.PlannedOutageCancelled) }, kind =>
             Assert.Equal(["CU-11", "CU-12", "CU-13", "CU-21", "CU-22"], delivered.Where(n => n.Kind == kind).Select(n => n.CustomerId).Order(StringComparer.Ordinal)));
+        // The customer keys on the day, not the plan's id: the cancellation names the start it called off, and why.
+        var start = (await Outage("PO-1").Get())!.PlannedStart.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        var cancelled = delivered.First(n => n.Kind == nameof(NoticeKind.PlannedOutageCancelled)).Text;
+        Assert.Contains($"原定 {start} 起的计划停电（PO-1）已取消（Work moved to the spring）", cancelled, StringComparison.Ordinal);
+        Assert.DoesNotContain("Replace the 10 kV switch", cancelled, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_temporary_outage_is_announced_as_temporary_not_as_planned()
+    {
+        await Outage("PO-T").Plan(Request(_silo, TimeSpan.FromDays(2), feederId: "F-1", kind: PlannedOutageKind.Temporary), dryRun: false);
+
+        await Eventually.True(() => Delivered("PO-T").Count == 5, "the five customers of F-1 were told");
+        Assert.All(Delivered("PO-T"), n => Assert.StartsWith("【供电服务】临时停电通知（PO-T）", n.Text, StringComparison.Ordinal));
     }
 
     private List<DeliveredNotice> Delivered(string outageId) => [.. NoticeFiles.Read(_silo.NoticeFolder).Where(n => n.OutageId == outageId)];
