@@ -71,6 +71,27 @@ internal static class RequestFields
         return value.Trim();
     }
 
+    public static string RequiredId(string? value, string field) =>
+        OptionalId(value, field) ?? throw new InvalidFieldException(field, $"{field} is required.");
+
+    /// <summary>An id in a body, a query or a hub argument: trimmed, or null when empty; a <see cref="PlainIds"/> id,
+    /// as every id the service stores and addresses is.</summary>
+    public static string? OptionalId(string? value, string field) =>
+        Optional(value, field, PlainIds.MaxLength) is not { } id ? null
+        : PlainIds.Problem(id) is { } problem ? throw new InvalidFieldException(field, $"{field} {problem}.")
+        : id;
+
+    public static string RequiredRegion(string? value, bool asked = false) =>
+        OptionalRegion(value, asked) ?? throw new InvalidFieldException("region", "region is required.");
+
+    /// <summary>The <c>region</c> a request names, trimmed, or null when empty: <see cref="RegionNames"/>' rule, the
+    /// import's. <paramref name="asked"/>: a query or a Watch, which takes <see cref="RegionNames.Every"/> as it always
+    /// has (every region to Watch, the system to the indicators); a crew or an order is never placed in it.</summary>
+    public static string? OptionalRegion(string? value, bool asked = false) =>
+        Optional(value, "region", RegionNames.MaxLength) is not { } region ? null
+        : RegionNames.Problem(region, asked) is { } problem ? throw new InvalidFieldException("region", $"region {problem}.")
+        : region;
+
     /// <summary>The point <paramref name="value"/> names, checked; <paramref name="field"/> is the object's path in the
     /// body (<c>location</c>, <c>home</c>), or null when the body is the point itself (a crew's location report). A
     /// refusal names the coordinate: <c>location.latitude</c>, or <c>latitude</c>.</summary>

@@ -456,6 +456,8 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [InlineData("""{"id":"CR 1","name":"n","region":"R1","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "id")]
     [InlineData("""{"id":"CR-1","name":"n","region":"R1","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110},"shifts":[null]}""", "shifts[0]")]
     [InlineData("""{"id":"CR-1","name":"n","region":"R1","skills":[null],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "skills[0]")]
+    // A bidi override shows the name reversed on every screen: "\u202Egnp.exe" reads "exe.png".
+    [InlineData("""{"id":"CR-1","name":"\u202Egnp.exe","region":"R1","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "name")]
     public async Task A_crew_that_could_not_be_reached_or_read_is_not_registered_and_the_400_names_the_field(string json, string field)
     {
         var response = await _dispatcher.PostAsync("/api/crews", new StringContent(json, Encoding.UTF8, "application/json"));
@@ -547,6 +549,95 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, asCrew.StatusCode);
         // Nothing from the bad file: M-2 (a good row) was not imported either, so a repeat of the good file inserts it.
         Assert.Equal(1, (await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\nM-2,TA-1,20.0,110.3\n")).GetProperty("inserted").GetInt64());
+    }
+
+    /// <summary>A region is named as the API and the dispatch hub take it (at most 64 characters, one line, nothing
+    /// invisible, not "*"), or its orders and crews could never be listed or watched; an id or a name that shows as
+    /// something else is refused too. Each a 400 naming line and column; nothing from the file is imported.</summary>
+    [Theory]
+    [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "F-10,Binhai 10,S-1,Binhai,{65 characters}", "region", "is longer than 64 characters")]
+    [InlineData("grids", "grid_id,name,region,manager_name,manager_phone", "G-9,Binhai grid 9,R1,Chen Jie,13800000001", "G-10,Binhai grid 10,\"R1\nforged line\",Chen Jie,13800000001", "region", "contains the control character U+000A; it takes one line of plain text")]
+    [InlineData("transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva", "TA-9,Binhai 1-9,F-1,G-1,R1,urban,20.0,110.3,400", "TA-10,Binhai 1-10,F-1,G-1,*,urban,20.0,110.3,400", "region", "'*' means every region and cannot name one")]
+    [InlineData("crews", "crew_id,name,region,skills,capacity,home_latitude,home_longitude,shift_start,shift_end", "CR-9,Crew 9,R1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "CR-10,Crew 10,\u200BR1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "region", "contains the invisible format character U+200B")]
+    [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "\u200BF-10,Binhai 10,S-1,Binhai,R1", "feeder_id", "contains the invisible format character U+200B")]
+    [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "F-10,\u202Egnp.exe,S-1,Binhai,R1", "name", "contains the control character U+202E")]
+    public async Task A_region_id_or_name_that_would_show_as_another_is_refused_by_line_and_column_and_nothing_is_imported(
+        string kind, string header, string goodRow, string badRow, string column, string message)
+    {
+        await ImportCustomerAsync(); // F-1 and G-1, the new area's parents
+        var csv = $"{header}\n{goodRow}\n{badRow.Replace("{65 characters}", new string('R', 65), StringComparison.Ordinal)}\n";
+
+        var bad = await _dispatcher.PostAsync($"/api/import/{kind}", new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var error = Assert.Single((await Json(bad)).GetProperty("errors").EnumerateArray());
+        Assert.Equal((3, column), (error.GetProperty("line").GetInt32(), error.GetProperty("column").GetString()));
+        Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // The good row was not imported either: the good file alone inserts it.
+        Assert.Equal(1, (await ImportAsync(kind, $"{header}\n{goodRow}\n")).GetProperty("inserted").GetInt64());
+    }
+
+    /// <summary>The point of the rule: a region as long as the API takes imports, and its orders and crews are listed by
+    /// it. A name keeps its joiners (a woman and a wrench joined by U+200D show as one mechanic).</summary>
+    [Fact]
+    public async Task A_region_of_64_characters_imports_and_its_orders_and_crews_are_listed_by_it()
+    {
+        var region = string.Concat(Enumerable.Repeat("海口龙华", 16));
+        await ImportAsync("feeders", $"feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,{region}\n");
+        await ImportAsync("grids", $"grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,{region},Chen Jie,13800000001\n");
+        await ImportAsync("transformer-areas", $"area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-1,G-1,{region},urban,20.0,110.3,400\n");
+        await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\n");
+        await ImportAsync("customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
+        await ImportAsync("crews", $"crew_id,name,region,skills,capacity,home_latitude,home_longitude,shift_start,shift_end\nCR-1,抢修1班 👩\u200D🔧,{region},Survey,3,20.0,110.3,08:00,20:00\n");
+
+        var created = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { id = "WO-64", kind = "FaultRepair", description = "No power", customerId = "CU-0001" });
+        var orders = await Json(await _dispatcher.GetAsync($"/api/work-orders?region={Uri.EscapeDataString(region)}"));
+        var crews = await Json(await _dispatcher.GetAsync($"/api/crews?region={Uri.EscapeDataString(region)}"));
+
+        Assert.Equal(64, region.Length);
+        Assert.Equal(region, (await Json(created)).GetProperty("region").GetString());
+        Assert.Equal("WO-64", Assert.Single(orders.GetProperty("items").EnumerateArray()).GetProperty("id").GetString());
+        var crew = Assert.Single(crews.EnumerateArray());
+        Assert.Equal(("CR-1", "抢修1班 👩\u200D🔧"), (crew.GetProperty("id").GetString(), crew.GetProperty("profile").GetProperty("name").GetString()));
+    }
+
+    /// <summary>A crew or an order placed in "*" (every region to the hub, the system to the indicators) or in a region
+    /// with an invisible character could never be watched or listed alone: a 400 naming <c>region</c>, nothing made.</summary>
+    [Theory]
+    [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"*","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region '*' means every region and cannot name one.")]
+    [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"\u200B海口龙华","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region contains the invisible format character U+200B; a region's name is what a dispatcher sees and types.")]
+    [InlineData("/api/work-orders", """{"id":"WO-1","kind":"FaultRepair","description":"x","region":"*","location":{"latitude":20,"longitude":110}}""", "region '*' means every region and cannot name one.")]
+    [InlineData("/api/work-orders", """{"id":"WO-1","kind":"FaultRepair","description":"x","region":"R1\uFEFF","location":{"latitude":20,"longitude":110}}""", "region contains the invisible format character U+FEFF; a region's name is what a dispatcher sees and types.")]
+    public async Task A_crew_or_order_placed_in_a_region_no_one_could_watch_is_a_400_naming_region_and_nothing_is_made(string path, string json, string detail)
+    {
+        var response = await _dispatcher.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await Json(response);
+        Assert.Equal(("region", detail), (problem.GetProperty("field").GetString(), problem.GetProperty("detail").GetString()));
+        var id = JsonDocument.Parse(json).RootElement.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync($"{path}/{id}")).StatusCode);
+    }
+
+    /// <summary>An id with an invisible character looks like one that exists: "not found" would send the dispatcher
+    /// looking for the wrong fault, so it is a 400 saying which character, in a path as in a body.</summary>
+    [Fact]
+    public async Task An_id_with_an_invisible_character_is_a_400_naming_it_in_a_path_and_in_a_body()
+    {
+        await ImportCustomerAsync();
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-3"));
+
+        var inPath = await _dispatcher.GetAsync("/api/work-orders/%E2%80%8BWO-3");
+        var inBody = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "x", customerId = "CU-0001\u200D" });
+
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (inPath.StatusCode, inBody.StatusCode));
+        var (path, body) = (await Json(inPath), await Json(inBody));
+        Assert.Equal(
+            ("id", "id contains the invisible format character U+200B; an id is ASCII letters, digits, '-' and '_' only."),
+            (path.GetProperty("field").GetString(), path.GetProperty("detail").GetString()));
+        Assert.Equal(
+            ("customerId", "customerId contains the invisible format character U+200D; an id is ASCII letters, digits, '-' and '_' only."),
+            (body.GetProperty("field").GetString(), body.GetProperty("detail").GetString()));
     }
 
     [Fact]

@@ -27,12 +27,8 @@ public static class BookingEndpoints
         bookings.MapPost("/", async (HoldBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
-            var orderId = RequestFields.Required(body?.OrderId, "orderId", 64);
-            var crewId = RequestFields.Required(body!.CrewId, "crewId", 64);
-            if (!BookingId.IsValidCrewId(crewId))
-            {
-                throw new InvalidFieldException("crewId", BookingId.CrewIdRule);
-            }
+            var orderId = RequestFields.RequiredId(body?.OrderId, "orderId");
+            var crewId = RequestFields.RequiredId(body!.CrewId, "crewId");
             var slotStart = body.SlotStart ?? throw new InvalidFieldException("slotStart", "slotStart (the start of one of the crew's published slots) is required.");
             await WorkOrderEndpoints.VisibleOrderAsync(grains, orderId, caller);
             var booking = await grains.GetGrain<IWorkOrderGrain>(orderId).HoldVisit(crewId, slotStart, caller.Actor);

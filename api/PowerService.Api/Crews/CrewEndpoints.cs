@@ -20,10 +20,10 @@ public static class CrewEndpoints
 
         crews.MapPost("/", async (RegisterCrewBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            var id = RequestFields.Required(body?.Id, "id", 64);
+            var id = RequestFields.RequiredId(body?.Id, "id");
             var profile = new CrewProfile(
                 RequestFields.Required(body!.Name, "name"),
-                RequestFields.Required(body.Region, "region", 64),
+                RequestFields.RequiredRegion(body.Region),
                 [.. (body.Skills ?? []).Select((skill, i) => RequestFields.Required<CrewSkill>(skill, $"skills[{i}]"))],
                 body.Capacity ?? throw new InvalidFieldException("capacity", "capacity is required."),
                 RequestFields.Location(body.Home, "home") ?? throw new InvalidFieldException("home", "home is required."),
@@ -37,7 +37,7 @@ public static class CrewEndpoints
 
         crews.MapGet("/", async (string? region, IGrainFactory grains) =>
         {
-            var name = RequestFields.Required(region, "region", 64);
+            var name = RequestFields.RequiredRegion(region, asked: true);
             var ids = await grains.GetGrain<IDispatchGrain>(name).GetCrewIds();
             var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<IFieldCrewGrain>(id).Get()));
             return Results.Ok(views.OfType<CrewView>().ToList());

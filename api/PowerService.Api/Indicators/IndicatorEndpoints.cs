@@ -15,7 +15,7 @@ public static class IndicatorEndpoints
     {
         routes.MapGet("/api/indicators", async (string? region, string? from, string? to, IGrainFactory grains) =>
             {
-                var scope = RequestFields.Optional(region, "region", 64) ?? IndicatorScopes.System;
+                var scope = RequestFields.OptionalRegion(region, asked: true) ?? IndicatorScopes.System;
                 return Results.Ok(await grains.GetGrain<IRegionIndicatorsGrain>(scope).Get(
                     RequestFields.Optional(from, "from", 7), RequestFields.Optional(to, "to", 7)));
             })

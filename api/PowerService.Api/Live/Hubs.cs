@@ -112,10 +112,10 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
     /// <summary>Starts sending one region's changes to this connection; "*" watches every region.</summary>
     public Task Watch(JsonElement regionArgument)
     {
-        var region = RequestFields.Required(Text(regionArgument, "region"), "region", 64);
+        var region = RequestFields.RequiredRegion(Text(regionArgument, "region"), asked: true);
         var watched = Watched();
         // "*" is always taken: it is the way out the limit's message points to, and one group more.
-        if (!watched.Contains(region) && watched.Count >= MaxWatchedRegions && region != "*")
+        if (!watched.Contains(region) && watched.Count >= MaxWatchedRegions && region != RegionNames.Every)
         {
             throw new HubException($"A connection watches at most {MaxWatchedRegions} regions; unwatch one first (or watch \"*\").");
         }
@@ -126,7 +126,7 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
     public Task Unwatch(JsonElement regionArgument)
     {
         // Read as Watch reads it (trimmed), so " 海口美兰 " stops what Watch(" 海口美兰 ") started.
-        var region = RequestFields.Required(Text(regionArgument, "region"), "region", 64);
+        var region = RequestFields.RequiredRegion(Text(regionArgument, "region"), asked: true);
         if (!Watched().Remove(region))
         {
             return Task.CompletedTask;
@@ -138,7 +138,7 @@ public sealed class DispatchHub([FromKeyedServices(ConnectionCount.Live)] Connec
     private HashSet<string> Watched() =>
         Context.Items.TryGetValue(WatchedKey, out var set) ? (HashSet<string>)set! : (HashSet<string>)(Context.Items[WatchedKey] = new HashSet<string>(StringComparer.Ordinal));
 
-    private static string GroupOf(string region) => region == "*" ? LiveGroups.AllRegions : LiveGroups.Region(region);
+    private static string GroupOf(string region) => region == RegionNames.Every ? LiveGroups.AllRegions : LiveGroups.Region(region);
 }
 
 /// <summary><c>/hubs/crew</c>: orders pushed to one crew's PDA, and the PDA's updates back over the same connection —
@@ -154,7 +154,7 @@ public sealed class CrewHub(
     public async Task<WorkOrderView> Transition(JsonElement orderId, JsonElement change)
     {
         var (order, refusal) = await WorkOrderEndpoints.TransitionAsync(
-            grains, RequestFields.Required(Text(orderId, "orderId"), "orderId", 64), Body<TransitionBody>(change), Caller.From(Context.User!));
+            grains, RequestFields.RequiredId(Text(orderId, "orderId"), "orderId"), Body<TransitionBody>(change), Caller.From(Context.User!));
         return order ?? throw new HubException($"403 action: {refusal}");
     }
 

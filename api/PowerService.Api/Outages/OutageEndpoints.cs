@@ -26,7 +26,7 @@ public static class OutageEndpoints
         outages.MapGet("/", async (bool? active, string? region, int? skip, int? take, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
-            var query = new OutageQuery(active ?? true, RequestFields.Optional(region, "region", 64), Skip: skip ?? 0, Take: take ?? DefaultTake);
+            var query = new OutageQuery(active ?? true, RequestFields.OptionalRegion(region, asked: true), Skip: skip ?? 0, Take: take ?? DefaultTake);
             if (caller.Role == Roles.Customer)
             {
                 var customer = await caller.OwnCustomerAsync(grains);

@@ -27,16 +27,12 @@ public static class PlannedOutageEndpoints
                 throw new InvalidFieldException("body", "A JSON body is required.");
             }
             var actor = Caller.From(user).Actor;
-            var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
-            var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewIds.Random("PO-") : NewIds.For("PO-", actor, requestId));
-            if (!PlainIds.IsValid(id))
-            {
-                throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
-            }
+            var requestId = RequestFields.OptionalId(body.RequestId, "requestId");
+            var id = RequestFields.OptionalId(body.Id, "id") ?? (requestId is null ? NewIds.Random("PO-") : NewIds.For("PO-", actor, requestId));
             var request = new PlannedOutageRequest(
                 RequestFields.Required<PlannedOutageKind>(body.Kind, "kind"),
-                RequestFields.Optional(body.FeederId, "feederId", 64),
-                body.TransformerAreaIds is null ? null : [.. body.TransformerAreaIds.Select((area, i) => RequestFields.Required(area, $"transformerAreaIds[{i}]", 64))],
+                RequestFields.OptionalId(body.FeederId, "feederId"),
+                body.TransformerAreaIds is null ? null : [.. body.TransformerAreaIds.Select((area, i) => RequestFields.RequiredId(area, $"transformerAreaIds[{i}]"))],
                 body.PlannedStart ?? throw new InvalidFieldException("plannedStart", "plannedStart is required."),
                 body.PlannedEnd ?? throw new InvalidFieldException("plannedEnd", "plannedEnd is required."),
                 RequestFields.Required(body.Reason, "reason", 500, multiline: true),
@@ -73,7 +69,7 @@ public static class PlannedOutageEndpoints
                 _ => throw new InvalidFieldException("status", $"status '{status}' is not one of upcoming, finished."),
             };
             var query = new PlannedOutageQuery(
-                upcoming, RequestFields.Optional(feederId, "feederId", 64), RequestFields.Optional(transformerAreaId, "transformerAreaId", 64),
+                upcoming, RequestFields.OptionalId(feederId, "feederId"), RequestFields.OptionalId(transformerAreaId, "transformerAreaId"),
                 RequestFields.Moment(from, "from"), RequestFields.Moment(to, "to"), skip ?? 0, take ?? 100);
             var caller = Caller.From(user);
             var customer = caller.Role == Roles.Customer ? await caller.OwnCustomerAsync(grains) : null;

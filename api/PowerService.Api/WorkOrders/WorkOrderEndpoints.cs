@@ -83,7 +83,7 @@ public static class WorkOrderEndpoints
             {
                 throw new InvalidFieldException("body", "A JSON body is required.");
             }
-            var customerId = RequestFields.Optional(body.CustomerId, "customerId", 64);
+            var customerId = RequestFields.OptionalId(body.CustomerId, "customerId");
             if (caller.Role == Roles.Customer)
             {
                 // A customer reports for themself; naming another customer is refused rather than silently replaced.
@@ -94,12 +94,8 @@ public static class WorkOrderEndpoints
                 customerId = caller.CustomerId;
                 RefuseServiceFields(body);
             }
-            var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
-            var id = RequestFields.Optional(body.Id, "id", 64) ?? (requestId is null ? NewIds.Random("WO-") : NewIds.For("WO-", caller.Actor, requestId));
-            if (!PlainIds.IsValid(id))
-            {
-                throw new InvalidFieldException("id", "id may contain only letters, digits, '-' and '_'.");
-            }
+            var requestId = RequestFields.OptionalId(body.RequestId, "requestId");
+            var id = RequestFields.OptionalId(body.Id, "id") ?? (requestId is null ? NewIds.Random("WO-") : NewIds.For("WO-", caller.Actor, requestId));
             if (id.StartsWith(OutageRepairPrefix, StringComparison.OrdinalIgnoreCase))
             {
                 // The outages' own repair orders (WO-OUT-{outage}): a chosen one would become an outage's repair.
@@ -112,8 +108,8 @@ public static class WorkOrderEndpoints
                 RequestFields.Required(body.Description, "description", 2000, multiline: true),
                 RequestFields.Optional<WorkOrderPriority>(body.Priority, "priority") ?? WorkOrderPriority.Normal,
                 customerId,
-                RequestFields.Optional(body.TransformerAreaId, "transformerAreaId", 64),
-                RequestFields.Optional(body.Region, "region", 64),
+                RequestFields.OptionalId(body.TransformerAreaId, "transformerAreaId"),
+                RequestFields.OptionalRegion(body.Region),
                 RequestFields.Location(body.Location, "location"),
                 RequestFields.Optional<AreaClass>(body.AreaClass, "areaClass"),
                 RequestFields.Optional<ConnectionCategory>(body.ConnectionCategory, "connectionCategory"),
@@ -128,7 +124,7 @@ public static class WorkOrderEndpoints
             var query = new WorkOrderQuery(
                 RequestFields.Optional<WorkOrderState>(state, "state"),
                 RequestFields.Optional<WorkOrderKind>(kind, "kind"),
-                RequestFields.Optional(region, "region", 64),
+                RequestFields.OptionalRegion(region, asked: true),
                 Limit: Limit(limit),
                 ContinuationToken: RequestFields.Optional(continuationToken, "continuationToken", 512));
             query.Check();
@@ -158,9 +154,9 @@ public static class WorkOrderEndpoints
         orders.MapPost("/{id}/assign", async (string id, AssignBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
         {
             var caller = Caller.From(user);
-            var crewId = RequestFields.Required(body?.CrewId, "crewId", 64);
+            var crewId = RequestFields.RequiredId(body?.CrewId, "crewId");
             var note = RequestFields.Optional(body!.Note, "note", 2000, multiline: true);
-            var requestId = RequestFields.Optional(body.RequestId, "requestId", 64);
+            var requestId = RequestFields.OptionalId(body.RequestId, "requestId");
             if (body.Version is < 1)
             {
                 throw new InvalidFieldException("version", "version is the order's version as last seen (1 or more).");
@@ -249,7 +245,7 @@ public static class WorkOrderEndpoints
             RequestFields.Optional(body.Note, "note", 2000, multiline: true),
             caller.Role == Roles.Crew ? caller.CrewId : order.CrewId,
             RequestFields.Optional(body.TargetId, "targetId", 64),
-            RequestFields.Optional(body.RequestId, "requestId", 64));
+            RequestFields.OptionalId(body.RequestId, "requestId"));
         return (await grains.GetGrain<IWorkOrderGrain>(id).Apply(command), null);
     }
 

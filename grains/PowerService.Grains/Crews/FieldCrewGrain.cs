@@ -604,6 +604,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             throw new InvalidFieldException("region", "The region is required.");
         }
+        if (RegionNames.Problem(profile.Region) is { } problem)
+        {
+            throw new InvalidFieldException("region", $"region {problem}.");
+        }
         if (profile.Skills is null || profile.Skills.Count == 0 || !profile.Skills.All(Enum.IsDefined))
         {
             throw new InvalidFieldException("skills", "At least one known skill is required.");

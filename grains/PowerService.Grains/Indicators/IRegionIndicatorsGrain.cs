@@ -30,8 +30,9 @@ public interface IRegionIndicatorsGrain : IGrain
 
 public static class IndicatorScopes
 {
-    /// <summary>The key of the whole-system figures: every fact reported to a region is reported here too.</summary>
-    public const string System = "*";
+    /// <summary>The key of the whole-system figures: every fact reported to a region is reported here too. No region
+    /// is named so (<see cref="RegionNames"/>), so none shares its grain.</summary>
+    public const string System = RegionNames.Every;
 
     /// <summary>The grains a fact of <paramref name="region"/> is reported to: the region's and the system's.</summary>
     public static IEnumerable<IRegionIndicatorsGrain> Of(IGrainFactory grains, string region) =>

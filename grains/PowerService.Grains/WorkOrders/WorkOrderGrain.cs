@@ -1039,6 +1039,11 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("region", "The region is required when no customer gives it.");
         }
+        // A region given with the order; a customer's is the imported one, and refusing it would leave them no way to report.
+        if (order.Region is not null && RegionNames.Problem(order.Region) is { } problem)
+        {
+            throw new InvalidFieldException("region", $"region {problem}.");
+        }
         return new WorkOrderRecord
         {
             Exists = true,

@@ -19,6 +19,10 @@ public sealed class FieldCrewTests
         {
             { "C-1", "name", good with { Name = " " } },
             { "C-1", "region", good with { Region = "" } },
+            // "*" is every region to the dispatch hub; the others look like "R1" and are another region.
+            { "C-1", "region", good with { Region = "*" } },
+            { "C-1", "region", good with { Region = "R1\u200B" } },
+            { "C-1", "region", good with { Region = new string('R', 65) } },
             { "C-1", "skills", good with { Skills = [] } },
             { "C-1", "capacity", good with { Capacity = 0 } },
             { "C-1", "capacity", good with { Capacity = 51 } },

@@ -142,6 +142,8 @@ public sealed class WorkOrderLifecycleTests
         { "location", Fault() with { Location = new GeoPoint(91, 0) } },
         { "location", Fault() with { Location = null } },
         { "region", Fault() with { Region = null } },
+        { "region", Fault() with { Region = "*" } },
+        { "region", Fault() with { Region = "R1\u202E" } },
         { "areaClass", Fault() with { AreaClass = (AreaClass)9 } },
         { "connectionCategory", OfKind(WorkOrderKind.NewConnection) },
         { "connectionCategory", Fault() with { ConnectionCategory = ConnectionCategory.Residential } },

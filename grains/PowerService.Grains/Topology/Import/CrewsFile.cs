@@ -22,7 +22,7 @@ internal static class CrewsFile
     {
         var id = row.Id("crew_id");
         var name = row.Text("name");
-        var region = row.Text("region");
+        var region = row.Region("region");
         var skills = Skills(row);
         var capacity = row.Integer("capacity", 1, 50);
         var home = new GeoPoint(row.Latitude("home_latitude"), row.Longitude("home_longitude"));

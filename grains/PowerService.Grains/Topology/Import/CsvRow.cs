@@ -78,7 +78,6 @@ internal sealed class CsvHeader
 /// error naming the line and column and returns a placeholder; <see cref="IsValid"/> says whether any was added.</summary>
 internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int line, ImportErrors errors)
 {
-    public const int MaxIdLength = PlainIds.MaxLength;
     public const int MaxTextLength = 200;
     private readonly int _errorsBefore = errors.Count;
 
@@ -98,13 +97,21 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
         {
             return value; // told as missing
         }
-        if (value.Length > MaxIdLength)
+        if (PlainIds.Problem(value) is { } problem)
         {
-            Error(column, $"'{Clip(value)}' is longer than {MaxIdLength} characters");
+            Error(column, $"'{Clip(value)}' {problem}");
         }
-        else if (!PlainIds.IsValid(value))
+        return value;
+    }
+
+    /// <summary>A region's name: required, <see cref="RegionNames"/>' rule, the API's and the dispatch hub's, so every
+    /// region the import creates can be listed and watched.</summary>
+    public string Region(string column)
+    {
+        var value = Required(column);
+        if (value.Length > 0 && RegionNames.Problem(value) is { } problem)
         {
-            Error(column, $"'{value}' is not an id: ASCII letters, digits, '-' and '_' only");
+            Error(column, problem);
         }
         return value;
     }

@@ -55,7 +55,7 @@ internal sealed class FeedersFile : TopologyFile
 
     public override CatalogEntry Read(CsvRow row)
     {
-        var feeder = new FeederEntry(row.Id("feeder_id"), row.Text("name"), row.Id("substation_id"), row.Text("substation_name"), row.Text("region"));
+        var feeder = new FeederEntry(row.Id("feeder_id"), row.Text("name"), row.Id("substation_id"), row.Text("substation_name"), row.Region("region"));
         // The region is the feeder's parent key (not checked: regions are not imported), so a region's feeders are one read.
         return new CatalogEntry(feeder.Id, feeder.Region, TopologyJson.Serialize(feeder));
     }
@@ -75,7 +75,7 @@ internal sealed class GridsFile : TopologyFile
 
     public override CatalogEntry Read(CsvRow row)
     {
-        var grid = new ServiceGridEntry(row.Id("grid_id"), row.Text("name"), row.Text("region"), row.Text("manager_name"), row.Phone("manager_phone"));
+        var grid = new ServiceGridEntry(row.Id("grid_id"), row.Text("name"), row.Region("region"), row.Text("manager_name"), row.Phone("manager_phone"));
         return new CatalogEntry(grid.Id, null, TopologyJson.Serialize(grid));
     }
 }
@@ -103,7 +103,7 @@ internal sealed class TransformerAreasFile : TopologyFile
     public override CatalogEntry Read(CsvRow row)
     {
         var area = new TransformerAreaEntry(
-            row.Id("area_id"), row.Text("name"), row.Id("feeder_id"), row.Id("grid_id"), row.Text("region"), row.Enum<AreaClass>("area_class"),
+            row.Id("area_id"), row.Text("name"), row.Id("feeder_id"), row.Id("grid_id"), row.Region("region"), row.Enum<AreaClass>("area_class"),
             row.Latitude("latitude"), row.Longitude("longitude"), row.Integer("capacity_kva", 1, 100_000));
         if (row.IsValid)
         {
