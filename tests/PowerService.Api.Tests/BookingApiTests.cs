@@ -64,6 +64,54 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(body.GetProperty("order").GetProperty("version").GetInt32(), (await Json(again)).GetProperty("order").GetProperty("version").GetInt32());
     }
 
+    /// <summary>The app sends a confirm again when its answer was lost (docs/api.md: a double tap is a 200). Once the
+    /// order had been dispatched for its slot the resend was a 409 ("is Dispatched: Reserve is not allowed") and the app
+    /// showed the booking as failed although it had succeeded.</summary>
+    [Fact]
+    public async Task A_confirm_sent_again_after_the_order_was_dispatched_for_its_slot_answers_200_with_the_order_and_its_visit()
+    {
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+        var id = (await Json(await HoldAsync(_customer, orderId))).GetProperty("id").GetString();
+        var first = await Json(await _customer.PostAsync($"/api/bookings/{id}/confirm", null));
+        Assert.Equal((id, "C-12", _slot, _slot.AddHours(2)), Visit(first.GetProperty("order")));
+
+        _clock.Advance(_slot - TimeSpan.FromMinutes(30) - _clock.GetUtcNow());
+        await Eventually.True(
+            async () => (await Json(await _customer.GetAsync($"/api/work-orders/{orderId}"))).GetProperty("state").GetString() == "Dispatched",
+            "the order is offered to the booked crew ahead of the slot");
+        var again = await _customer.PostAsync($"/api/bookings/{id}/confirm", null);
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var body = await Json(again);
+        Assert.Equal(("Confirmed", "Dispatched", "C-12"),
+            (body.GetProperty("booking").GetProperty("state").GetString(), body.GetProperty("order").GetProperty("state").GetString(), body.GetProperty("order").GetProperty("crewId").GetString()));
+        Assert.Equal((id, "C-12", _slot, _slot.AddHours(2)), Visit(body.GetProperty("order")));
+        // The customer's list rows say when the visit is too.
+        var listed = await Json(await _customer.GetAsync("/api/work-orders"));
+        var row = listed.GetProperty("items").EnumerateArray().Single(o => o.GetProperty("id").GetString() == orderId);
+        Assert.Equal((id, "C-12", _slot, _slot.AddHours(2)), Visit(row));
+    }
+
+    /// <summary>A customer held and confirmed a slot that had started half an hour before: the order was dispatched at
+    /// once for a visit the crew could not make. A dispatcher books through the same endpoint and may fit a visit in.</summary>
+    [Fact]
+    public async Task A_customer_cannot_book_a_slot_starting_within_the_dispatch_lead_and_a_dispatcher_can()
+    {
+        var now = _clock.GetUtcNow();
+        var soon = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(20);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = soon, end = soon.AddHours(1), capacity = 2 } } })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+
+        var refused = await HoldAsync(_customer, orderId, soon);
+        var fittedIn = await HoldAsync(_dispatcher, orderId, soon);
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var detail = (await Json(refused)).GetProperty("detail").GetString();
+        Assert.Contains("starts too soon: a visit is booked at least 30 minutes ahead", detail, StringComparison.Ordinal);
+        Assert.Contains("The earliest start you can book now is " + (now + TimeSpan.FromMinutes(31)).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture), detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, fittedIn.StatusCode);
+    }
+
     [Fact]
     public async Task A_confirmed_visit_is_on_the_crews_list_and_its_PDA_before_the_day_comes()
     {
@@ -412,6 +460,13 @@ public sealed class BookingApiTests : IAsyncLifetime
         region = "R1",
         location = new { latitude = 20.0, longitude = 110.3 },
     };
+
+    private static (string? BookingId, string? CrewId, DateTimeOffset Start, DateTimeOffset End) Visit(JsonElement order)
+    {
+        var visit = order.GetProperty("visit");
+        Assert.False(visit.GetProperty("calledOff").GetBoolean());
+        return (visit.GetProperty("bookingId").GetString(), visit.GetProperty("crewId").GetString(), visit.GetProperty("start").GetDateTimeOffset(), visit.GetProperty("end").GetDateTimeOffset());
+    }
 
     private static Task<JsonElement> Json(HttpResponseMessage response) => ApiScenario.JsonAsync(response);
 }

@@ -5,8 +5,8 @@ using PowerService.TestSupport;
 
 namespace PowerService.Api.Tests;
 
-/// <summary>SLA warnings reach the dispatchers of the order's region over a real WebSocket; the silo runs on a manual
-/// clock so the promised arrival time can be let run short.</summary>
+/// <summary>SLA warnings, and booked visits their crew leaves unanswered or turns down, reach the dispatchers of the
+/// order's region over a real WebSocket; the silo runs on a manual clock so the promised times can be let run short.</summary>
 public sealed class SlaHubTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _clock = new(DateTimeOffset.UtcNow);
@@ -43,5 +43,45 @@ public sealed class SlaHubTests : IAsyncLifetime
         Assert.Equal(("WO-SLA-1", "SlaWarned", "Arrival", "R1"),
             (alert.GetProperty("orderId").GetString(), alert.GetProperty("alert").GetString(), alert.GetProperty("clock").GetString(), alert.GetProperty("region").GetString()));
         Assert.Equal(arrival.GetProperty("dueAt").GetDateTimeOffset(), alert.GetProperty("dueAt").GetDateTimeOffset());
+    }
+
+    /// <summary>A booked visit's offer does not lapse (that cancelled the customer's appointment without a word): a
+    /// dispatcher hears when the booked crew has not accepted it in the accept time, and when it rejects it.</summary>
+    [Fact]
+    public async Task A_dispatcher_watching_the_region_hears_when_a_booked_visit_goes_unanswered_and_when_its_crew_rejects_it()
+    {
+        await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
+        await console.InvokeAsync("Watch", "R1");
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcher, "C-12", skills: ["Metering"], offShiftUntilTomorrow: true);
+        var now = _clock.GetUtcNow();
+        var slot = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(2);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = slot, end = slot.AddHours(1), capacity = 1 } } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-V1", kind = "MeterInstallation", description = "Install the new meter", region = "R1",
+            location = new { latitude = 20.0, longitude = 110.3 },
+        })).StatusCode);
+        var booking = (await ApiScenario.JsonAsync(await dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = "WO-V1", crewId = "C-12", slotStart = slot }))).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await dispatcher.PostAsync($"/api/bookings/{booking}/confirm", null)).StatusCode);
+
+        _clock.Advance(slot - TimeSpan.FromMinutes(30) - _clock.GetUtcNow());
+        await Eventually.True(
+            async () => (await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/work-orders/WO-V1"))).GetProperty("state").GetString() == "Dispatched",
+            "the booked crew is offered the visit");
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        var unanswered = (await console.NextInvocationAsync("sla", TimeSpan.FromSeconds(10)))[0][0];
+        var crew = await _api.ClientForAsync("crew-c12");
+        Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/work-orders/WO-V1/transitions", new { action = "reject", note = "no meter in the van" })).StatusCode);
+        var calledOff = (await console.NextInvocationAsync("sla", TimeSpan.FromSeconds(10)))[0][0];
+
+        Assert.Equal(("WO-V1", "VisitUnanswered", "C-12", "R1"),
+            (unanswered.GetProperty("orderId").GetString(), unanswered.GetProperty("alert").GetString(), unanswered.GetProperty("crewId").GetString(), unanswered.GetProperty("region").GetString()));
+        Assert.Equal(slot, unanswered.GetProperty("dueAt").GetDateTimeOffset());
+        Assert.Equal(("WO-V1", "VisitCalledOff", "C-12"),
+            (calledOff.GetProperty("orderId").GetString(), calledOff.GetProperty("alert").GetString(), calledOff.GetProperty("crewId").GetString()));
+        Assert.Equal(slot, calledOff.GetProperty("dueAt").GetDateTimeOffset());
+        var order = await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/work-orders/WO-V1"));
+        Assert.True(order.GetProperty("visit").GetProperty("calledOff").GetBoolean());
     }
 }

@@ -152,7 +152,7 @@ internal sealed partial class JournalFeed(
                 {
                     leftCrews.Add((orderId, previous));
                 }
-                if (e.EventType is WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached)
+                if (e.EventType is WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached or WorkOrderEvents.VisitUnanswered or WorkOrderEvents.VisitCalledOff)
                 {
                     slaEvents.Add((orderId, e));
                 }
@@ -271,7 +271,8 @@ internal sealed partial class JournalFeed(
         }
     }
 
-    /// <summary>SLA warnings and breaches of the orders in this page, to the dispatchers of each order's region.</summary>
+    /// <summary>SLA warnings and breaches, and booked visits left unanswered or called off by their crew, of the orders in
+    /// this page, to the dispatchers of each order's region.</summary>
     private void SendSlaAlerts(
         List<(string OrderId, Runtime.Storage.StoredEvent Event)> slaEvents, List<OrderUpdate> updates, PageSends sends, CancellationToken cancellationToken)
     {
@@ -285,8 +286,8 @@ internal sealed partial class JournalFeed(
         {
             if (orders.TryGetValue(orderId, out var order))
             {
-                var clock = JsonSerializer.Deserialize<SlaEventPayload>(e.PayloadJson, PayloadJson);
-                alerts.Add(new SlaAlert(orderId, order.Region, e.EventType, clock?.Clock, clock?.DueAt, e.OccurredAt, order.CrewId));
+                var alert = JsonSerializer.Deserialize<AlertPayload>(e.PayloadJson, PayloadJson);
+                alerts.Add(new SlaAlert(orderId, order.Region, e.EventType, alert?.Clock, alert?.DueAt ?? alert?.SlotStart, e.OccurredAt, alert?.CrewId ?? order.CrewId));
             }
         }
         foreach (var region in alerts.GroupBy(a => a.Region))
@@ -370,7 +371,9 @@ internal sealed partial class JournalFeed(
 
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web);
 
-    private sealed record SlaEventPayload(string? Clock, DateTimeOffset? DueAt);
+    /// <summary>What an alert takes from its event: an SLA event's clock and due time; a visit event's slot and booked crew
+    /// (called off, the order no longer names it).</summary>
+    private sealed record AlertPayload(string? Clock, DateTimeOffset? DueAt, DateTimeOffset? SlotStart, string? CrewId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The live feed could not publish a page of journal events; retrying")]
     private static partial void LogFeedFailed(ILogger logger, Exception error);
@@ -386,7 +389,9 @@ public sealed record OrderUpdate(WorkOrderView Order, IReadOnlyList<string> Even
 /// the types of the events that changed it since the last message.</summary>
 public sealed record OrderRowUpdate(WorkOrderSummary Order, IReadOnlyList<string> Events);
 
-/// <summary>An order's SLA clock warned (<c>SlaWarned</c>) or breached (<c>SlaBreached</c>) at <paramref name="At"/>.</summary>
+/// <summary>An order's SLA clock warned (<c>SlaWarned</c>) or breached (<c>SlaBreached</c>) at <paramref name="At"/>, or its
+/// booked visit went unanswered (<c>VisitUnanswered</c>) or was called off (<c>VisitCalledOff</c>) by crew
+/// <paramref name="CrewId"/>: then <paramref name="Clock"/> is null and <paramref name="DueAt"/> is the slot's start.</summary>
 public sealed record SlaAlert(string OrderId, string Region, string Alert, string? Clock, DateTimeOffset? DueAt, DateTimeOffset At, string? CrewId);
 
 /// <summary>What an affected customer is told of an outage: not who else is out, nor which crew works on it.</summary>

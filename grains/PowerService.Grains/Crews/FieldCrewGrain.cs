@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using PowerService.Grains.Dispatch;
 using PowerService.Grains.Regions;
@@ -280,6 +281,15 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             await CommitIfAnyAsync(events);
             throw new DomainConflictException($"Crew '{Id}' has no open slot starting at {request.SlotStart:O}.");
         }
+        // A customer's visit leaves the crew its dispatch lead: a slot starting sooner, or under way, is a promise the
+        // crew cannot keep (a customer booked a visit half over). A dispatcher may fit one in, agreed with the crew.
+        if (request.ByCustomer && slot.Start < now + booking.DispatchLead)
+        {
+            await CommitIfAnyAsync(events);
+            throw new DomainConflictException(
+                $"The slot of crew '{Id}' at {Minute(slot.Start)} starts too soon: a visit is booked at least {booking.DispatchLead.TotalMinutes:0} minutes "
+                + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {Minute(EarliestBookable(now, slot.Start.Offset))}.");
+        }
         // One visit per order at a crew: a confirmed one stands until it is released; a hold on another slot moves
         // here (one order holding every slot would keep them from every other customer).
         var other = S.Bookings.Values.FirstOrDefault(b => b.OrderId == request.OrderId && IsLive(b, now));
@@ -491,6 +501,16 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         S.Bookings[released.Id] = released;
         events.Add(BookingEvent(released, actor));
     }
+
+    /// <summary>The first whole minute a customer may book a visit from, in the zone the crew's slots are given in.</summary>
+    private DateTimeOffset EarliestBookable(DateTimeOffset now, TimeSpan offset)
+    {
+        var ticks = (now + booking.DispatchLead).UtcTicks;
+        var minute = (ticks + TimeSpan.TicksPerMinute - 1) / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute;
+        return new DateTimeOffset(minute, TimeSpan.Zero).ToOffset(offset);
+    }
+
+    private static string Minute(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture);
 
     private Booking BookingOf(BookingRecord b) => new(b.Id, Id, b.OrderId, b.SlotStart, b.SlotEnd, b.State, b.HoldExpiresAt);
 

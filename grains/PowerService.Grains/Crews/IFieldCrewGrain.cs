@@ -79,7 +79,9 @@ public sealed record SlotView(DateTimeOffset Start, DateTimeOffset End, int Capa
 
 /// <param name="Skill">The skill the order's work needs: a crew without it cannot be booked for it (400 naming
 /// <c>crewId</c>), as dispatch would never send it.</param>
-public sealed record BookingRequest(string OrderId, DateTimeOffset SlotStart, string Actor, CrewSkill? Skill = null);
+/// <param name="ByCustomer">A customer booking in the app: a slot starting within <see cref="BookingOptions.DispatchLead"/>
+/// is refused (409), since the crew could not be sent in time. A dispatcher may fit a visit in sooner, agreed with the crew.</param>
+public sealed record BookingRequest(string OrderId, DateTimeOffset SlotStart, string Actor, CrewSkill? Skill = null, bool ByCustomer = false);
 
 public enum BookingState
 {

@@ -10,6 +10,11 @@ public static class WorkOrderEvents
     public const string Accepted = nameof(Accepted);
     public const string Rejected = nameof(Rejected);
     public const string OfferExpired = nameof(OfferExpired);
+    /// <summary>The booked crew has not accepted its visit (accept timeout, or it went off shift first): the visit stays
+    /// its own, and dispatchers are alerted.</summary>
+    public const string VisitUnanswered = nameof(VisitUnanswered);
+    /// <summary>The booked crew rejected its visit: the slot is released and the customer's visit needs a new time.</summary>
+    public const string VisitCalledOff = nameof(VisitCalledOff);
     public const string EnRoute = nameof(EnRoute);
     public const string Arrived = nameof(Arrived);
     public const string Resolved = nameof(Resolved);

@@ -126,7 +126,17 @@ internal sealed partial class WorkOrderGrain(
             return; // answered, reassigned or withdrawn meanwhile
         }
         var change = new Change(Order, TimeProvider.GetUtcNow());
-        await GiveUpOffer(change, WorkOrderEvents.OfferExpired, actor, null, "the crew went off shift before answering", change.Now);
+        if (Order.BookingId is not null)
+        {
+            // A booked visit is the customer's appointment with this crew: it stays on the crew's list, as its visits
+            // booked for later days do (handed back, a crew's break released it); dispatchers are told, to call the crew
+            // or reassign it.
+            VisitUnanswered(change, actor, "the crew went off shift before answering", change.Now);
+        }
+        else
+        {
+            await GiveUpOffer(change, WorkOrderEvents.OfferExpired, actor, null, "the crew went off shift before answering", change.Now);
+        }
         await Commit(change);
     }
 
@@ -179,9 +189,11 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("location", "0, 0 is what a GPS without a fix reports: send the action without a location instead.");
         }
-        if (command.Action == Reserve && order.State == WorkOrderState.Reserved && order.BookingId is { } booked && booked == command.TargetId)
+        if (command.Action == Reserve && order.BookingId is { } booked && booked == command.TargetId)
         {
-            return order.ToView(); // confirmed already (a double tap, two devices): the same answer, nothing changes
+            // Confirmed already (a double tap, two devices, a lost answer), whatever the order did since (dispatched for
+            // its slot, accepted): the same answer, nothing changes.
+            return order.ToView();
         }
         if (command.Version is { } seen && seen != order.Version)
         {
@@ -204,7 +216,7 @@ internal sealed partial class WorkOrderGrain(
                 await ReserveSlot(change, command);
                 break;
             case Accept:
-                change.Next = ReachMilestone(change, order with { State = to, OfferExpiresAt = null }, SlaMilestone.Accept);
+                change.Next = ReachMilestone(change, order with { State = to, OfferExpiresAt = null, UnansweredAlertAt = null }, SlaMilestone.Accept);
                 RecordCrewStep(change, WorkOrderEvents.Accepted, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
                 change.TellCrew(order.CrewId!, to, order.CrewId);
                 break;
@@ -371,7 +383,8 @@ internal sealed partial class WorkOrderGrain(
         try
         {
             // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
-            booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind)));
+            booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(
+                new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind), ByCustomer: actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal)));
             _heldVisit = booking.Id;
         }
         finally
@@ -503,7 +516,7 @@ internal sealed partial class WorkOrderGrain(
         if (order.BookingId is { } booking && BookingId.CrewOf(booking) != crewId)
         {
             change.ReleaseBooking = booking;
-            change.Next = order with { BookingId = null, SlotStart = null, DispatchBookedAt = null };
+            change.Next = order with { BookingId = null, SlotStart = null, SlotEnd = null, DispatchBookedAt = null };
         }
         else if (order.BookingId is null && _heldVisit is { } held && BookingId.CrewOf(held) != crewId)
         {
@@ -545,13 +558,26 @@ internal sealed partial class WorkOrderGrain(
             change.TellCrew(previous, to, crewId);
         }
         change.TellCrew(crewId, to, crewId);
-        var expiresAt = change.Now + dispatchOptions.AcceptTimeout;
-        change.Next = order with { State = to, CrewId = crewId, OfferExpiresAt = expiresAt, QueuedInDispatch = false, DispatchBookedAt = null };
+        // A booked visit is the customer's appointment, which the crew made when it published the slot: its offer does not
+        // lapse (a missed tap released the booking 25 minutes before the visit); dispatchers are alerted instead.
+        var booked = order.BookingId is { } booking && BookingId.CrewOf(booking) == crewId;
+        var answerBy = change.Now + dispatchOptions.AcceptTimeout;
+        change.Next = order with
+        {
+            State = to,
+            CrewId = crewId,
+            OfferExpiresAt = booked ? null : answerBy,
+            UnansweredAlertAt = booked ? answerBy : null,
+            QueuedInDispatch = false,
+            DispatchBookedAt = null,
+            CalledOffVisit = null,
+        };
         Record(change, WorkOrderEvents.Dispatched, actor, location, new
         {
             CrewId = crewId,
             PreviousCrew = order.CrewId,
-            OfferExpiresAt = expiresAt,
+            change.Next.OfferExpiresAt,
+            change.Next.UnansweredAlertAt,
             decision?.TravelMinutes,
             decision?.Score,
             order.BookingId,
@@ -559,7 +585,9 @@ internal sealed partial class WorkOrderGrain(
         });
     }
 
-    /// <summary>Rejected by the crew or lapsed: the crew is excluded and the order goes back to dispatch.</summary>
+    /// <summary>Rejected by the crew or lapsed: the crew is excluded and the order goes back to dispatch. A booked visit
+    /// (only its crew's reject gives one up) is called off: its slot is free again, dispatchers are alerted and the order
+    /// says the visit needs a new time.</summary>
     private async Task GiveUpOffer(Change change, string eventType, string actor, GeoPoint? location, string? note, DateTimeOffset at)
     {
         var order = change.Next;
@@ -567,6 +595,7 @@ internal sealed partial class WorkOrderGrain(
         var to = Move(order, rejected ? Reject : ExpireOffer);
         var crew = order.CrewId!;
         change.TellCrew(crew, to, null);
+        var calledOff = order.Visit is { CalledOff: false } visit ? visit with { CalledOff = true } : null;
         if (order.BookingId is { } booking)
         {
             change.ReleaseBooking = booking;
@@ -576,13 +605,29 @@ internal sealed partial class WorkOrderGrain(
             State = to,
             CrewId = null,
             OfferExpiresAt = null,
+            UnansweredAlertAt = null,
             BookingId = null,
             SlotStart = null,
+            SlotEnd = null,
+            CalledOffVisit = calledOff,
             ExcludedCrews = rejected ? [.. order.ExcludedCrews, crew] : order.ExcludedCrews,
             LapsedCrews = rejected || order.LapsedCrews.Contains(crew) ? order.LapsedCrews : [.. order.LapsedCrews, crew],
         };
         Record(change, eventType, actor, location, new { CrewId = crew, Note = note }, at);
+        if (calledOff is not null)
+        {
+            Record(change, WorkOrderEvents.VisitCalledOff, actor, location,
+                new { CrewId = crew, calledOff.BookingId, SlotStart = calledOff.Start, SlotEnd = calledOff.End, Note = note }, at);
+        }
         await AskDispatch(change);
+    }
+
+    /// <summary>The booked crew has not accepted its visit: the offer stands, and dispatchers are alerted (once per cause).</summary>
+    private void VisitUnanswered(Change change, string actor, string reason, DateTimeOffset at)
+    {
+        var order = change.Next;
+        change.Next = order with { UnansweredAlertAt = null };
+        Record(change, WorkOrderEvents.VisitUnanswered, actor, null, new { order.CrewId, order.BookingId, order.SlotStart, order.SlotEnd, Reason = reason }, at);
     }
 
     private async Task ReserveSlot(Change change, WorkOrderCommand command)
@@ -610,6 +655,8 @@ internal sealed partial class WorkOrderGrain(
             CrewId = booking.CrewId,
             BookingId = booking.Id,
             SlotStart = booking.SlotStart,
+            SlotEnd = booking.SlotEnd,
+            CalledOffVisit = null,
             DispatchBookedAt = booking.SlotStart - bookingOptions.DispatchLead,
             QueuedInDispatch = false,
         };
@@ -653,8 +700,11 @@ internal sealed partial class WorkOrderGrain(
             State = Move(order, Reopen),
             CrewId = null,
             OfferExpiresAt = null,
+            UnansweredAlertAt = null,
             BookingId = null,
             SlotStart = null,
+            SlotEnd = null,
+            CalledOffVisit = null,
             // A new visit: every crew may be offered it again, those that turned down the first one included.
             ExcludedCrews = [],
             LapsedCrews = [],
@@ -740,8 +790,14 @@ internal sealed partial class WorkOrderGrain(
             State = to,
             MergedInto = command.Action == Merge ? command.TargetId : null,
             OfferExpiresAt = null,
+            UnansweredAlertAt = null,
             QueuedInDispatch = false,
+            // Its booking is released with this change (above): the order no longer has a visit.
+            BookingId = null,
+            SlotStart = null,
+            SlotEnd = null,
             DispatchBookedAt = null,
+            CalledOffVisit = null,
             Clocks = [.. order.Clocks.Select(c => c.IsFinished ? c : c.Cancel(change.Now))],
         };
         Record(change, command.Action == Merge ? WorkOrderEvents.Merged : WorkOrderEvents.Cancelled, command.Actor, command.Location,
@@ -795,6 +851,9 @@ internal sealed partial class WorkOrderGrain(
             case OrderMomentKind.BookedDispatch:
                 Offer(change, order.CrewId!, SystemActor, null, "booked slot", null);
                 break;
+            case OrderMomentKind.UnansweredVisit:
+                VisitUnanswered(change, SystemActor, $"not accepted within {dispatchOptions.AcceptTimeout}", moment.At);
+                break;
             case OrderMomentKind.CallbackRetry:
                 change.Next = order with { Callback = order.Callback! with { RetryAnnounced = true } };
                 Record(change, WorkOrderEvents.CallbackDue, SystemActor, null, new { Attempt = order.Callback!.Attempts + 1, order.Callback.DueAt }, moment.At);
@@ -823,6 +882,10 @@ internal sealed partial class WorkOrderGrain(
         if (order.State == WorkOrderState.Dispatched && order.OfferExpiresAt is { } lapse)
         {
             Consider(new OrderMoment(lapse, OrderMomentKind.OfferLapse));
+        }
+        if (order.State == WorkOrderState.Dispatched && order.UnansweredAlertAt is { } unanswered)
+        {
+            Consider(new OrderMoment(unanswered, OrderMomentKind.UnansweredVisit));
         }
         if (order.State == WorkOrderState.Reserved && order.DispatchBookedAt is { } booked)
         {
@@ -1174,6 +1237,7 @@ internal sealed partial class WorkOrderGrain(
         Clock,
         OfferLapse,
         BookedDispatch,
+        UnansweredVisit,
         CallbackRetry,
     }
 

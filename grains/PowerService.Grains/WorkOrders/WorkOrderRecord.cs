@@ -25,8 +25,12 @@ internal sealed record WorkOrderRecord
     public string Description { get; init; } = "";
     public string? CrewId { get; init; }
 
-    /// <summary>When the current offer to <see cref="CrewId"/> lapses unless accepted.</summary>
+    /// <summary>When the current offer to <see cref="CrewId"/> lapses unless accepted (never for a booked visit).</summary>
     public DateTimeOffset? OfferExpiresAt { get; init; }
+
+    /// <summary>When dispatchers are alerted that the booked crew has not accepted its visit: a booked visit's offer
+    /// does not lapse (a missed tap cancelled the customer's appointment), so someone must know it is unanswered.</summary>
+    public DateTimeOffset? UnansweredAlertAt { get; init; }
 
     /// <summary>Crews that rejected the order; dispatch skips them (until the order is reopened).</summary>
     public IReadOnlyList<string> ExcludedCrews { get; init; } = [];
@@ -40,6 +44,13 @@ internal sealed record WorkOrderRecord
 
     public string? BookingId { get; init; }
     public DateTimeOffset? SlotStart { get; init; }
+
+    /// <summary>The end of the booked slot (null in records stored before it was kept).</summary>
+    public DateTimeOffset? SlotEnd { get; init; }
+
+    /// <summary>The visit the booked crew rejected, kept for the customer and the console until the order is booked
+    /// again, a crew is sent or it is reopened.</summary>
+    public BookedVisit? CalledOffVisit { get; init; }
 
     /// <summary>When the reserved order is dispatched to its booked crew (slot start minus the lead time).</summary>
     public DateTimeOffset? DispatchBookedAt { get; init; }
@@ -79,12 +90,19 @@ internal sealed record WorkOrderRecord
     [JsonIgnore]
     public bool IsBreached => Breaches > 0;
 
+    /// <summary>The visit booked for the order, or else the one its booked crew called off.</summary>
+    [JsonIgnore]
+    public BookedVisit? Visit => BookingId is { } booking && SlotStart is { } start
+        ? new BookedVisit(booking, Crews.BookingId.CrewOf(booking) ?? "", start, SlotEnd)
+        : CalledOffVisit;
+
     public WorkOrderView ToView() => new(
         Id, Kind, Channel, Priority, State, Region, CustomerId, TransformerAreaId, Location, AreaClass, ConnectionCategory,
         Description, CrewId, MergedInto, OutageId, Classification, Escalated, SuspendedAt, CreatedAt, UpdatedAt,
         Clocks.Select(c => c.ToView()).ToArray(),
         Callback?.ToView(),
-        Version);
+        Version,
+        Visit);
 }
 
 /// <summary>The callback (回访) of a completed order. <paramref name="RetriesUsed"/> counts the scheduled retries of an

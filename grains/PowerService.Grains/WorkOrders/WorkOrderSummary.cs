@@ -20,15 +20,17 @@ public sealed record WorkOrderSummary(
     DateTimeOffset UpdatedAt,
     int Version,
     /// <summary>How the request came in (rows stored before it was kept read as the hotline's).</summary>
-    IntakeChannel Channel = IntakeChannel.Hotline95598)
+    IntakeChannel Channel = IntakeChannel.Hotline95598,
+    /// <summary>The visit booked for the order, or the one its booked crew called off (as on the order).</summary>
+    BookedVisit? Visit = null)
 {
     public static WorkOrderSummary Of(WorkOrderView order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel);
+        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel, order.Visit);
 
     internal static WorkOrderSummary Of(WorkOrderRecord order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel);
+        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel, order.Visit);
 
     /// <summary>The running promise due first (a paused or stopped clock promises nothing now).</summary>
     internal static SlaDue? NextDue(IEnumerable<SlaClockView> clocks)

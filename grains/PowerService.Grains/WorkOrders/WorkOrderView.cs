@@ -28,7 +28,14 @@ public sealed record WorkOrderView(
     DateTimeOffset UpdatedAt,
     IReadOnlyList<SlaClockView> SlaClocks,
     CallbackView? Callback,
-    int Version);
+    int Version,
+    /// <summary>The visit booked for the order (预约), or the one its booked crew called off; null when none.</summary>
+    BookedVisit? Visit = null);
+
+/// <summary>A visit booked in one of a crew's slots: the customer's appointment. <paramref name="CalledOff"/>: the booked
+/// crew turned it down, its slot is free again and the visit needs a new time (until the order is booked again or a
+/// crew is sent). <paramref name="End"/> is null for visits booked before it was kept.</summary>
+public sealed record BookedVisit(string BookingId, string CrewId, DateTimeOffset Start, DateTimeOffset? End, bool CalledOff = false);
 
 /// <summary>One promised time limit on the order (e.g. arrival, restoration, callback).</summary>
 public sealed record SlaClockView(string Name, DateTimeOffset StartedAt, DateTimeOffset WarnAt, DateTimeOffset DueAt, SlaClockState State);

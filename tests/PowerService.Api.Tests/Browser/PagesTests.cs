@@ -236,6 +236,45 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.NotEqual(firstDue, newDue);
     }
 
+    /// <summary>The tracker of a booked order said "Promised by" the handling deadline five working days out (in another
+    /// date format, with seconds), never the visit the customer had booked; and when the booked crew turned the visit
+    /// down it said "a crew is being found" as for any new request.</summary>
+    [Fact]
+    public async Task The_tracker_shows_the_booked_visits_time_and_asks_for_a_new_time_when_the_crew_calls_it_off()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12", skills: ["Metering"], offShiftUntilTomorrow: true);
+        var today = DateTimeOffset.UtcNow;
+        var slot = new DateTimeOffset(today.Year, today.Month, today.Day, 9, 0, 0, TimeSpan.Zero).AddDays(2);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = slot, end = slot.AddHours(1), capacity = 1 } } })).StatusCode);
+        var customerApi = await _api.ClientForAsync("customer-wang");
+        var order = (await ApiScenario.JsonAsync(await customerApi.PostAsJsonAsync("/api/work-orders", new { kind = "MeterInstallation", description = "Install the new meter" }))).GetProperty("id").GetString()!;
+        var booking = (await ApiScenario.JsonAsync(await customerApi.PostAsJsonAsync("/api/bookings", new { orderId = order, crewId = "C-12", slotStart = slot }))).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await customerApi.PostAsync($"/api/bookings/{booking}/confirm", null)).StatusCode);
+
+        var tracker = await SignInAsync($"customer.html?order={order}", "customer-wang");
+
+        const string Window = "([start, end]) => { const p = n => String(n).padStart(2, '0'), s = new Date(start), e = new Date(end); "
+            + "return `${s.getFullYear()}-${p(s.getMonth() + 1)}-${p(s.getDate())} ${p(s.getHours())}:${p(s.getMinutes())}–${p(e.getHours())}:${p(e.getMinutes())}`; }";
+        var window = await tracker.EvaluateAsync<string>(Window, new[] { slot.ToString("O"), slot.AddHours(1).ToString("O") });
+        await Assertions.Expect(tracker.Locator("#eta")).ToHaveTextAsync($"Visit booked for {window}");
+        await Assertions.Expect(tracker.Locator($"#mine tr[data-order='{order}']")).ToContainTextAsync($"Visit booked for {window}");
+        await tracker.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-booked-visit.png"), FullPage = true });
+
+        // Offered to the booked crew (as ahead of the slot), which turns it down: the slot is free again.
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{order}/assign", new { crewId = "C-12" })).StatusCode);
+        await Assertions.Expect(tracker.Locator("#detail")).ToContainTextAsync("A crew has been assigned");
+        await Assertions.Expect(tracker.Locator("#eta")).ToHaveTextAsync($"Visit booked for {window}");
+        var crew = await _api.ClientForAsync("crew-c12");
+        Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync($"/api/work-orders/{order}/transitions", new { action = "reject", note = "no meter in the van" })).StatusCode);
+
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync($"The crew cannot keep your visit booked for {window}: please book a new time.");
+        await Assertions.Expect(tracker.Locator("#detail")).ToContainTextAsync("Visit called off — it needs a new time");
+        await Assertions.Expect(tracker.Locator("#detail")).Not.ToContainTextAsync("a crew is being found");
+        await tracker.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-visit-called-off.png"), FullPage = true });
+    }
+
     /// <summary>Not a timed test: it checks the console works with a storm's 10,000 open orders and prints how long
     /// loading and drawing took (the figure in docs/benchmarks.md). The region's index is filled directly, as 10,000
     /// orders would fill it, so the check measures the page, not order creation.</summary>

@@ -158,6 +158,37 @@ public sealed class BookingTests
         Assert.Equal(0, (await crew.GetSlots(Afternoon, Afternoon.AddHours(3)))[2].Held);
     }
 
+    /// <summary>A customer held and confirmed a slot half over: the order was dispatched at once for a visit the crew
+    /// could not make. A customer's slot must start at least the dispatch lead ahead; a dispatcher may fit a visit in
+    /// sooner, agreed with the crew, but not in a slot that ended.</summary>
+    [Fact]
+    public async Task A_customer_cannot_hold_a_slot_starting_within_the_dispatch_lead_and_a_dispatcher_can()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        var now = WorkflowSilo.MondayMorning.AddSeconds(20);
+        silo.Advance(TimeSpan.FromSeconds(20));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        var underWay = new TimeSlot(now.AddMinutes(-30), now.AddMinutes(15), 2);
+        var soon = new TimeSlot(now.AddMinutes(30).AddSeconds(-20), now.AddMinutes(100), 2); // 09:30, 29:40 from now
+        var inTime = new TimeSlot(now.AddMinutes(100), now.AddMinutes(160), 2);
+        await crew.PublishSlots([underWay, soon, inTime], "crew:C-1");
+
+        var halfOver = await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-1", underWay.Start, "customer:wang", ByCustomer: true)));
+        var tooSoon = await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-1", soon.Start, "customer:wang", ByCustomer: true)));
+        var booked = await crew.Hold(new BookingRequest("o-1", inTime.Start, "customer:wang", ByCustomer: true));
+        var fittedIn = await crew.Hold(new BookingRequest("o-2", underWay.Start, "dispatcher:li"));
+
+        Assert.Equal(
+            "The slot of crew 'C-1' at 2026-11-23 09:30 +08:00 starts too soon: a visit is booked at least 30 minutes ahead, so that the crew can be sent in time. "
+            + "The earliest start you can book now is 2026-11-23 09:31 +08:00.",
+            tooSoon.Message);
+        Assert.Contains("starts too soon", halfOver.Message, StringComparison.Ordinal);
+        Assert.Equal((BookingState.Held, BookingState.Held), (booked.State, fittedIn.State));
+        Assert.Equal([1, 0, 1], (await crew.GetSlots(underWay.Start, inTime.End)).Select(v => v.Held));
+        silo.Advance(TimeSpan.FromMinutes(16));
+        await Assert.ThrowsAsync<DomainConflictException>(() => crew.Hold(new BookingRequest("o-3", underWay.Start, "dispatcher:li")));
+    }
+
     [Fact]
     public async Task Releasing_a_booking_frees_its_capacity_and_a_released_one_cannot_be_confirmed()
     {

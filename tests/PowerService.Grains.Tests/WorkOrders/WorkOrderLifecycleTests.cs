@@ -516,6 +516,129 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal(("Dispatched", slot.AddMinutes(-30)), (dispatched.Type, dispatched.At));
     }
 
+    /// <summary>A customer's confirmed visit was released, and the order sent back to dispatch, when the booked crew did not
+    /// tap accept within five minutes of being offered it, 25 minutes before the visit. The visit is the customer's
+    /// appointment with that crew: the offer stands, and dispatchers are alerted once.</summary>
+    [Fact]
+    public async Task A_booked_visit_its_crew_does_not_accept_in_time_stays_with_the_crew_and_dispatch_is_alerted_once()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddHours(4);
+        var (order, booking) = await BookVisitAsync(silo, "c1", slot);
+        await RegisterCrew(silo, "c2", region: QuietRegion); // free, where the order is: a lapsed offer would go to it
+        silo.Advance(TimeSpan.FromHours(3.5));
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the booked crew is offered the order");
+
+        silo.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.True(async () => (await EventTypes(order)).Contains("VisitUnanswered"), "dispatch is told the visit is unanswered");
+        silo.Advance(TimeSpan.FromMinutes(20));
+
+        var view = (await order.Get())!;
+        Assert.Equal(("c1", WorkOrderState.Dispatched), (view.CrewId, view.State));
+        Assert.Equal(new BookedVisit(booking.Id, "c1", slot, slot.AddHours(2)), view.Visit);
+        Assert.Equal(BookingState.Confirmed, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(booking.Id))!.State);
+        Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders);
+        var history = await order.GetHistory();
+        Assert.Equal(["Created", "Reserved", "Dispatched", "VisitUnanswered"], history.Select(e => e.Type));
+        Assert.DoesNotContain("offerExpiresAt", history[2].PayloadJson, StringComparison.Ordinal);
+        Assert.Equal(("system", slot.AddMinutes(-25)), (history[3].Actor, history[3].At));
+        Assert.Contains(booking.Id, history[3].PayloadJson, StringComparison.Ordinal);
+        Assert.Equal(WorkOrderState.Accepted, (await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"))).State);
+    }
+
+    /// <summary>A crew going off shift hands back the offers it has not answered, but a booked visit is its own appointment,
+    /// as its visits booked for later days are (the PDA's shift button is also a break): it stays, and dispatch is told.</summary>
+    [Fact]
+    public async Task A_booked_crew_going_off_shift_before_accepting_keeps_its_visit_and_dispatch_is_told()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddHours(1);
+        var (order, booking) = await BookVisitAsync(silo, "c1", slot);
+        await RegisterCrew(silo, "c2", region: QuietRegion); // a handed-back offer would go to it
+        silo.Advance(TimeSpan.FromMinutes(30));
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the booked crew is offered the order");
+
+        await silo.Grain<IFieldCrewGrain>("c1").SetStatus(CrewStatus.OffShift, "crew:c1");
+
+        await Eventually.True(async () => (await EventTypes(order)).Contains("VisitUnanswered"), "dispatch is told the booked crew left without answering");
+        var told = (await order.GetHistory()).Single(e => e.Type == "VisitUnanswered");
+        Assert.Equal("crew:c1", told.Actor);
+        Assert.Contains("off shift", told.PayloadJson, StringComparison.Ordinal);
+        var view = (await order.Get())!;
+        Assert.Equal(("c1", WorkOrderState.Dispatched, false), (view.CrewId, view.State, view.Visit!.CalledOff));
+        Assert.Equal(BookingState.Confirmed, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(booking.Id))!.State);
+        Assert.DoesNotContain("OfferExpired", await EventTypes(order));
+    }
+
+    /// <summary>The booked crew may still turn the visit down: the slot is free again, the crew is not offered the order
+    /// again, dispatchers are alerted, and the order says the visit needs a new time until it is booked again.</summary>
+    [Fact]
+    public async Task A_booked_crew_rejecting_its_visit_calls_it_off_frees_the_slot_and_the_order_asks_for_a_new_time()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddHours(1);
+        var (order, booking) = await BookVisitAsync(silo, "c1", slot);
+        silo.Advance(TimeSpan.FromMinutes(30));
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the booked crew is offered the order");
+
+        var rejected = await order.Apply(ByCrew(WorkOrderAction.Reject, "c1") with { Note = "van broke down" });
+
+        Assert.Equal((null, WorkOrderState.Rejected), (rejected.CrewId, rejected.State)); // no other crew in the quiet region
+        Assert.Equal(new BookedVisit(booking.Id, "c1", slot, slot.AddHours(2), CalledOff: true), rejected.Visit);
+        Assert.Equal(BookingState.Released, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(booking.Id))!.State);
+        var calledOff = (await order.GetHistory()).Single(e => e.Type == "VisitCalledOff");
+        Assert.Equal("crew:c1", calledOff.Actor);
+        Assert.Contains("van broke down", calledOff.PayloadJson, StringComparison.Ordinal);
+        Assert.Equal(["Created", "Reserved", "Dispatched", "Rejected", "VisitCalledOff"], await EventTypes(order));
+
+        // Booked again (the customer, or a dispatcher for them): the new visit replaces the one called off.
+        var later = slot.AddHours(3);
+        await silo.Grain<IFieldCrewGrain>("c1").PublishSlots([new TimeSlot(later, later.AddHours(1), 1)], "crew:c1");
+        var again = await silo.Grain<IFieldCrewGrain>("c1").Hold(new BookingRequest("o-1", later, Agent));
+        var rebooked = await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: again.Id));
+        Assert.Equal(new BookedVisit(again.Id, "c1", later, later.AddHours(1)), rebooked.Visit);
+    }
+
+    /// <summary>The app's resend of a confirm whose answer was lost, after the order was dispatched for its slot, was a
+    /// 409 ("is Dispatched: Reserve is not allowed") and the app showed the booking as failed.</summary>
+    [Fact]
+    public async Task Confirming_a_booking_again_after_its_order_was_dispatched_for_the_slot_answers_the_order_as_it_is()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddMinutes(20); // within the lead: dispatched as soon as it is reserved
+        var (order, booking) = await BookVisitAsync(silo, "c1", slot);
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the booked crew is offered the order");
+        var dispatched = (await order.Get())!;
+        var history = await order.GetHistory();
+
+        var again = await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, "customer:wang", TargetId: booking.Id));
+        await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        var afterAccept = await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, "customer:wang", TargetId: booking.Id));
+
+        Assert.Equal(dispatched, again, ViewComparer.Instance);
+        Assert.Equal(WorkOrderState.Accepted, afterAccept.State);
+        Assert.Equal(history.Count + 1, (await order.GetHistory()).Count); // the accept only
+        // Another booking is no repeat: the order is not waiting for a crew.
+        await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: "c1~99")));
+    }
+
+    /// <summary>Creates meter installation o-1 (quiet region), books it in <paramref name="crew"/>'s two-hour slot at
+    /// <paramref name="slot"/> and confirms it: the order is Reserved.</summary>
+    private static async Task<(IWorkOrderGrain Order, Booking Booking)> BookVisitAsync(WorkflowSilo silo, string crew, DateTimeOffset slot)
+    {
+        await silo.Grain<IFieldCrewGrain>(crew).PublishSlots([new TimeSlot(slot, slot.AddHours(2), 2)], "crew:" + crew);
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(OfKind(WorkOrderKind.MeterInstallation));
+        var booking = await silo.Grain<IFieldCrewGrain>(crew).Hold(new BookingRequest("o-1", slot, Agent));
+        var reserved = await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+        Assert.Equal(new BookedVisit(booking.Id, crew, slot, slot.AddHours(2)), reserved.Visit);
+        return (order, booking);
+    }
+
     /// <summary>A booked visit takes the crew's capacity when it is dispatched ahead of its slot, not from the booking:
     /// a crew with its capacity in visits booked for next week got no repair work all week.</summary>
     [Fact]

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, sendOnce, startFeed } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, visitWindow, sendOnce, startFeed } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
 // A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
@@ -87,7 +87,8 @@ requireRole(["crew"], async user => {
       if (watching === null) watching = navigator.geolocation.watchPosition(moved, () => {}, { enableHighAccuracy: true, maximumAge: 30000 });
     }, error => { $("gps-state").textContent = `No position: ${error.message}`; }, { enableHighAccuracy: true, timeout: 15000 });
   };
-  // A break or the end of the shift from the PDA: offers not yet accepted go back to dispatch; accepted work stays.
+  // A break or the end of the shift from the PDA: offers not yet accepted go back to dispatch; accepted work and booked
+  // visits stay (dispatch is told of a booked visit left unanswered).
   $("shift").onclick = async () => {
     const shift = $("shift");
     shift.disabled = true;
@@ -231,6 +232,7 @@ function draw(force = false) {
       <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span></div>
       <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
+      ${o.visit && !o.visit.calledOff ? `<div class="visit">Visit booked for ${escape(visitWindow(o.visit))}</div>` : ""}
       ${Next[o.state].length ? `<textarea rows="1" maxlength="2000" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}
       <div class="row">${Next[o.state].map(([action, label]) => `<button data-order="${escape(o.id)}" data-action="${action}"${sendingNow.has(o.id) ? " disabled" : ""}>${label}</button>`).join("")}</div>
       ${refusals.has(o.id) ? `<div class="refusal" role="alert">${escape(refusals.get(o.id))}</div>` : ""}

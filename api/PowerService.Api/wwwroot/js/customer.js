@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, sendOnce, sending, startFeed, isRunning } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, visitWindow, sendOnce, sending, startFeed, isRunning } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
@@ -21,6 +21,9 @@ const Says = {
   Reopened: "Reopened, a crew is being found", Resolved: "Done", CallbackPending: "Done; we will call you to check",
   Closed: "Closed", Cancelled: "Cancelled", Merged: "Handled with another request",
 };
+// A visit its booked crew turned down: the slot is free again, and the customer is asked for a new time.
+const CalledOff = "Visit called off — it needs a new time";
+const Waiting = new Set(["Created", "Rejected", "Reopened"]);
 const Kinds = { FaultRepair: "Fault repair", NewConnection: "New connection", MeterInstallation: "Meter installation", MeterVerification: "Meter check", OnSiteSurvey: "Site survey", Complaint: "Complaint", Consultation: "Question", Reconnection: "Reconnection" };
 // The customer's own requests by id (from GET /api/work-orders, then the hub's pushes).
 const mine = new Map();
@@ -116,9 +119,18 @@ function keepMine(o) {
 function drawMine() {
   const rows = [...mine.values()].sort((a, b) => Date.parse(b.updatedAt ?? 0) - Date.parse(a.updatedAt ?? 0));
   $("mine").innerHTML = rows.length
-    ? rows.map(o => `<tr data-order="${escape(o.id)}" class="${o.id === followed ? "followed" : ""}"><td><a href="?order=${encodeURIComponent(o.id)}">${escape(o.id)}</a></td><td>${escape(Kinds[o.kind] ?? o.kind)}</td><td>${escape(Says[o.state] ?? o.state)}</td></tr>`).join("")
+    ? rows.map(o => `<tr data-order="${escape(o.id)}" class="${o.id === followed ? "followed" : ""}"><td><a href="?order=${encodeURIComponent(o.id)}">${escape(o.id)}</a></td><td>${escape(Kinds[o.kind] ?? o.kind)}</td><td>${escape(says(o))}</td></tr>`).join("")
     : `<tr><td class="muted">No requests yet.</td></tr>`;
 }
+
+/// What a request's state means to the customer, with the time of a booked visit.
+function says(o) {
+  if (calledOff(o)) return CalledOff;
+  return o.state === "Reserved" && o.visit ? `Visit booked for ${visitWindow(o.visit)}` : Says[o.state] ?? o.state;
+}
+
+/// The order waits for a crew because its booked crew turned the visit down.
+function calledOff(o) { return o.visit?.calledOff === true && Waiting.has(o.state); }
 
 function show(order) {
   window.lastOrder = order;
@@ -139,12 +151,15 @@ function show(order) {
     rank >= 5 ? (order.kind === "FaultRepair" ? "Power restored — thank you for your patience" : "Done — thank you for your patience") :
     rank === 4 ? "The crew is working on it" :
     order.suspendedAt ? `On hold as you asked, since ${when(order.suspendedAt)}: the promised times wait with it` :
+    calledOff(order) ? `The crew cannot keep your visit booked for ${visitWindow(order.visit)}: please book a new time. Until then the next free crew will be sent.` :
+    // Until the crew is on site the booked slot is the time the customer plans around (not a handling deadline).
+    order.visit && !order.visit.calledOff ? `Visit booked for ${visitWindow(order.visit)}` :
     arrival && Date.parse(arrival.dueAt) < Date.now() ? `Running late: the crew was expected by ${when(arrival.dueAt)}; it is on its way as soon as it can be` :
     arrival ? `Crew expected by ${when(arrival.dueAt)}` :
-    s ? `Promised by ${new Date(Date.now() + s.minutes * 60000).toLocaleString()}` : "";
+    s ? `Promised by ${when(Date.now() + s.minutes * 60000)}` : "";
   // A crew named on a withdrawn or merged order was let go of it.
   const crew = order.crewId && !Final.has(order.state) ? " · crew " + order.crewId : "";
-  $("detail").textContent = `${Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
+  $("detail").textContent = `${calledOff(order) ? CalledOff : Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
 }
 
 async function loadOutages(again = false) {

@@ -501,8 +501,16 @@ function drawOutages(active) {
     : "No active outages.";
 }
 
+// A booked visit is the customer's appointment: its crew not answering, or turning it down, is for a dispatcher to act on.
+const VisitAlerts = {
+  VisitUnanswered: a => `booked visit of ${when(a.dueAt)} not accepted by ${a.crewId ?? "its crew"} — call the crew or reassign`,
+  VisitCalledOff: a => `booked visit of ${when(a.dueAt)} rejected by ${a.crewId ?? "its crew"} — the customer needs a new time`,
+};
+
 function drawAlerts() {
-  $("alerts").innerHTML = alerts.map(a => `<li class="${a.alert === "SlaBreached" ? "late" : "warn"}">${escape(when(a.at))} ${escape(a.orderId)}: ${escape(a.clock ?? "SLA")} ${a.alert === "SlaBreached" ? "breached" : "due soon"}${a.dueAt ? ` (due ${escape(when(a.dueAt))})` : ""}</li>`).join("");
+  $("alerts").innerHTML = alerts.map(a => `<li class="${a.alert === "SlaBreached" || a.alert === "VisitCalledOff" ? "late" : "warn"}">${escape(when(a.at))} ${escape(a.orderId)}: ${
+    VisitAlerts[a.alert] ? escape(VisitAlerts[a.alert](a))
+      : `${escape(a.clock ?? "SLA")} ${a.alert === "SlaBreached" ? "breached" : "due soon"}${a.dueAt ? ` (due ${escape(when(a.dueAt))})` : ""}`}</li>`).join("");
 }
 
 function drawMap(ranked, active) {

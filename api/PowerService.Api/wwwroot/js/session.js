@@ -254,6 +254,14 @@ export function when(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/// A booked visit's slot as the pages write times: 2026-12-07 11:00–12:00 (the end's date only when it is another day).
+export function visitWindow(visit) {
+  const start = when(visit.start);
+  if (!visit.end) return start;
+  const end = when(visit.end);
+  return `${start}–${end.slice(0, 10) === start.slice(0, 10) ? end.slice(11) : end}`;
+}
+
 /// How long until `iso` ("in 2h 59m"), or how long past it ("overdue 5m").
 export function until(iso, now = Date.now()) {
   const minutes = (Date.parse(iso) - now) / 60000, m = Math.abs(minutes);
