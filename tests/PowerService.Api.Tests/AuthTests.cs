@@ -177,7 +177,7 @@ public sealed class AuthTests : IAsyncLifetime
         // Guessed with a dispatcher's token: dispatchers are not rate limited (a crew's guesses are 429 past its limit).
         var dispatcher = await _api.ClientForAsync("dispatcher-li");
         var operatorClient = await _api.ClientForAsync("operator-zhao");
-        var types = new[] { "WorkOrderGrain", "OutageGrain", "FieldCrewGrain", "PlannedOutageGrain", "AreaEnergyGrain" };
+        var types = new[] { "WorkOrderGrain", "OutageGrain", "FieldCrewGrain", "PlannedOutageGrain", "AreaEnergyGrain", "RegionIndicatorsGrain" };
         async Task<int> ActivationsAsync()
         {
             using var stats = JsonDocument.Parse(await operatorClient.GetStringAsync("/api/runtime/stats"));
@@ -192,7 +192,7 @@ public sealed class AuthTests : IAsyncLifetime
             {
                 (dispatcher, $"/api/outages/OUT-guess-{i}"), (dispatcher, $"/api/work-orders/WO-guess-{i}"), (dispatcher, $"/api/crews/C-guess-{i}"),
                 (dispatcher, $"/api/planned-outages/PO-guess-{i}"), (dispatcher, $"/api/transformer-areas/TA-guess-{i}/energy"),
-                (dispatcher, $"/api/bookings/C-guess-{i}~1"),
+                (dispatcher, $"/api/bookings/C-guess-{i}~1"), (operatorClient, $"/api/indicators?region=R-guess-{i}"),
             })
             {
                 Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(path)).StatusCode);

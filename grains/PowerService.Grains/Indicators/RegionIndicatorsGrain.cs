@@ -144,7 +144,17 @@ internal sealed class RegionIndicatorsGrain(
         {
             throw new InvalidFieldException("from", $"from ({first}) is after to ({last}).");
         }
-        var customers = await CustomersServedAsync() ?? throw new EntityNotFoundException("Region", Scope);
+        var customers = await CustomersServedAsync();
+        if (customers is null)
+        {
+            // A region no topology names: the activation goes unless another call comes first (an operator's token
+            // asking for made-up regions left one activation each).
+            if (state.State.Months.Count == 0)
+            {
+                DeactivateIfUnused();
+            }
+            throw new EntityNotFoundException("Region", Scope);
+        }
         var months = state.State.Months.Where(m => string.CompareOrdinal(m.Key, first) >= 0 && string.CompareOrdinal(m.Key, last) <= 0)
             .Select(m => m.Value).ToList();
         var since = _months.Start(first);

@@ -263,7 +263,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await tracker.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-booked-visit.png"), FullPage = true });
 
         // Offered to the booked crew (as ahead of the slot), which turns it down: the slot is free again.
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{order}/assign", new { crewId = "C-12" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{order}/assign", new { crewId = "C-12", force = true })).StatusCode);
         await Assertions.Expect(tracker.Locator("#detail")).ToContainTextAsync("A crew has been assigned");
         await Assertions.Expect(tracker.Locator("#eta")).ToHaveTextAsync($"Visit booked for {window}");
         var crew = await _api.ClientForAsync("crew-c12");
@@ -639,7 +639,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         {
             var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id, kind = "MeterInstallation", description, region = "R1", location = new { latitude = 20.0, longitude = 110.3 } });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = crew })).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = crew, force = true })).StatusCode);
         }
         Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P2/transitions", new { action = "accept" })).StatusCode);
 
@@ -671,7 +671,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(p1.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync(); // shown as it is now
 
         // Still missing pushes: dispatch gives WO-P1 to another crew; the crew's tap says so instead of "does not exist".
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P1/assign", new { crewId = "C-77", note = "C-77 has the meter" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P1/assign", new { crewId = "C-77", note = "C-77 has the meter", force = true })).StatusCode);
         await p1.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true }).ClickAsync();
         await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-P1 is no longer assigned to your crew");
         await Assertions.Expect(p1).ToHaveCountAsync(0);
@@ -686,14 +686,14 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await pda.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "crew-offline.png"), FullPage = true });
         await p2.Locator("textarea").FillAsync("bring the long ladder");
         Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-P3", kind = "MeterInstallation", description = "Cable cut by digger", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P3/assign", new { crewId = "C-12" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P3/assign", new { crewId = "C-12", force = true })).StatusCode);
         feed.Down = false;
         await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync(new() { Timeout = 30_000 });
         await Assertions.Expect(pda.Locator(".card[data-card='WO-P3']")).ToContainTextAsync("Cable cut by digger");
         await Assertions.Expect(p2.Locator("textarea")).ToHaveValueAsync("bring the long ladder"); // a live update keeps what is typed
 
         // Online, an order dispatch moves to another crew leaves the list with a word, not silently.
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P3/assign", new { crewId = "C-77" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-P3/assign", new { crewId = "C-77", force = true })).StatusCode);
         await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-P3 was given to another crew by dispatch");
         await Assertions.Expect(pda.Locator(".card[data-card='WO-P3']")).ToHaveCountAsync(0);
     }
@@ -818,7 +818,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         feed.Down = true;
         await feed.DropAsync();
         await Assertions.Expect(console.Locator("#offline")).ToContainTextAsync("Live feed lost");
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-D1/assign", new { crewId = "C-12" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-D1/assign", new { crewId = "C-12", force = true })).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-D2", kind = "MeterInstallation", description = "Second meter", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
         feed.Down = false;
 
