@@ -22,7 +22,8 @@ public sealed record OutageQuery(bool Active = true, string? Region = null, stri
 
 public sealed record OutagePage(int Total, IReadOnlyList<OutageSummary> Items);
 
-/// <summary>What the list and the map show of one outage.</summary>
+/// <summary>What the list and the map show of one outage: with the repair order that fixes it and its crew, so a
+/// console shows them from its first load (rows stored before they were kept read null until the outage's next change).</summary>
 public sealed record OutageSummary(
     string Id,
     OutageKind Kind,
@@ -39,11 +40,14 @@ public sealed record OutageSummary(
     DateTimeOffset? EstimatedRestorationAt,
     DateTimeOffset? RestoredAt,
     string? ParentOutageId,
-    int MergedCalls)
+    int MergedCalls,
+    string? RepairOrderId = null,
+    string? CrewId = null)
 {
     internal static OutageSummary Of(OutageRecord o) => new(
         o.Id, o.Kind, o.Scope, o.State, o.Region, o.FeederId, o.TransformerAreaIds, o.MeterIds, o.AffectedCustomers,
-        o.ImportantCustomers.Count, o.Location, o.StartedAt, o.EstimatedRestorationAt, o.RestoredAt, o.ParentOutageId, o.MergedCalls);
+        o.ImportantCustomers.Count, o.Location, o.StartedAt, o.EstimatedRestorationAt, o.RestoredAt, o.ParentOutageId, o.MergedCalls,
+        o.RepairOrderId, o.CrewId);
 
     /// <summary>Whether the outage cuts the customer on <paramref name="meterId"/> in <paramref name="areaId"/>.</summary>
     public bool Affects(string areaId, string? meterId) =>

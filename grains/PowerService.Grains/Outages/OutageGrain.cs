@@ -508,8 +508,10 @@ internal sealed partial class OutageGrain(
         }
         if (o.RepairMergeOwed is { } feederOrder && o.OwnsRepairOrder && o.RepairOrderId is { } ownOrder)
         {
-            await FoldRepairOrder(ownOrder, feederOrder);
-            o = o with { RepairMergeOwed = null };
+            // Folded, the feeder outage's order is the one that fixes this area: the outage names it from now on (its
+            // own order is Merged, a dead end for a dispatcher following it). A crew already on its own order keeps it.
+            var folded = await FoldRepairOrder(ownOrder, feederOrder);
+            o = o with { RepairMergeOwed = null, RepairOrderId = folded ? feederOrder : ownOrder };
         }
         if (o.PlannedAreasOwed && o.State != OutageState.Restored)
         {
@@ -595,13 +597,20 @@ internal sealed partial class OutageGrain(
             OutageId: o.Id));
     }
 
-    /// <summary>An area's repair order folds into its feeder outage's, unless a crew already works on it.</summary>
-    private async Task FoldRepairOrder(string ownOrder, string feederOrder)
+    /// <summary>An area's repair order folds into its feeder outage's, unless a crew already works on it. True when it
+    /// is folded (now, or before a crash cut the outage's record short).</summary>
+    private async Task<bool> FoldRepairOrder(string ownOrder, string feederOrder)
     {
         var order = GrainFactory.GetGrain<IWorkOrderGrain>(ownOrder);
-        if (await order.Get() is { } view && WorkOrderTransitions.TryNext(view.State, WorkOrderAction.Merge, out _))
+        switch (await order.Get())
         {
-            await order.Apply(new WorkOrderCommand(WorkOrderAction.Merge, "system", Note: "feeder outage", TargetId: feederOrder));
+            case { State: WorkOrderState.Merged } merged:
+                return merged.MergedInto == feederOrder;
+            case { } view when WorkOrderTransitions.TryNext(view.State, WorkOrderAction.Merge, out _):
+                await order.Apply(new WorkOrderCommand(WorkOrderAction.Merge, "system", Note: "feeder outage", TargetId: feederOrder));
+                return true;
+            default:
+                return false;
         }
     }
 

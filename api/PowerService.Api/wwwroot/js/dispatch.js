@@ -3,8 +3,9 @@ import { api, hub, requireRole, showError, showOffline, escape, slack, slackClas
 // The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
 // live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
 // update cannot roll it back. A storm's 10,000 open orders stay usable because only the most urgent rows are drawn,
-// at most once per animation frame.
+// only what a message changed is drawn again (orders, crews or outages), and drawing is paced by its own cost.
 const MaxRows = 300;
+const MaxMapOrders = 2000;
 const PageSize = 1000;
 const Terminal = new Set(["Closed", "Cancelled", "Merged"]);
 const orders = new Map();
@@ -25,29 +26,43 @@ let plansTotal = 0;
 // a plan finishes).
 let planView = "upcoming";
 let finishedPlans = { total: 0, items: [] };
+// SLA alerts, newest first: the hub's, and those the loaded rows already show (see seedAlerts).
 const alerts = [];
-let drawQueued = false;
+const MaxAlerts = 20;
 let watched = null;
 let importing = null;
+// What this tab watches survives a reload, as its sign-in does (tab storage): a reload showed every region and no rows.
+const Kept = { region: "powerservice.console.region", state: "powerservice.console.state", kind: "powerservice.console.kind", search: "powerservice.console.search" };
 
 const $ = id => document.getElementById(id);
 
 requireRole(["dispatcher"], async user => {
   for (const s of ["Created", "Reserved", "Dispatched", "Accepted", "EnRoute", "OnSite", "CallbackPending", "Rejected", "Reopened"]) $("state-filter").add(new Option(s, s));
   for (const k of ["FaultRepair", "NewConnection", "MeterInstallation", "MeterVerification", "OnSiteSurvey", "Complaint", "Consultation", "Reconnection"]) $("kind-filter").add(new Option(k, k));
-  $("state-filter").onchange = $("kind-filter").onchange = queueDraw;
+  $("region").value = sessionStorage.getItem(Kept.region) ?? "*";
+  for (const [select, key] of [[$("state-filter"), Kept.state], [$("kind-filter"), Kept.kind]]) {
+    const value = sessionStorage.getItem(key);
+    if ([...select.options].some(o => o.value === value)) select.value = value;
+  }
+  $("search").value = sessionStorage.getItem(Kept.search) ?? "";
+  $("state-filter").onchange = $("kind-filter").onchange = $("search").oninput = () => {
+    sessionStorage.setItem(Kept.state, $("state-filter").value);
+    sessionStorage.setItem(Kept.kind, $("kind-filter").value);
+    sessionStorage.setItem(Kept.search, $("search").value);
+    drawNow("orders");
+  };
 
   const connection = hub("/hubs/dispatch");
   // The hub sends list rows (as GET /api/work-orders does); answers to this page's own calls are full orders (toRow).
-  connection.on("orders", updates => { for (const u of updates) keep(u.order); queueDraw(); });
-  connection.on("crews", updates => { for (const c of updates) crews.set(c.id, c); queueDraw(); });
-  connection.on("outages", views => { for (const v of views) outages.set(v.id, toOutageRow(v)); queueDraw(); });
+  connection.on("orders", updates => { for (const u of updates) keep(u.order); queueDraw("orders"); });
+  connection.on("crews", updates => { for (const c of updates) keepCrew(c); queueDraw("crews"); });
+  connection.on("outages", views => { for (const v of views) outages.set(v.id, toOutageRow(v)); queueDraw("outages"); });
   connection.on("plannedOutages", rows => {
     for (const p of rows) keepPlan(p);
     if (planView === "finished" && rows.some(isFinished)) loadPlanned().catch(showError);
     else drawPlanned();
   });
-  connection.on("sla", news => { alerts.unshift(...news.reverse()); alerts.length = Math.min(alerts.length, 20); drawAlerts(); });
+  connection.on("sla", news => addAlerts(news));
   connection.on("importProgress", p => {
     if (importing) { if (!p.completed) $("import-status").textContent = `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`; }
     else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`;
@@ -81,17 +96,20 @@ requireRole(["dispatcher"], async user => {
       orders.clear();
       crews.clear();
       outages.clear();
+      if (region !== "*") forgetAlertsOutside(region);
     }
     watched = region;
+    sessionStorage.setItem(Kept.region, region);
     await connection.invoke("Watch", region);
     await loadOutages(region);
     if (region === "*") {
       $("loaded").textContent = "Watching every region: orders appear as they change. Enter a region to load all its open orders.";
-      queueDraw();
+      drawNow("orders", "crews");
       return;
     }
-    for (const crew of await api("GET", `/api/crews?region=${encodeURIComponent(region)}`)) crews.set(crew.id, crew);
+    for (const crew of await api("GET", `/api/crews?region=${encodeURIComponent(region)}`)) keepCrew(crew);
     await loadOrders(region);
+    seedAlerts();
   };
   $("watch").onclick = async () => {
     try { await watch(); showError(null); } catch (error) { showError(error); }
@@ -110,24 +128,33 @@ requireRole(["dispatcher"], async user => {
     await sending(f, async () => {
       try {
         const order = await sendOnce("POST", "/api/work-orders", body, (attempt, of) => showError(new Error(`No answer yet: sending the new order again (${attempt} of ${of})…`)));
-        keep(toRow(order)); queueDraw(); showError(null); f.description.value = "";
+        keep(toRow(order)); drawNow("orders"); showError(null); f.description.value = "";
       }
       catch (error) { showError(error); }
     });
   };
 
-  $("orders").onclick = async event => {
+  $("orders").onclick = event => {
     const button = event.target.closest("button[data-assign]");
-    if (!button) return;
-    const id = button.dataset.assign, crewId = button.previousElementSibling.value;
-    button.disabled = true;
-    try {
-      const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(id)}/assign`, { crewId, note: "dispatcher override" },
-        (attempt, of) => showError(new Error(`No answer yet: sending the assignment of ${id} again (${attempt} of ${of})…`)));
-      keep(toRow(order)); showError(null);
-    }
-    catch (error) { showError(error); }
-    finally { button.disabled = false; queueDraw(); }
+    if (button) openPicker(button.dataset.assign);
+  };
+  $("picker-crews").onclick = event => {
+    const button = event.target.closest("button[data-crew]");
+    if (button) assign(picking, button.dataset.crew);
+  };
+  $("picker-filter").oninput = filterPicker;
+  $("picker-close").onclick = () => $("picker").close();
+  $("picker").onclose = () => {
+    const order = picking;
+    picking = null;
+    $("orders").querySelector(`tr[data-order="${CSS.escape(order ?? "")}"] button`)?.focus();
+  };
+  // An alert finds its order in the list, wherever it ranks.
+  $("alerts").onclick = event => {
+    const item = event.target.closest("li[data-order]");
+    if (!item) return;
+    $("search").value = item.dataset.order;
+    $("search").oninput();
   };
 
   $("outages").onclick = async event => {
@@ -142,7 +169,7 @@ requireRole(["dispatcher"], async user => {
       input.value = "";
       showError(null);
     } catch (error) { showError(error); }
-    finally { button.disabled = false; queueDraw(); }
+    finally { button.disabled = false; drawNow("outages"); }
   };
 
   $("import").onsubmit = event => { event.preventDefault(); upload(event.target); };
@@ -352,7 +379,7 @@ async function loadOutages(region) {
     for (const o of page.items) if (!outages.has(o.id)) outages.set(o.id, toOutageRow(o));
     skip = page.nextSkip;
   } while (skip !== null && skip !== undefined);
-  queueDraw();
+  drawNow("outages");
 }
 
 /// Loads the region's open orders page by page and says how long loading and drawing took (docs/benchmarks.md).
@@ -367,7 +394,7 @@ async function loadOrders(region) {
     $("loaded").textContent = `Loading open orders… ${loaded.toLocaleString()}`;
   } while (next);
   const fetched = performance.now();
-  draw();
+  draw(true);
   const drawn = performance.now();
   const [loadMs, drawMs] = [Math.round(fetched - started), Math.round(drawn - fetched)];
   Object.assign($("loaded").dataset, { orders: loaded, loadMs, drawMs });
@@ -403,65 +430,328 @@ async function upload(form) {
   }
 }
 
-// Countdowns move every second without redrawing rows, so a dispatcher's half-made choice is never reset.
+// Countdowns move every second without redrawing rows; a row turning amber or red is ranked again.
 function tick() {
   const now = Date.now();
   for (const cell of document.querySelectorAll("#outages td.etr")) {
     const outage = outages.get(cell.parentElement.dataset.outage);
-    if (outage) cell.textContent = etrText(outage, now);
+    if (outage) setText(cell, etrText(outage, now));
   }
+  let moved = false;
   for (const cell of document.querySelectorAll("#orders td.sla")) {
     const order = orders.get(cell.parentElement.dataset.order);
     if (!order) continue;
-    const s = slack(order, now);
-    cell.textContent = countdown(s, order);
-    cell.className = `sla ${slackClass(s)}`;
+    const s = slack(order, now), className = `sla ${slackClass(s)}`;
+    setText(cell, countdown(s, order));
+    if (cell.className !== className) { cell.className = className; moved = true; }
+  }
+  if (moved) queueDraw("orders");
+  // A shift starting or ending reports nothing: the crews' shift column is read again every minute.
+  if (now - crewsDrawnAt > 60000) queueDraw("crews");
+}
+
+// What changed since the last draw: "orders", "crews", "outages". A hub message draws again only what it changed, at
+// most once per animation frame, and the next draw waits three times as long as this one took, so a busy feed keeps
+// the tab at most a quarter busy drawing. Rows, crews and map points are kept and changed in place, not drawn anew:
+// with 10,000 orders and 200 crews, laying out a page drawn anew (10,000 layout objects) was most of each update.
+const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
+const changed = new Set();
+let scheduled = false;
+let settling = false;
+let nextDrawAt = 0;
+let paced = null;
+
+function queueDraw(...what) {
+  for (const w of what) changed.add(w);
+  if (!scheduled && !settling) schedule(nextDrawAt - performance.now());
+}
+
+/// What the dispatcher did (a filter, a search, an assignment) is drawn in the next frame, not at the feed's pace.
+function drawNow(...what) {
+  for (const w of what) changed.add(w);
+  if (paced !== null) { clearTimeout(paced); frame(); }
+  else if (!scheduled) schedule(0);
+}
+
+function schedule(wait) {
+  scheduled = true;
+  if (wait > 0) paced = setTimeout(frame, wait); else frame();
+}
+
+function frame() {
+  paced = null;
+  requestAnimationFrame(() => { scheduled = false; draw(); });
+}
+
+function draw(all = false) {
+  const started = performance.now();
+  // The frame's style, layout and paint follow this in the same task, and cost more than the script: the pace counts
+  // them, measured when the task is over.
+  settling = true;
+  setTimeout(() => {
+    settling = false;
+    const ended = performance.now();
+    nextDrawAt = ended + 3 * (ended - started);
+    if (changed.size && !scheduled) schedule(nextDrawAt - performance.now());
+  });
+  const what = all ? new Set(["orders", "crews", "outages"]) : new Set(changed);
+  changed.clear();
+  if (what.has("orders")) drawOrders();
+  if (what.has("crews")) drawCrews();
+  if (what.has("outages")) drawOutages();
+  drawMap(what);
+  if (picking !== null && (what.has("crews") || what.has("orders"))) refreshPicker();
+}
+
+// Most urgent first by the row's colour — late, then due soon, then in time, then orders no clock runs for (on hold, or
+// nothing promised) — and within a colour by priority-weighted time: minutes late × weight, minutes left ÷ weight,
+// with dispatch's lateness weights (docs/workflow.md). An Emergency with 44 min left ranks as 11 min, above a Low with
+// 43 min left (86 min): ranked by time alone, urgent and trivial work interleaved.
+const Weight = { Low: 0.5, Normal: 1, High: 2, Emergency: 4 };
+const Band = { late: 0, warn: 1, ok: 2, muted: 3 };
+
+function rank(rows, now) {
+  return rows.map(o => {
+    const s = slack(o, now), w = Weight[o.priority] ?? 1;
+    return { o, s, band: Band[slackClass(s)], key: !s ? -w : s.minutes < 0 ? s.minutes * w : s.minutes / w };
+  }).sort((a, b) => a.band - b.band || a.key - b.key || (a.o.id < b.o.id ? -1 : a.o.id > b.o.id ? 1 : 0));
+}
+
+// The drawn rows by order id.
+const orderRows = new Map();
+
+/// The order's row, made once and changed when the order (a newer row) or its countdown changed.
+function orderRow(o, s) {
+  let tr = orderRows.get(o.id);
+  if (!tr) {
+    tr = document.createElement("tr");
+    tr.dataset.order = o.id;
+    tr.innerHTML = `<td>${escape(o.id)}</td><td></td><td></td><td></td><td></td><td></td><td class="muted"></td>
+      <td><button data-assign="${escape(o.id)}" aria-label="assign ${escape(o.id)}">Assign…</button></td>`;
+    orderRows.set(o.id, tr);
+  }
+  const cells = tr.children;
+  if (tr.row !== o) {
+    tr.row = o;
+    setText(cells[1], o.kind);
+    setText(cells[2], o.state);
+    setText(cells[3], o.priority);
+    cells[3].className = `priority-${o.priority}`;
+    setText(cells[5], o.crewId ?? "—");
+    setText(cells[6], o.customerId ?? "—");
+  }
+  const className = `sla ${slackClass(s)}`;
+  if (cells[4].className !== className) cells[4].className = className;
+  setText(cells[4], countdown(s, o));
+  return tr;
+}
+
+/// Whether the order's id, customer or crew contains the text looked for (lower case).
+const matches = (o, text) => o.id.toLowerCase().includes(text) || (o.customerId ?? "").toLowerCase().includes(text) || (o.crewId ?? "").toLowerCase().includes(text);
+
+// The open orders the filters keep, ranked (the map draws them too).
+let ranked = [];
+
+function drawOrders() {
+  const state = $("state-filter").value, kind = $("kind-filter").value, text = $("search").value.trim(), now = Date.now();
+  const open = [];
+  for (const o of orders.values()) if (!Terminal.has(o.state) && (!state || o.state === state) && (!kind || o.kind === kind)) open.push(o);
+  ranked = rank(open, now);
+  // Looked for among every loaded row, not only the drawn ones.
+  const needle = text.toLowerCase(), shown = text ? ranked.filter(r => matches(r.o, needle)) : ranked;
+  // The keyboard's place survives a row's move: the same order's Assign button.
+  const focused = document.activeElement?.closest?.("#orders tr[data-order]")?.dataset.order;
+  const body = $("orders"), rows = shown.slice(0, MaxRows).map(({ o, s }) => orderRow(o, s)), drawn = new Set(rows);
+  for (const tr of [...body.children]) if (!drawn.has(tr)) { tr.remove(); orderRows.delete(tr.dataset.order); }
+  rows.forEach((tr, i) => { if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] ?? null); });
+  if (focused !== undefined && document.activeElement === document.body) orderRows.get(focused)?.querySelector("button")?.focus();
+  const label = state || "open";
+  $("more").textContent = text
+    ? (shown.length
+      ? `${shown.length.toLocaleString()} of ${ranked.length.toLocaleString()} ${label} orders match “${text}”${shown.length > MaxRows ? `; the ${MaxRows} most urgent shown` : ""}.`
+      : `No ${label} order${kind ? ` of kind ${kind}` : ""} matches “${text}”.`)
+    : ranked.length > MaxRows ? `Showing the ${MaxRows} most urgent of ${ranked.length.toLocaleString()} ${label} orders.` : "";
+  counted = `${ranked.length.toLocaleString()} ${label} · ${ranked.filter(r => r.band === Band.late).length} late`;
+  drawCounts();
+}
+
+let counted = "";
+const drawCounts = () => { $("counts").textContent = `${counted} · ${crews.size.toLocaleString()} crews`; };
+
+/// Keeps a crew with its shifts read once (a crew may publish up to 1,000; the picker and the table ask every draw).
+function keepCrew(c) {
+  c.shiftTimes = (c.profile.shifts ?? []).map(s => [Date.parse(s.start), Date.parse(s.end)]);
+  crews.set(c.id, c);
+}
+
+/// The crew's shift now: { on, until } on a shift, else { on: false, next } (the next one's start, or null).
+function shiftOf(c, now) {
+  let next = null;
+  for (const [start, end] of c.shiftTimes) {
+    if (start <= now && now < end) return { on: true, until: end };
+    if (start > now && (next === null || start < next)) next = start;
+  }
+  return { on: false, next };
+}
+
+const sameDay = (a, b) => new Date(a).toDateString() === new Date(b).toDateString();
+/// 18:00 today, 12-08 06:00 another day (a shift lasts at most 31 days).
+const clockText = (ms, now) => sameDay(ms, now) ? when(ms).slice(11) : when(ms).slice(5);
+
+function shiftText(c, now) {
+  const shift = shiftOf(c, now);
+  if (shift.on) return `on until ${clockText(shift.until, now)}`;
+  return shift.next === null ? "no shift ahead" : `off until ${clockText(shift.next, now)}`;
+}
+
+const load = c => c.currentOrders.length + c.queuedOrders.length;
+
+let crewsDrawnAt = 0;
+
+function drawCrews() {
+  const now = Date.now(), body = $("crews"), rows = new Map([...body.children].map(tr => [tr.dataset.crew, tr]));
+  crewsDrawnAt = now;
+  for (const [id, tr] of rows) if (!crews.has(id)) tr.remove();
+  for (const c of crews.values()) {
+    let tr = rows.get(c.id);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.crew = c.id;
+      tr.innerHTML = `<td>${escape(c.id)}</td><td></td><td></td><td></td><td class="muted"></td>`;
+      body.append(tr);
+    }
+    const cells = tr.children, full = load(c) >= c.profile.capacity, on = shiftOf(c, now).on;
+    setText(cells[1], c.status);
+    setText(cells[2], `${load(c)}/${c.profile.capacity}`);
+    if (cells[2].classList.contains("late") !== full) cells[2].classList.toggle("late", full);
+    setText(cells[3], shiftText(c, now));
+    if (cells[3].classList.contains("muted") === on) cells[3].classList.toggle("muted", !on);
+    setText(cells[4], `${c.location.latitude.toFixed(3)}, ${c.location.longitude.toFixed(3)}`);
+  }
+  drawCounts();
+}
+
+// ---- the crew picker ----
+
+// One picker for every row: a row's Assign… opens it for that order, and it is filled then, for that order alone. A
+// list of every crew in each of the 300 rows was 60,000 options rebuilt on every live update (202 crews: 385,000
+// nodes, 6 s frozen at 2 new orders a second).
+let picking = null;
+let assigning = false;
+
+// The skill each kind of work needs, as dispatch reads it (DispatchScoring.SkillForKind, docs/workflow.md).
+const SkillFor = {
+  FaultRepair: "LowVoltageRepair", NewConnection: "Connection", MeterInstallation: "Metering", MeterVerification: "Metering",
+  Reconnection: "Metering", OnSiteSurvey: "Survey", Complaint: "CustomerService", Consultation: "CustomerService",
+};
+
+/// What dispatch would hold against giving the crew this order (the dispatcher may still: an override is theirs).
+function objections(c, order, now) {
+  const found = [];
+  if (c.status === "OffShift") found.push("declared off shift");
+  else if (!shiftOf(c, now).on) found.push("outside its shifts");
+  const skill = SkillFor[order?.kind];
+  if (skill && !c.profile.skills.includes(skill)) found.push(`no ${skill}`);
+  if (load(c) >= c.profile.capacity) found.push(`full ${load(c)}/${c.profile.capacity}`);
+  if (order?.region && c.profile.region !== order.region) found.push(`works in ${c.profile.region}`);
+  return found;
+}
+
+/// Straight-line km from the crew's last known place to the order's (what dispatch's travel time is made of).
+function distanceKm(c, order) {
+  if (!order?.location || !c.location) return null;
+  const rad = Math.PI / 180, a = order.location, b = c.location;
+  const h = Math.sin((b.latitude - a.latitude) * rad / 2) ** 2
+    + Math.cos(a.latitude * rad) * Math.cos(b.latitude * rad) * Math.sin((b.longitude - a.longitude) * rad / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
+
+function openPicker(orderId) {
+  picking = orderId;
+  $("picker-filter").value = "";
+  $("picker-error").textContent = "";
+  const order = orders.get(orderId), now = Date.now();
+  // Crews dispatch would send first (nothing held against them), nearest first; the rest after, nearest first. The
+  // order is set here only: live updates change a row's cells, never its place, so a click never lands on another crew.
+  const choices = [...crews.values()].map(c => ({ c, against: objections(c, order, now).length, km: distanceKm(c, order) }))
+    .sort((a, b) => (a.against > 0) - (b.against > 0) || (a.km ?? Infinity) - (b.km ?? Infinity) || (a.c.id < b.c.id ? -1 : 1));
+  $("picker-crews").replaceChildren(...choices.map(({ c }) => pickerRow(c)));
+  refreshPicker();
+  if (!$("picker").open) $("picker").showModal();
+}
+
+function pickerRow(c) {
+  const tr = document.createElement("tr");
+  tr.dataset.crew = c.id;
+  tr.innerHTML = `<td></td><td></td><td></td><td></td><td></td><td></td><td><button type="button" data-crew="${escape(c.id)}"></button></td>`;
+  return tr;
+}
+
+/// The picker's rows as the crews and the order are now; crews new since it opened are added at the end.
+function refreshPicker() {
+  const order = orders.get(picking), now = Date.now(), body = $("picker-crews");
+  const listed = new Set([...body.children].map(tr => tr.dataset.crew));
+  for (const c of crews.values()) if (!listed.has(c.id)) body.append(pickerRow(c));
+  $("picker-title").textContent = `Assign ${picking}`;
+  const s = order && slack(order, now);
+  $("picker-order").textContent = order
+    ? `${order.kind} · ${order.priority} · ${order.state}${order.crewId ? ` with ${order.crewId}` : ""} · ${countdown(s, order)} · needs ${SkillFor[order.kind] ?? "—"}`
+    : "";
+  for (const tr of body.children) {
+    const c = crews.get(tr.dataset.crew);
+    if (!c) continue;
+    const against = objections(c, order, now), km = distanceKm(c, order), has = order?.crewId === c.id, cells = tr.children;
+    cells[0].textContent = c.profile.name && c.profile.name !== c.id ? `${c.id} · ${c.profile.name}` : c.id;
+    cells[1].textContent = c.status;
+    cells[2].textContent = `${load(c)}/${c.profile.capacity}`;
+    cells[3].textContent = shiftText(c, now);
+    cells[4].textContent = km === null ? "—" : `${km.toFixed(1)} km`;
+    cells[5].textContent = has ? "has it" : against.length ? against.join(" · ") : "✓";
+    cells[5].className = against.length && !has ? "warn" : "ok";
+    const button = cells[6].firstElementChild;
+    button.textContent = has ? "Assigned" : against.length ? "Assign anyway" : "Assign";
+    button.disabled = has || assigning;
+    button.className = against.length ? "anyway" : "";
+  }
+  filterPicker();
+}
+
+function filterPicker() {
+  const text = $("picker-filter").value.trim().toLowerCase();
+  let shown = 0;
+  for (const tr of $("picker-crews").children) {
+    const c = crews.get(tr.dataset.crew);
+    tr.hidden = !!text && !(tr.dataset.crew.toLowerCase().includes(text) || (c?.profile.name ?? "").toLowerCase().includes(text));
+    if (!tr.hidden) shown++;
+  }
+  $("picker-count").textContent = crews.size ? `${shown} of ${crews.size} crews` : "No crews known in this region yet.";
+}
+
+/// The dispatcher's override; what dispatch would have held against the crew goes into the order's journal with it.
+/// It names the order's version as drawn (another dispatcher's assignment since is a 409 saying so, not overwritten),
+/// and "Assign anyway" forces what the silo refuses otherwise (a crew off shift or without the skill: called in).
+async function assign(orderId, crewId) {
+  const seen = orders.get(orderId), crew = crews.get(crewId), against = crew ? objections(crew, seen, Date.now()) : [];
+  assigning = true;
+  refreshPicker();
+  try {
+    const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(orderId)}/assign`,
+      { crewId, note: against.length ? `dispatcher override (${against.join(", ")})` : "dispatcher override", version: seen?.version, force: against.length > 0 },
+      (attempt, of) => showError(new Error(`No answer yet: sending the assignment of ${orderId} again (${attempt} of ${of})…`)));
+    keep(toRow(order));
+    showError(null);
+    if (picking === orderId) $("picker").close();
+  } catch (error) {
+    $("picker-error").textContent = `${crewId}: ${error.message}`;
+    showError(error);
+  } finally {
+    assigning = false;
+    if (picking !== null) refreshPicker();
+    drawNow("orders");
   }
 }
 
-function queueDraw() {
-  if (drawQueued) return;
-  drawQueued = true;
-  requestAnimationFrame(() => { drawQueued = false; draw(); });
-}
-
-// A dispatcher choosing a crew in a row: the table holds still while the row's list is open (a redraw would close it),
-// at most HoldStill, then it catches up.
-const HoldStill = 15000;
-let choosingSince = 0;
-document.addEventListener("focusin", event => { if (event.target.matches?.("#orders select")) choosingSince = Date.now(); });
-
-function draw() {
-  const state = $("state-filter").value, kind = $("kind-filter").value, now = Date.now();
-  const choosing = document.activeElement?.matches?.("#orders select") && now - choosingSince < HoldStill;
-  const open = [...orders.values()].filter(o => !Terminal.has(o.state) && (!state || o.state === state) && (!kind || o.kind === kind));
-  const ranked = open.map(o => ({ o, s: slack(o, now) })).sort((a, b) => (a.s?.minutes ?? 1e9) - (b.s?.minutes ?? 1e9));
-  const crewOptions = [...crews.values()].map(c => `<option value="${escape(c.id)}">${escape(c.id)} · ${escape(c.status)}</option>`).join("");
-  const chosen = new Map([...document.querySelectorAll("#orders tr")].map(tr => [tr.dataset.order, tr.querySelector("select")?.value]));
-  // The keyboard's place survives the redraw: the same control of the same order's row.
-  const focused = document.activeElement?.closest?.("#orders tr[data-order]") ? document.activeElement : null;
-  const focus = focused && { order: focused.closest("tr").dataset.order, tag: focused.tagName };
-  if (choosing) setTimeout(queueDraw, 1000);
-  else $("orders").innerHTML = ranked.slice(0, MaxRows).map(({ o, s }) => `
-    <tr data-order="${escape(o.id)}">
-      <td>${escape(o.id)}</td><td>${escape(o.kind)}</td><td>${escape(o.state)}</td><td>${escape(o.priority)}</td>
-      <td class="sla ${slackClass(s)}">${escape(countdown(s, o))}</td><td>${escape(o.crewId ?? "—")}</td>
-      <td><select aria-label="crew for ${escape(o.id)}">${crewOptions}</select><button data-assign="${escape(o.id)}" ${crews.size ? "" : "disabled"}>Assign</button></td>
-    </tr>`).join("");
-  for (const tr of document.querySelectorAll("#orders tr")) {
-    const value = chosen.get(tr.dataset.order);
-    if (value) tr.querySelector("select").value = value;
-    if (focus && !choosing && tr.dataset.order === focus.order) tr.querySelector(focus.tag === "SELECT" ? "select" : "button")?.focus();
-  }
-  $("more").textContent = ranked.length > MaxRows ? `Showing the ${MaxRows} most urgent of ${ranked.length.toLocaleString()} open orders.` : "";
-  $("counts").textContent = `${open.length.toLocaleString()} open · ${ranked.filter(r => r.s && r.s.minutes < 0).length} late · ${crews.size} crews`;
-  $("crews").innerHTML = [...crews.values()].map(c => `
-    <tr><td>${escape(c.id)}</td><td>${escape(c.status)}</td><td>${c.currentOrders.length + c.queuedOrders.length}/${c.profile.capacity}</td>
-    <td class="muted">${c.location.latitude.toFixed(4)}, ${c.location.longitude.toFixed(4)}</td></tr>`).join("");
-  const active = [...outages.values()].filter(o => o.state !== "Restored").sort((a, b) => b.customers - a.customers);
-  drawOutages(active);
-  drawMap(ranked, active);
-}
+// ---- outages, alerts, map ----
 
 function etrText(o, now = Date.now()) { return o.etr ? `${when(o.etr)} (${until(o.etr, now)})` : "—"; }
 
@@ -469,9 +759,19 @@ function supplyText(o) {
   return o.scope === "Feeder" ? `${o.feederId} (${o.areas.length} areas)` : o.scope === "Meters" ? `${o.areas[0]} · ${o.meters.length} meters` : o.areas.join(", ");
 }
 
-/// Rows are kept and updated in place, so a dispatcher typing an ETR is not interrupted by live updates.
-function drawOutages(active) {
-  const body = $("outages"), shown = active.slice(0, MaxOutageRows), keep = new Set(shown.map(o => o.id));
+// The active outages as drawn: each area outage of a feeder outage right under it (the map draws them too).
+let activeOutages = [];
+
+/// Rows are kept and updated in place, so a dispatcher typing an ETR is not interrupted by live updates. A feeder
+/// outage counts the calls merged into its areas' outages, and an area outage under it shows the feeder's crew: one
+/// fault, one repair.
+function drawOutages() {
+  const active = [...outages.values()].filter(o => o.state !== "Restored").sort((a, b) => b.customers - a.customers);
+  const ids = new Set(active.map(o => o.id)), children = new Map();
+  for (const o of active) if (o.parent && ids.has(o.parent)) children.set(o.parent, [...children.get(o.parent) ?? [], o]);
+  const roots = active.filter(o => !o.parent || !ids.has(o.parent));
+  activeOutages = roots.flatMap(o => [o, ...children.get(o.id) ?? []]);
+  const body = $("outages"), shown = activeOutages.slice(0, MaxOutageRows), keep = new Set(shown.map(o => o.id));
   for (const tr of [...body.children]) if (!keep.has(tr.dataset.outage)) tr.remove();
   const rows = new Map([...body.children].map(tr => [tr.dataset.outage, tr]));
   shown.forEach((o, i) => {
@@ -482,23 +782,63 @@ function drawOutages(active) {
       tr.innerHTML = `<td></td><td></td><td></td><td></td><td></td><td class="etr"></td><td></td><td></td>
         <td><input type="datetime-local" aria-label="ETR for ${escape(o.id)}"><button data-etr="${escape(o.id)}">Set ETR</button></td>`;
     }
+    const parent = ids.has(o.parent) ? outages.get(o.parent) : null, areas = children.get(o.id) ?? [];
+    const calls = o.mergedCalls + areas.reduce((sum, a) => sum + a.mergedCalls, 0);
+    const crewId = o.crewId ?? (parent && parent.repair === o.repair ? parent.crewId : null);
     const cells = tr.children;
-    cells[0].textContent = supplyText(o) + (o.parent ? " · part of " + o.parent : "");
-    cells[0].title = o.id;
+    tr.classList.toggle("child", !!parent);
+    cells[0].textContent = parent ? `↳ ${supplyText(o)}` : supplyText(o) + (o.parent ? " · part of " + o.parent : "");
+    cells[0].title = parent ? `${o.id}, part of ${o.parent}` : o.id;
     cells[1].textContent = o.state;
     cells[1].className = `state-${o.state}`;
     cells[2].textContent = o.customers.toLocaleString();
     cells[3].textContent = o.important ? o.important.toLocaleString() : "—";
     cells[4].textContent = when(o.startedAt);
     cells[5].textContent = etrText(o);
-    cells[6].textContent = o.mergedCalls.toLocaleString();
-    cells[7].textContent = o.repair ? `${o.repair}${o.crewId ? " · " + o.crewId : ""}` : "—";
+    cells[6].textContent = calls.toLocaleString();
+    cells[6].title = areas.length ? `${o.mergedCalls} on the feeder outage, ${calls - o.mergedCalls} on its areas` : "";
+    cells[7].textContent = o.repair ? `${o.repair}${crewId ? " · " + crewId : ""}` : "—";
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] ?? null);
   });
-  const customers = active.reduce((sum, o) => sum + (o.parent ? 0 : o.customers), 0);
+  const customers = roots.reduce((sum, o) => sum + o.customers, 0), inside = active.length - roots.length;
   $("outage-counts").textContent = active.length
-    ? `${active.length.toLocaleString()} active outage${active.length === 1 ? "" : "s"} · ${customers.toLocaleString()} customers out${active.length > MaxOutageRows ? ` · showing the ${MaxOutageRows} largest` : ""}`
+    ? `${roots.length.toLocaleString()} active outage${roots.length === 1 ? "" : "s"}${inside ? ` (${inside} area outage${inside === 1 ? "" : "s"} within them)` : ""} · ${customers.toLocaleString()} customers out${activeOutages.length > MaxOutageRows ? ` · showing the ${MaxOutageRows} largest` : ""}`
     : "No active outages.";
+}
+
+/// SLA alerts, newest first, one per order, clock and kind (a reload or reconnection seeds what the hub already sent).
+function addAlerts(news) {
+  for (const a of news) {
+    const same = alerts.findIndex(b => b.orderId === a.orderId && b.clock === a.clock && b.alert === a.alert);
+    if (same >= 0) alerts.splice(same, 1);
+    alerts.push(a);
+  }
+  alerts.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+  alerts.length = Math.min(alerts.length, MaxAlerts);
+  drawAlerts();
+}
+
+/// The hub tells a warning or a breach once, when it happens: a console opened (or reloaded, or reconnected) later
+/// lists those of the loaded rows whose promise is already broken or about to be, as the hub would have.
+function seedAlerts() {
+  const now = Date.now(), seeds = [];
+  for (const o of orders.values()) {
+    if (Terminal.has(o.state) || !o.due || o.suspendedAt) continue;
+    const s = slack(o, now), due = Date.parse(o.due.dueAt);
+    const base = { orderId: o.id, region: o.region, clock: o.due.clock, dueAt: o.due.dueAt, crewId: o.crewId };
+    if (s.minutes < 0) seeds.push({ ...base, alert: "SlaBreached", at: o.due.dueAt });
+    else if (s.warned) {
+      const started = Date.parse(o.due.startedAt);
+      seeds.push({ ...base, alert: "SlaWarned", at: o.due.warnAt ?? new Date(due - 0.2 * (due - started)).toISOString() });
+    }
+  }
+  addAlerts(seeds);
+}
+
+function forgetAlertsOutside(region) {
+  const kept = alerts.filter(a => a.region === region);
+  alerts.splice(0, alerts.length, ...kept);
+  drawAlerts();
 }
 
 // A booked visit is the customer's appointment: its crew not answering, or turning it down, is for a dispatcher to act on.
@@ -508,25 +848,68 @@ const VisitAlerts = {
 };
 
 function drawAlerts() {
-  $("alerts").innerHTML = alerts.map(a => `<li class="${a.alert === "SlaBreached" || a.alert === "VisitCalledOff" ? "late" : "warn"}">${escape(when(a.at))} ${escape(a.orderId)}: ${
-    VisitAlerts[a.alert] ? escape(VisitAlerts[a.alert](a))
-      : `${escape(a.clock ?? "SLA")} ${a.alert === "SlaBreached" ? "breached" : "due soon"}${a.dueAt ? ` (due ${escape(when(a.dueAt))})` : ""}`}</li>`).join("");
+  $("alerts").innerHTML = alerts.length
+    ? alerts.map(a => `<li class="${a.alert === "SlaBreached" || a.alert === "VisitCalledOff" ? "late" : "warn"}" data-order="${escape(a.orderId)}" title="find ${escape(a.orderId)}">${escape(when(a.at))} ${escape(a.orderId)}: ${
+      VisitAlerts[a.alert] ? escape(VisitAlerts[a.alert](a))
+        : `${escape(a.clock ?? "SLA")} ${a.alert === "SlaBreached" ? "breached" : "due soon"}${a.dueAt ? ` (due ${escape(when(a.dueAt))})` : ""}`}</li>`).join("")
+    : `<li class="muted">None.</li>`;
 }
 
-function drawMap(ranked, active) {
-  const points = [...active.map(o => o.location), ...ranked.map(r => r.o.location), ...[...crews.values()].map(c => c.location)].filter(Boolean);
-  if (!points.length) { $("map").innerHTML = ""; return; }
-  const lats = points.map(p => p.latitude), lons = points.map(p => p.longitude);
-  const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+// The map's scale; its layers (outages, orders, crews) are drawn again when their data changed or the scale moved.
+let mapScale = "";
+
+function drawMap(what) {
+  let minLat = Infinity, maxLat = -Infinity, minLon = Infinity, maxLon = -Infinity;
+  const include = p => {
+    if (!p) return;
+    if (p.latitude < minLat) minLat = p.latitude;
+    if (p.latitude > maxLat) maxLat = p.latitude;
+    if (p.longitude < minLon) minLon = p.longitude;
+    if (p.longitude > maxLon) maxLon = p.longitude;
+  };
+  for (const o of activeOutages) include(o.location);
+  for (const r of ranked) include(r.o.location);
+  for (const c of crews.values()) include(c.location);
+  const scale = `${minLat} ${maxLat} ${minLon} ${maxLon}`, rescaled = scale !== mapScale;
+  mapScale = scale;
+  if (minLat === Infinity) {
+    for (const layer of ["map-outages", "map-orders", "map-crews"]) $(layer).innerHTML = "";
+    return;
+  }
   // A margin for the outage circles; a single point (or a column of them) sits in the middle.
   const x = lon => maxLon - minLon < 1e-9 ? 210 : 30 + (360 * (lon - minLon)) / (maxLon - minLon);
   const y = lat => maxLat - minLat < 1e-9 ? 160 : 290 - (260 * (lat - minLat)) / (maxLat - minLat);
   const colour = { ok: "#2ea043", warn: "#d29922", late: "#f85149", muted: "#8b98a5" };
-  // Outages first, under the orders: one circle per outage at its area, sized by the customers it cuts.
+  // Outages under the orders: one circle per outage at its area, sized by the customers it cuts.
   const radius = o => Math.min(30, 6 + 2 * Math.sqrt(o.customers));
-  $("map").innerHTML =
-    active.slice(0, 2000).map(o => `<g class="outage" data-outage="${escape(o.id)}"><circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="${radius(o)}" fill="${OutageStates[o.state] ?? "#8b98a5"}" fill-opacity="${o.scope === "Feeder" ? 0.12 : 0.35}" stroke="${OutageStates[o.state] ?? "#8b98a5"}"><title>${escape(supplyText(o))} · ${escape(o.state)} · ${o.customers} customers</title></circle>` +
-      `<text x="${x(o.location.longitude) + radius(o) + 2}" y="${y(o.location.latitude) + 4}" fill="#e6edf3" font-size="11">${escape(o.scope === "Feeder" ? o.feederId : o.areas[0])} · ${o.customers}</text></g>`).join("") +
-    ranked.slice(0, 2000).map(({ o, s }) => `<circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="4" fill="${colour[slackClass(s)]}"><title>${escape(o.id)}</title></circle>`).join("") +
-    [...crews.values()].map(c => `<rect x="${x(c.location.longitude) - 4}" y="${y(c.location.latitude) - 4}" width="8" height="8" fill="#58a6ff"><title>${escape(c.id)}</title></rect>`).join("");
+  if (rescaled || what.has("outages")) {
+    $("map-outages").innerHTML = activeOutages.slice(0, 2000).map(o => `<g class="outage" data-outage="${escape(o.id)}"><circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="${radius(o)}" fill="${OutageStates[o.state] ?? "#8b98a5"}" fill-opacity="${o.scope === "Feeder" ? 0.12 : 0.35}" stroke="${OutageStates[o.state] ?? "#8b98a5"}"><title>${escape(supplyText(o))} · ${escape(o.state)} · ${o.customers} customers</title></circle>` +
+      `<text x="${x(o.location.longitude) + radius(o) + 2}" y="${y(o.location.latitude) + 4}" fill="#e6edf3" font-size="11">${escape(o.scope === "Feeder" ? o.feederId : o.areas[0])} · ${o.customers}</text></g>`).join("");
+  }
+  if (rescaled || what.has("orders")) {
+    place($("map-orders"), ranked.slice(0, MaxMapOrders).map(({ o, s }) => [o.id, "circle", { cx: x(o.location.longitude), cy: y(o.location.latitude), r: 4, fill: colour[slackClass(s)] }]));
+  }
+  if (rescaled || what.has("crews")) {
+    place($("map-crews"), [...crews.values()].map(c => [c.id, "rect", { x: x(c.location.longitude) - 4, y: y(c.location.latitude) - 4, width: 8, height: 8, fill: "#58a6ff" }]));
+  }
+}
+
+/// The layer's shapes, one per [id, tag, attributes], each kept by id and changed only where it differs.
+function place(layer, shapes) {
+  const held = new Map([...layer.children].map(shape => [shape.dataset.id, shape])), wanted = new Set();
+  for (const [id, tag, attributes] of shapes) {
+    wanted.add(id);
+    let shape = held.get(id);
+    if (!shape) {
+      shape = document.createElementNS("http://www.w3.org/2000/svg", tag);
+      shape.dataset.id = id;
+      shape.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "title")).textContent = id;
+      layer.append(shape);
+    }
+    for (const name in attributes) {
+      const value = String(attributes[name]);
+      if (shape.getAttribute(name) !== value) shape.setAttribute(name, value);
+    }
+  }
+  for (const [id, shape] of held) if (!wanted.has(id)) shape.remove();
 }

@@ -225,14 +225,26 @@ export function nextDue(slaClocks) {
   return { clock: clock.name, startedAt: clock.startedAt, dueAt: clock.dueAt, warnAt: clock.warnAt };
 }
 
+// A clock's moments, read once per clock object: the console ranks 10,000 rows on every live update.
+const clockTimes = new WeakMap();
+
+function timesOf(clock) {
+  let times = clockTimes.get(clock);
+  if (!times) {
+    times = { due: Date.parse(clock.dueAt), started: Date.parse(clock.startedAt), warn: clock.warnAt ? Date.parse(clock.warnAt) : null };
+    clockTimes.set(clock, times);
+  }
+  return times;
+}
+
 /// Minutes left on the order's most urgent running SLA clock, and its share of the limit left. Takes a full order
 /// or a list row (which carries that clock as `due`).
 export function slack(order, now = Date.now()) {
   const clock = "due" in order ? order.due : nextDue(order.slaClocks);
   if (!clock) return null;
-  const due = Date.parse(clock.dueAt), started = Date.parse(clock.startedAt);
+  const { due, started, warn } = timesOf(clock);
   // Amber from the moment the silo warns (its working-time 80 %); the wall-clock share only for rows without it.
-  const warned = clock.warnAt ? now >= Date.parse(clock.warnAt) : (due - now) / Math.max(1, due - started) < 0.2;
+  const warned = warn !== null ? now >= warn : (due - now) / Math.max(1, due - started) < 0.2;
   return { clock: clock.clock, minutes: (due - now) / 60000, warned };
 }
 
