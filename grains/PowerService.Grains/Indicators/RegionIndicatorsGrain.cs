@@ -144,8 +144,7 @@ internal sealed class RegionIndicatorsGrain(
         {
             throw new InvalidFieldException("from", $"from ({first}) is after to ({last}).");
         }
-        var customers = await CustomersServedAsync();
-        if (customers is null)
+        if (await CustomersServedAsync() is not { } customers)
         {
             // A region no topology names: the activation goes unless another call comes first (an operator's token
             // asking for made-up regions left one activation each).
