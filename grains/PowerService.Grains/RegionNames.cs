@@ -2,8 +2,9 @@ namespace PowerService.Grains;
 
 /// <summary>What a region's name is, one rule for every way a region comes in — the CSV import, a crew registered or
 /// an order created with one, a list, the indicators or the dispatch hub's Watch asking for one: 1 to 64 characters
-/// on one line of plain text, no invisible format character (<c>U+200B海口龙华</c> would be a second region looking
-/// like the first), and not <see cref="Every"/>. A region anything is placed in can then always be listed and watched.</summary>
+/// on one line of plain text, nothing that shows as nothing or as another character (<c>U+200B海口龙华</c> or
+/// <c>海口龙华U+FE0F</c> would be a second region looking like the first: <see cref="PlainText.IndexOfInvisible"/>), and
+/// not <see cref="Every"/>. A region anything is placed in can then always be listed and watched.</summary>
 public static class RegionNames
 {
     public const int MaxLength = 64;
@@ -16,7 +17,7 @@ public static class RegionNames
     public static string? Problem(string region, bool asked = false) =>
         region.Length > MaxLength ? $"is longer than {MaxLength} characters"
         : PlainText.IndexOfControl(region, lineBreaks: false) is var control and >= 0 ? $"{PlainText.Describe(region[control])}; it takes one line of plain text"
-        : PlainText.IndexOfFormat(region) is var format and >= 0 ? $"{PlainText.DescribeFormat(region, format)}; a region's name is what a dispatcher sees and types"
+        : PlainText.IndexOfInvisible(region) is var invisible and >= 0 ? $"{PlainText.DescribeInvisible(region, invisible)}; a region's name is what a dispatcher sees and types"
         : region == Every && !asked ? $"'{Every}' means every region and cannot name one"
         : null;
 }

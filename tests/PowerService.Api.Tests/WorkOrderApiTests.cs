@@ -330,6 +330,8 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         // Called in off shift: the dispatcher forces it.
         var forced = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-4V/assign", new { crewId = "C-NIGHT", force = true });
         Assert.Equal("C-NIGHT", (await Json(forced)).GetProperty("crewId").GetString());
+        var dispatched = (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-4V/history"))).EnumerateArray().Last(e => e.GetProperty("type").GetString() == "Dispatched");
+        Assert.Contains("\"forced\":true", dispatched.GetProperty("payloadJson").GetString(), StringComparison.Ordinal); // the journal says it was knowing
     }
 
     [Fact]
@@ -558,7 +560,8 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "F-10,Binhai 10,S-1,Binhai,{65 characters}", "region", "is longer than 64 characters")]
     [InlineData("grids", "grid_id,name,region,manager_name,manager_phone", "G-9,Binhai grid 9,R1,Chen Jie,13800000001", "G-10,Binhai grid 10,\"R1\nforged line\",Chen Jie,13800000001", "region", "contains the control character U+000A; it takes one line of plain text")]
     [InlineData("transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva", "TA-9,Binhai 1-9,F-1,G-1,R1,urban,20.0,110.3,400", "TA-10,Binhai 1-10,F-1,G-1,*,urban,20.0,110.3,400", "region", "'*' means every region and cannot name one")]
-    [InlineData("crews", "crew_id,name,region,skills,capacity,home_latitude,home_longitude,shift_start,shift_end", "CR-9,Crew 9,R1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "CR-10,Crew 10,\u200BR1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "region", "contains the invisible format character U+200B")]
+    [InlineData("crews", "crew_id,name,region,skills,capacity,home_latitude,home_longitude,shift_start,shift_end", "CR-9,Crew 9,R1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "CR-10,Crew 10,\u200BR1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "region", "contains U+200B, which shows as nothing or as another character")]
+    [InlineData("crews", "crew_id,name,region,skills,capacity,home_latitude,home_longitude,shift_start,shift_end", "CR-9,Crew 9,R1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "CR-10,Crew 10,R1\uFE0F,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "region", "contains U+FE0F, which shows as nothing or as another character")]
     [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "\u200BF-10,Binhai 10,S-1,Binhai,R1", "feeder_id", "contains the invisible format character U+200B")]
     [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "F-10,\u202Egnp.exe,S-1,Binhai,R1", "name", "contains the control character U+202E")]
     public async Task A_region_id_or_name_that_would_show_as_another_is_refused_by_line_and_column_and_nothing_is_imported(
@@ -605,9 +608,12 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     /// with an invisible character could never be watched or listed alone: a 400 naming <c>region</c>, nothing made.</summary>
     [Theory]
     [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"*","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region '*' means every region and cannot name one.")]
-    [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"\u200B海口龙华","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region contains the invisible format character U+200B; a region's name is what a dispatcher sees and types.")]
+    [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"\u200B海口龙华","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region contains U+200B, which shows as nothing or as another character; a region's name is what a dispatcher sees and types.")]
+    [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"海口龙华\uFE0F","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region contains U+FE0F, which shows as nothing or as another character; a region's name is what a dispatcher sees and types.")]
+    [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"海口龙华\u3164","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region contains U+3164, which shows as nothing or as another character; a region's name is what a dispatcher sees and types.")]
+    [InlineData("/api/crews", """{"id":"CR-1","name":"n","region":"海口\u2028龙华","skills":["LowVoltageRepair"],"capacity":1,"home":{"latitude":20,"longitude":110}}""", "region contains the control character U+2028; it takes one line of plain text.")]
     [InlineData("/api/work-orders", """{"id":"WO-1","kind":"FaultRepair","description":"x","region":"*","location":{"latitude":20,"longitude":110}}""", "region '*' means every region and cannot name one.")]
-    [InlineData("/api/work-orders", """{"id":"WO-1","kind":"FaultRepair","description":"x","region":"R1\uFEFF","location":{"latitude":20,"longitude":110}}""", "region contains the invisible format character U+FEFF; a region's name is what a dispatcher sees and types.")]
+    [InlineData("/api/work-orders", """{"id":"WO-1","kind":"FaultRepair","description":"x","region":"R1\uFEFF","location":{"latitude":20,"longitude":110}}""", "region contains U+FEFF, which shows as nothing or as another character; a region's name is what a dispatcher sees and types.")]
     public async Task A_crew_or_order_placed_in_a_region_no_one_could_watch_is_a_400_naming_region_and_nothing_is_made(string path, string json, string detail)
     {
         var response = await _dispatcher.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));

@@ -287,8 +287,8 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             await CommitIfAnyAsync(events);
             throw new DomainConflictException(
-                $"The slot of crew '{Id}' at {Minute(slot.Start)} starts too soon: a visit is booked at least {booking.DispatchLead.TotalMinutes:0} minutes "
-                + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {Minute(EarliestBookable(now, slot.Start.Offset))}.");
+                $"The slot of crew '{Id}' at {Minute(slot.Start.ToOffset(request.SlotStart.Offset))} starts too soon: a visit is booked at least {booking.DispatchLead.TotalMinutes:0} minutes "
+                + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {Minute(EarliestBookable(now, request.SlotStart.Offset))}.");
         }
         // One visit per order at a crew: a confirmed one stands until it is released; a hold on another slot moves
         // here (one order holding every slot would keep them from every other customer).
@@ -332,6 +332,15 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             await CommitOrSyncAsync(events);
             throw new DomainConflictException($"Booking '{bookingId}' is {found.State} and can no longer be confirmed.");
+        }
+        // The dispatch lead holds at the confirm too: a hold lasts minutes, and one taken 31 minutes ahead was confirmed
+        // 29 minutes ahead, the crew sent at once to a visit it could not make. The hold lapses by itself.
+        if (actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal) && found.SlotStart < Now + booking.DispatchLead)
+        {
+            await CommitIfAnyAsync(events);
+            throw new DomainConflictException(
+                $"The visit held at {Minute(found.SlotStart)} now starts within {booking.DispatchLead.TotalMinutes:0} minutes: too late to confirm, "
+                + "as the crew could not be sent in time. Book a later slot.");
         }
         var confirmed = found with { State = BookingState.Confirmed, HoldExpiresAt = null };
         S.Bookings[confirmed.Id] = confirmed;
@@ -509,6 +518,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         var minute = (ticks + TimeSpan.TicksPerMinute - 1) / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute;
         return new DateTimeOffset(minute, TimeSpan.Zero).ToOffset(offset);
     }
+
+    /// <summary>The actor of a customer's own requests (the API's "{role}:{user}").</summary>
+    private const string CustomerActorPrefix = "customer:";
 
     private static string Minute(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture);
 

@@ -442,9 +442,9 @@ internal sealed partial class OutageGrain(
     /// what failed, never where to go (a link in it would be a phishing text the utility sent and paid for).</summary>
     private static void RequireToldCause(string? cause)
     {
-        if (cause is not null && (cause.Contains("://", StringComparison.Ordinal) || cause.Contains("www.", StringComparison.OrdinalIgnoreCase)))
+        if (cause is not null && PlainText.FindWebAddress(cause) is { } address)
         {
-            throw new InvalidFieldException("cause", "The cause is told to every affected customer as written: say what failed, without a web address.");
+            throw new InvalidFieldException("cause", $"The cause is told to every affected customer as written: say what failed, without a web address ('{address}' reads as one).");
         }
     }
 

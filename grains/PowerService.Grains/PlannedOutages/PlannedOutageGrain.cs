@@ -489,7 +489,14 @@ internal sealed partial class PlannedOutageGrain(
         {
             throw new InvalidFieldException(field, "A reason is required.");
         }
-        return reason.Length <= MaxReasonLength ? reason.Trim() : throw new InvalidFieldException(field, $"The reason is longer than {MaxReasonLength} characters.");
+        if (reason.Length > MaxReasonLength)
+        {
+            throw new InvalidFieldException(field, $"The reason is longer than {MaxReasonLength} characters.");
+        }
+        // Told to every customer of the plan word for word, as an outage's cause is.
+        return PlainText.FindWebAddress(reason) is { } address
+            ? throw new InvalidFieldException(field, $"The reason is told to every affected customer as written: say what the work is, without a web address ('{address}' reads as one).")
+            : reason.Trim();
     }
 
     /// <summary>An actual time is recorded when it happens or soon after: not in the future, and at most

@@ -524,7 +524,7 @@ internal sealed partial class WorkOrderGrain(
         }
         // Dispatch's own assignment already left its backlog; anyone else's override must take it out.
         change.WithdrawFromDispatch = !byDispatch;
-        Offer(change, crewId, actor, location, note, null);
+        Offer(change, crewId, actor, location, note, null, forced: force);
         await Commit(change);
         return Order.ToView();
     }
@@ -549,7 +549,8 @@ internal sealed partial class WorkOrderGrain(
         }
     }
 
-    private void Offer(Change change, string crewId, string actor, GeoPoint? location, string? note, DispatchDecision? decision)
+    /// <param name="forced">A person gave it to a crew off shift or without the skill knowingly (journaled as such).</param>
+    private void Offer(Change change, string crewId, string actor, GeoPoint? location, string? note, DispatchDecision? decision, bool forced = false)
     {
         var order = change.Next;
         var to = Move(order, WorkOrderAction.Dispatch);
@@ -582,6 +583,7 @@ internal sealed partial class WorkOrderGrain(
             decision?.Score,
             order.BookingId,
             Note = note,
+            Forced = forced ? true : (bool?)null,
         });
     }
 

@@ -190,6 +190,25 @@ public sealed class BookingTests
     }
 
     [Fact]
+    public async Task A_customers_hold_confirmed_once_its_slot_starts_within_the_dispatch_lead_is_refused_and_a_dispatchers_is_not()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        var crew = await Crews.RegisterAsync(silo, "C-1");
+        var start = WorkflowSilo.MondayMorning.AddMinutes(31);
+        await crew.PublishSlots([new TimeSlot(start, start.AddHours(1), 2)], "crew:C-1");
+        var held = await crew.Hold(new BookingRequest("o-1", start, "customer:wang", ByCustomer: true));
+        var heldByDispatcher = await crew.Hold(new BookingRequest("o-2", start, "dispatcher:li"));
+        silo.Advance(TimeSpan.FromMinutes(2)); // the hold lasts 10 minutes: confirmed 29 minutes ahead
+
+        var late = await Assert.ThrowsAsync<DomainConflictException>(() => crew.Confirm(held.Id, "customer:wang"));
+        var fittedIn = await crew.Confirm(heldByDispatcher.Id, "dispatcher:li");
+
+        Assert.Contains("now starts within 30 minutes: too late to confirm", late.Message, StringComparison.Ordinal);
+        Assert.Equal(BookingState.Held, (await crew.GetBooking(held.Id))!.State);
+        Assert.Equal(BookingState.Confirmed, fittedIn.State);
+    }
+
+    [Fact]
     public async Task Releasing_a_booking_frees_its_capacity_and_a_released_one_cannot_be_confirmed()
     {
         await using var silo = await WorkflowSilo.StartAsync();

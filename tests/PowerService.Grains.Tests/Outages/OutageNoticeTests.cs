@@ -84,19 +84,32 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         Assert.Equal(50, Notices().Count(n => n.Kind == "RestorationEstimateChanged"));
     }
 
-    [Fact]
-    public async Task A_cause_with_a_web_address_is_refused_because_customers_are_told_it_word_for_word()
+    [Theory]
+    [InlineData("Claim compensation at http://evil.example/1")]
+    [InlineData("see WWW.evil.example")]
+    [InlineData("退费请登录 evil.cn/pay 办理")]
+    [InlineData("hxxp\uFF1A//evil.cn/pay")] // a full-width colon
+    [InlineData("\uFF57\uFF57\uFF57\uFF0Eevil\uFF0Ecn")] // full-width letters and dot
+    [InlineData("www\u3002evil\u3002cn")] // ideographic full stops
+    [InlineData("w\u200Bww.evil.cn")] // a zero-width space inside
+    [InlineData("详情见 pay-back.top")]
+    public async Task A_cause_with_a_web_address_is_refused_because_customers_are_told_it_word_for_word(string cause)
     {
         await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
         await DeliveredAsync("OutageDetected", 50);
         var outage = _silo.Grain<IOutageGrain>(Outage);
 
-        var link = await Assert.ThrowsAsync<InvalidFieldException>(() =>
-            outage.SetEstimatedRestoration(_silo.Clock.GetUtcNow() + TimeSpan.FromHours(2), "crew:c1", "Claim compensation at http://evil.example/1"));
-        var www = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.Confirm("crew:c1", "see WWW.evil.example"));
+        var onEstimate = await Assert.ThrowsAsync<InvalidFieldException>(() =>
+            outage.SetEstimatedRestoration(_silo.Clock.GetUtcNow() + TimeSpan.FromHours(2), "crew:c1", cause));
+        var onConfirm = await Assert.ThrowsAsync<InvalidFieldException>(() => outage.Confirm("crew:c1", cause));
 
-        Assert.Equal(("cause", "cause"), (link.Field, www.Field));
+        Assert.Equal(("cause", "cause"), (onEstimate.Field, onConfirm.Field));
         Assert.Null((await outage.Get())!.Cause);
+        // What failed, said plainly, goes through: abbreviations and numbers with dots are not addresses.
+        foreach (var plain in new[] { "10 kV 线路故障：台风刮断导线", "Pole No.12 down, Binhai Rd.", "typhoon: tree on the line (3.5 km of line)" })
+        {
+            Assert.Equal(plain, (await outage.SetEstimatedRestoration(_silo.Clock.GetUtcNow() + TimeSpan.FromHours(3), "crew:c1", plain)).Cause);
+        }
     }
 
     /// <summary>The area's meters end its outage while five still report no power: those five customers are not told

@@ -354,6 +354,19 @@ public sealed class PlannedOutageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reason_with_a_web_address_is_refused_because_customers_are_told_it_word_for_word()
+    {
+        await Outage("PO-1").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false);
+
+        var cancel = await Assert.ThrowsAsync<InvalidFieldException>(() => Outage("PO-1").Cancel(Dispatcher, "改期 详见 www.x.cn"));
+        var plan = await Assert.ThrowsAsync<InvalidFieldException>(() =>
+            Outage("PO-2").Plan(Request(_silo, Week, feederId: "F-1") with { Reason = "Switch work, see pay-back.top" }, dryRun: false));
+
+        Assert.Equal(("reason", "reason"), (cancel.Field, plan.Field));
+        Assert.Equal(PlannedOutageStatus.Scheduled, (await Outage("PO-1").Get())!.Status);
+    }
+
+    [Fact]
     public async Task A_temporary_outage_is_announced_as_temporary_not_as_planned()
     {
         await Outage("PO-T").Plan(Request(_silo, TimeSpan.FromDays(2), feederId: "F-1", kind: PlannedOutageKind.Temporary), dryRun: false);
