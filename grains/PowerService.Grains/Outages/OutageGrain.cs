@@ -117,7 +117,7 @@ internal sealed partial class OutageGrain(
             Location = new GeoPoint(areas.Average(a => a.Location.Latitude), areas.Average(a => a.Location.Longitude)),
             AreaClass = areaClass,
             StartedAt = opening.StartedAt,
-            EstimatedRestorationAt = opening.EstimatedRestorationAt ?? opening.StartedAt + options.DefaultRestoration(areaClass),
+            EstimatedRestorationAt = opening.EstimatedRestorationAt ?? await ParentsEstimateAsync(opening, now) ?? opening.StartedAt + options.DefaultRestoration(areaClass),
             Cause = opening.Cause,
             ParentOutageId = opening.ParentOutageId,
             MergedCalls = _mergedBeforeOpening,
@@ -432,6 +432,13 @@ internal sealed partial class OutageGrain(
         }
         return O;
     }
+
+    /// <summary>A nested outage's customers were told its parent's estimate minutes ago (a dispatcher's or a crew's):
+    /// they keep it while it lies ahead, instead of a default counted from when their meters went dark.</summary>
+    private async Task<DateTimeOffset?> ParentsEstimateAsync(OutageOpening opening, DateTimeOffset now) =>
+        opening.ParentOutageId is { } parent && await GrainFactory.GetGrain<IOutageGrain>(parent).Get() is { EstimatedRestorationAt: { } estimate } && estimate > now
+            ? estimate
+            : null;
 
     /// <summary>A time of the outage on the clock of the estimate the dispatcher sent, to the minute: a refusal quoting
     /// "2026-12-07T02:42:21.9830000+00:00" to a dispatcher typing 10:40 on a +08:00 console read as a different hour.</summary>

@@ -120,6 +120,8 @@ public sealed class OutageNoticeTests : IAsyncLifetime
     {
         await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
         await DeliveredAsync("OutageDetected", 50);
+        var estimate = _silo.Clock.GetUtcNow() + TimeSpan.FromHours(7); // the dispatcher's, later than the 3 h 45 min default
+        await _silo.Grain<IOutageGrain>(Outage).SetEstimatedRestoration(estimate, "dispatcher:li", "tree on the line");
 
         await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.PowerRestored));
         await DeliveredAsync("PowerRestored", 45);
@@ -131,7 +133,10 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         var restored = Notices().Where(n => n.Kind == "PowerRestored").Select(n => n.CustomerId).Order().ToList();
         Assert.Equal(Enumerable.Range(1, 47).Select(Customer), restored);
         var nested = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId!;
-        Assert.Equal([Meter(48), Meter(49), Meter(50)], (await _silo.Grain<IOutageGrain>(nested).Get())!.MeterIds);
+        var nestedView = (await _silo.Grain<IOutageGrain>(nested).Get())!;
+        Assert.Equal([Meter(48), Meter(49), Meter(50)], nestedView.MeterIds);
+        // Still dark, they keep the estimate they were told, not a default counted from when their meters went dark.
+        Assert.Equal(estimate, nestedView.EstimatedRestorationAt);
         await Eventually.True(() =>
         {
             _silo.Advance(TimeSpan.FromSeconds(1));
