@@ -335,7 +335,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         // The dispatch lead holds at the confirm too: a hold lasts minutes, and one taken 31 minutes ahead was confirmed
         // 29 minutes ahead, the crew sent at once to a visit it could not make. The hold lapses by itself.
-        if (actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal) && found.SlotStart < Now + booking.DispatchLead)
+        if (Actors.IsCustomer(actor) && found.SlotStart < Now + booking.DispatchLead)
         {
             await CommitIfAnyAsync(events);
             throw new DomainConflictException(
@@ -518,9 +518,6 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         var minute = (ticks + TimeSpan.TicksPerMinute - 1) / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute;
         return new DateTimeOffset(minute, TimeSpan.Zero).ToOffset(offset);
     }
-
-    /// <summary>The actor of a customer's own requests (the API's "{role}:{user}").</summary>
-    private const string CustomerActorPrefix = "customer:";
 
     private static string Minute(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture);
 

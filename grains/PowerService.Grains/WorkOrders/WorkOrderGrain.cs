@@ -252,7 +252,7 @@ internal sealed partial class WorkOrderGrain(
                 await Reopened(change, command.Actor, command.Location, command.Note);
                 break;
             case Cancel:
-                if (command.Actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal) && order.State == WorkOrderState.OnSite)
+                if (Actors.IsCustomer(command.Actor) && order.State == WorkOrderState.OnSite)
                 {
                     // Withdrawn from the app now, the repair the crew is making would never be recorded nor called back.
                     throw new DomainConflictException($"Work order '{Id}': the crew is on site, so it can no longer be cancelled from the app; tell the crew, or call the service line.");
@@ -320,11 +320,6 @@ internal sealed partial class WorkOrderGrain(
 
     public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null, null, force: false);
 
-    /// <summary>The actor of a customer's own requests (the API's "{role}:{user}").</summary>
-    private const string CustomerActorPrefix = "customer:";
-
-    /// <summary>The actor of a crew's own steps (the API's "{role}:{user}").</summary>
-    private const string CrewActorPrefix = "crew:";
 
     /// <summary>How far from the site the crew is as its arrival is recorded (journaled with the step), from the
     /// position sent with it or, without one, the crew's last reported position if recent; null when neither the site
@@ -354,7 +349,7 @@ internal sealed partial class WorkOrderGrain(
             return null;
         }
         var km = place.DistanceKm(order.Location);
-        if (km > dispatchOptions.ArrivalRadiusKm && command.Actor.StartsWith(CrewActorPrefix, StringComparison.Ordinal))
+        if (km > dispatchOptions.ArrivalRadiusKm && Actors.IsCrew(command.Actor))
         {
             throw new DomainConflictException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"Work order '{Id}': {source} is {km:#,0.0} km from the site (at most {dispatchOptions.ArrivalRadiusKm:0.#} km): report the arrival at the site, or ask the dispatcher to record it if the position is wrong."));
@@ -371,7 +366,7 @@ internal sealed partial class WorkOrderGrain(
             throw new DomainConflictException($"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew.");
         }
         // A customer booking in the app: one account may not hold every slot of a crew (its intake counts its visits).
-        var intake = actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal) && order.CustomerId is { } customer
+        var intake = Actors.IsCustomer(actor) && order.CustomerId is { } customer
             ? GrainFactory.GetGrain<ICustomerIntakeGrain>(customer)
             : null;
         if (intake is not null)
@@ -384,7 +379,7 @@ internal sealed partial class WorkOrderGrain(
         {
             // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
             booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(
-                new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind), ByCustomer: actor.StartsWith(CustomerActorPrefix, StringComparison.Ordinal)));
+                new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind), ByCustomer: Actors.IsCustomer(actor)));
             _heldVisit = booking.Id;
         }
         finally
