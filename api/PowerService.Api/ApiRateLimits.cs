@@ -22,6 +22,9 @@ public static class ApiRateLimits
     public const string Customer = "customer";
     public const string Hubs = "hubs";
 
+    /// <summary>A hub's negotiation (<c>/hubs/{hub}/negotiate</c>): a short request, limited per account by rate.</summary>
+    private static bool IsNegotiation(PathString path) => path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true;
+
     internal static FixedWindowRateLimiterOptions CrewWindow(ApiOptions api) =>
         new() { PermitLimit = api.CrewRateLimit, Window = api.CrewRateWindow, QueueLimit = 0 };
 
@@ -36,7 +39,7 @@ public static class ApiRateLimits
             var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : api.PublicRateWindow;
             var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
             var path = context.HttpContext.Request.Path;
-            var hub = path.StartsWithSegments("/hubs") && path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) != true;
+            var hub = path.StartsWithSegments("/hubs") && !IsNegotiation(path);
             if (!hub) // a live connection's place frees when another closes, not after a time
             {
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
@@ -60,7 +63,7 @@ public static class ApiRateLimits
             var key = user.Identity?.IsAuthenticated == true
                 ? "user:" + user.FindFirstValue(ClaimTypes.Name)
                 : "address:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-            if (context.Request.Path.Value?.EndsWith("/negotiate", StringComparison.Ordinal) == true)
+            if (IsNegotiation(context.Request.Path))
             {
                 // Each negotiation holds a connection's state until its transport comes or a timeout ends it: one
                 // customer token negotiating in a loop (28,000 in 45 s) took the silo from 356 to 590 MB. A page

@@ -287,8 +287,8 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             await CommitIfAnyAsync(events);
             throw new DomainConflictException(
-                $"The slot of crew '{Id}' at {Minute(slot.Start.ToOffset(request.SlotStart.Offset))} starts too soon: a visit is booked at least {booking.DispatchLead.TotalMinutes:0} minutes "
-                + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {Minute(EarliestBookable(now, request.SlotStart.Offset))}.");
+                $"The slot of crew '{Id}' at {TimeText.Minute(slot.Start, request.SlotStart)} starts too soon: a visit is booked at least {booking.DispatchLead.TotalMinutes:0} minutes "
+                + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {TimeText.Minute(EarliestBookable(now, request.SlotStart.Offset))}.");
         }
         // One visit per order at a crew: a confirmed one stands until it is released; a hold on another slot moves
         // here (one order holding every slot would keep them from every other customer).
@@ -339,7 +339,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             await CommitIfAnyAsync(events);
             throw new DomainConflictException(
-                $"The visit held at {Minute(found.SlotStart)} now starts within {booking.DispatchLead.TotalMinutes:0} minutes: too late to confirm, "
+                $"The visit held at {TimeText.Minute(found.SlotStart)} now starts within {booking.DispatchLead.TotalMinutes:0} minutes: too late to confirm, "
                 + "as the crew could not be sent in time. Book a later slot.");
         }
         var confirmed = found with { State = BookingState.Confirmed, HoldExpiresAt = null };
@@ -519,7 +519,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         return new DateTimeOffset(minute, TimeSpan.Zero).ToOffset(offset);
     }
 
-    private static string Minute(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture);
+
 
     private Booking BookingOf(BookingRecord b) => new(b.Id, Id, b.OrderId, b.SlotStart, b.SlotEnd, b.State, b.HoldExpiresAt);
 

@@ -181,17 +181,17 @@ internal sealed partial class OutageGrain(
         var now = TimeProvider.GetUtcNow();
         if (estimatedRestorationAt <= outage.StartedAt)
         {
-            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration must be after the outage started ({Format(outage.StartedAt, estimatedRestorationAt)}).");
+            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration must be after the outage started ({TimeText.Minute(outage.StartedAt, estimatedRestorationAt)}).");
         }
         if (estimatedRestorationAt <= now)
         {
             // Customers are told the estimate: one already past tells them nothing.
-            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration must be in the future (after {Format(now, estimatedRestorationAt)}).");
+            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration must be in the future (after {TimeText.Minute(now, estimatedRestorationAt)}).");
         }
         var latest = now + options.MaxEstimatedRestoration;
         if (estimatedRestorationAt > latest)
         {
-            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration is at most {options.MaxEstimatedRestoration.TotalDays:0} days ahead (before {Format(latest, estimatedRestorationAt)}).");
+            throw new InvalidFieldException("estimatedRestorationAt", $"The estimated restoration is at most {options.MaxEstimatedRestoration.TotalDays:0} days ahead (before {TimeText.Minute(latest, estimatedRestorationAt)}).");
         }
         if (outage.State == OutageState.Restored)
         {
@@ -439,11 +439,6 @@ internal sealed partial class OutageGrain(
         opening.ParentOutageId is { } parent && await GrainFactory.GetGrain<IOutageGrain>(parent).Get() is { EstimatedRestorationAt: { } estimate } && estimate > now
             ? estimate
             : null;
-
-    /// <summary>A time of the outage on the clock of the estimate the dispatcher sent, to the minute: a refusal quoting
-    /// "2026-12-07T02:42:21.9830000+00:00" to a dispatcher typing 10:40 on a +08:00 console read as a different hour.</summary>
-    private static string Format(DateTimeOffset at, DateTimeOffset theirs) =>
-        at.ToOffset(theirs.Offset).ToString("yyyy-MM-dd HH:mm zzz", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The cause goes word for word into every affected customer's message, under the utility's name: it says
     /// what failed, never where to go (a link in it would be a phishing text the utility sent and paid for).</summary>

@@ -140,8 +140,8 @@ internal sealed partial class PlannedOutageGrain(
         if (actualStart < outage.PlannedStart - options.EarlyStart)
         {
             throw new DomainConflictException(
-                $"Planned outage '{Id}' was noticed to its customers for {Format(outage.PlannedStart)}: it may start from "
-                + $"{Format(outage.PlannedStart - options.EarlyStart)}, not {Format(actualStart)}. To cut them earlier, cancel it and schedule a plan with its own notice.");
+                $"Planned outage '{Id}' was noticed to its customers for {TimeText.Minute(outage.PlannedStart)}: it may start from "
+                + $"{TimeText.Minute(outage.PlannedStart - options.EarlyStart)}, not {TimeText.Minute(actualStart)}. To cut them earlier, cancel it and schedule a plan with its own notice.");
         }
         var next = outage with { Status = to, ActualStart = actualStart, OutageOpenOwed = true, UpdatedAt = now, Version = outage.Version + 1 };
         await Commit(next, [Event(PlannedOutageEvents.Started, now, actor, new
@@ -163,7 +163,7 @@ internal sealed partial class PlannedOutageGrain(
         var actualStart = outage.ActualStart!.Value;
         if (actualEnd <= actualStart)
         {
-            throw new InvalidFieldException("actualEnd", $"The actual end must be after the actual start ({Format(actualStart)}).");
+            throw new InvalidFieldException("actualEnd", $"The actual end must be after the actual start ({TimeText.Minute(actualStart)}).");
         }
         var closeOut = new PlannedOutageCloseOut(
             Minutes(actualStart - outage.PlannedStart),
@@ -271,7 +271,7 @@ internal sealed partial class PlannedOutageGrain(
         var now = TimeProvider.GetUtcNow();
         if (request.PlannedStart < now - options.PlanningHorizon || request.PlannedStart > now + options.PlanningHorizon)
         {
-            throw new InvalidFieldException("plannedStart", $"The planned start must lie within {options.PlanningHorizon.TotalDays:0} days of now ({Format(now, request.PlannedStart)}).");
+            throw new InvalidFieldException("plannedStart", $"The planned start must lie within {options.PlanningHorizon.TotalDays:0} days of now ({TimeText.Minute(now, request.PlannedStart)}).");
         }
         return profiles!;
     }
@@ -311,8 +311,8 @@ internal sealed partial class PlannedOutageGrain(
             var notice = Notice(request.Kind);
             var left = request.PlannedStart > now ? $"is only {Describe(request.PlannedStart - now)} away" : "has already passed";
             refusals.Add(new PolicyFinding(PolicyRule.NoticeLeadTime,
-                $"A {request.Kind.ToString().ToLowerInvariant()} outage is noticed {Describe(notice)} ahead: the start {Format(request.PlannedStart)} {left}. "
-                + $"The earliest start now is {Format(now + notice, request.PlannedStart)}."));
+                $"A {request.Kind.ToString().ToLowerInvariant()} outage is noticed {Describe(notice)} ahead: the start {TimeText.Minute(request.PlannedStart)} {left}. "
+                + $"The earliest start now is {TimeText.Minute(now + notice, request.PlannedStart)}."));
         }
         var overrideReason = string.IsNullOrWhiteSpace(request.OverrideReason) ? null : request.OverrideReason.Trim();
         void Apply(PolicyAction action, PolicyRule rule, string message)
@@ -334,7 +334,7 @@ internal sealed partial class PlannedOutageGrain(
         if (impact.RepeatedOutageCustomerCount > 0)
         {
             Apply(options.RepeatedOutageAction, PolicyRule.RepeatedOutage,
-                $"{impact.RepeatedOutageCustomerCount} customer(s) were already cut {impact.RepeatedOutageThreshold} or more times since {Format(impact.HistorySince)}, "
+                $"{impact.RepeatedOutageCustomerCount} customer(s) were already cut {impact.RepeatedOutageThreshold} or more times since {TimeText.Minute(impact.HistorySince)}, "
                 + $"or would be with this plan within {options.RepeatedOutageWindowMonths} months of a plan already scheduled after it.");
         }
         if (impact.ImportantCustomers.Count > 0)
@@ -506,21 +506,17 @@ internal sealed partial class PlannedOutageGrain(
     {
         if (at > now + ClockSkew)
         {
-            throw new InvalidFieldException(field, $"{field} {Format(at)} is in the future (now {Format(now, at)}).");
+            throw new InvalidFieldException(field, $"{field} {TimeText.Minute(at)} is in the future (now {TimeText.Minute(now, at)}).");
         }
         if (at < now - LateRecording)
         {
-            throw new InvalidFieldException(field, $"{field} {Format(at)} is more than {LateRecording.TotalDays:0} days ago (now {Format(now, at)}); record it when it happens.");
+            throw new InvalidFieldException(field, $"{field} {TimeText.Minute(at)} is more than {LateRecording.TotalDays:0} days ago (now {TimeText.Minute(now, at)}); record it when it happens.");
         }
     }
 
     private static double Minutes(TimeSpan span) => Math.Round(span.TotalMinutes, 1);
 
-    private static string Format(DateTimeOffset at) => at.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture);
 
-    /// <summary>The silo's <paramref name="at"/> on the clock of the time the dispatcher sent (<paramref name="theirs"/>):
-    /// a refusal quoting "2026-12-14 02:35 +00:00" beside their "09:00 +08:00" read as a different day's hours.</summary>
-    private static string Format(DateTimeOffset at, DateTimeOffset theirs) => Format(at.ToOffset(theirs.Offset));
 
     private static string Describe(TimeSpan span) =>
         span.Ticks % TimeSpan.TicksPerDay == 0 && span.Days > 1 ? $"{span.Days} days"
