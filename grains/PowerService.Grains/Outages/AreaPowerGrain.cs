@@ -242,6 +242,12 @@ internal sealed partial class AreaPowerGrain(
             await state.WriteStateAsync();
             _record.Written();
         }
+        else
+        {
+            // Not (or no longer) this area's outage: its customers' "power restored" still waits for the answer (were
+            // it lost, the outage tells them after a minute without it).
+            await GrainFactory.GetGrain<IOutageGrain>(outageId).DarkAtRestoration(Id, (await StillDark(cutoff: long.MaxValue)).Meters);
+        }
     }
 
     public async Task PlannedOutageStarted(string outageId)
@@ -296,7 +302,7 @@ internal sealed partial class AreaPowerGrain(
         }
         var (stillDark, darkSince) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
         // Those of its meters left dark at the restoration that came back meanwhile are told now.
-        await GrainFactory.GetGrain<IOutageGrain>(restoredOutage).NestedChecked(stillDark);
+        await GrainFactory.GetGrain<IOutageGrain>(restoredOutage).NestedChecked(Id, stillDark);
         S.RestoredOutageId = null;
         S.RestoredAt = null;
         if (stillDark.Count == 0 || S.OutageId is not null || S.NestedOutageId is not null)
@@ -443,6 +449,10 @@ internal sealed partial class AreaPowerGrain(
             S.EndingOwed = outage;
             S.EndingAt = restoredAt;
         }
+        else
+        {
+            S.DarkAnswerOwed = outage; // which meters are still dark, for the customers' "power restored"
+        }
         // The nested check is stored with the restoration, in one write: never a restoration without its check.
         await CommitAndSettle(ReminderChange.Set(NestedCheck, TimeProvider.GetUtcNow() + options.NestedOutageGrace, TimeSpan.Zero));
     }
@@ -537,7 +547,7 @@ internal sealed partial class AreaPowerGrain(
             if (ending == S.RestoredOutageId)
             {
                 // The area's own outage: the meters still dark are not told "power restored" with the rest.
-                await outage.RestoredByMeters(endedAt, (await StillDark(cutoff: long.MaxValue)).Meters);
+                await outage.RestoredByMeters(Id, endedAt, (await StillDark(cutoff: long.MaxValue)).Meters);
             }
             else
             {
@@ -545,6 +555,12 @@ internal sealed partial class AreaPowerGrain(
             }
             S.EndingOwed = null;
             S.EndingAt = null;
+            MarkDirty();
+        }
+        if (S.DarkAnswerOwed is { } restored)
+        {
+            await GrainFactory.GetGrain<IOutageGrain>(restored).DarkAtRestoration(Id, (await StillDark(cutoff: long.MaxValue)).Meters);
+            S.DarkAnswerOwed = null;
             MarkDirty();
         }
         if (S.FeederEndOwed is { } feederEnd)
@@ -636,6 +652,10 @@ internal sealed class AreaPowerRecord
     /// <summary>When the outage <see cref="EndingOwed"/> ends: the meters' own time it came back.</summary>
     public DateTimeOffset? EndingAt { get; set; }
     public string? FeederEndOwed { get; set; }
+
+    /// <summary>An outage a crew, a dispatcher or a close-out ended, to be told which of the area's meters are still
+    /// dark (its customers' "power restored" waits for it).</summary>
+    public string? DarkAnswerOwed { get; set; }
 
     /// <summary>Fault calls classified unknown lately, for an outage inferred soon after them (see
     /// <see cref="OutageOptions.CallsBeforeOutage"/>); none on most areas.</summary>

@@ -106,13 +106,20 @@ public interface IOutageGrain : IGrain
     /// <summary>The area's meters ended this outage at <paramref name="restoredAt"/>, with <paramref name="metersStillDark"/>
     /// still reporting no power: their customers are not told "power restored" with the rest. After the grace period
     /// <see cref="NestedChecked"/> says which of them came back (they are told then); the others are a nested outage.</summary>
-    Task<OutageView> RestoredByMeters(DateTimeOffset restoredAt, IReadOnlyList<string> metersStillDark);
+    Task<OutageView> RestoredByMeters(string transformerAreaId, DateTimeOffset restoredAt, IReadOnlyList<string> metersStillDark);
 
-    /// <summary>The area's nested-outage check ran: of the meters dark at the restoration, <paramref name="metersStillDark"/>
-    /// still are (a nested outage tells their customers); the rest came back in the grace period and are told now.
-    /// One-way, from the area's reminder tick.</summary>
+    /// <summary>The area's answer to a restoration by a crew, a dispatcher or a close-out (<see
+    /// cref="IAreaPowerGrain.OutageEnded"/>): <paramref name="metersStillDark"/> still report no power. The area's
+    /// customers are told "power restored" now, but those; the grace period's check goes on as after
+    /// <see cref="RestoredByMeters"/>. One-way, as the area's answer to a one-way call.</summary>
     [OneWay]
-    Task NestedChecked(IReadOnlyList<string> metersStillDark);
+    Task DarkAtRestoration(string transformerAreaId, IReadOnlyList<string> metersStillDark);
+
+    /// <summary>The area's nested-outage check ran: of the area's meters dark at the restoration,
+    /// <paramref name="metersStillDark"/> still are (a nested outage tells their customers); the rest came back in the
+    /// grace period and are told now. One-way, from the area's reminder tick.</summary>
+    [OneWay]
+    Task NestedChecked(string transformerAreaId, IReadOnlyList<string> metersStillDark);
 
     /// <summary>A customer's fault call was merged into this outage instead of creating another repair order. One-way:
     /// the merged order is stored; this count may arrive before the outage's opening has (the area knows its outage

@@ -27,6 +27,13 @@ internal sealed partial class OutageGrain(
     /// <see cref="OutageOptions.EtrNoticeInterval"/>).</summary>
     private const string EtrNoticeReminder = "etr-notice";
 
+    /// <summary>Wakes the outage when its areas have not said which of their meters were still dark at its restoration
+    /// (see <see cref="OutageRecord.RestoredNoticeAwaits"/>): their customers are told then, without the answer.</summary>
+    private const string RestoredNoticeReminder = "restored-notice";
+
+    /// <summary>How long a "power restored" waits for the areas' answer (a second, normally) before it goes out without.</summary>
+    private static readonly TimeSpan RestoredNoticeWait = TimeSpan.FromMinutes(1);
+
     private static readonly TimeSpan FlushDelay = TimeSpan.FromSeconds(1);
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
     {
@@ -52,6 +59,11 @@ internal sealed partial class OutageGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _record = new WriteBehind(WriteBehindAsync, RegisterTimer, FlushDelay);
+        if (O is { DarkAtRestoreStoredBefore: { } dark, TransformerAreaIds: [var area, ..] })
+        {
+            // Stored by a build that kept one list for the outage's one area.
+            state.State = O with { DarkAtRestoreStoredBefore = null, DarkAtRestoreByArea = new Dictionary<string, IReadOnlyList<string>> { [area] = dark } };
+        }
         return O.Exists ? SettleOwed() : Task.CompletedTask;
     }
 
@@ -232,6 +244,11 @@ internal sealed partial class OutageGrain(
     /// instead, and an estimate set back to the one told tells nothing).</summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == RestoredNoticeReminder)
+        {
+            await TellRestoredWithoutAnswer();
+            return;
+        }
         if (reminderName != EtrNoticeReminder || !O.Exists || !O.EtrNoticeHeld)
         {
             return;
@@ -249,26 +266,65 @@ internal sealed partial class OutageGrain(
 
     public Task<OutageView> RestoreAsOf(string actor, DateTimeOffset restoredAt) => Restore(actor, byRepair: false, restoredAt);
 
-    public Task<OutageView> RestoredByMeters(DateTimeOffset restoredAt, IReadOnlyList<string> metersStillDark) =>
-        Restore(AreaPowerGrain.MetersActor, byRepair: false, restoredAt, metersStillDark);
+    public Task<OutageView> RestoredByMeters(string transformerAreaId, DateTimeOffset restoredAt, IReadOnlyList<string> metersStillDark) =>
+        Restore(AreaPowerGrain.MetersActor, byRepair: false, restoredAt, (transformerAreaId, metersStillDark));
 
-    public Task NestedChecked(IReadOnlyList<string> metersStillDark)
+    public Task DarkAtRestoration(string transformerAreaId, IReadOnlyList<string> metersStillDark)
     {
-        if (O is not { Exists: true, DarkAtRestore: { Count: > 0 } dark })
+        if (O is not { Exists: true, State: OutageState.Restored } || !O.RestoredNoticeAwaits.Contains(transformerAreaId))
         {
-            return Task.CompletedTask;
+            return Task.CompletedTask; // answered already, or told without the answer
         }
-        var stillDark = new HashSet<string>(metersStillDark ?? [], StringComparer.Ordinal);
-        state.State = O with { DarkAtRestore = null, RestoredNoticeOwedTo = [.. dark.Where(m => !stillDark.Contains(m))] };
+        var next = O with
+        {
+            RestoredNoticeAwaits = [.. O.RestoredNoticeAwaits.Where(area => area != transformerAreaId)],
+            DarkAtRestoreByArea = WithDark(O.DarkAtRestoreByArea, transformerAreaId, metersStillDark ?? []),
+        };
+        state.State = Owe(next, NoticeKind.PowerRestored, TimeProvider.GetUtcNow());
         MarkDirty();
         return Task.CompletedTask;
     }
 
+    public Task NestedChecked(string transformerAreaId, IReadOnlyList<string> metersStillDark)
+    {
+        if (O is not { Exists: true } || O.DarkAtRestoreByArea?.GetValueOrDefault(transformerAreaId) is not { Count: > 0 } dark)
+        {
+            return Task.CompletedTask;
+        }
+        // The ones still dark stay left out of this outage's "power restored" (their nested outage tells them).
+        var stillDark = new HashSet<string>(metersStillDark ?? [], StringComparer.Ordinal);
+        state.State = O with
+        {
+            DarkAtRestoreByArea = WithDark(O.DarkAtRestoreByArea, transformerAreaId, [.. dark.Where(stillDark.Contains)]),
+            RestoredNoticeOwedTo = [.. O.RestoredNoticeOwedTo, .. dark.Where(m => !stillDark.Contains(m))],
+        };
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
+    private static Dictionary<string, IReadOnlyList<string>> WithDark(IReadOnlyDictionary<string, IReadOnlyList<string>>? dark, string area, IReadOnlyList<string> meters)
+    {
+        var next = dark is null ? new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal) : new Dictionary<string, IReadOnlyList<string>>(dark, StringComparer.Ordinal);
+        next[area] = meters;
+        return next;
+    }
+
+    /// <summary>The areas did not answer in time (one crashed, or was not in the outage any more): their customers are
+    /// told "power restored" now, but those already known to be dark. Late is better than never.</summary>
+    private async Task TellRestoredWithoutAnswer()
+    {
+        if (O is not { Exists: true, RestoredNoticeAwaits.Count: > 0 })
+        {
+            return;
+        }
+        await Commit(Owe(O with { RestoredNoticeAwaits = [] }, NoticeKind.PowerRestored, TimeProvider.GetUtcNow()), []);
+    }
+
     /// <param name="byRepair">The repair order resolved it: that order is done and is not asked again.</param>
     /// <param name="asOf">When supply came back, if not now (see <see cref="IOutageGrain.RestoreAsOf"/>).</param>
-    /// <param name="stillDark">Meters of the outage's area still dark as the meters ended it (see
+    /// <param name="stillDark">The area whose meters ended it, and those of its meters still dark then (see
     /// <see cref="IOutageGrain.RestoredByMeters"/>).</param>
-    private async Task<OutageView> Restore(string actor, bool byRepair, DateTimeOffset? asOf, IReadOnlyList<string>? stillDark = null)
+    private async Task<OutageView> Restore(string actor, bool byRepair, DateTimeOffset? asOf, (string Area, IReadOnlyList<string> Meters)? stillDark = null)
     {
         var outage = RequireOutage(actor);
         var now = TimeProvider.GetUtcNow();
@@ -291,7 +347,7 @@ internal sealed partial class OutageGrain(
         {
             State = OutageState.Restored,
             RestoredAt = restoredAt,
-            DarkAtRestore = stillDark is { Count: > 0 } ? [.. stillDark] : null,
+            DarkAtRestoreByArea = stillDark is ({ } area, { Count: > 0 } dark) ? WithDark(null, area, dark) : null,
             // Whoever restored it other than the meters of its own area must tell the area (or feeder) that opened it;
             // a planned outage's areas always hear of it (their meters never end it).
             OpenerOwed = outage.Kind == OutageKind.Planned || actor != AreaPowerGrain.MetersActor,
@@ -303,7 +359,16 @@ internal sealed partial class OutageGrain(
             // last area has ended already.
             ChildrenRestoreOwed = outage.Scope == OutageScope.Feeder && actor != AreaPowerGrain.MetersActor && outage.Children.Count > 0 ? actor : null,
         };
-        if (next.CustomersTold)
+        ReminderChange? wakeUp = null;
+        if (next.CustomersTold && next.OpenerOwed && next.Scope != OutageScope.Feeder && (next.Scope == OutageScope.TransformerArea || next.Kind == OutageKind.Planned))
+        {
+            // Restored by a crew, a dispatcher or a close-out: the areas are told first and say which of their meters
+            // still report no power; those customers are not told "power restored" while they sit in the dark (they
+            // were, and heard of a nested outage three minutes later). The rest are told as each area answers.
+            next = next with { RestoredNoticeAwaits = next.TransformerAreaIds };
+            wakeUp = ReminderChange.Set(RestoredNoticeReminder, now + RestoredNoticeWait, TimeSpan.Zero);
+        }
+        else if (next.CustomersTold)
         {
             next = Owe(next, NoticeKind.PowerRestored, now);
         }
@@ -320,7 +385,7 @@ internal sealed partial class OutageGrain(
                 JournalStreams.Area(area), AreaOutageRecord.EventType, now, actor, null, JsonSerializer.Serialize(record, PayloadJson))));
         }
         LogRestored(logger, Id, actor, now - outage.StartedAt);
-        await Commit(next with { BoardOwed = true }, events);
+        await Commit(next with { BoardOwed = true }, events, wakeUp);
         return O.ToView();
     }
 
@@ -649,6 +714,20 @@ internal sealed partial class OutageGrain(
         _ => GrainFactory.GetGrain<IAreaPowerGrain>(o.TransformerAreaIds[0]).OutageEnded(o.Id, o.RestoredAt ?? TimeProvider.GetUtcNow()),
     };
 
+    /// <summary>Who is told "power restored": the customers of the areas that have answered, but those whose meters still
+    /// report no power (told once they are back, or by their nested outage). Told again as more areas answer, the notice
+    /// reaches only the customers not told yet (the outbox keeps one per customer and event).</summary>
+    private NoticeAudience RestoredAudience()
+    {
+        var areas = O.RestoredNoticeAwaits.Count == 0 ? O.TransformerAreaIds : [.. O.TransformerAreaIds.Except(O.RestoredNoticeAwaits)];
+        List<string>? except = O.DarkAtRestoreByArea is { Count: > 0 } dark ? [.. dark.Values.SelectMany(meters => meters)] : null;
+        if (O.RestoredNoticeOwedTo.Count > 0)
+        {
+            (except ??= []).AddRange(O.RestoredNoticeOwedTo); // told right after, with the "late" list
+        }
+        return new NoticeAudience(areas, O.MeterIds, except);
+    }
+
     private JournalEvent Event(string type, string actor, DateTimeOffset at, object payload) =>
         new(JournalStreams.Outage(Id), type, at, actor, null, JsonSerializer.Serialize(payload, PayloadJson));
 
@@ -664,9 +743,7 @@ internal sealed partial class OutageGrain(
         {
             foreach (var notice in O.NoticesOwed)
             {
-                // "Power restored" skips the customers whose meters still report no power (told once they are back).
-                var except = notice.Kind == NoticeKind.PowerRestored ? O.DarkAtRestore ?? O.RestoredNoticeOwedTo : null;
-                await notices.EnqueueAsync(notice, new NoticeAudience(O.TransformerAreaIds, O.MeterIds, except));
+                await notices.EnqueueAsync(notice, notice.Kind == NoticeKind.PowerRestored ? RestoredAudience() : new NoticeAudience(O.TransformerAreaIds, O.MeterIds));
             }
             state.State = O with { NoticesOwed = [] };
         }
@@ -779,9 +856,21 @@ internal sealed record OutageRecord
     public bool EmergencyOwed { get; init; }
     public IReadOnlyList<OutageNotice> NoticesOwed { get; init; } = [];
 
-    /// <summary>Meters still dark when the area's meters ended this outage: left out of its "power restored" until the
-    /// nested-outage check says which came back.</summary>
-    public IReadOnlyList<string>? DarkAtRestore { get; init; }
+    /// <summary>Meters still dark when this outage ended, by transformer area (the area's meters ended it, or the area
+    /// answered a restoration by someone else): left out of its "power restored" until the nested-outage check says
+    /// which came back; the ones still dark then stay left out (their nested outage tells them).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? DarkAtRestoreByArea { get; init; }
+
+    /// <summary>The one list of a record stored before meters were kept by area; moved to <see cref="DarkAtRestoreByArea"/>
+    /// on activation, never written.</summary>
+    [JsonPropertyName("DarkAtRestore")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? DarkAtRestoreStoredBefore { get; init; }
+
+    /// <summary>Areas that have not yet said which of their meters were still dark when a crew, a dispatcher or a
+    /// close-out restored this outage: their customers' "power restored" waits for that (at most
+    /// <see cref="OutageGrain.RestoredNoticeWait"/>).</summary>
+    public IReadOnlyList<string> RestoredNoticeAwaits { get; init; } = [];
 
     /// <summary>Meters that came back in the grace period, owed the "power restored" the others had.</summary>
     public IReadOnlyList<string> RestoredNoticeOwedTo { get; init; } = [];

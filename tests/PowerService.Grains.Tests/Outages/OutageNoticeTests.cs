@@ -1,5 +1,6 @@
 using PowerService.Grains.Ami;
 using PowerService.Grains.Outages;
+using PowerService.Grains.WorkOrders;
 using PowerService.Grains.Tests.Notices;
 using PowerService.Grains.Tests.Support;
 using PowerService.TestSupport;
@@ -137,6 +138,47 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         Assert.Equal([Meter(48), Meter(49), Meter(50)], nestedView.MeterIds);
         // Still dark, they keep the estimate they were told, not a default counted from when their meters went dark.
         Assert.Equal(estimate, nestedView.EstimatedRestorationAt);
+        await Eventually.True(() =>
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            return NoticeFiles.Read(_silo.NoticeFolder).Count(n => n.OutageId == nested && n.Kind == "OutageDetected") == 3;
+        }, "the three still dark are told of the nested outage");
+    }
+
+    /// <summary>A dispatcher (or the crew's repair) restores the outage while most meters still report no power: only
+    /// the customers whose meters are back are told "power restored" then (every customer was, the dark ones too, and
+    /// three minutes later told of a nested outage). Those back within the grace period are told at its check; the ones
+    /// still dark hear of the nested outage instead.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Restored_by_a_dispatcher_or_the_repair_only_customers_whose_meters_are_back_are_told_so(bool byRepair)
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await DeliveredAsync("OutageDetected", 50);
+        await SendAsync(_silo, Events(_silo, 1, 5, MeterEventType.PowerRestored)); // five back, the area still out
+        var outage = _silo.Grain<IOutageGrain>(Outage);
+        Assert.NotEqual(OutageState.Restored, (await outage.Get())!.State);
+
+        if (byRepair)
+        {
+            await outage.RepairChanged((await outage.Get())!.RepairOrderId!, WorkOrderState.Resolved, "C-7");
+        }
+        else
+        {
+            await outage.Restore("dispatcher:li");
+        }
+        await DeliveredAsync("PowerRestored", 5);
+        await AdvanceAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Enumerable.Range(1, 5).Select(Customer), Notices().Where(n => n.Kind == "PowerRestored").Select(n => n.CustomerId).Order());
+
+        await SendAsync(_silo, Events(_silo, 6, 47, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(3)); // the nested-outage check
+        await DeliveredAsync("PowerRestored", 47);
+        await AdvanceAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(Enumerable.Range(1, 47).Select(Customer), Notices().Where(n => n.Kind == "PowerRestored").Select(n => n.CustomerId).Order());
+        var nested = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId!;
+        Assert.Equal([Meter(48), Meter(49), Meter(50)], (await _silo.Grain<IOutageGrain>(nested).Get())!.MeterIds);
         await Eventually.True(() =>
         {
             _silo.Advance(TimeSpan.FromSeconds(1));

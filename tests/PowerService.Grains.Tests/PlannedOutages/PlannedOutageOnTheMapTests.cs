@@ -110,8 +110,22 @@ public sealed class PlannedOutageOnTheMapTests : IAsyncLifetime
         Assert.Empty(await ActiveOutagesAsync());
         area = await _silo.Grain<IAreaPowerGrain>("TA-1").Get();
         Assert.Equal((3, (string?)null), (area.DarkMeters, area.OutageId));
+        // Their meters still dark, the three customers are not told power is back yet.
+        for (var second = 0; second < 10; second++)
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+        Assert.DoesNotContain(Delivered("OUT-P-PO-1"), n => n.Kind == nameof(NoticeKind.PowerRestored));
         await SendAsync(MeterEventType.PowerRestored, "back", "M-11", "M-12", "M-13");
         Assert.Equal(0, (await _silo.Grain<IAreaPowerGrain>("TA-1").Get()).DarkMeters);
+        _silo.Advance(TimeSpan.FromMinutes(3)); // the grace period's check: all three are back, and told so
+        await Eventually.True(() =>
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            return Delivered("OUT-P-PO-1").Count(n => n.Kind == nameof(NoticeKind.PowerRestored)) >= 3;
+        }, "the three customers of TA-1 were told power is back");
+        Assert.Equal(["CU-11", "CU-12", "CU-13"], Delivered("OUT-P-PO-1").Where(n => n.Kind == nameof(NoticeKind.PowerRestored)).Select(n => n.CustomerId).Order(StringComparer.Ordinal));
     }
 
     [Fact]
