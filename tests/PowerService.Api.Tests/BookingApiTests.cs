@@ -112,6 +112,57 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, fittedIn.StatusCode);
     }
 
+    /// <summary>A customer could not move a confirmed visit: a new hold was a 409 "release it first", and the release a
+    /// 409 "it belongs to its order" — the only way was to cancel the order and report again. Now the customer holds
+    /// another slot (of the same crew or another) and confirms it: the order's visit moves there, the old slot is free
+    /// for someone else and the old crew's list lets the order go. Once the crew is sent for the visit it is too late.</summary>
+    [Fact]
+    public async Task A_customer_moves_a_confirmed_visit_to_another_slot_and_the_old_one_is_freed_until_the_crew_is_sent()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77", skills: MeterAndRepair, offShiftUntilTomorrow: true);
+        var later = _slot.AddHours(3);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new { slots = new[] { new { start = later, end = later.AddHours(2), capacity = 1 } } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-77/slots", new { slots = new[] { new { start = later, end = later.AddHours(2), capacity = 1 } } })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+        var first = (await Json(await HoldAsync(_customer, orderId))).GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsync($"/api/bookings/{first}/confirm", null)).StatusCode);
+
+        // Same crew, a later slot: until the new one is confirmed the first visit stands.
+        var held = await HoldAsync(_customer, orderId, later);
+        Assert.Equal(HttpStatusCode.Created, held.StatusCode);
+        var second = (await Json(held)).GetProperty("id").GetString()!;
+        Assert.Equal((first, "C-12", _slot, _slot.AddHours(2)), Visit(await Json(await _customer.GetAsync($"/api/work-orders/{orderId}"))));
+        var moved = await _customer.PostAsync($"/api/bookings/{second}/confirm", null);
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        Assert.Equal((second, "C-12", later, later.AddHours(2)), Visit((await Json(moved)).GetProperty("order")));
+        Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{first}"))).GetProperty("state").GetString());
+        var other = await CreateAsync(_dispatcher, Installation("WO-OTHER"));
+        Assert.Equal(HttpStatusCode.Created, (await HoldAsync(_dispatcher, other)).StatusCode); // the old slot is free again
+
+        // Another crew: the order leaves C-12's list for C-77's.
+        var third = (await Json(await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-77", slotStart = later }))).GetProperty("id").GetString()!;
+        var movedAgain = await Json(await _customer.PostAsync($"/api/bookings/{third}/confirm", null));
+        Assert.Equal((third, "C-77", later, later.AddHours(2)), Visit(movedAgain.GetProperty("order")));
+        Assert.Equal(("Reserved", "C-77"), (movedAgain.GetProperty("order").GetProperty("state").GetString(), movedAgain.GetProperty("order").GetProperty("crewId").GetString()));
+        Assert.Equal("Released", (await Json(await _dispatcher.GetAsync($"/api/bookings/{second}"))).GetProperty("state").GetString());
+        await Eventually.True(async () =>
+            !(await Json(await _dispatcher.GetAsync("/api/crews/C-12"))).GetProperty("queuedOrders").EnumerateArray().Any(o => o.GetString() == orderId)
+            && (await Json(await _dispatcher.GetAsync("/api/crews/C-77"))).GetProperty("queuedOrders").EnumerateArray().Any(o => o.GetString() == orderId),
+            "the order moved from C-12's list to C-77's");
+        var history = await Json(await _dispatcher.GetAsync($"/api/work-orders/{orderId}/history"));
+        Assert.Equal(3, history.EnumerateArray().Count(e => e.GetProperty("type").GetString() == "Reserved"));
+        Assert.Contains(second, history.EnumerateArray().Last(e => e.GetProperty("type").GetString() == "Reserved").GetRawText(), StringComparison.Ordinal); // moved from
+
+        // Sent for its slot, the visit can no longer be moved, and the crew keeps it.
+        _clock.Advance(later - TimeSpan.FromMinutes(30) - _clock.GetUtcNow());
+        await Eventually.True(
+            async () => (await Json(await _customer.GetAsync($"/api/work-orders/{orderId}"))).GetProperty("state").GetString() == "Dispatched",
+            "the order is offered to the booked crew ahead of the slot");
+        var tooLate = await HoldAsync(_customer, orderId, later.AddDays(1).AddHours(-3));
+        Assert.Equal(HttpStatusCode.Conflict, tooLate.StatusCode);
+        Assert.Contains("the crew is already sent", (await Json(tooLate)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_confirmed_visit_is_on_the_crews_list_and_its_PDA_before_the_day_comes()
     {

@@ -290,15 +290,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
                 $"The slot of crew '{Id}' at {TimeText.Minute(slot.Start, request.SlotStart)} starts too soon: a visit is booked at least {booking.DispatchLead.TotalMinutes:0} minutes "
                 + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {TimeText.Minute(EarliestBookable(now, request.SlotStart.Offset))}.");
         }
-        // One visit per order at a crew: a confirmed one stands until it is released; a hold on another slot moves
-        // here (one order holding every slot would keep them from every other customer).
-        var other = S.Bookings.Values.FirstOrDefault(b => b.OrderId == request.OrderId && IsLive(b, now));
-        if (other is { State: BookingState.Confirmed })
-        {
-            await CommitIfAnyAsync(events);
-            throw new DomainConflictException(
-                $"Order '{request.OrderId}' already has a confirmed visit of crew '{Id}' at {other.SlotStart:O} (booking '{other.Id}'); release it first.");
-        }
+        // One hold per order at a crew: a hold on another slot moves here (one order holding every slot would keep them
+        // from every other customer). A confirmed visit stands beside it until the order confirms the new one in its
+        // place (a customer moving their visit) and releases it.
+        var other = S.Bookings.Values.FirstOrDefault(b => b.OrderId == request.OrderId && b.State == BookingState.Held && IsLive(b, now));
         if (LiveBookings(slot.Start, now).Count() >= slot.Capacity)
         {
             await CommitIfAnyAsync(events);

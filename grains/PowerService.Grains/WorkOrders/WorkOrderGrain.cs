@@ -363,7 +363,9 @@ internal sealed partial class WorkOrderGrain(
         RequireActor(actor);
         if (!WorkOrderTransitions.TryNext(order.State, Reserve, out _))
         {
-            throw new DomainConflictException($"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew.");
+            throw new DomainConflictException(order.State == WorkOrderState.Dispatched && order.BookingId is not null
+                ? $"Work order '{Id}': the crew is already sent for the visit booked at {TimeText.Minute(order.SlotStart!.Value)}; it can no longer be moved here. Call the 95598 hotline to change it."
+                : $"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew, or moved while its booked visit is still ahead.");
         }
         // A customer booking in the app: one account may not hold every slot of a crew (its intake counts its visits).
         var intake = Actors.IsCustomer(actor) && order.CustomerId is { } customer
@@ -392,7 +394,8 @@ internal sealed partial class WorkOrderGrain(
         // One visit held per order: a crew moves the order's hold between its own slots; a hold at another crew is
         // released here, once the new one is taken, so one order cannot keep slots at every crew from other customers.
         // Remembered in memory only: after a restart an earlier hold lapses by itself within the hold time.
-        if (earlier is not null && BookingId.CrewOf(earlier) is { } earlierCrew && earlierCrew != crewId)
+        // The order's confirmed visit is not such a hold: it stands until a new one is confirmed in its place.
+        if (earlier is not null && earlier != Order.BookingId && BookingId.CrewOf(earlier) is { } earlierCrew && earlierCrew != crewId)
         {
             try
             {
@@ -645,6 +648,15 @@ internal sealed partial class WorkOrderGrain(
             throw new DomainConflictException($"Booking '{bookingId}' holds a slot for order '{held.OrderId}', not '{Id}'.");
         }
         var booking = await crew.Confirm(bookingId!, command.Actor);
+        if (order.BookingId is { } previous)
+        {
+            // Moved: the visit booked before is released with this change, and its crew, if another, lets the order go.
+            change.ReleaseBooking = previous;
+            if (order.CrewId is { } previousCrew && previousCrew != booking.CrewId)
+            {
+                change.TellCrew(previousCrew, WorkOrderState.Reserved, booking.CrewId);
+            }
+        }
         change.WithdrawFromDispatch = order.QueuedInDispatch;
         change.Next = order with
         {
@@ -657,7 +669,11 @@ internal sealed partial class WorkOrderGrain(
             DispatchBookedAt = booking.SlotStart - bookingOptions.DispatchLead,
             QueuedInDispatch = false,
         };
-        Record(change, WorkOrderEvents.Reserved, command.Actor, command.Location, new { BookingId = booking.Id, booking.CrewId, booking.SlotStart, booking.SlotEnd, command.Note });
+        Record(change, WorkOrderEvents.Reserved, command.Actor, command.Location, new
+        {
+            BookingId = booking.Id, booking.CrewId, booking.SlotStart, booking.SlotEnd, command.Note,
+            PreviousBookingId = order.BookingId, PreviousSlotStart = order.SlotStart,
+        });
         // The booked visit is on the crew's list (queued) from now: its PDA shows it and dispatch counts it in its load.
         change.TellCrew(booking.CrewId, WorkOrderState.Reserved, booking.CrewId);
     }

@@ -16,6 +16,9 @@ internal static class WorkOrderTransitions
     public static readonly IReadOnlyList<(WorkOrderState From, WorkOrderAction Action, WorkOrderState To)> Rows =
     [
         .. Each(WaitingForCrew, Reserve, Reserved),
+        // A booked visit moved to another slot (the customer rescheduling before the crew is sent): the new booking
+        // replaces the old one.
+        (Reserved, Reserve, Reserved),
         // Dispatch: a crew is offered the order; from Dispatched/Accepted/EnRoute it is a reassignment (override).
         .. Each([.. WaitingForCrew, Reserved, Dispatched, Accepted, EnRoute], WorkOrderAction.Dispatch, Dispatched),
         (Dispatched, Accept, Accepted),

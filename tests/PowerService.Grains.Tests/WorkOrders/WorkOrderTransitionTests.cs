@@ -21,7 +21,7 @@ public sealed class WorkOrderTransitionTests
     private static readonly Dictionary<WorkOrderState, Dictionary<WorkOrderAction, WorkOrderState>> Legal = new()
     {
         [Created] = new() { [Reserve] = Reserved, [DispatchTo.Dispatch] = Dispatched, [Cancel] = Cancelled, [Merge] = Merged, [Suspend] = Created, [Resume] = Created },
-        [Reserved] = new() { [DispatchTo.Dispatch] = Dispatched, [Cancel] = Cancelled, [Merge] = Merged, [Suspend] = Reserved, [Resume] = Reserved },
+        [Reserved] = new() { [Reserve] = Reserved, [DispatchTo.Dispatch] = Dispatched, [Cancel] = Cancelled, [Merge] = Merged, [Suspend] = Reserved, [Resume] = Reserved },
         [Dispatched] = new()
         {
             [DispatchTo.Dispatch] = Dispatched, [Accept] = Accepted, [Reject] = Rejected, [ExpireOffer] = Rejected, [Cancel] = Cancelled, [Merge] = Merged,
