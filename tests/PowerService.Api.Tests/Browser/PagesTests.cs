@@ -409,6 +409,52 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("dispatcher override (no LowVoltageRepair)", await dispatcherApi.GetStringAsync("/api/work-orders/WO-K1/history"));
     }
 
+    /// <summary>The console could assign but not cancel an order, nor end an outage the crew reported fixed on the radio:
+    /// both needed the API. A duplicate is cancelled from its row's dialog, with the reason asked for and journaled; an
+    /// outage is restored from its row, on a second click.</summary>
+    [Fact]
+    public async Task A_dispatcher_cancels_a_duplicate_order_with_a_reason_and_restores_an_outage_from_the_console()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var headEnd = await _api.ClientForAsync("headend-1");
+        await ApiScenario.ImportTwoAreasAsync(dispatcherApi);
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-DUP", kind = "MeterVerification", description = "Meter reads high", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        var row = console.Locator("#orders tr[data-order='WO-DUP']");
+        await Assertions.Expect(row).ToBeVisibleAsync();
+
+        await row.Locator("button[data-assign]").ClickAsync();
+        var picker = console.Locator("#picker");
+        await picker.GetByRole(AriaRole.Button, new() { Name = "Cancel order" }).ClickAsync();
+        await Assertions.Expect(picker.Locator("#picker-error")).ToContainTextAsync("Say why WO-DUP is cancelled");
+        Assert.Equal("Created", (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-DUP")).GetProperty("state").GetString());
+        await picker.Locator("#cancel-reason").FillAsync("duplicate of WO-7, same meter");
+        await picker.GetByRole(AriaRole.Button, new() { Name = "Cancel order" }).ClickAsync();
+
+        await Assertions.Expect(picker).ToBeHiddenAsync();
+        await Assertions.Expect(row).ToHaveCountAsync(0);
+        Assert.Equal("Cancelled", (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-DUP")).GetProperty("state").GetString());
+        Assert.Contains("duplicate of WO-7, same meter", await dispatcherApi.GetStringAsync("/api/work-orders/WO-DUP/history"));
+
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", ApiScenario.LastGasps(1, 10))).StatusCode);
+        var id = "";
+        await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<OutageList>("/api/outages"))!.Items is [var listed] && (id = listed.Id) != "", "the outage is listed");
+        var outage = console.Locator($"#outages tr[data-outage='{id}']");
+        var restore = outage.Locator("button[data-restore]");
+        await restore.ClickAsync();
+        await Assertions.Expect(restore).ToHaveTextAsync("Confirm restore");
+        Assert.NotEqual("Restored", (await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/outages/{id}")).GetProperty("state").GetString());
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-restore.png"), FullPage = true });
+        await restore.ClickAsync();
+
+        await Assertions.Expect(outage).ToHaveCountAsync(0);
+        await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("No active outages.");
+        var ended = await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/outages/{id}");
+        Assert.Equal("Restored", ended.GetProperty("state").GetString());
+    }
+
     /// <summary>A reload showed every region and no rows, with the filters reset and the SLA alerts gone (the hub tells an
     /// alert once, when it happens): the tab keeps what it watches, and the alerts are seeded from the loaded rows.</summary>
     [Fact]

@@ -143,6 +143,7 @@ requireRole(["dispatcher"], async user => {
     if (button) assign(picking, button.dataset.crew);
   };
   $("picker-filter").oninput = filterPicker;
+  $("picker-cancel").onsubmit = event => { event.preventDefault(); cancelOrder(picking, $("cancel-reason").value.trim()); };
   $("picker-close").onclick = () => $("picker").close();
   $("picker").onclose = () => {
     const order = picking;
@@ -158,6 +159,8 @@ requireRole(["dispatcher"], async user => {
   };
 
   $("outages").onclick = async event => {
+    const restore = event.target.closest("button[data-restore]");
+    if (restore) { restoreOutage(restore); return; }
     const button = event.target.closest("button[data-etr]");
     if (!button) return;
     const id = button.dataset.etr, input = button.previousElementSibling;
@@ -670,6 +673,7 @@ function openPicker(orderId) {
   picking = orderId;
   $("picker-filter").value = "";
   $("picker-error").textContent = "";
+  $("cancel-reason").value = "";
   const order = orders.get(orderId), now = Date.now();
   // Crews dispatch would send first (nothing held against them), nearest first; the rest after, nearest first. The
   // order is set here only: live updates change a row's cells, never its place, so a click never lands on another crew.
@@ -713,6 +717,7 @@ function refreshPicker() {
     button.disabled = has || assigning;
     button.className = against.length ? "anyway" : "";
   }
+  $("picker-cancel").querySelector("button").disabled = assigning;
   filterPicker();
 }
 
@@ -751,7 +756,54 @@ async function assign(orderId, crewId) {
   }
 }
 
+/// A duplicate report, a customer who withdrew, work no longer needed: the order ends Cancelled, the reason in its
+/// journal, its crew and booked visit released. Asked with a reason, as the journal is what a later reader has.
+async function cancelOrder(orderId, reason) {
+  if (!reason) {
+    $("picker-error").textContent = `Say why ${orderId} is cancelled: the reason goes into its journal.`;
+    $("cancel-reason").focus();
+    return;
+  }
+  assigning = true;
+  refreshPicker();
+  try {
+    const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(orderId)}/transitions`, { action: "cancel", note: reason },
+      (attempt, of) => showError(new Error(`No answer yet: sending the cancellation of ${orderId} again (${attempt} of ${of})…`)));
+    keep(toRow(order));
+    showError(null);
+    if (picking === orderId) $("picker").close();
+  } catch (error) {
+    $("picker-error").textContent = `${orderId}: ${error.message}`;
+    showError(error);
+  } finally {
+    assigning = false;
+    if (picking !== null) refreshPicker();
+    drawNow("orders");
+  }
+}
+
 // ---- outages, alerts, map ----
+
+/// Supply is back and the dispatcher knows it before the meters say so (a crew on the radio): the first click arms the
+/// button for five seconds, the second restores (customers still dark are not told, see docs/outages.md).
+async function restoreOutage(button) {
+  const id = button.dataset.restore;
+  if (!button.dataset.armed) {
+    button.dataset.armed = "1";
+    button.textContent = "Confirm restore";
+    button.classList.add("anyway");
+    setTimeout(() => { delete button.dataset.armed; button.textContent = "Restore…"; button.classList.remove("anyway"); }, 5000);
+    return;
+  }
+  button.disabled = true;
+  try {
+    const view = await sendOnce("POST", `/api/outages/${encodeURIComponent(id)}/restore`, {},
+      (attempt, of) => showError(new Error(`No answer yet: sending the restoration of ${id} again (${attempt} of ${of})…`)));
+    outages.set(view.id, toOutageRow(view));
+    showError(null);
+  } catch (error) { showError(error); }
+  finally { button.disabled = false; drawNow("outages"); }
+}
 
 function etrText(o, now = Date.now()) { return o.etr ? `${when(o.etr)} (${until(o.etr, now)})` : "—"; }
 
@@ -780,7 +832,8 @@ function drawOutages() {
       tr = document.createElement("tr");
       tr.dataset.outage = o.id;
       tr.innerHTML = `<td></td><td></td><td></td><td></td><td></td><td class="etr"></td><td></td><td></td>
-        <td><input type="datetime-local" aria-label="ETR for ${escape(o.id)}"><button data-etr="${escape(o.id)}">Set ETR</button></td>`;
+        <td class="wrap"><input type="datetime-local" aria-label="ETR for ${escape(o.id)}"><button data-etr="${escape(o.id)}">Set ETR</button>
+          <button data-restore="${escape(o.id)}" aria-label="restore ${escape(o.id)}">Restore…</button></td>`;
     }
     const parent = ids.has(o.parent) ? outages.get(o.parent) : null, areas = children.get(o.id) ?? [];
     const calls = o.mergedCalls + areas.reduce((sum, a) => sum + a.mergedCalls, 0);
