@@ -134,6 +134,34 @@ public sealed class SignInRateLimitTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, "dispatcher-li", ApiFactory.Password)).StatusCode);
     }
 
+    /// <summary>Anyone could keep a dispatcher from signing in during a storm with ten wrong passwords every five minutes,
+    /// from anywhere. From an address the name signed in from before, only that address's own failures count: the
+    /// dispatcher's workstation signs in through a pause someone else caused, a new place waits for it, and guessing from
+    /// the workstation is paused as fast as from anywhere.</summary>
+    [Fact]
+    public async Task A_pause_caused_from_elsewhere_does_not_stop_a_sign_in_from_an_address_the_name_signed_in_from_before()
+    {
+        // Three places, as loopback addresses the test's sockets are bound to.
+        var (workstation, attacker, newPlace) = (IPAddress.Parse("127.0.0.5"), IPAddress.Parse("127.0.0.9"), IPAddress.Parse("127.0.0.7"));
+        Assert.Equal(200, await SignInFromAsync(workstation, "dispatcher-li", ApiFactory.Password));
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(401, await SignInFromAsync(attacker, "dispatcher-li", $"guess {i}"));
+        }
+
+        Assert.Equal(429, await SignInFromAsync(attacker, "dispatcher-li", ApiFactory.Password));
+        Assert.Equal(429, await SignInFromAsync(newPlace, "dispatcher-li", ApiFactory.Password));
+        Assert.Equal(200, await SignInFromAsync(workstation, "dispatcher-li", ApiFactory.Password));
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(401, await SignInFromAsync(workstation, "dispatcher-li", $"guess {i}"));
+        }
+        Assert.Equal(429, await SignInFromAsync(workstation, "dispatcher-li", ApiFactory.Password));
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(200, await SignInFromAsync(newPlace, "dispatcher-li", ApiFactory.Password));
+    }
+
     [Fact]
     public async Task An_unknown_name_is_paused_with_the_same_answer_as_a_known_one()
     {
@@ -258,4 +286,33 @@ public sealed class SignInRateLimitTests : IAsyncLifetime
 
     private static Task<HttpResponseMessage> SignInAsync(HttpClient client, string username, string password) =>
         client.PostAsJsonAsync("/api/auth/token", new { username, password });
+
+    /// <summary>A sign-in over real HTTP from <paramref name="address"/> (a loopback address the client's socket is bound
+    /// to: the silo sees it as the caller's).</summary>
+    private async Task<int> SignInFromAsync(IPAddress address, string username, string password)
+    {
+        _served ??= _api.StartKestrel();
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(new IPEndPoint(address, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        using var client = new HttpClient(handler) { BaseAddress = _served };
+        return (int)(await SignInAsync(client, username, password)).StatusCode;
+    }
+
+    private Uri? _served;
 }

@@ -19,6 +19,10 @@ public sealed class AuthOptions
     /// <summary>How long a name's failed sign-ins count, from its first failure; a paused name signs in again after it.</summary>
     public TimeSpan FailedSignInWindow { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long an address a name signed in from stays known for it: from there, only that address's own failures
+    /// pause the name's sign-ins, not everyone's (<see cref="SignInThrottle"/>).</summary>
+    public TimeSpan KnownAddressFor { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>User names whose failures are remembered at once (about half a kilobyte each); past it, the name whose
     /// window began first is forgotten, so names made up by the thousand cannot grow memory.</summary>
     public int FailedSignInNames { get; set; } = 10_000;
@@ -38,6 +42,7 @@ public sealed class AuthOptions
         {
             { FailedSignInsPerUser: < 1 } => $"FailedSignInsPerUser is {FailedSignInsPerUser}; it must be at least 1",
             _ when FailedSignInWindow <= TimeSpan.Zero => $"FailedSignInWindow is {FailedSignInWindow}; it must be positive",
+            _ when KnownAddressFor < TimeSpan.Zero => $"KnownAddressFor is {KnownAddressFor}; it must be zero (no address is known) or more",
             { FailedSignInNames: < 1 } => $"FailedSignInNames is {FailedSignInNames}; it must be at least 1",
             { ConcurrentPasswordChecks: < 1 } => $"ConcurrentPasswordChecks is {ConcurrentPasswordChecks}; it must be at least 1",
             { PasswordCheckQueue: < 0 } => $"PasswordCheckQueue is {PasswordCheckQueue}; it must be 0 or more",

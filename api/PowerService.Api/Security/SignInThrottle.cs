@@ -1,19 +1,30 @@
+using System.Net;
 using System.Threading.RateLimiting;
 using PowerService.Runtime;
 
 namespace PowerService.Api.Security;
 
-/// <summary>What keeps password guessing from paying, whatever addresses it comes from. Per user name: at
-/// <see cref="AuthOptions.FailedSignInsPerUser"/> failures within <see cref="AuthOptions.FailedSignInWindow"/> (counted
-/// from the name's first failure) the name's sign-ins pause until the window ends, for a right password too and for a
-/// name no one has, so a pause tells nothing. A right password does not clear the count: the failures may be someone
-/// else's, and the window ends them anyway. Across the silo: at most <see cref="AuthOptions.ConcurrentPasswordChecks"/>
-/// password hashes are computed at once (PBKDF2, ~27 ms of a core each), so guessing cannot take every core. Windows are kept on the silo's clock, as the API's other "now"s.</summary>
+/// <summary>What keeps password guessing from paying, whatever addresses it comes from, without handing anyone a way to
+/// lock staff out. Per user name: at <see cref="AuthOptions.FailedSignInsPerUser"/> failures within
+/// <see cref="AuthOptions.FailedSignInWindow"/> (counted from the name's first failure) the name's sign-ins pause until the
+/// window ends, for a right password too and for a name no one has, so a pause tells nothing. A right password does not
+/// clear the count: the failures may be someone else's, and the window ends them anyway.
+/// <para>Except from an address the name signed in from before (within <see cref="AuthOptions.KnownAddressFor"/>): there
+/// only that address's own failures count, to the same limit. Anyone could pause a dispatcher's sign-ins with ten wrong
+/// passwords every five minutes, from anywhere; now the dispatcher's own workstation still signs in, and guessing from it
+/// is paused as fast as before. A first sign-in from a new place waits for the name's window, as before. Known addresses
+/// are kept in memory: after a restart each is learnt again by its next sign-in.</para>
+/// <para>Across the silo: at most <see cref="AuthOptions.ConcurrentPasswordChecks"/> password hashes are computed at once
+/// (PBKDF2, ~27 ms of a core each), so guessing cannot take every core. Windows are kept on the silo's clock, as the API's
+/// other "now"s.</para></summary>
 public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
 {
     private readonly Lock _lock = new();
-    // In the order the names' windows began, so the ended ones are at the front and the oldest is evicted first.
+    // In the order the windows began, so the ended ones are at the front and the oldest is evicted first.
     private readonly OrderedDictionary<string, Failures> _names = new(StringComparer.OrdinalIgnoreCase);
+    private readonly OrderedDictionary<string, Failures> _fromAddress = new(StringComparer.OrdinalIgnoreCase);
+    // Name and address of each successful sign-in, the oldest first.
+    private readonly OrderedDictionary<string, DateTimeOffset> _known = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrencyLimiter _checks = new(new ConcurrencyLimiterOptions
     {
         PermitLimit = auth.ConcurrentPasswordChecks,
@@ -21,43 +32,50 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
     });
 
-    /// <summary>How long until <paramref name="name"/> may sign in again; null when it may now. Guesses that passed
-    /// here before the limit was reached still run, so a name may see a few failures past it (at most the password
-    /// checks running and queued).</summary>
-    public TimeSpan? PausedFor(string name)
+    /// <summary>How long until <paramref name="name"/> may sign in again from <paramref name="address"/>; null when it may
+    /// now. Guesses that passed here before the limit was reached still run, so a name may see a few failures past it (at
+    /// most the password checks running and queued).</summary>
+    public TimeSpan? PausedFor(string name, IPAddress? address)
     {
         var now = silo.TimeProvider.GetUtcNow();
+        var key = Key(name, address);
         lock (_lock)
         {
-            return _names.TryGetValue(name, out var failures) && failures.Count >= auth.FailedSignInsPerUser && now < failures.Since + auth.FailedSignInWindow
-                ? failures.Since + auth.FailedSignInWindow - now
-                : null;
+            if (PausedFor(_fromAddress, key, now) is { } fromHere)
+            {
+                return fromHere;
+            }
+            var known = _known.TryGetValue(key, out var lastSignIn) && now - lastSignIn < auth.KnownAddressFor;
+            return known ? null : PausedFor(_names, name, now);
         }
     }
 
-    /// <summary>Counts a failed sign-in for <paramref name="name"/>, known or not. At most
-    /// <see cref="AuthOptions.FailedSignInNames"/> names are remembered: names made up by the thousand evict the oldest
-    /// windows instead of growing memory, and each costs a password check (<see cref="PasswordCheckAsync"/>).</summary>
-    public void Failed(string name)
+    /// <summary>Counts a failed sign-in for <paramref name="name"/>, known or not, from <paramref name="address"/>. At most
+    /// <see cref="AuthOptions.FailedSignInNames"/> windows of each kind are remembered: names made up by the thousand
+    /// evict the oldest windows instead of growing memory, and each costs a password check (<see cref="PasswordCheckAsync"/>).</summary>
+    public void Failed(string name, IPAddress? address)
     {
         var now = silo.TimeProvider.GetUtcNow();
         lock (_lock)
         {
-            // RemoveAt(0) shifts the rest (linear in the names kept): small beside the password check each failure cost.
-            while (_names.Count > 0 && _names.GetAt(0).Value.Since + auth.FailedSignInWindow <= now)
+            Count(_names, name, now);
+            Count(_fromAddress, Key(name, address), now);
+        }
+    }
+
+    /// <summary>The name signed in from the address: the address is known for it from now on (see the class).</summary>
+    public void SignedIn(string name, IPAddress? address)
+    {
+        var now = silo.TimeProvider.GetUtcNow();
+        var key = Key(name, address);
+        lock (_lock)
+        {
+            _known.Remove(key); // to the back: the most recent last
+            while (_known.Count > 0 && (_known.Count >= auth.FailedSignInNames || now - _known.GetAt(0).Value >= auth.KnownAddressFor))
             {
-                _names.RemoveAt(0);
+                _known.RemoveAt(0);
             }
-            if (_names.TryGetValue(name, out var failures))
-            {
-                _names[name] = failures with { Count = failures.Count + 1 };
-                return;
-            }
-            if (_names.Count >= auth.FailedSignInNames)
-            {
-                _names.RemoveAt(0);
-            }
-            _names.Add(name, new Failures(now, 1));
+            _known.Add(key, now);
         }
     }
 
@@ -66,6 +84,32 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
     public ValueTask<RateLimitLease> PasswordCheckAsync(CancellationToken cancellationToken) => _checks.AcquireAsync(1, cancellationToken);
 
     public void Dispose() => _checks.Dispose();
+
+    private static string Key(string name, IPAddress? address) => $"{name}\n{address?.ToString() ?? "unknown"}";
+
+    private TimeSpan? PausedFor(OrderedDictionary<string, Failures> windows, string key, DateTimeOffset now) =>
+        windows.TryGetValue(key, out var failures) && failures.Count >= auth.FailedSignInsPerUser && now < failures.Since + auth.FailedSignInWindow
+            ? failures.Since + auth.FailedSignInWindow - now
+            : null;
+
+    private void Count(OrderedDictionary<string, Failures> windows, string key, DateTimeOffset now)
+    {
+        // RemoveAt(0) shifts the rest (linear in the windows kept): small beside the password check each failure cost.
+        while (windows.Count > 0 && windows.GetAt(0).Value.Since + auth.FailedSignInWindow <= now)
+        {
+            windows.RemoveAt(0);
+        }
+        if (windows.TryGetValue(key, out var failures))
+        {
+            windows[key] = failures with { Count = failures.Count + 1 };
+            return;
+        }
+        if (windows.Count >= auth.FailedSignInNames)
+        {
+            windows.RemoveAt(0);
+        }
+        windows.Add(key, new Failures(now, 1));
+    }
 
     private readonly record struct Failures(DateTimeOffset Since, int Count);
 }

@@ -67,7 +67,8 @@ public static class TokenEndpoints
             throw new InvalidFieldException("password", "password is required.");
         }
         // Before the password hash: a paused name costs no PBKDF2, and a right password learns no more than a wrong one.
-        if (throttle.PausedFor(request.Username) is { } paused)
+        var address = http.Connection.RemoteIpAddress;
+        if (throttle.PausedFor(request.Username, address) is { } paused)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(paused.TotalSeconds));
             http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
@@ -93,9 +94,10 @@ public static class TokenEndpoints
         }
         if (user is null || !verified)
         {
-            throttle.Failed(request.Username);
+            throttle.Failed(request.Username, address);
             return Results.Problem(title: "Invalid credentials", detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized);
         }
+        throttle.SignedIn(request.Username, address);
         return Results.SignIn(users.PrincipalOf(user), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
     }
 }
