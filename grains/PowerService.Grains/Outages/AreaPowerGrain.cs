@@ -394,23 +394,36 @@ internal sealed partial class AreaPowerGrain(
             var now = TimeProvider.GetUtcNow();
             await EndAreaOutage(back < now ? back : now, byMeters: true);
         }
+        if (S.NestedOutageId is not null && backAt is not null)
+        {
+            // A nested outage ends when its meters are back, whatever else the area has open meanwhile: it stayed on the
+            // board, its repair order open, until some later event reached the area.
+            await RestoreNestedIfBack(backAt);
+        }
     }
 
     /// <summary>The newest moment a meter went dark, and how many went dark after <paramref name="restoredAt"/> inside
     /// the window before it (and the first of them). Runs on every batch of events an area gets: two passes, no copies.</summary>
+    /// <remarks>Meters of the area's nested outage are in an outage already (its last gasps are absorbed): counted, they
+    /// opened a second outage over the same customers at the area's next event after the grace period — a second repair
+    /// order, a second "outage" text, more customers out on the console than the utility serves.</remarks>
     private (long Newest, int InWindow, long FirstDark) DarkInWindow(long restoredAt, long window)
     {
+        HashSet<ulong>? nested = S.NestedOutageId is null ? null : [.. S.NestedMeters.Select(MeterFlagTable.KeyOf)];
         long newest = 0;
         foreach (var meter in Meters)
         {
-            newest = Math.Max(newest, meter.Flags.DarkSince);
+            if (nested?.Contains(meter.Key) != true)
+            {
+                newest = Math.Max(newest, meter.Flags.DarkSince);
+            }
         }
         var count = 0;
         var first = long.MaxValue;
         foreach (var meter in Meters)
         {
             var darkSince = meter.Flags.DarkSince;
-            if (darkSince > restoredAt && darkSince >= newest - window)
+            if (darkSince > restoredAt && darkSince >= newest - window && nested?.Contains(meter.Key) != true)
             {
                 count++;
                 first = Math.Min(first, darkSince);

@@ -259,6 +259,57 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal((1, (string?)null), await DarkAndOutage(1)); // the supply meter, still dark, is no outage of customers
     }
 
+    /// <summary>A dispatcher restored the area by hand while every meter still reported no power: after the grace period
+    /// its 50 meters are one nested outage. The area's next events (another last gasp of those meters) opened
+    /// a second outage over the same customers — a second repair order, a second "outage" text, more customers out than
+    /// the utility serves. Meters of the nested outage are in an outage already: absorbed.</summary>
+    [Fact]
+    public async Task Meters_of_a_nested_outage_going_dark_again_are_absorbed_not_a_second_outage_over_the_same_customers()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await Outage("OUT-TA-000001-1").Restore("dispatcher:li");
+        _silo.Advance(TimeSpan.FromMinutes(3));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedOutageId is not null, "a nested outage is opened");
+        var nested = (await AreaPower(1).Get()).NestedOutageId!;
+        Assert.Equal(50, (await Outage(nested).Get())!.AffectedCustomers);
+
+        _silo.Advance(TimeSpan.FromMinutes(1));
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp, "again"));
+
+        Assert.Null((await AreaPower(1).Get()).OutageId);
+        Assert.Equal(["OUT-TA-000001-2"], (await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery())).Items.Select(o => o.Id));
+
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        Assert.Equal(OutageState.Restored, (await Outage(nested).Get())!.State);
+    }
+
+    /// <summary>Five meters stay dark after their area came back (a nested outage); later a new fault takes out the rest of
+    /// the area (a new area outage). The five then report power: their nested outage ended only when some later event
+    /// reached the area, its repair order open until then, and with that event's time.</summary>
+    [Fact]
+    public async Task A_nested_outage_ends_when_its_meters_are_back_even_while_a_newer_outage_of_the_area_is_open()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(3));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedOutageId is not null, "a nested outage is opened");
+        var nested = (await Outage((await AreaPower(1).Get()).NestedOutageId!).Get())!;
+        Assert.Equal(Enumerable.Range(46, 5).Select(Meter), nested.MeterIds);
+        _silo.Advance(TimeSpan.FromMinutes(10));
+        await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.LastGasp, "second-fault"));
+        var newer = (await AreaPower(1).Get()).OutageId!;
+        Assert.NotEqual(nested.Id, newer);
+
+        var back = _silo.Clock.GetUtcNow();
+        await SendAsync(_silo, Events(_silo, 46, 50, MeterEventType.PowerRestored));
+
+        var ended = (await Outage(nested.Id).Get())!;
+        Assert.Equal((OutageState.Restored, back), (ended.State, ended.RestoredAt));
+        Assert.Equal(WorkOrderState.Cancelled, (await _silo.Grain<IWorkOrderGrain>(nested.RepairOrderId!).Get())!.State);
+        Assert.Equal(newer, (await AreaPower(1).Get()).OutageId); // the newer outage is the area's, still out
+        Assert.NotEqual(OutageState.Restored, (await Outage(newer).Get())!.State);
+    }
+
     [Fact]
     public async Task The_nested_outage_check_stored_with_the_restoration_runs_after_a_restart()
     {
