@@ -93,6 +93,14 @@ public sealed class OutageApiTests : IAsyncLifetime
         future.Events[2] = future.Events[2] with { At = DateTimeOffset.UtcNow.AddYears(3) };
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", future), "events[2].at");
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "LastGasp", at = DateTimeOffset.MinValue.AddDays(1) } } }), "events[0].at");
+        // A head-end whose clock was reset (2001-01-01) opened an outage "started 2001" that ruined the month's SAIDI; a
+        // backlog of days is the oldest taken.
+        var reset = Gasps(1, 3);
+        reset.Events[1] = reset.Events[1] with { At = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", reset), "events[1].at");
+        var weekOld = Gasps(1, 3);
+        weekOld.Events[0] = weekOld.Events[0] with { At = DateTimeOffset.UtcNow.AddDays(-8) };
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", weekOld), "events[0].at");
         // A time without its offset would be read in the silo's zone: eight hours off for a head-end on China time.
         var local = $"{DateTime.UtcNow.AddMinutes(-5):yyyy-MM-ddTHH:mm:ss}";
         var noOffset = await _headEnd.PostAsync("/api/meter-events", new StringContent(

@@ -25,9 +25,6 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
 {
     private const int MaxIdLength = 128;
 
-    // AMI did not exist before: an earlier time is a clock that was never set.
-    private const int EarliestYear = 2000;
-
     /// <summary>Batches routed and applying at once: a batch waiting for one slow area (one being activated, which reads
     /// its record and profile) does not hold up the next ones.</summary>
     private const int BatchesInFlight = 4;
@@ -141,7 +138,8 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         {
             throw new InvalidFieldException("events", $"At most {options.MaxSubmission} events in one batch.");
         }
-        var latest = (_silo?.TimeProvider ?? TimeProvider.System).GetUtcNow() + options.FutureTolerance;
+        var now = (_silo?.TimeProvider ?? TimeProvider.System).GetUtcNow();
+        var (earliest, latest) = (now - options.PastTolerance, now + options.FutureTolerance);
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i] ?? throw new InvalidFieldException($"events[{i}]", "An event is required.");
@@ -161,9 +159,11 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             {
                 throw new InvalidFieldException($"events[{i}].at", "The time of the event is required.");
             }
-            if (e.At > latest || e.At.Year < EarliestYear)
+            if (e.At > latest || e.At < earliest)
             {
-                throw new InvalidFieldException($"events[{i}].at", $"The time of the event lies after {latest:O} (the silo's clock plus {options.FutureTolerance.TotalMinutes:0} minutes) or before {EarliestYear}: the head-end's clock is wrong.");
+                throw new InvalidFieldException($"events[{i}].at",
+                    $"The time of the event lies after {latest:O} (the silo's clock plus {options.FutureTolerance.TotalMinutes:0} minutes) or before {earliest:O} "
+                    + $"({options.PastTolerance.TotalDays:0.#} days before it): the head-end's clock is wrong.");
             }
             if (e.Type == MeterEventType.Reading && e.Kwh is not (>= 0 and < 1_000_000))
             {

@@ -111,6 +111,8 @@ internal sealed partial class OutageGrain(
         var meters = opening.MeterIds is { } listed ? listed.ToHashSet(StringComparer.Ordinal) : null;
         var now = TimeProvider.GetUtcNow();
         var areaClass = areas.Max(a => a.AreaClass);
+        // Meters stamped a few minutes ahead (within the head-end's tolerance) do not start an outage in the future.
+        var startedAt = opening.StartedAt > now ? now : opening.StartedAt;
         // A customer's call is evidence: one merged before the opening arrived confirms it too.
         var confirmed = opening.Confirmed || _mergedBeforeOpening > 0 || _confirmedByRecoveredCall;
         var record = new OutageRecord
@@ -128,8 +130,8 @@ internal sealed partial class OutageGrain(
             ImportantCustomers = [.. areas.SelectMany(a => a.ImportantCustomers).Where(c => meters is null || meters.Contains(c.MeterId))],
             Location = new GeoPoint(areas.Average(a => a.Location.Latitude), areas.Average(a => a.Location.Longitude)),
             AreaClass = areaClass,
-            StartedAt = opening.StartedAt,
-            EstimatedRestorationAt = opening.EstimatedRestorationAt ?? await ParentsEstimateAsync(opening, now) ?? opening.StartedAt + options.DefaultRestoration(areaClass),
+            StartedAt = startedAt,
+            EstimatedRestorationAt = opening.EstimatedRestorationAt ?? await ParentsEstimateAsync(opening, now) ?? DefaultEstimate(startedAt, areaClass, now),
             Cause = opening.Cause,
             ParentOutageId = opening.ParentOutageId,
             MergedCalls = _mergedBeforeOpening,
@@ -504,6 +506,15 @@ internal sealed partial class OutageGrain(
         opening.ParentOutageId is { } parent && await GrainFactory.GetGrain<IOutageGrain>(parent).Get() is { EstimatedRestorationAt: { } estimate } && estimate > now
             ? estimate
             : null;
+
+    /// <summary>The area class's default restoration time, counted from the start; when that has passed already (a
+    /// head-end's backlog delivered hours late), from now: customers were texted an estimate already behind them, which
+    /// a dispatcher setting it would have been refused.</summary>
+    private DateTimeOffset DefaultEstimate(DateTimeOffset startedAt, AreaClass areaClass, DateTimeOffset now)
+    {
+        var restoration = options.DefaultRestoration(areaClass);
+        return startedAt + restoration > now ? startedAt + restoration : now + restoration;
+    }
 
     /// <summary>The cause goes word for word into every affected customer's message, under the utility's name: it says
     /// what failed, never where to go (a link in it would be a phishing text the utility sent and paid for).</summary>

@@ -310,6 +310,27 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.NotEqual(OutageState.Restored, (await Outage(newer).Get())!.State);
     }
 
+    /// <summary>A head-end's backlog delivered five hours late: the outage started when the meters say, but the default
+    /// estimate counted from then had passed already, and customers were texted a restoration time behind them. It is
+    /// counted from now instead. Meters stamped minutes ahead (within the head-end's tolerance) start no outage in the
+    /// future.</summary>
+    [Fact]
+    public async Task An_outage_learnt_late_gets_an_estimate_ahead_and_one_stamped_ahead_starts_now()
+    {
+        var now = _silo.Clock.GetUtcNow();
+        var hoursAgo = now - TimeSpan.FromHours(5);
+        await SendAsync(_silo, Enumerable.Range(1, 50).Select(n => new MeterEvent(Meter(n), $"late-{n}", MeterEventType.LastGasp, hoursAgo)));
+        var late = (await Outage("OUT-TA-000001-1").Get())!;
+        var restoration = new OutageOptions().DefaultRestoration(PowerService.Grains.Topology.AreaClass.Urban); // the silo runs the defaults; TA-000001 and TA-000002 are urban
+        Assert.True(restoration < TimeSpan.FromHours(5));
+        Assert.Equal((hoursAgo, now + restoration), (late.StartedAt, late.EstimatedRestorationAt));
+
+        var ahead = now + TimeSpan.FromMinutes(8);
+        await SendAsync(_silo, Enumerable.Range(51, 50).Select(n => new MeterEvent(Meter(n), $"ahead-{n}", MeterEventType.LastGasp, ahead)));
+        var early = (await Outage("OUT-TA-000002-1").Get())!;
+        Assert.Equal((now, now + restoration), (early.StartedAt, early.EstimatedRestorationAt));
+    }
+
     [Fact]
     public async Task The_nested_outage_check_stored_with_the_restoration_runs_after_a_restart()
     {
