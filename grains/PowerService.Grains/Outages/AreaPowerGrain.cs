@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains.Ami;
 using PowerService.Grains.Energy;
+using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Topology;
 using PowerService.Runtime;
 
@@ -26,11 +27,20 @@ internal sealed partial class AreaPowerGrain(
     IPersistentState<AreaPowerRecord> state,
     [PersistentState("meters")] IPersistentState<AreaMeterFlags> flags,
     OutageOptions options,
+    PlannedOutageOptions plannedOptions,
     ILogger<AreaPowerGrain> logger)
     : Grain, IAreaPowerGrain, IRemindable
 {
     internal const string MetersActor = "meters";
     private const string NestedCheck = "nested-check";
+
+    /// <summary>Wakes the area when a planned outage its meters started has not said it opened (see
+    /// <see cref="AreaPowerRecord.PlanStarting"/>).</summary>
+    private const string PlanStartCheck = "plan-start-check";
+
+    /// <summary>How long the area absorbs last gasps into a planned outage its meters started before it opens an
+    /// unplanned outage instead (the plan was cancelled meanwhile, or refused the start).</summary>
+    private static readonly TimeSpan PlanStartWait = TimeSpan.FromMinutes(1);
     private const int EarlierCallsKept = 64;
 
     private TransformerAreaMeters? _area;
@@ -256,6 +266,7 @@ internal sealed partial class AreaPowerGrain(
         {
             return;
         }
+        S.PlanStarting = null;
         S.OutageId = outageId;
         S.OutageConfirmed = true;
         S.OutageIsPlanned = true;
@@ -285,6 +296,18 @@ internal sealed partial class AreaPowerGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == PlanStartCheck)
+        {
+            if (S.PlanStarting is { } plan && S.OutageId is null)
+            {
+                // The plan did not open: the meters' outage is an unplanned one after all.
+                S.PlanDeclined = plan;
+                S.PlanStarting = null;
+                MarkDirty();
+                await InferAsync(backAt: null);
+            }
+            return;
+        }
         if (reminderName != NestedCheck)
         {
             return;
@@ -370,6 +393,10 @@ internal sealed partial class AreaPowerGrain(
                 await RestoreNestedIfBack(backAt);
                 return;
             }
+            if (S.PlanStarting is not null || await StartsPlannedOutage(DateTimeOffset.FromUnixTimeMilliseconds(firstDark)))
+            {
+                return; // the planned outage's: absorbed while it opens
+            }
             var id = NextOutageId();
             S.OutageId = id;
             S.OutageConfirmed = inWindow >= Math.Ceiling(options.ConfirmShare * meters);
@@ -400,6 +427,28 @@ internal sealed partial class AreaPowerGrain(
             // board, its repair order open, until some later event reached the area.
             await RestoreNestedIfBack(backAt);
         }
+    }
+
+    /// <summary>Meters going dark in the window of a planned outage scheduled on the area (from its earliest allowed start
+    /// to its planned end) are the switch opening for the planned work, usually before the dispatcher records the start:
+    /// they start the plan (one-way; it opens its outage and tells the area, <see cref="PlannedOutageStarted"/>). An
+    /// unplanned outage opened instead: a second outage over the same customers, a repair crew sent to planned work, an
+    /// "outage detected" text with a 4-hour estimate to customers told of the work a week before, and the cut counted
+    /// twice in SAIFI and SAIDI. If the plan does not open within <see cref="PlanStartWait"/>, the area opens an unplanned
+    /// outage after all.</summary>
+    private async Task<bool> StartsPlannedOutage(DateTimeOffset darkSince)
+    {
+        var scheduled = await GrainFactory.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(
+            new PlannedOutageQuery(TransformerAreaId: Id, From: darkSince, To: darkSince + plannedOptions.EarlyStart, Take: 10));
+        var plan = scheduled.Items.FirstOrDefault(p => p.Status == PlannedOutageStatus.Scheduled && p.Id != S.PlanDeclined);
+        if (plan is null)
+        {
+            return false;
+        }
+        S.PlanStarting = plan.Id;
+        await CommitAndSettle(ReminderChange.Set(PlanStartCheck, TimeProvider.GetUtcNow() + PlanStartWait, TimeSpan.Zero));
+        await GrainFactory.GetGrain<IPlannedOutageGrain>(plan.Id).StartedByMeters(darkSince);
+        return true;
     }
 
     /// <summary>The newest moment a meter went dark, and how many went dark after <paramref name="restoredAt"/> inside
@@ -669,6 +718,13 @@ internal sealed class AreaPowerRecord
     /// <summary>An outage a crew, a dispatcher or a close-out ended, to be told which of the area's meters are still
     /// dark (its customers' "power restored" waits for it).</summary>
     public string? DarkAnswerOwed { get; set; }
+
+    /// <summary>A planned outage the area's meters started (they went dark in its window), until it opens; last gasps
+    /// meanwhile are absorbed into it.</summary>
+    public string? PlanStarting { get; set; }
+
+    /// <summary>The last planned outage that did not open when the meters started it: not asked again.</summary>
+    public string? PlanDeclined { get; set; }
 
     /// <summary>Fault calls classified unknown lately, for an outage inferred soon after them (see
     /// <see cref="OutageOptions.CallsBeforeOutage"/>); none on most areas.</summary>

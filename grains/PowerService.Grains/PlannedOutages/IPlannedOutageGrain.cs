@@ -19,6 +19,12 @@ public interface IPlannedOutageGrain : IGrain
     /// <summary>Records when the work actually cut supply, and opens the outage on the map (kind Planned).</summary>
     Task<PlannedOutageView> Start(DateTimeOffset actualStart, string actor);
 
+    /// <summary>A transformer area's meters went dark at <paramref name="darkSince"/> in this plan's window: the work
+    /// started then (the switch opened before the dispatcher recorded it), if the plan may start so; otherwise nothing
+    /// happens and the area opens an unplanned outage after a minute. One-way, from the area's turn.</summary>
+    [OneWay]
+    Task StartedByMeters(DateTimeOffset darkSince);
+
     /// <summary>Records when supply came back: closes the outage out against the plan and adds it to the outage history
     /// of every affected transformer area; the outage on the map is restored.</summary>
     Task<PlannedOutageView> Complete(DateTimeOffset actualEnd, string actor);

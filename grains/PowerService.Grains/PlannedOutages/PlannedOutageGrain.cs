@@ -137,6 +137,12 @@ internal sealed partial class PlannedOutageGrain(
         var now = TimeProvider.GetUtcNow();
         RequireRecorded(actualStart, now, "actualStart");
         var to = Next(outage, Move.Start);
+        if (actualStart >= outage.PlannedEnd)
+        {
+            throw new DomainConflictException(
+                $"Planned outage '{Id}' was noticed to its customers for {TimeText.Minute(outage.PlannedStart, actualStart)} to {TimeText.Minute(outage.PlannedEnd, actualStart)}: "
+                + $"a start at {TimeText.Minute(actualStart)} is after its end and would cut them without notice. Cancel it and schedule a plan with its own notice.");
+        }
         if (actualStart < outage.PlannedStart - options.EarlyStart)
         {
             throw new DomainConflictException(
@@ -151,6 +157,23 @@ internal sealed partial class PlannedOutageGrain(
             StartDeviationMinutes = Minutes(actualStart - outage.PlannedStart),
         })]);
         return Outage.ToView();
+    }
+
+    public async Task StartedByMeters(DateTimeOffset darkSince)
+    {
+        if (Outage is not { Exists: true, Status: PlannedOutageStatus.Scheduled })
+        {
+            return; // started already (by another area's meters, or by the dispatcher), or cancelled
+        }
+        var now = TimeProvider.GetUtcNow();
+        try
+        {
+            await Start(darkSince > now ? now : darkSince, Outages.AreaPowerGrain.MetersActor);
+        }
+        catch (Exception refused) when (refused is IRefusal)
+        {
+            LogNotStartedByMeters(logger, Id, refused.Message);
+        }
     }
 
     public async Task<PlannedOutageView> Complete(DateTimeOffset actualEnd, string actor)
@@ -522,6 +545,9 @@ internal sealed partial class PlannedOutageGrain(
         span.Ticks % TimeSpan.TicksPerDay == 0 && span.Days > 1 ? $"{span.Days} days"
         : span.Ticks % TimeSpan.TicksPerHour == 0 ? $"{(int)span.TotalHours} hours"
         : $"{(int)span.TotalHours} h {span.Minutes} min";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Planned outage {PlannedOutageId}: its areas' meters went dark in its window, but it was not started by them: {Reason}")]
+    private static partial void LogNotStartedByMeters(ILogger logger, string plannedOutageId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Planned outage {PlannedOutageId}: its change is stored but the notice outbox did not take its notices; they stay owed")]
     private static partial void LogNoticesOwed(ILogger logger, Exception error, string plannedOutageId);

@@ -152,6 +152,50 @@ public sealed class PlannedOutageOnTheMapTests : IAsyncLifetime
         Assert.Equal((1L, 90.0), (reliability.CustomerInterruptions, reliability.PlannedSaidiMinutes * 6));
     }
 
+    /// <summary>The switching operator opens the switch at the planned time; the dispatcher records the start minutes
+    /// later. The meters went dark first and opened an unplanned outage beside the planned one: a repair crew sent to
+    /// planned work, an "outage detected" text with a 4-hour estimate to customers told a week before, the cut counted
+    /// twice. Now meters going dark in a scheduled plan's window start the plan, at the meters' time.</summary>
+    [Fact]
+    public async Task Meters_going_dark_in_a_plans_window_before_its_start_is_recorded_start_the_plan_instead_of_an_unplanned_outage()
+    {
+        var planned = (await Planned("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-1"]), dryRun: false)).Outage!;
+        _silo.Advance(Week - TimeSpan.FromMinutes(5));
+        var switchOpened = _silo.Clock.GetUtcNow();
+
+        await SendAsync(MeterEventType.LastGasp, "switch", "M-11", "M-12", "M-13");
+
+        await Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>("TA-1").Get()).OutageId == "OUT-P-PO-1", "the plan's outage is the area's");
+        var started = (await Planned("PO-1").Get())!;
+        Assert.Equal((PlannedOutageStatus.InProgress, (DateTimeOffset?)switchOpened), (started.Status, started.ActualStart));
+        Assert.Equal(["OUT-P-PO-1"], await ActiveOutagesAsync());
+        Assert.Null(await Outage("OUT-TA-1-1").Get());
+        Assert.Equal((planned.PlannedEnd, (string?)null), ((await Outage("OUT-P-PO-1").Get())!.EstimatedRestorationAt, (await Outage("OUT-P-PO-1").Get())!.RepairOrderId));
+        for (var second = 0; second < 5; second++)
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+        Assert.DoesNotContain(NoticeFiles.Read(_silo.NoticeFolder), n => n.Kind == nameof(NoticeKind.OutageDetected));
+        // The dispatcher's click comes after: the start is recorded already, and says so.
+        var late = await Assert.ThrowsAsync<DomainConflictException>(() => Planned("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher));
+        Assert.Contains("InProgress", late.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A plan noticed for one window was started days later, cutting customers told of another day.</summary>
+    [Fact]
+    public async Task A_start_after_the_planned_end_is_refused_and_meters_dark_after_it_are_an_unplanned_outage()
+    {
+        var planned = (await Planned("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-1"]), dryRun: false)).Outage!;
+        _silo.Advance(planned.PlannedEnd - _silo.Clock.GetUtcNow() + TimeSpan.FromHours(1));
+
+        var refused = await Assert.ThrowsAsync<DomainConflictException>(() => Planned("PO-1").Start(_silo.Clock.GetUtcNow(), Dispatcher));
+        Assert.Contains("after its end", refused.Message, StringComparison.Ordinal);
+        await SendAsync(MeterEventType.LastGasp, "fault", "M-11", "M-12", "M-13");
+        Assert.Equal("OUT-TA-1-1", (await _silo.Grain<IAreaPowerGrain>("TA-1").Get()).OutageId);
+        Assert.Equal(PlannedOutageStatus.Scheduled, (await Planned("PO-1").Get())!.Status);
+    }
+
     [Fact]
     public async Task The_outage_owed_by_a_start_is_opened_after_a_restart_and_only_once()
     {
