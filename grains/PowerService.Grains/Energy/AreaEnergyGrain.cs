@@ -108,7 +108,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             [.. Enumerable.Reverse(S.RecentPeriods)],
             [.. S.Meters.Where(m => m.Value.Deviation is not null)
                 .OrderBy(m => m.Key, StringComparer.Ordinal)
-                .Select(m => new VoltageExcursion(m.Key, m.Value.Deviation!.Value, m.Value.Last.Voltage ?? 0, m.Value.DeviationSince!.Value))],
+                .Select(m => new VoltageExcursion(m.Key, m.Value.Deviation!.Value, m.Value.LastVoltage ?? m.Value.Last.Voltage ?? 0, m.Value.DeviationSince!.Value))],
             S.RefusedReadings,
             S.LateReadings);
         return Task.FromResult(view);
@@ -213,23 +213,23 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         var since = previous?.DeviationSince;
         if (reading.Voltage is not { } voltage)
         {
-            return new MeterRecord(reading, deviation, since);
+            return new MeterRecord(reading, deviation, since, previous?.LastVoltage ?? previous?.Last.Voltage);
         }
         var (lower, upper) = (Options.NominalVoltage * (1 - Options.VoltageLowLimit), Options.NominalVoltage * (1 + Options.VoltageHighLimit));
         VoltageDeviation? now = voltage > upper ? VoltageDeviation.High : voltage < lower ? VoltageDeviation.Low : null;
         if (now == deviation)
         {
-            return new MeterRecord(reading, deviation, since);
+            return new MeterRecord(reading, deviation, since, voltage);
         }
         if (now is { } outside)
         {
             since = deviation is null ? reading.At : since;
             _pendingEvents.Add(Event(new VoltageOutOfRange(
                 reading.MeterId, reading.EventId, reading.At, voltage, outside, Math.Round(lower, 2), Math.Round(upper, 2))));
-            return new MeterRecord(reading, outside, since);
+            return new MeterRecord(reading, outside, since, voltage);
         }
         _pendingEvents.Add(Event(new VoltageNormal(reading.MeterId, reading.EventId, reading.At, voltage, since!.Value)));
-        return new MeterRecord(reading, null, null);
+        return new MeterRecord(reading, null, null, voltage);
     }
 
     // ---- periods ----

@@ -28,7 +28,9 @@ internal sealed class AreaEnergyState
 /// <param name="Last">The latest reading by interval end.</param>
 /// <param name="Deviation">Where the voltage of the latest reading lies outside the band, null when inside.</param>
 /// <param name="DeviationSince">When the voltage left the band.</param>
-internal sealed record MeterRecord(MeterEvent Last, VoltageDeviation? Deviation, DateTimeOffset? DeviationSince);
+/// <param name="LastVoltage">The voltage of the newest reading that carried one (a reading without one keeps it: an
+/// excursion was shown as "High, 0 V").</param>
+internal sealed record MeterRecord(MeterEvent Last, VoltageDeviation? Deviation, DateTimeOffset? DeviationSince, double? LastVoltage = null);
 
 internal sealed class OpenPeriod
 {

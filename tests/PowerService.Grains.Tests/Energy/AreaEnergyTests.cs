@@ -190,6 +190,12 @@ public sealed class AreaEnergyTests : IAsyncLifetime
         Assert.Equal([("M-2", "w2", Monday.AddHours(9)), ("M-1", "v3", Monday.AddHours(9))], normal.Select(e => (e.MeterId, e.EventId, e.OutOfRangeSince)));
         var excursion = Assert.Single((await Area.Get()).VoltageOutOfRange);
         Assert.Equal(("M-2", VoltageDeviation.Low, 150.0, Monday.AddHours(9.5)), (excursion.MeterId, excursion.Deviation, excursion.Voltage, excursion.Since));
+
+        // A reading without a voltage leaves the excursion as it was, with the voltage last measured (it showed 0 V).
+        _silo.Advance(TimeSpan.FromMinutes(15));
+        await Area.RecordReadings([Reading("M-2", "w4", Monday.AddHours(9.75), 1)]);
+        excursion = Assert.Single((await Area.Get()).VoltageOutOfRange);
+        Assert.Equal(("M-2", VoltageDeviation.Low, 150.0), (excursion.MeterId, excursion.Deviation, excursion.Voltage));
     }
 
     [Fact]
