@@ -159,6 +159,13 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, another.StatusCode);
         Assert.NotEqual(id, (await Json(another)).GetProperty("outage").GetProperty("id").GetString());
         Assert.Equal(2, (await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-1"))).GetProperty("total").GetInt32());
+
+        // Another plan under the first one's request id was a 201 with the first plan, and the planning system took its
+        // plan as scheduled: now a 409 saying the id is taken, and nothing is scheduled.
+        var reused = await _dispatcher.PostAsJsonAsync("/api/planned-outages", plan with { plannedStart = start.AddDays(2), plannedEnd = start.AddDays(2).AddHours(1), reason = "other work" });
+        Assert.Equal(HttpStatusCode.Conflict, reused.StatusCode);
+        Assert.Contains("with other content", (await Json(reused)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, (await Json(await _dispatcher.GetAsync("/api/planned-outages?feederId=F-1"))).GetProperty("total").GetInt32());
     }
 
     [Fact]

@@ -62,9 +62,17 @@ internal sealed partial class PlannedOutageGrain(
         var requestKey = RequestIds.Key(request.Actor, request.RequestId);
         if (Outage.Exists)
         {
-            return requestKey is not null && requestKey == Outage.PlannedByRequest && !dryRun
-                ? new PlannedOutagePlan(false, true, Outage.Impact!, [], Outage.Warnings, Outage.ToView()) // the sender lost the answer
-                : throw new DomainConflictException($"Planned outage '{Id}' already exists ({Outage.Status}).");
+            if (requestKey is null || requestKey != Outage.PlannedByRequest || dryRun)
+            {
+                throw new DomainConflictException($"Planned outage '{Id}' already exists ({Outage.Status}).");
+            }
+            // The same request again (the sender lost the answer) gets the plan it made; another plan under the same
+            // request id was answered 201 with the first one, and the planning system took it as scheduled.
+            return IsPlannedBy(request)
+                ? new PlannedOutagePlan(false, true, Outage.Impact!, [], Outage.Warnings, Outage.ToView())
+                : throw new DomainConflictException(
+                    $"Request id '{request.RequestId}' already planned outage '{Id}' ({Outage.Kind}, {TimeText.Minute(Outage.PlannedStart, request.PlannedStart)} to "
+                    + $"{TimeText.Minute(Outage.PlannedEnd, request.PlannedStart)}) with other content: send another plan with a request id of its own.");
         }
         var now = TimeProvider.GetUtcNow();
         var areas = await Validate(request);
@@ -118,6 +126,15 @@ internal sealed partial class PlannedOutageGrain(
         await Commit(next, events);
         return new PlannedOutagePlan(false, true, impact, [], warnings, Outage.ToView());
     }
+
+    /// <summary>Whether <paramref name="request"/> asks for the plan this outage is (its supply, kind, times and reason).</summary>
+    private bool IsPlannedBy(PlannedOutageRequest request) =>
+        request.Kind == Outage.Kind
+        && request.FeederId == Outage.FeederId
+        && (request.FeederId is not null || (request.TransformerAreaIds ?? []).Order(StringComparer.Ordinal).SequenceEqual(Outage.TransformerAreaIds.Order(StringComparer.Ordinal)))
+        && request.PlannedStart == Outage.PlannedStart
+        && request.PlannedEnd == Outage.PlannedEnd
+        && request.Reason?.Trim() == Outage.Reason;
 
     public Task<PlannedOutageView?> Get() => Task.FromResult(Outage.Exists ? Outage.ToView() : Unknown());
 
