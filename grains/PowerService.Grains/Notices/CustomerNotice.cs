@@ -49,6 +49,9 @@ public sealed record CustomerNotice(
             NoticeKind.PlannedOutageScheduled =>
                 $"【供电服务】{(notice.Temporary ? "临时" : "计划")}停电通知（{notice.OutageId}）：{starts ?? "待定"} 起停电{(etr is null ? "" : $"，预计 {etr} 恢复")}{(cause is null ? "" : $"，原因：{cause}")}。" +
                 $" {(notice.Temporary ? "Temporary" : "Planned")} outage ({notice.OutageId}) from {starts ?? "a time to be confirmed"}{(etr is null ? "" : $" until about {etr}")}{(cause is null ? "" : $" for {cause}")}.",
+            NoticeKind.PlannedOutageCancelled when notice.OtherPlanStands =>
+                $"【供电服务】原定 {starts ?? "待定"} 起的{(notice.Temporary ? "临时" : "计划")}停电（{notice.OutageId}）已取消{(cause is null ? "" : $"（{cause}）")}；另行通知的同时段停电仍按通知进行。" +
+                $" The {(notice.Temporary ? "temporary" : "planned")} outage ({notice.OutageId}) from {starts ?? "a time to be confirmed"} is cancelled{(cause is null ? "" : $" ({cause})")}; the other outage you were told of for that time still goes ahead.",
             NoticeKind.PlannedOutageCancelled =>
                 $"【供电服务】原定 {starts ?? "待定"} 起的{(notice.Temporary ? "临时" : "计划")}停电（{notice.OutageId}）已取消{(cause is null ? "" : $"（{cause}）")}，正常供电。" +
                 $" The {(notice.Temporary ? "temporary" : "planned")} outage ({notice.OutageId}) from {starts ?? "a time to be confirmed"} is cancelled{(cause is null ? "" : $" ({cause})")}: your supply stays on.",

@@ -21,7 +21,8 @@ public sealed record OutageNotice(
     DateTimeOffset? StartsAt = null,
     DateTimeOffset? EstimatedRestorationAt = null,
     string? Cause = null,
-    bool Temporary = false);
+    bool Temporary = false,
+    bool OtherPlanStands = false);
 
 /// <summary>Who the notice is for: every customer of the listed transformer areas, or, when
 /// <paramref name="MeterIds"/> is given, only the customers on those meters (a nested outage).</summary>

@@ -233,7 +233,16 @@ internal sealed partial class PlannedOutageGrain(
         var owed = outage.NoticesOwed.Contains(NoticeKind.PlannedOutageScheduled)
             ? outage.NoticesOwed.Where(k => k != NoticeKind.PlannedOutageScheduled).ToList()
             : [.. outage.NoticesOwed, NoticeKind.PlannedOutageCancelled];
-        var next = outage with { Status = to, CancelledAt = now, CancelReason = why, NoticesOwed = owed, UpdatedAt = now, Version = outage.Version + 1 };
+        // Areas another plan still cuts in this window: their customers are not told their supply stays on.
+        var others = await GrainFactory.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(
+            new PlannedOutageQuery(From: outage.PlannedStart, To: outage.PlannedEnd, Take: 1_000));
+        var stillCut = outage.TransformerAreaIds
+            .Where(area => others.Items.Any(p => p.Id != Id && p.TransformerAreaIds.Contains(area)))
+            .ToList();
+        var next = outage with
+        {
+            Status = to, CancelledAt = now, CancelReason = why, NoticesOwed = owed, AreasStillCut = stillCut, UpdatedAt = now, Version = outage.Version + 1,
+        };
         var entry = new AreaPlanEntry(Id, outage.PlannedStart, outage.PlannedEnd);
         var events = new List<JournalEvent>(outage.TransformerAreaIds.Count + 1)
         {
@@ -472,14 +481,24 @@ internal sealed partial class PlannedOutageGrain(
         }
         try
         {
-            var audience = new NoticeAudience(outage.TransformerAreaIds);
             foreach (var kind in outage.NoticesOwed)
             {
                 var at = kind == NoticeKind.PlannedOutageCancelled ? outage.CancelledAt!.Value : outage.AcceptedAt;
                 // A cancellation tells why it is called off (the work's reason would read as the outage going ahead).
                 var why = kind == NoticeKind.PlannedOutageCancelled ? outage.CancelReason : outage.Reason;
                 var notice = new OutageNotice(kind, Id, 1, at, outage.PlannedStart, outage.PlannedEnd, why, outage.Kind == PlannedOutageKind.Temporary);
-                await notices.EnqueueAsync(notice, audience);
+                if (kind == NoticeKind.PlannedOutageCancelled && outage.AreasStillCut.Count > 0)
+                {
+                    // Customers another plan still cuts then hear that it stands, not that their supply stays on.
+                    var free = outage.TransformerAreaIds.Except(outage.AreasStillCut).ToList();
+                    if (free.Count > 0)
+                    {
+                        await notices.EnqueueAsync(notice, new NoticeAudience(free));
+                    }
+                    await notices.EnqueueAsync(notice with { OtherPlanStands = true }, new NoticeAudience(outage.AreasStillCut));
+                    continue;
+                }
+                await notices.EnqueueAsync(notice, new NoticeAudience(outage.TransformerAreaIds));
             }
             state.State = outage with { NoticesOwed = [] };
             await state.WriteStateAsync();

@@ -30,6 +30,9 @@ internal sealed record PlannedOutageRecord
     public DateTimeOffset? CancelledAt { get; init; }
     public string? CancelReason { get; init; }
 
+    /// <summary>Areas another plan still cuts in this plan's window when it was cancelled.</summary>
+    public IReadOnlyList<string> AreasStillCut { get; init; } = [];
+
     /// <summary>Notices stored as owed with the change that calls for them and cleared once the outbox has them; an
     /// activation finding some still owed (a crash between the two) enqueues them again, which the outbox dedupes.</summary>
     public IReadOnlyList<NoticeKind> NoticesOwed { get; init; } = [];

@@ -353,6 +353,29 @@ public sealed class PlannedOutageTests : IAsyncLifetime
         Assert.DoesNotContain("Replace the 10 kV switch", cancelled, StringComparison.Ordinal);
     }
 
+    /// <summary>Work on TA-1 was planned inside a feeder plan's window and then cancelled as merged into the feeder work:
+    /// TA-1's customers were told their supply stays on, while the feeder plan still cuts them then. They hear that the
+    /// other outage they were told of still goes ahead; F-1's other area (TA-2) is not in the cancelled plan.</summary>
+    [Fact]
+    public async Task Cancelling_a_plan_inside_another_plans_window_does_not_tell_its_customers_their_supply_stays_on()
+    {
+        await Outage("PO-F").Plan(Request(_silo, Week, feederId: "F-1"), dryRun: false);
+        var inside = Request(_silo, Week + TimeSpan.FromHours(1), areaIds: ["TA-1", "TA-3"]) with { PlannedEnd = _silo.Clock.GetUtcNow() + Week + TimeSpan.FromHours(2) };
+        Assert.NotNull((await Outage("PO-A").Plan(inside with { OverrideReason = "crew on site anyway" }, dryRun: false)).Outage);
+        await Eventually.True(() => Delivered("PO-A").Count == 4, "TA-1's three customers and TA-3's one were told");
+
+        await Outage("PO-A").Cancel(Dispatcher, "merged into the feeder work");
+
+        await Eventually.True(() => Delivered("PO-A").Count(n => n.Kind == nameof(NoticeKind.PlannedOutageCancelled)) == 4, "the cancellation was told");
+        var told = Delivered("PO-A").Where(n => n.Kind == nameof(NoticeKind.PlannedOutageCancelled)).ToDictionary(n => n.CustomerId, n => n.Text);
+        foreach (var customer in new[] { "CU-11", "CU-12", "CU-13" })
+        {
+            Assert.Contains("the other outage you were told of for that time still goes ahead", told[customer], StringComparison.Ordinal);
+            Assert.DoesNotContain("your supply stays on", told[customer], StringComparison.Ordinal);
+        }
+        Assert.Contains("your supply stays on", told["CU-31"], StringComparison.Ordinal); // TA-3 is on no other plan
+    }
+
     [Fact]
     public async Task A_reason_with_a_web_address_is_refused_because_customers_are_told_it_word_for_word()
     {
