@@ -579,6 +579,17 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         }
         await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("1 active outage (2 area outages within them) · 3 customers out");
         await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-feeder-outage.png"), FullPage = true });
+
+        // TA-2 comes back while TA-1 is still out: the feeder row kept all 3 customers "out" (39 of 40 areas back in a
+        // storm still showed 2,000). It shows those still out of those it cut, and the header counts those still out.
+        var back = new
+        {
+            events = Enumerable.Range(11, 10).Select(m => new { meterId = $"M-{m}", eventId = $"on-{m}", type = "PowerRestored", at = DateTimeOffset.UtcNow }).ToArray(),
+        };
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", back)).StatusCode);
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        await Assertions.Expect(feeder.Nth(2)).ToHaveTextAsync("2 of 3");
+        await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("1 active outage (1 area outage within them) · 2 customers out");
     }
 
     private sealed record IndexedOrder(string Id, WorkOrderPriority Priority, SlaDue Due, string? CustomerId = null, string? CrewId = null);

@@ -838,14 +838,16 @@ function drawOutages() {
     const parent = ids.has(o.parent) ? outages.get(o.parent) : null, areas = children.get(o.id) ?? [];
     const calls = o.mergedCalls + areas.reduce((sum, a) => sum + a.mergedCalls, 0);
     const crewId = o.crewId ?? (parent && parent.repair === o.repair ? parent.crewId : null);
-    const cells = tr.children;
+    const cells = tr.children, out = customersOut(o, areas);
     tr.classList.toggle("child", !!parent);
     cells[0].textContent = parent ? `↳ ${supplyText(o)}` : supplyText(o) + (o.parent ? " · part of " + o.parent : "");
     cells[0].title = parent ? `${o.id}, part of ${o.parent}` : o.id;
     cells[1].textContent = o.state;
     cells[1].className = `state-${o.state}`;
-    cells[2].textContent = o.customers.toLocaleString();
-    cells[3].textContent = o.important ? o.important.toLocaleString() : "—";
+    // A feeder outage's count is every customer it cut; those still out are its area outages still listed.
+    cells[2].textContent = out.customers === o.customers ? o.customers.toLocaleString() : `${out.customers.toLocaleString()} of ${o.customers.toLocaleString()}`;
+    cells[2].title = areas.length ? "customers still out, of those the feeder outage cut" : "";
+    cells[3].textContent = out.important === o.important ? (o.important ? o.important.toLocaleString() : "—") : `${out.important.toLocaleString()} of ${o.important.toLocaleString()}`;
     cells[4].textContent = when(o.startedAt);
     cells[5].textContent = etrText(o);
     cells[6].textContent = calls.toLocaleString();
@@ -853,10 +855,17 @@ function drawOutages() {
     cells[7].textContent = o.repair ? `${o.repair}${crewId ? " · " + crewId : ""}` : "—";
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] ?? null);
   });
-  const customers = roots.reduce((sum, o) => sum + o.customers, 0), inside = active.length - roots.length;
+  const customers = roots.reduce((sum, o) => sum + customersOut(o, children.get(o.id) ?? []).customers, 0), inside = active.length - roots.length;
   $("outage-counts").textContent = active.length
     ? `${roots.length.toLocaleString()} active outage${roots.length === 1 ? "" : "s"}${inside ? ` (${inside} area outage${inside === 1 ? "" : "s"} within them)` : ""} · ${customers.toLocaleString()} customers out${activeOutages.length > MaxOutageRows ? ` · showing the ${MaxOutageRows} largest` : ""}`
     : "No active outages.";
+}
+
+/// Customers (and important ones) still out: a feeder outage's are those of its area outages still active (its own
+/// count is every customer it cut, and stayed so while its areas came back one by one); any other outage's, its own.
+function customersOut(o, areas) {
+  if (o.scope !== "Feeder" || !areas.length) return { customers: o.customers, important: o.important };
+  return { customers: areas.reduce((sum, a) => sum + a.customers, 0), important: areas.reduce((sum, a) => sum + a.important, 0) };
 }
 
 /// SLA alerts, newest first, one per order, clock and kind (a reload or reconnection seeds what the hub already sent).
