@@ -41,12 +41,16 @@ internal sealed partial class AreaPowerGrain(
     /// <summary>How long the area absorbs last gasps into a planned outage its meters started before it opens an
     /// unplanned outage instead (the plan was cancelled meanwhile, or refused the start).</summary>
     private static readonly TimeSpan PlanStartWait = TimeSpan.FromMinutes(1);
+
+    /// <summary>How soon after a call from a dark meter the area judges whether it is a partial outage.</summary>
+    private static readonly TimeSpan PartialOutageDelay = TimeSpan.FromSeconds(1);
     private const int EarlierCallsKept = 64;
 
     private TransformerAreaMeters? _area;
     private WriteBehind _meterFlags = null!;
     private WriteBehind _record = null!;
     private IDisposable? _handOverRetry;
+    private IDisposable? _partialCheck;
 
     private AreaPowerRecord S => state.State;
 
@@ -193,7 +197,50 @@ internal sealed partial class AreaPowerGrain(
             return Task.FromResult(new FaultCallClassification(FaultCallVerdict.MeterOn));
         }
         RememberCall(new EarlierCall(orderId, meterId, now));
+        if (meter.DarkSince != 0 && S.NestedOutageId is null && S.OpeningOwed is null && S.PlanStarting is null)
+        {
+            // After this call is answered (the outage it may open folds this very order in, which waits on this turn).
+            _partialCheck ??= RegisterTimer(_ => JudgePartialOutage(), PartialOutageDelay, TimeSpan.Zero);
+        }
         return Task.FromResult(new FaultCallClassification(FaultCallVerdict.Unknown));
+    }
+
+    /// <summary>A customer whose meter is dark calls, and meters around it went dark with it, too few for the area to
+    /// suspect an outage (a fuse of one street, one phase): that is a partial outage. It is opened for those meters
+    /// (scope Meters, confirmed by the call, its own repair order) and the calls of its customers merge into it. Before,
+    /// twenty callers of ten dark meters were twenty repair orders for one blown fuse.</summary>
+    private async Task JudgePartialOutage()
+    {
+        _partialCheck?.Dispose();
+        _partialCheck = null;
+        if (S.OutageId is not null || S.NestedOutageId is not null || S.OpeningOwed is not null || S.PlanStarting is not null || S.EarlierCalls is not { Count: > 0 } calls)
+        {
+            return;
+        }
+        var window = (long)options.InferenceWindow.TotalMilliseconds;
+        var (dark, _) = await StillDark(cutoff: long.MaxValue);
+        foreach (var call in calls.Where(c => Meters.TryGet(c.MeterId, out var m) && m.DarkSince != 0).Reverse())
+        {
+            // The meters that went dark with the caller's: a meter dark for days (disconnected) is not this fault.
+            Meters.TryGet(call.MeterId, out var caller);
+            var with = dark.Where(id => Meters.TryGet(id, out var m) && Math.Abs(m.DarkSince - caller.DarkSince) <= window).ToList();
+            if (with.Count < Math.Max(options.MinimumDarkMeters, 2))
+            {
+                continue;
+            }
+            var firstDark = with.Min(id => { Meters.TryGet(id, out var m); return m.DarkSince; });
+            var id = NextOutageId();
+            S.NestedOutageId = id;
+            S.NestedMeters = with;
+            S.OpeningOutageId = id;
+            S.OpeningOwed = new OutageOpening(
+                OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
+                [Id], _area?.FeederId, with, Confirmed: true, Cause: null, ParentOutageId: null,
+                EarlierCalls: TakeEarlierCalls(firstDark, with));
+            LogPartial(logger, Id, id, with.Count);
+            await CommitAndSettle();
+            return;
+        }
     }
 
     /// <summary>Keeps an unknown call for the outage that may be inferred soon after it (written behind: a call lost by
@@ -674,6 +721,9 @@ internal sealed partial class AreaPowerGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Transformer area {Area}: its outage could not be stored; it is stored and handed to the feeder again later")]
     private static partial void LogHandOverNotStored(ILogger logger, Exception error, string area);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: partial outage {Outage} of {Dark} dark meters, confirmed by a customer's call")]
+    private static partial void LogPartial(ILogger logger, string area, string outage, int dark);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Transformer area {Area}: nested outage {Outage} for {Dark} meters still dark after {Restored} was restored")]
     private static partial void LogNested(ILogger logger, string area, string outage, int dark, string restored);

@@ -138,6 +138,39 @@ public sealed class FaultCallTests : IAsyncLifetime
         Assert.Equal(FaultCallVerdict.Unknown, call.Classification);
     }
 
+    /// <summary>Ten of fifty meters went dark together (a street's fuse): too few for the area to suspect an outage, and
+    /// each of twenty callers got a repair order of their own. The first call from a dark meter confirms a partial outage
+    /// of those ten meters, its order folds in, and the next calls from them merge; a caller with power does not, and
+    /// two dark meters alone are no partial outage.</summary>
+    [Fact]
+    public async Task A_call_from_a_dark_meter_confirms_a_partial_outage_of_the_meters_dark_with_it_and_the_next_calls_merge()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 10, MeterEventType.LastGasp));
+        await SendAsync(_silo, Events(_silo, 51, 52, MeterEventType.LastGasp)); // TA-000002: two dark meters only
+        Assert.Null((await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).OutageId);
+
+        var first = await CallAsync("WO-FUSE-1", 3);
+        var alone = await CallAsync("WO-TWO-1", 51);
+        Assert.Equal((WorkOrderState.Created, FaultCallVerdict.Unknown), (first.State, first.Classification));
+        _silo.Advance(TimeSpan.FromSeconds(1));
+
+        await Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId is not null, "a partial outage is opened");
+        var partialId = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId!;
+        var partial = (await _silo.Grain<IOutageGrain>(partialId).Get())!;
+        Assert.Equal((OutageScope.Meters, OutageState.Confirmed, 10, (string?)null), (partial.Scope, partial.State, partial.AffectedCustomers, partial.ParentOutageId));
+        Assert.Equal(Enumerable.Range(1, 10).Select(Meter), partial.MeterIds);
+        await Eventually.True(async () => (await _silo.Grain<IWorkOrderGrain>("WO-FUSE-1").Get())!.State == WorkOrderState.Merged, "the first call folds in");
+        var next = await Task.WhenAll(Enumerable.Range(4, 5).Select(c => CallAsync($"WO-FUSE-{c}", c)));
+        Assert.All(next, c => Assert.Equal((WorkOrderState.Merged, partialId), (c.State, c.MergedInto)));
+        var lit = await CallAsync("WO-LIT-1", 20);
+        Assert.NotEqual(WorkOrderState.Merged, lit.State);
+        Assert.Null((await _silo.Grain<IAreaPowerGrain>(Area(2)).Get()).NestedOutageId);
+        Assert.Equal(WorkOrderState.Created, (await _silo.Grain<IWorkOrderGrain>("WO-TWO-1").Get())!.State);
+
+        await SendAsync(_silo, Events(_silo, 1, 10, MeterEventType.PowerRestored));
+        Assert.Equal(OutageState.Restored, (await _silo.Grain<IOutageGrain>(partialId).Get())!.State);
+    }
+
     [Fact]
     public async Task A_customer_on_a_meter_of_a_nested_outage_merges_into_it_a_neighbour_with_power_does_not()
     {
