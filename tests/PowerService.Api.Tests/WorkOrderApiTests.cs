@@ -131,6 +131,40 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal("Accepted", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-2R"))).GetProperty("state").GetString());
     }
 
+    /// <summary>The crew found nobody home and could not call: its PDA showed a customer id and a latitude. The crew
+    /// working the order reads its customer's name, phone and place; another crew, the customer, and the crew after the
+    /// work is done do not.</summary>
+    [Fact]
+    public async Task The_crew_working_an_order_reads_its_customers_contact_and_nobody_else_but_dispatchers_does()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        await RegisterCrewAsync("C-12");
+        var created = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { id = "WO-CALL", kind = "FaultRepair", description = "No power", customerId = "CU-0001" });
+        Assert.Equal("C-12", (await Json(created)).GetProperty("crewId").GetString());
+
+        var contact = await _crew.GetAsync("/api/work-orders/WO-CALL/contact");
+
+        Assert.Equal(HttpStatusCode.OK, contact.StatusCode);
+        var body = await Json(contact);
+        Assert.Equal(("CU-0001", "Wang Fang", "13900000001"), (body.GetProperty("customerId").GetString(), body.GetProperty("name").GetString(), body.GetProperty("phone").GetString()));
+        Assert.Equal(20.0, body.GetProperty("location").GetProperty("latitude").GetDouble());
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.GetAsync("/api/work-orders/WO-CALL/contact")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _customer.GetAsync("/api/work-orders/WO-CALL/contact")).StatusCode);
+
+        await RegisterCrewAsync("C-77");
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CALL/assign", new { crewId = "C-77" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _crew.GetAsync("/api/work-orders/WO-CALL/contact")).StatusCode); // no longer C-12's
+
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CALL/assign", new { crewId = "C-12" })).StatusCode);
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync("/api/work-orders/WO-CALL/transitions", new { action, location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        }
+        var after = await _crew.GetAsync("/api/work-orders/WO-CALL/contact");
+        Assert.Equal(HttpStatusCode.Conflict, after.StatusCode);
+        Assert.Contains("while it works the order", (await Json(after)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_report_sent_again_with_its_request_id_reaches_the_same_order_instead_of_making_a_second()
     {

@@ -134,6 +134,24 @@ public static class WorkOrderEndpoints
         orders.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
             Results.Ok(await VisibleOrderAsync(grains, id, Caller.From(user)))).WithName("GetWorkOrder");
 
+        orders.MapGet("/{id}/contact", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var order = await VisibleOrderAsync(grains, id, caller);
+            // The crew working the order reaches its customer (nobody home, the gate locked, the way in); once its work
+            // is done, or before it is offered, the phone number is none of the crew's business.
+            if (caller.Role == Roles.Crew && order.State is not (WorkOrderState.Reserved or WorkOrderState.Dispatched or WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite))
+            {
+                throw new DomainConflictException($"Work order '{id}' is {order.State}: its customer's contact is for the crew while it works the order.");
+            }
+            var customer = order.CustomerId is { } customerId ? await grains.GetGrain<ICustomerGrain>(customerId).GetProfile() : null;
+            return customer is null
+                ? throw new EntityNotFoundException("Customer of work order", id)
+                : Results.Ok(new CustomerContact(customer.Id, customer.Name, customer.Phone, customer.Location));
+        })
+            .RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Crew))
+            .WithName("GetWorkOrderContact");
+
         orders.MapGet("/{id}/history", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             await VisibleOrderAsync(grains, id, Caller.From(user));
@@ -259,6 +277,9 @@ public static class WorkOrderEndpoints
         return visible ? view! : throw new EntityNotFoundException("Work order", id);
     }
 }
+
+/// <summary>Who the crew on an order calls: the customer's name, phone and place.</summary>
+public sealed record CustomerContact(string CustomerId, string Name, string? Phone, GeoPoint Location);
 
 /// <param name="RequestId">Optional, chosen by the sender per report (a UUID): without an <paramref name="Id"/> the
 /// order's id is derived from it, so the same report sent again (its answer was lost) reaches the same order and is
