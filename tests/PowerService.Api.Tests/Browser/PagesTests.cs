@@ -713,7 +713,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         await ApiScenario.ImportCustomerAsync(dispatcherApi);
-        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", timeZone: "Asia/Shanghai");
         var form = console.Locator("#plan");
         await FillPlanAsync(form, "F-1", DateTime.Now.AddDays(8), "Replace the 10 kV switch");
 
@@ -730,6 +730,8 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await FillPlanWindowAsync(form, DateTime.Now.AddDays(1));
         await form.GetByRole(AriaRole.Button, new() { Name = "Schedule" }).ClickAsync();
         await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("Refused: A planned outage is noticed 7 days ahead");
+        // Quoted on the dispatcher's clock (the console runs on China time here), not in UTC.
+        await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync(new Regex("The earliest start now is \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} \\+08:00"));
         await Assertions.Expect(console.Locator("#plan-impact")).ToContainTextAsync("1 customer(s)");
         await Assertions.Expect(console.Locator("#planned tr[data-planned]")).ToHaveCountAsync(1);
         await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-planned.png"), FullPage = true });
@@ -1264,9 +1266,9 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await form.Locator("input[name=end]").FillAsync($"{start.AddHours(4):yyyy-MM-ddTHH:mm}");
     }
 
-    private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null)
+    private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null, string? timeZone = null)
     {
-        var context = await _browser.NewContextAsync(new() { BaseURL = _server.ToString(), ViewportSize = new() { Width = 1280, Height = 900 } });
+        var context = await _browser.NewContextAsync(new() { BaseURL = _server.ToString(), ViewportSize = new() { Width = 1280, Height = 900 }, TimezoneId = timeZone });
         if (prepare is not null)
         {
             await prepare(context);

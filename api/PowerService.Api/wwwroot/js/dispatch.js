@@ -167,7 +167,7 @@ requireRole(["dispatcher"], async user => {
     if (!input.value) { showError({ message: `Choose the estimated restoration of ${id} first.` }); return; }
     button.disabled = true;
     try {
-      const view = await api("POST", `/api/outages/${encodeURIComponent(id)}/etr`, { estimatedRestorationAt: new Date(input.value).toISOString() });
+      const view = await api("POST", `/api/outages/${encodeURIComponent(id)}/etr`, { estimatedRestorationAt: localIso(input.value) });
       outages.set(view.id, toOutageRow(view));
       input.value = "";
       showError(null);
@@ -207,7 +207,7 @@ async function act(button) {
     }
     body = { reason };
   } else if ($("planned-at").value) {
-    body = { at: new Date($("planned-at").value).toISOString() };
+    body = { at: localIso($("planned-at").value) };
   }
   button.disabled = true;
   try {
@@ -255,7 +255,7 @@ async function plan(form, dryRun) {
   const ids = form.supply.value.split(",").map(s => s.trim()).filter(Boolean);
   const body = {
     kind: form.kind.value, ...(form.scope.value === "feeder" ? { feederId: ids[0] } : { transformerAreaIds: ids }),
-    plannedStart: new Date(form.start.value).toISOString(), plannedEnd: new Date(form.end.value).toISOString(), reason: form.reason.value, dryRun,
+    plannedStart: localIso(form.start.value), plannedEnd: localIso(form.end.value), reason: form.reason.value, dryRun,
   };
   // The dispatcher's journaled decision to go ahead although the repeated-outage or important-customer rule refuses
   // (the notice lead time cannot be overridden).
@@ -274,6 +274,15 @@ async function plan(form, dryRun) {
     said.className = "problems";
     showError(error);
   }
+}
+
+/// A datetime-local input's value as an ISO time on the browser's clock ("2026-12-08T09:00:00+08:00"). The silo
+/// quotes times back on the clock they were sent on; toISOString() sent UTC, and a dispatcher in China read refusals
+/// about "01:00 +00:00" for the 09:00 they had typed.
+function localIso(value) {
+  const at = new Date(value), offset = -at.getTimezoneOffset(), pad = n => String(n).padStart(2, "0");
+  const zone = `${offset >= 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}${zone}`;
 }
 
 function impactText(impact) {
