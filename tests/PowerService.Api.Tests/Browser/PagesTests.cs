@@ -811,6 +811,10 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         var folded = await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/work-orders/{call}");
         Assert.Equal(("Merged", id), (folded.GetProperty("state").GetString(), folded.GetProperty("mergedInto").GetString()));
         await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/outages/{id}")).GetProperty("mergedCalls").GetInt32() == 1, "the call is counted");
+        // Folded into the outage, the report is no longer open, but it is still the customer's: a reload kept showing
+        // "No requests yet."
+        await customer.GotoAsync("customer.html"); // opened again, not following the order
+        await Assertions.Expect(customer.Locator($"#mine tr[data-order='{call}']")).ToContainTextAsync("Handled with another request");
 
         // A restoration before the outage began is refused, and the page says which field is wrong.
         var etrInput = row.Locator("input[type=datetime-local]");
