@@ -102,7 +102,8 @@ internal sealed record WorkOrderRecord
         Clocks.Select(c => c.ToView()).ToArray(),
         Callback?.ToView(),
         Version,
-        Visit);
+        Visit,
+        State == WorkOrderState.Dispatched ? OfferExpiresAt : null);
 }
 
 /// <summary>The callback (回访) of a completed order. <paramref name="RetriesUsed"/> counts the scheduled retries of an

@@ -30,7 +30,10 @@ public sealed record WorkOrderView(
     CallbackView? Callback,
     int Version,
     /// <summary>The visit booked for the order (预约), or the one its booked crew called off; null when none.</summary>
-    BookedVisit? Visit = null);
+    BookedVisit? Visit = null,
+    /// <summary>When the offer to <see cref="CrewId"/> lapses unless accepted; null unless the order is an open offer
+    /// that can lapse (a booked visit's cannot).</summary>
+    DateTimeOffset? OfferExpiresAt = null);
 
 /// <summary>A visit booked in one of a crew's slots: the customer's appointment. <paramref name="CalledOff"/>: the booked
 /// crew turned it down, its slot is free again and the visit needs a new time (until the order is booked again or a

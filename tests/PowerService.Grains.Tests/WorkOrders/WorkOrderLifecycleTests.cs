@@ -195,7 +195,8 @@ public sealed class WorkOrderLifecycleTests
         await RegisterCrew(silo, "far", home: East(12));
         var order = silo.Grain<IWorkOrderGrain>("o-1");
 
-        Assert.Equal("near", (await order.Create(Fault())).CrewId);
+        var offered = await order.Create(Fault());
+        Assert.Equal(("near", WorkflowSilo.MondayMorning.AddMinutes(5)), (offered.CrewId, offered.OfferExpiresAt)); // the PDA counts down to it
         silo.Advance(TimeSpan.FromMinutes(4));
         Assert.Equal("near", (await order.Get())!.CrewId);
         silo.Advance(TimeSpan.FromMinutes(1));
@@ -205,7 +206,7 @@ public sealed class WorkOrderLifecycleTests
         var expired = history.Single(e => e.Type == "OfferExpired");
         Assert.Equal(("system", WorkflowSilo.MondayMorning.AddMinutes(5)), (expired.Actor, expired.At));
         Assert.Equal(["Created", "Dispatched", "OfferExpired", "Dispatched"], history.Select(e => e.Type));
-        Assert.Equal(WorkOrderState.Dispatched, (await order.Get())!.State);
+        Assert.Equal((WorkOrderState.Dispatched, WorkflowSilo.MondayMorning.AddMinutes(10)), ((await order.Get())!.State, (await order.Get())!.OfferExpiresAt));
         Assert.DoesNotContain("o-1", (await silo.Grain<IFieldCrewGrain>("near").Get())!.QueuedOrders);
         Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("far").Get())!.QueuedOrders);
     }
@@ -218,7 +219,7 @@ public sealed class WorkOrderLifecycleTests
         var offered = silo.Grain<IWorkOrderGrain>("o-1");
         var accepted = silo.Grain<IWorkOrderGrain>("o-2");
         Assert.Equal("near", (await accepted.Create(Fault())).CrewId);
-        await accepted.Apply(ByCrew(WorkOrderAction.Accept, "near"));
+        Assert.Null((await accepted.Apply(ByCrew(WorkOrderAction.Accept, "near"))).OfferExpiresAt); // no longer an offer
         Assert.Equal("near", (await offered.Create(Fault())).CrewId);
         await RegisterCrew(silo, "far", home: East(12));
 

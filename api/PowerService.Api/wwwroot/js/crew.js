@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, visitWindow, sendOnce, startFeed } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, visitWindow, sendOnce, startFeed, rank } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
 // A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
@@ -18,8 +18,10 @@ const refusals = new Map();
 // Orders with an action on its way (retried while the network is away): their buttons stay disabled, so a second
 // tap is not a second action refused by the first.
 const sendingNow = new Set();
+// Offers this device handed back by going off shift: their notice says the crew's own tap did it, not dispatch.
+const handedBack = new Set();
 const $ = id => document.getElementById(id);
-let crewId = null;
+let crewId = null, crew = null;
 
 requireRole(["crew"], async user => {
   crewId = user.crewId;
@@ -27,23 +29,27 @@ requireRole(["crew"], async user => {
   // The hub first, then the list: an order pushed while the list loads is not lost, and a list row older than
   // what the hub already gave is ignored (versions).
   const connection = hub("/hubs/crew");
-  connection.on("orders", updates => { for (const u of updates) keep(u.order); draw(); });
+  connection.on("orders", updates => { for (const u of updates) keep(u.order, u.events); draw(); });
   connection.on("crew", showCrew);
   connection.onreconnecting(() => showOffline("Working offline: the live feed dropped, reconnecting… An action is retried for about 20 s, then the card says it was not sent."));
-  // Changes made while the feed was down were never pushed: load the list again; what failed for want of a network
-  // is no longer the news.
-  connection.onreconnected(async () => { showOffline(null); showError(null); refusals.clear(); await loadOrders(); });
+  // Changes made while the feed was down were never pushed: read the crew (a dispatcher may have put it off shift, its
+  // other device gone en route) and the list again; what failed for want of a network is no longer the news.
+  const readAgain = async () => { await loadCrew(); await loadOrders(); };
+  connection.onreconnected(async () => { showOffline(null); showError(null); refusals.clear(); await readAgain(); });
   $("orders").onclick = async event => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const id = button.dataset.order, note = button.closest(".card").querySelector("textarea").value || null;
     if (sendingNow.has(id)) return;
+    // A rejected order goes back to dispatch and skips this crew from then on: a mis-tap cannot be undone.
+    if (button.dataset.action === "reject" && !confirmed(`reject:${id}`)) { draw(); return; }
+    const sentFrom = position;
     sendingNow.add(id);
     draw();
     try {
       // The device's position goes with the action, so the order's history says where the crew was when it acted.
       const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(id)}/transitions`,
-        { action: button.dataset.action, note, location: position },
+        { action: button.dataset.action, note, location: sentFrom },
         (attempt, of) => { refusals.set(id, `No answer yet: sending again (${attempt} of ${of})…`); draw(); });
       refusals.delete(id);
       // The note went with the action: empty the card's box as it is now (the redraws since made a new one), unless
@@ -52,7 +58,7 @@ requireRole(["crew"], async user => {
       if (box && box.value === (note ?? "")) box.value = "";
       keep(order); showError(null); draw();
     } catch (error) {
-      refusals.set(id, refusal(error));
+      refusals.set(id, refusal(error, button.dataset.action, sentFrom));
       // The order moved on elsewhere (409) or left the crew (404): show it as it is now.
       if (error.status === 409 || error.status === 404) await refresh(id);
       const now = mine.get(id);
@@ -80,33 +86,54 @@ requireRole(["crew"], async user => {
   // change of more than ~100 m is reported, at most once a minute, so dispatch sees the crew move without a tap.
   $("gps").onclick = () => {
     if (!navigator.geolocation) { $("gps-state").textContent = "No GPS on this device: enter the position."; return; }
+    // The watch's last fix is where the device is now (Chromium leaves a second request unanswered while a watch runs).
+    if (watching !== null && position) { reportLocation(position); return; }
     $("gps-state").textContent = "Locating…";
-    navigator.geolocation.getCurrentPosition(async p => {
-      position = { latitude: p.coords.latitude, longitude: p.coords.longitude };
-      await reportLocation(position);
-      if (watching === null) watching = navigator.geolocation.watchPosition(moved, () => {}, { enableHighAccuracy: true, maximumAge: 30000 });
-    }, error => { $("gps-state").textContent = `No position: ${error.message}`; }, { enableHighAccuracy: true, timeout: 15000 });
+    shareNext = true;
+    watchPosition();
   };
+  // Allowed before (a reload, the next morning): the watch starts now, not at the next "Share my position". Without
+  // it an arrival at the site went without a position and was judged on the last report, the depot's.
+  navigator.permissions?.query({ name: "geolocation" }).then(p => { if (p.state === "granted") watchPosition(); }, () => {});
   // A break or the end of the shift from the PDA: offers not yet accepted go back to dispatch; accepted work and booked
-  // visits stay (dispatch is told of a booked visit left unanswered).
+  // visits stay (dispatch is told of a booked visit left unanswered). With offers to hand back it asks a second tap.
   $("shift").onclick = async () => {
-    const shift = $("shift");
+    const shift = $("shift"), to = shift.dataset.to, offers = unanswered();
+    if (to === "OffShift" && offers.length && !confirmed("shift")) { drawShift(); return; }
+    handedBack.clear();
+    if (to === "OffShift") offers.forEach(o => handedBack.add(o.id));
     shift.disabled = true;
-    try { showCrew(await api("POST", `/api/crews/${encodeURIComponent(crewId)}/status`, { status: shift.dataset.to })); showError(null); }
-    catch (error) { showError(error); }
+    try { showCrew(await api("POST", `/api/crews/${encodeURIComponent(crewId)}/status`, { status: to })); showError(null); }
+    catch (error) { handedBack.clear(); showError(error); }
     finally { shift.disabled = false; }
   };
   setInterval(tick, 1000);
   // Every control works from the moment the page shows (a tap while it still loads is not lost); then the crew, the
   // live feed and the list.
   showCrew(await api("GET", `/api/crews/${encodeURIComponent(crewId)}`));
-  // The first connection gets no automatic reconnect: retried every 5 s, the list loaded again once it is up.
-  await startFeed(connection, loadOrders, "Working offline: cannot reach the live feed, retrying… Orders below are as last loaded.");
+  // The first connection gets no automatic reconnect: retried every 5 s, the crew and the list read again once it is up.
+  await startFeed(connection, readAgain, "Working offline: cannot reach the live feed, retrying… Orders below are as last loaded.");
   await loadOrders();
 });
 
-// The device's last known position (null until the crew shares it), the watch that keeps it, and when it was last sent.
-let position = null, watching = null, reported = { at: 0, position: null };
+// The device's last known position (null until the watch has a fix), the watch that keeps it, when it was last sent,
+// and whether the crew asked for the next fix to be reported.
+let position = null, watching = null, reported = { at: 0, position: null }, shareNext = false;
+
+/// Keeps `position` as the device moves; its first fix is reported at once, then moves as `moved` says.
+function watchPosition() {
+  if (watching !== null) return;
+  watching = navigator.geolocation.watchPosition(moved, error => {
+    if (shareNext) $("gps-state").textContent = `No position: ${error.message}`;
+    // Refused: the next tap on "Share my position" asks again.
+    if (error.code === error.PERMISSION_DENIED) { navigator.geolocation.clearWatch(watching); watching = null; shareNext = false; }
+  }, { enableHighAccuracy: true, maximumAge: 30000, timeout: 15000 });
+}
+
+async function loadCrew() {
+  try { showCrew(await api("GET", `/api/crews/${encodeURIComponent(crewId)}`)); }
+  catch (error) { showError(error); }
+}
 
 async function reportLocation(where) {
   try {
@@ -122,7 +149,10 @@ function moved(p) {
   const last = reported.position;
   // ~100 m: 0.001° of latitude is 111 m.
   const far = !last || Math.hypot(position.latitude - last.latitude, position.longitude - last.longitude) > 0.001;
-  if (far && Date.now() - reported.at > 60000) reportLocation(position);
+  if (shareNext || (far && Date.now() - reported.at > 60000)) {
+    shareNext = false;
+    reportLocation(position);
+  }
 }
 
 /// Every order the crew holds now: GET /api/work-orders pages through the crew's own orders (the server answers a
@@ -149,26 +179,66 @@ async function refresh(id) {
   catch (error) {
     if (error.status !== 404) throw error;
     // Not visible to this crew any more: it was reassigned.
-    if (mine.has(id) && shown(mine.get(id))) notice(`${id} is no longer assigned to your crew: dispatch gave it to another crew or withdrew it.`);
+    if (mine.has(id) && shown(mine.get(id))) notice(`${id} ${leaving(mine.get(id), null)}.`);
     mine.delete(id);
   }
 }
 
 /// Keeps the newer of what is held and `order`; a full order is preferred to a list row of the same version. An order
 /// taken off the crew's list by someone else says so, not only disappears (a crew driving to it must know).
-function keep(order) {
+function keep(order, events) {
   const held = mine.get(order.id);
   if (held && (held.version > order.version || (held.version === order.version && "description" in held && !("description" in order)))) return;
   // Not for an action this device is sending (a crew's own reject is no news to it).
   if (held && shown(held) && !shown(order) && !sendingNow.has(order.id)) {
-    const why = order.state === "Cancelled" ? "was cancelled"
-      : order.state === "Merged" ? "was merged into another job"
-      : order.crewId == null ? "went back to dispatch"
-      : order.crewId !== crewId ? "was given to another crew by dispatch" : null;
+    const why = leaving(held, order, events);
     if (why) notice(`${order.id} ${why}: it is off your list.`);
   }
   mine.set(order.id, order);
 }
+
+/// Why an order the crew held left its list (`order` as it is now, null when the crew may no longer read it; `events`
+/// what the journal wrote, when pushed). Null when it is still the crew's.
+function leaving(held, order, events) {
+  if (order?.state === "Cancelled") return "was cancelled";
+  if (order?.state === "Merged") return "was merged into another job";
+  if (handedBack.delete(held.id)) return "was handed back to dispatch when you went off shift";
+  if (lapsed(held, events)) return "was not accepted in time: the offer lapsed and went back to dispatch";
+  if (!order) return "is no longer assigned to your crew: dispatch gave it to another crew or withdrew it";
+  if (order.crewId == null) return "went back to dispatch";
+  if (order.crewId !== crewId) return "was given to another crew by dispatch";
+  return null;
+}
+
+/// Whether the crew's offer lapsed unanswered. OfferExpired is journaled for a lapse and for a crew gone off shift alike:
+/// the deadline tells them apart (a minute's allowance for the phone's clock); a list read again, without the journal's
+/// events, has the deadline alone.
+function lapsed(held, events) {
+  if (held.state !== "Dispatched" || !held.offerExpiresAt) return false;
+  const left = Date.parse(held.offerExpiresAt) - Date.now();
+  return left <= 0 || (left < 60000 && (events ?? []).includes("OfferExpired"));
+}
+
+/// Offers the crew has not answered: going off shift hands them back (a booked visit stays, as its customer's appointment).
+const unanswered = () => [...mine.values()].filter(o => shown(o) && o.state === "Dispatched" && !(o.visit && !o.visit.calledOff));
+
+// A tap that cannot be undone (a Reject, going off shift with offers) asks for a second one within a few seconds.
+const ConfirmWithin = 5000;
+let armed = null;
+
+/// True on the second tap of `what` within ConfirmWithin; the first arms it (the page shows "tap again") and returns false.
+function confirmed(what) {
+  if (armed?.what === what && Date.now() < armed.until) { armed = null; return true; }
+  armed = { what, until: Date.now() + ConfirmWithin };
+  setTimeout(() => {
+    if (armed?.what !== what || Date.now() < armed.until) return;
+    armed = null;
+    draw();
+    drawShift();
+  }, ConfirmWithin + 50);
+  return false;
+}
+const isArmed = what => armed?.what === what && Date.now() < armed.until;
 
 /// How far along the crew's steps an order is, and how far each PDA action takes it: an order at or past an action's
 /// step was moved there by another device of the crew (or further on).
@@ -187,7 +257,12 @@ function notice(text) {
 
 const shown = o => o.crewId === crewId && o.state in Next;
 
-function refusal(error) {
+function refusal(error, action, sentFrom) {
+  // Sent without the device's position, an arrival is judged on the crew's last report ("the crew's position reported
+  // 6 min ago is 3.4 km from the site", WorkOrderGrain): the crew at the site must send where it is now.
+  if (error.status === 409 && action === "arrive" && !sentFrom && error.message.includes("position reported")) {
+    return `Refused: ${error.message} This PDA has not sent where you are now: tap "Share my position", then Arrived again.`;
+  }
   if (error.status === 409) return `Refused: ${error.message}`;
   if (error.status === 404) return "This order is no longer assigned to your crew.";
   if (error.status === 400) return `Not accepted: ${error.message}`;
@@ -195,13 +270,28 @@ function refusal(error) {
 }
 
 
-function showCrew(crew) {
+function showCrew(now) {
+  crew = now;
   $("crew-status").textContent = crew.status;
-  const shift = $("shift");
-  shift.hidden = false;
-  shift.textContent = crew.status === "OffShift" ? "Back on shift" : "Go off shift";
-  shift.dataset.to = crew.status === "OffShift" ? "Available" : "OffShift";
   $("crew-name").textContent = `${crew.id} · ${crew.profile.name} · ${crew.location.latitude.toFixed(4)}, ${crew.location.longitude.toFixed(4)}`;
+  drawShift();
+}
+
+/// The shift button, and while it waits for its second tap what going off shift does to the crew's orders.
+function drawShift() {
+  if (!crew) return;
+  const shift = $("shift"), note = $("shift-note"), off = crew.status === "OffShift", asking = !off && isArmed("shift");
+  shift.hidden = false;
+  shift.dataset.to = off ? "Available" : "OffShift";
+  shift.textContent = off ? "Back on shift" : asking ? "Go off shift? Tap again" : "Go off shift";
+  shift.classList.toggle("armed", asking);
+  note.hidden = !asking;
+  if (asking) {
+    const offers = unanswered().length, kept = [...mine.values()].filter(shown).length - offers;
+    note.textContent = `${offers === 1 ? "Your unanswered offer goes" : `Your ${offers} unanswered offers go`} back to dispatch. `
+      + (kept ? `Orders you accepted, are driving to or working on stay yours (${kept} on your list), their clocks running.`
+        : "Nothing else is on your list.");
+  }
 }
 
 function tick() {
@@ -209,16 +299,28 @@ function tick() {
     const order = mine.get(span.closest(".card").dataset.card);
     if (order) span.textContent = countdown(slack(order), order);
   }
+  for (const span of document.querySelectorAll("#orders .answer-by")) {
+    const order = mine.get(span.closest(".card").dataset.card);
+    if (order?.offerExpiresAt) span.textContent = answerWithin(order.offerExpiresAt);
+  }
 }
 
-/// Redraws only when the set of orders, a state, a description or a refusal changed, so what the crew is typing in a
-/// note survives the hub's updates; `force` redraws anyway.
+/// How long the crew has to accept an offer before it lapses and goes back to dispatch.
+function answerWithin(deadline, now = Date.now()) {
+  const seconds = Math.max(0, Math.floor((Date.parse(deadline) - now) / 1000));
+  return seconds ? `answer within ${Math.floor(seconds / 60)}m ${seconds % 60}s` : "answer time is up";
+}
+
+/// Redraws only when the set of orders, their ranking, a state, a description, an offer's deadline, a Reject asking
+/// again or a refusal changed, so what the crew is typing in a note survives the hub's updates; `force` redraws anyway.
 function draw(force = false) {
-  const active = [...mine.values()].filter(shown).sort((a, b) => a.id.localeCompare(b.id));
+  if (isArmed("shift")) drawShift(); // what going off shift hands back, as the list is now
+  // Most urgent first, as the console ranks them: the order nearest its promise is on top, not the lowest id.
+  const active = rank([...mine.values()].filter(shown)).map(r => r.o);
   // Refusals of orders no longer shown go with them (a card that comes back starts clean).
   for (const id of refusals.keys()) if (!active.some(o => o.id === id)) refusals.delete(id);
   $("order-count").textContent = active.length ? `(${active.length})` : "";
-  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${sendingNow.has(o.id)}:${refusals.get(o.id) ?? ""}`).join("|");
+  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${o.offerExpiresAt}:${sendingNow.has(o.id)}:${isArmed(`reject:${o.id}`)}:${refusals.get(o.id) ?? ""}`).join("|");
   if (!force && $("orders").dataset.drawn === next) return;
   $("orders").dataset.drawn = next;
   if (!active.length) { $("orders").innerHTML = `<p class="muted">No orders.</p>`; return; }
@@ -229,12 +331,12 @@ function draw(force = false) {
   const focus = focused && { card: focused.closest(".card").dataset.card, action: focused.dataset.action ?? null };
   $("orders").innerHTML = active.map(o => `
     <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}">
-      <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span></div>
+      <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span>${o.state === "Dispatched" && o.offerExpiresAt ? `<span class="answer-by warn">${escape(answerWithin(o.offerExpiresAt))}</span>` : ""}</div>
       <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
       ${o.visit && !o.visit.calledOff ? `<div class="visit">Visit booked for ${escape(visitWindow(o.visit))}</div>` : ""}
       ${Next[o.state].length ? `<textarea rows="1" maxlength="2000" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}
-      <div class="row">${Next[o.state].map(([action, label]) => `<button data-order="${escape(o.id)}" data-action="${action}"${sendingNow.has(o.id) ? " disabled" : ""}>${label}</button>`).join("")}</div>
+      <div class="row">${Next[o.state].map(([action, label]) => button(o, action, label)).join("")}</div>
       ${refusals.has(o.id) ? `<div class="refusal" role="alert">${escape(refusals.get(o.id))}</div>` : ""}
     </div>`).join("");
   for (const card of $("orders").querySelectorAll(".card[data-card]")) {
@@ -246,4 +348,10 @@ function draw(force = false) {
     // The button tapped may have gone with the state it was for: then the card's next action.
     (focus.action ? card?.querySelector(`button[data-action="${focus.action}"]:not([disabled])`) ?? card?.querySelector("button:not([disabled]), textarea") : card?.querySelector("textarea"))?.focus();
   }
+}
+
+/// An action's button; Reject looks apart from Accept and, tapped once, asks to be tapped again.
+function button(o, action, label) {
+  const reject = action === "reject", asking = reject && isArmed(`reject:${o.id}`);
+  return `<button data-order="${escape(o.id)}" data-action="${action}"${reject ? ` class="danger${asking ? " armed" : ""}"` : ""}${sendingNow.has(o.id) ? " disabled" : ""}>${asking ? "Reject? Tap again" : label}</button>`;
 }

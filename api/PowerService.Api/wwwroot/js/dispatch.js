@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce, sending } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce, sending, rank, Band } from "./session.js";
 
 // The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
 // live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
@@ -513,20 +513,6 @@ function draw(all = false) {
   if (what.has("outages")) drawOutages();
   drawMap(what);
   if (picking !== null && (what.has("crews") || what.has("orders"))) refreshPicker();
-}
-
-// Most urgent first by the row's colour — late, then due soon, then in time, then orders no clock runs for (on hold, or
-// nothing promised) — and within a colour by priority-weighted time: minutes late × weight, minutes left ÷ weight,
-// with dispatch's lateness weights (docs/workflow.md). An Emergency with 44 min left ranks as 11 min, above a Low with
-// 43 min left (86 min): ranked by time alone, urgent and trivial work interleaved.
-const Weight = { Low: 0.5, Normal: 1, High: 2, Emergency: 4 };
-const Band = { late: 0, warn: 1, ok: 2, muted: 3 };
-
-function rank(rows, now) {
-  return rows.map(o => {
-    const s = slack(o, now), w = Weight[o.priority] ?? 1;
-    return { o, s, band: Band[slackClass(s)], key: !s ? -w : s.minutes < 0 ? s.minutes * w : s.minutes / w };
-  }).sort((a, b) => a.band - b.band || a.key - b.key || (a.o.id < b.o.id ? -1 : a.o.id > b.o.id ? 1 : 0));
 }
 
 // The drawn rows by order id.

@@ -83,8 +83,12 @@ export async function api(method, path, body) {
 
 const SendAttempts = 6;
 
+// A busy silo's Retry-After is waited for up to this long: past it, a crew would think the PDA hung.
+const RetryAfterCap = 30000;
+
 /// Sends what must happen once (a report, a crew's action) until it gets an answer. No answer (the network dropped)
-/// or a busy silo (429, 502–504) is retried after 1, 2, 4, 8 and 8 s with the same request id, which the server
+/// or a busy silo (429, 502–504) is retried after 1, 2, 4, 8 and 8 s, or after the answer's Retry-After (at most 30 s:
+/// sent sooner, the retries spent the crew's rate budget again), with the same request id, which the server
 /// recognises: a request whose answer was lost is not carried out twice. `retrying(attempt, of)` is told before each.
 export async function sendOnce(method, path, body, retrying = () => {}) {
   const requestId = newRequestId();
@@ -98,7 +102,8 @@ export async function sendOnce(method, path, body, retrying = () => {}) {
         throw error.status === undefined ? new Error(`Not sent: no answer after ${SendAttempts} tries (no signal?). Try again when you have a connection.`) : error;
       }
       retrying(attempt + 1, SendAttempts);
-      await new Promise(resolve => setTimeout(resolve, Math.min(1000 * 2 ** (attempt - 1), 8000)));
+      const wait = error.retryAfter ?? Math.min(1000 * 2 ** (attempt - 1), 8000);
+      await new Promise(resolve => setTimeout(resolve, Math.min(wait, RetryAfterCap)));
     }
   }
 }
@@ -129,7 +134,15 @@ async function problem(response) {
   const error = new Error(text);
   error.status = response.status;
   error.body = details;
+  error.retryAfter = retryAfter(response.headers.get("retry-after"));
   return error;
+}
+
+/// Retry-After in milliseconds (seconds or an HTTP date), or null when absent or unreadable.
+function retryAfter(value) {
+  if (!value) return null;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.max(0, ms) : null;
 }
 
 /// Reconnects for as long as the page is open, at most 10 s apart: the client's default gives up after four tries
@@ -249,6 +262,21 @@ export function slack(order, now = Date.now()) {
 }
 
 export function slackClass(s) { return !s ? "muted" : s.minutes < 0 ? "late" : s.warned ? "warn" : "ok"; }
+
+// Most urgent first by the row's colour — late, then due soon, then in time, then orders no clock runs for (on hold, or
+// nothing promised) — and within a colour by priority-weighted time: minutes late × weight, minutes left ÷ weight,
+// with dispatch's lateness weights (docs/workflow.md). An Emergency with 44 min left ranks as 11 min, above a Low with
+// 43 min left (86 min): ranked by time alone, urgent and trivial work interleaved. The console and the PDA rank alike.
+const Weight = { Low: 0.5, Normal: 1, High: 2, Emergency: 4 };
+export const Band = { late: 0, warn: 1, ok: 2, muted: 3 };
+
+/// `orders` (rows or full orders) as `[{ o, s, band, key }]`, most urgent first; `s` is the order's slack.
+export function rank(orders, now = Date.now()) {
+  return orders.map(o => {
+    const s = slack(o, now), w = Weight[o.priority] ?? 1;
+    return { o, s, band: Band[slackClass(s)], key: !s ? -w : s.minutes < 0 ? s.minutes * w : s.minutes / w };
+  }).sort((a, b) => a.band - b.band || a.key - b.key || (a.o.id < b.o.id ? -1 : a.o.id > b.o.id ? 1 : 0));
+}
 
 /// The most urgent clock's time left (`s` from slack); for an order on a customer-caused hold, since when it is held.
 export function countdown(s, order) {
