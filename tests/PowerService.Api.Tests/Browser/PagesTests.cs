@@ -99,6 +99,10 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 
         var card = pda.Locator(".card[data-card='WO-B1']");
         await Assertions.Expect(card).ToContainTextAsync("Lights out on Binhai Road");
+        // Nobody home? The crew reads whom to call, a tap away (the card had a customer id only).
+        await card.GetByRole(AriaRole.Button, new() { Name = "Customer's phone" }).ClickAsync();
+        await Assertions.Expect(card.Locator(".contact")).ToContainTextAsync("Wang Fang");
+        await Assertions.Expect(card.Locator(".contact a")).ToHaveAttributeAsync("href", "tel:13900000001");
         string[][] steps = [["Accept", "Crew accepted"], ["En route", "On the way"], ["Arrived", "Crew on site"], ["Resolved", "Repaired"]];
         foreach (var (button, customerSees) in steps.Select(s => (s[0], s[1])))
         {

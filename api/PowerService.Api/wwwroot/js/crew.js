@@ -37,6 +37,8 @@ requireRole(["crew"], async user => {
   const readAgain = async () => { await loadCrew(); await loadOrders(); };
   connection.onreconnected(async () => { showOffline(null); showError(null); refusals.clear(); await readAgain(); });
   $("orders").onclick = async event => {
+    const asked = event.target.closest("button[data-contact]");
+    if (asked) { await readContact(asked.dataset.contact); return; }
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const id = button.dataset.order, note = button.closest(".card").querySelector("textarea").value || null;
@@ -320,7 +322,7 @@ function draw(force = false) {
   // Refusals of orders no longer shown go with them (a card that comes back starts clean).
   for (const id of refusals.keys()) if (!active.some(o => o.id === id)) refusals.delete(id);
   $("order-count").textContent = active.length ? `(${active.length})` : "";
-  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${o.offerExpiresAt}:${sendingNow.has(o.id)}:${isArmed(`reject:${o.id}`)}:${refusals.get(o.id) ?? ""}`).join("|");
+  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${o.offerExpiresAt}:${sendingNow.has(o.id)}:${isArmed(`reject:${o.id}`)}:${refusals.get(o.id) ?? ""}:${contacts.has(o.id)}`).join("|");
   if (!force && $("orders").dataset.drawn === next) return;
   $("orders").dataset.drawn = next;
   if (!active.length) { $("orders").innerHTML = `<p class="muted">No orders.</p>`; return; }
@@ -334,6 +336,7 @@ function draw(force = false) {
       <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span>${o.state === "Dispatched" && o.offerExpiresAt ? `<span class="answer-by warn">${escape(answerWithin(o.offerExpiresAt))}</span>` : ""}</div>
       <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
+      ${contactLine(o)}
       ${o.visit && !o.visit.calledOff ? `<div class="visit">Visit booked for ${escape(visitWindow(o.visit))}</div>` : ""}
       ${Next[o.state].length ? `<textarea rows="1" maxlength="2000" placeholder="note" aria-label="note for ${escape(o.id)}"></textarea>` : `<div class="muted">Booked visit: dispatch offers it before the slot.</div>`}
       <div class="row">${Next[o.state].map(([action, label]) => button(o, action, label)).join("")}</div>
@@ -348,6 +351,26 @@ function draw(force = false) {
     // The button tapped may have gone with the state it was for: then the card's next action.
     (focus.action ? card?.querySelector(`button[data-action="${focus.action}"]:not([disabled])`) ?? card?.querySelector("button:not([disabled]), textarea") : card?.querySelector("textarea"))?.focus();
   }
+}
+
+// The customers' contacts read on this page, by order (read when asked: a phone number is shown to the crew working the
+// order, not pushed to every PDA).
+const contacts = new Map();
+const Contactable = new Set(["Reserved", "Dispatched", "Accepted", "EnRoute", "OnSite"]);
+
+/// The customer to call (nobody home, the gate locked): a button until read, then the name and a tap-to-call number.
+function contactLine(o) {
+  if (!o.customerId || !Contactable.has(o.state)) return "";
+  const c = contacts.get(o.id);
+  if (!c) return `<div><button type="button" data-contact="${escape(o.id)}">Customer's phone</button></div>`;
+  if (c.error) return `<div class="refusal">${escape(c.error)}</div>`;
+  return `<div class="contact">${escape(c.name)}${c.phone ? ` · <a href="tel:${escape(c.phone)}">${escape(c.phone)}</a>` : " · no phone on file"}</div>`;
+}
+
+async function readContact(id) {
+  try { contacts.set(id, await api("GET", `/api/work-orders/${encodeURIComponent(id)}/contact`)); }
+  catch (error) { contacts.set(id, { error: `Customer's contact: ${error.message}` }); }
+  draw(true);
 }
 
 /// An action's button; Reject looks apart from Accept and, tapped once, asks to be tapped again.
