@@ -55,6 +55,19 @@ public sealed class IndicatorApiTests : IAsyncLifetime
         Assert.Equal(field, (await ApiScenario.JsonAsync(response)).GetProperty("field").GetString());
     }
 
+    /// <summary>Only from given, past the current month: the 400 said "from (2099-01) is after to (2026-12)" to a user who
+    /// had sent no to.</summary>
+    [Fact]
+    public async Task A_from_after_the_current_month_without_a_to_says_to_is_the_current_month()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+
+        var response = await _dispatcher.GetAsync("/api/indicators?region=R1&from=2099-01");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("which is the current month", (await ApiScenario.JsonAsync(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_region_too_long_is_a_400_an_unknown_one_a_404_and_only_dispatchers_and_operators_may_read()
     {

@@ -142,7 +142,9 @@ internal sealed class RegionIndicatorsGrain(
         var first = from is null ? last : IndicatorMonths.Parse(from, "from");
         if (string.CompareOrdinal(first, last) > 0)
         {
-            throw new InvalidFieldException("from", $"from ({first}) is after to ({last}).");
+            throw new InvalidFieldException("from", to is null
+                ? $"from ({first}) is after to, which is the current month ({last}) when not given: figures are kept for months that have begun."
+                : $"from ({first}) is after to ({last}).");
         }
         if (await CustomersServedAsync() is not { } customers)
         {
