@@ -82,12 +82,26 @@ internal sealed partial class AreaPowerGrain(
             MoveIn(byId);
             flags.State.ByIdStoredBefore = null;
         }
+        if (S.NestedOutageIdStoredBefore is { } legacy)
+        {
+            // Stored when an area held one nested outage.
+            S.Nested.Add(new NestedOutage(legacy, S.NestedMetersStoredBefore ?? []));
+            S.NestedOutageIdStoredBefore = null;
+            S.NestedMetersStoredBefore = null;
+            _record.Changed();
+        }
         _area = await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeters();
         // Room for every meter of the area at once: grown one report at a time, the flags were copied four times
         // (3, 7, 17, 37, 79 entries for 50 meters), and a storm's last growth — 20,000 areas at once, late in the burst
         // — was the bulk of what each collection had to promote.
         Meters.EnsureCapacity(_area?.MeterCount ?? 0);
         await SettleOwedCalls();
+        if (S.PlanStarting is { } plan && S.OutageId is null && S.PlanStartingAt is { } darkSince)
+        {
+            // Stored with the decision, the start may not have reached the plan before a crash: told again (a plan
+            // started already ignores it).
+            await GrainFactory.GetGrain<IPlannedOutageGrain>(plan).StartedByMeters(darkSince);
+        }
     }
 
     private void MoveIn(Dictionary<string, MeterPower> byId)
@@ -186,9 +200,9 @@ internal sealed partial class AreaPowerGrain(
         {
             return Task.FromResult(new FaultCallClassification(FaultCallVerdict.InOutage, outage));
         }
-        if (S.NestedOutageId is { } nested && S.NestedMeters.Contains(meterId))
+        if (S.Nested.Find(n => n.Meters.Contains(meterId)) is { } nested)
         {
-            return Task.FromResult(new FaultCallClassification(FaultCallVerdict.InOutage, nested));
+            return Task.FromResult(new FaultCallClassification(FaultCallVerdict.InOutage, nested.OutageId));
         }
         var now = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         if (Meters.TryGet(meterId, out var meter) && meter.DarkSince == 0 && meter.LastAt > 0
@@ -197,7 +211,7 @@ internal sealed partial class AreaPowerGrain(
             return Task.FromResult(new FaultCallClassification(FaultCallVerdict.MeterOn));
         }
         RememberCall(new EarlierCall(orderId, meterId, now));
-        if (meter.DarkSince != 0 && S.NestedOutageId is null && S.OpeningOwed is null && S.PlanStarting is null)
+        if (meter.DarkSince != 0 && S.OpeningOwed is null && S.PlanStarting is null)
         {
             // After this call is answered (the outage it may open folds this very order in, which waits on this turn).
             _partialCheck ??= RegisterTimer(_ => JudgePartialOutage(), PartialOutageDelay, TimeSpan.Zero);
@@ -213,12 +227,12 @@ internal sealed partial class AreaPowerGrain(
     {
         _partialCheck?.Dispose();
         _partialCheck = null;
-        if (S.OutageId is not null || S.NestedOutageId is not null || S.OpeningOwed is not null || S.PlanStarting is not null || S.EarlierCalls is not { Count: > 0 } calls)
+        if (S.OutageId is not null || S.OpeningOwed is not null || S.PlanStarting is not null || S.EarlierCalls is not { Count: > 0 } calls)
         {
             return;
         }
         var window = (long)options.InferenceWindow.TotalMilliseconds;
-        var (dark, _) = await StillDark(cutoff: long.MaxValue);
+        var (dark, _) = await StillDark(cutoff: long.MaxValue, outsideNested: true);
         foreach (var call in calls.Where(c => Meters.TryGet(c.MeterId, out var m) && m.DarkSince != 0).Reverse())
         {
             // The meters that went dark with the caller's: a meter dark for days (disconnected) is not this fault.
@@ -230,8 +244,7 @@ internal sealed partial class AreaPowerGrain(
             }
             var firstDark = with.Min(id => { Meters.TryGet(id, out var m); return m.DarkSince; });
             var id = NextOutageId();
-            S.NestedOutageId = id;
-            S.NestedMeters = with;
+            S.Nested.Add(new NestedOutage(id, with));
             S.OpeningOutageId = id;
             S.OpeningOwed = new OutageOpening(
                 OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
@@ -281,7 +294,7 @@ internal sealed partial class AreaPowerGrain(
         _area?.MeterCount ?? 0,
         flags.State.DarkCount,
         S.OutageId,
-        S.NestedOutageId,
+        S.Nested.Count == 0 ? null : S.Nested[^1].OutageId,
         LastHeardFrom(),
         S.RestoredAt + options.NestedOutageGrace,
         S.OpeningOwed is not null));
@@ -292,10 +305,8 @@ internal sealed partial class AreaPowerGrain(
         {
             await EndAreaOutage(restoredAt);
         }
-        else if (S.NestedOutageId == outageId)
+        else if (S.Nested.RemoveAll(n => n.OutageId == outageId) > 0)
         {
-            S.NestedOutageId = null;
-            S.NestedMeters = [];
             await state.WriteStateAsync();
             _record.Written();
         }
@@ -370,19 +381,21 @@ internal sealed partial class AreaPowerGrain(
             await RegisterOrUpdateReminder(NestedCheck, options.NestedOutageGrace, TimeSpan.Zero);
             return;
         }
-        var (stillDark, darkSince) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
+        var (stillDark, _) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
         // Those of its meters left dark at the restoration that came back meanwhile are told now.
         await GrainFactory.GetGrain<IOutageGrain>(restoredOutage).NestedChecked(Id, stillDark);
+        (stillDark, var darkSince) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds(), outsideNested: true);
         S.RestoredOutageId = null;
         S.RestoredAt = null;
-        if (stillDark.Count == 0 || S.OutageId is not null || S.NestedOutageId is not null)
+        // Meters already in another nested or partial outage of the area are that outage's (left out above): an area
+        // held one, and meters left dark beside it were told of an outage and then of nothing, with no outage at all.
+        if (stillDark.Count == 0 || S.OutageId is not null)
         {
             MarkDirty();
             return;
         }
         var id = NextOutageId();
-        S.NestedOutageId = id;
-        S.NestedMeters = stillDark;
+        S.Nested.Add(new NestedOutage(id, stillDark));
         S.OpeningOutageId = id;
         S.OpeningOwed = new OutageOpening(
             OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(darkSince),
@@ -395,14 +408,17 @@ internal sealed partial class AreaPowerGrain(
     /// <summary>The area's meters dark since <paramref name="cutoff"/> or before, by id, and when the first of them went
     /// dark. The flags know meters by hash only: the ids are the area's meters in the topology (a meter moved to another
     /// area since is not this area's to report).</summary>
-    private async Task<(List<string> Meters, long DarkSince)> StillDark(long cutoff)
+    /// <param name="outsideNested">Leave out the meters of the area's nested and partial outages (in an outage already).</param>
+    private async Task<(List<string> Meters, long DarkSince)> StillDark(long cutoff, bool outsideNested = false)
     {
         var dark = new List<string>();
         var first = long.MaxValue;
+        HashSet<string>? nested = outsideNested && S.Nested.Count > 0 ? [.. S.Nested.SelectMany(n => n.Meters)] : null;
         foreach (var meterId in await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeterIds())
         {
             // The area's supply meter measures the transformer, not a customer: it is no customer left in the dark.
-            if (meterId != _area?.SupplyMeterId && Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= cutoff)
+            if (meterId != _area?.SupplyMeterId && Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= cutoff
+                && nested?.Contains(meterId) != true)
             {
                 dark.Add(meterId);
                 first = Math.Min(first, meter.DarkSince);
@@ -468,7 +484,7 @@ internal sealed partial class AreaPowerGrain(
             var now = TimeProvider.GetUtcNow();
             await EndAreaOutage(back < now ? back : now, byMeters: true);
         }
-        if (S.NestedOutageId is not null && backAt is not null)
+        if (S.Nested.Count > 0 && backAt is not null)
         {
             // A nested outage ends when its meters are back, whatever else the area has open meanwhile: it stayed on the
             // board, its repair order open, until some later event reached the area.
@@ -493,6 +509,7 @@ internal sealed partial class AreaPowerGrain(
             return false;
         }
         S.PlanStarting = plan.Id;
+        S.PlanStartingAt = darkSince;
         await CommitAndSettle(ReminderChange.Set(PlanStartCheck, TimeProvider.GetUtcNow() + PlanStartWait, TimeSpan.Zero));
         await GrainFactory.GetGrain<IPlannedOutageGrain>(plan.Id).StartedByMeters(darkSince);
         return true;
@@ -505,7 +522,7 @@ internal sealed partial class AreaPowerGrain(
     /// order, a second "outage" text, more customers out on the console than the utility serves.</remarks>
     private (long Newest, int InWindow, long FirstDark) DarkInWindow(long restoredAt, long window)
     {
-        HashSet<ulong>? nested = S.NestedOutageId is null ? null : [.. S.NestedMeters.Select(MeterFlagTable.KeyOf)];
+        HashSet<ulong>? nested = S.Nested.Count == 0 ? null : [.. S.Nested.SelectMany(n => n.Meters).Select(MeterFlagTable.KeyOf)];
         long newest = 0;
         foreach (var meter in Meters)
         {
@@ -528,13 +545,14 @@ internal sealed partial class AreaPowerGrain(
         return (newest, count, first);
     }
 
+    /// <summary>Ends the nested (or partial) outages whose meters are all back, one at a time: each ending is owed and
+    /// told before the next is taken (one owed ending at once; one still owed waits for the next batch).</summary>
     private async Task RestoreNestedIfBack(DateTimeOffset? backAt)
     {
-        if (S.NestedOutageId is { } nested && S.NestedMeters.All(m => !Meters.TryGet(m, out var meter) || meter.DarkSince == 0))
+        while (S.EndingOwed is null && S.Nested.Find(n => n.Meters.All(m => !Meters.TryGet(m, out var meter) || meter.DarkSince == 0)) is { } nested)
         {
-            S.NestedOutageId = null;
-            S.NestedMeters = [];
-            S.EndingOwed = nested;
+            S.Nested.Remove(nested);
+            S.EndingOwed = nested.OutageId;
             // Back when its meters say, as the area's own outage (a late batch must not lengthen it in the indicators).
             var now = TimeProvider.GetUtcNow();
             S.EndingAt = backAt is { } back && back < now ? back : now;
@@ -685,7 +703,7 @@ internal sealed partial class AreaPowerGrain(
 
     /// <summary>The outage the owed opening is for (records stored before the id was kept name it by scope).</summary>
     private string? OwedOutageId() =>
-        S.OpeningOutageId ?? (S.OpeningOwed?.Scope == OutageScope.Meters ? S.NestedOutageId : S.OutageId);
+        S.OpeningOutageId ?? (S.OpeningOwed?.Scope == OutageScope.Meters ? S.Nested.LastOrDefault()?.OutageId : S.OutageId);
 
     /// <summary>The area's feeder, if the topology names one.</summary>
     private string? Feeder => _area?.FeederId is { Length: > 0 } feeder ? feeder : null;
@@ -745,8 +763,19 @@ internal sealed class AreaPowerRecord
 
     /// <summary>The outage is a planned outage's (opened by it, ended only by it).</summary>
     public bool OutageIsPlanned { get; set; }
-    public string? NestedOutageId { get; set; }
-    public List<string> NestedMeters { get; set; } = [];
+    /// <summary>The area's nested outages (meters still dark after it came back) and partial outages (meters dark together,
+    /// too few for an area outage, confirmed by a call), each with its meters; none on most areas.</summary>
+    public List<NestedOutage> Nested { get; set; } = [];
+
+    /// <summary>The one nested outage of a record stored before an area could hold several; moved to
+    /// <see cref="Nested"/> on activation, never written.</summary>
+    [JsonPropertyName("NestedOutageId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? NestedOutageIdStoredBefore { get; set; }
+
+    [JsonPropertyName("NestedMeters")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<string>? NestedMetersStoredBefore { get; set; }
 
     /// <summary>The outage last restored and when: meters dark since before then and still dark after the grace
     /// period are nested.</summary>
@@ -773,6 +802,9 @@ internal sealed class AreaPowerRecord
     /// meanwhile are absorbed into it.</summary>
     public string? PlanStarting { get; set; }
 
+    /// <summary>When the meters of <see cref="PlanStarting"/> went dark: the start told to the plan.</summary>
+    public DateTimeOffset? PlanStartingAt { get; set; }
+
     /// <summary>The last planned outage that did not open when the meters started it: not asked again.</summary>
     public string? PlanDeclined { get; set; }
 
@@ -781,6 +813,9 @@ internal sealed class AreaPowerRecord
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<EarlierCall>? EarlierCalls { get; set; }
 }
+
+/// <summary>A nested or partial outage of an area and its meters.</summary>
+internal sealed record NestedOutage(string OutageId, List<string> Meters);
 
 /// <summary>A fault call an area classified unknown: the order, its customer's meter, when (Unix milliseconds).</summary>
 internal sealed record EarlierCall(string OrderId, string MeterId, long At);

@@ -171,6 +171,47 @@ public sealed class FaultCallTests : IAsyncLifetime
         Assert.Equal(OutageState.Restored, (await _silo.Grain<IOutageGrain>(partialId).Get())!.State);
     }
 
+    /// <summary>An area held one nested or partial outage at a time: with a street's partial outage open, meters left
+    /// dark when the area's outage was restored got no nested outage (told of an outage, then of nothing), and with a
+    /// nested outage open no partial outage was found (a repair order per caller again).</summary>
+    [Fact]
+    public async Task An_area_keeps_a_partial_and_a_nested_outage_side_by_side()
+    {
+        await SendAsync(_silo, Events(_silo, 36, 40, MeterEventType.LastGasp));
+        await CallAsync("WO-FUSE-36", 36);
+        _silo.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId is not null, "a partial outage is opened");
+        var partial = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId!;
+
+        _silo.Advance(TimeSpan.FromMinutes(10));
+        await SendAsync(_silo, Events(_silo, 1, 20, MeterEventType.LastGasp, "storm"));
+        var areaOutage = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).OutageId!;
+        await _silo.Grain<IOutageGrain>(areaOutage).Restore("dispatcher:li");
+        await SendAsync(_silo, Events(_silo, 1, 18, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(3));
+
+        await Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId is { } id && id != partial, "a nested outage is opened beside the partial one");
+        var nested = (await _silo.Grain<IOutageGrain>((await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId!).Get())!;
+        Assert.Equal([Meter(19), Meter(20)], nested.MeterIds);
+        Assert.Equal(areaOutage, nested.ParentOutageId);
+        Assert.Equal(Enumerable.Range(36, 5).Select(Meter), (await _silo.Grain<IOutageGrain>(partial).Get())!.MeterIds); // unchanged
+        Assert.Equal(nested.Id, (await CallAsync("WO-DARK-19", 19)).MergedInto);
+        Assert.Equal(partial, (await CallAsync("WO-FUSE-37", 37)).MergedInto);
+
+        // And a second street's fuse while both are open is a partial outage of its own.
+        await SendAsync(_silo, Events(_silo, 44, 47, MeterEventType.LastGasp));
+        await CallAsync("WO-FUSE-45", 45);
+        _silo.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.True(async () => (await _silo.Grain<IWorkOrderGrain>("WO-FUSE-45").Get())!.State == WorkOrderState.Merged, "the call folds into a second partial outage");
+        var second = (await _silo.Grain<IWorkOrderGrain>("WO-FUSE-45").Get())!.MergedInto!;
+        Assert.Equal(Enumerable.Range(44, 4).Select(Meter), (await _silo.Grain<IOutageGrain>(second).Get())!.MeterIds);
+
+        await SendAsync(_silo, Events(_silo, 19, 20, MeterEventType.PowerRestored, "back"));
+        await SendAsync(_silo, Events(_silo, 36, 40, MeterEventType.PowerRestored, "back"));
+        Assert.Equal((OutageState.Restored, OutageState.Restored, OutageState.Confirmed),
+            ((await _silo.Grain<IOutageGrain>(nested.Id).Get())!.State, (await _silo.Grain<IOutageGrain>(partial).Get())!.State, (await _silo.Grain<IOutageGrain>(second).Get())!.State));
+    }
+
     [Fact]
     public async Task A_customer_on_a_meter_of_a_nested_outage_merges_into_it_a_neighbour_with_power_does_not()
     {
