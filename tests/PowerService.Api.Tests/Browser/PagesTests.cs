@@ -607,6 +607,36 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("1 active outage (1 area outage within them) · 2 customers out");
     }
 
+    /// <summary>A nested outage (two meters left dark after their area came back) and a newer outage of the whole area:
+    /// the console counted the two meters' customers twice (an area of 50 showed 63 out).</summary>
+    [Fact]
+    public async Task Customers_of_a_nested_outage_inside_a_newer_outage_of_their_area_are_counted_out_once()
+    {
+        await RestartWithAsync("Workflow:Outages:NestedOutageGrace", "00:00:01");
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var headEnd = await _api.ClientForAsync("headend-1");
+        await ApiScenario.ImportTwoAreasAsync(dispatcherApi); // TA-1: M-1..M-10, its customer CU-0001 on M-1
+        object Events(string type, string tag, int first, int last) => new
+        {
+            events = Enumerable.Range(first, last - first + 1).Select(m => new { meterId = $"M-{m}", eventId = $"{tag}-{m}", type, at = DateTimeOffset.UtcNow }).ToArray(),
+        };
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", Events("LastGasp", "gasp", 1, 10))).StatusCode);
+        await Eventually.True(async () => (await dispatcherApi.GetAsync("/api/outages/OUT-TA-1-1")).IsSuccessStatusCode, "the area's outage is open");
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsync("/api/outages/OUT-TA-1-1/restore", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", Events("PowerRestored", "on", 3, 10))).StatusCode);
+        await Eventually.True(async () => (await dispatcherApi.GetAsync("/api/outages/OUT-TA-1-2")).IsSuccessStatusCode, "M-1 and M-2 are a nested outage");
+        await Task.Delay(1500);
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", Events("LastGasp", "again", 3, 10))).StatusCode);
+        await Eventually.True(async () => (await dispatcherApi.GetAsync("/api/outages/OUT-TA-1-3")).IsSuccessStatusCode, "the whole area is out again");
+
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+
+        await Assertions.Expect(console.Locator("#outages tr")).ToHaveCountAsync(2);
+        await Assertions.Expect(console.Locator("#outage-counts")).ToHaveTextAsync("2 active outages · 1 customers out"); // CU-0001 on M-1, in both
+    }
+
     private sealed record IndexedOrder(string Id, WorkOrderPriority Priority, SlaDue Due, string? CustomerId = null, string? CrewId = null);
 
     /// <summary>Puts FaultRepair rows into <paramref name="region"/>'s order index, as orders would (a crew's row

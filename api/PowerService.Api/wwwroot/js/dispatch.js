@@ -850,7 +850,11 @@ function drawOutages() {
     cells[7].textContent = o.repair ? `${o.repair}${crewId ? " · " + crewId : ""}` : "—";
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] ?? null);
   });
-  const customers = roots.reduce((sum, o) => sum + customersOut(o, children.get(o.id) ?? []).customers, 0), inside = active.length - roots.length;
+  // Meters of a nested or partial outage whose whole area is out again are counted with that area, not twice (an area
+  // of 50 counted 63 out).
+  const areasOut = new Set(active.filter(o => o.scope === "TransformerArea").flatMap(o => o.areas));
+  const customers = roots.reduce((sum, o) => sum + (o.scope === "Meters" && o.areas.every(a => areasOut.has(a)) ? 0 : customersOut(o, children.get(o.id) ?? []).customers), 0),
+    inside = active.length - roots.length;
   $("outage-counts").textContent = active.length
     ? `${roots.length.toLocaleString()} active outage${roots.length === 1 ? "" : "s"}${inside ? ` (${inside} area outage${inside === 1 ? "" : "s"} within them)` : ""} · ${customers.toLocaleString()} customers out${activeOutages.length > MaxOutageRows ? ` · showing the ${MaxOutageRows} largest` : ""}`
     : "No active outages.";
