@@ -163,6 +163,25 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Contains("the crew is already sent", (await Json(tooLate)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>A customer began to move a confirmed visit (held another slot) and then cancelled the order: the held
+    /// slot stayed taken from other customers for the hold's ten minutes.</summary>
+    [Fact]
+    public async Task Cancelling_an_order_while_its_visit_is_being_moved_frees_the_slot_held_for_the_move()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-77", skills: MeterAndRepair, offShiftUntilTomorrow: true);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-77/slots", new { slots = new[] { new { start = _slot, end = _slot.AddHours(2), capacity = 1 } } })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+        var first = (await Json(await HoldAsync(_customer, orderId))).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsync($"/api/bookings/{first}/confirm", null)).StatusCode);
+        var moving = (await Json(await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-77", slotStart = _slot }))).GetProperty("id").GetString();
+
+        Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsJsonAsync($"/api/work-orders/{orderId}/transitions", new { action = "cancel", note = "no longer needed" })).StatusCode);
+
+        await Eventually.True(async () => (await Json(await _dispatcher.GetAsync($"/api/bookings/{moving}"))).GetProperty("state").GetString() == "Released", "the move's hold is released");
+        var other = await CreateAsync(_dispatcher, Installation("WO-OTHER"));
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = other, crewId = "C-77", slotStart = _slot })).StatusCode);
+    }
+
     [Fact]
     public async Task A_confirmed_visit_is_on_the_crews_list_and_its_PDA_before_the_day_comes()
     {

@@ -162,6 +162,29 @@ public sealed class SignInRateLimitTests : IAsyncLifetime
         Assert.Equal(200, await SignInFromAsync(newPlace, "dispatcher-li", ApiFactory.Password));
     }
 
+    /// <summary>Known addresses were one table for all names, capped and oldest out: one customer account signing in from
+    /// as many addresses as the cap pushed the dispatcher's workstation out, and the lock-out worked again. They are kept
+    /// per name now (the latest few of each).</summary>
+    [Fact]
+    public async Task Sign_ins_of_another_account_from_many_addresses_do_not_push_a_dispatchers_workstation_out()
+    {
+        await using var api = new ApiFactory().WithSiloClock(_clock).With("Api:PublicRateLimit", "1000").With("Auth:FailedSignInNames", "3");
+        var served = api.StartKestrel();
+        var workstation = IPAddress.Parse("127.0.0.5");
+        Assert.Equal(200, await SignInFromAsync(served, workstation, "dispatcher-li", ApiFactory.Password));
+        for (var i = 1; i <= 12; i++)
+        {
+            Assert.Equal(200, await SignInFromAsync(served, IPAddress.Parse($"127.0.1.{i}"), "customer-wang", ApiFactory.Password));
+        }
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(401, await SignInFromAsync(served, IPAddress.Parse("127.0.0.9"), "dispatcher-li", $"guess {i}"));
+        }
+
+        Assert.Equal(429, await SignInFromAsync(served, IPAddress.Parse("127.0.0.9"), "dispatcher-li", ApiFactory.Password));
+        Assert.Equal(200, await SignInFromAsync(served, workstation, "dispatcher-li", ApiFactory.Password));
+    }
+
     [Fact]
     public async Task An_unknown_name_is_paused_with_the_same_answer_as_a_known_one()
     {
@@ -289,9 +312,11 @@ public sealed class SignInRateLimitTests : IAsyncLifetime
 
     /// <summary>A sign-in over real HTTP from <paramref name="address"/> (a loopback address the client's socket is bound
     /// to: the silo sees it as the caller's).</summary>
-    private async Task<int> SignInFromAsync(IPAddress address, string username, string password)
+    private Task<int> SignInFromAsync(IPAddress address, string username, string password) =>
+        SignInFromAsync(_served ??= _api.StartKestrel(), address, username, password);
+
+    private static async Task<int> SignInFromAsync(Uri served, IPAddress address, string username, string password)
     {
-        _served ??= _api.StartKestrel();
         using var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (context, cancellationToken) =>
@@ -310,7 +335,7 @@ public sealed class SignInRateLimitTests : IAsyncLifetime
                 }
             },
         };
-        using var client = new HttpClient(handler) { BaseAddress = _served };
+        using var client = new HttpClient(handler) { BaseAddress = served };
         return (int)(await SignInAsync(client, username, password)).StatusCode;
     }
 

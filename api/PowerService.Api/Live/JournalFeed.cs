@@ -235,13 +235,14 @@ internal sealed partial class JournalFeed(
         await sends.WaitAsync(SendWait, cancellationToken);
     }
 
-    /// <summary>The crew an order event says the order left: <c>previousCrew</c> of a reassignment or a reopening,
+    /// <summary>The crew an order event says the order left: <c>previousCrew</c> of a reassignment, a reopening or a
+    /// booked visit moved to another crew,
     /// <c>crewId</c> of an offer rejected or lapsed (a crew gone off shift hands its offers back: its other devices drop them).</summary>
     private static string? PreviousCrew(Runtime.Storage.StoredEvent e)
     {
         var field = e.EventType switch
         {
-            WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened => "previousCrew",
+            WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened or WorkOrderEvents.Reserved => "previousCrew",
             WorkOrderEvents.Rejected or WorkOrderEvents.OfferExpired => "crewId",
             _ => null,
         };

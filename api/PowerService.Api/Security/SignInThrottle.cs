@@ -13,7 +13,8 @@ namespace PowerService.Api.Security;
 /// only that address's own failures count, to the same limit. Anyone could pause a dispatcher's sign-ins with ten wrong
 /// passwords every five minutes, from anywhere; now the dispatcher's own workstation still signs in, and guessing from it
 /// is paused as fast as before. A first sign-in from a new place waits for the name's window, as before. Known addresses
-/// are kept in memory: after a restart each is learnt again by its next sign-in.</para>
+/// are kept per name (the latest few), so no other account's sign-ins push them out, and in memory: after a restart each
+/// is learnt again by its next sign-in.</para>
 /// <para>Across the silo: at most <see cref="AuthOptions.ConcurrentPasswordChecks"/> password hashes are computed at once
 /// (PBKDF2, ~27 ms of a core each), so guessing cannot take every core. Windows are kept on the silo's clock, as the API's
 /// other "now"s.</para></summary>
@@ -23,8 +24,11 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
     // In the order the windows began, so the ended ones are at the front and the oldest is evicted first.
     private readonly OrderedDictionary<string, Failures> _names = new(StringComparer.OrdinalIgnoreCase);
     private readonly OrderedDictionary<string, Failures> _fromAddress = new(StringComparer.OrdinalIgnoreCase);
-    // Name and address of each successful sign-in, the oldest first.
-    private readonly OrderedDictionary<string, DateTimeOffset> _known = new(StringComparer.OrdinalIgnoreCase);
+    // The addresses each name signed in from (at most KnownAddressesPerName, the latest), names signed in longest ago
+    // first. Kept per name: one table for all let a single account signing in from thousands of addresses push a
+    // dispatcher's workstation out.
+    private readonly OrderedDictionary<string, List<KnownAddress>> _known = new(StringComparer.OrdinalIgnoreCase);
+    private const int KnownAddressesPerName = 8;
     private readonly ConcurrencyLimiter _checks = new(new ConcurrencyLimiterOptions
     {
         PermitLimit = auth.ConcurrentPasswordChecks,
@@ -39,13 +43,14 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
     {
         var now = silo.TimeProvider.GetUtcNow();
         var key = Key(name, address);
+        var place = address?.ToString() ?? "unknown";
         lock (_lock)
         {
             if (PausedFor(_fromAddress, key, now) is { } fromHere)
             {
                 return fromHere;
             }
-            var known = _known.TryGetValue(key, out var lastSignIn) && now - lastSignIn < auth.KnownAddressFor;
+            var known = _known.TryGetValue(name, out var places) && places.Exists(p => p.Address == place && now - p.At < auth.KnownAddressFor);
             return known ? null : PausedFor(_names, name, now);
         }
     }
@@ -67,15 +72,24 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
     public void SignedIn(string name, IPAddress? address)
     {
         var now = silo.TimeProvider.GetUtcNow();
-        var key = Key(name, address);
+        var place = address?.ToString() ?? "unknown";
         lock (_lock)
         {
-            _known.Remove(key); // to the back: the most recent last
-            while (_known.Count > 0 && (_known.Count >= auth.FailedSignInNames || now - _known.GetAt(0).Value >= auth.KnownAddressFor))
+            if (!_known.Remove(name, out var places)) // back in at the end: the most recent last
             {
-                _known.RemoveAt(0);
+                places = [];
+                while (_known.Count > 0 && (_known.Count >= auth.FailedSignInNames || now - _known.GetAt(0).Value[^1].At >= auth.KnownAddressFor))
+                {
+                    _known.RemoveAt(0);
+                }
             }
-            _known.Add(key, now);
+            places.RemoveAll(p => p.Address == place);
+            if (places.Count >= KnownAddressesPerName)
+            {
+                places.RemoveAt(0);
+            }
+            places.Add(new KnownAddress(place, now));
+            _known.Add(name, places);
         }
     }
 
@@ -112,4 +126,6 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
     }
 
     private readonly record struct Failures(DateTimeOffset Since, int Count);
+
+    private readonly record struct KnownAddress(string Address, DateTimeOffset At);
 }

@@ -163,8 +163,8 @@ internal sealed partial class PlannedOutageGrain(
         if (actualStart < outage.PlannedStart - options.EarlyStart)
         {
             throw new DomainConflictException(
-                $"Planned outage '{Id}' was noticed to its customers for {TimeText.Minute(outage.PlannedStart)}: it may start from "
-                + $"{TimeText.Minute(outage.PlannedStart - options.EarlyStart)}, not {TimeText.Minute(actualStart)}. To cut them earlier, cancel it and schedule a plan with its own notice.");
+                $"Planned outage '{Id}' was noticed to its customers for {TimeText.Minute(outage.PlannedStart, actualStart)}: it may start from "
+                + $"{TimeText.Minute(outage.PlannedStart - options.EarlyStart, actualStart)}, not {TimeText.Minute(actualStart)}. To cut them earlier, cancel it and schedule a plan with its own notice.");
         }
         var next = outage with { Status = to, ActualStart = actualStart, OutageOpenOwed = true, UpdatedAt = now, Version = outage.Version + 1 };
         await Commit(next, [Event(PlannedOutageEvents.Started, now, actor, new
@@ -203,7 +203,7 @@ internal sealed partial class PlannedOutageGrain(
         var actualStart = outage.ActualStart!.Value;
         if (actualEnd <= actualStart)
         {
-            throw new InvalidFieldException("actualEnd", $"The actual end must be after the actual start ({TimeText.Minute(actualStart)}).");
+            throw new InvalidFieldException("actualEnd", $"The actual end must be after the actual start ({TimeText.Minute(actualStart, actualEnd)}).");
         }
         var closeOut = new PlannedOutageCloseOut(
             Minutes(actualStart - outage.PlannedStart),

@@ -520,6 +520,10 @@ internal sealed partial class WorkOrderGrain(
         {
             change.ReleaseBooking = held; // a visit held at another crew would keep its slot from other customers
         }
+        if (order.BookingId is not null && _heldVisit is { } moving && moving != order.BookingId)
+        {
+            change.ReleaseHold = moving; // a move the customer had begun: its slot is not kept from others
+        }
         // Dispatch's own assignment already left its backlog; anyone else's override must take it out.
         change.WithdrawFromDispatch = !byDispatch;
         Offer(change, crewId, actor, location, note, null, forced: force);
@@ -673,6 +677,8 @@ internal sealed partial class WorkOrderGrain(
         {
             BookingId = booking.Id, booking.CrewId, booking.SlotStart, booking.SlotEnd, command.Note,
             PreviousBookingId = order.BookingId, PreviousSlotStart = order.SlotStart,
+            // The crew the moved visit left, so its PDAs drop the order.
+            PreviousCrew = order.BookingId is not null && order.CrewId != booking.CrewId ? order.CrewId : null,
         });
         // The booked visit is on the crew's list (queued) from now: its PDA shows it and dispatch counts it in its load.
         change.TellCrew(booking.CrewId, WorkOrderState.Reserved, booking.CrewId);
@@ -797,6 +803,10 @@ internal sealed partial class WorkOrderGrain(
         }
         // The confirmed visit, or else a hold this activation made: neither keeps a slot from other customers.
         change.ReleaseBooking = order.BookingId ?? _heldVisit;
+        if (order.BookingId is not null && _heldVisit is { } moving && moving != order.BookingId)
+        {
+            change.ReleaseHold = moving; // a move the customer had begun kept its slot from others for the hold's time
+        }
         change.WithdrawFromDispatch = order.QueuedInDispatch;
         change.Next = order with
         {
@@ -995,9 +1005,12 @@ internal sealed partial class WorkOrderGrain(
         {
             calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(crew).OrderChanged(Id, notice.State, notice.AssignedCrew));
         }
-        if (change.ReleaseBooking is { } booking && BookingId.CrewOf(booking) is { } bookingCrew)
+        foreach (var release in new[] { change.ReleaseBooking, change.ReleaseHold })
         {
-            calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(bookingCrew).Release(booking, SystemActor));
+            if (release is not null && BookingId.CrewOf(release) is { } bookingCrew)
+            {
+                calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(bookingCrew).Release(release, SystemActor));
+            }
         }
         if (change.WithdrawFromDispatch)
         {
@@ -1237,6 +1250,9 @@ internal sealed partial class WorkOrderGrain(
         /// <summary>Last word per crew: a crew told twice in one turn hears only the final state.</summary>
         public Dictionary<string, (WorkOrderState State, string? AssignedCrew)> CrewNotices { get; } = new(StringComparer.Ordinal);
         public string? ReleaseBooking { get; set; }
+
+        /// <summary>A hold the order took to move its booked visit, released with a change that ends the visit.</summary>
+        public string? ReleaseHold { get; set; }
         public bool WithdrawFromDispatch { get; set; }
 
         /// <summary>The identified request this change carries out ("actor request-id"), remembered with it.</summary>

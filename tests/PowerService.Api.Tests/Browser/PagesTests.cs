@@ -291,6 +291,55 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await tracker.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-visit-called-off.png"), FullPage = true });
     }
 
+    /// <summary>A customer moves a booked visit: to a later time with the same crew, the PDA card kept the old time (four
+    /// hours off); to another crew, the old crew's PDA kept the card. And among booked visits the one due first is on
+    /// top (they ranked by their days-long handling promise, in creation order).</summary>
+    [Fact]
+    public async Task The_PDA_follows_a_booked_visit_moved_by_the_customer_and_lists_the_visit_due_first_on_top()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12", skills: ["Metering"], offShiftUntilTomorrow: true);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-77", skills: ["Metering"], offShiftUntilTomorrow: true);
+        var today = DateTimeOffset.UtcNow;
+        var day = new DateTimeOffset(today.Year, today.Month, today.Day, 9, 0, 0, TimeSpan.Zero).AddDays(2);
+        var slots = new { slots = Enumerable.Range(0, 3).Select(i => new { start = day.AddHours(2 * i), end = day.AddHours(2 * i + 1), capacity = 2 }).ToArray() };
+        foreach (var crewId in (string[])["C-12", "C-77"])
+        {
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/crews/{crewId}/slots", slots)).StatusCode);
+        }
+        var customerApi = await _api.ClientForAsync("customer-wang");
+        async Task<string> BookAsync(string order, string crewId, DateTimeOffset start)
+        {
+            var booking = (await ApiScenario.JsonAsync(await customerApi.PostAsJsonAsync("/api/bookings", new { orderId = order, crewId, slotStart = start }))).GetProperty("id").GetString();
+            Assert.Equal(HttpStatusCode.OK, (await customerApi.PostAsync($"/api/bookings/{booking}/confirm", null)).StatusCode);
+            return booking!;
+        }
+        async Task<string> OrderAsync(string what) =>
+            (await ApiScenario.JsonAsync(await customerApi.PostAsJsonAsync("/api/work-orders", new { kind = "MeterInstallation", description = what }))).GetProperty("id").GetString()!;
+        var later = await OrderAsync("Install the new meter");
+        await BookAsync(later, "C-12", day.AddHours(4));
+        var sooner = await OrderAsync("Move the meter box");
+        await BookAsync(sooner, "C-12", day.AddHours(2));
+
+        var pda = await SignInAsync("crew.html", "crew-c12");
+        var cards = pda.Locator(".card[data-card]");
+        await Assertions.Expect(cards).ToHaveCountAsync(2);
+        await Assertions.Expect(cards.First).ToHaveAttributeAsync("data-card", sooner);
+
+        const string Window = "([start, end]) => { const p = n => String(n).padStart(2, '0'), s = new Date(start), e = new Date(end); "
+            + "return `${s.getFullYear()}-${p(s.getMonth() + 1)}-${p(s.getDate())} ${p(s.getHours())}:${p(s.getMinutes())}–${p(e.getHours())}:${p(e.getMinutes())}`; }";
+        var earliest = await pda.EvaluateAsync<string>(Window, new[] { day.ToString("O"), day.AddHours(1).ToString("O") });
+        await BookAsync(later, "C-12", day);
+        var moved = pda.Locator($".card[data-card='{later}']");
+        await Assertions.Expect(moved).ToContainTextAsync($"Visit booked for {earliest}");
+        await Assertions.Expect(cards.First).ToHaveAttributeAsync("data-card", later);
+
+        await BookAsync(later, "C-77", day.AddHours(2));
+        await Assertions.Expect(moved).ToHaveCountAsync(0);
+        await Assertions.Expect(pda.Locator(".notices")).ToContainTextAsync($"{later} was moved to another crew's visit");
+    }
+
     /// <summary>Not a timed test: it checks the console works with a storm's 10,000 open orders and 200 crews (mutual
     /// aid) and prints how long loading, drawing, a filter change and live updates took (the figures in
     /// docs/benchmarks.md). The region's index is filled directly, as 10,000 orders would fill it, so the check measures

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, visitWindow, sendOnce, startFeed, rank } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, visitWindow, sendOnce, startFeed, rank, Band } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
 // A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
@@ -208,6 +208,7 @@ function leaving(held, order, events) {
   if (lapsed(held, events)) return "was not accepted in time: the offer lapsed and went back to dispatch";
   if (!order) return "is no longer assigned to your crew: dispatch gave it to another crew or withdrew it";
   if (order.crewId == null) return "went back to dispatch";
+  if (order.crewId !== crewId && order.state === "Reserved") return "was moved to another crew's visit (the customer changed the booking)";
   if (order.crewId !== crewId) return "was given to another crew by dispatch";
   return null;
 }
@@ -318,11 +319,11 @@ function answerWithin(deadline, now = Date.now()) {
 function draw(force = false) {
   if (isArmed("shift")) drawShift(); // what going off shift hands back, as the list is now
   // Most urgent first, as the console ranks them: the order nearest its promise is on top, not the lowest id.
-  const active = rank([...mine.values()].filter(shown)).map(r => r.o);
+  const active = byVisit(rank([...mine.values()].filter(shown))).map(r => r.o);
   // Refusals of orders no longer shown go with them (a card that comes back starts clean).
   for (const id of refusals.keys()) if (!active.some(o => o.id === id)) refusals.delete(id);
   $("order-count").textContent = active.length ? `(${active.length})` : "";
-  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${o.offerExpiresAt}:${sendingNow.has(o.id)}:${isArmed(`reject:${o.id}`)}:${refusals.get(o.id) ?? ""}:${contacts.has(o.id)}`).join("|");
+  const next = active.map(o => `${o.id}:${o.state}:${"description" in o}:${o.offerExpiresAt}:${sendingNow.has(o.id)}:${isArmed(`reject:${o.id}`)}:${refusals.get(o.id) ?? ""}:${contacts.has(o.id)}:${o.visit?.bookingId ?? ""}`).join("|");
   if (!force && $("orders").dataset.drawn === next) return;
   $("orders").dataset.drawn = next;
   if (!active.length) { $("orders").innerHTML = `<p class="muted">No orders.</p>`; return; }
@@ -363,14 +364,24 @@ function contactLine(o) {
   if (!o.customerId || !Contactable.has(o.state)) return "";
   const c = contacts.get(o.id);
   if (!c) return `<div><button type="button" data-contact="${escape(o.id)}">Customer's phone</button></div>`;
-  if (c.error) return `<div class="refusal">${escape(c.error)}</div>`;
-  return `<div class="contact">${escape(c.name)}${c.phone ? ` · <a href="tel:${escape(c.phone)}">${escape(c.phone)}</a>` : " · no phone on file"}</div>`;
+  if (c.error) return `<div class="refusal">${escape(c.error)}</div><div><button type="button" data-contact="${escape(o.id)}">Customer's phone</button></div>`;
+  return `<div class="contact">${escape(c.name)}${c.phone ? ` <a class="call" href="tel:${escape(c.phone)}">Call ${escape(c.phone)}</a>` : " · no phone on file"}</div>`;
 }
 
 async function readContact(id) {
   try { contacts.set(id, await api("GET", `/api/work-orders/${encodeURIComponent(id)}/contact`)); }
   catch (error) { contacts.set(id, { error: `Customer's contact: ${error.message}` }); }
   draw(true);
+}
+
+/// A booked visit is due at its slot, not at its order's days-long handling promise: ranked by the slot's start (due soon
+/// within half an hour), a visit due now was listed below tomorrow's.
+function byVisit(ranked, now = Date.now()) {
+  return ranked.map(r => {
+    if (!r.o.visit || r.o.visit.calledOff) return r;
+    const minutes = (Date.parse(r.o.visit.start) - now) / 60000;
+    return { ...r, band: Math.min(r.band, minutes <= 30 ? Band.warn : Band.ok), key: minutes };
+  }).sort((a, b) => a.band - b.band || a.key - b.key || (a.o.id < b.o.id ? -1 : a.o.id > b.o.id ? 1 : 0));
 }
 
 /// An action's button; Reject looks apart from Accept and, tapped once, asks to be tapped again.

@@ -206,8 +206,9 @@ async function act(button) {
       return;
     }
     body = { reason };
-  } else if ($("planned-at").value) {
-    body = { at: localIso($("planned-at").value) };
+  } else {
+    // Blank is now, sent on this browser's clock: the silo's own "now" was quoted back in UTC.
+    body = { at: localIso($("planned-at").value || new Date()) };
   }
   button.disabled = true;
   try {
