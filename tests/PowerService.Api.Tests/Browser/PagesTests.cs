@@ -1174,6 +1174,7 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
             }
             """);
         await Assertions.Expect(pda.Locator("#gps-state")).ToContainTextAsync("Reported 20.01000, 110.31000");
+        await Assertions.Expect(pda.Locator("#gps-state")).ToHaveTextAsync(new Regex(" at \\d{2}:\\d{2}:\\d{2}$")); // 24-hour, as the pages' other times
         await Assertions.Expect(pda.Locator("#app")).ToBeVisibleAsync();
         // (One script: the page's own calls, such as its order refresh, may meet the ended session first.)
         await pda.EvaluateAsync("""

@@ -141,7 +141,7 @@ async function reportLocation(where) {
   try {
     showCrew(await api("POST", `/api/crews/${encodeURIComponent(crewId)}/location`, where));
     reported = { at: Date.now(), position: where };
-    $("gps-state").textContent = `Reported ${where.latitude.toFixed(5)}, ${where.longitude.toFixed(5)} at ${new Date().toLocaleTimeString()}`;
+    $("gps-state").textContent = `Reported ${where.latitude.toFixed(5)}, ${where.longitude.toFixed(5)} at ${new Date().toLocaleTimeString("en-GB")}`;
     showError(null);
   } catch (error) { showError(error); }
 }

@@ -165,7 +165,7 @@ function show(order) {
     s ? `Promised by ${when(Date.now() + s.minutes * 60000)}` : "";
   // A crew named on a withdrawn or merged order was let go of it.
   const crew = order.crewId && !Final.has(order.state) ? " · crew " + order.crewId : "";
-  $("detail").textContent = `${calledOff(order) ? CalledOff : Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString()}`;
+  $("detail").textContent = `${calledOff(order) ? CalledOff : Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString("en-GB")}`;
 }
 
 async function loadOutages(again = false) {
