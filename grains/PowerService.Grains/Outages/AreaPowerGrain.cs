@@ -243,15 +243,7 @@ internal sealed partial class AreaPowerGrain(
                 continue;
             }
             var firstDark = with.Min(id => { Meters.TryGet(id, out var m); return m.DarkSince; });
-            var id = NextOutageId();
-            S.Nested.Add(new NestedOutage(id, with));
-            S.OpeningOutageId = id;
-            S.OpeningOwed = new OutageOpening(
-                OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
-                [Id], _area?.FeederId, with, Confirmed: true, Cause: null, ParentOutageId: null,
-                EarlierCalls: TakeEarlierCalls(firstDark, with));
-            LogPartial(logger, Id, id, with.Count);
-            await CommitAndSettle();
+            LogPartial(logger, Id, await OpenMetersOutage(with, firstDark, parentOutageId: null), with.Count);
             return;
         }
     }
@@ -394,15 +386,23 @@ internal sealed partial class AreaPowerGrain(
             MarkDirty();
             return;
         }
+        LogNested(logger, Id, await OpenMetersOutage(stillDark, darkSince, restoredOutage), stillDark.Count, restoredOutage);
+    }
+
+    /// <summary>Opens an outage of scope Meters for <paramref name="meters"/> (dark since <paramref name="darkSince"/>):
+    /// nested under <paramref name="parentOutageId"/>, or a partial outage without one. Confirmed (the meters stayed dark,
+    /// or a customer called); the calls of those meters just before fold into it. Returns its id.</summary>
+    private async Task<string> OpenMetersOutage(List<string> meters, long darkSince, string? parentOutageId)
+    {
         var id = NextOutageId();
-        S.Nested.Add(new NestedOutage(id, stillDark));
+        S.Nested.Add(new NestedOutage(id, meters));
         S.OpeningOutageId = id;
         S.OpeningOwed = new OutageOpening(
             OutageKind.Unplanned, OutageScope.Meters, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(darkSince),
-            [Id], _area?.FeederId, stillDark, Confirmed: true, Cause: null, ParentOutageId: restoredOutage,
-            EarlierCalls: TakeEarlierCalls(darkSince, stillDark));
-        LogNested(logger, Id, id, stillDark.Count, restoredOutage);
+            [Id], _area?.FeederId, meters, Confirmed: true, Cause: null, ParentOutageId: parentOutageId,
+            EarlierCalls: TakeEarlierCalls(darkSince, meters));
         await CommitAndSettle();
+        return id;
     }
 
     /// <summary>The area's meters dark since <paramref name="cutoff"/> or before, by id, and when the first of them went

@@ -733,17 +733,24 @@ function filterPicker() {
 /// and "Assign anyway" forces what the silo refuses otherwise (a crew off shift or without the skill: called in).
 async function assign(orderId, crewId) {
   const seen = orders.get(orderId), crew = crews.get(crewId), against = crew ? objections(crew, seen, Date.now()) : [];
+  await fromPicker(orderId, "assign",
+    { crewId, note: against.length ? `dispatcher override (${against.join(", ")})` : "dispatcher override", version: seen?.version, force: against.length > 0 },
+    "the assignment", crewId);
+}
+
+/// Sends one of the picker's decisions on the order (its buttons disabled meanwhile); the answer's order replaces the
+/// row and closes the picker, a refusal stays in it, prefixed with `who` it was about.
+async function fromPicker(orderId, path, body, what, who) {
   assigning = true;
   refreshPicker();
   try {
-    const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(orderId)}/assign`,
-      { crewId, note: against.length ? `dispatcher override (${against.join(", ")})` : "dispatcher override", version: seen?.version, force: against.length > 0 },
-      (attempt, of) => showError(new Error(`No answer yet: sending the assignment of ${orderId} again (${attempt} of ${of})…`)));
+    const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(orderId)}/${path}`, body,
+      (attempt, of) => showError(new Error(`No answer yet: sending ${what} of ${orderId} again (${attempt} of ${of})…`)));
     keep(toRow(order));
     showError(null);
     if (picking === orderId) $("picker").close();
   } catch (error) {
-    $("picker-error").textContent = `${crewId}: ${error.message}`;
+    $("picker-error").textContent = `${who}: ${error.message}`;
     showError(error);
   } finally {
     assigning = false;
@@ -760,22 +767,7 @@ async function cancelOrder(orderId, reason) {
     $("cancel-reason").focus();
     return;
   }
-  assigning = true;
-  refreshPicker();
-  try {
-    const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(orderId)}/transitions`, { action: "cancel", note: reason },
-      (attempt, of) => showError(new Error(`No answer yet: sending the cancellation of ${orderId} again (${attempt} of ${of})…`)));
-    keep(toRow(order));
-    showError(null);
-    if (picking === orderId) $("picker").close();
-  } catch (error) {
-    $("picker-error").textContent = `${orderId}: ${error.message}`;
-    showError(error);
-  } finally {
-    assigning = false;
-    if (picking !== null) refreshPicker();
-    drawNow("orders");
-  }
+  await fromPicker(orderId, "transitions", { action: "cancel", note: reason }, "the cancellation", orderId);
 }
 
 // ---- outages, alerts, map ----
