@@ -764,6 +764,8 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
             await ScheduleAsync(dispatcherApi, id, DateTimeOffset.UtcNow.AddDays(days));
         }
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
         var work = console.Locator("#planned tr[data-planned='PO-WORK']");
         var status = console.Locator("#planned-status");
 
@@ -774,6 +776,10 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(status).ToContainTextAsync("is on the map");
         await Assertions.Expect(work).ToContainTextAsync("InProgress since");
         await Assertions.Expect(work.GetByRole(AriaRole.Button, new() { Name = "Start" })).ToHaveCountAsync(0);
+        // On the map it is ended by its close-out, not by Restore… (which left the plan in progress).
+        var onMap = console.Locator("#outages tr[data-outage='OUT-P-PO-WORK']");
+        await Assertions.Expect(onMap).ToContainTextAsync("restored by completing its plan");
+        await Assertions.Expect(onMap.Locator("button[data-restore]")).ToHaveCountAsync(0);
 
         // Supply is back now: completed, closed out against the plan, and off the calendar.
         await work.GetByRole(AriaRole.Button, new() { Name = "Complete" }).ClickAsync();

@@ -379,7 +379,7 @@ function keep(row) {
 
 /// A full outage (hub, answers) or a list summary (GET /api/outages) as the row the console keeps.
 function toOutageRow(o) {
-  return { id: o.id, scope: o.scope, state: o.state, region: o.region, feederId: o.feederId, areas: o.transformerAreaIds, meters: o.meterIds,
+  return { id: o.id, kind: o.kind, scope: o.scope, state: o.state, region: o.region, feederId: o.feederId, areas: o.transformerAreaIds, meters: o.meterIds,
     customers: o.affectedCustomers, important: typeof o.importantCustomers === "number" ? o.importantCustomers : o.importantCustomers.length,
     location: o.location, startedAt: o.startedAt, etr: o.estimatedRestorationAt, mergedCalls: o.mergedCalls, parent: o.parentOutageId,
     repair: o.repairOrderId ?? null, crewId: o.crewId ?? null };
@@ -821,7 +821,10 @@ function drawOutages() {
       tr.dataset.outage = o.id;
       tr.innerHTML = `<td></td><td></td><td></td><td></td><td></td><td class="etr"></td><td></td><td></td>
         <td class="wrap"><input type="datetime-local" aria-label="ETR for ${escape(o.id)}"><button data-etr="${escape(o.id)}">Set ETR</button>
-          <button data-restore="${escape(o.id)}" aria-label="restore ${escape(o.id)}">Restore…</button></td>`;
+          ${o.kind === "Planned"
+            // A planned outage ends with its plan's close-out (the actual end the customers' minutes count).
+            ? `<span class="muted">restored by completing its plan</span>`
+            : `<button data-restore="${escape(o.id)}" aria-label="restore ${escape(o.id)}">Restore…</button>`}</td>`;
     }
     const parent = ids.has(o.parent) ? outages.get(o.parent) : null, areas = children.get(o.id) ?? [];
     const calls = o.mergedCalls + areas.reduce((sum, a) => sum + a.mergedCalls, 0);
