@@ -161,6 +161,10 @@ public sealed class BookingApiTests : IAsyncLifetime
         var tooLate = await HoldAsync(_customer, orderId, later.AddDays(1).AddHours(-3));
         Assert.Equal(HttpStatusCode.Conflict, tooLate.StatusCode);
         Assert.Contains("the crew is already sent", (await Json(tooLate)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Call the 95598 hotline", (await Json(tooLate)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var byDispatcher = await HoldAsync(_dispatcher, orderId, later.AddDays(1).AddHours(-3));
+        Assert.Equal(HttpStatusCode.Conflict, byDispatcher.StatusCode);
+        Assert.Contains("Reassign the order", (await Json(byDispatcher)).GetProperty("detail").GetString(), StringComparison.Ordinal); // the dispatcher is the hotline
     }
 
     /// <summary>A customer began to move a confirmed visit (held another slot) and then cancelled the order: the held

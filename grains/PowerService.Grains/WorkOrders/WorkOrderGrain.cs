@@ -364,7 +364,8 @@ internal sealed partial class WorkOrderGrain(
         if (!WorkOrderTransitions.TryNext(order.State, Reserve, out _))
         {
             throw new DomainConflictException(order.State == WorkOrderState.Dispatched && order.BookingId is not null
-                ? $"Work order '{Id}': the crew is already sent for the visit booked at {TimeText.Minute(order.SlotStart!.Value)}; it can no longer be moved here. Call the 95598 hotline to change it."
+                ? $"Work order '{Id}': the crew is already sent for the visit booked at {TimeText.Minute(order.SlotStart!.Value)}; it can no longer be moved here. "
+                    + (Actors.IsCustomer(actor) ? "Call the 95598 hotline to change it." : "Reassign the order to change its crew.")
                 : $"Work order '{Id}' is {order.State}: a visit can be booked only while it waits for a crew, or moved while its booked visit is still ahead.");
         }
         // A customer booking in the app: one account may not hold every slot of a crew (its intake counts its visits).
