@@ -232,7 +232,7 @@ internal sealed partial class AreaPowerGrain(
             return;
         }
         var window = (long)options.InferenceWindow.TotalMilliseconds;
-        var (dark, _) = await StillDark(cutoff: long.MaxValue, outsideNested: true);
+        var dark = OutsideNested((await StillDark(cutoff: long.MaxValue)).Meters);
         foreach (var call in calls.Where(c => Meters.TryGet(c.MeterId, out var m) && m.DarkSince != 0).Reverse())
         {
             // The meters that went dark with the caller's: a meter dark for days (disconnected) is not this fault.
@@ -242,8 +242,7 @@ internal sealed partial class AreaPowerGrain(
             {
                 continue;
             }
-            var firstDark = with.Min(id => { Meters.TryGet(id, out var m); return m.DarkSince; });
-            LogPartial(logger, Id, await OpenMetersOutage(with, firstDark, parentOutageId: null), with.Count);
+            LogPartial(logger, Id, await OpenMetersOutage(with, FirstDark(with), parentOutageId: null), with.Count);
             return;
         }
     }
@@ -373,10 +372,10 @@ internal sealed partial class AreaPowerGrain(
             await RegisterOrUpdateReminder(NestedCheck, options.NestedOutageGrace, TimeSpan.Zero);
             return;
         }
-        var (stillDark, _) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
+        var (dark, _) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
         // Those of its meters left dark at the restoration that came back meanwhile are told now.
-        await GrainFactory.GetGrain<IOutageGrain>(restoredOutage).NestedChecked(Id, stillDark);
-        (stillDark, var darkSince) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds(), outsideNested: true);
+        await GrainFactory.GetGrain<IOutageGrain>(restoredOutage).NestedChecked(Id, dark);
+        var stillDark = OutsideNested(dark);
         S.RestoredOutageId = null;
         S.RestoredAt = null;
         // Meters already in another nested or partial outage of the area are that outage's (left out above): an area
@@ -386,8 +385,22 @@ internal sealed partial class AreaPowerGrain(
             MarkDirty();
             return;
         }
-        LogNested(logger, Id, await OpenMetersOutage(stillDark, darkSince, restoredOutage), stillDark.Count, restoredOutage);
+        LogNested(logger, Id, await OpenMetersOutage(stillDark, FirstDark(stillDark), restoredOutage), stillDark.Count, restoredOutage);
     }
+
+    /// <summary><paramref name="meters"/> but those of the area's nested and partial outages (in an outage already).</summary>
+    private List<string> OutsideNested(List<string> meters)
+    {
+        if (S.Nested.Count == 0)
+        {
+            return meters;
+        }
+        var nested = S.Nested.SelectMany(n => n.Meters).ToHashSet(StringComparer.Ordinal);
+        return meters.FindAll(m => !nested.Contains(m));
+    }
+
+    /// <summary>When the first of <paramref name="meters"/> (all dark) went dark.</summary>
+    private long FirstDark(List<string> meters) => meters.Min(id => Meters.TryGet(id, out var meter) ? meter.DarkSince : long.MaxValue);
 
     /// <summary>Opens an outage of scope Meters for <paramref name="meters"/> (dark since <paramref name="darkSince"/>):
     /// nested under <paramref name="parentOutageId"/>, or a partial outage without one. Confirmed (the meters stayed dark,
@@ -408,17 +421,14 @@ internal sealed partial class AreaPowerGrain(
     /// <summary>The area's meters dark since <paramref name="cutoff"/> or before, by id, and when the first of them went
     /// dark. The flags know meters by hash only: the ids are the area's meters in the topology (a meter moved to another
     /// area since is not this area's to report).</summary>
-    /// <param name="outsideNested">Leave out the meters of the area's nested and partial outages (in an outage already).</param>
-    private async Task<(List<string> Meters, long DarkSince)> StillDark(long cutoff, bool outsideNested = false)
+    private async Task<(List<string> Meters, long DarkSince)> StillDark(long cutoff)
     {
         var dark = new List<string>();
         var first = long.MaxValue;
-        HashSet<string>? nested = outsideNested && S.Nested.Count > 0 ? [.. S.Nested.SelectMany(n => n.Meters)] : null;
         foreach (var meterId in await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeterIds())
         {
             // The area's supply meter measures the transformer, not a customer: it is no customer left in the dark.
-            if (meterId != _area?.SupplyMeterId && Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= cutoff
-                && nested?.Contains(meterId) != true)
+            if (meterId != _area?.SupplyMeterId && Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= cutoff)
             {
                 dark.Add(meterId);
                 first = Math.Min(first, meter.DarkSince);
