@@ -47,7 +47,7 @@ internal static class Program
             await Console.Error.WriteLineAsync(error.Message);
             await Console.Error.WriteLineAsync(
                 "usage: PowerService.LoadTests <calls|activations|reminders|storage|metrics|import|lifecycle|dispatch|storm|ami-storm|notices|api-load|signalr|monitor|recovery|all> " +
-                "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n] [--batch n] [--calls n] [--clients process] [--regions n]\n" +
+                "[--callers n] [--grains n] [--crews n] [--orders n] [--count n] [--concurrency n] [--rate n] [--store sqlite|sqlite-normal|postgres] [--warmup s] [--measure s] [--rounds n] [--customers n] [--batch n] [--calls n] [--clients process] [--regions n]\n" +
                 "       PowerService.LoadTests generate-topology [--customers n] [--out folder]");
             return 2;
         }

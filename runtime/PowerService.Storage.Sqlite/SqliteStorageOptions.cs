@@ -24,6 +24,22 @@ public sealed class SqliteStorageOptions
     /// one TRUNCATE checkpoint empties the log while blocking writes.</summary>
     public long WalPagesLimit { get; init; } = 50_000;
 
+    /// <summary>When a commit reaches the disk. <see cref="SqliteSynchronous.Full"/> (the default): every commit is synced
+    /// to the write-ahead log's file before it is acknowledged, so nothing acknowledged is lost when the machine loses power
+    /// (a typhoon's command center on its UPS). <see cref="SqliteSynchronous.Normal"/> syncs at checkpoints only: safe
+    /// against a crash of the silo, not of the machine — the last second's acknowledged writes can go.</summary>
+    public SqliteSynchronous Synchronous { get; init; } = SqliteSynchronous.Full;
+
     /// <summary>The clock for stored timestamps and outbox leases.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>SQLite's <c>PRAGMA synchronous</c> for the writing connection (WAL mode).</summary>
+public enum SqliteSynchronous
+{
+    /// <summary>Synced at checkpoints: durable across a crash of the process, not a loss of power.</summary>
+    Normal,
+
+    /// <summary>Synced at every commit: durable across a loss of power.</summary>
+    Full,
 }

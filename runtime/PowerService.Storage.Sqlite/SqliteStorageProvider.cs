@@ -16,6 +16,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private readonly string _databaseFile;
     private readonly TimeSpan _busyTimeout;
     private readonly int _writerCacheMegabytes;
+    private readonly SqliteSynchronous _synchronous;
     private readonly TimeProvider _clock;
     private readonly SqliteWriteQueue _writes;
     private readonly SqliteCheckpointer _checkpointer;
@@ -44,6 +45,8 @@ public sealed class SqliteStorageProvider : IStorageProvider
         _writerCacheMegabytes = options.WriterCacheMegabytes is > 0 ? options.WriterCacheMegabytes
             : throw new ArgumentException("WriterCacheMegabytes must be positive.", nameof(options));
         _clock = options.TimeProvider;
+        _synchronous = Enum.IsDefined(options.Synchronous) ? options.Synchronous
+            : throw new ArgumentException("Synchronous must be Normal or Full.", nameof(options));
         if (options.CheckpointInterval <= TimeSpan.Zero || options.WalPagesLimit <= 0)
         {
             throw new ArgumentException("CheckpointInterval and WalPagesLimit must be positive.", nameof(options));
@@ -841,7 +844,7 @@ public sealed class SqliteStorageProvider : IStorageProvider
     private SqliteWriter OpenWriter()
     {
         CreateFolder();
-        return SqliteWriter.Open(_connectionString, _busyTimeout, _writerCacheMegabytes);
+        return SqliteWriter.Open(_connectionString, _busyTimeout, _writerCacheMegabytes, _synchronous);
     }
 
     /// <summary>The database's folder, which SQLite does not create.</summary>

@@ -13,17 +13,18 @@ internal sealed class SqliteWriter : IDisposable
 
     public SqliteConnection Connection { get; }
 
-    public static SqliteWriter Open(string connectionString, TimeSpan busyTimeout, int cacheMegabytes)
+    public static SqliteWriter Open(string connectionString, TimeSpan busyTimeout, int cacheMegabytes, SqliteSynchronous synchronous)
     {
         var connection = new SqliteConnection(connectionString);
         try
         {
             connection.Open();
-            // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which WAL keeps crash-safe.
+            // WAL lets readers run beside the writer; FULL syncs the log at every commit (NORMAL only at checkpoints,
+            // which keeps the file consistent but can lose the last commits with the machine's power).
             // The writer never checkpoints and never cuts the log's file (SqliteCheckpointer does both, beside it).
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = string.Create(CultureInfo.InvariantCulture,
-                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {-1024L * cacheMegabytes}; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = -1;");
+                $"PRAGMA busy_timeout = {(long)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode = WAL; PRAGMA synchronous = {(synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")}; PRAGMA cache_size = {-1024L * cacheMegabytes}; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = -1;");
             pragmas.ExecuteNonQuery();
             return new SqliteWriter(connection);
         }

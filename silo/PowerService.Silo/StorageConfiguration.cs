@@ -17,11 +17,18 @@ internal static class StorageConfiguration
         }
         IStorageProvider store = provider.ToUpperInvariant() switch
         {
-            "SQLITE" => new SqliteStorageProvider(new SqliteStorageOptions { ConnectionString = connectionString }),
+            "SQLITE" => new SqliteStorageProvider(new SqliteStorageOptions { ConnectionString = connectionString, Synchronous = SqliteSync(section["Synchronous"]) }),
             "POSTGRESQL" => new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString }),
             _ => throw new InvalidOperationException($"Storage:Provider must be 'sqlite' or 'postgresql', not '{provider}'."),
         };
         // Registered through a factory so the container disposes it (closing connections) when the host stops.
         return services.AddSingleton(_ => store);
     }
+
+    private static SqliteSynchronous SqliteSync(string? setting) => setting?.ToUpperInvariant() switch
+    {
+        null or "" or "FULL" => SqliteSynchronous.Full,
+        "NORMAL" => SqliteSynchronous.Normal,
+        _ => throw new InvalidOperationException($"Storage:Synchronous must be 'full' or 'normal', not '{setting}'."),
+    };
 }

@@ -96,6 +96,19 @@ public sealed class SiloHostTests
     }
 
     [Fact]
+    public async Task An_unknown_sync_mode_stops_the_silo_with_a_message_naming_the_setting()
+    {
+        // "off" would acknowledge writes SQLite has not even handed to the operating system: refused, not taken.
+        var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "silo.db");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={database}", "--Storage:Synchronous=off"]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Storage:Synchronous must be 'full' or 'normal', not 'off'", silo.Output);
+    }
+
+    [Fact]
     public async Task An_invalid_silo_option_stops_the_silo_with_a_message_naming_it()
     {
         var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "silo.db");

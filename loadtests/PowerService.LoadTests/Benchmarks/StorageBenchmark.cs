@@ -6,6 +6,7 @@ using Npgsql;
 using NpgsqlTypes;
 using PowerService.LoadTests.Grains;
 using PowerService.LoadTests.Harness;
+using PowerService.Storage.Sqlite;
 
 namespace PowerService.LoadTests.Benchmarks;
 
@@ -27,7 +28,7 @@ internal static class StorageBenchmark
         var warmup = args.Seconds("warmup", 3);
         var measure = args.Seconds("measure", 8);
         var rounds = args.Int("rounds", 3);
-        string[] kinds = args.Text("store") is { } only ? [only] : ["postgres", "sqlite"];
+        string[] kinds = args.Text("store") is { } only ? [only] : ["postgres", "sqlite", "sqlite-normal"];
         var data = PayloadData();
         var payload = JsonSerializer.SerializeToUtf8Bytes(new BlobState { Writes = 100_000, Data = data });
         Report.Title("storage", $"{payload.Length:N0}-byte state writes through the group commit: {grains:N0} grains each writing in a loop, " +
@@ -66,7 +67,7 @@ internal static class StorageBenchmark
             var keys = Enumerable.Range(0, rows).Select(i => string.Create(CultureInfo.InvariantCulture, $"{round}-{i}")).ToArray();
             var (rate, cpuUsed) = postgres
                 ? await CopyAsync(database.ConnectionString, keys, payload)
-                : await InsertAsync(database.ConnectionString, keys, payload);
+                : await InsertAsync(database.ConnectionString, keys, payload, store.Synchronous);
             baseline.Add(rate);
             notes.Add($"round {round}, {baselineName}: {cpuUsed}");
             table.Add(round.ToString(CultureInfo.InvariantCulture), Report.Rate(groupCommit[^1]), Report.Rate(baseline[^1]), Report.Ratio(groupCommit[^1] / baseline[^1]));
@@ -120,14 +121,14 @@ internal static class StorageBenchmark
     }
 
     /// <summary>Rows per second, and the CPU the timed part used.</summary>
-    private static async Task<(double Rate, string Cpu)> InsertAsync(string connectionString, string[] keys, byte[] payload)
+    private static async Task<(double Rate, string Cpu)> InsertAsync(string connectionString, string[] keys, byte[] payload, SqliteSynchronous synchronous)
     {
         const int transactionSize = 512;
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync();
         await using (var pragmas = connection.CreateCommand())
         {
-            pragmas.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+            pragmas.CommandText = $"PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous.ToString().ToUpperInvariant()};";
             await pragmas.ExecuteNonQueryAsync();
         }
         await using var insert = connection.CreateCommand();

@@ -14,16 +14,20 @@ internal sealed class BenchmarkStore : IAsyncDisposable
     private readonly string? _folder;
     private readonly PostgresCluster? _cluster;
 
-    private BenchmarkStore(string kind, string? folder, PostgresCluster? cluster, string settings)
+    private BenchmarkStore(string kind, string? folder, PostgresCluster? cluster, string settings, SqliteSynchronous synchronous = SqliteSynchronous.Full)
     {
         Kind = kind;
         _folder = folder;
         _cluster = cluster;
         Settings = settings;
+        Synchronous = synchronous;
     }
 
-    /// <summary>"sqlite" or "postgres".</summary>
+    /// <summary>"sqlite", "sqlite-normal" (SQLite syncing at checkpoints only, to compare) or "postgres".</summary>
     public string Kind { get; }
+
+    /// <summary>The SQLite store's <c>PRAGMA synchronous</c>.</summary>
+    public SqliteSynchronous Synchronous { get; }
 
     /// <summary>The durability settings the figures were measured with.</summary>
     public string Settings { get; }
@@ -58,7 +62,10 @@ internal sealed class BenchmarkStore : IAsyncDisposable
         {
             case "sqlite":
                 var folder = Directory.CreateTempSubdirectory("powerservice-loadtest-").FullName;
-                return new BenchmarkStore(kind, folder, null, $"SQLite file in {folder}, journal_mode=WAL, synchronous=NORMAL (the provider's settings)");
+                return new BenchmarkStore(kind, folder, null, $"SQLite file in {folder}, journal_mode=WAL, synchronous=FULL (the provider's default)");
+            case "sqlite-normal":
+                folder = Directory.CreateTempSubdirectory("powerservice-loadtest-").FullName;
+                return new BenchmarkStore(kind, folder, null, $"SQLite file in {folder}, journal_mode=WAL, synchronous=NORMAL (Storage:Synchronous=normal)", SqliteSynchronous.Normal);
             case "postgres":
                 var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { Fsync = true });
                 try
@@ -77,7 +84,7 @@ internal sealed class BenchmarkStore : IAsyncDisposable
                     : "throwaway local PostgreSQL cluster: fsync=on, synchronous_commit=on, wal_sync_method default, shared_buffers=256MB";
                 return new BenchmarkStore(kind, null, cluster, settings);
             default:
-                throw new ArgumentException($"--store is 'sqlite' or 'postgres', not '{kind}'.");
+                throw new ArgumentException($"--store is 'sqlite', 'sqlite-normal' or 'postgres', not '{kind}'.");
         }
     }
 
@@ -91,7 +98,7 @@ internal sealed class BenchmarkStore : IAsyncDisposable
         }
         var file = Path.Combine(_folder!, name + ".db");
         var sqlite = $"Data Source={file}";
-        return new BenchmarkDatabase(new SqliteStorageProvider(new SqliteStorageOptions { ConnectionString = sqlite }), sqlite);
+        return new BenchmarkDatabase(new SqliteStorageProvider(new SqliteStorageOptions { ConnectionString = sqlite, Synchronous = Synchronous }), sqlite);
     }
 
     public async ValueTask DisposeAsync()
