@@ -1,6 +1,6 @@
 namespace PowerService.Grains;
 
-/// <summary>Journal stream ids name the kind of entity they belong to (<c>order:{id}</c>, <c>crew:{id}</c>, <c>area:{id}</c>, <c>outage:{id}</c>), so a
+/// <summary>Journal stream ids name the kind of entity they belong to (<c>order:{id}</c>, <c>crew:{id}</c>, <c>area:{id}</c>, <c>outage:{id}</c>, <c>customer:{id}</c>…), so a
 /// reader of the whole journal (live feeds, indicators) knows what each event is about without parsing payloads.</summary>
 public static class JournalStreams
 {
@@ -9,6 +9,7 @@ public static class JournalStreams
     private const string AreaPrefix = "area:";
     private const string OutagePrefix = "outage:";
     private const string PlannedOutagePrefix = "planned-outage:";
+    private const string CustomerPrefix = "customer:";
 
     public static string Order(string orderId) => OrderPrefix + orderId;
 
@@ -20,6 +21,9 @@ public static class JournalStreams
     public static string Outage(string outageId) => OutagePrefix + outageId;
 
     public static string PlannedOutage(string plannedOutageId) => PlannedOutagePrefix + plannedOutageId;
+
+    /// <summary>A customer's own entries: their orders as each finished (<see cref="WorkOrders.CustomerOrderHistory"/>).</summary>
+    public static string Customer(string customerId) => CustomerPrefix + customerId;
 
     public static bool TryArea(string streamId, out string areaId) => TryKey(streamId, AreaPrefix, out areaId);
 

@@ -104,6 +104,43 @@ public sealed class WorkOrderListTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().GetAsync("/api/work-orders?region=R1")).StatusCode);
     }
 
+    /// <summary>"Your requests" after a busy day: the region's list keeps only its last 500 finished orders, which a
+    /// storm's merged calls push out within minutes; a customer's own finished requests are still listed for them.</summary>
+    [Fact]
+    public async Task A_customer_still_lists_their_finished_requests_after_the_region_has_finished_hundreds_of_others()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        var customer = await _api.ClientForAsync("customer-wang");
+        var first = await ReportAsync(customer, "No power at home");
+        var again = await ReportAsync(customer, "Still no power, please hurry");
+        Assert.Equal("Merged", again.GetProperty("state").GetString()); // the same fault, folded into the first report
+        var firstId = first.GetProperty("id").GetString()!;
+        var againId = again.GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{firstId}/transitions", new { action = "cancel", note = "power came back" })).StatusCode);
+        for (var i = 0; i < 510; i++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/work-orders", Order($"WO-BUSY-{i}", "Complaint", "R1"))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/WO-BUSY-{i}/transitions", new { action = "cancel", note = "withdrawn" })).StatusCode);
+        }
+        // The region's finished tail has moved on past both...
+        Assert.DoesNotContain(firstId, Ids(await ListAsync("/api/work-orders?region=R1&state=Cancelled&limit=1000")));
+
+        // ...and the customer still sees each of them, in the state it finished in, and no one else's.
+        var cancelled = await ListAsync("/api/work-orders?state=Cancelled", customer);
+        Assert.Equal([firstId], Ids(cancelled));
+        Assert.Equal("Cancelled", cancelled.GetProperty("items")[0].GetProperty("state").GetString());
+        Assert.Equal([againId], Ids(await ListAsync("/api/work-orders?state=Merged", customer)));
+        Assert.Empty(Ids(await ListAsync("/api/work-orders", customer))); // nothing open
+        Assert.Equal(HttpStatusCode.OK, (await customer.GetAsync($"/api/work-orders/{againId}")).StatusCode);
+    }
+
+    private static async Task<JsonElement> ReportAsync(HttpClient customer, string description)
+    {
+        var reported = await customer.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description });
+        Assert.Equal(HttpStatusCode.Created, reported.StatusCode);
+        return await ApiScenario.JsonAsync(reported);
+    }
+
     /// <summary>What the crew PDA loads when it opens: every order the crew holds, page by page, whatever state it is
     /// in, and nothing of another crew's, which is not even there to be asked for by id.</summary>
     [Fact]

@@ -214,7 +214,7 @@ public static class WorkOrderEndpoints
                 var profile = await grains.GetGrain<ICustomerGrain>(caller.CustomerId!).GetProfile();
                 return profile is null
                     ? new WorkOrderPage([], null, 0)
-                    : await grains.GetGrain<IOpenOrdersGrain>(profile.Region).List(query with { CustomerId = caller.CustomerId, Region = null });
+                    : await grains.GetGrain<ICustomerIntakeGrain>(caller.CustomerId!).List(query with { CustomerId = caller.CustomerId, Region = null }, profile.Region);
             default:
                 var region = query.Region ?? throw new InvalidFieldException("region", "region is required: orders are listed per region.");
                 return await grains.GetGrain<IOpenOrdersGrain>(region).List(query);

@@ -17,4 +17,7 @@ public interface IOpenOrdersGrain : IGrain
     /// <summary>One page of the region's orders, most urgent first. Throws <see cref="InvalidFieldException"/> for a bad
     /// limit or continuation token.</summary>
     Task<WorkOrderPage> List(WorkOrderQuery query);
+
+    /// <summary>Every order of <paramref name="customerId"/> the list holds, open or finished, in no order.</summary>
+    Task<IReadOnlyList<WorkOrderSummary>> OfCustomer(string customerId);
 }

@@ -60,6 +60,9 @@ internal sealed class OpenOrdersGrain(IPersistentState<OpenOrdersRecord> state) 
         return Task.FromResult(query.Page(Ranked(query.ContinuationToken).Select(key => _orders[key.Id]), matching));
     }
 
+    public Task<IReadOnlyList<WorkOrderSummary>> OfCustomer(string customerId) =>
+        Task.FromResult<IReadOnlyList<WorkOrderSummary>>(_byCustomer.TryGetValue(customerId, out var ids) ? [.. ids.Select(id => _orders[id])] : []);
+
     /// <summary>The index in list order, from the token's position on when there is one.</summary>
     private IEnumerable<WorkOrderSortKey> Ranked(string? token)
     {

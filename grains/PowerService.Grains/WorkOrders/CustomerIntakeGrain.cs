@@ -9,7 +9,7 @@ namespace PowerService.Grains.WorkOrders;
 /// an order reaches the list a moment after its write, and a request taken meanwhile must count it. Kept in memory
 /// only: after a restart the list, put right by the silo's recovery, knows every stored order. (The list never calls
 /// orders or this grain, so asking it here cannot deadlock.)</summary>
-internal sealed class CustomerIntakeGrain : Grain, ICustomerIntakeGrain
+internal sealed class CustomerIntakeGrain(IJournal journal) : Grain, ICustomerIntakeGrain
 {
     /// <summary>Open self-service requests (app, WeChat, SMS, web) one customer may have; the hotline and the service
     /// hall, where a person takes the call, are not limited and do not count.</summary>
@@ -25,6 +25,21 @@ internal sealed class CustomerIntakeGrain : Grain, ICustomerIntakeGrain
     // Visits being held right now, by order: counted until the order has its hold (or was refused), so that holds sent
     // side by side are counted one at a time. Forgotten after TakenRemembered if the settling call is lost.
     private readonly Dictionary<string, DateTimeOffset> _pendingVisits = new(StringComparer.Ordinal);
+
+    public async Task<WorkOrderPage> List(WorkOrderQuery query, string region)
+    {
+        query.Check();
+        var customer = GetPrimaryKeyString();
+        var held = await GrainFactory.GetGrain<IOpenOrdersGrain>(region).OfCustomer(customer);
+        IEnumerable<WorkOrderSummary> orders = held;
+        if (query.State is { } state && WorkOrderTransitions.IsTerminal(state))
+        {
+            var listed = held.Select(o => o.Id).ToHashSet(StringComparer.Ordinal);
+            var finished = await CustomerOrderHistory.ReadAsync(journal, customer, TimeProvider.GetUtcNow());
+            orders = held.Concat(finished.Where(o => !listed.Contains(o.Id)));
+        }
+        return query.Page(orders.OrderBy(WorkOrderSortKey.Of, WorkOrderSortKey.Order));
+    }
 
     public async Task TakeVisit(string orderId, string region)
     {

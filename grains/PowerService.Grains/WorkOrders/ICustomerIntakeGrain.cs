@@ -19,6 +19,11 @@ public interface ICustomerIntakeGrain : IGrain
     [OneWay]
     Task Settled(string orderId);
 
+    /// <summary>One page of the customer's orders in <paramref name="query"/> (its customer filter is this customer):
+    /// those the region <paramref name="region"/>'s order list holds and, for a finished state, those finished within
+    /// <see cref="CustomerOrderHistory.Kept"/> that the list has let go.</summary>
+    Task<WorkOrderPage> List(WorkOrderQuery query, string region);
+
     /// <summary>The customer books a visit for their order <paramref name="orderId"/> (in <paramref name="region"/>): a
     /// <see cref="DomainConflictException"/> when they already hold or have booked <c>MaxVisits</c> visits for other
     /// orders (one account holding every slot of a crew). The visits are counted where they are — the customer's

@@ -980,6 +980,11 @@ internal sealed partial class WorkOrderGrain(
             reminder = ReminderChange.Set(ReminderName, wanted.Value, TimeSpan.Zero);
             next = next with { ReminderDueAt = wanted };
         }
+        if (next.CustomerId is not null && WorkOrderTransitions.IsTerminal(next.State) && !(change.Before.Exists && WorkOrderTransitions.IsTerminal(change.Before.State)))
+        {
+            // The customer's "Your requests" finds it there once the region's list has let it go.
+            change.Events.Add(CustomerOrderHistory.Entry(WorkOrderSummary.Of(next), change.Now));
+        }
         // A reminder to set is written even when nothing else changed: after a tick that found its moment not yet due,
         // the runtime has spent the reminder the record still names, and only this write registers it again.
         if (change.Events.Count == 0 && next == change.Before && reminder is null)

@@ -108,14 +108,14 @@ async function loadMine() {
     for (const o of page.items) keepMine(o);
     token = page.continuationToken;
   } while (token);
-  // A fault report folded into an outage (or another report) is no longer open, but it is the customer's: it vanished
-  // from "Your requests" on a reload. Those of the last three days are listed with it.
-  const merged = await api("GET", "/api/work-orders?state=Merged&limit=100");
-  for (const o of merged.items) if (Date.now() - Date.parse(o.updatedAt) < MergedShownFor) keepMine(o);
+  // A request finished lately (done, withdrawn, or folded into an outage or another report) is still the customer's:
+  // those of the last three days are listed with the open ones, also after a storm's thousands of other calls.
+  const finished = await Promise.all(["Closed", "Cancelled", "Merged"].map(state => api("GET", `/api/work-orders?state=${state}&limit=100`)));
+  for (const page of finished) for (const o of page.items) if (Date.now() - Date.parse(o.updatedAt) < FinishedShownFor) keepMine(o);
   drawMine();
 }
 
-const MergedShownFor = 3 * 24 * 3600 * 1000;
+const FinishedShownFor = 3 * 24 * 3600 * 1000;
 
 function keepMine(o) {
   const held = mine.get(o.id);
