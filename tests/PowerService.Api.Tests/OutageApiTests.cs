@@ -161,6 +161,42 @@ public sealed class OutageApiTests : IAsyncLifetime
 
     /// <summary>The dispatcher's list of active outages once one is on it: an area hands the outage it inferred to its
     /// feeder as soon as the events are applied, and the outage is listed a moment after the head-end's answer.</summary>
+    /// <summary>The GIS team adds a housing block's 90 meters to TA-1 while its meters report (its power grain is active),
+    /// then moves TA-1 to feeder F-2: the area judges its next last gasps by what it is now. It kept the 10 meters it
+    /// loaded, so 6 dark of 100 read as 6 of 10 — a confirmed outage, a crew sent and 100 customers texted — and its
+    /// next outage was filed under the old feeder (rolled up with the wrong areas).</summary>
+    [Fact]
+    public async Task An_area_judges_last_gasps_by_the_meters_and_feeder_it_has_after_an_import()
+    {
+        var reading = new MeterEventsJson([new MeterEventJson("M-1", "on-1", "PowerRestored", DateTimeOffset.UtcNow.AddSeconds(-5))]);
+        Assert.Equal(HttpStatusCode.OK, (await _headEnd.PostAsJsonAsync("/api/meter-events", reading)).StatusCode);
+        var block = new StringBuilder("meter_id,area_id,latitude,longitude\n");
+        for (var m = 12; m <= 101; m++)
+        {
+            block.Append($"M-{m},TA-1,20.0,110.3\n");
+        }
+        await ImportAsync(_dispatcher, "meters", block.ToString());
+
+        Assert.Equal(HttpStatusCode.OK, (await _headEnd.PostAsJsonAsync("/api/meter-events", Gasps(12, 17))).StatusCode); // 6 of TA-1's 100
+        Assert.Equal(HttpStatusCode.OK, (await _headEnd.PostAsJsonAsync("/api/meter-events", Gasps(11, 11))).StatusCode); // all of TA-2
+
+        var only = Assert.Single((await ActiveOutagesOnceOpenAsync()).GetProperty("items").EnumerateArray());
+        Assert.Equal("TA-2", only.GetProperty("transformerAreaIds")[0].GetString());
+
+        await ImportAsync(_dispatcher, "transformer-areas",
+            "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-1,Binhai 1-1,F-2,G-1,R1,urban,20.0,110.3,400\n");
+        Assert.Equal(HttpStatusCode.OK, (await _headEnd.PostAsJsonAsync("/api/meter-events", Gasps(18, 60))).StatusCode); // 49 of 100
+
+        JsonElement areaOutage = default;
+        await Eventually.True(async () =>
+        {
+            var items = (await JsonAsync(await _dispatcher.GetAsync("/api/outages?active=true"))).GetProperty("items").EnumerateArray();
+            areaOutage = items.FirstOrDefault(o => o.GetProperty("scope").GetString() == "TransformerArea" && o.GetProperty("transformerAreaIds")[0].GetString() == "TA-1");
+            return areaOutage.ValueKind == JsonValueKind.Object;
+        }, "TA-1's outage is listed");
+        Assert.Equal("F-2", areaOutage.GetProperty("feederId").GetString());
+    }
+
     private async Task<JsonElement> ActiveOutagesOnceOpenAsync()
     {
         var list = default(JsonElement);

@@ -22,7 +22,7 @@ namespace PowerService.Grains.Outages;
 /// decision is stored, not after the outage, its repair order and the feeder roll-up are settled (in a storm, thousands
 /// of areas open at once and each batch of events touches most of them). Until the feeder acknowledges the opening,
 /// the area's other calls to the outage wait, so that they reach it after it is open.</summary>
-[GrainType("AreaPower")]
+[GrainType(TopologyGrainTypes.AreaPower)]
 internal sealed partial class AreaPowerGrain(
     IPersistentState<AreaPowerRecord> state,
     [PersistentState("meters")] IPersistentState<AreaMeterFlags> flags,

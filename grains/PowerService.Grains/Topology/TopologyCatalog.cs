@@ -26,6 +26,9 @@ internal static class TopologyGrainTypes
     public const string Customer = "Customer";
     public const string AreaEnergy = "AreaEnergy";
 
+    /// <summary>An area's power state judges last gasps by its meter count and files outages under its feeder.</summary>
+    public const string AreaPower = "AreaPower";
+
     /// <summary>Counts the customers a region serves from the catalog (indicators).</summary>
     public const string RegionIndicators = "RegionIndicators";
 }

@@ -91,8 +91,10 @@ internal sealed class TransformerAreasFile : TopologyFile
     public override string KeyColumn => "area_id";
     public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.Feeder, "feeder_id", "feeder");
 
-    // A feeder lists its areas; a customer's profile carries its area's feeder, grid and region.
-    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.Feeder, TopologyGrainTypes.Customer, TopologyGrainTypes.RegionIndicators];
+    // A feeder lists its areas; a customer's profile carries its area's feeder, grid and region; an area's power state
+    // files its outages under its feeder (an area moved to another feeder was rolled up with its old one).
+    public override IReadOnlyList<string> SummarizingGrainTypes =>
+        [TopologyGrainTypes.Feeder, TopologyGrainTypes.Customer, TopologyGrainTypes.RegionIndicators, TopologyGrainTypes.AreaPower];
 
     public override IReadOnlyList<CsvColumn> Columns { get; } =
     [
@@ -153,9 +155,10 @@ internal sealed class MetersFile : TopologyFile
     public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.TransformerArea, "area_id", "transformer area");
 
     // An area counts its meters and names its supply meter; a customer's profile follows its meter to the area; the
-    // area's energy balance knows which meter is the supply meter.
+    // area's energy balance knows which meter is the supply meter; an area's power state takes the share of its meters
+    // dark from its meter count (kept, 6 dark of 100 new meters were "6 of 10": an outage and 100 customers texted).
     public override IReadOnlyList<string> SummarizingGrainTypes =>
-        [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.Customer, TopologyGrainTypes.AreaEnergy, TopologyGrainTypes.RegionIndicators];
+        [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.Customer, TopologyGrainTypes.AreaEnergy, TopologyGrainTypes.RegionIndicators, TopologyGrainTypes.AreaPower];
 
     public override IReadOnlyList<CsvColumn> Columns { get; } =
         [new("meter_id"), new("area_id"), new("latitude"), new("longitude"), new("role", Required: false)];
