@@ -315,6 +315,7 @@ internal sealed partial class AreaPowerGrain(
         {
             return;
         }
+        S.OutageSince = (S.PlanStartingAt ?? TimeProvider.GetUtcNow()).ToUnixTimeMilliseconds();
         S.PlanStarting = null;
         S.OutageId = outageId;
         S.OutageConfirmed = true;
@@ -375,9 +376,14 @@ internal sealed partial class AreaPowerGrain(
         var (dark, _) = await StillDark(cutoff: restoredAt.ToUnixTimeMilliseconds());
         // Those of its meters left dark at the restoration that came back meanwhile are told now.
         await GrainFactory.GetGrain<IOutageGrain>(restoredOutage).NestedChecked(Id, dark);
-        var stillDark = OutsideNested(dark);
+        // Meters dark since before the outage began were not cut by it: a meter unplugged in a swap an hour before the
+        // storm became a nested outage of "3 customers" with a repair order that never ended. They stay what they were
+        // (dark meters; their customers' calls are judged as any), and are not told "power restored".
+        var since = S.RestoredOutageSince is { } began ? began - (long)options.InferenceWindow.TotalMilliseconds : long.MinValue;
+        var stillDark = OutsideNested(dark.FindAll(m => Meters.TryGet(m, out var meter) && meter.DarkSince >= since));
         S.RestoredOutageId = null;
         S.RestoredAt = null;
+        S.RestoredOutageSince = null;
         // Meters already in another nested or partial outage of the area are that outage's (left out above): an area
         // held one, and meters left dark beside it were told of an outage and then of nothing, with no outage at all.
         if (stillDark.Count == 0 || S.OutageId is not null)
@@ -472,6 +478,7 @@ internal sealed partial class AreaPowerGrain(
             }
             var id = NextOutageId();
             S.OutageId = id;
+            S.OutageSince = firstDark;
             S.OutageConfirmed = inWindow >= Math.Ceiling(options.ConfirmShare * meters);
             S.OpeningOutageId = id;
             S.OpeningOwed = new OutageOpening(
@@ -580,6 +587,8 @@ internal sealed partial class AreaPowerGrain(
         S.OutageIsPlanned = false;
         S.RestoredOutageId = outage;
         S.RestoredAt = restoredAt;
+        S.RestoredOutageSince = S.OutageSince;
+        S.OutageSince = null;
         S.FeederEndOwed = outage;
         if (byMeters)
         {
@@ -771,6 +780,10 @@ internal sealed class AreaPowerRecord
     public string? OutageId { get; set; }
     public bool OutageConfirmed { get; set; }
 
+    /// <summary>When the first meter of <see cref="OutageId"/> went dark (Unix milliseconds; the plan's start for a
+    /// planned outage); null on records stored before it was kept.</summary>
+    public long? OutageSince { get; set; }
+
     /// <summary>The outage is a planned outage's (opened by it, ended only by it).</summary>
     public bool OutageIsPlanned { get; set; }
     /// <summary>The area's nested outages (meters still dark after it came back) and partial outages (meters dark together,
@@ -791,6 +804,9 @@ internal sealed class AreaPowerRecord
     /// period are nested.</summary>
     public string? RestoredOutageId { get; set; }
     public DateTimeOffset? RestoredAt { get; set; }
+
+    /// <summary>When the restored outage's first meter went dark: meters dark since long before it are not nested in it.</summary>
+    public long? RestoredOutageSince { get; set; }
 
     // Calls owed to other grains, written before they are made (see AreaPowerGrain.SettleOwedCalls).
     public OutageOpening? OpeningOwed { get; set; }

@@ -259,6 +259,29 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal((1, (string?)null), await DarkAndOutage(1)); // the supply meter, still dark, is no outage of customers
     }
 
+    /// <summary>Three old meters were unplugged in a meter swap an hour before a storm and never report again. When the
+    /// storm's outage is restored they are still dark, but the outage did not cut them: they made a nested outage of
+    /// "3 customers" with a High repair order that nothing would ever end. Only meters that went dark with the outage
+    /// (or after it began) are nested in it.</summary>
+    [Fact]
+    public async Task Meters_dark_since_long_before_the_outage_are_not_nested_in_it()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 3, MeterEventType.LastGasp, "unplugged"));
+        _silo.Advance(TimeSpan.FromHours(1));
+        await SendAsync(_silo, Events(_silo, 4, 50, MeterEventType.LastGasp));
+        Assert.Equal("OUT-TA-000001-1", (await AreaPower(1).Get()).OutageId);
+        _silo.Advance(TimeSpan.FromMinutes(40));
+
+        await SendAsync(_silo, Events(_silo, 4, 47, MeterEventType.PowerRestored)); // 48..50 stay dark: the storm's
+
+        Assert.Equal(OutageState.Restored, (await Outage("OUT-TA-000001-1").Get())!.State);
+        _silo.Advance(TimeSpan.FromMinutes(3));
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedOutageId is not null, "a nested outage is opened");
+        var nested = (await Outage((await AreaPower(1).Get()).NestedOutageId!).Get())!;
+        Assert.Equal(Enumerable.Range(48, 3).Select(Meter), nested.MeterIds);
+        Assert.Equal(["OUT-TA-000001-2"], (await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery())).Items.Select(o => o.Id));
+    }
+
     /// <summary>A dispatcher restored the area by hand while every meter still reported no power: after the grace period
     /// its 50 meters are one nested outage. The area's next events (another last gasp of those meters) opened
     /// a second outage over the same customers — a second repair order, a second "outage" text, more customers out than
