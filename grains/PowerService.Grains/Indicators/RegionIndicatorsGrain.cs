@@ -67,6 +67,10 @@ internal sealed class RegionIndicatorsGrain(
             month.Outages++;
         }
         month.AreaIds.UnionWith(outage.TransformerAreaIds);
+        if (minutes > 0 && (month.EarliestInterruptionAt is not { } earliest || outage.InterruptedFrom < earliest))
+        {
+            month.EarliestInterruptionAt = outage.InterruptedFrom;
+        }
         _figures.Changed();
         return Task.CompletedTask;
     }
@@ -160,7 +164,10 @@ internal sealed class RegionIndicatorsGrain(
             .Select(m => m.Value).ToList();
         var since = _months.Start(first);
         var end = _months.Start(last).AddMonths(1);
-        var periodMinutes = Math.Max(0, ((end < now ? end : now) - since).TotalMinutes);
+        // An outage counts in the month it ended, all its minutes: one that began last month is measured against the
+        // time since it began, or availability went below zero (a 7-day outage ended on the 7th: -0.05).
+        var measuredFrom = months.Select(m => m.EarliestInterruptionAt).OfType<DateTimeOffset>().Where(at => at < since).DefaultIfEmpty(since).Min();
+        var periodMinutes = Math.Max(0, ((end < now ? end : now) - measuredFrom).TotalMinutes);
         var areas = months.SelectMany(m => m.AreaIds).Distinct(StringComparer.Ordinal).ToList();
         var repeated = areas.Count == 0 ? 0
             : (await new AreaOutageHistory(journal, catalog).RepeatedCustomersAsync(areas, since, end, options.RepeatedOutageCuts, countPlans: false)).Customers.Count;
@@ -302,6 +309,9 @@ internal sealed class MonthFigures
     public long PlannedInterruptions { get; set; }
     public double UnplannedMinutes { get; set; }
     public double PlannedMinutes { get; set; }
+
+    /// <summary>When the earliest interruption counted in the month began (it may be in an earlier month).</summary>
+    public DateTimeOffset? EarliestInterruptionAt { get; set; }
     public long ClocksMet { get; set; }
     public long ClocksBreached { get; set; }
     public long Complaints { get; set; }

@@ -483,7 +483,8 @@ internal sealed partial class AreaPowerGrain(
             S.OpeningOutageId = id;
             S.OpeningOwed = new OutageOpening(
                 OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
-                [Id], _area.FeederId, Confirmed: S.OutageConfirmed, EarlierCalls: TakeEarlierCalls(firstDark));
+                [Id], _area.FeederId, Confirmed: S.OutageConfirmed, EarlierCalls: TakeEarlierCalls(firstDark),
+                CustomersAlreadyOut: S.Nested.Sum(n => n.Meters.Count));
             LogInferred(logger, Id, id, inWindow, meters);
             await OpenOutage();
             return;
@@ -713,7 +714,7 @@ internal sealed partial class AreaPowerGrain(
         {
             if (Feeder is { } feeder)
             {
-                await GrainFactory.GetGrain<IFeederPowerGrain>(feeder).AreaOutageEnded(Id, feederEnd);
+                await GrainFactory.GetGrain<IFeederPowerGrain>(feeder).AreaOutageEnded(Id, feederEnd, S.RestoredAt ?? TimeProvider.GetUtcNow());
             }
             S.FeederEndOwed = null;
             MarkDirty();

@@ -83,7 +83,7 @@ internal sealed partial class FeederPowerGrain(
         await SettleJoins();
     }
 
-    public async Task AreaOutageEnded(string transformerAreaId, string outageId)
+    public async Task AreaOutageEnded(string transformerAreaId, string outageId, DateTimeOffset restoredAt)
     {
         if (!S.ActiveAreas.TryGetValue(transformerAreaId, out var known) || known.OutageId != outageId)
         {
@@ -92,14 +92,23 @@ internal sealed partial class FeederPowerGrain(
         S.ActiveAreas.Remove(transformerAreaId);
         S.JoinsOwed.Remove(transformerAreaId);
         var feederOutage = S.FeederOutageId;
+        if (feederOutage is not null)
+        {
+            // Areas report in any order (a head-end's backlog): the feeder is back when its last area is, by the meters.
+            S.LatestAreaBackAt = S.LatestAreaBackAt is { } latest && latest > restoredAt ? latest : restoredAt;
+        }
+        var backAt = S.LatestAreaBackAt ?? restoredAt;
         if (feederOutage is not null && S.ActiveAreas.Count == 0)
         {
             S.FeederOutageId = null;
+            S.LatestAreaBackAt = null;
         }
         await state.WriteStateAsync();
         if (feederOutage is not null && S.FeederOutageId is null)
         {
-            await GrainFactory.GetGrain<IOutageGrain>(feederOutage).Restore(AreaPowerGrain.MetersActor);
+            // At the meters' time, not when the last area's events were applied: a backlog delivered two days late
+            // showed a two-hour feeder outage as 54 hours.
+            await GrainFactory.GetGrain<IOutageGrain>(feederOutage).RestoreAsOf(AreaPowerGrain.MetersActor, backAt);
         }
     }
 
@@ -108,6 +117,7 @@ internal sealed partial class FeederPowerGrain(
         if (S.FeederOutageId == outageId)
         {
             S.FeederOutageId = null;
+            S.LatestAreaBackAt = null;
             S.JoinsOwed.Clear();
             await state.WriteStateAsync();
         }
@@ -156,6 +166,9 @@ internal sealed class FeederPowerRecord
     public Dictionary<string, AreaOutageMark> ActiveAreas { get; set; } = new(StringComparer.Ordinal);
     public int Outages { get; set; }
     public string? FeederOutageId { get; set; }
+
+    /// <summary>The latest time an area of the open feeder outage came back (the meters' time).</summary>
+    public DateTimeOffset? LatestAreaBackAt { get; set; }
 
     public OutageOpening? OpeningOwed { get; set; }
     public List<string> JoinsOwed { get; set; } = [];

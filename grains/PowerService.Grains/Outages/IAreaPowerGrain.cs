@@ -73,7 +73,9 @@ public interface IFeederPowerGrain : IGrain
     [OneWay]
     Task OpenAreaOutage(string transformerAreaId, string outageId, OutageOpening opening);
 
-    Task AreaOutageEnded(string transformerAreaId, string outageId);
+    /// <summary>The area's outage <paramref name="outageId"/> ended, its power back at <paramref name="restoredAt"/> (the
+    /// meters' time); the feeder outage ends with its last area, at the latest of its areas' times.</summary>
+    Task AreaOutageEnded(string transformerAreaId, string outageId, DateTimeOffset restoredAt);
 
     /// <summary>The feeder outage ended (all its areas back, or restored by hand). One-way: the feeder outage tells it
     /// from its restoring turn, while the feeder may itself be waiting on that outage (joining an area to it).</summary>

@@ -155,7 +155,9 @@ public interface IOutageGrain : IGrain
 /// <summary>What opens an outage: its kind and scope, the areas (and meters, for a nested outage) out, when it
 /// started, and the confirmation already known (a feeder roll-up or a planned outage is confirmed from the start).
 /// <paramref name="EarlierCalls"/> are the fault calls of its customers made shortly before it was inferred: the outage
-/// folds those not yet being worked on into itself.</summary>
+/// folds those not yet being worked on into itself. <paramref name="CustomersAlreadyOut"/>: of its customers, those in
+/// another outage of the area at its opening (a partial outage's street), whose interruption began with that one and is
+/// not counted again in the indicators.</summary>
 public sealed record OutageOpening(
     OutageKind Kind,
     OutageScope Scope,
@@ -169,4 +171,5 @@ public sealed record OutageOpening(
     DateTimeOffset? EstimatedRestorationAt = null,
     string? ParentOutageId = null,
     string? RepairOrderId = null,
-    IReadOnlyList<string>? EarlierCalls = null);
+    IReadOnlyList<string>? EarlierCalls = null,
+    int CustomersAlreadyOut = 0);

@@ -127,6 +127,7 @@ internal sealed partial class OutageGrain(
             TransformerAreaIds = [.. opening.TransformerAreaIds],
             MeterIds = opening.MeterIds is null ? null : [.. opening.MeterIds],
             AffectedCustomers = meters?.Count ?? areas.Sum(a => a.CustomerCount),
+            CustomersAlreadyOut = opening.CustomersAlreadyOut,
             ImportantCustomers = [.. areas.SelectMany(a => a.ImportantCustomers).Where(c => meters is null || meters.Contains(c.MeterId))],
             Location = new GeoPoint(areas.Average(a => a.Location.Latitude), areas.Average(a => a.Location.Longitude)),
             AreaClass = areaClass,
@@ -712,7 +713,10 @@ internal sealed partial class OutageGrain(
         {
             from = areaRestored;
         }
-        var fact = new OutageFact(o.Id, o.Kind, o.TransformerAreaIds, o.AffectedCustomers, from, o.RestoredAt ?? TimeProvider.GetUtcNow(), !nested);
+        // Customers a partial outage of the area had cut before this one are that outage's interruption, counted there:
+        // counted here again, a street's fuse and then its transformer made 23 interruptions of 20 customers.
+        var customers = nested ? o.AffectedCustomers : Math.Max(0, o.AffectedCustomers - o.CustomersAlreadyOut);
+        var fact = new OutageFact(o.Id, o.Kind, o.TransformerAreaIds, customers, from, o.RestoredAt ?? TimeProvider.GetUtcNow(), !nested);
         await Task.WhenAll(IndicatorScopes.Of(GrainFactory, o.Region).Select(scope => scope.OutageRestored(fact)));
     }
 
@@ -807,6 +811,9 @@ internal sealed record OutageRecord
     public IReadOnlyList<string> TransformerAreaIds { get; init; } = [];
     public IReadOnlyList<string>? MeterIds { get; init; }
     public int AffectedCustomers { get; init; }
+
+    /// <summary>Customers in another outage of the area when this one opened (see <see cref="OutageOpening"/>).</summary>
+    public int CustomersAlreadyOut { get; init; }
     public IReadOnlyList<KeyCustomer> ImportantCustomers { get; init; } = [];
     public GeoPoint Location { get; init; }
     public AreaClass AreaClass { get; init; }

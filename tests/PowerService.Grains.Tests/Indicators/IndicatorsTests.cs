@@ -43,6 +43,27 @@ public sealed class IndicatorsTests
         Assert.Equal(reliability, system.Reliability);
     }
 
+    /// <summary>An outage counts in the month it ended with all its minutes; one that began a week before the month was
+    /// measured against the month's hours only, and availability went below zero (-0.05 for a 7-day outage ended on
+    /// the 7th). It is measured from the interruption's start.</summary>
+    [Fact]
+    public async Task Availability_of_a_month_whose_outage_began_the_month_before_stays_between_zero_and_one()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await PlannedGrid.ImportAsync(silo);
+        var outage = silo.Grain<IOutageGrain>("OUT-1");
+        var began = silo.Clock.GetUtcNow(); // 23 November 10:30 (+08:00)
+        await outage.Open(new OutageOpening(OutageKind.Unplanned, OutageScope.TransformerArea, Dispatcher, began, ["TA-1"], Confirmed: true));
+        silo.Advance(new DateTimeOffset(2026, 12, 1, 0, 30, 0, TimeSpan.FromHours(8)) - began);
+        await outage.Restore(Dispatcher);
+
+        var december = await Reported(silo, Region, i => i.Reliability.Outages == 1);
+
+        Assert.Equal(("2026-12", 3L), (december.From, december.Reliability.CustomerInterruptions));
+        // Three of six customers out for the whole time measured.
+        Assert.Equal(0.5, december.Reliability.Asai);
+    }
+
     [Fact]
     public async Task Restoring_an_outage_again_or_reporting_it_twice_counts_it_once()
     {

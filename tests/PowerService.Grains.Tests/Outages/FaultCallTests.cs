@@ -1,5 +1,6 @@
 using PowerService.Grains.Ami;
 using PowerService.Grains.Crews;
+using PowerService.Grains.Indicators;
 using PowerService.Grains.Outages;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.WorkOrders;
@@ -169,6 +170,32 @@ public sealed class FaultCallTests : IAsyncLifetime
 
         await SendAsync(_silo, Events(_silo, 1, 10, MeterEventType.PowerRestored));
         Assert.Equal(OutageState.Restored, (await _silo.Grain<IOutageGrain>(partialId).Get())!.State);
+    }
+
+    /// <summary>A street's fuse blows (a partial outage of five meters, confirmed by a call); ten minutes later the whole
+    /// transformer trips; twenty minutes after that everything is back. Fifty customers lost supply once each: the area
+    /// outage counted the five again, 55 interruptions and their ten minutes twice in SAIFI and SAIDI.</summary>
+    [Fact]
+    public async Task Customers_of_a_partial_outage_cut_again_by_their_areas_outage_count_as_one_interruption_each()
+    {
+        await SendAsync(_silo, Events(_silo, 36, 40, MeterEventType.LastGasp));
+        await CallAsync("WO-FUSE-36", 36);
+        _silo.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.True(async () => (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId is not null, "a partial outage is opened");
+        _silo.Advance(TimeSpan.FromMinutes(10));
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp, "storm"));
+        var areaOutage = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).OutageId!;
+        Assert.Equal(50, (await _silo.Grain<IOutageGrain>(areaOutage).Get())!.AffectedCustomers); // all 50 are out now
+        _silo.Advance(TimeSpan.FromMinutes(20));
+
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+
+        ServiceIndicators? seen = null;
+        await Eventually.True(async () => (seen = await _silo.Grain<IRegionIndicatorsGrain>(IndicatorScopes.System).Get()).Reliability.Outages == 2,
+            "both outages are counted");
+        Assert.Equal(50L, seen!.Reliability.CustomerInterruptions);
+        // The five: 30 minutes from the fuse (and the call's second); the other 45: the area's 20 minutes.
+        Assert.Equal(Math.Round((5 * (30 + (1 / 60.0))) + (45 * 20), 2), seen.Reliability.CustomerInterruptionMinutes);
     }
 
     /// <summary>An area held one nested or partial outage at a time: with a street's partial outage open, meters left

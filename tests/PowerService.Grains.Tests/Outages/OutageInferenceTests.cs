@@ -108,6 +108,28 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Null((await AreaPower(3).Get()).OutageId);
     }
 
+    /// <summary>The head-end delivers a day-old backlog: both areas of the feeder went out at 01:00, one came back at
+    /// 02:00, the other at 03:00. The areas' outages ended at their meters' times, but the feeder outage was stamped
+    /// restored when the last batch was applied (a two-hour outage on the board and in its history as 24 hours).</summary>
+    [Fact]
+    public async Task A_feeder_outage_ended_by_its_last_areas_meters_is_restored_at_the_latest_of_their_times()
+    {
+        var outAt = _silo.Clock.GetUtcNow();
+        await SendAsync(_silo, Events(_silo, 1, 100, MeterEventType.LastGasp));
+        Assert.Equal(OutageState.Confirmed, (await Outage("OUT-F-FD-000001-1").Get())!.State);
+        var backLater = outAt.AddHours(2);
+        var backFirst = outAt.AddHours(1);
+        _silo.Advance(TimeSpan.FromHours(24));
+
+        // Delivered out of order: the later area first.
+        await SendAsync(_silo, Enumerable.Range(51, 50).Select(n => new MeterEvent(Meter(n), $"back-{n}", MeterEventType.PowerRestored, backLater)));
+        await SendAsync(_silo, Enumerable.Range(1, 50).Select(n => new MeterEvent(Meter(n), $"back-{n}", MeterEventType.PowerRestored, backFirst)));
+
+        var feeder = (await Outage("OUT-F-FD-000001-1").Get())!;
+        Assert.Equal((OutageState.Restored, backLater), (feeder.State, feeder.RestoredAt));
+        Assert.Equal(backFirst, (await Outage("OUT-TA-000001-1").Get())!.RestoredAt);
+    }
+
     [Fact]
     public async Task An_area_that_goes_out_under_an_open_feeder_outage_opens_inside_it_without_a_repair_order_of_its_own()
     {
