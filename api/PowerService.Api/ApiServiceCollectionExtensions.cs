@@ -59,7 +59,16 @@ public static class ApiServiceCollectionExtensions
             // {"action":"accept","action":"cancel"} is not "cancel because it came last": a 400, as any ambiguous body.
             options.SerializerOptions.AllowDuplicateProperties = false;
         });
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            // The framework's 415 says nothing: a GIS script posting its CSV as form data had no clue what to send.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && context.ProblemDetails.Detail is null)
+            {
+                context.ProblemDetails.Detail = context.HttpContext.Request.Path.StartsWithSegments("/api/import", StringComparison.OrdinalIgnoreCase)
+                    ? "Send the file as CSV in UTF-8 with the header Content-Type: text/csv."
+                    : "Send the body as JSON with the header Content-Type: application/json.";
+            }
+        });
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddExceptionHandler<DomainExceptionHandler>();
         services.AddAuthentication(BearerTokenDefaults.AuthenticationScheme)

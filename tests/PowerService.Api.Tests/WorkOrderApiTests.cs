@@ -575,6 +575,8 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         var bad = await _dispatcher.PostAsync("/api/import/meters", new StringContent("meter_id,area_id,latitude,longitude\nM-2,TA-1,20.0,110.3\nM-3,TA-404,20.0,110.3\n", System.Text.Encoding.UTF8, "text/csv"));
         var unknownKind = await _dispatcher.PostAsync("/api/import/substations", new StringContent("x", System.Text.Encoding.UTF8, "text/csv"));
         var asCrew = await _crew.PostAsync("/api/import/meters", new StringContent("x", System.Text.Encoding.UTF8, "text/csv"));
+        // curl's default (form data), as a GIS script sent it: the 415 says what to send.
+        var asForm = await _dispatcher.PostAsync("/api/import/meters", new StringContent("meter_id,area_id,latitude,longitude\n", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
 
         Assert.Equal(1, customers.GetProperty("inserted").GetInt64());
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
@@ -583,6 +585,8 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal("area_id", error.GetProperty("column").GetString());
         Assert.Equal(HttpStatusCode.NotFound, unknownKind.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, asCrew.StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, asForm.StatusCode);
+        Assert.Contains("Content-Type: text/csv", (await Json(asForm)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         // Nothing from the bad file: M-2 (a good row) was not imported either, so a repeat of the good file inserts it.
         Assert.Equal(1, (await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\nM-2,TA-1,20.0,110.3\n")).GetProperty("inserted").GetInt64());
     }
@@ -598,6 +602,8 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [InlineData("crews", "crew_id,name,region,skills,capacity,home_latitude,home_longitude,shift_start,shift_end", "CR-9,Crew 9,R1,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "CR-10,Crew 10,R1\uFE0F,LowVoltageRepair,3,20.0,110.3,08:00,20:00", "region", "contains U+FE0F, which shows as nothing or as another character")]
     [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "\u200BF-10,Binhai 10,S-1,Binhai,R1", "feeder_id", "contains the invisible format character U+200B")]
     [InlineData("feeders", "feeder_id,name,substation_id,substation_name,region", "F-9,Binhai 9,S-1,Binhai,R1", "F-10,\u202Egnp.exe,S-1,Binhai,R1", "name", "contains the control character U+202E")]
+    // An area on another region's feeder was counted served in one region and interrupted in the other.
+    [InlineData("transformer-areas", "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva", "TA-9,Binhai 1-9,F-1,G-1,R1,urban,20.0,110.3,400", "TA-10,Meilan 1-10,F-1,G-1,R2,urban,20.0,110.3,400", "region", "is not the region of feeder 'F-1' ('R1')")]
     public async Task A_region_id_or_name_that_would_show_as_another_is_refused_by_line_and_column_and_nothing_is_imported(
         string kind, string header, string goodRow, string badRow, string column, string message)
     {

@@ -85,6 +85,9 @@ internal sealed class TransformerAreasFile : TopologyFile
     // Which lines name each grid: grids are few, so this stays small even for 20,000 areas.
     private readonly Dictionary<string, List<int>> _linesByGrid = new(StringComparer.Ordinal);
 
+    // Which lines name each feeder, with the region each gives its area.
+    private readonly Dictionary<string, List<(int Line, string Region)>> _linesByFeeder = new(StringComparer.Ordinal);
+
     public override ImportKind Kind => ImportKind.TransformerAreas;
     public override string CatalogKind => TopologyKinds.TransformerArea;
     public override string GrainType => TopologyGrainTypes.TransformerArea;
@@ -114,6 +117,11 @@ internal sealed class TransformerAreasFile : TopologyFile
                 _linesByGrid.Add(area.GridId, lines = []);
             }
             lines.Add(row.Line);
+            if (!_linesByFeeder.TryGetValue(area.FeederId, out var feederLines))
+            {
+                _linesByFeeder.Add(area.FeederId, feederLines = []);
+            }
+            feederLines.Add((row.Line, area.Region));
         }
         return new CatalogEntry(area.Id, area.FeederId, TopologyJson.Serialize(area));
     }
@@ -131,6 +139,23 @@ internal sealed class TransformerAreasFile : TopologyFile
                 {
                     errors.Add(line, "grid_id", $"grid '{grids[i]}' does not exist (import grids first)");
                 }
+            }
+        }
+        // A region counts the customers of its feeders' areas, while an area's outages and orders are its own region's:
+        // an area on another region's feeder was counted served by one region and interrupted in another (whose
+        // indicators did not exist). Unknown feeders are reported with the file's other missing parents.
+        var feeders = _linesByFeeder.Keys.ToList();
+        var stored = await storage.ReadCatalogAsync(TopologyKinds.Feeder, feeders, cancellationToken);
+        for (var i = 0; i < feeders.Count; i++)
+        {
+            if (stored[i] is not { } entry)
+            {
+                continue;
+            }
+            var feederRegion = TopologyJson.Deserialize<FeederEntry>(entry).Region;
+            foreach (var (line, region) in _linesByFeeder[feeders[i]].Where(l => l.Region != feederRegion))
+            {
+                errors.Add(line, "region", $"region '{region}' is not the region of feeder '{feeders[i]}' ('{feederRegion}'): an area is served in its feeder's region");
             }
         }
     }
