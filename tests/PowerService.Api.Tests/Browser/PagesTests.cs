@@ -143,6 +143,40 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(history!, e => e.Type == "Resolved" && e.Actor == "crew:crew-c12");
     }
 
+    /// <summary>Operations staff watch service quality beside the runtime's health: the monitor shows a region's SAIFI,
+    /// SAIDI and the rest for the months asked, as the API computes them, and says in the page when a region does not
+    /// exist (no page showed the indicators at all).</summary>
+    [Fact]
+    public async Task The_operator_reads_a_regions_service_quality_on_the_monitor_and_an_unknown_region_is_said_in_the_page()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var headEnd = await _api.ClientForAsync("headend-1");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi); // TA-1: one meter, one customer
+        var outAt = DateTimeOffset.UtcNow.AddMinutes(-30);
+        foreach (var (type, at) in new[] { ("LastGasp", outAt), ("PowerRestored", outAt.AddMinutes(20)) })
+        {
+            var posted = await headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = $"{type}-1", type, at } } });
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        }
+        await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/indicators?region=R1")).GetProperty("reliability").GetProperty("outages").GetInt32() == 1,
+            "the restored outage is counted");
+
+        var monitor = await SignInAsync("monitor.html", "operator-zhao");
+        await monitor.Locator("#quality-form input[name=region]").FillAsync("R1");
+        await monitor.Locator("#quality-form button").ClickAsync();
+
+        await Assertions.Expect(monitor.Locator("#quality-scope")).ToContainTextAsync("R1");
+        await Assertions.Expect(monitor.Locator("#indicators tr[data-indicator='Outages']")).ToContainTextAsync("1 customer interruption, 20 customer-minutes");
+        await Assertions.Expect(monitor.Locator("#indicators tr[data-indicator='SAIFI']")).ToContainTextAsync("1.0000");
+        await Assertions.Expect(monitor.Locator("#indicators tr[data-indicator='SAIDI']")).ToContainTextAsync("20.00 min");
+        await monitor.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "monitor-quality.png"), FullPage = true });
+
+        await monitor.Locator("#quality-form input[name=region]").FillAsync("R9");
+        await monitor.Locator("#quality-form button").ClickAsync();
+        await Assertions.Expect(monitor.Locator("#quality-error")).ToContainTextAsync("R9");
+        await Assertions.Expect(monitor.Locator("#indicators tr")).ToHaveCountAsync(0);
+    }
+
     [Fact]
     public async Task The_console_loads_a_regions_open_orders_and_imports_a_file_showing_its_problems_then_its_counts()
     {

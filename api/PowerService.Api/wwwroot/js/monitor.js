@@ -1,4 +1,4 @@
-import { hub, requireRole, showOffline, escape, startFeed } from "./session.js";
+import { api, hub, requireRole, showOffline, escape, startFeed } from "./session.js";
 
 const history = [];
 const $ = id => document.getElementById(id);
@@ -10,7 +10,60 @@ requireRole(["operator", "dispatcher"], async () => {
   connection.onreconnecting(() => showOffline("Connection lost; reconnecting…"));
   connection.onreconnected(() => showOffline(null));
   await startFeed(connection);
+  $("quality-form").addEventListener("submit", event => { event.preventDefault(); loadIndicators(); });
+  await loadIndicators();
+  // Kept live as outages end and orders settle: read again every minute while the page is open.
+  setInterval(loadIndicators, 60000);
 });
+
+// ---- service-quality indicators (GET /api/indicators, docs/indicators.md) ----
+
+const number = (v, digits = 2) => (v == null ? "—" : v.toLocaleString("en-GB", { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const count = v => (v == null ? "—" : v.toLocaleString("en-GB"));
+const plural = (n, noun) => `${count(n)} ${noun}${n === 1 ? "" : "s"}`;
+const percent = (v, digits = 2) => (v == null ? "—" : `${(v * 100).toFixed(digits)} %`);
+
+async function loadIndicators() {
+  const form = $("quality-form");
+  const query = new URLSearchParams();
+  for (const name of ["region", "from", "to"]) {
+    const value = form.elements[name].value.trim();
+    if (value) query.set(name, value);
+  }
+  try {
+    const i = await api("GET", `/api/indicators${query.size ? `?${query}` : ""}`);
+    $("quality-error").textContent = "";
+    $("quality-error").classList.remove("shown");
+    showIndicators(i);
+  } catch (error) {
+    // A region no feeder names, a month range backwards: said here, the figures shown before are cleared.
+    $("quality-error").textContent = error.message || String(error);
+    $("quality-error").classList.add("shown");
+    $("indicators").innerHTML = "";
+    $("quality-scope").textContent = "";
+  }
+}
+
+function showIndicators(i) {
+  const r = i.reliability;
+  $("quality-scope").textContent =
+    `${i.region === "*" ? "all regions" : i.region} · ${i.from === i.to ? i.from : `${i.from} to ${i.to}`} · ${plural(i.customersServed, "customer")} · as of ${new Date(i.asOf).toLocaleTimeString("en-GB")}`;
+  const rows = [
+    ["Outages", count(r.outages), `${plural(r.customerInterruptions, "customer interruption")}, ${number(r.customerInterruptionMinutes, 0)} customer-minutes`],
+    ["SAIFI", number(r.saifi, 4), "interruptions per customer"],
+    ["SAIDI", r.saidiMinutes == null ? "—" : `${number(r.saidiMinutes)} min`, `unplanned ${number(r.unplannedSaidiMinutes)} min, planned ${number(r.plannedSaidiMinutes)} min per customer`],
+    ["CAIDI", r.caidiMinutes == null ? "—" : `${number(r.caidiMinutes)} min`, "minutes per interruption"],
+    ["ASAI", percent(r.asai, 4), "availability"],
+    ["On-time rate", percent(i.onTime.rate, 1), `${count(i.onTime.met)} promises met, ${count(i.onTime.breached)} breached`],
+    ["Complaints", count(i.complaints.received), `${number(i.complaints.perMillionCustomers)} per million customers`],
+    ["New connections", count(i.newConnections.completed), i.newConnections.averageWorkingDays == null ? "none completed" : `${number(i.newConnections.averageWorkingDays)} working days on average`],
+    ["Repeated outages", count(i.repeatedOutages.customers), `customers cut ${i.repeatedOutages.threshold} times or more`],
+    ["Callback satisfaction", percent(i.callbacks.satisfactionRate, 1), `${count(i.callbacks.satisfied)} satisfied, ${count(i.callbacks.dissatisfied)} dissatisfied, ${count(i.callbacks.unreachable)} unreachable`],
+    ["Line loss", percent(i.lineLoss.lossRate), `${count(i.lineLoss.measuredPeriods)} area-periods measured, ${count(i.lineLoss.highLossPeriods)} high, ${count(i.lineLoss.excludedPeriods)} excluded`],
+  ];
+  $("indicators").innerHTML = rows.map(([name, value, detail]) =>
+    `<tr data-indicator="${escape(name)}"><td>${escape(name)}</td><td class="big-cell">${escape(value)}</td><td class="muted">${escape(detail)}</td></tr>`).join("");
+}
 
 function show(s) {
   history.push(s);
