@@ -269,7 +269,10 @@ internal sealed partial class WorkOrderGrain(
                 {
                     throw new DomainConflictException($"Work order '{Id}' is already suspended.");
                 }
-                change.Next = order with { SuspendedAt = change.Now, Clocks = [.. order.Clocks.Select(c => c.Pause(change.Now))] };
+                change.Next = order with { SuspendedAt = change.Now, Clocks = [.. order.Clocks.Select(c => c.Pause(change.Now))], QueuedInDispatch = false };
+                // The customer is not home until 15:00: no crew is sent meanwhile (a storm's batch drove one there ahead of
+                // orders whose clocks run). Back in dispatch when the hold ends.
+                change.WithdrawFromDispatch = order.QueuedInDispatch;
                 Record(change, WorkOrderEvents.Suspended, command.Actor, command.Location, new { command.Note });
                 break;
             case Resume:
@@ -279,6 +282,10 @@ internal sealed partial class WorkOrderGrain(
                 }
                 change.Next = order with { SuspendedAt = null, Clocks = [.. order.Clocks.Select(c => c.Resume(change.Now, sla))] };
                 Record(change, WorkOrderEvents.Resumed, command.Actor, command.Location, new { command.Note, SuspendedFor = change.Now - suspendedAt });
+                if (WorkOrderTransitions.WaitsForCrew(order.State) && !order.QueuedInDispatch && order.CrewId is null && order.BookingId is null)
+                {
+                    await AskDispatch(change);
+                }
                 break;
             default:
                 // ScheduleCallback is taken by Resolve in the same turn; Resolved is never a stored state.
@@ -831,6 +838,10 @@ internal sealed partial class WorkOrderGrain(
     private async Task AskDispatch(Change change)
     {
         var order = change.Next;
+        if (order.SuspendedAt is not null)
+        {
+            return; // on the customer's hold: dispatch hears of it when the hold ends
+        }
         var decision = await GrainFactory.GetGrain<IDispatchGrain>(order.Region).RequestCrew(
             new DispatchRequest(order.Id, order.Kind, order.Priority, order.Location, ArrivalDue(order, change.Now), order.ExcludedCrews, order.LapsedCrews));
         if (decision is null)

@@ -45,6 +45,9 @@ internal static class WorkOrderTransitions
 
     public static bool TryNext(WorkOrderState from, WorkOrderAction action, out WorkOrderState to) => Table.TryGetValue((from, action), out to);
 
+    /// <summary>The order waits for a crew (none offered, booked or working it): dispatch's to place.</summary>
+    public static bool WaitsForCrew(WorkOrderState state) => Array.IndexOf(WaitingForCrew, state) >= 0;
+
     /// <summary>States with no way out.</summary>
     public static bool IsTerminal(WorkOrderState state) => state is Closed or Cancelled or Merged;
 

@@ -77,6 +77,27 @@ public sealed class DispatchBacklogTests
         await Eventually.True(async () => (await silo.Grain<IDispatchGrain>("north").GetStatus()).Backlog == 0, "the order is withdrawn");
     }
 
+    /// <summary>The customer is not home until 15:00 and the order is put on hold: no crew is sent while it holds (a
+    /// storm's batch drove one there ahead of orders whose clocks run); when the hold ends it waits for a crew again.</summary>
+    [Fact]
+    public async Task An_order_on_the_customers_hold_leaves_the_backlog_and_is_placed_when_the_hold_ends()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("WO-1");
+        await order.Create(Fault("north", At(2)));
+        await order.Apply(new WorkOrderCommand(WorkOrderAction.Suspend, "dispatcher:li", Note: "customer not at home until 15:00"));
+        await Eventually.True(async () => (await silo.Grain<IDispatchGrain>("north").GetStatus()).Backlog == 0, "the held order leaves the backlog");
+
+        await RegisterCrew(silo, "C-1", "north", At(0));
+        silo.Advance(TimeSpan.FromSeconds(1));
+        await Task.Delay(200);
+        Assert.Equal((WorkOrderState.Created, (string?)null), ((await order.Get())!.State, (await order.Get())!.CrewId));
+
+        var resumed = await order.Apply(new WorkOrderCommand(WorkOrderAction.Resume, "dispatcher:li"));
+
+        Assert.Equal((WorkOrderState.Dispatched, "C-1"), (resumed.State, resumed.CrewId));
+    }
+
     private static NewWorkOrder Fault(string region, GeoPoint location) =>
         new(WorkOrderKind.FaultRepair, IntakeChannel.Hotline95598, "agent:wang", "No power", Region: region, Location: location, AreaClass: AreaClass.Urban);
 
