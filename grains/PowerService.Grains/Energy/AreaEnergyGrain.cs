@@ -104,7 +104,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             _supplyMeterId,
             _customerMeters.Count,
             [.. S.OpenPeriods.Select(p => new OpenPeriodView(
-                p.Start, periods.EndOf(p.Start), periods.ClosesAt(p.Start), Kwh(p.SupplyKwh), Kwh(p.DeliveredKwh), ReportingCustomerMeters(p)))],
+                p.Start, periods.EndOf(p.Start), ClosesAt(p), Kwh(p.SupplyKwh), Kwh(p.DeliveredKwh), ReportingCustomerMeters(p)))],
             [.. Enumerable.Reverse(S.RecentPeriods)],
             [.. S.Meters.Where(m => m.Value.Deviation is not null)
                 .OrderBy(m => m.Key, StringComparer.Ordinal)
@@ -170,7 +170,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             return false;
         }
         var (start, interval) = periods.Locate(reading.At);
-        if (start <= S.LastMeasuredStart || periods.ClosesAt(start) <= now)
+        if (start <= S.LastMeasuredStart)
         {
             S.LateReadings++;
             _dirty = true;
@@ -182,6 +182,13 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             period = new OpenPeriod { Start = start };
             S.OpenPeriods.Add(period);
             S.OpenPeriods.Sort((a, b) => a.Start.CompareTo(b.Start));
+        }
+        if (periods.ClosesAt(start) <= now)
+        {
+            // A day never measured whose readings come after its close (the head-end's backlog after an outage of its
+            // own, taken up to 7 days back): measured once its readings stop coming, not dropped as late — the day was
+            // missing from line loss without even counting as excluded.
+            period.BacklogClosesAt = now + Options.CloseDelay;
         }
         if (!period.Intervals.TryGetValue(reading.MeterId, out var bits))
         {
@@ -236,7 +243,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
 
     private void CloseDuePeriods(DateTimeOffset now)
     {
-        while (S.OpenPeriods.Count > 0 && periods.ClosesAt(S.OpenPeriods[0].Start) <= now)
+        while (S.OpenPeriods.Count > 0 && ClosesAt(S.OpenPeriods[0]) <= now)
         {
             var period = S.OpenPeriods[0];
             S.OpenPeriods.RemoveAt(0);
@@ -289,6 +296,9 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         S.LineLossOwed.Add(measured);
     }
 
+    /// <summary>When <paramref name="period"/> is measured: its close, or for a backlog's period a while after its latest reading.</summary>
+    private DateTimeOffset ClosesAt(OpenPeriod period) => period.BacklogClosesAt ?? periods.ClosesAt(period.Start);
+
     private int ReportingCustomerMeters(OpenPeriod period) => period.Intervals.Keys.Count(_customerMeters.Contains);
 
     // ---- state and journal ----
@@ -315,7 +325,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
     /// period: the reminder is stored with the periods it closes (both written behind), never one without the other.</summary>
     private async Task WriteAsync()
     {
-        DateTimeOffset? due = S.OpenPeriods.Count == 0 ? null : periods.ClosesAt(S.OpenPeriods[0].Start);
+        DateTimeOffset? due = S.OpenPeriods.Count == 0 ? null : ClosesAt(S.OpenPeriods[0]);
         if (!_dirty && due == _reminderDueAt)
         {
             return;

@@ -40,6 +40,10 @@ internal sealed class OpenPeriod
 
     public double DeliveredKwh { get; set; }
 
+    /// <summary>For a period whose readings arrived after its close (a head-end's backlog): when it is measured, a
+    /// <c>CloseDelay</c> after its latest reading so far. Null for a period read in time.</summary>
+    public DateTimeOffset? BacklogClosesAt { get; set; }
+
     /// <summary>Per meter, one bit per interval of the period: set when that interval's energy is counted.</summary>
     public Dictionary<string, byte[]> Intervals { get; set; } = new(StringComparer.Ordinal);
 }

@@ -66,6 +66,28 @@ public sealed class AreaEnergyTests : IAsyncLifetime
         Assert.Equal(9.0, view.RecentPeriods.Single().DeliveredKwh);
     }
 
+    /// <summary>The head-end was down over Monday and delivers Monday's readings on Wednesday: a day never measured is
+    /// measured once its readings stop coming. Its readings were all dropped as late, and Monday was missing from line
+    /// loss without even counting as excluded.</summary>
+    [Fact]
+    public async Task A_day_whose_readings_all_arrive_after_its_close_is_measured_once_they_stop_coming()
+    {
+        _silo.Advance(TimeSpan.FromDays(2)); // Wednesday 09:00
+
+        var recorded = await Area.RecordReadings(
+        [
+            Reading("S-1", "s1", Monday.AddHours(9), 20),
+            Reading("M-1", "a", Monday.AddHours(9), 7), Reading("M-2", "b", Monday.AddHours(9), 6), Reading("M-3", "c", Monday.AddHours(9), 6),
+        ]);
+        var open = Assert.Single((await Area.Get()).OpenPeriods);
+        Assert.Equal((4, 0L, Monday), (recorded, (await Area.Get()).LateReadings, open.Start));
+        _silo.Advance(new EnergyOptions().CloseDelay);
+
+        var measured = await EventuallySingleAsync<LineLossMeasured>();
+        Assert.Equal((Monday, 20.0, 19.0, (double?)0.05, 1.0), (measured.PeriodStart, measured.SupplyKwh, measured.DeliveredKwh, measured.LossRate, measured.Coverage));
+        Assert.Empty((await Area.Get()).OpenPeriods);
+    }
+
     [Fact]
     public async Task High_loss_negative_loss_and_incomplete_coverage_are_flagged()
     {
