@@ -591,6 +591,24 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(1, (await ImportAsync("meters", "meter_id,area_id,latitude,longitude\nM-1,TA-1,20.0,110.3\nM-2,TA-1,20.0,110.3\n")).GetProperty("inserted").GetInt64());
     }
 
+    /// <summary>A customer put on an area's supply meter (台区总表, which measures the transformer) was accepted and then
+    /// left out of the area's customers: no outage counted them, no planned-outage notice reached them.</summary>
+    [Fact]
+    public async Task A_customer_on_an_areas_supply_meter_is_refused_by_line_and_column()
+    {
+        await ImportCustomerAsync();
+        await ImportAsync("meters", "meter_id,area_id,latitude,longitude,role\nSM-1,TA-1,20.0,110.3,supply\n");
+
+        var bad = await _dispatcher.PostAsync("/api/import/customers", new StringContent(
+            "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0002,Li Lei,13900000002,M-1,ordinary,urban,20.0,110.3\nCU-0003,Zhao Min,13900000003,SM-1,ordinary,urban,20.0,110.3\n",
+            Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var error = Assert.Single((await Json(bad)).GetProperty("errors").EnumerateArray());
+        Assert.Equal((3, "meter_id"), (error.GetProperty("line").GetInt32(), error.GetProperty("column").GetString()));
+        Assert.Contains("supply meter", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     /// <summary>A region is named as the API and the dispatch hub take it (at most 64 characters, one line, nothing
     /// invisible, not "*"), or its orders and crews could never be listed or watched; an id or a name that shows as
     /// something else is refused too. Each a 400 naming line and column; nothing from the file is imported.</summary>

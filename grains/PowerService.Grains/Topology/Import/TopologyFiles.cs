@@ -25,6 +25,10 @@ internal abstract class TopologyFile
     /// <summary>The catalog entry of a row; only used when the row read without errors.</summary>
     public abstract CatalogEntry Read(CsvRow row);
 
+    /// <summary>Reads what checking each row needs from the store, before the file is read (outside the import's
+    /// transaction).</summary>
+    public virtual Task PrepareAsync(IStorageProvider storage, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Checks references other than the parent once the whole file is read, adding errors with lines.
     /// <paramref name="linesOfKeys"/> holds every key of the file with its line.</summary>
     public virtual Task CheckReferencesAsync(
@@ -247,6 +251,41 @@ internal sealed class CustomersFile : TopologyFile
         new("area_class", Required: false), new("latitude"), new("longitude"), new("notice_channel", Required: false),
     ];
 
+    // Areas whose meters are grouped by role per read.
+    private const int AreasPerCatalogRead = 500;
+    private const int AreasPerPage = 10_000;
+
+    private static readonly string SupplyRole = TopologyJson.Text(MeterRole.Supply);
+
+    // Every area's supply meter (台区总表), by meter id: one per area, so 20,000 for the largest topology.
+    private readonly Dictionary<string, string> _areaOfSupplyMeter = new(StringComparer.Ordinal);
+
+    /// <summary>The supply meters: a customer put on one was left out of the area's customers (outages, notices, planned
+    /// outages' impact), silently.</summary>
+    public override async Task PrepareAsync(IStorageProvider storage, CancellationToken cancellationToken)
+    {
+        string? after = null;
+        while (true)
+        {
+            var areas = await storage.ReadCatalogLinksAsync(TopologyKinds.TransformerArea, after, AreasPerPage, cancellationToken);
+            foreach (var chunk in areas.Select(a => a.Key).Chunk(AreasPerCatalogRead))
+            {
+                foreach (var group in await storage.GroupCatalogChildrenAsync(TopologyKinds.Meter, chunk, MeterEntry.RoleField, cancellationToken))
+                {
+                    if (group.Value == SupplyRole)
+                    {
+                        _areaOfSupplyMeter[group.FirstKey] = group.ParentKey;
+                    }
+                }
+            }
+            if (areas.Count < AreasPerPage)
+            {
+                return;
+            }
+            after = areas[^1].Key;
+        }
+    }
+
     public override CatalogEntry Read(CsvRow row)
     {
         var customer = new CustomerEntry(
@@ -256,6 +295,10 @@ internal sealed class CustomersFile : TopologyFile
         if (row.IsValid && customer is { NoticeChannel: NoticeChannelKind.Sms, Phone: null })
         {
             row.Error("notice_channel", "sms needs a phone number in the phone column");
+        }
+        if (row.IsValid && _areaOfSupplyMeter.TryGetValue(customer.MeterId, out var area))
+        {
+            row.Error("meter_id", $"meter '{customer.MeterId}' is transformer area '{area}''s supply meter (台区总表); a customer is on a customer meter");
         }
         return new CatalogEntry(customer.Id, customer.MeterId, TopologyJson.Serialize(customer));
     }

@@ -62,6 +62,7 @@ public sealed class TopologyImport(Silo silo)
         CatalogImportResult stored;
         try
         {
+            await file.PrepareAsync(silo.Storage, cancellationToken);
             stored = await silo.Storage.ImportCatalogAsync(
                 file.CatalogKind, file.Parent?.Kind, EntriesAsync(reader, run, progress, cancellationToken), cancellationToken);
         }
