@@ -17,7 +17,7 @@ namespace PowerService.Api.Tests.Browser;
 /// <summary>The four pages in a real headless Chromium (Debian's <c>chromium</c>, installed by <c>.ci/run</c>) against
 /// the real silo over Kestrel: a dispatcher, a crew, a customer and an operator each in their own browser context.
 /// Screenshots of every page land in <c>screenshots/</c> beside the test assembly.</summary>
-public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Chromium = "/usr/bin/chromium";
     private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
@@ -1632,22 +1632,29 @@ public sealed class PagesTests(ITestOutputHelper output) : IAsyncLifetime
 
     /// <param name="phone">A phone (390×844, touch) in place of a 1280×900 desktop.</param>
     /// <param name="timeZone">The browser's time zone (IANA id), the machine's when null.</param>
-    private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null, bool phone = false, string? timeZone = null)
+    /// <param name="desktop">The desktop's screen when not 1280×900 (a dispatcher's 1366×768 laptop).</param>
+    private async Task<IPage> SignInAsync(string path, string user, Func<IBrowserContext, Task>? prepare = null, bool phone = false, string? timeZone = null, ViewportSize? desktop = null)
     {
         var context = await _browser.NewContextAsync(phone
             ? new() { BaseURL = _server.ToString(), ViewportSize = new() { Width = 390, Height = 844 }, IsMobile = true, HasTouch = true, DeviceScaleFactor = 2, TimezoneId = timeZone }
-            : new() { BaseURL = _server.ToString(), ViewportSize = new() { Width = 1280, Height = 900 }, TimezoneId = timeZone });
+            : new() { BaseURL = _server.ToString(), ViewportSize = desktop ?? new() { Width = 1280, Height = 900 }, TimezoneId = timeZone });
         if (prepare is not null)
         {
             await prepare(context);
         }
         var page = await context.NewPageAsync();
         await page.GotoAsync(path);
+        await SignInHereAsync(page, user);
+        return page;
+    }
+
+    /// <summary>Signs <paramref name="user"/> in on the page's sign-in form.</summary>
+    private static async Task SignInHereAsync(IPage page, string user)
+    {
         await page.Locator("input[name=username]").FillAsync(user);
         await page.Locator("input[name=password]").FillAsync(ApiFactory.Password);
         await page.Locator("#login button").ClickAsync();
         await Assertions.Expect(page.Locator("#app")).ToBeVisibleAsync();
-        return page;
     }
 
     /// <summary>A hub WebSocket between page and server: <see cref="Muted"/> drops what the server sends (the page

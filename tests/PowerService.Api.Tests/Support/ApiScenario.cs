@@ -67,14 +67,14 @@ internal static class ApiScenario
     /// <summary>Registers a low-voltage repair crew (or one with <paramref name="skills"/>) in region R1, on shift from an
     /// hour ago for eight hours (or, with <paramref name="offShiftUntilTomorrow"/>, from tomorrow for four days: dispatch
     /// does not take the orders it could work, so they wait for a booked visit).</summary>
-    public static async Task RegisterCrewAsync(HttpClient dispatcher, string id, double latitude = 20.01, string[]? skills = null, bool offShiftUntilTomorrow = false)
+    public static async Task RegisterCrewAsync(HttpClient dispatcher, string id, double latitude = 20.01, string[]? skills = null, bool offShiftUntilTomorrow = false, string? name = null)
     {
         var now = DateTimeOffset.UtcNow;
         var shift = offShiftUntilTomorrow ? new { start = now.AddDays(1), end = now.AddDays(5) } : new { start = now.AddHours(-1), end = now.AddHours(8) };
         var response = await dispatcher.PostAsJsonAsync("/api/crews", new
         {
             id,
-            name = $"Crew {id}",
+            name = name ?? $"Crew {id}",
             region = "R1",
             skills = skills ?? LowVoltage,
             capacity = 3,

@@ -89,8 +89,12 @@ requireRole(["dispatcher"], async user => {
   // earlier watch is loading) runs once the one before it is done, with the region as it is then.
   let watching = connection.start();
   const watch = () => (watching = watching.catch(() => {}).then(watchRegion));
+  // The hub is asked first, and the region remembered only once it took it: a region it refuses (65 characters, an
+  // emoji's U+FE0F) was remembered before, then unwatched before every later Watch and refused again, and a reload
+  // brought it back. Refused, the watch stays as it was.
   const watchRegion = async () => {
     const region = $("region").value.trim();
+    await connection.invoke("Watch", region);
     if (watched !== null && watched !== region) {
       await connection.invoke("Unwatch", watched);
       orders.clear();
@@ -100,7 +104,6 @@ requireRole(["dispatcher"], async user => {
     }
     watched = region;
     sessionStorage.setItem(Kept.region, region);
-    await connection.invoke("Watch", region);
     await loadOutages(region);
     if (region === "*") {
       $("loaded").textContent = "Watching every region: orders appear as they change. Enter a region to load all its open orders.";
@@ -140,15 +143,14 @@ requireRole(["dispatcher"], async user => {
   };
   $("picker-crews").onclick = event => {
     const button = event.target.closest("button[data-crew]");
-    if (button) assign(picking, button.dataset.crew);
+    if (button) pickCrew(picking, button.dataset.crew);
   };
   $("picker-filter").oninput = filterPicker;
   $("picker-cancel").onsubmit = event => { event.preventDefault(); cancelOrder(picking, $("cancel-reason").value.trim()); };
   $("picker-close").onclick = () => $("picker").close();
   $("picker").onclose = () => {
-    const order = picking;
     picking = null;
-    $("orders").querySelector(`tr[data-order="${CSS.escape(order ?? "")}"] button`)?.focus();
+    (returnTo === null ? $("region") : orderRows.get(returnTo)?.querySelector("button"))?.focus();
   };
   // An alert finds its order in the list, wherever it ranks.
   $("alerts").onclick = event => {
@@ -190,7 +192,7 @@ requireRole(["dispatcher"], async user => {
 
   setInterval(tick, 1000);
   // The calendar is read on opening (and on reconnecting); the hub keeps it live from then on.
-  await Promise.all([watch(), loadPlanned().catch(showError)]);
+  await Promise.all([watch().catch(showError), loadPlanned().catch(showError)]);
 });
 
 /// Starts, completes or cancels the plan of a calendar row's button, and says what was recorded.
@@ -369,7 +371,8 @@ function planRow(v) {
 /// A full order (from the hub or an answer) as the list row the index serves.
 function toRow(o) {
   return { id: o.id, region: o.region, kind: o.kind, state: o.state, priority: o.priority, crewId: o.crewId, customerId: o.customerId,
-    location: o.location, due: nextDue(o.slaClocks), escalated: o.escalated, suspendedAt: o.suspendedAt, updatedAt: o.updatedAt, version: o.version };
+    location: o.location, due: nextDue(o.slaClocks), escalated: o.escalated, suspendedAt: o.suspendedAt, updatedAt: o.updatedAt, version: o.version,
+    channel: o.channel, visit: o.visit ?? null };
 }
 
 function keep(row) {
@@ -525,7 +528,7 @@ function orderRow(o, s) {
   if (!tr) {
     tr = document.createElement("tr");
     tr.dataset.order = o.id;
-    tr.innerHTML = `<td>${escape(o.id)}</td><td></td><td></td><td></td><td></td><td></td><td class="muted"></td>
+    tr.innerHTML = `<td>${escape(o.id)}</td><td></td><td><span></span> <small class="visit"></small></td><td></td><td></td><td></td><td class="muted"></td>
       <td><button data-assign="${escape(o.id)}" aria-label="assign ${escape(o.id)}">Assign…</button></td>`;
     orderRows.set(o.id, tr);
   }
@@ -533,7 +536,10 @@ function orderRow(o, s) {
   if (tr.row !== o) {
     tr.row = o;
     setText(cells[1], o.kind);
-    setText(cells[2], o.state);
+    setText(cells[2].firstElementChild, o.state);
+    const visit = cells[2].lastElementChild;
+    setText(visit, o.visit ? `visit ${visitText(o.visit)}${o.visit.calledOff ? " called off" : ""}` : "");
+    visit.classList.toggle("late", !!o.visit?.calledOff);
     setText(cells[3], o.priority);
     cells[3].className = `priority-${o.priority}`;
     setText(cells[5], o.crewId ?? "—");
@@ -543,6 +549,14 @@ function orderRow(o, s) {
   if (cells[4].className !== className) cells[4].className = className;
   setText(cells[4], countdown(s, o));
   return tr;
+}
+
+/// A booked visit's slot on the browser's clock, compact: 12-08 10:00–11:00 (the end's date only when it is another day).
+function visitText(v) {
+  const start = when(v.start).slice(5);
+  if (!v.end) return start;
+  const end = when(v.end).slice(5);
+  return `${start}–${end.slice(0, 5) === start.slice(0, 5) ? end.slice(6) : end}`;
 }
 
 /// Whether the order's id, customer or crew contains the text looked for (lower case).
@@ -637,6 +651,14 @@ function drawCrews() {
 // nodes, 6 s frozen at 2 new orders a second).
 let picking = null;
 let assigning = false;
+// The order's version when the picker opened: what the dispatcher decided on. The picker is kept live, so the row's
+// version at the click was already another dispatcher's newer one, and their assignment was silently overridden.
+let seenVersion = null;
+// The crew whose assignment would release the order's booked visit, asked once: its second click assigns.
+let releasing = null;
+// Where the keyboard goes when the picker closes: the order's row, or after a cancellation the next row's (null: the
+// region field). The cancelled row is gone by then, and focus fell to the page's body.
+let returnTo = null;
 
 // The skill each kind of work needs, as dispatch reads it (DispatchScoring.SkillForKind, docs/workflow.md).
 const SkillFor = {
@@ -667,6 +689,9 @@ function distanceKm(c, order) {
 
 function openPicker(orderId) {
   picking = orderId;
+  returnTo = orderId;
+  releasing = null;
+  seenVersion = orders.get(orderId)?.version ?? null;
   $("picker-filter").value = "";
   $("picker-error").textContent = "";
   $("cancel-reason").value = "";
@@ -678,6 +703,8 @@ function openPicker(orderId) {
   $("picker-crews").replaceChildren(...choices.map(({ c }) => pickerRow(c)));
   refreshPicker();
   if (!$("picker").open) $("picker").showModal();
+  // Nearest first is only seen from the top: the list kept the last picker's scroll, the nearest crews hidden above.
+  document.querySelector("#picker .picker-list").scrollTop = 0;
 }
 
 function pickerRow(c) {
@@ -696,6 +723,8 @@ function refreshPicker() {
   const s = order && slack(order, now);
   $("picker-order").textContent = order
     ? `${order.kind} · ${order.priority} · ${order.state}${order.crewId ? ` with ${order.crewId}` : ""} · ${countdown(s, order)} · needs ${SkillFor[order.kind] ?? "—"}`
+      + (order.visit ? ` · booked visit ${visitText(order.visit)} with ${order.visit.crewId}${order.visit.calledOff ? " called off" : ""}` : "")
+      + (seenVersion !== null && order.version !== seenVersion ? " · changed since you opened it" : "")
     : "";
   for (const tr of body.children) {
     const c = crews.get(tr.dataset.crew);
@@ -709,7 +738,7 @@ function refreshPicker() {
     cells[5].textContent = has ? "has it" : against.length ? against.join(" · ") : "✓";
     cells[5].className = against.length && !has ? "warn" : "ok";
     const button = cells[6].firstElementChild;
-    button.textContent = has ? "Assigned" : against.length ? "Assign anyway" : "Assign";
+    button.textContent = has ? "Assigned" : releasing === c.id ? "Release visit and assign" : against.length ? "Assign anyway" : "Assign";
     button.disabled = has || assigning;
     button.className = against.length ? "anyway" : "";
   }
@@ -732,15 +761,32 @@ function filterPicker() {
 /// It names the order's version as drawn (another dispatcher's assignment since is a 409 saying so, not overwritten),
 /// and "Assign anyway" forces what the silo refuses otherwise (a crew off shift or without the skill: called in).
 async function assign(orderId, crewId) {
-  const seen = orders.get(orderId), crew = crews.get(crewId), against = crew ? objections(crew, seen, Date.now()) : [];
+  const order = orders.get(orderId), crew = crews.get(crewId), against = crew ? objections(crew, order, Date.now()) : [];
   await fromPicker(orderId, "assign",
-    { crewId, note: against.length ? `dispatcher override (${against.join(", ")})` : "dispatcher override", version: seen?.version, force: against.length > 0 },
+    { crewId, note: against.length ? `dispatcher override (${against.join(", ")})` : "dispatcher override", version: seenVersion ?? order?.version, force: against.length > 0 },
     "the assignment", crewId);
+}
+
+/// A crew picked for the order. Another crew than the one of the customer's booked visit releases the visit
+/// (docs/workflow.md), which the console did without a word: that is said first, and the second click assigns.
+function pickCrew(orderId, crewId) {
+  const visit = orders.get(orderId)?.visit;
+  if (visit && !visit.calledOff && visit.crewId !== crewId && releasing !== crewId) {
+    releasing = crewId;
+    $("picker-error").textContent = `${crewId}: ${orderId} has the customer's booked visit ${visitText(visit)} with ${visit.crewId}; `
+      + `assigning ${crewId} releases it. Click “Release visit and assign” to go ahead.`;
+    refreshPicker();
+    return;
+  }
+  releasing = null;
+  return assign(orderId, crewId);
 }
 
 /// Sends one of the picker's decisions on the order (its buttons disabled meanwhile); the answer's order replaces the
 /// row and closes the picker, a refusal stays in it, prefixed with `who` it was about.
 async function fromPicker(orderId, path, body, what, who) {
+  // Read before sending: the hub's news of a cancellation may remove the row before the answer comes.
+  const next = rowAfter(orderId);
   assigning = true;
   refreshPicker();
   try {
@@ -748,15 +794,35 @@ async function fromPicker(orderId, path, body, what, who) {
       (attempt, of) => showError(new Error(`No answer yet: sending ${what} of ${orderId} again (${attempt} of ${of})…`)));
     keep(toRow(order));
     showError(null);
-    if (picking === orderId) $("picker").close();
+    if (picking === orderId) {
+      if (Terminal.has(order.state)) returnTo = next;
+      $("picker").close();
+    }
   } catch (error) {
     $("picker-error").textContent = `${who}: ${error.message}`;
     showError(error);
+    // Changed since the picker opened (another dispatcher): the order as it is now is shown, and what the dispatcher
+    // decides next is decided on it.
+    if (error.status === 409 && picking === orderId) await seeAgain(orderId);
   } finally {
     assigning = false;
     if (picking !== null) refreshPicker();
     drawNow("orders");
   }
+}
+
+/// The order as it is now, read again; the picker then stands on its version.
+async function seeAgain(orderId) {
+  try {
+    keep(toRow(await api("GET", `/api/work-orders/${encodeURIComponent(orderId)}`)));
+    if (picking === orderId) seenVersion = orders.get(orderId).version;
+  } catch { /* the hub brings it; the refusal is what the dispatcher reads */ }
+}
+
+/// The order drawn after this one (or before it, when it is the last), or null when it is the only one.
+function rowAfter(orderId) {
+  const tr = orderRows.get(orderId);
+  return (tr?.nextElementSibling ?? tr?.previousElementSibling)?.dataset.order ?? null;
 }
 
 /// A duplicate report, a customer who withdrew, work no longer needed: the order ends Cancelled, the reason in its
@@ -820,11 +886,11 @@ function drawOutages() {
       tr = document.createElement("tr");
       tr.dataset.outage = o.id;
       tr.innerHTML = `<td></td><td></td><td></td><td></td><td></td><td class="etr"></td><td></td><td></td>
-        <td class="wrap"><input type="datetime-local" aria-label="ETR for ${escape(o.id)}"><button data-etr="${escape(o.id)}">Set ETR</button>
+        <td><div class="row"><input type="datetime-local" aria-label="ETR for ${escape(o.id)}"><button data-etr="${escape(o.id)}">Set ETR</button>
           ${o.kind === "Planned"
             // A planned outage ends with its plan's close-out (the actual end the customers' minutes count).
             ? `<span class="muted">restored by completing its plan</span>`
-            : `<button data-restore="${escape(o.id)}" aria-label="restore ${escape(o.id)}">Restore…</button>`}</td>`;
+            : `<button data-restore="${escape(o.id)}" aria-label="restore ${escape(o.id)}">Restore…</button>`}</div></td>`;
     }
     const parent = ids.has(o.parent) ? outages.get(o.parent) : null, areas = children.get(o.id) ?? [];
     const calls = o.mergedCalls + areas.reduce((sum, a) => sum + a.mergedCalls, 0);

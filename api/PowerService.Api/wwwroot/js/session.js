@@ -202,7 +202,8 @@ export async function requireRole(roles, start) {
     // Another person on the same device (a shared PDA, the next shift at a console) signs in after this.
     const signOut = document.getElementById("sign-out");
     signOut.hidden = false;
-    signOut.onclick = logout;
+    // What the page kept in the tab (the console's region and filters) was the last person's, as the tokens were.
+    signOut.onclick = () => { sessionStorage.clear(); logout(); };
     document.getElementById("app").hidden = false;
     await start(user);
     return;
