@@ -594,7 +594,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     /// <summary>A customer put on an area's supply meter (台区总表, which measures the transformer) was accepted and then
     /// left out of the area's customers: no outage counted them, no planned-outage notice reached them.</summary>
     [Fact]
-    public async Task A_customer_on_an_areas_supply_meter_is_refused_by_line_and_column()
+    public async Task A_customer_on_an_areas_supply_meter_is_refused_by_line_and_column_from_either_file()
     {
         await ImportCustomerAsync();
         await ImportAsync("meters", "meter_id,area_id,latitude,longitude,role\nSM-1,TA-1,20.0,110.3,supply\n");
@@ -607,6 +607,14 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         var error = Assert.Single((await Json(bad)).GetProperty("errors").EnumerateArray());
         Assert.Equal((3, "meter_id"), (error.GetProperty("line").GetInt32(), error.GetProperty("column").GetString()));
         Assert.Contains("supply meter", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // Nor may a meters file make a customer's meter its area's supply meter (M-1 is Wang Fang's).
+        var swapped = await _dispatcher.PostAsync("/api/import/meters", new StringContent(
+            "meter_id,area_id,latitude,longitude,role\nSM-1,TA-1,20.0,110.3,customer\nM-1,TA-1,20.0,110.3,supply\n", Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.BadRequest, swapped.StatusCode);
+        var refused = Assert.Single((await Json(swapped)).GetProperty("errors").EnumerateArray());
+        Assert.Equal((3, "role"), (refused.GetProperty("line").GetInt32(), refused.GetProperty("column").GetString()));
+        Assert.Contains("has customer 'CU-0001' on it", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     /// <summary>A region is named as the API and the dispatch hub take it (at most 64 characters, one line, nothing

@@ -230,6 +230,15 @@ internal sealed class MetersFile : TopologyFile
                         $"list '{stored}' in this file with role customer to replace it");
                 }
             }
+            // A supply meter measures the transformer: a customer on it was left out of the area's customers (its
+            // outages, notices and planned outages' impact), as the customers import refuses too.
+            var areaOfSupplyMeter = areas.ToDictionary(area => _supplyByArea[area].MeterId, StringComparer.Ordinal);
+            foreach (var customer in await storage.ReadCatalogChildrenAsync(TopologyKinds.Customer, [.. areaOfSupplyMeter.Keys], cancellationToken))
+            {
+                var area = areaOfSupplyMeter[customer.ParentKey!];
+                errors.Add(_supplyByArea[area].Line, "role",
+                    $"meter '{customer.ParentKey}' has customer '{customer.Key}' on it; a supply meter (of '{area}') measures the transformer: move the customer to a customer meter first");
+            }
         }
     }
 }
