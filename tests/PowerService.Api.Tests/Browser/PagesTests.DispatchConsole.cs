@@ -288,6 +288,32 @@ public sealed partial class PagesTests
     }
 
     /// <summary>A meter verification at 20.0, 110.3 in R1 (no crew the tests register has Metering, so dispatch leaves it).</summary>
+    /// <summary>The console showed an order as a row of id, kind, state and countdown: a dispatcher deciding whether a
+    /// call is a duplicate to cancel could not read what the customer said, nor what had happened to the order.</summary>
+    [Fact]
+    public async Task The_order_dialog_shows_what_the_customer_reported_and_the_orders_history()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-D1", kind = "MeterVerification", description = "Meter reads twice last month's use; the customer suspects a swap",
+            region = "R1", location = new { latitude = 20.0, longitude = 110.3 },
+        })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-D1/transitions", new { action = "suspend", note = "customer away until Friday" })).StatusCode);
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", desktop: Laptop);
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+
+        await console.Locator("#orders tr[data-order='WO-D1'] button[data-assign]").ClickAsync();
+
+        await Assertions.Expect(console.Locator("#picker-about")).ToContainTextAsync("Meter reads twice last month's use; the customer suspects a swap");
+        await Assertions.Expect(console.Locator("#picker-about")).ToContainTextAsync("via Hotline95598");
+        await console.Locator("#picker-history-box summary").ClickAsync();
+        await Assertions.Expect(console.Locator("#picker-history li")).ToHaveCountAsync(2);
+        await Assertions.Expect(console.Locator("#picker-history li").Nth(1)).ToContainTextAsync("Suspended · dispatcher:dispatcher-li — customer away until Friday");
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-order-detail.png") });
+    }
+
     private static async Task CreateMeterOrderAsync(HttpClient dispatcherApi, string id) =>
         Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id, kind = "MeterVerification", description = "Meter reads high", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
 }

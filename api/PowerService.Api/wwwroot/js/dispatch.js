@@ -146,6 +146,7 @@ requireRole(["dispatcher"], async user => {
     if (button) pickCrew(picking, button.dataset.crew);
   };
   $("picker-filter").oninput = filterPicker;
+  $("picker-history-box").ontoggle = showHistory;
   $("picker-cancel").onsubmit = event => { event.preventDefault(); cancelOrder(picking, $("cancel-reason").value.trim()); };
   $("picker-close").onclick = () => $("picker").close();
   $("picker").onclose = () => {
@@ -701,10 +702,52 @@ function openPicker(orderId) {
   const choices = [...crews.values()].map(c => ({ c, against: objections(c, order, now).length, km: distanceKm(c, order) }))
     .sort((a, b) => (a.against > 0) - (b.against > 0) || (a.km ?? Infinity) - (b.km ?? Infinity) || (a.c.id < b.c.id ? -1 : 1));
   $("picker-crews").replaceChildren(...choices.map(({ c }) => pickerRow(c)));
+  $("picker-history-box").open = false;
+  $("picker-history").replaceChildren();
+  showAbout(orderId);
   refreshPicker();
   if (!$("picker").open) $("picker").showModal();
   // Nearest first is only seen from the top: the list kept the last picker's scroll, the nearest crews hidden above.
   document.querySelector("#picker .picker-list").scrollTop = 0;
+}
+
+/// What the row does not say: the order's description (a dispatcher deciding whether a call is a duplicate to cancel
+/// must read it), how it came in, its customer and area, whether it is escalated, and when an open offer lapses.
+async function showAbout(orderId) {
+  const about = $("picker-about");
+  about.textContent = "Loading the order…";
+  try {
+    const o = await api("GET", `/api/work-orders/${encodeURIComponent(orderId)}`);
+    if (picking !== orderId) return; // the picker moved on to another order meanwhile
+    const facts = [
+      `reported ${when(o.createdAt)} via ${o.channel}`,
+      o.customerId ? `customer ${o.customerId}` : null,
+      o.transformerAreaId ? `area ${o.transformerAreaId}` : null,
+      o.escalated ? "escalated" : null,
+      o.offerExpiresAt ? `offer lapses ${when(o.offerExpiresAt)} unless accepted` : null,
+    ].filter(Boolean);
+    about.innerHTML = `<span class="description">${escape(o.description)}</span><br><span class="muted">${escape(facts.join(" · "))}</span>`;
+  } catch (error) {
+    if (picking === orderId) about.textContent = `The order could not be read: ${error.message || error}`;
+  }
+}
+
+/// The order's journal, read when the dispatcher opens it: each step, when, by whom, and its note.
+async function showHistory() {
+  const orderId = picking, list = $("picker-history");
+  if (!$("picker-history-box").open || !orderId) return;
+  list.innerHTML = `<li class="muted">Loading…</li>`;
+  try {
+    const events = await api("GET", `/api/work-orders/${encodeURIComponent(orderId)}/history`);
+    if (picking !== orderId) return;
+    list.innerHTML = events.map(e => {
+      let note = null;
+      try { note = JSON.parse(e.payloadJson)?.note ?? null; } catch { /* a payload without a note */ }
+      return `<li><span class="muted">${escape(when(e.at))}</span> ${escape(e.type)}${e.actor ? ` · ${escape(e.actor)}` : ""}${note ? ` — ${escape(note)}` : ""}</li>`;
+    }).join("") || `<li class="muted">Nothing journaled.</li>`;
+  } catch (error) {
+    if (picking === orderId) list.innerHTML = `<li class="refusal">${escape(error.message || String(error))}</li>`;
+  }
 }
 
 function pickerRow(c) {
