@@ -76,6 +76,19 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             previousStatus = null;
         }
         await PublishAsync(previousStatus, current);
+        if (previous is not null && previous.Region != profile.Region)
+        {
+            // Its offers not yet answered go back to the old region's dispatch now (they sat on a crew in another district
+            // until they lapsed), and the visits booked with it are flagged to dispatchers; the work it accepted stays its
+            // own until a dispatcher reassigns it.
+            foreach (var (orderId, orderState) in S.Orders)
+            {
+                if (orderState is WorkOrderState.Dispatched or WorkOrderState.Reserved)
+                {
+                    await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewCannotAnswer(Id, actor, $"the crew was moved to region {profile.Region}");
+                }
+            }
+        }
         return View();
     });
 
@@ -131,7 +144,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             {
                 if (orderState == WorkOrderState.Dispatched)
                 {
-                    await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewWentOffShift(Id, actor);
+                    await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewCannotAnswer(Id, actor, "the crew went off shift before answering");
                 }
             }
         }

@@ -41,11 +41,13 @@ public interface IWorkOrderGrain : IGrain
     /// was), journaled with <paramref name="reason"/>: a critical customer cut by the outage it repairs.</summary>
     Task RaisePriority(WorkOrderPriority priority, string actor, string reason);
 
-    /// <summary>Crew <paramref name="crewId"/> went off shift: if this order is still offered to it, unanswered, the offer
-    /// is withdrawn and the order goes back to dispatch. One-way: the crew calls it while the order may be telling the
-    /// crew of its own change.</summary>
+    /// <summary>Crew <paramref name="crewId"/> can no longer answer this order (<paramref name="reason"/>: it went off
+    /// shift, or was moved to another region): if the order is still offered to it, unanswered, the offer is withdrawn
+    /// and the order goes back to dispatch; a visit booked with it stays the customer's appointment and dispatchers are
+    /// alerted, to call the crew or reassign it. One-way: the crew calls it while the order may be telling the crew of
+    /// its own change.</summary>
     [OneWay]
-    Task CrewWentOffShift(string crewId, string actor);
+    Task CrewCannotAnswer(string crewId, string actor, string reason);
 
     /// <summary>Tells the views that mirror this order its stored state again: its crew's order list, the region's
     /// order index and, while it waits for a crew, dispatch's backlog (which may offer it at once). Those views are
@@ -56,7 +58,7 @@ public interface IWorkOrderGrain : IGrain
 
     /// <summary>Crew <paramref name="crewId"/> lists this order: the order tells it its state and crew, so a crew list
     /// restored from before a crash drops an order that has left it meanwhile. One-way, like
-    /// <see cref="CrewWentOffShift"/>: the crew calls it on activation.</summary>
+    /// <see cref="CrewCannotAnswer"/>: the crew calls it on activation.</summary>
     [OneWay]
     Task ConfirmToCrew(string crewId);
 

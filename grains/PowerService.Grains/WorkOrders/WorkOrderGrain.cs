@@ -119,9 +119,10 @@ internal sealed partial class WorkOrderGrain(
         return null;
     }
 
-    public async Task CrewWentOffShift(string crewId, string actor)
+    public async Task CrewCannotAnswer(string crewId, string actor, string reason)
     {
-        if (!Order.Exists || Order.State != WorkOrderState.Dispatched || Order.CrewId != crewId)
+        var booked = Order.State == WorkOrderState.Reserved && Order.BookingId is not null;
+        if (!Order.Exists || Order.State != WorkOrderState.Dispatched && !booked || Order.CrewId != crewId)
         {
             return; // answered, reassigned or withdrawn meanwhile
         }
@@ -131,11 +132,11 @@ internal sealed partial class WorkOrderGrain(
             // A booked visit is the customer's appointment with this crew: it stays on the crew's list, as its visits
             // booked for later days do (handed back, a crew's break released it); dispatchers are told, to call the crew
             // or reassign it.
-            VisitUnanswered(change, actor, "the crew went off shift before answering", change.Now);
+            VisitUnanswered(change, actor, reason, change.Now);
         }
         else
         {
-            await GiveUpOffer(change, WorkOrderEvents.OfferExpired, actor, null, "the crew went off shift before answering", change.Now);
+            await GiveUpOffer(change, WorkOrderEvents.OfferExpired, actor, null, reason, change.Now);
         }
         await Commit(change);
     }

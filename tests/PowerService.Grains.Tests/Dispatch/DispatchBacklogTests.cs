@@ -98,6 +98,27 @@ public sealed class DispatchBacklogTests
         Assert.Equal((WorkOrderState.Dispatched, "C-1"), (resumed.State, resumed.CrewId));
     }
 
+    /// <summary>The crews file moves C-1 to the south district while a north fault is offered to it: the offer sat on a
+    /// crew in another district until it lapsed (5 minutes of a 45-minute arrival promise). It goes back to the north's
+    /// dispatch at once, saying why, and the next north crew gets it.</summary>
+    [Fact]
+    public async Task A_crew_moved_to_another_region_gives_back_the_offers_it_has_not_answered()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "C-1", "north", At(0));
+        var order = silo.Grain<IWorkOrderGrain>("WO-1");
+        Assert.Equal("C-1", (await order.Create(Fault("north", At(2)))).CrewId);
+
+        await RegisterCrew(silo, "C-1", "south", At(0));
+        await RegisterCrew(silo, "C-2", "north", At(5));
+        silo.Advance(TimeSpan.FromSeconds(1));
+
+        await Eventually.True(async () => (await order.Get())?.CrewId == "C-2", "the order goes to the north's other crew");
+        var history = await order.GetHistory();
+        Assert.Contains(history, e => e.Type == WorkOrderEvents.OfferExpired && e.PayloadJson.Contains("moved to region south", StringComparison.Ordinal));
+        Assert.DoesNotContain("WO-1", (await silo.Grain<IFieldCrewGrain>("C-1").Get())!.QueuedOrders);
+    }
+
     private static NewWorkOrder Fault(string region, GeoPoint location) =>
         new(WorkOrderKind.FaultRepair, IntakeChannel.Hotline95598, "agent:wang", "No power", Region: region, Location: location, AreaClass: AreaClass.Urban);
 
