@@ -81,13 +81,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             // Its offers not yet answered go back to the old region's dispatch now (they sat on a crew in another district
             // until they lapsed), and the visits booked with it are flagged to dispatchers; the work it accepted stays its
             // own until a dispatcher reassigns it.
-            foreach (var (orderId, orderState) in S.Orders)
-            {
-                if (orderState is WorkOrderState.Dispatched or WorkOrderState.Reserved)
-                {
-                    await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewCannotAnswer(Id, actor, $"the crew was moved to region {profile.Region}");
-                }
-            }
+            await CannotAnswer(actor, $"the crew was moved to region {profile.Region}", withBookedVisits: true);
         }
         return View();
     });
@@ -140,16 +134,23 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             // Offers the crew has not answered go back to dispatch now, not when they lapse: a fault's arrival promise
             // keeps running meanwhile. What it accepted stays its own until a dispatcher reassigns it.
-            foreach (var (orderId, orderState) in S.Orders)
-            {
-                if (orderState == WorkOrderState.Dispatched)
-                {
-                    await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewCannotAnswer(Id, actor, "the crew went off shift before answering");
-                }
-            }
+            await CannotAnswer(actor, "the crew went off shift before answering", withBookedVisits: false);
         }
         return View();
     });
+
+    /// <summary>Tells the orders offered to the crew (and, <paramref name="withBookedVisits"/>, those booked with it) that
+    /// it can no longer answer them, and why.</summary>
+    private async Task CannotAnswer(string actor, string reason, bool withBookedVisits)
+    {
+        foreach (var (orderId, orderState) in S.Orders)
+        {
+            if (orderState == WorkOrderState.Dispatched || (withBookedVisits && orderState == WorkOrderState.Reserved))
+            {
+                await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewCannotAnswer(Id, actor, reason);
+            }
+        }
+    }
 
     public async Task OrderChanged(string orderId, WorkOrderState orderState, string? crewId)
     {

@@ -216,20 +216,18 @@ internal sealed class MetersFile : TopologyFile
     public override async Task CheckReferencesAsync(
         IStorageProvider storage, IReadOnlyDictionary<string, int> linesOfKeys, ImportErrors errors, CancellationToken cancellationToken)
     {
+        foreach (var (area, stored) in await StoredSupplyMetersAsync(storage, _supplyByArea.Keys, cancellationToken))
+        {
+            var (meterId, line) = _supplyByArea[area];
+            if (stored != meterId && !linesOfKeys.ContainsKey(stored))
+            {
+                errors.Add(line, "role",
+                    $"transformer area '{area}' already has supply meter '{stored}' (imported before); an area has at most one: " +
+                    $"list '{stored}' in this file with role customer to replace it");
+            }
+        }
         foreach (var areas in _supplyByArea.Keys.Chunk(AreasPerCatalogRead))
         {
-            // The stored meters grouped by role: an area's supply group holds its one supply meter.
-            var groups = await storage.GroupCatalogChildrenAsync(TopologyKinds.Meter, areas, MeterEntry.RoleField, cancellationToken);
-            foreach (var (area, role, _, stored) in groups)
-            {
-                var (meterId, line) = _supplyByArea[area];
-                if (role == SupplyRole && stored != meterId && !linesOfKeys.ContainsKey(stored))
-                {
-                    errors.Add(line, "role",
-                        $"transformer area '{area}' already has supply meter '{stored}' (imported before); an area has at most one: " +
-                        $"list '{stored}' in this file with role customer to replace it");
-                }
-            }
             // A supply meter measures the transformer: a customer on it was left out of the area's customers (its
             // outages, notices and planned outages' impact), as the customers import refuses too.
             var areaOfSupplyMeter = areas.ToDictionary(area => _supplyByArea[area].MeterId, StringComparer.Ordinal);
@@ -240,6 +238,25 @@ internal sealed class MetersFile : TopologyFile
                     $"meter '{customer.ParentKey}' has customer '{customer.Key}' on it; a supply meter (of '{area}') measures the transformer: move the customer to a customer meter first");
             }
         }
+    }
+
+    /// <summary>The supply meter stored for each of <paramref name="areas"/> that has one (the stored meters grouped by
+    /// role: an area's supply group holds its one supply meter), a grouped read per 500 areas.</summary>
+    public static async Task<List<(string Area, string MeterId)>> StoredSupplyMetersAsync(
+        IStorageProvider storage, IEnumerable<string> areas, CancellationToken cancellationToken)
+    {
+        var supply = new List<(string Area, string MeterId)>();
+        foreach (var chunk in areas.Chunk(AreasPerCatalogRead))
+        {
+            foreach (var (area, role, _, meterId) in await storage.GroupCatalogChildrenAsync(TopologyKinds.Meter, chunk, MeterEntry.RoleField, cancellationToken))
+            {
+                if (role == SupplyRole)
+                {
+                    supply.Add((area, meterId));
+                }
+            }
+        }
+        return supply;
     }
 }
 
@@ -260,11 +277,7 @@ internal sealed class CustomersFile : TopologyFile
         new("area_class", Required: false), new("latitude"), new("longitude"), new("notice_channel", Required: false),
     ];
 
-    // Areas whose meters are grouped by role per read.
-    private const int AreasPerCatalogRead = 500;
     private const int AreasPerPage = 10_000;
-
-    private static readonly string SupplyRole = TopologyJson.Text(MeterRole.Supply);
 
     // Every area's supply meter (台区总表), by meter id: one per area, so 20,000 for the largest topology.
     private readonly Dictionary<string, string> _areaOfSupplyMeter = new(StringComparer.Ordinal);
@@ -277,15 +290,9 @@ internal sealed class CustomersFile : TopologyFile
         while (true)
         {
             var areas = await storage.ReadCatalogLinksAsync(TopologyKinds.TransformerArea, after, AreasPerPage, cancellationToken);
-            foreach (var chunk in areas.Select(a => a.Key).Chunk(AreasPerCatalogRead))
+            foreach (var (area, meterId) in await MetersFile.StoredSupplyMetersAsync(storage, areas.Select(a => a.Key), cancellationToken))
             {
-                foreach (var group in await storage.GroupCatalogChildrenAsync(TopologyKinds.Meter, chunk, MeterEntry.RoleField, cancellationToken))
-                {
-                    if (group.Value == SupplyRole)
-                    {
-                        _areaOfSupplyMeter[group.FirstKey] = group.ParentKey;
-                    }
-                }
+                _areaOfSupplyMeter[meterId] = area;
             }
             if (areas.Count < AreasPerPage)
             {
