@@ -83,6 +83,17 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             // own until a dispatcher reassigns it.
             await CannotAnswer(actor, $"the crew was moved to region {profile.Region}", withBookedVisits: true);
         }
+        else if (previous is not null && previous.Skills.Except(S.Profile.Skills).Any())
+        {
+            // A skill taken away: the offers and booked visits whose work needs it are handed back the same way (each
+            // order knows the skill its work needs).
+            await TellOrders(withBookedVisits: true, order => order.CrewSkillsChanged(Id, S.Profile.Skills, actor));
+        }
+        if (previous is not null && DispatchScoring.OnShift(previous.Shifts, Now) && !DispatchScoring.OnShift(S.Profile.Shifts, Now))
+        {
+            // New shifts that end the one it was on: as going off shift (its booked visits are for their own times).
+            await CannotAnswer(actor, "the crew's shifts were changed and it is off shift now", withBookedVisits: false);
+        }
         return View();
     });
 
@@ -141,13 +152,18 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     /// <summary>Tells the orders offered to the crew (and, <paramref name="withBookedVisits"/>, those booked with it) that
     /// it can no longer answer them, and why.</summary>
-    private async Task CannotAnswer(string actor, string reason, bool withBookedVisits)
+    private Task CannotAnswer(string actor, string reason, bool withBookedVisits) =>
+        TellOrders(withBookedVisits, order => order.CrewCannotAnswer(Id, actor, reason));
+
+    /// <summary>Calls <paramref name="tell"/> on each order offered to the crew and, <paramref name="withBookedVisits"/>,
+    /// each booked with it (one-way calls: an order may be telling the crew of its own change).</summary>
+    private async Task TellOrders(bool withBookedVisits, Func<IWorkOrderGrain, Task> tell)
     {
         foreach (var (orderId, orderState) in S.Orders)
         {
             if (orderState == WorkOrderState.Dispatched || (withBookedVisits && orderState == WorkOrderState.Reserved))
             {
-                await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).CrewCannotAnswer(Id, actor, reason);
+                await tell(GrainFactory.GetGrain<IWorkOrderGrain>(orderId));
             }
         }
     }

@@ -1,3 +1,4 @@
+using PowerService.Grains.Crews;
 using PowerService.Grains.Topology;
 using PowerService.Runtime;
 
@@ -48,6 +49,12 @@ public interface IWorkOrderGrain : IGrain
     /// its own change.</summary>
     [OneWay]
     Task CrewCannotAnswer(string crewId, string actor, string reason);
+
+    /// <summary>Crew <paramref name="crewId"/> now has only <paramref name="skills"/> (a crews import took one away): if
+    /// the order needs a skill it lost, it is handled as <see cref="CrewCannotAnswer"/> (an unanswered offer goes back to
+    /// dispatch, a booked visit alerts dispatchers). One-way, for the same reason.</summary>
+    [OneWay]
+    Task CrewSkillsChanged(string crewId, IReadOnlyList<CrewSkill> skills, string actor);
 
     /// <summary>Tells the views that mirror this order its stored state again: its crew's order list, the region's
     /// order index and, while it waits for a crew, dispatch's backlog (which may offer it at once). Those views are

@@ -141,6 +141,18 @@ internal sealed partial class WorkOrderGrain(
         await Commit(change);
     }
 
+    public Task CrewSkillsChanged(string crewId, IReadOnlyList<CrewSkill> skills, string actor)
+    {
+        if (!Order.Exists)
+        {
+            return Task.CompletedTask;
+        }
+        var skill = DispatchScoring.SkillForKind(Order.Kind);
+        return skills.Contains(skill)
+            ? Task.CompletedTask
+            : CrewCannotAnswer(crewId, actor, $"the crew no longer has the {skill} skill, which {Order.Kind} work needs");
+    }
+
     public async Task<bool> JoinOutage(string outageId)
     {
         if (!Order.Exists || Order.Kind != WorkOrderKind.FaultRepair || Order.CustomerId is null || Order.OutageId is not null

@@ -119,10 +119,54 @@ public sealed class DispatchBacklogTests
         Assert.DoesNotContain("WO-1", (await silo.Grain<IFieldCrewGrain>("C-1").Get())!.QueuedOrders);
     }
 
+    /// <summary>The crews file drops C-1's low-voltage skill while a fault is offered to it: the offer goes back at once,
+    /// saying why, to a crew that has the skill; an offer of work the crew can still do (a complaint) stays.</summary>
+    [Fact]
+    public async Task A_crew_losing_a_skill_gives_back_the_offers_that_need_it_and_keeps_the_others()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "C-1", "north", At(0), [CrewSkill.LowVoltageRepair, CrewSkill.CustomerService], capacity: 2);
+        var fault = silo.Grain<IWorkOrderGrain>("WO-1");
+        Assert.Equal("C-1", (await fault.Create(Fault("north", At(2)))).CrewId);
+        var complaint = silo.Grain<IWorkOrderGrain>("WO-2");
+        Assert.Equal("C-1", (await complaint.Create(Fault("north", At(2)) with { Kind = WorkOrderKind.Complaint })).CrewId);
+
+        await RegisterCrew(silo, "C-1", "north", At(0), [CrewSkill.CustomerService], capacity: 2);
+        await RegisterCrew(silo, "C-2", "north", At(5));
+        silo.Advance(TimeSpan.FromSeconds(1));
+
+        await Eventually.True(async () => (await fault.Get())?.CrewId == "C-2", "the fault goes to the crew with the skill");
+        Assert.Contains(await fault.GetHistory(), e => e.Type == WorkOrderEvents.OfferExpired
+            && e.PayloadJson.Contains("no longer has the LowVoltageRepair skill", StringComparison.Ordinal));
+        Assert.Equal(("C-1", WorkOrderState.Dispatched), ((await complaint.Get())!.CrewId, (await complaint.Get())!.State));
+        Assert.Equal(["WO-2"], (await silo.Grain<IFieldCrewGrain>("C-1").Get())!.QueuedOrders);
+    }
+
+    /// <summary>The crews file gives C-1 a shift that ended an hour ago while a fault is offered to it: the offer goes
+    /// back at once, not when it lapses.</summary>
+    [Fact]
+    public async Task A_crew_whose_new_shifts_end_its_current_one_gives_back_its_offers()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "C-1", "north", At(0));
+        var order = silo.Grain<IWorkOrderGrain>("WO-1");
+        Assert.Equal("C-1", (await order.Create(Fault("north", At(2)))).CrewId);
+        var now = silo.Clock.GetUtcNow();
+
+        var profile = (await silo.Grain<IFieldCrewGrain>("C-1").Get())!.Profile;
+        await silo.Grain<IFieldCrewGrain>("C-1").Register(profile with { Shifts = [new Shift(now.AddHours(-9), now.AddHours(-1))] }, "ops:import");
+        await RegisterCrew(silo, "C-2", "north", At(5));
+        silo.Advance(TimeSpan.FromSeconds(1));
+
+        await Eventually.True(async () => (await order.Get())?.CrewId == "C-2", "the fault goes to the crew on shift");
+        Assert.Contains(await order.GetHistory(), e => e.Type == WorkOrderEvents.OfferExpired
+            && e.PayloadJson.Contains("shifts were changed", StringComparison.Ordinal));
+    }
+
     private static NewWorkOrder Fault(string region, GeoPoint location) =>
         new(WorkOrderKind.FaultRepair, IntakeChannel.Hotline95598, "agent:wang", "No power", Region: region, Location: location, AreaClass: AreaClass.Urban);
 
-    private static Task<CrewView> RegisterCrew(WorkflowSilo silo, string id, string region, GeoPoint home) =>
+    private static Task<CrewView> RegisterCrew(WorkflowSilo silo, string id, string region, GeoPoint home, CrewSkill[]? skills = null, int capacity = 1) =>
         silo.Grain<IFieldCrewGrain>(id).Register(
-            new CrewProfile($"Crew {id}", region, [CrewSkill.LowVoltageRepair], 1, home, [DayShift]), "dispatcher:li");
+            new CrewProfile($"Crew {id}", region, skills ?? [CrewSkill.LowVoltageRepair], capacity, home, [DayShift]), "dispatcher:li");
 }

@@ -573,6 +573,25 @@ public sealed class WorkOrderLifecycleTests
         Assert.DoesNotContain("OfferExpired", await EventTypes(order));
     }
 
+    /// <summary>The crews file takes the metering skill from the crew a meter installation is booked with: the visit stays
+    /// the customer's appointment and dispatchers are alerted to reassign it, saying why.</summary>
+    [Fact]
+    public async Task A_booked_crew_losing_the_skill_of_its_visit_keeps_the_visit_and_dispatch_is_told()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var (order, booking) = await BookVisitAsync(silo, "c1", WorkflowSilo.MondayMorning.AddDays(2));
+        var crew = (await silo.Grain<IFieldCrewGrain>("c1").Get())!.Profile;
+
+        await silo.Grain<IFieldCrewGrain>("c1").Register(crew with { Skills = [CrewSkill.LowVoltageRepair] }, "ops:import");
+
+        await Eventually.True(async () => (await EventTypes(order)).Contains("VisitUnanswered"), "dispatch is told the visit's crew lost the skill");
+        var told = (await order.GetHistory()).Single(e => e.Type == "VisitUnanswered");
+        Assert.Contains("no longer has the Metering skill", told.PayloadJson, StringComparison.Ordinal);
+        Assert.Equal(("c1", WorkOrderState.Reserved), ((await order.Get())!.CrewId, (await order.Get())!.State));
+        Assert.Equal(BookingState.Confirmed, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(booking.Id))!.State);
+    }
+
     /// <summary>The booked crew may still turn the visit down: the slot is free again, the crew is not offered the order
     /// again, dispatchers are alerted, and the order says the visit needs a new time until it is booked again.</summary>
     [Fact]
