@@ -617,6 +617,29 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Contains("has customer 'CU-0001' on it", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>The GIS team moves feeder F-1 to district R2: its area follows (an area is served in its feeder's region),
+    /// so the customer's next call is R2's, and the areas file says R2 from then on. Before, the areas kept R1 and the
+    /// areas file could not change them (refused while the feeder was in R1, and after it moved, refused for R2).</summary>
+    [Fact]
+    public async Task A_feeder_moved_to_another_region_takes_its_areas_along_and_says_so()
+    {
+        await ImportCustomerAsync(); // F-1, TA-1 in R1
+        const string FeederHeader = "feeder_id,name,substation_id,substation_name,region";
+        const string AreaHeader = "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva";
+
+        var moved = await ImportAsync("feeders", $"{FeederHeader}\nF-1,Binhai 1,S-1,Binhai,R2\n");
+
+        Assert.Equal(1, moved.GetProperty("updated").GetInt64());
+        Assert.Equal("1 transformer area(s) moved with their feeder to its region", Assert.Single(moved.GetProperty("notes").EnumerateArray()).GetString());
+        var order = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders", new { id = "WO-R2", kind = "FaultRepair", description = "No power", customerId = "CU-0001" }));
+        Assert.Equal("R2", order.GetProperty("region").GetString());
+        Assert.Equal(1, (await ImportAsync("transformer-areas", $"{AreaHeader}\nTA-1,Binhai 1-1,F-1,G-1,R2,urban,20.0,110.3,400\n")).GetProperty("unchanged").GetInt64());
+        var stale = await _dispatcher.PostAsync("/api/import/transformer-areas", new StringContent(
+            $"{AreaHeader}\nTA-1,Binhai 1-1,F-1,G-1,R1,urban,20.0,110.3,400\n", Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.BadRequest, stale.StatusCode);
+        Assert.Empty((await ImportAsync("feeders", $"{FeederHeader}\nF-1,Binhai 1,S-1,Binhai,R2\n")).GetProperty("notes").EnumerateArray());
+    }
+
     /// <summary>A region is named as the API and the dispatch hub take it (at most 64 characters, one line, nothing
     /// invisible, not "*"), or its orders and crews could never be listed or watched; an id or a name that shows as
     /// something else is refused too. Each a 400 naming line and column; nothing from the file is imported.</summary>

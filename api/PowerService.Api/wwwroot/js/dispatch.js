@@ -432,7 +432,8 @@ async function upload(form) {
     });
     const body = await response.json().catch(() => ({}));
     if (response.ok) {
-      $("import-status").textContent = `Imported ${file.name} (${kind}): ${body.rows.toLocaleString()} rows — ${body.inserted.toLocaleString()} new, ${body.updated.toLocaleString()} updated, ${body.unchanged.toLocaleString()} unchanged.`;
+      $("import-status").textContent = `Imported ${file.name} (${kind}): ${body.rows.toLocaleString()} rows — ${body.inserted.toLocaleString()} new, ${body.updated.toLocaleString()} updated, ${body.unchanged.toLocaleString()} unchanged.`
+        + (body.notes || []).map(note => ` ${note}.`).join("");
       return;
     }
     $("import-status").textContent = `${file.name} was not imported: ${body.detail || body.title || response.statusText}`;

@@ -33,7 +33,8 @@ public static class ImportKinds
     public static IReadOnlyCollection<string> Names => ByName.Keys;
 }
 
-/// <summary>The outcome of one file. Succeeded: rows were inserted, updated or found unchanged. Otherwise nothing at
+/// <summary>The outcome of one file. Succeeded: rows were inserted, updated or found unchanged, and <see cref="Notes"/>
+/// says what changed elsewhere in consequence (a feeder's areas moved with it to its region). Otherwise nothing at
 /// all was imported and <see cref="Errors"/> says why (the first <see cref="TopologyImport.MaxReportedErrors"/>,
 /// in line order; <see cref="ErrorCount"/> counts them all).</summary>
 public sealed record ImportResult(
@@ -44,7 +45,8 @@ public sealed record ImportResult(
     long Updated,
     long Unchanged,
     int ErrorCount,
-    IReadOnlyList<ImportError> Errors);
+    IReadOnlyList<ImportError> Errors,
+    IReadOnlyList<string> Notes);
 
 /// <summary>One problem: the file line it is on (1 = the header), the column (null when it concerns the whole row or
 /// file) and what is wrong.</summary>

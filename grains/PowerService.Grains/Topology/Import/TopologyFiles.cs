@@ -34,6 +34,12 @@ internal abstract class TopologyFile
     public virtual Task CheckReferencesAsync(
         IStorageProvider storage, IReadOnlyDictionary<string, int> linesOfKeys, ImportErrors errors, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Entries of another file that follow from this one once it is stored (a feeder's areas take its region),
+    /// stored after it in a transaction of their own: a crash between leaves them as they were, and importing this file
+    /// again makes them follow. Asked after every successful import, changed or not. Null when nothing follows.</summary>
+    public virtual Task<FollowingEntries?> FollowingAsync(IStorageProvider storage, CancellationToken cancellationToken) =>
+        Task.FromResult<FollowingEntries?>(null);
+
     public static TopologyFile For(ImportKind kind) => kind switch
     {
         ImportKind.Feeders => new FeedersFile(),
@@ -57,13 +63,45 @@ internal sealed class FeedersFile : TopologyFile
     public override IReadOnlyList<CsvColumn> Columns { get; } =
         [new("feeder_id"), new("name"), new("substation_id"), new("substation_name"), new("region")];
 
+    // Each feeder of the file with its region: feeders are few (500 for the largest topology).
+    private readonly Dictionary<string, string> _regionOfFeeder = new(StringComparer.Ordinal);
+
     public override CatalogEntry Read(CsvRow row)
     {
         var feeder = new FeederEntry(row.Id("feeder_id"), row.Text("name"), row.Id("substation_id"), row.Text("substation_name"), row.Region("region"));
+        if (row.IsValid)
+        {
+            _regionOfFeeder[feeder.Id] = feeder.Region;
+        }
         // The region is the feeder's parent key (not checked: regions are not imported), so a region's feeders are one read.
         return new CatalogEntry(feeder.Id, feeder.Region, TopologyJson.Serialize(feeder));
     }
+
+    /// <summary>An area is served in its feeder's region (the areas file is refused otherwise), so a feeder moved to
+    /// another region takes its areas along: the old region's indicators counted areas whose feeder it no longer had,
+    /// and the areas file could not follow (refused while the feeder was in the old region).</summary>
+    public override async Task<FollowingEntries?> FollowingAsync(IStorageProvider storage, CancellationToken cancellationToken)
+    {
+        var moved = new List<CatalogEntry>();
+        foreach (var feeders in _regionOfFeeder.Keys.Chunk(100))
+        {
+            foreach (var stored in await storage.ReadCatalogChildrenAsync(TopologyKinds.TransformerArea, feeders, cancellationToken))
+            {
+                var area = TopologyJson.Deserialize<TransformerAreaEntry>(stored);
+                var region = _regionOfFeeder[area.FeederId];
+                if (region != area.Region)
+                {
+                    moved.Add(new CatalogEntry(area.Id, area.FeederId, TopologyJson.Serialize(area with { Region = region })));
+                }
+            }
+        }
+        return moved.Count == 0 ? null
+            : new FollowingEntries(new TransformerAreasFile(), moved, $"{moved.Count} transformer area(s) moved with their feeder to its region");
+    }
 }
+
+/// <summary>Entries of <paramref name="File"/> an import changes in consequence, and what to tell the importer.</summary>
+internal sealed record FollowingEntries(TopologyFile File, IReadOnlyList<CatalogEntry> Entries, string Note);
 
 /// <summary>Service grids (网格) are not in the list of files, but a transformer area names its grid and a
 /// customer's profile names its grid manager, so grids are imported like feeders, before the areas.</summary>

@@ -81,14 +81,29 @@ public sealed class TopologyImport(Silo silo)
         }
         if (stored.Inserted + stored.Updated > 0)
         {
-            silo.InvalidateActivations(run.LineOfKey.Keys.Select(key => new GrainId(file.GrainType, key)));
-            silo.NotifyCatalogChanged(file.CatalogKind);
-            foreach (var grainType in file.SummarizingGrainTypes)
-            {
-                silo.InvalidateActivations(grainType);
-            }
+            Invalidate(file, run.LineOfKey.Keys);
         }
-        return new ImportResult(file.Kind, true, run.Rows, stored.Inserted, stored.Updated, stored.Unchanged, 0, []);
+        List<string> notes = [];
+        if (await file.FollowingAsync(silo.Storage, cancellationToken) is { } following)
+        {
+            var followed = await silo.Storage.ImportCatalogAsync(
+                following.File.CatalogKind, following.File.Parent?.Kind, following.Entries.ToAsyncEnumerable(), cancellationToken);
+            Invalidate(following.File, following.Entries.Select(e => e.Key));
+            notes.Add(following.Note);
+        }
+        return new ImportResult(file.Kind, true, run.Rows, stored.Inserted, stored.Updated, stored.Unchanged, 0, [], notes);
+    }
+
+    /// <summary>Drops the activations that loaded the changed entries of <paramref name="file"/>, and those summarizing
+    /// its kind, so the next call reads afresh.</summary>
+    private void Invalidate(TopologyFile file, IEnumerable<string> keys)
+    {
+        silo.InvalidateActivations(keys.Select(key => new GrainId(file.GrainType, key)));
+        silo.NotifyCatalogChanged(file.CatalogKind);
+        foreach (var grainType in file.SummarizingGrainTypes)
+        {
+            silo.InvalidateActivations(grainType);
+        }
     }
 
     /// <summary>The valid rows as catalog entries, read while the store stages them. After the first error nothing more
@@ -170,7 +185,7 @@ public sealed class TopologyImport(Silo silo)
             done += chunk.Length;
             progress?.Report(new ImportProgress(ImportKind.Crews, done, Completed: false));
         }
-        return new ImportResult(ImportKind.Crews, true, rows, inserted, updated, unchanged, 0, []);
+        return new ImportResult(ImportKind.Crews, true, rows, inserted, updated, unchanged, 0, [], []);
     }
 
     /// <summary>Registers a crew unless it already has exactly this profile, so a re-import changes nothing.</summary>
@@ -212,7 +227,7 @@ public sealed class TopologyImport(Silo silo)
     }
 
     private static ImportResult Failed(ImportKind kind, long rows, ImportErrors errors) =>
-        new(kind, false, rows, 0, 0, 0, errors.Count, errors.Reported);
+        new(kind, false, rows, 0, 0, 0, errors.Count, errors.Reported, []);
 
     private enum Change
     {
