@@ -122,6 +122,7 @@ public static class ApiServiceCollectionExtensions
         // Between the two: the limiter knows the customer, and cuts off an address flooding without a token before its 401s.
         app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseKnownQueryParameters();
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapTokenEndpoints();

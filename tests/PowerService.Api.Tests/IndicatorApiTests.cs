@@ -45,6 +45,9 @@ public sealed class IndicatorApiTests : IAsyncLifetime
     [InlineData("/api/indicators?region=R1&from=2026-11&to=2026-10", "from")]
     [InlineData("/api/indicators?region=R1&from=0001-01&to=2026-10", "from")]
     [InlineData("/api/indicators?from=2026-01&to=9999-12", "to")]
+    // A misspelt or repeated parameter answered with the whole system's figures, or the region "R1,R2".
+    [InlineData("/api/indicators?regoin=R1", "regoin")]
+    [InlineData("/api/indicators?region=R1&region=R2", "region")]
     public async Task A_bad_month_or_range_is_a_400_naming_the_field(string url, string field)
     {
         await ApiScenario.ImportCustomerAsync(_dispatcher);

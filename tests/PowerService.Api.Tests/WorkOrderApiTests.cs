@@ -617,6 +617,21 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Contains("has customer 'CU-0001' on it", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>A dispatcher's script asked for <c>?status=Open</c> and got every order, silently: a query parameter the
+    /// endpoint does not take is a 400 naming it and the ones it takes.</summary>
+    [Fact]
+    public async Task A_query_parameter_the_list_does_not_take_is_a_400_naming_it_and_the_ones_it_takes()
+    {
+        var response = await _dispatcher.GetAsync("/api/work-orders?status=Dispatched");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await Json(response);
+        Assert.Equal("status", problem.GetProperty("field").GetString());
+        Assert.Equal("'status' is not a query parameter of this endpoint; it takes state, kind, region, limit, continuationToken.",
+            problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.GetAsync("/api/work-orders?STATE=Dispatched&Region=R1")).StatusCode);
+    }
+
     /// <summary>The GIS team moves feeder F-1 to district R2: its area follows (an area is served in its feeder's region),
     /// so the customer's next call is R2's, and the areas file says R2 from then on. Before, the areas kept R1 and the
     /// areas file could not change them (refused while the feeder was in R1, and after it moved, refused for R2).</summary>
