@@ -617,6 +617,23 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Contains("has customer 'CU-0001' on it", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>The PDA's list: the orders its crew holds, in full; another crew's list is a 404, as its grain is.</summary>
+    [Fact]
+    public async Task A_crew_reads_the_orders_it_holds_in_full_and_not_another_crews()
+    {
+        await RegisterCrewAsync("C-12");
+        await RegisterCrewAsync("C-13", latitude: 20.5);
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-1"));
+
+        var own = await Json(await _crew.GetAsync("/api/crews/C-12/orders"));
+        var other = await _crew.GetAsync("/api/crews/C-13/orders");
+
+        var order = Assert.Single(own.EnumerateArray());
+        Assert.Equal(("WO-1", "No power since the storm"), (order.GetProperty("id").GetString(), order.GetProperty("description").GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        Assert.Empty((await Json(await _dispatcher.GetAsync("/api/crews/C-13/orders"))).EnumerateArray());
+    }
+
     /// <summary>A dispatcher's script asked for <c>?status=Open</c> and got every order, silently: a query parameter the
     /// endpoint does not take is a 400 naming it and the ones it takes.</summary>
     [Fact]

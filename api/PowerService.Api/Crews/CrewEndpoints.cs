@@ -6,6 +6,7 @@ using PowerService.Api.Security;
 using PowerService.Grains;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
+using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
 
 namespace PowerService.Api.Crews;
@@ -45,6 +46,15 @@ public static class CrewEndpoints
 
         crews.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
             Results.Ok(await VisibleCrewAsync(grains, id, Caller.From(user)))).WithName("GetCrew");
+
+        // The PDA's whole list in one request: it read the list and then each card's order (N + 1 requests), and a crew
+        // holding 30 orders or more hit its own rate limit on a reload and was left with cards "Loading details…".
+        crews.MapGet("/{id}/orders", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var crew = await VisibleCrewAsync(grains, id, Caller.From(user));
+            var views = await Task.WhenAll(crew.CurrentOrders.Concat(crew.QueuedOrders).Select(order => grains.GetGrain<IWorkOrderGrain>(order).Get()));
+            return Results.Ok(views.OfType<WorkOrderView>().Where(order => order.CrewId == crew.Id).ToList());
+        }).WithName("ListCrewOrders");
 
         crews.MapPost("/{id}/location", async (string id, LocationBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
             Results.Ok(await ReportLocationAsync(grains, id, body, Caller.From(user)))).RequireAuthorization(CrewChanges).WithName("ReportCrewLocation");

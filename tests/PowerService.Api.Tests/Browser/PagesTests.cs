@@ -1551,6 +1551,33 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
             "the cards are most urgent first");
     }
 
+    /// <summary>A crew holding 50 orders (what a storm batch gives): the PDA read its list and then each card's order, 51
+    /// requests of the crew's 60 in 10 s, so a reload within the window was refused and every card stayed "Loading
+    /// details…". It reads the crew's orders in full in one request, on a load as on a reload.</summary>
+    [Fact]
+    public async Task The_PDA_of_a_crew_holding_50_orders_loads_every_card_on_a_reload()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i => AssignAsync(dispatcherApi, $"WO-L{i:00}", "C-12")));
+        var orderReads = 0;
+        var pda = await SignInAsync("crew.html", "crew-c12");
+        pda.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/api/work-orders", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref orderReads);
+            }
+        };
+
+        await Assertions.Expect(pda.Locator("#orders .card")).ToHaveCountAsync(50);
+        await Assertions.Expect(pda.Locator("#orders .card", new() { HasText = "Meter box burnt" })).ToHaveCountAsync(50);
+        await pda.ReloadAsync();
+        await Assertions.Expect(pda.Locator("#orders .card", new() { HasText = "Meter box burnt" })).ToHaveCountAsync(50);
+        await Assertions.Expect(pda.Locator("#orders", new() { HasText = "Loading details" })).ToHaveCountAsync(0);
+        Assert.Equal(0, orderReads);
+    }
+
     /// <summary>A busy silo's 429 says when to come back: the PDA waits that long before sending the action again (it
     /// retried after 1 s whatever Retry-After said, spending the crew's budget again).</summary>
     [Fact]

@@ -157,20 +157,14 @@ function moved(p) {
   }
 }
 
-/// Every order the crew holds now: GET /api/work-orders pages through the crew's own orders (the server answers a
-/// crew token with its crew's orders only), then each card gets its description from the order itself.
+/// Every order the crew holds now, in full, in one request (one per card hit the crew's rate limit on a reload).
 async function loadOrders() {
   try {
     const listed = new Set();
-    let token = null;
-    do {
-      const page = await api("GET", `/api/work-orders?limit=1000${token ? `&continuationToken=${encodeURIComponent(token)}` : ""}`);
-      for (const row of page.items) { listed.add(row.id); keep(row); }
-      token = page.continuationToken;
-    } while (token);
+    for (const order of await api("GET", `/api/crews/${encodeURIComponent(crewId)}/orders`)) { listed.add(order.id); keep(order); }
     draw();
-    // Held but no longer listed (finished or reassigned while offline) or still without a description: ask the order.
-    const stale = [...mine.values()].filter(o => !listed.has(o.id) ? shown(o) : !("description" in o)).map(o => o.id);
+    // Held before but no longer listed (finished or reassigned while offline): ask the order what became of it.
+    const stale = [...mine.values()].filter(o => !listed.has(o.id) && shown(o)).map(o => o.id);
     await Promise.all(stale.map(refresh));
     draw();
   } catch (error) { showError(error); }
