@@ -78,6 +78,29 @@ public sealed class OutageApiTests : IAsyncLifetime
         Assert.Equal(id, (await JsonAsync(await _dispatcher.GetAsync("/api/outages?active=false"))).GetProperty("items")[0].GetProperty("id").GetString());
     }
 
+    /// <summary>An outage's important customers (a hospital, a home on life support) are named with their phones for
+    /// dispatchers and the outage's own crew; another crew reads the outage without them (any crew of any region read
+    /// them, while an order's contact is the working crew's alone).</summary>
+    [Fact]
+    public async Task Only_the_outages_own_crew_and_dispatchers_read_its_important_customers_names_and_phones()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-12", latitude: 20.1);
+        await _headEnd.PostAsJsonAsync("/api/meter-events", Gasps(11, 11));
+        var id = Assert.Single((await ActiveOutagesOnceOpenAsync()).GetProperty("items").EnumerateArray()).GetProperty("id").GetString();
+        JsonElement outage = default;
+        await Eventually.True(async () => (outage = await JsonAsync(await _dispatcher.GetAsync($"/api/outages/{id}"))).GetProperty("repairOrderId").ValueKind == JsonValueKind.String,
+            "the outage has its repair order");
+        var important = Assert.Single(outage.GetProperty("importantCustomers").EnumerateArray());
+        Assert.Equal(("Li Lei", "13900000002"), (important.GetProperty("name").GetString(), important.GetProperty("phone").GetString()));
+
+        Assert.Empty((await JsonAsync(await _crew.GetAsync($"/api/outages/{id}"))).GetProperty("importantCustomers").EnumerateArray());
+
+        var repair = outage.GetProperty("repairOrderId").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync($"/api/work-orders/{repair}/transitions", new { action = "accept" })).StatusCode);
+        await Eventually.True(async () => (await JsonAsync(await _crew.GetAsync($"/api/outages/{id}"))).GetProperty("importantCustomers").GetArrayLength() == 1,
+            "the outage's crew reads them");
+    }
+
     [Fact]
     public async Task Meter_events_are_refused_whole_with_the_bad_field_named_and_only_the_head_end_may_post_them()
     {

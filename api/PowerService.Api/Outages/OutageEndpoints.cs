@@ -48,8 +48,15 @@ public static class OutageEndpoints
         {
             var caller = Caller.From(user);
             var outage = await VisibleOutageAsync(grains, id, caller);
-            // A customer is told what the hub tells them: not who else is out, nor which crew works on it.
-            return caller.Role == Roles.Customer ? Results.Ok(OutageNotice.Of(outage)) : Results.Ok(outage);
+            // A customer is told what the hub tells them: not who else is out, nor which crew works on it. A crew other
+            // than the outage's own is not told the important customers' names and phones (as an order's contact is
+            // the crew working it's alone): any crew of any region read them.
+            return caller.Role switch
+            {
+                Roles.Customer => Results.Ok(OutageNotice.Of(outage)),
+                Roles.Crew when caller.CrewId != outage.CrewId => Results.Ok(outage with { ImportantCustomers = [] }),
+                _ => Results.Ok(outage),
+            };
         }).WithName("GetOutage");
 
         outages.MapPost("/{id}/etr", async (string id, EtrBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
