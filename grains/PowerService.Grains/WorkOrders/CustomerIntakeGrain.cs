@@ -9,11 +9,18 @@ namespace PowerService.Grains.WorkOrders;
 /// an order reaches the list a moment after its write, and a request taken meanwhile must count it. Kept in memory
 /// only: after a restart the list, put right by the silo's recovery, knows every stored order. (The list never calls
 /// orders or this grain, so asking it here cannot deadlock.)</summary>
-internal sealed class CustomerIntakeGrain(IJournal journal) : Grain, ICustomerIntakeGrain
+internal sealed class CustomerIntakeGrain(IJournal journal, IPersistentState<CustomerIntakeState> state) : Grain, ICustomerIntakeGrain
 {
     /// <summary>Open self-service requests (app, WeChat, SMS, web) one customer may have; the hotline and the service
     /// hall, where a person takes the call, are not limited and do not count.</summary>
     internal const int MaxOpenSelfServiceRequests = 20;
+
+    /// <summary>Self-service requests one customer may make in <see cref="SelfServiceWindow"/>, open or not: a script
+    /// creating and withdrawing a complaint in a loop never had more than one open, and made 60 complaints in 12 s (the
+    /// region's complaints per million customers ×61) and 260,000 orders a day.</summary>
+    internal const int MaxSelfServiceRequestsPerWindow = 10;
+
+    internal static readonly TimeSpan SelfServiceWindow = TimeSpan.FromHours(24);
 
     /// <summary>Visits one customer may hold or have booked at once, each for another order of theirs.</summary>
     internal const int MaxVisits = 3;
@@ -98,8 +105,28 @@ internal sealed class CustomerIntakeGrain(IJournal journal) : Grain, ICustomerIn
         {
             return earlier; // merged at once: it never counts as open
         }
+        if (request.Channel.IsSelfService())
+        {
+            await CountSelfService(now);
+        }
         _taken.Add((request, now));
         return null;
+    }
+
+    /// <summary>Counts a self-service request against the window, durably (a restart must not open a new one), or
+    /// refuses it when the window is full.</summary>
+    private async Task CountSelfService(DateTimeOffset now)
+    {
+        var made = state.State.SelfServiceAt;
+        made.RemoveAll(at => now - at >= SelfServiceWindow);
+        if (made.Count >= MaxSelfServiceRequestsPerWindow)
+        {
+            var next = made.Min() + SelfServiceWindow;
+            throw new DomainConflictException(
+                $"Customer '{GetPrimaryKeyString()}' has made {made.Count} requests through the app in the last {SelfServiceWindow.TotalHours:0} hours; the next can be made at {next:yyyy-MM-dd HH:mm} UTC, or call the 95598 hotline now.");
+        }
+        made.Add(now);
+        await state.WriteStateAsync();
     }
 
     public Task Settled(string orderId)
@@ -116,4 +143,12 @@ internal sealed class CustomerIntakeGrain(IJournal journal) : Grain, ICustomerIn
             ? null
             // Still before its resolution: the states an order can be cancelled from.
             : open.FirstOrDefault(o => o.Kind == WorkOrderKind.FaultRepair && WorkOrderTransitions.TryNext(o.State, WorkOrderAction.Cancel, out _))?.Id;
+}
+
+/// <summary>What the intake stores of one customer: when their self-service requests of the last
+/// <see cref="CustomerIntakeGrain.SelfServiceWindow"/> were made (at most
+/// <see cref="CustomerIntakeGrain.MaxSelfServiceRequestsPerWindow"/>).</summary>
+internal sealed class CustomerIntakeState
+{
+    public List<DateTimeOffset> SelfServiceAt { get; set; } = [];
 }

@@ -34,6 +34,9 @@ internal sealed partial class WorkOrderGrain(
     private const int MaxDescriptionLength = 2000;
     private const int MaxHistory = 100_000;
 
+    /// <summary>Holds ("not at home until…") a customer may put on one order from the app; the service line can always.</summary>
+    internal const int MaxCustomerHolds = 5;
+
     // camelCase names and enum names, not numbers: the journal is read by people and by the indicators.
     private static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
     {
@@ -282,7 +285,18 @@ internal sealed partial class WorkOrderGrain(
                 {
                     throw new DomainConflictException($"Work order '{Id}' is already suspended.");
                 }
-                change.Next = order with { SuspendedAt = change.Now, Clocks = [.. order.Clocks.Select(c => c.Pause(change.Now))], QueuedInDispatch = false };
+                var byCustomer = Actors.IsCustomer(command.Actor);
+                if (byCustomer && order.CustomerHolds >= MaxCustomerHolds)
+                {
+                    // Each hold and resume is two journal entries and a push to every console of the region: an app (or a
+                    // script) flipping it grew one order's journal by 0.5 MB in 40 s.
+                    throw new DomainConflictException($"Work order '{Id}' was put on hold from the app {order.CustomerHolds} times already; to change the visit again, call the 95598 service line.");
+                }
+                change.Next = order with
+                {
+                    SuspendedAt = change.Now, Clocks = [.. order.Clocks.Select(c => c.Pause(change.Now))], QueuedInDispatch = false,
+                    CustomerHolds = order.CustomerHolds + (byCustomer ? 1 : 0),
+                };
                 // The customer is not home until 15:00: no crew is sent meanwhile (a storm's batch drove one there ahead of
                 // orders whose clocks run). Back in dispatch when the hold ends.
                 change.WithdrawFromDispatch = order.QueuedInDispatch;

@@ -13,6 +13,9 @@ internal sealed record WorkOrderRecord
     public string Id { get; init; } = "";
     public WorkOrderKind Kind { get; init; }
     public IntakeChannel Channel { get; init; }
+
+    /// <summary>How many times the customer put the order on hold from the app (<see cref="WorkOrderGrain.MaxCustomerHolds"/>).</summary>
+    public int CustomerHolds { get; init; }
     public WorkOrderPriority Priority { get; init; }
     public WorkOrderState State { get; init; }
     public string Region { get; init; } = "";

@@ -573,6 +573,27 @@ public sealed class WorkOrderLifecycleTests
         Assert.DoesNotContain("OfferExpired", await EventTypes(order));
     }
 
+    /// <summary>An app flipping an order on and off hold grew its journal by 0.5 MB in 40 s and pushed every flip to the
+    /// region's consoles: five holds from the app per order; the service line may still put it on hold.</summary>
+    [Fact]
+    public async Task A_customer_puts_an_order_on_hold_from_the_app_five_times_at_most_and_the_service_line_still_can()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(OfKind(WorkOrderKind.MeterInstallation));
+        for (var i = 0; i < WorkOrderGrain.MaxCustomerHolds; i++)
+        {
+            await order.Apply(new WorkOrderCommand(WorkOrderAction.Suspend, "customer:CU-1", Note: "not at home"));
+            await order.Apply(new WorkOrderCommand(WorkOrderAction.Resume, "customer:CU-1"));
+        }
+
+        var refused = await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(new WorkOrderCommand(WorkOrderAction.Suspend, "customer:CU-1", Note: "not at home")));
+
+        Assert.Contains("put on hold from the app 5 times already", refused.Message);
+        Assert.Null((await order.Get())!.SuspendedAt);
+        Assert.NotNull((await order.Apply(new WorkOrderCommand(WorkOrderAction.Suspend, Agent, Note: "customer called: not at home"))).SuspendedAt);
+    }
+
     /// <summary>The crews file takes the metering skill from the crew a meter installation is booked with: the visit stays
     /// the customer's appointment and dispatchers are alerted to reassign it, saying why.</summary>
     [Fact]
