@@ -869,6 +869,7 @@ internal sealed partial class WorkOrderGrain(
         {
             return; // on the customer's hold: dispatch hears of it when the hold ends
         }
+        change.AskedDispatch = true;
         var decision = await GrainFactory.GetGrain<IDispatchGrain>(order.Region).RequestCrew(
             new DispatchRequest(order.Id, order.Kind, order.Priority, order.Location, ArrivalDue(order, change.Now), order.ExcludedCrews, order.LapsedCrews));
         if (decision is null)
@@ -1037,9 +1038,28 @@ internal sealed partial class WorkOrderGrain(
         catch
         {
             state.State = change.Before;
+            if (change.AskedDispatch && !change.Before.QueuedInDispatch)
+            {
+                // Dispatch was asked before the write (its answer is part of the change): the order it queued or offered
+                // is not stored so, and stayed in its backlog, across restarts, until it tried to assign it.
+                await WithdrawFromDispatch(change.Next.Region);
+            }
             throw;
         }
         await Announce(change.Before, next, change);
+    }
+
+    /// <summary>Best effort: a failure here must not hide the failed write that called it.</summary>
+    private async Task WithdrawFromDispatch(string region)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IDispatchGrain>(region).Withdraw(Id);
+        }
+        catch (Exception error)
+        {
+            LogDispatchNotWithdrawn(logger, error, Id);
+        }
     }
 
     private async Task Announce(WorkOrderRecord before, WorkOrderRecord after, Change change)
@@ -1279,6 +1299,9 @@ internal sealed partial class WorkOrderGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its earlier hold {BookingId} at another crew was not released; it lapses at its hold time")]
     private static partial void LogHoldNotReleased(ILogger logger, Exception error, string orderId, string bookingId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change was not stored, and dispatch, asked for a crew in it, could not be told to forget it (it drops the order when it next tries to assign it)")]
+    private static partial void LogDispatchNotWithdrawn(ILogger logger, Exception error, string orderId);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its change is stored but a crew, dispatch, the live counts, the order list or the indicators did not hear of it")]
     private static partial void LogAnnounceFailed(ILogger logger, Exception error, string orderId);
 
@@ -1298,6 +1321,9 @@ internal sealed partial class WorkOrderGrain(
         /// <summary>A hold the order took to move its booked visit, released with a change that ends the visit.</summary>
         public string? ReleaseHold { get; set; }
         public bool WithdrawFromDispatch { get; set; }
+
+        /// <summary>Dispatch was asked for a crew in this change (and holds the order, queued or offered).</summary>
+        public bool AskedDispatch { get; set; }
 
         /// <summary>The identified request this change carries out ("actor request-id"), remembered with it.</summary>
         public string? Request { get; set; }

@@ -3,6 +3,7 @@ using PowerService.Grains.Dispatch;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
+using PowerService.Runtime;
 using PowerService.TestSupport;
 using static PowerService.Grains.Tests.Dispatch.Roster;
 
@@ -63,6 +64,21 @@ public sealed class DispatchBacklogTests
         var after = await silo.Grain<IDispatchGrain>("storm").GetStatus();
         Assert.False(after.StormMode);
         Assert.Equal(0, after.Backlog);
+    }
+
+    /// <summary>The store refuses the new order's write (a full disk): dispatch, asked for a crew before the write, had
+    /// queued it and kept it in its backlog, across restarts, until it tried to assign it.</summary>
+    [Fact]
+    public async Task An_order_whose_creation_was_not_stored_leaves_no_trace_in_the_backlog()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(storeBusyTimeout: TimeSpan.FromMilliseconds(100));
+        await using (await silo.LockStoreAsync())
+        {
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => silo.Grain<IWorkOrderGrain>("WO-1").Create(Fault("north", At(2))));
+        }
+
+        Assert.Equal(0, (await silo.Grain<IDispatchGrain>("north").GetStatus()).Backlog);
+        Assert.Null(await silo.Grain<IWorkOrderGrain>("WO-1").Get());
     }
 
     [Fact]
