@@ -19,9 +19,17 @@ public static class HealthEndpoints
             {
                 return Results.Problem(title: "Silo not running", detail: "The silo is starting or shutting down.", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
-            return await store.AnswersAsync()
-                ? Results.Ok(new { status = "ready", store = silo.Storage.Name })
-                : Results.Problem(title: "Store unavailable", detail: "The silo runs but its store does not answer: every change is refused until it does.", statusCode: StatusCodes.Status503ServiceUnavailable);
+            if (!await store.AnswersAsync())
+            {
+                return Results.Problem(title: "Store unavailable", detail: "The silo runs but its store does not answer: every change is refused until it does.", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            // A store that answers reads may refuse writes (a full disk, a read-only file): every change fails meanwhile.
+            return silo.StateWrites.Failing is { } failing
+                ? Results.Problem(
+                    title: "Store refuses writes",
+                    detail: $"The store has refused every write since {failing.Since:O}: {failing.Error}",
+                    statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Ok(new { status = "ready", store = silo.Storage.Name });
         });
         return routes;
     }

@@ -973,7 +973,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         PostgresException pg => pg.IsTransient
             || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
             || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
-            || pg.SqlState is "57P01" or "57P02" or "57P03",
+            || pg.SqlState is "57P01" or "57P02" or "57P03" or "25006", // 25006: a read-only server (a standby)
         _ => ex.IsTransient || ex.InnerException is IOException or SocketException or TimeoutException,
     };
 

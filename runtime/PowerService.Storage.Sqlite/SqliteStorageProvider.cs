@@ -58,10 +58,20 @@ public sealed class SqliteStorageProvider : IStorageProvider
 
     public string Name => "sqlite";
 
-    public Task InitializeAsync(CancellationToken cancellationToken = default)
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        TakeOwnership();
-        return Migrate(cancellationToken);
+        try
+        {
+            TakeOwnership();
+            await Migrate(cancellationToken);
+        }
+        catch (Exception error) when (error is SqliteException or UnauthorizedAccessException or IOException)
+        {
+            // A folder, a file that is not a database, a read-only volume: the silo stops with one line naming the file,
+            // not a stack trace.
+            throw new StorageUnavailableException(
+                $"SQLite database '{_databaseFile}' cannot be opened for writing: {error.Message} Check the connection string (Storage:ConnectionString) and that its folder is writable.", error);
+        }
     }
 
     /// <summary>One silo owns an embedded store. A second silo on the same file would run beside the first: each
@@ -83,12 +93,16 @@ public sealed class SqliteStorageProvider : IStorageProvider
         {
             _owner = new FileStream(owner, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException error)
+        catch (IOException error) when (HeldByAnother(error))
         {
             throw new StorageUnavailableException(
                 $"SQLite database '{_databaseFile}' is in use by another silo (it holds '{owner}'): an embedded store has one silo; run several silos on PostgreSQL.", error);
         }
     }
+
+    /// <summary>The owner file could not be locked because another process holds the lock (EWOULDBLOCK from flock on
+    /// Linux, a sharing violation on Windows), not because the folder is read-only or missing.</summary>
+    private static bool HeldByAnother(IOException error) => error.HResult is 11 or unchecked((int)0x80070020);
 
     /// <summary>The database's file as SQLite resolved it (<c>PRAGMA database_list</c>).</summary>
     private string SqliteFileName()
@@ -856,8 +870,11 @@ public sealed class SqliteStorageProvider : IStorageProvider
         }
     }
 
+    /// <summary>The store cannot take the operation now, through no fault of the request: busy, locked, an I/O error,
+    /// the file gone, the disk full, or the file or its folder made read-only (a full disk answered users 500).</summary>
     private static bool IsUnavailable(SqliteException ex) =>
-        (ex.SqliteErrorCode & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED or raw.SQLITE_IOERR or raw.SQLITE_CANTOPEN;
+        (ex.SqliteErrorCode & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED or raw.SQLITE_IOERR or raw.SQLITE_CANTOPEN
+            or raw.SQLITE_FULL or raw.SQLITE_READONLY;
 
     private static string JsonArray(IReadOnlyList<int> values) =>
         "[" + string.Join(',', values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";

@@ -1,6 +1,7 @@
 using PowerService.Runtime.Storage;
 using PowerService.Runtime.Tests.Grains;
 using PowerService.Runtime.Tests.Support;
+using PowerService.Storage.Sqlite;
 using PowerService.TestSupport;
 
 namespace PowerService.Runtime.Tests;
@@ -171,6 +172,8 @@ public sealed class SqliteStateTests : StateTests, IDisposable
             }
             var error = await Assert.ThrowsAsync<StorageUnavailableException>(() => grain.Add(10));
             Assert.Contains("3 attempts", error.Message);
+            // Readiness reads this: a store that answers reads but refuses writes is not ready.
+            Assert.NotNull(silo.Silo.StateWrites.Failing);
             await using var rollback = blocker.CreateCommand();
             rollback.CommandText = "ROLLBACK";
             await rollback.ExecuteNonQueryAsync();
@@ -178,8 +181,26 @@ public sealed class SqliteStateTests : StateTests, IDisposable
 
         Assert.Equal(1, await grain.Get());
         Assert.Equal(3, await grain.Add(2));
+        Assert.Null(silo.Silo.StateWrites.Failing);
         var stored = await silo.Silo.Storage.ReadStateAsync(new GrainId("CounterGrain", "down-1"));
         Assert.Equal(2, stored!.Version);
+    }
+
+    /// <summary>A store file made read-only (a volume remounted read-only, as a full disk does too) is a store that is
+    /// unavailable, said as such (503 with Retry-After at the API), not an unexplained error (500).</summary>
+    [Fact]
+    public async Task A_read_only_store_refuses_writes_as_unavailable_and_still_reads()
+    {
+        await using (var silo = await TestSilo.StartAsync(_db.NewProvider()))
+        {
+            await silo.Grain<ICounterGrain>("ro-1").Add(1);
+        }
+        var readOnly = new SqliteStorageProvider(new SqliteStorageOptions { ConnectionString = _db.ConnectionString + ";Mode=ReadOnly" });
+        await using var again = await TestSilo.StartAsync(readOnly, o => o.StorageRetryAttempts = 1);
+
+        Assert.Equal(1, await again.Grain<ICounterGrain>("ro-1").Get());
+        var error = await Assert.ThrowsAsync<StorageUnavailableException>(() => again.Grain<ICounterGrain>("ro-1").Add(1));
+        Assert.Contains("readonly", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 }
 

@@ -95,6 +95,23 @@ public sealed class SiloHostTests
         Assert.Contains("Storage:Provider must be 'sqlite' or 'postgresql', not 'oracle'", silo.Output);
     }
 
+    /// <summary>A connection string naming a file that is not a database (or a folder, or a read-only volume) aborted the
+    /// process with an unhandled exception and a stack trace that named neither the file nor the setting.</summary>
+    [Fact]
+    public async Task A_store_file_that_is_not_a_database_stops_the_silo_with_one_line_naming_it_and_the_setting()
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "notes.txt");
+        await File.WriteAllTextAsync(database, "shift notes, not a database\n");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={database}"]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"PowerService silo could not start: SQLite database '{database}' cannot be opened for writing", silo.Output);
+        Assert.Contains("Storage:ConnectionString", silo.Output);
+        Assert.DoesNotContain("Unhandled exception", silo.Output);
+    }
+
     [Fact]
     public async Task An_unknown_sync_mode_stops_the_silo_with_a_message_naming_the_setting()
     {

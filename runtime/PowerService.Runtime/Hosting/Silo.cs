@@ -58,6 +58,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         _latencySampleMask = options.CallLatencySampling - 1;
         _retry = new StorageRetryPolicy(options.StorageRetryAttempts, options.StorageRetryDelay);
         RegisterGrainClasses(options.GrainAssemblies);
+        StateWrites = new StoreWriteHealth(TimeProvider);
         Metrics = new RuntimeMetrics(this, _classByTypeName.Values.ToArray(), () => Volatile.Read(ref _queueDepth), () => Reminders!.InMemoryCount);
         _stateWrites = new GroupCommitQueue<StateWrite, StateWriteOutcome>(
             "state", (batch, ct) => WriteAndSignalAsync(batch, WriteUrgency.Awaited, ct), options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
@@ -70,6 +71,10 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         _catalog = new StorageCatalog(storage, options.StateWriteBatchSize, options.StateWriters, _retry, Metrics, Logger);
         Reminders = new ReminderService(this, storage, options, _retry, loggerFactory.CreateLogger<ReminderService>());
     }
+
+    /// <summary>Whether the store takes grains' state writes now (readiness: a store that answers reads but refuses
+    /// writes, such as a full disk, is not ready).</summary>
+    public StoreWriteHealth StateWrites { get; }
 
     public IServiceProvider Services { get; }
     public TimeProvider TimeProvider { get; }
@@ -349,7 +354,17 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private async Task<IReadOnlyList<StateWriteOutcome>> WriteAndSignalAsync(
         IReadOnlyList<StateWrite> batch, WriteUrgency urgency, CancellationToken cancellationToken)
     {
-        var outcomes = await _storage.WriteStatesAsync(batch, urgency, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<StateWriteOutcome> outcomes;
+        try
+        {
+            outcomes = await _storage.WriteStatesAsync(batch, urgency, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            StateWrites.Failed(error.Message);
+            throw;
+        }
+        StateWrites.Succeeded();
         for (var i = 0; i < batch.Count; i++)
         {
             if (outcomes[i].Applied && batch[i].Events is { Count: > 0 })
