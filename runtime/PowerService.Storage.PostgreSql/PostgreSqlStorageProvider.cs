@@ -546,7 +546,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         return ExecuteAsync("read a log", isWrite: false, async (connection, ct) =>
         {
             await using var command = new NpgsqlCommand(
-                "SELECT sequence, payload FROM logs WHERE log = @log AND sequence > @after ORDER BY sequence LIMIT @max", connection)
+                "SELECT sequence, payload, appended_at FROM logs WHERE log = @log AND sequence > @after ORDER BY sequence LIMIT @max", connection)
             {
                 Parameters =
                 {
@@ -555,7 +555,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                     new NpgsqlParameter<int>("max", maxCount),
                 },
             };
-            return await StoredRows.ReadLogRecordsAsync(command, ct);
+            return await StoredRows.ReadLogRecordsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
     }
 

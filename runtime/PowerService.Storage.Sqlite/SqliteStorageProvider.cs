@@ -504,11 +504,11 @@ public sealed class SqliteStorageProvider : IStorageProvider
         return ReadAsync("read a log", async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT sequence, payload FROM logs WHERE log = $log AND sequence > $after ORDER BY sequence LIMIT $max";
+            command.CommandText = "SELECT sequence, payload, appended_at FROM logs WHERE log = $log AND sequence > $after ORDER BY sequence LIMIT $max";
             command.Parameters.AddWithValue("$log", log);
             command.Parameters.AddWithValue("$after", afterSequence);
             command.Parameters.AddWithValue("$max", maxCount);
-            return await StoredRows.ReadLogRecordsAsync(command, ct);
+            return await StoredRows.ReadLogRecordsAsync(command, ReadTimestamp, ct);
         }, cancellationToken);
     }
 

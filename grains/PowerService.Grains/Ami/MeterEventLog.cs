@@ -25,6 +25,10 @@ internal sealed partial class MeterEventLog(IngestionOptions options, ILogger lo
 
     private long _lastAppended;
 
+    // The records replayed at start, by when they were appended: the trim counts their retention from then, not from the
+    // start (a silo restarted every few minutes never trimmed, and each start replayed more).
+    private readonly List<(DateTimeOffset At, long Sequence)> _replayed = [];
+
     /// <summary>Appends the events as one record; durable when the task completes.</summary>
     public async Task AppendAsync(IStorageProvider storage, IReadOnlyCollection<List<MeterEvent>> eventsByArea)
     {
@@ -39,6 +43,7 @@ internal sealed partial class MeterEventLog(IngestionOptions options, ILogger lo
         await foreach (var record in ReadRecordsAsync(storage, cancellationToken).ConfigureAwait(false))
         {
             Appended(record.Sequence);
+            _replayed.Add((record.AppendedAt, record.Sequence));
             yield return Decode(record.Payload);
         }
     }
@@ -68,6 +73,11 @@ internal sealed partial class MeterEventLog(IngestionOptions options, ILogger lo
     {
         var time = silo.TimeProvider;
         var ends = new TrailingSequence(options.LogRetention);
+        foreach (var (at, sequence) in _replayed)
+        {
+            ends.Sample(at, sequence);
+        }
+        _replayed.Clear();
         ends.Sample(time.GetUtcNow(), Volatile.Read(ref _lastAppended));
         using var timer = new PeriodicTimer(options.LogTrimInterval, time);
         var trimmed = 0L;

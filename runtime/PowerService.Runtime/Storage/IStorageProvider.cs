@@ -180,8 +180,8 @@ public sealed record JournalEvent(string StreamId, string EventType, DateTimeOff
 
 public sealed record StoredEvent(long Sequence, string StreamId, string EventType, DateTimeOffset OccurredAt, string? Actor, string? Location, string PayloadJson);
 
-/// <summary>One record of a write-ahead log: its sequence and the bytes appended.</summary>
-public sealed record LogRecord(long Sequence, byte[] Payload);
+/// <summary>One record of a write-ahead log: its sequence, the bytes appended, and when (the store's clock).</summary>
+public sealed record LogRecord(long Sequence, byte[] Payload, DateTimeOffset AppendedAt);
 
 /// <summary>A notification to deliver at least once through <paramref name="Channel"/> (sms, app, wechat…).</summary>
 public sealed record OutboxMessage(string DeduplicationKey, string Channel, string Recipient, string PayloadJson, DateTimeOffset CreatedAt);

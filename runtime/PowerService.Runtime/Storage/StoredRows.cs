@@ -91,9 +91,10 @@ public static class StoredRows
             new GrainId(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
             reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5)), cancellationToken);
 
-    /// <summary>Columns: sequence, payload.</summary>
-    public static Task<IReadOnlyList<LogRecord>> ReadLogRecordsAsync(DbCommand command, CancellationToken cancellationToken) =>
-        ReadAllAsync(command, static reader => new LogRecord(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)), cancellationToken);
+    /// <summary>Columns: sequence, payload, appended_at.</summary>
+    public static Task<IReadOnlyList<LogRecord>> ReadLogRecordsAsync(
+        DbCommand command, Func<DbDataReader, int, DateTimeOffset> readTimestamp, CancellationToken cancellationToken) =>
+        ReadAllAsync(command, reader => new LogRecord(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1), readTimestamp(reader, 2)), cancellationToken);
 
     /// <summary>A log's name: what both stores take, so a name that works on one works on the other.</summary>
     public static void ThrowIfInvalidLog(string log)
