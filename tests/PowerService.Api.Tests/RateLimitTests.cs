@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PowerService.Api.Security;
 using PowerService.Api.Tests.Support;
+using PowerService.Grains.Accounts;
 using PowerService.TestSupport;
 
 namespace PowerService.Api.Tests;
@@ -160,6 +161,31 @@ public sealed class SignInRateLimitTests : IAsyncLifetime
         Assert.Equal(429, await SignInFromAsync(workstation, "dispatcher-li", ApiFactory.Password));
         _clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(200, await SignInFromAsync(newPlace, "dispatcher-li", ApiFactory.Password));
+    }
+
+    /// <summary>Known addresses were kept in memory only: after a restart (a deploy, a crash in a storm) the dispatcher's
+    /// workstation was unknown until it signed in again, and the attacker's ten wrong passwords kept it from doing so.
+    /// They are kept in the user's grain, and read when the user's sign-ins are paused.</summary>
+    [Fact]
+    public async Task A_workstation_known_before_a_restart_still_signs_in_through_a_pause_caused_after_it()
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-api-restart-").FullName, "api.db");
+        var (workstation, attacker) = (IPAddress.Parse("127.0.0.5"), IPAddress.Parse("127.0.0.9"));
+        await using (var before = new ApiFactory().WithSiloClock(_clock).With("Api:PublicRateLimit", "1000").With("Storage:ConnectionString", $"Data Source={database}"))
+        {
+            Assert.Equal(200, await SignInFromAsync(before.StartKestrel(), workstation, "dispatcher-li", ApiFactory.Password));
+            var places = before.Services.GetRequiredService<PowerService.Runtime.Silo>().GetGrain<ISignInPlacesGrain>("dispatcher-li");
+            await Eventually.True(async () => (await places.Get()).Count == 1, "the workstation is stored");
+        }
+        await using var after = new ApiFactory().WithSiloClock(_clock).With("Api:PublicRateLimit", "1000").With("Storage:ConnectionString", $"Data Source={database}");
+        var served = after.StartKestrel();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(401, await SignInFromAsync(served, attacker, "dispatcher-li", $"guess {i}"));
+        }
+
+        Assert.Equal(429, await SignInFromAsync(served, attacker, "dispatcher-li", ApiFactory.Password));
+        Assert.Equal(200, await SignInFromAsync(served, workstation, "dispatcher-li", ApiFactory.Password));
     }
 
     /// <summary>Known addresses were one table for all names, capped and oldest out: one customer account signing in from

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using PowerService.Grains.Accounts;
 using PowerService.Runtime;
 
 namespace PowerService.Api.Security;
@@ -13,8 +14,9 @@ namespace PowerService.Api.Security;
 /// only that address's own failures count, to the same limit. Anyone could pause a dispatcher's sign-ins with ten wrong
 /// passwords every five minutes, from anywhere; now the dispatcher's own workstation still signs in, and guessing from it
 /// is paused as fast as before. A first sign-in from a new place waits for the name's window, as before. Known addresses
-/// are kept per name (the latest few), so no other account's sign-ins push them out, and in memory: after a restart each
-/// is learnt again by its next sign-in.</para>
+/// are kept per name (the latest few), so no other account's sign-ins push them out, in memory and in the user's
+/// <see cref="ISignInPlacesGrain"/>: after a restart a paused user's places are read from there (the workstation was
+/// unknown until it signed in again, which the attacker's failures kept it from doing).</para>
 /// <para>Across the silo: at most <see cref="AuthOptions.ConcurrentPasswordChecks"/> password hashes are computed at once
 /// (PBKDF2, ~27 ms of a core each), so guessing cannot take every core. Windows are kept on the silo's clock, as the API's
 /// other "now"s.</para></summary>
@@ -28,13 +30,53 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
     // first. Kept per name: one table for all let a single account signing in from thousands of addresses push a
     // dispatcher's workstation out.
     private readonly OrderedDictionary<string, List<KnownAddress>> _known = new(StringComparer.OrdinalIgnoreCase);
-    private const int KnownAddressesPerName = 8;
+    private const int KnownAddressesPerName = ISignInPlacesGrain.KeptPerName;
+
+    // Names whose stored places were read (once per name, when first paused).
+    private readonly HashSet<string> _placesRead = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrencyLimiter _checks = new(new ConcurrencyLimiterOptions
     {
         PermitLimit = auth.ConcurrentPasswordChecks,
         QueueLimit = auth.PasswordCheckQueue,
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
     });
+
+    /// <summary>As <see cref="PausedFor(string, IPAddress?)"/>, and for a configured user (<paramref name="isUser"/>) whose
+    /// sign-ins are paused, with the places they signed in from before this silo started (read once per name; only for
+    /// users, so made-up names activate nothing).</summary>
+    public async Task<TimeSpan?> PausedForAsync(string name, IPAddress? address, bool isUser)
+    {
+        var paused = PausedFor(name, address);
+        if (paused is null || !isUser)
+        {
+            return paused;
+        }
+        lock (_lock)
+        {
+            if (!_placesRead.Add(name))
+            {
+                return paused;
+            }
+        }
+        var stored = await silo.GetGrain<ISignInPlacesGrain>(PlacesKey(name)).Get();
+        lock (_lock)
+        {
+            var places = _known.TryGetValue(name, out var known) ? known : [];
+            foreach (var place in stored.Where(p => !places.Exists(k => k.Address == p.Address)))
+            {
+                places.Insert(0, new KnownAddress(place.Address, place.At));
+            }
+            while (places.Count > KnownAddressesPerName)
+            {
+                places.RemoveAt(0);
+            }
+            if (places.Count > 0)
+            {
+                _known[name] = places;
+            }
+        }
+        return PausedFor(name, address);
+    }
 
     /// <summary>How long until <paramref name="name"/> may sign in again from <paramref name="address"/>; null when it may
     /// now. Guesses that passed here before the limit was reached still run, so a name may see a few failures past it (at
@@ -91,7 +133,11 @@ public sealed class SignInThrottle(AuthOptions auth, Silo silo) : IDisposable
             places.Add(new KnownAddress(place, now));
             _known.Add(name, places);
         }
+        // Only a configured user signs in, so only they get a grain.
+        silo.GetGrain<ISignInPlacesGrain>(PlacesKey(name)).Remember(place, now);
     }
+
+    private static string PlacesKey(string name) => name.ToLowerInvariant();
 
     /// <summary>A turn to check a password: granted at once, or after the checks queued before it; refused (not
     /// acquired) when <see cref="AuthOptions.PasswordCheckQueue"/> sign-ins are already waiting.</summary>

@@ -68,7 +68,8 @@ public static class TokenEndpoints
         }
         // Before the password hash: a paused name costs no PBKDF2, and a right password learns no more than a wrong one.
         var address = http.Connection.RemoteIpAddress;
-        if (throttle.PausedFor(request.Username, address) is { } paused)
+        var user = users.Find(request.Username);
+        if (await throttle.PausedForAsync(request.Username, address, isUser: user is not null) is { } paused)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(paused.TotalSeconds));
             http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
@@ -77,7 +78,6 @@ public static class TokenEndpoints
                 detail: $"Sign-ins for this account are paused after too many failed attempts; retry in {seconds} s.",
                 statusCode: StatusCodes.Status429TooManyRequests);
         }
-        var user = users.Find(request.Username);
         bool verified;
         using (var check = await throttle.PasswordCheckAsync(http.RequestAborted))
         {
