@@ -104,6 +104,7 @@ public static class ApiServiceCollectionExtensions
         }).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Monitor);
+        services.AddSingleton<HttpOutcomes>();
         services.AddHostedService<MonitorFeed>();
         services.AddHostedService<JournalFeed>();
         return services;
@@ -112,6 +113,7 @@ public static class ApiServiceCollectionExtensions
     /// <summary>Adds the middleware the API needs, in order, and maps its endpoints.</summary>
     public static WebApplication UsePowerServiceApi(this WebApplication app)
     {
+        HttpOutcomes.UseHttpOutcomes(app);
         app.UseExceptionHandler();
         app.UseSecurityHeaders();
         app.UseDefaultFiles();

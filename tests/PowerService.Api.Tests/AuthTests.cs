@@ -317,11 +317,20 @@ public sealed class RuntimeStatisticsTests : IAsyncLifetime
     public async Task An_operator_reads_the_statistics_of_the_running_silo()
     {
         var client = await _api.ClientForAsync("operator-zhao");
+        // What the monitor and a script's check now see: the API's refusals, not only the grains' (a head-end answered
+        // 401 on every batch looked like a quiet night).
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/work-orders/WO-NOPE")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().GetAsync("/api/work-orders/WO-NOPE")).StatusCode);
 
         using var body = JsonDocument.Parse(await client.GetStringAsync("/api/runtime/stats"));
 
         Assert.Equal("sqlite", body.RootElement.GetProperty("store").GetString());
         Assert.True(body.RootElement.GetProperty("activations").GetInt32() >= 0);
+        Assert.Equal(JsonValueKind.Null, body.RootElement.GetProperty("storeWritesFailingSince").ValueKind);
+        var http = body.RootElement.GetProperty("http");
+        Assert.True(http.GetProperty("rejected").GetInt64() >= 1, "the 404 is counted");
+        Assert.True(http.GetProperty("unauthorized").GetInt64() >= 1, "the 401 is counted");
+        Assert.True(http.GetProperty("requests").GetInt64() >= 2);
     }
 }
 

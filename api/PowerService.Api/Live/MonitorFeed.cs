@@ -7,7 +7,7 @@ namespace PowerService.Api.Live;
 
 /// <summary>Sends a <see cref="RuntimeSnapshot"/> to <c>/hubs/monitor</c> once a second while anyone watches. The meter
 /// listener is created when the first operator connects and disposed when the last one leaves.</summary>
-internal sealed class MonitorFeed(Silo silo, [FromKeyedServices(ConnectionCount.Monitor)] ConnectionCount watchers, IHubContext<MonitorHub> hub) : BackgroundService
+internal sealed class MonitorFeed(Silo silo, HttpOutcomes http, [FromKeyedServices(ConnectionCount.Monitor)] ConnectionCount watchers, IHubContext<MonitorHub> hub) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -25,7 +25,7 @@ internal sealed class MonitorFeed(Silo silo, [FromKeyedServices(ConnectionCount.
                 }
                 if (sampler is null)
                 {
-                    sampler = new RuntimeSampler(silo);
+                    sampler = new RuntimeSampler(silo, http);
                     sampler.Take(); // the baseline: rates start from now
                     continue;
                 }

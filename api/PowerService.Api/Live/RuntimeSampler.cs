@@ -11,6 +11,12 @@ namespace PowerService.Api.Live;
 internal sealed class RuntimeSampler : IDisposable
 {
     private const string MeterName = "PowerService.Runtime";
+    private const string NoticesMeterName = "PowerService.Notices";
+    private readonly HttpOutcomes _http;
+    private HttpCounts _previousHttp;
+    private long _noticesEnqueued;
+    private long _noticesDelivered;
+    private long _noticesFailed;
     private readonly MeterListener _listener = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<string, long> _calls = new(StringComparer.Ordinal);
@@ -34,11 +40,17 @@ internal sealed class RuntimeSampler : IDisposable
     private long _lastTimestamp = Stopwatch.GetTimestamp();
     private TimeSpan _lastCpu = Process.GetCurrentProcess().TotalProcessorTime;
 
-    public RuntimeSampler(Silo silo)
+    public RuntimeSampler(Silo silo, HttpOutcomes http)
     {
+        _http = http;
+        _previousHttp = http.Read();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == MeterName && ReferenceEquals(instrument.Meter.Scope, silo))
+            if (instrument.Meter.Name == NoticesMeterName && ReferenceEquals(instrument.Meter.Scope, silo.Services))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+            else if (instrument.Meter.Name == MeterName && ReferenceEquals(instrument.Meter.Scope, silo))
             {
                 // The two latency histograms record without the lock; everything else is rare enough to take it.
                 listener.EnableMeasurementEvents(instrument, instrument.Name switch
@@ -109,7 +121,11 @@ internal sealed class RuntimeSampler : IDisposable
                 _storageErrors,
                 (cpu - _lastCpu).TotalSeconds / seconds / Environment.ProcessorCount * 100,
                 Environment.WorkingSet,
-                GC.GetTotalMemory(false));
+                GC.GetTotalMemory(false),
+                Rates(_http.Read(), _previousHttp, seconds),
+                new NoticeRates(_noticesEnqueued / seconds, _noticesDelivered / seconds, _noticesFailed / seconds));
+            _previousHttp = _http.Read();
+            _noticesEnqueued = _noticesDelivered = _noticesFailed = 0;
             _previousCalls = new Dictionary<string, long>(_calls, StringComparer.Ordinal);
             _previousErrors = new Dictionary<string, long>(_errors, StringComparer.Ordinal);
             _previousRefusals = new Dictionary<string, long>(_refusals, StringComparer.Ordinal);
@@ -142,6 +158,15 @@ internal sealed class RuntimeSampler : IDisposable
                 case "powerservice.storage.errors":
                     _storageErrors += value;
                     break;
+                case "powerservice.notices.enqueued":
+                    _noticesEnqueued += value;
+                    break;
+                case "powerservice.notices.delivered":
+                    _noticesDelivered += value;
+                    break;
+                case "powerservice.notices.failed" or "powerservice.notices.unrouted":
+                    _noticesFailed += value;
+                    break;
             }
         }
     }
@@ -168,6 +193,10 @@ internal sealed class RuntimeSampler : IDisposable
             }
         }
     }
+
+    private static HttpRates Rates(HttpCounts now, HttpCounts before, double seconds) => new(
+        (now.Requests - before.Requests) / seconds, (now.Rejected - before.Rejected) / seconds, (now.Unauthorized - before.Unauthorized) / seconds,
+        (now.Throttled - before.Throttled) / seconds, (now.ServerErrors - before.ServerErrors) / seconds);
 
     /// <summary>A method's count since the previous snapshot, per second (counters only grow; a restarted one reads 0).</summary>
     private static double PerSecond(Dictionary<string, long> now, Dictionary<string, long> before, string method, double seconds) =>
@@ -240,7 +269,16 @@ public sealed record RuntimeSnapshot(
     long StorageErrors,
     double CpuPercent,
     long WorkingSetBytes,
-    long ManagedHeapBytes);
+    long ManagedHeapBytes,
+    HttpRates Http,
+    NoticeRates Notices);
+
+/// <summary>The API's answers per second, by kind (<see cref="HttpCounts"/>).</summary>
+public sealed record HttpRates(double RequestsPerSecond, double RejectedPerSecond, double UnauthorizedPerSecond, double ThrottledPerSecond, double ServerErrorsPerSecond);
+
+/// <summary>Customer notices per second: added to the outbox, accepted by a channel, failed or without an adapter (retried
+/// after the lease).</summary>
+public sealed record NoticeRates(double EnqueuedPerSecond, double DeliveredPerSecond, double FailedPerSecond);
 
 /// <summary>One grain method's second: calls, errors and refusals (exact; a refusal is a request the grain turned down,
 /// such as an illegal transition, not a fault), and the latency of its timed calls (a sample; null when none was timed).</summary>

@@ -152,20 +152,23 @@ internal sealed partial class NoticeDelivery(
     private static partial void LogNoAdapter(ILogger logger, string channel, int count, TimeSpan lease);
 }
 
-/// <summary>Counters of the notice delivery (meter <c>PowerService.Notices</c>), tagged by channel.</summary>
+/// <summary>Counters of the notice delivery (meter <c>PowerService.Notices</c>), tagged by channel. The meter's scope is
+/// the silo's service provider (<see cref="Silo.Services"/>), so a listener tells one silo's notices from another's in
+/// the same process (tests run several).</summary>
 internal sealed class NoticeMetrics : IDisposable
 {
     public const string MeterName = "PowerService.Notices";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _enqueued;
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _unrouted;
     private readonly Counter<long> _batches;
 
-    public NoticeMetrics()
+    public NoticeMetrics(IServiceProvider silo)
     {
+        _meter = new Meter(new MeterOptions(MeterName) { Scope = silo });
         _enqueued = _meter.CreateCounter<long>("powerservice.notices.enqueued", "{notice}", "Customer notices added to the outbox");
         _delivered = _meter.CreateCounter<long>("powerservice.notices.delivered", "{notice}", "Notices a channel accepted");
         _failed = _meter.CreateCounter<long>("powerservice.notices.failed", "{notice}", "Notices a channel failed; retried after the lease");

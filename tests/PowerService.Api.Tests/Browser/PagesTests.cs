@@ -138,7 +138,24 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
             await Assertions.Expect(monitor.Locator($"{chart} polyline").First).ToHaveAttributeAsync("points", new System.Text.RegularExpressions.Regex(@"^\S+ \S+ \S+"));
         }
         await Assertions.Expect(monitor.Locator("#methods tr").First.Locator("td").Nth(2)).ToContainTextAsync(new System.Text.RegularExpressions.Regex("ms|—"));
-        await monitor.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "monitor.png"), FullPage = true });
+        // A head-end whose token expired, answered 401 on every batch, looked like a quiet night: the API's refusals show.
+        using (var stop = new CancellationTokenSource())
+        {
+            var anonymous = _api.CreateClient();
+            var refused = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    (await anonymous.GetAsync("/api/work-orders/WO-B1")).Dispose();
+                    await Task.Delay(50);
+                }
+            });
+            var unauthorized = monitor.Locator("#http tr[data-rate^='refused: not signed in'] td").Nth(1);
+            await Assertions.Expect(unauthorized).ToHaveClassAsync("late", new() { Timeout = 15_000 });
+            await monitor.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "monitor.png"), FullPage = true });
+            await stop.CancelAsync();
+            await refused;
+        }
         var history = await dispatcherApi.GetFromJsonAsync<List<HistoryEntry>>("/api/work-orders/WO-B1/history");
         Assert.Contains(history!, e => e.Type == "Resolved" && e.Actor == "crew:crew-c12");
     }

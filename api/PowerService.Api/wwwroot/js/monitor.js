@@ -90,6 +90,18 @@ function show(s) {
     ["storage errors", s.storageErrors],
     ["managed heap", mb(s.managedHeapBytes)],
   ].map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join("");
+  // What the grains never see: the API's own refusals and failures, and whether customers' notices go out.
+  const rate = v => v.toFixed(1);
+  $("http").innerHTML = [
+    ["requests", s.http.requestsPerSecond, false],
+    ["refused: bad or unknown (4xx)", s.http.rejectedPerSecond, false],
+    ["refused: not signed in or not allowed (401, 403)", s.http.unauthorizedPerSecond, true],
+    ["held back: rate limits, back-pressure (429, 503)", s.http.throttledPerSecond, true],
+    ["failed (5xx)", s.http.serverErrorsPerSecond, true],
+    ["notices queued", s.notices.enqueuedPerSecond, false],
+    ["notices delivered", s.notices.deliveredPerSecond, false],
+    ["notices failed (retried)", s.notices.failedPerSecond, true],
+  ].map(([k, v, alarming]) => `<tr data-rate="${escape(k)}"><td>${k}</td><td class="${alarming && v > 0 ? "late" : ""}">${rate(v)}</td></tr>`).join("");
   chart("chart", [
     { name: "calls/s", color: "#58a6ff", value: h => h.callsPerSecond, format: v => Math.round(v).toLocaleString() },
     { name: "errors/s", color: "#f85149", value: h => h.errorsPerSecond, format: v => v.toFixed(1) },
