@@ -941,6 +941,21 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
+    public Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset deliveredBefore, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        var before = deliveredBefore.ToUniversalTime();
+        return ExecuteAsync("delete delivered notifications", isWrite: true, async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < @before ORDER BY id LIMIT @max)", connection)
+            {
+                Parameters = { new NpgsqlParameter<DateTimeOffset>("before", before), new NpgsqlParameter<int>("max", maxCount) },
+            };
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     // ---- plumbing ----

@@ -782,6 +782,21 @@ public sealed class SqliteStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
+    public Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset deliveredBefore, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        // Oldest first by id: the delivered rows are the head of the table, so the scan stops soon after them.
+        return WriteAsync("delete delivered notifications", WriteUrgency.Background, (writer, transaction) =>
+        {
+            var command = writer.Command(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < $before ORDER BY id LIMIT $max)",
+                transaction, "$before", "$max");
+            command.Parameters["$before"].Value = UnixMicroseconds(deliveredBefore);
+            command.Parameters["$max"].Value = maxCount;
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _checkpointer.DisposeAsync();

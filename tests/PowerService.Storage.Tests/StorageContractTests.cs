@@ -641,6 +641,24 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal(0, await storage.EnqueueNotificationsAsync([Message("a")]));
     }
 
+    [Fact]
+    public async Task Delivered_notifications_older_than_the_retention_are_deleted_oldest_first_and_undelivered_ones_stay()
+    {
+        var storage = await OpenAsync();
+        await storage.EnqueueNotificationsAsync([Message("a"), Message("b"), Message("c"), Message("d")]);
+        var claimed = await storage.ClaimNotificationsAsync(3, Lease);
+        await storage.MarkNotificationsDeliveredAsync([.. claimed.Take(2).Select(m => m.Id)]);
+        Clock.Advance(TimeSpan.FromDays(31));
+        await storage.MarkNotificationsDeliveredAsync([claimed[2].Id]); // delivered a month later: kept
+
+        var first = await storage.DeleteDeliveredNotificationsAsync(Clock.GetUtcNow() - TimeSpan.FromDays(30), 1);
+        var rest = await storage.DeleteDeliveredNotificationsAsync(Clock.GetUtcNow() - TimeSpan.FromDays(30), 10);
+
+        Assert.Equal((1, 1), (first, rest));
+        Assert.Equal(["d"], (await storage.ClaimNotificationsAsync(10, Lease)).Select(m => m.DeduplicationKey));
+        Assert.Equal(1, await storage.EnqueueNotificationsAsync([Message("a"), Message("c")])); // a's key went with it
+    }
+
     // ---- catalog ----
 
     [Fact]

@@ -23,6 +23,12 @@ internal sealed partial class NoticeDelivery(
     private IStorageProvider _storage = null!;
     private TimeProvider _clock = TimeProvider.System;
     private Task _loop = Task.CompletedTask;
+    private DateTimeOffset _nextTrim;
+
+    /// <summary>How often delivered notices past <see cref="NoticeOptions.DeliveredKept"/> are deleted, and how many per
+    /// transaction.</summary>
+    private static readonly TimeSpan TrimInterval = TimeSpan.FromHours(1);
+    private const int TrimBatch = 5_000;
 
     public Task StartAsync(Silo silo, CancellationToken cancellationToken)
     {
@@ -74,6 +80,10 @@ internal sealed partial class NoticeDelivery(
             {
                 continue;
             }
+            if (claimed == 0 && _clock.GetUtcNow() >= _nextTrim)
+            {
+                await TrimDeliveredAsync();
+            }
             idle = claimed > 0 ? options.PollInterval : Min(idle * 2, options.MaxPollInterval);
             if (poll.Period != idle)
             {
@@ -85,6 +95,28 @@ internal sealed partial class NoticeDelivery(
             {
                 tick = null;
             }
+        }
+    }
+
+    /// <summary>Deletes the notices delivered more than <see cref="NoticeOptions.DeliveredKept"/> ago, a batch per
+    /// transaction, when the delivery is idle (never between a storm's batches).</summary>
+    private async Task TrimDeliveredAsync()
+    {
+        var now = _clock.GetUtcNow();
+        _nextTrim = now + TrimInterval;
+        try
+        {
+            while (!_stop.IsCancellationRequested
+                && await _storage.DeleteDeliveredNotificationsAsync(now - options.DeliveredKept, TrimBatch, _abandon.Token) == TrimBatch)
+            {
+            }
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            LogTrimFailed(logger, error); // the next hour tries again
+        }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
         }
     }
 
@@ -147,6 +179,9 @@ internal sealed partial class NoticeDelivery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Notice channel {Channel} failed for {Count} notices; they are offered again after the lease ({Lease})")]
     private static partial void LogChannelFailed(ILogger logger, Exception error, string channel, int count, TimeSpan lease);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivered notices past their retention could not be deleted; tried again in an hour")]
+    private static partial void LogTrimFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "No adapter for notice channel {Channel}: {Count} notices stay in the outbox (offered again every {Lease}) until one is configured")]
     private static partial void LogNoAdapter(ILogger logger, string channel, int count, TimeSpan lease);

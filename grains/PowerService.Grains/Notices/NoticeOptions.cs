@@ -39,6 +39,10 @@ public sealed class NoticeOptions
     /// <summary>The customers' clock, for the times written in the notice text (China Standard Time).</summary>
     public TimeSpan LocalOffset { get; set; } = TimeSpan.FromHours(8);
 
+    /// <summary>How long a delivered notice stays in the outbox (its deduplication key with it): then it is deleted, an
+    /// hour's batch at a time (the outbox kept every notice ever sent: ~570 B each, 0.6 GB a million-customer storm).</summary>
+    public TimeSpan DeliveredKept { get; set; } = TimeSpan.FromDays(30);
+
     internal void Validate()
     {
         Require(!string.IsNullOrWhiteSpace(Folder), nameof(Folder), "must name a folder");
@@ -47,6 +51,7 @@ public sealed class NoticeOptions
         Require(Lease > TimeSpan.Zero, nameof(Lease), "must be positive");
         Require(PollInterval > TimeSpan.Zero, nameof(PollInterval), "must be positive");
         Require(MaxPollInterval >= PollInterval, nameof(MaxPollInterval), "must be at least the poll interval");
+        Require(DeliveredKept >= TimeSpan.FromDays(1), nameof(DeliveredKept), "must be at least a day (a notice's key keeps it from going out twice)");
         Require(NoticeChannelNames.IsKnown(ChannelWithPhone), nameof(ChannelWithPhone), "must be sms, app or wechat");
         Require(NoticeChannelNames.IsKnown(ChannelWithoutPhone) && ChannelWithoutPhone != NoticeChannelNames.Sms,
             nameof(ChannelWithoutPhone), "must be app or wechat (an SMS needs a phone)");

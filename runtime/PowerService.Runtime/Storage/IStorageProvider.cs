@@ -129,6 +129,11 @@ public interface IStorageProvider : IAsyncDisposable
 
     /// <summary>Marks messages delivered; they are never claimed again.</summary>
     Task MarkNotificationsDeliveredAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes up to <paramref name="maxCount"/> messages delivered before <paramref name="deliveredBefore"/>,
+    /// oldest first; returns how many. Their deduplication keys go with them: a message enqueued again under one of
+    /// them afterwards is added.</summary>
+    Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset deliveredBefore, int maxCount, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Whether someone waits for a write: a grain's turn or a request (<see cref="Awaited"/>), or nobody, because
