@@ -112,6 +112,39 @@ public sealed class SiloHostTests
         Assert.DoesNotContain("Unhandled exception", silo.Output);
     }
 
+    /// <summary>A notice folder the silo cannot write started a silo whose every notice failed, retried each lease,
+    /// with a warning per channel in the log; the mistake is found at start now.</summary>
+    [Fact]
+    public async Task A_notice_folder_that_cannot_be_written_stops_the_silo_with_one_line_naming_the_setting()
+    {
+        var folder = Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName;
+        var notAFolder = Path.Combine(folder, "notices.txt");
+        await File.WriteAllTextAsync(notAFolder, "a file where the folder should be\n");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={Path.Combine(folder, "silo.db")}", $"--Workflow:Notices:Folder={Path.Combine(notAFolder, "notices")}"]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("PowerService silo could not start: The notice folder (Workflow:Notices:Folder)", silo.Output);
+    }
+
+    /// <summary>"30" reads as 30 days: a call timeout meant as 30 seconds made calls that never time out.</summary>
+    [Theory]
+    [InlineData("--Silo:CallTimeout=30", "Silo:CallTimeout is '30', which would read as 30 days")]
+    [InlineData("--Workflow:Ingestion:LogRetention=300", "Workflow:Ingestion:LogRetention is '300', which would read as 300 days")]
+    [InlineData("--Workflow:Callback:RetryDelays:0=600", "Workflow:Callback:RetryDelays:0 is '600', which would read as 600 days")]
+    public async Task A_duration_given_as_a_bare_number_stops_the_silo_saying_how_to_write_it(string setting, string message)
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "silo.db");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={database}", setting]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, silo.Output);
+        Assert.Contains("write a duration as [d.]hh:mm:ss", silo.Output);
+    }
+
     [Fact]
     public async Task An_unknown_sync_mode_stops_the_silo_with_a_message_naming_the_setting()
     {

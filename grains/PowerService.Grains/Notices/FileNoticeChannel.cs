@@ -17,6 +17,25 @@ internal sealed class FileNoticeChannel(string name, string folder) : INoticeCha
 
     public string FilePath { get; } = Path.Combine(folder, name + ".jsonl");
 
+    /// <summary>Creates the folder and writes and deletes a probe file in it: a folder the silo cannot write (a read-only
+    /// mount, a mistyped path) stops the start with its name, instead of every notice failing, retried each lease, with
+    /// a warning in the log.</summary>
+    public void CheckWritable()
+    {
+        var probe = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(FilePath))!, $".{Name}.probe");
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(probe)!);
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException(
+                $"The notice folder (Workflow:Notices:Folder) '{Path.GetDirectoryName(probe)}' cannot be written for the {Name} channel: {error.Message}", error);
+        }
+    }
+
     public async Task<NoticeDeliveryReport> DeliverAsync(IReadOnlyList<NoticeMessage> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);

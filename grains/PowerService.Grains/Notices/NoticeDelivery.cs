@@ -33,6 +33,10 @@ internal sealed partial class NoticeDelivery(
     public Task StartAsync(Silo silo, CancellationToken cancellationToken)
     {
         options.Validate();
+        foreach (var channel in _channels.Values.OfType<FileNoticeChannel>())
+        {
+            channel.CheckWritable();
+        }
         _storage = silo.Storage;
         _clock = silo.TimeProvider;
         _loop = Task.Run(RunAsync, CancellationToken.None);

@@ -43,6 +43,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private volatile bool _started;
     private volatile bool _stopping;
     private ISiloService[] _siloServices = [];
+    private int _servicesStarted;
 
     public Silo(SiloOptions options, IStorageProvider storage, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -127,6 +128,7 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
         foreach (var service in _siloServices)
         {
             await service.StartAsync(this, cancellationToken);
+            _servicesStarted++;
         }
         LogStarted(Logger, _storage.Name, _options.PartitionCount, _classByTypeName.Count);
     }
@@ -149,8 +151,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        // Services stop first, while grains still take calls: an ingestion pump hands over what it holds.
-        for (var i = _siloServices.Length - 1; i >= 0; i--)
+        // Services stop first, while grains still take calls: an ingestion pump hands over what it holds. Only those
+        // that started: one refusing to start (a notice folder it cannot write) stopped the others that never had.
+        for (var i = _servicesStarted - 1; i >= 0; i--)
         {
             await _siloServices[i].StopAsync(cancellationToken);
         }

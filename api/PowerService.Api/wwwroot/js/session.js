@@ -162,6 +162,8 @@ export function hub(path) {
   return new signalR.HubConnectionBuilder()
     .withUrl(path, { accessTokenFactory: currentToken, transport: signalR.HttpTransportType.WebSockets, skipNegotiation: true })
     .withAutomaticReconnect(RetryForever)
+    // Its Information lines print the socket's URL with the access token in it to the browser's console.
+    .configureLogging(signalR.LogLevel.Warning)
     .build();
 }
 

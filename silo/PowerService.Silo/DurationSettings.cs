@@ -1,0 +1,59 @@
+using System.Reflection;
+using PowerService.Api;
+using PowerService.Api.Security;
+using PowerService.Grains.Hosting;
+using PowerService.Runtime;
+
+namespace PowerService.Silo;
+
+/// <summary>A duration setting given as a bare number is refused: .NET reads "30" as 30 days, so
+/// <c>Silo__CallTimeout=30</c> started a silo whose calls never timed out, and <c>LogRetention=300</c> kept 300 days of
+/// meter events to replay at every start. Every TimeSpan setting of the silo's option classes is checked, nested ones
+/// and lists too.</summary>
+internal static class DurationSettings
+{
+    public static void Check(IConfiguration configuration)
+    {
+        Check(configuration.GetSection("Silo"), typeof(SiloOptions));
+        Check(configuration.GetSection("Workflow"), typeof(WorkflowOptions));
+        Check(configuration.GetSection("Api"), typeof(ApiOptions));
+        Check(configuration.GetSection("Auth"), typeof(AuthOptions));
+    }
+
+    private static void Check(IConfigurationSection section, Type options)
+    {
+        if (!section.Exists())
+        {
+            return;
+        }
+        foreach (var property in options.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var setting = section.GetSection(property.Name);
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (type == typeof(TimeSpan))
+            {
+                Refuse(setting);
+            }
+            else if (typeof(IEnumerable<TimeSpan>).IsAssignableFrom(type))
+            {
+                foreach (var element in setting.GetChildren())
+                {
+                    Refuse(element);
+                }
+            }
+            else if (type.IsClass && type.Namespace?.StartsWith("PowerService", StringComparison.Ordinal) == true)
+            {
+                Check(setting, type);
+            }
+        }
+    }
+
+    private static void Refuse(IConfigurationSection setting)
+    {
+        if (setting.Value is { } text && text.Trim() is { Length: > 0 } trimmed && trimmed.All(char.IsAsciiDigit))
+        {
+            throw new InvalidOperationException(
+                $"{setting.Path} is '{trimmed}', which would read as {trimmed} days: write a duration as [d.]hh:mm:ss, e.g. 00:00:{trimmed} for {trimmed} seconds or {trimmed}.00:00:00 for {trimmed} days.");
+        }
+    }
+}
