@@ -167,7 +167,7 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
             }
             if (e.Type == MeterEventType.Reading && e.Kwh is not (>= 0 and < 1_000_000))
             {
-                throw new InvalidFieldException($"events[{i}].kwh", "A reading carries the interval's energy in kWh (0 or more).");
+                throw new InvalidFieldException($"events[{i}].kwh", "A reading carries the interval's energy in kWh, from 0 to under 1,000,000.");
             }
             if (e.Voltage is < 0 or > 100_000 || (e.Voltage is { } v && double.IsNaN(v)))
             {
