@@ -649,6 +649,21 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _dispatcher.GetAsync("/api/work-orders?STATE=Dispatched&Region=R1")).StatusCode);
     }
 
+    /// <summary>One answer lists every problem of a file: the region not its feeder's on line 2 came only once the
+    /// invisible character on line 3 was fixed, and the GIS team fixed the file twice.</summary>
+    [Fact]
+    public async Task A_bad_areas_file_lists_its_reference_problems_with_its_row_problems_at_once()
+    {
+        await ImportCustomerAsync(); // F-1 in R1, G-1
+        var bad = await _dispatcher.PostAsync("/api/import/transformer-areas", new StringContent(
+            "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\nTA-9,Meilan 1-9,F-1,G-1,R2,urban,20.0,110.3,400\nTA-10,Binhai 1-10,F-1,G-1,\u200BR1,urban,20.0,110.3,400\n",
+            Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await Json(bad)).GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("column").GetString())).ToList();
+        Assert.Equal([(2, "region"), (3, "region")], errors);
+    }
+
     /// <summary>The GIS team moves feeder F-1 to district R2: its area follows (an area is served in its feeder's region),
     /// so the customer's next call is R2's, and the areas file says R2 from then on. Before, the areas kept R1 and the
     /// areas file could not change them (refused while the feeder was in R1, and after it moved, refused for R2).</summary>

@@ -107,8 +107,8 @@ public sealed class TopologyImport(Silo silo)
     }
 
     /// <summary>The valid rows as catalog entries, read while the store stages them. After the first error nothing more
-    /// is staged, but the file is read to its end to report every error; then the enumeration throws, which rolls
-    /// the store's transaction back.</summary>
+    /// is staged, but the file is read to its end, and the valid rows' references checked, to report every error; then
+    /// the enumeration throws, which rolls the store's transaction back.</summary>
     private async IAsyncEnumerable<CatalogEntry> EntriesAsync(
         CsvReader reader, TopologyRun run, IProgress<ImportProgress>? progress, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -133,10 +133,9 @@ public sealed class TopologyImport(Silo silo)
                 yield return entry;
             }
         }
-        if (run.Errors.Count == 0)
-        {
-            await run.File.CheckReferencesAsync(silo.Storage, run.LineOfKey, run.Errors, cancellationToken);
-        }
+        // The valid rows' references are checked whatever else is wrong, so one answer lists every problem (a region
+        // not its feeder's on line 4 came only once the invisible character on line 5 was fixed).
+        await run.File.CheckReferencesAsync(silo.Storage, run.LineOfKey, run.Errors, cancellationToken);
         if (run.Errors.Count > 0)
         {
             throw new ImportRejectedException();
