@@ -82,7 +82,7 @@ public sealed class OutageApiTests : IAsyncLifetime
     /// dispatchers and the outage's own crew; another crew reads the outage without them (any crew of any region read
     /// them, while an order's contact is the working crew's alone).</summary>
     [Fact]
-    public async Task Only_the_outages_own_crew_and_dispatchers_read_its_important_customers_names_and_phones()
+    public async Task Only_the_crew_working_the_outages_repair_and_dispatchers_read_its_important_customers_names_and_phones()
     {
         await ApiScenario.RegisterCrewAsync(_dispatcher, "C-12", latitude: 20.1);
         await _headEnd.PostAsJsonAsync("/api/meter-events", Gasps(11, 11));
@@ -99,6 +99,19 @@ public sealed class OutageApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync($"/api/work-orders/{repair}/transitions", new { action = "accept" })).StatusCode);
         await Eventually.True(async () => (await JsonAsync(await _crew.GetAsync($"/api/outages/{id}"))).GetProperty("importantCustomers").GetArrayLength() == 1,
             "the outage's crew reads them");
+
+        // The dispatcher gives the repair to C-13: C-12, taken off it, neither reads them nor restores the outage (it
+        // did: 50 customers told power was back while dark), and once C-13 accepts it is the outage's crew.
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-13", latitude: 20.1);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{repair}/assign", new { crewId = "C-13" })).StatusCode);
+        await Eventually.True(async () => (await JsonAsync(await _dispatcher.GetAsync($"/api/outages/{id}"))).GetProperty("crewId").ValueKind == JsonValueKind.Null,
+            "the outage has no crew while the repair is only offered");
+        Assert.Empty((await JsonAsync(await _crew.GetAsync($"/api/outages/{id}"))).GetProperty("importantCustomers").EnumerateArray());
+        Assert.Equal(HttpStatusCode.Forbidden, (await _crew.PostAsync($"/api/outages/{id}/restore", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{repair}/transitions", new { action = "accept" })).StatusCode);
+        await Eventually.True(async () => (await JsonAsync(await _dispatcher.GetAsync($"/api/outages/{id}"))).GetProperty("crewId").GetString() == "C-13",
+            "the crew that accepted is the outage's crew");
+        Assert.Equal("CrewAssigned", (await JsonAsync(await _dispatcher.GetAsync($"/api/outages/{id}"))).GetProperty("state").GetString());
     }
 
     [Fact]

@@ -432,11 +432,21 @@ internal sealed partial class OutageGrain(
             await Restore($"crew:{crewId}", byRepair: true, null);
             return;
         }
-        if (orderState is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite && outage.State != OutageState.CrewAssigned)
+        // The outage's crew is the crew working its repair now: it reads the important customers' phones, sets the ETR
+        // and restores. It was the first crew ever to accept, kept after a dispatcher gave the order to another: the
+        // crew taken off restored the outage (50 customers told power was back while dark), the crew on it was refused.
+        var working = orderState is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite;
+        var now = TimeProvider.GetUtcNow();
+        if (working && crewId is not null && (outage.State != OutageState.CrewAssigned || outage.CrewId != crewId))
         {
-            var now = TimeProvider.GetUtcNow();
             var next = Told(outage with { State = OutageState.CrewAssigned, CrewId = crewId }, now);
-            await Commit(next with { BoardOwed = true }, [Event("CrewAssigned", $"crew:{crewId}", now, new { CrewId = crewId, OrderId = orderId })]);
+            await Commit(next with { BoardOwed = true }, [Event("CrewAssigned", $"crew:{crewId}", now, new { CrewId = crewId, OrderId = orderId, Previous = outage.CrewId })]);
+        }
+        else if (!working && outage.State == OutageState.CrewAssigned)
+        {
+            // Handed back, rejected or reassigned and not yet accepted: no crew works it.
+            var next = Told(outage with { State = OutageState.Confirmed, CrewId = null }, now);
+            await Commit(next with { BoardOwed = true }, [Event("CrewUnassigned", "system", now, new { Previous = outage.CrewId, OrderId = orderId, OrderState = orderState })]);
         }
     }
 

@@ -1049,6 +1049,8 @@ internal sealed partial class WorkOrderGrain(
         await Announce(change.Before, next, change);
     }
 
+    private static bool IsWorked(WorkOrderState state) => state is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite;
+
     /// <summary>Best effort: a failure here must not hide the failed write that called it.</summary>
     private async Task WithdrawFromDispatch(string region)
     {
@@ -1098,15 +1100,18 @@ internal sealed partial class WorkOrderGrain(
         {
             calls.AddRange(IndicatorScopes.Of(GrainFactory, after.Region).Select(scope => scope.OrderFacts(facts)));
         }
-        if (after.OutageId is { } outage && before.State != after.State)
+        if (after.OutageId is { } outage && (before.State != after.State || before.CrewId != after.CrewId))
         {
             if (after.State == WorkOrderState.Merged && after.MergedInto == outage)
             {
                 calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).CallMerged(Id));
             }
-            else if (after.State is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite or WorkOrderState.CallbackPending)
+            else if (after.State is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite or WorkOrderState.CallbackPending
+                || (IsWorked(before.State) && after.State is WorkOrderState.Created or WorkOrderState.Rejected or WorkOrderState.Reopened
+                    or WorkOrderState.Dispatched or WorkOrderState.Reserved))
             {
-                // Only crew progress is reported: the outage itself creates, merges and cancels its repair order.
+                // Crew progress, and a crew leaving the work (reassigned, handed back): the outage's crew is the one
+                // working its repair. The outage itself creates, merges and cancels its repair order.
                 calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).RepairChanged(Id, after.State, after.CrewId));
             }
         }
