@@ -24,10 +24,11 @@ public static class HealthEndpoints
                 return Results.Problem(title: "Store unavailable", detail: "The silo runs but its store does not answer: every change is refused until it does.", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
             // A store that answers reads may refuse writes (a full disk, a read-only file): every change fails meanwhile.
+            // Why is an operator's to read (GET /api/runtime/stats): this endpoint is public, and the error names files.
             return silo.StateWrites.Failing is { } failing
                 ? Results.Problem(
                     title: "Store refuses writes",
-                    detail: $"The store has refused every write since {failing.Since:O}: {failing.Error}",
+                    detail: $"The store has refused writes since {failing.Since:O}; an operator reads why in GET /api/runtime/stats.",
                     statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Ok(new { status = "ready", store = silo.Storage.Name });
         });

@@ -17,6 +17,8 @@ if (args is ["hash-password", var password])
 try
 {
     var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    // A start that fails is said in one line below (the host's own log of it repeated it with a stack trace).
+    builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
     builder.Logging.AddSimpleConsole(o =>
     {
         o.SingleLine = true;

@@ -126,6 +126,7 @@ public sealed class SiloHostTests
 
         Assert.Equal(1, exitCode);
         Assert.Contains("PowerService silo could not start: The notice folder (Workflow:Notices:Folder)", silo.Output);
+        Assert.DoesNotContain("Hosting failed to start", silo.Output); // one line, not the host's stack trace too
     }
 
     /// <summary>"30" reads as 30 days: a call timeout meant as 30 seconds made calls that never time out.</summary>
@@ -133,6 +134,7 @@ public sealed class SiloHostTests
     [InlineData("--Silo:CallTimeout=30", "Silo:CallTimeout is '30', which would read as 30 days")]
     [InlineData("--Workflow:Ingestion:LogRetention=300", "Workflow:Ingestion:LogRetention is '300', which would read as 300 days")]
     [InlineData("--Workflow:Callback:RetryDelays:0=600", "Workflow:Callback:RetryDelays:0 is '600', which would read as 600 days")]
+    [InlineData("--Silo:CallTimeout=90", "e.g. 00:01:30 for 90 seconds")]
     public async Task A_duration_given_as_a_bare_number_stops_the_silo_saying_how_to_write_it(string setting, string message)
     {
         var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "silo.db");

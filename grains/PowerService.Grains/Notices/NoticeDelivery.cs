@@ -29,6 +29,7 @@ internal sealed partial class NoticeDelivery(
     /// transaction.</summary>
     private static readonly TimeSpan TrimInterval = TimeSpan.FromHours(1);
     private const int TrimBatch = 5_000;
+    private const int TrimBatchesPerPass = 40;
 
     public Task StartAsync(Silo silo, CancellationToken cancellationToken)
     {
@@ -80,13 +81,14 @@ internal sealed partial class NoticeDelivery(
                 LogRoundFailed(logger, error);
                 claimed = 0;
             }
+            if (_clock.GetUtcNow() >= _nextTrim)
+            {
+                // Also on a silo that is never idle (notices every second): an hour's pass, between two batches.
+                await TrimDeliveredAsync();
+            }
             if (claimed == options.DeliveryBatchSize)
             {
                 continue;
-            }
-            if (claimed == 0 && _clock.GetUtcNow() >= _nextTrim)
-            {
-                await TrimDeliveredAsync();
             }
             idle = claimed > 0 ? options.PollInterval : Min(idle * 2, options.MaxPollInterval);
             if (poll.Period != idle)
@@ -103,16 +105,20 @@ internal sealed partial class NoticeDelivery(
     }
 
     /// <summary>Deletes the notices delivered more than <see cref="NoticeOptions.DeliveredKept"/> ago, a batch per
-    /// transaction, when the delivery is idle (never between a storm's batches).</summary>
+    /// transaction, at most <see cref="TrimBatchesPerPass"/> batches an hour (a month-old storm's million notices go
+    /// over a few hours, never holding up today's).</summary>
     private async Task TrimDeliveredAsync()
     {
         var now = _clock.GetUtcNow();
         _nextTrim = now + TrimInterval;
         try
         {
-            while (!_stop.IsCancellationRequested
-                && await _storage.DeleteDeliveredNotificationsAsync(now - options.DeliveredKept, TrimBatch, _abandon.Token) == TrimBatch)
+            for (var batch = 0; batch < TrimBatchesPerPass && !_stop.IsCancellationRequested; batch++)
             {
+                if (await _storage.DeleteDeliveredNotificationsAsync(now - options.DeliveredKept, TrimBatch, _abandon.Token) < TrimBatch)
+                {
+                    return;
+                }
             }
         }
         catch (Exception error) when (error is not OperationCanceledException)

@@ -61,7 +61,7 @@ public sealed class NoticeOptions
     {
         if (!condition)
         {
-            throw new ArgumentException($"Notice option {name} {rule}.", name);
+            throw new ArgumentException($"Workflow:Notices:{name} {rule}.");
         }
     }
 }

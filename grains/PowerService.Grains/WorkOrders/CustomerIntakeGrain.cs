@@ -121,9 +121,10 @@ internal sealed class CustomerIntakeGrain(IJournal journal, IPersistentState<Cus
         made.RemoveAll(at => now - at >= SelfServiceWindow);
         if (made.Count >= MaxSelfServiceRequestsPerWindow)
         {
-            var next = made.Min() + SelfServiceWindow;
+            // In how long, not at what time: the customer's clock is not the silo's.
+            var wait = made.Min() + SelfServiceWindow - now;
             throw new DomainConflictException(
-                $"Customer '{GetPrimaryKeyString()}' has made {made.Count} requests through the app in the last {SelfServiceWindow.TotalHours:0} hours; the next can be made at {next:yyyy-MM-dd HH:mm} UTC, or call the 95598 hotline now.");
+                $"Customer '{GetPrimaryKeyString()}' has made {made.Count} requests through the app in the last {SelfServiceWindow.TotalHours:0} hours; the next can be made in {(int)wait.TotalHours} h {wait.Minutes} min, or call the 95598 hotline now.");
         }
         made.Add(now);
         await state.WriteStateAsync();
