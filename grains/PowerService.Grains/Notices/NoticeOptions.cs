@@ -39,8 +39,8 @@ public sealed class NoticeOptions
     /// <summary>The customers' clock, for the times written in the notice text (China Standard Time).</summary>
     public TimeSpan LocalOffset { get; set; } = TimeSpan.FromHours(8);
 
-    /// <summary>How long a delivered notice stays in the outbox (its deduplication key with it): then it is deleted, an
-    /// hour's batch at a time (the outbox kept every notice ever sent: ~570 B each, 0.6 GB a million-customer storm).</summary>
+    /// <summary>How long a delivered notice stays in the outbox (its deduplication key with it): then it is deleted, in an
+    /// hourly pass (the outbox kept every notice ever sent: ~570 B each, 0.6 GB a million-customer storm).</summary>
     public TimeSpan DeliveredKept { get; set; } = TimeSpan.FromDays(30);
 
     internal void Validate()

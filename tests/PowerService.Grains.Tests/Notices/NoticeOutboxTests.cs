@@ -103,7 +103,7 @@ public sealed class NoticeOutboxTests : IAsyncLifetime
     }
 
     /// <summary>The outbox kept every notice ever delivered (~570 B each; a million-customer storm, 0.6 GB a wave): a
-    /// delivered notice is deleted 30 days after delivery, its key with it, by the idle delivery once an hour.</summary>
+    /// delivered notice is deleted 30 days after delivery, its key with it, by the delivery once an hour.</summary>
     [Fact]
     public async Task A_delivered_notice_leaves_the_outbox_30_days_after_its_delivery()
     {
