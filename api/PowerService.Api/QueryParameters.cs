@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -12,6 +13,9 @@ namespace PowerService.Api;
 /// text and parsable parameters that are not in its route.</summary>
 internal static class QueryParameters
 {
+    // What each endpoint takes, found once: the endpoints are fixed when the app is built, and this runs per request.
+    private static readonly ConditionalWeakTable<RouteEndpoint, string[]> TakenByEndpoint = [];
+
     public static IApplicationBuilder UseKnownQueryParameters(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         if (context.Request.QueryString.HasValue && context.Request.Path.StartsWithSegments("/api")
@@ -24,12 +28,12 @@ internal static class QueryParameters
 
     private static void Check(IQueryCollection query, RouteEndpoint endpoint)
     {
-        var taken = Taken(endpoint);
+        var taken = TakenByEndpoint.GetValue(endpoint, Taken);
         foreach (var (name, values) in query)
         {
             if (!taken.Contains(name, StringComparer.OrdinalIgnoreCase))
             {
-                throw new InvalidFieldException(name, taken.Count == 0
+                throw new InvalidFieldException(name, taken.Length == 0
                     ? $"This endpoint takes no query parameters; '{name}' is not one."
                     : $"'{name}' is not a query parameter of this endpoint; it takes {string.Join(", ", taken)}.");
             }
@@ -40,7 +44,7 @@ internal static class QueryParameters
         }
     }
 
-    private static List<string> Taken(RouteEndpoint endpoint) =>
+    private static string[] Taken(RouteEndpoint endpoint) =>
         [.. endpoint.Metadata.GetOrderedMetadata<IParameterBindingMetadata>()
             .Where(p => (p.HasTryParse || p.ParameterInfo.ParameterType == typeof(string)) && endpoint.RoutePattern.GetParameter(p.Name) is null)
             .Select(p => p.Name)];

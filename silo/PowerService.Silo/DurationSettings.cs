@@ -50,19 +50,19 @@ internal static class DurationSettings
 
     private static void Refuse(IConfigurationSection setting)
     {
-        if (setting.Value is { } text && text.Trim() is { Length: > 0 } trimmed && trimmed.All(char.IsAsciiDigit)
-            && int.TryParse(trimmed, System.Globalization.CultureInfo.InvariantCulture, out var number) && number <= 100_000)
+        if (setting.Value?.Trim() is not { Length: > 0 } bare || !bare.All(char.IsAsciiDigit))
         {
-            // The examples are written by TimeSpan itself ("00:01:30" for 90 s; "00:00:90" is refused too).
-            var seconds = TimeSpan.FromSeconds(number).ToString("c", System.Globalization.CultureInfo.InvariantCulture);
-            var days = TimeSpan.FromDays(number).ToString("c", System.Globalization.CultureInfo.InvariantCulture);
-            throw new InvalidOperationException(
-                $"{setting.Path} is '{trimmed}', which would read as {Plural(number, "day")}: write a duration as [d.]hh:mm:ss, e.g. {seconds} for {Plural(number, "second")} or {days} for {Plural(number, "day")}.");
+            return;
         }
-        if (setting.Value is { } bare && bare.Trim().All(char.IsAsciiDigit) && bare.Trim().Length > 0)
+        if (!int.TryParse(bare, System.Globalization.CultureInfo.InvariantCulture, out var number) || number > 100_000)
         {
-            throw new InvalidOperationException($"{setting.Path} is '{bare.Trim()}', a bare number: write a duration as [d.]hh:mm:ss.");
+            throw new InvalidOperationException($"{setting.Path} is '{bare}', a bare number: write a duration as [d.]hh:mm:ss.");
         }
+        // The examples are written by TimeSpan itself ("00:01:30" for 90 s; "00:00:90" is refused too).
+        var seconds = TimeSpan.FromSeconds(number).ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        var days = TimeSpan.FromDays(number).ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        throw new InvalidOperationException(
+            $"{setting.Path} is '{bare}', which would read as {Plural(number, "day")}: write a duration as [d.]hh:mm:ss, e.g. {seconds} for {Plural(number, "second")} or {days} for {Plural(number, "day")}.");
     }
 
     private static string Plural(int count, string unit) => count == 1 ? $"1 {unit}" : $"{count} {unit}s";

@@ -435,7 +435,7 @@ internal sealed partial class OutageGrain(
         // The outage's crew is the crew working its repair now: it reads the important customers' phones, sets the ETR
         // and restores. It was the first crew ever to accept, kept after a dispatcher gave the order to another: the
         // crew taken off restored the outage (50 customers told power was back while dark), the crew on it was refused.
-        var working = orderState is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite;
+        var working = WorkOrderTransitions.IsWorkedByCrew(orderState);
         var now = TimeProvider.GetUtcNow();
         if (working && crewId is not null && (outage.State != OutageState.CrewAssigned || outage.CrewId != crewId))
         {

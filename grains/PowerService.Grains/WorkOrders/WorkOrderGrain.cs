@@ -1049,8 +1049,6 @@ internal sealed partial class WorkOrderGrain(
         await Announce(change.Before, next, change);
     }
 
-    private static bool IsWorked(WorkOrderState state) => state is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite;
-
     /// <summary>Best effort: a failure here must not hide the failed write that called it.</summary>
     private async Task WithdrawFromDispatch(string region)
     {
@@ -1106,9 +1104,9 @@ internal sealed partial class WorkOrderGrain(
             {
                 calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).CallMerged(Id));
             }
-            else if (after.State is WorkOrderState.Accepted or WorkOrderState.EnRoute or WorkOrderState.OnSite or WorkOrderState.CallbackPending
-                || (IsWorked(before.State) && after.State is WorkOrderState.Created or WorkOrderState.Rejected or WorkOrderState.Reopened
-                    or WorkOrderState.Dispatched or WorkOrderState.Reserved))
+            else if (WorkOrderTransitions.IsWorkedByCrew(after.State) || after.State == WorkOrderState.CallbackPending
+                || (WorkOrderTransitions.IsWorkedByCrew(before.State) && after.State is WorkOrderState.Created or WorkOrderState.Rejected
+                    or WorkOrderState.Reopened or WorkOrderState.Dispatched or WorkOrderState.Reserved))
             {
                 // Crew progress, and a crew leaving the work (reassigned, handed back): the outage's crew is the one
                 // working its repair. The outage itself creates, merges and cancels its repair order.

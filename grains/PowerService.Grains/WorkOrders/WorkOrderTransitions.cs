@@ -48,6 +48,9 @@ internal static class WorkOrderTransitions
     /// <summary>The order waits for a crew (none offered, booked or working it): dispatch's to place.</summary>
     public static bool WaitsForCrew(WorkOrderState state) => Array.IndexOf(WaitingForCrew, state) >= 0;
 
+    /// <summary>A crew has taken the order and works it: accepted, on its way, on site.</summary>
+    public static bool IsWorkedByCrew(WorkOrderState state) => state is Accepted or EnRoute or OnSite;
+
     /// <summary>States with no way out.</summary>
     public static bool IsTerminal(WorkOrderState state) => state is Closed or Cancelled or Merged;
 

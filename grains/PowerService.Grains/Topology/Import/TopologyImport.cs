@@ -86,7 +86,7 @@ public sealed class TopologyImport(Silo silo)
         List<string> notes = [];
         if (await file.FollowingAsync(silo.Storage, cancellationToken) is { } following)
         {
-            var followed = await silo.Storage.ImportCatalogAsync(
+            await silo.Storage.ImportCatalogAsync(
                 following.File.CatalogKind, following.File.Parent?.Kind, following.Entries.ToAsyncEnumerable(), cancellationToken);
             Invalidate(following.File, following.Entries.Select(e => e.Key));
             notes.Add(following.Note);
