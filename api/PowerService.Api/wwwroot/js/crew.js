@@ -22,6 +22,8 @@ const sendingNow = new Set();
 const handedBack = new Set();
 const $ = id => document.getElementById(id);
 let crewId = null, crew = null;
+// An input method is composing a word in a note: redraws wait for it (see `draw`).
+let composing = false, drawAfterComposing = false, drawForced = false;
 
 requireRole(["crew"], async user => {
   crewId = user.crewId;
@@ -62,15 +64,27 @@ requireRole(["crew"], async user => {
     } catch (error) {
       refusals.set(id, refusal(error, button.dataset.action, sentFrom));
       // The order moved on elsewhere (409) or left the crew (404): show it as it is now.
-      if (error.status === 409 || error.status === 404) await refresh(id);
-      const now = mine.get(id);
+      const before = mine.get(id);
+      if (error.status === 409 || error.status === 404) await refresh(id).catch(() => {});
+      const now = mine.get(id), gone = !now || !shown(now);
+      // A note that went nowhere is given back in words when its card is gone with the order (a Resolved sent from the
+      // crew's other phone first took this phone's note with the card); on a card still shown it stays in the box.
+      let unsent = note && gone ? ` Your note was not saved: “${note}”` : "", why = null;
       if (error.status === 404) showError(null); // the notice says why it went; "does not exist" says nothing to a crew
       else if (error.status === 409 && now && now.crewId === crewId && (Progress[now.state] ?? -1) >= (Leads[button.dataset.action] ?? Infinity)) {
         // Another device of this crew did it first: done, not refused.
         refusals.delete(id);
         showError(null);
-        notice(`${id}: ${button.textContent.trim()} was already sent from another device of your crew.`);
+        notice(`${id}: ${button.textContent.trim()} was already sent from another device of your crew.${unsent}`);
+        unsent = "";
+      } else if (error.status === 409 && now && gone && before && shown(before) && (why = leaving(before, now))) {
+        // Cancelled by the customer, merged, moved on while the tap was on its way: why, as a push would have said it.
+        refusals.delete(id);
+        showError(null);
+        notice(`${id} ${why}: it is off your list.${unsent}`);
+        unsent = "";
       } else showError(error);
+      if (unsent) notice(`${id}:${unsent}`);
       draw(true);
     } finally {
       sendingNow.delete(id);
@@ -82,7 +96,10 @@ requireRole(["crew"], async user => {
     const { latitude, longitude } = event.target;
     // Number("") is 0: a blank field would report the crew in the Gulf of Guinea.
     if (!latitude.value.trim() || !longitude.value.trim()) { showError(new Error("Enter both latitude and longitude, or share the GPS position.")); return; }
-    await reportLocation({ latitude: Number(latitude.value), longitude: Number(longitude.value) });
+    // A phone keyboard set to a decimal comma writes 20,0521: read as 20.0521, not refused as "latitude is required".
+    const [lat, lon] = [latitude.value, longitude.value].map(v => Number(v.trim().replace(/^(-?\d+),(\d+)$/, "$1.$2")));
+    if (!Number.isFinite(lat) || !Number.isFinite(lon)) { showError(new Error("Latitude and longitude are numbers in degrees, such as 20.0521 and 110.3412.")); return; }
+    await reportLocation({ latitude: lat, longitude: lon });
   };
   // The device's GPS, when it has one and the crew allows it: "Share my position" reports it now; after that every
   // change of more than ~100 m is reported, at most once a minute, so dispatch sees the crew move without a tap.
@@ -163,11 +180,38 @@ async function loadOrders() {
     const listed = new Set();
     for (const order of await api("GET", `/api/crews/${encodeURIComponent(crewId)}/orders`)) { listed.add(order.id); keep(order); }
     draw();
-    // Held before but no longer listed (finished or reassigned while offline): ask the order what became of it.
+    // Held before but no longer listed (finished or reassigned while offline): ask each order what became of it, a few
+    // at a time and waiting out the crew's rate limit (two PDAs asking of 40 orders each at once spent it, and the cards
+    // stayed), and tell them as one line per reason.
     const stale = [...mine.values()].filter(o => !listed.has(o.id) && shown(o)).map(o => o.id);
-    await Promise.all(stale.map(refresh));
+    if (stale.length) {
+      const left = leftList = [];
+      try {
+        const queue = [...stale];
+        await Promise.all(Array.from({ length: Math.min(StaleReads, queue.length) }, async () => {
+          while (queue.length) { await refreshLeft(queue.shift()); draw(); }
+        }));
+      } finally { leftList = null; tellLeft(left); }
+    }
     draw();
   } catch (error) { showError(error); }
+}
+
+// Orders read at once when a reconnect finds some gone from the crew's list.
+const StaleReads = 4;
+
+/// Reads again an order the crew's list no longer holds. The list is the proof it left: if the order cannot be read
+/// (the rate limit after its Retry-After, no signal), it leaves the list all the same, saying only that.
+async function refreshLeft(id) {
+  for (let attempt = 1; ; attempt++) {
+    try { await refresh(id); return; }
+    catch (error) {
+      if (error.status === 429 && attempt < 3) { await new Promise(r => setTimeout(r, Math.min(error.retryAfter ?? 5000, 30000))); continue; }
+      if (mine.has(id) && shown(mine.get(id))) told(id, "is no longer assigned to your crew");
+      mine.delete(id);
+      return;
+    }
+  }
 }
 
 async function refresh(id) {
@@ -175,8 +219,29 @@ async function refresh(id) {
   catch (error) {
     if (error.status !== 404) throw error;
     // Not visible to this crew any more: it was reassigned.
-    if (mine.has(id) && shown(mine.get(id))) notice(`${id} ${leaving(mine.get(id), null)}.`);
+    if (mine.has(id) && shown(mine.get(id))) told(id, leaving(mine.get(id), null));
     mine.delete(id);
+  }
+}
+
+// While a reconnect reads the orders gone from the list: why each left, told together afterwards.
+let leftList = null;
+
+/// Tells the crew an order left its list and why (`why` as `leaving` words it).
+function told(id, why) {
+  if (leftList) leftList.push({ id, why });
+  else notice(`${id} ${why}: it is off your list.`);
+}
+
+/// Tells what a reconnect found gone: each on its own line when few, else one line per reason (40 notices filled the
+/// phone's first screen, pushing the crew's status and orders below it).
+function tellLeft(left) {
+  if (left.length <= 3) { for (const { id, why } of left) notice(`${id} ${why}: it is off your list.`); return; }
+  const byWhy = new Map();
+  for (const { id, why } of left) byWhy.set(why, [...(byWhy.get(why) ?? []), id]);
+  for (const [why, ids] of byWhy) {
+    notice(ids.length === 1 ? `${ids[0]} ${why}: it is off your list.`
+      : `${ids.length} orders are off your list (${why.replace(/^(was|is|went) /, "")}): ${ids.slice(0, 3).join(", ")}${ids.length > 3 ? ` and ${ids.length - 3} more` : ""}.`);
   }
 }
 
@@ -188,7 +253,7 @@ function keep(order, events) {
   // Not for an action this device is sending (a crew's own reject is no news to it).
   if (held && shown(held) && !shown(order) && !sendingNow.has(order.id)) {
     const why = leaving(held, order, events);
-    if (why) notice(`${order.id} ${why}: it is off your list.`);
+    if (why) told(order.id, why);
   }
   mine.set(order.id, order);
 }
@@ -311,6 +376,9 @@ function answerWithin(deadline, now = Date.now()) {
 /// Redraws only when the set of orders, their ranking, a state, a description, an offer's deadline, a Reject asking
 /// again or a refusal changed, so what the crew is typing in a note survives the hub's updates; `force` redraws anyway.
 function draw(force = false) {
+  // A word being composed (pinyin → 变压器) is not redrawn under the input method: it would be committed twice. The
+  // redraw waits for the composition to end.
+  if (composing) { drawAfterComposing ||= true; drawForced ||= force; return; }
   if (isArmed("shift")) drawShift(); // what going off shift hands back, as the list is now
   // Most urgent first, as the console ranks them: the order nearest its promise is on top, not the lowest id.
   const active = byVisit(rank([...mine.values()].filter(shown))).map(r => r.o);
@@ -325,7 +393,8 @@ function draw(force = false) {
   const notes = new Map([...$("orders").querySelectorAll(".card[data-card] textarea")].map(t => [t.closest(".card").dataset.card, t.value]));
   // So does the keyboard's place: the same button or note of the same card has the focus after the redraw.
   const focused = document.activeElement?.closest?.("#orders .card[data-card]") ? document.activeElement : null;
-  const focus = focused && { card: focused.closest(".card").dataset.card, action: focused.dataset.action ?? null };
+  const focus = focused && { card: focused.closest(".card").dataset.card, action: focused.dataset.action ?? null,
+    selection: focused.tagName === "TEXTAREA" ? [focused.selectionStart, focused.selectionEnd, focused.selectionDirection] : null };
   $("orders").innerHTML = active.map(o => `
     <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}">
       <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span>${o.state === "Dispatched" && o.offerExpiresAt ? `<span class="answer-by warn">${escape(answerWithin(o.offerExpiresAt))}</span>` : ""}</div>
@@ -344,9 +413,21 @@ function draw(force = false) {
   if (focus) {
     const card = [...$("orders").querySelectorAll(".card[data-card]")].find(c => c.dataset.card === focus.card);
     // The button tapped may have gone with the state it was for: then the card's next action.
-    (focus.action ? card?.querySelector(`button[data-action="${focus.action}"]:not([disabled])`) ?? card?.querySelector("button:not([disabled]), textarea") : card?.querySelector("textarea"))?.focus();
+    const target = focus.action ? card?.querySelector(`button[data-action="${focus.action}"]:not([disabled])`) ?? card?.querySelector("button:not([disabled]), textarea") : card?.querySelector("textarea");
+    target?.focus();
+    // And the cursor's place in the note: a live update while the crew typed mid-note put the rest at its end.
+    if (focus.selection && target?.tagName === "TEXTAREA") target.setSelectionRange(...focus.selection);
   }
 }
+
+document.addEventListener("compositionstart", () => { composing = true; });
+document.addEventListener("compositionend", () => {
+  composing = false;
+  if (!drawAfterComposing) return;
+  const force = drawForced;
+  drawAfterComposing = drawForced = false;
+  draw(force);
+});
 
 // The customers' contacts read on this page, by order (read when asked: a phone number is shown to the crew working the
 // order, not pushed to every PDA).

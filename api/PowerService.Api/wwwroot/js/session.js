@@ -285,7 +285,9 @@ export function rank(orders, now = Date.now()) {
 export function countdown(s, order) {
   if (order?.suspendedAt) return `on hold since ${when(order.suspendedAt)}`;
   if (!s) return "—";
-  const m = Math.abs(s.minutes), text = m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : `${Math.floor(m)}m ${Math.floor((m * 60) % 60)}s`;
+  // Days past two (a working-day promise read "Handling 167h 59m"), hours past one, else minutes and seconds.
+  const m = Math.abs(s.minutes), text = m >= 2880 ? `${Math.floor(m / 1440)}d ${Math.floor((m % 1440) / 60)}h`
+    : m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : `${Math.floor(m)}m ${Math.floor((m * 60) % 60)}s`;
   return s.minutes < 0 ? `${s.clock} late ${text}` : `${s.clock} ${text}`;
 }
 
