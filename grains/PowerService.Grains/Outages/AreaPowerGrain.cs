@@ -219,6 +219,23 @@ internal sealed partial class AreaPowerGrain(
         return Task.FromResult(new FaultCallClassification(FaultCallVerdict.Unknown));
     }
 
+    public Task<string?> CallRecovered(string meterId, string orderId, DateTimeOffset calledAt)
+    {
+        var at = calledAt.ToUnixTimeMilliseconds();
+        var window = (long)options.CallsBeforeOutage.TotalMilliseconds;
+        if (S.OutageId is { } outage)
+        {
+            // Folded as the outage's earlier calls are: an unplanned outage that began within the window after the call.
+            return Task.FromResult(!S.OutageIsPlanned && (S.OutageSince is not { } since || since - at <= window) ? outage : null);
+        }
+        if (S.EarlierCalls?.Exists(c => c.OrderId == orderId) == true || TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - at > window)
+        {
+            return Task.FromResult<string?>(null);
+        }
+        RememberCall(new EarlierCall(orderId, meterId, at));
+        return Task.FromResult<string?>(null);
+    }
+
     /// <summary>A customer whose meter is dark calls, and meters around it went dark with it, too few for the area to
     /// suspect an outage (a fuse of one street, one phase): that is a partial outage. It is opened for those meters
     /// (scope Meters, confirmed by the call, its own repair order) and the calls of its customers merge into it. Before,
@@ -253,12 +270,13 @@ internal sealed partial class AreaPowerGrain(
     private void RememberCall(EarlierCall call)
     {
         var calls = S.EarlierCalls ??= [];
-        calls.RemoveAll(c => c.At < call.At - (long)options.CallsBeforeOutage.TotalMilliseconds);
-        if (calls.Count >= EarlierCallsKept)
+        // In time order (one recovered after a crash is older than those made since), the oldest dropped first.
+        calls.Insert(calls.FindLastIndex(c => c.At <= call.At) + 1, call);
+        calls.RemoveAll(c => c.At < calls[^1].At - (long)options.CallsBeforeOutage.TotalMilliseconds);
+        if (calls.Count > EarlierCallsKept)
         {
             calls.RemoveAt(0);
         }
-        calls.Add(call);
         MarkDirty();
     }
 

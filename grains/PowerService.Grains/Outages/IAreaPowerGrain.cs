@@ -17,6 +17,12 @@ public interface IAreaPowerGrain : IGrain
     /// last gasps did), the outage folds the call into itself (<see cref="OutageOptions.CallsBeforeOutage"/>).</summary>
     Task<FaultCallClassification> ClassifyFaultCall(string meterId, string orderId);
 
+    /// <summary>Unknown fault call <paramref name="orderId"/>, made at <paramref name="calledAt"/>, after a crash: the
+    /// area's memory of calls is written behind, so the crash may have taken it. Remembered again (once), or, when the
+    /// area's unplanned outage opened since without it, that outage's id: the call joins it (a call acknowledged seconds
+    /// before a crash stayed a repair of its own beside the outage's).</summary>
+    Task<string?> CallRecovered(string meterId, string orderId, DateTimeOffset calledAt);
+
     Task<AreaPowerView> Get();
 
     /// <summary>The outage this area opened, or a planned outage it is part of, ended (restored by a crew or a

@@ -339,12 +339,29 @@ internal sealed partial class WorkOrderGrain(
             calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).MergedCallRecovered(Id));
         }
         await Task.WhenAll(calls);
+        if (await OutageFoundSince() is { } found && await JoinOutage(found))
+        {
+            return; // merged: out of dispatch's backlog with it
+        }
         if (Order.QueuedInDispatch)
         {
             var change = new Change(Order, TimeProvider.GetUtcNow());
             await AskDispatch(change);
             await Commit(change);
         }
+    }
+
+    /// <summary>For a fault call classified unknown and still open: its area remembers it again (the crash may have
+    /// taken the area's memory of it, written behind), and answers the outage opened since, if any, for it to join.</summary>
+    private async Task<string?> OutageFoundSince()
+    {
+        if (Order is not { Kind: WorkOrderKind.FaultRepair, Classification: FaultCallVerdict.Unknown, OutageId: null, CustomerId: { } customerId }
+            || WorkOrderTransitions.IsTerminal(Order.State) || !WorkOrderTransitions.TryNext(Order.State, Merge, out _)
+            || await GrainFactory.GetGrain<ICustomerGrain>(customerId).GetProfile() is not { } customer)
+        {
+            return null;
+        }
+        return await GrainFactory.GetGrain<IAreaPowerGrain>(customer.TransformerAreaId).CallRecovered(customer.MeterId, Id, Order.CreatedAt);
     }
 
     public Task ConfirmToCrew(string crewId) =>

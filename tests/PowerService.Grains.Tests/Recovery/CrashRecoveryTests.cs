@@ -109,6 +109,29 @@ public sealed class CrashRecoveryTests
         await TheFifteenthDarkMeterOpensTheOutageAsync(silo);
     }
 
+    /// <summary>A fault call acknowledged just before a crash, from an area with no outage yet: the area's memory of
+    /// the call (written behind) died with the silo, and when the area's outage opened after the restart the call stayed
+    /// a repair of its own beside the outage's, a second crew sent to one fault. It folds in as it does without a crash.</summary>
+    [Fact]
+    public async Task A_fault_call_acknowledged_just_before_a_crash_folds_into_the_outage_inferred_after_it()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await OutageScenario.ImportTopologyAsync(silo);
+        var call = await silo.Grain<IWorkOrderGrain>("WO-EARLY-1").Create(new NewWorkOrder(
+            WorkOrderKind.FaultRepair, IntakeChannel.Hotline95598, "agent:95598-3", "没电了 / no power", CustomerId: OutageScenario.Customer(1)));
+        Assert.Equal(FaultCallVerdict.Unknown, call.Classification);
+
+        await silo.CrashAsync();
+        silo.Advance(TimeSpan.FromMinutes(2)); // the head-end's last gasps come minutes after the call
+        await OutageScenario.SendAsync(silo, OutageScenario.Events(silo, 1, 30, Ami.MeterEventType.LastGasp));
+
+        var outageId = (await silo.Grain<IAreaPowerGrain>(OutageScenario.Area(1)).Get()).OutageId!;
+        var order = silo.Grain<IWorkOrderGrain>("WO-EARLY-1");
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Merged, "the call folded into the outage");
+        Assert.Equal((outageId, FaultCallVerdict.InOutage), ((await order.Get())!.MergedInto, (await order.Get())!.Classification));
+        await Eventually.True(async () => (await silo.Grain<IOutageGrain>(outageId).Get())!.MergedCalls == 1, "the folded call is counted");
+    }
+
     [Fact]
     public async Task A_reading_acknowledged_just_before_a_crash_is_the_meters_last_reading_after_it()
     {
