@@ -967,7 +967,9 @@ internal sealed partial class WorkOrderGrain(
         {
             Consider(new OrderMoment(unanswered, OrderMomentKind.UnansweredVisit));
         }
-        if (order.State == WorkOrderState.Reserved && order.DispatchBookedAt is { } booked)
+        // A customer's hold holds the booked visit too ("not home today": the crew was offered it at the slot anyway); it is
+        // offered once the hold ends, at once if its time came meanwhile.
+        if (order.State == WorkOrderState.Reserved && order.DispatchBookedAt is { } booked && order.SuspendedAt is null)
         {
             Consider(new OrderMoment(booked, OrderMomentKind.BookedDispatch));
         }

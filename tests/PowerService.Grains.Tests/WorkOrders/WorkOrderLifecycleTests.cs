@@ -613,6 +613,28 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal(BookingState.Confirmed, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(booking.Id))!.State);
     }
 
+    /// <summary>The customer puts the order of a booked visit on hold ("not home today"): the crew is not offered the
+    /// visit at its time (it was, the customer being told "on hold as you asked"), and it is offered once the hold ends.</summary>
+    [Fact]
+    public async Task A_booked_visit_on_hold_is_not_offered_to_its_crew_until_the_hold_ends()
+    {
+        await using var silo = await WorkflowSilo.StartAsync(o => o.Booking.DispatchLead = TimeSpan.FromMinutes(30));
+        await RegisterCrew(silo, "c1");
+        var (order, _) = await BookVisitAsync(silo, "c1", WorkflowSilo.MondayMorning.AddHours(1));
+        await order.Apply(new WorkOrderCommand(WorkOrderAction.Suspend, Agent, Note: "customer called: not home today"));
+
+        silo.Advance(TimeSpan.FromMinutes(40)); // past the visit's dispatch, 30 minutes before its slot
+        await Task.Delay(300);
+
+        Assert.Equal(WorkOrderState.Reserved, (await order.Get())!.State);
+        Assert.DoesNotContain("Dispatched", await EventTypes(order));
+
+        await order.Apply(new WorkOrderCommand(WorkOrderAction.Resume, Agent, Note: "customer called: home after all"));
+
+        await Eventually.True(async () => (await order.Get())!.State == WorkOrderState.Dispatched, "the visit offered once the hold ended");
+        Assert.Equal("c1", (await order.Get())!.CrewId);
+    }
+
     /// <summary>The booked crew may still turn the visit down: the slot is free again, the crew is not offered the order
     /// again, dispatchers are alerted, and the order says the visit needs a new time until it is booked again.</summary>
     [Fact]
