@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -407,6 +408,11 @@ public sealed record OutageNotice(
     string? ParentOutageId,
     int Version)
 {
+    /// <summary>On a restored outage read by one customer: their own meter is still dark (their supply is not back with
+    /// the area's; a nested outage may open for it). Null on the hub's notices, which go to a whole area.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? SupplyStillOff { get; init; }
+
     public static OutageNotice Of(OutageView outage) => new(
         outage.Id, outage.Kind, outage.State, outage.Cause, outage.StartedAt, outage.EstimatedRestorationAt, outage.RestoredAt,
         outage.ParentOutageId, outage.Version);

@@ -51,9 +51,20 @@ public static class OutageEndpoints
             // A customer is told what the hub tells them: not who else is out, nor which crew works on it. A crew other
             // than the outage's own is not told the important customers' names and phones (as an order's contact is
             // the crew working it's alone): any crew of any region read them.
+            if (caller.Role == Roles.Customer)
+            {
+                var notice = OutageNotice.Of(outage);
+                if (outage.State == OutageState.Restored)
+                {
+                    // Back for the area is not back for this customer when their meter is still dark: the tracker said
+                    // "Power restored" to them until their nested outage opened, minutes later.
+                    var customer = await caller.OwnCustomerAsync(grains);
+                    notice = notice with { SupplyStillOff = await grains.GetGrain<IAreaPowerGrain>(customer.TransformerAreaId).IsDark(customer.MeterId) };
+                }
+                return Results.Ok(notice);
+            }
             return caller.Role switch
             {
-                Roles.Customer => Results.Ok(OutageNotice.Of(outage)),
                 Roles.Crew when caller.CrewId != outage.CrewId => Results.Ok(outage with { ImportantCustomers = [] }),
                 _ => Results.Ok(outage),
             };

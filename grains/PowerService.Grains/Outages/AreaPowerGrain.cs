@@ -298,6 +298,8 @@ internal sealed partial class AreaPowerGrain(
         return taken.Count == 0 ? null : taken.ConvertAll(c => c.OrderId);
     }
 
+    public Task<bool> IsDark(string meterId) => Task.FromResult(Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0);
+
     public Task<AreaPowerView> Get() => Task.FromResult(new AreaPowerView(
         Id,
         _area?.MeterCount ?? 0,

@@ -25,6 +25,10 @@ public interface IAreaPowerGrain : IGrain
 
     Task<AreaPowerView> Get();
 
+    /// <summary>Whether <paramref name="meterId"/>'s last word was a last gasp (dark now, as far as the area heard): a
+    /// customer whose area came back is told their own supply is not back yet, before any nested outage opens for it.</summary>
+    Task<bool> IsDark(string meterId);
+
     /// <summary>The outage this area opened, or a planned outage it is part of, ended (restored by a crew or a
     /// dispatcher, by its own meters, or by the planned outage's close-out). One-way: the outage tells it from its
     /// restoring turn, while the area may itself be waiting on that outage (its meters came back at the same moment and

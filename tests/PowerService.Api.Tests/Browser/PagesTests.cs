@@ -996,6 +996,42 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-restored.png"), FullPage = true });
     }
 
+    /// <summary>The area's outage ends while the customer's own meter is still dark: the tracker said "Power restored" to
+    /// them (the hub's notice goes to the whole area) until their nested outage opened minutes later. It says their area
+    /// is back but their supply not yet, and "Power restored" once their meter is back.</summary>
+    [Fact]
+    public async Task A_customer_whose_meter_stays_dark_when_the_area_comes_back_is_not_told_power_is_restored()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var headEnd = await _api.ClientForAsync("headend-1");
+        var customerApi = await _api.ClientForAsync("customer-wang");
+        await ApiScenario.ImportTwoAreasAsync(dispatcherApi);
+        var customer = await SignInAsync("customer.html", "customer-wang");
+        var at = DateTimeOffset.UtcNow;
+        object Events(string type, int first, int last) => new
+        {
+            events = Enumerable.Range(first, last - first + 1).Select(m => new { meterId = $"M-{m}", eventId = $"{type}-dark-{m}-{at.ToUnixTimeMilliseconds()}", type, at }).ToArray(),
+        };
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", Events("LastGasp", 1, 10))).StatusCode);
+        await Assertions.Expect(customer.Locator("#outage-state")).ToContainTextAsync("Power outage");
+        var id = (await dispatcherApi.GetFromJsonAsync<OutageList>("/api/outages?active=true"))!.Items.Single(o => o.TransformerAreaIds!.Contains("TA-1")).Id;
+
+        at = at.AddSeconds(30);
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", Events("PowerRestored", 2, 10))).StatusCode);
+
+        await Assertions.Expect(customer.Locator("#outage-state")).ToHaveTextAsync("Power is back in your area, not yet at your address");
+        await Assertions.Expect(customer.Locator("#outage-detail")).ToContainTextAsync("your meter still reports no power");
+        var read = await ApiScenario.JsonAsync(await customerApi.GetAsync($"/api/outages/{id}"));
+        Assert.Equal(("Restored", true), (read.GetProperty("state").GetString(), read.GetProperty("supplyStillOff").GetBoolean()));
+        await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-area-back-meter-dark.png"), FullPage = true });
+
+        at = at.AddSeconds(30);
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", Events("PowerRestored", 1, 1))).StatusCode);
+
+        await Assertions.Expect(customer.Locator("#outage-state")).ToHaveTextAsync("Power restored", new() { Timeout = 45_000 });
+        Assert.False((await ApiScenario.JsonAsync(await customerApi.GetAsync($"/api/outages/{id}"))).GetProperty("supplyStillOff").GetBoolean());
+    }
+
     /// <summary>Weak coverage in the field: the silo applies the crew's Accept but the answer never reaches the PDA. The
     /// page sends the action again with the same request id, and the order answers without applying it twice.</summary>
     [Fact]
@@ -1882,5 +1918,5 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
 
     private sealed record OutageList(List<OutageItem> Items);
 
-    private sealed record OutageItem(string Id);
+    private sealed record OutageItem(string Id, List<string>? TransformerAreaIds = null);
 }

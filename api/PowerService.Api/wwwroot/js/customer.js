@@ -183,6 +183,23 @@ async function loadOutages(again = false) {
   showOutage();
 }
 
+// Restored outages asked whether this customer's own meter came back with its area (true: still dark), by id. The hub's
+// notice goes to the whole area: "Power restored" was shown to customers whose supply was still off.
+const ownSupplyOff = new Map();
+
+async function askOwnSupply(outage) {
+  ownSupplyOff.set(outage.id, false); // asked once; "restored" meanwhile, as before
+  try {
+    const read = await api("GET", `/api/outages/${encodeURIComponent(outage.id)}`);
+    ownSupplyOff.set(outage.id, read.supplyStillOff === true);
+    if (!read.supplyStillOff) return;
+    showOutage();
+    // Nothing is pushed when the meter alone comes back before a nested outage opens for it: asked again meanwhile.
+    setTimeout(() => { if (ownSupplyOff.get(outage.id)) { ownSupplyOff.delete(outage.id); showOutage(); } }, OwnSupplyAskedAgain);
+  } catch { /* the notice as pushed stands */ }
+}
+const OwnSupplyAskedAgain = 30000;
+
 /// Keeps an outage or plan notice unless a newer version of it is held.
 function keepNewer(held, item) {
   const old = held.get(item.id);
@@ -199,8 +216,15 @@ function showOutage() {
   section.classList.toggle("restored", !shown.length);
   if (!shown.length) {
     if (restored.length) {
-      $("outage-state").textContent = "Power restored";
-      $("outage-detail").innerHTML = `<p>Your supply came back at ${escape(when(restored[0].restoredAt))}. Thank you for your patience.</p>`;
+      const last = restored[0], stillOff = ownSupplyOff.get(last.id);
+      if (stillOff === undefined) askOwnSupply(last);
+      if (stillOff) {
+        $("outage-state").textContent = "Power is back in your area, not yet at your address";
+        $("outage-detail").innerHTML = `<p>Your area's supply came back at ${escape(when(last.restoredAt))}, but your meter still reports no power. We know and are looking into it: you will be told here and by message.</p>`;
+      } else {
+        $("outage-state").textContent = "Power restored";
+        $("outage-detail").innerHTML = `<p>Your supply came back at ${escape(when(last.restoredAt))}. Thank you for your patience.</p>`;
+      }
     }
     return;
   }
