@@ -150,6 +150,23 @@ public sealed class OutageApiTests : IAsyncLifetime
         var nul = Gasps(1, 3);
         nul.Events[2] = nul.Events[2] with { EventId = "gasp\u0000" };
         await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", nul), "events[2].eventId");
+        // A meter id is an id as the topology import takes it: a space or a zero-width space was answered 200 with the
+        // meter "unknown", the head-end's mistake told as ours.
+        foreach (var meterId in new[] { "M 1", "M-1\u200b" })
+        {
+            var badMeter = Gasps(1, 3);
+            badMeter.Events[1] = badMeter.Events[1] with { MeterId = meterId };
+            var refused = await _headEnd.PostAsJsonAsync("/api/meter-events", badMeter);
+            await AssertBadField(refused, "events[1].meterId");
+            Assert.Contains("The meter id", (await JsonAsync(refused)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        var zeroWidth = Gasps(1, 3);
+        zeroWidth.Events[0] = zeroWidth.Events[0] with { EventId = "gasp\u200b1" };
+        await AssertBadField(await _headEnd.PostAsJsonAsync("/api/meter-events", zeroWidth), "events[0].eventId");
+        // The year 1 is a time out of range, not a missing one ("The time of the event is required").
+        var yearOne = await _headEnd.PostAsJsonAsync("/api/meter-events", new { events = new[] { new { meterId = "M-1", eventId = "e", type = "LastGasp", at = DateTimeOffset.MinValue } } });
+        await AssertBadField(yearOne, "events[0].at");
+        Assert.Contains("the head-end's clock is wrong", (await JsonAsync(yearOne)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await _dispatcher.PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await _api.CreateClient().PostAsJsonAsync("/api/meter-events", Gasps(1, 3))).StatusCode);
         Assert.Equal(0, (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("total").GetInt32());

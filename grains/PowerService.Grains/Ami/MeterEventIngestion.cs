@@ -143,21 +143,27 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i] ?? throw new InvalidFieldException($"events[{i}]", "An event is required.");
-            if (string.IsNullOrWhiteSpace(e.MeterId) || e.MeterId.Length > MaxIdLength)
+            if (string.IsNullOrWhiteSpace(e.MeterId))
             {
-                throw new InvalidFieldException($"events[{i}].meterId", $"The meter id is required (at most {MaxIdLength} characters).");
+                throw new InvalidFieldException($"events[{i}].meterId", "The meter id is required.");
+            }
+            // A meter id is an id as the topology import takes it: "MT 0001" or one with a zero-width space was answered
+            // as an unknown meter, the head-end's mistake told as ours.
+            if (PlainIds.Problem(e.MeterId) is { } problem)
+            {
+                throw new InvalidFieldException($"events[{i}].meterId", $"The meter id {problem}.");
             }
             if (string.IsNullOrWhiteSpace(e.EventId) || e.EventId.Length > MaxIdLength)
             {
                 throw new InvalidFieldException($"events[{i}].eventId", $"The event id is required (at most {MaxIdLength} characters).");
             }
+            if (PlainText.IndexOfFormat(e.EventId) is var invisible and >= 0)
+            {
+                throw new InvalidFieldException($"events[{i}].eventId", $"The event id {PlainText.DescribeFormat(e.EventId, invisible)}.");
+            }
             if (!Enum.IsDefined(e.Type))
             {
                 throw new InvalidFieldException($"events[{i}].type", "The type is LastGasp, PowerRestored or Reading.");
-            }
-            if (e.At == default)
-            {
-                throw new InvalidFieldException($"events[{i}].at", "The time of the event is required.");
             }
             if (e.At > latest || e.At < earliest)
             {
