@@ -127,11 +127,11 @@ public interface IOutageGrain : IGrain
     [OneWay]
     Task CallMerged(string orderId);
 
-    /// <summary>A call stored as merged into this outage, told again by its order's recovery after a crash (its
-    /// <see cref="CallMerged"/> may have died with the silo): it confirms a suspected outage as the call did, and is not
-    /// counted again (the count may hold it already; merged-call counts may drift by a crash's last second).</summary>
+    /// <summary>A call stored as merged into this outage at <paramref name="mergedAt"/>, told again by its order's
+    /// recovery after a crash (its <see cref="CallMerged"/> may have died with the silo): it confirms a suspected outage
+    /// as the call did, and is counted unless the stored count holds it (the outage keeps its recent calls for that).</summary>
     [OneWay]
-    Task MergedCallRecovered(string orderId);
+    Task MergedCallRecovered(string orderId, DateTimeOffset mergedAt);
 
     /// <summary>The linked repair order moved (accepted, travelling, resolved…). One-way: the order tells it after its
     /// stored change, while the outage may itself be waiting on the order (restoring, it withdraws a repair not yet

@@ -47,7 +47,7 @@ internal sealed partial class OutageGrain(
     private WriteBehind _record = null!;
 
     // Calls merged while the opening was still on its way from the area (counted behind, like every merged call).
-    private int _mergedBeforeOpening;
+    private readonly List<string> _mergedBeforeOpening = [];
 
     // A call merged before a crash, told again by its order's recovery before the opening arrived: it confirms.
     private bool _confirmedByRecoveredCall;
@@ -78,7 +78,7 @@ internal sealed partial class OutageGrain(
     /// opening.</summary>
     private OutageView? Unknown()
     {
-        if (_mergedBeforeOpening == 0 && !_confirmedByRecoveredCall)
+        if (_mergedBeforeOpening.Count == 0 && !_confirmedByRecoveredCall)
         {
             DeactivateIfUnused();
         }
@@ -114,7 +114,7 @@ internal sealed partial class OutageGrain(
         // Meters stamped a few minutes ahead (within the head-end's tolerance) do not start an outage in the future.
         var startedAt = opening.StartedAt > now ? now : opening.StartedAt;
         // A customer's call is evidence: one merged before the opening arrived confirms it too.
-        var confirmed = opening.Confirmed || _mergedBeforeOpening > 0 || _confirmedByRecoveredCall;
+        var confirmed = opening.Confirmed || _mergedBeforeOpening.Count > 0 || _confirmedByRecoveredCall;
         var record = new OutageRecord
         {
             Exists = true,
@@ -135,8 +135,10 @@ internal sealed partial class OutageGrain(
             EstimatedRestorationAt = opening.EstimatedRestorationAt ?? await ParentsEstimateAsync(opening, now) ?? DefaultEstimate(startedAt, areaClass, now),
             Cause = opening.Cause,
             ParentOutageId = opening.ParentOutageId,
-            MergedCalls = _mergedBeforeOpening,
-            MergedCallsAnnounced = _mergedBeforeOpening,
+            MergedCalls = _mergedBeforeOpening.Count,
+            MergedCallsAnnounced = _mergedBeforeOpening.Count,
+            RecentCalls = [.. _mergedBeforeOpening.Select(order => new CountedCall(order, now.ToUnixTimeMilliseconds()))],
+            CountedSince = now.ToUnixTimeMilliseconds(),
             // A planned outage has its work scheduled already; an unplanned one gets a repair order now, before any call,
             // unless one already serves it (the feeder outage's, for an area that went out under it).
             RepairOrderId = opening.RepairOrderId ?? (opening.Kind == OutageKind.Unplanned ? RepairOrderOf(Id) : null),
@@ -392,12 +394,22 @@ internal sealed partial class OutageGrain(
         return O.ToView();
     }
 
-    public Task MergedCallRecovered(string orderId)
+    public Task MergedCallRecovered(string orderId, DateTimeOffset mergedAt)
     {
         if (!O.Exists)
         {
             _confirmedByRecoveredCall = true;
+            if (!_mergedBeforeOpening.Contains(orderId))
+            {
+                _mergedBeforeOpening.Add(orderId);
+            }
             return Task.CompletedTask;
+        }
+        // Counted unless the stored count holds it: a call in the outage's recent calls, or merged before them (stored
+        // long before the crash). The count stayed short for good of the calls merged in a crash's last second.
+        if (O.CountedSince is { } since && mergedAt.ToUnixTimeMilliseconds() >= since && !O.RecentCalls.Any(c => c.OrderId == orderId))
+        {
+            return CallMerged(orderId);
         }
         return O.State == OutageState.Suspected ? Confirm($"call:{orderId}") : Task.CompletedTask;
     }
@@ -406,11 +418,18 @@ internal sealed partial class OutageGrain(
     {
         if (!O.Exists)
         {
-            _mergedBeforeOpening++;
+            if (!_mergedBeforeOpening.Contains(orderId))
+            {
+                _mergedBeforeOpening.Add(orderId);
+            }
             return Task.CompletedTask;
         }
         var outage = RequireOutage("system");
-        state.State = outage with { MergedCalls = outage.MergedCalls + 1 };
+        if (outage.RecentCalls.Any(c => c.OrderId == orderId))
+        {
+            return Task.CompletedTask; // counted already (told again after a restart)
+        }
+        state.State = outage with { MergedCalls = outage.MergedCalls + 1, RecentCalls = Counted(outage, orderId), CountedSince = CountedSince(outage) };
         // A customer's call is evidence: a suspected outage is confirmed by it.
         if (outage.State == OutageState.Suspected)
         {
@@ -419,6 +438,20 @@ internal sealed partial class OutageGrain(
         MarkDirty();
         return Task.CompletedTask;
     }
+
+    /// <summary>How long a counted call is kept in <see cref="OutageRecord.RecentCalls"/>: far longer than a call takes
+    /// from its order's commit to this count, and than a recovery's replay reaches back.</summary>
+    private static readonly TimeSpan RecentCallsKept = TimeSpan.FromMinutes(10);
+
+    private long RecentCallsCutoff => (TimeProvider.GetUtcNow() - RecentCallsKept).ToUnixTimeMilliseconds();
+
+    private IReadOnlyList<CountedCall> Counted(OutageRecord outage, string orderId)
+    {
+        var cutoff = RecentCallsCutoff;
+        return [.. outage.RecentCalls.Where(c => c.At >= cutoff), new CountedCall(orderId, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds())];
+    }
+
+    private long CountedSince(OutageRecord outage) => Math.Max(outage.CountedSince ?? long.MinValue, RecentCallsCutoff);
 
     public async Task RepairChanged(string orderId, WorkOrderState orderState, string? crewId)
     {
@@ -843,6 +876,14 @@ internal sealed record OutageRecord
     public IReadOnlyList<string> Children { get; init; } = [];
     public int MergedCalls { get; init; }
 
+    /// <summary>The calls counted in <see cref="MergedCalls"/> lately (order, Unix milliseconds), so that a call told
+    /// again after a crash is counted once: every call counted since <see cref="CountedSince"/> is here.</summary>
+    public IReadOnlyList<CountedCall> RecentCalls { get; init; } = [];
+
+    /// <summary>From when (Unix milliseconds) <see cref="RecentCalls"/> holds every counted call; null in records stored
+    /// before it was kept (a recovered call is then not counted again).</summary>
+    public long? CountedSince { get; init; }
+
     /// <summary><see cref="MergedCalls"/> as last journaled and put on the board (the count is told behind).</summary>
     public int MergedCallsAnnounced { get; init; }
     public DateTimeOffset? RestoredAt { get; init; }
@@ -916,3 +957,6 @@ internal sealed record OutageRecord
 
 /// <summary>An estimated restoration as set on a feeder outage, for its area outages.</summary>
 internal sealed record EtrChange(DateTimeOffset At, string Actor, string? Cause);
+
+/// <summary>A merged call counted by its outage: the order and when (Unix milliseconds).</summary>
+internal sealed record CountedCall(string OrderId, long At);

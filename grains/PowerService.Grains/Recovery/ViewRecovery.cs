@@ -22,9 +22,10 @@ namespace PowerService.Grains.Recovery;
 /// <see cref="IWorkOrderGrain.Reannounce"/>, <see cref="IFieldCrewGrain.Reannounce"/>, <see cref="IOutageGrain.Reannounce"/>,
 /// <see cref="IPlannedOutageGrain.Reannounce"/>), before the silo takes calls. After a clean stop that is the last
 /// interval's changes, told what their views already hold. A crew list that still holds an order that has left it is
-/// put right by the crew itself when it activates (<see cref="IWorkOrderGrain.ConfirmToCrew"/>). Live counts, indicators
-/// and merged-call counts are deltas and not rebuilt here (they may drift by a crash's last second; see
-/// <c>docs/workflow.md</c>).</para></summary>
+/// put right by the crew itself when it activates (<see cref="IWorkOrderGrain.ConfirmToCrew"/>). A merged call counts in
+/// its outage once (<see cref="IOutageGrain.MergedCallRecovered"/>), and an unknown call is remembered by its area again
+/// (<see cref="Outages.IAreaPowerGrain.CallRecovered"/>). Live counts and indicators are deltas and not rebuilt here (they
+/// may drift by a crash's last second; see <c>docs/workflow.md</c>).</para></summary>
 internal sealed partial class ViewRecovery(RecoveryOptions options, ILogger<ViewRecovery> logger) : ISiloService
 {
     public const string CheckpointKey = "views";

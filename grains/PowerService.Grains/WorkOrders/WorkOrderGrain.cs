@@ -336,7 +336,7 @@ internal sealed partial class WorkOrderGrain(
         if (Order.State == WorkOrderState.Merged && Order.OutageId is { } outage && Order.MergedInto == outage)
         {
             // The call is the outage's evidence: without it a suspected outage stays unconfirmed and its customers untold.
-            calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).MergedCallRecovered(Id));
+            calls.Add(GrainFactory.GetGrain<IOutageGrain>(outage).MergedCallRecovered(Id, Order.UpdatedAt));
         }
         await Task.WhenAll(calls);
         if (await OutageFoundSince() is { } found && await JoinOutage(found))

@@ -592,7 +592,8 @@ public sealed class OutageInferenceTests : IAsyncLifetime
     }
 
     /// <summary>The order's recovery after a crash tells the outage of a call merged into it again (its one-way
-    /// CallMerged may have died with the silo): before and after the opening, it confirms a suspected outage.</summary>
+    /// CallMerged may have died with the silo): before and after the opening, it confirms a suspected outage and is
+    /// counted, once.</summary>
     [Fact]
     public async Task A_merged_call_told_again_by_recovery_confirms_a_suspected_outage_before_or_after_its_opening()
     {
@@ -601,13 +602,16 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal(OutageState.Suspected, (await suspected.Get())!.State);
         var unopened = Outage("OUT-TA-000003-1");
 
-        await suspected.MergedCallRecovered("WO-CALL-1");
-        await unopened.MergedCallRecovered("WO-CALL-2");
+        await suspected.MergedCallRecovered("WO-CALL-1", _silo.Clock.GetUtcNow());
+        await unopened.MergedCallRecovered("WO-CALL-2", _silo.Clock.GetUtcNow());
+        await unopened.MergedCallRecovered("WO-CALL-2", _silo.Clock.GetUtcNow()); // told twice, counted once
         var opened = await unopened.Open(new OutageOpening(
             OutageKind.Unplanned, OutageScope.TransformerArea, AreaPowerGrain.MetersActor, _silo.Clock.GetUtcNow(), [Area(3)], "FD-000002"));
 
         await Eventually.True(async () => (await suspected.Get())!.State == OutageState.Confirmed, "the recovered call confirmed the outage");
-        Assert.Equal((OutageState.Confirmed, 0), (opened.State, opened.MergedCalls));
+        Assert.Equal((OutageState.Confirmed, 1), (opened.State, opened.MergedCalls));
+        await suspected.MergedCallRecovered("WO-CALL-1", _silo.Clock.GetUtcNow());
+        Assert.Equal(1, (await suspected.Get())!.MergedCalls);
     }
 
     [Fact]
