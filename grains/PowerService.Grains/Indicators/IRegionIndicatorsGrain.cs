@@ -41,7 +41,9 @@ public static class IndicatorScopes
 
 /// <summary>One ended outage as the indicators count it: <paramref name="Customers"/> lost supply from
 /// <paramref name="InterruptedFrom"/> to <paramref name="RestoredAt"/>. <paramref name="NewInterruption"/> is false for
-/// meters still dark after their area came back: the same interruption, lasting longer (only minutes count).</summary>
+/// meters still dark after their area came back: the same interruption, lasting longer (only minutes count).
+/// <paramref name="Momentary"/>: restored within <see cref="Outages.OutageOptions.MomentaryAtMost"/> of its start, counted
+/// apart (neither an interruption nor minutes in the reliability indices).</summary>
 public sealed record OutageFact(
     string OutageId,
     OutageKind Kind,
@@ -49,7 +51,8 @@ public sealed record OutageFact(
     int Customers,
     DateTimeOffset InterruptedFrom,
     DateTimeOffset RestoredAt,
-    bool NewInterruption);
+    bool NewInterruption,
+    bool Momentary = false);
 
 public enum OrderFactKind
 {
@@ -99,7 +102,8 @@ public sealed record ReliabilityIndicators(
     double? CaidiMinutes,
     double? Asai,
     double? UnplannedSaidiMinutes,
-    double? PlannedSaidiMinutes);
+    double? PlannedSaidiMinutes,
+    long MomentaryInterruptions = 0);
 
 /// <summary>SLA clocks settled in the period: met on time, or breached; <paramref name="Rate"/> = met / (met + breached).</summary>
 public sealed record OnTimeIndicators(long Met, long Breached, double? Rate);

@@ -50,6 +50,13 @@ internal sealed class RegionIndicatorsGrain(
         {
             return Task.CompletedTask;
         }
+        if (outage.Momentary)
+        {
+            // A blink: on record, not an interruption of the reliability indices (docs/indicators.md).
+            month.MomentaryInterruptions += outage.Customers;
+            _figures.Changed();
+            return Task.CompletedTask;
+        }
         var minutes = outage.Customers * Math.Max(0, (outage.RestoredAt - outage.InterruptedFrom).TotalMinutes);
         var interruptions = outage.NewInterruption ? outage.Customers : 0;
         if (outage.Kind == OutageKind.Planned)
@@ -202,7 +209,8 @@ internal sealed class RegionIndicatorsGrain(
             Share(minutes, interruptions, 2),
             asai,
             Share(unplannedMinutes, customers, 2),
-            Share(plannedMinutes, customers, 2));
+            Share(plannedMinutes, customers, 2),
+            months.Sum(m => m.MomentaryInterruptions));
     }
 
     private static OnTimeIndicators OnTime(List<MonthFigures> months)
@@ -307,6 +315,9 @@ internal sealed class MonthFigures
     public int Outages { get; set; }
     public long UnplannedInterruptions { get; set; }
     public long PlannedInterruptions { get; set; }
+
+    /// <summary>Customers cut by momentary outages (restored within <c>Workflow:Outages:MomentaryAtMost</c>).</summary>
+    public long MomentaryInterruptions { get; set; }
     public double UnplannedMinutes { get; set; }
     public double PlannedMinutes { get; set; }
 

@@ -381,9 +381,9 @@ internal sealed partial class OutageGrain(
         {
             Event("OutageRestored", actor, now, new { RestoredAt = restoredAt, Duration = restoredAt - outage.StartedAt, outage.MergedCalls }),
         };
-        if (outage.Scope != OutageScope.Feeder && outage.Kind == OutageKind.Unplanned)
+        if (outage.Scope != OutageScope.Feeder && outage.Kind == OutageKind.Unplanned && !IsMomentary(outage, restoredAt))
         {
-            // The area's history, read by planned outages to count customers cut repeatedly; a feeder outage's areas
+            // The area's history, read by planned outages to count customers cut repeatedly (a blink is no cut); a feeder outage's areas
             // are recorded by its area outages, a planned outage's by its close-out (with the actual times reported).
             var record = new AreaOutageRecord(Id, outage.Kind, outage.StartedAt, restoredAt, outage.MeterIds);
             events.AddRange(outage.TransformerAreaIds.Select(area => new JournalEvent(
@@ -759,9 +759,17 @@ internal sealed partial class OutageGrain(
         // Customers a partial outage of the area had cut before this one are that outage's interruption, counted there:
         // counted here again, a street's fuse and then its transformer made 23 interruptions of 20 customers.
         var customers = nested ? o.AffectedCustomers : Math.Max(0, o.AffectedCustomers - o.CustomersAlreadyOut);
-        var fact = new OutageFact(o.Id, o.Kind, o.TransformerAreaIds, customers, from, o.RestoredAt ?? TimeProvider.GetUtcNow(), !nested);
+        var restoredAt = o.RestoredAt ?? TimeProvider.GetUtcNow();
+        var fact = new OutageFact(o.Id, o.Kind, o.TransformerAreaIds, customers, from, restoredAt, !nested, IsMomentary(o, restoredAt));
         await Task.WhenAll(IndicatorScopes.Of(GrainFactory, o.Region).Select(scope => scope.OutageRestored(fact)));
     }
+
+    /// <summary>An unplanned outage of an area or meters restored within <see cref="OutageOptions.MomentaryAtMost"/> of
+    /// its start: a blink (a recloser's trip and close) that became an outage only because its last gasps and restores
+    /// came in separate batches.</summary>
+    private bool IsMomentary(OutageRecord o, DateTimeOffset restoredAt) =>
+        o.Kind == OutageKind.Unplanned && o.Scope != OutageScope.Feeder && !(o.Scope == OutageScope.Meters && o.ParentOutageId is not null)
+        && restoredAt - o.StartedAt <= options.MomentaryAtMost;
 
     private Task TellOpener(OutageRecord o) => o switch
     {

@@ -43,6 +43,12 @@ public sealed class OutageOptions
     /// without this the call and the outage would send two crews to one fault.</summary>
     public TimeSpan CallsBeforeOutage { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>An unplanned outage restored within this long of its start is a momentary interruption (a recloser's
+    /// trip and close, last gasps and restores in separate batches): kept on record, but not an interruption in SAIFI,
+    /// SAIDI and CAIDI, nor a cut in the repeated-outage counts. DL/T 836 counts interruptions longer than 3 minutes
+    /// (IEEE 1366: 5 minutes); docs/indicators.md.</summary>
+    public TimeSpan MomentaryAtMost { get; set; } = TimeSpan.FromMinutes(3);
+
     /// <summary>How long an area's meter flags (which meter is dark since when, the newest event applied) may wait to
     /// be written after they changed. Opening and ending an outage are written at once; only the flags lag. In a
     /// storm every area changes every second, and writing each area's flags every second was most of the burst's
@@ -83,7 +89,7 @@ public sealed class OutageOptions
         {
             throw new ArgumentException("Outages: SuspectShare, ConfirmShare and FeederShare are shares in (0, 1], ConfirmShare >= SuspectShare.");
         }
-        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero || OpeningsInFlight < 1 || CallsBeforeOutage < TimeSpan.Zero)
+        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero || OpeningsInFlight < 1 || CallsBeforeOutage < TimeSpan.Zero || MomentaryAtMost < TimeSpan.Zero)
         {
             throw new ArgumentException("Outages: minimum counts are at least 1 and the inference window is positive.");
         }

@@ -159,6 +159,35 @@ public sealed class IndicatorsTests
         Assert.Equal(new RepeatedOutageIndicators(3, 2), indicators.RepeatedOutages);
     }
 
+    /// <summary>A blink — last gasps, then the restores seconds later in another batch — opened an outage and counted
+    /// as an interruption of every customer of the area in SAIFI, at zero minutes, and as a cut towards "repeated
+    /// outages". An unplanned outage restored within three minutes is momentary: counted apart, not in the reliability
+    /// indices nor the repeated cuts; one that lasts longer counts as before.</summary>
+    [Fact]
+    public async Task An_outage_restored_within_three_minutes_is_a_momentary_interruption_outside_SAIFI_and_the_repeated_cuts()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await PlannedGrid.ImportAsync(silo);
+        for (var i = 1; i <= 3; i++)
+        {
+            var blink = silo.Grain<IOutageGrain>($"OUT-B{i}");
+            await blink.Open(new OutageOpening(OutageKind.Unplanned, OutageScope.TransformerArea, Dispatcher, silo.Clock.GetUtcNow(), ["TA-1"], Confirmed: true));
+            silo.Advance(TimeSpan.FromSeconds(40 * i));
+            await blink.Restore(Dispatcher);
+        }
+        var sustained = silo.Grain<IOutageGrain>("OUT-S1");
+        await sustained.Open(new OutageOpening(OutageKind.Unplanned, OutageScope.TransformerArea, Dispatcher, silo.Clock.GetUtcNow(), ["TA-1"], Confirmed: true));
+        silo.Advance(TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(1));
+        await sustained.Restore(Dispatcher);
+
+        var reliability = (await Reported(silo, Region, i => i.Reliability.Outages == 1 && i.Reliability.MomentaryInterruptions == 9)).Reliability;
+
+        Assert.Equal((1, 3L, 9L), (reliability.Outages, reliability.CustomerInterruptions, reliability.MomentaryInterruptions));
+        Assert.Equal(Math.Round(3 * (3 + (1 / 60.0)), 2), reliability.CustomerInterruptionMinutes);
+        Assert.Equal(0.5, reliability.Saifi);
+        Assert.Equal(0, (await Reported(silo, Region, _ => true)).RepeatedOutages.Customers); // one cut, three blinks
+    }
+
     /// <summary>An outage counts in the month it ended, the repeated-outage figure too: a third cut running from the
     /// night of 30 November into 1 December made November's customers "cut three times" while November's own
     /// figures counted two outages.</summary>
