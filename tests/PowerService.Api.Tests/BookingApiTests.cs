@@ -64,6 +64,46 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(body.GetProperty("order").GetProperty("version").GetInt32(), (await Json(again)).GetProperty("order").GetProperty("version").GetInt32());
     }
 
+    /// <summary>A customer could not find a time to book: crews are not theirs to list and slots were listed per crew
+    /// only. <c>GET /api/bookings/times?orderId=</c> lists the free times of the crews of the order's region able to do
+    /// its work, one per time, earliest first: not a crew without the skill, not a full slot, not (for a customer) one
+    /// starting within the dispatch lead; another customer's order is a 404.</summary>
+    [Fact]
+    public async Task A_customer_lists_the_free_visit_times_of_the_crews_able_to_do_their_order()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-13", skills: ["LowVoltageRepair"], offShiftUntilTomorrow: true); // no metering
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-14", skills: MeterAndRepair, offShiftUntilTomorrow: true);
+        var now = _clock.GetUtcNow();
+        var soon = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(20);
+        var later = _slot.AddHours(4);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-13/slots", new { slots = new[] { new { start = later, end = later.AddHours(2), capacity = 3 } } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-14/slots", new
+        {
+            slots = new[] { new { start = soon, end = soon.AddHours(1), capacity = 1 }, new { start = _slot, end = _slot.AddHours(2), capacity = 2 }, new { start = later, end = later.AddHours(2), capacity = 1 } },
+        })).StatusCode);
+        var full = await CreateAsync(_dispatcher, Installation("WO-FULL"));
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId = full, crewId = "C-14", slotStart = later })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterVerification", description = "The meter runs fast" });
+
+        var listed = await _customer.GetAsync($"/api/bookings/times?orderId={orderId}");
+
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        var times = (await Json(listed)).EnumerateArray()
+            .Select(t => (t.GetProperty("start").GetDateTimeOffset(), t.GetProperty("end").GetDateTimeOffset(), t.GetProperty("crewId").GetString(), t.GetProperty("free").GetInt32())).ToList();
+        // C-14's 2 places and C-12's 1 at the same time: one time, held with the crew with the most places.
+        Assert.Equal([(_slot, _slot.AddHours(2), "C-14", 3)], times);
+        var dispatcherTimes = await Json(await _dispatcher.GetAsync($"/api/bookings/times?orderId={orderId}"));
+        Assert.Equal(soon, dispatcherTimes[0].GetProperty("start").GetDateTimeOffset()); // a dispatcher may fit a visit in
+        var picked = times[0];
+        Assert.Equal(HttpStatusCode.Created, (await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = picked.Item3, slotStart = picked.Item1 })).StatusCode);
+
+        var other = await _api.ClientForAsync("customer-li");
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/bookings/times?orderId={orderId}")).StatusCode);
+        var noOrder = await _customer.GetAsync("/api/bookings/times");
+        Assert.Equal((HttpStatusCode.BadRequest, "orderId"), (noOrder.StatusCode, (await Json(noOrder)).GetProperty("field").GetString()));
+        Assert.Equal(HttpStatusCode.Forbidden, (await (await _api.ClientForAsync("crew-c12")).GetAsync($"/api/bookings/times?orderId={orderId}")).StatusCode);
+    }
+
     /// <summary>The app sends a confirm again when its answer was lost (docs/api.md: a double tap is a 200). Once the
     /// order had been dispatched for its slot the resend was a 409 ("is Dispatched: Reserve is not allowed") and the app
     /// showed the booking as failed although it had succeeded.</summary>

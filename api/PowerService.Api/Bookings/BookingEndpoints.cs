@@ -35,6 +35,17 @@ public static class BookingEndpoints
             return Results.Created($"/api/bookings/{Uri.EscapeDataString(booking.Id)}", booking);
         }).WithName("HoldBooking");
 
+        // What a customer picks from in the app (and a dispatcher on the phone with them): the order's region's free visit
+        // times. A customer could not book at all: crews are not theirs to list, and slots were listed per crew only.
+        bookings.MapGet("/times", async (string? orderId, string? to, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
+        {
+            var caller = Caller.From(user);
+            var id = RequestFields.RequiredId(orderId, "orderId");
+            var until = RequestFields.Moment(to, "to") ?? silo.TimeProvider.GetUtcNow().AddDays(VisitTimesAhead);
+            await WorkOrderEndpoints.VisibleOrderAsync(grains, id, caller);
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).VisitTimes(caller.Actor, until, MaxVisitTimes));
+        }).WithName("ListVisitTimes");
+
         bookings.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
             Results.Ok(await VisibleBookingAsync(grains, id, Caller.From(user)))).WithName("GetBooking");
 
@@ -57,6 +68,10 @@ public static class BookingEndpoints
 
         return routes;
     }
+
+    /// <summary>How far ahead visit times are listed by default (days), and at most how many.</summary>
+    private const int VisitTimesAhead = 14;
+    private const int MaxVisitTimes = 200;
 
     /// <summary>The booking if the caller may see its order; otherwise, and for an unknown id, 404.</summary>
     private static async Task<Booking> VisibleBookingAsync(IGrainFactory grains, string id, Caller caller)

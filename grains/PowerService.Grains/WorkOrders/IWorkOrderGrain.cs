@@ -77,6 +77,12 @@ public interface IWorkOrderGrain : IGrain
     /// slot from others; 409). Confirm it with <see cref="WorkOrderAction.Reserve"/>.</summary>
     Task<Crews.Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor);
 
+    /// <summary>The visit times this order may be booked for until <paramref name="until"/>: the published slots with a
+    /// free place of the crews of its region that have the skill its work needs, one per time (the crew with the most
+    /// free places), earliest first, at most <paramref name="limit"/>; for a customer (<paramref name="actor"/>) none
+    /// starting within the booking's dispatch lead (the crew could not be sent in time).</summary>
+    Task<IReadOnlyList<VisitTime>> VisitTimes(string actor, DateTimeOffset until, int limit);
+
     /// <summary>Records one callback attempt (回访).</summary>
     Task<WorkOrderView> RecordCallback(CallbackAttempt attempt);
 
@@ -132,3 +138,7 @@ public enum CallbackOutcome
 public sealed record CallbackAttempt(CallbackOutcome Outcome, string Actor, string? Note = null);
 
 public sealed record WorkOrderEvent(long Sequence, string Type, DateTimeOffset At, string? Actor, string? Location, string PayloadJson);
+
+/// <summary>A time a visit can be booked: the slot, the crew to hold it with, and how many places are free at that time
+/// among the region's crews able to do the work.</summary>
+public sealed record VisitTime(DateTimeOffset Start, DateTimeOffset End, string CrewId, int Free);

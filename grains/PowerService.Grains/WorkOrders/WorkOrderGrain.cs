@@ -408,6 +408,31 @@ internal sealed partial class WorkOrderGrain(
         return Math.Round(km, 2);
     }
 
+    public async Task<IReadOnlyList<VisitTime>> VisitTimes(string actor, DateTimeOffset until, int limit)
+    {
+        var order = RequireOrder();
+        RequireActor(actor);
+        var from = TimeProvider.GetUtcNow() + (Actors.IsCustomer(actor) ? bookingOptions.DispatchLead : TimeSpan.Zero);
+        var skill = DispatchScoring.SkillForKind(order.Kind);
+        var crews = await GrainFactory.GetGrain<IDispatchGrain>(order.Region).GetCrewIds();
+        var offered = await Task.WhenAll(crews.Select(async id =>
+        {
+            var crew = GrainFactory.GetGrain<IFieldCrewGrain>(id);
+            return await crew.Get() is { } view && view.Profile.Skills.Contains(skill)
+                ? (await crew.GetSlots(from, until)).Where(s => s.Start >= from && s.Capacity - s.Held - s.Confirmed > 0).Select(s => (Crew: id, Slot: s))
+                : [];
+        }));
+        return [.. offered.SelectMany(o => o)
+            .GroupBy(o => (o.Slot.Start, o.Slot.End))
+            .OrderBy(g => g.Key.Start).ThenBy(g => g.Key.End)
+            .Take(limit)
+            .Select(g =>
+            {
+                var best = g.OrderByDescending(o => o.Slot.Capacity - o.Slot.Held - o.Slot.Confirmed).ThenBy(o => o.Crew, StringComparer.Ordinal).First();
+                return new VisitTime(g.Key.Start, g.Key.End, best.Crew, g.Sum(o => o.Slot.Capacity - o.Slot.Held - o.Slot.Confirmed));
+            })];
+    }
+
     public async Task<Booking> HoldVisit(string crewId, DateTimeOffset slotStart, string actor)
     {
         var order = RequireOrder();

@@ -1032,6 +1032,39 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.False((await ApiScenario.JsonAsync(await customerApi.GetAsync($"/api/outages/{id}"))).GetProperty("supplyStillOff").GetBoolean());
     }
 
+    /// <summary>A customer could not book a visit in the app (the tracker even asked for "a new time" after a crew called
+    /// one off): the tracker lists the free times of the crews able to do the work, and the one picked is booked.</summary>
+    [Fact]
+    public async Task A_customer_picks_a_free_visit_time_on_the_tracker_and_the_visit_is_booked()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-31", skills: ["LowVoltageRepair", "Metering"], offShiftUntilTomorrow: true);
+        var day = DateTimeOffset.UtcNow.Date.AddDays(3);
+        var slot = new DateTimeOffset(day.Year, day.Month, day.Day, 1, 0, 0, TimeSpan.Zero); // 09:00 in Haikou
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/crews/C-31/slots", new { slots = new[] { new { start = slot, end = slot.AddHours(2), capacity = 1 } } })).StatusCode);
+        var customer = await SignInAsync("customer.html", "customer-wang", phone: true, timeZone: "Asia/Shanghai");
+        await customer.Locator("#report select[name=kind]").SelectOptionAsync("MeterVerification");
+        await customer.Locator("#report input[name=description]").FillAsync("The meter runs fast");
+        await customer.Locator("#report button").ClickAsync();
+        await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync("is received");
+        var orderId = await customer.Locator("#mine tr.followed").GetAttributeAsync("data-order");
+
+        await customer.Locator("#visit-times").ClickAsync();
+
+        var time = customer.Locator($"#visit-list button[data-crew='C-31'][data-start='{slot.UtcDateTime:yyyy-MM-ddTHH:mm:ss}+00:00']");
+        await Assertions.Expect(time).ToHaveTextAsync($"{day:yyyy-MM-dd} 09:00–11:00");
+        await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-visit-times.png"), FullPage = true });
+        await time.ClickAsync();
+
+        await Assertions.Expect(customer.Locator("#visit-state")).ToHaveTextAsync($"Your visit is booked for {day:yyyy-MM-dd} 09:00–11:00.");
+        await Assertions.Expect(customer.Locator("#eta")).ToContainTextAsync($"Visit booked for {day:yyyy-MM-dd} 09:00–11:00");
+        await Assertions.Expect(customer.Locator("#visit-times")).ToHaveTextAsync("Change the visit time");
+        var order = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync($"/api/work-orders/{orderId}"));
+        Assert.Equal(("Reserved", "C-31"), (order.GetProperty("state").GetString(), order.GetProperty("crewId").GetString()));
+        await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-visit-booked.png"), FullPage = true });
+    }
+
     /// <summary>Weak coverage in the field: the silo applies the crew's Accept but the answer never reaches the PDA. The
     /// page sends the action again with the same request id, and the order answers without applying it twice.</summary>
     [Fact]

@@ -28,6 +28,9 @@ const Kinds = { FaultRepair: "Fault repair", NewConnection: "New connection", Me
 // The customer's own requests by id (from GET /api/work-orders, then the hub's pushes).
 const mine = new Map();
 const Final = new Set(["Closed", "Cancelled", "Merged"]);
+// Work a crew comes to do at a time the customer books; a fault is sent at once, a question or complaint answered by phone.
+const Visited = new Set(["NewConnection", "MeterInstallation", "MeterVerification", "OnSiteSurvey", "Reconnection"]);
+const bookable = o => Visited.has(o.kind) && (Waiting.has(o.state) || o.state === "Reserved");
 
 requireRole(["customer"], async () => {
   const connection = hub("/hubs/customer");
@@ -81,6 +84,40 @@ requireRole(["customer"], async () => {
       showError(null);
       await follow(target);
     } catch (error) { $("reported").textContent = ""; showError(error); } });
+  };
+  // Booking a visit (预约): the free times of the crews able to do the work, then the one picked held and confirmed. The
+  // tracker asked for a new time after a crew called a visit off, and the page had no way to give one.
+  $("visit-times").onclick = async () => {
+    const id = followed;
+    $("visit-state").textContent = "Looking for free times…";
+    $("visit-list").innerHTML = "";
+    try {
+      const times = await api("GET", `/api/bookings/times?orderId=${encodeURIComponent(id)}`);
+      if (id !== followed) return;
+      $("visit-state").textContent = times.length ? "Pick a time: the crew comes within it." : "No free visit time in the next two weeks: call 95598 and we will find one.";
+      $("visit-list").innerHTML = times.map(t => `<button type="button" data-crew="${escape(t.crewId)}" data-start="${escape(t.start)}">${escape(visitWindow(t))}</button>`).join("");
+      showError(null);
+    } catch (error) { $("visit-state").textContent = ""; showError(error); }
+  };
+  $("visit-list").onclick = async event => {
+    const picked = event.target.closest("button[data-start]");
+    if (!picked) return;
+    const id = followed, buttons = [...$("visit-list").querySelectorAll("button")];
+    buttons.forEach(b => { b.disabled = true; });
+    let hold = null;
+    try {
+      hold = await api("POST", "/api/bookings", { orderId: id, crewId: picked.dataset.crew, slotStart: picked.dataset.start });
+      const booked = await api("POST", `/api/bookings/${encodeURIComponent(hold.id)}/confirm`);
+      $("visit-list").innerHTML = "";
+      $("visit-state").textContent = `Your visit is booked for ${visitWindow(booked.order.visit)}.`;
+      showError(null);
+      show(booked.order);
+    } catch (error) {
+      // Taken by someone else meanwhile, or the order moved on: the hold, if any, is let go; the error says why.
+      if (hold) await api("DELETE", `/api/bookings/${encodeURIComponent(hold.id)}`).catch(() => {});
+      showError(error);
+      buttons.forEach(b => { b.disabled = false; });
+    }
   };
   $("report").kind.onchange = event => { $("report").connectionCategory.hidden = event.target.value !== "NewConnection"; };
   // The controls above work from the moment the page shows; then the live feed, and the lists after it (a push while
@@ -166,6 +203,17 @@ function show(order) {
   // A crew named on a withdrawn or merged order was let go of it.
   const crew = order.crewId && !Final.has(order.state) ? " · crew " + order.crewId : "";
   $("detail").textContent = `${calledOff(order) ? CalledOff : Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString("en-GB")}`;
+  drawVisit(order);
+}
+
+/// The booking controls, for work a crew visits for while it waits for a crew or its visit is still ahead.
+function drawVisit(order) {
+  const can = bookable(order), shownFor = $("visit").dataset.order;
+  $("visit").hidden = !can;
+  // Times listed for another order, or for this one before it was booked, are not offered any more.
+  if (!can || shownFor !== `${order.id}:${order.state}`) { $("visit-list").innerHTML = ""; if (shownFor && !shownFor.startsWith(`${order.id}:`)) $("visit-state").textContent = ""; }
+  $("visit").dataset.order = `${order.id}:${order.state}`;
+  $("visit-times").textContent = order.state === "Reserved" ? "Change the visit time" : "Choose a visit time";
 }
 
 async function loadOutages(again = false) {
