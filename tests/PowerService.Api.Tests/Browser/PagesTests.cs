@@ -1065,6 +1065,34 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-visit-booked.png"), FullPage = true });
     }
 
+    /// <summary>A complaint's tracker showed a repair's steps ("Received, a crew is being found" … "Repaired"), and on
+    /// opening the page followed the most urgent request rather than the one the customer changed last (an order just
+    /// put on hold ranks last).</summary>
+    [Fact]
+    public async Task A_complaint_is_tracked_in_a_complaints_steps_and_the_tracker_opens_on_the_request_changed_last()
+    {
+        await ApiScenario.ImportTwoAreasAsync(await _api.ClientForAsync("dispatcher-li"));
+        var customerApi = await _api.ClientForAsync("customer-li");
+        var created = await customerApi.PostAsJsonAsync("/api/work-orders", new { kind = "MeterVerification", description = "The meter runs fast" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var check = await ApiScenario.JsonAsync(created);
+        var customer = await SignInAsync("customer.html", "customer-li");
+        await customer.Locator("#report select[name=kind]").SelectOptionAsync("Complaint");
+        await customer.Locator("#report input[name=description]").FillAsync("Nobody answered the hotline for an hour");
+        await customer.Locator("#report button").ClickAsync();
+
+        await Assertions.Expect(customer.Locator("#steps")).ToHaveTextAsync("ReceivedBeing handledAnsweredClosed");
+        await Assertions.Expect(customer.Locator("#detail")).ToContainTextAsync("Received, being looked into");
+        await Assertions.Expect(customer.Locator("#visit")).ToBeHiddenAsync(); // a complaint books no visit
+
+        var checkId = check.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await customerApi.PostAsJsonAsync($"/api/work-orders/{checkId}/transitions", new { action = "suspend", note = "away this week" })).StatusCode);
+        await customer.GotoAsync("customer.html");
+
+        await Assertions.Expect(customer.Locator("#title")).ToHaveTextAsync($"{checkId} · Meter check");
+        await Assertions.Expect(customer.Locator("#steps")).ToHaveTextAsync("ReceivedCrew assignedCrew acceptedOn the wayCrew on siteDoneClosed");
+    }
+
     /// <summary>Weak coverage in the field: the silo applies the crew's Accept but the answer never reaches the PDA. The
     /// page sends the action again with the same request id, and the order answers without applying it twice.</summary>
     [Fact]

@@ -1,6 +1,19 @@
 import { api, hub, requireRole, showError, showOffline, escape, slack, when, until, visitWindow, sendOnce, sending, startFeed, isRunning } from "./session.js";
 
 const Steps = [["Created", "Received"], ["Dispatched", "Crew assigned"], ["Accepted", "Crew accepted"], ["EnRoute", "On the way"], ["OnSite", "Crew on site"], ["CallbackPending", "Repaired"], ["Closed", "Closed"]];
+// A visit that repairs nothing (a meter check, a connection) ends "Done"; a question or a complaint is answered by the
+// service, not by a crew on the way ("Received, a crew is being found" told a complainant a crew would come).
+const StepsOf = kind =>
+  kind === "Complaint" || kind === "Consultation" ? [["Created", "Received"], ["Dispatched", "Being handled"], ["CallbackPending", "Answered"], ["Closed", "Closed"]]
+  : kind === "FaultRepair" ? Steps : Steps.map(([state, label]) => [state, state === "CallbackPending" ? "Done" : label]);
+const Handled = new Set(["Complaint", "Consultation"]);
+const HandledSays = {
+  Created: "Received, being looked into", Rejected: "Received, being looked into", Reopened: "Reopened, being looked into",
+  Dispatched: "Being handled", Accepted: "Being handled", EnRoute: "Being handled", OnSite: "Being handled",
+  Resolved: "Answered", CallbackPending: "Answered; we will call you to check",
+};
+/// A state in the customer's words for this kind of request.
+const sayState = o => (Handled.has(o.kind) && HandledSays[o.state]) || Says[o.state] || o.state;
 const Rank = { Created: 0, Rejected: 0, Reopened: 0, Reserved: 0, Dispatched: 1, Accepted: 2, EnRoute: 3, OnSite: 4, Resolved: 5, CallbackPending: 5, Closed: 6 };
 const $ = id => document.getElementById(id);
 let followed = null;
@@ -132,7 +145,9 @@ requireRole(["customer"], async () => {
   await startFeed(connection, async () => { await loadAll(); if (followed) await follow(followed); });
   await loadAll();
   const fromUrl = new URLSearchParams(location.search).get("order");
-  const open = [...mine.values()].find(o => !Final.has(o.state));
+  // The open request changed last (the list comes ranked by urgency: the page opened on an older request while the one
+  // the customer had just put on hold ranked last).
+  const open = [...mine.values()].filter(o => !Final.has(o.state)).sort((a, b) => Date.parse(b.updatedAt ?? 0) - Date.parse(a.updatedAt ?? 0))[0];
   if (fromUrl) { $("find").orderId.value = fromUrl; await follow(fromUrl); }
   else if (open) await follow(open.id);
   setInterval(() => { if (followed && window.lastOrder) show(window.lastOrder); showOutage(); }, 30000);
@@ -169,7 +184,7 @@ function drawMine() {
 /// What a request's state means to the customer, with the time of a booked visit.
 function says(o) {
   if (calledOff(o)) return CalledOff;
-  return o.state === "Reserved" && o.visit ? `Visit booked for ${visitWindow(o.visit)}` : Says[o.state] ?? o.state;
+  return o.state === "Reserved" && o.visit ? `Visit booked for ${visitWindow(o.visit)}` : sayState(o);
 }
 
 /// The order waits for a crew because its booked crew turned the visit down.
@@ -182,7 +197,8 @@ function show(order) {
   drawMine();
   $("title").textContent = `${order.id} · ${Kinds[order.kind] ?? order.kind}`;
   const rank = Rank[order.state] ?? -1;
-  $("steps").innerHTML = Steps.map(([state, label], i) => `<span class="${i < rank ? "done" : i === rank ? "now" : ""}" data-state="${state}">${escape(label)}</span>`).join("");
+  const steps = StepsOf(order.kind), at = Math.max(-1, ...steps.map(([state], i) => (Rank[state] <= rank ? i : -1)));
+  $("steps").innerHTML = steps.map(([state, label], i) => `<span class="${i < at ? "done" : i === at ? "now" : ""}" data-state="${state}">${escape(label)}</span>`).join("");
   // The arrival promise still open: after a reopen the first visit's (met) promise is history, not the new one.
   const arrival = (order.slaClocks || []).find(c => c.name === "Arrival" && isRunning(c));
   const s = slack(order);
@@ -202,7 +218,7 @@ function show(order) {
     s ? `Promised by ${when(Date.now() + s.minutes * 60000)}` : "";
   // A crew named on a withdrawn or merged order was let go of it.
   const crew = order.crewId && !Final.has(order.state) ? " · crew " + order.crewId : "";
-  $("detail").textContent = `${calledOff(order) ? CalledOff : Says[order.state] ?? order.state}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString("en-GB")}`;
+  $("detail").textContent = `${calledOff(order) ? CalledOff : sayState(order)}${crew} · updated ${new Date(order.updatedAt).toLocaleTimeString("en-GB")}`;
   drawVisit(order);
 }
 
