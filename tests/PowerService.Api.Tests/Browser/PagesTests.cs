@@ -524,6 +524,72 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("dispatcher override (no LowVoltageRepair)", await dispatcherApi.GetStringAsync("/api/work-orders/WO-K1/history"));
     }
 
+    /// <summary>A dispatcher's storm shift on a 1366×768 laptop. A repaired order waits for its callback and the console
+    /// offered only Assign and Cancel, both refused: it records the callback (a dissatisfied customer reopens the order)
+    /// or closes it. A duplicate call is merged into the order it repeats (a cancel told its customer "Cancelled"). The
+    /// orders table fits its panel (Assign… was cut off), the history names the crew an order was offered to, a load
+    /// leaves out visits booked for later, and a new order with a blank longitude is refused in the page (it was
+    /// created at longitude 0 and every console's map shrank to fit it).</summary>
+    [Fact]
+    public async Task On_a_laptop_the_console_records_a_callback_merges_a_duplicate_and_refuses_a_half_given_location()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        var crewApi = await _api.ClientForAsync("crew-c12");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var site = new { latitude = 20.0, longitude = 110.3 };
+        await AssignAsync(dispatcherApi, "WO-CB1", "C-12");
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-CB1/transitions", new { action, location = site, note = action == "resolve" ? "meter box replaced" : null })).StatusCode);
+        }
+        await AssignAsync(dispatcherApi, "WO-ORIG", "C-12");
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-AGAIN", kind = "MeterInstallation", description = "Meter box burnt (called again)", region = "R1", location = site })).StatusCode);
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", desktop: new() { Width = 1366, Height = 768 });
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#region").PressAsync("Enter"); // Enter watches, as the button does
+        var repaired = console.Locator("#orders tr[data-order='WO-CB1']");
+        await Assertions.Expect(repaired).ToContainTextAsync("CallbackPending");
+        Assert.True(await console.EvaluateAsync<bool>("() => { const s = document.querySelector('.scroll.rows'); return s.scrollWidth <= s.clientWidth; }"), "the orders table fits its panel");
+        Assert.True(await console.EvaluateAsync<double>("() => document.querySelector('#orders tr[data-order]').getBoundingClientRect().top") < 768, "the open orders start on the first screen");
+
+        await repaired.Locator("button[data-assign]").ClickAsync();
+
+        var picker = console.Locator("#picker");
+        await Assertions.Expect(picker.Locator("#picker-title")).ToHaveTextAsync("Callback of WO-CB1");
+        await Assertions.Expect(picker.Locator(".picker-list")).ToBeHiddenAsync();
+        await Assertions.Expect(picker.Locator("#picker-cancel")).ToBeHiddenAsync();
+        await picker.Locator("#picker-history-box summary").ClickAsync();
+        await Assertions.Expect(picker.Locator("#picker-history")).ToContainTextAsync("Dispatched C-12");
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-callback.png") });
+        await picker.Locator("#callback-note").FillAsync("still flickering at night");
+        await picker.GetByRole(AriaRole.Button, new() { Name = "Not satisfied · reopen" }).ClickAsync();
+
+        await Assertions.Expect(picker).ToBeHiddenAsync();
+        var reopened = await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-CB1");
+        Assert.NotEqual("CallbackPending", reopened.GetProperty("state").GetString());
+        Assert.Contains("still flickering at night", await dispatcherApi.GetStringAsync("/api/work-orders/WO-CB1/history"));
+
+        var again = console.Locator("#orders tr[data-order='WO-AGAIN']");
+        await again.Locator("button[data-assign]").ClickAsync();
+        await picker.Locator("#merge-into").FillAsync("WO-ORIG");
+        await picker.GetByRole(AriaRole.Button, new() { Name = "Merge as a duplicate" }).ClickAsync();
+
+        await Assertions.Expect(picker).ToBeHiddenAsync();
+        await Assertions.Expect(again).ToHaveCountAsync(0);
+        var merged = await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-AGAIN");
+        Assert.Equal(("Merged", "WO-ORIG"), (merged.GetProperty("state").GetString(), merged.GetProperty("mergedInto").GetString()));
+
+        var create = console.Locator("#create");
+        await create.Locator("input[name=region]").FillAsync("R1");
+        await create.Locator("input[name=latitude]").FillAsync("20.05");
+        await create.Locator("input[name=description]").FillAsync("Pole leaning");
+        await create.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+
+        await Assertions.Expect(console.Locator("#error")).ToContainTextAsync("give both latitude and longitude");
+        Assert.DoesNotContain("Pole leaning", await dispatcherApi.GetStringAsync("/api/work-orders?region=R1&limit=1000"));
+    }
+
     /// <summary>The console could assign but not cancel an order, nor end an outage the crew reported fixed on the radio:
     /// both needed the API. A duplicate is cancelled from its row's dialog, with the reason asked for and journaled; an
     /// outage is restored from its row, on a second click.</summary>

@@ -29,6 +29,8 @@ let finishedPlans = { total: 0, items: [] };
 // SLA alerts, newest first: the hub's, and those the loaded rows already show (see seedAlerts).
 const alerts = [];
 const MaxAlerts = 20;
+// Alerts kept beyond those shown, to say how many more there are (113 orders warned in one second showed 20, no count).
+const AlertsKept = 2000;
 let watched = null;
 let importing = null;
 // What this tab watches survives a reload, as its sign-in does (tab storage): a reload showed every region and no rows.
@@ -114,6 +116,8 @@ requireRole(["dispatcher"], async user => {
     await loadOrders(region);
     seedAlerts();
   };
+  // Enter in the region box watches it, as the button does (the box said one region while the console showed another).
+  $("region").onkeydown = event => { if (event.key === "Enter") { event.preventDefault(); $("watch").click(); } };
   $("watch").onclick = async () => {
     try { await watch(); showError(null); } catch (error) { showError(error); }
   };
@@ -127,7 +131,17 @@ requireRole(["dispatcher"], async user => {
     if (f.kind.value === "NewConnection" && f.connectionCategory.value) body.connectionCategory = f.connectionCategory.value;
     if (f.customerId.value) body.customerId = f.customerId.value;
     if (f.region.value) body.region = f.region.value;
-    if (f.latitude.value || f.longitude.value) body.location = { latitude: Number(f.latitude.value), longitude: Number(f.longitude.value) };
+    if (f.latitude.value.trim() || f.longitude.value.trim()) {
+      // Number("") is 0: a blank longitude put the order at longitude 0, 11,000 km away, and every console's map of
+      // the region shrank to fit it. Both or neither.
+      const [latitude, longitude] = [f.latitude.value, f.longitude.value].map(v => v.trim() === "" ? NaN : Number(v.trim().replace(/^(-?\d+),(\d+)$/, "$1.$2")));
+      if (!Number.isFinite(latitude) || !Number.isFinite(longitude)) {
+        showError(new Error(`location: give both latitude and longitude in degrees (such as 20.05 and 110.33), or neither when the customer id gives the place.`));
+        (Number.isFinite(latitude) ? f.longitude : f.latitude).focus();
+        return;
+      }
+      body.location = { latitude, longitude };
+    }
     await sending(f, async () => {
       try {
         const order = await sendOnce("POST", "/api/work-orders", body, (attempt, of) => showError(new Error(`No answer yet: sending the new order again (${attempt} of ${of})…`)));
@@ -148,6 +162,14 @@ requireRole(["dispatcher"], async user => {
   $("picker-filter").oninput = filterPicker;
   $("picker-history-box").ontoggle = showHistory;
   $("picker-cancel").onsubmit = event => { event.preventDefault(); cancelOrder(picking, $("cancel-reason").value.trim()); };
+  $("picker-merge").onsubmit = event => { event.preventDefault(); mergeOrder(picking, $("merge-into").value.trim()); };
+  $("picker-callback").onclick = event => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    const note = $("callback-note").value.trim() || undefined;
+    if (button.dataset.outcome) fromPicker(picking, "callback", { outcome: button.dataset.outcome, note }, "the callback", picking, false);
+    else fromPicker(picking, "transitions", { action: "close", note: note ?? "closed without a callback" }, "the close", picking);
+  };
   $("picker-close").onclick = () => $("picker").close();
   $("picker").onclose = () => {
     picking = null;
@@ -619,7 +641,10 @@ function shiftText(c, now) {
   return shift.next === null ? "no shift ahead" : `off until ${clockText(shift.next, now)}`;
 }
 
-const load = c => c.currentOrders.length + c.queuedOrders.length;
+/// A crew's load as dispatch counts it (docs/workflow.md): what it works and is offered, not its visits booked for later
+/// (Reserved until they are dispatched ahead of their slot). Counted in, a crew with visits booked for the week showed
+/// "3/2" in red and "full" in the picker while dispatch rightly gave it work.
+const load = c => c.currentOrders.length + c.queuedOrders.filter(id => orders.get(id)?.state !== "Reserved").length;
 
 let crewsDrawnAt = 0;
 
@@ -697,6 +722,8 @@ function openPicker(orderId) {
   $("picker-filter").value = "";
   $("picker-error").textContent = "";
   $("cancel-reason").value = "";
+  $("merge-into").value = "";
+  $("callback-note").value = "";
   const order = orders.get(orderId), now = Date.now();
   // Crews dispatch would send first (nothing held against them), nearest first; the rest after, nearest first. The
   // order is set here only: live updates change a row's cells, never its place, so a click never lands on another crew.
@@ -742,9 +769,10 @@ async function showHistory() {
     const events = await api("GET", `/api/work-orders/${encodeURIComponent(orderId)}/history`);
     if (picking !== orderId) return;
     list.innerHTML = events.map(e => {
-      let note = null;
-      try { note = JSON.parse(e.payloadJson)?.note ?? null; } catch { /* a payload without a note */ }
-      return `<li><span class="muted">${escape(when(e.at))}</span> ${escape(e.type)}${e.actor ? ` · ${escape(e.actor)}` : ""}${note ? ` — ${escape(note)}` : ""}</li>`;
+      let note = null, crew = null;
+      try { ({ note = null, crewId: crew = null } = JSON.parse(e.payloadJson) ?? {}); } catch { /* a payload without a note */ }
+      // Which crew it was offered to or taken from: "OfferExpired · system" did not say who let it lapse.
+      return `<li><span class="muted">${escape(when(e.at))}</span> ${escape(e.type)}${crew ? ` ${escape(crew)}` : ""}${e.actor ? ` · ${escape(e.actor)}` : ""}${note ? ` — ${escape(note)}` : ""}</li>`;
     }).join("") || `<li class="muted">Nothing journaled.</li>`;
   } catch (error) {
     if (picking === orderId) list.innerHTML = `<li class="refusal">${escape(error.message || String(error))}</li>`;
@@ -763,7 +791,6 @@ function refreshPicker() {
   const order = orders.get(picking), now = Date.now(), body = $("picker-crews");
   const listed = new Set([...body.children].map(tr => tr.dataset.crew));
   for (const c of crews.values()) if (!listed.has(c.id)) body.append(pickerRow(c));
-  $("picker-title").textContent = `Assign ${picking}`;
   const s = order && slack(order, now);
   $("picker-order").textContent = order
     ? `${order.kind} · ${order.priority} · ${order.state}${order.crewId ? ` with ${order.crewId}` : ""} · ${countdown(s, order)} · needs ${SkillFor[order.kind] ?? "—"}`
@@ -786,7 +813,15 @@ function refreshPicker() {
     button.disabled = has || assigning;
     button.className = against.length ? "anyway" : "";
   }
-  $("picker-cancel").querySelector("button").disabled = assigning;
+  // What can be done with the order as it is now: a repaired one waits for its callback (no crew, no cancel); an
+  // open one is assigned, merged into the order it repeats or cancelled.
+  const waitsForCallback = order?.state === "CallbackPending";
+  $("picker-title").textContent = waitsForCallback ? `Callback of ${picking}` : `Assign ${picking}`;
+  $("picker-callback").hidden = !waitsForCallback;
+  for (const id of ["picker-merge", "picker-cancel"]) $(id).hidden = waitsForCallback;
+  document.querySelector("#picker .picker-list").hidden = waitsForCallback;
+  $("picker-filter").hidden = $("picker-count").hidden = waitsForCallback;
+  for (const button of document.querySelectorAll("#picker-callback button, #picker-merge button, #picker-cancel button")) button.disabled = assigning;
   filterPicker();
 }
 
@@ -828,14 +863,17 @@ function pickCrew(orderId, crewId) {
 
 /// Sends one of the picker's decisions on the order (its buttons disabled meanwhile); the answer's order replaces the
 /// row and closes the picker, a refusal stays in it, prefixed with `who` it was about.
-async function fromPicker(orderId, path, body, what, who) {
+async function fromPicker(orderId, path, body, what, who, resend = true) {
   // Read before sending: the hub's news of a cancellation may remove the row before the answer comes.
   const next = rowAfter(orderId);
   assigning = true;
   refreshPicker();
   try {
-    const order = await sendOnce("POST", `/api/work-orders/${encodeURIComponent(orderId)}/${path}`, body,
-      (attempt, of) => showError(new Error(`No answer yet: sending ${what} of ${orderId} again (${attempt} of ${of})…`)));
+    // A callback takes no request id, so it is not sent again by itself: a second attempt would be recorded twice.
+    const order = resend
+      ? await sendOnce("POST", `/api/work-orders/${encodeURIComponent(orderId)}/${path}`, body,
+        (attempt, of) => showError(new Error(`No answer yet: sending ${what} of ${orderId} again (${attempt} of ${of})…`)))
+      : await api("POST", `/api/work-orders/${encodeURIComponent(orderId)}/${path}`, body);
     keep(toRow(order));
     showError(null);
     if (picking === orderId) {
@@ -871,6 +909,17 @@ function rowAfter(orderId) {
 
 /// A duplicate report, a customer who withdrew, work no longer needed: the order ends Cancelled, the reason in its
 /// journal, its crew and booked visit released. Asked with a reason, as the journal is what a later reader has.
+/// A duplicate call folded into the order it repeats: the customer's tracker says "Handled together with a related
+/// repair" and links it, where a cancel said "Cancelled".
+async function mergeOrder(orderId, into) {
+  if (!into) {
+    $("picker-error").textContent = `Name the order ${orderId} repeats (its id, WO-…).`;
+    $("merge-into").focus();
+    return;
+  }
+  await fromPicker(orderId, "transitions", { action: "merge", targetId: into, note: `duplicate of ${into}` }, "the merge", orderId);
+}
+
 async function cancelOrder(orderId, reason) {
   if (!reason) {
     $("picker-error").textContent = `Say why ${orderId} is cancelled: the reason goes into its journal.`;
@@ -981,7 +1030,7 @@ function addAlerts(news) {
     alerts.push(a);
   }
   alerts.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-  alerts.length = Math.min(alerts.length, MaxAlerts);
+  alerts.length = Math.min(alerts.length, AlertsKept);
   drawAlerts();
 }
 
@@ -1015,10 +1064,12 @@ const VisitAlerts = {
 };
 
 function drawAlerts() {
+  const more = alerts.length - MaxAlerts;
   $("alerts").innerHTML = alerts.length
-    ? alerts.map(a => `<li class="${a.alert === "SlaBreached" || a.alert === "VisitCalledOff" ? "late" : "warn"}" data-order="${escape(a.orderId)}" title="find ${escape(a.orderId)}">${escape(when(a.at))} ${escape(a.orderId)}: ${
+    ? alerts.slice(0, MaxAlerts).map(a => `<li class="${a.alert === "SlaBreached" || a.alert === "VisitCalledOff" ? "late" : "warn"}" data-order="${escape(a.orderId)}" title="find ${escape(a.orderId)}">${escape(when(a.at))} ${escape(a.orderId)}: ${
       VisitAlerts[a.alert] ? escape(VisitAlerts[a.alert](a))
         : `${escape(a.clock ?? "SLA")} ${a.alert === "SlaBreached" ? "breached" : "due soon"}${a.dueAt ? ` (due ${escape(when(a.dueAt))})` : ""}`}</li>`).join("")
+      + (more > 0 ? `<li class="muted">…and ${more.toLocaleString()} more: the order list ranks them at the top.</li>` : "")
     : `<li class="muted">None.</li>`;
 }
 

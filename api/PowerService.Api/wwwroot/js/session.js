@@ -310,6 +310,6 @@ export function visitWindow(visit) {
 /// How long until `iso` ("in 2h 59m"), or how long past it ("overdue 5m").
 export function until(iso, now = Date.now()) {
   const minutes = (Date.parse(iso) - now) / 60000, m = Math.abs(minutes);
-  const text = m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : `${Math.floor(m)}m`;
+  const text = m >= 60 ? `${Math.floor(m / 60)}h ${Math.floor(m % 60)}m` : m >= 1 ? `${Math.floor(m)}m` : "under a minute";
   return minutes < 0 ? `overdue ${text}` : `in ${text}`;
 }
