@@ -70,8 +70,8 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         var current = EffectiveStatus();
         if (previous is not null && previous.Region != profile.Region)
         {
-            // The old region must stop offering this crew: an off-shift snapshot is never chosen.
-            await GrainFactory.GetGrain<IDispatchGrain>(previous.Region).UpdateCrew(Snapshot() with { Status = CrewStatus.OffShift, Capacity = 0 });
+            // The old region stops offering this crew, and stops listing it as one of its own.
+            await GrainFactory.GetGrain<IDispatchGrain>(previous.Region).RemoveCrew(Id);
             await Counts(previous.Region).CrewChanged(new CrewCountChange(Id, previousStatus, null));
             previousStatus = null;
         }

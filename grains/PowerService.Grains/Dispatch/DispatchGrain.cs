@@ -83,6 +83,21 @@ internal sealed partial class DispatchGrain(
         return Task.CompletedTask;
     }
 
+    public Task RemoveCrew(string crewId)
+    {
+        if (_roster.Remove(crewId, out var entry))
+        {
+            _rosterList.Remove(entry);
+            foreach (var orderId in entry.Pending.ToList())
+            {
+                ForgetPending(orderId);
+            }
+            S.Crews.Remove(crewId);
+            _rosterChanged = true;
+        }
+        return Task.CompletedTask;
+    }
+
     public Task<DispatchDecision?> RequestCrew(DispatchRequest request)
     {
         Validate(request);

@@ -16,6 +16,11 @@ public interface IDispatchGrain : IGrain
     [AlwaysInterleave]
     Task UpdateCrew(CrewSnapshot crew);
 
+    /// <summary>The crew works in another region now: off this region's roster (it was kept there as an off-shift
+    /// snapshot, and this region's consoles and <c>GET /api/crews</c> went on listing it as one of theirs).</summary>
+    [AlwaysInterleave]
+    Task RemoveCrew(string crewId);
+
     /// <summary>Chooses a crew for the order now, or queues it (storm mode, or nobody eligible right now) and returns
     /// null; a queued order is assigned later through <see cref="IWorkOrderGrain.Assign"/>. Interleaves: the decision
     /// is made without awaiting, so it may run while a backlog drain awaits the orders it assigns (which may themselves

@@ -133,6 +133,12 @@ public sealed class DispatchBacklogTests
         var history = await order.GetHistory();
         Assert.Contains(history, e => e.Type == WorkOrderEvents.OfferExpired && e.PayloadJson.Contains("moved to region south", StringComparison.Ordinal));
         Assert.DoesNotContain("WO-1", (await silo.Grain<IFieldCrewGrain>("C-1").Get())!.QueuedOrders);
+        // Off the north's roster (GET /api/crews?region=north and its consoles listed it as a north crew), on the south's;
+        // also after a restart.
+        Assert.Equal(["C-2"], await silo.Grain<IDispatchGrain>("north").GetCrewIds());
+        Assert.Equal(["C-1"], await silo.Grain<IDispatchGrain>("south").GetCrewIds());
+        await silo.RestartAsync();
+        Assert.Equal(["C-2"], await silo.Grain<IDispatchGrain>("north").GetCrewIds());
     }
 
     /// <summary>The crews file drops C-1's low-voltage skill while a fault is offered to it: the offer goes back at once,
