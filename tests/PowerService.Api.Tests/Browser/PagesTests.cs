@@ -588,6 +588,14 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
 
         await Assertions.Expect(console.Locator("#error")).ToContainTextAsync("give both latitude and longitude");
         Assert.DoesNotContain("Pole leaning", await dispatcherApi.GetStringAsync("/api/work-orders?region=R1&limit=1000"));
+
+        // Another console cancels the order this one has open in its dialog: nothing is offered that can only fail.
+        await console.Locator("#orders tr[data-order='WO-ORIG'] button[data-assign]").ClickAsync();
+        await Assertions.Expect(picker.Locator("#picker-crews button").First).ToBeVisibleAsync();
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-ORIG/transitions", new { action = "cancel", note = "customer fixed it" })).StatusCode);
+        await Assertions.Expect(picker.Locator("#picker-order")).ToContainTextAsync("nothing is left to do here");
+        await Assertions.Expect(picker.Locator("#picker-crews button:enabled")).ToHaveCountAsync(0);
+        await Assertions.Expect(picker.Locator("#picker-cancel")).ToBeHiddenAsync();
     }
 
     /// <summary>The console could assign but not cancel an order, nor end an outage the crew reported fixed on the radio:

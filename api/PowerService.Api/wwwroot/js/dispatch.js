@@ -172,6 +172,9 @@ requireRole(["dispatcher"], async user => {
   };
   $("picker-close").onclick = () => $("picker").close();
   $("picker").onclose = () => {
+    // A refusal in the dialog is about the order it was open for: not left at the top of the page once it is closed
+    // (it stayed there through later live updates, after the order had moved on).
+    if (picking !== null && $("picker-error").textContent) showError(null);
     picking = null;
     (returnTo === null ? $("region") : orderRows.get(returnTo)?.querySelector("button"))?.focus();
   };
@@ -814,11 +817,14 @@ function refreshPicker() {
     button.className = against.length ? "anyway" : "";
   }
   // What can be done with the order as it is now: a repaired one waits for its callback (no crew, no cancel); an
-  // open one is assigned, merged into the order it repeats or cancelled.
-  const waitsForCallback = order?.state === "CallbackPending";
+  // open one is assigned, merged into the order it repeats or cancelled; one finished elsewhere (another console
+  // cancelled or merged it) nothing — it offered "Assign anyway" for every crew, each a 409.
+  const waitsForCallback = order?.state === "CallbackPending", over = !order || Terminal.has(order.state);
+  if (over) $("picker-order").textContent = `${picking} is ${order ? order.state : "no longer open"} (changed elsewhere): nothing is left to do here.`;
+  for (const button of body.querySelectorAll("button")) button.disabled ||= over;
   $("picker-title").textContent = waitsForCallback ? `Callback of ${picking}` : `Assign ${picking}`;
   $("picker-callback").hidden = !waitsForCallback;
-  for (const id of ["picker-merge", "picker-cancel"]) $(id).hidden = waitsForCallback;
+  for (const id of ["picker-merge", "picker-cancel"]) $(id).hidden = waitsForCallback || over;
   document.querySelector("#picker .picker-list").hidden = waitsForCallback;
   $("picker-filter").hidden = $("picker-count").hidden = waitsForCallback;
   for (const button of document.querySelectorAll("#picker-callback button, #picker-merge button, #picker-cancel button")) button.disabled = assigning;
@@ -897,7 +903,7 @@ async function fromPicker(orderId, path, body, what, who, resend = true) {
 async function seeAgain(orderId) {
   try {
     keep(toRow(await api("GET", `/api/work-orders/${encodeURIComponent(orderId)}`)));
-    if (picking === orderId) seenVersion = orders.get(orderId).version;
+    if (picking === orderId) { seenVersion = orders.get(orderId).version; showAbout(orderId); } // its offer's deadline too
   } catch { /* the hub brings it; the refusal is what the dispatcher reads */ }
 }
 
