@@ -421,8 +421,8 @@ public sealed record OutageNotice(
 /// <summary>What a customer is told of a planned outage on their supply (the calendar row without who else is cut).</summary>
 public sealed record PlannedOutageNotice(
     string Id, PlannedOutageKind Kind, PlannedOutageStatus Status, DateTimeOffset PlannedStart, DateTimeOffset PlannedEnd, string Reason,
-    DateTimeOffset? ActualStart, DateTimeOffset? ActualEnd, int Version)
+    DateTimeOffset? ActualStart, DateTimeOffset? ActualEnd, int Version, string? CancelReason = null)
 {
     public static PlannedOutageNotice Of(PlannedOutageSummary p) =>
-        new(p.Id, p.Kind, p.Status, p.PlannedStart, p.PlannedEnd, p.Reason, p.ActualStart, p.ActualEnd, p.Version);
+        new(p.Id, p.Kind, p.Status, p.PlannedStart, p.PlannedEnd, p.Reason, p.ActualStart, p.ActualEnd, p.Version, p.CancelReason);
 }

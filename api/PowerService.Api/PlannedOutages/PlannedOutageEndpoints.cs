@@ -60,7 +60,7 @@ public static class PlannedOutageEndpoints
 
         outages.MapGet("/", async (
             string? status, string? feederId, string? transformerAreaId, string? from, string? to, int? skip, int? take,
-            ClaimsPrincipal user, IGrainFactory grains) =>
+            ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
         {
             var upcoming = status switch
             {
@@ -84,11 +84,23 @@ public static class PlannedOutageEndpoints
                 // Plans named by the feeder's transformer areas are work on the feeder too.
                 query = query with { FeederAreaIds = profile.TransformerAreaIds };
             }
-            var page = await grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key).List(query);
+            var calendar = grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key);
+            var page = await calendar.List(query);
             var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
-            return customer is null
-                ? Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next))
-                : Results.Ok(new PlannedOutageNoticeListResponse(page.Total, [.. page.Items.Select(PlannedOutageNotice.Of)], next));
+            if (customer is null)
+            {
+                return Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next));
+            }
+            IReadOnlyList<PlannedOutageSummary> items = page.Items;
+            if (upcoming && query.Skip == 0)
+            {
+                // A plan called off is news until its time has passed ("your supply stays on"): it vanished from the
+                // customer's list on a reload, while the hub had told it live.
+                var now = silo.TimeProvider.GetUtcNow();
+                var finished = await calendar.List(query with { Upcoming = false, Take = 100 });
+                items = [.. finished.Items.Where(p => p.Status == PlannedOutageStatus.Cancelled && p.PlannedEnd > now), .. items];
+            }
+            return Results.Ok(new PlannedOutageNoticeListResponse(items.Count, [.. items.Select(PlannedOutageNotice.Of)], next));
         }).WithName("ListPlannedOutages").RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Customer))
             .Produces<PlannedOutageListResponse>().Produces<PlannedOutageNoticeListResponse>();
 

@@ -37,6 +37,10 @@ public sealed record CustomerNotice(
         var starts = Local(notice.StartsAt, localOffset);
         return notice.Kind switch
         {
+            NoticeKind.OutageDetected when notice.StillOutAfterArea =>
+                $"【供电服务】您所在区域已恢复供电，但您的供电尚未恢复（{notice.OutageId}）{(cause is null ? "" : $"，原因：{cause}")}{(etr is null ? "，抢修人员正在处理" : $"，预计 {etr} 恢复供电")}。" +
+                $" Power is back in your area but not yet at your address ({notice.OutageId}){(cause is null ? "" : $", cause: {cause}")}" +
+                $"{(etr is null ? "; crews are working on it" : $"; estimated restoration {etr}")}.",
             NoticeKind.OutageDetected =>
                 $"【供电服务】您所在区域停电（{notice.OutageId}）{(cause is null ? "" : $"，原因：{cause}")}{(etr is null ? "，抢修人员正在处理" : $"，预计 {etr} 恢复供电")}。" +
                 $" Power outage in your area ({notice.OutageId}){(cause is null ? "" : $", cause: {cause}")}" +

@@ -22,7 +22,13 @@ public sealed record OutageNotice(
     DateTimeOffset? EstimatedRestorationAt = null,
     string? Cause = null,
     bool Temporary = false,
-    bool OtherPlanStands = false);
+    bool OtherPlanStands = false)
+{
+    /// <summary>An outage detected for meters still dark after their area's supply came back (a nested outage): its
+    /// customers were told of the area's outage, and this tells them theirs goes on, not that a new one began.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool StillOutAfterArea { get; init; }
+}
 
 /// <summary>Who the notice is for: every customer of the listed transformer areas, or, when
 /// <paramref name="MeterIds"/> is given, only the customers on those meters (a nested outage).</summary>

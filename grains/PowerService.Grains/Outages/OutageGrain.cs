@@ -133,7 +133,9 @@ internal sealed partial class OutageGrain(
             AreaClass = areaClass,
             StartedAt = startedAt,
             EstimatedRestorationAt = opening.EstimatedRestorationAt ?? await ParentsEstimateAsync(opening, now) ?? DefaultEstimate(startedAt, areaClass, now),
-            Cause = opening.Cause,
+            // Meters still dark after their area came back are the same fault to their customers, who were told its
+            // cause: the nested outage's first notice dropped it.
+            Cause = opening.Cause ?? await ParentsCauseAsync(opening),
             ParentOutageId = opening.ParentOutageId,
             MergedCalls = _mergedBeforeOpening.Count,
             MergedCallsAnnounced = _mergedBeforeOpening.Count,
@@ -546,6 +548,11 @@ internal sealed partial class OutageGrain(
 
     /// <summary>A nested outage's customers were told its parent's estimate minutes ago (a dispatcher's or a crew's):
     /// they keep it while it lies ahead, instead of a default counted from when their meters went dark.</summary>
+    private async Task<string?> ParentsCauseAsync(OutageOpening opening) =>
+        opening.ParentOutageId is { } parent && opening.Scope == OutageScope.Meters && await GrainFactory.GetGrain<IOutageGrain>(parent).Get() is { } outage
+            ? outage.Cause
+            : null;
+
     private async Task<DateTimeOffset?> ParentsEstimateAsync(OutageOpening opening, DateTimeOffset now) =>
         opening.ParentOutageId is { } parent && await GrainFactory.GetGrain<IOutageGrain>(parent).Get() is { EstimatedRestorationAt: { } estimate } && estimate > now
             ? estimate
@@ -582,7 +589,11 @@ internal sealed partial class OutageGrain(
             {
                 CustomersTold = true,
                 NoticesOwed = [.. next.NoticesOwed, new OutageNotice(kind, next.Id, kind == NoticeKind.RestorationEstimateChanged ? next.EtrRevision : 1, now,
-                    next.StartedAt, next.EstimatedRestorationAt, next.Cause)],
+                    next.StartedAt, next.EstimatedRestorationAt, next.Cause)
+                {
+                    // Meters still dark after their area came back: their customers' outage goes on, it is not a new one.
+                    StillOutAfterArea = kind == NoticeKind.OutageDetected && next.Scope == OutageScope.Meters && next.ParentOutageId is not null,
+                }],
                 // What the customers were last told of the estimate (the outage's first notice carries it too).
                 EtrToldAt = kind == NoticeKind.PowerRestored ? next.EtrToldAt : now,
                 EtrTold = kind == NoticeKind.PowerRestored ? next.EtrTold : next.EstimatedRestorationAt,

@@ -48,16 +48,18 @@ public sealed record PlannedOutageSummary(
     int ImportantCustomers,
     DateTimeOffset? ActualStart,
     DateTimeOffset? ActualEnd,
-    int Version)
+    int Version,
+    /// <summary>Why it was called off (told to its customers), for a cancelled plan.</summary>
+    string? CancelReason = null)
 {
     internal static PlannedOutageSummary Of(PlannedOutageRecord o) => new(
         o.Id, o.Kind, o.Status, o.FeederId, o.TransformerAreaIds, o.PlannedStart, o.PlannedEnd, o.Reason,
-        o.Impact?.AffectedCustomers ?? 0, o.Impact?.ImportantCustomers.Count ?? 0, o.ActualStart, o.ActualEnd, o.Version);
+        o.Impact?.AffectedCustomers ?? 0, o.Impact?.ImportantCustomers.Count ?? 0, o.ActualStart, o.ActualEnd, o.Version, o.CancelReason);
 
     /// <summary>The calendar row of a planned outage's view (what the live feed sends the consoles).</summary>
     public static PlannedOutageSummary Of(PlannedOutageView o) => new(
         o.Id, o.Kind, o.Status, o.FeederId, o.TransformerAreaIds, o.PlannedStart, o.PlannedEnd, o.Reason,
-        o.Impact.AffectedCustomers, o.Impact.ImportantCustomers.Count, o.ActualStart, o.ActualEnd, o.Version);
+        o.Impact.AffectedCustomers, o.Impact.ImportantCustomers.Count, o.ActualStart, o.ActualEnd, o.Version, o.CancelReason);
 
     public bool IsFinished => Status is PlannedOutageStatus.Completed or PlannedOutageStatus.Cancelled;
 }

@@ -143,6 +143,12 @@ public sealed class OutageNoticeTests : IAsyncLifetime
             _silo.Advance(TimeSpan.FromSeconds(1));
             return NoticeFiles.Read(_silo.NoticeFolder).Count(n => n.OutageId == nested && n.Kind == "OutageDetected") == 3;
         }, "the three still dark are told of the nested outage");
+        // Told that their outage goes on, with the cause they were told (it read as a new outage, its cause dropped).
+        var told = NoticeFiles.Read(_silo.NoticeFolder).First(n => n.OutageId == nested && n.Kind == "OutageDetected").Text;
+        Assert.Contains("您所在区域已恢复供电，但您的供电尚未恢复", told, StringComparison.Ordinal);
+        Assert.Contains("Power is back in your area but not yet at your address", told, StringComparison.Ordinal);
+        Assert.Contains("tree on the line", told, StringComparison.Ordinal);
+        Assert.Equal("tree on the line", nestedView.Cause);
     }
 
     /// <summary>A dispatcher (or the crew's repair) restores the outage while most meters still report no power: only

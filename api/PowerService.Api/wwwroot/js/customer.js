@@ -292,7 +292,9 @@ function showOutage() {
     }
     return;
   }
-  $("outage-state").textContent = OutageSays[shown[0].state] ?? "Power outage";
+  // Meters still dark after their area came back (a nested outage): the customer's outage goes on, the area's ended.
+  const parent = shown[0].parentOutageId ? outages.get(shown[0].parentOutageId) : null;
+  $("outage-state").textContent = parent?.state === "Restored" ? "Power is back in your area, not yet at your address" : OutageSays[shown[0].state] ?? "Power outage";
   $("outage-detail").innerHTML = shown.map(o => `
     <p data-outage="${escape(o.id)}">${o.kind === "Planned" ? "Planned work · " : ""}Since ${escape(when(o.startedAt))} ·
       Cause: ${escape(o.cause ?? "being investigated")}<br>
@@ -312,5 +314,5 @@ function showPlans() {
   $("planned").innerHTML = shown.map(p => `
     <li data-plan="${escape(p.id)}" class="${p.status === "Cancelled" ? "muted" : ""}"><strong>${escape(PlanSays[p.status] ?? p.status)}</strong> ·
       ${p.status === "Cancelled" ? "<s>" : ""}${escape(when(p.plannedStart))} – ${escape(when(p.plannedEnd))}${p.status === "Cancelled" ? "</s> — your supply stays on" : ""}
-      · ${escape(p.reason)}${p.kind === "Temporary" ? " (temporary outage)" : ""}${p.status === "InProgress" && p.actualStart ? ` · since ${escape(when(p.actualStart))}` : ""}</li>`).join("");
+      · ${p.status === "Cancelled" && p.cancelReason ? `called off: ${escape(p.cancelReason)} (the work was: ${escape(p.reason)})` : escape(p.reason)}${p.kind === "Temporary" ? " (temporary outage)" : ""}${p.status === "InProgress" && p.actualStart ? ` · since ${escape(when(p.actualStart))}` : ""}</li>`).join("");
 }
