@@ -75,7 +75,11 @@ public sealed record CrewView(
 
 public sealed record TimeSlot(DateTimeOffset Start, DateTimeOffset End, int Capacity);
 
-public sealed record SlotView(DateTimeOffset Start, DateTimeOffset End, int Capacity, int Held, int Confirmed);
+public sealed record SlotView(DateTimeOffset Start, DateTimeOffset End, int Capacity, int Held, int Confirmed)
+{
+    /// <summary>The places still to be booked.</summary>
+    public int Free => Capacity - Held - Confirmed;
+}
 
 /// <param name="Skill">The skill the order's work needs: a crew without it cannot be booked for it (400 naming
 /// <c>crewId</c>), as dispatch would never send it.</param>

@@ -115,6 +115,7 @@ internal sealed partial class OutageGrain(
         var startedAt = opening.StartedAt > now ? now : opening.StartedAt;
         // A customer's call is evidence: one merged before the opening arrived confirms it too.
         var confirmed = opening.Confirmed || _mergedBeforeOpening.Count > 0 || _confirmedByRecoveredCall;
+        var parent = opening.ParentOutageId is { } parentId ? await GrainFactory.GetGrain<IOutageGrain>(parentId).Get() : null;
         var record = new OutageRecord
         {
             Exists = true,
@@ -132,10 +133,9 @@ internal sealed partial class OutageGrain(
             Location = new GeoPoint(areas.Average(a => a.Location.Latitude), areas.Average(a => a.Location.Longitude)),
             AreaClass = areaClass,
             StartedAt = startedAt,
-            EstimatedRestorationAt = opening.EstimatedRestorationAt ?? await ParentsEstimateAsync(opening, now) ?? DefaultEstimate(startedAt, areaClass, now),
-            // Meters still dark after their area came back are the same fault to their customers, who were told its
-            // cause: the nested outage's first notice dropped it.
-            Cause = opening.Cause ?? await ParentsCauseAsync(opening),
+            EstimatedRestorationAt = opening.EstimatedRestorationAt ?? ParentsEstimate(parent, now) ?? DefaultEstimate(startedAt, areaClass, now),
+            // The same fault to its customers, who were told its cause: a nested outage's first notice dropped it.
+            Cause = opening.Cause ?? parent?.Cause,
             ParentOutageId = opening.ParentOutageId,
             MergedCalls = _mergedBeforeOpening.Count,
             MergedCallsAnnounced = _mergedBeforeOpening.Count,
@@ -401,10 +401,7 @@ internal sealed partial class OutageGrain(
         if (!O.Exists)
         {
             _confirmedByRecoveredCall = true;
-            if (!_mergedBeforeOpening.Contains(orderId))
-            {
-                _mergedBeforeOpening.Add(orderId);
-            }
+            MergedBeforeOpening(orderId);
             return Task.CompletedTask;
         }
         // Counted unless the stored count holds it: a call in the outage's recent calls, or merged before them (stored
@@ -420,10 +417,7 @@ internal sealed partial class OutageGrain(
     {
         if (!O.Exists)
         {
-            if (!_mergedBeforeOpening.Contains(orderId))
-            {
-                _mergedBeforeOpening.Add(orderId);
-            }
+            MergedBeforeOpening(orderId);
             return Task.CompletedTask;
         }
         var outage = RequireOutage("system");
@@ -439,6 +433,14 @@ internal sealed partial class OutageGrain(
         }
         MarkDirty();
         return Task.CompletedTask;
+    }
+
+    private void MergedBeforeOpening(string orderId)
+    {
+        if (!_mergedBeforeOpening.Contains(orderId))
+        {
+            _mergedBeforeOpening.Add(orderId);
+        }
     }
 
     /// <summary>How long a counted call is kept in <see cref="OutageRecord.RecentCalls"/>: far longer than a call takes
@@ -548,15 +550,8 @@ internal sealed partial class OutageGrain(
 
     /// <summary>A nested outage's customers were told its parent's estimate minutes ago (a dispatcher's or a crew's):
     /// they keep it while it lies ahead, instead of a default counted from when their meters went dark.</summary>
-    private async Task<string?> ParentsCauseAsync(OutageOpening opening) =>
-        opening.ParentOutageId is { } parent && opening.Scope == OutageScope.Meters && await GrainFactory.GetGrain<IOutageGrain>(parent).Get() is { } outage
-            ? outage.Cause
-            : null;
-
-    private async Task<DateTimeOffset?> ParentsEstimateAsync(OutageOpening opening, DateTimeOffset now) =>
-        opening.ParentOutageId is { } parent && await GrainFactory.GetGrain<IOutageGrain>(parent).Get() is { EstimatedRestorationAt: { } estimate } && estimate > now
-            ? estimate
-            : null;
+    private static DateTimeOffset? ParentsEstimate(OutageView? parent, DateTimeOffset now) =>
+        parent is { EstimatedRestorationAt: { } estimate } && estimate > now ? estimate : null;
 
     /// <summary>The area class's default restoration time, counted from the start; when that has passed already (a
     /// head-end's backlog delivered hours late), from now: customers were texted an estimate already behind them, which
@@ -592,7 +587,7 @@ internal sealed partial class OutageGrain(
                     next.StartedAt, next.EstimatedRestorationAt, next.Cause)
                 {
                     // Meters still dark after their area came back: their customers' outage goes on, it is not a new one.
-                    StillOutAfterArea = kind == NoticeKind.OutageDetected && next.Scope == OutageScope.Meters && next.ParentOutageId is not null,
+                    StillOutAfterArea = kind == NoticeKind.OutageDetected && next.IsNested,
                 }],
                 // What the customers were last told of the estimate (the outage's first notice carries it too).
                 EtrToldAt = kind == NoticeKind.PowerRestored ? next.EtrToldAt : now,
@@ -761,7 +756,7 @@ internal sealed partial class OutageGrain(
     /// back continue the area's interruption: only the minutes after the area's restoration are theirs.</summary>
     private async Task ReportRestoration(OutageRecord o)
     {
-        var nested = o.Scope == OutageScope.Meters && o.ParentOutageId is not null;
+        var nested = o.IsNested;
         var from = o.StartedAt;
         if (nested && await GrainFactory.GetGrain<IOutageGrain>(o.ParentOutageId!).Get() is { RestoredAt: { } areaRestored } && areaRestored > from)
         {
@@ -779,7 +774,7 @@ internal sealed partial class OutageGrain(
     /// its start: a blink (a recloser's trip and close) that became an outage only because its last gasps and restores
     /// came in separate batches.</summary>
     private bool IsMomentary(OutageRecord o, DateTimeOffset restoredAt) =>
-        o.Kind == OutageKind.Unplanned && o.Scope != OutageScope.Feeder && !(o.Scope == OutageScope.Meters && o.ParentOutageId is not null)
+        o.Kind == OutageKind.Unplanned && o.Scope != OutageScope.Feeder && !o.IsNested
         && restoredAt - o.StartedAt <= options.MomentaryAtMost;
 
     private Task TellOpener(OutageRecord o) => o switch
@@ -892,6 +887,10 @@ internal sealed record OutageRecord
     public bool OwnsRepairOrder => RepairOrderId is not null && RepairOrderId == OutageGrain.RepairOrderOf(Id);
     public string? CrewId { get; init; }
     public string? ParentOutageId { get; init; }
+
+    /// <summary>Meters still dark after their area came back: the area's interruption going on for their customers.</summary>
+    [JsonIgnore]
+    public bool IsNested => Scope == OutageScope.Meters && ParentOutageId is not null;
     public IReadOnlyList<string> Children { get; init; } = [];
     public int MergedCalls { get; init; }
 

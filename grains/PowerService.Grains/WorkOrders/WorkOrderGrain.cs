@@ -356,7 +356,7 @@ internal sealed partial class WorkOrderGrain(
     private async Task<string?> OutageFoundSince()
     {
         if (Order is not { Kind: WorkOrderKind.FaultRepair, Classification: FaultCallVerdict.Unknown, OutageId: null, CustomerId: { } customerId }
-            || WorkOrderTransitions.IsTerminal(Order.State) || !WorkOrderTransitions.TryNext(Order.State, Merge, out _)
+            || !WorkOrderTransitions.TryNext(Order.State, Merge, out _)
             || await GrainFactory.GetGrain<ICustomerGrain>(customerId).GetProfile() is not { } customer)
         {
             return null;
@@ -419,7 +419,7 @@ internal sealed partial class WorkOrderGrain(
         {
             var crew = GrainFactory.GetGrain<IFieldCrewGrain>(id);
             return await crew.Get() is { } view && view.Profile.Skills.Contains(skill)
-                ? (await crew.GetSlots(from, until)).Where(s => s.Start >= from && s.Capacity - s.Held - s.Confirmed > 0).Select(s => (Crew: id, Slot: s))
+                ? (await crew.GetSlots(from, until)).Where(s => s.Start >= from && s.Free > 0).Select(s => (Crew: id, Slot: s))
                 : [];
         }));
         return [.. offered.SelectMany(o => o)
@@ -428,8 +428,8 @@ internal sealed partial class WorkOrderGrain(
             .Take(limit)
             .Select(g =>
             {
-                var best = g.OrderByDescending(o => o.Slot.Capacity - o.Slot.Held - o.Slot.Confirmed).ThenBy(o => o.Crew, StringComparer.Ordinal).First();
-                return new VisitTime(g.Key.Start, g.Key.End, best.Crew, g.Sum(o => o.Slot.Capacity - o.Slot.Held - o.Slot.Confirmed));
+                var best = g.OrderByDescending(o => o.Slot.Free).ThenBy(o => o.Crew, StringComparer.Ordinal).First();
+                return new VisitTime(g.Key.Start, g.Key.End, best.Crew, g.Sum(o => o.Slot.Free));
             })];
     }
 
