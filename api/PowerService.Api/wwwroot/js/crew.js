@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, visitWindow, sendOnce, startFeed, rank, Band } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, countdown, visitWindow, sendOnce, startFeed, rank, Band, degrees } from "./session.js";
 
 // What the crew may do next in each state (the grain enforces the lifecycle; this only offers the sensible buttons).
 // A reserved order is a booked visit: shown, but nothing to do until dispatch offers it.
@@ -97,7 +97,7 @@ requireRole(["crew"], async user => {
     // Number("") is 0: a blank field would report the crew in the Gulf of Guinea.
     if (!latitude.value.trim() || !longitude.value.trim()) { showError(new Error("Enter both latitude and longitude, or share the GPS position.")); return; }
     // A phone keyboard set to a decimal comma writes 20,0521: read as 20.0521, not refused as "latitude is required".
-    const [lat, lon] = [latitude.value, longitude.value].map(v => Number(v.trim().replace(/^(-?\d+),(\d+)$/, "$1.$2")));
+    const [lat, lon] = [latitude.value, longitude.value].map(degrees);
     if (!Number.isFinite(lat) || !Number.isFinite(lon)) { showError(new Error("Latitude and longitude are numbers in degrees, such as 20.0521 and 110.3412.")); return; }
     await reportLocation({ latitude: lat, longitude: lon });
   };

@@ -1,4 +1,4 @@
-import { api, hub, requireRole, showError, showOffline, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce, sending, rank, Band } from "./session.js";
+import { api, hub, requireRole, showError, showOffline, escape, slack, slackClass, countdown, nextDue, token, when, until, sendOnce, sending, rank, Band, degrees } from "./session.js";
 
 // The console loads a region's open orders as compact list rows (GET /api/work-orders, page by page), then keeps them
 // live from the hub; a row is replaced only by a newer version of its order, so a page that arrives after a live
@@ -134,7 +134,7 @@ requireRole(["dispatcher"], async user => {
     if (f.latitude.value.trim() || f.longitude.value.trim()) {
       // Number("") is 0: a blank longitude put the order at longitude 0, 11,000 km away, and every console's map of
       // the region shrank to fit it. Both or neither.
-      const [latitude, longitude] = [f.latitude.value, f.longitude.value].map(v => v.trim() === "" ? NaN : Number(v.trim().replace(/^(-?\d+),(\d+)$/, "$1.$2")));
+      const [latitude, longitude] = [f.latitude.value, f.longitude.value].map(degrees);
       if (!Number.isFinite(latitude) || !Number.isFinite(longitude)) {
         showError(new Error(`location: give both latitude and longitude in degrees (such as 20.05 and 110.33), or neither when the customer id gives the place.`));
         (Number.isFinite(latitude) ? f.longitude : f.latitude).focus();

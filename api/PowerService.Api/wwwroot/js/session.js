@@ -307,6 +307,13 @@ export function visitWindow(visit) {
   return `${start}–${end.slice(0, 10) === start.slice(0, 10) ? end.slice(11) : end}`;
 }
 
+/// A coordinate as typed, in degrees: NaN when blank (Number("") is 0, a place 11,000 km away) or not a number; a
+/// phone keyboard's decimal comma (20,0521) reads as 20.0521.
+export function degrees(typed) {
+  const text = typed.trim();
+  return text === "" ? NaN : Number(text.replace(/^(-?\d+),(\d+)$/, "$1.$2"));
+}
+
 /// How long until `iso` ("in 2h 59m"), or how long past it ("overdue 5m").
 export function until(iso, now = Date.now()) {
   const minutes = (Date.parse(iso) - now) / 60000, m = Math.abs(minutes);
