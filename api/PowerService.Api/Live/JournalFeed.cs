@@ -140,6 +140,7 @@ internal sealed partial class JournalFeed(
         var plannedIds = new HashSet<string>(StringComparer.Ordinal);
         var slaEvents = new List<(string OrderId, Runtime.Storage.StoredEvent Event)>();
         var leftCrews = new List<(string OrderId, string CrewId)>();
+        var movedCrews = new List<(string CrewId, string FromRegion)>();
         foreach (var e in events)
         {
             if (JournalStreams.TryOrder(e.StreamId, out var orderId))
@@ -161,6 +162,10 @@ internal sealed partial class JournalFeed(
             else if (JournalStreams.TryCrew(e.StreamId, out var crewId))
             {
                 crewIds.Add(crewId);
+                if (MovedFrom(e) is { } from)
+                {
+                    movedCrews.Add((crewId, from));
+                }
             }
             else if (JournalStreams.TryOutage(e.StreamId, out var outageId))
             {
@@ -194,6 +199,16 @@ internal sealed partial class JournalFeed(
         foreach (var region in crewUpdates.GroupBy(c => c.Profile.Region))
         {
             sends.Add(dispatch, LiveGroups.Region(region.Key), "crews", region.ToList(), cancellationToken);
+        }
+        // A crew moved to another region: the consoles of the region it left hear it too (its region says where it went),
+        // and let it go; they went on offering it as one of theirs until reloaded.
+        foreach (var left in movedCrews.Distinct().GroupBy(m => m.FromRegion, m => m.CrewId))
+        {
+            var gone = crewUpdates.Where(c => left.Contains(c.Id) && c.Profile.Region != left.Key).ToList();
+            if (gone.Count > 0)
+            {
+                sends.Add(dispatch, LiveGroups.Region(left.Key), "crews", gone, cancellationToken);
+            }
         }
         if (rows.Count > 0)
         {
@@ -239,6 +254,17 @@ internal sealed partial class JournalFeed(
     /// <summary>The crew an order event says the order left: <c>previousCrew</c> of a reassignment, a reopening or a
     /// booked visit moved to another crew,
     /// <c>crewId</c> of an offer rejected or lapsed (a crew gone off shift hands its offers back: its other devices drop them).</summary>
+    /// <summary>The region a crew's registration moved it from, if it did.</summary>
+    private static string? MovedFrom(Runtime.Storage.StoredEvent e)
+    {
+        if (e.EventType != "CrewRegistered" || !e.PayloadJson.Contains("\"MovedFrom\":\"", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        using var payload = JsonDocument.Parse(e.PayloadJson);
+        return payload.RootElement.TryGetProperty("MovedFrom", out var from) && from.ValueKind == JsonValueKind.String ? from.GetString() : null;
+    }
+
     private static string? PreviousCrew(Runtime.Storage.StoredEvent e)
     {
         var field = e.EventType switch

@@ -8,7 +8,9 @@ internal static class CrewEvents
     public static string StreamOf(string crewId) => JournalStreams.Crew(crewId);
 }
 
-internal sealed record CrewRegistered(CrewProfile Profile);
+/// <param name="MovedFrom">The region the crew worked in before, when this registration moved it: that region's consoles
+/// are told it left (they went on offering it as one of theirs).</param>
+internal sealed record CrewRegistered(CrewProfile Profile, string? MovedFrom = null);
 
 internal sealed record CrewLocationReported(double Latitude, double Longitude);
 

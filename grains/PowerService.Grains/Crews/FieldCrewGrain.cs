@@ -65,7 +65,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             S.Location = profile.Home;
         }
-        await CommitAsync([Event(new CrewRegistered(S.Profile), actor)]);
+        await CommitAsync([Event(new CrewRegistered(S.Profile, previous is not null && previous.Region != profile.Region ? previous.Region : null), actor)]);
 
         var current = EffectiveStatus();
         if (previous is not null && previous.Region != profile.Region)

@@ -524,6 +524,31 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("dispatcher override (no LowVoltageRepair)", await dispatcherApi.GetStringAsync("/api/work-orders/WO-K1/history"));
     }
 
+    private static readonly string[] LowVoltageOnly = ["LowVoltageRepair"];
+
+    /// <summary>A crews file moves a crew to another region while a console of its old region is open: the console went
+    /// on listing it (with its old load) and offering it as a local crew until reloaded. It lets it go.</summary>
+    [Fact]
+    public async Task A_crew_moved_to_another_region_leaves_the_open_console_of_the_region_it_left()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-41");
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        await Assertions.Expect(console.Locator("#crews tr[data-crew='C-41']")).ToBeVisibleAsync();
+
+        var now = DateTimeOffset.UtcNow;
+        var moved = await dispatcherApi.PostAsJsonAsync("/api/crews", new
+        {
+            id = "C-41", name = "Crew C-41", region = "R2", skills = LowVoltageOnly, capacity = 3,
+            home = new { latitude = 20.2, longitude = 110.4 }, shifts = new[] { new { start = now.AddHours(-1), end = now.AddHours(8) } },
+        });
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+
+        await Assertions.Expect(console.Locator("#crews tr[data-crew='C-41']")).ToHaveCountAsync(0);
+    }
+
     /// <summary>A dispatcher's storm shift on a 1366×768 laptop. A repaired order waits for its callback and the console
     /// offered only Assign and Cancel, both refused: it records the callback (a dissatisfied customer reopens the order)
     /// or closes it. A duplicate call is merged into the order it repeats (a cancel told its customer "Cancelled"). The

@@ -57,7 +57,17 @@ requireRole(["dispatcher"], async user => {
   const connection = hub("/hubs/dispatch");
   // The hub sends list rows (as GET /api/work-orders does); answers to this page's own calls are full orders (toRow).
   connection.on("orders", updates => { for (const u of updates) keep(u.order); queueDraw("orders"); });
-  connection.on("crews", updates => { for (const c of updates) keepCrew(c); queueDraw("crews"); });
+  connection.on("crews", updates => {
+    for (const c of updates) {
+      // A crew moved to another region is told to the region it left too: this console lets it go (it went on offering
+      // it as one of its own, with its old load, until reloaded).
+      if (watched && watched !== "*" && c.profile.region !== watched) {
+        crews.delete(c.id);
+        $("picker-crews").querySelector(`tr[data-crew="${CSS.escape(c.id)}"]`)?.remove();
+      } else keepCrew(c);
+    }
+    queueDraw("crews");
+  });
   connection.on("outages", views => { for (const v of views) outages.set(v.id, toOutageRow(v)); queueDraw("outages"); });
   connection.on("plannedOutages", rows => {
     for (const p of rows) keepPlan(p);
