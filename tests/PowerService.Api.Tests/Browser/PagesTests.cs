@@ -575,6 +575,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await console.Locator("#region").PressAsync("Enter"); // Enter watches, as the button does
         var repaired = console.Locator("#orders tr[data-order='WO-CB1']");
         await Assertions.Expect(repaired).ToContainTextAsync("CallbackPending");
+        await Assertions.Expect(repaired.Locator("button[data-assign]")).ToHaveTextAsync("Callback…");
         Assert.True(await console.EvaluateAsync<bool>("() => { const s = document.querySelector('.scroll.rows'); return s.scrollWidth <= s.clientWidth; }"), "the orders table fits its panel");
         Assert.True(await console.EvaluateAsync<double>("() => document.querySelector('#orders tr[data-order]').getBoundingClientRect().top") < 768, "the open orders start on the first screen");
 
@@ -1126,6 +1127,8 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         var read = await ApiScenario.JsonAsync(await customerApi.GetAsync($"/api/outages/{id}"));
         Assert.Equal(("Restored", true), (read.GetProperty("state").GetString(), read.GetProperty("supplyStillOff").GetBoolean()));
         await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-area-back-meter-dark.png"), FullPage = true });
+        await customer.ReloadAsync(); // a reload before the nested outage opens showed nothing at all
+        await Assertions.Expect(customer.Locator("#outage-state")).ToHaveTextAsync("Power is back in your area, not yet at your address");
 
         at = at.AddSeconds(30);
         Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", Events("PowerRestored", 1, 1))).StatusCode);
@@ -1319,7 +1322,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(HttpStatusCode.OK, (await crewApi.PostAsJsonAsync("/api/work-orders/WO-P1/transitions", new { action = "accept" })).StatusCode);
         await p1.Locator("textarea").FillAsync("gate locked, called the customer");
         await p1.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
-        await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-P1: Accept was already sent from another device of your crew.");
+        await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-P1: Accept was already sent from another device of your crew. Your note was not sent: it is still in its box and goes with your next step.");
         await Assertions.Expect(p1.Locator(".refusal")).ToHaveCountAsync(0);
         await Assertions.Expect(p1.Locator("textarea")).ToHaveValueAsync("gate locked, called the customer"); // not sent, not lost
         await Assertions.Expect(p1.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync(); // shown as it is now

@@ -75,7 +75,9 @@ requireRole(["crew"], async user => {
         // Another device of this crew did it first: done, not refused.
         refusals.delete(id);
         showError(null);
-        notice(`${id}: ${button.textContent.trim()} was already sent from another device of your crew.${unsent}`);
+        // On a card still shown the note stays in its box: the crew is told it goes with the next step (it went unsaid).
+        const kept = note && !gone ? " Your note was not sent: it is still in its box and goes with your next step." : unsent;
+        notice(`${id}: ${button.textContent.trim()} was already sent from another device of your crew.${kept}`);
         unsent = "";
       } else if (error.status === 409 && now && gone && before && shown(before) && (why = leaving(before, now))) {
         // Cancelled by the customer, merged, moved on while the tap was on its way: why, as a push would have said it.
@@ -241,7 +243,7 @@ function tellLeft(left) {
   for (const { id, why } of left) byWhy.set(why, [...(byWhy.get(why) ?? []), id]);
   for (const [why, ids] of byWhy) {
     notice(ids.length === 1 ? `${ids[0]} ${why}: it is off your list.`
-      : `${ids.length} orders are off your list (${why.replace(/^(was|is|went) /, "")}): ${ids.slice(0, 3).join(", ")}${ids.length > 3 ? ` and ${ids.length - 3} more` : ""}.`);
+      : `${ids.length} orders are off your list (${why.replace(/^(was|is|went) /, "").replace(/: .*$/, "")}): ${ids.slice(0, 3).join(", ")}${ids.length > 3 ? ` and ${ids.length - 3} more` : ""}.`);
   }
 }
 

@@ -236,6 +236,17 @@ async function loadOutages(again = false) {
   // A customer's list holds the notices of the outages on their supply (as the hub sends them).
   const page = await api("GET", "/api/outages?active=true");
   for (const o of page.items) keepNewer(outages, o);
+  // What a reload needs to say "power is back in your area, not yet at your address": the area outage a nested one
+  // continues, or, with none active, the one restored lately (a reload while the nested outage was still to open
+  // showed nothing at all to a customer still in the dark).
+  const parents = page.items.map(o => o.parentOutageId).filter(id => id && !outages.has(id));
+  for (const o of await Promise.all(parents.map(id => api("GET", `/api/outages/${encodeURIComponent(id)}`).catch(() => null)))) {
+    if (o) keepNewer(outages, o);
+  }
+  if (!page.items.length) {
+    const ended = await api("GET", "/api/outages?active=false&take=3").catch(() => ({ items: [] }));
+    for (const o of ended.items) if (o.restoredAt && Date.now() - Date.parse(o.restoredAt) < RestoredShownFor) keepNewer(outages, o);
+  }
   if (again) {
     // Held as active but no longer listed: it ended while the page was not told; its notice says when.
     const listed = new Set(page.items.map(o => o.id));
@@ -263,6 +274,9 @@ async function askOwnSupply(outage) {
   } catch { /* the notice as pushed stands */ }
 }
 const OwnSupplyAskedAgain = 30000;
+
+// How long after an outage ended a page opened or reloaded still says so (and whether this customer's supply is back).
+const RestoredShownFor = 3600 * 1000;
 
 /// Keeps an outage or plan notice unless a newer version of it is held.
 function keepNewer(held, item) {

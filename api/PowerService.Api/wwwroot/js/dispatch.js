@@ -581,6 +581,8 @@ function orderRow(o, s) {
     cells[3].className = `priority-${o.priority}`;
     setText(cells[5], o.crewId ?? "—");
     setText(cells[6], o.customerId ?? "—");
+    // A repaired order's dialog records its callback: the button says so ("Assign…" offered what could only fail).
+    setText(cells[7].firstElementChild, o.state === "CallbackPending" ? "Callback…" : "Assign…");
   }
   const className = `sla ${slackClass(s)}`;
   if (cells[4].className !== className) cells[4].className = className;
