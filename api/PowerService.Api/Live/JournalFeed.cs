@@ -255,30 +255,26 @@ internal sealed partial class JournalFeed(
     /// booked visit moved to another crew,
     /// <c>crewId</c> of an offer rejected or lapsed (a crew gone off shift hands its offers back: its other devices drop them).</summary>
     /// <summary>The region a crew's registration moved it from, if it did.</summary>
-    private static string? MovedFrom(Runtime.Storage.StoredEvent e)
-    {
-        if (e.EventType != "CrewRegistered" || !e.PayloadJson.Contains("\"MovedFrom\":\"", StringComparison.Ordinal))
-        {
-            return null;
-        }
-        using var payload = JsonDocument.Parse(e.PayloadJson);
-        return payload.RootElement.TryGetProperty("MovedFrom", out var from) && from.ValueKind == JsonValueKind.String ? from.GetString() : null;
-    }
+    private static string? MovedFrom(Runtime.Storage.StoredEvent e) =>
+        StringField(e, e.EventType == "CrewRegistered" ? "MovedFrom" : null);
 
-    private static string? PreviousCrew(Runtime.Storage.StoredEvent e)
+    private static string? PreviousCrew(Runtime.Storage.StoredEvent e) => StringField(e, e.EventType switch
     {
-        var field = e.EventType switch
-        {
-            WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened or WorkOrderEvents.Reserved => "previousCrew",
-            WorkOrderEvents.Rejected or WorkOrderEvents.OfferExpired => "crewId",
-            _ => null,
-        };
+        WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened or WorkOrderEvents.Reserved => "previousCrew",
+        WorkOrderEvents.Rejected or WorkOrderEvents.OfferExpired => "crewId",
+        _ => null,
+    });
+
+    /// <summary>The string <paramref name="field"/> of the event's payload; the payload is parsed only when its text
+    /// holds the field with a string value (most events do not).</summary>
+    private static string? StringField(Runtime.Storage.StoredEvent e, string? field)
+    {
         if (field is null || !e.PayloadJson.Contains($"\"{field}\":\"", StringComparison.Ordinal))
         {
             return null;
         }
         using var payload = JsonDocument.Parse(e.PayloadJson);
-        return payload.RootElement.TryGetProperty(field, out var crew) && crew.ValueKind == JsonValueKind.String ? crew.GetString() : null;
+        return payload.RootElement.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     }
 
     private void SendOutages(List<OutageView> outages, PageSends sends, CancellationToken cancellationToken)

@@ -60,23 +60,24 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         Validate(Id, profile, actor);
         var previous = S.Profile;
         var previousStatus = previous is null ? (CrewStatus?)null : EffectiveStatus();
+        var movedFrom = previous is not null && previous.Region != profile.Region ? previous.Region : null;
         S.Profile = profile with { Skills = [.. profile.Skills.Distinct()], Shifts = [.. profile.Shifts.OrderBy(s => s.Start)] };
         if (previous is null)
         {
             S.Location = profile.Home;
         }
-        await CommitAsync([Event(new CrewRegistered(S.Profile, previous is not null && previous.Region != profile.Region ? previous.Region : null), actor)]);
+        await CommitAsync([Event(new CrewRegistered(S.Profile, movedFrom), actor)]);
 
         var current = EffectiveStatus();
-        if (previous is not null && previous.Region != profile.Region)
+        if (movedFrom is not null)
         {
             // The old region stops offering this crew, and stops listing it as one of its own.
-            await GrainFactory.GetGrain<IDispatchGrain>(previous.Region).RemoveCrew(Id);
-            await Counts(previous.Region).CrewChanged(new CrewCountChange(Id, previousStatus, null));
+            await GrainFactory.GetGrain<IDispatchGrain>(movedFrom).RemoveCrew(Id);
+            await Counts(movedFrom).CrewChanged(new CrewCountChange(Id, previousStatus, null));
             previousStatus = null;
         }
         await PublishAsync(previousStatus, current);
-        if (previous is not null && previous.Region != profile.Region)
+        if (movedFrom is not null)
         {
             // Its offers not yet answered go back to the old region's dispatch now (they sat on a crew in another district
             // until they lapsed), and the visits booked with it are flagged to dispatchers; the work it accepted stays its
