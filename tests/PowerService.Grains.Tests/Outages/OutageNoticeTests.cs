@@ -47,6 +47,73 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         Assert.Contains("tree on the line", all.First(n => n.Kind == "RestorationEstimateChanged").Text);
     }
 
+    /// <summary>A recloser trips and closes: the area's meters go dark and come back a minute later in separate batches.
+    /// The outage is on record (and on the map while it lasts), but its customers are told nothing: they got "outage"
+    /// and "restored" within a minute for an interruption the indicators do not count.</summary>
+    [Fact]
+    public async Task A_blink_is_not_told_to_its_customers()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        var outage = _silo.Grain<IOutageGrain>(Outage);
+        Assert.Equal(OutageState.Confirmed, (await outage.Get())!.State);
+        await AdvanceAsync(TimeSpan.FromSeconds(70));
+        Assert.Empty(Notices());
+
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        Assert.Equal(OutageState.Restored, (await outage.Get())!.State);
+        await AdvanceAsync(TimeSpan.FromMinutes(6)); // past the hold, the nested-outage check and the flushes
+        Assert.Empty(Notices());
+        Assert.Null((await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId);
+    }
+
+    /// <summary>An outage that outlasts a blink is told when it has lasted three minutes, with the estimate and cause set
+    /// meanwhile (the notice held since the start carried the default), and its end is told as always.</summary>
+    [Fact]
+    public async Task An_outage_is_told_once_it_has_outlasted_a_blink_with_the_estimate_set_meanwhile()
+    {
+        var start = _silo.Clock.GetUtcNow();
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        var outage = _silo.Grain<IOutageGrain>(Outage);
+        await AdvanceAsync(TimeSpan.FromSeconds(60));
+        var estimate = start + TimeSpan.FromHours(5);
+        await outage.SetEstimatedRestoration(estimate, "dispatcher:li", "tree on the line");
+        await AdvanceAsync(TimeSpan.FromSeconds(100));
+        Assert.Empty(Notices()); // 2 min 40 s in
+
+        await DeliveredAsync("OutageDetected", 50);
+        Assert.True(_silo.Clock.GetUtcNow() >= start + TimeSpan.FromMinutes(3));
+        Assert.All(Notices(), n => Assert.Contains("tree on the line", n.Text, StringComparison.Ordinal));
+        // The estimate it carried is not told again as a change.
+        _silo.Advance(TimeSpan.FromMinutes(16));
+        await AdvanceAsync(TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain(Notices(), n => n.Kind == "RestorationEstimateChanged");
+
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+        await DeliveredAsync("PowerRestored", 50);
+        Assert.Equal(100, Notices().Count);
+    }
+
+    /// <summary>Restored by a dispatcher four minutes in, the clock jumping there at once, so the restoration may come
+    /// before the hold's reminder: its customers are told both, the outage before its end, never "restored" of an
+    /// outage they never heard of.</summary>
+    [Fact]
+    public async Task An_outage_restored_right_after_the_hold_is_told_before_its_end()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        var outage = _silo.Grain<IOutageGrain>(Outage);
+        _silo.Advance(TimeSpan.FromMinutes(4));
+        await outage.Restore("dispatcher:li");
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored));
+
+        await DeliveredAsync("PowerRestored", 50);
+        var all = Notices();
+        Assert.Equal(100, all.Count);
+        foreach (var customer in all.GroupBy(n => n.CustomerId))
+        {
+            Assert.Equal(["OutageDetected", "PowerRestored"], customer.Select(n => n.Kind));
+        }
+    }
+
     /// <summary>A dispatcher edits the estimate three times within minutes: each customer gets one message, with the last
     /// estimate and cause, once 15 minutes have passed since they were told of the outage; a change after that waits
     /// for the next interval; and an estimate still held when power comes back is never sent.</summary>
