@@ -95,6 +95,27 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CL/transitions", new { action = "reopen" })).StatusCode);
     }
 
+    /// <summary>A callback that could not reach the customer: the order's list row says when to call again (no promise
+    /// runs meanwhile, so the console's row had nothing to show), and the row leaves the callback list once the call is made.</summary>
+    [Fact]
+    public async Task A_list_row_says_when_to_call_a_customer_the_callback_could_not_reach()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-UR"));
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync("/api/work-orders/WO-UR/transitions", new { action })).StatusCode);
+        }
+
+        var missed = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-UR/callback", new { outcome = "Unreachable" }));
+        var retryAt = missed.GetProperty("callback").GetProperty("nextAttemptAt").GetDateTimeOffset();
+        var row = (await Json(await _dispatcher.GetAsync("/api/work-orders?state=CallbackPending&region=R1"))).GetProperty("items").EnumerateArray().Single(r => r.GetProperty("id").GetString() == "WO-UR");
+        Assert.Equal(retryAt, row.GetProperty("callbackRetryAt").GetDateTimeOffset());
+
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-UR/callback", new { outcome = "Satisfied" })).StatusCode);
+        Assert.Empty((await Json(await _dispatcher.GetAsync("/api/work-orders?state=CallbackPending&region=R1"))).GetProperty("items").EnumerateArray());
+    }
+
     [Fact]
     public async Task An_illegal_transition_is_a_409_and_changes_nothing()
     {

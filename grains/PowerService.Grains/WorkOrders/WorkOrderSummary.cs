@@ -22,15 +22,20 @@ public sealed record WorkOrderSummary(
     /// <summary>How the request came in (rows stored before it was kept read as the hotline's).</summary>
     IntakeChannel Channel = IntakeChannel.Hotline95598,
     /// <summary>The visit booked for the order, or the one its booked crew called off (as on the order).</summary>
-    BookedVisit? Visit = null)
+    BookedVisit? Visit = null,
+    /// <summary>When the customer is to be called again, after a callback that could not reach them (no SLA clock
+    /// runs then: the row would show nothing to do).</summary>
+    DateTimeOffset? CallbackRetryAt = null)
 {
     public static WorkOrderSummary Of(WorkOrderView order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel, order.Visit);
+        order.Location ?? default, NextDue(order.SlaClocks), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel, order.Visit,
+        order.State == WorkOrderState.CallbackPending ? order.Callback?.NextAttemptAt : null);
 
     internal static WorkOrderSummary Of(WorkOrderRecord order) => new(
         order.Id, order.Region, order.Kind, order.State, order.Priority, order.CrewId, order.CustomerId,
-        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel, order.Visit);
+        order.Location, NextDue(order.Clocks.Select(c => c.ToView())), order.Escalated, order.SuspendedAt, order.UpdatedAt, order.Version, order.Channel, order.Visit,
+        order.State == WorkOrderState.CallbackPending ? order.Callback?.NextAttemptAt : null);
 
     /// <summary>The running promise due first (a paused or stopped clock promises nothing now).</summary>
     internal static SlaDue? NextDue(IEnumerable<SlaClockView> clocks)

@@ -588,6 +588,12 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await picker.Locator("#picker-history-box summary").ClickAsync();
         await Assertions.Expect(picker.Locator("#picker-history")).ToContainTextAsync("Dispatched C-12");
         await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-callback.png") });
+        // No answer: the row says when to call again (it showed "—", no promise running then).
+        await picker.GetByRole(AriaRole.Button, new() { Name = "Could not reach" }).ClickAsync();
+        await Assertions.Expect(picker).ToBeHiddenAsync();
+        var retryAt = (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-CB1")).GetProperty("callback").GetProperty("nextAttemptAt").GetDateTimeOffset();
+        await Assertions.Expect(repaired).ToContainTextAsync($"call again {retryAt.ToLocalTime():yyyy-MM-dd HH:mm}");
+        await repaired.Locator("button[data-assign]").ClickAsync();
         await picker.Locator("#callback-note").FillAsync("still flickering at night");
         await picker.GetByRole(AriaRole.Button, new() { Name = "Not satisfied · reopen" }).ClickAsync();
 

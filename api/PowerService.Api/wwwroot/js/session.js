@@ -284,6 +284,10 @@ export function rank(orders, now = Date.now()) {
 /// The most urgent clock's time left (`s` from slack); for an order on a customer-caused hold, since when it is held.
 export function countdown(s, order) {
   if (order?.suspendedAt) return `on hold since ${when(order.suspendedAt)}`;
+  // A customer the callback could not reach is called again later: no promise runs meanwhile, the time to call does.
+  if (!s && order?.callbackRetryAt) {
+    return Date.parse(order.callbackRetryAt) <= Date.now() ? `call again now (since ${when(order.callbackRetryAt)})` : `call again ${when(order.callbackRetryAt)}`;
+  }
   if (!s) return "—";
   // Days past two (a working-day promise read "Handling 167h 59m"), hours past one, else minutes and seconds.
   const m = Math.abs(s.minutes), text = m >= 2880 ? `${Math.floor(m / 1440)}d ${Math.floor((m % 1440) / 60)}h`
