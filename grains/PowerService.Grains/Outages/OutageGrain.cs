@@ -815,20 +815,30 @@ internal sealed partial class OutageGrain(
     }
 
     /// <summary>Tells the region's indicators who was out and for how long. Meters still dark after their area came
-    /// back continue the area's interruption: only the minutes after the area's restoration are theirs.</summary>
+    /// back continue the area's interruption: only the minutes after the area's restoration are theirs. If the area's
+    /// outage was a blink (counted as no interruption, no minutes), theirs is the interruption, from the area's start.</summary>
     private async Task ReportRestoration(OutageRecord o)
     {
         var nested = o.IsNested;
         var from = o.StartedAt;
-        if (nested && await GrainFactory.GetGrain<IOutageGrain>(o.ParentOutageId!).Get() is { RestoredAt: { } areaRestored } && areaRestored > from)
+        var interruption = !nested;
+        if (nested && await GrainFactory.GetGrain<IOutageGrain>(o.ParentOutageId!).Get() is { RestoredAt: { } areaRestored } area)
         {
-            from = areaRestored;
+            if (area.Kind == OutageKind.Unplanned && area.Scope != OutageScope.Feeder && areaRestored - area.StartedAt <= options.MomentaryAtMost)
+            {
+                // A blink for the area, not for them: counted nowhere else, their interruption began with the area's.
+                (from, interruption) = (area.StartedAt, true);
+            }
+            else if (areaRestored > from)
+            {
+                from = areaRestored;
+            }
         }
         // Customers a partial outage of the area had cut before this one are that outage's interruption, counted there:
         // counted here again, a street's fuse and then its transformer made 23 interruptions of 20 customers.
         var customers = nested ? o.AffectedCustomers : Math.Max(0, o.AffectedCustomers - o.CustomersAlreadyOut);
         var restoredAt = o.RestoredAt ?? TimeProvider.GetUtcNow();
-        var fact = new OutageFact(o.Id, o.Kind, o.TransformerAreaIds, customers, from, restoredAt, !nested, IsMomentary(o, restoredAt));
+        var fact = new OutageFact(o.Id, o.Kind, o.TransformerAreaIds, customers, from, restoredAt, interruption, IsMomentary(o, restoredAt));
         await Task.WhenAll(IndicatorScopes.Of(GrainFactory, o.Region).Select(scope => scope.OutageRestored(fact)));
     }
 

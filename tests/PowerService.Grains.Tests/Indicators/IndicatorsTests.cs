@@ -188,6 +188,30 @@ public sealed class IndicatorsTests
         Assert.Equal(0, (await Reported(silo, Region, _ => true)).RepeatedOutages.Customers); // one cut, three blinks
     }
 
+    /// <summary>The area's outage was a blink (restored within a minute), but one customer's meter stayed dark for half
+    /// an hour after it (a nested outage): that customer was interrupted, from the area's start, and SAIFI counted no
+    /// one (the blink is momentary, and a nested outage only adds minutes to its area's interruption).</summary>
+    [Fact]
+    public async Task Meters_still_dark_after_a_blink_of_their_area_are_an_interruption_from_the_area_s_start()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await PlannedGrid.ImportAsync(silo);
+        var start = silo.Clock.GetUtcNow();
+        var area = silo.Grain<IOutageGrain>("OUT-A");
+        await area.Open(new OutageOpening(OutageKind.Unplanned, OutageScope.TransformerArea, Dispatcher, start, ["TA-1"], Confirmed: true));
+        silo.Advance(TimeSpan.FromMinutes(1));
+        await area.Restore(Dispatcher);
+        var nested = silo.Grain<IOutageGrain>("OUT-A-1");
+        await nested.Open(new OutageOpening(OutageKind.Unplanned, OutageScope.Meters, "meters", silo.Clock.GetUtcNow(), ["TA-1"], MeterIds: ["M-11"], Confirmed: true, ParentOutageId: "OUT-A"));
+        silo.Advance(TimeSpan.FromMinutes(30));
+        await nested.Restore(Dispatcher);
+
+        var reliability = (await Reported(silo, Region, i => i.Reliability.CustomerInterruptions == 1)).Reliability;
+
+        Assert.Equal((1, 1L, 3L), (reliability.Outages, reliability.CustomerInterruptions, reliability.MomentaryInterruptions));
+        Assert.Equal(31, reliability.CustomerInterruptionMinutes);
+    }
+
     /// <summary>An outage counts in the month it ended, the repeated-outage figure too: a third cut running from the
     /// night of 30 November into 1 December made November's customers "cut three times" while November's own
     /// figures counted two outages.</summary>
