@@ -152,6 +152,25 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, fittedIn.StatusCode);
     }
 
+    /// <summary>A customer found another region's crew through its published slots and booked it for their order: a crew
+    /// across the city sent to a visit it could not make, its places taken from its own region's customers. A customer
+    /// books the crews of their order's region (those the visit times offer); a dispatcher may still lend one.</summary>
+    [Fact]
+    public async Task A_customer_cannot_book_a_crew_of_another_region_and_a_dispatcher_can()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-R2", skills: MeterAndRepair, offShiftUntilTomorrow: true, region: "R2");
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-R2/slots", new { slots = new[] { new { start = _slot, end = _slot.AddHours(2), capacity = 2 } } })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+
+        var refused = await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-R2", slotStart = _slot });
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("crewId", (await Json(refused)).GetProperty("field").GetString());
+        var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-R2/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
+        Assert.Equal(0, slots[0].GetProperty("held").GetInt32());
+        Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-R2", slotStart = _slot })).StatusCode);
+    }
+
     /// <summary>A customer could not move a confirmed visit: a new hold was a 409 "release it first", and the release a
     /// 409 "it belongs to its order" — the only way was to cancel the order and report again. Now the customer holds
     /// another slot (of the same crew or another) and confirms it: the order's visit moves there, the old slot is free

@@ -298,6 +298,12 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             throw new InvalidFieldException("crewId", $"Crew '{Id}' has no {skill} skill, which the order's work needs: book a crew that has it.");
         }
+        if (request.ByCustomer && request.Region is { } region && !string.Equals(S.Profile!.Region, region, StringComparison.Ordinal))
+        {
+            // Found through the crews' slots, a crew across the city was booked for a customer: a visit it could not
+            // make in time, and places its own region's customers could not have.
+            throw new InvalidFieldException("crewId", $"Crew '{Id}' does not work in region '{region}', where the visit is: book one of the times offered for the request.");
+        }
         var now = Now;
         var events = ExpireDueHolds(now);
         var existing = LiveBookings(request.SlotStart, now).FirstOrDefault(b => b.OrderId == request.OrderId);

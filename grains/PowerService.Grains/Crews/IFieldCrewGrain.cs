@@ -85,7 +85,9 @@ public sealed record SlotView(DateTimeOffset Start, DateTimeOffset End, int Capa
 /// <c>crewId</c>), as dispatch would never send it.</param>
 /// <param name="ByCustomer">A customer booking in the app: a slot starting within <see cref="BookingOptions.DispatchLead"/>
 /// is refused (409), since the crew could not be sent in time. A dispatcher may fit a visit in sooner, agreed with the crew.</param>
-public sealed record BookingRequest(string OrderId, DateTimeOffset SlotStart, string Actor, CrewSkill? Skill = null, bool ByCustomer = false);
+/// <param name="Region">The order's region: a customer books only the crews of their order's region (400 naming
+/// <c>crewId</c>), the ones <c>GET /api/bookings/times</c> offers; lending a crew to another region is a dispatcher's call.</param>
+public sealed record BookingRequest(string OrderId, DateTimeOffset SlotStart, string Actor, CrewSkill? Skill = null, bool ByCustomer = false, string? Region = null);
 
 public enum BookingState
 {

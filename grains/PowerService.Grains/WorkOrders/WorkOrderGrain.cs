@@ -458,7 +458,7 @@ internal sealed partial class WorkOrderGrain(
         {
             // Orders call crews, never the other way round, so holding this turn while the crew answers cannot deadlock.
             booking = await GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Hold(
-                new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind), ByCustomer: Actors.IsCustomer(actor)));
+                new BookingRequest(Id, slotStart, actor, DispatchScoring.SkillForKind(order.Kind), ByCustomer: Actors.IsCustomer(actor), Region: order.Region));
             _heldVisit = booking.Id;
         }
         finally

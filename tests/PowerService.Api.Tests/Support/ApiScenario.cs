@@ -67,7 +67,7 @@ internal static class ApiScenario
     /// <summary>Registers a low-voltage repair crew (or one with <paramref name="skills"/>) in region R1, on shift from an
     /// hour ago for eight hours (or, with <paramref name="offShiftUntilTomorrow"/>, from tomorrow for four days: dispatch
     /// does not take the orders it could work, so they wait for a booked visit).</summary>
-    public static async Task RegisterCrewAsync(HttpClient dispatcher, string id, double latitude = 20.01, string[]? skills = null, bool offShiftUntilTomorrow = false, string? name = null)
+    public static async Task RegisterCrewAsync(HttpClient dispatcher, string id, double latitude = 20.01, string[]? skills = null, bool offShiftUntilTomorrow = false, string? name = null, string region = "R1")
     {
         var now = DateTimeOffset.UtcNow;
         var shift = offShiftUntilTomorrow ? new { start = now.AddDays(1), end = now.AddDays(5) } : new { start = now.AddHours(-1), end = now.AddHours(8) };
@@ -75,7 +75,7 @@ internal static class ApiScenario
         {
             id,
             name = name ?? $"Crew {id}",
-            region = "R1",
+            region,
             skills = skills ?? LowVoltage,
             capacity = 3,
             home = new { latitude, longitude = 110.33 },
