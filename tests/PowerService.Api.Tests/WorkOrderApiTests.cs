@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using PowerService.Api.Tests.Support;
+using PowerService.TestSupport;
 
 namespace PowerService.Api.Tests;
 
@@ -431,6 +432,31 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, back.StatusCode);
         Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-M1"))).GetProperty("state").GetString());
         Assert.Equal("Dispatched", (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-M3"))).GetProperty("state").GetString());
+    }
+
+    /// <summary>A dispatcher merged one customer's request into another's as its duplicate, then the other customer
+    /// cancelled theirs from the app: the merged request stayed "handled together with a related repair" for good, in
+    /// no list, done by no one. It is reopened: back on its customer's list and in dispatch, with why in its history.</summary>
+    [Fact]
+    public async Task A_request_merged_into_another_customers_request_is_reopened_when_that_one_is_cancelled()
+    {
+        await ApiScenario.ImportTwoAreasAsync(_dispatcher);
+        await RegisterCrewAsync("C-12");
+        var li = await _api.ClientForAsync("customer-li");
+        var kept = (await Json(await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "OnSiteSurvey", description = "Pole leaning in front of building 5" }))).GetProperty("id").GetString();
+        var duplicate = (await Json(await li.PostAsJsonAsync("/api/work-orders", new { kind = "OnSiteSurvey", description = "Pole leaning near building 5" }))).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{duplicate}/transitions", new { action = "merge", targetId = kept, note = "same pole" })).StatusCode);
+        await Eventually.True(async () => (await _dispatcher.GetStringAsync($"/api/work-orders/{kept}/history")).Contains("DuplicateMerged", StringComparison.Ordinal), "the order kept knows of its duplicate");
+
+        Assert.Equal(HttpStatusCode.OK, (await _customer.PostAsJsonAsync($"/api/work-orders/{kept}/transitions", new { action = "cancel", note = "never mind" })).StatusCode);
+
+        await Eventually.True(async () => (await Json(await li.GetAsync($"/api/work-orders/{duplicate}"))).GetProperty("state").GetString() != "Merged", "the duplicate is reopened");
+        var reopened = await Json(await _dispatcher.GetAsync($"/api/work-orders/{duplicate}"));
+        Assert.True(reopened.GetProperty("state").GetString() is "Reopened" or "Dispatched", reopened.ToString());
+        Assert.Equal(JsonValueKind.Null, reopened.GetProperty("mergedInto").ValueKind);
+        Assert.Contains((await Json(await li.GetAsync("/api/work-orders"))).GetProperty("items").EnumerateArray(), o => o.GetProperty("id").GetString() == duplicate);
+        Assert.Contains((await Json(await _dispatcher.GetAsync("/api/work-orders?region=R1"))).GetProperty("items").EnumerateArray(), o => o.GetProperty("id").GetString() == duplicate);
+        Assert.Contains($"{kept}, which this request was merged into as a duplicate, was cancelled by customer:", await _dispatcher.GetStringAsync($"/api/work-orders/{duplicate}/history"));
     }
 
     [Fact]

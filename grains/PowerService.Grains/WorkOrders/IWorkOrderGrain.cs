@@ -27,6 +27,18 @@ public interface IWorkOrderGrain : IGrain
     [AlwaysInterleave]
     Task<bool> TakesMerge();
 
+    /// <summary>Order <paramref name="orderId"/> was merged into this one by a person (it is a duplicate of it): this order
+    /// carries its customer's request now, and reopens it if it is itself cancelled. Journaled in this order's history.
+    /// One-way: the merged order tells it after its own write, in its own turn.</summary>
+    [OneWay]
+    Task OrderMergedIn(string orderId);
+
+    /// <summary>Order <paramref name="targetId"/>, which this order was merged into, was cancelled by
+    /// <paramref name="actor"/>: nobody would do this order's work, so it is reopened and goes back to dispatch. Ignored
+    /// unless this order is still merged into that one. One-way, as <see cref="OrderMergedIn"/>.</summary>
+    [OneWay]
+    Task MergeTargetCancelled(string targetId, string actor);
+
     /// <summary>The booking id of the visit this order holds unconfirmed, if any (remembered while the order is active;
     /// the crew says whether it is still live). Interleaves: the customer's intake asks it while counting a customer's
     /// visits, from inside another order's hold.</summary>

@@ -25,6 +25,8 @@ public static class WorkOrderEvents
     public const string Closed = nameof(Closed);
     public const string Cancelled = nameof(Cancelled);
     public const string Merged = nameof(Merged);
+    /// <summary>Another order was merged into this one as its duplicate (<c>orderId</c>).</summary>
+    public const string DuplicateMerged = nameof(DuplicateMerged);
     public const string Reopened = nameof(Reopened);
     public const string Suspended = nameof(Suspended);
     public const string Resumed = nameof(Resumed);

@@ -333,6 +333,14 @@ internal sealed partial class WorkOrderGrain(
         {
             calls.Add(GrainFactory.GetGrain<IFieldCrewGrain>(crew).OrderChanged(Id, Order.State, crew));
         }
+        if (Order is { State: WorkOrderState.Merged, MergedIntoOrder: true, MergedInto: { } target })
+        {
+            calls.Add(GrainFactory.GetGrain<IWorkOrderGrain>(target).OrderMergedIn(Id)); // lost with a crash right after the merge
+        }
+        if (Order.State == WorkOrderState.Cancelled)
+        {
+            calls.AddRange(Order.MergedOrders.Select(merged => GrainFactory.GetGrain<IWorkOrderGrain>(merged).MergeTargetCancelled(Id, SystemActor)));
+        }
         if (Order.State == WorkOrderState.Merged && Order.OutageId is { } outage && Order.MergedInto == outage)
         {
             // The call is the outage's evidence: without it a suspected outage stays unconfirmed and its customers untold.
@@ -793,7 +801,10 @@ internal sealed partial class WorkOrderGrain(
         var order = change.Next;
         var reopened = order with
         {
-            State = Move(order, Reopen),
+            // Merged is final for people; only the cancellation of the order it was merged into reopens it.
+            State = order.State == WorkOrderState.Merged ? WorkOrderState.Reopened : Move(order, Reopen),
+            MergedInto = null,
+            MergedIntoOrder = false,
             CrewId = null,
             OfferExpiresAt = null,
             UnansweredAlertAt = null,
@@ -833,6 +844,35 @@ internal sealed partial class WorkOrderGrain(
         return Task.FromResult(true);
     }
 
+    public async Task OrderMergedIn(string orderId)
+    {
+        if (!Order.Exists || Order.MergedOrders.Contains(orderId))
+        {
+            return;
+        }
+        if (Order.State == WorkOrderState.Cancelled)
+        {
+            // Cancelled while the duplicate's merge was on its way here: it goes back to work at once.
+            await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).MergeTargetCancelled(Id, SystemActor);
+            return;
+        }
+        var change = new Change(Order, TimeProvider.GetUtcNow());
+        change.Next = Order with { MergedOrders = [.. Order.MergedOrders, orderId] };
+        Record(change, WorkOrderEvents.DuplicateMerged, SystemActor, null, new { OrderId = orderId });
+        await Commit(change);
+    }
+
+    public async Task MergeTargetCancelled(string targetId, string actor)
+    {
+        if (!Order.Exists || Order.State != WorkOrderState.Merged || Order.MergedInto != targetId)
+        {
+            return; // reopened already (told twice after a restart), or never merged there
+        }
+        var change = new Change(Order, TimeProvider.GetUtcNow());
+        await Reopened(change, SystemActor, null, $"{targetId}, which this request was merged into as a duplicate, was cancelled by {actor}: it is open again");
+        await Commit(change);
+    }
+
     /// <summary>A person's merge folds the order into work that goes on: an order still open or an outage not yet
     /// restored. An unknown id is a 404; a finished one a 409 (its work would be carried by no one). Merged is
     /// final, so two orders cannot be merged into each other, not even at the same instant (<see cref="TakesMerge"/>).
@@ -842,7 +882,8 @@ internal sealed partial class WorkOrderGrain(
         var targetId = _mergingInto = MergeTarget(command.TargetId);
         try
         {
-            if (!await GrainFactory.GetGrain<IWorkOrderGrain>(targetId).TakesMerge())
+            var intoOrder = await GrainFactory.GetGrain<IWorkOrderGrain>(targetId).TakesMerge();
+            if (!intoOrder)
             {
                 var outage = await GrainFactory.GetGrain<IOutageGrain>(targetId).Get() ?? throw new EntityNotFoundException("Work order or outage", targetId);
                 if (outage.State == OutageState.Restored)
@@ -851,6 +892,7 @@ internal sealed partial class WorkOrderGrain(
                 }
             }
             Withdrawn(change, command, to);
+            change.Next = change.Next with { MergedIntoOrder = intoOrder };
             await Commit(change);
             return Order.ToView();
         }
@@ -1123,6 +1165,15 @@ internal sealed partial class WorkOrderGrain(
         if (change.WithdrawFromDispatch)
         {
             calls.Add(GrainFactory.GetGrain<IDispatchGrain>(after.Region).Withdraw(Id));
+        }
+        if (after.State == WorkOrderState.Merged && before.State != WorkOrderState.Merged && after.MergedIntoOrder && after.MergedInto is { } target)
+        {
+            calls.Add(GrainFactory.GetGrain<IWorkOrderGrain>(target).OrderMergedIn(Id));
+        }
+        if (after.State == WorkOrderState.Cancelled && before.State != WorkOrderState.Cancelled)
+        {
+            var by = change.Events.LastOrDefault(e => e.EventType == WorkOrderEvents.Cancelled)?.Actor ?? SystemActor;
+            calls.AddRange(after.MergedOrders.Select(merged => GrainFactory.GetGrain<IWorkOrderGrain>(merged).MergeTargetCancelled(Id, by)));
         }
         // The region's order list hears of every stored change; the counts only of those that move a count.
         calls.Add(GrainFactory.GetGrain<IOpenOrdersGrain>(after.Region).OrderChanged(WorkOrderSummary.Of(after)));

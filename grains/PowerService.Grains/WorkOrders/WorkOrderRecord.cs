@@ -60,6 +60,13 @@ internal sealed record WorkOrderRecord
 
     public string? MergedInto { get; init; }
 
+    /// <summary><see cref="MergedInto"/> is a work order (not an outage), which knows this order is merged into it.</summary>
+    public bool MergedIntoOrder { get; init; }
+
+    /// <summary>Orders merged into this one as duplicates (a person's merge): their customers' requests are carried by
+    /// this order's work, so if it is cancelled they are reopened.</summary>
+    public IReadOnlyList<string> MergedOrders { get; init; } = [];
+
     /// <summary>The outage this order repairs, or the one a fault call merged into.</summary>
     public string? OutageId { get; init; }
 
