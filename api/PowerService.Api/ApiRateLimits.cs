@@ -153,4 +153,35 @@ public sealed class ApiOptions
     /// <summary>How long a send to a hub connection may be stuck before the connection is dropped (the page reconnects
     /// and reads again; SignalR's default is 10 s).</summary>
     public TimeSpan HubSendTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The reverse proxies in front of the silo (addresses, or networks such as <c>10.0.0.0/8</c>): from them,
+    /// the client's address is the one they name in <c>X-Forwarded-For</c>. Behind a proxy every request came from the
+    /// proxy's address, so every per-address limit (sign-ins, the public endpoints, the sign-in pause's known
+    /// workstations) was one bucket for everyone. Empty (the default): the header is ignored, as anyone could send it.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>The <see cref="TrustedProxies"/> as the forwarded-headers middleware takes them; a bad entry stops the silo
+    /// at start, naming it.</summary>
+    internal (List<System.Net.IPAddress> Proxies, List<System.Net.IPNetwork> Networks) ParseTrustedProxies()
+    {
+        var proxies = new List<System.Net.IPAddress>();
+        var networks = new List<System.Net.IPNetwork>();
+        foreach (var entry in TrustedProxies)
+        {
+            var text = entry?.Trim() ?? "";
+            if (text.Contains('/', StringComparison.Ordinal) && System.Net.IPNetwork.TryParse(text, out var network))
+            {
+                networks.Add(network);
+            }
+            else if (!text.Contains('/', StringComparison.Ordinal) && System.Net.IPAddress.TryParse(text, out var address))
+            {
+                proxies.Add(address);
+            }
+            else
+            {
+                throw new InvalidOperationException($"Api:TrustedProxies: '{entry}' is not an IP address or a network (such as 10.0.0.0/8).");
+            }
+        }
+        return (proxies, networks);
+    }
 }

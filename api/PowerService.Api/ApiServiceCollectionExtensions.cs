@@ -22,6 +22,8 @@ using PowerService.Api.PlannedOutages;
 using PowerService.Api.Security;
 using PowerService.Api.WorkOrders;
 
+using Microsoft.AspNetCore.HttpOverrides;
+
 namespace PowerService.Api;
 
 public static class ApiServiceCollectionExtensions
@@ -35,6 +37,19 @@ public static class ApiServiceCollectionExtensions
         auth.Validate();
         var api = new ApiOptions();
         configuration.GetSection("Api").Bind(api);
+        var (proxies, networks) = api.ParseTrustedProxies();
+        services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            // Only a configured proxy's word is taken: the defaults trust loopback, which would let any client behind a
+            // proxy on the same machine pick its own address. Each trusted hop is read from the right; the first address
+            // not of a trusted proxy is the client's.
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.ForwardLimit = null;
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+            proxies.ForEach(options.KnownProxies.Add);
+            networks.ForEach(options.KnownIPNetworks.Add);
+        });
         services.AddSingleton(auth);
         services.AddSingleton<ConfiguredUsers>();
         services.AddSingleton<SignInThrottle>();
@@ -113,6 +128,11 @@ public static class ApiServiceCollectionExtensions
     /// <summary>Adds the middleware the API needs, in order, and maps its endpoints.</summary>
     public static WebApplication UsePowerServiceApi(this WebApplication app)
     {
+        if (app.Services.GetRequiredService<ApiOptions>().TrustedProxies.Count > 0)
+        {
+            // First: every per-address limit and the sign-in throttle read the client's address, not the proxy's.
+            app.UseForwardedHeaders();
+        }
         HttpOutcomes.UseHttpOutcomes(app);
         app.UseExceptionHandler();
         app.UseSecurityHeaders();

@@ -367,3 +367,45 @@ public sealed class SignInRateLimitTests : IAsyncLifetime
 
     private Uri? _served;
 }
+
+/// <summary>Behind a reverse proxy every request comes from the proxy's address: one client's 20 junk sign-ins in ten
+/// seconds kept every dispatcher, crew and customer out of sign-in and token refresh. From a configured proxy the
+/// client's address is the one it forwards; from anyone else the header is not believed.</summary>
+public sealed class TrustedProxyTests
+{
+    [Fact]
+    public async Task Behind_a_trusted_proxy_sign_ins_are_limited_per_forwarded_client_address()
+    {
+        await using var api = new ApiFactory().With("Api:TrustedProxies:0", "127.0.0.1");
+        var proxy = new HttpClient { BaseAddress = api.StartKestrel() };
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await SignInAsync(proxy, "10.0.0.66", $"nobody{i}", "guess"));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await SignInAsync(proxy, "10.0.0.7", "dispatcher-li", ApiFactory.Password));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SignInAsync(proxy, "10.0.0.66", "dispatcher-li", ApiFactory.Password));
+    }
+
+    [Fact]
+    public async Task Without_a_trusted_proxy_a_forwarded_address_is_not_believed()
+    {
+        await using var api = new ApiFactory();
+        var client = new HttpClient { BaseAddress = api.StartKestrel() };
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await SignInAsync(client, $"10.0.1.{i}", $"nobody{i}", "guess"));
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SignInAsync(client, "10.0.0.7", "dispatcher-li", ApiFactory.Password));
+    }
+
+    private static async Task<HttpStatusCode> SignInAsync(HttpClient client, string forwardedFor, string username, string password)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/token") { Content = JsonContent.Create(new { username, password }) };
+        request.Headers.Add("X-Forwarded-For", forwardedFor);
+        return (await client.SendAsync(request)).StatusCode;
+    }
+}

@@ -171,4 +171,16 @@ public sealed class SiloHostTests
         Assert.NotEqual(0, exitCode);
         Assert.Contains("PartitionCount must be between 1 and 65536", silo.Output);
     }
+
+    [Fact]
+    public async Task A_trusted_proxy_that_is_not_an_address_stops_the_silo_naming_the_setting()
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "silo.db");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={database}", "--Api:TrustedProxies:0=10.0.0.0/8", "--Api:TrustedProxies:1=proxy.local"]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Api:TrustedProxies: 'proxy.local' is not an IP address or a network", silo.Output);
+    }
 }
