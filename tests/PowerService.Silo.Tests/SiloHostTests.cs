@@ -172,6 +172,25 @@ public sealed class SiloHostTests
         Assert.Contains("PartitionCount must be between 1 and 65536", silo.Output);
     }
 
+    /// <summary>These started the silo half-broken: every plan refused ("cut -1 or more times within 0 months") without
+    /// naming the setting, or plans accepted whose notices were never written (only a warning in the log).</summary>
+    [Theory]
+    [InlineData("--Workflow:PlannedOutages:RepeatedOutageThreshold=-1", "Workflow:PlannedOutages:RepeatedOutageThreshold must be at least 1")]
+    [InlineData("--Workflow:PlannedOutages:RepeatedOutageWindowMonths=0", "Workflow:PlannedOutages:RepeatedOutageWindowMonths must be at least 1")]
+    [InlineData("--Workflow:PlannedOutages:EarlyStart=-00:30:00", "Workflow:PlannedOutages:EarlyStart must not be negative")]
+    [InlineData("--Workflow:PlannedOutages:MaxDuration=00:00:00", "Workflow:PlannedOutages:MaxDuration must be positive")]
+    [InlineData("--Workflow:Notices:LocalOffset=25:00:00", "Workflow:Notices:LocalOffset must be whole minutes between -14:00:00 and 14:00:00")]
+    public async Task A_planned_outage_or_notice_setting_out_of_range_stops_the_silo_naming_it(string setting, string message)
+    {
+        var database = Path.Combine(Directory.CreateTempSubdirectory("powerservice-sqlite-").FullName, "silo.db");
+        await using var silo = SiloProcess.Start([$"--Storage:ConnectionString=Data Source={database}", setting]);
+
+        var exitCode = await silo.WaitForExitAsync(Startup);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, silo.Output);
+    }
+
     [Fact]
     public async Task A_trusted_proxy_that_is_not_an_address_stops_the_silo_naming_the_setting()
     {

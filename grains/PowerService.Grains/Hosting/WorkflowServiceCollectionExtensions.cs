@@ -42,6 +42,7 @@ public static class WorkflowServiceCollectionExtensions
         options.Outages.Validate();
         services.AddSingleton(options.Outages);
         services.AddSingleton<OutageOpeningSlots>();
+        options.PlannedOutages.Validate();
         services.AddSingleton(options.PlannedOutages);
         services.AddSingleton(new SlaPolicy(options.Sla));
         // First: the views of orders are put right after a crash before anything else starts working with them.

@@ -52,6 +52,9 @@ public sealed class NoticeOptions
         Require(PollInterval > TimeSpan.Zero, nameof(PollInterval), "must be positive");
         Require(MaxPollInterval >= PollInterval, nameof(MaxPollInterval), "must be at least the poll interval");
         Require(DeliveredKept >= TimeSpan.FromDays(1), nameof(DeliveredKept), "must be at least a day (a notice's key keeps it from going out twice)");
+        // DateTimeOffset takes whole minutes within ±14 h: outside them every notice failed to be written, only logged.
+        Require(LocalOffset >= TimeSpan.FromHours(-14) && LocalOffset <= TimeSpan.FromHours(14) && LocalOffset.Ticks % TimeSpan.TicksPerMinute == 0,
+            nameof(LocalOffset), "must be whole minutes between -14:00:00 and 14:00:00 (a UTC offset, e.g. 08:00:00)");
         Require(NoticeChannelNames.IsKnown(ChannelWithPhone), nameof(ChannelWithPhone), "must be sms, app or wechat");
         Require(NoticeChannelNames.IsKnown(ChannelWithoutPhone) && ChannelWithoutPhone != NoticeChannelNames.Sms,
             nameof(ChannelWithoutPhone), "must be app or wechat (an SMS needs a phone)");

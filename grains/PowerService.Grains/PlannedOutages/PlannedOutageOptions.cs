@@ -48,4 +48,29 @@ public sealed class PlannedOutageOptions
 
     /// <summary>Most repeated-outage customers listed by id in an impact (the count is always complete).</summary>
     public int MaxListedCustomers { get; set; } = 200;
+
+    /// <summary>A value outside its range stops the silo naming it: a threshold of -1 or a window of 0 months refused every
+    /// plan ("cut -1 or more times within 0 months") without saying which setting was wrong.</summary>
+    internal void Validate()
+    {
+        Require(PlannedNotice >= TimeSpan.Zero, nameof(PlannedNotice), "must not be negative");
+        Require(TemporaryNotice >= TimeSpan.Zero, nameof(TemporaryNotice), "must not be negative");
+        Require(MaxDuration > TimeSpan.Zero, nameof(MaxDuration), "must be positive");
+        Require(EarlyStart >= TimeSpan.Zero, nameof(EarlyStart), "must not be negative");
+        Require(PlanningHorizon > TimeSpan.Zero, nameof(PlanningHorizon), "must be positive");
+        Require(RepeatedOutageThreshold >= 1, nameof(RepeatedOutageThreshold), "must be at least 1 (earlier cuts that make a customer's next one a repeated outage)");
+        Require(RepeatedOutageWindowMonths >= 1, nameof(RepeatedOutageWindowMonths), "must be at least 1 (months back from the planned start)");
+        Require(Enum.IsDefined(RepeatedOutageAction), nameof(RepeatedOutageAction), "must be Warn or Refuse");
+        Require(Enum.IsDefined(ImportantCustomerAction), nameof(ImportantCustomerAction), "must be Warn or Refuse");
+        Require(MaxTransformerAreas >= 1, nameof(MaxTransformerAreas), "must be at least 1");
+        Require(MaxListedCustomers >= 0, nameof(MaxListedCustomers), "must not be negative");
+    }
+
+    private static void Require(bool condition, string name, string rule)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Workflow:PlannedOutages:{name} {rule}.");
+        }
+    }
 }
