@@ -141,6 +141,9 @@ internal sealed partial class OutageGrain(
             // The same fault to its customers, who were told its cause: a nested outage's first notice dropped it.
             Cause = opening.Cause ?? parent?.Cause,
             ParentOutageId = opening.ParentOutageId,
+            // Every meter of the area still dark after its outage was ended (a close-out or a restore with the supply still
+            // off): the area is not back, and its customers are not told it is.
+            WholeAreaStillDark = opening.ParentOutageId is not null && meters is not null && meters.Count >= areas.Sum(a => a.CustomerCount),
             MergedCalls = _mergedBeforeOpening.Count,
             MergedCallsAnnounced = _mergedBeforeOpening.Count,
             RecentCalls = [.. _mergedBeforeOpening.Select(order => new CountedCall(order, now.ToUnixTimeMilliseconds()))],
@@ -644,7 +647,7 @@ internal sealed partial class OutageGrain(
                     next.StartedAt, next.EstimatedRestorationAt, next.Cause)
                 {
                     // Meters still dark after their area came back: their customers' outage goes on, it is not a new one.
-                    StillOutAfterArea = kind == NoticeKind.OutageDetected && next.IsNested,
+                    StillOutAfterArea = kind == NoticeKind.OutageDetected && next.IsNested && !next.WholeAreaStillDark,
                 }],
                 // What the customers were last told of the estimate (the outage's first notice carries it too).
                 EtrToldAt = kind == NoticeKind.PowerRestored ? next.EtrToldAt : now,
@@ -969,6 +972,9 @@ internal sealed record OutageRecord
     /// <summary>Meters still dark after their area came back: the area's interruption going on for their customers.</summary>
     [JsonIgnore]
     public bool IsNested => Scope == OutageScope.Meters && ParentOutageId is not null;
+
+    /// <summary>A nested outage of every meter of its area: the area's outage ended on paper only.</summary>
+    public bool WholeAreaStillDark { get; init; }
     public IReadOnlyList<string> Children { get; init; } = [];
     public int MergedCalls { get; init; }
 

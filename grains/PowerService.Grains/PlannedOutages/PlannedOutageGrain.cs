@@ -460,16 +460,18 @@ internal sealed partial class PlannedOutageGrain(
         }
     }
 
-    /// <summary>The outage as the map shows it: confirmed from the start (the work is known), no repair order (the
-    /// work is scheduled), its ETR the planned end, or as long as planned from a start later than the planned end.</summary>
+    /// <summary>The outage as the map shows it (key <see cref="OutageIdOf"/>): confirmed from the start (the work is known),
+    /// no repair order (the work is scheduled), its ETR the planned end, or as long as planned from a start later than
+    /// the planned end.</summary>
     private static OutageOpening Opening(PlannedOutageRecord planned, string actor)
     {
         var start = planned.ActualStart!.Value;
         var etr = planned.PlannedEnd > start ? planned.PlannedEnd : start + (planned.PlannedEnd - planned.PlannedStart);
-        var what = planned.Kind == PlannedOutageKind.Planned ? "Planned outage" : "Temporary outage";
+        // The cause is the work's reason, as its customers were told it: it goes word for word into their notices (an
+        // English "Temporary outage PO-…:" sat in the middle of the Chinese text). The outage's id names the plan.
         return new OutageOpening(
             OutageKind.Planned, OutageScope.TransformerArea, actor, start, planned.TransformerAreaIds, planned.FeederId,
-            Confirmed: true, Cause: $"{what} {planned.Id}: {planned.Reason}", EstimatedRestorationAt: etr);
+            Confirmed: true, Cause: planned.Reason, EstimatedRestorationAt: etr);
     }
 
     private async Task SendOwedNotices()

@@ -259,6 +259,30 @@ public sealed class OutageNoticeTests : IAsyncLifetime
         }, "the three still dark are told of the nested outage");
     }
 
+    /// <summary>A dispatcher ends the outage while every meter of the area still reports no power: the nested outage that
+    /// follows covers the whole area, and its customers are told of an outage, not that "power is back in your area".</summary>
+    [Fact]
+    public async Task Customers_of_an_area_still_wholly_dark_after_its_outage_was_ended_are_not_told_their_area_is_back()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.LastGasp));
+        await DeliveredAsync("OutageDetected", 50);
+        await _silo.Grain<IOutageGrain>(Outage).Restore("dispatcher:li");
+        await AdvanceAsync(TimeSpan.FromSeconds(10)); // the area answers which of its meters are still dark: all
+        _silo.Advance(TimeSpan.FromMinutes(3)); // the nested-outage check
+
+        string? nested = null;
+        await Eventually.True(async () =>
+        {
+            _silo.Advance(TimeSpan.FromSeconds(1));
+            nested ??= (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).NestedOutageId;
+            return nested is not null && NoticeFiles.Read(_silo.NoticeFolder).Count(n => n.OutageId == nested && n.Kind == "OutageDetected") == 50;
+        }, "the 50 still dark are told of the nested outage");
+        var told = NoticeFiles.Read(_silo.NoticeFolder).First(n => n.OutageId == nested && n.Kind == "OutageDetected").Text;
+        Assert.StartsWith("【供电服务】您所在区域停电", told, StringComparison.Ordinal);
+        Assert.DoesNotContain("Power is back in your area", told, StringComparison.Ordinal);
+        Assert.Equal(0, Notices().Count(n => n.Kind == "PowerRestored"));
+    }
+
     /// <summary>Moves the clock so the outage's flush and the delivery poll run, until the notices of that kind are
     /// written; delivery is oldest first, so everything owed before them was handed over by then.</summary>
     private async Task DeliveredAsync(string kind, int count)
