@@ -563,6 +563,34 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Empty((await Json(await _crew.GetAsync("/api/crews/C-12/slots"))).EnumerateArray());
     }
 
+    /// <summary>A dispatcher assigns an order to a crew at the moment it goes off shift: the assignment checked a crew on
+    /// shift, going off shift handed back only the offers already on its list, and the order sat offered to a crew on its
+    /// break until the offer lapsed five minutes later (18 of 20 such races). Whichever comes first, the order ends
+    /// back in dispatch or with another crew, never offered to a crew off shift.</summary>
+    [Fact]
+    public async Task An_order_assigned_as_its_crew_goes_off_shift_goes_back_to_dispatch_at_once()
+    {
+        await RegisterCrewAsync("C-12", latitude: 20.3);
+        await RegisterCrewAsync("C-77", latitude: 20.0);
+        for (var round = 0; round < 8; round++)
+        {
+            var id = $"WO-OFF{round}";
+            var created = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault(id)));
+            var target = created.GetProperty("crewId").GetString() == "C-77" ? "C-12" : "C-77";
+
+            await Task.WhenAll(
+                _dispatcher.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = target, version = created.GetProperty("version").GetInt32() }),
+                _dispatcher.PostAsJsonAsync($"/api/crews/{target}/status", new { status = "OffShift" }));
+
+            await Eventually.True(async () =>
+            {
+                var order = await Json(await _dispatcher.GetAsync($"/api/work-orders/{id}"));
+                return !(order.GetProperty("state").GetString() == "Dispatched" && order.GetProperty("crewId").GetString() == target);
+            }, $"round {round}: {id} is not left offered to {target}, off shift");
+            Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/crews/{target}/status", new { status = "Available" })).StatusCode);
+        }
+    }
+
     [Fact]
     public async Task A_crew_reports_its_location_and_status_but_cannot_touch_another_crew()
     {

@@ -205,6 +205,12 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         S.UpdatedAt = Now;
         _orderListFlush ??= RegisterTimer(_ => FlushOrderListAsync(), OrderListFlushDelay, OrderListFlushDelay);
         await PublishAsync(previous, current);
+        if (holds && orderState == WorkOrderState.Dispatched && current == CrewStatus.OffShift)
+        {
+            // Offered as the crew went off shift (the order checked it on shift a moment before): going off shift handed
+            // back only the offers already here, and this one sat with a crew on its break until it lapsed.
+            await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).OfferedWhileOffShift(Id);
+        }
     }
 
     /// <summary>The stored order list may be from before a crash (it is written behind): each order on it is asked to

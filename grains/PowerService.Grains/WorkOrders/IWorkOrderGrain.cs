@@ -62,6 +62,12 @@ public interface IWorkOrderGrain : IGrain
     [OneWay]
     Task CrewCannotAnswer(string crewId, string actor, string reason);
 
+    /// <summary>Crew <paramref name="crewId"/> was off shift when this order's offer reached it (it went off shift while the
+    /// order was being offered: the offer checked a crew still on shift): handled as <see cref="CrewCannotAnswer"/>, unless a
+    /// person gave it the offer knowingly (a crew called in). One-way, for the same reason.</summary>
+    [OneWay]
+    Task OfferedWhileOffShift(string crewId);
+
     /// <summary>Crew <paramref name="crewId"/> now has only <paramref name="skills"/> (a crews import took one away): if
     /// the order needs a skill it lost, it is handled as <see cref="CrewCannotAnswer"/> (an unanswered offer goes back to
     /// dispatch, a booked visit alerts dispatchers). One-way, for the same reason.</summary>

@@ -144,6 +144,11 @@ internal sealed partial class WorkOrderGrain(
         await Commit(change);
     }
 
+    public Task OfferedWhileOffShift(string crewId) =>
+        Order is { Exists: true, State: WorkOrderState.Dispatched, OfferForced: false } && Order.CrewId == crewId
+            ? CrewCannotAnswer(crewId, SystemActor, "the crew went off shift as the order was offered to it")
+            : Task.CompletedTask; // answered, moved on, or given knowingly to a crew called in
+
     public Task CrewSkillsChanged(string crewId, IReadOnlyList<CrewSkill> skills, string actor)
     {
         if (!Order.Exists)
@@ -656,6 +661,7 @@ internal sealed partial class WorkOrderGrain(
             CrewId = crewId,
             OfferExpiresAt = booked ? null : answerBy,
             UnansweredAlertAt = booked ? answerBy : null,
+            OfferForced = forced,
             QueuedInDispatch = false,
             DispatchBookedAt = null,
             CalledOffVisit = null,

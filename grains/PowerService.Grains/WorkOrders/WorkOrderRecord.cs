@@ -42,6 +42,10 @@ internal sealed record WorkOrderRecord
     /// so dispatch offers the order to them again when no other crew can take it (until the order is reopened).</summary>
     public IReadOnlyList<string> LapsedCrews { get; init; } = [];
 
+    /// <summary>The standing offer was given by a person to a crew off shift or without the skill, knowingly (a crew called
+    /// in): it is not handed back because the crew is off shift.</summary>
+    public bool OfferForced { get; init; }
+
     /// <summary>True while dispatch holds the order in its backlog (it will call Assign).</summary>
     public bool QueuedInDispatch { get; init; }
 
