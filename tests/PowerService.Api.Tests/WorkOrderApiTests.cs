@@ -117,6 +117,31 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Empty((await Json(await _dispatcher.GetAsync("/api/work-orders?state=CallbackPending&region=R1"))).GetProperty("items").EnumerateArray());
     }
 
+    /// <summary>Two agents record "could not reach" for the same call at the same moment: both were recorded, the second
+    /// counted as the next round (its 2 h retry skipped), and the next pair closed the order "unreachable" after two
+    /// real rounds. With the version each saw, the second is a 409 that says what was recorded.</summary>
+    [Fact]
+    public async Task A_second_agents_callback_on_the_version_both_saw_is_a_409_not_a_second_attempt()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-CB2"));
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync("/api/work-orders/WO-CB2/transitions", new { action })).StatusCode);
+        }
+        var seen = (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-CB2"))).GetProperty("version").GetInt32();
+
+        var answers = await Task.WhenAll(
+            _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CB2/callback", new { outcome = "Unreachable", version = seen }),
+            _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CB2/callback", new { outcome = "Unreachable", version = seen }));
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], answers.Select(a => a.StatusCode).Order());
+        var refused = await Json(answers.Single(a => a.StatusCode == HttpStatusCode.Conflict));
+        Assert.Contains("last callback: Unreachable, attempt 1", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-CB2"))).GetProperty("callback").GetProperty("attempts").GetInt32());
+        Assert.Equal("version", (await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CB2/callback", new { outcome = "Unreachable", version = 0 }))).GetProperty("field").GetString());
+    }
+
     [Fact]
     public async Task An_illegal_transition_is_a_409_and_changes_nothing()
     {

@@ -189,8 +189,12 @@ public static class WorkOrderEndpoints
         {
             var caller = Caller.From(user);
             var outcome = RequestFields.Required<CallbackOutcome>(body?.Outcome, "outcome");
+            if (body!.Version is < 1)
+            {
+                throw new InvalidFieldException("version", "version is the order's version as last seen (1 or more).");
+            }
             await VisibleOrderAsync(grains, id, caller);
-            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true))));
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true), body.Version)));
         }).RequireAuthorization(Roles.Dispatcher).WithName("RecordWorkOrderCallback");
 
         return routes;
@@ -310,4 +314,4 @@ public sealed record TransitionBody(string? Action, string? Note, LocationBody? 
 /// <param name="Force">True gives the order to a crew off shift or without the work's skill all the same (a 409 without it).</param>
 public sealed record AssignBody(string? CrewId, string? Note, string? RequestId = null, int? Version = null, bool? Force = null);
 
-public sealed record CallbackBody(string? Outcome, string? Note);
+public sealed record CallbackBody(string? Outcome, string? Note, int? Version = null);

@@ -153,7 +153,10 @@ public enum CallbackOutcome
     Unreachable,
 }
 
-public sealed record CallbackAttempt(CallbackOutcome Outcome, string Actor, string? Note = null);
+/// <param name="Version">The order's version the caller saw: a callback recorded since (another agent's, at the same time)
+/// makes this one a 409, not a second attempt — two agents' "could not reach" at once counted two rounds and used up the
+/// retries. Null: not checked.</param>
+public sealed record CallbackAttempt(CallbackOutcome Outcome, string Actor, string? Note = null, int? Version = null);
 
 public sealed record WorkOrderEvent(long Sequence, string Type, DateTimeOffset At, string? Actor, string? Location, string PayloadJson);
 

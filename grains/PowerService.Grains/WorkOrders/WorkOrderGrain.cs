@@ -511,6 +511,11 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new DomainConflictException($"Work order '{Id}' is {order.State}: a callback is recorded only while it is CallbackPending.");
         }
+        if (attempt.Version is { } seen && seen != order.Version)
+        {
+            var last = order.Callback.LastOutcome is { } outcome ? $" (last callback: {outcome}, attempt {order.Callback.Attempts})" : "";
+            throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}){last}; look at it again before you record the callback.");
+        }
         var change = new Change(order, TimeProvider.GetUtcNow());
         callback = callback with { Attempts = callback.Attempts + 1, LastOutcome = attempt.Outcome, NextAttemptAt = null, RetryAnnounced = false };
         var retry = attempt.Outcome == CallbackOutcome.Unreachable && callback.RetriesUsed < callbackOptions.RetryDelays.Count

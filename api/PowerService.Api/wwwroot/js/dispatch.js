@@ -177,7 +177,9 @@ requireRole(["dispatcher"], async user => {
     const button = event.target.closest("button");
     if (!button) return;
     const note = $("callback-note").value.trim() || undefined;
-    if (button.dataset.outcome) fromPicker(picking, "callback", { outcome: button.dataset.outcome, note }, "the callback", picking, false);
+    // With the version it was opened on: another agent's callback recorded meanwhile is a 409, not a second attempt.
+    const version = seenVersion ?? orders.get(picking)?.version;
+    if (button.dataset.outcome) fromPicker(picking, "callback", { outcome: button.dataset.outcome, note, version }, "the callback", picking, false);
     else fromPicker(picking, "transitions", { action: "close", note: note ?? "closed without a callback" }, "the close", picking);
   };
   $("picker-close").onclick = () => $("picker").close();
