@@ -48,6 +48,9 @@ requireRole(["crew"], async user => {
     // A rejected order goes back to dispatch and skips this crew from then on: a mis-tap cannot be undone.
     if (button.dataset.action === "reject" && !confirmed(`reject:${id}`)) { draw(); return; }
     const sentFrom = position;
+    // The order as the crew tapped it: a live update while the tap is on its way replaces it without a word (this
+    // device's own sends are no news to it), so why it went is worked out from this one.
+    const tapped = mine.get(id);
     sendingNow.add(id);
     draw();
     try {
@@ -63,15 +66,23 @@ requireRole(["crew"], async user => {
       keep(order); showError(null); draw();
     } catch (error) {
       refusals.set(id, refusal(error, button.dataset.action, sentFrom));
-      // The order moved on elsewhere (409) or left the crew (404): show it as it is now.
-      const before = mine.get(id);
+      // The order moved on elsewhere (409) or left the crew (404): show it as it is now. The refresh tells why it went
+      // if the card was still shown; if a live update took it meanwhile, it is told here.
+      const before = mine.get(id), toldByRefresh = !!before && shown(before);
       if (error.status === 409 || error.status === 404) await refresh(id).catch(() => {});
       const now = mine.get(id), gone = !now || !shown(now);
       // A note that went nowhere is given back in words when its card is gone with the order (a Resolved sent from the
       // crew's other phone first took this phone's note with the card); on a card still shown it stays in the box.
       let unsent = note && gone ? ` Your note was not saved: “${note}”` : "", why = null;
-      if (error.status === 404) showError(null); // the notice says why it went; "does not exist" says nothing to a crew
-      else if (error.status === 409 && now && now.crewId === crewId && (Progress[now.state] ?? -1) >= (Leads[button.dataset.action] ?? Infinity)) {
+      if (error.status === 404) {
+        showError(null); // the notice says why it went; "does not exist" says nothing to a crew
+        // Given to another crew as the crew tapped Accept: the card vanished with no word (15 of 16 such races).
+        if (!toldByRefresh && tapped && shown(tapped) && (why = leaving(tapped, before ?? null))) {
+          refusals.delete(id);
+          notice(`${id} ${why}: it is off your list.${unsent}`);
+          unsent = "";
+        }
+      } else if (error.status === 409 && now && now.crewId === crewId && (Progress[now.state] ?? -1) >= (Leads[button.dataset.action] ?? Infinity)) {
         // Another device of this crew did it first: done, not refused.
         refusals.delete(id);
         showError(null);
@@ -79,7 +90,7 @@ requireRole(["crew"], async user => {
         const kept = note && !gone ? " Your note was not sent: it is still in its box and goes with your next step." : unsent;
         notice(`${id}: ${button.textContent.trim()} was already sent from another device of your crew.${kept}`);
         unsent = "";
-      } else if (error.status === 409 && now && gone && before && shown(before) && (why = leaving(before, now))) {
+      } else if (error.status === 409 && now && gone && tapped && shown(tapped) && (why = leaving(tapped, now))) {
         // Cancelled by the customer, merged, moved on while the tap was on its way: why, as a push would have said it.
         refusals.delete(id);
         showError(null);
