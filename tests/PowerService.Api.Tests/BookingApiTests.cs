@@ -152,6 +152,29 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, fittedIn.StatusCode);
     }
 
+    /// <summary>A dispatcher sends a crew while the customer is confirming the visit time they picked: the tracker showed
+    /// "Work order … is Dispatched: Reserve is not allowed". The customer is told what happened, and the time held for
+    /// them is let go for others.</summary>
+    [Fact]
+    public async Task A_confirm_after_a_dispatcher_sent_a_crew_meanwhile_says_so_in_words_and_frees_the_held_time()
+    {
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+        var held = await Json(await HoldAsync(_customer, orderId));
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{orderId}/assign", new { crewId = "C-12", force = true })).StatusCode);
+
+        var confirm = await _customer.PostAsync($"/api/bookings/{held.GetProperty("id").GetString()}/confirm", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, confirm.StatusCode);
+        var detail = (await Json(confirm)).GetProperty("detail").GetString();
+        Assert.Contains("a crew (C-12) was sent for it meanwhile, so the visit time was not booked", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Reserve is not allowed", detail, StringComparison.Ordinal);
+        await Eventually.True(async () =>
+        {
+            var slots = await Json(await _dispatcher.GetAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}"));
+            return slots[0].GetProperty("held").GetInt32() == 0;
+        }, "the held time is let go");
+    }
+
     /// <summary>A customer found another region's crew through its published slots and booked it for their order: a crew
     /// across the city sent to a visit it could not make, its places taken from its own region's customers. A customer
     /// books the crews of their order's region (those the visit times offer); a dispatcher may still lend one.</summary>

@@ -225,6 +225,21 @@ internal sealed partial class WorkOrderGrain(
         {
             return await Assign(command.CrewId ?? throw new InvalidFieldException("crewId", "Dispatch names the crew."), command.Actor, command.Note, command.Location, request, command.Force);
         }
+        if (command.Action == Reserve && !WorkOrderTransitions.TryNext(order.State, Reserve, out _) && command.TargetId is { } unconfirmable
+            && unconfirmable == _heldVisit && BookingId.CrewOf(unconfirmable) is { } holdCrew)
+        {
+            // Its hold can never be confirmed now (a crew was sent meanwhile): let it go for other customers at once,
+            // not when it lapses.
+            _heldVisit = null;
+            try
+            {
+                await GrainFactory.GetGrain<IFieldCrewGrain>(holdCrew).Release(unconfirmable, command.Actor);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                LogHoldNotReleased(logger, error, Id, unconfirmable); // it lapses at its hold time; the 409 says why
+            }
+        }
         var to = Move(order, command.Action);
         if (WorkOrderTransitions.CrewActions.Contains(command.Action))
         {
@@ -1402,8 +1417,16 @@ internal sealed partial class WorkOrderGrain(
     private WorkOrderState Move(WorkOrderRecord order, WorkOrderAction action) =>
         WorkOrderTransitions.TryNext(order.State, action, out var to) ? to : throw Illegal(order, action);
 
-    private DomainConflictException Illegal(WorkOrderRecord order, WorkOrderAction action) =>
-        new($"Work order '{Id}' is {order.State}: {action} is not allowed.");
+    private DomainConflictException Illegal(WorkOrderRecord order, WorkOrderAction action) => action switch
+    {
+        // A customer confirming the visit time they picked, as a dispatcher sent a crew (the tracker showed the bare
+        // "is Dispatched: Reserve is not allowed"); the hold is let go with the failed confirm.
+        Reserve when WorkOrderTransitions.IsWorkedByCrew(order.State) || order.State == WorkOrderState.Dispatched =>
+            new($"Work order '{Id}': a crew{(order.CrewId is { } crew ? $" ({crew})" : "")} was sent for it meanwhile, so the visit time was not booked; "
+                + "the crew comes as soon as it can. To agree on a time, call the 95598 service line."),
+        Reserve => new($"Work order '{Id}' is {order.State} now: a visit can no longer be booked for it."),
+        _ => new($"Work order '{Id}' is {order.State}: {action} is not allowed."),
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Work order {OrderId}: its earlier hold {BookingId} at another crew was not released; it lapses at its hold time")]
     private static partial void LogHoldNotReleased(ILogger logger, Exception error, string orderId, string bookingId);
