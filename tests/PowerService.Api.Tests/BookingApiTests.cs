@@ -166,7 +166,7 @@ public sealed class BookingApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Conflict, confirm.StatusCode);
         var detail = (await Json(confirm)).GetProperty("detail").GetString();
-        Assert.Contains("a crew (C-12) was sent for it meanwhile, so the visit time was not booked", detail, StringComparison.Ordinal);
+        Assert.Contains("is Dispatched: a crew (C-12) was sent for it meanwhile, so the visit time was not booked", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("Reserve is not allowed", detail, StringComparison.Ordinal);
         await Eventually.True(async () =>
         {

@@ -1422,9 +1422,9 @@ internal sealed partial class WorkOrderGrain(
         // A customer confirming the visit time they picked, as a dispatcher sent a crew (the tracker showed the bare
         // "is Dispatched: Reserve is not allowed"); the hold is let go with the failed confirm.
         Reserve when WorkOrderTransitions.IsWorkedByCrew(order.State) || order.State == WorkOrderState.Dispatched =>
-            new($"Work order '{Id}': a crew{(order.CrewId is { } crew ? $" ({crew})" : "")} was sent for it meanwhile, so the visit time was not booked; "
+            new($"Work order '{Id}' is {order.State}: a crew{(order.CrewId is { } crew ? $" ({crew})" : "")} was sent for it meanwhile, so the visit time was not booked; "
                 + "the crew comes as soon as it can. To agree on a time, call the 95598 service line."),
-        Reserve => new($"Work order '{Id}' is {order.State} now: a visit can no longer be booked for it."),
+        Reserve => new($"Work order '{Id}' is {order.State} now: a visit time can no longer be booked for it."),
         _ => new($"Work order '{Id}' is {order.State}: {action} is not allowed."),
     };
 

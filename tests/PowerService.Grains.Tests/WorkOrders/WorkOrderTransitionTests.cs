@@ -104,7 +104,8 @@ public sealed class WorkOrderTransitionTests
                 var error = await Assert.ThrowsAsync<DomainConflictException>(() => action == DispatchTo.Dispatch ? order.Assign(OtherCrew, Dispatcher) : order.Apply(command));
                 Assert.Contains(id, error.Message, StringComparison.Ordinal);
                 Assert.Contains(from.ToString(), error.Message, StringComparison.Ordinal);
-                Assert.Contains(action.ToString(), error.Message, StringComparison.Ordinal);
+                // What was refused, in the words its sender uses: a customer confirming a visit time reads "visit time".
+                Assert.Contains(action == WorkOrderAction.Reserve ? "visit time" : action.ToString(), error.Message, StringComparison.Ordinal);
                 Assert.Equal(before, await order.Get(), ViewComparer.Instance);
                 Assert.Equal(history, await order.GetHistory());
             }

@@ -410,7 +410,9 @@ function planRow(v) {
 function toRow(o) {
   return { id: o.id, region: o.region, kind: o.kind, state: o.state, priority: o.priority, crewId: o.crewId, customerId: o.customerId,
     location: o.location, due: nextDue(o.slaClocks), escalated: o.escalated, suspendedAt: o.suspendedAt, updatedAt: o.updatedAt, version: o.version,
-    channel: o.channel, visit: o.visit ?? null };
+    channel: o.channel, visit: o.visit ?? null,
+    // As WorkOrderSummary has it: a row from an answer replaced the pushed one of the same version, and lost it.
+    callbackRetryAt: o.state === "CallbackPending" ? o.callback?.nextAttemptAt ?? null : null };
 }
 
 function keep(row) {
