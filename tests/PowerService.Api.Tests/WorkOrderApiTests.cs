@@ -78,10 +78,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         foreach (var id in new[] { "WO-CL", "WO-RE" })
         {
             await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault(id));
-            foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
-            {
-                Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action })).StatusCode);
-            }
+            await WorkedToItsCallbackAsync(id);
         }
 
         var byCrew = await _crew.PostAsJsonAsync("/api/work-orders/WO-CL/transitions", new { action = "close" });
@@ -103,10 +100,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     {
         await RegisterCrewAsync("C-12");
         await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-UR"));
-        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
-        {
-            Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync("/api/work-orders/WO-UR/transitions", new { action })).StatusCode);
-        }
+        await WorkedToItsCallbackAsync("WO-UR");
 
         var missed = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-UR/callback", new { outcome = "Unreachable" }));
         var retryAt = missed.GetProperty("callback").GetProperty("nextAttemptAt").GetDateTimeOffset();
@@ -125,10 +119,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     {
         await RegisterCrewAsync("C-12");
         await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-CB2"));
-        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
-        {
-            Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync("/api/work-orders/WO-CB2/transitions", new { action })).StatusCode);
-        }
+        await WorkedToItsCallbackAsync("WO-CB2");
         var seen = (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-CB2"))).GetProperty("version").GetInt32();
 
         var answers = await Task.WhenAll(
@@ -950,6 +941,15 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     private Task<JsonElement> ImportCustomerAsync() => ApiScenario.ImportCustomerAsync(_dispatcher);
 
     private Task RegisterCrewAsync(string id, double latitude = 20.01) => ApiScenario.RegisterCrewAsync(_dispatcher, id, latitude);
+
+    /// <summary>The crew accepts, drives, arrives and resolves: the order waits for its callback.</summary>
+    private async Task WorkedToItsCallbackAsync(string id)
+    {
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _crew.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action })).StatusCode);
+        }
+    }
 
     private static object Fault(string id) => new
     {
