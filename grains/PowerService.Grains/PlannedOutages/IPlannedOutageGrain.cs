@@ -32,6 +32,12 @@ public interface IPlannedOutageGrain : IGrain
     /// <summary>Calls off a scheduled outage that has not started; the customers who were told are told again.</summary>
     Task<PlannedOutageView> Cancel(string actor, string reason);
 
+    /// <summary>The topology changed (a meters or customers import): a scheduled plan that has told its customers tells
+    /// the customers now on its areas who were not told (moved onto them since), the same notice, and returns how many
+    /// were told now, and whether that is later than its notice period (7 days, 24 h) before its start. None for a plan
+    /// not scheduled, or whose notices are still on their way.</summary>
+    Task<NewlyTold> TellCustomersNewToItsAreas();
+
     /// <summary>Tells the calendar this plan's stored state again (and, as every activation does, settles what the
     /// record owes: notices, opening or restoring its outage). The calendar is written behind; the silo's recovery calls
     /// this for every plan the journal changed since the calendar was last known stored (<see cref="Recovery.ViewRecovery"/>).</summary>
@@ -151,3 +157,6 @@ public sealed record PlannedOutageCloseOut(
     double PlannedMinutes,
     double ActualMinutes,
     bool Overran);
+
+/// <summary>How many customers a scheduled plan told now, and whether later than its notice period before its start.</summary>
+public sealed record NewlyTold(int Customers, bool Late);

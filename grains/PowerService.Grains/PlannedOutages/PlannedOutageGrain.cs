@@ -474,6 +474,22 @@ internal sealed partial class PlannedOutageGrain(
             Confirmed: true, Cause: planned.Reason, EstimatedRestorationAt: etr);
     }
 
+    public async Task<NewlyTold> TellCustomersNewToItsAreas()
+    {
+        var outage = Outage;
+        if (outage is not { Status: PlannedOutageStatus.Scheduled } || outage.NoticesOwed.Count > 0)
+        {
+            return new NewlyTold(0, false);
+        }
+        // The same notice under the same key: each customer told already is skipped by the outbox.
+        var told = await notices.EnqueueAsync(ScheduledNotice(outage), new NoticeAudience(outage.TransformerAreaIds));
+        var notice = outage.Kind == PlannedOutageKind.Temporary ? options.TemporaryNotice : options.PlannedNotice;
+        return new NewlyTold(told, outage.PlannedStart - TimeProvider.GetUtcNow() < notice);
+    }
+
+    private OutageNotice ScheduledNotice(PlannedOutageRecord outage) =>
+        new(NoticeKind.PlannedOutageScheduled, Id, 1, outage.AcceptedAt, outage.PlannedStart, outage.PlannedEnd, outage.Reason, outage.Kind == PlannedOutageKind.Temporary);
+
     private async Task SendOwedNotices()
     {
         var outage = Outage;
@@ -485,10 +501,10 @@ internal sealed partial class PlannedOutageGrain(
         {
             foreach (var kind in outage.NoticesOwed)
             {
-                var at = kind == NoticeKind.PlannedOutageCancelled ? outage.CancelledAt!.Value : outage.AcceptedAt;
                 // A cancellation tells why it is called off (the work's reason would read as the outage going ahead).
-                var why = kind == NoticeKind.PlannedOutageCancelled ? outage.CancelReason : outage.Reason;
-                var notice = new OutageNotice(kind, Id, 1, at, outage.PlannedStart, outage.PlannedEnd, why, outage.Kind == PlannedOutageKind.Temporary);
+                var notice = kind == NoticeKind.PlannedOutageCancelled
+                    ? ScheduledNotice(outage) with { Kind = kind, At = outage.CancelledAt!.Value, Cause = outage.CancelReason }
+                    : ScheduledNotice(outage);
                 if (kind == NoticeKind.PlannedOutageCancelled && outage.AreasStillCut.Count > 0)
                 {
                     // Customers another plan still cuts then hear that it stands, not that their supply stays on.

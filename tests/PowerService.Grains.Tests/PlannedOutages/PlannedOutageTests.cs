@@ -6,6 +6,7 @@ using PowerService.Grains.PlannedOutages;
 using PowerService.Grains.Tests.Notices;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology;
+using PowerService.Grains.Topology.Import;
 using PowerService.Runtime.Storage;
 using PowerService.TestSupport;
 using static PowerService.Grains.Tests.PlannedOutages.PlannedGrid;
@@ -241,6 +242,27 @@ public sealed class PlannedOutageTests : IAsyncLifetime
             Assert.Equal(("PO-1", planned.PlannedStart.AddMinutes(10), planned.PlannedEnd.AddMinutes(45), (IReadOnlyList<string>?)null),
                 (record.OutageId, record.StartedAt, record.EndedAt, record.MeterIds));
         }
+    }
+
+    /// <summary>A meters import moves a customer's meter onto an area a scheduled plan cuts: the customer was never told
+    /// and would have been cut without notice. The plan tells them (once, the same notice), the customers told before
+    /// are not told again, and the import's answer names the plan.</summary>
+    [Fact]
+    public async Task A_customer_moved_onto_a_planned_area_by_an_import_is_told_of_the_plan_and_the_import_says_so()
+    {
+        await Outage("PO-1").Plan(Request(_silo, Week, areaIds: ["TA-1"]), dryRun: false);
+        await Eventually.True(() => Delivered("PO-1").Count == 3, "TA-1's three customers were told");
+
+        var moved = await new TopologyImport(_silo.Silo).ImportAsync(
+            ImportKind.Meters, new MemoryStream(System.Text.Encoding.UTF8.GetBytes("meter_id,area_id,latitude,longitude\nM-21,TA-1,20.0,110.3\n")), "dispatcher-7");
+
+        Assert.True(moved.Succeeded, string.Join("; ", moved.Errors));
+        Assert.Contains(moved.Notes, n => n.StartsWith("planned outage PO-1 (", StringComparison.Ordinal) && n.Contains("1 customer(s) now on its transformer areas were told of it now", StringComparison.Ordinal));
+        await Eventually.True(() => Delivered("PO-1").Count == 4, "the customer moved onto TA-1 was told");
+        Assert.Equal(["CU-11", "CU-12", "CU-13", "CU-21"], Delivered("PO-1").Select(n => n.CustomerId).Order(StringComparer.Ordinal));
+        var again = await new TopologyImport(_silo.Silo).ImportAsync(
+            ImportKind.Meters, new MemoryStream(System.Text.Encoding.UTF8.GetBytes("meter_id,area_id,latitude,longitude\nM-22,TA-2,20.1,110.3\n")), "dispatcher-7");
+        Assert.DoesNotContain(again.Notes, n => n.StartsWith("planned outage", StringComparison.Ordinal)); // nobody new on TA-1
     }
 
     /// <summary>A PDA's clock four minutes fast: the close-out said the outage lasted 4.8 minutes while the outage on the

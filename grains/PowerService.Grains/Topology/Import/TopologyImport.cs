@@ -91,7 +91,37 @@ public sealed class TopologyImport(Silo silo)
             Invalidate(following.File, following.Entries.Select(e => e.Key));
             notes.Add(following.Note);
         }
+        if (stored.Inserted + stored.Updated > 0 && file.Kind is ImportKind.Meters or ImportKind.Customers)
+        {
+            notes.AddRange(await TellPlansOfMovedCustomersAsync());
+        }
         return new ImportResult(file.Kind, true, run.Rows, stored.Inserted, stored.Updated, stored.Unchanged, 0, [], notes);
+    }
+
+    /// <summary>Customers moved onto the areas of a scheduled planned outage (a meter on another area, a new customer)
+    /// were never told of it and would be cut without notice: each scheduled plan tells those it has not told, and the
+    /// answer names the plans that did, with how many and whether later than its notice period promised.</summary>
+    private async Task<List<string>> TellPlansOfMovedCustomersAsync()
+    {
+        var calendar = silo.GetGrain<PlannedOutages.IPlannedOutageCalendarGrain>(PlannedOutages.IPlannedOutageCalendarGrain.Key);
+        var notes = new List<string>();
+        for (var skip = 0; ; skip += 100)
+        {
+            var page = await calendar.List(new PlannedOutages.PlannedOutageQuery(Upcoming: true, Skip: skip, Take: 100));
+            foreach (var plan in page.Items.Where(p => p.Status == PlannedOutages.PlannedOutageStatus.Scheduled))
+            {
+                var told = await silo.GetGrain<PlannedOutages.IPlannedOutageGrain>(plan.Id).TellCustomersNewToItsAreas();
+                if (told.Customers > 0)
+                {
+                    var late = told.Late ? ", later than its notice period before the start" : "";
+                    notes.Add($"planned outage {plan.Id} ({TimeText.Minute(plan.PlannedStart)}): {told.Customers} customer(s) now on its transformer areas were told of it now{late}");
+                }
+            }
+            if (skip + page.Items.Count >= page.Total || page.Items.Count == 0)
+            {
+                return notes;
+            }
+        }
     }
 
     /// <summary>Drops the activations that loaded the changed entries of <paramref name="file"/>, and those summarizing
