@@ -349,7 +349,7 @@ public sealed class HubTests : IAsyncLifetime
         Assert.EndsWith("HubException: 400 status: status must be text.", numberStatus.Message, StringComparison.Ordinal);
         Assert.EndsWith("HubException: 400 orderId: orderId must be text.", numberOrder.Message, StringComparison.Ordinal);
         Assert.Contains("HubException: 400 status: status 'Sleeping' is not one of", badStatus.Message, StringComparison.Ordinal);
-        Assert.EndsWith("HubException: 400 notes: 'notes' is not a field of this request; it takes action, note, location, targetId, requestId.", misspelt.Message, StringComparison.Ordinal);
+        Assert.EndsWith("HubException: 400 notes: 'notes' is not a field of this request; it takes action, note, location, targetId, requestId, version.", misspelt.Message, StringComparison.Ordinal);
         Assert.Equal(20.05, moved.GetProperty("location").GetProperty("latitude").GetDouble());
         var stored = await ApiScenario.JsonAsync(await dispatcher.GetAsync("/api/work-orders/WO-HUB-1"));
         Assert.Equal("Accepted", stored.GetProperty("state").GetString());

@@ -267,7 +267,8 @@ public static class WorkOrderEndpoints
             RequestFields.Optional(body.Note, "note", 2000, multiline: true),
             caller.Role == Roles.Crew ? caller.CrewId : order.CrewId,
             RequestFields.Optional(body.TargetId, "targetId", 64),
-            RequestFields.OptionalId(body.RequestId, "requestId"));
+            RequestFields.OptionalId(body.RequestId, "requestId"),
+            Version: body.Version is < 1 ? throw new InvalidFieldException("version", "version is the order's version as last seen (1 or more).") : body.Version);
         return (await grains.GetGrain<IWorkOrderGrain>(id).Apply(command), null);
     }
 
@@ -304,7 +305,9 @@ public sealed record CreateWorkOrderBody(
 
 /// <param name="RequestId">Optional, chosen by the sender per action (a UUID): the same request sent again (its answer
 /// was lost) is answered with the order as it is, not applied twice.</param>
-public sealed record TransitionBody(string? Action, string? Note, LocationBody? Location, string? TargetId, string? RequestId = null);
+/// <param name="Version">Optional: the order's version the sender decided on; changed since, the transition is a 409
+/// (a dispatcher's cancel silently undid another dispatcher's assignment made a moment before).</param>
+public sealed record TransitionBody(string? Action, string? Note, LocationBody? Location, string? TargetId, string? RequestId = null, int? Version = null);
 
 /// <param name="RequestId">Optional, as for <see cref="TransitionBody"/>: the same assignment sent again is answered with
 /// the order as it is instead of a 409 "already Dispatched with crew …".</param>

@@ -178,9 +178,9 @@ requireRole(["dispatcher"], async user => {
     if (!button) return;
     const note = $("callback-note").value.trim() || undefined;
     // With the version it was opened on: another agent's callback recorded meanwhile is a 409, not a second attempt.
-    const version = seenVersion ?? orders.get(picking)?.version;
+    const version = decidedOn(picking);
     if (button.dataset.outcome) fromPicker(picking, "callback", { outcome: button.dataset.outcome, note, version }, "the callback", picking, false);
-    else fromPicker(picking, "transitions", { action: "close", note: note ?? "closed without a callback" }, "the close", picking);
+    else fromPicker(picking, "transitions", { action: "close", note: note ?? "closed without a callback", version }, "the close", picking);
   };
   $("picker-close").onclick = () => $("picker").close();
   $("picker").onclose = () => {
@@ -939,7 +939,7 @@ async function mergeOrder(orderId, into) {
     $("merge-into").focus();
     return;
   }
-  await fromPicker(orderId, "transitions", { action: "merge", targetId: into, note: `duplicate of ${into}` }, "the merge", orderId);
+  await fromPicker(orderId, "transitions", { action: "merge", targetId: into, note: `duplicate of ${into}`, version: decidedOn(orderId) }, "the merge", orderId);
 }
 
 async function cancelOrder(orderId, reason) {
@@ -948,7 +948,13 @@ async function cancelOrder(orderId, reason) {
     $("cancel-reason").focus();
     return;
   }
-  await fromPicker(orderId, "transitions", { action: "cancel", note: reason }, "the cancellation", orderId);
+  await fromPicker(orderId, "transitions", { action: "cancel", note: reason, version: decidedOn(orderId) }, "the cancellation", orderId);
+}
+
+/// The order's version the dispatcher decided on (the picker's when it is open for it): another dispatcher's change
+/// since makes the action a 409, not a silent undoing of it (a cancel replaced an assignment made a moment before).
+function decidedOn(orderId) {
+  return (picking === orderId ? seenVersion : null) ?? orders.get(orderId)?.version;
 }
 
 // ---- outages, alerts, map ----
