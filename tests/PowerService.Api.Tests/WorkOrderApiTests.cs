@@ -579,6 +579,28 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Empty((await Json(await _crew.GetAsync("/api/crews/C-12/slots"))).EnumerateArray());
     }
 
+    /// <summary>The customer says they are not home until 15:00 while a crew has the order offered, not yet accepted: the
+    /// offer stood, and the crew could accept it and drive to an empty house (its PDA said "on hold since …"). The hold
+    /// takes the offer back; the crew's list lets it go; when the hold ends it is offered again.</summary>
+    [Fact]
+    public async Task A_hold_takes_back_an_offer_not_yet_accepted_and_the_order_is_offered_again_when_it_ends()
+    {
+        await RegisterCrewAsync("C-12");
+        var offered = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-HOLD")));
+        Assert.Equal(("Dispatched", "C-12"), (offered.GetProperty("state").GetString(), offered.GetProperty("crewId").GetString()));
+
+        var held = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-HOLD/transitions", new { action = "suspend", note = "customer not home until 15:00" }));
+
+        Assert.Equal(("Created", JsonValueKind.Null), (held.GetProperty("state").GetString(), held.GetProperty("crewId").ValueKind));
+        await Eventually.True(async () => !(await _crew.GetStringAsync("/api/work-orders")).Contains("WO-HOLD", StringComparison.Ordinal), "the crew's list lets it go");
+        Assert.Contains("OfferWithdrawn", await _dispatcher.GetStringAsync("/api/work-orders/WO-HOLD/history"));
+        var late = (await _crew.PostAsJsonAsync("/api/work-orders/WO-HOLD/transitions", new { action = "accept" })).StatusCode;
+        Assert.True(late is HttpStatusCode.NotFound, $"a late accept is refused as for an order no longer the crew's: {late}");
+
+        var resumed = await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-HOLD/transitions", new { action = "resume" }));
+        Assert.Equal(("Dispatched", "C-12"), (resumed.GetProperty("state").GetString(), resumed.GetProperty("crewId").GetString()));
+    }
+
     /// <summary>One dispatcher cancels an order (a duplicate, they think) a moment after another assigned it to a crew:
     /// the cancel carried no version and silently undid the assignment (13 of 20 such races). With the version the
     /// canceller decided on, as the console sends it, it is a 409 naming what changed; without, it applies as before.</summary>

@@ -25,6 +25,9 @@ public static class WorkOrderEvents
     public const string Closed = nameof(Closed);
     public const string Cancelled = nameof(Cancelled);
     public const string Merged = nameof(Merged);
+    /// <summary>The offer to a crew that had not accepted was taken back (<c>crewId</c>, <c>reason</c>): the customer put the
+    /// order on hold.</summary>
+    public const string OfferWithdrawn = nameof(OfferWithdrawn);
     /// <summary>Another order was merged into this one as its duplicate (<c>orderId</c>).</summary>
     public const string DuplicateMerged = nameof(DuplicateMerged);
     public const string Reopened = nameof(Reopened);

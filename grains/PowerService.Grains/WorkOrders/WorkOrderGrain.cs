@@ -321,6 +321,14 @@ internal sealed partial class WorkOrderGrain(
                 // orders whose clocks run). Back in dispatch when the hold ends.
                 change.WithdrawFromDispatch = order.QueuedInDispatch;
                 Record(change, WorkOrderEvents.Suspended, command.Actor, command.Location, new { command.Note });
+                if (order is { State: WorkOrderState.Dispatched, BookingId: null, CrewId: { } offered })
+                {
+                    // Nor is a crew left to accept an offer made before the hold and drive to a house nobody is at (the
+                    // PDA showed "on hold since …" on an offer it could still accept). Offered again when the hold ends.
+                    change.TellCrew(offered, WorkOrderState.Created, null);
+                    change.Next = change.Next with { State = WorkOrderState.Created, CrewId = null, OfferExpiresAt = null, UnansweredAlertAt = null, OfferForced = false };
+                    Record(change, WorkOrderEvents.OfferWithdrawn, command.Actor, command.Location, new { CrewId = offered, Reason = "the customer put the order on hold" });
+                }
                 break;
             case Resume:
                 if (order.SuspendedAt is not { } suspendedAt)

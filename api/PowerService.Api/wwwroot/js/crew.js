@@ -276,6 +276,7 @@ function keep(order, events) {
 function leaving(held, order, events) {
   if (order?.state === "Cancelled") return "was cancelled";
   if (order?.state === "Merged") return "was merged into another job";
+  if ((events ?? []).includes("OfferWithdrawn")) return "was put on hold by the customer (not at home): the offer was taken back";
   if (handedBack.delete(held.id)) return "was handed back to dispatch when you went off shift";
   if (lapsed(held, events)) return "was not accepted in time: the offer lapsed and went back to dispatch";
   if (!order) return "is no longer assigned to your crew: dispatch gave it to another crew or withdrew it";
