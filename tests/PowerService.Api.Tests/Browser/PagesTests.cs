@@ -1945,6 +1945,8 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await ApiScenario.ImportCustomerAsync(dispatcherApi);
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
         await AssignAsync(dispatcherApi, "WO-U0", "C-12");
+        // Accepted, then put on hold: it stays the crew's (an offer not yet accepted would be taken back by the hold).
+        Assert.Equal(HttpStatusCode.OK, (await (await _api.ClientForAsync("crew-c12")).PostAsJsonAsync("/api/work-orders/WO-U0/transitions", new { action = "accept" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-U0/transitions", new { action = "suspend", note = "customer away" })).StatusCode);
         await AssignAsync(dispatcherApi, "WO-U1", "C-12"); // five working days to install
         var fault = await ApiScenario.JsonAsync(await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-U2", kind = "FaultRepair", description = "No power", customerId = "CU-0001" }));
