@@ -25,6 +25,11 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
 
     private readonly List<JournalEvent> _pendingEvents = [];
     private readonly HashSet<string> _customerMeters = new(StringComparer.Ordinal);
+
+    /// <summary>The customer meters a customer is on: the ones expected to report (coverage). A meter replaced in a swap
+    /// stays on its area (imports never delete); counted, it kept every day of the area's line loss "incomplete".
+    /// Readings of the others still count in what was delivered.</summary>
+    private readonly HashSet<string> _billedMeters = new(StringComparer.Ordinal);
     private bool _known;
     private string? _region;
     private string? _supplyMeterId;
@@ -57,6 +62,13 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
             else
             {
                 _customerMeters.Add(meter.Id);
+            }
+        }
+        if (_customerMeters.Count > 0)
+        {
+            foreach (var customer in (await catalog.ReadChildrenAsync(TopologyKinds.Customer, [.. _customerMeters])).Select(TopologyJson.Deserialize<CustomerEntry>))
+            {
+                _billedMeters.Add(customer.MeterId);
             }
         }
     }
@@ -102,7 +114,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         var view = new AreaEnergyView(
             Id,
             _supplyMeterId,
-            _customerMeters.Count,
+            _billedMeters.Count,
             [.. S.OpenPeriods.Select(p => new OpenPeriodView(
                 p.Start, periods.EndOf(p.Start), ClosesAt(p), Kwh(p.SupplyKwh), Kwh(p.DeliveredKwh), ReportingCustomerMeters(p)))],
             [.. Enumerable.Reverse(S.RecentPeriods)],
@@ -261,7 +273,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
     {
         var supplyReported = period.Intervals.ContainsKey(supplyMeterId);
         var reporting = ReportingCustomerMeters(period);
-        var coverage = _customerMeters.Count == 0 ? 1.0 : (double)reporting / _customerMeters.Count;
+        var coverage = _billedMeters.Count == 0 ? 1.0 : (double)reporting / _billedMeters.Count;
         // Judged on the figures as published (kWh to the Wh, rate to 5 places), not on the raw sums: 5.7 + 1.3 supplied
         // and 6.3 delivered is 0.10000000000000002 in doubles, a "high loss" above 10 % that the record shows as 0.1.
         var (supply, delivered) = (Kwh(period.SupplyKwh), Kwh(period.DeliveredKwh));
@@ -286,7 +298,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         }
         var measured = new LineLossMeasured(
             period.Start, periods.EndOf(period.Start), supplyMeterId, supply, delivered, loss,
-            rate, _customerMeters.Count, reporting, Math.Round(coverage, 4), flags);
+            rate, _billedMeters.Count, reporting, Math.Round(coverage, 4), flags);
         S.RecentPeriods.Add(measured);
         if (S.RecentPeriods.Count > Options.RecentPeriods)
         {
@@ -299,7 +311,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
     /// <summary>When <paramref name="period"/> is measured: its close, or for a backlog's period a while after its latest reading.</summary>
     private DateTimeOffset ClosesAt(OpenPeriod period) => period.BacklogClosesAt ?? periods.ClosesAt(period.Start);
 
-    private int ReportingCustomerMeters(OpenPeriod period) => period.Intervals.Keys.Count(_customerMeters.Contains);
+    private int ReportingCustomerMeters(OpenPeriod period) => period.Intervals.Keys.Count(_billedMeters.Contains);
 
     // ---- state and journal ----
 

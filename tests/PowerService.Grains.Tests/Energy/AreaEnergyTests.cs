@@ -265,7 +265,8 @@ public sealed class AreaEnergyTests : IAsyncLifetime
         return Assert.Single(await EventsAsync<T>());
     }
 
-    /// <summary>One feeder, two areas: TA-1 with supply meter S-1 and customer meters M-1..M-3, TA-2 with M-9.</summary>
+    /// <summary>One feeder, two areas: TA-1 with supply meter S-1, customer meters M-1..M-3 and M-OLD (replaced by M-2 in a
+    /// swap, no customer on it: the area is not expected to hear from it), TA-2 with M-9.</summary>
     private static async Task ImportTopologyAsync(WorkflowSilo silo)
     {
         var import = new TopologyImport(silo.Silo);
@@ -276,7 +277,11 @@ public sealed class AreaEnergyTests : IAsyncLifetime
             (ImportKind.TransformerAreas, "area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\n" +
                 "TA-1,椰海大道1号台区,FD-1,GR-1,海口龙华,urban,20.05,110.33,400\nTA-2,椰海大道2号台区,FD-1,GR-1,海口龙华,urban,20.06,110.34,400\n"),
             (ImportKind.Meters, "meter_id,area_id,latitude,longitude,role\nS-1,TA-1,20.05,110.33,supply\nM-1,TA-1,20.05,110.33,\n" +
-                "M-2,TA-1,20.05,110.33,customer\nM-3,TA-1,20.05,110.33,\nM-9,TA-2,20.06,110.34,\n"),
+                "M-2,TA-1,20.05,110.33,customer\nM-3,TA-1,20.05,110.33,\nM-9,TA-2,20.06,110.34,\nM-OLD,TA-1,20.05,110.33,\n"),
+            // M-OLD was M-2's before a swap: still on the area (imports never delete), no customer on it.
+            (ImportKind.Customers, "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\n" +
+                "CU-1,王芳,13900000001,M-1,ordinary,urban,20.05,110.33\nCU-2,李娜,13900000002,M-2,ordinary,urban,20.05,110.33\n" +
+                "CU-3,张伟,13900000003,M-3,ordinary,urban,20.05,110.33\nCU-9,刘洋,13900000009,M-9,ordinary,urban,20.06,110.34\n"),
         ];
         foreach (var (kind, csv) in files)
         {

@@ -307,7 +307,7 @@ internal sealed class CustomersFile : TopologyFile
     public override (string Kind, string Column, string Noun)? Parent => (TopologyKinds.Meter, "meter_id", "meter");
 
     // An area counts its customers and lists the important ones.
-    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.RegionIndicators];
+    public override IReadOnlyList<string> SummarizingGrainTypes => [TopologyGrainTypes.TransformerArea, TopologyGrainTypes.AreaEnergy, TopologyGrainTypes.RegionIndicators];
 
     public override IReadOnlyList<CsvColumn> Columns { get; } =
     [
