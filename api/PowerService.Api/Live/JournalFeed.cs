@@ -261,7 +261,7 @@ internal sealed partial class JournalFeed(
     private static string? PreviousCrew(Runtime.Storage.StoredEvent e) => StringField(e, e.EventType switch
     {
         WorkOrderEvents.Dispatched or WorkOrderEvents.Reopened or WorkOrderEvents.Reserved => "previousCrew",
-        WorkOrderEvents.Rejected or WorkOrderEvents.OfferExpired => "crewId",
+        WorkOrderEvents.Rejected or WorkOrderEvents.OfferExpired or WorkOrderEvents.OfferWithdrawn => "crewId",
         _ => null,
     });
 

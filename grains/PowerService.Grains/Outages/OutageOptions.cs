@@ -83,15 +83,28 @@ public sealed class OutageOptions
         _ => UrbanRestoration,
     };
 
+    /// <summary>A value outside its range stops the silo with one line naming it (one line for nine settings named none).</summary>
     internal void Validate()
     {
-        if (SuspectShare is <= 0 or > 1 || ConfirmShare < SuspectShare || ConfirmShare > 1 || FeederShare is <= 0 or > 1)
+        Require(SuspectShare is > 0 and <= 1, nameof(SuspectShare), "must be a share in (0, 1]");
+        Require(ConfirmShare >= SuspectShare && ConfirmShare <= 1, nameof(ConfirmShare), "must be a share in (0, 1], at least SuspectShare");
+        Require(FeederShare is > 0 and <= 1, nameof(FeederShare), "must be a share in (0, 1]");
+        Require(MinimumDarkMeters >= 1, nameof(MinimumDarkMeters), "must be at least 1");
+        Require(MinimumFeederAreas >= 1, nameof(MinimumFeederAreas), "must be at least 1");
+        Require(OpeningsInFlight >= 1, nameof(OpeningsInFlight), "must be at least 1");
+        Require(InferenceWindow > TimeSpan.Zero, nameof(InferenceWindow), "must be positive");
+        Require(MeterFlagsWriteBehind > TimeSpan.Zero, nameof(MeterFlagsWriteBehind), "must be positive");
+        Require(HandOverRetry > TimeSpan.Zero, nameof(HandOverRetry), "must be positive");
+        Require(NestedOutageGrace >= TimeSpan.Zero, nameof(NestedOutageGrace), "must not be negative");
+        Require(CallsBeforeOutage >= TimeSpan.Zero, nameof(CallsBeforeOutage), "must not be negative");
+        Require(MomentaryAtMost >= TimeSpan.Zero, nameof(MomentaryAtMost), "must not be negative (0: no outage counts as a blink, every detected notice goes out at once)");
+    }
+
+    private static void Require(bool condition, string name, string rule)
+    {
+        if (!condition)
         {
-            throw new ArgumentException("Outages: SuspectShare, ConfirmShare and FeederShare are shares in (0, 1], ConfirmShare >= SuspectShare.");
-        }
-        if (MinimumDarkMeters < 1 || MinimumFeederAreas < 1 || InferenceWindow <= TimeSpan.Zero || NestedOutageGrace < TimeSpan.Zero || MeterFlagsWriteBehind <= TimeSpan.Zero || HandOverRetry <= TimeSpan.Zero || OpeningsInFlight < 1 || CallsBeforeOutage < TimeSpan.Zero || MomentaryAtMost < TimeSpan.Zero)
-        {
-            throw new ArgumentException("Outages: minimum counts are at least 1 and the inference window is positive.");
+            throw new ArgumentException($"Workflow:Outages:{name} {rule}.");
         }
     }
 }

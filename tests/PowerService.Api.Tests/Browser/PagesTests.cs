@@ -1317,6 +1317,26 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await Assertions.Expect(pda.Locator("#error")).Not.ToContainTextAsync("does not exist");
     }
 
+    /// <summary>The customer says they are not home while the crew's PDA shows the offer, not yet accepted: the hold takes
+    /// the offer back, and the card stayed with its Accept button and countdown (the crew's hub was not told), until a
+    /// tap answered "no longer assigned". The card goes, saying why.</summary>
+    [Fact]
+    public async Task A_customers_hold_takes_an_unaccepted_offer_off_the_PDA_saying_why()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-AWAY", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-AWAY/assign", new { crewId = "C-12", force = true })).StatusCode);
+        var pda = await SignInAsync("crew.html", "crew-c12");
+        var card = pda.Locator(".card[data-card='WO-AWAY']");
+        await Assertions.Expect(card.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true })).ToBeVisibleAsync();
+
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-AWAY/transitions", new { action = "suspend", note = "customer not home until 15:00" })).StatusCode);
+
+        await Assertions.Expect(card).ToHaveCountAsync(0);
+        await Assertions.Expect(pda.Locator("#notices")).ToContainTextAsync("WO-AWAY was put on hold by the customer (not at home): the offer was taken back");
+    }
+
     /// <summary>The crew hub's WebSocket runs through a Playwright route, so the test can hold back what the server
     /// pushes (a change the PDA missed) and drop the connection (coverage lost in the field).</summary>
     [Fact]

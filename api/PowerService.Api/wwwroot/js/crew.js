@@ -67,17 +67,19 @@ requireRole(["crew"], async user => {
     } catch (error) {
       refusals.set(id, refusal(error, button.dataset.action, sentFrom));
       // The order moved on elsewhere (409) or left the crew (404): show it as it is now. The refresh tells why it went
-      // if the card was still shown; if a live update took it meanwhile, it is told here.
-      const before = mine.get(id), toldByRefresh = !!before && shown(before);
-      if (error.status === 409 || error.status === 404) await refresh(id).catch(() => {});
+      // if the card was still shown when its read came back; if a live update took the card first (during the tap or
+      // during the read), it is told here, from the order as tapped and the update's copy.
+      const pushed = mine.get(id) !== tapped ? mine.get(id) : null;
+      const toldByRefresh = error.status === 409 || error.status === 404 ? await refresh(id).catch(() => false) : false;
       const now = mine.get(id), gone = !now || !shown(now);
+      const untold = gone && !toldByRefresh && tapped && shown(tapped);
       // A note that went nowhere is given back in words when its card is gone with the order (a Resolved sent from the
       // crew's other phone first took this phone's note with the card); on a card still shown it stays in the box.
       let unsent = note && gone ? ` Your note was not saved: “${note}”` : "", why = null;
       if (error.status === 404) {
         showError(null); // the notice says why it went; "does not exist" says nothing to a crew
         // Given to another crew as the crew tapped Accept: the card vanished with no word (15 of 16 such races).
-        if (!toldByRefresh && tapped && shown(tapped) && (why = leaving(tapped, before ?? null))) {
+        if (untold && (why = leaving(tapped, now ?? pushed ?? null))) {
           refusals.delete(id);
           notice(`${id} ${why}: it is off your list.${unsent}`);
           unsent = "";
@@ -90,7 +92,7 @@ requireRole(["crew"], async user => {
         const kept = note && !gone ? " Your note was not sent: it is still in its box and goes with your next step." : unsent;
         notice(`${id}: ${button.textContent.trim()} was already sent from another device of your crew.${kept}`);
         unsent = "";
-      } else if (error.status === 409 && now && gone && tapped && shown(tapped) && (why = leaving(tapped, now))) {
+      } else if (error.status === 409 && untold && (why = leaving(tapped, now ?? pushed ?? null))) {
         // Cancelled by the customer, merged, moved on while the tap was on its way: why, as a push would have said it.
         refusals.delete(id);
         showError(null);
@@ -227,13 +229,16 @@ async function refreshLeft(id) {
   }
 }
 
+/// Reads an order again; true when it told the crew the order left its list (false when it was not shown by then).
 async function refresh(id) {
-  try { keep(await api("GET", `/api/work-orders/${encodeURIComponent(id)}`)); }
+  try { keep(await api("GET", `/api/work-orders/${encodeURIComponent(id)}`)); return false; }
   catch (error) {
     if (error.status !== 404) throw error;
     // Not visible to this crew any more: it was reassigned.
-    if (mine.has(id) && shown(mine.get(id))) told(id, leaving(mine.get(id), null));
+    const wasShown = mine.has(id) && shown(mine.get(id));
+    if (wasShown) told(id, leaving(mine.get(id), null));
     mine.delete(id);
+    return wasShown;
   }
 }
 
