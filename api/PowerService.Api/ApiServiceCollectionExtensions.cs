@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
@@ -21,8 +22,6 @@ using PowerService.Api.Outages;
 using PowerService.Api.PlannedOutages;
 using PowerService.Api.Security;
 using PowerService.Api.WorkOrders;
-
-using Microsoft.AspNetCore.HttpOverrides;
 
 namespace PowerService.Api;
 

@@ -827,7 +827,7 @@ internal sealed partial class OutageGrain(
         var interruption = !nested;
         if (nested && await GrainFactory.GetGrain<IOutageGrain>(o.ParentOutageId!).Get() is { RestoredAt: { } areaRestored } area)
         {
-            if (area.Kind == OutageKind.Unplanned && area.Scope != OutageScope.Feeder && areaRestored - area.StartedAt <= options.MomentaryAtMost)
+            if (IsMomentary(area.Kind, area.Scope, nested: false, area.StartedAt, areaRestored))
             {
                 // A blink for the area, not for them: counted nowhere else, their interruption began with the area's.
                 (from, interruption) = (area.StartedAt, true);
@@ -848,13 +848,17 @@ internal sealed partial class OutageGrain(
     /// <summary>An unplanned outage of an area or meters restored within <see cref="OutageOptions.MomentaryAtMost"/> of
     /// its start: a blink (a recloser's trip and close) that became an outage only because its last gasps and restores
     /// came in separate batches.</summary>
-    private bool IsMomentary(OutageRecord o, DateTimeOffset restoredAt) =>
-        MayBeMomentary(o) && restoredAt - o.StartedAt <= options.MomentaryAtMost;
+    private bool IsMomentary(OutageRecord o, DateTimeOffset restoredAt) => IsMomentary(o.Kind, o.Scope, o.IsNested, o.StartedAt, restoredAt);
+
+    private bool IsMomentary(OutageKind kind, OutageScope scope, bool nested, DateTimeOffset startedAt, DateTimeOffset restoredAt) =>
+        MayBeMomentary(kind, scope, nested) && restoredAt - startedAt <= options.MomentaryAtMost;
 
     /// <summary>An outage of the kind that ends as a blink: unplanned, of an area or meters, not meters still dark after
     /// their area's outage (that one goes on).</summary>
-    private static bool MayBeMomentary(OutageRecord o) =>
-        o.Kind == OutageKind.Unplanned && o.Scope != OutageScope.Feeder && !o.IsNested;
+    private static bool MayBeMomentary(OutageRecord o) => MayBeMomentary(o.Kind, o.Scope, o.IsNested);
+
+    private static bool MayBeMomentary(OutageKind kind, OutageScope scope, bool nested) =>
+        kind == OutageKind.Unplanned && scope != OutageScope.Feeder && !nested;
 
     private Task TellOpener(OutageRecord o) => o switch
     {

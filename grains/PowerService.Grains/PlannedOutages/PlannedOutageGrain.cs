@@ -483,8 +483,7 @@ internal sealed partial class PlannedOutageGrain(
         }
         // The same notice under the same key: each customer told already is skipped by the outbox.
         var told = await notices.EnqueueAsync(ScheduledNotice(outage), new NoticeAudience(outage.TransformerAreaIds));
-        var notice = outage.Kind == PlannedOutageKind.Temporary ? options.TemporaryNotice : options.PlannedNotice;
-        return new NewlyTold(told, outage.PlannedStart - TimeProvider.GetUtcNow() < notice);
+        return new NewlyTold(told, outage.PlannedStart - TimeProvider.GetUtcNow() < Notice(outage.Kind));
     }
 
     private OutageNotice ScheduledNotice(PlannedOutageRecord outage) =>
