@@ -63,6 +63,32 @@ public sealed partial class PagesTests
         await Assertions.Expect(region).ToHaveValueAsync("*");
     }
 
+    /// <summary>The console opens watching every region ("*"), which loads no region's crews: the picker said "No crews
+    /// known in this region yet." for every order that appeared, and nothing could be assigned from the view a dispatcher
+    /// starts in. The crews of the order's region are read when an order of it is picked.</summary>
+    [Fact]
+    public async Task In_the_every_region_view_a_new_order_is_assigned_to_a_crew_of_its_region()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await Assertions.Expect(console.Locator("#region")).ToHaveValueAsync("*");
+        await Assertions.Expect(console.Locator("#loaded")).ToContainTextAsync("Watching every region");
+        await CreateMeterOrderAsync(dispatcherApi, "WO-ALL"); // no crew has Metering: dispatch leaves it to the dispatchers
+        var row = console.Locator("#orders tr[data-order='WO-ALL']");
+        await row.Locator("button[data-assign]").ClickAsync();
+
+        var picker = console.Locator("#picker");
+        var c12 = picker.Locator("tr[data-crew='C-12']");
+        await Assertions.Expect(c12).ToContainTextAsync("no Metering");
+        await Assertions.Expect(picker.Locator("#picker-count")).ToHaveTextAsync("1 of 1 crews");
+        await c12.Locator("button").ClickAsync();
+        await Assertions.Expect(picker).ToBeHiddenAsync();
+        await Assertions.Expect(row).ToContainTextAsync("C-12");
+        Assert.Equal("C-12", (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-ALL")).GetProperty("crewId").GetString());
+    }
+
     /// <summary>The picker is kept live, so the console sent the order's version as it was at the click, already the
     /// other dispatcher's: the second dispatcher silently took the order from the first one's crew. The version the
     /// dispatcher decided on is the one they opened the picker on.</summary>

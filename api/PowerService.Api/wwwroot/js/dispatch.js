@@ -89,6 +89,7 @@ requireRole(["dispatcher"], async user => {
       watched = null;
       orders.clear();
       crews.clear();
+      crewsLoaded.clear();
       outages.clear();
       if (region !== null) { $("region").value = region; await watch(); }
       await loadPlanned();
@@ -111,6 +112,7 @@ requireRole(["dispatcher"], async user => {
       await connection.invoke("Unwatch", watched);
       orders.clear();
       crews.clear();
+      crewsLoaded.clear();
       outages.clear();
       if (region !== "*") forgetAlertsOutside(region);
     }
@@ -733,6 +735,30 @@ function distanceKm(c, order) {
   return 2 * 6371 * Math.asin(Math.sqrt(h));
 }
 
+// Regions whose crews the every-region view ("*") has loaded for the picker: it watches every region's orders but loads
+// no region's crews, so the picker offered "No crews known in this region yet." for every order and nothing could be
+// assigned from the view the console opens in.
+const crewsLoaded = new Set();
+
+/// In the every-region view, the crews of the order's region are read once, when an order of it is first picked.
+async function loadCrewsOf(orderId) {
+  const region = orders.get(orderId)?.region;
+  if (watched !== "*" || !region || crewsLoaded.has(region)) return;
+  $("picker-count").textContent = `Loading the crews of ${region}…`;
+  try {
+    for (const crew of await api("GET", `/api/crews?region=${encodeURIComponent(region)}`)) keepCrew(crew);
+    crewsLoaded.add(region);
+  } catch (error) {
+    if (picking === orderId) $("picker-error").textContent = `The crews of ${region} could not be read: ${error.message || error}`;
+    return;
+  }
+  if (watched === "*" && picking === orderId && $("picker").open) {
+    drawPickerRows(orderId);
+    refreshPicker();
+  }
+  queueDraw("crews");
+}
+
 function openPicker(orderId) {
   picking = orderId;
   returnTo = orderId;
@@ -743,12 +769,7 @@ function openPicker(orderId) {
   $("cancel-reason").value = "";
   $("merge-into").value = "";
   $("callback-note").value = "";
-  const order = orders.get(orderId), now = Date.now();
-  // Crews dispatch would send first (nothing held against them), nearest first; the rest after, nearest first. The
-  // order is set here only: live updates change a row's cells, never its place, so a click never lands on another crew.
-  const choices = [...crews.values()].map(c => ({ c, against: objections(c, order, now).length, km: distanceKm(c, order) }))
-    .sort((a, b) => (a.against > 0) - (b.against > 0) || (a.km ?? Infinity) - (b.km ?? Infinity) || (a.c.id < b.c.id ? -1 : 1));
-  $("picker-crews").replaceChildren(...choices.map(({ c }) => pickerRow(c)));
+  drawPickerRows(orderId);
   $("picker-history-box").open = false;
   $("picker-history").replaceChildren();
   showAbout(orderId);
@@ -756,6 +777,16 @@ function openPicker(orderId) {
   if (!$("picker").open) $("picker").showModal();
   // Nearest first is only seen from the top: the list kept the last picker's scroll, the nearest crews hidden above.
   document.querySelector("#picker .picker-list").scrollTop = 0;
+  loadCrewsOf(orderId);
+}
+
+/// Crews dispatch would send first (nothing held against them), nearest first; the rest after, nearest first. The
+/// order is set here only: live updates change a row's cells, never its place, so a click never lands on another crew.
+function drawPickerRows(orderId) {
+  const order = orders.get(orderId), now = Date.now();
+  const choices = [...crews.values()].map(c => ({ c, against: objections(c, order, now).length, km: distanceKm(c, order) }))
+    .sort((a, b) => (a.against > 0) - (b.against > 0) || (a.km ?? Infinity) - (b.km ?? Infinity) || (a.c.id < b.c.id ? -1 : 1));
+  $("picker-crews").replaceChildren(...choices.map(({ c }) => pickerRow(c)));
 }
 
 /// What the row does not say: the order's description (a dispatcher deciding whether a call is a duplicate to cancel
