@@ -475,6 +475,30 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Contains($"{kept}, which this request was merged into as a duplicate, was cancelled by customer:", await _dispatcher.GetStringAsync($"/api/work-orders/{duplicate}/history"));
     }
 
+    /// <summary>The customer whose request others were merged into put it on hold from the app ("not home until 15:00"):
+    /// the repair their neighbours wait on stopped, with its clocks. From the app it is refused, saying why; their own
+    /// request without duplicates still can be held.</summary>
+    [Fact]
+    public async Task A_customer_cannot_hold_a_request_other_customers_requests_were_merged_into()
+    {
+        await ApiScenario.ImportTwoAreasAsync(_dispatcher);
+        var li = await _api.ClientForAsync("customer-li");
+        var kept = (await Json(await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "OnSiteSurvey", description = "Pole leaning in front of building 5" }))).GetProperty("id").GetString();
+        var duplicate = (await Json(await li.PostAsJsonAsync("/api/work-orders", new { kind = "OnSiteSurvey", description = "Pole leaning near building 5" }))).GetProperty("id").GetString();
+        var own = (await Json(await _customer.PostAsJsonAsync("/api/work-orders", new { kind = "MeterVerification", description = "Meter runs fast" }))).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{duplicate}/transitions", new { action = "merge", targetId = kept })).StatusCode);
+        await Eventually.True(async () => (await _dispatcher.GetStringAsync($"/api/work-orders/{kept}/history")).Contains("DuplicateMerged", StringComparison.Ordinal), "the order kept knows of its duplicate");
+
+        var refused = await _customer.PostAsJsonAsync($"/api/work-orders/{kept}/transitions", new { action = "suspend", note = "not home until 15:00" });
+        var held = await _customer.PostAsJsonAsync($"/api/work-orders/{own}/transitions", new { action = "suspend", note = "not home until 15:00" });
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("1 other customer request(s) merged into it", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(JsonValueKind.Null, (await Json(await _customer.GetAsync($"/api/work-orders/{kept}"))).GetProperty("suspendedAt").ValueKind);
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync($"/api/work-orders/{kept}/transitions", new { action = "suspend", note = "customers agreed on 15:00" })).StatusCode);
+    }
+
     [Fact]
     public async Task Two_orders_merged_into_each_other_at_the_same_instant_are_answered_at_once_and_never_both_merged()
     {

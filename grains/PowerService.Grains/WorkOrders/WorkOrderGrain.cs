@@ -312,6 +312,12 @@ internal sealed partial class WorkOrderGrain(
                     // script) flipping it grew one order's journal by 0.5 MB in 40 s.
                     throw new DomainConflictException($"Work order '{Id}' was put on hold from the app {order.CustomerHolds} times already; to change the visit again, call the 95598 service line.");
                 }
+                if (byCustomer && order.MergedOrders.Count > 0)
+                {
+                    // Other customers' requests were merged into this one as duplicates: one customer's "not home until
+                    // 15:00" paused the repair their neighbours wait on too, with every clock of it.
+                    throw new DomainConflictException($"Work order '{Id}' is also the repair of {order.MergedOrders.Count} other customer request(s) merged into it, so it cannot be put on hold from the app; to change the visit, call the 95598 service line.");
+                }
                 change.Next = order with
                 {
                     SuspendedAt = change.Now, Clocks = [.. order.Clocks.Select(c => c.Pause(change.Now))], QueuedInDispatch = false,
