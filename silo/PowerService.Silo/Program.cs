@@ -24,7 +24,7 @@ try
         o.SingleLine = true;
         o.TimestampFormat = "HH:mm:ss.fff ";
     });
-    DurationSettings.Check(builder.Configuration);
+    SettingsCheck.Check(builder.Configuration);
     builder.Services.AddConfiguredStorage(builder.Configuration.GetSection("Storage"));
     builder.Services.AddWorkflow(builder.Configuration.GetSection("Workflow"));
     builder.Services.AddPowerServiceApi(builder.Configuration);

@@ -135,6 +135,7 @@ public sealed class SiloHostTests
     [InlineData("--Workflow:Ingestion:LogRetention=300", "Workflow:Ingestion:LogRetention is '300', which would read as 300 days")]
     [InlineData("--Workflow:Callback:RetryDelays:0=600", "Workflow:Callback:RetryDelays:0 is '600', which would read as 600 days")]
     [InlineData("--Silo:CallTimeout=90", "e.g. 00:01:30 for 90 seconds")]
+    [InlineData("--Workflow:Sla:Rules:0:Limit=30", "Workflow:Sla:Rules:0:Limit is '30', which would read as 30 days")]
     public async Task A_duration_given_as_a_bare_number_stops_the_silo_saying_how_to_write_it(string setting, string message)
     {
         var output = await RefusedAtStartAsync(setting);
@@ -159,6 +160,29 @@ public sealed class SiloHostTests
     [InlineData("Workflow:Outages:MomentaryAtMost must not be negative", "--Workflow:Outages:MomentaryAtMost=-00:01:00")]
     [InlineData("Workflow:Outages:ConfirmShare must be a share in (0, 1], at least SuspectShare", "--Workflow:Outages:ConfirmShare=0.1")]
     public async Task A_setting_out_of_its_range_stops_the_silo_with_a_message_naming_it(string message, params string[] settings)
+    {
+        Assert.Contains(message, await RefusedAtStartAsync(settings));
+    }
+
+    /// <summary>The configuration binder leaves out a list entry it cannot read, without a word: a mistyped holiday, an
+    /// SLA rule with a misspelt basis or without its kind started the silo on the default promises (urban arrival in
+    /// 45 minutes where 2 were configured), and a callback list whose one delay read "2h" left no retry at all (the first
+    /// "could not reach" closed the order). Each stops the silo naming the entry; so do limits that break the clocks.</summary>
+    [Theory]
+    [InlineData("Workflow:Sla:Holidays:1 could not be read", "--Workflow:Sla:Holidays:0=2026-12-09", "--Workflow:Sla:Holidays:1=2026-13-01")]
+    [InlineData("Workflow:Sla:MakeUpWorkingDays:0 could not be read", "--Workflow:Sla:MakeUpWorkingDays:0=2026-12-12x")]
+    [InlineData("Workflow:Callback:RetryDelays:0 could not be read", "--Workflow:Callback:RetryDelays:0=2h")]
+    [InlineData("Workflow:Sla:Rules:0:Basis", "--Workflow:Sla:Rules:0:Clock=Contact", "--Workflow:Sla:Rules:0:Kind=Complaint", "--Workflow:Sla:Rules:0:StartsAt=Receipt",
+        "--Workflow:Sla:Rules:0:StopsAt=Accept", "--Workflow:Sla:Rules:0:Limit=00:03:00", "--Workflow:Sla:Rules:0:Basis=Bogus")]
+    [InlineData("Workflow:Sla:Rules:0 could not be read", "--Workflow:Sla:Rules:0:Clock=Contact", "--Workflow:Sla:Rules:0:StartsAt=Receipt",
+        "--Workflow:Sla:Rules:0:StopsAt=Accept", "--Workflow:Sla:Rules:0:Limit=00:03:00", "--Workflow:Sla:Rules:0:Basis=Elapsed")]
+    [InlineData("Workflow:Sla:Rules the Arrival rule of FaultRepair (Urban): Limit must be positive, not -00:02:00", "--Workflow:Sla:Rules:0:Clock=Arrival", "--Workflow:Sla:Rules:0:Kind=FaultRepair",
+        "--Workflow:Sla:Rules:0:StartsAt=Receipt", "--Workflow:Sla:Rules:0:StopsAt=Arrival", "--Workflow:Sla:Rules:0:Limit=-00:02:00", "--Workflow:Sla:Rules:0:Basis=Elapsed", "--Workflow:Sla:Rules:0:Area=Urban")]
+    [InlineData("Workflow:Sla:WarnAtShare must be a share in (0, 1)", "--Workflow:Sla:WarnAtShare=1.5")]
+    [InlineData("Workflow:Sla:SecondEscalationAtShare must be more than 1", "--Workflow:Sla:SecondEscalationAtShare=0.5")]
+    [InlineData("Workflow:Callback:DueWithin must be positive", "--Workflow:Callback:DueWithin=-01:00:00")]
+    [InlineData("Workflow:Callback:RetryDelays:1 must be positive", "--Workflow:Callback:RetryDelays:0=02:00:00", "--Workflow:Callback:RetryDelays:1=00:00:00")]
+    public async Task A_list_entry_that_does_not_read_or_a_promise_that_cannot_hold_stops_the_silo_naming_it(string message, params string[] settings)
     {
         Assert.Contains(message, await RefusedAtStartAsync(settings));
     }

@@ -34,6 +34,8 @@ public static class WorkflowServiceCollectionExtensions
         }
         options.Sla.ReplaceOverriddenRules();
         configure?.Invoke(options);
+        options.Sla.Validate();
+        options.Callback.Validate();
         services.AddSingleton(options);
         services.AddSingleton(options.Sla);
         services.AddSingleton(options.Dispatch);

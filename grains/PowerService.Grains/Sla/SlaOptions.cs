@@ -27,6 +27,32 @@ public sealed class SlaOptions
     /// Configured rules are bound after the defaults; see <see cref="ReplaceOverriddenRules"/>.</summary>
     public IList<SlaRule> Rules { get; } = SlaPolicy.DefaultRules();
 
+    /// <summary>Refuses settings that would start the silo with broken promises, naming the setting: a warning after the
+    /// breach (<see cref="WarnAtShare"/> 1.5), a second escalation before the first, a limit of zero or less (a clock
+    /// breached as it starts).</summary>
+    internal void Validate()
+    {
+        Require(LocalUtcOffset.Ticks % TimeSpan.TicksPerMinute == 0 && LocalUtcOffset >= TimeSpan.FromHours(-14) && LocalUtcOffset <= TimeSpan.FromHours(14),
+            nameof(LocalUtcOffset), "must be whole minutes between -14:00:00 and 14:00:00");
+        Require(WarnAtShare is > 0 and < 1, nameof(WarnAtShare), "must be a share in (0, 1): the warning comes before the breach");
+        Require(SecondEscalationAtShare > 1, nameof(SecondEscalationAtShare), "must be more than 1: the second escalation comes after the breach");
+        foreach (var rule in Rules)
+        {
+            var which = $"the {rule.Clock} rule of {rule.Kind}{(rule.Area is { } area ? $" ({area})" : "")}{(rule.Category is { } category ? $" ({category})" : "")}";
+            Require(!string.IsNullOrWhiteSpace(rule.Clock), nameof(Rules), $"{which}: Clock must name the clock (Arrival, Handling…)");
+            Require(rule.Limit > TimeSpan.Zero, nameof(Rules), $"{which}: Limit must be positive, not {rule.Limit:c}");
+            Require(rule.StartsAt != rule.StopsAt, nameof(Rules), $"{which}: StartsAt and StopsAt must differ");
+        }
+    }
+
+    private static void Require(bool condition, string name, string rule)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Workflow:Sla:{name} {rule}.");
+        }
+    }
+
     /// <summary>A rule for the clock, kind, area class and category of an earlier one replaces it: configuration binds
     /// its rules after the defaults, and a region that promises urban arrival in 30 minutes means that instead of 45,
     /// not a second arrival clock beside it.</summary>
