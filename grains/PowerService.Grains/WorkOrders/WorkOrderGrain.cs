@@ -1335,6 +1335,17 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("region", $"region {problem}.");
         }
+        if (order.TransformerAreaId is { } areaId)
+        {
+            if (customer is not null && customer.TransformerAreaId != areaId)
+            {
+                throw new InvalidFieldException("transformerAreaId", $"Customer '{customer.Id}' is on transformer area '{customer.TransformerAreaId}', not '{areaId}'.");
+            }
+            if (customer is null && await GrainFactory.GetGrain<ITransformerAreaGrain>(areaId).GetMeters() is null)
+            {
+                throw new InvalidFieldException("transformerAreaId", $"Transformer area '{areaId}' is not known.");
+            }
+        }
         return new WorkOrderRecord
         {
             Exists = true,
