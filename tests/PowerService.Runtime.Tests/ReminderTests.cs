@@ -47,6 +47,27 @@ public abstract class ReminderTests
         await Eventually.True(async () => (await grain.List()).Count == 0, "the one-shot reminder is deleted");
     }
 
+    /// <summary>A one-shot tick its grain failed to handle (the order's write met a store away for 30 s) was deleted all
+    /// the same: the offer never lapsed, the SLA breach never came. It is delivered again until the grain handles it, and
+    /// only then removed.</summary>
+    [Fact]
+    public async Task A_one_shot_reminder_its_grain_failed_to_handle_is_delivered_again_and_only_then_removed()
+    {
+        var key = $"f-{Guid.NewGuid():N}";
+        await using var silo = await StartSilo();
+        var grain = silo.Grain<IReminderGrain>(key);
+        await grain.Schedule(ReminderGrain.FailsOnce, TimeSpan.FromSeconds(10), TimeSpan.Zero);
+
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.True(() => Ticks(key).Count == 1, "the reminder fired and its grain failed");
+        await Task.Delay(200);
+        Assert.Single(await grain.List());
+
+        _clock.Advance(TimeSpan.FromMilliseconds(Reminders.ReminderService.FailedTickRetryMs));
+        await Eventually.True(() => Ticks(key).Count == 2, "the reminder was delivered again");
+        await Eventually.True(async () => (await grain.List()).Count == 0, "handled, the one-shot reminder is deleted");
+    }
+
     /// <summary>Reminders are stored to the millisecond; a moment between two milliseconds used to be stored rounded
     /// down and fire before it, and a grain that then found its moment not yet due lost its wake-up for good.</summary>
     [Fact]

@@ -17,6 +17,10 @@ internal sealed partial class ReminderService
     // activate a million grains at once).
     private const int MaxTicksInFlight = 20_000;
 
+    /// <summary>How soon a one-shot tick its grain failed to handle is delivered again: soon enough that a store back after
+    /// a short outage sees the moment handled within seconds, not so often that a grain failing for good floods the log.</summary>
+    internal const long FailedTickRetryMs = 5_000;
+
     private readonly Silo _silo;
     private readonly IStorageProvider _storage;
     private readonly ILogger _logger;
@@ -282,7 +286,7 @@ internal sealed partial class ReminderService
             LogTickFailed(_logger, tick.Record.Grain, tick.Record.Name, tick.ResultTask.Exception!.GetBaseException());
             if (!tick.Advanced)
             {
-                Retry(tick.Record, tick.Firing);
+                Retry(tick.Record, tick.Firing, tick.GrainFailed ? FailedTickRetryMs : 1000);
             }
         }
         Finished(tick);
@@ -294,10 +298,12 @@ internal sealed partial class ReminderService
         _tickSlots.Release();
     }
 
-    /// <summary>The tick never reached the grain or could not be persisted: keep it in memory and try again shortly.</summary>
-    private void Retry(ReminderRecord record, Firing firing)
+    /// <summary>The tick never reached the grain, could not be persisted, or (one-shot) the grain failed handling it:
+    /// keep it in memory (its row stays in the store, so a restart fires it too) and try again after
+    /// <paramref name="afterMs"/>.</summary>
+    private void Retry(ReminderRecord record, Firing firing, long afterMs)
     {
-        var again = record with { DueAtMs = NowMs + 1000 };
+        var again = record with { DueAtMs = NowMs + afterMs };
         lock (_lock)
         {
             if (EndFiring(record.Key, firing))
@@ -543,6 +549,9 @@ internal sealed class ReminderTick(ReminderService service, ReminderRecord recor
     public ReminderService.Firing Firing { get; } = firing;
     public bool Advanced { get; private set; }
 
+    /// <summary>The grain threw handling a one-shot reminder: it is delivered again, not deleted.</summary>
+    public bool GrainFailed { get; private set; }
+
     public override string InterfaceName => "PowerService.Runtime.IRemindable";
     public override string MethodName => nameof(IRemindable.ReceiveReminder);
     public override int ArgumentCount => 2;
@@ -562,10 +571,21 @@ internal sealed class ReminderTick(ReminderService service, ReminderRecord recor
         {
             await ((IRemindable)grain).ReceiveReminder(Record.Name, status);
         }
+        catch (Exception) when (Record.PeriodMs == 0)
+        {
+            // A one-shot reminder whose grain failed to handle it (its state write met a store that was away for 30 s)
+            // was deleted all the same: the order's offer never lapsed, its SLA breach never came, and the grain, whose
+            // stored record still named that moment, never set it again. Kept, and delivered again shortly.
+            GrainFailed = true;
+            throw;
+        }
         finally
         {
-            await Service.AdvanceAsync(Record, Firing, firedAtMs);
-            Advanced = true;
+            if (!GrainFailed)
+            {
+                await Service.AdvanceAsync(Record, Firing, firedAtMs);
+                Advanced = true;
+            }
         }
     }
 }

@@ -236,7 +236,11 @@ public sealed class ReminderGrain : Grain, IReminderGrain, IRemindable
     /// a moment, so the re-registered tick is delivered while this one has not finished), an hour later on the second.</summary>
     public const string Relay = "relay";
 
+    /// <summary>A reminder of this name fails its first tick, as a grain whose state write met a store that was away.</summary>
+    public const string FailsOnce = "fails-once";
+
     private int _relayTicks;
+    private bool _failed;
 
     public Task Schedule(string name, TimeSpan due, TimeSpan period) => RegisterOrUpdateReminder(name, due, period);
 
@@ -247,6 +251,11 @@ public sealed class ReminderGrain : Grain, IReminderGrain, IRemindable
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         TestJournal.Record(GetPrimaryKeyString(), $"tick:{reminderName}:{status.DueAt.ToUnixTimeMilliseconds()}");
+        if (reminderName == FailsOnce && !_failed)
+        {
+            _failed = true;
+            throw new InvalidOperationException("the store is away");
+        }
         if (reminderName == Relay && ++_relayTicks <= 2)
         {
             await RegisterOrUpdateReminder(Relay, _relayTicks == 1 ? TimeSpan.Zero : TimeSpan.FromHours(1), TimeSpan.Zero);
