@@ -37,7 +37,28 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
 
     public string Name => "postgresql";
 
-    public Task InitializeAsync(CancellationToken cancellationToken = default) =>
+    /// <summary>Creates or migrates the schema. A server that answers but refuses the silo (a wrong password, a database
+    /// not created, no right to create the tables) is a <see cref="StorageUnavailableException"/> naming the server
+    /// and PostgreSQL's reason: it ended the silo with a stack trace (exit code 134) instead of one line.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await MigrateAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState.StartsWith("28", StringComparison.Ordinal) || ex.SqlState is "3D000" or "42501")
+        {
+            var hint = ex.SqlState switch
+            {
+                "3D000" => " Create the database first (createdb, or CREATE DATABASE as a superuser).",
+                "42501" => " The user needs the right to create tables in the database's schema (the silo creates and migrates its own).",
+                _ => " Check the user and password of Storage:ConnectionString.",
+            };
+            throw new StorageUnavailableException($"PostgreSQL at {_endpoint} refused the silo: {ex.MessageText} ({ex.SqlState}).{hint}", ex);
+        }
+    }
+
+    private Task<bool> MigrateAsync(CancellationToken cancellationToken) =>
         ExecuteAsync("migrate the schema", isWrite: true, async (connection, ct) =>
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);

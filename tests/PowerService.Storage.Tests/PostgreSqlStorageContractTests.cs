@@ -1,4 +1,5 @@
 using Npgsql;
+using PowerService.Runtime;
 using PowerService.Runtime.Storage;
 using PowerService.Storage.PostgreSql;
 using PowerService.TestSupport;
@@ -43,6 +44,22 @@ public sealed class PostgreSqlStorageContractTests(PostgresFixture postgres) : S
         Assert.Equal(Enumerable.Range(1, applied.Count), applied);
         var outcomes = await providers[3].WriteStatesAsync([new StateWrite(Grain("after-init"), 0, Bytes("x"))]);
         Assert.True(outcomes[0].Applied);
+    }
+
+    /// <summary>A database not yet created (the README's connection string before <c>createdb</c>) ended the silo with a
+    /// stack trace: it is a <see cref="StorageUnavailableException"/> naming the server, PostgreSQL's reason and what to do,
+    /// which the silo says in one line.</summary>
+    [Fact]
+    public async Task A_database_that_does_not_exist_is_refused_naming_the_server_and_what_to_do()
+    {
+        var missing = new NpgsqlConnectionStringBuilder(_connectionString) { Database = "missing_" + Guid.NewGuid().ToString("N") }.ConnectionString;
+        await using var storage = new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = missing, TimeProvider = Clock });
+
+        var refused = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.InitializeAsync());
+
+        Assert.Contains("refused the silo", refused.Message);
+        Assert.Contains("3D000", refused.Message);
+        Assert.Contains("Create the database first", refused.Message);
     }
 
     // Stopping the shared cluster would break the other tests, so the outage gets a small cluster of its own.
