@@ -47,6 +47,10 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
     private long _refused;
     private double _eventsPerSecond;
 
+    /// <summary>Events a pump batch must hold for its time to measure the rate: a one-event batch's time is the store's
+    /// round trip, not the pump's rate (right after a start it made Retry-After 30 s for a queue that drained in 0.2 s).</summary>
+    private const int RateSampleAtLeast = 100;
+
     /// <summary>Validates the whole batch (nothing is taken when one event is bad), queues it, and completes when
     /// every event was applied by its transformer area.</summary>
     public Task<IngestionReceipt> SubmitAsync(IReadOnlyList<MeterEvent> events)
@@ -318,7 +322,10 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         Interlocked.Add(ref _ingested, events - unknown);
         Interlocked.Add(ref _unknown, unknown);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        Volatile.Write(ref _eventsPerSecond, seconds > 0 ? events / seconds : 0);
+        if (events >= RateSampleAtLeast && seconds > 0)
+        {
+            Volatile.Write(ref _eventsPerSecond, events / seconds);
+        }
         foreach (var submission in routed.Submissions)
         {
             submission.Done.TrySetResult(submission.Receipt());
@@ -349,7 +356,8 @@ public sealed partial class MeterEventIngestion(IngestionOptions options, MeterD
         }
     }
 
-    /// <summary>How long the queue ahead takes to drain at the last measured rate (1 to 30 seconds).</summary>
+    /// <summary>How long the queue ahead takes to drain at the last measured rate (1 to 30 seconds; 1 before a batch
+    /// large enough to measure it).</summary>
     private TimeSpan RetryAfter(long queued)
     {
         var rate = Volatile.Read(ref _eventsPerSecond);

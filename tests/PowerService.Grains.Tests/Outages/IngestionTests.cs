@@ -57,6 +57,27 @@ public sealed class IngestionTests : IAsyncLifetime
         Assert.Equal(0, Ingestion(_silo).GetStatistics().Queued);
     }
 
+    /// <summary>The drain time was the queue divided by the last batch's own rate: one event that took a second (the
+    /// store's round trip right after a start) made it one event a second, and a head-end was told to wait 30 s for a
+    /// queue that drained in 0.2 s. A batch too small to measure the rate leaves it unmeasured.</summary>
+    [Fact]
+    public async Task A_single_slow_event_does_not_make_the_retry_time_of_a_full_queue_long()
+    {
+        _gate.Close();
+        var single = SendAsync(_silo, Events(_silo, 1, 1, MeterEventType.LastGasp));
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        _gate.Open();
+        Assert.Equal(1, (await single).Accepted);
+
+        _gate.Close();
+        var full = SendAsync(_silo, Events(_silo, 1, 100, MeterEventType.LastGasp));
+        var refused = await Assert.ThrowsAsync<ServiceBusyException>(() => Ingestion(_silo).SubmitAsync([.. Events(_silo, 101, 200, MeterEventType.LastGasp)]));
+        _gate.Open();
+
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.RetryAfter);
+        Assert.Equal(100, (await full).Accepted);
+    }
+
     [Fact]
     public async Task A_batch_the_store_cannot_take_is_refused_with_a_retry_time_and_without_naming_the_store()
     {
