@@ -127,6 +127,7 @@ internal sealed partial class AreaPowerGrain(
             return new PowerReport(0, events.Count);
         }
         var applied = 0;
+        var darkSinceInferred = false; // last gasps applied since the area last judged its meters
         long lastRestored = 0; // the meters' own time of the latest that came back, 0 when none did
         List<MeterEvent>? readings = null;
         foreach (var e in InTimeOrder(events))
@@ -136,13 +137,25 @@ internal sealed partial class AreaPowerGrain(
                 // The energy grain keeps its own per-reading identity: even a stale reading belongs to its period.
                 (readings ??= []).Add(e);
             }
-            ref var meter = ref Meters.GetOrAdd(e.MeterId);
             var at = e.At.ToUnixTimeMilliseconds();
             var eventHash = StableHash.Of(e.EventId);
+            if (darkSinceInferred && e.Type != MeterEventType.LastGasp && Meters.TryGet(e.MeterId, out var before) && before.DarkSince != 0
+                && After(e.Type, at, eventHash, before))
+            {
+                // A backlog (a head-end whose link to the meters came back sends the last gasps and the restores of an
+                // hour ago in one batch): the area judges the dark meters before the first of them comes back. Judged
+                // only at the end, no meter was dark any more, and the hour-long outage was never recorded (SAIDI half).
+                _meterFlags.Changed();
+                await InferAsync(lastRestored == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(lastRestored));
+                darkSinceInferred = false;
+                lastRestored = 0;
+            }
+            ref var meter = ref Meters.GetOrAdd(e.MeterId);
             if (!After(e.Type, at, eventHash, meter))
             {
                 continue;
             }
+            darkSinceInferred |= e.Type == MeterEventType.LastGasp;
             var wasDark = meter.DarkSince != 0;
             meter = e.Type == MeterEventType.LastGasp
                 ? meter with { LastAt = at, LastEvent = eventHash, DarkSince = meter.DarkSince == 0 ? at : meter.DarkSince }

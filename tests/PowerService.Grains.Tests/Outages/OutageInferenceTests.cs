@@ -52,6 +52,30 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal(OutageState.Confirmed, (await Outage(outageId!).Get())!.State);
     }
 
+    /// <summary>A head-end whose link to the meters was down delivers its backlog once it is back: the last gasps and the
+    /// restores of an hour ago in one batch. The area judged its meters only after the whole batch, when none was dark
+    /// any more: the hour-long outage was never recorded, and SAIDI counted half of two identical outages. Sent in two
+    /// batches it was. It is recorded either way, at the meters' times.</summary>
+    [Fact]
+    public async Task An_outage_delivered_as_one_backlog_batch_of_last_gasps_and_restores_is_recorded_at_the_meters_times()
+    {
+        var now = _silo.Clock.GetUtcNow();
+        var (lost, back) = (now.AddHours(-2), now.AddHours(-1));
+        var backlog = Enumerable.Range(1, 50).SelectMany(n => new[]
+        {
+            new MeterEvent(Meter(n), $"gasp-{n}", MeterEventType.LastGasp, lost),
+            new MeterEvent(Meter(n), $"back-{n}", MeterEventType.PowerRestored, back),
+        }).ToList();
+
+        var receipt = await SendAsync(_silo, backlog);
+
+        Assert.Equal(100, receipt.Accepted);
+        OutageView? outage = null;
+        await Eventually.True(async () => (outage = await Outage("OUT-TA-000001-1").Get()) is { State: OutageState.Restored }, "the outage is recorded and restored");
+        Assert.Equal((lost, back, 50), (outage!.StartedAt, outage.RestoredAt, outage.AffectedCustomers));
+        Assert.Equal((0, (string?)null), await DarkAndOutage(1));
+    }
+
     [Fact]
     public async Task Last_gasps_further_apart_than_the_window_do_not_add_up_to_an_outage()
     {
