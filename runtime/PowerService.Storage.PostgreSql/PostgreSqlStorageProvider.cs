@@ -15,10 +15,19 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
     // Keys for pg_advisory_xact_lock; every silo sharing the database must use the same ones.
     private const long SchemaLockKey = 0x5053_5343_4845_4D41;
     private const long JournalLockKey = 0x5053_4A4F_5552_4E4C;
+    // Key for the session lock the silo that owns the database holds while it runs.
+    private const long OwnerLockKey = 0x5053_4F57_4E45_5253;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _endpoint;
     private readonly TimeProvider _clock;
+    private readonly bool _ownsStore;
+    private readonly string _ownerConnectionString;
+    private readonly SemaphoreSlim _owning = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    // The connection holding the owner lock (the lock lives as long as its session), and its keeper.
+    private NpgsqlConnection? _owner;
+    private Task _keeper = Task.CompletedTask;
 
     public PostgreSqlStorageProvider(PostgreSqlStorageOptions options)
     {
@@ -31,8 +40,11 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             connection.MaxAutoPrepare = 32;
         }
         _endpoint = $"{connection.Host}:{connection.Port}/{connection.Database}";
+        // Its own session, outside the pool: a pooled connection would be handed to other work and reset.
+        _ownerConnectionString = new NpgsqlConnectionStringBuilder(connection.ConnectionString) { Pooling = false }.ConnectionString;
         _dataSource = builder.Build();
         _clock = options.TimeProvider;
+        _ownsStore = options.OwnsStore;
     }
 
     public string Name => "postgresql";
@@ -44,6 +56,11 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
     {
         try
         {
+            if (_ownsStore && _owner is null)
+            {
+                await TakeOwnershipAsync(cancellationToken);
+                _keeper = Task.Run(KeepOwnershipAsync, CancellationToken.None);
+            }
             await MigrateAsync(cancellationToken);
         }
         catch (PostgresException ex) when (ex.SqlState.StartsWith("28", StringComparison.Ordinal) || ex.SqlState is "3D000" or "42501")
@@ -57,6 +74,89 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             throw new StorageUnavailableException($"PostgreSQL at {_endpoint} refused the silo: {ex.MessageText} ({ex.SqlState}).{hint}", ex);
         }
     }
+
+    /// <summary>Takes the owner lock on a session of its own; another silo holding it refuses this one.</summary>
+    private async Task TakeOwnershipAsync(CancellationToken cancellationToken)
+    {
+        await _owning.WaitAsync(cancellationToken);
+        try
+        {
+            if (_owner is { State: System.Data.ConnectionState.Open })
+            {
+                return;
+            }
+            if (_owner is { } broken)
+            {
+                await broken.DisposeAsync();
+                _owner = null;
+            }
+            var connection = new NpgsqlConnection(_ownerConnectionString);
+            try
+            {
+                await connection.OpenAsync(cancellationToken);
+                await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
+                command.Parameters.AddWithValue("key", OwnerLockKey);
+                if (await command.ExecuteScalarAsync(cancellationToken) is not true)
+                {
+                    throw new StorageUnavailableException(
+                        $"PostgreSQL database {_endpoint} is in use by another silo (it holds the silo lock): one silo runs on a store until " +
+                        "partitions get owners across silos (DESIGN.md §7). Stop the other silo first.");
+                }
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+            _owner = connection;
+        }
+        finally
+        {
+            _owning.Release();
+        }
+    }
+
+    /// <summary>The lock lives with its session: a database that restarted ended it. The keeper notices within seconds
+    /// and takes it again; taken by another silo meanwhile, this one's writes are refused (fenced) from then on.</summary>
+    private async Task KeepOwnershipAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), _stop.Token);
+                if (_owner is { } owner)
+                {
+                    await using var ping = new NpgsqlCommand("SELECT 1", owner);
+                    await ping.ExecuteScalarAsync(_stop.Token);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // The session is gone with the lock: take it again as soon as the database answers.
+                try
+                {
+                    await TakeOwnershipAsync(_stop.Token);
+                }
+                catch (StorageUnavailableException refused) when (refused.InnerException is null)
+                {
+                    Volatile.Write(ref _takenOver, refused.Message);
+                    return;
+                }
+                catch (Exception) when (!_stop.IsCancellationRequested)
+                {
+                    // Still away: tried again on the next round.
+                }
+            }
+        }
+    }
+
+    // Set when another silo took the store while the database was away: every write is refused from then on.
+    private string? _takenOver;
 
     private Task<bool> MigrateAsync(CancellationToken cancellationToken) =>
         ExecuteAsync("migrate the schema", isWrite: true, async (connection, ct) =>
@@ -977,13 +1077,33 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }, cancellationToken);
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+        await _stop.CancelAsync();
+        await _keeper;
+        if (_owner is { } owner)
+        {
+            await owner.DisposeAsync(); // the session ends, and the lock with it
+            _owner = null;
+        }
+        await _dataSource.DisposeAsync();
+    }
+
+    private int _disposed;
 
     // ---- plumbing ----
 
     private async Task<T> ExecuteAsync<T>(
         string operation, bool isWrite, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
+        if (isWrite && Volatile.Read(ref _takenOver) is { } takenOver)
+        {
+            throw new StorageUnavailableException($"This silo no longer owns the store: {takenOver} Nothing was written; restart this silo once the other one is stopped.");
+        }
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);

@@ -35,8 +35,10 @@ public sealed class PostgreSqlStorageContractTests(PostgresFixture postgres) : S
     [Fact]
     public async Task Several_providers_initializing_at_once_all_succeed()
     {
-        // Several silos share one PostgreSQL store and may start together: the migrations run once.
-        var providers = Enumerable.Range(0, 4).Select(_ => Track(CreateProvider())).ToList();
+        // Tools (and, once partitions have owners, several silos) open one store at once: the migrations run once.
+        var providers = Enumerable.Range(0, 4)
+            .Select(_ => Track(new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = _connectionString, TimeProvider = Clock, OwnsStore = false })))
+            .ToList();
 
         await Task.WhenAll(providers.Select(p => p.InitializeAsync()));
 
@@ -44,6 +46,27 @@ public sealed class PostgreSqlStorageContractTests(PostgresFixture postgres) : S
         Assert.Equal(Enumerable.Range(1, applied.Count), applied);
         var outcomes = await providers[3].WriteStatesAsync([new StateWrite(Grain("after-init"), 0, Bytes("x"))]);
         Assert.True(outcomes[0].Applied);
+    }
+
+    /// <summary>A second silo started on the database of a running one (an operator's mistake) read stale copies of grains,
+    /// answered 500s, deleted the first one's reminders and left its dispatch unable to save. It is refused at start,
+    /// before it reads or writes anything, naming the database; once the first silo stops, a silo starts there.</summary>
+    [Fact]
+    public async Task A_second_silo_on_the_database_of_a_running_one_is_refused_until_the_first_stops()
+    {
+        var first = Track(CreateProvider());
+        await first.InitializeAsync();
+        await first.WriteStatesAsync([new StateWrite(Grain("owned"), 0, Bytes("v1"))]);
+        var second = Track(CreateProvider());
+
+        var refused = await Assert.ThrowsAsync<StorageUnavailableException>(() => second.InitializeAsync());
+
+        Assert.Contains("is in use by another silo", refused.Message);
+        Assert.Contains(_database, refused.Message);
+        await first.DisposeAsync();
+        var next = Track(CreateProvider());
+        await next.InitializeAsync();
+        Assert.Equal(1, (await next.ReadStateAsync(Grain("owned")))?.Version);
     }
 
     /// <summary>A database not yet created (the README's connection string before <c>createdb</c>) ended the silo with a
