@@ -221,6 +221,10 @@ internal sealed partial class AreaPowerGrain(
         if (Meters.TryGet(meterId, out var meter) && meter.DarkSince == 0 && meter.LastAt > 0
             && now - meter.LastAt <= (long)options.PowerOnEvidence.TotalMilliseconds)
         {
+            // Remembered too: the head-end's last gasps may come a minute after the call, stamped before it (the
+            // transformer tripped, the customer called, then the backlog arrived). The meter was dark when its customer
+            // called, the verdict was wrong, and the call folds into the outage (it stayed a crew's job of its own).
+            RememberCall(new EarlierCall(orderId, meterId, now, MeterOn: true));
             return Task.FromResult(new FaultCallClassification(FaultCallVerdict.MeterOn));
         }
         RememberCall(new EarlierCall(orderId, meterId, now));
@@ -302,7 +306,7 @@ internal sealed partial class AreaPowerGrain(
             return null;
         }
         var from = startedAt - (long)options.CallsBeforeOutage.TotalMilliseconds;
-        var taken = calls.Where(c => c.At >= from && (meters is null || meters.Contains(c.MeterId))).ToList();
+        var taken = calls.Where(c => c.At >= from && (meters is null || meters.Contains(c.MeterId)) && (!c.MeterOn || DarkWhenCalled(c))).ToList();
         calls.RemoveAll(c => c.At < from || taken.Contains(c));
         if (calls.Count == 0)
         {
@@ -310,6 +314,9 @@ internal sealed partial class AreaPowerGrain(
         }
         return taken.Count == 0 ? null : taken.ConvertAll(c => c.OrderId);
     }
+
+    /// <summary>A call judged "meter on" whose meter, as events arrived since, was dark when the customer called.</summary>
+    private bool DarkWhenCalled(EarlierCall call) => Meters.TryGet(call.MeterId, out var meter) && meter.DarkSince != 0 && meter.DarkSince <= call.At;
 
     public Task<bool> IsDark(string meterId) => Task.FromResult(Meters.TryGet(meterId, out var meter) && meter.DarkSince != 0);
 
@@ -878,4 +885,6 @@ internal sealed class AreaPowerRecord
 internal sealed record NestedOutage(string OutageId, List<string> Meters);
 
 /// <summary>A fault call an area classified unknown: the order, its customer's meter, when (Unix milliseconds).</summary>
-internal sealed record EarlierCall(string OrderId, string MeterId, long At);
+/// <param name="MeterOn">The call was judged "meter on" (verify / customer side): it folds into an outage only if its
+/// meter turns out to have been dark when the customer called.</param>
+internal sealed record EarlierCall(string OrderId, string MeterId, long At, bool MeterOn = false);

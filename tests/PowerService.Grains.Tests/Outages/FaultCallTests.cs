@@ -157,6 +157,37 @@ public sealed class FaultCallTests : IAsyncLifetime
         Assert.Null((await _silo.Grain<IAreaPowerGrain>(Area(8)).Get()).OutageId);
     }
 
+    /// <summary>The transformer trips; two customers call 40 s later, while their meters' last readings still say power
+    /// (the head-end has not delivered the last gasps yet): "meter on, customer side". The last gasps come 5 s later,
+    /// stamped at the trip. The calls stayed separate repairs beside the outage (30 of 30 in a head-end's storm). They
+    /// fold into it; a neighbour's call whose meter still has power, on another area, stays its own.</summary>
+    [Fact]
+    public async Task A_call_judged_meter_on_before_the_last_gasps_arrived_folds_into_the_outage_they_open()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 50, MeterEventType.PowerRestored)); // the meters' last word: power
+        await SendAsync(_silo, Events(_silo, 400, 400, MeterEventType.PowerRestored));
+        _silo.Advance(TimeSpan.FromMinutes(10));
+        var tripped = _silo.Clock.GetUtcNow();
+        _silo.Advance(TimeSpan.FromSeconds(40));
+        var first = await CallAsync("WO-ON-1", 1);
+        var second = await CallAsync("WO-ON-2", 2);
+        var elsewhere = await CallAsync("WO-ON-400", 400);
+        Assert.All([first, second, elsewhere], call => Assert.Equal(FaultCallVerdict.MeterOn, call.Classification));
+        _silo.Advance(TimeSpan.FromSeconds(5));
+
+        await SendAsync(_silo, Enumerable.Range(1, 50).Select(n => new MeterEvent(Meter(n), $"trip-{n}", MeterEventType.LastGasp, tripped)));
+
+        var outageId = (await _silo.Grain<IAreaPowerGrain>(Area(1)).Get()).OutageId!;
+        foreach (var id in new[] { "WO-ON-1", "WO-ON-2" })
+        {
+            await Eventually.True(async () => (await _silo.Grain<IWorkOrderGrain>(id).Get())!.State == WorkOrderState.Merged, $"{id} folded into the outage");
+            var folded = (await _silo.Grain<IWorkOrderGrain>(id).Get())!;
+            Assert.Equal((outageId, FaultCallVerdict.InOutage), (folded.MergedInto, folded.Classification));
+        }
+        await Eventually.True(async () => (await _silo.Grain<IOutageGrain>(outageId).Get())!.MergedCalls == 2, "both calls counted");
+        Assert.Equal((FaultCallVerdict.MeterOn, (string?)null), ((await _silo.Grain<IWorkOrderGrain>("WO-ON-400").Get())!.Classification, (await _silo.Grain<IWorkOrderGrain>("WO-ON-400").Get())!.MergedInto));
+    }
+
     [Fact]
     public async Task Power_evidence_older_than_a_day_proves_nothing()
     {
