@@ -45,6 +45,37 @@ public sealed class SlaHubTests : IAsyncLifetime
         Assert.Equal(arrival.GetProperty("dueAt").GetDateTimeOffset(), alert.GetProperty("dueAt").GetDateTimeOffset());
     }
 
+    /// <summary>A clock still running at 150 % of its limit escalates to the region supervisor; that was only journaled,
+    /// and no page told anyone. It reaches the region's dispatchers as an alert naming the level; the grid manager's
+    /// escalation, which comes with the breach, is not told twice.</summary>
+    [Fact]
+    public async Task A_dispatcher_watching_the_region_hears_when_an_order_is_escalated_to_the_region_supervisor()
+    {
+        await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
+        await console.InvokeAsync("Watch", "R1");
+        var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        var created = await dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            id = "WO-SLA-ESC", kind = "FaultRepair", description = "Line down on Binhai Road", region = "R1",
+            location = new { latitude = 20.0, longitude = 110.3 },
+        });
+        var arrival = (await ApiScenario.JsonAsync(created)).GetProperty("slaClocks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "Arrival");
+        var limit = arrival.GetProperty("dueAt").GetDateTimeOffset() - _clock.GetUtcNow();
+
+        _clock.Advance(limit * 1.5 + TimeSpan.FromSeconds(1));
+
+        var told = new List<(string Alert, string? Level)>();
+        while (!told.Contains(("Escalated", "RegionSupervisor")))
+        {
+            foreach (var alert in (await console.NextInvocationAsync("sla", TimeSpan.FromSeconds(10)))[0].EnumerateArray())
+            {
+                told.Add((alert.GetProperty("alert").GetString()!, alert.TryGetProperty("level", out var level) && level.ValueKind == System.Text.Json.JsonValueKind.String ? level.GetString() : null));
+            }
+        }
+        Assert.Contains(("SlaBreached", (string?)null), told);
+        Assert.DoesNotContain(told, t => t.Alert == "Escalated" && t.Level != "RegionSupervisor");
+    }
+
     /// <summary>A booked visit's offer does not lapse (that cancelled the customer's appointment without a word): a
     /// dispatcher hears when the booked crew has not accepted it in the accept time, and when it rejects it.</summary>
     [Fact]

@@ -154,7 +154,8 @@ internal sealed partial class JournalFeed(
                 {
                     leftCrews.Add((orderId, previous));
                 }
-                if (e.EventType is WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached or WorkOrderEvents.VisitUnanswered or WorkOrderEvents.VisitCalledOff)
+                if (e.EventType is WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached or WorkOrderEvents.VisitUnanswered or WorkOrderEvents.VisitCalledOff
+                    or WorkOrderEvents.Escalated)
                 {
                     slaEvents.Add((orderId, e));
                 }
@@ -311,7 +312,12 @@ internal sealed partial class JournalFeed(
             if (orders.TryGetValue(orderId, out var order))
             {
                 var alert = JsonSerializer.Deserialize<AlertPayload>(e.PayloadJson, PayloadJson);
-                alerts.Add(new SlaAlert(orderId, order.Region, e.EventType, alert?.Clock, alert?.DueAt ?? alert?.SlotStart, e.OccurredAt, alert?.CrewId ?? order.CrewId));
+                if (e.EventType == WorkOrderEvents.Escalated && alert?.Level != nameof(EscalationLevel.RegionSupervisor))
+                {
+                    continue; // the grid manager's escalation comes with the breach, which is told already
+                }
+                // The region supervisor's (a clock still running at 150 % of its limit) was only journaled: no page told anyone.
+                alerts.Add(new SlaAlert(orderId, order.Region, e.EventType, alert?.Clock, alert?.DueAt ?? alert?.SlotStart, e.OccurredAt, alert?.CrewId ?? order.CrewId, alert?.Level));
             }
         }
         foreach (var region in alerts.GroupBy(a => a.Region))
@@ -397,7 +403,7 @@ internal sealed partial class JournalFeed(
 
     /// <summary>What an alert takes from its event: an SLA event's clock and due time; a visit event's slot and booked crew
     /// (called off, the order no longer names it).</summary>
-    private sealed record AlertPayload(string? Clock, DateTimeOffset? DueAt, DateTimeOffset? SlotStart, string? CrewId);
+    private sealed record AlertPayload(string? Clock, DateTimeOffset? DueAt, DateTimeOffset? SlotStart, string? CrewId, string? Level);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The live feed could not publish a page of journal events; retrying")]
     private static partial void LogFeedFailed(ILogger logger, Exception error);
@@ -416,7 +422,8 @@ public sealed record OrderRowUpdate(WorkOrderSummary Order, IReadOnlyList<string
 /// <summary>An order's SLA clock warned (<c>SlaWarned</c>) or breached (<c>SlaBreached</c>) at <paramref name="At"/>, or its
 /// booked visit went unanswered (<c>VisitUnanswered</c>) or was called off (<c>VisitCalledOff</c>) by crew
 /// <paramref name="CrewId"/>: then <paramref name="Clock"/> is null and <paramref name="DueAt"/> is the slot's start.</summary>
-public sealed record SlaAlert(string OrderId, string Region, string Alert, string? Clock, DateTimeOffset? DueAt, DateTimeOffset At, string? CrewId);
+/// <param name="Level">For an escalation: whom it reached (<c>RegionSupervisor</c>).</param>
+public sealed record SlaAlert(string OrderId, string Region, string Alert, string? Clock, DateTimeOffset? DueAt, DateTimeOffset At, string? CrewId, string? Level = null);
 
 /// <summary>What an affected customer is told of an outage: not who else is out, nor which crew works on it.</summary>
 public sealed record OutageNotice(

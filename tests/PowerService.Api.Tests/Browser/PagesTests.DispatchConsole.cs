@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using PowerService.Api.Tests.Support;
 using PowerService.TestSupport;
@@ -61,6 +62,44 @@ public sealed partial class PagesTests
         await console.Locator("#sign-out").ClickAsync();
         await SignInHereAsync(console, "dispatcher-li");
         await Assertions.Expect(region).ToHaveValueAsync("*");
+    }
+
+    /// <summary>An escalated order whose crew then arrived showed its next clock in green: a supervisor could not tell it
+    /// from any other. And a callback to make again, due now, was grey and ranked below orders due in days (off screen in
+    /// a busy region). The row says "escalated", and the due callback is amber at the top.</summary>
+    [Fact]
+    public async Task An_escalated_order_says_so_and_a_callback_due_again_ranks_above_orders_due_later()
+    {
+        await RestartWithAsync(
+            ("Workflow:Sla:Rules:0:Clock", "Arrival"), ("Workflow:Sla:Rules:0:Kind", "FaultRepair"), ("Workflow:Sla:Rules:0:StartsAt", "Receipt"),
+            ("Workflow:Sla:Rules:0:StopsAt", "Arrival"), ("Workflow:Sla:Rules:0:Limit", "00:00:02"), ("Workflow:Sla:Rules:0:Basis", "Elapsed"),
+            ("Workflow:Sla:Rules:0:Area", "Urban"), ("Workflow:Callback:RetryDelays:0", "00:00:04"));
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        var site = new { latitude = 20.01, longitude = 110.33 };
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-ESC", kind = "FaultRepair", description = "Line down", region = "R1", location = site })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-LATER", kind = "NewConnection", connectionCategory = "Residential", description = "New house", region = "R1", location = site })).StatusCode);
+        await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-ESC")).GetProperty("escalated").GetBoolean(), "the arrival breached and escalated");
+        var crew = await _api.ClientForAsync("crew-c12");
+        if ((await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders/WO-ESC")).GetProperty("crewId").GetString() != "C-12")
+        {
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-ESC/assign", new { crewId = "C-12" })).StatusCode);
+        }
+        foreach (var action in new[] { "accept", "en-route", "arrive", "resolve" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/work-orders/WO-ESC/transitions", new { action, location = site })).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-ESC/callback", new { outcome = "Unreachable" })).StatusCode);
+
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        var row = console.Locator("#orders tr[data-order='WO-ESC']");
+        await Assertions.Expect(row.Locator(".escalated")).ToHaveTextAsync("escalated");
+        await Assertions.Expect(console.Locator("#orders tr[data-order='WO-LATER'] .escalated")).ToHaveTextAsync("");
+        await Assertions.Expect(row.Locator("td.sla")).ToContainTextAsync("call again now", new() { Timeout = 15_000 });
+        await Assertions.Expect(row.Locator("td.sla")).ToHaveClassAsync(new Regex(@"\bwarn\b"));
+        await Assertions.Expect(console.Locator("#orders tr[data-order]").First).ToHaveAttributeAsync("data-order", "WO-ESC");
     }
 
     /// <summary>The console opens watching every region ("*"), which loads no region's crews: the picker said "No crews

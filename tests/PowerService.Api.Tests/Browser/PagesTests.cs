@@ -32,10 +32,13 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
 
     /// <summary>Serves, in place of the silo the test started with, one with <paramref name="key"/> set (an offer that lapses
     /// in seconds, not minutes).</summary>
-    private async Task RestartWithAsync(string key, string value)
+    private Task RestartWithAsync(string key, string value) => RestartWithAsync((key, value));
+
+    /// <summary>As above, with several settings.</summary>
+    private async Task RestartWithAsync(params (string Key, string Value)[] settings)
     {
         await _api.DisposeAsync();
-        _api = NewApi().With(key, value);
+        _api = settings.Aggregate(NewApi(), (api, setting) => api.With(setting.Key, setting.Value));
         _server = _api.StartKestrel();
     }
 

@@ -500,7 +500,7 @@ function tick() {
   for (const cell of document.querySelectorAll("#orders td.sla")) {
     const order = orders.get(cell.parentElement.dataset.order);
     if (!order) continue;
-    const s = slack(order, now), className = `sla ${slackClass(s)}`;
+    const s = slack(order, now), className = `sla ${slackClass(s, order, now)}`;
     setText(cell, countdown(s, order));
     if (cell.className !== className) { cell.className = className; moved = true; }
   }
@@ -571,7 +571,7 @@ function orderRow(o, s) {
   if (!tr) {
     tr = document.createElement("tr");
     tr.dataset.order = o.id;
-    tr.innerHTML = `<td>${escape(o.id)}</td><td></td><td><span></span> <small class="visit"></small></td><td></td><td></td><td></td><td class="muted"></td>
+    tr.innerHTML = `<td>${escape(o.id)}</td><td></td><td><span></span> <small class="escalated"></small> <small class="visit"></small></td><td></td><td></td><td></td><td class="muted"></td>
       <td><button data-assign="${escape(o.id)}" aria-label="assign ${escape(o.id)}">Assign…</button></td>`;
     orderRows.set(o.id, tr);
   }
@@ -580,6 +580,9 @@ function orderRow(o, s) {
     tr.row = o;
     setText(cells[1], o.kind);
     setText(cells[2].firstElementChild, o.state);
+    // Escalated on a breach, and staying so: once the crew arrived its row showed the next clock in green, and a
+    // supervisor could not tell it from any other order without opening each.
+    setText(cells[2].children[1], o.escalated ? "escalated" : "");
     const visit = cells[2].lastElementChild;
     setText(visit, o.visit ? `visit ${visitText(o.visit)}${o.visit.calledOff ? " called off" : ""}` : "");
     visit.classList.toggle("late", !!o.visit?.calledOff);
@@ -590,7 +593,7 @@ function orderRow(o, s) {
     // A repaired order's dialog records its callback: the button says so ("Assign…" offered what could only fail).
     setText(cells[7].firstElementChild, o.state === "CallbackPending" ? "Callback…" : "Assign…");
   }
-  const className = `sla ${slackClass(s)}`;
+  const className = `sla ${slackClass(s, o)}`;
   if (cells[4].className !== className) cells[4].className = className;
   setText(cells[4], countdown(s, o));
   return tr;
@@ -1120,12 +1123,14 @@ function forgetAlertsOutside(region) {
 const VisitAlerts = {
   VisitUnanswered: a => `booked visit of ${when(a.dueAt)} not accepted by ${a.crewId ?? "its crew"} — call the crew or reassign`,
   VisitCalledOff: a => `booked visit of ${when(a.dueAt)} rejected by ${a.crewId ?? "its crew"} — the customer needs a new time`,
+  // A clock still running at 150 % of its limit: the breach went to the grid manager, this goes to the supervisor.
+  Escalated: a => `${a.clock ?? "SLA"} still open at 150 % of its limit — escalated to the region supervisor`,
 };
 
 function drawAlerts() {
   const more = alerts.length - MaxAlerts;
   $("alerts").innerHTML = alerts.length
-    ? alerts.slice(0, MaxAlerts).map(a => `<li class="${a.alert === "SlaBreached" || a.alert === "VisitCalledOff" ? "late" : "warn"}" data-order="${escape(a.orderId)}" title="find ${escape(a.orderId)}">${escape(when(a.at))} ${escape(a.orderId)}: ${
+    ? alerts.slice(0, MaxAlerts).map(a => `<li class="${a.alert === "SlaBreached" || a.alert === "VisitCalledOff" || a.alert === "Escalated" ? "late" : "warn"}" data-order="${escape(a.orderId)}" title="find ${escape(a.orderId)}">${escape(when(a.at))} ${escape(a.orderId)}: ${
       VisitAlerts[a.alert] ? escape(VisitAlerts[a.alert](a))
         : `${escape(a.clock ?? "SLA")} ${a.alert === "SlaBreached" ? "breached" : "due soon"}${a.dueAt ? ` (due ${escape(when(a.dueAt))})` : ""}`}</li>`).join("")
       + (more > 0 ? `<li class="muted">…and ${more.toLocaleString()} more: the order list ranks them at the top.</li>` : "")
@@ -1164,7 +1169,7 @@ function drawMap(what) {
       `<text x="${x(o.location.longitude) + radius(o) + 2}" y="${y(o.location.latitude) + 4}" fill="#e6edf3" font-size="11">${escape(o.scope === "Feeder" ? o.feederId : o.areas[0])} · ${o.customers}</text></g>`).join("");
   }
   if (rescaled || what.has("orders")) {
-    place($("map-orders"), ranked.slice(0, MaxMapOrders).map(({ o, s }) => [o.id, "circle", { cx: x(o.location.longitude), cy: y(o.location.latitude), r: 4, fill: colour[slackClass(s)] }]));
+    place($("map-orders"), ranked.slice(0, MaxMapOrders).map(({ o, s }) => [o.id, "circle", { cx: x(o.location.longitude), cy: y(o.location.latitude), r: 4, fill: colour[slackClass(s, o)] }]));
   }
   if (rescaled || what.has("crews")) {
     place($("map-crews"), [...crews.values()].map(c => [c.id, "rect", { x: x(c.location.longitude) - 4, y: y(c.location.latitude) - 4, width: 8, height: 8, fill: "#58a6ff" }]));

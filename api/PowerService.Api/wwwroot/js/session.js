@@ -264,7 +264,13 @@ export function slack(order, now = Date.now()) {
   return { clock: clock.clock, minutes: (due - now) / 60000, warned };
 }
 
-export function slackClass(s) { return !s ? "muted" : s.minutes < 0 ? "late" : s.warned ? "warn" : "ok"; }
+/// The row's colour. An order whose callback could not reach the customer runs no clock until it is called again: due
+/// now it is amber (it was grey, ranked below orders due in seven weeks, and off screen in a busy region), not yet due
+/// it is in time.
+export function slackClass(s, order = null, now = Date.now()) {
+  if (!s && order?.callbackRetryAt) return Date.parse(order.callbackRetryAt) <= now ? "warn" : "ok";
+  return !s ? "muted" : s.minutes < 0 ? "late" : s.warned ? "warn" : "ok";
+}
 
 // Most urgent first by the row's colour — late, then due soon, then in time, then orders no clock runs for (on hold, or
 // nothing promised) — and within a colour by priority-weighted time: minutes late × weight, minutes left ÷ weight,
@@ -277,7 +283,10 @@ export const Band = { late: 0, warn: 1, ok: 2, muted: 3 };
 export function rank(orders, now = Date.now()) {
   return orders.map(o => {
     const s = slack(o, now), w = Weight[o.priority] ?? 1;
-    return { o, s, band: Band[slackClass(s)], key: !s ? -w : s.minutes < 0 ? s.minutes * w : s.minutes / w };
+    // A callback to make again ranks by the time to call, the longest overdue first among those due.
+    const retry = !s && o.callbackRetryAt ? (Date.parse(o.callbackRetryAt) - now) / 60000 : null;
+    const key = retry !== null ? (retry <= 0 ? retry * w : retry / w) : !s ? -w : s.minutes < 0 ? s.minutes * w : s.minutes / w;
+    return { o, s, band: Band[slackClass(s, o, now)], key };
   }).sort((a, b) => a.band - b.band || a.key - b.key || (a.o.id < b.o.id ? -1 : a.o.id > b.o.id ? 1 : 0));
 }
 
