@@ -233,6 +233,32 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await Assertions.Expect(console.Locator("#import-errors li")).ToHaveCountAsync(0);
     }
 
+    /// <summary>A complaint's tracker said "Promised by" its contact time (when someone picks it up), jumped a week once
+    /// it was taken, and showed a past time without a word when late. It says when the customer will be contacted, then
+    /// when the answer is promised.</summary>
+    [Fact]
+    public async Task A_complaints_tracker_says_when_the_customer_will_be_contacted_then_when_the_answer_is_promised()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ImportCustomerAsync(dispatcherApi);
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12", skills: ["CustomerService"]);
+        var customerApi = await _api.ClientForAsync("customer-wang");
+        var id = (await ApiScenario.JsonAsync(await customerApi.PostAsJsonAsync("/api/work-orders", new { kind = "Complaint", description = "Billed twice for November" }))).GetProperty("id").GetString();
+        var tracker = await SignInAsync($"customer.html?order={id}", "customer-wang");
+
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("We will contact you by");
+
+        if ((await dispatcherApi.GetFromJsonAsync<JsonElement>($"/api/work-orders/{id}")).GetProperty("crewId").GetString() != "C-12")
+        {
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = "C-12" })).StatusCode);
+        }
+        var crew = await _api.ClientForAsync("crew-c12");
+        Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync($"/api/work-orders/{id}/transitions", new { action = "accept" })).StatusCode);
+
+        await Assertions.Expect(tracker.Locator("#eta")).ToContainTextAsync("Promised by");
+        await Assertions.Expect(tracker.Locator("#eta")).Not.ToContainTextAsync("contact");
+    }
+
     [Fact]
     public async Task An_order_put_on_hold_for_the_customer_shows_since_when_on_the_console_and_the_tracker_and_counts_down_again_when_resumed()
     {

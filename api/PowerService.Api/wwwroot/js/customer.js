@@ -201,6 +201,9 @@ function show(order) {
   $("steps").innerHTML = steps.map(([state, label], i) => `<span class="${i < at ? "done" : i === at ? "now" : ""}" data-state="${state}">${escape(label)}</span>`).join("");
   // The arrival promise still open: after a reopen the first visit's (met) promise is history, not the new one.
   const arrival = (order.slaClocks || []).find(c => c.name === "Arrival" && isRunning(c));
+  // A complaint's first promise is that someone contacts the customer (1 working day), not its answer (7): it read
+  // "Promised by" the contact time, then jumped a week when the complaint was taken, and stayed a past time when late.
+  const contact = (order.slaClocks || []).find(c => c.name === "Contact" && isRunning(c));
   const s = slack(order);
   $("eta").textContent =
     order.state === "Cancelled" ? "Cancelled" :
@@ -215,6 +218,9 @@ function show(order) {
     order.visit && !order.visit.calledOff ? `Visit booked for ${visitWindow(order.visit)}` :
     arrival && Date.parse(arrival.dueAt) < Date.now() ? `Running late: the crew was expected by ${when(arrival.dueAt)}; it is on its way as soon as it can be` :
     arrival ? `Crew expected by ${when(arrival.dueAt)}` :
+    contact && Date.parse(contact.dueAt) < Date.now() ? `Running late: we should have contacted you by ${when(contact.dueAt)}; we will as soon as we can` :
+    contact ? `We will contact you by ${when(contact.dueAt)}` :
+    s && s.minutes < 0 ? `Running late: promised by ${when(Date.now() + s.minutes * 60000)}; it is being worked on` :
     s ? `Promised by ${when(Date.now() + s.minutes * 60000)}` : "";
   // A crew named on a withdrawn or merged order was let go of it.
   const crew = order.crewId && !Final.has(order.state) ? " · crew " + order.crewId : "";
