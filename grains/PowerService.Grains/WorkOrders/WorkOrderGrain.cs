@@ -1043,7 +1043,7 @@ internal sealed partial class WorkOrderGrain(
                 break;
             case OrderMomentKind.CallbackRetry:
                 change.Next = order with { Callback = order.Callback! with { RetryAnnounced = true } };
-                Record(change, WorkOrderEvents.CallbackDue, SystemActor, null, new { Attempt = order.Callback!.Attempts + 1, order.Callback.DueAt }, moment.At);
+                Record(change, WorkOrderEvents.CallbackDue, SystemActor, null, new { Attempt = order.Callback!.Attempts + 1, DueAt = order.Callback.NextAttemptAt ?? order.Callback.DueAt }, moment.At);
                 break;
         }
     }

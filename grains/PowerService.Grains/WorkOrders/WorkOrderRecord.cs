@@ -114,7 +114,9 @@ internal sealed record WorkOrderRecord
         Id, Kind, Channel, Priority, State, Region, CustomerId, TransformerAreaId, Location, AreaClass, ConnectionCategory,
         Description, CrewId, MergedInto, OutageId, Classification, Escalated, SuspendedAt, CreatedAt, UpdatedAt,
         Clocks.Select(c => c.ToView()).ToArray(),
-        Callback?.ToView(),
+        // A reopened order is back with dispatch: its last callback ("Dissatisfied", due yesterday) read as one overdue.
+        // It stays on record (the journal, the indicators) and the next resolution schedules a new one.
+        State is WorkOrderState.CallbackPending or WorkOrderState.Closed ? Callback?.ToView() : null,
         Version,
         Visit,
         State == WorkOrderState.Dispatched ? OfferExpiresAt : null);

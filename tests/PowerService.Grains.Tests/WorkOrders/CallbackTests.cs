@@ -37,6 +37,8 @@ public sealed class CallbackTests
         var arrival = reopened.SlaClocks.Last(c => c.Name == "Arrival");
         Assert.Equal((Start.AddHours(1), SlaClockState.Running), (arrival.StartedAt, arrival.State));
         Assert.Equal(SlaClockState.Met, reopened.SlaClocks.Single(c => c.Name == "Callback").State);
+        // Back with dispatch, the order shows no callback ("Dissatisfied", due an hour ago, read as one overdue).
+        Assert.Null(reopened.Callback);
 
         var closed = await Complete(order, "c1");
         Assert.Equal(WorkOrderState.CallbackPending, closed.State);
@@ -99,6 +101,10 @@ public sealed class CallbackTests
         Assert.Equal((WorkOrderState.Closed, 3, CallbackOutcome.Unreachable), (closed.State, closed.Callback!.Attempts, closed.Callback.LastOutcome));
         using var payload = JsonDocument.Parse((await order.GetHistory())[^1].PayloadJson);
         Assert.Equal("unreachable", payload.RootElement.GetProperty("reason").GetString());
+        // Each retry announced says when it is due (it carried the first callback's deadline).
+        var announced = (await order.GetHistory()).Where(e => e.Type == "CallbackDue")
+            .Select(e => JsonDocument.Parse(e.PayloadJson).RootElement.GetProperty("dueAt").GetDateTimeOffset()).ToList();
+        Assert.Equal([Start.AddHours(2), Start.AddHours(6)], announced);
     }
 
     [Fact]
