@@ -102,6 +102,53 @@ public sealed partial class PagesTests
         await Assertions.Expect(console.Locator("#orders tr[data-order]").First).ToHaveAttributeAsync("data-order", "WO-ESC");
     }
 
+    /// <summary>A feeder's area outages side by side wrote their labels over each other into an unreadable blob that ran
+    /// off the map's right edge. Labels are placed biggest first, beside their circle or to its left at the edge, only
+    /// where they overlap none; every circle is still drawn.</summary>
+    [Fact]
+    public async Task Outage_labels_on_the_map_never_overlap_nor_run_off_it_and_every_outage_keeps_its_circle()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        const int Areas = 30;
+        var areas = new System.Text.StringBuilder("area_id,name,feeder_id,grid_id,region,area_class,latitude,longitude,capacity_kva\n");
+        var meters = new System.Text.StringBuilder("meter_id,area_id,latitude,longitude\n");
+        for (var a = 1; a <= Areas; a++)
+        {
+            // In a tight row, as a feeder's areas along one street are.
+            areas.Append(CultureInfo.InvariantCulture, $"TA-{a},Street {a},F-1,G-1,R1,urban,{20.0 + (a % 3) * 0.001},{110.3 + a * 0.002},400\n");
+            for (var m = 1; m <= 3; m++)
+            {
+                meters.Append(CultureInfo.InvariantCulture, $"M-{a}-{m},TA-{a},20.0,110.3\n");
+            }
+        }
+        await ApiScenario.ImportAsync(dispatcherApi, "feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
+        await ApiScenario.ImportAsync(dispatcherApi, "grids", "grid_id,name,region,manager_name,manager_phone\nG-1,Binhai grid,R1,Chen Jie,13800000001\n");
+        await ApiScenario.ImportAsync(dispatcherApi, "transformer-areas", areas.ToString());
+        await ApiScenario.ImportAsync(dispatcherApi, "meters", meters.ToString());
+        var headEnd = await _api.ClientForAsync("headend-1");
+        var gasps = Enumerable.Range(1, Areas).SelectMany(a => Enumerable.Range(1, 3).Select(m => new { meterId = $"M-{a}-{m}", eventId = $"gasp-{a}-{m}", type = "LastGasp", at = DateTimeOffset.UtcNow })).ToArray();
+        Assert.Equal(HttpStatusCode.OK, (await headEnd.PostAsJsonAsync("/api/meter-events", new { events = gasps })).StatusCode);
+        await Eventually.True(async () => (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/outages?active=true&take=100")).GetProperty("items").GetArrayLength() >= Areas, "every area's outage is listed");
+
+        var console = await SignInAsync("dispatch.html", "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        await Assertions.Expect(console.Locator("#map-outages circle")).ToHaveCountAsync(Areas + 1); // and the feeder's
+        var boxes = await console.EvaluateAsync<double[][]>("() => [...document.querySelectorAll('#map-outages text')].map(t => { const b = t.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; })");
+        Assert.NotEmpty(boxes);
+        Assert.True(boxes.Length < Areas + 1, $"{boxes.Length} labels for {Areas + 1} circles this close together");
+        Assert.All(boxes, b => Assert.True(b[0] >= 0 && b[2] <= 420, $"a label from {b[0]:F0} to {b[2]:F0} px runs off the 420 px map"));
+        for (var i = 0; i < boxes.Length; i++)
+        {
+            for (var j = i + 1; j < boxes.Length; j++)
+            {
+                var (p, q) = (boxes[i], boxes[j]);
+                Assert.False(p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3], $"labels {i} and {j} overlap");
+            }
+        }
+        await console.Locator("#map").ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-map-labels.png") });
+    }
+
     /// <summary>The console opens watching every region ("*"), which loads no region's crews: the picker said "No crews
     /// known in this region yet." for every order that appeared, and nothing could be assigned from the view a dispatcher
     /// starts in. The crews of the order's region are read when an order of it is picked.</summary>

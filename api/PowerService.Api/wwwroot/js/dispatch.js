@@ -1137,6 +1137,30 @@ function drawAlerts() {
     : `<li class="muted">None.</li>`;
 }
 
+const MapWidth = 420, MaxMapLabels = 60, LabelCharWidth = 6.3;
+
+/// Which outages get a label on the map, and where: the biggest first, beside its circle (to its left where it would run
+/// off the map), and only where it overlaps no label already placed. A feeder outage's 40 area outages wrote their
+/// labels over each other into an unreadable blob that ran off the map's edge; every circle keeps its tooltip.
+function mapLabels(outages, x, y, radius) {
+  // Labels may cross other outages' circles (a feeder's areas in a row leave no room between them), never each other.
+  const placed = [], labels = new Map();
+  const overlaps = (a, b) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+  for (const o of [...outages].sort((a, b) => b.customers - a.customers || (a.id < b.id ? -1 : 1))) {
+    if (placed.length >= MaxMapLabels) break;
+    const text = `${o.scope === "Feeder" ? o.feederId : o.areas[0]} · ${o.customers}`, width = text.length * LabelCharWidth;
+    const cx = x(o.location.longitude), cy = y(o.location.latitude), r = radius(o);
+    for (const right of [true, false]) {
+      const left = right ? cx + r + 2 : cx - r - 2 - width, box = [left, cy - 8, left + width, cy + 5];
+      if (left < 0 || left + width > MapWidth || placed.some(b => overlaps(b, box))) continue;
+      placed.push(box);
+      labels.set(o.id, { text, x: right ? left : left + width, anchor: right ? "start" : "end" });
+      break;
+    }
+  }
+  return labels;
+}
+
 // The map's scale; its layers (outages, orders, crews) are drawn again when their data changed or the scale moved.
 let mapScale = "";
 
@@ -1165,8 +1189,9 @@ function drawMap(what) {
   // Outages under the orders: one circle per outage at its area, sized by the customers it cuts.
   const radius = o => Math.min(30, 6 + 2 * Math.sqrt(o.customers));
   if (rescaled || what.has("outages")) {
-    $("map-outages").innerHTML = activeOutages.slice(0, 2000).map(o => `<g class="outage" data-outage="${escape(o.id)}"><circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="${radius(o)}" fill="${OutageStates[o.state] ?? "#8b98a5"}" fill-opacity="${o.scope === "Feeder" ? 0.12 : 0.35}" stroke="${OutageStates[o.state] ?? "#8b98a5"}"><title>${escape(supplyText(o))} · ${escape(o.state)} · ${o.customers} customers</title></circle>` +
-      `<text x="${x(o.location.longitude) + radius(o) + 2}" y="${y(o.location.latitude) + 4}" fill="#e6edf3" font-size="11">${escape(o.scope === "Feeder" ? o.feederId : o.areas[0])} · ${o.customers}</text></g>`).join("");
+    const drawn = activeOutages.slice(0, 2000), labels = mapLabels(drawn, x, y, radius);
+    $("map-outages").innerHTML = drawn.map(o => `<g class="outage" data-outage="${escape(o.id)}"><circle cx="${x(o.location.longitude)}" cy="${y(o.location.latitude)}" r="${radius(o)}" fill="${OutageStates[o.state] ?? "#8b98a5"}" fill-opacity="${o.scope === "Feeder" ? 0.12 : 0.35}" stroke="${OutageStates[o.state] ?? "#8b98a5"}"><title>${escape(supplyText(o))} · ${escape(o.state)} · ${o.customers} customers</title></circle>` +
+      (labels.has(o.id) ? `<text x="${labels.get(o.id).x}" y="${y(o.location.latitude) + 4}" text-anchor="${labels.get(o.id).anchor}" fill="#e6edf3" font-size="11">${escape(labels.get(o.id).text)}</text>` : "") + `</g>`).join("");
   }
   if (rescaled || what.has("orders")) {
     place($("map-orders"), ranked.slice(0, MaxMapOrders).map(({ o, s }) => [o.id, "circle", { cx: x(o.location.longitude), cy: y(o.location.latitude), r: 4, fill: colour[slackClass(s, o)] }]));
