@@ -58,7 +58,16 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         {
             if (_ownsStore && _owner is null)
             {
-                await TakeOwnershipAsync(cancellationToken);
+                try
+                {
+                    await TakeOwnershipAsync(cancellationToken);
+                }
+                catch (NpgsqlException ex) when (IsUnavailable(ex))
+                {
+                    // A closed port or an unknown host: the one line the silo says, as for any read or write.
+                    var reason = ex.InnerException is null ? ex.Message : $"{ex.Message} {ex.InnerException.Message}";
+                    throw new StorageUnavailableException($"PostgreSQL at {_endpoint} is unavailable: could not take the silo lock ({reason}).", ex);
+                }
                 _keeper = Task.Run(KeepOwnershipAsync, CancellationToken.None);
             }
             await MigrateAsync(cancellationToken);
@@ -125,33 +134,59 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(2), _stop.Token);
-                if (_owner is { } owner)
+                if (await HoldsLockAsync())
                 {
-                    await using var ping = new NpgsqlCommand("SELECT 1", owner);
-                    await ping.ExecuteScalarAsync(_stop.Token);
+                    continue;
                 }
+                // The session is gone with the lock (or a try while the database was still away left none): taken
+                // again as soon as the database answers, every round until then.
+                await TakeOwnershipAsync(_stop.Token);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 return;
             }
+            catch (StorageUnavailableException refused) when (refused.InnerException is null)
+            {
+                Volatile.Write(ref _takenOver, refused.Message);
+                return;
+            }
             catch (Exception)
             {
-                // The session is gone with the lock: take it again as soon as the database answers.
-                try
+                // Still away: tried again on the next round.
+            }
+        }
+    }
+
+    /// <summary>Whether the lock's session still answers; a dead one is let go, so that the lock is taken anew.</summary>
+    private async Task<bool> HoldsLockAsync()
+    {
+        if (_owner is not { } owner)
+        {
+            return false;
+        }
+        try
+        {
+            await using var ping = new NpgsqlCommand("SELECT 1", owner);
+            await ping.ExecuteScalarAsync(_stop.Token);
+            return true;
+        }
+        catch (Exception) when (!_stop.IsCancellationRequested)
+        {
+            await _owning.WaitAsync(_stop.Token);
+            try
+            {
+                if (ReferenceEquals(_owner, owner))
                 {
-                    await TakeOwnershipAsync(_stop.Token);
-                }
-                catch (StorageUnavailableException refused) when (refused.InnerException is null)
-                {
-                    Volatile.Write(ref _takenOver, refused.Message);
-                    return;
-                }
-                catch (Exception) when (!_stop.IsCancellationRequested)
-                {
-                    // Still away: tried again on the next round.
+                    _owner = null;
                 }
             }
+            finally
+            {
+                _owning.Release();
+            }
+            await owner.DisposeAsync();
+            return false;
         }
     }
 

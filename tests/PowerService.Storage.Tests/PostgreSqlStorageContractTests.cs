@@ -69,6 +69,61 @@ public sealed class PostgreSqlStorageContractTests(PostgresFixture postgres) : S
         Assert.Equal(1, (await next.ReadStateAsync(Grain("owned")))?.Version);
     }
 
+    /// <summary>The lock lives with its session: a database stopped for longer than a keeper round left the silo without
+    /// it for good (nothing logged, still ready), and a second silo then started beside it. It is taken again once the
+    /// database answers, and a second silo is refused again.</summary>
+    [Fact]
+    public async Task After_the_database_was_away_the_silo_takes_its_lock_again_and_a_second_silo_is_refused()
+    {
+        var (storage, _) = await OpenOutageStoreAsync();
+        Track(storage);
+        var connectionString = _outageCluster!.ConnectionString;
+
+        await TakeStoreDownAsync();
+        await Task.Delay(TimeSpan.FromSeconds(5)); // a keeper round or two finds the database away
+        await BringStoreBackAsync();
+
+        await Eventually.True(async () =>
+        {
+            await using var second = new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString, TimeProvider = Clock });
+            try
+            {
+                await second.InitializeAsync();
+                return false; // the lock was free: the first silo has not taken it back yet
+            }
+            catch (StorageUnavailableException refused) when (refused.Message.Contains("is in use by another silo", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }, "the first silo holds its lock again", timeoutMs: 20_000);
+        // Its own writes are not fenced (the first may meet a pooled connection the restart ended, as any first write does).
+        await Eventually.True(async () =>
+        {
+            try
+            {
+                return (await storage.WriteStatesAsync([new StateWrite(Grain("after"), 0, Bytes("v1"))]))[0].Applied;
+            }
+            catch (StorageUnavailableException)
+            {
+                return false;
+            }
+        }, "the silo writes again");
+    }
+
+    /// <summary>A closed port at start ended the silo with a stack trace once the lock was taken first: it is the one line
+    /// of a store that does not answer.</summary>
+    [Fact]
+    public async Task A_server_that_does_not_answer_at_start_is_unavailable_naming_it()
+    {
+        var closed = new NpgsqlConnectionStringBuilder(_connectionString) { Port = 1, Timeout = 3 }.ConnectionString;
+        await using var storage = new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = closed, TimeProvider = Clock });
+
+        var refused = await Assert.ThrowsAsync<StorageUnavailableException>(() => storage.InitializeAsync());
+
+        Assert.Contains(":1/", refused.Message);
+        Assert.Contains("is unavailable", refused.Message);
+    }
+
     /// <summary>A database not yet created (the README's connection string before <c>createdb</c>) ended the silo with a
     /// stack trace: it is a <see cref="StorageUnavailableException"/> naming the server, PostgreSQL's reason and what to do,
     /// which the silo says in one line.</summary>

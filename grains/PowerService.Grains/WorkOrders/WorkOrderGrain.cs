@@ -1341,7 +1341,9 @@ internal sealed partial class WorkOrderGrain(
             {
                 throw new InvalidFieldException("transformerAreaId", $"Customer '{customer.Id}' is on transformer area '{customer.TransformerAreaId}', not '{areaId}'.");
             }
-            if (customer is null && await GrainFactory.GetGrain<ITransformerAreaGrain>(areaId).GetMeters() is null)
+            // An outage's own repair order names the outage's area, which the outage read: not asked again (a storm opens
+            // 20,000 of them).
+            if (customer is null && order.OutageId is null && await GrainFactory.GetGrain<ITransformerAreaGrain>(areaId).GetMeters() is null)
             {
                 throw new InvalidFieldException("transformerAreaId", $"Transformer area '{areaId}' is not known.");
             }
