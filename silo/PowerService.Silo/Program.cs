@@ -48,9 +48,10 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception error) when (error is InvalidOperationException or ArgumentException or StorageUnavailableException)
+catch (Exception error) when (error is InvalidOperationException or ArgumentException or StorageUnavailableException or IOException)
 {
-    // A configuration or store problem: one clear line for the operator instead of a stack trace.
+    // A configuration or store problem, or a port another process holds (IOException from Kestrel's bind): one clear
+    // line for the operator instead of a stack trace.
     await Console.Error.WriteLineAsync($"PowerService silo could not start: {error.Message}");
     return 1;
 }

@@ -187,6 +187,20 @@ public sealed class SiloHostTests
         Assert.Contains(message, await RefusedAtStartAsync(settings));
     }
 
+    /// <summary>A port another process holds ended the silo with a 70-line stack trace and exit code 134.</summary>
+    [Fact]
+    public async Task A_port_another_process_holds_stops_the_silo_with_one_line_naming_it()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+
+        var output = await RefusedAtStartAsync($"--urls=http://127.0.0.1:{port}");
+
+        Assert.Contains($"PowerService silo could not start: Failed to bind to address http://127.0.0.1:{port}", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     /// <summary>Starts the silo on a fresh store with <paramref name="settings"/>, expects it to refuse to start (exit code
     /// 1, one line for the operator) and returns what it wrote.</summary>
     private static async Task<string> RefusedAtStartAsync(params string[] settings)
