@@ -28,6 +28,9 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
     // The connection holding the owner lock (the lock lives as long as its session), and its keeper.
     private NpgsqlConnection? _owner;
     private Task _keeper = Task.CompletedTask;
+    // Set when another silo took the store while the database was away: every write is refused from then on.
+    private string? _takenOver;
+    private int _disposed;
 
     public PostgreSqlStorageProvider(PostgreSqlStorageOptions options)
     {
@@ -189,9 +192,6 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             return false;
         }
     }
-
-    // Set when another silo took the store while the database was away: every write is refused from then on.
-    private string? _takenOver;
 
     private Task<bool> MigrateAsync(CancellationToken cancellationToken) =>
         ExecuteAsync("migrate the schema", isWrite: true, async (connection, ct) =>
@@ -1127,8 +1127,6 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }
         await _dataSource.DisposeAsync();
     }
-
-    private int _disposed;
 
     // ---- plumbing ----
 
