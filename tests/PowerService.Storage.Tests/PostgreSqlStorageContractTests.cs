@@ -83,19 +83,26 @@ public sealed class PostgreSqlStorageContractTests(PostgresFixture postgres) : S
         await Task.Delay(TimeSpan.FromSeconds(5)); // a keeper round or two finds the database away
         await BringStoreBackAsync();
 
+        // Watched from the server's lock table: a probe taking the lock itself would be the second silo that fences the first.
         await Eventually.True(async () =>
         {
-            await using var second = new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString, TimeProvider = Clock });
             try
             {
-                await second.InitializeAsync();
-                return false; // the lock was free: the first silo has not taken it back yet
+                await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+                await admin.OpenAsync();
+                await using var held = new NpgsqlCommand(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = 5788057182495134291)",
+                    admin);
+                return await held.ExecuteScalarAsync() is true;
             }
-            catch (StorageUnavailableException refused) when (refused.Message.Contains("is in use by another silo", StringComparison.Ordinal))
+            catch (NpgsqlException)
             {
-                return true;
+                return false; // still starting up
             }
         }, "the first silo holds its lock again", timeoutMs: 20_000);
+        await using var second = new PostgreSqlStorageProvider(new PostgreSqlStorageOptions { ConnectionString = connectionString, TimeProvider = Clock });
+        var refused = await Assert.ThrowsAsync<StorageUnavailableException>(() => second.InitializeAsync());
+        Assert.Contains("is in use by another silo", refused.Message);
         // Its own writes are not fenced (the first may meet a pooled connection the restart ended, as any first write does).
         await Eventually.True(async () =>
         {
