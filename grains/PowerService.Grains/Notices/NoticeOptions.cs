@@ -1,8 +1,12 @@
+using PowerService.Grains.Hosting;
+
 namespace PowerService.Grains.Notices;
 
 /// <summary>Settings of the customer notice outbox and its delivery. Bound from <c>Workflow:Notices</c>.</summary>
 public sealed class NoticeOptions
 {
+    private const string Section = "Notices";
+
     /// <summary>Where the file-backed channels write their JSON lines (one file per channel), relative to the working
     /// folder like the SQLite store's <c>data/powerservice.db</c>.</summary>
     public string Folder { get; set; } = Path.Combine("data", "notices");
@@ -45,26 +49,18 @@ public sealed class NoticeOptions
 
     internal void Validate()
     {
-        Require(!string.IsNullOrWhiteSpace(Folder), nameof(Folder), "must name a folder");
-        Require(EnqueueChunkSize > 0, nameof(EnqueueChunkSize), "must be positive");
-        Require(DeliveryBatchSize > 0, nameof(DeliveryBatchSize), "must be positive");
-        Require(Lease > TimeSpan.Zero, nameof(Lease), "must be positive");
-        Require(PollInterval > TimeSpan.Zero, nameof(PollInterval), "must be positive");
-        Require(MaxPollInterval >= PollInterval, nameof(MaxPollInterval), "must be at least the poll interval");
-        Require(DeliveredKept >= TimeSpan.FromDays(1), nameof(DeliveredKept), "must be at least a day (a notice's key keeps it from going out twice)");
+        WorkflowSettings.Require(Section, !string.IsNullOrWhiteSpace(Folder), nameof(Folder), "must name a folder");
+        WorkflowSettings.Require(Section, EnqueueChunkSize > 0, nameof(EnqueueChunkSize), "must be positive");
+        WorkflowSettings.Require(Section, DeliveryBatchSize > 0, nameof(DeliveryBatchSize), "must be positive");
+        WorkflowSettings.Require(Section, Lease > TimeSpan.Zero, nameof(Lease), "must be positive");
+        WorkflowSettings.Require(Section, PollInterval > TimeSpan.Zero, nameof(PollInterval), "must be positive");
+        WorkflowSettings.Require(Section, MaxPollInterval >= PollInterval, nameof(MaxPollInterval), "must be at least the poll interval");
+        WorkflowSettings.Require(Section, DeliveredKept >= TimeSpan.FromDays(1), nameof(DeliveredKept), "must be at least a day (a notice's key keeps it from going out twice)");
         // DateTimeOffset takes whole minutes within ±14 h: outside them every notice failed to be written, only logged.
-        Require(LocalOffset >= TimeSpan.FromHours(-14) && LocalOffset <= TimeSpan.FromHours(14) && LocalOffset.Ticks % TimeSpan.TicksPerMinute == 0,
+        WorkflowSettings.Require(Section, WorkflowSettings.IsUtcOffset(LocalOffset),
             nameof(LocalOffset), "must be whole minutes between -14:00:00 and 14:00:00 (a UTC offset, e.g. 08:00:00)");
-        Require(NoticeChannelNames.IsKnown(ChannelWithPhone), nameof(ChannelWithPhone), "must be sms, app or wechat");
-        Require(NoticeChannelNames.IsKnown(ChannelWithoutPhone) && ChannelWithoutPhone != NoticeChannelNames.Sms,
+        WorkflowSettings.Require(Section, NoticeChannelNames.IsKnown(ChannelWithPhone), nameof(ChannelWithPhone), "must be sms, app or wechat");
+        WorkflowSettings.Require(Section, NoticeChannelNames.IsKnown(ChannelWithoutPhone) && ChannelWithoutPhone != NoticeChannelNames.Sms,
             nameof(ChannelWithoutPhone), "must be app or wechat (an SMS needs a phone)");
-    }
-
-    private static void Require(bool condition, string name, string rule)
-    {
-        if (!condition)
-        {
-            throw new ArgumentException($"Workflow:Notices:{name} {rule}.");
-        }
     }
 }

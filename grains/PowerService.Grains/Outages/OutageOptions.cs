@@ -1,3 +1,4 @@
+using PowerService.Grains.Hosting;
 using PowerService.Grains.Topology;
 
 namespace PowerService.Grains.Outages;
@@ -6,6 +7,8 @@ namespace PowerService.Grains.Outages;
 /// (docs/outages.md says why each value).</summary>
 public sealed class OutageOptions
 {
+    private const string Section = "Outages";
+
     /// <summary>Latest estimated restoration a dispatcher or crew may set, from now: the worst storms restore within
     /// weeks (Typhoon Yagi, Hainan 2024: about two), and a later date is a typing error customers would be told.</summary>
     public TimeSpan MaxEstimatedRestoration { get; set; } = TimeSpan.FromDays(60);
@@ -86,25 +89,17 @@ public sealed class OutageOptions
     /// <summary>A value outside its range stops the silo with one line naming it (one line for nine settings named none).</summary>
     internal void Validate()
     {
-        Require(SuspectShare is > 0 and <= 1, nameof(SuspectShare), "must be a share in (0, 1]");
-        Require(ConfirmShare >= SuspectShare && ConfirmShare <= 1, nameof(ConfirmShare), "must be a share in (0, 1], at least SuspectShare");
-        Require(FeederShare is > 0 and <= 1, nameof(FeederShare), "must be a share in (0, 1]");
-        Require(MinimumDarkMeters >= 1, nameof(MinimumDarkMeters), "must be at least 1");
-        Require(MinimumFeederAreas >= 1, nameof(MinimumFeederAreas), "must be at least 1");
-        Require(OpeningsInFlight >= 1, nameof(OpeningsInFlight), "must be at least 1");
-        Require(InferenceWindow > TimeSpan.Zero, nameof(InferenceWindow), "must be positive");
-        Require(MeterFlagsWriteBehind > TimeSpan.Zero, nameof(MeterFlagsWriteBehind), "must be positive");
-        Require(HandOverRetry > TimeSpan.Zero, nameof(HandOverRetry), "must be positive");
-        Require(NestedOutageGrace >= TimeSpan.Zero, nameof(NestedOutageGrace), "must not be negative");
-        Require(CallsBeforeOutage >= TimeSpan.Zero, nameof(CallsBeforeOutage), "must not be negative");
-        Require(MomentaryAtMost >= TimeSpan.Zero, nameof(MomentaryAtMost), "must not be negative (0: no outage counts as a blink, every detected notice goes out at once)");
-    }
-
-    private static void Require(bool condition, string name, string rule)
-    {
-        if (!condition)
-        {
-            throw new ArgumentException($"Workflow:Outages:{name} {rule}.");
-        }
+        WorkflowSettings.Require(Section, SuspectShare is > 0 and <= 1, nameof(SuspectShare), "must be a share in (0, 1]");
+        WorkflowSettings.Require(Section, ConfirmShare >= SuspectShare && ConfirmShare <= 1, nameof(ConfirmShare), "must be a share in (0, 1], at least SuspectShare");
+        WorkflowSettings.Require(Section, FeederShare is > 0 and <= 1, nameof(FeederShare), "must be a share in (0, 1]");
+        WorkflowSettings.Require(Section, MinimumDarkMeters >= 1, nameof(MinimumDarkMeters), "must be at least 1");
+        WorkflowSettings.Require(Section, MinimumFeederAreas >= 1, nameof(MinimumFeederAreas), "must be at least 1");
+        WorkflowSettings.Require(Section, OpeningsInFlight >= 1, nameof(OpeningsInFlight), "must be at least 1");
+        WorkflowSettings.Require(Section, InferenceWindow > TimeSpan.Zero, nameof(InferenceWindow), "must be positive");
+        WorkflowSettings.Require(Section, MeterFlagsWriteBehind > TimeSpan.Zero, nameof(MeterFlagsWriteBehind), "must be positive");
+        WorkflowSettings.Require(Section, HandOverRetry > TimeSpan.Zero, nameof(HandOverRetry), "must be positive");
+        WorkflowSettings.Require(Section, NestedOutageGrace >= TimeSpan.Zero, nameof(NestedOutageGrace), "must not be negative");
+        WorkflowSettings.Require(Section, CallsBeforeOutage >= TimeSpan.Zero, nameof(CallsBeforeOutage), "must not be negative");
+        WorkflowSettings.Require(Section, MomentaryAtMost >= TimeSpan.Zero, nameof(MomentaryAtMost), "must not be negative (0: no outage counts as a blink, every detected notice goes out at once)");
     }
 }

@@ -1,3 +1,5 @@
+using PowerService.Grains.Hosting;
+
 namespace PowerService.Grains.PlannedOutages;
 
 /// <summary>What a policy rule does when it finds something.</summary>
@@ -11,6 +13,8 @@ public enum PolicyAction
 /// docs/planned-outages.md.</summary>
 public sealed class PlannedOutageOptions
 {
+    private const string Section = "PlannedOutages";
+
     /// <summary>Notice before a planned outage (State Grid commitment: 7 days).</summary>
     public TimeSpan PlannedNotice { get; set; } = TimeSpan.FromDays(7);
 
@@ -53,24 +57,16 @@ public sealed class PlannedOutageOptions
     /// plan ("cut -1 or more times within 0 months") without saying which setting was wrong.</summary>
     internal void Validate()
     {
-        Require(PlannedNotice >= TimeSpan.Zero, nameof(PlannedNotice), "must not be negative");
-        Require(TemporaryNotice >= TimeSpan.Zero, nameof(TemporaryNotice), "must not be negative");
-        Require(MaxDuration > TimeSpan.Zero, nameof(MaxDuration), "must be positive");
-        Require(EarlyStart >= TimeSpan.Zero, nameof(EarlyStart), "must not be negative");
-        Require(PlanningHorizon > TimeSpan.Zero, nameof(PlanningHorizon), "must be positive");
-        Require(RepeatedOutageThreshold >= 1, nameof(RepeatedOutageThreshold), "must be at least 1 (earlier cuts that make a customer's next one a repeated outage)");
-        Require(RepeatedOutageWindowMonths >= 1, nameof(RepeatedOutageWindowMonths), "must be at least 1 (months back from the planned start)");
-        Require(Enum.IsDefined(RepeatedOutageAction), nameof(RepeatedOutageAction), "must be Warn or Refuse");
-        Require(Enum.IsDefined(ImportantCustomerAction), nameof(ImportantCustomerAction), "must be Warn or Refuse");
-        Require(MaxTransformerAreas >= 1, nameof(MaxTransformerAreas), "must be at least 1");
-        Require(MaxListedCustomers >= 0, nameof(MaxListedCustomers), "must not be negative");
-    }
-
-    private static void Require(bool condition, string name, string rule)
-    {
-        if (!condition)
-        {
-            throw new ArgumentException($"Workflow:PlannedOutages:{name} {rule}.");
-        }
+        WorkflowSettings.Require(Section, PlannedNotice >= TimeSpan.Zero, nameof(PlannedNotice), "must not be negative");
+        WorkflowSettings.Require(Section, TemporaryNotice >= TimeSpan.Zero, nameof(TemporaryNotice), "must not be negative");
+        WorkflowSettings.Require(Section, MaxDuration > TimeSpan.Zero, nameof(MaxDuration), "must be positive");
+        WorkflowSettings.Require(Section, EarlyStart >= TimeSpan.Zero, nameof(EarlyStart), "must not be negative");
+        WorkflowSettings.Require(Section, PlanningHorizon > TimeSpan.Zero, nameof(PlanningHorizon), "must be positive");
+        WorkflowSettings.Require(Section, RepeatedOutageThreshold >= 1, nameof(RepeatedOutageThreshold), "must be at least 1 (earlier cuts that make a customer's next one a repeated outage)");
+        WorkflowSettings.Require(Section, RepeatedOutageWindowMonths >= 1, nameof(RepeatedOutageWindowMonths), "must be at least 1 (months back from the planned start)");
+        WorkflowSettings.Require(Section, Enum.IsDefined(RepeatedOutageAction), nameof(RepeatedOutageAction), "must be Warn or Refuse");
+        WorkflowSettings.Require(Section, Enum.IsDefined(ImportantCustomerAction), nameof(ImportantCustomerAction), "must be Warn or Refuse");
+        WorkflowSettings.Require(Section, MaxTransformerAreas >= 1, nameof(MaxTransformerAreas), "must be at least 1");
+        WorkflowSettings.Require(Section, MaxListedCustomers >= 0, nameof(MaxListedCustomers), "must not be negative");
     }
 }

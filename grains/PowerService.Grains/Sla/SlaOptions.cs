@@ -1,3 +1,4 @@
+using PowerService.Grains.Hosting;
 using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
 
@@ -7,6 +8,8 @@ namespace PowerService.Grains.Sla;
 /// assumptions listed in docs/workflow.md.</summary>
 public sealed class SlaOptions
 {
+    private const string Section = "Sla";
+
     /// <summary>Offset of the utility's local time (China: +08:00), used by the working-day calendar.</summary>
     public TimeSpan LocalUtcOffset { get; set; } = TimeSpan.FromHours(8);
 
@@ -32,24 +35,15 @@ public sealed class SlaOptions
     /// breached as it starts).</summary>
     internal void Validate()
     {
-        Require(LocalUtcOffset.Ticks % TimeSpan.TicksPerMinute == 0 && LocalUtcOffset >= TimeSpan.FromHours(-14) && LocalUtcOffset <= TimeSpan.FromHours(14),
-            nameof(LocalUtcOffset), "must be whole minutes between -14:00:00 and 14:00:00");
-        Require(WarnAtShare is > 0 and < 1, nameof(WarnAtShare), "must be a share in (0, 1): the warning comes before the breach");
-        Require(SecondEscalationAtShare > 1, nameof(SecondEscalationAtShare), "must be more than 1: the second escalation comes after the breach");
+        WorkflowSettings.Require(Section, WorkflowSettings.IsUtcOffset(LocalUtcOffset), nameof(LocalUtcOffset), "must be whole minutes between -14:00:00 and 14:00:00");
+        WorkflowSettings.Require(Section, WarnAtShare is > 0 and < 1, nameof(WarnAtShare), "must be a share in (0, 1): the warning comes before the breach");
+        WorkflowSettings.Require(Section, SecondEscalationAtShare > 1, nameof(SecondEscalationAtShare), "must be more than 1: the second escalation comes after the breach");
         foreach (var rule in Rules)
         {
             var which = $"the {rule.Clock} rule of {rule.Kind}{(rule.Area is { } area ? $" ({area})" : "")}{(rule.Category is { } category ? $" ({category})" : "")}";
-            Require(!string.IsNullOrWhiteSpace(rule.Clock), nameof(Rules), $"{which}: Clock must name the clock (Arrival, Handling…)");
-            Require(rule.Limit > TimeSpan.Zero, nameof(Rules), $"{which}: Limit must be positive, not {rule.Limit:c}");
-            Require(rule.StartsAt != rule.StopsAt, nameof(Rules), $"{which}: StartsAt and StopsAt must differ");
-        }
-    }
-
-    private static void Require(bool condition, string name, string rule)
-    {
-        if (!condition)
-        {
-            throw new ArgumentException($"Workflow:Sla:{name} {rule}.");
+            WorkflowSettings.Require(Section, !string.IsNullOrWhiteSpace(rule.Clock), nameof(Rules), $"{which}: Clock must name the clock (Arrival, Handling…)");
+            WorkflowSettings.Require(Section, rule.Limit > TimeSpan.Zero, nameof(Rules), $"{which}: Limit must be positive, not {rule.Limit:c}");
+            WorkflowSettings.Require(Section, rule.StartsAt != rule.StopsAt, nameof(Rules), $"{which}: StartsAt and StopsAt must differ");
         }
     }
 

@@ -1,3 +1,5 @@
+using PowerService.Grains.Hosting;
+
 namespace PowerService.Grains.WorkOrders;
 
 /// <summary>Callback (回访) settings (configuration section <c>Workflow:Callback</c>).</summary>
@@ -13,16 +15,10 @@ public sealed class CallbackOptions
     /// naming the setting.</summary>
     internal void Validate()
     {
-        if (DueWithin <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"Workflow:Callback:DueWithin must be positive, not {DueWithin:c}.");
-        }
+        WorkflowSettings.Require("Callback", DueWithin > TimeSpan.Zero, nameof(DueWithin), $"must be positive, not {DueWithin:c}");
         for (var i = 0; i < RetryDelays.Count; i++)
         {
-            if (RetryDelays[i] <= TimeSpan.Zero)
-            {
-                throw new ArgumentException($"Workflow:Callback:RetryDelays:{i} must be positive, not {RetryDelays[i]:c}.");
-            }
+            WorkflowSettings.Require("Callback", RetryDelays[i] > TimeSpan.Zero, $"{nameof(RetryDelays)}:{i}", $"must be positive, not {RetryDelays[i]:c}");
         }
     }
 }
