@@ -23,9 +23,9 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
     private readonly TimeProvider _clock;
     private readonly bool _ownsStore;
     private readonly string _ownerConnectionString;
-    private readonly SemaphoreSlim _owning = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
-    // The connection holding the owner lock (the lock lives as long as its session), and its keeper.
+    // The connection holding the owner lock (the lock lives as long as its session), and its keeper. Touched by the start,
+    // then by the keeper alone, then by the disposal once the keeper has ended: one at a time, no lock needed.
     private NpgsqlConnection? _owner;
     private Task _keeper = Task.CompletedTask;
     // Set when another silo took the store while the database was away: every write is refused from then on.
@@ -61,15 +61,19 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         {
             if (_ownsStore && _owner is null)
             {
+                bool taken;
                 try
                 {
-                    await TakeOwnershipAsync(cancellationToken);
+                    taken = await TakeOwnershipAsync(cancellationToken);
                 }
                 catch (NpgsqlException ex) when (IsUnavailable(ex))
                 {
                     // A closed port or an unknown host: the one line the silo says, as for any read or write.
-                    var reason = ex.InnerException is null ? ex.Message : $"{ex.Message} {ex.InnerException.Message}";
-                    throw new StorageUnavailableException($"PostgreSQL at {_endpoint} is unavailable: could not take the silo lock ({reason}).", ex);
+                    throw Unavailable("take the silo lock", ex, "");
+                }
+                if (!taken)
+                {
+                    throw new StorageUnavailableException(InUseByAnotherSilo);
                 }
                 _keeper = Task.Run(KeepOwnershipAsync, CancellationToken.None);
             }
@@ -87,45 +91,32 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }
     }
 
-    /// <summary>Takes the owner lock on a session of its own; another silo holding it refuses this one.</summary>
-    private async Task TakeOwnershipAsync(CancellationToken cancellationToken)
+    private string InUseByAnotherSilo =>
+        $"PostgreSQL database {_endpoint} is in use by another silo (it holds the silo lock): one silo runs on a store until " +
+        "partitions get owners across silos (DESIGN.md §7). Stop the other silo first.";
+
+    /// <summary>Takes the owner lock on a session of its own; false when another silo holds it.</summary>
+    private async Task<bool> TakeOwnershipAsync(CancellationToken cancellationToken)
     {
-        await _owning.WaitAsync(cancellationToken);
+        var connection = new NpgsqlConnection(_ownerConnectionString);
         try
         {
-            if (_owner is { State: System.Data.ConnectionState.Open })
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
+            command.Parameters.AddWithValue("key", OwnerLockKey);
+            if (await command.ExecuteScalarAsync(cancellationToken) is true)
             {
-                return;
+                _owner = connection;
+                return true;
             }
-            if (_owner is { } broken)
-            {
-                await broken.DisposeAsync();
-                _owner = null;
-            }
-            var connection = new NpgsqlConnection(_ownerConnectionString);
-            try
-            {
-                await connection.OpenAsync(cancellationToken);
-                await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
-                command.Parameters.AddWithValue("key", OwnerLockKey);
-                if (await command.ExecuteScalarAsync(cancellationToken) is not true)
-                {
-                    throw new StorageUnavailableException(
-                        $"PostgreSQL database {_endpoint} is in use by another silo (it holds the silo lock): one silo runs on a store until " +
-                        "partitions get owners across silos (DESIGN.md §7). Stop the other silo first.");
-                }
-            }
-            catch
-            {
-                await connection.DisposeAsync();
-                throw;
-            }
-            _owner = connection;
         }
-        finally
+        catch
         {
-            _owning.Release();
+            await connection.DisposeAsync();
+            throw;
         }
+        await connection.DisposeAsync();
+        return false;
     }
 
     /// <summary>The lock lives with its session: a database that restarted ended it. The keeper notices within seconds
@@ -143,15 +134,14 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
                 }
                 // The session is gone with the lock (or a try while the database was still away left none): taken
                 // again as soon as the database answers, every round until then.
-                await TakeOwnershipAsync(_stop.Token);
+                if (!await TakeOwnershipAsync(_stop.Token))
+                {
+                    Volatile.Write(ref _takenOver, InUseByAnotherSilo);
+                    return;
+                }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
-                return;
-            }
-            catch (StorageUnavailableException refused) when (refused.InnerException is null)
-            {
-                Volatile.Write(ref _takenOver, refused.Message);
                 return;
             }
             catch (Exception)
@@ -176,18 +166,7 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
         }
         catch (Exception) when (!_stop.IsCancellationRequested)
         {
-            await _owning.WaitAsync(_stop.Token);
-            try
-            {
-                if (ReferenceEquals(_owner, owner))
-                {
-                    _owner = null;
-                }
-            }
-            finally
-            {
-                _owning.Release();
-            }
+            _owner = null;
             await owner.DisposeAsync();
             return false;
         }
@@ -1147,10 +1126,14 @@ public sealed class PostgreSqlStorageProvider : IStorageProvider
             // Idle pooled connections to a server that went away are dead as well: drop them, so the first batch
             // after the server returns does not fail on one of them.
             _dataSource.Clear();
-            var reason = ex.InnerException is null ? ex.Message : $"{ex.Message} {ex.InnerException.Message}";
-            var outcome = isWrite ? " The transaction was rolled back; nothing was written." : "";
-            throw new StorageUnavailableException($"PostgreSQL at {_endpoint} is unavailable: could not {operation} ({reason}).{outcome}", ex);
+            throw Unavailable(operation, ex, isWrite ? " The transaction was rolled back; nothing was written." : "");
         }
+    }
+
+    private StorageUnavailableException Unavailable(string operation, NpgsqlException ex, string outcome)
+    {
+        var reason = ex.InnerException is null ? ex.Message : $"{ex.Message} {ex.InnerException.Message}";
+        return new StorageUnavailableException($"PostgreSQL at {_endpoint} is unavailable: could not {operation} ({reason}).{outcome}", ex);
     }
 
     /// <summary>Timestamps are timestamptz columns, which Npgsql reads straight into a UTC <see cref="DateTimeOffset"/>.</summary>
