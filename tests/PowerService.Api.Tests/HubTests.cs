@@ -198,6 +198,7 @@ public sealed class HubTests : IAsyncLifetime
         await using var api = new ApiFactory().With("Api:HubSendBuffer", "16384").With("Api:HubSendTimeout", "00:02:00").WithSocketSendBuffer(16384);
         var server = api.StartKestrel();
         var dispatcher = await api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcher, "R1");
         var token = await api.TokenForAsync("dispatcher-li");
         await using var asleep = await SignalRConnection.ConnectAsync(new Uri(server, "/hubs/dispatch"), token, receiveBufferBytes: 4096);
         await asleep.InvokeAsync("Watch", "R1");

@@ -29,6 +29,7 @@ public sealed class SlaHubTests : IAsyncLifetime
         await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
         await console.InvokeAsync("Watch", "R1");
         var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcher, "R1");
         var created = await dispatcher.PostAsJsonAsync("/api/work-orders", new
         {
             id = "WO-SLA-1", kind = "FaultRepair", description = "Line down on Binhai Road", region = "R1",
@@ -54,6 +55,7 @@ public sealed class SlaHubTests : IAsyncLifetime
         await using var console = await SignalRConnection.ConnectAsync(new Uri(_server, "/hubs/dispatch"), await _api.TokenForAsync("dispatcher-li"));
         await console.InvokeAsync("Watch", "R1");
         var dispatcher = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcher, "R1");
         var created = await dispatcher.PostAsJsonAsync("/api/work-orders", new
         {
             id = "WO-SLA-ESC", kind = "FaultRepair", description = "Line down on Binhai Road", region = "R1",

@@ -111,6 +111,32 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Empty((await Json(await _dispatcher.GetAsync("/api/work-orders?state=CallbackPending&region=R1"))).GetProperty("items").EnumerateArray());
     }
 
+    /// <summary>An IVR that lost the answer to its "could not reach" and sent it again three times closed the order
+    /// "unreachable" after one real call: with its request id, a resend (even with the version it saw) is answered with
+    /// the order as it is; another outcome under the same id is another request.</summary>
+    [Fact]
+    public async Task A_callback_sent_again_with_its_request_id_is_one_attempt()
+    {
+        await RegisterCrewAsync("C-12");
+        await _dispatcher.PostAsJsonAsync("/api/work-orders", Fault("WO-CB3"));
+        await WorkedToItsCallbackAsync("WO-CB3");
+        var seen = (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-CB3"))).GetProperty("version").GetInt32();
+        var attempt = new { outcome = "Unreachable", version = seen, requestId = "ivr-call-7" };
+
+        var answers = new List<HttpResponseMessage>();
+        for (var send = 0; send < 4; send++)
+        {
+            answers.Add(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CB3/callback", attempt));
+        }
+        var reached = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CB3/callback", new { outcome = "Satisfied", requestId = "ivr-call-7" });
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        var last = await Json(answers[^1]);
+        Assert.Equal(("CallbackPending", 1), (last.GetProperty("state").GetString(), last.GetProperty("callback").GetProperty("attempts").GetInt32()));
+        Assert.Equal(HttpStatusCode.OK, reached.StatusCode);
+        Assert.Equal("Closed", (await Json(reached)).GetProperty("state").GetString());
+    }
+
     /// <summary>Two agents record "could not reach" for the same call at the same moment: both were recorded, the second
     /// counted as the next round (its 2 h retry skipped), and the next pair closed the order "unreachable" after two
     /// real rounds. With the version each saw, the second is a 409 that says what was recorded.</summary>
@@ -270,6 +296,8 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","location":{"latitude":"north","longitude":110}}""", "location.latitude")]
     // An area no topology names was stored as given: the order pointed the map and the outage checks at nothing.
     [InlineData("""{"kind":"FaultRepair","description":"x","region":"R1","transformerAreaId":"TA-NOPE","location":{"latitude":20,"longitude":110}}""", "transformerAreaId")]
+    // A region nobody serves (no crew, no feeder; a typo of 海口龙华): the order would wait on no region's console.
+    [InlineData("""{"kind":"Complaint","description":"x","region":"海口龙花","location":{"latitude":20,"longitude":110}}""", "region")]
     public async Task A_bad_field_is_a_400_naming_it(string json, string field)
     {
         var response = await _dispatcher.PostAsync("/api/work-orders", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
@@ -279,6 +307,28 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal(field, problem.GetProperty("field").GetString());
         // The field is named apart; the detail is the reason a person reads, without .NET's "(Parameter 'x')".
         Assert.DoesNotContain("(Parameter", problem.GetProperty("detail").GetString());
+    }
+
+    /// <summary>A region that contradicts the customer's or the transformer area's (a CRM's stale district) put the
+    /// order where no crew of the customer's region is offered it and no console of it shows it.</summary>
+    [Fact]
+    public async Task A_region_other_than_the_customers_or_the_areas_is_a_400_naming_it()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        await ApiScenario.ServeRegionsAsync(_dispatcher, "R2");
+
+        var forCustomer = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { kind = "Complaint", description = "x", customerId = "CU-0001", region = "R2" });
+        var forArea = await _dispatcher.PostAsJsonAsync("/api/work-orders", new
+        {
+            kind = "FaultRepair", description = "x", transformerAreaId = "TA-1", region = "R2", location = new { latitude = 20.0, longitude = 110.3 },
+        });
+
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (forCustomer.StatusCode, forArea.StatusCode));
+        Assert.Equal(("region", "Customer 'CU-0001' is served in region 'R1', not 'R2'."),
+            ((await Json(forCustomer)).GetProperty("field").GetString(), (await Json(forCustomer)).GetProperty("detail").GetString()));
+        Assert.Equal(("region", "Transformer area 'TA-1' is in region 'R1', not 'R2'."),
+            ((await Json(forArea)).GetProperty("field").GetString(), (await Json(forArea)).GetProperty("detail").GetString()));
+        Assert.Equal(0, (await Json(await _dispatcher.GetAsync("/api/work-orders?region=R2"))).GetProperty("total").GetInt32());
     }
 
     /// <summary>Text is plain text: a NUL (which PostgreSQL refuses, failing the batch of writes it is in) or an escape
@@ -300,6 +350,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
     [Fact]
     public async Task A_description_keeps_its_line_breaks_and_a_body_of_the_wrong_shape_says_what_the_request_takes()
     {
+        await ApiScenario.ServeRegionsAsync(_dispatcher, "R9");
         var created = await _dispatcher.PostAsJsonAsync("/api/work-orders", new
         {
             id = "WO-LINES", kind = "FaultRepair", description = "Pole 17 leaning\nwire down across the lane", region = "R9", location = new { latitude = 20.0, longitude = 110.0 },

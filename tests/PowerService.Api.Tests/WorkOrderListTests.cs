@@ -19,6 +19,7 @@ public sealed class WorkOrderListTests : IAsyncLifetime
     [Fact]
     public async Task A_regions_open_orders_come_most_urgent_first_page_by_page_and_finished_ones_only_when_asked()
     {
+        await ApiScenario.ServeRegionsAsync(_dispatcher, "R1", "R2");
         // Complaints have a day to contact the customer, repairs 45 minutes to arrive: the repairs come first.
         foreach (var (id, kind, region) in new[] { ("WO-C1", "Complaint", "R1"), ("WO-F1", "FaultRepair", "R1"), ("WO-F2", "FaultRepair", "R1"), ("WO-F3", "FaultRepair", "R1"), ("WO-X1", "FaultRepair", "R2") })
         {
@@ -49,6 +50,7 @@ public sealed class WorkOrderListTests : IAsyncLifetime
     [Fact]
     public async Task An_order_on_a_customer_hold_says_since_when_in_the_order_and_its_list_row_and_counts_down_again_when_resumed()
     {
+        await ApiScenario.ServeRegionsAsync(_dispatcher, "RH");
         Assert.Equal(HttpStatusCode.Created, (await _dispatcher.PostAsJsonAsync("/api/work-orders", Order("WO-H1", "FaultRepair", "RH"))).StatusCode);
 
         var held = await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-H1/transitions", new { action = "suspend", note = "customer not at home until 15:00" });

@@ -194,7 +194,8 @@ public static class WorkOrderEndpoints
                 throw new InvalidFieldException("version", "version is the order's version as last seen (1 or more).");
             }
             await VisibleOrderAsync(grains, id, caller);
-            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true), body.Version)));
+            return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(
+                outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true), body.Version, RequestFields.OptionalId(body.RequestId, "requestId"))));
         }).RequireAuthorization(Roles.Dispatcher).WithName("RecordWorkOrderCallback");
 
         return routes;
@@ -317,4 +318,6 @@ public sealed record TransitionBody(string? Action, string? Note, LocationBody? 
 /// <param name="Force">True gives the order to a crew off shift or without the work's skill all the same (a 409 without it).</param>
 public sealed record AssignBody(string? CrewId, string? Note, string? RequestId = null, int? Version = null, bool? Force = null);
 
-public sealed record CallbackBody(string? Outcome, string? Note, int? Version = null);
+/// <param name="RequestId">Optional, as for <see cref="TransitionBody"/>: the attempt sent again is answered with the order
+/// as it is, not counted as another round.</param>
+public sealed record CallbackBody(string? Outcome, string? Note, int? Version = null, string? RequestId = null);

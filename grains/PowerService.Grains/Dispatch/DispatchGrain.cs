@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PowerService.Grains.Crews;
+using PowerService.Grains.Topology;
 using PowerService.Grains.WorkOrders;
 using PowerService.Runtime;
 
@@ -12,7 +13,7 @@ namespace PowerService.Grains.Dispatch;
 /// for the next crew report to wake it.</summary>
 [IdleTimeout(24 * 60 * 60)]
 internal sealed partial class DispatchGrain(
-    IPersistentState<DispatchState> state, DispatchOptions options, ILogger<DispatchGrain> logger) : Grain, IDispatchGrain
+    IPersistentState<DispatchState> state, DispatchOptions options, ICatalog catalog, ILogger<DispatchGrain> logger) : Grain, IDispatchGrain
 {
     private const string Actor = "dispatch";
 
@@ -38,6 +39,10 @@ internal sealed partial class DispatchGrain(
 
     // Backlog orders taken out for assignment and not yet answered; a Withdraw meanwhile keeps them out.
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+
+    // A feeder of the region was found in the catalog (a region keeps its feeders; one not found is read again, as an
+    // import may bring it any time).
+    private bool _hasFeeders;
 
     private bool _backlogChanged;
     private bool _rosterChanged;
@@ -136,6 +141,16 @@ internal sealed partial class DispatchGrain(
 
     public Task<IReadOnlyList<string>> GetCrewIds() =>
         Task.FromResult<IReadOnlyList<string>>([.. _roster.Keys.Order(StringComparer.Ordinal)]);
+
+    public async Task<bool> Serves()
+    {
+        if (_roster.Count > 0 || _hasFeeders)
+        {
+            return true;
+        }
+        var feeders = await catalog.GroupChildrenAsync(TopologyKinds.Feeder, GetPrimaryKeyString(), "region");
+        return _hasFeeders = feeders.Count > 0;
+    }
 
     // ---- deciding ----
 

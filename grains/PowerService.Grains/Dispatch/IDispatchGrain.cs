@@ -38,6 +38,12 @@ public interface IDispatchGrain : IGrain
     /// <summary>The ids of the crews on the region's roster (every crew that reported to this region), in id order.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<string>> GetCrewIds();
+
+    /// <summary>Whether the command center serves this region: a crew works in it or a feeder of the imported topology
+    /// is in it. An order placed in a region nobody serves (a typo, <c>海口龙花</c> for <c>海口龙华</c>) would wait for a
+    /// crew forever, on no region's console.</summary>
+    [AlwaysInterleave]
+    Task<bool> Serves();
 }
 
 /// <summary>What dispatch needs to know about an order. <paramref name="ExcludedCrews"/> are crews that rejected it;

@@ -156,7 +156,9 @@ public enum CallbackOutcome
 /// <param name="Version">The order's version the caller saw: a callback recorded since (another agent's, at the same time)
 /// makes this one a 409, not a second attempt — two agents' "could not reach" at once counted two rounds and used up the
 /// retries. Null: not checked.</param>
-public sealed record CallbackAttempt(CallbackOutcome Outcome, string Actor, string? Note = null, int? Version = null);
+/// <param name="RequestId">Chosen by the sender per attempt, as for a transition: the attempt sent again (its answer was
+/// lost) is answered with the order, not counted as another round (four resends of "could not reach" closed the order).</param>
+public sealed record CallbackAttempt(CallbackOutcome Outcome, string Actor, string? Note = null, int? Version = null, string? RequestId = null);
 
 public sealed record WorkOrderEvent(long Sequence, string Type, DateTimeOffset At, string? Actor, string? Location, string PayloadJson);
 

@@ -59,11 +59,17 @@ internal sealed partial class WorkOrderGrain(
         var request = RequestIds.Key(order.Actor, order.RequestId);
         if (Order.Exists)
         {
-            // Created by this request before, or (a sender without request ids) the same order sent again under the
-            // sender's own id, a hotline system's ticket number: the sender lost the answer. Anything else under a taken
-            // id is a conflict.
-            var resent = request is not null ? Order.RecentRequests.Contains(request) : SameCreation(order);
-            return resent ? Order.ToView() : throw new DomainConflictException($"Work order '{Id}' already exists.");
+            // The same report sent again, under its request id or the sender's own id (a hotline system's ticket
+            // number): the sender lost the answer. However long ago: an order's later requests push its creation's id
+            // out of those it remembers. Another report under a taken request id or order id is a conflict, never
+            // answered with this order (the sender would take its report as recorded).
+            if (SameCreation(order))
+            {
+                return Order.ToView();
+            }
+            throw new DomainConflictException(request is null
+                ? $"Work order '{Id}' already exists."
+                : $"Request id '{order.RequestId}' was used for another report (work order '{Id}'); a new report takes a new request id.");
         }
         var now = TimeProvider.GetUtcNow();
         var created = await Classify(await Validate(order, now), order);
@@ -536,6 +542,12 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("outcome", "The outcome is Satisfied, Dissatisfied or Unreachable.");
         }
+        // The outcome is part of the key, as a transition's action is: another outcome under the id is another request.
+        var request = RequestIds.Key(attempt.Actor, attempt.RequestId) is { } key ? $"{key} callback {attempt.Outcome}" : null;
+        if (request is not null && order.RecentRequests.Contains(request))
+        {
+            return order.ToView(); // recorded before: the sender lost the answer and sent it again
+        }
         if (order.State != WorkOrderState.CallbackPending || order.Callback is not { } callback)
         {
             throw new DomainConflictException($"Work order '{Id}' is {order.State}: a callback is recorded only while it is CallbackPending.");
@@ -545,7 +557,7 @@ internal sealed partial class WorkOrderGrain(
             var last = order.Callback.LastOutcome is { } outcome ? $" (last callback: {outcome}, attempt {order.Callback.Attempts})" : "";
             throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}){last}; look at it again before you record the callback.");
         }
-        var change = new Change(order, TimeProvider.GetUtcNow());
+        var change = new Change(order, TimeProvider.GetUtcNow()) { Request = request };
         callback = callback with { Attempts = callback.Attempts + 1, LastOutcome = attempt.Outcome, NextAttemptAt = null, RetryAnnounced = false };
         var retry = attempt.Outcome == CallbackOutcome.Unreachable && callback.RetriesUsed < callbackOptions.RetryDelays.Count
             ? change.Now + callbackOptions.RetryDelays[callback.RetriesUsed]
@@ -1335,6 +1347,10 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("region", $"region {problem}.");
         }
+        if (order.Region is not null && customer is not null && order.Region != customer.Region)
+        {
+            throw new InvalidFieldException("region", $"Customer '{customer.Id}' is served in region '{customer.Region}', not '{order.Region}'.");
+        }
         if (order.TransformerAreaId is { } areaId)
         {
             if (customer is not null && customer.TransformerAreaId != areaId)
@@ -1343,10 +1359,21 @@ internal sealed partial class WorkOrderGrain(
             }
             // An outage's own repair order names the outage's area, which the outage read: not asked again (a storm opens
             // 20,000 of them).
-            if (customer is null && order.OutageId is null && await GrainFactory.GetGrain<ITransformerAreaGrain>(areaId).GetMeters() is null)
+            if (customer is null && order.OutageId is null)
             {
-                throw new InvalidFieldException("transformerAreaId", $"Transformer area '{areaId}' is not known.");
+                var named = await GrainFactory.GetGrain<ITransformerAreaGrain>(areaId).GetProfile()
+                    ?? throw new InvalidFieldException("transformerAreaId", $"Transformer area '{areaId}' is not known.");
+                if (named.Region != region)
+                {
+                    throw new InvalidFieldException("region", $"Transformer area '{areaId}' is in region '{named.Region}', not '{region}'.");
+                }
             }
+        }
+        // An outage's own repair order is in the region of the outage's feeder (a storm opens 20,000 of them).
+        if (region != customer?.Region && order.OutageId is null && !await GrainFactory.GetGrain<IDispatchGrain>(region).Serves())
+        {
+            throw new InvalidFieldException(
+                "region", $"Region '{region}' is not served here: no crew works in it and no feeder of the imported topology is in it.");
         }
         return new WorkOrderRecord
         {

@@ -256,6 +256,7 @@ internal static class AmiStormBenchmark
 
     private static async Task<IWorkOrderGrain> CreateProbeOrderAsync(BenchmarkSilo silo)
     {
+        await ServedRegions.AddAsync(silo.Silo, ["probe-region"]);
         var order = silo.Grain<IWorkOrderGrain>("PROBE-1");
         await order.Create(new NewWorkOrder(
             WorkOrderKind.Complaint, IntakeChannel.Web, "agent:probe", "billing complaint", Region: "probe-region", Location: new(20.0, 110.3)));

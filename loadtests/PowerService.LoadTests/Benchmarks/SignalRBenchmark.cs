@@ -37,6 +37,7 @@ internal static class SignalRBenchmark
         await using var host = await ApiHost.StartAsync(accounts);
         var tokens = await Task.WhenAll(accounts.Select(a => host.TokenAsync(a.Name)));
         var hub = new Uri(host.Address, "/hubs/dispatch");
+        await ServedRegions.AddAsync(host.Silo, Enumerable.Range(0, regions).Select(r => RegionOf(r, regions)).Append(RegionOf(0, 1)).Distinct());
 
         // Warm the paths (HTTP create, journal feed, hub send) before anything is timed.
         await MeasureAsync(host, hub, tokens, 1, orders: 10, rate, regions: 1, prefix: "SIGW");

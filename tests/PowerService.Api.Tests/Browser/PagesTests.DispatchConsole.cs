@@ -21,6 +21,7 @@ public sealed partial class PagesTests
     public async Task A_region_the_hub_refuses_leaves_the_console_watching_what_it_watched_and_is_never_remembered()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcherApi, "R1");
         await CreateMeterOrderAsync(dispatcherApi, "WO-R1");
         var console = await SignInAsync("dispatch.html", "dispatcher-li", desktop: Laptop);
         var pageErrors = new List<string>();
@@ -369,6 +370,7 @@ public sealed partial class PagesTests
     public async Task After_cancelling_an_order_from_the_picker_the_keyboard_is_on_the_next_rows_Assign()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcherApi, "R1");
         foreach (var id in (string[])["WO-C1", "WO-C2", "WO-C3"])
         {
             await CreateMeterOrderAsync(dispatcherApi, id);
@@ -406,6 +408,7 @@ public sealed partial class PagesTests
     public async Task The_order_dialog_shows_what_the_customer_reported_and_the_orders_history()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcherApi, "R1");
         Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new
         {
             id = "WO-D1", kind = "MeterVerification", description = "Meter reads twice last month's use; the customer suspects a swap",

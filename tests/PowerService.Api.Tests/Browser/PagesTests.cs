@@ -201,6 +201,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
     public async Task The_console_loads_a_regions_open_orders_and_imports_a_file_showing_its_problems_then_its_counts()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcherApi, "R1");
         foreach (var id in new[] { "WO-L1", "WO-L2" })
         {
             var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id, kind = "MeterInstallation", description = "New meter", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } });
@@ -1747,6 +1748,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
     public async Task A_double_click_on_create_makes_one_order()
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcherApi, "R1");
         var console = await SignInAsync("dispatch.html", "dispatcher-li");
         var form = console.Locator("#create");
         await form.Locator("select[name=kind]").SelectOptionAsync("Complaint");

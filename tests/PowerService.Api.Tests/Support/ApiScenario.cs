@@ -20,6 +20,12 @@ internal static class ApiScenario
         return await ImportAsync(dispatcher, "customers", "customer_id,name,phone,meter_id,importance,area_class,latitude,longitude\nCU-0001,Wang Fang,13900000001,M-1,ordinary,urban,20.0,110.3\n");
     }
 
+    /// <summary>Imports a feeder in each of <paramref name="regions"/> and nothing else, so that orders may be placed there
+    /// (an order is refused in a region nobody serves) while no crew works there.</summary>
+    public static Task<JsonElement> ServeRegionsAsync(HttpClient dispatcher, params string[] regions) =>
+        ImportAsync(dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\n"
+            + string.Concat(regions.Select(region => $"F-{region},{region} feeder,S-{region},{region} substation,{region}\n")));
+
     /// <summary>Imports two transformer areas of region R1: TA-1 with meters M-1..M-10 (customer <c>CU-0001</c>, user
     /// customer-wang, on M-1) and TA-2 with the one meter M-11 (customer <c>CU-0002</c>, user customer-li).</summary>
     public static async Task ImportTwoAreasAsync(HttpClient dispatcher)

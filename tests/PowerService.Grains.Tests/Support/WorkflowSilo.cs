@@ -1,6 +1,8 @@
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PowerService.Grains.Hosting;
+using PowerService.Grains.Topology.Import;
 using PowerService.Runtime;
 using PowerService.Runtime.Storage;
 using PowerService.Storage.Sqlite;
@@ -61,6 +63,7 @@ public sealed class WorkflowSilo : IAsyncDisposable
         try
         {
             await silo.StartSiloAsync();
+            await silo.ServeRegionsAsync();
         }
         catch
         {
@@ -68,6 +71,21 @@ public sealed class WorkflowSilo : IAsyncDisposable
             throw;
         }
         return silo;
+    }
+
+    /// <summary>The regions the tests' orders are placed in without a customer (an order is refused in a region nobody
+    /// serves): each gets a feeder, as an imported topology would give it, and no crew (an order there waits for one).</summary>
+    public static readonly IReadOnlyList<string> ServedRegions = ["north", "quiet", "storm"];
+
+    private async Task ServeRegionsAsync()
+    {
+        var feeders = "feeder_id,name,substation_id,substation_name,region\n"
+            + string.Concat(ServedRegions.Select(region => $"FD-{region},{region} feeder,SS-{region},{region} substation,{region}\n"));
+        var result = await new TopologyImport(Silo).ImportAsync(ImportKind.Feeders, new MemoryStream(Encoding.UTF8.GetBytes(feeders)), "ops:seed");
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException(string.Join("; ", result.Errors));
+        }
     }
 
     /// <summary>Stops the silo gracefully and starts a new one over the same database and clock; the clock moves by

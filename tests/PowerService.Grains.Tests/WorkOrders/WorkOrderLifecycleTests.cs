@@ -1,8 +1,10 @@
+using System.Text;
 using System.Text.Json;
 using PowerService.Grains.Crews;
 using PowerService.Grains.Dispatch;
 using PowerService.Grains.Tests.Support;
 using PowerService.Grains.Topology;
+using PowerService.Grains.Topology.Import;
 using PowerService.Grains.WorkOrders;
 using PowerService.TestSupport;
 using static PowerService.Grains.Tests.WorkOrders.Scenario;
@@ -160,6 +162,28 @@ public sealed class WorkOrderLifecycleTests
 
         Assert.Equal(field, error.Field);
         Assert.Null(await order.Get());
+    }
+
+    /// <summary>A region nobody serves (a typo of a served one) would keep the order waiting for a crew forever, on no
+    /// region's console: refused naming the field, until a crew works there or a feeder of the topology is there.</summary>
+    [Fact]
+    public async Task An_order_in_a_region_nobody_serves_is_refused_until_a_crew_or_a_feeder_is_there()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+
+        var refused = await Assert.ThrowsAsync<InvalidFieldException>(() => silo.Grain<IWorkOrderGrain>("o-1").Create(Fault("海口龙花")));
+        Assert.Equal("region", refused.Field);
+        Assert.Contains("'海口龙花' is not served", refused.Message);
+        Assert.Null(await silo.Grain<IWorkOrderGrain>("o-1").Get());
+        await Assert.ThrowsAsync<InvalidFieldException>(() => silo.Grain<IWorkOrderGrain>("o-2").Create(OfKind(WorkOrderKind.Complaint, "south")));
+
+        await RegisterCrew(silo, "C-1", "海口龙花");
+        Assert.Equal("海口龙花", (await silo.Grain<IWorkOrderGrain>("o-1").Create(Fault("海口龙花"))).Region);
+
+        var import = await new TopologyImport(silo.Silo).ImportAsync(
+            ImportKind.Feeders, new MemoryStream(Encoding.UTF8.GetBytes("feeder_id,name,substation_id,substation_name,region\nFD-S,南线,SS-S,南变,south\n")), "ops:admin");
+        Assert.True(import.Succeeded);
+        Assert.Equal("south", (await silo.Grain<IWorkOrderGrain>("o-2").Create(OfKind(WorkOrderKind.Complaint, "south"))).Region);
     }
 
     [Fact]
@@ -475,8 +499,31 @@ public sealed class WorkOrderLifecycleTests
 
         Assert.Equal(first.Version, again.Version);
         Assert.Single(await order.GetHistory(), e => e.Type == "Created");
-        await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(report with { RequestId = "c-2" }));
         await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(report with { Actor = "agent:other" }));
+    }
+
+    /// <summary>A request id used again for another report (an IVR's call counter reset by a restart) was answered with
+    /// the first order, and the second report was never recorded; and a report sent again after its order's later
+    /// requests had pushed its id out of those remembered was refused as "already exists".</summary>
+    [Fact]
+    public async Task Another_report_under_a_used_request_id_is_refused_and_the_same_report_is_answered_however_late()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        var report = OfKind(WorkOrderKind.Complaint) with { RequestId = "ivr-1" };
+        await order.Create(report);
+
+        var other = await Assert.ThrowsAsync<DomainConflictException>(() => order.Create(report with { Kind = WorkOrderKind.Consultation, Description = "Is my bill right?" }));
+        Assert.Contains("Request id 'ivr-1' was used for another report", other.Message);
+        for (var round = 0; round < 6; round++)
+        {
+            await order.Apply(ByDispatcher(WorkOrderAction.Suspend) with { RequestId = $"s-{round}" });
+            await order.Apply(ByDispatcher(WorkOrderAction.Resume) with { RequestId = $"r-{round}" });
+        }
+        var late = await order.Create(report);
+
+        Assert.Equal((WorkOrderKind.Complaint, 13), (late.Kind, late.Version));
+        Assert.Single(await order.GetHistory(), e => e.Type == "Created");
     }
 
     [Fact]
