@@ -160,6 +160,20 @@ public sealed class ApiOptions
     /// workstations) was one bucket for everyone. Empty (the default): the header is ignored, as anyone could send it.</summary>
     public List<string> TrustedProxies { get; set; } = [];
 
+    /// <summary>Web origins (<c>https://crm.example.com</c>) whose pages may call the API and the hubs from the browser
+    /// (CORS): a CRM or GIS page on another origin was refused by every browser, with no setting to allow it. Empty
+    /// (the default): only the silo's own pages. Tokens travel in the Authorization header, never in cookies, so an
+    /// allowed origin gets nothing a page there has not signed in for.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>The <see cref="AllowedOrigins"/> as origins (scheme, host, port); a bad entry stops the silo at start,
+    /// naming it.</summary>
+    internal string[] ParseAllowedOrigins() => [.. AllowedOrigins.Select(entry =>
+        Uri.TryCreate(entry?.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/"
+            && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0
+            ? uri.GetLeftPart(UriPartial.Authority)
+            : throw new InvalidOperationException($"Api:AllowedOrigins: '{entry}' is not a web origin (such as https://crm.example.com: scheme, host and port, no path)."))];
+
     /// <summary>The <see cref="TrustedProxies"/> as the forwarded-headers middleware takes them; a bad entry stops the silo
     /// at start, naming it.</summary>
     internal (List<System.Net.IPAddress> Proxies, List<System.Net.IPNetwork> Networks) ParseTrustedProxies()

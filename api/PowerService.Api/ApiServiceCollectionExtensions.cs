@@ -37,6 +37,14 @@ public static class ApiServiceCollectionExtensions
         var api = new ApiOptions();
         configuration.GetSection("Api").Bind(api);
         var (proxies, networks) = api.ParseTrustedProxies();
+        var origins = api.ParseAllowedOrigins();
+        services.AddCors(options => options.AddDefaultPolicy(policy => policy
+            .WithOrigins(origins)
+            .WithMethods("GET", "POST", "DELETE")
+            .WithHeaders("Authorization", "Content-Type", "X-Requested-With", "X-SignalR-User-Agent")
+            // What a page there reads: where a created resource is, when to retry, what a refusal is.
+            .WithExposedHeaders("Location", "Retry-After")
+            .SetPreflightMaxAge(TimeSpan.FromHours(1))));
         services.Configure<ForwardedHeadersOptions>(options =>
         {
             // Only a configured proxy's word is taken: the defaults trust loopback, which would let any client behind a
@@ -139,6 +147,8 @@ public static class ApiServiceCollectionExtensions
         app.UseStaticFiles();
         app.UseStatusCodePages();
         app.UseRequestSizeLimits();
+        // Before authentication: a browser's preflight carries no token.
+        app.UseCors();
         app.UseAuthentication();
         // Between the two: the limiter knows the customer, and cuts off an address flooding without a token before its 401s.
         app.UseRateLimiter();

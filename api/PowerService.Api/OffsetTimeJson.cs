@@ -27,7 +27,8 @@ internal sealed class OffsetTimeJson : JsonConverter<DateTimeOffset>
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 
-    /// <summary>Ends in <c>Z</c> or in <c>+hh:mm</c> / <c>-hh:mm</c> (<c>+hhmm</c>, <c>+hh</c>) after the time of day.</summary>
+    /// <summary>Ends in <c>Z</c> or in <c>+hh:mm</c> / <c>-hh:mm</c> (<c>+hhmm</c>, <c>+hh</c>) after the time of day, or
+    /// after the date of a day alone (<c>2026-12-08+08:00</c>, midnight there).</summary>
     internal static bool HasOffset(string text)
     {
         if (text.EndsWith('Z') || text.EndsWith('z'))
@@ -36,6 +37,9 @@ internal sealed class OffsetTimeJson : JsonConverter<DateTimeOffset>
         }
         var time = text.IndexOf('T', StringComparison.OrdinalIgnoreCase);
         var sign = text.LastIndexOfAny(['+', '-']);
-        return time > 0 && sign > time;
+        return time > 0 ? sign > time : sign >= DateLength;
     }
+
+    // yyyy-MM-dd: its own '-' signs come before.
+    private const int DateLength = 10;
 }

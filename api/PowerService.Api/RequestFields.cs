@@ -39,7 +39,7 @@ internal static class RequestFields
         }
         return OffsetTimeJson.HasOffset(value.Trim())
             ? moment
-            : throw new InvalidFieldException(field, $"{field} '{value}' has no UTC offset and could be any zone's; send it with Z or its offset, e.g. {value.Trim()}%2B08:00.");
+            : throw new InvalidFieldException(field, $"{field} '{value}' has no UTC offset and could be any zone's; send it with Z or its offset, e.g. {moment:yyyy-MM-ddTHH:mm:ss}%2B08:00.");
     }
 
     /// <summary>One element of a list in the body: a null there (<c>"slots":[null]</c>) is named, not dereferenced.</summary>

@@ -70,6 +70,68 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal("refreshToken", (await missing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
     }
 
+    /// <summary>A refresh token lifted from a log or a proxy kept its holder signed in for good (every use handed out
+    /// another 14-day token), and answers holding tokens were cacheable. A refresh token is good once now: sent again at
+    /// once (its answer lost) it is renewed again, later it ends the sign-in — the copy and the token renewed from the
+    /// original are refused, and a fresh sign-in works.</summary>
+    [Fact]
+    public async Task A_refresh_token_used_again_later_ends_its_sign_in_and_answers_with_tokens_are_not_stored()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        await using var api = new ApiFactory().WithSiloClock(clock);
+        var signIn = await api.CreateClient().PostAsJsonAsync("/api/auth/token", new { username = "crew-c12", password = ApiFactory.Password });
+        var first = (await signIn.Content.ReadFromJsonAsync<Tokens>())!;
+        var client = api.CreateClient();
+
+        var renewed = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = first.RefreshToken });
+        var answerLost = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = first.RefreshToken });
+        var second = (await renewed.Content.ReadFromJsonAsync<Tokens>())!;
+        var third = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = second.RefreshToken });
+        clock.Advance(TimeSpan.FromMinutes(5));
+        var copy = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = second.RefreshToken });
+        var afterCopy = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = (await third.Content.ReadFromJsonAsync<Tokens>())!.RefreshToken });
+
+        Assert.Equal("no-store", signIn.Headers.CacheControl?.ToString());
+        Assert.Equal("no-store", renewed.Headers.CacheControl?.ToString());
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK), (renewed.StatusCode, answerLost.StatusCode, third.StatusCode));
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (copy.StatusCode, afterCopy.StatusCode));
+        Assert.Contains("used already", (await copy.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        var again = await api.CreateClient().PostAsJsonAsync("/api/auth/token", new { username = "crew-c12", password = ApiFactory.Password });
+        var renewedAgain = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = (await again.Content.ReadFromJsonAsync<Tokens>())!.RefreshToken });
+        Assert.Equal(HttpStatusCode.OK, renewedAgain.StatusCode);
+    }
+
+    /// <summary>A CRM page on another origin was refused by every browser, with no setting to allow it: an origin in
+    /// Api:AllowedOrigins may call the API (its preflight answered, its answers readable); any other origin may not
+    /// (a bad entry stops the silo naming it: SiloHostTests).</summary>
+    [Fact]
+    public async Task A_browser_page_of_an_allowed_origin_may_call_the_api_and_another_origins_may_not()
+    {
+        await using var api = new ApiFactory().With("Api:AllowedOrigins:0", "https://crm.example.com");
+        var client = api.CreateClient();
+        var token = await api.TokenForAsync("dispatcher-li");
+
+        HttpRequestMessage Preflight(string origin) => new(HttpMethod.Options, "/api/work-orders")
+        {
+            Headers = { { "Origin", origin }, { "Access-Control-Request-Method", "POST" }, { "Access-Control-Request-Headers", "authorization,content-type" } },
+        };
+        HttpRequestMessage Me(string origin) => new(HttpMethod.Get, "/api/auth/me") { Headers = { { "Origin", origin }, { "Authorization", "Bearer " + token } } };
+        var allowedPreflight = await client.SendAsync(Preflight("https://crm.example.com"));
+        var otherPreflight = await client.SendAsync(Preflight("https://evil.example.net"));
+        var allowedCall = await client.SendAsync(Me("https://crm.example.com"));
+        var otherCall = await client.SendAsync(Me("https://evil.example.net"));
+
+        Assert.Equal(HttpStatusCode.NoContent, allowedPreflight.StatusCode);
+        Assert.Equal("https://crm.example.com", allowedPreflight.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("POST", allowedPreflight.Headers.GetValues("Access-Control-Allow-Methods").Single());
+        Assert.False(otherPreflight.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Equal(HttpStatusCode.OK, allowedCall.StatusCode);
+        Assert.Equal("https://crm.example.com", allowedCall.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(otherCall.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.False((await _api.CreateClient().SendAsync(Preflight("https://crm.example.com"))).Headers.Contains("Access-Control-Allow-Origin"));
+
+    }
+
     private static async Task<Tokens> SignInAsync(ApiFactory api, string user)
     {
         var response = await api.CreateClient().PostAsJsonAsync("/api/auth/token", new { username = user, password = ApiFactory.Password });

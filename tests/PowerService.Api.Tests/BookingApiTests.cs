@@ -418,6 +418,19 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(0, slots[0].GetProperty("held").GetInt32());
     }
 
+    /// <summary>A day alone with its offset is that day's midnight there; a day without one is told what to send
+    /// (the hint glued %2B08:00 onto whatever was sent, and followed it was refused again).</summary>
+    [Fact]
+    public async Task A_slots_window_of_days_with_their_offset_is_read_and_one_without_is_told_what_to_send()
+    {
+        var days = await _customer.GetAsync("/api/crews/C-12/slots?from=2026-12-08%2B08:00&to=2026-12-09%2B08:00");
+        var bare = await _customer.GetAsync("/api/crews/C-12/slots?from=2026-12-08&to=2026-12-09");
+
+        Assert.Equal(HttpStatusCode.OK, days.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, bare.StatusCode);
+        Assert.EndsWith("e.g. 2026-12-08T00:00:00%2B08:00.", (await Json(bare)).GetProperty("detail").GetString());
+    }
+
     [Theory]
     [InlineData("from=2026-12-08T00:00:00", "from")]            // local midnight of which zone?
     [InlineData("from=2026-12-08T00:00:00Z&to=2026-12-08T10:00:00 08:00", "to")] // a '+' not sent as %2B

@@ -157,6 +157,7 @@ public sealed class SiloHostTests
     [InlineData("Workflow:PlannedOutages:MaxDuration must be positive", "--Workflow:PlannedOutages:MaxDuration=00:00:00")]
     [InlineData("Workflow:Notices:LocalOffset must be whole minutes between -14:00:00 and 14:00:00", "--Workflow:Notices:LocalOffset=25:00:00")]
     [InlineData("Api:TrustedProxies: 'proxy.local' is not an IP address or a network", "--Api:TrustedProxies:0=10.0.0.0/8", "--Api:TrustedProxies:1=proxy.local")]
+    [InlineData("Api:AllowedOrigins: 'https://crm.example.com/app' is not a web origin", "--Api:AllowedOrigins:0=https://crm.example.com/app")]
     [InlineData("Workflow:Outages:MomentaryAtMost must not be negative", "--Workflow:Outages:MomentaryAtMost=-00:01:00")]
     [InlineData("Workflow:Outages:ConfirmShare must be a share in (0, 1], at least SuspectShare", "--Workflow:Outages:ConfirmShare=0.1")]
     public async Task A_setting_out_of_its_range_stops_the_silo_with_a_message_naming_it(string message, params string[] settings)

@@ -21,10 +21,20 @@ public sealed class ConfiguredUsers(AuthOptions options)
 
     public LocalUser? Find(string? name) => name is not null && _users.TryGetValue(name, out var entry) ? entry.User : null;
 
-    /// <summary>The principal a token is issued for: name, role, the crew or customer bound, and the entry's stamp.</summary>
-    public ClaimsPrincipal PrincipalOf(LocalUser user)
+    /// <summary>The sign-in session a token belongs to, and how many times its refresh token was renewed
+    /// (<see cref="PowerService.Grains.Accounts.IRefreshSessionsGrain"/>).</summary>
+    public const string SessionClaim = "session";
+    public const string GenerationClaim = "session_generation";
+
+    /// <summary>The principal a token is issued for: name, role, the crew or customer bound, the entry's stamp, and the
+    /// sign-in <paramref name="session"/> with the <paramref name="generation"/> of its refresh token.</summary>
+    public ClaimsPrincipal PrincipalOf(LocalUser user, string session, int generation)
     {
-        List<Claim> claims = [new(ClaimTypes.Name, user.Name), new(ClaimTypes.Role, user.Role), new(StampClaim, _users[user.Name].Stamp)];
+        List<Claim> claims =
+        [
+            new(ClaimTypes.Name, user.Name), new(ClaimTypes.Role, user.Role), new(StampClaim, _users[user.Name].Stamp),
+            new(SessionClaim, session), new(GenerationClaim, generation.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ];
         if (user.CrewId is not null)
         {
             claims.Add(new Claim(Roles.CrewIdClaim, user.CrewId));

@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using PowerService.Grains;
+using PowerService.Grains.Accounts;
+using PowerService.Runtime;
 
 namespace PowerService.Api.Security;
 
@@ -19,11 +21,13 @@ public static class TokenEndpoints
         routes.MapPost("/api/auth/token", SignInAsync)
             .AllowAnonymous()
             .RequireRateLimiting(ApiRateLimits.Public)
+            .AddEndpointFilter(NoStore)
             .WithName("CreateToken");
 
         // A new token for the refresh token that came with the last one (a PDA through a long shift, the customer app),
         // issued for the user's entry as it is now; refused once it expired or the entry changed.
-        routes.MapPost("/api/auth/refresh", (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer) =>
+        // A refresh token is good for one renewal: one used again (a copy) ends its sign-in session.
+        routes.MapPost("/api/auth/refresh", async (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer, IGrainFactory grains) =>
             {
                 if (string.IsNullOrWhiteSpace(request?.RefreshToken))
                 {
@@ -33,12 +37,23 @@ public static class TokenEndpoints
                 var ticket = options.RefreshTokenProtector.Unprotect(request.RefreshToken);
                 var now = (options.TimeProvider ?? TimeProvider.System).GetUtcNow();
                 var user = ticket is { Properties.ExpiresUtc: { } expires } && now < expires ? users.Current(ticket.Principal) : null;
-                return user is null
-                    ? Results.Problem(title: "Invalid refresh token", detail: "The refresh token is not valid, has expired, or its user changed; sign in again.", statusCode: StatusCodes.Status401Unauthorized)
-                    : Results.SignIn(users.PrincipalOf(user), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+                var session = ticket?.Principal.FindFirst(ConfiguredUsers.SessionClaim)?.Value;
+                if (user is null || session is null
+                    || !int.TryParse(ticket!.Principal.FindFirst(ConfiguredUsers.GenerationClaim)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var generation))
+                {
+                    return Results.Problem(title: "Invalid refresh token", detail: "The refresh token is not valid, has expired, or its user changed; sign in again.", statusCode: StatusCodes.Status401Unauthorized);
+                }
+                var renewed = await grains.GetGrain<IRefreshSessionsGrain>(user.Name.ToLowerInvariant()).Renew(session, generation, now + options.RefreshTokenExpiration);
+                return renewed is { } next
+                    ? Results.SignIn(users.PrincipalOf(user, session, next), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
+                    : Results.Problem(
+                        title: "Invalid refresh token",
+                        detail: "This refresh token was used already, so its sign-in has ended (a refresh token is good once; a copy of it ends the session); sign in again.",
+                        statusCode: StatusCodes.Status401Unauthorized);
             })
             .AllowAnonymous()
             .RequireRateLimiting(ApiRateLimits.Public)
+            .AddEndpointFilter(NoStore)
             .WithName("RefreshToken");
 
         // Who the token belongs to, so a page knows which crew or customer it serves.
@@ -50,6 +65,17 @@ public static class TokenEndpoints
             .RequireAuthorization(Roles.AnyAccount)
             .WithName("GetCurrentUser");
         return routes;
+    }
+
+    private static string NewSession() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>An answer holding tokens is kept by no cache on the way (RFC 6749 §5.1): a proxy or the browser's cache
+    /// handed it to the next one asking.</summary>
+    private static ValueTask<object?> NoStore(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        context.HttpContext.Response.Headers.CacheControl = "no-store";
+        context.HttpContext.Response.Headers.Pragma = "no-cache";
+        return next(context);
     }
 
     private static async Task<IResult> SignInAsync(TokenRequest? request, ConfiguredUsers users, SignInThrottle throttle, HttpContext http)
@@ -98,7 +124,7 @@ public static class TokenEndpoints
             return Results.Problem(title: "Invalid credentials", detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized);
         }
         throttle.SignedIn(request.Username, address);
-        return Results.SignIn(users.PrincipalOf(user), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+        return Results.SignIn(users.PrincipalOf(user, NewSession(), 0), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
     }
 }
 

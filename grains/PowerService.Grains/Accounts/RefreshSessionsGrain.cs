@@ -1,0 +1,83 @@
+using PowerService.Runtime;
+
+namespace PowerService.Grains.Accounts;
+
+/// <summary>The sign-in sessions of one user (key: the user name, lower case) and how far each one's refresh tokens
+/// have been renewed, kept across restarts: a refresh token is good for one renewal. A session starts with a sign-in
+/// (generation 0) and each renewal hands out the next generation. A token of a generation already renewed is a copy
+/// (lifted from a log, a proxy, a lost phone): it ends the session, so that neither the copy nor the token renewed
+/// from the original works any more and the user signs in again — unless it comes again within
+/// <see cref="IRefreshSessionsGrain.AnswerLostWithin"/> of its renewal, which is a client whose answer was lost
+/// (a PDA on a weak network, two tabs renewing at once).</summary>
+public interface IRefreshSessionsGrain : IGrain
+{
+    static readonly TimeSpan AnswerLostWithin = TimeSpan.FromSeconds(30);
+
+    /// <summary>Sessions kept per user (the latest renewed); an older one's next renewal is refused.</summary>
+    const int KeptPerName = 64;
+
+    /// <summary>The generation the renewed token carries, or null when the token may not be renewed (a copy, a
+    /// session ended, forgotten). <paramref name="keepUntil"/>: when the renewed token expires.</summary>
+    Task<int?> Renew(string session, int generation, DateTimeOffset keepUntil);
+}
+
+internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState> state) : Grain, IRefreshSessionsGrain
+{
+    public async Task<int?> Renew(string session, int generation, DateTimeOffset keepUntil)
+    {
+        var now = TimeProvider.GetUtcNow();
+        var sessions = state.State.Sessions;
+        sessions.RemoveAll(s => s.KeepUntil <= now);
+        var entry = sessions.Find(s => s.Id == session);
+        int? renewed;
+        if (entry is null)
+        {
+            // A session's first renewal; a later generation of a session not kept (ended long ago, or pushed out) is not.
+            renewed = generation == 0 ? 1 : null;
+            if (renewed is not null)
+            {
+                if (sessions.Count >= IRefreshSessionsGrain.KeptPerName)
+                {
+                    sessions.Remove(sessions.MinBy(s => s.RenewedAt)!);
+                }
+                sessions.Add(new RefreshSession { Id = session, Generation = 1, RenewedAt = now, KeepUntil = keepUntil });
+            }
+        }
+        else if (entry.Ended)
+        {
+            renewed = null;
+        }
+        else if (generation == entry.Generation)
+        {
+            entry.Generation++;
+            entry.RenewedAt = now;
+            entry.KeepUntil = keepUntil;
+            renewed = entry.Generation;
+        }
+        else if (generation == entry.Generation - 1 && now - entry.RenewedAt <= IRefreshSessionsGrain.AnswerLostWithin)
+        {
+            return entry.Generation; // the same renewal again: its answer was lost
+        }
+        else
+        {
+            entry.Ended = true; // a token renewed before, presented again: someone holds a copy
+            renewed = null;
+        }
+        await state.WriteStateAsync();
+        return renewed;
+    }
+}
+
+internal sealed class RefreshSessionsState
+{
+    public List<RefreshSession> Sessions { get; set; } = [];
+}
+
+internal sealed class RefreshSession
+{
+    public string Id { get; set; } = "";
+    public int Generation { get; set; }
+    public DateTimeOffset RenewedAt { get; set; }
+    public DateTimeOffset KeepUntil { get; set; }
+    public bool Ended { get; set; }
+}
