@@ -23,25 +23,27 @@ public static class OutageEndpoints
     {
         var outages = routes.MapGroup("/api/outages").RequireAuthorization().RequireRateLimiting(ApiRateLimits.Customer).WithTags("Outages");
 
-        outages.MapGet("/", async (bool? active, string? region, int? skip, int? take, ClaimsPrincipal user, IGrainFactory grains) =>
+        outages.MapGet("/", async (bool? active, string? region, int? skip, int? take, string? continuationToken, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
-            var query = new OutageQuery(active ?? true, RequestFields.OptionalRegion(region, asked: true), Skip: skip ?? 0, Take: take ?? DefaultTake);
+            var query = new OutageQuery(
+                active ?? true, RequestFields.OptionalRegion(region, asked: true), Skip: skip ?? 0, Take: take ?? DefaultTake,
+                ContinuationToken: RequestFields.Optional(continuationToken, ListPosition.Field, 512));
             if (caller.Role == Roles.Customer)
             {
                 var customer = await caller.OwnCustomerAsync(grains);
                 query = query with { TransformerAreaId = customer.TransformerAreaId, MeterId = customer.MeterId };
             }
             var page = await grains.GetGrain<IOutageBoardGrain>("all").List(query);
-            var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
+            var next = query.ContinuationToken is null && query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
             if (caller.Role == Roles.Customer)
             {
                 // A customer's list holds what GET /{id} and the hub tell them (one or two outages at most), not the
                 // board's rows: those name the other meters cut, the feeder and the merged calls.
                 var views = await Task.WhenAll(page.Items.Select(o => grains.GetGrain<IOutageGrain>(o.Id).Get()));
-                return Results.Ok(new OutageNoticeListResponse(page.Total, [.. views.OfType<OutageView>().Select(OutageNotice.Of)], next));
+                return Results.Ok(new OutageNoticeListResponse(page.Total, [.. views.OfType<OutageView>().Select(OutageNotice.Of)], next, page.ContinuationToken));
             }
-            return Results.Ok(new OutageListResponse(page.Total, page.Items, next));
+            return Results.Ok(new OutageListResponse(page.Total, page.Items, next, page.ContinuationToken));
         }).WithName("ListOutages").Produces<OutageListResponse>().Produces<OutageNoticeListResponse>();
 
         outages.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -124,9 +126,12 @@ public static class OutageEndpoints
     }
 }
 
-public sealed record OutageListResponse(int Total, IReadOnlyList<OutageSummary> Items, int? NextSkip);
+/// <summary>A page of outages, newest first; <c>continuationToken</c> (where the next page starts, unshifted by outages
+/// opened or restored meanwhile) and <c>nextSkip</c> are null on the last page.</summary>
+public sealed record OutageListResponse(int Total, IReadOnlyList<OutageSummary> Items, int? NextSkip, string? ContinuationToken);
 
-public sealed record OutageNoticeListResponse(int Total, IReadOnlyList<OutageNotice> Items, int? NextSkip);
+/// <summary>A customer's page of the outages cutting their supply, paged as <see cref="OutageListResponse"/>.</summary>
+public sealed record OutageNoticeListResponse(int Total, IReadOnlyList<OutageNotice> Items, int? NextSkip, string? ContinuationToken);
 
 public sealed record EtrBody(DateTimeOffset? EstimatedRestorationAt, string? Cause);
 

@@ -59,7 +59,7 @@ public static class PlannedOutageEndpoints
         }).WithName("PlanOutage").RequireAuthorization(Roles.Dispatcher);
 
         outages.MapGet("/", async (
-            string? status, string? feederId, string? transformerAreaId, string? from, string? to, int? skip, int? take,
+            string? status, string? feederId, string? transformerAreaId, string? from, string? to, int? skip, int? take, string? continuationToken,
             ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
         {
             var upcoming = status switch
@@ -70,7 +70,8 @@ public static class PlannedOutageEndpoints
             };
             var query = new PlannedOutageQuery(
                 upcoming, RequestFields.OptionalId(feederId, "feederId"), RequestFields.OptionalId(transformerAreaId, "transformerAreaId"),
-                RequestFields.Moment(from, "from"), RequestFields.Moment(to, "to"), skip ?? 0, take ?? 100);
+                RequestFields.Moment(from, "from"), RequestFields.Moment(to, "to"), skip ?? 0, take ?? 100,
+                ContinuationToken: RequestFields.Optional(continuationToken, ListPosition.Field, 512));
             var caller = Caller.From(user);
             var customer = caller.Role == Roles.Customer ? await caller.OwnCustomerAsync(grains) : null;
             if (customer is not null)
@@ -86,21 +87,21 @@ public static class PlannedOutageEndpoints
             }
             var calendar = grains.GetGrain<IPlannedOutageCalendarGrain>(IPlannedOutageCalendarGrain.Key);
             var page = await calendar.List(query);
-            var next = query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
+            var next = query.ContinuationToken is null && query.Skip + page.Items.Count < page.Total ? query.Skip + page.Items.Count : (int?)null;
             if (customer is null)
             {
-                return Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next));
+                return Results.Ok(new PlannedOutageListResponse(page.Total, page.Items, next, page.ContinuationToken));
             }
             IReadOnlyList<PlannedOutageSummary> items = page.Items;
-            if (upcoming && query.Skip == 0)
+            if (upcoming && query.Skip == 0 && query.ContinuationToken is null)
             {
                 // A plan called off is news until its time has passed ("your supply stays on"): it vanished from the
                 // customer's list on a reload, while the hub had told it live.
                 var now = silo.TimeProvider.GetUtcNow();
-                var finished = await calendar.List(query with { Upcoming = false, Take = 100 });
+                var finished = await calendar.List(query with { Upcoming = false, Take = 100, ContinuationToken = null });
                 items = [.. finished.Items.Where(p => p.Status == PlannedOutageStatus.Cancelled && p.PlannedEnd > now), .. items];
             }
-            return Results.Ok(new PlannedOutageNoticeListResponse(items.Count, [.. items.Select(PlannedOutageNotice.Of)], next));
+            return Results.Ok(new PlannedOutageNoticeListResponse(items.Count, [.. items.Select(PlannedOutageNotice.Of)], next, page.ContinuationToken));
         }).WithName("ListPlannedOutages").RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Customer))
             .Produces<PlannedOutageListResponse>().Produces<PlannedOutageNoticeListResponse>();
 
@@ -156,11 +157,12 @@ public sealed record PlanOutageBody(
     bool? DryRun,
     string? RequestId = null);
 
-/// <summary>One page of the planned-outage calendar; <c>nextSkip</c> is null on the last page.</summary>
-public sealed record PlannedOutageListResponse(int Total, IReadOnlyList<PlannedOutageSummary> Items, int? NextSkip);
+/// <summary>One page of the planned-outage calendar; <c>continuationToken</c> (where the next page starts, unshifted by
+/// plans added or ended meanwhile) and <c>nextSkip</c> are null on the last page.</summary>
+public sealed record PlannedOutageListResponse(int Total, IReadOnlyList<PlannedOutageSummary> Items, int? NextSkip, string? ContinuationToken);
 
-/// <summary>A customer's page of the plans that cut their supply; <c>nextSkip</c> is null on the last page.</summary>
-public sealed record PlannedOutageNoticeListResponse(int Total, IReadOnlyList<PlannedOutageNotice> Items, int? NextSkip);
+/// <summary>A customer's page of the plans that cut their supply, paged as <see cref="PlannedOutageListResponse"/>.</summary>
+public sealed record PlannedOutageNoticeListResponse(int Total, IReadOnlyList<PlannedOutageNotice> Items, int? NextSkip, string? ContinuationToken);
 
 /// <summary>When it actually happened; now when omitted.</summary>
 public sealed record ActualTimeBody(DateTimeOffset? At);

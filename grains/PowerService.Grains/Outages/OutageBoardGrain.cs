@@ -18,9 +18,12 @@ public interface IOutageBoardGrain : IGrain
     Task<OutagePage> List(OutageQuery query);
 }
 
-public sealed record OutageQuery(bool Active = true, string? Region = null, string? TransformerAreaId = null, string? MeterId = null, int Skip = 0, int Take = 100);
+/// <param name="ContinuationToken">Where the page starts (<see cref="ListPosition"/>): the last page's token.</param>
+public sealed record OutageQuery(
+    bool Active = true, string? Region = null, string? TransformerAreaId = null, string? MeterId = null, int Skip = 0, int Take = 100, string? ContinuationToken = null);
 
-public sealed record OutagePage(int Total, IReadOnlyList<OutageSummary> Items);
+/// <summary>A page of outages, newest first; <paramref name="ContinuationToken"/> null on the last page.</summary>
+public sealed record OutagePage(int Total, IReadOnlyList<OutageSummary> Items, string? ContinuationToken = null);
 
 /// <summary>What the list and the map show of one outage: with the repair order that fixes it and its crew, so a
 /// console shows them from its first load (rows stored before they were kept read null until the outage's next change).</summary>
@@ -101,7 +104,8 @@ internal sealed class OutageBoardGrain(IPersistentState<OutageBoardRecord> state
             .OrderByDescending(o => o.StartedAt)
             .ThenBy(o => o.Id, StringComparer.Ordinal)
             .ToList();
-        return Task.FromResult(new OutagePage(matching.Count, matching.Skip(query.Skip).Take(query.Take).ToList()));
+        var (items, next) = ListPosition.Page(matching, o => new ListPosition(ListPosition.Newest(o.StartedAt), o.Id), query.ContinuationToken, query.Skip, query.Take);
+        return Task.FromResult(new OutagePage(matching.Count, items, next));
     }
 
     private Task Flush() => _board.FlushAsync();

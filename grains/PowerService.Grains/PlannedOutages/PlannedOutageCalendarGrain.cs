@@ -27,12 +27,14 @@ public interface IPlannedOutageCalendarGrain : IGrain
 
 /// <summary><paramref name="From"/>/<paramref name="To"/>: only plans whose planned window overlaps [from, to).
 /// <paramref name="FeederId"/>: plans naming the feeder, and plans naming any of <paramref name="FeederAreaIds"/> (the
-/// feeder's transformer areas), so a feeder's calendar shows the work on its areas too.</summary>
+/// feeder's transformer areas), so a feeder's calendar shows the work on its areas too. <paramref name="ContinuationToken"/>:
+/// where the page starts (<see cref="ListPosition"/>), the last page's token.</summary>
 public sealed record PlannedOutageQuery(
     bool Upcoming = true, string? FeederId = null, string? TransformerAreaId = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Skip = 0, int Take = 100,
-    IReadOnlyList<string>? FeederAreaIds = null);
+    IReadOnlyList<string>? FeederAreaIds = null, string? ContinuationToken = null);
 
-public sealed record PlannedOutagePage(int Total, IReadOnlyList<PlannedOutageSummary> Items);
+/// <summary>A page of the calendar; <paramref name="ContinuationToken"/> null on the last page.</summary>
+public sealed record PlannedOutagePage(int Total, IReadOnlyList<PlannedOutageSummary> Items, string? ContinuationToken = null);
 
 /// <summary>What the calendar shows of one planned outage.</summary>
 public sealed record PlannedOutageSummary(
@@ -123,7 +125,9 @@ internal sealed class PlannedOutageCalendarGrain(IPersistentState<PlannedOutageC
         var ordered = (query.Upcoming ? matching.OrderBy(p => p.PlannedStart) : matching.OrderByDescending(p => p.PlannedStart))
             .ThenBy(p => p.Id, StringComparer.Ordinal)
             .ToList();
-        return Task.FromResult(new PlannedOutagePage(ordered.Count, ordered.Skip(query.Skip).Take(query.Take).ToList()));
+        var (items, next) = ListPosition.Page(
+            ordered, p => new ListPosition(query.Upcoming ? p.PlannedStart.UtcTicks : ListPosition.Newest(p.PlannedStart), p.Id), query.ContinuationToken, query.Skip, query.Take);
+        return Task.FromResult(new PlannedOutagePage(ordered.Count, items, next));
     }
 }
 

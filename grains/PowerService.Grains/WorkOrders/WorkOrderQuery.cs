@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace PowerService.Grains.WorkOrders;
 
 /// <summary>A filter and one page of an order list. Lists are ordered most urgent first: by the due time of the
@@ -104,26 +101,12 @@ public readonly record struct WorkOrderSortKey(long DueTicks, string Id)
         return byDue != 0 ? byDue : string.CompareOrdinal(Id, other.Id);
     }
 
-    /// <summary>Opaque to clients: base64url of "ticks:id".</summary>
-    public string ToToken() =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{DueTicks}:{Id}"))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    /// <summary>Opaque to clients (<see cref="ListPosition"/>).</summary>
+    public string ToToken() => new ListPosition(DueTicks, Id).ToToken();
 
     public static WorkOrderSortKey Parse(string token)
     {
-        try
-        {
-            var base64 = token.Replace('-', '+').Replace('_', '/');
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=')));
-            var colon = text.IndexOf(':', StringComparison.Ordinal);
-            if (colon > 0 && colon < text.Length - 1 && long.TryParse(text.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
-            {
-                return new WorkOrderSortKey(ticks, text[(colon + 1)..]);
-            }
-        }
-        catch (FormatException)
-        {
-            // Not base64: reported below like any other token this service did not issue.
-        }
-        throw new InvalidFieldException("continuationToken", "The continuation token is not one this service issued; start again without it.");
+        var position = ListPosition.Parse(token);
+        return new WorkOrderSortKey(position.Rank, position.Id);
     }
 }

@@ -431,12 +431,13 @@ function toOutageRow(o) {
 }
 
 async function loadOutages(region) {
-  let skip = 0;
+  // Keyset pages: an outage restored while the board loads does not make the next page skip one still out.
+  let token = null;
   do {
-    const page = await api("GET", `/api/outages?active=true&take=1000&skip=${skip}${region === "*" ? "" : `&region=${encodeURIComponent(region)}`}`);
+    const page = await api("GET", `/api/outages?active=true&take=1000${token ? `&continuationToken=${encodeURIComponent(token)}` : ""}${region === "*" ? "" : `&region=${encodeURIComponent(region)}`}`);
     for (const o of page.items) if (!outages.has(o.id)) outages.set(o.id, toOutageRow(o));
-    skip = page.nextSkip;
-  } while (skip !== null && skip !== undefined);
+    token = page.continuationToken;
+  } while (token);
   drawNow("outages");
 }
 
