@@ -155,6 +155,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], answers.Select(a => a.StatusCode).Order());
         var refused = await Json(answers.Single(a => a.StatusCode == HttpStatusCode.Conflict));
         Assert.Contains("last callback: Unreachable, attempt 1", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("changed-since-seen", refused.GetProperty("code").GetString());
         Assert.Equal(1, (await Json(await _dispatcher.GetAsync("/api/work-orders/WO-CB2"))).GetProperty("callback").GetProperty("attempts").GetInt32());
         Assert.Equal("version", (await Json(await _dispatcher.PostAsJsonAsync("/api/work-orders/WO-CB2/callback", new { outcome = "Unreachable", version = 0 }))).GetProperty("field").GetString());
     }
@@ -250,6 +251,23 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Created");
     }
 
+    /// <summary>An IVR whose call counter restarted sent another customer's report under a used request id: it was
+    /// answered 201 with the first order and the report never recorded. A 409 with a code the IVR can branch on.</summary>
+    [Fact]
+    public async Task Another_report_under_a_used_request_id_is_a_409_coded_request_id_reused_and_nothing_is_created()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+        var first = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { kind = "FaultRepair", description = "No power", customerId = "CU-0001", requestId = "ivr-0001" });
+
+        var other = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { kind = "Complaint", description = "Bill too high", customerId = "CU-0001", requestId = "ivr-0001" });
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.Conflict), (first.StatusCode, other.StatusCode));
+        var problem = await Json(other);
+        Assert.Equal("request-id-reused", problem.GetProperty("code").GetString());
+        Assert.Contains("Request id 'ivr-0001' was used for another report", problem.GetProperty("detail").GetString());
+        Assert.Equal(1, (await Json(await _dispatcher.GetAsync("/api/work-orders?region=R1"))).GetProperty("total").GetInt32());
+    }
+
     [Fact]
     public async Task An_order_sent_again_under_the_senders_own_id_is_answered_and_a_different_one_under_it_is_a_409()
     {
@@ -304,7 +322,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await Json(response);
-        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Equal((field, "invalid-field"), (problem.GetProperty("field").GetString(), problem.GetProperty("code").GetString()));
         // The field is named apart; the detail is the reason a person reads, without .NET's "(Parameter 'x')".
         Assert.DoesNotContain("(Parameter", problem.GetProperty("detail").GetString());
     }
@@ -448,6 +466,7 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Conflict, offShift.StatusCode);
         Assert.Contains("Crew 'C-NIGHT' is off shift", (await Json(offShift)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("force-required", (await Json(offShift)).GetProperty("code").GetString());
         Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
         Assert.Contains($"changed since you saw it (version {version}", (await Json(stale)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, badVersion.StatusCode);

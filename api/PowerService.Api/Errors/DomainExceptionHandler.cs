@@ -45,7 +45,7 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
     {
         InvalidFieldException invalid => Problem(StatusCodes.Status400BadRequest, "Invalid field", invalid.Message, invalid.Field),
         EntityNotFoundException missing => Problem(StatusCodes.Status404NotFound, $"{missing.Entity} not found", missing.Message),
-        DomainConflictException conflict => Problem(StatusCodes.Status409Conflict, "Conflict", conflict.Message),
+        DomainConflictException conflict => Problem(StatusCodes.Status409Conflict, "Conflict", conflict.Message, code: conflict.Code),
         StorageUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The store did not answer; nothing was changed. Retry shortly."),
         ServiceBusyException busy => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", busy.Message),
         GrainCallTimeoutException => Problem(StatusCodes.Status503ServiceUnavailable, "Busy", "The request timed out inside the silo. Retry shortly."),
@@ -89,13 +89,19 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
     [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>\S+) (?<name>\w+)" from "(?<value>.*)"\.$""")]
     private static partial System.Text.RegularExpressions.Regex UnboundPattern();
 
-    private static ProblemDetails Problem(int status, string title, string detail, string? field = null)
+    /// <param name="code">What a client branches on: a conflict's <see cref="ConflictCodes"/> code; a bad field is
+    /// <c>invalid-field</c>, an unknown entity <c>not-found</c>.</param>
+    private static ProblemDetails Problem(int status, string title, string detail, string? field = null, string? code = null)
     {
         var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
         if (field is not null)
         {
             problem.Extensions["field"] = field;
             problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
+        }
+        if ((code ?? (field is not null ? "invalid-field" : status == StatusCodes.Status404NotFound ? "not-found" : null)) is { } named)
+        {
+            problem.Extensions["code"] = named;
         }
         return problem;
     }

@@ -262,11 +262,11 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             var booked = LiveBookings(slot.Start, now).Count();
             if (existing >= 0 && booked > 0 && S.Slots[existing].End != slot.End)
             {
-                throw new DomainConflictException($"The slot at {slot.Start:O} has bookings; its end cannot move.");
+                throw new DomainConflictException($"The slot at {slot.Start:O} has bookings; its end cannot move.", ConflictCodes.SlotUnavailable);
             }
             if (booked > slot.Capacity)
             {
-                throw new DomainConflictException($"The slot at {slot.Start:O} has {booked} bookings; its capacity cannot drop to {slot.Capacity}.");
+                throw new DomainConflictException($"The slot at {slot.Start:O} has {booked} bookings; its capacity cannot drop to {slot.Capacity}.", ConflictCodes.SlotUnavailable);
             }
             if (S.Slots.Any(s => s.Start != slot.Start && s.Start < slot.End && slot.Start < s.End))
             {
@@ -322,7 +322,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         if (slot is null || slot.End <= now)
         {
             await CommitIfAnyAsync(events);
-            throw new DomainConflictException($"Crew '{Id}' has no open slot starting at {request.SlotStart:O}.");
+            throw new DomainConflictException($"Crew '{Id}' has no open slot starting at {request.SlotStart:O}.", ConflictCodes.SlotUnavailable);
         }
         // A customer's visit leaves the crew its dispatch lead: a slot starting sooner, or under way, is a promise the
         // crew cannot keep (a customer booked a visit half over). A dispatcher may fit one in, agreed with the crew.
@@ -331,7 +331,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             await CommitIfAnyAsync(events);
             throw new DomainConflictException(
                 $"The slot of crew '{Id}' at {TimeText.Minute(slot.Start, request.SlotStart)} starts too soon: a visit is booked at least {booking.DispatchLead.TotalMinutes:0} minutes "
-                + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {TimeText.Minute(EarliestBookable(now, request.SlotStart.Offset))}.");
+                + $"ahead, so that the crew can be sent in time. The earliest start you can book now is {TimeText.Minute(EarliestBookable(now, request.SlotStart.Offset))}.", ConflictCodes.SlotUnavailable);
         }
         // One hold per order at a crew: a hold on another slot moves here (one order holding every slot would keep them
         // from every other customer). A confirmed visit stands beside it until the order confirms the new one in its
@@ -340,7 +340,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         if (LiveBookings(slot.Start, now).Count() >= slot.Capacity)
         {
             await CommitIfAnyAsync(events);
-            throw new DomainConflictException($"The slot of crew '{Id}' at {slot.Start:O} is full.");
+            throw new DomainConflictException($"The slot of crew '{Id}' at {slot.Start:O} is full.", ConflictCodes.SlotUnavailable);
         }
         if (other is not null)
         {

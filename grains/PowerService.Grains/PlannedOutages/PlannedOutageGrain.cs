@@ -64,7 +64,7 @@ internal sealed partial class PlannedOutageGrain(
         {
             if (requestKey is null || requestKey != Outage.PlannedByRequest || dryRun)
             {
-                throw new DomainConflictException($"Planned outage '{Id}' already exists ({Outage.Status}).");
+                throw new DomainConflictException($"Planned outage '{Id}' already exists ({Outage.Status}).", ConflictCodes.AlreadyExists);
             }
             // The same request again (the sender lost the answer) gets the plan it made; another plan under the same
             // request id was answered 201 with the first one, and the planning system took it as scheduled.
@@ -72,7 +72,7 @@ internal sealed partial class PlannedOutageGrain(
                 ? new PlannedOutagePlan(false, true, Outage.Impact!, [], Outage.Warnings, Outage.ToView())
                 : throw new DomainConflictException(
                     $"Request id '{request.RequestId}' already planned outage '{Id}' ({Outage.Kind}, {TimeText.Minute(Outage.PlannedStart, request.PlannedStart)} to "
-                    + $"{TimeText.Minute(Outage.PlannedEnd, request.PlannedStart)}) with other content: send another plan with a request id of its own.");
+                    + $"{TimeText.Minute(Outage.PlannedEnd, request.PlannedStart)}) with other content: send another plan with a request id of its own.", ConflictCodes.RequestIdReused);
         }
         var now = TimeProvider.GetUtcNow();
         var areas = await Validate(request);

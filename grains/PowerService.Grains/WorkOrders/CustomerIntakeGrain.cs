@@ -73,7 +73,7 @@ internal sealed class CustomerIntakeGrain(IJournal journal, IPersistentState<Cus
         if (visits >= MaxVisits)
         {
             throw new DomainConflictException(
-                $"Customer '{GetPrimaryKeyString()}' already holds or has booked {visits} visits; release one (DELETE /api/bookings/{{id}}) or book through the 95598 hotline.");
+                $"Customer '{GetPrimaryKeyString()}' already holds or has booked {visits} visits; release one (DELETE /api/bookings/{{id}}) or book through the 95598 hotline.", ConflictCodes.LimitReached);
         }
         _pendingVisits[orderId] = now;
     }
@@ -99,7 +99,7 @@ internal sealed class CustomerIntakeGrain(IJournal journal, IPersistentState<Cus
         if (request.Channel.IsSelfService() && selfService >= MaxOpenSelfServiceRequests)
         {
             throw new DomainConflictException(
-                $"Customer '{GetPrimaryKeyString()}' already has {selfService} open self-service requests; a new one can be made when one of them is done, or through the 95598 hotline.");
+                $"Customer '{GetPrimaryKeyString()}' already has {selfService} open self-service requests; a new one can be made when one of them is done, or through the 95598 hotline.", ConflictCodes.LimitReached);
         }
         if (RepeatedFault(request, open) is { } earlier)
         {
@@ -124,7 +124,7 @@ internal sealed class CustomerIntakeGrain(IJournal journal, IPersistentState<Cus
             // In how long, not at what time: the customer's clock is not the silo's.
             var wait = made.Min() + SelfServiceWindow - now;
             throw new DomainConflictException(
-                $"Customer '{GetPrimaryKeyString()}' has made {made.Count} requests through the app in the last {SelfServiceWindow.TotalHours:0} hours; the next can be made in {(int)wait.TotalHours} h {wait.Minutes} min, or call the 95598 hotline now.");
+                $"Customer '{GetPrimaryKeyString()}' has made {made.Count} requests through the app in the last {SelfServiceWindow.TotalHours:0} hours; the next can be made in {(int)wait.TotalHours} h {wait.Minutes} min, or call the 95598 hotline now.", ConflictCodes.LimitReached);
         }
         made.Add(now);
         await state.WriteStateAsync();

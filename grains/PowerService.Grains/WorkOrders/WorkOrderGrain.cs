@@ -67,9 +67,10 @@ internal sealed partial class WorkOrderGrain(
             {
                 return Order.ToView();
             }
-            throw new DomainConflictException(request is null
-                ? $"Work order '{Id}' already exists."
-                : $"Request id '{order.RequestId}' was used for another report (work order '{Id}'); a new report takes a new request id.");
+            throw request is null
+                ? new DomainConflictException($"Work order '{Id}' already exists.", ConflictCodes.AlreadyExists)
+                : new DomainConflictException(
+                    $"Request id '{order.RequestId}' was used for another report (work order '{Id}'); a new report takes a new request id.", ConflictCodes.RequestIdReused);
         }
         var now = TimeProvider.GetUtcNow();
         var created = await Classify(await Validate(order, now), order);
@@ -225,7 +226,7 @@ internal sealed partial class WorkOrderGrain(
         if (command.Version is { } seen && seen != order.Version)
         {
             var now = order.CrewId is { } crew ? $"{order.State} with crew '{crew}'" : order.State.ToString();
-            throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}: {now}); look at it again before you {command.Action}.");
+            throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}: {now}); look at it again before you {command.Action}.", ConflictCodes.ChangedSinceSeen);
         }
         if (command.Action == WorkOrderAction.Dispatch)
         {
@@ -316,7 +317,7 @@ internal sealed partial class WorkOrderGrain(
                 {
                     // Each hold and resume is two journal entries and a push to every console of the region: an app (or a
                     // script) flipping it grew one order's journal by 0.5 MB in 40 s.
-                    throw new DomainConflictException($"Work order '{Id}' was put on hold from the app {order.CustomerHolds} times already; to change the visit again, call the 95598 service line.");
+                    throw new DomainConflictException($"Work order '{Id}' was put on hold from the app {order.CustomerHolds} times already; to change the visit again, call the 95598 service line.", ConflictCodes.LimitReached);
                 }
                 if (byCustomer && order.MergedOrders.Count > 0)
                 {
@@ -555,7 +556,7 @@ internal sealed partial class WorkOrderGrain(
         if (attempt.Version is { } seen && seen != order.Version)
         {
             var last = order.Callback.LastOutcome is { } outcome ? $" (last callback: {outcome}, attempt {order.Callback.Attempts})" : "";
-            throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}){last}; look at it again before you record the callback.");
+            throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}){last}; look at it again before you record the callback.", ConflictCodes.ChangedSinceSeen);
         }
         var change = new Change(order, TimeProvider.GetUtcNow()) { Request = request };
         callback = callback with { Attempts = callback.Attempts + 1, LastOutcome = attempt.Outcome, NextAttemptAt = null, RetryAnnounced = false };
@@ -678,12 +679,12 @@ internal sealed partial class WorkOrderGrain(
         var now = TimeProvider.GetUtcNow();
         if (crew.Status == CrewStatus.OffShift || !DispatchScoring.OnShift(crew.Profile.Shifts, now))
         {
-            throw new DomainConflictException($"Crew '{crew.Id}' is off shift: its offer would lapse unanswered. Choose a crew on shift, or force the assignment if the crew was called in.");
+            throw new DomainConflictException($"Crew '{crew.Id}' is off shift: its offer would lapse unanswered. Choose a crew on shift, or force the assignment if the crew was called in.", ConflictCodes.ForceRequired);
         }
         var skill = DispatchScoring.SkillForKind(order.Kind);
         if (!crew.Profile.Skills.Contains(skill))
         {
-            throw new DomainConflictException($"Crew '{crew.Id}' has no {skill} skill, which {order.Kind} work needs; force the assignment if the crew can do it all the same.");
+            throw new DomainConflictException($"Crew '{crew.Id}' has no {skill} skill, which {order.Kind} work needs; force the assignment if the crew can do it all the same.", ConflictCodes.ForceRequired);
         }
     }
 
