@@ -68,7 +68,7 @@ public static class ApiServiceCollectionExtensions
         services.AddSingleton<StoreProbe>();
         services.AddConnectionLimits();
 
-        services.AddOpenApi();
+        services.AddOpenApi(ApiDocument.Configure);
         // Enums travel as names ("FaultRepair"), not numbers, in every answer. A body field the request does not have
         // is a 400 naming it (JsonBodyProblem), not silently dropped: a misspelt note would be lost without a word.
         // Text is plain text (PlainTextJson) in every body, and a point in time carries its offset (OffsetTimeJson).

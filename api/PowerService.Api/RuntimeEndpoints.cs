@@ -22,7 +22,7 @@ public static class RuntimeEndpoints
                     failing?.Since, failing?.Error, http.Read()));
             })
             .RequireAuthorization(Roles.Operator)
-            .WithName("GetRuntimeStatistics");
+            .WithName("GetRuntimeStatistics").Produces<RuntimeStatsView>();
         return routes;
     }
 }

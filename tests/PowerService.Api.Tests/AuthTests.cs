@@ -413,4 +413,31 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.True(paths.TryGetProperty("/api/auth/token", out _));
         Assert.True(paths.TryGetProperty("/api/runtime/stats", out _));
     }
+
+    /// <summary>A client generated from the document had no response types, no token, every string typed as anything
+    /// and optional fields required (an accept demanded note, location and targetId): the document says what answers
+    /// come back with which status, that a bearer token is needed, the names an enum field takes, and requires no field
+    /// of a request body (the API checks each, a 400 naming it).</summary>
+    [Fact]
+    public async Task The_OpenAPI_document_types_answers_errors_the_token_and_enum_fields_for_a_generated_client()
+    {
+        using var body = JsonDocument.Parse(await _api.CreateClient().GetStringAsync("/openapi/v1.json"));
+        var root = body.RootElement;
+        var paths = root.GetProperty("paths");
+        var schemas = root.GetProperty("components").GetProperty("schemas");
+
+        var create = paths.GetProperty("/api/work-orders").GetProperty("post");
+        Assert.Equal("#/components/schemas/WorkOrderView",
+            create.GetProperty("responses").GetProperty("201").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.True(create.GetProperty("responses").GetProperty("409").GetProperty("content").TryGetProperty("application/problem+json", out _));
+        Assert.Equal("Bearer", create.GetProperty("security")[0].EnumerateObject().Single().Name);
+        Assert.Equal("bearer", root.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
+        Assert.False(paths.GetProperty("/api/auth/token").GetProperty("post").TryGetProperty("security", out _));
+        Assert.True(paths.GetProperty("/api/bookings/{id}").GetProperty("delete").GetProperty("responses").TryGetProperty("204", out _));
+        Assert.Contains("Complaint", schemas.GetProperty("CreateWorkOrderBody").GetProperty("properties").GetProperty("kind").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("string", schemas.GetProperty("TransitionBody").GetProperty("properties").GetProperty("action").GetProperty("type").GetString());
+        Assert.False(schemas.GetProperty("TransitionBody").TryGetProperty("required", out var required) && required.GetArrayLength() > 0);
+        var rows = schemas.GetProperty("OutageListResponse").GetProperty("properties");
+        Assert.True(rows.TryGetProperty("continuationToken", out _));
+    }
 }

@@ -33,7 +33,7 @@ public static class BookingEndpoints
             await WorkOrderEndpoints.VisibleOrderAsync(grains, orderId, caller);
             var booking = await grains.GetGrain<IWorkOrderGrain>(orderId).HoldVisit(crewId, slotStart, caller.Actor);
             return Results.Created($"/api/bookings/{Uri.EscapeDataString(booking.Id)}", booking);
-        }).WithName("HoldBooking");
+        }).WithName("HoldBooking").Produces<Booking>(StatusCodes.Status201Created);
 
         // What a customer picks from in the app (and a dispatcher on the phone with them): the order's region's free visit
         // times. A customer could not book at all: crews are not theirs to list, and slots were listed per crew only.
@@ -44,10 +44,10 @@ public static class BookingEndpoints
             var until = RequestFields.Moment(to, "to") ?? silo.TimeProvider.GetUtcNow().AddDays(VisitTimesAhead);
             await WorkOrderEndpoints.VisibleOrderAsync(grains, id, caller);
             return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).VisitTimes(caller.Actor, until, MaxVisitTimes));
-        }).WithName("ListVisitTimes");
+        }).WithName("ListVisitTimes").Produces<IReadOnlyList<VisitTime>>();
 
         bookings.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await VisibleBookingAsync(grains, id, Caller.From(user)))).WithName("GetBooking");
+            Results.Ok(await VisibleBookingAsync(grains, id, Caller.From(user)))).WithName("GetBooking").Produces<Booking>();
 
         bookings.MapPost("/{id}/confirm", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -56,7 +56,7 @@ public static class BookingEndpoints
             var order = await grains.GetGrain<IWorkOrderGrain>(booking.OrderId).Apply(new WorkOrderCommand(WorkOrderAction.Reserve, caller.Actor, TargetId: booking.Id));
             var confirmed = await grains.GetGrain<IFieldCrewGrain>(booking.CrewId).GetBooking(booking.Id);
             return Results.Ok(new BookingConfirmation(confirmed!, order));
-        }).WithName("ConfirmBooking");
+        }).WithName("ConfirmBooking").Produces<BookingConfirmation>();
 
         bookings.MapDelete("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -64,7 +64,7 @@ public static class BookingEndpoints
             var booking = await VisibleBookingAsync(grains, id, caller);
             await grains.GetGrain<IFieldCrewGrain>(booking.CrewId).ReleaseHold(booking.Id, caller.Actor);
             return Results.NoContent();
-        }).WithName("ReleaseBooking");
+        }).WithName("ReleaseBooking").Produces(StatusCodes.Status204NoContent);
 
         return routes;
     }

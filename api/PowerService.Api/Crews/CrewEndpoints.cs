@@ -34,7 +34,7 @@ public static class CrewEndpoints
             var existed = await grains.GetGrain<IFieldCrewGrain>(id).Get() is not null;
             var view = await grains.GetGrain<IFieldCrewGrain>(id).Register(profile, Caller.From(user).Actor);
             return existed ? Results.Ok(view) : Results.Created($"/api/crews/{Uri.EscapeDataString(id)}", view);
-        }).RequireAuthorization(Roles.Dispatcher).WithName("RegisterCrew");
+        }).RequireAuthorization(Roles.Dispatcher).WithName("RegisterCrew").Produces<CrewView>(StatusCodes.Status201Created).Produces<CrewView>();
 
         crews.MapGet("/", async (string? region, IGrainFactory grains) =>
         {
@@ -42,10 +42,10 @@ public static class CrewEndpoints
             var ids = await grains.GetGrain<IDispatchGrain>(name).GetCrewIds();
             var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<IFieldCrewGrain>(id).Get()));
             return Results.Ok(views.OfType<CrewView>().ToList());
-        }).RequireAuthorization(Roles.Operator).WithName("ListCrews");
+        }).RequireAuthorization(Roles.Operator).WithName("ListCrews").Produces<IReadOnlyList<CrewView>>();
 
         crews.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await VisibleCrewAsync(grains, id, Caller.From(user)))).WithName("GetCrew");
+            Results.Ok(await VisibleCrewAsync(grains, id, Caller.From(user)))).WithName("GetCrew").Produces<CrewView>();
 
         // The PDA's whole list in one request: it read the list and then each card's order (N + 1 requests), and a crew
         // holding 30 orders or more hit its own rate limit on a reload and was left with cards "Loading details…".
@@ -54,13 +54,13 @@ public static class CrewEndpoints
             var crew = await VisibleCrewAsync(grains, id, Caller.From(user));
             var views = await Task.WhenAll(crew.CurrentOrders.Concat(crew.QueuedOrders).Select(order => grains.GetGrain<IWorkOrderGrain>(order).Get()));
             return Results.Ok(views.OfType<WorkOrderView>().Where(order => order.CrewId == crew.Id).ToList());
-        }).WithName("ListCrewOrders");
+        }).WithName("ListCrewOrders").Produces<IReadOnlyList<WorkOrderView>>();
 
         crews.MapPost("/{id}/location", async (string id, LocationBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await ReportLocationAsync(grains, id, body, Caller.From(user)))).RequireAuthorization(CrewChanges).WithName("ReportCrewLocation");
+            Results.Ok(await ReportLocationAsync(grains, id, body, Caller.From(user)))).RequireAuthorization(CrewChanges).WithName("ReportCrewLocation").Produces<CrewView>();
 
         crews.MapPost("/{id}/status", async (string id, CrewStatusBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await SetStatusAsync(grains, id, body, Caller.From(user)))).RequireAuthorization(CrewChanges).WithName("SetCrewStatus");
+            Results.Ok(await SetStatusAsync(grains, id, body, Caller.From(user)))).RequireAuthorization(CrewChanges).WithName("SetCrewStatus").Produces<CrewView>();
 
         crews.MapPost("/{id}/slots", async (string id, SlotsBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -71,7 +71,7 @@ public static class CrewEndpoints
                 slot!.End ?? throw new InvalidFieldException($"slots[{i}].end", "end is required."),
                 slot.Capacity ?? throw new InvalidFieldException($"slots[{i}].capacity", "capacity is required."))).ToList();
             return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).PublishSlots(slots, caller.Actor));
-        }).RequireAuthorization(CrewChanges).WithName("PublishCrewSlots");
+        }).RequireAuthorization(CrewChanges).WithName("PublishCrewSlots").Produces<IReadOnlyList<SlotView>>();
 
         crews.MapGet("/{id}/slots", async (string id, string? from, string? to, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
         {
@@ -89,7 +89,7 @@ public static class CrewEndpoints
             var start = since ?? silo.TimeProvider.GetUtcNow();
             var end = until ?? (start > DateTimeOffset.MaxValue.AddDays(-14) ? DateTimeOffset.MaxValue : start.AddDays(14));
             return Results.Ok(await grains.GetGrain<IFieldCrewGrain>(id).GetSlots(start, end));
-        }).WithName("GetCrewSlots");
+        }).WithName("GetCrewSlots").Produces<IReadOnlyList<SlotView>>();
 
         return routes;
     }
@@ -132,11 +132,11 @@ public static class CrewEndpoints
     }
 }
 
-public sealed record RegisterCrewBody(string? Id, string? Name, string? Region, IReadOnlyList<string>? Skills, int? Capacity, LocationBody? Home, IReadOnlyList<PeriodBody>? Shifts);
+public sealed record RegisterCrewBody(string? Id, string? Name, string? Region, [property: NamesOf(typeof(CrewSkill))] IReadOnlyList<string>? Skills, int? Capacity, LocationBody? Home, IReadOnlyList<PeriodBody>? Shifts);
 
 public sealed record PeriodBody(DateTimeOffset? Start, DateTimeOffset? End);
 
-public sealed record CrewStatusBody(string? Status);
+public sealed record CrewStatusBody([property: NamesOf(typeof(CrewStatus))] string? Status);
 
 public sealed record SlotsBody(IReadOnlyList<SlotBody>? Slots);
 

@@ -18,7 +18,7 @@ public static class EnergyEndpoints
                 Results.Ok(await grains.GetGrain<IAreaEnergyGrain>(PlainIds.Lookup("Transformer area", id)).Get()))
             .RequireAuthorization(Roles.Operator)
             .WithTags("Energy")
-            .WithName("GetTransformerAreaEnergy");
+            .WithName("GetTransformerAreaEnergy").Produces<AreaEnergyView>();
         return routes;
     }
 }

@@ -57,7 +57,7 @@ public static class ImportEndpoints
             .RequireAuthorization(Roles.Dispatcher)
             .Accepts<string>("text/csv")
             .WithMetadata(new RequestSizeLimitAttribute(MaxCsvBytes))
-            .WithName("ImportTopology");
+            .WithName("ImportTopology").Produces<ImportResult>();
         return routes;
     }
 }

@@ -21,7 +21,7 @@ public static class IndicatorEndpoints
             })
             .RequireAuthorization(Roles.Operator)
             .WithTags("Indicators")
-            .WithName("GetIndicators");
+            .WithName("GetIndicators").Produces<ServiceIndicators>();
         return routes;
     }
 }

@@ -33,11 +33,11 @@ public static class MeterEventEndpoints
         .RequireAuthorization(Roles.Ami)
         .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
         .WithTags("Meter events")
-        .WithName("PostMeterEvents");
+        .WithName("PostMeterEvents").Produces<IngestionReceipt>();
         return routes;
     }
 }
 
 public sealed record MeterEventsBody(IReadOnlyList<MeterEventBody?>? Events);
 
-public sealed record MeterEventBody(string? MeterId, string? EventId, string? Type, DateTimeOffset? At, double? Kwh, double? Voltage, double? LoadKw);
+public sealed record MeterEventBody(string? MeterId, string? EventId, [property: NamesOf(typeof(MeterEventType))] string? Type, DateTimeOffset? At, double? Kwh, double? Voltage, double? LoadKw);

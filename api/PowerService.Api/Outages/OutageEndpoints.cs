@@ -44,7 +44,10 @@ public static class OutageEndpoints
                 return Results.Ok(new OutageNoticeListResponse(page.Total, [.. views.OfType<OutageView>().Select(OutageNotice.Of)], next, page.ContinuationToken));
             }
             return Results.Ok(new OutageListResponse(page.Total, page.Items, next, page.ContinuationToken));
-        }).WithName("ListOutages").Produces<OutageListResponse>().Produces<OutageNoticeListResponse>();
+        })
+            // A customer's page holds notices (OutageNoticeListResponse: their own outages, without other meters or
+            // counts); the schema is the staff's board rows.
+            .WithName("ListOutages").Produces<OutageListResponse>();
 
         outages.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -70,7 +73,7 @@ public static class OutageEndpoints
                 Roles.Crew when caller.CrewId != outage.CrewId => Results.Ok(outage with { ImportantCustomers = [] }),
                 _ => Results.Ok(outage),
             };
-        }).WithName("GetOutage");
+        }).WithName("GetOutage").Produces<OutageView>();
 
         outages.MapPost("/{id}/etr", async (string id, EtrBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -80,7 +83,7 @@ public static class OutageEndpoints
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).SetEstimatedRestoration(etr, caller.Actor, cause))
                 : NotTheirs;
-        }).WithName("SetOutageEstimatedRestoration");
+        }).WithName("SetOutageEstimatedRestoration").Produces<OutageView>();
 
         outages.MapPost("/{id}/confirm", async (string id, CauseBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -89,7 +92,7 @@ public static class OutageEndpoints
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Confirm(caller.Actor, cause))
                 : NotTheirs;
-        }).WithName("ConfirmOutage");
+        }).WithName("ConfirmOutage").Produces<OutageView>();
 
         outages.MapPost("/{id}/restore", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -97,7 +100,7 @@ public static class OutageEndpoints
             return await MayChangeAsync(grains, id, caller)
                 ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Restore(caller.Actor))
                 : NotTheirs;
-        }).WithName("RestoreOutage");
+        }).WithName("RestoreOutage").Produces<OutageView>();
 
         return routes;
     }

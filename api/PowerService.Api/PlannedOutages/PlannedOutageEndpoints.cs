@@ -56,7 +56,7 @@ public static class PlannedOutageEndpoints
                     extensions: new Dictionary<string, object?> { ["refusals"] = plan.Refusals, ["warnings"] = plan.Warnings, ["impact"] = plan.Impact });
             }
             return Results.Created($"/api/planned-outages/{Uri.EscapeDataString(id)}", plan);
-        }).WithName("PlanOutage").RequireAuthorization(Roles.Dispatcher);
+        }).WithName("PlanOutage").Produces<PlannedOutagePlan>(StatusCodes.Status201Created).Produces<PlannedOutagePlan>().RequireAuthorization(Roles.Dispatcher);
 
         outages.MapGet("/", async (
             string? status, string? feederId, string? transformerAreaId, string? from, string? to, int? skip, int? take, string? continuationToken,
@@ -103,25 +103,26 @@ public static class PlannedOutageEndpoints
             }
             return Results.Ok(new PlannedOutageNoticeListResponse(items.Count, [.. items.Select(PlannedOutageNotice.Of)], next, page.ContinuationToken));
         }).WithName("ListPlannedOutages").RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Customer))
-            .Produces<PlannedOutageListResponse>().Produces<PlannedOutageNoticeListResponse>();
+            // A customer's page holds notices (PlannedOutageNoticeListResponse: when and why of each plan); the schema is the staff's.
+            .Produces<PlannedOutageListResponse>();
 
         outages.MapGet("/{id}", async (string id, IGrainFactory grains) =>
             Results.Ok(await Existing(grains, id).Get() ?? throw new EntityNotFoundException("Planned outage", id)))
-            .WithName("GetPlannedOutage").RequireAuthorization(Roles.Dispatcher);
+            .WithName("GetPlannedOutage").Produces<PlannedOutageView>().RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
             Results.Ok(await AtField(Existing(grains, id).Start(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor))))
-            .WithName("StartPlannedOutage").RequireAuthorization(Roles.Dispatcher);
+            .WithName("StartPlannedOutage").Produces<PlannedOutageView>().RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/complete", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
             Results.Ok(await AtField(Existing(grains, id).Complete(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor))))
-            .WithName("CompletePlannedOutage").RequireAuthorization(Roles.Dispatcher);
+            .WithName("CompletePlannedOutage").Produces<PlannedOutageView>().RequireAuthorization(Roles.Dispatcher);
 
         outages.MapPost("/{id}/cancel", async (string id, CancelOutageBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var reason = RequestFields.Required(body?.Reason, "reason", 500, multiline: true);
             return Results.Ok(await Existing(grains, id).Cancel(Caller.From(user).Actor, reason));
-        }).WithName("CancelPlannedOutage").RequireAuthorization(Roles.Dispatcher);
+        }).WithName("CancelPlannedOutage").Produces<PlannedOutageView>().RequireAuthorization(Roles.Dispatcher);
 
         return routes;
     }
@@ -147,7 +148,7 @@ public static class PlannedOutageEndpoints
 /// <summary>A plan: a feeder or transformer areas, never both; <c>dryRun</c> answers the impact and stores nothing.</summary>
 public sealed record PlanOutageBody(
     string? Id,
-    string? Kind,
+    [property: NamesOf(typeof(PlannedOutageKind))] string? Kind,
     string? FeederId,
     IReadOnlyList<string?>? TransformerAreaIds,
     DateTimeOffset? PlannedStart,

@@ -22,7 +22,7 @@ public static class TokenEndpoints
             .AllowAnonymous()
             .RequireRateLimiting(ApiRateLimits.Public)
             .AddEndpointFilter(NoStore)
-            .WithName("CreateToken");
+            .WithName("CreateToken").Produces<AccessTokenResponse>();
 
         // A new token for the refresh token that came with the last one (a PDA through a long shift, the customer app),
         // issued for the user's entry as it is now; refused once it expired or the entry changed.
@@ -54,16 +54,16 @@ public static class TokenEndpoints
             .AllowAnonymous()
             .RequireRateLimiting(ApiRateLimits.Public)
             .AddEndpointFilter(NoStore)
-            .WithName("RefreshToken");
+            .WithName("RefreshToken").Produces<AccessTokenResponse>();
 
         // Who the token belongs to, so a page knows which crew or customer it serves.
         routes.MapGet("/api/auth/me", (ClaimsPrincipal user) =>
             {
                 var caller = Caller.From(user);
-                return Results.Ok(new { caller.Name, caller.Role, caller.CrewId, caller.CustomerId });
+                return Results.Ok(new CurrentUser(caller.Name, caller.Role, caller.CrewId, caller.CustomerId));
             })
             .RequireAuthorization(Roles.AnyAccount)
-            .WithName("GetCurrentUser");
+            .WithName("GetCurrentUser").Produces<CurrentUser>();
         return routes;
     }
 
@@ -131,3 +131,6 @@ public static class TokenEndpoints
 public sealed record TokenRequest(string? Username, string? Password);
 
 public sealed record RefreshRequest(string? RefreshToken);
+
+/// <summary>Who a token belongs to: a page learns which crew or customer it serves.</summary>
+public sealed record CurrentUser(string Name, string Role, string? CrewId, string? CustomerId);

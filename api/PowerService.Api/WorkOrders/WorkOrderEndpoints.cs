@@ -116,7 +116,7 @@ public static class WorkOrderEndpoints
                 RequestId: requestId);
             var view = await grains.GetGrain<IWorkOrderGrain>(id).Create(order);
             return Results.Created($"/api/work-orders/{Uri.EscapeDataString(id)}", view);
-        }).WithName("CreateWorkOrder");
+        }).WithName("CreateWorkOrder").Produces<WorkOrderView>(StatusCodes.Status201Created);
 
         orders.MapGet("/", async (string? state, string? kind, string? region, string? limit, string? continuationToken, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -129,10 +129,10 @@ public static class WorkOrderEndpoints
                 ContinuationToken: RequestFields.Optional(continuationToken, "continuationToken", 512));
             query.Check();
             return Results.Ok(await ListAsync(grains, caller, query));
-        }).WithName("ListWorkOrders");
+        }).WithName("ListWorkOrders").Produces<WorkOrderPage>();
 
         orders.MapGet("/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
-            Results.Ok(await VisibleOrderAsync(grains, id, Caller.From(user)))).WithName("GetWorkOrder");
+            Results.Ok(await VisibleOrderAsync(grains, id, Caller.From(user)))).WithName("GetWorkOrder").Produces<WorkOrderView>();
 
         orders.MapGet("/{id}/contact", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -150,7 +150,7 @@ public static class WorkOrderEndpoints
                 : Results.Ok(new CustomerContact(customer.Id, customer.Name, customer.Phone, customer.Location));
         })
             .RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Crew))
-            .WithName("GetWorkOrderContact");
+            .WithName("GetWorkOrderContact").Produces<CustomerContact>();
 
         orders.MapGet("/{id}/history", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -160,14 +160,14 @@ public static class WorkOrderEndpoints
             // The journal as written: staff names, internal notes, the crew's position at each step. A customer follows
             // the order itself (GET /{id}, the customer hub), not its journal.
             .RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Operator, Roles.Crew))
-            .WithName("GetWorkOrderHistory");
+            .WithName("GetWorkOrderHistory").Produces<IReadOnlyList<WorkOrderEvent>>();
 
         orders.MapPost("/{id}/transitions", async (string id, TransitionBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
             await TransitionAsync(grains, id, body, Caller.From(user)) switch
             {
                 { Refusal: { } refusal } => Forbidden.Because(refusal, "action"),
                 var done => Results.Ok(done.Order),
-            }).WithName("TransitionWorkOrder");
+            }).WithName("TransitionWorkOrder").Produces<WorkOrderView>();
 
         orders.MapPost("/{id}/assign", async (string id, AssignBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
         {
@@ -183,7 +183,7 @@ public static class WorkOrderEndpoints
             // A dispatch through Apply, as from /transitions, so a resent assignment is recognised by its request id.
             return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).Apply(
                 new WorkOrderCommand(WorkOrderAction.Dispatch, caller.Actor, Note: note, CrewId: crewId, RequestId: requestId, Version: body.Version, Force: body.Force == true)));
-        }).RequireAuthorization(Roles.Dispatcher).WithName("AssignWorkOrder");
+        }).RequireAuthorization(Roles.Dispatcher).WithName("AssignWorkOrder").Produces<WorkOrderView>();
 
         orders.MapPost("/{id}/callback", async (string id, CallbackBody? body, IGrainFactory grains, ClaimsPrincipal user) =>
         {
@@ -196,7 +196,7 @@ public static class WorkOrderEndpoints
             await VisibleOrderAsync(grains, id, caller);
             return Results.Ok(await grains.GetGrain<IWorkOrderGrain>(id).RecordCallback(new CallbackAttempt(
                 outcome, caller.Actor, RequestFields.Optional(body!.Note, "note", 2000, multiline: true), body.Version, RequestFields.OptionalId(body.RequestId, "requestId"))));
-        }).RequireAuthorization(Roles.Dispatcher).WithName("RecordWorkOrderCallback");
+        }).RequireAuthorization(Roles.Dispatcher).WithName("RecordWorkOrderCallback").Produces<WorkOrderView>();
 
         return routes;
     }
@@ -292,16 +292,16 @@ public sealed record CustomerContact(string CustomerId, string Name, string? Pho
 /// answered with it instead of creating a second one.</param>
 public sealed record CreateWorkOrderBody(
     string? Id,
-    string? Kind,
-    string? Channel,
-    string? Priority,
+    [property: NamesOf(typeof(WorkOrderKind))] string? Kind,
+    [property: NamesOf(typeof(IntakeChannel))] string? Channel,
+    [property: NamesOf(typeof(WorkOrderPriority))] string? Priority,
     string? Description,
     string? CustomerId,
     string? TransformerAreaId,
     string? Region,
     LocationBody? Location,
-    string? AreaClass,
-    string? ConnectionCategory,
+    [property: NamesOf(typeof(AreaClass))] string? AreaClass,
+    [property: NamesOf(typeof(ConnectionCategory))] string? ConnectionCategory,
     string? RequestId = null);
 
 /// <param name="RequestId">Optional, chosen by the sender per action (a UUID): the same request sent again (its answer
@@ -320,4 +320,4 @@ public sealed record AssignBody(string? CrewId, string? Note, string? RequestId 
 
 /// <param name="RequestId">Optional, as for <see cref="TransitionBody"/>: the attempt sent again is answered with the order
 /// as it is, not counted as another round.</param>
-public sealed record CallbackBody(string? Outcome, string? Note, int? Version = null, string? RequestId = null);
+public sealed record CallbackBody([property: NamesOf(typeof(CallbackOutcome))] string? Outcome, string? Note, int? Version = null, string? RequestId = null);
