@@ -222,6 +222,13 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             await GrainFactory.GetGrain<IWorkOrderGrain>(orderId).ConfirmToCrew(Id);
         }
+        // Each confirmed visit still ahead is its order's, or a crash left it behind: the order says (one-way) and has it
+        // released if it no longer names it.
+        var now = Now;
+        foreach (var booking in S.Bookings.Values.Where(b => b.State == BookingState.Confirmed && b.SlotEnd > now).ToList())
+        {
+            await GrainFactory.GetGrain<IWorkOrderGrain>(booking.OrderId).ConfirmBookingToCrew(Id, booking.Id);
+        }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushOrderListAsync();
@@ -348,7 +355,8 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         }
         S.LastBookingNumber++;
         var held = new BookingRecord(
-            BookingId.Create(Id, S.LastBookingNumber), request.OrderId, slot.Start, slot.End, BookingState.Held, now + booking.HoldDuration, request.Actor);
+            BookingId.Create(Id, S.LastBookingNumber), request.OrderId, slot.Start, slot.End, BookingState.Held, now + booking.HoldDuration, request.Actor,
+            request.Skill, request.ByCustomer ? request.Region : null);
         S.Bookings[held.Id] = held;
         events.Add(BookingEvent(held, request.Actor));
         await CommitAsync(events);
@@ -379,6 +387,19 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             throw new DomainConflictException(
                 $"The visit held at {TimeText.Minute(found.SlotStart)} now starts within {booking.DispatchLead.TotalMinutes:0} minutes: too late to confirm, "
                 + "as the crew could not be sent in time. Book a later slot.");
+        }
+        // What the hold was checked for holds at the confirm too: a crew that lost the skill or moved region meanwhile
+        // (a roster import) was booked all the same, and no dispatcher heard of it. The hold is released.
+        var lost = found.Skill is { } skill && !S.Profile!.Skills.Contains(skill)
+            ? $"no longer has the {skill} skill the visit needs"
+            : found.CustomerRegion is { } region && !string.Equals(S.Profile!.Region, region, StringComparison.Ordinal)
+                ? $"no longer works in region '{region}', where the visit is"
+                : null;
+        if (lost is not null)
+        {
+            Released(found, actor, events);
+            await CommitAsync(events);
+            throw new DomainConflictException($"Crew '{Id}' {lost}: its hold is released; book one of the times offered for the request.", ConflictCodes.SlotUnavailable);
         }
         var confirmed = found with { State = BookingState.Confirmed, HoldExpiresAt = null };
         S.Bookings[confirmed.Id] = confirmed;

@@ -45,6 +45,8 @@ internal sealed class FieldCrewState
 
 internal sealed record SlotRecord(DateTimeOffset Start, DateTimeOffset End, int Capacity);
 
+/// <param name="Skill">The skill the order's work needs, and <paramref name="CustomerRegion"/> the order's region when a
+/// customer held it: checked again at the confirm (null on bookings stored before they were kept: not checked).</param>
 internal sealed record BookingRecord(
     string Id,
     string OrderId,
@@ -52,4 +54,6 @@ internal sealed record BookingRecord(
     DateTimeOffset SlotEnd,
     BookingState State,
     DateTimeOffset? HoldExpiresAt,
-    string Actor);
+    string Actor,
+    CrewSkill? Skill = null,
+    string? CustomerRegion = null);

@@ -87,6 +87,13 @@ public interface IWorkOrderGrain : IGrain
     [OneWay]
     Task ConfirmToCrew(string crewId);
 
+    /// <summary>Crew <paramref name="crewId"/> holds <paramref name="bookingId"/> confirmed for this order: unless it is
+    /// the order's visit, the order has the crew release it. A crash between the crew's confirm and the order's write,
+    /// or between the order's move, cancellation or reassignment and the crew's release, kept the place taken for good
+    /// (no order named it, and only an order may release a confirmed booking). One-way: the crew asks on activation.</summary>
+    [OneWay]
+    Task ConfirmBookingToCrew(string crewId, string bookingId);
+
     /// <summary>Assigns the order to a crew: a dispatcher's override, or the dispatch grain's decision.</summary>
     Task<WorkOrderView> Assign(string crewId, string actor, string? note = null);
 

@@ -418,6 +418,11 @@ internal sealed partial class WorkOrderGrain(
             ? GrainFactory.GetGrain<IFieldCrewGrain>(crewId).OrderChanged(Id, Order.State, Order.CrewId)
             : Task.CompletedTask;
 
+    public Task ConfirmBookingToCrew(string crewId, string bookingId) =>
+        Order.Exists && Order.BookingId == bookingId
+            ? Task.CompletedTask
+            : GrainFactory.GetGrain<IFieldCrewGrain>(crewId).Release(bookingId, SystemActor);
+
     public Task<WorkOrderView> Assign(string crewId, string actor, string? note = null) => Assign(crewId, actor, note, null, null, force: false);
 
 
@@ -830,12 +835,18 @@ internal sealed partial class WorkOrderGrain(
         RecordCrewStep(change, WorkOrderEvents.Resolved, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
         var dueAt = change.Now + callbackOptions.DueWithin;
         var callbackClock = SlaClock.Start(SlaPolicy.Callback, SlaBasis.Elapsed, callbackOptions.DueWithin, SlaMilestone.CallbackMade, change.Now, sla, paused: false);
+        // The visit is made: a place booked in a slot still ahead (the crew came early) is free again.
+        change.ReleaseBooking = order.BookingId;
         change.Next = order with
         {
             State = Move(order, ScheduleCallback),
             SuspendedAt = null,
             Callback = new CallbackRecord(dueAt),
             Clocks = [.. order.Clocks, callbackClock],
+            BookingId = null,
+            SlotStart = null,
+            SlotEnd = null,
+            DispatchBookedAt = null,
         };
         Record(change, WorkOrderEvents.CallbackScheduled, SystemActor, null, new { DueAt = dueAt });
         change.TellCrew(order.CrewId!, change.Next.State, order.CrewId);

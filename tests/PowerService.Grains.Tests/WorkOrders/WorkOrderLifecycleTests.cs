@@ -786,4 +786,81 @@ public sealed class WorkOrderLifecycleTests
         var slots = await silo.Grain<IFieldCrewGrain>("c1").GetSlots(slot, slot.AddHours(2));
         Assert.Equal((0, 0), (slots[0].Held, slots[0].Confirmed));
     }
+
+    /// <summary>A crash between the crew's confirm and the order's write (or between an order's move of its visit and the
+    /// crew's release of the old one) left a booking confirmed that no order named: the place was lost for good, as only
+    /// an order may release a confirmed booking. The crew asks each order on activation and frees the orphan; the
+    /// order's own visit stays.</summary>
+    [Fact]
+    public async Task A_confirmed_booking_no_order_names_is_released_when_the_crew_activates_again()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddDays(1);
+        var crew = silo.Grain<IFieldCrewGrain>("c1");
+        await crew.PublishSlots([new TimeSlot(slot, slot.AddHours(2), 3)], "crew:c1");
+        await silo.Grain<IWorkOrderGrain>("o-kept").Create(OfKind(WorkOrderKind.OnSiteSurvey));
+        var kept = await crew.Hold(new BookingRequest("o-kept", slot, Agent));
+        await silo.Grain<IWorkOrderGrain>("o-kept").Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: kept.Id));
+        await silo.Grain<IWorkOrderGrain>("o-lost").Create(OfKind(WorkOrderKind.OnSiteSurvey));
+        var orphan = await crew.Hold(new BookingRequest("o-lost", slot, Agent));
+        await crew.Confirm(orphan.Id, Agent); // the order's Reserve never stored: the silo died here
+        Assert.Equal(2, (await crew.GetSlots(slot, slot.AddHours(2)))[0].Confirmed);
+
+        await silo.RestartAsync();
+
+        await Eventually.True(
+            async () => (await silo.Grain<IFieldCrewGrain>("c1").GetSlots(slot, slot.AddHours(2)))[0].Confirmed == 1, "the orphan is released");
+        Assert.Equal(BookingState.Released, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(orphan.Id))!.State);
+        Assert.Equal(BookingState.Confirmed, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(kept.Id))!.State);
+        Assert.Equal(kept.Id, (await silo.Grain<IWorkOrderGrain>("o-kept").Get())!.Visit!.BookingId);
+    }
+
+    /// <summary>A visit done ahead of its slot (the dispatcher sent the booked crew early) kept its place in the slot after
+    /// the order was resolved and closed: resolving frees it.</summary>
+    [Fact]
+    public async Task A_booked_visit_resolved_ahead_of_its_slot_frees_its_place()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddDays(1);
+        var crew = silo.Grain<IFieldCrewGrain>("c1");
+        await crew.PublishSlots([new TimeSlot(slot, slot.AddHours(2), 1)], "crew:c1");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(OfKind(WorkOrderKind.OnSiteSurvey));
+        var booking = await crew.Hold(new BookingRequest("o-1", slot, Agent));
+        await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+        await order.Apply(ByDispatcher(WorkOrderAction.Dispatch) with { CrewId = "c1", Force = true });
+
+        var resolved = await Complete(order, "c1");
+
+        Assert.Equal(WorkOrderState.CallbackPending, resolved.State);
+        Assert.Null(resolved.Visit);
+        var slots = await crew.GetSlots(slot, slot.AddHours(2));
+        Assert.Equal((0, 1), (slots[0].Confirmed, slots[0].Free));
+    }
+
+    /// <summary>A hold confirmed after its crew lost the skill the work needs (a roster import) booked the visit all the
+    /// same, and no dispatcher heard of it: the confirm is refused and the hold released.</summary>
+    [Fact]
+    public async Task A_hold_whose_crew_lost_the_skill_before_the_confirm_is_refused_and_released()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        var slot = WorkflowSilo.MondayMorning.AddDays(1);
+        var crew = silo.Grain<IFieldCrewGrain>("c1");
+        await crew.PublishSlots([new TimeSlot(slot, slot.AddHours(2), 1)], "crew:c1");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        await order.Create(OfKind(WorkOrderKind.MeterVerification));
+        var booking = await crew.Hold(new BookingRequest("o-1", slot, Agent, Skill: CrewSkill.Metering));
+        await crew.Register(
+            new CrewProfile("Crew c1", Region, [CrewSkill.LowVoltageRepair], 20, Depot, [new Shift(WorkflowSilo.MondayMorning.AddDays(-1), WorkflowSilo.MondayMorning.AddDays(30))]),
+            "ops:admin");
+
+        var refused = await Assert.ThrowsAsync<DomainConflictException>(() => order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id)));
+
+        Assert.Contains("no longer has the Metering skill", refused.Message);
+        Assert.Equal(WorkOrderState.Created, (await order.Get())!.State);
+        Assert.Equal(BookingState.Released, (await crew.GetBooking(booking.Id))!.State);
+    }
 }
