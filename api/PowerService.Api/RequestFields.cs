@@ -57,7 +57,7 @@ internal static class RequestFields
         {
             return null;
         }
-        if (value.Length > maxLength)
+        if (value.Length > maxLength && PlainText.Characters(value) > maxLength)
         {
             throw new InvalidFieldException(field, $"{field} is longer than {maxLength} characters.");
         }

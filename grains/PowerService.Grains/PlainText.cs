@@ -21,6 +21,22 @@ public static partial class PlainText
     private static readonly SearchValues<char> ControlButLineBreaks = SearchValues.Create(
         [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c), .. Bidi]);
 
+    /// <summary>How many characters <paramref name="value"/> has as a person counts them (Unicode code points): an emoji
+    /// is one, not the two UTF-16 units .NET's Length counts (1,500 emoji were refused as "longer than 2000 characters").
+    /// </summary>
+    public static int Characters(string value)
+    {
+        var characters = value.Length;
+        foreach (var c in value)
+        {
+            if (char.IsLowSurrogate(c))
+            {
+                characters--; // the second half of a pair
+            }
+        }
+        return characters;
+    }
+
     /// <summary>Where <paramref name="value"/> has a character it may not have, or -1.</summary>
     public static int IndexOfControl(string value, bool lineBreaks) =>
         value.AsSpan().IndexOfAny(lineBreaks ? ControlButLineBreaks : AnyControl);

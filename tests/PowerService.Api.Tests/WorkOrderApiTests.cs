@@ -327,6 +327,22 @@ public sealed class WorkOrderApiTests : IAsyncLifetime
         Assert.DoesNotContain("(Parameter", problem.GetProperty("detail").GetString());
     }
 
+    /// <summary>Lengths count characters as people do: 1,500 emoji were refused as "longer than 2000 characters" (.NET
+    /// counts an emoji as two UTF-16 units); 2,001 Chinese characters are still one too many.</summary>
+    [Fact]
+    public async Task A_description_is_measured_in_characters_as_people_count_them()
+    {
+        await ApiScenario.ImportCustomerAsync(_dispatcher);
+
+        var emoji = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { kind = "Consultation", description = string.Concat(Enumerable.Repeat("🔌", 1500)), customerId = "CU-0001" });
+        var tooLong = await _dispatcher.PostAsJsonAsync("/api/work-orders", new { kind = "Consultation", description = new string('停', 2001), customerId = "CU-0001" });
+
+        Assert.Equal(HttpStatusCode.Created, emoji.StatusCode);
+        Assert.Equal(3000, (await Json(emoji)).GetProperty("description").GetString()!.Length);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal("description", (await Json(tooLong)).GetProperty("field").GetString());
+    }
+
     /// <summary>A region that contradicts the customer's or the transformer area's (a CRM's stale district) put the
     /// order where no crew of the customer's region is offered it and no console of it shows it.</summary>
     [Fact]

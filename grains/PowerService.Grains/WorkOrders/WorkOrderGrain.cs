@@ -1318,7 +1318,7 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new InvalidFieldException("description", "The description is required.");
         }
-        if (order.Description.Length > MaxDescriptionLength)
+        if (PlainText.Characters(order.Description) > MaxDescriptionLength)
         {
             throw new InvalidFieldException("description", $"The description is at most {MaxDescriptionLength} characters.");
         }
