@@ -179,6 +179,12 @@ public sealed class SiloHostTests
         "--Workflow:Sla:Rules:0:StopsAt=Accept", "--Workflow:Sla:Rules:0:Limit=00:03:00", "--Workflow:Sla:Rules:0:Basis=Elapsed")]
     [InlineData("Workflow:Sla:Rules the Arrival rule of FaultRepair (Urban): Limit must be positive, not -00:02:00", "--Workflow:Sla:Rules:0:Clock=Arrival", "--Workflow:Sla:Rules:0:Kind=FaultRepair",
         "--Workflow:Sla:Rules:0:StartsAt=Receipt", "--Workflow:Sla:Rules:0:StopsAt=Arrival", "--Workflow:Sla:Rules:0:Limit=-00:02:00", "--Workflow:Sla:Rules:0:Basis=Elapsed", "--Workflow:Sla:Rules:0:Area=Urban")]
+    // Two configured rules for one promise: the later one silently applied.
+    [InlineData("Workflow:Sla:Rules:0 and Workflow:Sla:Rules:1 are both the Arrival rule of FaultRepair (Urban): keep one",
+        "--Workflow:Sla:Rules:0:Clock=Arrival", "--Workflow:Sla:Rules:0:Kind=FaultRepair", "--Workflow:Sla:Rules:0:StartsAt=Receipt", "--Workflow:Sla:Rules:0:StopsAt=Arrival",
+        "--Workflow:Sla:Rules:0:Limit=00:30:00", "--Workflow:Sla:Rules:0:Basis=Elapsed", "--Workflow:Sla:Rules:0:Area=Urban",
+        "--Workflow:Sla:Rules:1:Clock=Arrival", "--Workflow:Sla:Rules:1:Kind=FaultRepair", "--Workflow:Sla:Rules:1:StartsAt=Receipt", "--Workflow:Sla:Rules:1:StopsAt=Arrival",
+        "--Workflow:Sla:Rules:1:Limit=00:20:00", "--Workflow:Sla:Rules:1:Basis=Elapsed", "--Workflow:Sla:Rules:1:Area=Urban")]
     [InlineData("Workflow:Sla:WarnAtShare must be a share in (0, 1)", "--Workflow:Sla:WarnAtShare=1.5")]
     [InlineData("Workflow:Sla:SecondEscalationAtShare must be more than 1", "--Workflow:Sla:SecondEscalationAtShare=0.5")]
     [InlineData("Workflow:Callback:DueWithin must be positive", "--Workflow:Callback:DueWithin=-01:00:00")]

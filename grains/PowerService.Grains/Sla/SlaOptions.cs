@@ -50,16 +50,29 @@ public sealed class SlaOptions
     /// <summary>A rule for the clock, kind, area class and category of an earlier one replaces it: configuration binds
     /// its rules after the defaults, and a region that promises urban arrival in 30 minutes means that instead of 45,
     /// not a second arrival clock beside it.</summary>
+    /// <remarks>Two configured rules for one key are refused, naming both: the later one silently applied, and the
+    /// promise an operator read in the first was not the one kept.</remarks>
     public void ReplaceOverriddenRules()
     {
+        var defaults = SlaPolicy.DefaultRules().Count;
+        var configured = Rules.Skip(defaults).Select((rule, index) => (rule, index)).ToList();
+        foreach (var twice in configured.GroupBy(c => Key(c.rule)).Where(g => g.Count() > 1))
+        {
+            var (first, second) = (twice.First(), twice.Skip(1).First());
+            WorkflowSettings.Require(Section, false, $"{nameof(Rules)}:{first.index}",
+                $"and Workflow:{Section}:{nameof(Rules)}:{second.index} are both the {first.rule.Clock} rule of {first.rule.Kind}"
+                + $"{(first.rule.Area is { } area ? $" ({area})" : "")}{(first.rule.Category is { } category ? $" ({category})" : "")}: keep one");
+        }
         // Grouping keeps each key where it first stood; the last rule of a key is the configured one.
-        var kept = Rules.GroupBy(r => (r.Clock, r.Kind, r.Area, r.Category)).Select(g => g.Last()).ToList();
+        var kept = Rules.GroupBy(Key).Select(g => g.Last()).ToList();
         Rules.Clear();
         foreach (var rule in kept)
         {
             Rules.Add(rule);
         }
     }
+
+    private static (string Clock, WorkOrderKind Kind, AreaClass? Area, ConnectionCategory? Category) Key(SlaRule rule) => (rule.Clock, rule.Kind, rule.Area, rule.Category);
 }
 
 /// <summary>How a clock's time runs: all the time, or only on working days of the <see cref="WorkingCalendar"/>.</summary>
