@@ -122,6 +122,7 @@ internal sealed class RuntimeSampler : IDisposable
                 (cpu - _lastCpu).TotalSeconds / seconds / Environment.ProcessorCount * 100,
                 Environment.WorkingSet,
                 GC.GetTotalMemory(false),
+                LiveHeapAtLastFullCollection(),
                 Rates(_http.Read(), _previousHttp, seconds),
                 new NoticeRates(_noticesEnqueued / seconds, _noticesDelivered / seconds, _noticesFailed / seconds));
             _previousHttp = _http.Read();
@@ -246,6 +247,17 @@ internal sealed class RuntimeSampler : IDisposable
     }
 
     public void Dispose() => _listener.Dispose();
+
+    /// <summary>What the heap held after the last full collection (null before the first): the managed heap figure
+    /// counts garbage not yet collected too, and on an idle silo (server GC collects rarely) it climbed 10 MB a minute
+    /// like a leak while the live data stayed at 45 MB.</summary>
+    private static long? LiveHeapAtLastFullCollection()
+    {
+        var full = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        var background = GC.GetGCMemoryInfo(GCKind.Background);
+        var last = full.Index >= background.Index ? full : background;
+        return last.Index == 0 ? null : last.HeapSizeBytes - last.FragmentedBytes;
+    }
 }
 
 /// <summary>One second of the silo, as the monitor page charts it.</summary>
@@ -270,6 +282,7 @@ public sealed record RuntimeSnapshot(
     double CpuPercent,
     long WorkingSetBytes,
     long ManagedHeapBytes,
+    long? LiveHeapBytes,
     HttpRates Http,
     NoticeRates Notices);
 

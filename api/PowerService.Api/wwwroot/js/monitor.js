@@ -88,7 +88,8 @@ function show(s) {
     ["items per batch", s.storageItemsPerBatch.toFixed(0)],
     ["batch commit", `${s.storageBatchMs.toFixed(1)} ms`],
     ["storage errors", s.storageErrors],
-    ["managed heap", mb(s.managedHeapBytes)],
+    ["managed heap (with garbage not yet collected)", mb(s.managedHeapBytes)],
+    ["live heap at the last full collection", s.liveHeapBytes == null ? "none yet" : mb(s.liveHeapBytes)],
   ].map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join("");
   // What the grains never see: the API's own refusals and failures, and whether customers' notices go out.
   const rate = v => v.toFixed(1);
