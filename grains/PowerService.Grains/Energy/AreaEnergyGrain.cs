@@ -68,8 +68,39 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         {
             foreach (var customer in (await catalog.ReadChildrenAsync(TopologyKinds.Customer, [.. _customerMeters])).Select(TopologyJson.Deserialize<CustomerEntry>))
             {
-                _billedMeters.Add(customer.MeterId);
+                _billedMeters.Add(SharedId(customer.MeterId));
             }
+        }
+        ShareStoredMeterIds();
+    }
+
+    /// <summary>The instance of meter id <paramref name="id"/> the area keeps (the catalog's), so that a meter's id is one
+    /// string however many places name it.</summary>
+    private string SharedId(string id) => _customerMeters.TryGetValue(id, out var shared) ? shared : id;
+
+    /// <summary>The stored state reads every meter's id back as separate strings — its key, its last reading's, each
+    /// open period's — and with the catalog's and the billing set's an area held about six copies per meter: 35 KB for
+    /// a 50-meter area, 2.7 times its stored state (endurance pass; at 1,000,000 meters 0.7 GB). One instance each.</summary>
+    private void ShareStoredMeterIds()
+    {
+        if (S.Meters.Count > 0)
+        {
+            var meters = new Dictionary<string, MeterRecord>(S.Meters.Count, StringComparer.Ordinal);
+            foreach (var (id, meter) in S.Meters)
+            {
+                var shared = SharedId(id);
+                meters[shared] = ReferenceEquals(meter.Last.MeterId, shared) ? meter : meter with { Last = meter.Last with { MeterId = shared } };
+            }
+            S.Meters = meters;
+        }
+        foreach (var period in S.OpenPeriods)
+        {
+            var intervals = new Dictionary<string, byte[]>(period.Intervals.Count, StringComparer.Ordinal);
+            foreach (var (id, bits) in period.Intervals)
+            {
+                intervals[SharedId(id)] = bits;
+            }
+            period.Intervals = intervals;
         }
     }
 
@@ -158,7 +189,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         var newer = meter is null || periods.IntervalEnd(reading.At) > periods.IntervalEnd(meter.Last.At);
         if (newer)
         {
-            S.Meters[reading.MeterId] = WithVoltage(meter, reading);
+            S.Meters[SharedId(reading.MeterId)] = WithVoltage(meter, reading);
             _dirty = true;
         }
         return counted || newer;
@@ -204,7 +235,7 @@ internal sealed class AreaEnergyGrain(IPersistentState<AreaEnergyState> state, I
         }
         if (!period.Intervals.TryGetValue(reading.MeterId, out var bits))
         {
-            period.Intervals.Add(reading.MeterId, bits = new byte[(periods.IntervalsPerPeriod + 7) / 8]);
+            period.Intervals.Add(SharedId(reading.MeterId), bits = new byte[(periods.IntervalsPerPeriod + 7) / 8]);
         }
         var mask = (byte)(1 << (interval % 8));
         if ((bits[interval / 8] & mask) != 0)
