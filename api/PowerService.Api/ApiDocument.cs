@@ -62,6 +62,10 @@ internal static class ApiDocument
             }
             operation.Responses ??= [];
             var anonymous = metadata.OfType<IAllowAnonymous>().Any();
+            if (anonymous && path.StartsWith("/api/auth/", StringComparison.Ordinal))
+            {
+                AddProblem(operation, context, StatusCodes.Status401Unauthorized, "Wrong user name or password, or a refresh token not valid (any more).");
+            }
             if (!anonymous)
             {
                 operation.Security ??= [];
@@ -87,22 +91,40 @@ internal static class ApiDocument
         {
             var type = context.JsonTypeInfo.Type;
             var underlying = Nullable.GetUnderlyingType(type) ?? type;
+            var nullable = IsNullable(context.JsonPropertyInfo);
             // Text and times are read by the API's own converters (plain text, times with their offset), which leave
             // the generator without a type.
             if (schema.Type is null && underlying == typeof(string))
             {
-                schema.Type = JsonSchemaType.String;
+                schema.Type = JsonSchemaType.String | (nullable ? JsonSchemaType.Null : 0);
             }
             else if (underlying == typeof(DateTimeOffset))
             {
-                schema.Type = JsonSchemaType.String;
+                schema.Type = JsonSchemaType.String | (nullable ? JsonSchemaType.Null : 0);
                 schema.Format = "date-time";
+            }
+            // Numbers are written as numbers; that a request may send one as text ("3") is no reason to type every
+            // count in an answer "number or string" (a generated client could not add them up).
+            if (schema.Type is { } numeric && (numeric & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && (numeric & JsonSchemaType.String) != 0)
+            {
+                schema.Type = numeric & ~JsonSchemaType.String;
+                schema.Pattern = null;
+            }
+            // "null, or the enum" where the enum lists null itself matched both branches of a oneOf: any of them.
+            if (schema.OneOf is { Count: > 0 } branches && branches.Any(b => b is OpenApiSchema { Type: JsonSchemaType.Null }))
+            {
+                schema.AnyOf = branches;
+                schema.OneOf = null;
             }
             if (context.JsonPropertyInfo?.AttributeProvider?.GetCustomAttributes(typeof(NamesOfAttribute), inherit: false) is [NamesOfAttribute names])
             {
                 var listed = schema.Items as OpenApiSchema ?? schema; // a list of names (a crew's skills) lists them on its items
                 listed.Type ??= JsonSchemaType.String;
                 listed.Enum = [.. Enum.GetNames(names.EnumType).Select(name => (JsonNode)JsonValue.Create(name))];
+                if (listed.Type is { } listedType && (listedType & JsonSchemaType.Null) != 0)
+                {
+                    listed.Enum.Add(JsonNullSentinel.JsonNull); // absent or null: the API takes its default
+                }
             }
             // A request body's fields are checked by the API, one by one, with a 400 naming the field: none is required
             // by the schema (a generated client demanded note, location and targetId for an accept).
@@ -112,6 +134,31 @@ internal static class ApiDocument
             }
             return Task.CompletedTask;
         });
+    }
+
+    private static readonly NullabilityInfoContext Nullability = new();
+
+    /// <summary>Whether the property may hold null (<c>string?</c>, <c>DateTimeOffset?</c>): the answer then carries null
+    /// where it has no value, and the schema says so.</summary>
+    private static bool IsNullable(System.Text.Json.Serialization.Metadata.JsonPropertyInfo? property)
+    {
+        if (property is null)
+        {
+            return false;
+        }
+        if (Nullable.GetUnderlyingType(property.PropertyType) is not null)
+        {
+            return true;
+        }
+        lock (Nullability)
+        {
+            return property.AttributeProvider switch
+            {
+                PropertyInfo info => Nullability.Create(info).ReadState == NullabilityState.Nullable,
+                FieldInfo info => Nullability.Create(info).ReadState == NullabilityState.Nullable,
+                _ => false,
+            };
+        }
     }
 
     private static bool IsRequestBody(Type type) =>

@@ -37,9 +37,15 @@ internal static class RequestFields
                 ? $"{field} '{value}' is not a point in time; in a query a '+' offset is sent as %2B (a bare '+' reads as a space)."
                 : $"{field} '{value}' is not a point in time, e.g. 2026-12-08T09:00:00+08:00.");
         }
-        return OffsetTimeJson.HasOffset(value.Trim())
-            ? moment
-            : throw new InvalidFieldException(field, $"{field} '{value}' has no UTC offset and could be any zone's; send it with Z or its offset, e.g. {moment:yyyy-MM-ddTHH:mm:ss}%2B08:00.");
+        if (OffsetTimeJson.HasOffset(value.Trim()))
+        {
+            return moment;
+        }
+        // "2026-12-08+08:00" sent unencoded arrives as "2026-12-08 08:00", a time eight hours later than meant.
+        var trimmed = value.Trim();
+        throw new InvalidFieldException(field, trimmed.Contains(' ', StringComparison.Ordinal)
+            ? $"{field} '{value}' has no UTC offset; in a query a '+' offset is sent as %2B (a bare '+' reads as a space): {trimmed.Replace(" ", "%2B", StringComparison.Ordinal)} if that was its offset."
+            : $"{field} '{value}' has no UTC offset and could be any zone's; send it with Z or its offset, e.g. {moment:yyyy-MM-ddTHH:mm:ss}%2B08:00.");
     }
 
     /// <summary>One element of a list in the body: a null there (<c>"slots":[null]</c>) is named, not dereferenced.</summary>

@@ -15,7 +15,7 @@ public static class RegionNames
     /// <summary>Why <paramref name="region"/> (trimmed) cannot name a region, to follow the field's name, or null when
     /// it can. <paramref name="asked"/>: the region a query or a Watch asks for, where <see cref="Every"/> is taken.</summary>
     public static string? Problem(string region, bool asked = false) =>
-        region.Length > MaxLength ? $"is longer than {MaxLength} characters"
+        PlainText.Characters(region) > MaxLength ? $"is longer than {MaxLength} characters"
         : PlainText.IndexOfControl(region, lineBreaks: false) is var control and >= 0 ? $"{PlainText.Describe(region[control])}; it takes one line of plain text"
         : PlainText.IndexOfInvisible(region) is var invisible and >= 0 ? $"{PlainText.DescribeInvisible(region, invisible)}; a region's name is what a dispatcher sees and types"
         : region == Every && !asked ? $"'{Every}' means every region and cannot name one"

@@ -425,10 +425,13 @@ public sealed class BookingApiTests : IAsyncLifetime
     {
         var days = await _customer.GetAsync("/api/crews/C-12/slots?from=2026-12-08%2B08:00&to=2026-12-09%2B08:00");
         var bare = await _customer.GetAsync("/api/crews/C-12/slots?from=2026-12-08&to=2026-12-09");
+        var unencoded = await _customer.GetAsync("/api/crews/C-12/slots?from=2026-12-08+08:00&to=2026-12-09%2B08:00");
 
         Assert.Equal(HttpStatusCode.OK, days.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, bare.StatusCode);
         Assert.EndsWith("e.g. 2026-12-08T00:00:00%2B08:00.", (await Json(bare)).GetProperty("detail").GetString());
+        // Its '+' read as a space: told so, and what was meant (it suggested 08:00 the same day, eight hours later).
+        Assert.EndsWith("(a bare '+' reads as a space): 2026-12-08%2B08:00 if that was its offset.", (await Json(unencoded)).GetProperty("detail").GetString());
     }
 
     [Theory]

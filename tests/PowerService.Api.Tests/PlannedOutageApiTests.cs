@@ -323,6 +323,25 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
         Assert.Equal(expected, (await client.GetAsync("/api/planned-outages/PO-1")).StatusCode);
     }
 
+    /// <summary>A reason is measured in characters as people count them: 300 emoji were "longer than 500 characters".</summary>
+    [Fact]
+    public async Task A_reason_is_measured_in_characters_as_people_count_them()
+    {
+        var start = _clock.GetUtcNow().AddDays(8);
+        var emoji = await _dispatcher.PostAsJsonAsync("/api/planned-outages", new
+        {
+            kind = "Planned", feederId = "F-1", plannedStart = start, plannedEnd = start.AddHours(4), reason = string.Concat(Enumerable.Repeat("🔌", 300)), dryRun = true,
+        });
+        var tooLong = await _dispatcher.PostAsJsonAsync("/api/planned-outages", new
+        {
+            kind = "Planned", feederId = "F-1", plannedStart = start, plannedEnd = start.AddHours(4), reason = new string('停', 501), dryRun = true,
+        });
+
+        Assert.Equal(HttpStatusCode.OK, emoji.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal("reason", (await Json(tooLong)).GetProperty("field").GetString());
+    }
+
     private static object Plan(string id, DateTimeOffset start, bool dryRun = false) => ApiScenario.PlannedOutage(id, start, dryRun);
 
     private static Task<JsonElement> Json(HttpResponseMessage response) => ApiScenario.JsonAsync(response);

@@ -263,7 +263,7 @@ internal sealed partial class PlannedOutageGrain(
             throw new InvalidFieldException("kind", "The kind is Planned or Temporary.");
         }
         RequireReason(request.Reason, "reason");
-        if (request.OverrideReason is { } overrideReason && overrideReason.Length > MaxReasonLength)
+        if (request.OverrideReason is { } overrideReason && PlainText.Characters(overrideReason) > MaxReasonLength)
         {
             throw new InvalidFieldException("overrideReason", $"The override reason is longer than {MaxReasonLength} characters.");
         }
@@ -565,7 +565,7 @@ internal sealed partial class PlannedOutageGrain(
         {
             throw new InvalidFieldException(field, "A reason is required.");
         }
-        if (reason.Length > MaxReasonLength)
+        if (PlainText.Characters(reason) > MaxReasonLength)
         {
             throw new InvalidFieldException(field, $"The reason is longer than {MaxReasonLength} characters.");
         }

@@ -340,7 +340,16 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         catch (Exception error)
         {
-            LogActivationFailed(Silo.Logger, Id, error);
+            if (!Silo.IsStopping)
+            {
+                LogActivationFailed(Silo.Logger, Id, error);
+            }
+            else
+            {
+                // A silo stopping (a port already taken ends the start at once) fails the activations still starting:
+                // its services are going away. Not an error of the grain's, and it buried the one line saying why.
+                LogActivationFailedWhileStopping(Silo.Logger, Id, error.GetType().Name);
+            }
             StopTimers();
             Silo.Remove(this);
             foreach (var pending in Close())
@@ -482,6 +491,9 @@ internal sealed partial class Activation : SynchronizationContext, IThreadPoolWo
         }
         _timers = null;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Activation of {Grain} ended by the silo's stop ({Error}); its waiting calls get the error")]
+    private static partial void LogActivationFailedWhileStopping(ILogger logger, GrainId grain, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Activation of {Grain} failed; its waiting calls get the error")]
     private static partial void LogActivationFailed(ILogger logger, GrainId grain, Exception error);

@@ -101,6 +101,9 @@ public sealed partial class Silo : IGrainFactory, IGrainCallSink, IAsyncDisposab
     /// <summary>True between a completed start and the beginning of shutdown.</summary>
     public bool IsRunning => _started && !_stopping;
 
+    /// <summary>The silo's stop has begun (activations still starting then fail as its services go away).</summary>
+    internal bool IsStopping => _stopping;
+
     /// <summary>Live activations in this silo.</summary>
     public int ActivationCount => Volatile.Read(ref _activationCount);
 

@@ -1764,6 +1764,37 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(1, (await dispatcherApi.GetFromJsonAsync<JsonElement>("/api/work-orders?region=R1")).GetProperty("total").GetInt32());
     }
 
+    /// <summary>A dispatcher typing a region nobody serves pressed Create and saw nothing happen: the refusal was in the
+    /// banner 1,150 px above the form. It is said under the form, and the region box is marked and focused.</summary>
+    [Fact]
+    public async Task A_new_order_the_silo_refuses_says_why_under_the_form_and_marks_the_field()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.ServeRegionsAsync(dispatcherApi, "海口龙华");
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", desktop: Laptop);
+        var form = console.Locator("#create");
+        await form.Locator("select[name=kind]").SelectOptionAsync("Complaint");
+        await form.Locator("input[name=region]").FillAsync("海口龙花");
+        await form.Locator("input[name=latitude]").FillAsync("20.0");
+        await form.Locator("input[name=longitude]").FillAsync("110.3");
+        await form.Locator("input[name=description]").FillAsync("Bill twice as high as last month");
+
+        await form.Locator("button[type=submit]").ClickAsync();
+
+        var said = console.Locator("#create-status");
+        await Assertions.Expect(said).ToContainTextAsync("Not created: region: Region '海口龙花' is not served here");
+        await Assertions.Expect(said).ToBeInViewportAsync();
+        var region = form.Locator("input[name=region]");
+        await Assertions.Expect(region).ToHaveAttributeAsync("aria-invalid", "true");
+        await Assertions.Expect(region).ToBeFocusedAsync();
+        await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-refused-order.png") });
+
+        await region.FillAsync("海口龙华");
+        await form.Locator("button[type=submit]").ClickAsync();
+        await Assertions.Expect(said).ToBeHiddenAsync();
+        await Assertions.Expect(region).Not.ToHaveAttributeAsync("aria-invalid", "true");
+    }
+
     [Fact]
     public async Task A_wrong_password_is_shown_on_the_page()
     {

@@ -24,7 +24,10 @@ internal static class ApiScenario
     /// (an order is refused in a region nobody serves) while no crew works there.</summary>
     public static Task<JsonElement> ServeRegionsAsync(HttpClient dispatcher, params string[] regions) =>
         ImportAsync(dispatcher, "feeders", "feeder_id,name,substation_id,substation_name,region\n"
-            + string.Concat(regions.Select(region => $"F-{region},{region} feeder,S-{region},{region} substation,{region}\n")));
+            + string.Concat(regions.Select(region => $"F-{IdOf(region)},{region} feeder,S-{IdOf(region)},{region} substation,{region}\n")));
+
+    // Ids are letters and digits: a region's name (海口龙华) is not one.
+    private static string IdOf(string region) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(region)))[..12];
 
     /// <summary>Imports two transformer areas of region R1: TA-1 with meters M-1..M-10 (customer <c>CU-0001</c>, user
     /// customer-wang, on M-1) and TA-2 with the one meter M-11 (customer <c>CU-0002</c>, user customer-li).</summary>

@@ -134,6 +134,19 @@ requireRole(["dispatcher"], async user => {
     try { await watch(); showError(null); } catch (error) { showError(error); }
   };
 
+  // Why a new order was refused, under the form, with the field it names marked and focused (location.latitude marks
+  // the latitude box).
+  const createRefused = (f, error) => {
+    const said = $("create-status");
+    said.textContent = error ? `Not created: ${error.message}` : "";
+    said.hidden = !error;
+    for (const input of f.elements) input.removeAttribute("aria-invalid");
+    const field = error?.body?.field;
+    const input = field && (f.elements[field] ?? f.elements[field.split(".").pop()] ?? f.elements[field.split(".")[0]]);
+    if (input instanceof HTMLElement) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+    if (error) said.scrollIntoView({ block: "nearest" }); // the form may end at the window's bottom edge
+  };
+
   // A new connection's promised time depends on its category: asked for that kind only.
   $("create").kind.onchange = event => { $("create").connectionCategory.hidden = event.target.value !== "NewConnection"; };
   $("create").onsubmit = async event => {
@@ -148,8 +161,10 @@ requireRole(["dispatcher"], async user => {
       // the region shrank to fit it. Both or neither.
       const [latitude, longitude] = [f.latitude.value, f.longitude.value].map(degrees);
       if (!Number.isFinite(latitude) || !Number.isFinite(longitude)) {
-        showError(new Error(`location: give both latitude and longitude in degrees (such as 20.05 and 110.33), or neither when the customer id gives the place.`));
-        (Number.isFinite(latitude) ? f.longitude : f.latitude).focus();
+        const error = new Error(`location: give both latitude and longitude in degrees (such as 20.05 and 110.33), or neither when the customer id gives the place.`);
+        error.body = { field: Number.isFinite(latitude) ? "longitude" : "latitude" };
+        showError(error);
+        createRefused(f, error);
         return;
       }
       body.location = { latitude, longitude };
@@ -157,9 +172,9 @@ requireRole(["dispatcher"], async user => {
     await sending(f, async () => {
       try {
         const order = await sendOnce("POST", "/api/work-orders", body, (attempt, of) => showError(new Error(`No answer yet: sending the new order again (${attempt} of ${of})…`)));
-        keep(toRow(order)); drawNow("orders"); showError(null); f.description.value = "";
+        keep(toRow(order)); drawNow("orders"); showError(null); createRefused(f, null); f.description.value = "";
       }
-      catch (error) { showError(error); }
+      catch (error) { showError(error); createRefused(f, error); }
     });
   };
 

@@ -23,8 +23,21 @@ function keepTokens(answer) {
 
 function forgetTokens() { for (const key of [TOKEN, REFRESH, EXPIRES]) sessionStorage.removeItem(key); }
 
+// Tabs of one sign-in (a duplicated tab copies this one's tokens) hand each other their renewed tokens: a refresh token
+// is good once, and the tab renewing second with the token it had copied ended the sign-in of both. A tab still holding
+// the token another renewed takes the new ones.
+const tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("powerservice.session") : null;
+tabs?.addEventListener("message", event => {
+  const { previous, answer } = event.data ?? {};
+  if (previous && answer && previous === sessionStorage.getItem(REFRESH)) keepTokens(answer);
+});
+
+// Set once the page is going back to the sign-in form: what it was still doing must not take the reason shown there.
+let leaving = false;
+
 /// Back to the sign-in form; `reason` is shown on it (a session that ended is said, not a bare form).
 export function logout(reason) {
+  leaving = true;
   forgetTokens();
   if (typeof reason === "string") sessionStorage.setItem(SIGNED_OUT, reason);
   location.reload();
@@ -40,7 +53,9 @@ async function refresh() {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken }),
   }).then(async response => {
     if (!response.ok) return response.status === 401 ? false : Promise.reject(await problem(response));
-    keepTokens(await response.json());
+    const answer = await response.json();
+    keepTokens(answer);
+    tabs?.postMessage({ previous: refreshToken, answer });
     return true;
   }).finally(() => { refreshing = null; });
   return refreshing;
@@ -197,6 +212,7 @@ export function showError(error) {
 /// Shows the login form until a user of one of `roles` is signed in, then calls start(user).
 export async function requireRole(roles, start) {
   const user = await me();
+  if (leaving) return; // the session ended as the page loaded: the reload shows the form with the reason
   const form = document.getElementById("login");
   if (user && roles.includes(user.role)) {
     form.hidden = true;

@@ -216,7 +216,7 @@ internal sealed class CsvRow(CsvHeader header, IReadOnlyList<string> fields, int
 
     private string Bounded(string column, string value)
     {
-        if (value.Length > MaxTextLength)
+        if (PlainText.Characters(value) > MaxTextLength)
         {
             Error(column, $"is longer than {MaxTextLength} characters");
         }
