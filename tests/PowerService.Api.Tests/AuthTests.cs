@@ -87,7 +87,7 @@ public sealed class AuthTests : IAsyncLifetime
         var answerLost = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = first.RefreshToken });
         var second = (await renewed.Content.ReadFromJsonAsync<Tokens>())!;
         var third = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = second.RefreshToken });
-        clock.Advance(TimeSpan.FromMinutes(5));
+        clock.Advance(TimeSpan.FromMinutes(11));
         var copy = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = second.RefreshToken });
         var afterCopy = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = (await third.Content.ReadFromJsonAsync<Tokens>())!.RefreshToken });
 

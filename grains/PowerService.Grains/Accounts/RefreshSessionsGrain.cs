@@ -11,7 +11,10 @@ namespace PowerService.Grains.Accounts;
 /// (a PDA on a weak network, two tabs renewing at once).</summary>
 public interface IRefreshSessionsGrain : IGrain
 {
-    static readonly TimeSpan AnswerLostWithin = TimeSpan.FromSeconds(30);
+    /// <remarks>Ten minutes: a PDA whose renewal answer was lost in a tunnel sends it again when it has signal, and
+    /// renewals come once per token lifetime (12 h), so a copy used that soon after one is rare; it is still caught at
+    /// the next renewal after it (one side then holds a token renewed before).</remarks>
+    static readonly TimeSpan AnswerLostWithin = TimeSpan.FromMinutes(10);
 
     /// <summary>Sessions kept per user (the latest renewed); an older one's next renewal is refused.</summary>
     const int KeptPerName = 64;
