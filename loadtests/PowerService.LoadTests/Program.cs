@@ -22,6 +22,7 @@ internal static class Program
         ["signalr"] = SignalRBenchmark.RunAsync,
         ["monitor"] = MonitorBenchmark.RunAsync,
         ["recovery"] = RecoveryBenchmark.RunAsync,
+        ["energy-memory"] = EnergyMemoryBenchmark.RunAsync,
     };
 
     // Commands that are not benchmarks, so "all" leaves them out.
