@@ -46,6 +46,7 @@ internal static class ApiDocument
                     {
                         Type = JsonSchemaType.String,
                         Description = "What a client branches on: invalid-field (400), not-found (404), or a 409's reason.",
+                        Enum = [.. ProblemCodes().Select(code => (JsonNode)JsonValue.Create(code))],
                     },
                     ["field"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The request field a 400 is about." },
                 },
@@ -120,7 +121,7 @@ internal static class ApiDocument
             {
                 var listed = schema.Items as OpenApiSchema ?? schema; // a list of names (a crew's skills) lists them on its items
                 listed.Type ??= JsonSchemaType.String;
-                listed.Enum = [.. Enum.GetNames(names.EnumType).Select(name => (JsonNode)JsonValue.Create(name))];
+                listed.Enum = [.. names.Names.Select(name => (JsonNode)JsonValue.Create(name))];
                 if (listed.Type is { } listedType && (listedType & JsonSchemaType.Null) != 0)
                 {
                     listed.Enum.Add(JsonNullSentinel.JsonNull); // absent or null: the API takes its default
@@ -135,6 +136,10 @@ internal static class ApiDocument
             return Task.CompletedTask;
         });
     }
+
+    /// <summary>Every <c>code</c> a problem answer carries: <see cref="ConflictCodes"/> and the 400's and 404's.</summary>
+    private static IEnumerable<string> ProblemCodes() =>
+        [Errors.DomainExceptionHandler.InvalidFieldCode, Errors.DomainExceptionHandler.NotFoundCode, .. typeof(PowerService.Grains.ConflictCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetRawConstantValue()!)];
 
     private static readonly NullabilityInfoContext Nullability = new();
 
@@ -183,10 +188,13 @@ internal static class ApiDocument
     }
 }
 
-/// <summary>A text field of a request that takes the names of <see cref="EnumType"/> (read case-insensitively): the
+/// <summary>A text field of a request that takes the names of an enum (read case-insensitively), or the names a static
+/// <c>IEnumerable&lt;string&gt;</c> property of <paramref name="type"/> lists (a transition's hyphenated actions): the
 /// OpenAPI document lists them.</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
-internal sealed class NamesOfAttribute(Type enumType) : Attribute
+internal sealed class NamesOfAttribute(Type type, string? property = null) : Attribute
 {
-    public Type EnumType { get; } = enumType;
+    public IEnumerable<string> Names => property is null
+        ? Enum.GetNames(type)
+        : (IEnumerable<string>)type.GetProperty(property, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)!.GetValue(null)!;
 }

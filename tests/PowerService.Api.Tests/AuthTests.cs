@@ -443,5 +443,7 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.Equal("integer", schemas.GetProperty("OutageSummary").GetProperty("properties").GetProperty("affectedCustomers").GetProperty("type").GetString());
         Assert.Equal(["null", "string"], schemas.GetProperty("WorkOrderView").GetProperty("properties").GetProperty("crewId").GetProperty("type").EnumerateArray().Select(t => t.GetString()).Order());
         Assert.True(paths.GetProperty("/api/auth/token").GetProperty("post").GetProperty("responses").TryGetProperty("401", out _));
+        Assert.Contains("en-route", schemas.GetProperty("TransitionBody").GetProperty("properties").GetProperty("action").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("changed-since-seen", schemas.GetProperty("Problem").GetProperty("properties").GetProperty("code").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
     }
 }

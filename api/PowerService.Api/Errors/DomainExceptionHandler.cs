@@ -89,6 +89,12 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
     [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>\S+) (?<name>\w+)" from "(?<value>.*)"\.$""")]
     private static partial System.Text.RegularExpressions.Regex UnboundPattern();
 
+    /// <summary>The <c>code</c> of a 400 naming a field.</summary>
+    internal const string InvalidFieldCode = "invalid-field";
+
+    /// <summary>The <c>code</c> of a 404.</summary>
+    internal const string NotFoundCode = "not-found";
+
     /// <param name="code">What a client branches on: a conflict's <see cref="ConflictCodes"/> code; a bad field is
     /// <c>invalid-field</c>, an unknown entity <c>not-found</c>.</param>
     private static ProblemDetails Problem(int status, string title, string detail, string? field = null, string? code = null)
@@ -99,7 +105,7 @@ internal sealed partial class DomainExceptionHandler(IProblemDetailsService prob
             problem.Extensions["field"] = field;
             problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
         }
-        if ((code ?? (field is not null ? "invalid-field" : status == StatusCodes.Status404NotFound ? "not-found" : null)) is { } named)
+        if ((code ?? (field is not null ? InvalidFieldCode : status == StatusCodes.Status404NotFound ? NotFoundCode : null)) is { } named)
         {
             problem.Extensions["code"] = named;
         }

@@ -33,6 +33,9 @@ public static class WorkOrderEndpoints
         ["reopen"] = WorkOrderAction.Reopen,
     };
 
+    /// <summary>The actions a transition names (the OpenAPI document lists them).</summary>
+    internal static IEnumerable<string> ActionNames => Actions.Keys;
+
     private static readonly HashSet<WorkOrderAction> CrewActions =
         [WorkOrderAction.Accept, WorkOrderAction.Reject, WorkOrderAction.StartTravel, WorkOrderAction.Arrive, WorkOrderAction.Resolve];
 
@@ -308,7 +311,7 @@ public sealed record CreateWorkOrderBody(
 /// was lost) is answered with the order as it is, not applied twice.</param>
 /// <param name="Version">Optional: the order's version the sender decided on; changed since, the transition is a 409
 /// (a dispatcher's cancel silently undid another dispatcher's assignment made a moment before).</param>
-public sealed record TransitionBody(string? Action, string? Note, LocationBody? Location, string? TargetId, string? RequestId = null, int? Version = null);
+public sealed record TransitionBody([property: NamesOf(typeof(WorkOrderEndpoints), nameof(WorkOrderEndpoints.ActionNames))] string? Action, string? Note, LocationBody? Location, string? TargetId, string? RequestId = null, int? Version = null);
 
 /// <param name="RequestId">Optional, as for <see cref="TransitionBody"/>: the same assignment sent again is answered with
 /// the order as it is instead of a 409 "already Dispatched with crew …".</param>
