@@ -67,16 +67,7 @@ internal static class AmiStormBenchmark
                 w.Outages.OpeningsInFlight = openings;
             }));
         var importing = Stopwatch.StartNew();
-        var import = new TopologyImport(silo.Silo);
-        foreach (var kind in new[] { ImportKind.Feeders, ImportKind.Grids, ImportKind.TransformerAreas, ImportKind.Meters, ImportKind.Customers })
-        {
-            await using var file = File.OpenRead(Path.Combine(folder, kind.Name() + ".csv"));
-            var result = await import.ImportAsync(kind, file, "loadtest");
-            if (!result.Succeeded)
-            {
-                throw new InvalidOperationException($"{kind.Name()} failed: {string.Join("; ", result.Errors.Take(5))}");
-            }
-        }
+        await SampleImport.ImportAsync(silo.Silo, folder);
         Report.Line($"topology imported in {importing.Elapsed.TotalSeconds:0.0} s");
         // A silo that runs has its directory loaded long before a storm; one just imported waits for the reload.
         var directory = silo.Silo.Services.GetRequiredService<MeterDirectory>();

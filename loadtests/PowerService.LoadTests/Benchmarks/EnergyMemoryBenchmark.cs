@@ -32,16 +32,7 @@ internal static class EnergyMemoryBenchmark
             var areas = MetersByArea(Path.Combine(folder, "meters.csv"));
             await using (var silo = await BenchmarkSilo.StartAsync(database.Provider, o => o.AddGrainsFrom(GrainsAssembly.Value), s => s.AddWorkflow(configure: w => w.Notices.Folder = Path.Combine(folder, "notices"))))
             {
-                var import = new TopologyImport(silo.Silo);
-                foreach (var kind in new[] { ImportKind.Feeders, ImportKind.Grids, ImportKind.TransformerAreas, ImportKind.Meters, ImportKind.Customers })
-                {
-                    await using var file = File.OpenRead(Path.Combine(folder, kind.Name() + ".csv"));
-                    var result = await import.ImportAsync(kind, file, "loadtest");
-                    if (!result.Succeeded)
-                    {
-                        throw new InvalidOperationException($"{kind.Name()} failed: {string.Join("; ", result.Errors.Take(5))}");
-                    }
-                }
+                await SampleImport.ImportAsync(silo.Silo, folder);
                 // One interval reading per meter, the interval that ended last.
                 var quarter = TimeSpan.FromMinutes(15).Ticks;
                 var end = new DateTimeOffset(DateTime.UtcNow.Ticks / quarter * quarter, TimeSpan.Zero);

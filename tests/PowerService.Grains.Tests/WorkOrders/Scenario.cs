@@ -34,6 +34,28 @@ internal static class Scenario
                 capacity, home ?? Depot, [new Shift(WorkflowSilo.MondayMorning.AddDays(-1), WorkflowSilo.MondayMorning.AddDays(30))]),
             "ops:admin");
 
+    /// <summary>Crew <paramref name="crewId"/> on shift with one two-hour slot of <paramref name="capacity"/> places
+    /// tomorrow morning.</summary>
+    public static async Task<(IFieldCrewGrain Crew, DateTimeOffset Slot)> CrewWithSlot(WorkflowSilo silo, string crewId = "c1", int capacity = 1)
+    {
+        await RegisterCrew(silo, crewId);
+        var slot = WorkflowSilo.MondayMorning.AddDays(1);
+        var crew = silo.Grain<IFieldCrewGrain>(crewId);
+        await crew.PublishSlots([new TimeSlot(slot, slot.AddHours(2), capacity)], "crew:" + crewId);
+        return (crew, slot);
+    }
+
+    /// <summary>A new order of <paramref name="kind"/> with a visit booked (held and confirmed) in <paramref name="slot"/>.</summary>
+    public static async Task<(IWorkOrderGrain Order, Booking Booking)> BookedVisit(
+        WorkflowSilo silo, IFieldCrewGrain crew, DateTimeOffset slot, string orderId = "o-1", WorkOrderKind kind = WorkOrderKind.OnSiteSurvey)
+    {
+        var order = silo.Grain<IWorkOrderGrain>(orderId);
+        await order.Create(OfKind(kind));
+        var booking = await crew.Hold(new BookingRequest(orderId, slot, Agent));
+        await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+        return (order, booking);
+    }
+
     public static WorkOrderCommand ByCrew(WorkOrderAction action, string crewId) => new(action, "crew:" + crewId, Depot, CrewId: crewId);
 
     public static WorkOrderCommand ByDispatcher(WorkOrderAction action, string? targetId = null) => new(action, Dispatcher, TargetId: targetId);

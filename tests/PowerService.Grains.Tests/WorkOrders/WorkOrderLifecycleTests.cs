@@ -773,17 +773,12 @@ public sealed class WorkOrderLifecycleTests
     public async Task Cancelling_a_reserved_order_releases_its_booking()
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        await RegisterCrew(silo, "c1");
-        var slot = WorkflowSilo.MondayMorning.AddDays(1);
-        await silo.Grain<IFieldCrewGrain>("c1").PublishSlots([new TimeSlot(slot, slot.AddHours(2), 1)], "crew:c1");
-        var order = silo.Grain<IWorkOrderGrain>("o-1");
-        await order.Create(OfKind(WorkOrderKind.OnSiteSurvey));
-        var booking = await silo.Grain<IFieldCrewGrain>("c1").Hold(new BookingRequest("o-1", slot, Agent));
-        await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+        var (crew, slot) = await CrewWithSlot(silo);
+        var (order, _) = await BookedVisit(silo, crew, slot);
 
         await order.Apply(ByDispatcher(WorkOrderAction.Cancel) with { Note = "customer moved out" });
 
-        var slots = await silo.Grain<IFieldCrewGrain>("c1").GetSlots(slot, slot.AddHours(2));
+        var slots = await crew.GetSlots(slot, slot.AddHours(2));
         Assert.Equal((0, 0), (slots[0].Held, slots[0].Confirmed));
     }
 
@@ -795,13 +790,8 @@ public sealed class WorkOrderLifecycleTests
     public async Task A_confirmed_booking_no_order_names_is_released_when_the_crew_activates_again()
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        await RegisterCrew(silo, "c1");
-        var slot = WorkflowSilo.MondayMorning.AddDays(1);
-        var crew = silo.Grain<IFieldCrewGrain>("c1");
-        await crew.PublishSlots([new TimeSlot(slot, slot.AddHours(2), 3)], "crew:c1");
-        await silo.Grain<IWorkOrderGrain>("o-kept").Create(OfKind(WorkOrderKind.OnSiteSurvey));
-        var kept = await crew.Hold(new BookingRequest("o-kept", slot, Agent));
-        await silo.Grain<IWorkOrderGrain>("o-kept").Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: kept.Id));
+        var (crew, slot) = await CrewWithSlot(silo, capacity: 3);
+        var (_, kept) = await BookedVisit(silo, crew, slot, "o-kept");
         await silo.Grain<IWorkOrderGrain>("o-lost").Create(OfKind(WorkOrderKind.OnSiteSurvey));
         var orphan = await crew.Hold(new BookingRequest("o-lost", slot, Agent));
         await crew.Confirm(orphan.Id, Agent); // the order's Reserve never stored: the silo died here
@@ -822,14 +812,8 @@ public sealed class WorkOrderLifecycleTests
     public async Task A_booked_visit_resolved_ahead_of_its_slot_frees_its_place()
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        await RegisterCrew(silo, "c1");
-        var slot = WorkflowSilo.MondayMorning.AddDays(1);
-        var crew = silo.Grain<IFieldCrewGrain>("c1");
-        await crew.PublishSlots([new TimeSlot(slot, slot.AddHours(2), 1)], "crew:c1");
-        var order = silo.Grain<IWorkOrderGrain>("o-1");
-        await order.Create(OfKind(WorkOrderKind.OnSiteSurvey));
-        var booking = await crew.Hold(new BookingRequest("o-1", slot, Agent));
-        await order.Apply(new WorkOrderCommand(WorkOrderAction.Reserve, Agent, TargetId: booking.Id));
+        var (crew, slot) = await CrewWithSlot(silo);
+        var (order, _) = await BookedVisit(silo, crew, slot);
         await order.Apply(ByDispatcher(WorkOrderAction.Dispatch) with { CrewId = "c1", Force = true });
 
         var resolved = await Complete(order, "c1");
@@ -846,10 +830,7 @@ public sealed class WorkOrderLifecycleTests
     public async Task A_hold_whose_crew_lost_the_skill_before_the_confirm_is_refused_and_released()
     {
         await using var silo = await WorkflowSilo.StartAsync();
-        await RegisterCrew(silo, "c1");
-        var slot = WorkflowSilo.MondayMorning.AddDays(1);
-        var crew = silo.Grain<IFieldCrewGrain>("c1");
-        await crew.PublishSlots([new TimeSlot(slot, slot.AddHours(2), 1)], "crew:c1");
+        var (crew, slot) = await CrewWithSlot(silo);
         var order = silo.Grain<IWorkOrderGrain>("o-1");
         await order.Create(OfKind(WorkOrderKind.MeterVerification));
         var booking = await crew.Hold(new BookingRequest("o-1", slot, Agent, Skill: CrewSkill.Metering));
