@@ -21,6 +21,9 @@ internal static class ApiDocument
     {
         options.AddDocumentTransformer((document, _, _) =>
         {
+            // The generator names the request's Host as the server: anyone could send a Host of their own, and a cache or
+            // a client generator keeping that copy would send signed-in calls there. Paths are relative to the document.
+            document.Servers = [];
             document.Info.Title = "PowerService API";
             document.Info.Description = "The command center's API: work orders, crews, bookings, outages, planned outages, meter events, indicators. "
                 + "Errors are application/problem+json with `code` (and `field` for a 400); see docs/api.md.";

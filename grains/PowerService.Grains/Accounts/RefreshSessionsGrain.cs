@@ -11,9 +11,10 @@ namespace PowerService.Grains.Accounts;
 /// (a PDA on a weak network, two tabs renewing at once).</summary>
 public interface IRefreshSessionsGrain : IGrain
 {
-    /// <remarks>Ten minutes: a PDA whose renewal answer was lost in a tunnel sends it again when it has signal, and
-    /// renewals come once per token lifetime (12 h), so a copy used that soon after one is rare; it is still caught at
-    /// the next renewal after it (one side then holds a token renewed before).</remarks>
+    /// <remarks>Ten minutes: a PDA whose renewal answer was lost in a tunnel sends it again when it has signal. The
+    /// price: tokens of one generation cannot be told apart, so a copy presented within the window gets a token of the
+    /// current generation, and two holders who keep renewing within ten minutes of each other are never caught (a copy
+    /// used later is). Telling them apart needs an id per issued token (docs/api.md, known limits).</remarks>
     static readonly TimeSpan AnswerLostWithin = TimeSpan.FromMinutes(10);
 
     /// <summary>Sessions kept per user (the latest renewed); an older one's next renewal is refused.</summary>
