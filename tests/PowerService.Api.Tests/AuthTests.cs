@@ -101,6 +101,26 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, renewedAgain.StatusCode);
     }
 
+    /// <summary>Sign out only forgot the tokens in the browser: a refresh token lifted from the device renewed for good.
+    /// Signing out ends the sign-in on the silo; its refresh tokens renew no more, another sign-in of the user goes on.</summary>
+    [Fact]
+    public async Task Signing_out_ends_the_sign_in_on_the_silo_and_its_refresh_token_renews_no_more()
+    {
+        var client = _api.CreateClient();
+        var leaving = await SignInAsync(_api, "crew-c12");
+        var other = await SignInAsync(_api, "crew-c12");
+
+        var signedOut = await client.PostAsJsonAsync("/api/auth/sign-out", new { refreshToken = leaving.RefreshToken });
+        var copy = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = leaving.RefreshToken });
+        var stillSignedIn = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = other.RefreshToken });
+        var madeUp = await client.PostAsJsonAsync("/api/auth/sign-out", new { refreshToken = "CfDJ8-not-a-token" });
+
+        Assert.Equal(HttpStatusCode.NoContent, signedOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, copy.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, stillSignedIn.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, madeUp.StatusCode);
+    }
+
     /// <summary>A CRM page on another origin was refused by every browser, with no setting to allow it: an origin in
     /// Api:AllowedOrigins may call the API (its preflight answered, its answers readable); any other origin may not
     /// (a bad entry stops the silo naming it: SiloHostTests).</summary>

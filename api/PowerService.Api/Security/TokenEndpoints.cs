@@ -56,6 +56,27 @@ public static class TokenEndpoints
             .AddEndpointFilter(NoStore)
             .WithName("RefreshToken").Produces<AccessTokenResponse>();
 
+        // Signing out ends the sign-in on the silo: its refresh tokens renew no more (a PDA handed to the next shift, a
+        // token lifted from the device before). Anonymous, as the refresh: the refresh token says whose sign-in it is.
+        routes.MapPost("/api/auth/sign-out", async (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer, IGrainFactory grains) =>
+            {
+                if (string.IsNullOrWhiteSpace(request?.RefreshToken))
+                {
+                    throw new InvalidFieldException("refreshToken", "refreshToken is required.");
+                }
+                var options = bearer.Get(BearerTokenDefaults.AuthenticationScheme);
+                var ticket = options.RefreshTokenProtector.Unprotect(request.RefreshToken);
+                if (ticket?.Principal.Identity?.Name is { } name && ticket.Principal.FindFirst(ConfiguredUsers.SessionClaim)?.Value is { } session
+                    && ticket.Properties.ExpiresUtc is { } expires)
+                {
+                    await grains.GetGrain<IRefreshSessionsGrain>(name.ToLowerInvariant()).End(session, expires);
+                }
+                return Results.NoContent(); // a token not valid (any more) ends nothing, and says nothing either
+            })
+            .AllowAnonymous()
+            .RequireRateLimiting(ApiRateLimits.Public)
+            .WithName("SignOut").Produces(StatusCodes.Status204NoContent);
+
         // Who the token belongs to, so a page knows which crew or customer it serves.
         routes.MapGet("/api/auth/me", (ClaimsPrincipal user) =>
             {

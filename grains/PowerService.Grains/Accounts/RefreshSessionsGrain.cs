@@ -23,6 +23,10 @@ public interface IRefreshSessionsGrain : IGrain
     /// <summary>The generation the renewed token carries, or null when the token may not be renewed (a copy, a
     /// session ended, forgotten). <paramref name="keepUntil"/>: when the renewed token expires.</summary>
     Task<int?> Renew(string session, int generation, DateTimeOffset keepUntil);
+
+    /// <summary>The user signed out of <paramref name="session"/> (a PDA handed to the next shift): none of its refresh
+    /// tokens renews again. <paramref name="keepUntil"/>: when the latest of them would have expired.</summary>
+    Task End(string session, DateTimeOffset keepUntil);
 }
 
 internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState> state) : Grain, IRefreshSessionsGrain
@@ -69,6 +73,22 @@ internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState
         }
         await state.WriteStateAsync();
         return renewed;
+    }
+
+    public Task End(string session, DateTimeOffset keepUntil)
+    {
+        var sessions = state.State.Sessions;
+        var entry = sessions.Find(s => s.Id == session);
+        if (entry is null)
+        {
+            if (sessions.Count >= IRefreshSessionsGrain.KeptPerName)
+            {
+                sessions.Remove(sessions.MinBy(s => s.RenewedAt)!);
+            }
+            sessions.Add(entry = new RefreshSession { Id = session, RenewedAt = TimeProvider.GetUtcNow(), KeepUntil = keepUntil });
+        }
+        entry.Ended = true;
+        return state.WriteStateAsync();
     }
 }
 

@@ -221,7 +221,15 @@ export async function requireRole(roles, start) {
     const signOut = document.getElementById("sign-out");
     signOut.hidden = false;
     // What the page kept in the tab (the console's region and filters) was the last person's, as the tokens were.
-    signOut.onclick = () => { sessionStorage.clear(); logout(); };
+    signOut.onclick = async () => {
+      // Ended on the silo too, so a refresh token copied from this device renews no more; offline, still forgotten here.
+      const refreshToken = sessionStorage.getItem(REFRESH);
+      if (refreshToken) {
+        await fetch("/api/auth/sign-out", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken }) }).catch(() => {});
+      }
+      sessionStorage.clear();
+      logout();
+    };
     document.getElementById("app").hidden = false;
     await start(user);
     return;
