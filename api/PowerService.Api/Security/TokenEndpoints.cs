@@ -29,12 +29,8 @@ public static class TokenEndpoints
         // A refresh token is good for one renewal: one used again (a copy) ends its sign-in session.
         routes.MapPost("/api/auth/refresh", async (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer, IGrainFactory grains) =>
             {
-                if (string.IsNullOrWhiteSpace(request?.RefreshToken))
-                {
-                    throw new InvalidFieldException("refreshToken", "refreshToken is required.");
-                }
                 var options = bearer.Get(BearerTokenDefaults.AuthenticationScheme);
-                var ticket = options.RefreshTokenProtector.Unprotect(request.RefreshToken);
+                var ticket = RefreshTicket(request, options);
                 var now = (options.TimeProvider ?? TimeProvider.System).GetUtcNow();
                 var user = ticket is { Properties.ExpiresUtc: { } expires } && now < expires ? users.Current(ticket.Principal) : null;
                 var session = ticket?.Principal.FindFirst(ConfiguredUsers.SessionClaim)?.Value;
@@ -43,7 +39,7 @@ public static class TokenEndpoints
                 {
                     return Results.Problem(title: "Invalid refresh token", detail: "The refresh token is not valid, has expired, or its user changed; sign in again.", statusCode: StatusCodes.Status401Unauthorized);
                 }
-                var renewed = await grains.GetGrain<IRefreshSessionsGrain>(user.Name.ToLowerInvariant()).Renew(session, generation, now + options.RefreshTokenExpiration);
+                var renewed = await SessionsOf(grains, user.Name).Renew(session, generation, now + options.RefreshTokenExpiration);
                 return renewed is { } next
                     ? Results.SignIn(users.PrincipalOf(user, session, next), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
                     : Results.Problem(
@@ -58,18 +54,13 @@ public static class TokenEndpoints
 
         // Signing out ends the sign-in on the silo: its refresh tokens renew no more (a PDA handed to the next shift, a
         // token lifted from the device before). Anonymous, as the refresh: the refresh token says whose sign-in it is.
-        routes.MapPost("/api/auth/sign-out", async (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer, IGrainFactory grains) =>
+        routes.MapPost("/api/auth/sign-out", async (RefreshRequest? request, IOptionsMonitor<BearerTokenOptions> bearer, IGrainFactory grains) =>
             {
-                if (string.IsNullOrWhiteSpace(request?.RefreshToken))
-                {
-                    throw new InvalidFieldException("refreshToken", "refreshToken is required.");
-                }
-                var options = bearer.Get(BearerTokenDefaults.AuthenticationScheme);
-                var ticket = options.RefreshTokenProtector.Unprotect(request.RefreshToken);
+                var ticket = RefreshTicket(request, bearer.Get(BearerTokenDefaults.AuthenticationScheme));
                 if (ticket?.Principal.Identity?.Name is { } name && ticket.Principal.FindFirst(ConfiguredUsers.SessionClaim)?.Value is { } session
                     && ticket.Properties.ExpiresUtc is { } expires)
                 {
-                    await grains.GetGrain<IRefreshSessionsGrain>(name.ToLowerInvariant()).End(session, expires);
+                    await SessionsOf(grains, name).End(session, expires);
                 }
                 return Results.NoContent(); // a token not valid (any more) ends nothing, and says nothing either
             })
@@ -87,6 +78,15 @@ public static class TokenEndpoints
             .WithName("GetCurrentUser").Produces<CurrentUser>();
         return routes;
     }
+
+    /// <summary>What the request's refresh token says, or null for one this silo did not issue (or cannot read any more).</summary>
+    private static Microsoft.AspNetCore.Authentication.AuthenticationTicket? RefreshTicket(RefreshRequest? request, BearerTokenOptions options) =>
+        string.IsNullOrWhiteSpace(request?.RefreshToken)
+            ? throw new InvalidFieldException("refreshToken", "refreshToken is required.")
+            : options.RefreshTokenProtector.Unprotect(request.RefreshToken);
+
+    /// <summary>The sign-in sessions of user <paramref name="name"/> (names are case-insensitive).</summary>
+    private static IRefreshSessionsGrain SessionsOf(IGrainFactory grains, string name) => grains.GetGrain<IRefreshSessionsGrain>(name.ToLowerInvariant());
 
     private static string NewSession() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
