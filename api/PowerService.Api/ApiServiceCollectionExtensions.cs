@@ -119,8 +119,11 @@ public static class ApiServiceCollectionExtensions
         services.Configure<LoggerFilterOptions>(options => options.AddFilter(DomainErrorHubFilter.SignalRDispatcherCategory, LogLevel.Critical));
         services.Configure<KestrelServerOptions>(options => options.AddServerHeader = false);
         services.AddSingleton<CrewHubRateLimit>();
+        services.AddSingleton<EndedSignIns>();
+        services.AddSingleton<SignInHubFilter>();
         services.AddSignalR(options =>
         {
+            options.AddFilter<SignInHubFilter>();
             options.AddFilter<CrewHubRateLimit>();
             options.AddFilter<DomainErrorHubFilter>();
         }).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));

@@ -121,6 +121,51 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, madeUp.StatusCode);
     }
 
+    /// <summary>Signing out stopped only the refresh tokens: an access token lifted from the device (or the copy's holder
+    /// after a copy was caught) kept the account for the rest of its 12 hours, and a PDA's open live feed kept
+    /// receiving. An ended sign-in's access tokens are refused and its hub connections closed; another sign-in of the
+    /// same user goes on.</summary>
+    [Fact]
+    public async Task An_ended_sign_in_s_access_tokens_are_refused_and_its_live_connections_closed()
+    {
+        var server = _api.StartKestrel();
+        var client = _api.CreateClient();
+        var leaving = await SignInAsync(_api, "crew-c12");
+        var other = await SignInAsync(_api, "crew-c12");
+        await using var feed = await SignalRConnection.ConnectAsync(new Uri(server, "/hubs/crew"), leaving.AccessToken);
+        await using var otherFeed = await SignalRConnection.ConnectAsync(new Uri(server, "/hubs/crew"), other.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await MeAsync(client, leaving.AccessToken)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsJsonAsync("/api/auth/sign-out", new { refreshToken = leaving.RefreshToken })).StatusCode);
+
+        var refused = await MeAsync(client, leaving.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.True(await feed.ClosedByServerAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(401, await SignalRConnection.RefusedStatusAsync(new Uri(server, "/hubs/crew"), leaving.AccessToken));
+        Assert.Equal(HttpStatusCode.OK, (await MeAsync(client, other.AccessToken)).StatusCode);
+        Assert.False(await otherFeed.ClosedByServerAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    /// <summary>A refresh-token copy caught ends the sign-in for its access tokens too: the thief's renewed token and
+    /// the victim's are refused at once, not after 12 hours.</summary>
+    [Fact]
+    public async Task A_caught_refresh_token_copy_ends_the_access_tokens_of_its_sign_in()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        await using var api = new ApiFactory().WithSiloClock(clock);
+        var client = api.CreateClient();
+        var first = await SignInAsync(api, "crew-c12");
+        var renewed = (await (await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = first.RefreshToken })).Content.ReadFromJsonAsync<Tokens>())!;
+        Assert.Equal(HttpStatusCode.OK, (await MeAsync(client, renewed.AccessToken)).StatusCode);
+
+        clock.Advance(TimeSpan.FromMinutes(11));
+        var copy = await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = first.RefreshToken });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, copy.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await MeAsync(client, renewed.AccessToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await MeAsync(client, first.AccessToken)).StatusCode);
+    }
+
     /// <summary>A CRM page on another origin was refused by every browser, with no setting to allow it: an origin in
     /// Api:AllowedOrigins may call the API (its preflight answered, its answers readable); any other origin may not
     /// (a bad entry stops the silo naming it: SiloHostTests).</summary>

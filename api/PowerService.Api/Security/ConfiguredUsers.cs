@@ -60,11 +60,12 @@ public sealed class ConfiguredUsers(AuthOptions options)
 
 /// <summary>Reads the bearer token of every request and hub connection, in place of the handler's own reading: from
 /// the Authorization header (its scheme case-insensitive, RFC 9110), or for hubs from the query string (browsers cannot
-/// set headers on a WebSocket). A token that is expired, not ours, or whose user entry changed or went away since it
-/// was issued fails authentication: the caller gets the 401 of an expired token.</summary>
+/// set headers on a WebSocket). A token that is expired, not ours, whose user entry changed or went away since it
+/// was issued, or whose sign-in ended (<see cref="EndedSignIns"/>) fails authentication: the caller gets the 401 of an
+/// expired token.</summary>
 internal static class BearerTokenReader
 {
-    public static Task OnMessageReceived(MessageReceivedContext context)
+    public static async Task OnMessageReceived(MessageReceivedContext context)
     {
         var request = context.Request;
         string? token = null;
@@ -78,7 +79,7 @@ internal static class BearerTokenReader
         }
         if (string.IsNullOrEmpty(token))
         {
-            return Task.CompletedTask; // no token: the handler finds none either, and the endpoint's policy decides
+            return; // no token: the handler finds none either, and the endpoint's policy decides
         }
         var ticket = context.Options.BearerTokenProtector.Unprotect(token);
         var now = (context.Options.TimeProvider ?? TimeProvider.System).GetUtcNow();
@@ -90,12 +91,15 @@ internal static class BearerTokenReader
         {
             context.Fail("The token's user has changed or been removed; sign in again.");
         }
+        else if (await context.HttpContext.RequestServices.GetRequiredService<EndedSignIns>().IsEndedAsync(ticket.Principal))
+        {
+            context.Fail("The token's sign-in has ended (signed out, or its refresh token used by someone else); sign in again.");
+        }
         else
         {
             context.Principal = ticket.Principal;
             context.Properties = ticket.Properties;
             context.Success();
         }
-        return Task.CompletedTask;
     }
 }

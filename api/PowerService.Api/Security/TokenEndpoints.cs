@@ -6,8 +6,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using PowerService.Grains;
-using PowerService.Grains.Accounts;
-using PowerService.Runtime;
 
 namespace PowerService.Api.Security;
 
@@ -27,7 +25,7 @@ public static class TokenEndpoints
         // A new token for the refresh token that came with the last one (a PDA through a long shift, the customer app),
         // issued for the user's entry as it is now; refused once it expired or the entry changed.
         // A refresh token is good for one renewal: one used again (a copy) ends its sign-in session.
-        routes.MapPost("/api/auth/refresh", async (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer, IGrainFactory grains) =>
+        routes.MapPost("/api/auth/refresh", async (RefreshRequest? request, ConfiguredUsers users, IOptionsMonitor<BearerTokenOptions> bearer, EndedSignIns signIns) =>
             {
                 var options = bearer.Get(BearerTokenDefaults.AuthenticationScheme);
                 var ticket = RefreshTicket(request, options);
@@ -39,7 +37,12 @@ public static class TokenEndpoints
                 {
                     return Results.Problem(title: "Invalid refresh token", detail: "The refresh token is not valid, has expired, or its user changed; sign in again.", statusCode: StatusCodes.Status401Unauthorized);
                 }
-                var renewed = await SessionsOf(grains, user.Name).Renew(session, generation, now + options.RefreshTokenExpiration);
+                var sessions = signIns.SessionsOf(user.Name);
+                var renewed = await sessions.Renew(session, generation, now + options.RefreshTokenExpiration);
+                if (renewed is null && await sessions.IsEnded(session))
+                {
+                    signIns.Ended(session); // a copy caught: the access tokens of the sign-in stop too, here at once
+                }
                 return renewed is { } next
                     ? Results.SignIn(users.PrincipalOf(user, session, next), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
                     : Results.Problem(
@@ -52,15 +55,17 @@ public static class TokenEndpoints
             .AddEndpointFilter(NoStore)
             .WithName("RefreshToken").Produces<AccessTokenResponse>();
 
-        // Signing out ends the sign-in on the silo: its refresh tokens renew no more (a PDA handed to the next shift, a
-        // token lifted from the device before). Anonymous, as the refresh: the refresh token says whose sign-in it is.
-        routes.MapPost("/api/auth/sign-out", async (RefreshRequest? request, IOptionsMonitor<BearerTokenOptions> bearer, IGrainFactory grains) =>
+        // Signing out ends the sign-in on the silo: its refresh and access tokens work no more and its hub connections
+        // close (a PDA handed to the next shift, a token lifted from the device before). Anonymous, as the refresh:
+        // the refresh token says whose sign-in it is.
+        routes.MapPost("/api/auth/sign-out", async (RefreshRequest? request, IOptionsMonitor<BearerTokenOptions> bearer, EndedSignIns signIns) =>
             {
                 var ticket = RefreshTicket(request, bearer.Get(BearerTokenDefaults.AuthenticationScheme));
                 if (ticket?.Principal.Identity?.Name is { } name && ticket.Principal.FindFirst(ConfiguredUsers.SessionClaim)?.Value is { } session
                     && ticket.Properties.ExpiresUtc is { } expires)
                 {
-                    await SessionsOf(grains, name).End(session, expires);
+                    await signIns.SessionsOf(name).End(session, expires);
+                    signIns.Ended(session);
                 }
                 return Results.NoContent(); // a token not valid (any more) ends nothing, and says nothing either
             })
@@ -84,9 +89,6 @@ public static class TokenEndpoints
         string.IsNullOrWhiteSpace(request?.RefreshToken)
             ? throw new InvalidFieldException("refreshToken", "refreshToken is required.")
             : options.RefreshTokenProtector.Unprotect(request.RefreshToken);
-
-    /// <summary>The sign-in sessions of user <paramref name="name"/> (names are case-insensitive).</summary>
-    private static IRefreshSessionsGrain SessionsOf(IGrainFactory grains, string name) => grains.GetGrain<IRefreshSessionsGrain>(name.ToLowerInvariant());
 
     private static string NewSession() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 

@@ -27,6 +27,12 @@ public interface IRefreshSessionsGrain : IGrain
     /// <summary>The user signed out of <paramref name="session"/> (a PDA handed to the next shift): none of its refresh
     /// tokens renews again. <paramref name="keepUntil"/>: when the latest of them would have expired.</summary>
     Task End(string session, DateTimeOffset keepUntil);
+
+    /// <summary>Whether <paramref name="session"/> was ended (signed out, or a copy of its refresh token caught): its
+    /// access tokens are refused from then on, not only its refresh tokens. A session this grain does not keep (never
+    /// renewed, or pushed out by newer ones) has not been ended.</summary>
+    [AlwaysInterleave]
+    Task<bool> IsEnded(string session);
 }
 
 internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState> state) : Grain, IRefreshSessionsGrain
@@ -74,6 +80,8 @@ internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState
         await state.WriteStateAsync();
         return renewed;
     }
+
+    public Task<bool> IsEnded(string session) => Task.FromResult(state.State.Sessions.Find(s => s.Id == session) is { Ended: true });
 
     public Task End(string session, DateTimeOffset keepUntil)
     {
