@@ -126,7 +126,11 @@ public static class ApiServiceCollectionExtensions
             options.AddFilter<SignInHubFilter>();
             options.AddFilter<CrewHubRateLimit>();
             options.AddFilter<DomainErrorHubFilter>();
-        }).AddJsonProtocol(options => options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        }).AddJsonProtocol(options =>
+        {
+            options.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            options.PayloadSerializerOptions.Converters.Add(new OffsetTimeJson()); // in UTC, as the HTTP answers
+        });
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Live);
         services.AddKeyedSingleton<ConnectionCount>(ConnectionCount.Monitor);
         services.AddSingleton<HttpOutcomes>();

@@ -6,7 +6,9 @@ namespace PowerService.Api;
 /// <summary>Reads every point in time of a request body (and of a hub's object argument) only with its UTC offset
 /// (<c>Z</c> or <c>+08:00</c>): "2026-12-06T10:00:00" alone would be read in the silo's own zone, so a head-end or a
 /// PDA on China time would put its events eight hours off on a silo running in UTC — last gasps outside their outage's
-/// window, a planned start on the wrong shift. Answers are written as the default converter writes them.</summary>
+/// window, a planned start on the wrong shift. Answers give every point in time in UTC (<c>+00:00</c>): they carried
+/// the offset each value came with (orders <c>+00:00</c>, a plan or a shift <c>+08:00</c> as sent), each a right instant,
+/// but a client sorting or comparing them as text put a plan's 09:00+08:00 after an order's 02:00+00:00.</summary>
 internal sealed class OffsetTimeJson : JsonConverter<DateTimeOffset>
 {
     /// <summary>Starts the message of the <see cref="JsonException"/> this converter raises, so that the problem details
@@ -25,7 +27,7 @@ internal sealed class OffsetTimeJson : JsonConverter<DateTimeOffset>
             : throw new JsonException($"{NoOffsetMessage}: '{text}' could be any zone's; send it as {value.UtcDateTime:yyyy-MM-ddTHH:mm:ss}Z or with its offset, e.g. +08:00");
     }
 
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToUniversalTime());
 
     /// <summary>Ends in <c>Z</c> or in <c>+hh:mm</c> / <c>-hh:mm</c> (<c>+hhmm</c>, <c>+hh</c>) after the time of day, or
     /// after the date of a day alone (<c>2026-12-08+08:00</c>, midnight there).</summary>

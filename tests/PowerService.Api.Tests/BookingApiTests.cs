@@ -64,6 +64,28 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(body.GetProperty("order").GetProperty("version").GetInt32(), (await Json(again)).GetProperty("order").GetProperty("version").GetInt32());
     }
 
+    /// <summary>Answers carried each time with the offset it came with (a slot published at 17:00+08:00 came back so, an
+    /// order's times in +00:00): right instants, but a client comparing them as text put them out of order. Every time
+    /// in an answer is in UTC now.</summary>
+    [Fact]
+    public async Task Times_in_answers_are_in_UTC_whatever_offset_they_were_sent_with()
+    {
+        var china = TimeSpan.FromHours(8);
+        var start = new DateTimeOffset(_slot.Year, _slot.Month, _slot.Day, 17, 0, 0, china);
+        Assert.Equal(HttpStatusCode.OK, (await _dispatcher.PostAsJsonAsync("/api/crews/C-12/slots", new
+        {
+            slots = new[] { new { start = start.ToString("yyyy-MM-ddTHH:mm:sszzz"), end = start.AddHours(2).ToString("yyyy-MM-ddTHH:mm:sszzz"), capacity = 1 } },
+        })).StatusCode);
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+
+        var slots = await _dispatcher.GetStringAsync($"/api/crews/C-12/slots?from={Uri.EscapeDataString(_slot.AddHours(-1).ToString("O"))}");
+        var order = await _dispatcher.GetStringAsync($"/api/work-orders/{orderId}");
+
+        Assert.Contains($"\"start\":\"{start.UtcDateTime:yyyy-MM-ddTHH:mm:ss}+00:00\"", slots, StringComparison.Ordinal);
+        Assert.DoesNotContain("+08:00", slots, StringComparison.Ordinal);
+        Assert.Matches("\"createdAt\":\"[0-9T:.-]+\\+00:00\"", order);
+    }
+
     /// <summary>A customer could not find a time to book: crews are not theirs to list and slots were listed per crew
     /// only. <c>GET /api/bookings/times?orderId=</c> lists the free times of the crews of the order's region able to do
     /// its work, one per time, earliest first: not a crew without the skill, not a full slot, not (for a customer) one
