@@ -269,11 +269,16 @@ public sealed class HubTests : IAsyncLifetime
         await ApiScenario.ImportAsync(await _api.ClientForAsync("dispatcher-li"), "feeders", "feeder_id,name,substation_id,substation_name,region\nF-1,Binhai 1,S-1,Binhai,R1\n");
 
         JsonElement progress;
+        var stages = new List<string>();
         do
         {
             progress = (await console.NextInvocationAsync("importProgress", TimeSpan.FromSeconds(10)))[0];
+            stages.Add(progress.GetProperty("stage").GetString()!);
         }
         while (!progress.GetProperty("completed").GetBoolean());
+        // The upload is told as it comes in (a big file took 11 s to upload before any count reached the others).
+        Assert.Equal("uploading", stages[0]);
+        Assert.Equal("importing", stages[^1]);
         Assert.Equal("feeders", progress.GetProperty("kind").GetString());
         Assert.Equal(1, progress.GetProperty("rows").GetInt64());
         Assert.Equal("dispatcher-li", progress.GetProperty("by").GetString());

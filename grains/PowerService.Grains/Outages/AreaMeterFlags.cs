@@ -72,6 +72,23 @@ internal sealed class MeterFlagTable
     /// <summary>The meter's flags to change in place; default flags if the meter was not heard from before.</summary>
     public ref MeterPower GetOrAdd(string meterId) => ref GetOrAdd(KeyOf(meterId));
 
+    /// <summary>Marks every dark meter whose key is not in <paramref name="keep"/> as having power (its newest event is
+    /// kept, so a resend is still absorbed); returns how many there were.</summary>
+    public int ForgetDarkExcept(IReadOnlySet<ulong> keep)
+    {
+        var forgotten = 0;
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            ref var slot = ref _slots[i];
+            if (slot.Key != Empty && slot.Flags.DarkSince != 0 && !keep.Contains(slot.Key))
+            {
+                slot.Flags = slot.Flags with { DarkSince = 0 };
+                forgotten++;
+            }
+        }
+        return forgotten;
+    }
+
     public bool TryGet(string meterId, out MeterPower flags)
     {
         var index = Find(KeyOf(meterId));

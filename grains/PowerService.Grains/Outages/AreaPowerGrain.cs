@@ -95,12 +95,30 @@ internal sealed partial class AreaPowerGrain(
         // (3, 7, 17, 37, 79 entries for 50 meters), and a storm's last growth — 20,000 areas at once, late in the burst
         // — was the bulk of what each collection had to promote.
         Meters.EnsureCapacity(_area?.MeterCount ?? 0);
+        if (_area is not null && flags.State.DarkCount > 0)
+        {
+            await ForgetMetersMovedAway();
+        }
         await SettleOwedCalls();
         if (S.PlanStarting is { } plan && S.OutageId is null && S.PlanStartingAt is { } darkSince)
         {
             // Stored with the decision, the start may not have reached the plan before a crash: told again (a plan
             // started already ignores it).
             await GrainFactory.GetGrain<IPlannedOutageGrain>(plan).StartedByMeters(darkSince);
+        }
+    }
+
+    /// <summary>Meters an import moved to another area while dark report to that area from then on: their flags here
+    /// are not this area's dark meters any more. Counted, they held the area's outage open after every meter it has
+    /// came back (and three minutes later its customers, whose power was back, were texted of a nested outage). The
+    /// area is activated anew after an import of meters or areas, so this runs then; only an area with dark meters
+    /// reads its meter list.</summary>
+    private async Task ForgetMetersMovedAway()
+    {
+        var current = (await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).GetMeterIds()).Select(MeterFlagTable.KeyOf).ToHashSet();
+        if (Meters.ForgetDarkExcept(current) > 0)
+        {
+            _meterFlags.Changed();
         }
     }
 
@@ -421,6 +439,12 @@ internal sealed partial class AreaPowerGrain(
         // (dark meters; their customers' calls are judged as any), and are not told "power restored".
         var since = S.RestoredOutageSince is { } began ? began - (long)options.InferenceWindow.TotalMilliseconds : long.MinValue;
         var stillDark = OutsideNested(dark.FindAll(m => Meters.TryGet(m, out var meter) && meter.DarkSince >= since));
+        if (stillDark.Count > 0)
+        {
+            // A meter no customer is on any more (replaced in a swap while the area was out) never reports power again:
+            // it was a nested outage of "1 customers" with a repair order nothing would end.
+            stillDark = [.. await GrainFactory.GetGrain<ITransformerAreaGrain>(Id).WithCustomers(stillDark)];
+        }
         S.RestoredOutageId = null;
         S.RestoredAt = null;
         S.RestoredOutageSince = null;
@@ -521,6 +545,7 @@ internal sealed partial class AreaPowerGrain(
             S.OutageSince = firstDark;
             S.OutageConfirmed = inWindow >= Math.Ceiling(options.ConfirmShare * meters);
             S.OpeningOutageId = id;
+            S.OutageFeederId = Feeder;
             S.OpeningOwed = new OutageOpening(
                 OutageKind.Unplanned, OutageScope.TransformerArea, MetersActor, DateTimeOffset.FromUnixTimeMilliseconds(firstDark),
                 [Id], _area.FeederId, Confirmed: S.OutageConfirmed, EarlierCalls: TakeEarlierCalls(firstDark),
@@ -631,6 +656,8 @@ internal sealed partial class AreaPowerGrain(
         S.RestoredOutageSince = S.OutageSince;
         S.OutageSince = null;
         S.FeederEndOwed = outage;
+        S.FeederEndOwedTo = S.OutageFeederId ?? Feeder;
+        S.OutageFeederId = null;
         if (byMeters)
         {
             S.EndingOwed = outage;
@@ -679,7 +706,7 @@ internal sealed partial class AreaPowerGrain(
             LogHandOverNotStored(logger, error, Id);
             return;
         }
-        if (S.OpeningOwed is { } opening && OwedOutageId() is { } outageId && Feeder is { } feeder)
+        if (S.OpeningOwed is { } opening && OwedOutageId() is { } outageId && OpeningFeeder is { } feeder)
         {
             await HandOver(feeder, outageId, opening);
         }
@@ -704,7 +731,7 @@ internal sealed partial class AreaPowerGrain(
                 return; // handed over, not yet acknowledged
             }
             var outageId = OwedOutageId();
-            if (outageId is not null && opening.Scope == OutageScope.TransformerArea && Feeder is { } feeder)
+            if (outageId is not null && opening.Scope == OutageScope.TransformerArea && OpeningFeeder is { } feeder)
             {
                 await HandOver(feeder, outageId, opening);
                 AwaitAcknowledgement();
@@ -752,11 +779,14 @@ internal sealed partial class AreaPowerGrain(
         }
         if (S.FeederEndOwed is { } feederEnd)
         {
-            if (Feeder is { } feeder)
+            // The feeder the outage was opened through, also when an import has moved the area to another feeder since:
+            // told to the new one, the old one counted the area out for good and rolled it into its next feeder outage.
+            if ((S.FeederEndOwedTo ?? Feeder) is { } feeder)
             {
                 await GrainFactory.GetGrain<IFeederPowerGrain>(feeder).AreaOutageEnded(Id, feederEnd, S.RestoredAt ?? TimeProvider.GetUtcNow());
             }
             S.FeederEndOwed = null;
+            S.FeederEndOwedTo = null;
             MarkDirty();
         }
     }
@@ -767,6 +797,10 @@ internal sealed partial class AreaPowerGrain(
 
     /// <summary>The area's feeder, if the topology names one.</summary>
     private string? Feeder => _area?.FeederId is { Length: > 0 } feeder ? feeder : null;
+
+    /// <summary>The feeder the area's outage is handed to: the one it was first handed to, even if an import moved the
+    /// area since.</summary>
+    private string? OpeningFeeder => S.OutageFeederId ?? Feeder;
 
     /// <summary>The one-way hand-over of an owed opening (the feeder acknowledges with <see cref="OutageOpened"/>).</summary>
     private Task HandOver(string feeder, string outageId, OutageOpening opening) =>
@@ -860,6 +894,13 @@ internal sealed class AreaPowerRecord
     /// <summary>When the outage <see cref="EndingOwed"/> ends: the meters' own time it came back.</summary>
     public DateTimeOffset? EndingAt { get; set; }
     public string? FeederEndOwed { get; set; }
+
+    /// <summary>The feeder <see cref="FeederEndOwed"/> is owed to: the one the outage was opened through (null in
+    /// records stored before it was kept: the area's feeder).</summary>
+    public string? FeederEndOwedTo { get; set; }
+
+    /// <summary>The feeder the area's open outage was handed to (an import may move the area meanwhile).</summary>
+    public string? OutageFeederId { get; set; }
 
     /// <summary>An outage a crew, a dispatcher or a close-out ended, to be told which of the area's meters are still
     /// dark (its customers' "power restored" waits for it).</summary>

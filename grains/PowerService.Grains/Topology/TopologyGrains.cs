@@ -27,6 +27,10 @@ public interface ITransformerAreaGrain : IGrain
     /// <summary>The ids of the area's meters (its supply meter too), read from the topology on each call: for the rare
     /// question of which meters are still dark, which the area's flags know by hash only.</summary>
     Task<IReadOnlyList<string>> GetMeterIds();
+
+    /// <summary>Those of <paramref name="meterIds"/> a customer is supplied through: a meter left without one (its
+    /// customer moved onto a new meter in a swap) is nobody in the dark.</summary>
+    Task<IReadOnlyList<string>> WithCustomers(IReadOnlyList<string> meterIds);
 }
 
 /// <summary>A transformer area's feeder, how many customer meters it has, and its supply meter (台区总表), if any.</summary>

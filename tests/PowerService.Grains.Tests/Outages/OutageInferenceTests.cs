@@ -704,6 +704,79 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(darkSince), nested.StartedAt);
     }
 
+    /// <summary>An import moved an area to another feeder while its outage was open (GIS pass). Its end was told to the
+    /// new feeder, which never had it: the old feeder counted the area out for good, rolled it into a "feeder outage"
+    /// with the next area to go out there (55 customers, a school with power among them, a crew sent) that nothing
+    /// but a dispatcher could end. The end goes to the feeder the outage was opened through.</summary>
+    [Fact]
+    public async Task An_area_moved_to_another_feeder_during_its_outage_tells_its_end_to_the_feeder_it_was_out_on()
+    {
+        await SendAsync(_silo, Events(_silo, 1, 35, MeterEventType.LastGasp));
+        Assert.Equal("OUT-TA-000001-1", (await AreaPower(1).Get()).OutageId);
+        await ImportAsync(_silo, ImportKind.TransformerAreas, OnlyLines(SampleFile(ImportKind.TransformerAreas), Area(1)).Replace(",FD-000001,", ",FD-000002,", StringComparison.Ordinal));
+
+        await SendAsync(_silo, Events(_silo, 1, 35, MeterEventType.PowerRestored));
+        Assert.Equal(OutageState.Restored, (await Outage("OUT-TA-000001-1").Get())!.State);
+        await SendAsync(_silo, Events(_silo, 51, 100, MeterEventType.LastGasp)); // the other area of the old feeder
+
+        Assert.Equal("OUT-TA-000002-1", (await AreaPower(2).Get()).OutageId);
+        Assert.Null(await Outage("OUT-F-FD-000001-1").Get());
+        var alone = (await Outage("OUT-TA-000002-1").Get())!;
+        Assert.Equal((50, (string?)null), (alone.AffectedCustomers, alone.ParentOutageId));
+    }
+
+    /// <summary>An import moved dark meters to another area during an outage (GIS pass): their restores go to the new
+    /// area, but the old one still counted them dark. Its outage stayed open after every meter it has came back, and
+    /// three minutes later its customers, whose power was back, were texted of an outage. The old area forgets them.</summary>
+    [Fact]
+    public async Task Meters_moved_to_another_area_while_dark_do_not_hold_their_old_areas_outage_open()
+    {
+        await SendAsync(_silo, Events(_silo, 51, 85, MeterEventType.LastGasp));
+        Assert.Equal("OUT-TA-000002-1", (await AreaPower(2).Get()).OutageId);
+        var moved = Enumerable.Range(51, 20).Select(Meter).ToHashSet();
+        var meters = SampleFile(ImportKind.Meters).Split('\n');
+        await ImportAsync(_silo, ImportKind.Meters, string.Join('\n', meters.Where((line, i) => i == 0 || moved.Contains(line.Split(',')[0]))
+            .Select(line => line.Replace($",{Area(2)},", $",{Area(1)},", StringComparison.Ordinal))));
+
+        await SendAsync(_silo, Events(_silo, 51, 85, MeterEventType.PowerRestored));
+
+        var outage = (await Outage("OUT-TA-000002-1").Get())!;
+        Assert.Equal(OutageState.Restored, outage.State);
+        Assert.Equal((0, (string?)null), await DarkAndOutage(2));
+        _silo.Advance(TimeSpan.FromMinutes(3));
+        await Eventually.True(async () => (await AreaPower(2).Get()).NestedCheckAt is null, "the nested-outage check ran");
+        Assert.Null((await AreaPower(2).Get()).NestedOutageId);
+    }
+
+    /// <summary>A meter replaced while its area was out (GIS pass: the customer moved onto a new meter, the old one never
+    /// reports again) became a nested outage of "1 customers" with a repair order nothing would end. A meter no customer
+    /// is on is nobody in the dark.</summary>
+    [Fact]
+    public async Task A_meter_left_without_a_customer_by_a_swap_during_the_outage_is_no_nested_outage()
+    {
+        await SendAsync(_silo, Events(_silo, 3, 50, MeterEventType.LastGasp));
+        Assert.Equal("OUT-TA-000001-1", (await AreaPower(1).Get()).OutageId);
+        await ImportAsync(_silo, ImportKind.Meters, "meter_id,area_id,latitude,longitude,role\nMT-0009999,TA-000001,20.05,110.33,");
+        await ImportAsync(_silo, ImportKind.Customers, OnlyLines(SampleFile(ImportKind.Customers), Customer(10)).Replace($",{Meter(10)},", ",MT-0009999,", StringComparison.Ordinal));
+        _silo.Advance(TimeSpan.FromMinutes(40));
+
+        await SendAsync(_silo, [.. Events(_silo, 3, 50, MeterEventType.PowerRestored).Where(e => e.MeterId != Meter(10)),
+            new MeterEvent("MT-0009999", "new-meter-on", MeterEventType.PowerRestored, _silo.Clock.GetUtcNow())]);
+        Assert.Equal(OutageState.Restored, (await Outage("OUT-TA-000001-1").Get())!.State);
+        _silo.Advance(TimeSpan.FromMinutes(3));
+
+        await Eventually.True(async () => (await AreaPower(1).Get()).NestedCheckAt is null, "the nested-outage check ran");
+        Assert.Null((await AreaPower(1).Get()).NestedOutageId);
+        Assert.Empty((await _silo.Grain<IOutageBoardGrain>(OutageBoardGrain.Key).List(new OutageQuery())).Items);
+    }
+
+    /// <summary>The header of <paramref name="csv"/> and its line whose first field is <paramref name="key"/>.</summary>
+    private static string OnlyLines(string csv, string key)
+    {
+        var lines = csv.Split('\n');
+        return lines[0] + "\n" + lines.Single(line => line.StartsWith(key + ",", StringComparison.Ordinal));
+    }
+
     private async Task<(int Dark, string? Outage)> DarkAndOutage(int area)
     {
         var view = await AreaPower(area).Get();

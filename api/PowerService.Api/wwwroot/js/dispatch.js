@@ -76,8 +76,9 @@ requireRole(["dispatcher"], async user => {
   });
   connection.on("sla", news => addAlerts(news));
   connection.on("importProgress", p => {
-    if (importing) { if (!p.completed) $("import-status").textContent = `Importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`; }
-    else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is importing ${p.kind}: ${p.rows.toLocaleString()} rows read…`;
+    const step = p.stage === "uploading" ? `${(p.bytes / 1048576).toLocaleString(undefined, { maximumFractionDigits: 1 })} MB received` : `${p.rows.toLocaleString()} rows read`;
+    if (importing) { if (!p.completed) $("import-status").textContent = `${p.stage === "uploading" ? "Uploading" : "Importing"} ${p.kind}: ${step}…`; }
+    else if (p.by !== user.name) $("import-status").textContent = p.completed ? "" : `${p.by} is ${p.stage === "uploading" ? "uploading" : "importing"} ${p.kind}: ${step}…`;
   });
   connection.onreconnecting(() => showOffline("Live feed lost; reconnecting…"));
   // Changes made while the feed was down were never pushed: read the watched region again as at Watch (rows of orders

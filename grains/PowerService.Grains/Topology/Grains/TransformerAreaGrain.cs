@@ -47,6 +47,16 @@ internal sealed class TransformerAreaGrain(ICatalog catalog) : Grain, ITransform
     public async Task<IReadOnlyList<string>> GetMeterIds() =>
         _area is { } area ? [.. (await catalog.ReadChildrenAsync(TopologyKinds.Meter, [area.Id])).Select(m => m.Key)] : [];
 
+    public async Task<IReadOnlyList<string>> WithCustomers(IReadOnlyList<string> meterIds)
+    {
+        if (meterIds.Count == 0)
+        {
+            return [];
+        }
+        var supplied = (await catalog.ReadChildrenAsync(TopologyKinds.Customer, meterIds)).Select(c => c.ParentKey).ToHashSet(StringComparer.Ordinal);
+        return [.. meterIds.Where(supplied.Contains)];
+    }
+
     public async Task<TransformerAreaProfile?> GetProfile()
     {
         if (_profile is not null || _area is not { } area || _meters is not { } meters)
