@@ -1081,7 +1081,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await Assertions.Expect(customer.Locator("#outage")).ToBeHiddenAsync();
         // The customer calls before the head-end's last gasps arrive: for now a repair of its own.
         await customer.Locator("#report select[name=kind]").SelectOptionAsync("FaultRepair");
-        await customer.Locator("#report input[name=description]").FillAsync("The lights just went out");
+        await customer.Locator("#report [name=description]").FillAsync("The lights just went out");
         await customer.Locator("#report button").ClickAsync();
         await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync("is received");
         var call = await customer.Locator("#mine tr[data-order]").First.GetAttributeAsync("data-order");
@@ -1186,7 +1186,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/crews/C-31/slots", new { slots = new[] { new { start = slot, end = slot.AddHours(2), capacity = 1 } } })).StatusCode);
         var customer = await SignInAsync("customer.html", "customer-wang", phone: true, timeZone: "Asia/Shanghai");
         await customer.Locator("#report select[name=kind]").SelectOptionAsync("MeterVerification");
-        await customer.Locator("#report input[name=description]").FillAsync("The meter runs fast");
+        await customer.Locator("#report [name=description]").FillAsync("The meter runs fast");
         await customer.Locator("#report button").ClickAsync();
         await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync("is received");
         var orderId = await customer.Locator("#mine tr.followed").GetAttributeAsync("data-order");
@@ -1219,7 +1219,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         var check = await ApiScenario.JsonAsync(created);
         var customer = await SignInAsync("customer.html", "customer-li");
         await customer.Locator("#report select[name=kind]").SelectOptionAsync("Complaint");
-        await customer.Locator("#report input[name=description]").FillAsync("Nobody answered the hotline for an hour");
+        await customer.Locator("#report [name=description]").FillAsync("Nobody answered the hotline for an hour");
         await customer.Locator("#report button").ClickAsync();
 
         await Assertions.Expect(customer.Locator("#steps")).ToHaveTextAsync("ReceivedBeing handledAnsweredClosed");
@@ -1272,6 +1272,75 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(JsonDocument.Parse(bodies[0]).RootElement.GetProperty("requestId").GetString(), JsonDocument.Parse(bodies[1]).RootElement.GetProperty("requestId").GetString());
         var history = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/work-orders/WO-R1/history"));
         Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Accepted");
+    }
+
+    /// <summary>A network that swallows packets (a basement, a tunnel; mobile pass): the Accept stalled with no error for
+    /// two minutes, the buttons greyed out and nothing said, while the offer ran out. A request without an answer within
+    /// 10 s counts as unanswered and is sent again under the same request id; the second gets through; applied once.
+    /// After the tap, the focus stays off the note box (it opened a phone's keyboard over the buttons).</summary>
+    [Fact]
+    public async Task A_PDA_action_stalled_on_the_network_is_sent_again_after_ten_seconds_and_applied_once()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-S1", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-S1/assign", new { crewId = "C-12", force = true })).StatusCode);
+        var bodies = new List<string>();
+        var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteAsync("**/api/work-orders/WO-S1/transitions", async route =>
+        {
+            int sent;
+            lock (bodies)
+            {
+                bodies.Add(route.Request.PostData ?? "");
+                sent = bodies.Count;
+            }
+            if (sent == 1)
+            {
+                return; // swallowed: no answer, no error, ever
+            }
+            await route.ContinueAsync();
+        }));
+
+        var card = pda.Locator(".card[data-card='WO-S1']");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+
+        await Assertions.Expect(card.GetByRole(AriaRole.Button, new() { Name = "En route", Exact = true })).ToBeVisibleAsync(new() { Timeout = 25_000 });
+        Assert.Equal(2, bodies.Count);
+        Assert.Equal(JsonDocument.Parse(bodies[0]).RootElement.GetProperty("requestId").GetString(), JsonDocument.Parse(bodies[1]).RootElement.GetProperty("requestId").GetString());
+        Assert.NotEqual("TEXTAREA", await pda.EvaluateAsync<string>("document.activeElement?.tagName ?? ''"));
+        var history = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/work-orders/WO-S1/history"));
+        Assert.Single(history.EnumerateArray(), e => e.GetProperty("type").GetString() == "Accepted");
+    }
+
+    /// <summary>An action tapped with no signal says "Not sent" on its card; when the connection came back the card went
+    /// back to normal (mobile pass), with nothing left to say that the arrival was never recorded. It stays said.</summary>
+    [Fact]
+    public async Task An_action_not_sent_for_want_of_a_network_stays_said_on_its_card_after_the_connection_is_back()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-N1", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-N1/assign", new { crewId = "C-12", force = true })).StatusCode);
+        var feed = new HubFeed();
+        var pda = await SignInAsync("crew.html", "crew-c12", async context =>
+        {
+            await context.RouteWebSocketAsync(new Regex("/hubs/crew"), feed.Route);
+            await context.RouteAsync("**/api/work-orders/WO-N1/transitions", route => route.AbortAsync()); // no signal
+        });
+        var card = pda.Locator(".card[data-card='WO-N1']");
+        await Assertions.Expect(card).ToBeVisibleAsync();
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true }).ClickAsync();
+        await Assertions.Expect(card.Locator(".refusal")).ToContainTextAsync("Not sent", new() { Timeout = 60_000 });
+        feed.Down = true;
+        await feed.DropAsync();
+        await Assertions.Expect(pda.Locator("#offline")).ToBeVisibleAsync();
+        feed.Down = false;
+
+        await Assertions.Expect(pda.Locator("#offline")).ToBeHiddenAsync(new() { Timeout = 30_000 }); // the feed is back
+        await Assertions.Expect(card.Locator(".refusal")).ToContainTextAsync("Not sent");
+        var order = await ApiScenario.JsonAsync(await dispatcherApi.GetAsync("/api/work-orders/WO-N1"));
+        Assert.Equal("Dispatched", order.GetProperty("state").GetString());
     }
 
     /// <summary>The customer's report reaches the silo but the answer does not reach the phone: the page sends it again
@@ -1825,7 +1894,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await Assertions.Expect(customer.Locator("#mine")).ToContainTextAsync("No requests yet.");
 
         await customer.Locator("#report select[name=kind]").SelectOptionAsync("FaultRepair");
-        await customer.Locator("#report input[name=description]").FillAsync("No power in the kitchen since 8");
+        await customer.Locator("#report [name=description]").FillAsync("No power in the kitchen since 8");
         await customer.Locator("#report button").ClickAsync();
 
         await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync("is received");
@@ -1841,7 +1910,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
             (stored.GetProperty("channel").GetString(), stored.GetProperty("customerId").GetString(), stored.GetProperty("description").GetString()));
 
         // Calling again about the same fault adds the call to the open repair instead of sending a second crew.
-        await customer.Locator("#report input[name=description]").FillAsync("Still no power!");
+        await customer.Locator("#report [name=description]").FillAsync("Still no power!");
         await customer.Locator("#report button").ClickAsync();
         await Assertions.Expect(customer.Locator("#reported")).ToContainTextAsync($"You already have an open repair ({orderId})");
         await Assertions.Expect(customer.Locator("#title")).ToContainTextAsync(orderId!);
@@ -1850,7 +1919,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         await customer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "customer-report.png"), FullPage = true });
 
         // An empty description is refused in the page before anything is sent.
-        await customer.Locator("#report input[name=description]").FillAsync("");
+        await customer.Locator("#report [name=description]").FillAsync("");
         await customer.Locator("#report button").ClickAsync();
         await Assertions.Expect(mine).ToHaveCountAsync(2);
     }

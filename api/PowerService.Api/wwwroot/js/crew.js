@@ -33,11 +33,17 @@ requireRole(["crew"], async user => {
   const connection = hub("/hubs/crew");
   connection.on("orders", updates => { for (const u of updates) keep(u.order, u.events); draw(); });
   connection.on("crew", showCrew);
-  connection.onreconnecting(() => showOffline("Working offline: the live feed dropped, reconnecting… An action is retried for about 20 s, then the card says it was not sent."));
+  connection.onreconnecting(() => showOffline("Working offline: the live feed dropped, reconnecting… An action is retried for up to about a minute, then the card says it was not sent."));
   // Changes made while the feed was down were never pushed: read the crew (a dispatcher may have put it off shift, its
   // other device gone en route) and the list again; what failed for want of a network is no longer the news.
   const readAgain = async () => { await loadCrew(); await loadOrders(); };
-  connection.onreconnected(async () => { showOffline(null); showError(null); refusals.clear(); await readAgain(); });
+  // An action not sent for want of a network stays said on its card (it was forgotten here, the card back to normal with
+  // the arrival never recorded); other refusals were about the order as it was, read again now.
+  connection.onreconnected(async () => {
+    showOffline(null); showError(null);
+    for (const [id, text] of refusals) if (!text.startsWith(NotSent)) refusals.delete(id);
+    await readAgain();
+  });
   $("orders").onclick = async event => {
     const asked = event.target.closest("button[data-contact]");
     if (asked) { await readContact(asked.dataset.contact); return; }
@@ -338,7 +344,11 @@ function notice(text) {
 
 const shown = o => o.crewId === crewId && o.state in Next;
 
+/// How a card starts saying that its action never reached the silo (no network): kept on the card across a reconnect.
+const NotSent = "Not sent";
+
 function refusal(error, action, sentFrom) {
+  if (error.status === undefined) return error.message.startsWith(NotSent) ? error.message : `${NotSent}: ${error.message}`;
   // Sent without the device's position, an arrival is judged on the crew's last report ("the crew's position reported
   // 6 min ago is 3.4 km from the site", WorkOrderGrain): the crew at the site must send where it is now.
   if (error.status === 409 && action === "arrive" && !sentFrom && error.message.includes("position reported")) {
@@ -415,7 +425,7 @@ function draw(force = false) {
   const focus = focused && { card: focused.closest(".card").dataset.card, action: focused.dataset.action ?? null,
     selection: focused.tagName === "TEXTAREA" ? [focused.selectionStart, focused.selectionEnd, focused.selectionDirection] : null };
   $("orders").innerHTML = active.map(o => `
-    <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}">
+    <div class="card" data-card="${escape(o.id)}" data-state="${escape(o.state)}" tabindex="-1">
       <div class="row"><strong>${escape(o.id)}</strong><span>${escape(o.kind)}</span><span class="muted">${escape(o.state)}</span><span class="countdown">${escape(countdown(slack(o), o))}</span>${o.state === "Dispatched" && o.offerExpiresAt ? `<span class="answer-by warn">${escape(answerWithin(o.offerExpiresAt))}</span>` : ""}</div>
       <div>${"description" in o ? escape(o.description) : `<span class="muted">Loading details…</span>`}</div>
       <div class="muted">${o.location ? `${o.location.latitude.toFixed(5)}, ${o.location.longitude.toFixed(5)}` : ""} ${escape(o.customerId ?? "")}</div>
@@ -431,8 +441,11 @@ function draw(force = false) {
   }
   if (focus) {
     const card = [...$("orders").querySelectorAll(".card[data-card]")].find(c => c.dataset.card === focus.card);
-    // The button tapped may have gone with the state it was for: then the card's next action.
-    const target = focus.action ? card?.querySelector(`button[data-action="${focus.action}"]:not([disabled])`) ?? card?.querySelector("button:not([disabled]), textarea") : card?.querySelector("textarea");
+    // The button tapped may have gone with the state it was for: then the card's next action, or the card itself while
+    // its buttons wait for the answer — never its note box, which opened a phone's keyboard over the buttons after
+    // every tap.
+    const target = focus.selection ? card?.querySelector("textarea")
+      : (focus.action && card?.querySelector(`button[data-action="${focus.action}"]:not([disabled])`)) ?? card?.querySelector("button:not([disabled])") ?? card;
     target?.focus();
     // And the cursor's place in the note: a live update while the crew typed mid-note put the rest at its end.
     if (focus.selection && target?.tagName === "TEXTAREA") target.setSelectionRange(...focus.selection);

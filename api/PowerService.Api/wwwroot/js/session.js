@@ -73,16 +73,28 @@ const SessionEnded = "Your session ended: sign in again.";
 
 export async function me() { return token() ? api("GET", "/api/auth/me").catch(() => null) : null; }
 
+/// How long a request may go without an answer's first bytes: on a network that swallows packets (a basement, a
+/// tunnel) a request stalled with no error for two minutes, the PDA's buttons greyed out and nothing said, while the
+/// offer ran out. Past it the request counts as unanswered: `sendOnce` sends it again under the same request id.
+const AnswerWithin = 10000;
+
 export async function api(method, path, body) {
   const call = async () => {
+    const stalled = new AbortController();
+    const timer = setTimeout(() => stalled.abort(), AnswerWithin);
     try {
       return await fetch(path, {
         method,
         headers: { authorization: `Bearer ${await currentToken()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: stalled.signal,
       });
     } catch {
-      throw new Error("No connection to the service (no signal?): nothing was sent.");
+      throw new Error(stalled.signal.aborted
+        ? `No answer from the service within ${AnswerWithin / 1000} s (weak signal?).`
+        : "No connection to the service (no signal?): nothing was sent.");
+    } finally {
+      clearTimeout(timer); // the answer has begun: its body may take as long as the network needs
     }
   };
   let response = await call();
