@@ -223,7 +223,7 @@ internal sealed partial class WorkOrderGrain(
             // its slot, accepted): the same answer, nothing changes.
             return order.ToView();
         }
-        if (command.Version is { } seen && seen != order.Version)
+        if (command.Version is { } seen && !order.StillAsSeen(seen))
         {
             var now = order.CrewId is { } crew ? $"{order.State} with crew '{crew}'" : order.State.ToString();
             throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}: {now}); look at it again before you {command.Action}.", ConflictCodes.ChangedSinceSeen);
@@ -558,7 +558,7 @@ internal sealed partial class WorkOrderGrain(
         {
             throw new DomainConflictException($"Work order '{Id}' is {order.State}: a callback is recorded only while it is CallbackPending.");
         }
-        if (attempt.Version is { } seen && seen != order.Version)
+        if (attempt.Version is { } seen && !order.StillAsSeen(seen))
         {
             var last = order.Callback.LastOutcome is { } outcome ? $" (last callback: {outcome}, attempt {order.Callback.Attempts})" : "";
             throw new DomainConflictException($"Work order '{Id}' changed since you saw it (version {seen}, now {order.Version}){last}; look at it again before you record the callback.", ConflictCodes.ChangedSinceSeen);
@@ -1153,6 +1153,9 @@ internal sealed partial class WorkOrderGrain(
         {
             UpdatedAt = change.Events.Count > 0 ? change.Now : change.Before.UpdatedAt,
             Version = change.Before.Version + (change.Events.Count > 0 ? 1 : 0),
+            DecisionVersion = change.Events.Exists(e => e.EventType is not (WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached))
+                ? change.Before.Version + 1
+                : change.Before.DecisionVersion,
             RecentRequests = change.Request is { } request
                 ? [.. change.Next.RecentRequests.TakeLast(RequestsRemembered - 1), request]
                 : change.Next.RecentRequests,

@@ -101,6 +101,15 @@ internal sealed record WorkOrderRecord
     public DateTimeOffset UpdatedAt { get; init; }
     public int Version { get; init; }
 
+    /// <summary>The version of the last change a person's decision about the order rests on: an SLA warning or breach
+    /// recorded on its own raises <see cref="Version"/> but not this (0 in records stored before it was kept).</summary>
+    public int DecisionVersion { get; init; }
+
+    /// <summary>Whether a request made on <paramref name="seen"/> is still on the order as it is: nothing but SLA
+    /// warnings and breaches happened since. A picker left open across a warning wave was refused as "changed since you
+    /// saw it", naming the state the dispatcher had seen.</summary>
+    public bool StillAsSeen(int seen) => seen <= Version && seen >= (DecisionVersion > 0 ? DecisionVersion : Version);
+
     [JsonIgnore]
     public bool IsBreached => Breaches > 0;
 

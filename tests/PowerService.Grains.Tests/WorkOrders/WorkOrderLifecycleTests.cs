@@ -451,6 +451,31 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal("c2", (await order.Apply(new WorkOrderCommand(WorkOrderAction.Dispatch, "dispatcher:wu", CrewId: "c2", Version: first.Version))).CrewId);
     }
 
+    /// <summary>An SLA warning raises the order's version (it is journaled), and a picker left open across it was refused
+    /// as "changed since you saw it", naming the state the dispatcher had seen (shift pass: every picker open in a warning
+    /// wave, refused once). Only what a decision rests on counts: the assignment goes through; a real change still stops it.</summary>
+    [Fact]
+    public async Task An_SLA_warning_alone_is_no_change_a_dispatcher_must_look_at_again()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        await RegisterCrew(silo, "c1");
+        await RegisterCrew(silo, "c2");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        var seen = await order.Create(Fault(QuietRegion));
+
+        silo.Advance(TimeSpan.FromMinutes(36));
+        await Eventually.True(async () => (await order.GetHistory()).Any(e => e.Type == "SlaWarned"), "the arrival promise warns");
+        var warned = (await order.Get())!;
+        Assert.Equal((WorkOrderState.Created, seen.Version + 1), (warned.State, warned.Version));
+
+        var assigned = await order.Apply(ByDispatcher(WorkOrderAction.Dispatch) with { CrewId = "c1", Version = seen.Version });
+        var stale = await Assert.ThrowsAsync<DomainConflictException>(() =>
+            order.Apply(new WorkOrderCommand(WorkOrderAction.Dispatch, "dispatcher:wu", CrewId: "c2", Version: warned.Version)));
+
+        Assert.Equal("c1", assigned.CrewId);
+        Assert.Contains("changed since you saw it", stale.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Dispatchs_plan_made_before_a_dispatcher_assigned_the_order_cannot_take_it_from_the_crew_that_accepted_it()
     {
