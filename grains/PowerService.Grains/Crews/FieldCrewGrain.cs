@@ -46,6 +46,7 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
 
     private readonly List<JournalEvent> _pendingEvents = [];
     private IDisposable? _orderListFlush;
+    private IDisposable? _shiftEnd;
     private DateTimeOffset? _holdReminderDueAt;
     private long _commits;
 
@@ -95,6 +96,9 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
             // New shifts that end the one it was on: as going off shift (its booked visits are for their own times).
             await CannotAnswer(actor, "the crew's shifts were changed and it is off shift now", withBookedVisits: false);
         }
+        _shiftEnd?.Dispose();
+        _shiftEnd = null;
+        WatchShiftEnd();
         return View();
     });
 
@@ -205,6 +209,10 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         S.UpdatedAt = Now;
         _orderListFlush ??= RegisterTimer(_ => FlushOrderListAsync(), OrderListFlushDelay, OrderListFlushDelay);
         await PublishAsync(previous, current);
+        if (holds && orderState == WorkOrderState.Dispatched)
+        {
+            WatchShiftEnd();
+        }
         if (holds && orderState == WorkOrderState.Dispatched && current == CrewStatus.OffShift)
         {
             // Offered as the crew went off shift (the order checked it on shift a moment before): going off shift handed
@@ -229,6 +237,34 @@ internal sealed class FieldCrewGrain(IPersistentState<FieldCrewState> state, Boo
         {
             await GrainFactory.GetGrain<IWorkOrderGrain>(booking.OrderId).ConfirmBookingToCrew(Id, booking.Id);
         }
+        WatchShiftEnd();
+    }
+
+    /// <summary>While the crew holds offers, wakes it when its shift ends by the clock: its offers go back to dispatch
+    /// then, as when it goes off shift (they sat with a crew whose shift was over until they lapsed, 5 minutes of a
+    /// 45-minute promise). A shift that runs straight into the next is no end.</summary>
+    private void WatchShiftEnd()
+    {
+        if (_shiftEnd is not null || S.Profile is null || !S.Orders.ContainsValue(WorkOrderState.Dispatched))
+        {
+            return;
+        }
+        var now = Now;
+        var end = S.Profile.Shifts.Where(s => s.Start <= now && now < s.End).Select(s => (DateTimeOffset?)s.End).Max();
+        if (end is null)
+        {
+            return;
+        }
+        _shiftEnd = RegisterTimer(async _ =>
+        {
+            _shiftEnd = null;
+            if (S.Profile is null || DispatchScoring.OnShift(S.Profile.Shifts, Now))
+            {
+                WatchShiftEnd();
+                return;
+            }
+            await CannotAnswer("system", "the crew's shift ended before it answered", withBookedVisits: false);
+        }, end.Value - now, TimeSpan.Zero);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushOrderListAsync();

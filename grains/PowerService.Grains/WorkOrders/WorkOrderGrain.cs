@@ -259,7 +259,7 @@ internal sealed partial class WorkOrderGrain(
                 await ReserveSlot(change, command);
                 break;
             case Accept:
-                change.Next = ReachMilestone(change, order with { State = to, OfferExpiresAt = null, UnansweredAlertAt = null }, SlaMilestone.Accept);
+                change.Next = ReachMilestone(change, order with { State = to, OfferExpiresAt = null, UnansweredAlertAt = null, VisitUnansweredAt = null }, SlaMilestone.Accept);
                 RecordCrewStep(change, WorkOrderEvents.Accepted, command, new { order.CrewId, command.Note, Clocks = StoppedClocks(change) });
                 change.TellCrew(order.CrewId!, to, order.CrewId);
                 break;
@@ -773,7 +773,7 @@ internal sealed partial class WorkOrderGrain(
     private void VisitUnanswered(Change change, string actor, string reason, DateTimeOffset at)
     {
         var order = change.Next;
-        change.Next = order with { UnansweredAlertAt = null };
+        change.Next = order with { UnansweredAlertAt = null, VisitUnansweredAt = at };
         Record(change, WorkOrderEvents.VisitUnanswered, actor, null, new { order.CrewId, order.BookingId, order.SlotStart, order.SlotEnd, Reason = reason }, at);
     }
 
@@ -813,6 +813,7 @@ internal sealed partial class WorkOrderGrain(
             SlotStart = booking.SlotStart,
             SlotEnd = booking.SlotEnd,
             CalledOffVisit = null,
+            VisitUnansweredAt = null,
             DispatchBookedAt = booking.SlotStart - bookingOptions.DispatchLead,
             QueuedInDispatch = false,
         };

@@ -35,6 +35,10 @@ internal sealed record WorkOrderRecord
     /// does not lapse (a missed tap cancelled the customer's appointment), so someone must know it is unanswered.</summary>
     public DateTimeOffset? UnansweredAlertAt { get; init; }
 
+    /// <summary>When dispatchers were alerted that the booked crew has not answered its visit (null once it did, or
+    /// the visit was booked anew): the console lists it again after a reload or at the next shift's sign-in.</summary>
+    public DateTimeOffset? VisitUnansweredAt { get; init; }
+
     /// <summary>Crews that rejected the order; dispatch skips them (until the order is reopened).</summary>
     public IReadOnlyList<string> ExcludedCrews { get; init; } = [];
 
@@ -116,7 +120,8 @@ internal sealed record WorkOrderRecord
     /// <summary>The visit booked for the order, or else the one its booked crew called off.</summary>
     [JsonIgnore]
     public BookedVisit? Visit => BookingId is { } booking && SlotStart is { } start
-        ? new BookedVisit(booking, Crews.BookingId.CrewOf(booking) ?? "", start, SlotEnd)
+        ? new BookedVisit(booking, Crews.BookingId.CrewOf(booking) ?? "", start, SlotEnd,
+            UnansweredSince: State is WorkOrderState.Dispatched or WorkOrderState.Reserved ? VisitUnansweredAt : null)
         : CalledOffVisit;
 
     public WorkOrderView ToView() => new(

@@ -37,8 +37,9 @@ public sealed record WorkOrderView(
 
 /// <summary>A visit booked in one of a crew's slots: the customer's appointment. <paramref name="CalledOff"/>: the booked
 /// crew turned it down, its slot is free again and the visit needs a new time (until the order is booked again or a
-/// crew is sent). <paramref name="End"/> is null for visits booked before it was kept.</summary>
-public sealed record BookedVisit(string BookingId, string CrewId, DateTimeOffset Start, DateTimeOffset? End, bool CalledOff = false);
+/// crew is sent). <paramref name="End"/> is null for visits booked before it was kept. <paramref name="UnansweredSince"/>:
+/// dispatchers were alerted that the booked crew has not accepted it (off shift, not answering) and it still has not.</summary>
+public sealed record BookedVisit(string BookingId, string CrewId, DateTimeOffset Start, DateTimeOffset? End, bool CalledOff = false, DateTimeOffset? UnansweredSince = null);
 
 /// <summary>One promised time limit on the order (e.g. arrival, restoration, callback).</summary>
 public sealed record SlaClockView(string Name, DateTimeOffset StartedAt, DateTimeOffset WarnAt, DateTimeOffset DueAt, SlaClockState State);

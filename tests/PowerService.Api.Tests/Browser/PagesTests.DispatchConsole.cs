@@ -429,6 +429,44 @@ public sealed partial class PagesTests
         await console.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "dispatch-order-detail.png") });
     }
 
+    /// <summary>Shift change (shift pass): work held by a crew that went off shift looked like any other work on the next
+    /// shift's console (green rows, no alert until the SLA warned at 80 %). The row says the crew is off shift and the
+    /// alerts list it, on a console opened afterwards and live when a crew goes off shift while it is open.</summary>
+    [Fact]
+    public async Task Work_held_by_a_crew_off_shift_is_said_on_its_row_and_in_the_alerts_of_the_next_shifts_console()
+    {
+        var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
+        await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-13", latitude: 20.3);
+        var crew = await _api.ClientForAsync("crew-c12");
+        foreach (var id in new[] { "WO-OFF1", "WO-OFF2" })
+        {
+            await CreateMeterOrderAsync(dispatcherApi, id);
+            Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync($"/api/work-orders/{id}/assign", new { crewId = id == "WO-OFF1" ? "C-12" : "C-13", force = true })).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/work-orders/WO-OFF1/transitions", new { action = "accept" })).StatusCode);
+        var console = await SignInAsync("dispatch.html", "dispatcher-li", desktop: Laptop);
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        var held = console.Locator("#orders tr[data-order='WO-OFF1']");
+        await Assertions.Expect(held).ToContainTextAsync("Accepted");
+        await Assertions.Expect(held).Not.ToContainTextAsync("off shift");
+
+        // Live: the crew goes off shift (the PDA's "Go off shift") while the console is open.
+        Assert.Equal(HttpStatusCode.OK, (await crew.PostAsJsonAsync("/api/crews/C-12/status", new { status = "OffShift" })).StatusCode);
+        await Assertions.Expect(held).ToContainTextAsync("C-12 · off shift");
+        await Assertions.Expect(console.Locator("#alerts")).ToContainTextAsync("WO-OFF1: C-12 is off shift and holds it (Accepted)");
+        await Assertions.Expect(console.Locator("#orders tr[data-order='WO-OFF2']")).Not.ToContainTextAsync("off shift");
+
+        // The next shift signs in at the console: still said.
+        await console.Locator("#sign-out").ClickAsync();
+        await SignInHereAsync(console, "dispatcher-li");
+        await console.Locator("#region").FillAsync("R1");
+        await console.Locator("#watch").ClickAsync();
+        await Assertions.Expect(console.Locator("#orders tr[data-order='WO-OFF1']")).ToContainTextAsync("C-12 · off shift");
+        await Assertions.Expect(console.Locator("#alerts")).ToContainTextAsync("WO-OFF1: C-12 is off shift and holds it (Accepted)");
+    }
+
     private static async Task CreateMeterOrderAsync(HttpClient dispatcherApi, string id) =>
         Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id, kind = "MeterVerification", description = "Meter reads high", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
 }

@@ -306,6 +306,27 @@ public sealed class WorkOrderLifecycleTests
         await Eventually.True(async () => (await order.Get())!.CrewId == "near", "the crew back on shift is offered the order again");
     }
 
+    /// <summary>A shift that ends by the clock handed nothing back (shift pass): an offer made two minutes before the
+    /// end stayed with the crew until it lapsed, 5 minutes of a 45-minute arrival promise. Its offers go back to
+    /// dispatch when the shift ends, as when the crew goes off shift.</summary>
+    [Fact]
+    public async Task A_crews_unanswered_offer_goes_back_to_dispatch_when_its_shift_ends_by_the_clock()
+    {
+        await using var silo = await WorkflowSilo.StartAsync();
+        var now = silo.Clock.GetUtcNow();
+        await silo.Grain<IFieldCrewGrain>("late").Register(
+            new CrewProfile("Crew late", Region, [CrewSkill.LowVoltageRepair], 5, Depot, [new Shift(now.AddHours(-8), now.AddMinutes(2))]), "ops:admin");
+        var order = silo.Grain<IWorkOrderGrain>("o-1");
+        Assert.Equal("late", (await order.Create(Fault())).CrewId);
+
+        silo.Advance(TimeSpan.FromMinutes(2));
+
+        await Eventually.True(async () => (await order.Get())!.CrewId is null, "the offer is handed back at the shift's end");
+        var handedBack = (await order.GetHistory()).Last(e => e.Type == "OfferExpired");
+        Assert.Equal(now.AddMinutes(2), handedBack.At);
+        Assert.Contains("shift ended", handedBack.PayloadJson, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_request_id_sent_again_with_another_action_is_that_action_not_the_first_ones_answer()
     {
@@ -609,7 +630,8 @@ public sealed class WorkOrderLifecycleTests
 
         var view = (await order.Get())!;
         Assert.Equal(("c1", WorkOrderState.Dispatched), (view.CrewId, view.State));
-        Assert.Equal(new BookedVisit(booking.Id, "c1", slot, slot.AddHours(2)), view.Visit);
+        // The order says so (a console opened later lists it again; the next shift's console had nothing to show).
+        Assert.Equal(new BookedVisit(booking.Id, "c1", slot, slot.AddHours(2), UnansweredSince: slot.AddMinutes(-25)), view.Visit);
         Assert.Equal(BookingState.Confirmed, (await silo.Grain<IFieldCrewGrain>("c1").GetBooking(booking.Id))!.State);
         Assert.Contains("o-1", (await silo.Grain<IFieldCrewGrain>("c1").Get())!.QueuedOrders);
         var history = await order.GetHistory();
@@ -617,7 +639,8 @@ public sealed class WorkOrderLifecycleTests
         Assert.DoesNotContain("offerExpiresAt", history[2].PayloadJson, StringComparison.Ordinal);
         Assert.Equal(("system", slot.AddMinutes(-25)), (history[3].Actor, history[3].At));
         Assert.Contains(booking.Id, history[3].PayloadJson, StringComparison.Ordinal);
-        Assert.Equal(WorkOrderState.Accepted, (await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"))).State);
+        var accepted = await order.Apply(ByCrew(WorkOrderAction.Accept, "c1"));
+        Assert.Equal((WorkOrderState.Accepted, (DateTimeOffset?)null), (accepted.State, accepted.Visit!.UnansweredSince));
     }
 
     /// <summary>A crew going off shift hands back the offers it has not answered, but a booked visit is its own appointment,

@@ -592,8 +592,8 @@ function orderRow(o, s) {
       <td><button data-assign="${escape(o.id)}" aria-label="assign ${escape(o.id)}">Assign…</button></td>`;
     orderRows.set(o.id, tr);
   }
-  const cells = tr.children;
-  if (tr.row !== o) {
+  const cells = tr.children, changed = tr.row !== o;
+  if (changed) {
     tr.row = o;
     setText(cells[1], o.kind);
     setText(cells[2].firstElementChild, o.state);
@@ -601,11 +601,19 @@ function orderRow(o, s) {
     // supervisor could not tell it from any other order without opening each.
     setText(cells[2].children[1], o.escalated ? "escalated" : "");
     const visit = cells[2].lastElementChild;
-    setText(visit, o.visit ? `visit ${visitText(o.visit)}${o.visit.calledOff ? " called off" : ""}` : "");
-    visit.classList.toggle("late", !!o.visit?.calledOff);
+    setText(visit, o.visit ? `visit ${visitText(o.visit)}${o.visit.calledOff ? " called off" : o.visit.unansweredSince ? " not accepted" : ""}` : "");
+    visit.classList.toggle("late", !!o.visit?.calledOff || !!o.visit?.unansweredSince);
     setText(cells[3], o.priority);
     cells[3].className = `priority-${o.priority}`;
-    setText(cells[5], o.crewId ?? "—");
+  }
+  // The crew's shift changes without the order: looked at on every draw.
+  const heldOff = !!o.crewId && HeldStates.has(o.state) && offCrews.has(o.crewId);
+  if (changed || tr.heldOff !== heldOff) {
+    tr.heldOff = heldOff;
+    setText(cells[5], o.crewId ? `${o.crewId}${heldOff ? " · off shift" : ""}` : "—");
+    cells[5].className = heldOff ? "late" : "";
+  }
+  if (changed) {
     setText(cells[6], o.customerId ?? "—");
     // A repaired order's dialog records its callback: the button says so ("Assign…" offered what could only fail).
     setText(cells[7].firstElementChild, o.state === "CallbackPending" ? "Callback…" : "Assign…");
@@ -656,6 +664,20 @@ function drawOrders() {
 let counted = "";
 const drawCounts = () => { $("counts").textContent = `${counted} · ${crews.size.toLocaleString()} crews`; };
 
+/// What a crew holds for work: an offer, or work accepted and not yet resolved.
+const HeldStates = new Set(["Dispatched", "Accepted", "EnRoute", "OnSite"]);
+
+/// The crews off shift now: declared so, or their shift over by the clock.
+function offShiftCrews(now) {
+  const off = new Set();
+  for (const c of crews.values()) if (c.status === "OffShift" || !shiftOf(c, now).on) off.add(c.id);
+  return off;
+}
+
+/// Crews off shift as of the last draw of the crews (on their changes, and every minute for shifts ending by the
+/// clock): a row of work they hold says so.
+let offCrews = new Set();
+
 /// Keeps a crew with its shifts read once (a crew may publish up to 1,000; the picker and the table ask every draw).
 function keepCrew(c) {
   c.shiftTimes = (c.profile.shifts ?? []).map(s => [Date.parse(s.start), Date.parse(s.end)]);
@@ -692,6 +714,15 @@ let crewsDrawnAt = 0;
 function drawCrews() {
   const now = Date.now(), body = $("crews"), rows = new Map([...body.children].map(tr => [tr.dataset.crew, tr]));
   crewsDrawnAt = now;
+  // A crew gone off shift (declared, or its shift over: the crews are drawn again every minute): the rows of the work
+  // it holds say so, and the alerts list that work.
+  const off = offShiftCrews(now), newlyOff = [...off].filter(id => !offCrews.has(id));
+  const offChanged = newlyOff.length > 0 || off.size !== offCrews.size;
+  offCrews = off;
+  if (offChanged) {
+    queueDraw("orders");
+    if (newlyOff.length) alertHeldOffShift(new Set(newlyOff));
+  }
   for (const [id, tr] of rows) if (!crews.has(id)) tr.remove();
   for (const c of crews.values()) {
     let tr = rows.get(c.id);
@@ -1118,7 +1149,13 @@ function addAlerts(news) {
 function seedAlerts() {
   const now = Date.now(), seeds = [];
   for (const o of orders.values()) {
-    if (Terminal.has(o.state) || !o.due || o.suspendedAt) continue;
+    if (Terminal.has(o.state)) continue;
+    // A booked visit its crew has not accepted, and work held by a crew that has gone off shift (declared, or its shift
+    // over): the next shift's console listed neither, and the rows looked like any other work.
+    if (o.visit?.unansweredSince && !o.visit.calledOff) {
+      seeds.push({ orderId: o.id, region: o.region, alert: "VisitUnanswered", dueAt: o.visit.start, crewId: o.visit.crewId, at: o.visit.unansweredSince });
+    }
+    if (!o.due || o.suspendedAt) continue;
     const s = slack(o, now), due = Date.parse(o.due.dueAt);
     const base = { orderId: o.id, region: o.region, clock: o.due.clock, dueAt: o.due.dueAt, crewId: o.crewId };
     if (s.minutes < 0) seeds.push({ ...base, alert: "SlaBreached", at: o.due.dueAt });
@@ -1128,6 +1165,19 @@ function seedAlerts() {
     }
   }
   addAlerts(seeds);
+  alertHeldOffShift();
+}
+
+/// Lists the work held by crews off shift now (of `crewIds` only, when given: the crews a live update changed), once
+/// per order and crew: the next shift's console showed it as any other work until the SLA warned.
+function alertHeldOffShift(crewIds = null) {
+  const now = Date.now(), off = offShiftCrews(now), news = [];
+  for (const o of orders.values()) {
+    if (!o.crewId || !off.has(o.crewId) || !HeldStates.has(o.state) || (crewIds && !crewIds.has(o.crewId))) continue;
+    if (alerts.some(a => a.alert === "HeldOffShift" && a.orderId === o.id && a.crewId === o.crewId)) continue;
+    news.push({ orderId: o.id, region: o.region, alert: "HeldOffShift", crewId: o.crewId, state: o.state, at: new Date(now).toISOString() });
+  }
+  if (news.length) addAlerts(news);
 }
 
 function forgetAlertsOutside(region) {
@@ -1138,6 +1188,7 @@ function forgetAlertsOutside(region) {
 
 // A booked visit is the customer's appointment: its crew not answering, or turning it down, is for a dispatcher to act on.
 const VisitAlerts = {
+  HeldOffShift: a => `${a.crewId} is off shift and holds it (${a.state}) — call the crew or reassign`,
   VisitUnanswered: a => `booked visit of ${when(a.dueAt)} not accepted by ${a.crewId ?? "its crew"} — call the crew or reassign`,
   VisitCalledOff: a => `booked visit of ${when(a.dueAt)} rejected by ${a.crewId ?? "its crew"} — the customer needs a new time`,
   // A clock still running at 150 % of its limit: the breach went to the grid manager, this goes to the supervisor.
