@@ -1241,9 +1241,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
-        var created = await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-R1", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-R1/assign", new { crewId = "C-12", force = true })).StatusCode);
+        await AssignAsync(dispatcherApi, "WO-R1", "C-12");
         var bodies = new List<string>();
         var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteAsync("**/api/work-orders/WO-R1/transitions", async route =>
         {
@@ -1283,8 +1281,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-S1", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-S1/assign", new { crewId = "C-12", force = true })).StatusCode);
+        await AssignAsync(dispatcherApi, "WO-S1", "C-12");
         var bodies = new List<string>();
         var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteAsync("**/api/work-orders/WO-S1/transitions", async route =>
         {
@@ -1319,8 +1316,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-N1", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-N1/assign", new { crewId = "C-12", force = true })).StatusCode);
+        await AssignAsync(dispatcherApi, "WO-N1", "C-12");
         var feed = new HubFeed();
         var pda = await SignInAsync("crew.html", "crew-c12", async context =>
         {
@@ -1396,8 +1392,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-77");
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-RACE", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-RACE/assign", new { crewId = "C-12", force = true })).StatusCode);
+        await AssignAsync(dispatcherApi, "WO-RACE", "C-12");
         var reassigned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var pda = await SignInAsync("crew.html", "crew-c12", context => context.RouteAsync("**/api/work-orders/WO-RACE/transitions", async route =>
         {
@@ -1424,8 +1419,7 @@ public sealed partial class PagesTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var dispatcherApi = await _api.ClientForAsync("dispatcher-li");
         await ApiScenario.RegisterCrewAsync(dispatcherApi, "C-12");
-        Assert.Equal(HttpStatusCode.Created, (await dispatcherApi.PostAsJsonAsync("/api/work-orders", new { id = "WO-AWAY", kind = "MeterInstallation", description = "Meter box burnt", region = "R1", location = new { latitude = 20.0, longitude = 110.3 } })).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await dispatcherApi.PostAsJsonAsync("/api/work-orders/WO-AWAY/assign", new { crewId = "C-12", force = true })).StatusCode);
+        await AssignAsync(dispatcherApi, "WO-AWAY", "C-12");
         var pda = await SignInAsync("crew.html", "crew-c12");
         var card = pda.Locator(".card[data-card='WO-AWAY']");
         await Assertions.Expect(card.GetByRole(AriaRole.Button, new() { Name = "Accept", Exact = true })).ToBeVisibleAsync();
