@@ -498,6 +498,32 @@ public sealed class BookingApiTests : IAsyncLifetime
         Assert.Equal(0, (await Json(lastDays)).GetArrayLength());
     }
 
+    /// <summary>A customer told crews apart through the hold's refusals (attacker pass): 404 for one that does not exist,
+    /// "no Metering skill" for one that lacks it, "does not work in region …" for one elsewhere, where GET
+    /// /api/crews/{id} is a 404 for all. One 400 naming crewId for the three; a dispatcher is still told which.</summary>
+    [Fact]
+    public async Task A_customer_gets_one_answer_for_a_crew_that_does_not_exist_lacks_the_skill_or_works_elsewhere()
+    {
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-13", skills: ["LowVoltageRepair"], offShiftUntilTomorrow: true);
+        await ApiScenario.RegisterCrewAsync(_dispatcher, "C-14", skills: MeterAndRepair, offShiftUntilTomorrow: true, region: "R2");
+        var orderId = await CreateAsync(_customer, new { kind = "MeterInstallation", description = "Install the new meter" });
+
+        var details = new List<string>();
+        foreach (var crewId in new[] { "C-none", "C-13", "C-14" })
+        {
+            var refused = await _customer.PostAsJsonAsync("/api/bookings", new { orderId, crewId, slotStart = _slot });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            var problem = await Json(refused);
+            Assert.Equal("crewId", problem.GetProperty("field").GetString());
+            details.Add(problem.GetProperty("detail").GetString()!);
+        }
+
+        Assert.Single(details.Distinct());
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-none", slotStart = _slot })).StatusCode);
+        var dispatcherTold = await _dispatcher.PostAsJsonAsync("/api/bookings", new { orderId, crewId = "C-13", slotStart = _slot });
+        Assert.Contains("skill", (await Json(dispatcherTold)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Unknown_orders_crews_and_bookings_are_404_and_only_dispatchers_and_the_orders_customer_book()
     {

@@ -31,7 +31,19 @@ public static class BookingEndpoints
             var crewId = RequestFields.RequiredId(body!.CrewId, "crewId");
             var slotStart = body.SlotStart ?? throw new InvalidFieldException("slotStart", "slotStart (the start of one of the crew's published slots) is required.");
             await WorkOrderEndpoints.VisibleOrderAsync(grains, orderId, caller);
-            var booking = await grains.GetGrain<IWorkOrderGrain>(orderId).HoldVisit(crewId, slotStart, caller.Actor);
+            Booking booking;
+            try
+            {
+                booking = await grains.GetGrain<IWorkOrderGrain>(orderId).HoldVisit(crewId, slotStart, caller.Actor);
+            }
+            catch (Exception refused) when (caller.Role == Roles.Customer
+                && refused is EntityNotFoundException { Entity: "Crew" } or InvalidFieldException { Field: "crewId" })
+            {
+                // One answer for a crew that does not exist, lacks the skill or works elsewhere: a customer told them
+                // apart (404 / "no Metering skill" / "does not work in region …"), learning the utility's crews and
+                // their districts, which GET /api/crews/{id} answers 404 for.
+                throw new InvalidFieldException("crewId", "That crew cannot take this visit: book one of the times offered for the request (GET /api/bookings/times).");
+            }
             return Results.Created($"/api/bookings/{Uri.EscapeDataString(booking.Id)}", booking);
         }).WithName("HoldBooking").Produces<Booking>(StatusCodes.Status201Created);
 
