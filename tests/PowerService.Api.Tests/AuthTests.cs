@@ -32,8 +32,9 @@ public sealed class AuthTests : IAsyncLifetime
         var crew = await SignInAsync(_api, "crew-c12");
         var customer = await SignInAsync(_api, "customer-wang");
 
-        // The silo starts again with the dispatcher demoted to operator and the crew account moved to another crew.
-        await using var changed = new ApiFactory().With("Auth:Users:0:Role", "operator").With("Auth:Users:1:CrewId", "C-99");
+        // The silo starts again on its store with the dispatcher demoted to operator and the crew account moved to another crew.
+        await using var changed = new ApiFactory().With("Storage:ConnectionString", _api.CopyOfStore())
+            .With("Auth:Users:0:Role", "operator").With("Auth:Users:1:CrewId", "C-99");
         var client = changed.CreateClient();
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await MeAsync(client, dispatcher.AccessToken)).StatusCode);

@@ -47,7 +47,7 @@ public static class TokenEndpoints
                     ? Results.SignIn(users.PrincipalOf(user, session, next), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
                     : Results.Problem(
                         title: "Invalid refresh token",
-                        detail: "This refresh token was used already, so its sign-in has ended (a refresh token is good once; a copy of it ends the session); sign in again.",
+                        detail: "This refresh token's sign-in has ended: signed out, pushed out by newer sign-ins of the user, or the token used already (a refresh token is good once; a copy of it ends the sign-in); sign in again.",
                         statusCode: StatusCodes.Status401Unauthorized);
             })
             .AllowAnonymous()
@@ -101,7 +101,8 @@ public static class TokenEndpoints
         return next(context);
     }
 
-    private static async Task<IResult> SignInAsync(TokenRequest? request, ConfiguredUsers users, SignInThrottle throttle, HttpContext http)
+    private static async Task<IResult> SignInAsync(
+        TokenRequest? request, ConfiguredUsers users, SignInThrottle throttle, EndedSignIns signIns, IOptionsMonitor<BearerTokenOptions> bearer, HttpContext http)
     {
         if (string.IsNullOrWhiteSpace(request?.Username))
         {
@@ -147,7 +148,11 @@ public static class TokenEndpoints
             return Results.Problem(title: "Invalid credentials", detail: "The user name or password is wrong.", statusCode: StatusCodes.Status401Unauthorized);
         }
         throttle.SignedIn(request.Username, address);
-        return Results.SignIn(users.PrincipalOf(user, NewSession(), 0), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
+        // Kept before its tokens are handed out: a sign-in the user's sessions grain does not keep is over.
+        var options = bearer.Get(BearerTokenDefaults.AuthenticationScheme);
+        var session = NewSession();
+        await signIns.SessionsOf(user.Name).Start(session, (options.TimeProvider ?? TimeProvider.System).GetUtcNow() + options.RefreshTokenExpiration);
+        return Results.SignIn(users.PrincipalOf(user, session, 0), authenticationScheme: BearerTokenDefaults.AuthenticationScheme);
     }
 }
 

@@ -4,7 +4,9 @@ namespace PowerService.Grains.Accounts;
 
 /// <summary>The sign-in sessions of one user (key: the user name, lower case) and how far each one's refresh tokens
 /// have been renewed, kept across restarts: a refresh token is good for one renewal. A session starts with a sign-in
-/// (generation 0) and each renewal hands out the next generation. A token of a generation already renewed is a copy
+/// (<see cref="Start"/>, generation 0) and each renewal hands out the next generation. A session this grain does not
+/// keep is over: never started here, or pushed out by <see cref="KeptPerName"/> newer ones (its tokens are refused;
+/// a signed-out session forgotten so came back to life, its refresh token renewing again). A token of a generation already renewed is a copy
 /// (lifted from a log, a proxy, a lost phone): it ends the session, so that neither the copy nor the token renewed
 /// from the original works any more and the user signs in again — unless it comes again within
 /// <see cref="IRefreshSessionsGrain.AnswerLostWithin"/> of its renewal, which is a client whose answer was lost
@@ -17,8 +19,13 @@ public interface IRefreshSessionsGrain : IGrain
     /// used later is). Telling them apart needs an id per issued token (docs/api.md, known limits).</remarks>
     static readonly TimeSpan AnswerLostWithin = TimeSpan.FromMinutes(10);
 
-    /// <summary>Sessions kept per user (the latest renewed); an older one's next renewal is refused.</summary>
-    const int KeptPerName = 64;
+    /// <summary>Sessions kept per user (the latest used); an older one is over, its tokens refused. Ended ones count
+    /// too, until their tokens have expired.</summary>
+    const int KeptPerName = 256;
+
+    /// <summary>A sign-in began: its session is kept, at generation 0, until <paramref name="keepUntil"/> (when its
+    /// refresh token expires) unless renewed.</summary>
+    Task Start(string session, DateTimeOffset keepUntil);
 
     /// <summary>The generation the renewed token carries, or null when the token may not be renewed (a copy, a
     /// session ended, forgotten). <paramref name="keepUntil"/>: when the renewed token expires.</summary>
@@ -28,15 +35,32 @@ public interface IRefreshSessionsGrain : IGrain
     /// tokens renews again. <paramref name="keepUntil"/>: when the latest of them would have expired.</summary>
     Task End(string session, DateTimeOffset keepUntil);
 
-    /// <summary>Whether <paramref name="session"/> was ended (signed out, or a copy of its refresh token caught): its
-    /// access tokens are refused from then on, not only its refresh tokens. A session this grain does not keep (never
-    /// renewed, or pushed out by newer ones) has not been ended.</summary>
+    /// <summary>Whether <paramref name="session"/> is over: ended (signed out, or a copy of its refresh token caught)
+    /// or not kept (never started here, pushed out by newer ones, expired). Its access tokens are refused from then
+    /// on, not only its refresh tokens.</summary>
     [AlwaysInterleave]
     Task<bool> IsEnded(string session);
 }
 
 internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState> state) : Grain, IRefreshSessionsGrain
 {
+    public Task Start(string session, DateTimeOffset keepUntil)
+    {
+        var now = TimeProvider.GetUtcNow();
+        var sessions = state.State.Sessions;
+        sessions.RemoveAll(s => s.KeepUntil <= now);
+        if (sessions.Exists(s => s.Id == session))
+        {
+            return Task.CompletedTask;
+        }
+        if (sessions.Count >= IRefreshSessionsGrain.KeptPerName)
+        {
+            sessions.Remove(sessions.MinBy(s => s.RenewedAt)!);
+        }
+        sessions.Add(new RefreshSession { Id = session, Generation = 0, RenewedAt = now, KeepUntil = keepUntil });
+        return state.WriteStateAsync();
+    }
+
     public async Task<int?> Renew(string session, int generation, DateTimeOffset keepUntil)
     {
         var now = TimeProvider.GetUtcNow();
@@ -46,16 +70,7 @@ internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState
         int? renewed;
         if (entry is null)
         {
-            // A session's first renewal; a later generation of a session not kept (ended long ago, or pushed out) is not.
-            renewed = generation == 0 ? 1 : null;
-            if (renewed is not null)
-            {
-                if (sessions.Count >= IRefreshSessionsGrain.KeptPerName)
-                {
-                    sessions.Remove(sessions.MinBy(s => s.RenewedAt)!);
-                }
-                sessions.Add(new RefreshSession { Id = session, Generation = 1, RenewedAt = now, KeepUntil = keepUntil });
-            }
+            return null; // over: never started here, pushed out by newer sign-ins, or expired
         }
         else if (entry.Ended)
         {
@@ -81,19 +96,14 @@ internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState
         return renewed;
     }
 
-    public Task<bool> IsEnded(string session) => Task.FromResult(state.State.Sessions.Find(s => s.Id == session) is { Ended: true });
+    public Task<bool> IsEnded(string session) =>
+        Task.FromResult(state.State.Sessions.Find(s => s.Id == session) is not { Ended: false } kept || kept.KeepUntil <= TimeProvider.GetUtcNow());
 
     public Task End(string session, DateTimeOffset keepUntil)
     {
-        var sessions = state.State.Sessions;
-        var entry = sessions.Find(s => s.Id == session);
-        if (entry is null)
+        if (state.State.Sessions.Find(s => s.Id == session) is not { Ended: false } entry)
         {
-            if (sessions.Count >= IRefreshSessionsGrain.KeptPerName)
-            {
-                sessions.Remove(sessions.MinBy(s => s.RenewedAt)!);
-            }
-            sessions.Add(entry = new RefreshSession { Id = session, RenewedAt = TimeProvider.GetUtcNow(), KeepUntil = keepUntil });
+            return Task.CompletedTask; // over already
         }
         entry.Ended = true;
         return state.WriteStateAsync();

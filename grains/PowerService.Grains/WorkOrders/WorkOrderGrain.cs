@@ -1154,7 +1154,7 @@ internal sealed partial class WorkOrderGrain(
         {
             UpdatedAt = change.Events.Count > 0 ? change.Now : change.Before.UpdatedAt,
             Version = change.Before.Version + (change.Events.Count > 0 ? 1 : 0),
-            DecisionVersion = change.Events.Exists(e => e.EventType is not (WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached))
+            DecisionVersion = change.Events.Exists(e => e.EventType is not (WorkOrderEvents.SlaWarned or WorkOrderEvents.SlaBreached or WorkOrderEvents.Escalated))
                 ? change.Before.Version + 1
                 : change.Before.DecisionVersion,
             RecentRequests = change.Request is { } request

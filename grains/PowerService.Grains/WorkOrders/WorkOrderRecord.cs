@@ -105,8 +105,8 @@ internal sealed record WorkOrderRecord
     public DateTimeOffset UpdatedAt { get; init; }
     public int Version { get; init; }
 
-    /// <summary>The version of the last change a person's decision about the order rests on: an SLA warning or breach
-    /// recorded on its own raises <see cref="Version"/> but not this (0 in records stored before it was kept).</summary>
+    /// <summary>The version of the last change a person's decision about the order rests on: an SLA warning, breach or
+    /// escalation recorded on its own raises <see cref="Version"/> but not this (0 in records stored before it was kept).</summary>
     public int DecisionVersion { get; init; }
 
     /// <summary>Whether a request made on <paramref name="seen"/> is still on the order as it is: nothing but SLA

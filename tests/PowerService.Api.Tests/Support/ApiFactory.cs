@@ -23,6 +23,20 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     private TimeProvider? _clock;
     private int? _socketSendBuffer;
 
+    private string StoreConnectionString => $"Data Source={Path.Combine(_folder, "api.db")}";
+
+    /// <summary>A copy of this silo's store as it is now (its files, the write-ahead log with them), for a silo started
+    /// on it as after a restart: two silos on one store at once are refused.</summary>
+    public string CopyOfStore()
+    {
+        var copy = Directory.CreateTempSubdirectory("powerservice-api-copy-").FullName;
+        foreach (var file in Directory.GetFiles(_folder, "api.db*").Where(f => !f.EndsWith(".owner", StringComparison.Ordinal)))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+        return $"Data Source={Path.Combine(copy, "api.db")}";
+    }
+
     public ApiFactory With(string key, string? value)
     {
         _settings[key] = value;
@@ -47,7 +61,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Storage:Provider", "sqlite");
-        builder.UseSetting("Storage:ConnectionString", $"Data Source={Path.Combine(_folder, "api.db")}");
+        builder.UseSetting("Storage:ConnectionString", StoreConnectionString);
         builder.UseSetting("Workflow:Notices:Folder", Path.Combine(_folder, "notices"));
         string[][] users =
         [

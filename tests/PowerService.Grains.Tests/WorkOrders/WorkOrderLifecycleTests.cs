@@ -472,11 +472,12 @@ public sealed class WorkOrderLifecycleTests
         Assert.Equal("c2", (await order.Apply(new WorkOrderCommand(WorkOrderAction.Dispatch, "dispatcher:wu", CrewId: "c2", Version: first.Version))).CrewId);
     }
 
-    /// <summary>An SLA warning raises the order's version (it is journaled), and a picker left open across it was refused
-    /// as "changed since you saw it", naming the state the dispatcher had seen (shift pass: every picker open in a warning
-    /// wave, refused once). Only what a decision rests on counts: the assignment goes through; a real change still stops it.</summary>
+    /// <summary>An SLA warning or breach raises the order's version (it is journaled), and a picker left open across it was
+    /// refused as "changed since you saw it", naming the state the dispatcher had seen (shift pass: every picker open in a
+    /// warning or breach wave, refused once). Only what a decision rests on counts: the assignment goes through; a real
+    /// change still stops it.</summary>
     [Fact]
-    public async Task An_SLA_warning_alone_is_no_change_a_dispatcher_must_look_at_again()
+    public async Task An_SLA_warning_or_breach_alone_is_no_change_a_dispatcher_must_look_at_again()
     {
         await using var silo = await WorkflowSilo.StartAsync();
         await RegisterCrew(silo, "c1");
@@ -486,8 +487,10 @@ public sealed class WorkOrderLifecycleTests
 
         silo.Advance(TimeSpan.FromMinutes(36));
         await Eventually.True(async () => (await order.GetHistory()).Any(e => e.Type == "SlaWarned"), "the arrival promise warns");
+        silo.Advance(TimeSpan.FromMinutes(9));
+        await Eventually.True(async () => (await order.GetHistory()).Any(e => e.Type == "Escalated"), "the promise breaches and escalates");
         var warned = (await order.Get())!;
-        Assert.Equal((WorkOrderState.Created, seen.Version + 1), (warned.State, warned.Version));
+        Assert.Equal((WorkOrderState.Created, seen.Version + 2), (warned.State, warned.Version));
 
         var assigned = await order.Apply(ByDispatcher(WorkOrderAction.Dispatch) with { CrewId = "c1", Version = seen.Version });
         var stale = await Assert.ThrowsAsync<DomainConflictException>(() =>
