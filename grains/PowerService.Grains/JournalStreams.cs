@@ -41,3 +41,14 @@ public static class JournalStreams
         return key.Length > 0;
     }
 }
+
+/// <summary>One journaled event of an outage's or a planned outage's history, as their history endpoints give it: what
+/// happened, when, who did it (<c>role:name</c>, <c>meters</c>, <c>system</c>) and its payload as written.</summary>
+public sealed record JournalEntry(long Sequence, string Type, DateTimeOffset At, string? Actor, string? Location, string PayloadJson)
+{
+    private const int MaxHistory = 100_000;
+
+    /// <summary>The events of <paramref name="streamId"/>, oldest first.</summary>
+    public static async Task<IReadOnlyList<JournalEntry>> HistoryAsync(Runtime.IJournal journal, string streamId) =>
+        [.. (await journal.ReadStreamAsync(streamId, 0, MaxHistory)).Select(e => new JournalEntry(e.Sequence, e.EventType, e.OccurredAt, e.Actor, e.Location, e.PayloadJson))];
+}

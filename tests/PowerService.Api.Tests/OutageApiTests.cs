@@ -76,6 +76,16 @@ public sealed class OutageApiTests : IAsyncLifetime
         Assert.Equal("Restored", (await JsonAsync(restored)).GetProperty("state").GetString());
         Assert.Equal(0, (await JsonAsync(await _dispatcher.GetAsync("/api/outages"))).GetProperty("total").GetInt32());
         Assert.Equal(id, (await JsonAsync(await _dispatcher.GetAsync("/api/outages?active=false"))).GetProperty("items")[0].GetProperty("id").GetString());
+
+        // The auditor's question "who set the estimate, who restored it, when" is answered (it had no history at all).
+        var history = (await JsonAsync(await _dispatcher.GetAsync($"/api/outages/{id}/history"))).EnumerateArray()
+            .Select(e => (Type: e.GetProperty("type").GetString(), Actor: e.GetProperty("actor").GetString())).ToList();
+        Assert.Equal(("OutageOpened", "meters"), history[0]);
+        Assert.Contains(("EstimatedRestorationSet", "dispatcher:dispatcher-li"), history);
+        Assert.Equal(("OutageRestored", "dispatcher:dispatcher-li"), history[^1]);
+        Assert.Equal(HttpStatusCode.OK, (await (await _api.ClientForAsync("operator-zhao")).GetAsync($"/api/outages/{id}/history")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _customer.GetAsync($"/api/outages/{id}/history")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/outages/OUT-NONE/history")).StatusCode);
     }
 
     /// <summary>An outage's important customers (a hospital, a home on life support) are named with their phones for

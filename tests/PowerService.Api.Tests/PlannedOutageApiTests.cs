@@ -53,6 +53,11 @@ public sealed class PlannedOutageApiTests : IAsyncLifetime
 
         var again = await _dispatcher.PostAsJsonAsync("/api/planned-outages/PO-1/complete", new { });
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        // Who planned, started and closed it out, and when: the plan's history.
+        var history = (await Json(await _dispatcher.GetAsync("/api/planned-outages/PO-1/history"))).EnumerateArray().ToList();
+        Assert.All(history, e => Assert.Equal("dispatcher:dispatcher-li", e.GetProperty("actor").GetString()));
+        Assert.Contains(history, e => e.GetProperty("type").GetString() == "Started");
+        Assert.Equal(HttpStatusCode.NotFound, (await _dispatcher.GetAsync("/api/planned-outages/PO-NONE/history")).StatusCode);
     }
 
     [Fact]

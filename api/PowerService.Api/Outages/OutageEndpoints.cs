@@ -75,6 +75,13 @@ public static class OutageEndpoints
             };
         }).WithName("GetOutage").Produces<OutageView>();
 
+        // Who restored it, who changed its estimate and when: the journal as written, for the staff who answer for the
+        // reliability report (a customer follows the outage itself).
+        outages.MapGet("/{id}/history", async (string id, IGrainFactory grains) =>
+            Results.Ok(await grains.GetGrain<IOutageGrain>(PlainIds.Lookup("Outage", id)).GetHistory()))
+            .RequireAuthorization(policy => policy.RequireRole(Roles.Dispatcher, Roles.Operator))
+            .WithName("GetOutageHistory").Produces<IReadOnlyList<JournalEntry>>();
+
         outages.MapPost("/{id}/etr", async (string id, EtrBody? body, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);

@@ -110,6 +110,9 @@ public static class PlannedOutageEndpoints
             Results.Ok(await Existing(grains, id).Get() ?? throw new EntityNotFoundException("Planned outage", id)))
             .WithName("GetPlannedOutage").Produces<PlannedOutageView>().RequireAuthorization(Roles.Dispatcher);
 
+        outages.MapGet("/{id}/history", async (string id, IGrainFactory grains) => Results.Ok(await Existing(grains, id).GetHistory()))
+            .WithName("GetPlannedOutageHistory").Produces<IReadOnlyList<JournalEntry>>().RequireAuthorization(Roles.Dispatcher);
+
         outages.MapPost("/{id}/start", async (string id, ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
             Results.Ok(await AtField(Existing(grains, id).Start(body?.At ?? silo.TimeProvider.GetUtcNow(), Caller.From(user).Actor))))
             .WithName("StartPlannedOutage").Produces<PlannedOutageView>().RequireAuthorization(Roles.Dispatcher);

@@ -79,6 +79,10 @@ public interface IOutageGrain : IGrain
     /// <summary>The outage, or null when it was never opened.</summary>
     Task<OutageView?> Get();
 
+    /// <summary>Who did what to the outage and when (opened, confirmed, ETR set, restored…), oldest first: an auditor
+    /// signing the reliability report could not see who restored an outage or changed its estimate.</summary>
+    Task<IReadOnlyList<JournalEntry>> GetHistory();
+
     /// <summary>Opens the outage; opening it again returns it unchanged (the opener may retry after a crash).</summary>
     Task<OutageView> Open(OutageOpening opening);
 

@@ -19,6 +19,7 @@ namespace PowerService.Grains.Outages;
 [GrainType("Outage")]
 internal sealed partial class OutageGrain(
     IPersistentState<OutageRecord> state,
+    IJournal journal,
     INoticeOutbox notices,
     OutageOptions options,
     ILogger<OutageGrain> logger) : Grain, IOutageGrain, IRemindable
@@ -77,6 +78,9 @@ internal sealed partial class OutageGrain(
     internal static string RepairOrderOf(string outageId) => $"WO-{outageId}";
 
     public Task<OutageView?> Get() => Task.FromResult(O.Exists ? O.ToView() : Unknown());
+
+    public Task<IReadOnlyList<JournalEntry>> GetHistory() =>
+        O.Exists ? JournalEntry.HistoryAsync(journal, JournalStreams.Outage(Id)) : throw new EntityNotFoundException("Outage", Id);
 
     /// <summary>An outage not opened goes unless another call comes first, when it holds no call merged ahead of its
     /// opening.</summary>

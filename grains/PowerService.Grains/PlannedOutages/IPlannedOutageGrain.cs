@@ -16,6 +16,9 @@ public interface IPlannedOutageGrain : IGrain
     /// <summary>The planned outage, or null when none was accepted under this id.</summary>
     Task<PlannedOutageView?> Get();
 
+    /// <summary>Who did what to the plan and when (planned, told, started, closed out, cancelled), oldest first.</summary>
+    Task<IReadOnlyList<JournalEntry>> GetHistory();
+
     /// <summary>Records when the work actually cut supply, and opens the outage on the map (kind Planned).</summary>
     Task<PlannedOutageView> Start(DateTimeOffset actualStart, string actor);
 

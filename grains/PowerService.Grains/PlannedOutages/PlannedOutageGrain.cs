@@ -138,6 +138,9 @@ internal sealed partial class PlannedOutageGrain(
 
     public Task<PlannedOutageView?> Get() => Task.FromResult(Outage.Exists ? Outage.ToView() : Unknown());
 
+    public Task<IReadOnlyList<JournalEntry>> GetHistory() =>
+        Outage.Exists ? JournalEntry.HistoryAsync(journal, JournalStreams.PlannedOutage(Id)) : throw new EntityNotFoundException("Planned outage", Id);
+
     /// <summary>A plan never scheduled holds nothing: its activation goes unless another call comes first.</summary>
     private PlannedOutageView? Unknown()
     {
