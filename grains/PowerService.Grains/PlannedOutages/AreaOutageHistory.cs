@@ -131,14 +131,14 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
     }
 
     /// <summary>The cuts that overlap [<paramref name="since"/>, <paramref name="until"/>): whole-area ones counted,
-    /// those of some meters only (nested outages) by meter. Whole-area outages and plans that overlap each other are one
+    /// those of some meters only (nested and partial outages) by meter, where no whole-area cut overlaps them. Whole-area outages and plans that overlap each other are one
     /// interruption. <paramref name="checkedPlan"/> joins them: inside the window it is one more cut (an earlier cut of
     /// a later plan); at the window's end it is the cut being checked, so what overlaps it is that same cut, not an
     /// earlier one.</summary>
     private static (int WholeArea, Dictionary<string, int> ByMeter) CutsIn(
         IEnumerable<AreaOutageRecord> finished, IEnumerable<AreaPlanEntry> plans, DateTimeOffset since, DateTimeOffset until, NewPlan? checkedPlan)
     {
-        var byMeter = new Dictionary<string, int>(StringComparer.Ordinal);
+        var meterCuts = new Dictionary<string, List<(DateTimeOffset Start, DateTimeOffset End)>>(StringComparer.Ordinal);
         var whole = new List<(DateTimeOffset Start, DateTimeOffset End, bool Checked)>();
         foreach (var record in finished.Where(r => r.StartedAt < until && r.EndedAt > since))
         {
@@ -149,7 +149,7 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
             }
             foreach (var meter in record.MeterIds.Distinct(StringComparer.Ordinal))
             {
-                byMeter[meter] = byMeter.GetValueOrDefault(meter) + 1;
+                (meterCuts.TryGetValue(meter, out var cuts) ? cuts : meterCuts[meter] = []).Add((record.StartedAt, record.EndedAt));
             }
         }
         whole.AddRange(plans.Where(p => p.PlannedStart < until && p.PlannedEnd > since).Select(p => (p.PlannedStart, p.PlannedEnd, false)));
@@ -173,6 +173,28 @@ internal sealed class AreaOutageHistory(IJournal journal, ICatalog catalog)
             groupIsTheCheckedCut |= isChecked && checkedPlan!.Start >= until;
         }
         wholeArea += inGroup && !groupIsTheCheckedCut ? 1 : 0;
+        // A cut of some meters that overlaps a whole-area one is the same interruption for them (a partial outage the
+        // area's outage then took in, a nested outage dark since during its parent), as the indicators count it; and a
+        // meter's own cuts that overlap each other are one. Counted apart, 5 customers cut twice were "cut 3 times".
+        var byMeter = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (meter, cuts) in meterCuts)
+        {
+            var count = 0;
+            var end = DateTimeOffset.MinValue;
+            foreach (var cut in cuts.OrderBy(c => c.Start))
+            {
+                if (whole.Any(w => w.Start < cut.End && cut.Start < w.End))
+                {
+                    continue;
+                }
+                count += count == 0 || cut.Start >= end ? 1 : 0;
+                end = cut.End > end ? cut.End : end;
+            }
+            if (count > 0)
+            {
+                byMeter[meter] = count;
+            }
+        }
         return (wholeArea, byMeter);
     }
 

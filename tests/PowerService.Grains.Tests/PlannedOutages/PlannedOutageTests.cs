@@ -203,6 +203,29 @@ public sealed class PlannedOutageTests : IAsyncLifetime
         Assert.Equal([("CU-21", 2)], plan.Impact.RepeatedOutageCustomers.Select(c => (c.CustomerId, c.Outages)));
     }
 
+    /// <summary>A partial outage of 5 meters that the whole area's outage then took in (auditor pass): the 5 customers were
+    /// cut twice in all (the indicators counted 2), but the history said 3 — the meters' cut and the area's overlapping one
+    /// counted apart. A cut of some meters inside a whole-area one is the same interruption.</summary>
+    [Fact]
+    public async Task A_meters_cut_inside_a_whole_area_outage_is_the_same_interruption_for_its_customers()
+    {
+        var now = _silo.Clock.GetUtcNow();
+        var start = now.AddDays(-10);
+        await _silo.Storage.AppendEventsAsync(
+        [
+            AreaRecord("TA-2", new AreaOutageRecord("OUT-P", OutageKind.Unplanned, start, start.AddHours(3), ["M-21"])),
+            AreaRecord("TA-2", new AreaOutageRecord("OUT-W", OutageKind.Unplanned, start.AddHours(1), start.AddHours(2), null)),
+            AreaRecord("TA-2", new AreaOutageRecord("OUT-N", OutageKind.Unplanned, start.AddHours(1.5), start.AddHours(4), ["M-21"])),
+        ]);
+        await CarryOutAsync(_silo, "PO-A", "TA-2");
+
+        var plan = await Outage("PO-B").Plan(Request(_silo, Week, areaIds: ["TA-2"]), dryRun: true);
+
+        // OUT-W and PO-A for every customer of the area; OUT-P and OUT-N overlap OUT-W: no more for CU-21.
+        Assert.Contains(plan.Impact.RepeatedOutageCustomers, c => c.CustomerId == "CU-21");
+        Assert.All(plan.Impact.RepeatedOutageCustomers, c => Assert.Equal(2, c.Outages));
+    }
+
     [Fact]
     public async Task Under_the_warn_policy_repeated_outages_are_a_warning_and_the_plan_is_accepted()
     {
