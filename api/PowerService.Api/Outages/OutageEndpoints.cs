@@ -101,12 +101,31 @@ public static class OutageEndpoints
                 : NotTheirs;
         }).WithName("ConfirmOutage").Produces<OutageView>();
 
-        outages.MapPost("/{id}/restore", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+        // `at` (optional): when supply actually came back, if earlier than now (the crew closed the switch at 01:50 and the
+        // dispatcher records it at 01:55): the customers' minutes in the indicators end then, not at the click.
+        outages.MapPost("/{id}/restore", async (string id, PlannedOutages.ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
         {
             var caller = Caller.From(user);
-            return await MayChangeAsync(grains, id, caller)
-                ? Results.Ok(await grains.GetGrain<IOutageGrain>(id).Restore(caller.Actor))
-                : NotTheirs;
+            if (!await MayChangeAsync(grains, id, caller))
+            {
+                return NotTheirs;
+            }
+            var outage = grains.GetGrain<IOutageGrain>(id);
+            if (body?.At is not { } at)
+            {
+                return Results.Ok(await outage.Restore(caller.Actor));
+            }
+            var now = silo.TimeProvider.GetUtcNow();
+            var startedAt = (await outage.Get())!.StartedAt;
+            if (at > now)
+            {
+                throw new InvalidFieldException("at", $"at is in the future; supply came back at or before now ({now:O}).");
+            }
+            if (at < startedAt)
+            {
+                throw new InvalidFieldException("at", $"at is before the outage began ({startedAt:O}).");
+            }
+            return Results.Ok(await outage.RestoreAsOf(caller.Actor, at));
         }).WithName("RestoreOutage").Produces<OutageView>();
 
         return routes;
