@@ -56,7 +56,10 @@ public sealed record OutageView(
     int MergedCalls,
     DateTimeOffset? RestoredAt,
     DateTimeOffset UpdatedAt,
-    int Version);
+    int Version,
+    // Of AffectedCustomers, those already in another outage of the area when this one opened (a nested or partial one):
+    // not interrupted again, so the indicators count AffectedCustomers less these (an auditor could not add them up).
+    int CustomersAlreadyOut = 0);
 
 /// <summary>One finished outage of a transformer area, journaled on the area's stream (<see cref="JournalStreams.Area"/>,
 /// event type <see cref="EventType"/>) when the outage ends: the history that planned outages read to count customers

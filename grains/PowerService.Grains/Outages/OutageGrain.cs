@@ -1066,7 +1066,8 @@ internal sealed record OutageRecord
 
     public OutageView ToView() => new(
         Id, Kind, Scope, State, Region, FeederId, TransformerAreaIds, MeterIds, AffectedCustomers, ImportantCustomers, Location,
-        StartedAt, EstimatedRestorationAt, Cause, RepairOrderId, CrewId, ParentOutageId, MergedCalls, RestoredAt, UpdatedAt, Version);
+        StartedAt, EstimatedRestorationAt, Cause, RepairOrderId, CrewId, ParentOutageId, MergedCalls, RestoredAt, UpdatedAt, Version,
+        CustomersAlreadyOut);
 }
 
 /// <summary>An estimated restoration as set on a feeder outage, for its area outages.</summary>

@@ -368,6 +368,9 @@ public sealed class OutageInferenceTests : IAsyncLifetime
         await SendAsync(_silo, Events(_silo, 1, 45, MeterEventType.LastGasp, "second-fault"));
         var newer = (await AreaPower(1).Get()).OutageId!;
         Assert.NotEqual(nested.Id, newer);
+        // Its customers: the whole area's 50, of them 5 already out in the nested outage (what the indicators count apart).
+        var newerView = (await Outage(newer).Get())!;
+        Assert.Equal((50, 5), (newerView.AffectedCustomers, newerView.CustomersAlreadyOut));
 
         var back = _silo.Clock.GetUtcNow();
         await SendAsync(_silo, Events(_silo, 46, 50, MeterEventType.PowerRestored));
