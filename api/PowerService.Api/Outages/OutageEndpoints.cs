@@ -103,7 +103,7 @@ public static class OutageEndpoints
 
         // `at` (optional): when supply actually came back, if earlier than now (the crew closed the switch at 01:50 and the
         // dispatcher records it at 01:55): the customers' minutes in the indicators end then, not at the click.
-        outages.MapPost("/{id}/restore", async (string id, PlannedOutages.ActualTimeBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
+        outages.MapPost("/{id}/restore", async (string id, RestoreBody? body, ClaimsPrincipal user, IGrainFactory grains, Silo silo) =>
         {
             var caller = Caller.From(user);
             if (!await MayChangeAsync(grains, id, caller))
@@ -165,3 +165,7 @@ public sealed record OutageNoticeListResponse(int Total, IReadOnlyList<OutageNot
 public sealed record EtrBody(DateTimeOffset? EstimatedRestorationAt, string? Cause);
 
 public sealed record CauseBody(string? Cause);
+
+/// <summary>A restore's body, all optional: <paramref name="At"/>, when supply came back (if before now); <paramref name="RequestId"/>,
+/// the pages' id of a send they may repeat (a restore done already is answered as it is, so it needs no other use).</summary>
+public sealed record RestoreBody(DateTimeOffset? At, string? RequestId);
