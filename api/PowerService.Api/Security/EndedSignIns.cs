@@ -18,7 +18,7 @@ public sealed class EndedSignIns(IGrainFactory grains)
     /// at most this long after.</summary>
     public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(5);
 
-    private const long RecheckMs = 5_000;
+    private static readonly long RecheckMs = (long)Recheck.TotalMilliseconds;
     private const long SweepEveryMs = 60_000;
 
     private readonly ConcurrentDictionary<string, (bool Ended, long CheckedAt)> _known = new(StringComparer.Ordinal);

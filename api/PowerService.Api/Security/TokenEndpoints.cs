@@ -37,11 +37,10 @@ public static class TokenEndpoints
                 {
                     return Results.Problem(title: "Invalid refresh token", detail: "The refresh token is not valid, has expired, or its user changed; sign in again.", statusCode: StatusCodes.Status401Unauthorized);
                 }
-                var sessions = signIns.SessionsOf(user.Name);
-                var renewed = await sessions.Renew(session, generation, now + options.RefreshTokenExpiration);
-                if (renewed is null && await sessions.IsEnded(session))
+                var renewed = await signIns.SessionsOf(user.Name).Renew(session, generation, now + options.RefreshTokenExpiration);
+                if (renewed is null)
                 {
-                    signIns.Ended(session); // a copy caught: the access tokens of the sign-in stop too, here at once
+                    signIns.Ended(session); // over (a copy caught, say): the access tokens of the sign-in stop too, here at once
                 }
                 return renewed is { } next
                     ? Results.SignIn(users.PrincipalOf(user, session, next), authenticationScheme: BearerTokenDefaults.AuthenticationScheme)
@@ -61,10 +60,9 @@ public static class TokenEndpoints
         routes.MapPost("/api/auth/sign-out", async (RefreshRequest? request, IOptionsMonitor<BearerTokenOptions> bearer, EndedSignIns signIns) =>
             {
                 var ticket = RefreshTicket(request, bearer.Get(BearerTokenDefaults.AuthenticationScheme));
-                if (ticket?.Principal.Identity?.Name is { } name && ticket.Principal.FindFirst(ConfiguredUsers.SessionClaim)?.Value is { } session
-                    && ticket.Properties.ExpiresUtc is { } expires)
+                if (ticket?.Principal.Identity?.Name is { } name && ticket.Principal.FindFirst(ConfiguredUsers.SessionClaim)?.Value is { } session)
                 {
-                    await signIns.SessionsOf(name).End(session, expires);
+                    await signIns.SessionsOf(name).End(session);
                     signIns.Ended(session);
                 }
                 return Results.NoContent(); // a token not valid (any more) ends nothing, and says nothing either

@@ -31,9 +31,9 @@ public interface IRefreshSessionsGrain : IGrain
     /// session ended, forgotten). <paramref name="keepUntil"/>: when the renewed token expires.</summary>
     Task<int?> Renew(string session, int generation, DateTimeOffset keepUntil);
 
-    /// <summary>The user signed out of <paramref name="session"/> (a PDA handed to the next shift): none of its refresh
-    /// tokens renews again. <paramref name="keepUntil"/>: when the latest of them would have expired.</summary>
-    Task End(string session, DateTimeOffset keepUntil);
+    /// <summary>The user signed out of <paramref name="session"/> (a PDA handed to the next shift): none of its tokens
+    /// works again. It is kept, ended, until its refresh token would have expired.</summary>
+    Task End(string session);
 
     /// <summary>Whether <paramref name="session"/> is over: ended (signed out, or a copy of its refresh token caught)
     /// or not kept (never started here, pushed out by newer ones, expired). Its access tokens are refused from then
@@ -66,17 +66,12 @@ internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState
         var now = TimeProvider.GetUtcNow();
         var sessions = state.State.Sessions;
         sessions.RemoveAll(s => s.KeepUntil <= now);
-        var entry = sessions.Find(s => s.Id == session);
+        if (sessions.Find(s => s.Id == session) is not { Ended: false } entry)
+        {
+            return null; // over: ended, never started here, pushed out by newer sign-ins, or expired
+        }
         int? renewed;
-        if (entry is null)
-        {
-            return null; // over: never started here, pushed out by newer sign-ins, or expired
-        }
-        else if (entry.Ended)
-        {
-            renewed = null;
-        }
-        else if (generation == entry.Generation)
+        if (generation == entry.Generation)
         {
             entry.Generation++;
             entry.RenewedAt = now;
@@ -99,7 +94,7 @@ internal sealed class RefreshSessionsGrain(IPersistentState<RefreshSessionsState
     public Task<bool> IsEnded(string session) =>
         Task.FromResult(state.State.Sessions.Find(s => s.Id == session) is not { Ended: false } kept || kept.KeepUntil <= TimeProvider.GetUtcNow());
 
-    public Task End(string session, DateTimeOffset keepUntil)
+    public Task End(string session)
     {
         if (state.State.Sessions.Find(s => s.Id == session) is not { Ended: false } entry)
         {

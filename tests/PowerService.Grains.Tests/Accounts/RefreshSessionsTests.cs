@@ -19,7 +19,7 @@ public sealed class RefreshSessionsTests
         var sessions = silo.Grain<IRefreshSessionsGrain>("crew-c12");
         var until = silo.Clock.GetUtcNow() + Fortnight;
         await sessions.Start("signed-out", until);
-        await sessions.End("signed-out", until);
+        await sessions.End("signed-out");
 
         for (var i = 0; i < IRefreshSessionsGrain.KeptPerName; i++)
         {
